@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+// Entry point of the `course-sync` command: runs the TypeScript sources through tsx,
+// so the command works right after `npm install`, with no build step.
+import { register } from 'tsx/esm/api';
+
+register();
+const { main } = await import('../src/cli/main.ts');
+await main(process.argv);

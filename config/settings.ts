@@ -1,0 +1,73 @@
+/**
+ * Every setting of course-sync: its environment variable, its default and what it means.
+ * This table is the single source of defaults; `src/config.ts` reads the environment against it,
+ * validates each value and stops start-up naming the key of a bad one. README's
+ * "Configuration" section documents the same keys (a test keeps them in step).
+ */
+export type SettingKind =
+  | 'string'
+  | 'secret'
+  | 'int'
+  | 'bool'
+  | 'url'
+  | 'list'
+  | 'secret-list'
+  | 'enum'
+  | 'map-int';
+
+export interface Setting {
+  kind: SettingKind;
+  default?: string;
+  doc: string;
+  /** Allowed values for kind `enum`. */
+  values?: readonly string[];
+  /** Smallest allowed value for kind `int`. */
+  min?: number;
+  /** Largest allowed value for kind `int`. */
+  max?: number;
+}
+
+export const settings = {
+  NODE_ENV: { kind: 'enum', default: 'development', values: ['development', 'production', 'test'], doc: 'production makes missing credentials and secrets start-up errors' },
+  PORT: { kind: 'int', default: '3000', min: 0, max: 65535, doc: 'HTTP port of the receiver, dashboard and health endpoints (0 = any free port)' },
+  HOST: { kind: 'string', default: '0.0.0.0', doc: 'address the HTTP server listens on' },
+  LOG_LEVEL: { kind: 'enum', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], doc: 'pino log level' },
+
+  REDIS_URL: { kind: 'url', doc: 'redis:// or rediss:// URL; unset: a private redis-server is started from PATH' },
+  REDIS_DATA_DIR: { kind: 'string', default: './data/redis', doc: 'data folder of the private redis-server (AOF on, noeviction)' },
+  QUEUE_PREFIX: { kind: 'string', default: 'course-sync', doc: 'key prefix of every queue and record; use a {hash-tag} such as {course-sync} on Redis Cluster' },
+
+  WEBHOOK_SECRET: { kind: 'secret-list', doc: 'Loopwise signing key; a comma-separated list accepts each (key rotation). Required in production' },
+  WEBHOOK_MAX_BODY_BYTES: { kind: 'int', default: '1048576', min: 1024, doc: 'largest accepted webhook body; larger answers 413' },
+  WEBHOOK_IP_ALLOWLIST: { kind: 'list', default: '', doc: 'comma-separated source IPs allowed to post webhooks (Loopwise sends from 52.194.91.27); empty = any' },
+  TRUST_PROXY: { kind: 'bool', default: 'false', doc: 'take the client IP from X-Forwarded-For (only behind a reverse proxy you run)' },
+  DEDUPE_TTL_SECONDS: { kind: 'int', default: '2592000', min: 60, doc: 'how long a delivered event is remembered to answer a redelivery with 200 duplicate (30 days)' },
+  QUARANTINE_MAX_ENTRIES: { kind: 'int', default: '10000', min: 10, doc: 'rejected webhooks kept for inspection (oldest dropped first)' },
+
+  HUBSPOT_ACCESS_TOKEN: { kind: 'secret', doc: 'HubSpot private-app token (scopes: crm.objects.contacts.write, crm.objects.products.write, crm.schemas.contacts.write, crm.schemas.products.write)' },
+  HUBSPOT_BASE_URL: { kind: 'url', default: 'https://api.hubapi.com', doc: 'HubSpot API base URL' },
+  HUBSPOT_REQUESTS_PER_10S: { kind: 'int', default: '100', min: 1, doc: 'request budget shared by all workers (Free/Starter 100, Professional/Enterprise 190)' },
+  HUBSPOT_BATCH_SIZE: { kind: 'int', default: '100', min: 1, max: 100, doc: 'contacts per batch upsert call' },
+  HUBSPOT_BATCH_WAIT_MS: { kind: 'int', default: '250', min: 0, doc: 'how long the contacts worker waits to fill a batch' },
+  HUBSPOT_MULTI_CURRENCY: { kind: 'bool', default: 'false', doc: 'the portal has multi-currency on: also write hs_price_<currency> on products' },
+  PHONE_DEFAULT_REGION: { kind: 'string', default: 'TW', doc: 'region used to read phone numbers without a country code (E.164 output)' },
+  CURRENCY_DIGITS: { kind: 'map-int', default: '', doc: 'per-currency decimal digits override, e.g. "TWD=0,HUF=2" (TWD is 0 by default)' },
+
+  SENDGRID_API_KEY: { kind: 'secret', doc: 'SendGrid API key with Mail Send permission' },
+  SENDGRID_BASE_URL: { kind: 'url', default: 'https://api.sendgrid.com', doc: 'SendGrid API base URL' },
+  WELCOME_EMAIL_FROM: { kind: 'string', default: 'no-reply@example.com', doc: 'sender address of the welcome email (a verified SendGrid sender)' },
+  WELCOME_EMAIL_FROM_NAME: { kind: 'string', default: 'Course team', doc: 'sender name of the welcome email' },
+  SENDGRID_WELCOME_TEMPLATE_ID: { kind: 'string', default: '', doc: 'dynamic template id (d-...); empty = built-in subject and bodies' },
+  WELCOME_EMAIL_LANGUAGE: { kind: 'enum', default: 'en', values: ['en', 'zh-TW'], doc: 'language of the built-in welcome email' },
+  COURSE_URL_PATTERN: { kind: 'string', default: 'https://school.example.com/courses/{slug}', doc: 'course link in the welcome email; {slug} and {id} are replaced' },
+  EMAIL_CONCURRENCY: { kind: 'int', default: '50', min: 1, max: 1000, doc: 'welcome emails sent at the same time per worker process' },
+
+  JOB_ATTEMPTS: { kind: 'int', default: '8', min: 1, max: 100, doc: 'attempts per job before it goes to the dead-letter queue' },
+  JOB_BACKOFF_MS: { kind: 'int', default: '2000', min: 10, doc: 'first retry delay; doubles each attempt, with jitter' },
+  COMPLETED_JOBS_KEEP: { kind: 'int', default: '1000', min: 0, doc: 'completed jobs kept per queue for the dashboard (older ones removed)' },
+
+  DASHBOARD_USER: { kind: 'string', default: 'admin', doc: 'basic-auth user for /admin' },
+  DASHBOARD_PASSWORD: { kind: 'secret', doc: 'basic-auth password for /admin; unset: admin is off in production, a random one is printed at start-up otherwise' },
+} as const satisfies Record<string, Setting>;
+
+export type SettingName = keyof typeof settings;

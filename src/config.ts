@@ -1,0 +1,167 @@
+import { settings, type Setting, type SettingName } from '../config/settings.ts';
+
+/** A bad configuration value; the message names the key. */
+export class ConfigError extends Error {
+  constructor(
+    readonly key: string,
+    message: string,
+  ) {
+    super(`config ${key}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  port: number;
+  host: string;
+  logLevel: string;
+  redis: { url?: string; dataDir: string; prefix: string };
+  webhook: {
+    secrets: string[];
+    maxBodyBytes: number;
+    ipAllowlist: string[];
+    trustProxy: boolean;
+    dedupeTtlSeconds: number;
+    quarantineMax: number;
+  };
+  hubspot: {
+    accessToken?: string;
+    baseUrl: string;
+    requestsPer10s: number;
+    batchSize: number;
+    batchWaitMs: number;
+    multiCurrency: boolean;
+    phoneRegion: string;
+    currencyDigits: Record<string, number>;
+  };
+  sendgrid: {
+    apiKey?: string;
+    baseUrl: string;
+    from: string;
+    fromName: string;
+    templateId?: string;
+    language: 'en' | 'zh-TW';
+    courseUrlPattern: string;
+    concurrency: number;
+  };
+  jobs: { attempts: number; backoffMs: number; completedKeep: number };
+  dashboard: { user: string; password?: string };
+  /** True when HubSpot and SendGrid are served by the built-in emulators. */
+  sandbox: boolean;
+}
+
+type Env = Record<string, string | undefined>;
+
+function parseValue(key: string, setting: Setting, raw: string): unknown {
+  switch (setting.kind) {
+    case 'string':
+    case 'secret':
+      return raw;
+    case 'int': {
+      if (!/^-?\d+$/.test(raw)) throw new ConfigError(key, `expected a whole number, got "${raw}"`);
+      const n = Number(raw);
+      if (setting.min !== undefined && n < setting.min) throw new ConfigError(key, `must be at least ${setting.min}, got ${n}`);
+      if (setting.max !== undefined && n > setting.max) throw new ConfigError(key, `must be at most ${setting.max}, got ${n}`);
+      return n;
+    }
+    case 'bool':
+      if (/^(1|true|yes|on)$/i.test(raw)) return true;
+      if (/^(0|false|no|off)$/i.test(raw)) return false;
+      throw new ConfigError(key, `expected true or false, got "${raw}"`);
+    case 'url': {
+      let url: URL;
+      try {
+        url = new URL(raw);
+      } catch {
+        throw new ConfigError(key, 'is not a valid URL');
+      }
+      const allowed = key === 'REDIS_URL' ? ['redis:', 'rediss:'] : ['http:', 'https:'];
+      if (!allowed.includes(url.protocol)) throw new ConfigError(key, `must start with ${allowed.map((p) => p + '//').join(' or ')}`);
+      return raw.replace(/\/+$/, '');
+    }
+    case 'list':
+    case 'secret-list':
+      return raw.split(',').map((s) => s.trim()).filter(Boolean);
+    case 'enum':
+      if (!setting.values!.includes(raw)) throw new ConfigError(key, `must be one of ${setting.values!.join(', ')}, got "${raw}"`);
+      return raw;
+    case 'map-int': {
+      const out: Record<string, number> = {};
+      for (const pair of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+        const m = /^([A-Za-z]{3})\s*=\s*(\d)$/.exec(pair);
+        if (!m) throw new ConfigError(key, `expected entries like "TWD=0", got "${pair}"`);
+        out[m[1]!.toUpperCase()] = Number(m[2]);
+      }
+      return out;
+    }
+  }
+}
+
+/** Reads every setting from `env`, falling back to the documented defaults. */
+function readAll(env: Env): Record<SettingName, any> {
+  const out = {} as Record<SettingName, any>;
+  for (const [key, setting] of Object.entries(settings) as [SettingName, Setting][]) {
+    const given = env[key];
+    const raw = given !== undefined && given !== '' ? given : setting.default;
+    out[key] = raw === undefined ? undefined : parseValue(key, setting, raw);
+  }
+  return out;
+}
+
+/** Builds and validates the configuration; throws ConfigError naming the first bad key. */
+export function loadConfig(env: Env = process.env): Config {
+  const v = readAll(env);
+  const production = v.NODE_ENV === 'production';
+  const sandbox = !v.HUBSPOT_ACCESS_TOKEN && !v.SENDGRID_API_KEY;
+  if (production) {
+    if (!v.WEBHOOK_SECRET?.length) throw new ConfigError('WEBHOOK_SECRET', 'is required in production (the Loopwise signing key)');
+    if (!v.HUBSPOT_ACCESS_TOKEN) throw new ConfigError('HUBSPOT_ACCESS_TOKEN', 'is required in production (sandbox emulators are for development only)');
+    if (!v.SENDGRID_API_KEY) throw new ConfigError('SENDGRID_API_KEY', 'is required in production (sandbox emulators are for development only)');
+  } else if (!sandbox) {
+    if (!v.HUBSPOT_ACCESS_TOKEN) throw new ConfigError('HUBSPOT_ACCESS_TOKEN', 'is missing while SENDGRID_API_KEY is set: give both, or neither for sandbox mode');
+    if (!v.SENDGRID_API_KEY) throw new ConfigError('SENDGRID_API_KEY', 'is missing while HUBSPOT_ACCESS_TOKEN is set: give both, or neither for sandbox mode');
+  }
+  if (!/^[A-Za-z]{2}$/.test(v.PHONE_DEFAULT_REGION)) throw new ConfigError('PHONE_DEFAULT_REGION', `expected a two-letter region code such as TW, got "${v.PHONE_DEFAULT_REGION}"`);
+  if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v.WELCOME_EMAIL_FROM)) throw new ConfigError('WELCOME_EMAIL_FROM', `is not an e-mail address: "${v.WELCOME_EMAIL_FROM}"`);
+  if (v.QUEUE_PREFIX.includes(':')) throw new ConfigError('QUEUE_PREFIX', 'may not contain ":"');
+
+  return {
+    env: v.NODE_ENV,
+    port: v.PORT,
+    host: v.HOST,
+    logLevel: v.LOG_LEVEL,
+    redis: { url: v.REDIS_URL, dataDir: v.REDIS_DATA_DIR, prefix: v.QUEUE_PREFIX },
+    webhook: {
+      secrets: v.WEBHOOK_SECRET ?? [],
+      maxBodyBytes: v.WEBHOOK_MAX_BODY_BYTES,
+      ipAllowlist: v.WEBHOOK_IP_ALLOWLIST,
+      trustProxy: v.TRUST_PROXY,
+      dedupeTtlSeconds: v.DEDUPE_TTL_SECONDS,
+      quarantineMax: v.QUARANTINE_MAX_ENTRIES,
+    },
+    hubspot: {
+      accessToken: v.HUBSPOT_ACCESS_TOKEN,
+      baseUrl: v.HUBSPOT_BASE_URL,
+      requestsPer10s: v.HUBSPOT_REQUESTS_PER_10S,
+      batchSize: v.HUBSPOT_BATCH_SIZE,
+      batchWaitMs: v.HUBSPOT_BATCH_WAIT_MS,
+      multiCurrency: v.HUBSPOT_MULTI_CURRENCY,
+      phoneRegion: v.PHONE_DEFAULT_REGION.toUpperCase(),
+      currencyDigits: v.CURRENCY_DIGITS,
+    },
+    sendgrid: {
+      apiKey: v.SENDGRID_API_KEY,
+      baseUrl: v.SENDGRID_BASE_URL,
+      from: v.WELCOME_EMAIL_FROM,
+      fromName: v.WELCOME_EMAIL_FROM_NAME,
+      templateId: v.SENDGRID_WELCOME_TEMPLATE_ID || undefined,
+      language: v.WELCOME_EMAIL_LANGUAGE,
+      courseUrlPattern: v.COURSE_URL_PATTERN,
+      concurrency: v.EMAIL_CONCURRENCY,
+    },
+    jobs: { attempts: v.JOB_ATTEMPTS, backoffMs: v.JOB_BACKOFF_MS, completedKeep: v.COMPLETED_JOBS_KEEP },
+    dashboard: { user: v.DASHBOARD_USER, password: v.DASHBOARD_PASSWORD },
+    sandbox,
+  };
+}

@@ -1,0 +1,23 @@
+import { createHash } from 'node:crypto';
+import { instantOf } from './timestamps.ts';
+import type { LoopwiseEvent } from './types.ts';
+
+/** BullMQ job ids may not contain ":"; everything else is kept readable. */
+function safe(part: string): string {
+  return part.replace(/[:%]/g, (c) => (c === ':' ? '%3A' : '%25'));
+}
+
+/**
+ * The identity of a delivery, since the envelope has none: the enrollment id for enrollments;
+ * type, course id and the instant of `updated_at` for course events (so `+08:00` and `Z` forms of
+ * one update are one event). Also used as the BullMQ job id.
+ */
+export function idempotencyKey(event: LoopwiseEvent): string {
+  if (event.type === 'course.student_enroll') return `enroll-${safe(event.data.id)}`;
+  return `${event.type}-${safe(event.data.id)}-${instantOf(event.data.updated_at)}`;
+}
+
+/** Fallback identity of a payload that has no known shape: a hash of the raw body. */
+export function bodyHashKey(rawBody: Buffer | string): string {
+  return `body-${createHash('sha256').update(rawBody).digest('hex').slice(0, 40)}`;
+}

@@ -1,0 +1,90 @@
+import * as yup from 'yup';
+import { isIsoTimestamp } from './timestamps.ts';
+import type { EventType, LoopwiseEvent } from './types.ts';
+
+/** One field that failed validation, by its path in the payload. */
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/** A known event whose payload does not match its schema. */
+export class SchemaError extends Error {
+  constructor(readonly errors: FieldError[]) {
+    super(`invalid payload: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`);
+    this.name = 'SchemaError';
+  }
+}
+
+const id = () => yup.string().trim().required().min(1);
+const timestamp = () =>
+  yup.string().test('iso-8601', '${path} must be an ISO 8601 timestamp with Z or an offset', (v) => v === undefined || v === null || isIsoTimestamp(v));
+const optionalText = () => yup.string().nullable();
+
+const plan = yup.object({
+  id: id(),
+  name: yup.string().required(),
+  description: optionalText(),
+  currency: yup.string().required().matches(/^[A-Za-z]{3}$/, '${path} must be a 3-letter ISO 4217 code'),
+  amount: yup.number().strict().required().integer().min(0),
+  created_at: timestamp(),
+  updated_at: timestamp(),
+});
+
+const course = yup.object({
+  id: id(),
+  name: yup.string().required(),
+  description: optionalText(),
+  state: optionalText(),
+  type: yup.string(),
+  created_at: timestamp(),
+  updated_at: timestamp().required(),
+  slug: optionalText(),
+  plans: yup.array().of(plan).required(),
+});
+
+const enrollment = yup.object({
+  id: id(),
+  course: yup
+    .object({ id: id(), name: yup.string().required(), slug: optionalText(), subtitle: optionalText() })
+    .required()
+    .default(undefined),
+  user: yup
+    .object({
+      id: id(),
+      name: optionalText(),
+      email: yup.string().trim().required().email('${path} must be a valid e-mail address'),
+      phone_number: optionalText(),
+    })
+    .required()
+    .default(undefined),
+  created_at: timestamp().required(),
+  updated_at: timestamp(),
+  state: optionalText(),
+});
+
+const schemas: Record<EventType, yup.AnyObjectSchema> = {
+  'course.created': course,
+  'course.updated': course,
+  'course.student_enroll': enrollment,
+};
+
+/**
+ * Validates the `data` of a known event. Returns the event with its data normalised (ids as
+ * strings, e-mail trimmed) and every extra field kept; throws SchemaError listing each bad field.
+ */
+export function validateEvent(type: EventType, data: unknown): LoopwiseEvent {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new SchemaError([{ field: 'data', message: 'data must be an object' }]);
+  }
+  try {
+    const value = schemas[type].validateSync(data, { abortEarly: false, stripUnknown: false });
+    return { type, data: value } as LoopwiseEvent;
+  } catch (err) {
+    if (err instanceof yup.ValidationError) {
+      const inner = err.inner.length ? err.inner : [err];
+      throw new SchemaError(inner.map((e) => ({ field: `data.${e.path ?? ''}`.replace(/\.$/, ''), message: e.message })));
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,57 @@
+import { FlowProducer, type FlowJob } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.ts';
+import type { LoopwiseEvent } from '../events/types.ts';
+import { defaultJobOptions, type CourseJob, type EnrollmentJob, type JobMeta } from './jobs.ts';
+import { QUEUES, recordKey } from './names.ts';
+
+export type IntakeOutcome = 'accepted' | 'duplicate';
+
+/**
+ * Puts accepted events on the work queues. An enrollment becomes one `crm-contacts` and one
+ * `email-welcome` job in a single MULTI/EXEC (both or neither); a course event one `crm-products`
+ * job. Resolves only after Redis acknowledged the write. A delivery seen before (by its
+ * idempotency key, remembered for DEDUPE_TTL_SECONDS) is reported as a duplicate and not enqueued.
+ */
+export class EventIntake {
+  private readonly flows: FlowProducer;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly config: Config,
+  ) {
+    this.flows = new FlowProducer({ connection: redis, prefix: config.redis.prefix });
+  }
+
+  /** Enqueues `event` under `key` unless it was delivered before. */
+  async accept(event: LoopwiseEvent, key: string, correlationId: string): Promise<IntakeOutcome> {
+    const seenKey = recordKey(this.config.redis.prefix, 'seen', key);
+    if (await this.redis.exists(seenKey)) return 'duplicate';
+
+    const meta: JobMeta = { key, eventType: event.type, receivedAt: new Date().toISOString(), correlationId };
+    const opts = { ...defaultJobOptions(this.config), jobId: key };
+    const flows: FlowJob[] =
+      event.type === 'course.student_enroll'
+        ? [QUEUES.contacts, QUEUES.email].map((queueName) => ({
+            name: event.type,
+            queueName,
+            data: { ...meta, eventType: event.type, enrollment: event.data } satisfies EnrollmentJob,
+            opts,
+          }))
+        : [{ name: event.type, queueName: QUEUES.products, data: { ...meta, course: event.data } as CourseJob, opts }];
+    // Same job ids make a concurrent or retried add of this event a no-op inside BullMQ.
+    await this.flows.addBulk(flows);
+
+    const first = await this.redis.set(seenKey, new Date().toISOString(), 'EX', this.config.webhook.dedupeTtlSeconds, 'NX');
+    return first === 'OK' ? 'accepted' : 'duplicate';
+  }
+
+  /** Forgets that `key` was delivered, so it can be accepted again (backfill, tests). */
+  async forget(key: string): Promise<void> {
+    await this.redis.del(recordKey(this.config.redis.prefix, 'seen', key));
+  }
+
+  async close(): Promise<void> {
+    await this.flows.close();
+  }
+}

@@ -1,0 +1,37 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.ts';
+import { defaultJobOptions } from './jobs.ts';
+import { WORK_QUEUES, deadLetterQueueName, type WorkQueueName } from './names.ts';
+
+/** Handles on every work queue and its dead-letter queue, sharing one connection. */
+export interface QueueSet {
+  work: Record<WorkQueueName, Queue>;
+  deadLetter: Record<WorkQueueName, Queue>;
+  /** Work queues then dead-letter queues, for dashboards and metrics. */
+  all(): Queue[];
+  close(): Promise<void>;
+}
+
+export function openQueues(connection: Redis, config: Config): QueueSet {
+  const prefix = config.redis.prefix;
+  const work = {} as Record<WorkQueueName, Queue>;
+  const deadLetter = {} as Record<WorkQueueName, Queue>;
+  for (const name of WORK_QUEUES) {
+    work[name] = new Queue(name, { connection, prefix, defaultJobOptions: defaultJobOptions(config) });
+    // Dead letters are never removed by retention: they stay until ops replay or purge them.
+    deadLetter[name] = new Queue(deadLetterQueueName(name), {
+      connection,
+      prefix,
+      defaultJobOptions: { removeOnComplete: false, removeOnFail: false },
+    });
+  }
+  return {
+    work,
+    deadLetter,
+    all: () => [...Object.values(work), ...Object.values(deadLetter)],
+    close: async () => {
+      await Promise.all([...Object.values(work), ...Object.values(deadLetter)].map((q) => q.close()));
+    },
+  };
+}

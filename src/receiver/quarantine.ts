@@ -1,0 +1,85 @@
+import type { Redis } from 'ioredis';
+import { recordKey } from '../queues/names.ts';
+
+/** A rejected delivery kept for inspection. Only signed, schema-invalid ones (422) are replayable. */
+export interface QuarantineEntry {
+  id: string;
+  receivedAt: string;
+  status: number;
+  reason: string;
+  eventType: string;
+  /** The raw body as received (cut at `MAX_KEPT_BYTES` for oversized or unsigned bodies). */
+  body: string;
+  truncated: boolean;
+  replayable: boolean;
+}
+
+const MAX_KEPT_BYTES = 64 * 1024;
+
+/**
+ * Rejected webhooks, in a bounded Redis stream (oldest dropped past `maxEntries`), so a bad
+ * delivery is never silently lost and ops can see what Loopwise sent and why it was refused.
+ */
+export class Quarantine {
+  readonly key: string;
+
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+    private readonly maxEntries: number,
+  ) {
+    this.key = recordKey(prefix, 'quarantine');
+  }
+
+  /** Keeps a rejected delivery; returns its id. */
+  async add(entry: Omit<QuarantineEntry, 'id' | 'receivedAt' | 'truncated' | 'body'> & { body: Buffer | string }): Promise<string> {
+    const raw = Buffer.isBuffer(entry.body) ? entry.body : Buffer.from(entry.body);
+    const keepWhole = entry.replayable || raw.length <= MAX_KEPT_BYTES;
+    const body = (keepWhole ? raw : raw.subarray(0, MAX_KEPT_BYTES)).toString('utf8');
+    const fields = {
+      receivedAt: new Date().toISOString(),
+      status: String(entry.status),
+      reason: entry.reason,
+      eventType: entry.eventType,
+      body,
+      truncated: keepWhole ? '0' : '1',
+      replayable: entry.replayable ? '1' : '0',
+    };
+    const id = await this.redis.xadd(this.key, 'MAXLEN', '~', String(this.maxEntries), '*', ...Object.entries(fields).flat());
+    return id!;
+  }
+
+  /** Newest first, at most `count`. */
+  async list(count = 100): Promise<QuarantineEntry[]> {
+    const rows = await this.redis.xrevrange(this.key, '+', '-', 'COUNT', count);
+    return rows.map(([id, fields]) => toEntry(id, fields));
+  }
+
+  async get(id: string): Promise<QuarantineEntry | undefined> {
+    const rows = await this.redis.xrange(this.key, id, id);
+    return rows[0] ? toEntry(rows[0][0], rows[0][1]) : undefined;
+  }
+
+  async remove(id: string): Promise<boolean> {
+    return (await this.redis.xdel(this.key, id)) === 1;
+  }
+
+  async size(): Promise<number> {
+    return this.redis.xlen(this.key);
+  }
+}
+
+function toEntry(id: string, flat: string[]): QuarantineEntry {
+  const f: Record<string, string> = {};
+  for (let i = 0; i < flat.length; i += 2) f[flat[i]!] = flat[i + 1]!;
+  return {
+    id,
+    receivedAt: f.receivedAt ?? '',
+    status: Number(f.status),
+    reason: f.reason ?? '',
+    eventType: f.eventType ?? '',
+    body: f.body ?? '',
+    truncated: f.truncated === '1',
+    replayable: f.replayable === '1',
+  };
+}

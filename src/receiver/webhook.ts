@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import type { Context } from 'koa';
+import type { Config } from '../config.ts';
+import { bodyHashKey, idempotencyKey } from '../events/idempotency-key.ts';
+import { SchemaError, validateEvent } from '../events/schemas.ts';
+import { isKnownType } from '../events/types.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../ops/metrics.ts';
+import type { EventIntake } from '../queues/intake.ts';
+import type { Quarantine } from './quarantine.ts';
+import { BodyTooLargeError, readRawBody } from './raw-body.ts';
+import { SignatureError, WebhookSignature } from './signature.ts';
+
+export interface WebhookDeps {
+  config: Config;
+  intake: EventIntake;
+  quarantine: Quarantine;
+  log: Logger;
+  metrics?: Metrics;
+}
+
+/** A refusal: the HTTP status, the message for Loopwise, and optional per-field errors. */
+class Refusal extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+const JSON_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
+
+/**
+ * `POST /webhooks/loopwise`: allow-list → content type (415) → size (413) → signature (401) →
+ * JSON (400) → schema (422, quarantined) → dedupe and atomic enqueue (202, 200 duplicate, 503).
+ */
+export function webhookHandler(deps: WebhookDeps) {
+  const { config, intake, quarantine, log, metrics } = deps;
+  const signature = config.webhook.secrets.length ? new WebhookSignature(config.webhook.secrets) : undefined;
+  const allowlist = new Set(config.webhook.ipAllowlist);
+
+  return async function handleWebhook(ctx: Context): Promise<void> {
+    const correlationId = (ctx.get('x-request-id') || randomUUID()).slice(0, 64);
+    ctx.set('X-Request-Id', correlationId);
+    let eventType = 'unknown';
+    let body: Buffer | undefined;
+    try {
+      if (allowlist.size && !allowlist.has(ctx.ip)) throw new Refusal(403, `Source address ${ctx.ip} is not allowed`);
+      if (!JSON_TYPE.test(ctx.get('content-type'))) throw new Refusal(415, 'Content-Type must be application/json');
+      try {
+        body = await readRawBody(ctx.req, config.webhook.maxBodyBytes);
+      } catch (err) {
+        if (err instanceof BodyTooLargeError) throw new Refusal(413, `Body larger than ${config.webhook.maxBodyBytes} bytes`);
+        throw new Refusal(400, 'Could not read the request body');
+      }
+      try {
+        signature?.verify(body, ctx.headers);
+      } catch (err) {
+        if (err instanceof SignatureError) throw new Refusal(401, err.message);
+        throw err;
+      }
+      let envelope: unknown;
+      try {
+        envelope = JSON.parse(body.toString('utf8'));
+      } catch {
+        throw new Refusal(400, 'Body is not valid JSON');
+      }
+      if (envelope === null || typeof envelope !== 'object' || Array.isArray(envelope)) {
+        throw new Refusal(422, 'Body must be an object { "type": ..., "data": {...} }', { errors: [{ field: 'type', message: 'type is required' }] });
+      }
+      const { type, data } = envelope as { type?: unknown; data?: unknown };
+      if (typeof type !== 'string' || type === '') {
+        throw new Refusal(422, 'Event type is missing', { errors: [{ field: 'type', message: 'type must be a non-empty string' }] });
+      }
+      eventType = type;
+      if (!isKnownType(type)) {
+        metrics?.webhookIgnored.inc({ type: type.slice(0, 64) });
+        ctx.status = 202;
+        ctx.body = { accepted: false, ignored: true, type, reason: 'event type is not handled by course-sync', key: bodyHashKey(body) };
+        log.info({ correlationId, eventType: type }, 'webhook ignored: unknown type');
+        metrics?.webhookRequests.inc({ type: 'other', outcome: 'ignored' });
+        return;
+      }
+      let event;
+      try {
+        event = validateEvent(type, data);
+      } catch (err) {
+        if (err instanceof SchemaError) throw new Refusal(422, 'Payload does not match the schema of ' + type, { errors: err.errors });
+        throw err;
+      }
+      const key = idempotencyKey(event);
+      let outcome;
+      try {
+        outcome = await intake.accept(event, key, correlationId);
+      } catch (err) {
+        log.error({ correlationId, eventType, err: (err as Error).message }, 'webhook not persisted: Redis unavailable');
+        throw new Refusal(503, 'Event could not be persisted, retry later');
+      }
+      ctx.status = outcome === 'accepted' ? 202 : 200;
+      ctx.body = outcome === 'accepted' ? { accepted: true, key } : { accepted: true, duplicate: true, key };
+      metrics?.webhookRequests.inc({ type, outcome });
+      log.info({ correlationId, eventType, key, outcome }, 'webhook ' + outcome);
+    } catch (err) {
+      if (!(err instanceof Refusal)) throw err;
+      ctx.status = err.status;
+      ctx.body = { error: err.message, ...err.extra };
+      if (err.status === 503) ctx.set('Retry-After', '5');
+      metrics?.webhookRequests.inc({ type: isKnownType(eventType) ? eventType : 'other', outcome: `rejected_${err.status}` });
+      log.warn({ correlationId, eventType, status: err.status, reason: err.message }, 'webhook rejected');
+      if (err.status !== 503) await keep(err, eventType, body ?? Buffer.alloc(0), correlationId);
+    }
+  };
+
+  async function keep(refusal: Refusal, eventType: string, body: Buffer, correlationId: string): Promise<void> {
+    try {
+      const errors = refusal.extra.errors as { field: string; message: string }[] | undefined;
+      const reason = errors ? `${refusal.message}: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}` : refusal.message;
+      await quarantine.add({ status: refusal.status, reason, eventType, body, replayable: refusal.status === 422 });
+    } catch (err) {
+      log.error({ correlationId, err: (err as Error).message }, 'could not keep the rejected webhook in quarantine');
+    }
+  }
+}

@@ -1,0 +1,45 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { inject } from 'vitest';
+import { loadConfig, type Config } from '../../src/config.ts';
+
+export const SECRET = 'test-signing-secret';
+
+/** The test Redis (started by the global setup, or REDIS_URL). */
+export function redisUrl(): string {
+  return inject('redisUrl');
+}
+
+/** A config for one test: its own queue prefix so tests never see each other's keys. */
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    REDIS_URL: redisUrl(),
+    PORT: '0',
+    HOST: '127.0.0.1',
+    QUEUE_PREFIX: `t${randomBytes(5).toString('hex')}`,
+    WEBHOOK_SECRET: SECRET,
+    ...env,
+  });
+}
+
+/** Deletes every key under the test's prefix. */
+export async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== '0');
+}
+
+const fixturesDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'loopwise');
+
+/** A seed payload from the sender's documentation, as parsed JSON (a fresh copy each call). */
+export function fixture(type: 'course.created' | 'course.updated' | 'course.student_enroll'): any {
+  return JSON.parse(readFileSync(join(fixturesDir, `${type}.json`), 'utf8'));
+}
