@@ -16,7 +16,7 @@ export class SchemaError extends Error {
   }
 }
 
-const id = () => yup.string().trim().required().min(1);
+const id = () => yup.string().trim().required();
 const timestamp = () =>
   yup.string().test('iso-8601', '${path} must be an ISO 8601 timestamp with Z or an offset', (v) => v === undefined || v === null || isIsoTimestamp(v));
 const optionalText = () => yup.string().nullable();
