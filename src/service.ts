@@ -36,6 +36,9 @@ export async function resolveRedis(config: Config, log: Logger): Promise<{ url: 
  * (the queue workers) or `all` (both, one process). Resolves once it is serving.
  */
 export async function startService(config: Config, role: Role, log: Logger): Promise<RunningService> {
+  if (role !== 'worker' && config.webhook.secrets.length === 0) {
+    log.warn('WEBHOOK_SECRET is not set: webhooks are accepted WITHOUT signature verification (refused in production)');
+  }
   const { url: redisUrl, local } = await resolveRedis(config, log);
   const metrics = createMetrics();
   const closers: (() => Promise<unknown>)[] = [];
