@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { recordKey } from '../queues/names.ts';
+
+/** What was last written to HubSpot for one course. */
+export interface AppliedVersion {
+  /** Instant (ms since epoch) of the course's `updated_at`. */
+  at: number;
+  /** Digest of what was written (products and course name); '' when the write was incomplete. */
+  digest: string;
+  /** Plan ids of that version (their products exist in HubSpot). */
+  planIds: string[];
+  /** Course name of that version (the label of its contact-property option). */
+  name: string;
+}
+
+/** How to handle an incoming version, given the applied one. */
+export type VersionDecision =
+  | { action: 'apply'; previous?: AppliedVersion; removedPlanIds: string[] }
+  | { action: 'skip'; reason: 'stale' | 'duplicate'; previous: AppliedVersion };
+
+/** A held per-course lock; only its holder may record a version. */
+export interface CourseLease {
+  courseId: string;
+  token: string;
+}
+
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+const EXTEND = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
+// Records a version only while the lease is held and never moves the instant backwards.
+const COMMIT = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local at = redis.call('HGET', KEYS[2], 'at')
+if at and tonumber(at) > tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[2], 'at', ARGV[2], 'digest', ARGV[3], 'planIds', ARGV[4], 'name', ARGV[5])
+return 1`;
+
+/** Pure ordering rule: older → stale; same instant and same content → duplicate; else apply. */
+export function decideVersion(previous: AppliedVersion | undefined, at: number, digest: string, planIds: string[]): VersionDecision {
+  if (!previous) return { action: 'apply', removedPlanIds: [] };
+  if (at < previous.at) return { action: 'skip', reason: 'stale', previous };
+  if (at === previous.at && digest !== '' && digest === previous.digest) return { action: 'skip', reason: 'duplicate', previous };
+  const keep = new Set(planIds);
+  return { action: 'apply', previous, removedPlanIds: previous.planIds.filter((id) => !keep.has(id)) };
+}
+
+/**
+ * Per-course ordering state in Redis: the last applied `updated_at` instant with its plan ids, and
+ * a per-course lock (SET NX PX with a random token) held while a version is checked and written,
+ * so two workers never write two versions of one course at once, in any process.
+ */
+export class CourseVersions {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly lockTtlMs = 60_000,
+  ) {}
+
+  private versionKey(courseId: string): string {
+    return recordKey(this.prefix, 'course-version', courseId);
+  }
+
+  private lockKey(courseId: string): string {
+    return recordKey(this.prefix, 'course-lock', courseId);
+  }
+
+  /** Takes the course's lock; undefined when another worker holds it. */
+  async lock(courseId: string): Promise<CourseLease | undefined> {
+    const token = randomUUID();
+    const ok = await this.redis.set(this.lockKey(courseId), token, 'PX', this.lockTtlMs, 'NX');
+    return ok === 'OK' ? { courseId, token } : undefined;
+  }
+
+  /** Renews the lease for another lock period; false when it was lost (expired and taken). */
+  async extend(lease: CourseLease): Promise<boolean> {
+    return (await this.redis.eval(EXTEND, 1, this.lockKey(lease.courseId), lease.token, this.lockTtlMs)) === 1;
+  }
+
+  /** Releases the lease if still held. */
+  async release(lease: CourseLease): Promise<void> {
+    await this.redis.eval(RELEASE, 1, this.lockKey(lease.courseId), lease.token);
+  }
+
+  /** The last applied version of a course, if any. */
+  async get(courseId: string): Promise<AppliedVersion | undefined> {
+    const h = await this.redis.hgetall(this.versionKey(courseId));
+    if (h.at === undefined) return undefined;
+    return { at: Number(h.at), digest: h.digest ?? '', planIds: JSON.parse(h.planIds ?? '[]') as string[], name: h.name ?? '' };
+  }
+
+  /** Reads the applied version and decides what to do with one at instant `at`. */
+  async decide(courseId: string, at: number, digest: string, planIds: string[]): Promise<VersionDecision> {
+    return decideVersion(await this.get(courseId), at, digest, planIds);
+  }
+
+  /** Records `version` as applied; false when the lease was lost or a newer version is recorded. */
+  async commit(lease: CourseLease, version: AppliedVersion): Promise<boolean> {
+    const done = await this.redis.eval(
+      COMMIT,
+      2,
+      this.lockKey(lease.courseId),
+      this.versionKey(lease.courseId),
+      lease.token,
+      String(version.at),
+      version.digest,
+      JSON.stringify(version.planIds),
+      version.name,
+    );
+    return done === 1;
+  }
+}

@@ -1,0 +1,73 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CourseVersions, decideVersion, type AppliedVersion } from '../src/hubspot/course-versions.ts';
+import { instantOf } from '../src/events/timestamps.ts';
+import { recordKey } from '../src/queues/names.ts';
+import { dropPrefix, redisUrl, testConfig } from './support/env.ts';
+
+const applied: AppliedVersion = { at: instantOf('2023-06-01T10:15:00Z'), digest: 'd1', planIds: ['a', 'b'], name: 'Course' };
+
+describe('decideVersion', () => {
+  const cases: [title: string, prev: AppliedVersion | undefined, at: string, digest: string, plans: string[], expected: unknown][] = [
+    ['first version applies', undefined, '2023-05-15T14:30:00Z', 'd0', ['a'], { action: 'apply', removedPlanIds: [] }],
+    ['older is stale', applied, '2023-05-15T14:30:00Z', 'd0', ['a'], { action: 'skip', reason: 'stale', previous: applied }],
+    ['same instant in +08:00, same content: duplicate', applied, '2023-06-01T18:15:00+08:00', 'd1', ['a', 'b'], { action: 'skip', reason: 'duplicate', previous: applied }],
+    ['same instant, other content: applies', applied, '2023-06-01T10:15:00Z', 'd2', ['a', 'b'], { action: 'apply', previous: applied, removedPlanIds: [] }],
+    ['newer with a plan gone: that plan is removed', applied, '2023-06-02T00:00:00Z', 'd3', ['b', 'c'], { action: 'apply', previous: applied, removedPlanIds: ['a'] }],
+    ['newer with identical content still applies', applied, '2023-06-02T00:00:00Z', 'd1', ['a', 'b'], { action: 'apply', previous: applied, removedPlanIds: [] }],
+    ['incomplete write (empty digest) is re-applied', { ...applied, digest: '' }, '2023-06-01T10:15:00Z', '', ['a', 'b'], expect.objectContaining({ action: 'apply' })],
+  ];
+  it.each(cases)('%s', (_t, prev, at, digest, plans, expected) => {
+    expect(decideVersion(prev, instantOf(at), digest, plans)).toEqual(expected);
+  });
+});
+
+describe('CourseVersions on Redis', () => {
+  let redis: Redis;
+  let prefix: string;
+  let versions: CourseVersions;
+  beforeAll(() => {
+    redis = new Redis(redisUrl());
+    prefix = testConfig().redis.prefix;
+    versions = new CourseVersions(redis, prefix, 5_000);
+  });
+  afterAll(async () => {
+    await dropPrefix(redis, prefix);
+    await redis.quit();
+  });
+
+  it('lets one holder at a time lock a course, and frees it on release', async () => {
+    const first = await versions.lock('c1');
+    expect(first).toBeDefined();
+    expect(await versions.lock('c1')).toBeUndefined();
+    expect(await versions.lock('c2')).toBeDefined();
+    await versions.release(first!);
+    const again = await versions.lock('c1');
+    expect(again).toBeDefined();
+    await versions.release(again!);
+  });
+
+  it('records a version only while the lease is held, and never moves backwards', async () => {
+    const lease = (await versions.lock('c3'))!;
+    expect(await versions.commit(lease, applied)).toBe(true);
+    expect(await versions.get('c3')).toEqual(applied);
+    expect(await versions.commit(lease, { ...applied, at: applied.at - 1, digest: 'old' })).toBe(false);
+    expect((await versions.get('c3'))!.digest).toBe('d1');
+    await versions.release(lease);
+    expect(await versions.commit(lease, { ...applied, at: applied.at + 1 })).toBe(false);
+    expect((await versions.get('c3'))!.at).toBe(applied.at);
+  });
+
+  it('a lease taken over after expiry cannot be released or extended by its old holder', async () => {
+    const short = new CourseVersions(redis, prefix, 5_000);
+    const old = (await short.lock('c4'))!;
+    await redis.del(recordKey(prefix, 'course-lock', 'c4')); // as if its TTL ran out
+    const fresh = (await short.lock('c4'))!;
+    expect(fresh).toBeDefined();
+    expect(await short.extend(old)).toBe(false);
+    await short.release(old);
+    expect(await short.lock('c4')).toBeUndefined();
+    expect(await short.extend(fresh)).toBe(true);
+    await short.release(fresh);
+  });
+});
