@@ -7,7 +7,8 @@ import { startService, type Role } from '../service.ts';
 /** Exit codes: 0 ok, 1 the command ran and found a problem, 2 bad usage or configuration, 3 a dependency is unreachable. */
 export const EXIT = { ok: 0, problem: 1, usage: 2, unavailable: 3 } as const;
 
-const ROLES: Role[] = ['all', 'receiver', 'worker'];
+/** The roles `start --role` accepts. */
+export const ROLES: Role[] = ['all', 'receiver', 'worker'];
 
 function parseRole(value: string): Role {
   if (!(ROLES as string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${ROLES.join(', ')}`);
