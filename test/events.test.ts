@@ -60,6 +60,8 @@ describe('schemas', () => {
     ['numeric ids', { id: 42, user: { ...enroll().user, id: 7 } }, []],
     ['no created_at', { created_at: undefined }, ['data.created_at']],
     ['empty id', { id: '' }, ['data.id']],
+    ['object id (found by fuzzing: used to throw)', { id: {} }, ['data.id']],
+    ['object e-mail', { user: { ...enroll().user, email: { a: 1 } } }, ['data.user.email']],
   ])('enrollment: %s', (_name, patch, expected) => {
     expect(fields('course.student_enroll', { ...enroll(), ...patch })).toEqual(expected);
   });

@@ -16,7 +16,9 @@ export class SchemaError extends Error {
   }
 }
 
-const id = () => yup.string().trim().required();
+/** Trims strings only (yup's own trim() throws on an object, which a hostile payload can send). */
+const trim = (value: unknown) => (typeof value === 'string' ? value.trim() : value);
+const id = () => yup.string().transform(trim).required();
 const timestamp = () =>
   yup.string().test('iso-8601', '${path} must be an ISO 8601 timestamp with Z or an offset', (v) => v === undefined || v === null || isIsoTimestamp(v));
 const optionalText = () => yup.string().nullable();
@@ -53,7 +55,7 @@ const enrollment = yup.object({
     .object({
       id: id(),
       name: optionalText(),
-      email: yup.string().trim().required().email('${path} must be a valid e-mail address'),
+      email: yup.string().transform(trim).required().email('${path} must be a valid e-mail address'),
       phone_number: optionalText(),
     })
     .required()
