@@ -3,9 +3,10 @@ import { ConfigError, loadConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { RedisBinaryMissingError } from '../redis/local-server.ts';
 import { startService, type Role } from '../service.ts';
+import { EXIT } from './exit-codes.ts';
 
-/** Exit codes: 0 ok, 1 the command ran and found a problem, 2 bad usage or configuration, 3 a dependency is unreachable. */
-export const EXIT = { ok: 0, problem: 1, usage: 2, unavailable: 3 } as const;
+// EXIT lives in its own module so command files can use it without importing main.ts (no cycle).
+export { EXIT };
 
 /** The roles `start --role` accepts. */
 export const ROLES: Role[] = ['all', 'receiver', 'worker'];
