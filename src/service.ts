@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { Redis } from 'ioredis';
 import type { Config } from './config.ts';
 import type { Logger } from './log.ts';
+import { mountAdmin } from './ops/admin.ts';
 import { createMetrics } from './ops/metrics.ts';
 import { DeadLetters } from './queues/dead-letter.ts';
 import { EventIntake } from './queues/intake.ts';
@@ -73,7 +74,8 @@ export async function startService(config: Config, role: Role, log: Logger): Pro
   if (role !== 'worker') {
     const intake = new EventIntake(shared, config);
     const quarantine = new Quarantine(shared, config.redis.prefix, config.webhook.quarantineMax);
-    const app = createApp({ config, log, redis: shared, intake, quarantine, queues, metrics });
+    const mount = mountAdmin({ config, log, redis: shared, queues, quarantine, intake });
+    const app = createApp({ config, log, redis: shared, intake, quarantine, queues, metrics, mount });
     server = await new Promise<Server>((ok, fail) => {
       const s = app.listen(config.port, config.host, () => ok(s));
       s.once('error', fail);

@@ -37,9 +37,12 @@ export function createApp(deps: AppDeps): Koa {
       ctx.body = { error: 'Internal error' };
       log.error({ err: (err as Error).message, path: ctx.path }, 'request failed');
     } finally {
-      if (ctx.path !== '/healthz' && ctx.path !== '/metrics') {
-        log.debug({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) }, 'request');
-      }
+      // One line per request, with the correlation id the webhook handler set (or the caller sent);
+      // probes are frequent and only logged at debug level.
+      const probe = ctx.path === '/healthz' || ctx.path === '/readyz' || ctx.path === '/metrics';
+      const correlationId = (ctx.response.get('x-request-id') || ctx.get('x-request-id')).slice(0, 64) || undefined;
+      const ms = Math.round(performance.now() - started);
+      log[probe ? 'debug' : 'info']({ method: ctx.method, path: ctx.path, status: ctx.status, ms, correlationId }, 'request');
     }
   });
 

@@ -1,0 +1,64 @@
+import type { Redis } from 'ioredis';
+import type Koa from 'koa';
+import type { Config } from '../config.ts';
+import type { Logger } from '../log.ts';
+import { DeadLetters } from '../queues/dead-letter.ts';
+import type { EventIntake } from '../queues/intake.ts';
+import type { QueueSet } from '../queues/registry.ts';
+import type { Quarantine } from '../receiver/quarantine.ts';
+import { adminApiRouter } from './admin-api.ts';
+import { adminGate, resolveAdminCredentials } from './admin-auth.ts';
+import { DASHBOARD_PATH, dashboardMiddleware } from './dashboard.ts';
+import { SANDBOX_PATH, sandboxMiddleware, type SandboxProvider } from './sandbox-view.ts';
+
+export interface AdminDeps {
+  config: Config;
+  log: Logger;
+  /** Connection for course-sync's own records (attempt logs, quarantine). */
+  redis: Redis;
+  queues: QueueSet;
+  quarantine: Quarantine;
+  intake: EventIntake;
+  /** In sandbox mode: reads what the emulators received, for /admin/sandbox. */
+  sandbox?: SandboxProvider;
+  /** Where a generated admin password is printed (stderr by default). */
+  announce?: (line: string) => void;
+}
+
+/**
+ * Builds the admin area for `createApp`'s `mount` hook: the basic-auth gate over every /admin
+ * path, bull-board at /admin/queues, the JSON API under /admin/api and, in sandbox mode, the
+ * sandbox page. Credentials are settled here, once, at start-up.
+ */
+export function mountAdmin(deps: AdminDeps): (app: Koa) => void {
+  const { config, log, redis, queues, quarantine, intake } = deps;
+  const creds = resolveAdminCredentials(config, log, deps.announce);
+  return (app) => {
+    app.use(adminGate(creds));
+    if (!creds) return;
+    const deadLetters = new DeadLetters(redis, queues, config.redis.prefix);
+    const api = adminApiRouter({ deadLetters, quarantine, intake, log });
+    app.use(api.routes()).use(api.allowedMethods());
+    app.use(sandboxMiddleware(config.sandbox ? deps.sandbox : undefined));
+    app.use(async (ctx, next) => {
+      if (ctx.path !== '/admin' && ctx.path !== '/admin/') return next();
+      ctx.type = 'html';
+      ctx.body = adminIndex(config.sandbox);
+    });
+    app.use(dashboardMiddleware(queues));
+  };
+}
+
+function adminIndex(sandbox: boolean): string {
+  const links = [
+    [DASHBOARD_PATH, 'Queues (bull-board): waiting, active, failed, dead letters'],
+    ['/admin/api/dlq', 'Dead letters (JSON)'],
+    ['/admin/api/quarantine', 'Quarantined webhooks (JSON)'],
+    ['/metrics', 'Prometheus metrics'],
+    ...(sandbox ? [[SANDBOX_PATH, 'Sandbox: what the HubSpot and SendGrid emulators received']] : []),
+  ];
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>course-sync admin</title></head>
+<body style="font-family:system-ui,sans-serif;margin:1.5rem"><h1>course-sync admin</h1><ul>
+${links.map(([href, text]) => `<li><a href="${href}">${text}</a></li>`).join('\n')}
+</ul></body></html>`;
+}

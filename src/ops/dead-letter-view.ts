@@ -1,0 +1,47 @@
+import type { Job } from 'bullmq';
+import type { DeadLetter } from '../queues/dead-letter.ts';
+import { WORK_QUEUES, deadLetterQueueName, type WorkQueueName } from '../queues/names.ts';
+
+/** One dead letter as ops see it in a list: which event, why it died and when. */
+export interface DeadLetterSummary {
+  queue: WorkQueueName;
+  id: string;
+  /** The enrollment id or course id the job came from (the job id when neither is known). */
+  eventId: string;
+  eventType: string;
+  lastError: string;
+  lastErrorAt: string;
+  attempts: number;
+  deadAt: string;
+  unrecoverable: boolean;
+}
+
+/** The work queue named `name`, also accepting its dead-letter name (`crm-contacts-dlq`). */
+export function resolveWorkQueue(name: string): WorkQueueName | undefined {
+  return WORK_QUEUES.find((q) => q === name || deadLetterQueueName(q) === name);
+}
+
+/** The enrollment id or course id carried by a job's data, or undefined. */
+export function eventIdOf(data: unknown): string | undefined {
+  const d = (data ?? {}) as { enrollment?: { id?: unknown }; course?: { id?: unknown } };
+  const id = d.enrollment?.id ?? d.course?.id;
+  return id === undefined || id === null ? undefined : String(id);
+}
+
+/** Condenses a dead-letter job to its list line. */
+export function summarizeDeadLetter(job: Job<DeadLetter>): DeadLetterSummary {
+  const letter = job.data;
+  const last = letter.errors.at(-1);
+  const original = (letter.data ?? {}) as { eventType?: string };
+  return {
+    queue: letter.queue,
+    id: job.id ?? letter.jobId,
+    eventId: eventIdOf(letter.data) ?? letter.jobId,
+    eventType: original.eventType ?? letter.name,
+    lastError: last?.message ?? '(no error recorded)',
+    lastErrorAt: last?.at ?? letter.deadAt,
+    attempts: letter.attemptsMade,
+    deadAt: letter.deadAt,
+    unrecoverable: letter.unrecoverable,
+  };
+}

@@ -1,0 +1,103 @@
+import type { Middleware } from 'koa';
+
+/** A HubSpot object the emulator holds: its id and properties. */
+export interface SandboxObject {
+  id?: string;
+  properties?: Record<string, unknown>;
+  [extra: string]: unknown;
+}
+
+/** An e-mail the SendGrid emulator accepted, with its rendered bodies. */
+export interface SandboxEmail {
+  messageId?: string;
+  to: string | string[];
+  from?: string;
+  subject?: string;
+  html?: string;
+  text?: string;
+  receivedAt?: string;
+  [extra: string]: unknown;
+}
+
+/** What the emulators received so far. */
+export interface SandboxSnapshot {
+  contacts: SandboxObject[];
+  products: SandboxObject[];
+  emails: SandboxEmail[];
+}
+
+/** Reads the emulators' state; wired by the sandbox start-up. */
+export type SandboxProvider = () => SandboxSnapshot | Promise<SandboxSnapshot>;
+
+/** Where the page is served, behind the admin gate. */
+export const SANDBOX_PATH = '/admin/sandbox';
+
+const escapeHtml = (value: unknown): string =>
+  String(value ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+function objectsTable(title: string, objects: SandboxObject[]): string {
+  const keys = [...new Set(objects.flatMap((o) => Object.keys(o.properties ?? {})))].sort();
+  const head = ['id', ...keys].map((k) => `<th>${escapeHtml(k)}</th>`).join('');
+  const rows = objects
+    .map((o) => `<tr><td>${escapeHtml(o.id)}</td>${keys.map((k) => `<td>${escapeHtml(o.properties?.[k])}</td>`).join('')}</tr>`)
+    .join('');
+  const body = objects.length ? `<div class="scroll"><table><tr>${head}</tr>${rows}</table></div>` : '<p class="none">none yet</p>';
+  return `<section><h2>${escapeHtml(title)} (${objects.length})</h2>${body}</section>`;
+}
+
+function emailCard(email: SandboxEmail): string {
+  const to = Array.isArray(email.to) ? email.to.join(', ') : email.to;
+  // The HTML body is shown in a sandboxed frame: rendered as the student sees it, no script runs.
+  const html = email.html ? `<iframe sandbox="" title="HTML body" srcdoc="${escapeHtml(email.html)}"></iframe>` : '';
+  const text = email.text ? `<pre>${escapeHtml(email.text)}</pre>` : '';
+  return `<article><h3>${escapeHtml(email.subject ?? '(no subject)')}</h3>
+<p class="meta">to ${escapeHtml(to)}${email.from ? ` · from ${escapeHtml(email.from)}` : ''}${email.messageId ? ` · X-Message-Id ${escapeHtml(email.messageId)}` : ''}${email.receivedAt ? ` · ${escapeHtml(email.receivedAt)}` : ''}</p>
+${html}${text}</article>`;
+}
+
+/** The sandbox page as HTML: contacts, products and e-mails the emulators received. */
+export function renderSandboxPage(snapshot: SandboxSnapshot): string {
+  const emails = snapshot.emails.length ? snapshot.emails.map(emailCard).join('\n') : '<p class="none">none yet</p>';
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>course-sync sandbox</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:1.5rem;color:#1f2933}h1{font-size:1.4rem}
+.banner{background:#fff3c4;border:1px solid #e9b949;padding:.6rem 1rem;border-radius:6px}
+table{border-collapse:collapse;font-size:.85rem}td,th{border:1px solid #cbd2d9;padding:.3rem .5rem;text-align:left;vertical-align:top}
+.scroll{overflow-x:auto}.none{color:#7b8794}.meta{color:#52606d;font-size:.85rem}
+article{border:1px solid #cbd2d9;border-radius:6px;padding:.5rem 1rem;margin:.8rem 0}
+iframe{width:100%;height:22rem;border:1px solid #e4e7eb;background:#fff}pre{white-space:pre-wrap;background:#f5f7fa;padding:.5rem}
+</style></head><body>
+<h1>course-sync sandbox</h1>
+<p class="banner">Sandbox mode: HubSpot and SendGrid are the built-in emulators. This is what they received. <a href="/admin/queues">Queues</a></p>
+${objectsTable('HubSpot contacts', snapshot.contacts)}
+${objectsTable('HubSpot products', snapshot.products)}
+<section><h2>SendGrid e-mails (${snapshot.emails.length})</h2>
+${emails}
+</section>
+</body></html>`;
+}
+
+/**
+ * Serves the sandbox page at SANDBOX_PATH (and its JSON with `?format=json`). With no provider
+ * (not in sandbox mode) the path answers 404. Mount behind the admin gate.
+ */
+export function sandboxMiddleware(provider: SandboxProvider | undefined): Middleware {
+  return async (ctx, next) => {
+    if (ctx.path !== SANDBOX_PATH || ctx.method !== 'GET') return next();
+    if (!provider) {
+      ctx.status = 404;
+      ctx.body = { error: 'The sandbox page exists only in sandbox mode (no HubSpot/SendGrid credentials)' };
+      return;
+    }
+    const snapshot = await provider();
+    if (ctx.query.format === 'json') {
+      ctx.body = snapshot;
+      return;
+    }
+    ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src * data:; frame-src 'self'");
+    ctx.type = 'html';
+    ctx.body = renderSandboxPage(snapshot);
+  };
+}
