@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { RedisBinaryMissingError } from '../redis/local-server.ts';
 import { startService, type Role } from '../service.ts';
+import { registerEmit } from './emit.ts';
 import { EXIT } from './exit-codes.ts';
 
 // EXIT lives in its own module so command files can use it without importing main.ts (no cycle).
@@ -40,6 +41,8 @@ export function buildProgram(): Command {
       process.once('SIGTERM', () => void shutdown('SIGTERM'));
       process.once('SIGINT', () => void shutdown('SIGINT'));
     });
+
+  registerEmit(program);
 
   return program;
 }
