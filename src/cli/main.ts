@@ -3,8 +3,10 @@ import { ConfigError, loadConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { RedisBinaryMissingError } from '../redis/local-server.ts';
 import { startService, type Role } from '../service.ts';
+import { registerDlq } from './dlq.ts';
 import { registerEmit } from './emit.ts';
 import { EXIT } from './exit-codes.ts';
+import { registerQuarantine } from './quarantine.ts';
 
 // EXIT lives in its own module so command files can use it without importing main.ts (no cycle).
 export { EXIT };
@@ -43,6 +45,8 @@ export function buildProgram(): Command {
     });
 
   registerEmit(program);
+  registerDlq(program);
+  registerQuarantine(program);
 
   return program;
 }

@@ -1,0 +1,104 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { summarizeDeadLetter, type DeadLetterSummary } from '../ops/dead-letter-view.ts';
+import { DurationError, parseDuration } from '../ops/duration.ts';
+import { WORK_QUEUES, type WorkQueueName } from '../queues/names.ts';
+import { EXIT } from './exit-codes.ts';
+import { parseQueue, withOps } from './ops-connection.ts';
+
+const REDIS_NOTE = 'Connects to REDIS_URL (required) with QUEUE_PREFIX; never starts a Redis of its own.';
+const EXIT_NOTE = 'Exit codes: 0 done; 1 something asked for was not found; 2 bad usage or configuration (REDIS_URL unset); 3 Redis unreachable.';
+
+/** One list line: queue, id, event id, time of the last error, last error (tab-separated). */
+export function formatDeadLetterLine(s: DeadLetterSummary): string {
+  return [s.queue, s.id, s.eventId, s.lastErrorAt, s.lastError.replace(/\s+/g, ' ')].join('\t');
+}
+
+function parseOlderThan(value: string): number {
+  try {
+    return parseDuration(value);
+  } catch (err) {
+    if (err instanceof DurationError) throw new InvalidArgumentError(err.message);
+    throw err;
+  }
+}
+
+/** Registers `course-sync dlq list|show|replay|purge`: inspect and repair the dead-letter queues. */
+export function registerDlq(program: Command): void {
+  const dlq = program
+    .command('dlq')
+    .description('dead-letter queues: list, show, replay and purge jobs that failed for good')
+    .addHelpText('after', `\nQueues: ${WORK_QUEUES.join(', ')} (their DLQs end in -dlq).\n${REDIS_NOTE}\n${EXIT_NOTE}`);
+
+  dlq
+    .command('list')
+    .description('one line per dead letter: queue, job id, event id (enrollment or course id), time of the last error, last error')
+    .argument('[queue]', 'only this queue', parseQueue)
+    .option('--json', 'print JSON instead of tab-separated lines')
+    .addHelpText('after', `\n${REDIS_NOTE}\n${EXIT_NOTE}`)
+    .action((queue: WorkQueueName | undefined, opts: { json?: boolean }) =>
+      withOps('dlq list', async ({ deadLetters }) => {
+        const summaries: DeadLetterSummary[] = [];
+        for (const q of queue ? [queue] : WORK_QUEUES) summaries.push(...(await deadLetters.list(q)).map(summarizeDeadLetter));
+        if (opts.json) console.log(JSON.stringify(summaries, null, 2));
+        else for (const s of summaries) console.log(formatDeadLetterLine(s));
+        if (!opts.json && summaries.length === 0) console.error(`no dead letters${queue ? ` in ${queue}` : ''}`);
+        return EXIT.ok;
+      }),
+    );
+
+  dlq
+    .command('show')
+    .description('one dead letter in full: original job data and every attempt error')
+    .argument('<queue>', 'its queue', parseQueue)
+    .argument('<id>', 'its job id')
+    .addHelpText('after', `\n${REDIS_NOTE}\n${EXIT_NOTE}`)
+    .action((queue: WorkQueueName, id: string) =>
+      withOps('dlq show', async ({ deadLetters }) => {
+        const letter = await deadLetters.get(queue, id);
+        if (!letter) {
+          console.error(`course-sync dlq show: no dead letter "${id}" in ${queue}`);
+          return EXIT.problem;
+        }
+        console.log(JSON.stringify(letter.data, null, 2));
+        return EXIT.ok;
+      }),
+    );
+
+  dlq
+    .command('replay')
+    .description('put dead letters back on their queue with fresh attempts (same job id, so idempotency holds)')
+    .argument('<queue>', 'the queue', parseQueue)
+    .argument('[ids...]', 'job ids to replay')
+    .option('--all', 'replay every dead letter of the queue')
+    .addHelpText('after', `\nExamples:\n  course-sync dlq replay crm-contacts --all\n  course-sync dlq replay email-welcome enroll-enroll_123456\n\n${REDIS_NOTE}\n${EXIT_NOTE}`)
+    .action((queue: WorkQueueName, ids: string[], opts: { all?: boolean }) => {
+      if (!!opts.all === ids.length > 0) {
+        console.error('course-sync dlq replay: give either --all or one or more job ids');
+        process.exitCode = EXIT.usage;
+        return;
+      }
+      return withOps('dlq replay', async ({ deadLetters }) => {
+        const replayed = await deadLetters.replay(queue, opts.all ? 'all' : ids);
+        for (const id of replayed) console.log(`replayed\t${queue}\t${id}`);
+        const missing = opts.all ? [] : ids.filter((id) => !replayed.includes(id));
+        for (const id of missing) console.error(`not replayed: no dead letter "${id}" in ${queue} (or its job is running)`);
+        console.error(`${replayed.length} replayed into ${queue}`);
+        return missing.length ? EXIT.problem : EXIT.ok;
+      });
+    });
+
+  dlq
+    .command('purge')
+    .description('delete dead letters that died longer ago than a duration')
+    .argument('<queue>', 'the queue', parseQueue)
+    .requiredOption('--older-than <duration>', 'e.g. 30m, 12h, 7d, 2w', parseOlderThan)
+    .addHelpText('after', `\nExample:\n  course-sync dlq purge crm-products --older-than 30d\n\n${REDIS_NOTE}\n${EXIT_NOTE}`)
+    .action((queue: WorkQueueName, opts: { olderThan: number }) =>
+      withOps('dlq purge', async ({ deadLetters }) => {
+        const purged = await deadLetters.purge(queue, opts.olderThan);
+        for (const id of purged) console.log(`purged\t${queue}\t${id}`);
+        console.error(`${purged.length} purged from ${queue}`);
+        return EXIT.ok;
+      }),
+    );
+}

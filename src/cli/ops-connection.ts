@@ -1,0 +1,92 @@
+import { InvalidArgumentError } from 'commander';
+import type { Redis } from 'ioredis';
+import { ConfigError, loadConfig, type Config } from '../config.ts';
+import { resolveWorkQueue } from '../ops/dead-letter-view.ts';
+import { DeadLetters } from '../queues/dead-letter.ts';
+import { EventIntake } from '../queues/intake.ts';
+import { WORK_QUEUES, type WorkQueueName } from '../queues/names.ts';
+import { openQueues, type QueueSet } from '../queues/registry.ts';
+import { Quarantine } from '../receiver/quarantine.ts';
+import { connectRedis, waitReady } from '../redis/connection.ts';
+import { EXIT } from './exit-codes.ts';
+
+/** What the ops commands work with, on the Redis of a running service. */
+export interface OpsHandles {
+  config: Config;
+  redis: Redis;
+  queues: QueueSet;
+  deadLetters: DeadLetters;
+  quarantine: Quarantine;
+  intake: EventIntake;
+  close(): Promise<void>;
+}
+
+const READY_TIMEOUT_MS = 5_000;
+
+/**
+ * Connects to REDIS_URL (required: these commands act on the Redis a running service uses and
+ * never start a private one). Throws ConfigError when it is unset, a plain Error when unreachable.
+ */
+async function openOps(): Promise<OpsHandles> {
+  const config = loadConfig();
+  const url = config.redis.url;
+  if (!url) {
+    throw new ConfigError(
+      'REDIS_URL',
+      'is not set. dlq and quarantine commands act on the Redis of a running service and never start their own: ' +
+        'set REDIS_URL to it (the private redis-server of `course-sync start` logs its port at start-up: REDIS_URL=redis://127.0.0.1:<port>)',
+    );
+  }
+  const redis = connectRedis(url, 'producer');
+  try {
+    await waitReady(redis, READY_TIMEOUT_MS);
+  } catch {
+    redis.disconnect();
+    throw new RedisUnreachableError(`Redis at ${new URL(url).host} is not reachable (waited ${READY_TIMEOUT_MS / 1000} s)`);
+  }
+  const queues = openQueues(redis, config);
+  const intake = new EventIntake(redis, config);
+  return {
+    config,
+    redis,
+    queues,
+    deadLetters: new DeadLetters(redis, queues, config.redis.prefix),
+    quarantine: new Quarantine(redis, config.redis.prefix, config.webhook.quarantineMax),
+    intake,
+    close: async () => {
+      await intake.close();
+      await queues.close();
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
+
+class RedisUnreachableError extends Error {}
+
+/**
+ * Runs an ops command: opens the handles, sets the exit code the command returns, always closes.
+ * An unreachable Redis exits 3 with a plain message.
+ */
+export async function withOps(command: string, run: (ops: OpsHandles) => Promise<number>): Promise<void> {
+  let ops: OpsHandles;
+  try {
+    ops = await openOps();
+  } catch (err) {
+    if (!(err instanceof RedisUnreachableError)) throw err;
+    console.error(`course-sync ${command}: ${err.message}`);
+    process.exitCode = EXIT.unavailable;
+    return;
+  }
+  try {
+    process.exitCode = await run(ops);
+  } finally {
+    await ops.close();
+  }
+}
+
+/** Commander argument parser: a work queue name (or its `-dlq` name). */
+export function parseQueue(value: string): WorkQueueName {
+  const queue = resolveWorkQueue(value);
+  if (!queue) throw new InvalidArgumentError(`unknown queue; expected one of ${WORK_QUEUES.join(', ')}`);
+  return queue;
+}
