@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { RedisBinaryMissingError } from '../redis/local-server.ts';
 import { startService, type Role } from '../service.ts';
+import { registerBackfill } from './backfill.ts';
 import { registerDlq } from './dlq.ts';
 import { registerEmit } from './emit.ts';
 import { EXIT } from './exit-codes.ts';
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
     });
 
   registerEmit(program);
+  registerBackfill(program);
   registerDlq(program);
   registerQuarantine(program);
 
