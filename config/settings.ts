@@ -68,6 +68,13 @@ export const settings = {
 
   DASHBOARD_USER: { kind: 'string', default: 'admin', doc: 'basic-auth user for /admin' },
   DASHBOARD_PASSWORD: { kind: 'secret', doc: 'basic-auth password for /admin; unset: admin is off in production, a random one is printed at start-up otherwise' },
+
+  TRACE_RETENTION_DAYS: { kind: 'int', default: '30', min: 1, max: 365, doc: 'how long the journey of each event (trace) is kept for `course-sync trace` and /admin' },
+  PII_HASH_KEY: { kind: 'secret', doc: 'key of the HMAC that indexes student e-mails for trace search; unset: a random key is made once and kept in Redis' },
+  ALERT_WEBHOOK_URL: { kind: 'url', doc: 'Slack-compatible incoming webhook ({"text": ...}) for alerts; unset: alerts are only logged' },
+  ALERT_OLDEST_WAITING_SECONDS: { kind: 'int', default: '900', min: 10, doc: 'alert when a queue\'s oldest waiting job is older than this' },
+  ALERT_CHECK_INTERVAL_SECONDS: { kind: 'int', default: '30', min: 1, max: 3600, doc: 'how often worker processes evaluate the alert conditions' },
+  ALERT_MIN_INTERVAL_SECONDS: { kind: 'int', default: '300', min: 0, doc: 'at most one alert message per condition in this time; a change within it is sent when it passes' },
 } as const satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof settings;

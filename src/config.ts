@@ -47,6 +47,8 @@ export interface Config {
   };
   jobs: { attempts: number; backoffMs: number; completedKeep: number };
   dashboard: { user: string; password?: string };
+  trace: { retentionDays: number; piiHashKey?: string };
+  alerts: { webhookUrl?: string; oldestWaitingSeconds: number; checkIntervalSeconds: number; minIntervalSeconds: number };
   /** True when HubSpot and SendGrid are served by the built-in emulators. */
   sandbox: boolean;
 }
@@ -162,6 +164,13 @@ export function loadConfig(env: Env = process.env): Config {
     },
     jobs: { attempts: v.JOB_ATTEMPTS, backoffMs: v.JOB_BACKOFF_MS, completedKeep: v.COMPLETED_JOBS_KEEP },
     dashboard: { user: v.DASHBOARD_USER, password: v.DASHBOARD_PASSWORD },
+    trace: { retentionDays: v.TRACE_RETENTION_DAYS, piiHashKey: v.PII_HASH_KEY },
+    alerts: {
+      webhookUrl: v.ALERT_WEBHOOK_URL,
+      oldestWaitingSeconds: v.ALERT_OLDEST_WAITING_SECONDS,
+      checkIntervalSeconds: v.ALERT_CHECK_INTERVAL_SECONDS,
+      minIntervalSeconds: v.ALERT_MIN_INTERVAL_SECONDS,
+    },
     sandbox,
   };
 }
