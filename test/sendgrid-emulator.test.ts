@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSendGridEmulator, type SendGridEmulator } from '../src/emulators/sendgrid/index.ts';
 import { createSendGridMail } from '../src/sendgrid/client.ts';
+import type { MailDataRequired } from '@sendgrid/mail';
 
 let emu: SendGridEmulator;
 
@@ -13,6 +14,9 @@ const valid = () => ({
     { type: 'text/html', value: '<p>Hi Ana</p>' },
   ],
 });
+
+/** The same email as @sendgrid/mail data, to `to`. */
+const sendable = (to: string, from: string = 'school@example.com'): MailDataRequired => ({ from, subject: 'Hello', text: 'Hi', personalizations: [{ to }] });
 
 /** POSTs a raw body to the emulator, as any HTTP client would. */
 async function post(body: unknown, headers: Record<string, string> = { authorization: `Bearer ${emu.apiKey}` }) {
@@ -63,7 +67,7 @@ describe('through the real @sendgrid/mail', () => {
 
   it('answers 401 with SendGrid error body to a wrong API key', async () => {
     const mail = createSendGridMail({ apiKey: 'SG.wrong', baseUrl: emu.url });
-    const err = await mail.send({ ...valid(), personalizations: [{ to: 'ana@example.com' }] }).catch((e) => e);
+    const err = await mail.send(sendable('ana@example.com')).catch((e) => e);
     expect(err.code).toBe(401);
     expect(err.response.body).toEqual({ errors: [{ field: null, message: 'The provided authorization grant is invalid, expired, or revoked', help: null }] });
     expect(emu.outbox.size).toBe(0);
@@ -190,10 +194,10 @@ describe('limits and faults', () => {
     const strict = await startSendGridEmulator({ verifiedSenders: ['@school.example'] });
     try {
       const mail = createSendGridMail({ apiKey: strict.apiKey, baseUrl: strict.url });
-      const err = await mail.send({ ...valid(), personalizations: [{ to: 'ana@example.com' }] }).catch((e) => e);
+      const err = await mail.send(sendable('ana@example.com')).catch((e) => e);
       expect(err.code).toBe(403);
       expect(err.response.body.errors[0]).toMatchObject({ field: 'from', message: expect.stringMatching(/verified Sender Identity/) });
-      await mail.send({ ...valid(), from: 'team@school.example', personalizations: [{ to: 'ana@example.com' }] });
+      await mail.send(sendable('ana@example.com', 'team@school.example'));
       expect(strict.outbox.size).toBe(1);
     } finally {
       await strict.close();
@@ -203,7 +207,7 @@ describe('limits and faults', () => {
   it('drops a request whose client timed out before the answer', async () => {
     emu.setLatency(300);
     const mail = createSendGridMail({ apiKey: emu.apiKey, baseUrl: emu.url, timeoutMs: 50 });
-    const err = await mail.send({ ...valid(), personalizations: [{ to: 'ana@example.com' }] }).catch((e) => e);
+    const err = await mail.send(sendable('ana@example.com')).catch((e) => e);
     expect(err.code).toBe('ECONNABORTED');
     await new Promise((r) => setTimeout(r, 400));
     expect(emu.requests.map((r) => r.status)).toEqual([0]);
