@@ -1,0 +1,83 @@
+import { Worker, type Job, type Processor } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Config } from '../../src/config.ts';
+import { DeadLetters } from '../../src/queues/dead-letter.ts';
+import type { EnrollmentJob } from '../../src/queues/jobs.ts';
+import type { WorkQueueName } from '../../src/queues/names.ts';
+import { openQueues, type QueueSet } from '../../src/queues/registry.ts';
+import { fixture } from './env.ts';
+
+/** Job data of an enrollment as the receiver enqueues it, for `enrollmentId`. */
+export function enrollmentJob(enrollmentId: string): EnrollmentJob {
+  const event = fixture('course.student_enroll');
+  event.data.id = enrollmentId;
+  return {
+    key: `enroll-${enrollmentId}`,
+    eventType: 'course.student_enroll',
+    receivedAt: new Date().toISOString(),
+    correlationId: `corr-${enrollmentId}`,
+    enrollment: event.data,
+  };
+}
+
+/** Polls `check` until it returns true (or throws after `timeoutMs`). */
+export async function eventually(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/**
+ * Queues and dead letters of one test prefix, plus a test-only Worker that runs `processor` on a
+ * work queue and records every failure through DeadLetters.recordFailure (as the real workers'
+ * 'failed' hook does).
+ */
+export function deadLetterRig(config: Config, url: string) {
+  const redis = new Redis(url, { maxRetriesPerRequest: null });
+  const queues: QueueSet = openQueues(redis, config);
+  const deadLetters = new DeadLetters(redis, queues, config.redis.prefix);
+  const workers: Worker[] = [];
+
+  /** Starts a worker on `queue`; call `close()` on the result, or let `stop()` do it. */
+  function work(queue: WorkQueueName, processor: Processor): Worker {
+    // Connection options (not an instance), so the worker opens and closes its own connections.
+    const { hostname, port } = new URL(url);
+    const worker = new Worker(queue, processor, { connection: { host: hostname, port: Number(port), maxRetriesPerRequest: null }, prefix: config.redis.prefix });
+    worker.on('failed', (job: Job | undefined, err: Error) => {
+      if (job) void deadLetters.recordFailure(queue, job, err);
+    });
+    workers.push(worker);
+    return worker;
+  }
+
+  /**
+   * Adds one job per enrollment id to `queue` and fails every attempt with "<message> #<attempt>"
+   * until all of them are dead letters; returns their job ids.
+   */
+  async function kill(queue: WorkQueueName, enrollmentIds: string[], message = 'HubSpot answered 500'): Promise<string[]> {
+    const before = await deadLetters.size(queue);
+    const worker = work(queue, async (job) => {
+      throw new Error(`${message} #${job.attemptsMade + 1}`);
+    });
+    const ids = enrollmentIds.map((id) => `enroll-${id}`);
+    await queues.work[queue].addBulk(enrollmentIds.map((id, i) => ({ name: 'course.student_enroll', data: enrollmentJob(id), opts: { jobId: ids[i] } })));
+    await eventually(async () => (await deadLetters.size(queue)) >= before + ids.length);
+    await worker.close();
+    return ids;
+  }
+
+  return {
+    redis,
+    queues,
+    deadLetters,
+    work,
+    kill,
+    async stop() {
+      await Promise.all(workers.map((w) => w.close()));
+      await queues.close();
+      await redis.quit();
+    },
+  };
+}
