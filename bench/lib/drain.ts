@@ -1,0 +1,82 @@
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { WorkQueueName } from '../../src/queues/names.ts';
+import type { BenchContext } from './context.ts';
+import { enrollmentJob } from './enrollments.ts';
+import { procCpuMs, spawnService, waitLog, type Child } from './processes.ts';
+
+/** A work queue filled while paused, so the drain starts only when `resume()` is called. */
+export interface PausedQueue {
+  queue: Queue;
+  /** Resumes the queue; returns the time it did (the start of the drain). */
+  resume(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Pauses `queueName` under `prefix` and enqueues enrollments `from`..`from+count-1` of `tag`, shaped as EventIntake enqueues them. */
+export async function fillPaused(ctx: BenchContext, prefix: string, queueName: WorkQueueName, tag: string, count: number, from = 0): Promise<PausedQueue> {
+  const connection = new Redis(ctx.redisUrl, { maxRetriesPerRequest: null });
+  const queue = new Queue(queueName, { connection, prefix });
+  await queue.pause();
+  const config = ctx.config(prefix);
+  for (let i = 0; i < count; i += 1000) {
+    const chunk = Array.from({ length: Math.min(1000, count - i) }, (_, k) => enrollmentJob(config, tag, from + i + k));
+    await queue.addBulk(chunk);
+  }
+  return {
+    queue,
+    resume: async () => {
+      await queue.resume();
+      return Date.now();
+    },
+    close: async () => {
+      await queue.close();
+      await connection.quit();
+    },
+  };
+}
+
+/** Starts `count` worker processes (`course-sync start --role worker`) and waits until each has its workers running. */
+export async function startWorkerProcesses(ctx: BenchContext, name: string, env: Record<string, string>, count = 1): Promise<Child[]> {
+  const children = Array.from({ length: count }, (_, i) =>
+    spawnService(`${name}-worker${count > 1 ? i + 1 : ''}`, 'worker', { env, logDir: ctx.logDir, nodeFlags: ctx.profileFlags(`${name}-worker${i + 1}`) }),
+  );
+  try {
+    await Promise.all(children.map((c) => waitLog(c, '"workers started"', 60_000)));
+  } catch (err) {
+    await Promise.all(children.map((c) => c.stop()));
+    throw err;
+  }
+  return children;
+}
+
+/** Polls `done` every 20 ms; throws after `timeoutMs` naming `what`. */
+export async function waitUntil(done: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** CPU time used by each process during a measured stretch: start() then stop() → ms per process. */
+export function cpuMeter(ctx: BenchContext, children: Child[]) {
+  const pids: Record<string, number> = { redis: ctx.redisPid, ...Object.fromEntries(children.map((c) => [c.name, c.proc.pid!])) };
+  const read = () => ({ ...Object.fromEntries(Object.entries(pids).map(([n, pid]) => [n, procCpuMs(pid)])), 'bench+emulators': process.cpuUsage().user / 1000 + process.cpuUsage().system / 1000 });
+  const before = read();
+  const t0 = Date.now();
+  return {
+    /** CPU use of each process as a share of one core over the stretch, e.g. { redis: 0.31 }. */
+    stop(): Record<string, number> {
+      const after = read();
+      const wall = Math.max(1, Date.now() - t0);
+      return Object.fromEntries(Object.entries(after).map(([n, ms]) => [n, Math.round(((ms - (before as Record<string, number>)[n]!) / wall) * 100) / 100]));
+    },
+  };
+}
+
+/** "redis 0.31, worker 0.95, ..." — CPU shares as printed in notes. */
+export function cpuLine(shares: Record<string, number>): string {
+  return Object.entries(shares).map(([n, s]) => `${n} ${s.toFixed(2)}`).join(', ');
+}
