@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { AccountOptions } from './account.ts';
 import { Outbox, type EmulatedTemplate } from './outbox.ts';
 import { FixedWindowLimiter, type RateLimitOptions } from './rate-limit.ts';
 import { createHandler, type EmulatorState, type RequestRecord } from './server.ts';
@@ -22,6 +23,8 @@ export interface SendGridEmulatorOptions {
   maxBodyBytes?: number;
   /** When given, a `from` outside these addresses (or `@domain`s) answers 403, as an unverified sender does. */
   verifiedSenders?: string[];
+  /** API key scopes (default mail.send) and senders awaiting verification, for GET /v3/scopes and /v3/verified_senders. */
+  account?: AccountOptions;
   /** Dynamic templates the outbox renders, by template id. */
   templates?: Record<string, EmulatedTemplate>;
 }
@@ -58,6 +61,7 @@ export async function startSendGridEmulator(opts: SendGridEmulatorOptions = {}):
     apiKey: opts.apiKey ?? DEFAULT_EMULATOR_API_KEY,
     maxBodyBytes: opts.maxBodyBytes ?? THIRTY_MB,
     verifiedSenders: opts.verifiedSenders ? new Set(opts.verifiedSenders.map((s) => s.toLowerCase())) : undefined,
+    account: opts.account ?? {},
     limiter: opts.rateLimit ? new FixedWindowLimiter(opts.rateLimit) : undefined,
     faults: [],
     latencyMs: 0,

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BodyTooLargeError, readRawBody } from '../../receiver/raw-body.ts';
+import { accountAnswer, type AccountOptions } from './account.ts';
 import type { Outbox } from './outbox.ts';
 import { exhaustedHeaders, type FixedWindowLimiter } from './rate-limit.ts';
 import { sandboxPage } from './sandbox-page.ts';
@@ -31,6 +32,8 @@ export interface EmulatorState {
   apiKey: string;
   maxBodyBytes: number;
   verifiedSenders?: Set<string>;
+  /** What the account endpoints (GET /v3/scopes, sender identities) report; see account.ts. */
+  account: AccountOptions;
   limiter?: FixedWindowLimiter;
   faults: Fault[];
   latencyMs: number;
@@ -110,6 +113,11 @@ export function createHandler(state: EmulatorState) {
       record({ method, path, status, errors: body.errors });
       sendJson(res, status, body, headers);
     };
+    const account = accountAnswer(state, method, path, req.headers.authorization);
+    if (account) {
+      record({ method, path, status: account.status });
+      return sendJson(res, account.status, account.body);
+    }
     if (path !== '/v3/mail/send') return answer(404, plainError(404));
     if (method !== 'POST') return answer(405, plainError(405));
 
