@@ -1,7 +1,8 @@
 import type { RunningWorker, WorkerDeps } from './deps.ts';
+import { startEmailWorker } from './email-worker.ts';
 
 /** Starts every queue worker of this process. */
 export async function startWorkers(deps: WorkerDeps): Promise<RunningWorker[]> {
-  const starters: ((deps: WorkerDeps) => Promise<RunningWorker> | RunningWorker)[] = [];
+  const starters: ((deps: WorkerDeps) => Promise<RunningWorker> | RunningWorker)[] = [startEmailWorker];
   return Promise.all(starters.map((start) => start(deps)));
 }

@@ -1,0 +1,92 @@
+import { DelayedError, UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../ops/metrics.ts';
+import type { EnrollmentJob } from '../queues/jobs.ts';
+import { QUEUES } from '../queues/names.ts';
+import type { SendGridMail } from '../sendgrid/client.ts';
+import { classifySendError } from '../sendgrid/send-errors.ts';
+import type { SentMarkers } from '../sendgrid/sent-markers.ts';
+import { welcomeMail, type WelcomeSettings } from '../sendgrid/welcome-mapping.ts';
+
+/** What a welcome-email job returns: sent now, or skipped because it was sent before. */
+export interface WelcomeEmailResult {
+  status: 'sent' | 'skipped';
+  enrollmentId: string;
+  messageId: string;
+  sentAt: string;
+  /** The job that sent it (differs from this job when skipped as a duplicate). */
+  jobId: string;
+}
+
+export interface WelcomeEmailContext {
+  mail: SendGridMail;
+  markers: SentMarkers;
+  settings: WelcomeSettings;
+  /** The email-welcome queue, rate-limited as a whole on a 429. */
+  queue: Pick<Queue, 'rateLimit'>;
+  metrics: Metrics;
+  log: Logger;
+}
+
+function header(value: unknown): string {
+  return Array.isArray(value) ? String(value[0] ?? '') : value === undefined || value === null ? '' : String(value);
+}
+
+/**
+ * The processor of `email-welcome` jobs. Exactly once per enrollment id: the sent marker is
+ * checked (and the enrollment claimed) before sending and written right after SendGrid's 2xx, so
+ * redeliveries, duplicate jobs and replays complete as `skipped`. The only duplicate windows are a
+ * crash between the 2xx and the marker write, and a timeout after SendGrid accepted the request
+ * (SendGrid has no idempotency key). 429 → the queue waits until X-RateLimit-Reset (no attempt
+ * used); other 4xx → UnrecoverableError (dead letter); 5xx/timeouts → retried with backoff.
+ */
+export function welcomeEmailProcessor(ctx: WelcomeEmailContext) {
+  const { mail, markers, settings, queue, metrics, log } = ctx;
+  const api = { api: 'sendgrid', operation: 'mail.send' } as const;
+
+  return async function processWelcomeEmail(job: Job<EnrollmentJob>, token?: string): Promise<WelcomeEmailResult> {
+    const started = performance.now();
+    const observe = (outcome: string) => metrics.jobDuration.observe({ queue: QUEUES.email, outcome }, (performance.now() - started) / 1000);
+    const enrollmentId = job.data?.enrollment?.id;
+    if (!enrollmentId || !job.data.enrollment.user?.email) throw new UnrecoverableError('Job data has no enrollment id or student e-mail');
+    const ids = { jobId: job.id, enrollmentId, correlationId: job.data.correlationId };
+
+    const claim = await markers.claim(enrollmentId, job.id!);
+    if (claim.state === 'sent') {
+      observe('skipped');
+      log.info({ ...ids, messageId: claim.marker.messageId, sentBy: claim.marker.jobId }, 'welcome email already sent; skipped');
+      return { status: 'skipped', enrollmentId, ...claim.marker };
+    }
+    if (claim.state === 'busy') {
+      // Another job is sending this enrollment's email: look again once its claim is resolved.
+      observe('deferred');
+      await job.moveToDelayed(Date.now() + claim.retryInMs, token);
+      throw new DelayedError();
+    }
+
+    let response;
+    try {
+      [response] = await mail.send(welcomeMail(job.data, settings));
+    } catch (err) {
+      const failure = classifySendError(err);
+      metrics.apiCalls.inc({ ...api, status: failure.status ? String(failure.status) : 'error' });
+      await markers.release(enrollmentId, job.id!);
+      if (failure.kind === 'rate-limited') {
+        observe('rate_limited');
+        log.warn({ ...ids, waitMs: failure.waitMs }, 'SendGrid rate limit: pausing the email-welcome queue');
+        await queue.rateLimit(failure.waitMs);
+        throw Worker.RateLimitError();
+      }
+      observe(failure.kind);
+      if (failure.kind === 'rejected') throw new UnrecoverableError(failure.message);
+      throw new Error(failure.message);
+    }
+
+    metrics.apiCalls.inc({ ...api, status: String(response.statusCode) });
+    const marker = { messageId: header(response.headers?.['x-message-id']), sentAt: new Date().toISOString(), jobId: job.id! };
+    await markers.record(enrollmentId, marker);
+    observe('sent');
+    log.debug({ ...ids, messageId: marker.messageId }, 'welcome email sent');
+    return { status: 'sent', enrollmentId, ...marker };
+  };
+}
