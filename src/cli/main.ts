@@ -5,6 +5,7 @@ import { RedisBinaryMissingError } from '../redis/local-server.ts';
 import { startService, type Role } from '../service.ts';
 import { registerBackfill } from './backfill.ts';
 import { registerDlq } from './dlq.ts';
+import { registerDoctor } from './doctor.ts';
 import { registerEmit } from './emit.ts';
 import { EXIT } from './exit-codes.ts';
 import { registerQuarantine } from './quarantine.ts';
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
 
   registerEmit(program);
   registerBackfill(program);
+  registerDoctor(program);
   registerDlq(program);
   registerQuarantine(program);
 

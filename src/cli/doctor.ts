@@ -1,0 +1,90 @@
+import { Client as HubSpotClient } from '@hubspot/api-client';
+import { Client as SendGridClient } from '@sendgrid/client';
+import type { Command } from 'commander';
+import { loadConfig, type Config } from '../config.ts';
+import { formatResults, ok, problem, skipped, type CheckResult } from '../doctor/check.ts';
+import { checkHubSpot } from '../doctor/hubspot.ts';
+import { checkLocalRedisBinary, checkRedis } from '../doctor/redis.ts';
+import { checkSendGridKey, checkSendGridSender } from '../doctor/sendgrid.ts';
+import { EXIT } from './exit-codes.ts';
+
+const CHECK_TIMEOUT_MS = 10_000;
+
+/** Resolves to the checks' results, or to one problem line when they take longer than `ms`. */
+async function within(name: string, ms: number, run: () => Promise<CheckResult[]>): Promise<CheckResult[]> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<CheckResult[]>((resolve) => {
+    timer = setTimeout(() => resolve([problem(name, `no answer within ${ms / 1000} s`, 'check the network path and the service status')]), ms);
+  });
+  try {
+    return await Promise.race([run(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function webhookCheck(config: Config): CheckResult {
+  const n = config.webhook.secrets.length;
+  if (n) return ok('Webhook signing', `WEBHOOK_SECRET set (${n} key${n > 1 ? 's' : ''} accepted)`);
+  return problem('Webhook signing', 'WEBHOOK_SECRET is not set: webhooks are accepted unsigned', 'set WEBHOOK_SECRET to the signing key shown in Loopwise\'s webhook settings');
+}
+
+async function hubspotChecks(config: Config): Promise<CheckResult[]> {
+  if (!config.hubspot.accessToken) return [skipped('HubSpot', 'sandbox mode: no HUBSPOT_ACCESS_TOKEN, the built-in emulator stands in')];
+  const client = new HubSpotClient({ accessToken: config.hubspot.accessToken, basePath: config.hubspot.baseUrl, numberOfApiCallRetries: 0 });
+  return within('HubSpot', CHECK_TIMEOUT_MS, () => checkHubSpot(client, config.hubspot.baseUrl));
+}
+
+async function sendgridChecks(config: Config): Promise<CheckResult[]> {
+  if (!config.sendgrid.apiKey) return [skipped('SendGrid', 'sandbox mode: no SENDGRID_API_KEY, the built-in emulator stands in')];
+  const client = new SendGridClient();
+  client.setApiKey(config.sendgrid.apiKey);
+  // setApiKey resets the base URL, so it is set after.
+  client.setDefaultRequest('baseUrl', config.sendgrid.baseUrl);
+  return within('SendGrid', CHECK_TIMEOUT_MS, async () => {
+    const key = await checkSendGridKey(client, config.sendgrid.baseUrl);
+    if (key.status === 'problem') return [key, skipped('SendGrid sender', 'not checked: the API key does not work')];
+    return [key, await checkSendGridSender(client, config.sendgrid.from)];
+  });
+}
+
+/** Runs every check against the configured Redis, HubSpot and SendGrid. */
+export async function runDoctor(config: Config): Promise<CheckResult[]> {
+  const [redis, hubspot, sendgrid] = await Promise.all([
+    config.redis.url ? within('Redis', CHECK_TIMEOUT_MS, () => checkRedis(config.redis.url!)) : Promise.resolve(checkLocalRedisBinary()),
+    hubspotChecks(config),
+    sendgridChecks(config),
+  ]);
+  return [...redis, webhookCheck(config), ...hubspot, ...sendgrid];
+}
+
+/** Registers `course-sync doctor`: checks Redis, HubSpot and SendGrid and says how to fix what is wrong. */
+export function registerDoctor(program: Command): void {
+  program
+    .command('doctor')
+    .description('check Redis, the HubSpot token, the SendGrid key and sender; print ok/problem with the fix')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Checks: Redis reachable, version >= 6.2, maxmemory-policy noeviction, append-only file on;',
+        'WEBHOOK_SECRET set; the HubSpot token can read contacts, products and their properties;',
+        'the SendGrid key has Mail Send; WELCOME_EMAIL_FROM is a verified sender or in an authenticated domain.',
+        'Configuration comes from the environment, as for `start`.',
+        '',
+        'Example:',
+        '  course-sync doctor',
+        '',
+        'Exit codes: 0 no problem (unknown and skipped lines are not problems); 1 at least one problem;',
+        '2 bad configuration.',
+      ].join('\n'),
+    )
+    .action(async () => {
+      const config = loadConfig();
+      const results = await runDoctor(config);
+      console.log(formatResults(results));
+      const problems = results.filter((r) => r.status === 'problem').length;
+      console.log(problems ? `\n${problems} problem${problems > 1 ? 's' : ''} found.` : '\nNo problems found.');
+      process.exitCode = problems ? EXIT.problem : EXIT.ok;
+    });
+}
