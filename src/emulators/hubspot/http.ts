@@ -1,0 +1,77 @@
+import type { HubSpotState, ObjectType } from './state.ts';
+
+/** What a route handler gets. */
+export interface RouteContext {
+  state: HubSpotState;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  body: any;
+  correlationId: string;
+}
+
+/** What a route handler answers: a status and a JSON body (none for 204). */
+export interface RouteAnswer {
+  status: number;
+  body?: unknown;
+}
+
+export type Handler = (ctx: RouteContext) => RouteAnswer;
+
+export interface Route {
+  method: string;
+  pattern: RegExp;
+  handler: Handler;
+}
+
+/** An error answer with HubSpot's error body shape. */
+export class HubSpotHttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly category: string,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+
+  /** The JSON body HubSpot sends for this error. */
+  body(correlationId: string): Record<string, unknown> {
+    return { status: 'error', message: this.message, correlationId, category: this.category, ...this.extra };
+  }
+}
+
+/** Shorthand for a 400 VALIDATION_ERROR. */
+export function badRequest(message: string, extra: Record<string, unknown> = {}): HubSpotHttpError {
+  return new HubSpotHttpError(400, 'VALIDATION_ERROR', message, extra);
+}
+
+const OBJECT_TYPES: Record<string, ObjectType> = {
+  contacts: 'contacts', contact: 'contacts', '0-1': 'contacts',
+  products: 'products', product: 'products', '0-7': 'products',
+};
+
+/** The object type named in a path (`contacts`, `0-1`, `products`, `0-7`); 400 for others. */
+export function objectTypeOf(name: string | undefined): ObjectType {
+  const t = OBJECT_TYPES[(name ?? '').toLowerCase()];
+  if (!t) throw badRequest(`Unable to infer object type from: ${name}`);
+  return t;
+}
+
+/** HubSpot's object type id, used in some messages (0-1 contacts, 0-7 products). */
+export function typeId(type: ObjectType): string {
+  return type === 'contacts' ? '0-1' : '0-7';
+}
+
+/** Reads `body.inputs` as an array, or answers 400 like HubSpot. */
+export function inputsOf(body: any): any[] {
+  if (!body || !Array.isArray(body.inputs)) throw badRequest('Invalid input JSON on line 1, column 1: Cannot build BatchInput, some of required attributes are not set [inputs]');
+  return body.inputs;
+}
+
+/** Largest batch HubSpot takes. */
+export const BATCH_LIMIT = 100;
+
+/** Answers 400 when a batch has more inputs than HubSpot takes. */
+export function checkBatchSize(inputs: unknown[]): void {
+  if (inputs.length > BATCH_LIMIT) throw badRequest(`Batch input size ${inputs.length} exceeds limit of ${BATCH_LIMIT}`, { context: { size: [String(inputs.length)] } });
+}

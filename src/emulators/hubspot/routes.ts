@@ -1,0 +1,35 @@
+import { objectTypeOf, type Handler, type Route } from './http.ts';
+import { batchArchive, batchRead, batchUpsert, getObject } from './objects.ts';
+import { createGroup, createProperty, getGroup, getProperty, listGroups, listProperties, updateProperty } from './properties.ts';
+
+const OBJECTS = '(?<objectType>contacts|products|0-1|0-7)';
+const SEGMENT = '(?<name>[^/]+)';
+
+function route(method: string, path: string, handler: Handler): Route {
+  return { method, pattern: new RegExp(`^${path}/?$`), handler };
+}
+
+/** Every endpoint the emulator serves; the first match wins (so `/groups` is tried before `/{name}`). */
+export const ROUTES: Route[] = [
+  route('POST', `/crm/v3/objects/${OBJECTS}/batch/upsert`, (c) => batchUpsert(objectTypeOf(c.params.objectType), c)),
+  route('POST', `/crm/v3/objects/${OBJECTS}/batch/read`, (c) => batchRead(objectTypeOf(c.params.objectType), c)),
+  route('POST', `/crm/v3/objects/${OBJECTS}/batch/archive`, (c) => batchArchive(objectTypeOf(c.params.objectType), c)),
+  route('GET', `/crm/v3/objects/${OBJECTS}/(?<id>[^/]+)`, (c) => getObject(objectTypeOf(c.params.objectType), c)),
+  route('GET', `/crm/v3/properties/${OBJECTS}/groups`, listGroups),
+  route('POST', `/crm/v3/properties/${OBJECTS}/groups`, createGroup),
+  route('GET', `/crm/v3/properties/${OBJECTS}/groups/${SEGMENT}`, getGroup),
+  route('GET', `/crm/v3/properties/${OBJECTS}`, listProperties),
+  route('POST', `/crm/v3/properties/${OBJECTS}`, createProperty),
+  route('GET', `/crm/v3/properties/${OBJECTS}/${SEGMENT}`, getProperty),
+  route('PATCH', `/crm/v3/properties/${OBJECTS}/${SEGMENT}`, updateProperty),
+];
+
+/** The route for a request and the named parts of its path, if any. */
+export function match(method: string, path: string): { route: Route; params: Record<string, string> } | undefined {
+  for (const r of ROUTES) {
+    if (r.method !== method) continue;
+    const m = r.pattern.exec(path);
+    if (m) return { route: r, params: Object.fromEntries(Object.entries(m.groups ?? {}).map(([k, v]) => [k, decodeURIComponent(v)])) };
+  }
+  return undefined;
+}

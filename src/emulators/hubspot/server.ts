@@ -1,0 +1,165 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FaultQueue, faultBody, type FaultOptions } from './faults.ts';
+import { HubSpotHttpError, type RouteAnswer } from './http.ts';
+import { rateLimitBody, rateLimitHeaders, RollingWindow, type WindowDecision } from './rate-limit.ts';
+import { match } from './routes.ts';
+import { HubSpotState, type RequestLogEntry } from './state.ts';
+
+export interface HubSpotEmulatorOptions {
+  /** Port to listen on; 0 (default) picks a free one. */
+  port?: number;
+  host?: string;
+  /** The private-app token it accepts as `Authorization: Bearer <token>` (default "emulator-token"). */
+  token?: string;
+  /** Burst limit per rolling window (default 100, HubSpot Free/Starter); undefined via setLimit() removes it. */
+  requestsPer10s?: number;
+  /** Length of the rolling window (default 10 000 ms, as HubSpot); tests may shorten it. */
+  intervalMs?: number;
+  /** Currencies with an `hs_price_<currency>` product property (multi-currency portals). */
+  currencies?: string[];
+}
+
+/** A running emulator: its URL and token for the client, its state for assertions, and its fault controls. */
+export interface HubSpotEmulator {
+  url: string;
+  token: string;
+  state: HubSpotState;
+  /** Changes the burst limit; undefined removes it. */
+  setLimit(requestsPerWindow: number | undefined): void;
+  /** Adds a fault for the next matching requests, or with `down` closes (true) / reopens (false) the port. */
+  injectFaults(f: FaultOptions): Promise<void>;
+  clearFaults(): void;
+  close(): Promise<void>;
+}
+
+const MAX_BODY = 5 * 1024 * 1024;
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((ok, fail) => {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) fail(new HubSpotHttpError(413, 'VALIDATION_ERROR', 'Request body too large'));
+      else chunks.push(c);
+    });
+    req.on('end', () => ok(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', fail);
+  });
+}
+
+function send(res: ServerResponse, answer: RouteAnswer, headers: Record<string, string>): void {
+  if (res.destroyed) return;
+  const body = answer.status === 204 || answer.body === undefined ? undefined : JSON.stringify(answer.body);
+  res.writeHead(answer.status, { ...headers, ...(body !== undefined ? { 'Content-Type': 'application/json;charset=utf-8' } : {}) });
+  res.end(body);
+}
+
+/**
+ * Starts the HubSpot emulator: the CRM endpoints course-sync calls, answering with HubSpot's
+ * status codes, bodies and rate-limit headers (see README "HubSpot contacts").
+ */
+export async function startHubSpotEmulator(opts: HubSpotEmulatorOptions = {}): Promise<HubSpotEmulator> {
+  const token = opts.token ?? 'emulator-token';
+  const host = opts.host ?? '127.0.0.1';
+  const state = new HubSpotState(opts.currencies);
+  const window = new RollingWindow('requestsPer10s' in opts ? opts.requestsPer10s : 100, opts.intervalMs ?? 10_000);
+  const faults = new FaultQueue();
+  const sockets = new Set<Socket>();
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://emulator');
+    const entry: RequestLogEntry = { method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), body: undefined, at: Date.now() };
+    state.requests.push(entry);
+    const correlationId = state.correlationId();
+    let limit: WindowDecision | undefined;
+    const answer = (a: RouteAnswer) => {
+      entry.status = a.status;
+      send(res, a, { 'X-HubSpot-Correlation-Id': correlationId, ...(limit ? rateLimitHeaders(limit) : {}) });
+    };
+    try {
+      const raw = await readBody(req);
+      try {
+        entry.body = raw ? JSON.parse(raw) : undefined;
+      } catch {
+        throw new HubSpotHttpError(400, 'VALIDATION_ERROR', 'Invalid input JSON on line 1: not valid JSON');
+      }
+      const fault = faults.take({ method: entry.method, path: entry.path, body: entry.body });
+      if (fault?.delayMs) await sleep(fault.delayMs);
+      if (fault?.reset) {
+        entry.status = 0;
+        req.socket.destroy();
+        return;
+      }
+      if (fault?.status) return answer({ status: fault.status, body: faultBody(fault.status, correlationId) });
+
+      if (req.headers.authorization !== `Bearer ${token}`) {
+        return answer({
+          status: 401,
+          body: {
+            status: 'error',
+            message: 'Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview',
+            correlationId,
+            category: 'INVALID_AUTHENTICATION',
+          },
+        });
+      }
+      limit = window.take();
+      if (!limit.allowed) return answer({ status: 429, body: rateLimitBody(correlationId) });
+
+      const found = match(entry.method, entry.path);
+      if (!found) throw new HubSpotHttpError(404, 'OBJECT_NOT_FOUND', `No endpoint ${entry.method} ${entry.path} in the emulator`);
+      answer(found.route.handler({ state, params: found.params, query: url.searchParams, body: entry.body, correlationId }));
+    } catch (err) {
+      if (err instanceof HubSpotHttpError) return answer({ status: err.status, body: err.body(correlationId) });
+      answer({ status: 500, body: { status: 'error', message: (err as Error).message, correlationId, category: 'INTERNAL_ERROR' } });
+    }
+  }
+
+  const server: Server = createServer((req, res) => void handle(req, res));
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  });
+  const listen = (port: number) =>
+    new Promise<void>((ok, fail) => {
+      server.once('error', fail);
+      server.listen(port, host, () => {
+        server.off('error', fail);
+        ok();
+      });
+    });
+  await listen(opts.port ?? 0);
+  const port = (server.address() as { port: number }).port;
+  let down = false;
+
+  const stop = () =>
+    new Promise<void>((ok) => {
+      server.close(() => ok());
+      for (const s of sockets) s.destroy();
+    });
+
+  return {
+    url: `http://${host}:${port}`,
+    token,
+    state,
+    setLimit: (n) => window.setLimit(n),
+    async injectFaults(f) {
+      if (f.down === true && !down) {
+        down = true;
+        await stop();
+      } else if (f.down === false && down) {
+        down = false;
+        await listen(port);
+      }
+      if (f.status !== undefined || f.reset || f.delayMs !== undefined) faults.add(f);
+    },
+    clearFaults: () => faults.clear(),
+    close: async () => {
+      if (!down) await stop();
+      down = true;
+    },
+  };
+}
