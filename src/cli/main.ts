@@ -9,6 +9,7 @@ import { registerDoctor } from './doctor.ts';
 import { registerEmit } from './emit.ts';
 import { EXIT } from './exit-codes.ts';
 import { registerQuarantine } from './quarantine.ts';
+import { registerTrace } from './trace.ts';
 
 // EXIT lives in its own module so command files can use it without importing main.ts (no cycle).
 export { EXIT };
@@ -51,6 +52,7 @@ export function buildProgram(): Command {
   registerDoctor(program);
   registerDlq(program);
   registerQuarantine(program);
+  registerTrace(program);
 
   return program;
 }

@@ -2,6 +2,7 @@ import { FlowProducer, type FlowJob } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { LoopwiseEvent } from '../events/types.ts';
+import { TraceWriter } from '../ops/trace/writer.ts';
 import { defaultJobOptions, type CourseJob, type EnrollmentJob, type JobMeta } from './jobs.ts';
 import { QUEUES, recordKey } from './names.ts';
 
@@ -12,6 +13,7 @@ export type IntakeOutcome = 'accepted' | 'duplicate';
  * `email-welcome` job in a single MULTI/EXEC (both or neither); a course event one `crm-products`
  * job. Resolves only after Redis acknowledged the write. A delivery seen before (by its
  * idempotency key, remembered for DEDUPE_TTL_SECONDS) is reported as a duplicate and not enqueued.
+ * The event's trace record rides on the final round trip (the dedupe marker), so tracing costs no extra one.
  */
 export class EventIntake {
   private readonly flows: FlowProducer;
@@ -19,6 +21,7 @@ export class EventIntake {
   constructor(
     private readonly redis: Redis,
     private readonly config: Config,
+    private readonly trace: TraceWriter | undefined = new TraceWriter(redis, config),
   ) {
     this.flows = new FlowProducer({ connection: redis, prefix: config.redis.prefix });
   }
@@ -26,7 +29,7 @@ export class EventIntake {
   /** Enqueues `event` under `key` unless it was delivered before. */
   async accept(event: LoopwiseEvent, key: string, correlationId: string): Promise<IntakeOutcome> {
     const seenKey = recordKey(this.config.redis.prefix, 'seen', key);
-    if (await this.redis.exists(seenKey)) return 'duplicate';
+    if (await this.redis.exists(seenKey)) return this.duplicate(key, correlationId);
 
     const meta: JobMeta = { key, eventType: event.type, receivedAt: new Date().toISOString(), correlationId };
     const opts = { ...defaultJobOptions(this.config), jobId: key };
@@ -42,8 +45,19 @@ export class EventIntake {
     // Same job ids make a concurrent or retried add of this event a no-op inside BullMQ.
     await this.flows.addBulk(flows);
 
-    const first = await this.redis.set(seenKey, new Date().toISOString(), 'EX', this.config.webhook.dedupeTtlSeconds, 'NX');
-    return first === 'OK' ? 'accepted' : 'duplicate';
+    await this.trace?.ready();
+    const batch = this.redis.pipeline().set(seenKey, new Date().toISOString(), 'EX', this.config.webhook.dedupeTtlSeconds, 'NX');
+    const queues = flows.map((f) => f.queueName);
+    this.trace?.addAccepted(batch, { key, type: event.type, data: event.data, receivedAt: meta.receivedAt, correlationId, queues });
+    const [[err, first] = []] = (await batch.exec()) ?? [];
+    if (err) throw err;
+    return first === 'OK' ? 'accepted' : this.duplicate(key, correlationId);
+  }
+
+  /** Notes a duplicate delivery in the event's trace; a failure to note it does not change the answer. */
+  private async duplicate(key: string, correlationId: string): Promise<IntakeOutcome> {
+    await this.trace?.duplicate(key, correlationId).catch(() => undefined);
+    return 'duplicate';
   }
 
   /** Forgets that `key` was delivered, so it can be accepted again (backfill, tests). */

@@ -1,0 +1,45 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { maskEmail } from '../log.ts';
+import { formatJourney } from '../ops/trace/format.ts';
+import { looksLikeEmail } from '../ops/trace/pii-hash.ts';
+import { SEARCH_LIMIT } from '../ops/trace/reader.ts';
+import { TraceSearch } from '../ops/trace/search.ts';
+import { EXIT } from './exit-codes.ts';
+import { withOps } from './ops-connection.ts';
+
+function parseLimit(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > SEARCH_LIMIT) throw new InvalidArgumentError(`expected a whole number from 1 to ${SEARCH_LIMIT}`);
+  return n;
+}
+
+/** Registers `course-sync trace <query>`: the journey of every event matching an id or e-mail. */
+export function registerTrace(program: Command): void {
+  program
+    .command('trace')
+    .description('where is my event? the journey of every event matching an enrollment id, course id, plan id or student e-mail')
+    .argument('<query>', 'enrollment id, course id, plan id, student e-mail or idempotency key')
+    .option('--json', 'print the journeys as JSON')
+    .option('--limit <n>', `newest n matches (at most ${SEARCH_LIMIT})`, parseLimit, 10)
+    .addHelpText(
+      'after',
+      '\nPrints one line per step (received, each attempt with its outcome and duration, HubSpot ids, SendGrid message id,' +
+        '\nretries, dead letters, duplicates) and where each job is now.' +
+        '\nExamples:\n  course-sync trace enroll_123456\n  course-sync trace student@example.com\n  course-sync trace plan_123' +
+        '\n\nConnects to REDIS_URL (required) with QUEUE_PREFIX; never starts a Redis of its own.' +
+        '\nExit codes: 0 found; 1 nothing matches; 2 bad usage or configuration (REDIS_URL unset); 3 Redis unreachable.',
+    )
+    .action((query: string, opts: { json?: boolean; limit: number }) =>
+      withOps('trace', async ({ redis, config, queues, quarantine }) => {
+        const journeys = await new TraceSearch({ redis, config, queues, quarantine }).find(query, opts.limit);
+        if (opts.json) console.log(JSON.stringify(journeys, null, 2));
+        else if (journeys.length) console.log(journeys.map((j) => formatJourney(j).join('\n')).join('\n\n'));
+        if (!journeys.length) {
+          const shown = looksLikeEmail(query) ? maskEmail(query.trim()) : query;
+          console.error(`course-sync trace: no event matches "${shown}" (traces are kept ${config.trace.retentionDays} days)`);
+          return EXIT.problem;
+        }
+        return EXIT.ok;
+      }),
+    );
+}

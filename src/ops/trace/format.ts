@@ -1,0 +1,79 @@
+import type { Journey } from './journey.ts';
+import type { TraceHeader, TraceStep } from './model.ts';
+
+const oneLine = (text: string, max = 300) => {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? flat.slice(0, max - 1) + '…' : flat;
+};
+
+/** What an event is about, in one phrase: "enrollment e1 · course c1 · s***@example.com". */
+export function describeSubject(h: TraceHeader | undefined): string {
+  if (!h) return '(received before the trace expired)';
+  return [
+    h.enrollmentId && `enrollment ${h.enrollmentId}`,
+    h.courseId && `course ${h.courseId}`,
+    h.planIds?.length && `plans ${h.planIds.join(', ')}`,
+    h.studentEmail,
+  ]
+    .filter(Boolean)
+    .join(' · ');
+}
+
+/** The ids a step wrote or got back: HubSpot contact/products, SendGrid message id. */
+export function stepIds(step: TraceStep): string {
+  return [
+    step.hubspotContactId && `HubSpot contact ${step.hubspotContactId}`,
+    step.hubspotProductIds?.length && `HubSpot products ${step.hubspotProductIds.join(', ')}`,
+    step.sendgridMessageId && `SendGrid message ${step.sendgridMessageId}`,
+  ]
+    .filter(Boolean)
+    .join(' · ');
+}
+
+/** One step as ops read it: "completed (attempt 1, 120 ms) HubSpot contact 101". */
+export function describeStep(step: TraceStep): string {
+  const attempt = [step.attempt !== undefined && `attempt ${step.attempt}`, step.durationMs !== undefined && `${step.durationMs} ms`].filter(Boolean).join(', ');
+  const parts: (string | false | undefined)[] = [step.kind, attempt && `(${attempt})`];
+  switch (step.kind) {
+    case 'skipped':
+      parts.push(`as ${step.reason ?? 'not needed'}`);
+      break;
+    case 'retrying':
+    case 'failed':
+      parts.push(step.error && `— ${oneLine(step.error)}`, step.retryAt && `next try ${step.retryAt}`);
+      break;
+    case 'delayed':
+      parts.push(step.retryAt && `until ${step.retryAt}`);
+      break;
+    case 'dead-lettered':
+      parts.push(
+        `after ${step.errors?.length ?? 0} error(s)${step.unrecoverable ? ' (not retryable)' : ''}`,
+        ...(step.errors ?? []).map((e) => `[${e.attempt}] ${oneLine(e.message, 160)}`),
+      );
+      break;
+    case 'duplicate':
+      parts.push('delivery answered 200 duplicate', step.correlationId && `(request ${step.correlationId})`);
+      break;
+    case 'quarantined':
+      parts.push(step.error && `— ${oneLine(step.error)}`);
+      break;
+    case 'replayed':
+      parts.push('from the dead-letter queue');
+      break;
+  }
+  parts.push(stepIds(step));
+  return parts.filter(Boolean).join(' ');
+}
+
+/** The journey as text, one line per step, then where each job is now. */
+export function formatJourney(j: Journey): string[] {
+  const h = j.header;
+  const lines = [`${j.key}  ${h?.eventType ?? ''}  ${describeSubject(h)}`.trimEnd()];
+  if (h) {
+    const where = h.quarantineId ? `quarantine (entry ${h.quarantineId})` : h.queues.join(', ');
+    lines.push(`  ${h.receivedAt}  ${'receiver'.padEnd(14)} received → ${where}${h.correlationId ? `  (request ${h.correlationId})` : ''}`);
+  }
+  for (const s of j.steps) lines.push(`  ${s.at}  ${(s.queue ?? 'receiver').padEnd(14)} ${describeStep(s)}`);
+  lines.push(`  now: ${j.now.map((p) => `${p.queue} ${p.state}${p.detail ? ` (${p.detail})` : ''}`).join(' · ') || 'unknown'}`);
+  return lines;
+}

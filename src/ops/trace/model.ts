@@ -1,0 +1,77 @@
+import type { AttemptError } from '../../queues/dead-letter.ts';
+
+/** What the receiver knew when it accepted an event: the first line of every journey. */
+export interface TraceHeader {
+  /** Idempotency key of the delivery, also the job id in every queue. */
+  key: string;
+  eventType: string;
+  receivedAt: string;
+  correlationId?: string;
+  /** Queues the event went to (empty for a quarantined delivery). */
+  queues: string[];
+  enrollmentId?: string;
+  courseId?: string;
+  planIds?: string[];
+  /** The student e-mail masked (s***@example.com); never the address in clear. */
+  studentEmail?: string;
+  /** Set for a delivery kept in quarantine: its quarantine entry id. */
+  quarantineId?: string;
+}
+
+/** Something that happened to an event after it was received. */
+export type StepKind =
+  | 'duplicate'
+  | 'completed'
+  | 'skipped'
+  | 'retrying'
+  | 'delayed'
+  | 'failed'
+  | 'dead-lettered'
+  | 'replayed'
+  | 'quarantined';
+
+/** One step of a journey; which fields are set depends on `kind`. */
+export interface TraceStep {
+  at: string;
+  kind: StepKind;
+  queue?: string;
+  /** Attempt number (1 = first) of a completed or failed attempt. */
+  attempt?: number;
+  durationMs?: number;
+  error?: string;
+  /** Why a job completed without writing anything (e.g. "stale"). */
+  reason?: string;
+  hubspotContactId?: string;
+  hubspotProductIds?: string[];
+  sendgridMessageId?: string;
+  /** When a retry is due. */
+  retryAt?: string;
+  /** Every attempt's error, for a dead letter. */
+  errors?: AttemptError[];
+  unrecoverable?: boolean;
+  correlationId?: string;
+}
+
+/** A stored trace: its header (absent when it expired before a late step) and its steps, oldest first. */
+export interface TraceRecord {
+  key: string;
+  header?: TraceHeader;
+  steps: TraceStep[];
+}
+
+/** The kinds of value a trace is found by. */
+export type IndexKind = 'enrollment' | 'course' | 'plan' | 'email';
+
+/** One index entry: a raw value, except for `email` whose value is the keyed hash. */
+export interface IndexTerm {
+  kind: IndexKind;
+  value: string;
+}
+
+/** Reads stored steps (hash fields `s:<order>`) back into time order. */
+export function sortSteps(fields: [string, string][]): TraceStep[] {
+  return fields
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, json]) => JSON.parse(json) as TraceStep)
+    .sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+}

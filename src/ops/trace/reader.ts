@@ -1,0 +1,81 @@
+import type { Redis } from 'ioredis';
+import type { Config } from '../../config.ts';
+import { TraceKeys } from './keys.ts';
+import { sortSteps, type IndexKind, type TraceHeader, type TraceRecord } from './model.ts';
+import { looksLikeEmail, resolvePiiHasher, type PiiHasher } from './pii-hash.ts';
+
+/** The most traces one search returns (newest first). */
+export const SEARCH_LIMIT = 50;
+
+const ID_KINDS: IndexKind[] = ['enrollment', 'course', 'plan'];
+
+/**
+ * Finds and reads traces: by enrollment id, course id, plan id, student e-mail (through its keyed
+ * hash) or the idempotency key itself.
+ */
+export class TraceReader {
+  readonly keys: TraceKeys;
+  private hasher?: Promise<PiiHasher>;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly config: Pick<Config, 'redis' | 'trace'>,
+  ) {
+    this.keys = new TraceKeys(config.redis.prefix);
+  }
+
+  /** Trace keys matching `query`, newest first, at most `limit`. */
+  async findKeys(query: string, limit = SEARCH_LIMIT): Promise<string[]> {
+    const q = query.trim();
+    if (!q) return [];
+    const indexes: string[] = [];
+    if (looksLikeEmail(q)) {
+      this.hasher ??= resolvePiiHasher(this.redis, this.keys, this.config.trace.piiHashKey);
+      indexes.push(this.keys.index('email', (await this.hasher).hash(q)));
+    } else {
+      indexes.push(...ID_KINDS.map((kind) => this.keys.index(kind, q)));
+    }
+    const batch = this.redis.pipeline();
+    for (const index of indexes) batch.zrevrange(index, 0, limit - 1, 'WITHSCORES');
+    batch.exists(this.keys.trace(q));
+    const results = (await batch.exec()) ?? [];
+    const scored = new Map<string, number>();
+    results.slice(0, indexes.length).forEach(([err, flat]) => {
+      if (err) throw err;
+      const list = flat as string[];
+      for (let i = 0; i < list.length; i += 2) scored.set(list[i]!, Math.max(scored.get(list[i]!) ?? 0, Number(list[i + 1])));
+    });
+    const direct = results[indexes.length];
+    if (!looksLikeEmail(q) && direct?.[1] === 1 && !scored.has(q)) scored.set(q, Number.MAX_SAFE_INTEGER);
+    return [...scored.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, limit)
+      .map(([key]) => key);
+  }
+
+  /** Reads traces by key; expired ones are left out. */
+  async load(keys: string[]): Promise<TraceRecord[]> {
+    if (!keys.length) return [];
+    const batch = this.redis.pipeline();
+    for (const key of keys) batch.hgetall(this.keys.trace(key));
+    const results = (await batch.exec()) ?? [];
+    const records: TraceRecord[] = [];
+    results.forEach(([err, hash], i) => {
+      if (err) throw err;
+      const fields = Object.entries(hash as Record<string, string>);
+      if (!fields.length) return;
+      const header = (hash as Record<string, string>).h;
+      records.push({
+        key: keys[i]!,
+        header: header ? (JSON.parse(header) as TraceHeader) : undefined,
+        steps: sortSteps(fields.filter(([f]) => f.startsWith('s:'))),
+      });
+    });
+    return records;
+  }
+
+  /** Traces matching `query`, newest first. */
+  async search(query: string, limit = SEARCH_LIMIT): Promise<TraceRecord[]> {
+    return this.load(await this.findKeys(query, limit));
+  }
+}

@@ -1,0 +1,71 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { bucketsOf, HOUR_BUCKET_TTL_S, MINUTE_BUCKET_TTL_S, type TraceKeys } from './keys.ts';
+import type { TraceStep } from './model.ts';
+
+// Writes a step once: HSETNX on its field makes a second writer (another worker process's tracer,
+// or a re-read of the same event stream entry) a no-op, and only the first writer counts it.
+// ARGV[7], when given, is a marker field: the step is written only by the first call carrying it.
+const APPEND_STEP = `
+if ARGV[7] ~= '' and redis.call('HSETNX', KEYS[1], ARGV[7], '1') == 0 then return 0 end
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+if ARGV[4] ~= '' then
+  redis.call('HINCRBY', KEYS[2], ARGV[4], 1)
+  redis.call('EXPIRE', KEYS[2], ARGV[5])
+  redis.call('HINCRBY', KEYS[3], ARGV[4], 1)
+  redis.call('EXPIRE', KEYS[3], ARGV[6])
+end
+return 1`;
+
+type WithAppend = Redis & {
+  csAppendTraceStep(k1: string, k2: string, k3: string, ...args: (string | number)[]): Promise<number>;
+};
+
+/** A job counter a step bumps: `field` (completed, retried, failed) of `queue`'s minute and hour buckets. */
+export interface StepCounter {
+  queue: string;
+  field: 'completed' | 'retried' | 'failed';
+}
+
+/** The hash field of a step: sortable by time, unique per source event. */
+export function stepField(atMs: number, unique: string): string {
+  return `s:${String(atMs).padStart(13, '0')}-${unique}`;
+}
+
+/** Appends steps to traces, each exactly once however many processes see the same event. */
+export class StepLog {
+  private readonly redis: WithAppend;
+
+  constructor(
+    redis: Redis,
+    private readonly keys: TraceKeys,
+    private readonly retentionSeconds: number,
+  ) {
+    if (!('csAppendTraceStep' in redis)) redis.defineCommand('csAppendTraceStep', { numberOfKeys: 3, lua: APPEND_STEP });
+    this.redis = redis as WithAppend;
+  }
+
+  /**
+   * Stores `step` of trace `key` under a field made of its time and `unique` (an event-stream id)
+   * unless already there, and unless `once` (a marker such as "retry of attempt 2 in crm-contacts")
+   * was seen before; bumps `counter` only then. Resolves true when the step is new.
+   */
+  async append(key: string, step: TraceStep, unique: string, counter?: StepCounter, once?: string): Promise<boolean> {
+    const at = Date.parse(step.at);
+    const { minute, hour } = bucketsOf(at);
+    const k2 = counter ? this.keys.queueStats(counter.queue, 'm', minute) : this.keys.trace(key);
+    const k3 = counter ? this.keys.queueStats(counter.queue, 'h', hour) : this.keys.trace(key);
+    const added = await this.redis.csAppendTraceStep(
+      this.keys.trace(key), k2, k3,
+      stepField(at, unique), JSON.stringify(step), this.retentionSeconds,
+      counter?.field ?? '', MINUTE_BUCKET_TTL_S, HOUR_BUCKET_TTL_S, once ? `o:${once}` : '',
+    );
+    return added === 1;
+  }
+
+  /** Appends a step that has no event-stream id of its own (receiver decisions). */
+  async appendNow(key: string, step: Omit<TraceStep, 'at'>): Promise<void> {
+    await this.append(key, { at: new Date().toISOString(), ...step } as TraceStep, `r${randomBytes(4).toString('hex')}`);
+  }
+}

@@ -1,0 +1,171 @@
+import { Job, QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../../config.ts';
+import type { Logger } from '../../log.ts';
+import type { DeadLetter } from '../../queues/dead-letter.ts';
+import { WORK_QUEUES, type WorkQueueName } from '../../queues/names.ts';
+import type { QueueSet } from '../../queues/registry.ts';
+import { TraceKeys } from './keys.ts';
+import type { TraceStep } from './model.ts';
+import { outcomeOf } from './outcome.ts';
+import { StepLog } from './step-log.ts';
+
+export interface TracerDeps {
+  config: Config;
+  log: Logger;
+  /** A fresh connection per event stream (XREAD BLOCK holds it). */
+  connect(): Redis;
+  /** Connection for the trace writes. */
+  redis: Redis;
+  queues: QueueSet;
+}
+
+type EventArgs = { jobId: string; [field: string]: unknown };
+
+const CURSOR_FLUSH_MS = 5_000;
+
+/** Milliseconds of an event-stream id ("1700000000000-0"). */
+export function streamIdMs(id: string): number {
+  return Number(id.split('-')[0]);
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function duration(from: number | undefined, to: number | undefined): number | undefined {
+  return from && to && to >= from ? to - from : undefined;
+}
+
+/**
+ * The worker side of the trace: follows the BullMQ event streams of every work queue (completed
+ * with its return value, failed, delayed for a retry) and every dead-letter queue (added), and
+ * appends one step per event to the event's trace — without touching the workers. Steps are keyed
+ * by the stream id, so several worker processes tracing at once write each step once, and per-minute
+ * job counters are bumped once. Resumes where it stopped (cursor per stream in Redis).
+ */
+export class Tracer {
+  private readonly keys: TraceKeys;
+  private readonly steps: StepLog;
+  private readonly streams: QueueEvents[] = [];
+  private readonly pending = new Set<Promise<void>>();
+  private readonly cursors = new Map<string, string>();
+  private flushTimer?: NodeJS.Timeout;
+
+  constructor(private readonly deps: TracerDeps) {
+    this.keys = new TraceKeys(deps.config.redis.prefix);
+    this.steps = new StepLog(deps.redis, this.keys, deps.config.trace.retentionDays * 86_400);
+  }
+
+  /** Starts reading every stream; resolves once all are connected. */
+  async start(): Promise<void> {
+    const { queues } = this.deps;
+    const names = WORK_QUEUES.flatMap((q) => [queues.work[q].name, queues.deadLetter[q].name]);
+    const saved = await this.deps.redis.mget(...names.map((n) => this.keys.cursor(n)));
+    for (const queue of WORK_QUEUES) {
+      const work = this.follow(queues.work[queue].name, saved[names.indexOf(queues.work[queue].name)]);
+      work.on('completed', (a, id) => this.track(work.name, id, () => this.completed(queue, a as EventArgs, id)));
+      work.on('failed', (a, id) => this.track(work.name, id, () => this.failed(queue, a as EventArgs, id)));
+      work.on('delayed', (a, id) => this.track(work.name, id, () => this.delayed(queue, a as EventArgs, id)));
+      work.on('added', (a, id) => this.track(work.name, id, () => this.added(queue, a as EventArgs, id)));
+      const dlq = this.follow(queues.deadLetter[queue].name, saved[names.indexOf(queues.deadLetter[queue].name)]);
+      dlq.on('added', (a, id) => this.track(dlq.name, id, () => this.deadLettered(queue, a as EventArgs, id)));
+    }
+    await Promise.all(this.streams.map((s) => s.waitUntilReady()));
+    this.flushTimer = setInterval(() => void this.flushCursors(), CURSOR_FLUSH_MS);
+    this.flushTimer.unref();
+  }
+
+  /** Resolves once every event seen so far is written. */
+  async settled(): Promise<void> {
+    while (this.pending.size) await Promise.all([...this.pending]);
+  }
+
+  /** Stops reading, finishes the writes in hand and saves the cursors. */
+  async close(): Promise<void> {
+    clearInterval(this.flushTimer);
+    await Promise.all(this.streams.map((s) => s.close()));
+    await this.settled();
+    await this.flushCursors();
+  }
+
+  private follow(name: string, lastEventId: string | null | undefined): QueueEvents {
+    const { config, log } = this.deps;
+    const stream = new QueueEvents(name, { connection: this.deps.connect(), prefix: config.redis.prefix, lastEventId: lastEventId ?? undefined });
+    stream.on('error', (err) => log.warn({ queue: name, err: err.message }, 'tracer: event stream error'));
+    this.streams.push(stream);
+    return stream;
+  }
+
+  private track(stream: string, eventId: string, write: () => Promise<unknown>): void {
+    this.cursors.set(stream, eventId);
+    const p = write()
+      .then(() => undefined)
+      .catch((err) => this.deps.log.warn({ stream, eventId, err: (err as Error).message }, 'tracer: could not record a step'))
+      .finally(() => this.pending.delete(p));
+    this.pending.add(p);
+  }
+
+  private async flushCursors(): Promise<void> {
+    if (!this.cursors.size) return;
+    const batch = this.deps.redis.pipeline();
+    for (const [stream, id] of this.cursors) batch.set(this.keys.cursor(stream), id, 'EX', 7 * 86_400);
+    this.cursors.clear();
+    await batch.exec().catch(() => undefined);
+  }
+
+  private job(queue: WorkQueueName, id: string): Promise<Job | undefined> {
+    return Job.fromId(this.deps.queues.work[queue], id);
+  }
+
+  private async completed(queue: WorkQueueName, { jobId, returnvalue }: EventArgs, eventId: string) {
+    const job = await this.job(queue, jobId);
+    const at = streamIdMs(eventId);
+    const step: TraceStep = { at: iso(at), queue, ...outcomeOf(returnvalue), attempt: job?.attemptsMade, durationMs: duration(job?.processedOn, job?.finishedOn ?? at) };
+    await this.steps.append(jobId, step, `${queue}-${eventId}`, { queue, field: 'completed' });
+  }
+
+  private async failed(queue: WorkQueueName, { jobId, failedReason }: EventArgs, eventId: string) {
+    const job = await this.job(queue, jobId);
+    const at = streamIdMs(eventId);
+    const step: TraceStep = { at: iso(at), queue, kind: 'failed', error: String(failedReason ?? ''), attempt: job?.attemptsMade, durationMs: duration(job?.processedOn, job?.finishedOn ?? at) };
+    await this.steps.append(jobId, step, `${queue}-${eventId}`, { queue, field: 'failed' });
+  }
+
+  /**
+   * A delay is a retry after a failed attempt when the attempt count went up (BullMQ counts the
+   * attempt and keeps failedReason); a worker's own delay (a busy claim) leaves the count alone,
+   * so "once per attempt" keeps it from posing as another failure.
+   */
+  private async delayed(queue: WorkQueueName, { jobId, delay }: EventArgs, eventId: string) {
+    const job = await this.job(queue, jobId);
+    if (!job) return;
+    const at = streamIdMs(eventId);
+    const retryAt = Number(delay) > 0 ? iso(Number(delay)) : undefined;
+    const attempt = job.attemptsMade;
+    if (attempt > 0 && job.failedReason) {
+      const step: TraceStep = { at: iso(at), queue, kind: 'retrying', attempt, error: job.failedReason, durationMs: duration(job.processedOn, at), retryAt };
+      await this.steps.append(jobId, step, `${queue}-${eventId}`, { queue, field: 'retried' }, `retry:${queue}:${attempt}`);
+    } else {
+      await this.steps.append(jobId, { at: iso(at), queue, kind: 'delayed', retryAt }, `${queue}-${eventId}`, undefined, `delay:${queue}:${attempt}`);
+    }
+  }
+
+  private async deadLettered(queue: WorkQueueName, { jobId }: EventArgs, eventId: string) {
+    const letter = (await this.deps.queues.deadLetter[queue].getJob(jobId)) as Job<DeadLetter> | undefined;
+    const step: TraceStep = {
+      at: iso(streamIdMs(eventId)),
+      queue,
+      kind: 'dead-lettered',
+      errors: letter?.data.errors,
+      attempt: letter?.data.attemptsMade,
+      unrecoverable: letter?.data.unrecoverable,
+    };
+    await this.steps.append(jobId, step, `${queue}-dlq-${eventId}`);
+    await this.deps.redis.hset(this.keys.trace(jobId), `p:${queue}`, '1');
+  }
+
+  /** A job added to a work queue after its dead letter was recorded is a replay. */
+  private async added(queue: WorkQueueName, { jobId }: EventArgs, eventId: string) {
+    if ((await this.deps.redis.hdel(this.keys.trace(jobId), `p:${queue}`)) !== 1) return;
+    await this.steps.append(jobId, { at: iso(streamIdMs(eventId)), queue, kind: 'replayed' }, `${queue}-${eventId}`);
+  }
+}
