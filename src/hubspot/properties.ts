@@ -1,0 +1,45 @@
+/**
+ * The HubSpot property group and custom properties course-sync owns, for contacts and products.
+ * This is the one place they are defined: `course-sync hubspot setup` and the workers' start-up
+ * check create what is missing from this list.
+ */
+
+export type CrmObjectType = 'contacts' | 'products';
+
+/** A custom property as `POST /crm/v3/properties/{objectType}` takes it. */
+export interface PropertySpec {
+  name: string;
+  label: string;
+  description: string;
+  type: 'string' | 'number' | 'date' | 'datetime' | 'enumeration' | 'bool';
+  fieldType: 'text' | 'textarea' | 'date' | 'number' | 'select' | 'radio' | 'checkbox' | 'booleancheckbox';
+  hasUniqueValue?: boolean;
+}
+
+/** The property group every course-sync property belongs to, on contacts and products alike. */
+export const LOOPWISE_GROUP = { name: 'loopwise', label: 'Loopwise', displayOrder: -1 } as const;
+
+/** Multi-checkbox of every course a contact enrolled in: option value = course id, label = course name. */
+export const ENROLLED_COURSES = 'loopwise_enrolled_courses';
+
+export const CONTACT_PROPERTIES: readonly PropertySpec[] = [
+  { name: 'loopwise_user_id', label: 'Loopwise user ID', description: 'The student\'s user id in Loopwise', type: 'string', fieldType: 'text' },
+  { name: 'loopwise_last_course_id', label: 'Last enrolled course ID', description: 'Loopwise id of the course of the latest enrollment', type: 'string', fieldType: 'text' },
+  { name: 'loopwise_last_course_name', label: 'Last enrolled course', description: 'Name of the course of the latest enrollment', type: 'string', fieldType: 'text' },
+  { name: 'loopwise_last_enrolled_at', label: 'Last enrolled at', description: 'When the latest enrollment happened (UTC)', type: 'datetime', fieldType: 'date' },
+  { name: ENROLLED_COURSES, label: 'Enrolled courses', description: 'Every Loopwise course the student enrolled in (value = course id)', type: 'enumeration', fieldType: 'checkbox' },
+];
+
+export const PRODUCT_PROPERTIES: readonly PropertySpec[] = [
+  { name: 'loopwise_plan_id', label: 'Loopwise plan ID', description: 'Loopwise plan id; one product per plan (unique)', type: 'string', fieldType: 'text', hasUniqueValue: true },
+  { name: 'loopwise_course_id', label: 'Loopwise course ID', description: 'Loopwise id of the plan\'s course', type: 'string', fieldType: 'text' },
+  { name: 'loopwise_course_slug', label: 'Loopwise course slug', description: 'URL slug of the plan\'s course', type: 'string', fieldType: 'text' },
+  { name: 'loopwise_course_state', label: 'Loopwise course state', description: 'State of the course in Loopwise (draft, published, ...)', type: 'string', fieldType: 'text' },
+  { name: 'loopwise_plan_currency', label: 'Loopwise plan currency', description: 'ISO 4217 currency of the plan price', type: 'string', fieldType: 'text' },
+];
+
+/** Every custom property per object type. */
+export const PROPERTIES: Record<CrmObjectType, readonly PropertySpec[]> = {
+  contacts: CONTACT_PROPERTIES,
+  products: PRODUCT_PROPERTIES,
+};
