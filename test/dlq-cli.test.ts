@@ -139,8 +139,10 @@ describe('course-sync dlq', () => {
   });
 
   it('--help describes each subcommand', async () => {
-    for (const sub of ['list', 'show', 'replay', 'purge']) {
-      const res = await runCli(['dlq', sub, '--help']);
+    const subs = ['list', 'show', 'replay', 'purge'];
+    const results = await Promise.all(subs.map((sub) => runCli(['dlq', sub, '--help'])));
+    for (const [i, sub] of subs.entries()) {
+      const res = results[i]!;
       expect(res.code).toBe(0);
       expect(res.stdout).toMatch(new RegExp(`Usage: course-sync dlq ${sub}`));
       expect(res.stdout).toMatch(/Exit codes: 0/);

@@ -174,8 +174,10 @@ describe('course-sync quarantine', () => {
   });
 
   it('--help describes each subcommand', async () => {
-    for (const sub of ['list', 'show', 'replay']) {
-      const res = await runCli(['quarantine', sub, '--help']);
+    const subs = ['list', 'show', 'replay'];
+    const results = await Promise.all(subs.map((sub) => runCli(['quarantine', sub, '--help'])));
+    for (const [i, sub] of subs.entries()) {
+      const res = results[i]!;
       expect(res.code).toBe(0);
       expect(res.stdout).toMatch(new RegExp(`Usage: course-sync quarantine ${sub}`));
       expect(res.stdout).toMatch(/REDIS_URL/);

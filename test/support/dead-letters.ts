@@ -1,10 +1,12 @@
-import { Worker, type Job, type Processor } from 'bullmq';
+import { Worker, type Processor } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Config } from '../../src/config.ts';
+import { createLogger } from '../../src/log.ts';
 import { DeadLetters } from '../../src/queues/dead-letter.ts';
 import type { EnrollmentJob } from '../../src/queues/jobs.ts';
 import type { WorkQueueName } from '../../src/queues/names.ts';
 import { openQueues, type QueueSet } from '../../src/queues/registry.ts';
+import { attachDeadLetters, type DeadLetterHook } from '../../src/workers/dead-letter-hook.ts';
 import { fixture } from './env.ts';
 
 /** Job data of an enrollment as the receiver enqueues it, for `enrollmentId`. */
@@ -31,23 +33,22 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs = 15_0
 
 /**
  * Queues and dead letters of one test prefix, plus a test-only Worker that runs `processor` on a
- * work queue and records every failure through DeadLetters.recordFailure (as the real workers'
- * 'failed' hook does).
+ * work queue with the real workers' dead-letter hook (DeadLetters.recordFailure on 'failed').
  */
 export function deadLetterRig(config: Config, url: string) {
   const redis = new Redis(url, { maxRetriesPerRequest: null });
   const queues: QueueSet = openQueues(redis, config);
   const deadLetters = new DeadLetters(redis, queues, config.redis.prefix);
   const workers: Worker[] = [];
+  const hooks: DeadLetterHook[] = [];
+  const log = createLogger('silent');
 
   /** Starts a worker on `queue`; call `close()` on the result, or let `stop()` do it. */
   function work(queue: WorkQueueName, processor: Processor): Worker {
     // Connection options (not an instance), so the worker opens and closes its own connections.
     const { hostname, port } = new URL(url);
     const worker = new Worker(queue, processor, { connection: { host: hostname, port: Number(port), maxRetriesPerRequest: null }, prefix: config.redis.prefix });
-    worker.on('failed', (job: Job | undefined, err: Error) => {
-      if (job) void deadLetters.recordFailure(queue, job, err);
-    });
+    hooks.push(attachDeadLetters(worker, queue, { deadLetters, log }));
     workers.push(worker);
     return worker;
   }
@@ -76,6 +77,7 @@ export function deadLetterRig(config: Config, url: string) {
     kill,
     async stop() {
       await Promise.all(workers.map((w) => w.close()));
+      await Promise.all(hooks.map((h) => h.settled()));
       await queues.close();
       await redis.quit();
     },
