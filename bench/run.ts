@@ -5,7 +5,7 @@
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { openContext, type BenchContext } from './lib/context.ts';
-import { machine } from './lib/machine.ts';
+import { load1, machine } from './lib/machine.ts';
 import { Report } from './lib/report.ts';
 import { summariseProfiles } from './lib/profile.ts';
 
@@ -45,6 +45,8 @@ async function main(argv: string[]): Promise<void> {
   const results = fileURLToPath(new URL('./results/', import.meta.url));
   const profileDir = `${results}profiles`;
   rmSync(profileDir, { recursive: true, force: true });
+  const loadBefore = load1();
+  if (loadBefore > 0.5) process.stderr.write(`bench: WARNING load average is ${loadBefore} before the run: other processes compete for the CPUs and the figures will be low\n`);
   const report = new Report();
   const ctx = await openContext({ quick: flags.has('--quick'), profile: flags.has('--profile'), report, logDir: `${results}logs`, profileDir });
   const started = Date.now();
@@ -53,7 +55,7 @@ async function main(argv: string[]): Promise<void> {
     for (const name of selected) {
       const { title, file, fn } = SCENARIOS[name]!;
       const t0 = Date.now();
-      process.stderr.write(`bench: ${title} ...\n`);
+      process.stderr.write(`bench: ${title} ... (load average ${load1()})\n`);
       try {
         await ctx.redis.flushall(); // each scenario starts on an empty Redis
         await (await load(file, fn))(ctx);
@@ -68,10 +70,10 @@ async function main(argv: string[]): Promise<void> {
     await ctx.close();
   }
   if (ctx.profile) for (const line of summariseProfiles(profileDir)) report.note('profile', line);
-  const m = machine();
+  const m = { ...machine(), loadBefore };
   const total = Math.round((Date.now() - started) / 1000);
   console.log(report.table());
-  console.log(`\nmachine: ${m.nproc} CPUs (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}, Redis ${m.redis}; mode ${ctx.quick ? 'quick' : 'full'}; ${total} s`);
+  console.log(`\nmachine: ${m.nproc} CPUs (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}, Redis ${m.redis}; load average before the run ${m.loadBefore}; mode ${ctx.quick ? 'quick' : 'full'}; ${total} s`);
   report.write(`${results}latest.json`, { startedAt: new Date(started).toISOString(), seconds: total, mode: ctx.quick ? 'quick' : 'full', scenarios: selected, timings, machine: m });
   console.log(`figures written to bench/results/latest.json`);
   if (report.rows.some((r) => r.metric === 'scenario failed')) process.exitCode = 1;

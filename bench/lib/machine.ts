@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { availableParallelism, cpus, totalmem } from 'node:os';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 
 /** The machine a run was made on, as printed under the table and kept in the JSON. */
-export function machine(): Record<string, string | number> {
+export function machine(): { nproc: number; cpu: string; memoryGiB: number; node: string; redis: string } {
   const redis = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout ?? '';
   return {
     nproc: availableParallelism(),
@@ -11,4 +11,9 @@ export function machine(): Record<string, string | number> {
     node: process.version,
     redis: /v=([\d.]+)/.exec(redis)?.[1] ?? 'unknown',
   };
+}
+
+/** The 1-minute load average; above ~0.5 on an idle machine something else competes for the CPUs. */
+export function load1(): number {
+  return Math.round(loadavg()[0]! * 100) / 100;
 }
