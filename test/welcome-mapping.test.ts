@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.ts';
 import type { Enrollment } from '../src/events/types.ts';
 import { courseUrl, firstNameOf, welcomeMail, welcomeTemplateData, type WelcomeSettings } from '../src/sendgrid/welcome-mapping.ts';
 import { fixture } from './support/env.ts';
@@ -109,4 +110,9 @@ describe('helpers', () => {
     ['https://s.example/{id}?s={slug}', { id: 'c 1', name: 'n', slug: 'intro' }, 'https://s.example/c%201?s=intro'],
     ['https://s.example/{slug}/{slug}', { id: 'c1', name: 'n' }, 'https://s.example/c1/c1'],
   ])('courseUrl(%j)', (pattern, course, url) => expect(courseUrl(pattern, course)).toBe(url));
+
+  it('refuses a template id that is not a dynamic template (its data would be dropped by @sendgrid/mail)', () => {
+    expect(() => loadConfig({ SENDGRID_WELCOME_TEMPLATE_ID: '13b8f94f-bcae-4ec6-b752-70d6cb59f932' })).toThrow(/SENDGRID_WELCOME_TEMPLATE_ID: must be a dynamic template id starting with "d-"/);
+    expect(loadConfig({ SENDGRID_WELCOME_TEMPLATE_ID: 'd-13b8f94fbcae4ec6' }).sendgrid.templateId).toBe('d-13b8f94fbcae4ec6');
+  });
 });

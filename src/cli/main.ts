@@ -6,6 +6,7 @@ import { startService, type Role } from '../service.ts';
 import { registerBackfill } from './backfill.ts';
 import { registerDlq } from './dlq.ts';
 import { registerDoctor } from './doctor.ts';
+import { registerEmail } from './email.ts';
 import { registerEmit } from './emit.ts';
 import { EXIT } from './exit-codes.ts';
 import { registerQuarantine } from './quarantine.ts';
@@ -53,6 +54,7 @@ export function buildProgram(): Command {
   registerDlq(program);
   registerQuarantine(program);
   registerTrace(program);
+  registerEmail(program);
 
   return program;
 }
