@@ -1,4 +1,5 @@
 import { objectTypeOf, type Handler, type Route } from './http.ts';
+import { listObjects } from './list-objects.ts';
 import { batchArchive, batchRead, batchUpsert, getObject } from './objects.ts';
 import { createGroup, createProperty, getGroup, getProperty, listGroups, listProperties, updateProperty } from './properties.ts';
 
@@ -14,6 +15,7 @@ export const ROUTES: Route[] = [
   route('POST', `/crm/v3/objects/${OBJECTS}/batch/upsert`, (c) => batchUpsert(objectTypeOf(c.params.objectType), c)),
   route('POST', `/crm/v3/objects/${OBJECTS}/batch/read`, (c) => batchRead(objectTypeOf(c.params.objectType), c)),
   route('POST', `/crm/v3/objects/${OBJECTS}/batch/archive`, (c) => batchArchive(objectTypeOf(c.params.objectType), c)),
+  route('GET', `/crm/v3/objects/${OBJECTS}`, (c) => listObjects(objectTypeOf(c.params.objectType), c)),
   route('GET', `/crm/v3/objects/${OBJECTS}/(?<id>[^/]+)`, (c) => getObject(objectTypeOf(c.params.objectType), c)),
   route('GET', `/crm/v3/properties/${OBJECTS}/groups`, listGroups),
   route('POST', `/crm/v3/properties/${OBJECTS}/groups`, createGroup),
