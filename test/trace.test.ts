@@ -82,6 +82,28 @@ describe('the trace of an accepted event', () => {
     }
   });
 
+  it('finds a signed but schema-invalid delivery in quarantine by the ids it names', async () => {
+    const event = fixture('course.student_enroll');
+    event.data.id = 'enroll_broken';
+    event.data.user.email = 'broken@example.com';
+    event.data.created_at = 'yesterday';
+    const res = await t.post(event);
+    expect(res.status).toBe(422);
+    for (const query of ['enroll_broken', 'broken@example.com']) {
+      const [journey, ...more] = await search.find(query);
+      expect(more).toEqual([]);
+      expect(journey!.header).toMatchObject({ eventType: 'course.student_enroll', enrollmentId: 'enroll_broken', queues: [], studentEmail: 'b***@example.com' });
+      expect(journey!.steps).toEqual([expect.objectContaining({ kind: 'quarantined', error: expect.stringMatching(/^422: .*created_at/) })]);
+      const id = journey!.header!.quarantineId!;
+      expect(journey!.now).toEqual([{ queue: 'quarantine', state: 'quarantine', detail: expect.stringMatching(/created_at/), url: `/admin/api/quarantine/${id}` }]);
+    }
+    // An unsigned body is kept in quarantine too, but never indexed: anyone could have sent it.
+    const forged = fixture('course.student_enroll');
+    forged.data.id = 'enroll_forged';
+    expect((await t.post(forged, { secret: false })).status).toBe(401);
+    expect(await search.find('enroll_forged')).toEqual([]);
+  });
+
   it('finds nothing for an unknown id or address', async () => {
     expect(await search.find('enroll_nobody')).toEqual([]);
     expect(await search.find('nobody@example.com')).toEqual([]);

@@ -2,7 +2,7 @@ import { FlowProducer, type FlowJob } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { LoopwiseEvent } from '../events/types.ts';
-import { TraceWriter } from '../ops/trace/writer.ts';
+import { TraceWriter, type QuarantinedDelivery } from '../ops/trace/writer.ts';
 import { defaultJobOptions, type CourseJob, type EnrollmentJob, type JobMeta } from './jobs.ts';
 import { QUEUES, recordKey } from './names.ts';
 
@@ -58,6 +58,11 @@ export class EventIntake {
   private async duplicate(key: string, correlationId: string): Promise<IntakeOutcome> {
     await this.trace?.duplicate(key, correlationId).catch(() => undefined);
     return 'duplicate';
+  }
+
+  /** Records a delivery kept in quarantine in the trace store, so a search finds it; never throws. */
+  async noteQuarantined(entry: QuarantinedDelivery): Promise<void> {
+    await this.trace?.quarantined(entry).catch(() => undefined);
   }
 
   /** Forgets that `key` was delivered, so it can be accepted again (backfill, tests). */

@@ -117,7 +117,9 @@ export function webhookHandler(deps: WebhookDeps) {
     try {
       const errors = refusal.extra.errors as { field: string; message: string }[] | undefined;
       const reason = errors ? `${refusal.message}: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}` : refusal.message;
-      await quarantine.add({ status: refusal.status, reason, eventType, body, replayable: refusal.status === 422 });
+      const id = await quarantine.add({ status: refusal.status, reason, eventType, body, replayable: refusal.status === 422 });
+      // Signed but schema-invalid: searchable by the ids it names (`course-sync trace`).
+      if (refusal.status === 422) await intake.noteQuarantined({ id, eventType, body: body.toString('utf8'), status: refusal.status, reason });
     } catch (err) {
       log.error({ correlationId, err: (err as Error).message }, 'could not keep the rejected webhook in quarantine');
     }
