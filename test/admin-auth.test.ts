@@ -147,7 +147,16 @@ describe('outside production without DASHBOARD_PASSWORD, and the sandbox page', 
   const snapshot: SandboxSnapshot = {
     contacts: [{ id: '101', properties: { email: 'student@example.com', firstname: 'Sample' } }],
     products: [{ id: '202', properties: { name: 'Introduction to Programming — Basic', price: '1900' } }],
-    emails: [{ to: 'student@example.com', subject: 'Welcome <script>alert(1)</script>', html: '<p>Hello <b>Sample</b></p>', text: 'Hello Sample', messageId: 'msg-1' }],
+    emails: [
+      {
+        to: [{ email: 'student@example.com', name: 'Sample User' }],
+        from: { email: 'no-reply@example.com' },
+        subject: 'Welcome <script>alert(1)</script>',
+        html: '<p>Hello <b>Sample</b></p>',
+        text: 'Hello Sample',
+        messageId: 'msg-1',
+      },
+    ],
   };
   let server: Server;
   let base: string;
@@ -182,7 +191,7 @@ describe('outside production without DASHBOARD_PASSWORD, and the sandbox page', 
     const res = await fetch(`${base}/admin/sandbox`, { headers: { authorization: basic('admin', password) } });
     expect(res.status).toBe(200);
     const html = await res.text();
-    expect(html).toContain('student@example.com');
+    expect(html).toContain('to Sample User &lt;student@example.com&gt; · from no-reply@example.com');
     expect(html).toContain('Introduction to Programming — Basic');
     expect(html).toContain('Welcome &lt;script&gt;alert(1)&lt;/script&gt;');
     expect(html).not.toContain('<script>');

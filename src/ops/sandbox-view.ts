@@ -1,22 +1,24 @@
 import type { Middleware } from 'koa';
 
-/** A HubSpot object the emulator holds: its id and properties. */
+/** A HubSpot object the emulator holds: its id and properties (the emulator's CrmObject fits). */
 export interface SandboxObject {
   id?: string;
   properties?: Record<string, unknown>;
-  [extra: string]: unknown;
+  archived?: boolean;
 }
 
-/** An e-mail the SendGrid emulator accepted, with its rendered bodies. */
+/** An address as a string or as SendGrid's `{email, name}`. */
+export type SandboxAddress = string | { email: string; name?: string };
+
+/** An e-mail the SendGrid emulator accepted, with its rendered bodies (the emulator's OutboxEmail fits). */
 export interface SandboxEmail {
   messageId?: string;
-  to: string | string[];
-  from?: string;
+  to: SandboxAddress | SandboxAddress[];
+  from?: SandboxAddress;
   subject?: string;
   html?: string;
   text?: string;
-  receivedAt?: string;
-  [extra: string]: unknown;
+  acceptedAt?: string;
 }
 
 /** What the emulators received so far. */
@@ -39,19 +41,21 @@ function objectsTable(title: string, objects: SandboxObject[]): string {
   const keys = [...new Set(objects.flatMap((o) => Object.keys(o.properties ?? {})))].sort();
   const head = ['id', ...keys].map((k) => `<th>${escapeHtml(k)}</th>`).join('');
   const rows = objects
-    .map((o) => `<tr><td>${escapeHtml(o.id)}</td>${keys.map((k) => `<td>${escapeHtml(o.properties?.[k])}</td>`).join('')}</tr>`)
+    .map((o) => `<tr><td>${escapeHtml(o.id)}${o.archived ? ' (archived)' : ''}</td>${keys.map((k) => `<td>${escapeHtml(o.properties?.[k])}</td>`).join('')}</tr>`)
     .join('');
   const body = objects.length ? `<div class="scroll"><table><tr>${head}</tr>${rows}</table></div>` : '<p class="none">none yet</p>';
   return `<section><h2>${escapeHtml(title)} (${objects.length})</h2>${body}</section>`;
 }
 
+const address = (a: SandboxAddress): string => (typeof a === 'string' ? a : a.name ? `${a.name} <${a.email}>` : a.email);
+
 function emailCard(email: SandboxEmail): string {
-  const to = Array.isArray(email.to) ? email.to.join(', ') : email.to;
+  const to = (Array.isArray(email.to) ? email.to : [email.to]).map(address).join(', ');
   // The HTML body is shown in a sandboxed frame: rendered as the student sees it, no script runs.
   const html = email.html ? `<iframe sandbox="" title="HTML body" srcdoc="${escapeHtml(email.html)}"></iframe>` : '';
   const text = email.text ? `<pre>${escapeHtml(email.text)}</pre>` : '';
   return `<article><h3>${escapeHtml(email.subject ?? '(no subject)')}</h3>
-<p class="meta">to ${escapeHtml(to)}${email.from ? ` · from ${escapeHtml(email.from)}` : ''}${email.messageId ? ` · X-Message-Id ${escapeHtml(email.messageId)}` : ''}${email.receivedAt ? ` · ${escapeHtml(email.receivedAt)}` : ''}</p>
+<p class="meta">to ${escapeHtml(to)}${email.from ? ` · from ${escapeHtml(address(email.from))}` : ''}${email.messageId ? ` · X-Message-Id ${escapeHtml(email.messageId)}` : ''}${email.acceptedAt ? ` · ${escapeHtml(email.acceptedAt)}` : ''}</p>
 ${html}${text}</article>`;
 }
 
