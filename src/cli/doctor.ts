@@ -1,4 +1,3 @@
-import { Client as HubSpotClient } from '@hubspot/api-client';
 import { Client as SendGridClient } from '@sendgrid/client';
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config.ts';
@@ -6,6 +5,7 @@ import { formatResults, ok, problem, skipped, type CheckResult } from '../doctor
 import { checkHubSpot } from '../doctor/hubspot.ts';
 import { checkLocalRedisBinary, checkRedis } from '../doctor/redis.ts';
 import { checkSendGridKey, checkSendGridSender } from '../doctor/sendgrid.ts';
+import { createHubSpotClient } from '../hubspot/client.ts';
 import { EXIT } from './exit-codes.ts';
 
 const CHECK_TIMEOUT_MS = 10_000;
@@ -31,7 +31,7 @@ function webhookCheck(config: Config): CheckResult {
 
 async function hubspotChecks(config: Config): Promise<CheckResult[]> {
   if (!config.hubspot.accessToken) return [skipped('HubSpot', 'sandbox mode: no HUBSPOT_ACCESS_TOKEN, the built-in emulator stands in')];
-  const client = new HubSpotClient({ accessToken: config.hubspot.accessToken, basePath: config.hubspot.baseUrl, numberOfApiCallRetries: 0 });
+  const client = createHubSpotClient(config.hubspot);
   return within('HubSpot', CHECK_TIMEOUT_MS, () => checkHubSpot(client, config.hubspot.baseUrl));
 }
 
