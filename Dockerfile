@@ -19,6 +19,8 @@ COPY bin ./bin
 COPY config ./config
 COPY src ./src
 COPY fixtures ./fixtures
+# The SendGrid emulator (sandbox mode) reads the published Mail Send schema from here.
+COPY reference ./reference
 USER node
 EXPOSE 3000
 # Slim images have no curl: ask /healthz with Node's own fetch. Worker-only containers serve no

@@ -103,7 +103,7 @@ describe('Dockerfile', () => {
   });
 
   it('copies what the app needs at run time, and that exists', () => {
-    for (const path of ['package.json', 'bin', 'config', 'src', 'fixtures']) {
+    for (const path of ['package.json', 'bin', 'config', 'src', 'fixtures', 'reference']) {
       expect(finalStage.some((l) => new RegExp(`^COPY ${path} `).test(l)), path).toBe(true);
       expect(existsSync(join(root, path)), path).toBe(true);
     }
