@@ -24,6 +24,7 @@ export function optionLabel(courseId: string, name: string | undefined, takenLab
  */
 export class CourseOptions {
   private known: Set<string> | undefined;
+  private loading: Promise<Option[]> | undefined;
   private readonly lockKey: string;
 
   constructor(
@@ -43,7 +44,8 @@ export class CourseOptions {
   /** Makes sure every course in `courses` (id → name) has an option; `refresh` re-reads HubSpot first. */
   async ensure(courses: Map<string, string | undefined>, refresh = false): Promise<void> {
     if (refresh) this.known = undefined;
-    if (!this.known) await this.load();
+    // Concurrent batches share one read of the property.
+    if (!this.known) await (this.loading ??= this.load().finally(() => (this.loading = undefined)));
     const missing = () => [...courses.keys()].filter((id) => !this.known!.has(id));
     if (!missing().length) return;
     await this.withLock(async () => {

@@ -1,0 +1,73 @@
+/** What went wrong with a HubSpot call, in the terms the workers act on. */
+export type HubSpotFailure =
+  /** 429: wait `waitMs` (from the headers) without using up an attempt. */
+  | { kind: 'rate-limit'; status: 429; waitMs: number; policy?: string; message: string }
+  /** 401/403: the token is wrong or lacks scopes; retrying cannot help until someone fixes it. */
+  | { kind: 'auth'; status: 401 | 403; message: string }
+  /** 400 and other 4xx: HubSpot refused the request as sent. */
+  | { kind: 'rejected'; status: number; category?: string; message: string }
+  /** 5xx: HubSpot's side; retry with backoff. */
+  | { kind: 'server'; status: number; message: string }
+  /** No answer (refused, reset, timeout); retry with backoff. */
+  | { kind: 'network'; status?: undefined; message: string };
+
+const DEFAULT_WAIT_MS = 10_000;
+const DAILY_WAIT_MS = 60 * 60_000;
+
+function header(headers: unknown, name: string): string | undefined {
+  if (!headers || typeof headers !== 'object') return undefined;
+  const h = headers as Record<string, unknown>;
+  const v = h[name] ?? h[name.toLowerCase()] ?? Object.entries(h).find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1];
+  return v === undefined || v === null ? undefined : String(v);
+}
+
+/**
+ * How long a 429 asks us to wait: Retry-After when present, else the window HubSpot names in
+ * X-HubSpot-RateLimit-Interval-Milliseconds (a rolling window frees up within one interval);
+ * a DAILY policy waits an hour.
+ */
+export function rateLimitWaitMs(headers: unknown, body: unknown): number {
+  const policy = (body as { policyName?: string } | undefined)?.policyName;
+  if (policy === 'DAILY') return DAILY_WAIT_MS;
+  const retryAfter = Number(header(headers, 'retry-after'));
+  if (Number.isFinite(retryAfter) && retryAfter > 0) return retryAfter * 1000;
+  const interval = Number(header(headers, 'x-hubspot-ratelimit-interval-milliseconds'));
+  return Number.isFinite(interval) && interval > 0 ? interval : DEFAULT_WAIT_MS;
+}
+
+/** HubSpot's own words for an error body: "CATEGORY: message". */
+export function hubSpotMessage(body: unknown, fallback: string): string {
+  const b = body as { message?: string; category?: string; errorType?: string } | undefined;
+  const category = b?.category ?? b?.errorType;
+  const message = b?.message ?? fallback;
+  return category ? `${category}: ${message}` : message;
+}
+
+/** Sorts an error thrown by @hubspot/api-client (ApiException, or a fetch error) into a HubSpotFailure. */
+export function classifyHubSpotError(err: unknown): HubSpotFailure {
+  const e = err as { code?: unknown; body?: unknown; headers?: unknown; message?: string; type?: string; name?: string };
+  const status = typeof e?.code === 'number' ? e.code : undefined;
+  if (status === undefined) {
+    const code = typeof e?.code === 'string' ? `${e.code} ` : '';
+    return { kind: 'network', message: `HubSpot unreachable: ${code}${(e?.message ?? String(err)).split('\n')[0]}` };
+  }
+  const message = `HubSpot ${status} ${hubSpotMessage(e.body, 'no message')}`;
+  if (status === 429) {
+    const policy = (e.body as { policyName?: string } | undefined)?.policyName;
+    return { kind: 'rate-limit', status, waitMs: rateLimitWaitMs(e.headers, e.body), policy, message };
+  }
+  if (status === 401 || status === 403) return { kind: 'auth', status, message };
+  if (status >= 500) return { kind: 'server', status, message };
+  return { kind: 'rejected', status, category: (e.body as { category?: string } | undefined)?.category, message };
+}
+
+/** An error carrying its classification, so callers up the stack need not classify again. */
+export class HubSpotCallError extends Error {
+  constructor(
+    readonly failure: HubSpotFailure,
+    readonly operation: string,
+  ) {
+    super(`${operation}: ${failure.message}`);
+    this.name = 'HubSpotCallError';
+  }
+}

@@ -1,0 +1,111 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Client } from '@hubspot/api-client';
+import type { PropertyCreate, PropertyCreateFieldTypeEnum, PropertyCreateTypeEnum } from '@hubspot/api-client/lib/codegen/crm/properties/index.js';
+import type { HubSpotCall } from './call.ts';
+import { HubSpotCallError } from './errors.ts';
+import { LOOPWISE_GROUP, PROPERTIES, type CrmObjectType, type PropertySpec } from './properties.ts';
+
+/** What `ensureHubSpotSetup` found: items are named like "contacts property loopwise_user_id". */
+export interface SetupReport {
+  created: string[];
+  existing: string[];
+  /** Existing properties whose type, field type or uniqueness differ from ours (left as they are). */
+  mismatched: string[];
+}
+
+const OBJECT_TYPES: CrmObjectType[] = ['contacts', 'products'];
+
+const RATE_LIMIT_RETRIES = 10;
+
+/**
+ * The set-up is a sequence of calls; on a 429 it waits as HubSpot asks and sends the same call
+ * again, instead of starting over, so it makes progress even under a tight limit.
+ */
+function patient(call: HubSpotCall): HubSpotCall {
+  return async (operation, request) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await call(operation, request);
+      } catch (err) {
+        if (!(err instanceof HubSpotCallError) || err.failure.kind !== 'rate-limit' || attempt >= RATE_LIMIT_RETRIES) throw err;
+        await sleep(err.failure.waitMs);
+      }
+    }
+  };
+}
+
+function isConflict(err: unknown): boolean {
+  return err instanceof HubSpotCallError && err.failure.status === 409;
+}
+
+function createBody(spec: PropertySpec): PropertyCreate {
+  return {
+    name: spec.name,
+    label: spec.label,
+    description: spec.description,
+    groupName: LOOPWISE_GROUP.name,
+    type: spec.type as PropertyCreateTypeEnum,
+    fieldType: spec.fieldType as PropertyCreateFieldTypeEnum,
+    ...(spec.hasUniqueValue ? { hasUniqueValue: true } : {}),
+    ...(spec.type === 'enumeration' ? { options: [] } : {}),
+  };
+}
+
+/**
+ * Creates the `loopwise` property group and every course-sync property on contacts and products
+ * that HubSpot does not have yet; leaves existing ones alone. Safe to run any number of times,
+ * also by several processes at once (a 409 from a concurrent creation counts as "existing").
+ */
+export async function ensureHubSpotSetup(client: Client, hubspotCall: HubSpotCall): Promise<SetupReport> {
+  const call = patient(hubspotCall);
+  const report: SetupReport = { created: [], existing: [], mismatched: [] };
+  const note = (list: string[], type: CrmObjectType, what: string) => list.push(`${type} ${what}`);
+  for (const type of OBJECT_TYPES) {
+    const groups = await call(`properties.groups.list`, () => client.crm.properties.groupsApi.getAll(type));
+    if (groups.results.some((g) => g.name === LOOPWISE_GROUP.name)) note(report.existing, type, `group ${LOOPWISE_GROUP.name}`);
+    else {
+      try {
+        await call('properties.groups.create', () => client.crm.properties.groupsApi.create(type, { ...LOOPWISE_GROUP }));
+        note(report.created, type, `group ${LOOPWISE_GROUP.name}`);
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+        note(report.existing, type, `group ${LOOPWISE_GROUP.name}`);
+      }
+    }
+
+    const existing = new Map((await call('properties.list', () => client.crm.properties.coreApi.getAll(type))).results.map((p) => [p.name, p]));
+    for (const spec of PROPERTIES[type]) {
+      const found = existing.get(spec.name);
+      if (found) {
+        note(report.existing, type, `property ${spec.name}`);
+        if (found.type !== spec.type || found.fieldType !== spec.fieldType || !!found.hasUniqueValue !== !!spec.hasUniqueValue) {
+          note(report.mismatched, type, `property ${spec.name} (is ${found.type}/${found.fieldType}${found.hasUniqueValue ? '/unique' : ''}, expected ${spec.type}/${spec.fieldType}${spec.hasUniqueValue ? '/unique' : ''})`);
+        }
+        continue;
+      }
+      try {
+        await call('properties.create', () => client.crm.properties.coreApi.create(type, createBody(spec)));
+        note(report.created, type, `property ${spec.name}`);
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+        note(report.existing, type, `property ${spec.name}`);
+      }
+    }
+  }
+  return report;
+}
+
+/** Runs `ensureHubSpotSetup` once per process and remembers success; a failure is retried on the next call. */
+export function setupOnce(client: Client, call: HubSpotCall): { ensure(): Promise<SetupReport>; forget(): void } {
+  let done: Promise<SetupReport> | undefined;
+  return {
+    ensure: () =>
+      (done ??= ensureHubSpotSetup(client, call).catch((err) => {
+        done = undefined;
+        throw err;
+      })),
+    forget: () => {
+      done = undefined;
+    },
+  };
+}
