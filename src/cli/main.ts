@@ -8,6 +8,7 @@ import { registerDlq } from './dlq.ts';
 import { registerDoctor } from './doctor.ts';
 import { registerEmail } from './email.ts';
 import { registerEmit } from './emit.ts';
+import { registerHubSpot } from './hubspot.ts';
 import { EXIT } from './exit-codes.ts';
 import { registerQuarantine } from './quarantine.ts';
 import { registerTrace } from './trace.ts';
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
     });
 
   registerEmit(program);
+  registerHubSpot(program);
   registerBackfill(program);
   registerDoctor(program);
   registerDlq(program);
