@@ -1,3 +1,4 @@
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -147,6 +148,25 @@ describe('course-sync backfill --direct', () => {
     const res = await runCli(['backfill', file(), '--direct'], { REDIS_URL: `redis://127.0.0.1:${port}` });
     expect(res.code).toBe(3);
     expect(res.stderr).toMatch(/Redis at REDIS_URL is unreachable/);
+  });
+});
+
+describe('course-sync backfill on a terminal', () => {
+  const hasScript = spawnSync('script', ['--version']).status === 0;
+
+  it.skipIf(!hasScript)('draws a progress bar on stderr when it is a TTY (run under script(1))', async () => {
+    const file = jsonl('tty.jsonl', [enrollment('bf_tty1'), enrollment('bf_tty2')]);
+    const bin = join(import.meta.dirname, '..', 'bin', 'course-sync.js');
+    const child = spawn('script', ['-qec', `${process.execPath} ${bin} backfill ${file} --url ${url}`, '/dev/null'], {
+      env: { ...process.env, WEBHOOK_SECRET: SECRET, LOG_LEVEL: 'silent', COLUMNS: '160' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    const code = await new Promise<number | null>((ok) => child.once('close', ok));
+    expect(code).toBe(0);
+    expect(out).toMatch(/\r\[#{24}\] 100% 2 lines · 2 accepted · 0 duplicate · 0 invalid · 0 failed/);
+    expect(out).toMatch(/accepted {3}2/);
   });
 });
 
