@@ -1,8 +1,9 @@
 import type { RunningWorker, WorkerDeps } from './deps.ts';
 import { startEmailWorker } from './email-worker.ts';
+import { startProductsWorker } from './products-worker.ts';
 
 /** Starts every queue worker of this process. */
 export async function startWorkers(deps: WorkerDeps): Promise<RunningWorker[]> {
-  const starters: ((deps: WorkerDeps) => Promise<RunningWorker> | RunningWorker)[] = [startEmailWorker];
+  const starters: ((deps: WorkerDeps) => Promise<RunningWorker> | RunningWorker)[] = [startEmailWorker, startProductsWorker];
   return Promise.all(starters.map((start) => start(deps)));
 }
