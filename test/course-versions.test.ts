@@ -4,6 +4,7 @@ import { CourseVersions, decideVersion, type AppliedVersion } from '../src/hubsp
 import { instantOf } from '../src/events/timestamps.ts';
 import { recordKey } from '../src/queues/names.ts';
 import { dropPrefix, redisUrl, testConfig } from './support/env.ts';
+import { eventually } from './support/worker-deps.ts';
 
 const applied: AppliedVersion = { at: instantOf('2023-06-01T10:15:00Z'), digest: 'd1', planIds: ['a', 'b'], name: 'Course' };
 
@@ -56,6 +57,21 @@ describe('CourseVersions on Redis', () => {
     await versions.release(lease);
     expect(await versions.commit(lease, { ...applied, at: applied.at + 1 })).toBe(false);
     expect((await versions.get('c3'))!.at).toBe(applied.at);
+  });
+
+  it('keepAlive holds a lock past its lifetime and reports when another holder took it', async () => {
+    const quick = new CourseVersions(redis, prefix, 90);
+    const lease = (await quick.lock('c5'))!;
+    const kept = quick.keepAlive(lease);
+    try {
+      await new Promise((r) => setTimeout(r, 300)); // more than three lifetimes of the lock
+      expect(await quick.lock('c5')).toBeUndefined();
+      expect(kept.lost).toBe(false);
+      await redis.set(recordKey(prefix, 'course-lock', 'c5'), 'someone-else'); // as if it lapsed and was taken
+      await eventually(() => kept.lost);
+    } finally {
+      kept.stop();
+    }
   });
 
   it('a lease taken over after expiry cannot be released or extended by its old holder', async () => {

@@ -25,6 +25,12 @@ export interface CourseLease {
   token: string;
 }
 
+/** A lease being renewed in the background; `lost` turns true once a renewal fails. */
+export interface KeptLease {
+  readonly lost: boolean;
+  stop(): void;
+}
+
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 const EXTEND = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 // Records a version only while the lease is held and never moves the instant backwards.
@@ -74,6 +80,24 @@ export class CourseVersions {
   /** Renews the lease for another lock period; false when it was lost (expired and taken). */
   async extend(lease: CourseLease): Promise<boolean> {
     return (await this.redis.eval(EXTEND, 1, this.lockKey(lease.courseId), lease.token, this.lockTtlMs)) === 1;
+  }
+
+  /**
+   * Renews the lease every third of its lifetime until `stop()`, so a long wait (for the request
+   * budget after a 429) never lets the lock lapse while its holder still means to write.
+   */
+  keepAlive(lease: CourseLease): KeptLease {
+    const state = { lost: false, stop: () => clearInterval(timer) };
+    const timer = setInterval(() => {
+      this.extend(lease).then(
+        (held) => {
+          if (!held) state.lost = true;
+        },
+        () => undefined, // Redis away: the next renewal tries again; the lock outlives a short outage.
+      );
+    }, Math.max(10, Math.floor(this.lockTtlMs / 3)));
+    timer.unref();
+    return state;
   }
 
   /** Releases the lease if still held. */

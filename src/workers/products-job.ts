@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import { instantOf } from '../events/timestamps.ts';
 import type { HubSpotCall } from '../hubspot/call.ts';
 import { labelCourseOption, type OptionChange } from '../hubspot/course-option-label.ts';
-import { CourseVersions, type CourseLease } from '../hubspot/course-versions.ts';
+import { CourseVersions, type KeptLease } from '../hubspot/course-versions.ts';
 import { HubSpotCallError } from '../hubspot/errors.ts';
 import { productInputs, type ProductMappingOptions } from '../hubspot/product-mapping.ts';
 import { archiveProducts, findProducts, upsertProducts, type ProductRecordError } from '../hubspot/products-api.ts';
@@ -82,6 +82,7 @@ export function productsProcessor(ctx: ProductsJobContext) {
       await job.moveToDelayed(Date.now() + LOCK_RETRY_MS + Math.floor(Math.random() * LOCK_RETRY_MS), token);
       throw new DelayedError();
     }
+    const kept = versions.keepAlive(lease);
     try {
       const decision = await versions.decide(course.id, at, digest, planIds);
       if (decision.action === 'skip') {
@@ -89,7 +90,7 @@ export function productsProcessor(ctx: ProductsJobContext) {
         log.info({ ...ids, reason: decision.reason, updatedAt: course.updated_at }, 'course event not applied: an equal or newer version is in HubSpot');
         return { status: 'skipped', skipped: decision.reason, courseId: course.id, updatedAt: course.updated_at, appliedAt: new Date(decision.previous.at).toISOString() };
       }
-      const call = leasedCall(ctx.call, versions, lease);
+      const call = leasedCall(ctx.call, kept);
       await ctx.setup.ensure();
       const option = decision.previous?.name === course.name ? 'kept' : await labelCourseOption({ client, call, redis: ctx.redis, prefix: ctx.prefix }, course);
       const upserted = await upsertProducts(client, call, inputs);
@@ -114,8 +115,10 @@ export function productsProcessor(ctx: ProductsJobContext) {
       return { status: 'written', courseId: course.id, updatedAt: course.updated_at, products: upserted.written, archived, option };
     } catch (err) {
       if (!(err instanceof HubSpotCallError)) throw err;
+      if (err.cause instanceof LeaseLostError) throw err.cause;
       return await handleHubSpotError(err);
     } finally {
+      kept.stop();
       await versions.release(lease).catch(() => undefined);
     }
 
@@ -142,12 +145,21 @@ export function productsProcessor(ctx: ProductsJobContext) {
   };
 }
 
-/** A HubSpotCall that first renews the course lease, so a slow budget wait cannot lose the lock silently. */
-function leasedCall(call: HubSpotCall, versions: CourseVersions, lease: CourseLease): HubSpotCall {
-  return async (operation, request) => {
-    if (!(await versions.extend(lease))) throw new Error('lost the course lock; retrying');
-    return call(operation, request);
-  };
+/** The course lock lapsed before a request: another job may own the course now, so write nothing. */
+class LeaseLostError extends Error {
+  constructor() {
+    super('lost the course lock before a HubSpot request; retrying');
+    this.name = 'LeaseLostError';
+  }
+}
+
+/** A HubSpotCall that refuses to send once the course lock is lost (checked after the budget wait). */
+function leasedCall(call: HubSpotCall, kept: KeptLease): HubSpotCall {
+  return (operation, request) =>
+    call(operation, () => {
+      if (kept.lost) throw new LeaseLostError();
+      return request();
+    });
 }
 
 /** Archives the live products of `planIds` that still belong to `courseId`. */
