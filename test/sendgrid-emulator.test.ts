@@ -188,6 +188,8 @@ describe('limits and faults', () => {
     for (let i = 0; i < 3; i++) statuses.push((await post(valid())).status);
     expect(statuses).toEqual([503, 503, 202]);
     expect(emu.outbox.size).toBe(1);
+    await post(valid());
+    expect(emu.outbox.duplicates('enrollment_id')).toEqual([['e1', 2]]);
   });
 
   it('answers 403 to a sender that is not verified', async () => {

@@ -112,6 +112,16 @@ export class Outbox {
     return this.emails.filter((e) => e.customArgs[key] === value);
   }
 
+  /** custom_args[key] values carried by more than one email, with their counts (e.g. 'enrollment_id' → duplicates sent). */
+  duplicates(key: string): [value: string, count: number][] {
+    const counts = new Map<string, number>();
+    for (const e of this.emails) {
+      const v = e.customArgs[key];
+      if (v !== undefined) counts.set(v, (counts.get(v) ?? 0) + 1);
+    }
+    return [...counts].filter(([, n]) => n > 1);
+  }
+
   get size(): number {
     return this.emails.length;
   }
