@@ -210,6 +210,14 @@ describe('crm-products errors', () => {
     }
   });
 
+  it('dead-letters job data that cannot be mapped (a fractional amount) without calling HubSpot', async () => {
+    const before = em.state.requests.length;
+    const job = await run(courseJob({ plans: [plan('frac-1', 'USD', 19.99)] }));
+    expect(job.failedReason).toMatch(/cannot be mapped: amount must be a whole number/);
+    expect(await deadLetter(job.id!)).toMatchObject({ unrecoverable: true, attemptsMade: 1 });
+    expect(em.state.requests.length).toBe(before);
+  });
+
   it('waits out a 429 storm without using attempts or losing jobs', async () => {
     // HubSpot allows 5 requests per second here, far below the budget the worker paces itself to.
     em.setLimit(5);

@@ -7,7 +7,7 @@ import type { HubSpotCall } from '../hubspot/call.ts';
 import { labelCourseOption, type OptionChange } from '../hubspot/course-option-label.ts';
 import { CourseVersions, type KeptLease } from '../hubspot/course-versions.ts';
 import { HubSpotCallError } from '../hubspot/errors.ts';
-import { productInputs, type ProductMappingOptions } from '../hubspot/product-mapping.ts';
+import { productInputs, type ProductMappingOptions, type ProductUpsertInput } from '../hubspot/product-mapping.ts';
 import { archiveProducts, findProducts, upsertProducts, type ProductRecordError } from '../hubspot/products-api.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../ops/metrics.ts';
@@ -71,8 +71,15 @@ export function productsProcessor(ctx: ProductsJobContext) {
     const course = job.data?.course;
     if (!course?.id || !course.updated_at || !Array.isArray(course.plans)) throw new UnrecoverableError('Job data has no course id, updated_at or plans');
     const ids = { jobId: job.id, courseId: course.id, correlationId: job.data.correlationId };
-    const at = instantOf(course.updated_at);
-    const inputs = productInputs(course, ctx.mapping);
+    let at: number;
+    let inputs: ProductUpsertInput[];
+    try {
+      at = instantOf(course.updated_at);
+      inputs = productInputs(course, ctx.mapping);
+    } catch (err) {
+      // A bad timestamp or amount in job data (e.g. an edited replay) will not get better by retrying.
+      throw new UnrecoverableError(`Course ${course.id} cannot be mapped: ${(err as Error).message}`);
+    }
     const planIds = inputs.map((i) => i.id);
     const digest = digestOf({ name: course.name, inputs });
 
