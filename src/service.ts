@@ -3,10 +3,13 @@ import type { Redis } from 'ioredis';
 import type { Config } from './config.ts';
 import type { Logger } from './log.ts';
 import { mountAdmin } from './ops/admin.ts';
+import { registerOpsGauges } from './ops/alerts/gauges.ts';
 import { createMetrics } from './ops/metrics.ts';
+import { startOpsWatchers } from './ops/watchers.ts';
 import { DeadLetters } from './queues/dead-letter.ts';
 import { EventIntake } from './queues/intake.ts';
 import { openQueues } from './queues/registry.ts';
+import { startSandbox } from './emulators/sandbox.ts';
 import { createApp } from './receiver/app.ts';
 import { Quarantine } from './receiver/quarantine.ts';
 import { connectRedis, waitReady } from './redis/connection.ts';
@@ -36,7 +39,10 @@ export async function resolveRedis(config: Config, log: Logger): Promise<{ url: 
  * Starts the service in one role: `receiver` (HTTP intake, health, metrics, admin), `worker`
  * (the queue workers) or `all` (both, one process). Resolves once it is serving.
  */
-export async function startService(config: Config, role: Role, log: Logger): Promise<RunningService> {
+export async function startService(givenConfig: Config, role: Role, log: Logger): Promise<RunningService> {
+  // Sandbox mode: HubSpot and SendGrid are emulators in this process (config.sandbox is never true in production).
+  const sandbox = givenConfig.sandbox ? await startSandbox(givenConfig, log) : undefined;
+  const config = sandbox?.config ?? givenConfig;
   if (role !== 'worker' && config.webhook.secrets.length === 0) {
     log.warn('WEBHOOK_SECRET is not set: webhooks are accepted WITHOUT signature verification (refused in production)');
   }
@@ -66,15 +72,18 @@ export async function startService(config: Config, role: Role, log: Logger): Pro
       deadLetters: new DeadLetters(workerRedis, queues, config.redis.prefix),
       metrics,
     };
+    // Tracer, API call counts and alerts: started before and closed after the workers, to see all their events.
+    const watchers = await startOpsWatchers(deps);
     const workers = await startWorkers(deps);
-    closers.push(() => Promise.all(workers.map((w) => w.close())));
+    closers.push(() => Promise.all(workers.map((w) => w.close())), () => watchers.close());
     log.info({ workers: workers.map((w) => w.name) }, 'workers started');
   }
 
   if (role !== 'worker') {
     const intake = new EventIntake(shared, config);
     const quarantine = new Quarantine(shared, config.redis.prefix, config.webhook.quarantineMax);
-    const mount = mountAdmin({ config, log, redis: shared, queues, quarantine, intake });
+    const mount = mountAdmin({ config, log, redis: shared, queues, quarantine, intake, sandbox: sandbox?.provider });
+    registerOpsGauges(metrics, { redis: shared, queues, prefix: config.redis.prefix });
     const app = createApp({ config, log, redis: shared, intake, quarantine, queues, metrics, mount });
     server = await new Promise<Server>((ok, fail) => {
       const s = app.listen(config.port, config.host, () => ok(s));
@@ -96,6 +105,7 @@ export async function startService(config: Config, role: Role, log: Logger): Pro
         await queues.close();
         await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
         await local?.stop();
+        await sandbox?.close();
       })()),
   };
 }
