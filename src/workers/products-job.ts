@@ -26,6 +26,7 @@ export type ProductsJobResult =
     }
   | { status: 'skipped'; skipped: 'stale' | 'duplicate'; courseId: string; updatedAt: string; appliedAt: string };
 
+/** What the crm-products processor is given (all injected, so tests run it against the emulator). */
 export interface ProductsJobContext {
   client: Client;
   /** Every HubSpot request goes through this (shared request budget, metrics, classification). */

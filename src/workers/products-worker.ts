@@ -11,6 +11,7 @@ import { attachDeadLetters } from './dead-letter-hook.ts';
 import type { RunningWorker, WorkerDeps } from './deps.ts';
 import { productsProcessor, type ProductsJobResult } from './products-job.ts';
 
+/** Overrides for tests and the sandbox: an injected HubSpot client, a concurrency. */
 export interface ProductsWorkerOptions {
   /** The HubSpot client; default one built from `config.hubspot` (token and base URL). */
   client?: Client;
