@@ -12,9 +12,9 @@ beforeAll(async () => {
 });
 afterAll(async () => t.stop());
 
-const sign = (raw: string | Buffer) => new WebhookSignature([SECRET]).sign(raw);
+const sign = (raw: string) => new WebhookSignature([SECRET]).sign(raw);
 
-async function send(raw: string | Buffer, headers: Record<string, string>) {
+async function send(raw: string, headers: Record<string, string>) {
   const res = await fetch(`${t.base}/webhooks/loopwise`, { method: 'POST', headers, body: raw });
   const text = await res.text();
   return { status: res.status, text };

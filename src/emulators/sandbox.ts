@@ -1,0 +1,50 @@
+import type { Config } from '../config.ts';
+import type { Logger } from '../log.ts';
+import type { SandboxProvider } from '../ops/sandbox-view.ts';
+import { startHubSpotEmulator } from './hubspot/index.ts';
+import { startSendGridEmulator } from './sendgrid/index.ts';
+
+export interface Sandbox {
+  /** The configuration with HubSpot and SendGrid pointed at the emulators. */
+  config: Config;
+  /** What the emulators received, for the /admin/sandbox page. */
+  provider: SandboxProvider;
+  close(): Promise<void>;
+}
+
+/**
+ * Sandbox mode (no HubSpot/SendGrid credentials outside production): starts both emulators on
+ * loopback in this process and points the configuration at them, announcing it loudly.
+ */
+export async function startSandbox(config: Config, log: Logger): Promise<Sandbox> {
+  const hubspot = await startHubSpotEmulator({ requestsPer10s: config.hubspot.requestsPer10s });
+  const sendgrid = await startSendGridEmulator({ verifiedSenders: [config.sendgrid.from] });
+  log.warn(
+    { hubspot: hubspot.url, sendgrid: sendgrid.url },
+    'SANDBOX MODE: no HUBSPOT_ACCESS_TOKEN / SENDGRID_API_KEY, so HubSpot and SendGrid are built-in emulators. ' +
+      'Nothing reaches the real services; see /admin/sandbox. Set both credentials to go live.',
+  );
+  return {
+    config: {
+      ...config,
+      hubspot: { ...config.hubspot, baseUrl: hubspot.url, accessToken: hubspot.token },
+      sendgrid: { ...config.sendgrid, baseUrl: sendgrid.url, apiKey: sendgrid.apiKey },
+    },
+    provider: () => ({
+      contacts: [...hubspot.state.contacts.values()],
+      products: [...hubspot.state.products.values(), ...hubspot.state.archivedProducts.values()],
+      emails: sendgrid.outbox.all().map((e) => ({
+        messageId: e.messageId,
+        to: e.to,
+        from: e.from,
+        subject: e.subject ?? (e.templateId ? `template ${e.templateId}` : undefined),
+        html: e.html,
+        text: e.text,
+        acceptedAt: e.acceptedAt,
+      })),
+    }),
+    close: async () => {
+      await Promise.all([hubspot.close(), sendgrid.close()]);
+    },
+  };
+}
