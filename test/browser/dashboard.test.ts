@@ -81,9 +81,15 @@ describe.skipIf(!hasChromium)('bull-board in a browser', () => {
     const page = await context.newPage();
     await page.goto(`${t.base}/admin/queues/queue/crm-contacts?status=failed`);
     await page.click(`a[href="/admin/queues/queue/crm-contacts/${id}?status=failed"]`);
+    // The job page, not the list (whose "Retry all" uses the same icon): wait until the list is gone.
+    await page.waitForURL(`**/admin/queues/queue/crm-contacts/${id}?status=failed`);
+    await page.getByRole('button', { name: 'Retry all' }).waitFor({ state: 'detached' });
     await page.getByText('HubSpot answered 502 #2').first().waitFor();
+    const retry = page.locator('button:has(svg.lucide-refresh-cw)');
+    expect(await retry.count()).toBe(1);
 
-    await page.locator('button:has(svg.lucide-refresh-cw)').first().click();
+    await retry.click();
+    await page.getByText('Are you sure that you want to retry this job?').waitFor();
     await page.getByRole('button', { name: 'Confirm' }).click();
     await expect.poll(() => rig.queues.work[QUEUES.contacts].getJobState(id!), { timeout: 10_000 }).toBe('waiting');
     // Only that job left the failed state.
