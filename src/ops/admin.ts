@@ -8,6 +8,7 @@ import type { QueueSet } from '../queues/registry.ts';
 import type { Quarantine } from '../receiver/quarantine.ts';
 import { adminApiRouter } from './admin-api.ts';
 import { adminGate, resolveAdminCredentials } from './admin-auth.ts';
+import { overviewRoutes } from './overview/routes.ts';
 import { DASHBOARD_PATH, dashboardMiddleware } from './dashboard.ts';
 import { SANDBOX_PATH, sandboxMiddleware, type SandboxProvider } from './sandbox-view.ts';
 
@@ -36,6 +37,7 @@ export function mountAdmin(deps: AdminDeps): (app: Koa) => void {
   return (app) => {
     app.use(adminGate(creds));
     if (!creds) return;
+    app.use(overviewRoutes({ config, redis, queues, quarantine })); // /admin overview + search, /admin/api/events, /admin/api/overview
     const deadLetters = new DeadLetters(redis, queues, config.redis.prefix);
     const api = adminApiRouter({ deadLetters, quarantine, intake, log });
     app.use(api.routes()).use(api.allowedMethods());

@@ -1,0 +1,93 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Context, Middleware } from 'koa';
+import type { Config } from '../../config.ts';
+import { maskEmail } from '../../log.ts';
+import type { QueueSet } from '../../queues/registry.ts';
+import type { Quarantine } from '../../receiver/quarantine.ts';
+import { readRawBody } from '../../receiver/raw-body.ts';
+import { RedisAlertState } from '../alerts/state.ts';
+import { looksLikeEmail } from '../trace/pii-hash.ts';
+import { SEARCH_LIMIT } from '../trace/reader.ts';
+import { TraceSearch } from '../trace/search.ts';
+import { overviewCells } from './cells.ts';
+import { searchResultsHtml } from './journey-html.ts';
+import { readOverview } from './overview.ts';
+import { renderAdminPage } from './page.ts';
+
+export interface OverviewRoutesDeps {
+  config: Config;
+  /** Connection for course-sync's own records. */
+  redis: Redis;
+  queues: QueueSet;
+  quarantine: Quarantine;
+  /** How often the page refreshes its figures; default 10 s. */
+  refreshSeconds?: number;
+}
+
+const MAX_FORM_BYTES = 4096;
+
+/** The query as it may be shown back: an e-mail masked, anything else as typed. */
+function shown(query: string): string {
+  return looksLikeEmail(query) ? maskEmail(query.trim()) : query.trim();
+}
+
+async function formQuery(ctx: Context): Promise<string> {
+  const raw = await readRawBody(ctx.req, MAX_FORM_BYTES).catch(() => Buffer.alloc(0));
+  return new URLSearchParams(raw.toString('utf8')).get('q') ?? '';
+}
+
+/**
+ * The overview page at /admin (GET; POST runs the search box, so a searched e-mail never lands in
+ * a URL), its figures as JSON at /admin/api/overview, and the trace search at
+ * /admin/api/events?q=. Mount behind the admin gate, before anything else that answers /admin.
+ */
+export function overviewRoutes(deps: OverviewRoutesDeps): Middleware {
+  const { config, redis, queues, quarantine } = deps;
+  const search = new TraceSearch({ redis, config, queues, quarantine });
+  const alerts = new RedisAlertState(redis, config.redis.prefix);
+  const refreshSeconds = deps.refreshSeconds ?? 10;
+  const figures = async () => {
+    const [overview, active] = await Promise.all([readOverview({ redis, prefix: config.redis.prefix, queues, quarantine }), alerts.active()]);
+    return { overview, alerts: active, cells: overviewCells(overview, active) };
+  };
+
+  return async function overviewRoute(ctx, next) {
+    const path = ctx.path.replace(/\/+$/, '') || '/';
+    if (path === '/admin/api/overview' && ctx.method === 'GET') {
+      const { overview, alerts: active, cells } = await figures();
+      ctx.body = { ...overview, alerts: active, cells };
+      return;
+    }
+    if (path === '/admin/api/events' && ctx.method === 'GET') {
+      const q = typeof ctx.query.q === 'string' ? ctx.query.q.trim() : '';
+      if (!q) {
+        ctx.status = 400;
+        ctx.body = { error: 'Give ?q=<enrollment id | course id | plan id | student e-mail | idempotency key>' };
+        return;
+      }
+      const limit = Math.min(Math.max(Number(ctx.query.limit) || SEARCH_LIMIT, 1), SEARCH_LIMIT);
+      const journeys = await search.find(q, limit);
+      ctx.body = { query: shown(q), count: journeys.length, journeys };
+      return;
+    }
+    if (path !== '/admin' || (ctx.method !== 'GET' && ctx.method !== 'POST')) return next();
+
+    const q = (ctx.method === 'POST' ? await formQuery(ctx) : typeof ctx.query.q === 'string' ? ctx.query.q : '').trim();
+    const results = q ? searchResultsHtml(shown(q), await search.find(q, 20)) : undefined;
+    const nonce = randomBytes(16).toString('base64');
+    ctx.set(
+      'Content-Security-Policy',
+      `default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-${nonce}'; connect-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`,
+    );
+    ctx.type = 'html';
+    ctx.body = renderAdminPage({
+      ...(await figures()),
+      results,
+      query: looksLikeEmail(q) ? '' : q,
+      sandbox: config.sandbox,
+      nonce,
+      refreshSeconds,
+    });
+  };
+}
