@@ -8,7 +8,12 @@ const text = (v: unknown): string | undefined =>
 
 function ids(v: unknown): string[] | undefined {
   if (!Array.isArray(v)) return undefined;
-  const out = v.map((item) => text(item) ?? text((item as { id?: unknown; hubspotId?: unknown } | null)?.hubspotId ?? (item as { id?: unknown } | null)?.id)).filter((id): id is string => !!id);
+  const out = v
+    .map((item) => {
+      const o = (item ?? {}) as { productId?: unknown; hubspotId?: unknown; id?: unknown };
+      return text(item) ?? text(o.productId ?? o.hubspotId ?? o.id);
+    })
+    .filter((id): id is string => !!id);
   return out.length ? out : undefined;
 }
 
