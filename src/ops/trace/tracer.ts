@@ -1,4 +1,4 @@
-import { Job, QueueEvents } from 'bullmq';
+import { QueueEvents, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../../config.ts';
 import type { Logger } from '../../log.ts';
@@ -23,6 +23,14 @@ export interface TracerDeps {
 type EventArgs = { jobId: string; [field: string]: unknown };
 
 const CURSOR_FLUSH_MS = 5_000;
+
+/** What the tracer reads of a job. */
+interface JobTimes {
+  processedOn?: number;
+  finishedOn?: number;
+  attemptsMade: number;
+  failedReason?: string;
+}
 
 /** Milliseconds of an event-stream id ("1700000000000-0"). */
 export function streamIdMs(id: string): number {
@@ -112,8 +120,16 @@ export class Tracer {
     await batch.exec().catch(() => undefined);
   }
 
-  private job(queue: WorkQueueName, id: string): Promise<Job | undefined> {
-    return Job.fromId(this.deps.queues.work[queue], id);
+  /**
+   * The few job fields a step needs, without the job's data (one HMGET per event). `atm` is
+   * BullMQ 5's field for attemptsMade (Job.fromJSON reads it the same way). Undefined once removed.
+   */
+  private async job(queue: WorkQueueName, id: string): Promise<JobTimes | undefined> {
+    const key = this.deps.queues.work[queue].toKey(id);
+    const [processedOn, finishedOn, atm, failedReason] = await this.deps.redis.hmget(key, 'processedOn', 'finishedOn', 'atm', 'failedReason');
+    if (processedOn == null && atm == null && failedReason == null) return undefined;
+    const num = (v: string | null | undefined) => (v === null || v === '' ? undefined : Number(v));
+    return { processedOn: num(processedOn), finishedOn: num(finishedOn), attemptsMade: num(atm) ?? 0, failedReason: failedReason || undefined };
   }
 
   private async completed(queue: WorkQueueName, { jobId, returnvalue }: EventArgs, eventId: string) {
