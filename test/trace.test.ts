@@ -225,4 +225,26 @@ describe('the tracer', () => {
       await rig.stop();
     }
   });
+
+  it('runs in one worker process at a time; another takes over when it stops', async () => {
+    const make = () =>
+      new Tracer({ config: t.config, log: createLogger('silent'), connect: () => new Redis(t.service.redisUrl, { maxRetriesPerRequest: null }), redis: t.redis, queues: openQueues(t.redis, t.config) });
+    const first = make();
+    const second = make();
+    await first.start();
+    await second.start();
+    try {
+      expect([first.leading, second.leading]).toEqual([true, false]);
+      await first.close();
+      await eventually(async () => second.leading, 15_000);
+      // The new one resumes the streams: a dead letter made now is traced.
+      const rig = deadLetterRig(t.config, t.service.redisUrl);
+      await rig.kill(QUEUES.email, ['enroll_takeover']);
+      await rig.stop();
+      await eventually(async () => (await search.find('enroll-enroll_takeover'))[0]?.steps.some((s) => s.kind === 'dead-lettered') ?? false);
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  });
 });

@@ -3,9 +3,10 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../../config.ts';
 import type { Logger } from '../../log.ts';
 import type { DeadLetter } from '../../queues/dead-letter.ts';
-import { WORK_QUEUES, type WorkQueueName } from '../../queues/names.ts';
+import { recordKey, WORK_QUEUES, type WorkQueueName } from '../../queues/names.ts';
 import type { QueueSet } from '../../queues/registry.ts';
 import { TraceKeys } from './keys.ts';
+import { Lease } from './lease.ts';
 import type { TraceStep } from './model.ts';
 import { outcomeOf } from './outcome.ts';
 import { StepLog } from './step-log.ts';
@@ -23,6 +24,9 @@ export interface TracerDeps {
 type EventArgs = { jobId: string; [field: string]: unknown };
 
 const CURSOR_FLUSH_MS = 5_000;
+/** One worker process traces at a time; another takes over within the lease time when it stops. */
+const LEASE_TTL_MS = 15_000;
+const LEASE_RENEW_MS = 5_000;
 
 /** What the tracer reads of a job. */
 interface JobTimes {
@@ -46,9 +50,10 @@ function duration(from: number | undefined, to: number | undefined): number | un
 /**
  * The worker side of the trace: follows the BullMQ event streams of every work queue (completed
  * with its return value, failed, delayed for a retry) and every dead-letter queue (added), and
- * appends one step per event to the event's trace — without touching the workers. Steps are keyed
- * by the stream id, so several worker processes tracing at once write each step once, and per-minute
- * job counters are bumped once. Resumes where it stopped (cursor per stream in Redis).
+ * appends one step per event to the event's trace — without touching the workers. One worker
+ * process traces at a time (a lease in Redis); the next one resumes from the saved cursor of each
+ * stream. Steps are keyed by the stream id, so an event read twice (a takeover) is written and
+ * counted once.
  */
 export class Tracer {
   private readonly keys: TraceKeys;
@@ -57,14 +62,46 @@ export class Tracer {
   private readonly pending = new Set<Promise<void>>();
   private readonly cursors = new Map<string, string>();
   private flushTimer?: NodeJS.Timeout;
+  private leaseTimer?: NodeJS.Timeout;
+  private ticking?: Promise<void>;
+  private closing = false;
+  private readonly lease: Lease;
 
   constructor(private readonly deps: TracerDeps) {
     this.keys = new TraceKeys(deps.config.redis.prefix);
     this.steps = new StepLog(deps.redis, this.keys, deps.config.trace.retentionDays * 86_400);
+    this.lease = new Lease(deps.redis, recordKey(deps.config.redis.prefix, 'tracer-lease'), LEASE_TTL_MS);
   }
 
-  /** Starts reading every stream; resolves once all are connected. */
+  /** Takes part in the tracer lease; resolves once this process follows the streams or knows another does. */
   async start(): Promise<void> {
+    await this.tick();
+    this.leaseTimer = setInterval(() => void this.tick(), LEASE_RENEW_MS);
+    this.leaseTimer.unref();
+  }
+
+  /** True while this process is the one following the event streams. */
+  get leading(): boolean {
+    return this.streams.length > 0;
+  }
+
+  /** Renews or takes the lease and opens or closes the streams to match; never overlaps itself. */
+  private tick(): Promise<void> {
+    return (this.ticking ??= (async () => {
+      try {
+        const held = await this.lease.hold();
+        if (held && !this.leading && !this.closing) await this.openStreams();
+        if (!held && this.leading) await this.closeStreams();
+      } catch (err) {
+        // Redis away: keep what we do; the streams reconnect on their own and the lease sorts it out later.
+        this.deps.log.debug({ err: (err as Error).message }, 'tracer: lease not renewed');
+      } finally {
+        this.ticking = undefined;
+      }
+    })());
+  }
+
+  private async openStreams(): Promise<void> {
     const { queues } = this.deps;
     const names = WORK_QUEUES.flatMap((q) => [queues.work[q].name, queues.deadLetter[q].name]);
     const saved = await this.deps.redis.mget(...names.map((n) => this.keys.cursor(n)));
@@ -80,6 +117,15 @@ export class Tracer {
     await Promise.all(this.streams.map((s) => s.waitUntilReady()));
     this.flushTimer = setInterval(() => void this.flushCursors(), CURSOR_FLUSH_MS);
     this.flushTimer.unref();
+    this.deps.log.info({ holder: this.lease.holder }, 'tracer: following the queue event streams');
+  }
+
+  private async closeStreams(): Promise<void> {
+    clearInterval(this.flushTimer);
+    const streams = this.streams.splice(0);
+    await Promise.all(streams.map((s) => s.close()));
+    await this.settled();
+    await this.flushCursors();
   }
 
   /** Resolves once every event seen so far is written. */
@@ -87,12 +133,15 @@ export class Tracer {
     while (this.pending.size) await Promise.all([...this.pending]);
   }
 
-  /** Stops reading, finishes the writes in hand and saves the cursors. */
+  /** Stops reading, finishes the writes in hand, saves the cursors and hands the lease on. */
   async close(): Promise<void> {
-    clearInterval(this.flushTimer);
-    await Promise.all(this.streams.map((s) => s.close()));
-    await this.settled();
-    await this.flushCursors();
+    this.closing = true;
+    clearInterval(this.leaseTimer);
+    await this.ticking;
+    if (this.leading) {
+      await this.closeStreams();
+      await this.lease.release().catch(() => undefined);
+    }
   }
 
   private follow(name: string, lastEventId: string | null | undefined): QueueEvents {
