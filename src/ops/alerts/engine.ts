@@ -68,7 +68,8 @@ export class AlertEngine {
     const { reachable, error } = await this.ping();
     const sent = await this.apply(this.local, [redisCondition(this.worker, reachable, error)], now);
     if (!reachable) return sent;
-    await this.deps.redis.zadd(this.heartbeatKey(), now, this.worker);
+    // Mark this worker alive (and forget ones not seen for a day: restarts leave old host:pid names).
+    await this.deps.redis.multi().zadd(this.heartbeatKey(), now, this.worker).zremrangebyscore(this.heartbeatKey(), '-inf', now - 86_400_000).exec();
     const thresholds = { oldestWaitingSeconds: this.deps.config.alerts.oldestWaitingSeconds };
     return [...sent, ...(await this.apply(this.shared, evaluateConditions(await this.snapshot(now), thresholds), now))];
   }
