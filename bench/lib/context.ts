@@ -79,3 +79,10 @@ export async function usedMemory(redis: Redis): Promise<number> {
   const info = await redis.info('memory');
   return Number(/^used_memory:(\d+)/m.exec(info)?.[1] ?? 0);
 }
+
+/** Commands processed and bytes received by Redis so far (INFO stats). */
+export async function redisTraffic(redis: Redis): Promise<{ commands: number; inputBytes: number }> {
+  const info = await redis.info('stats');
+  const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+  return { commands: field('total_commands_processed'), inputBytes: field('total_net_input_bytes') };
+}

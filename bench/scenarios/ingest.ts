@@ -1,5 +1,6 @@
 import { freePort } from '../../src/redis/local-server.ts';
-import type { BenchContext } from '../lib/context.ts';
+import { redisTraffic, type BenchContext } from '../lib/context.ts';
+import { cpuLine, cpuMeter } from '../lib/drain.ts';
 import { postEnrollments, statusCounts } from '../lib/load.ts';
 import { spawnService, spawnTs, waitHttp, type Child } from '../lib/processes.ts';
 
@@ -12,6 +13,13 @@ interface Measured {
   errors: number;
   statuses: Record<string, number>;
   peakRss: number;
+  /** CPU use during the measured run, as a share of one core, per process. */
+  cpu: Record<string, number>;
+  /** Server CPU time per request, µs (robust against other load on the machine). */
+  cpuPerRequestUs: number;
+  /** Redis commands and bytes received per request. */
+  redisCommandsPerRequest: number;
+  redisBytesPerRequest: number;
 }
 
 /**
@@ -31,7 +39,12 @@ export async function ingest(ctx: BenchContext): Promise<void> {
       await waitHttp(`http://127.0.0.1:${port}/healthz`, child);
       const url = `http://127.0.0.1:${port}`;
       await postEnrollments({ url, connections, duration: warmup, tag: `${name}-warm` });
+      const cpu = cpuMeter(ctx, [child]);
+      const traffic0 = await redisTraffic(ctx.redis);
       const r = await postEnrollments({ url, connections, duration, tag: name });
+      const shares = cpu.stop();
+      const traffic1 = await redisTraffic(ctx.redis);
+      const n = r.requests.total;
       return {
         rps: r.requests.total / r.duration,
         p50: r.latency.p50,
@@ -39,6 +52,10 @@ export async function ingest(ctx: BenchContext): Promise<void> {
         errors: r.errors + r.timeouts + r.non2xx,
         statuses: statusCounts(r),
         peakRss: child.memory().peak,
+        cpu: shares,
+        cpuPerRequestUs: (shares[child.name]! * r.duration * 1e6) / n,
+        redisCommandsPerRequest: (traffic1.commands - traffic0.commands - 1) / n,
+        redisBytesPerRequest: (traffic1.inputBytes - traffic0.inputBytes) / n,
       };
     } finally {
       await child.stop();
@@ -63,6 +80,10 @@ export async function ingest(ctx: BenchContext): Promise<void> {
   r.baseline(S, 'receiver p50 latency', ours.p50, 'ms', 'queue.add', add.p50);
   r.baseline(S, 'receiver p99 vs queue.add p99', ours.p99, 'ms', 'queue.add', add.p99);
   r.info(S, 'bare 202 p50 / p99 latency', bare.p50, 'ms', `p99 ${bare.p99} ms`);
+  r.baseline(S, 'server CPU per request', ours.cpuPerRequestUs, 'µs', 'queue.add', add.cpuPerRequestUs);
+  r.baseline(S, 'Redis commands per request', ours.redisCommandsPerRequest, '', 'queue.add', add.redisCommandsPerRequest);
+  r.baseline(S, 'bytes sent to Redis per request', ours.redisBytesPerRequest, 'B', 'queue.add', add.redisBytesPerRequest);
   r.target(S, 'receiver errors + non-2xx', ours.errors, 'req', 'max', 0);
+  r.note(S, `CPU share of one core while loaded: bare 202 {${cpuLine(bare.cpu)}}; queue.add {${cpuLine(add.cpu)}}; receiver {${cpuLine(ours.cpu)}} (bench = autocannon)`);
   r.details.ingest = { durationSeconds: duration, connections, bare202: bare, queueAdd: add, receiver: ours };
 }
