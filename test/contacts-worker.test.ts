@@ -34,8 +34,8 @@ describe('crm-contacts worker', () => {
     expect(done!.returnvalue).toEqual({ contactId: contact.id, created: true });
     const option = rig.em.state.properties.contacts.get('loopwise_enrolled_courses')!.options;
     expect(option).toEqual([expect.objectContaining({ value: 'course_789012', label: 'Introduction to Programming' })]);
-    expect(rig.em.state.groups.products.has('loopwise')).toBe(true);
-    expect(rig.em.state.properties.products.get('loopwise_plan_id')!.hasUniqueValue).toBe(true);
+    expect(rig.em.state.groups.contacts.has('loopwise')).toBe(true);
+    expect(rig.em.state.properties.contacts.get('loopwise_last_enrolled_at')!.type).toBe('datetime');
     expect(await deadLetters(rig)).toEqual([]);
   });
 

@@ -49,6 +49,7 @@ export class CourseOptions {
     const missing = () => [...courses.keys()].filter((id) => !this.known!.has(id));
     if (!missing().length) return;
     await this.withLock(async () => {
+      if (!missing().length) return; // added meanwhile by another batch of this process
       const options = await this.load();
       const add = missing();
       if (!add.length) return;

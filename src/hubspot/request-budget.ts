@@ -4,24 +4,33 @@ import type { Redis } from 'ioredis';
 import { recordKey } from '../queues/names.ts';
 
 /**
- * Takes one request from a rolling window kept in Redis, on Redis' own clock, so every process
- * shares it. KEYS[1] window (sorted set of request times), KEYS[2] block marker (set after a 429).
- * ARGV: max, window ms, member. Returns 0 when granted, else the milliseconds to wait.
+ * Takes one request, on Redis' own clock so every process shares it. Two rules must both allow it:
+ * requests are spaced ARGV[4] ms apart (GCRA; a request may go up to ARGV[5] ms early, which
+ * gives back time lost to timer and network lateness), so they flow evenly instead of in bursts
+ * that a rolling window would repeat window after window; and a rolling window of ARGV[1]
+ * requests per ARGV[2] ms is never exceeded. KEYS[1] window (sorted set),
+ * KEYS[2] block marker (set after a 429), KEYS[3] theoretical arrival time. ARGV[3] member.
+ * Returns 0 when granted, else the milliseconds to wait.
  */
 const TAKE = `
 local blocked = redis.call('PTTL', KEYS[2])
 if blocked > 0 then return blocked end
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local window = tonumber(ARGV[2])
+local spacing = tonumber(ARGV[4])
+local tat = math.max(tonumber(redis.call('GET', KEYS[3]) or '0'), now)
+local wait = tat - now - tonumber(ARGV[5])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
-  redis.call('ZADD', KEYS[1], now, ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], window)
-  return 0
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  wait = math.max(wait, tonumber(oldest[2]) + window - now)
 end
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return math.max(1, tonumber(oldest[2]) + window - now)
+if wait > 0 then return math.max(1, math.ceil(wait)) end
+redis.call('ZADD', KEYS[1], now, ARGV[3])
+redis.call('PEXPIRE', KEYS[1], window)
+redis.call('SET', KEYS[3], string.format('%.3f', tat + spacing), 'PX', window)
+return 0
 `;
 
 /** Sets the block marker unless a longer block is already in place. KEYS[1] marker, ARGV[1] ms. */
@@ -45,15 +54,18 @@ export interface RequestBudgetOptions {
 }
 
 /**
- * The HubSpot request budget shared by every worker process (contacts and products): a rolling
- * window of `max` requests per `intervalMs` kept in Redis under the queue prefix. Call `acquire()`
+ * The HubSpot request budget shared by every worker process (contacts and products): `max`
+ * requests per `intervalMs`, evenly spaced, kept in Redis under the queue prefix. Call `acquire()`
  * before each HubSpot request (one batch call = one request); after a 429, `block(ms)` makes every
  * process wait that long. Use it through `hubSpotCall()` (call.ts), which also records metrics.
  */
 export class RequestBudget {
   private readonly windowKey: string;
   private readonly blockKey: string;
+  private readonly tatKey: string;
   private readonly windowMs: number;
+  private readonly spacingMs: number;
+  private readonly toleranceMs: number;
   private readonly member = randomBytes(6).toString('hex');
   private seq = 0;
 
@@ -65,13 +77,18 @@ export class RequestBudget {
     if (!Number.isInteger(opts.max) || opts.max < 1) throw new Error('RequestBudget max must be a whole number of at least 1');
     this.windowKey = recordKey(prefix, 'hubspot', 'budget');
     this.blockKey = recordKey(prefix, 'hubspot', 'blocked');
-    this.windowMs = (opts.intervalMs ?? 10_000) + (opts.marginMs ?? 250);
+    this.tatKey = recordKey(prefix, 'hubspot', 'budget-tat');
+    const intervalMs = opts.intervalMs ?? 10_000;
+    this.windowMs = intervalMs + (opts.marginMs ?? 250);
+    this.spacingMs = this.windowMs / opts.max;
+    // Small enough that `max` requests still span more than `intervalMs`.
+    this.toleranceMs = Math.min(25, this.spacingMs / 4, (opts.marginMs ?? 250) / 2);
   }
 
   /** Takes a request if the window has room: 0, else how many ms to wait before asking again. */
   async tryAcquire(): Promise<number> {
     const member = `${this.member}:${++this.seq}`;
-    return Number(await this.redis.eval(TAKE, 2, this.windowKey, this.blockKey, this.opts.max, this.windowMs, member));
+    return Number(await this.redis.eval(TAKE, 3, this.windowKey, this.blockKey, this.tatKey, this.opts.max, this.windowMs, member, this.spacingMs, this.toleranceMs));
   }
 
   /** Waits until a request may be sent (or `signal` aborts, which rejects). */
@@ -79,8 +96,9 @@ export class RequestBudget {
     for (;;) {
       const wait = await this.tryAcquire();
       if (wait === 0) return;
-      // A little jitter so waiting processes do not all ask again at the same instant.
-      await sleep(wait + Math.floor(Math.random() * 20), undefined, { signal });
+      // Ask again the moment a slot frees (plus a hair of jitter): a rolling window repeats each
+      // request's lateness one window later, so sleeping longer would lose throughput for good.
+      await sleep(wait + Math.floor(Math.random() * 3), undefined, { signal });
     }
   }
 

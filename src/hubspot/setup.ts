@@ -53,14 +53,14 @@ function createBody(spec: PropertySpec): PropertyCreate {
 
 /**
  * Creates the `loopwise` property group and every course-sync property on contacts and products
- * that HubSpot does not have yet; leaves existing ones alone. Safe to run any number of times,
+ * (or just `types`) that HubSpot does not have yet; leaves existing ones alone. Safe to run any number of times,
  * also by several processes at once (a 409 from a concurrent creation counts as "existing").
  */
-export async function ensureHubSpotSetup(client: Client, hubspotCall: HubSpotCall): Promise<SetupReport> {
+export async function ensureHubSpotSetup(client: Client, hubspotCall: HubSpotCall, types: readonly CrmObjectType[] = OBJECT_TYPES): Promise<SetupReport> {
   const call = patient(hubspotCall);
   const report: SetupReport = { created: [], existing: [], mismatched: [] };
   const note = (list: string[], type: CrmObjectType, what: string) => list.push(`${type} ${what}`);
-  for (const type of OBJECT_TYPES) {
+  for (const type of types) {
     const groups = await call(`properties.groups.list`, () => client.crm.properties.groupsApi.getAll(type));
     if (groups.results.some((g) => g.name === LOOPWISE_GROUP.name)) note(report.existing, type, `group ${LOOPWISE_GROUP.name}`);
     else {
@@ -95,12 +95,15 @@ export async function ensureHubSpotSetup(client: Client, hubspotCall: HubSpotCal
   return report;
 }
 
-/** Runs `ensureHubSpotSetup` once per process and remembers success; a failure is retried on the next call. */
-export function setupOnce(client: Client, call: HubSpotCall): { ensure(): Promise<SetupReport>; forget(): void } {
+/**
+ * Runs `ensureHubSpotSetup` for `types` once per process and remembers success; a failure is
+ * retried on the next call. Each worker sets up the object type it writes.
+ */
+export function setupOnce(client: Client, call: HubSpotCall, types: readonly CrmObjectType[]): { ensure(): Promise<SetupReport>; forget(): void } {
   let done: Promise<SetupReport> | undefined;
   return {
     ensure: () =>
-      (done ??= ensureHubSpotSetup(client, call).catch((err) => {
+      (done ??= ensureHubSpotSetup(client, call, types).catch((err) => {
         done = undefined;
         throw err;
       })),

@@ -43,7 +43,7 @@ export async function startContactsWorker(deps: WorkerDeps, opts: ContactsWorker
   const budget = new RequestBudget(deps.redis, config.redis.prefix, { max: config.hubspot.requestsPer10s });
   const abort = new AbortController();
   const call = createHubSpotCall({ budget, metrics, signal: abort.signal });
-  const setup = setupOnce(client, call);
+  const setup = setupOnce(client, call, ['contacts']);
   const sync: ContactSyncDeps = {
     client,
     call,

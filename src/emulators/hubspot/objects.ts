@@ -86,7 +86,7 @@ export function batchUpsert(type: ObjectType, { state, body }: RouteContext): Ro
       continue;
     }
     const o = existing ?? state.create(type);
-    state.write(o, values);
+    state.write(type, o, values);
     state.writes.push({ objectType: type, id: o.id, properties: values, created: !existing, at: Date.now() });
     const shown = { ...values, hs_object_id: o.id, createdate: o.properties.createdate!, lastmodifieddate: o.properties.lastmodifieddate! };
     results.push({ id: o.id, properties: shown, createdAt: o.createdAt, updatedAt: o.updatedAt, archived: false, new: !existing });
@@ -140,7 +140,7 @@ export function batchArchive(type: ObjectType, { state, body }: RouteContext): R
   checkBatchSize(inputs);
   for (const input of inputs) {
     if (type === 'products') state.archiveProduct(String(input?.id));
-    else state.objects[type].delete(String(input?.id));
+    else throw badRequest('The emulator archives products only');
   }
   return { status: 204 };
 }

@@ -151,6 +151,8 @@ export class HubSpotState {
   readonly requests: RequestLogEntry[] = [];
   readonly writes: WriteLogEntry[] = [];
   private lastId = 100;
+  /** Lookup indexes of live records by property value, built on first lookup of a property. */
+  private readonly indexes: Record<ObjectType, Map<string, Map<string, CrmObject>>> = { contacts: new Map(), products: new Map() };
 
   constructor(currencies: string[] = ['TWD', 'USD', 'JPY', 'EUR']) {
     this.properties = {
@@ -185,8 +187,20 @@ export class HubSpotState {
 
   /** The live record of `type` whose `property` equals `value`. */
   findBy(type: ObjectType, property: string, value: string): CrmObject | undefined {
-    for (const o of this.objects[type].values()) if (o.properties[property] === value) return o;
-    return undefined;
+    let index = this.indexes[type].get(property);
+    if (!index) {
+      index = new Map();
+      for (const o of this.objects[type].values()) if (o.properties[property] !== undefined) index.set(o.properties[property]!, o);
+      this.indexes[type].set(property, index);
+    }
+    return index.get(value);
+  }
+
+  private reindex(type: ObjectType, o: CrmObject, name: string, before: string | undefined): void {
+    const index = this.indexes[type].get(name);
+    if (!index) return;
+    if (before !== undefined && index.get(before) === o) index.delete(before);
+    if (o.properties[name] !== undefined && !o.archived) index.set(o.properties[name]!, o);
   }
 
   /** Values of a multi-value (checkbox) property, split at ";". */
@@ -204,12 +218,14 @@ export class HubSpotState {
     return o;
   }
 
-  /** Sets properties on a record, keeping a short history per property; "" clears a value. */
-  write(o: CrmObject, properties: Record<string, string>): void {
+  /** Sets properties on a record of `type`, keeping a short history per property; "" clears a value. */
+  write(type: ObjectType, o: CrmObject, properties: Record<string, string>): void {
     const now = new Date().toISOString();
     for (const [name, value] of Object.entries(properties)) {
+      const before = o.properties[name];
       if (value === '') delete o.properties[name];
       else o.properties[name] = value;
+      this.reindex(type, o, name, before);
       const h = (o.history[name] ??= []);
       h.unshift({ value, timestamp: now, sourceType: 'INTEGRATION' });
       if (h.length > HISTORY_LIMIT) h.length = HISTORY_LIMIT;
@@ -223,6 +239,7 @@ export class HubSpotState {
     const o = this.objects.products.get(id);
     if (!o) return;
     this.objects.products.delete(id);
+    for (const index of this.indexes.products.values()) for (const [v, held] of index) if (held === o) index.delete(v);
     o.archived = true;
     o.archivedAt = new Date().toISOString();
     this.archivedProducts.set(id, o);
