@@ -1,9 +1,10 @@
 import type { RunningWorker, WorkerDeps } from './deps.ts';
+import { startContactsWorker } from './contacts-worker.ts';
 import { startEmailWorker } from './email-worker.ts';
 import { startProductsWorker } from './products-worker.ts';
 
 /** Starts every queue worker of this process. */
 export async function startWorkers(deps: WorkerDeps): Promise<RunningWorker[]> {
-  const starters: ((deps: WorkerDeps) => Promise<RunningWorker> | RunningWorker)[] = [startEmailWorker, startProductsWorker];
+  const starters: ((deps: WorkerDeps) => Promise<RunningWorker> | RunningWorker)[] = [(d) => startContactsWorker(d), startEmailWorker, startProductsWorker];
   return Promise.all(starters.map((start) => start(deps)));
 }
