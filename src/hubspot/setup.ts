@@ -97,9 +97,9 @@ export async function ensureHubSpotSetup(client: Client, hubspotCall: HubSpotCal
 
 /**
  * Runs `ensureHubSpotSetup` for `types` once per process and remembers success; a failure is
- * retried on the next call. Each worker sets up the object type it writes.
+ * retried on the next call. Each worker should set up the object type it writes (default: both).
  */
-export function setupOnce(client: Client, call: HubSpotCall, types: readonly CrmObjectType[]): { ensure(): Promise<SetupReport>; forget(): void } {
+export function setupOnce(client: Client, call: HubSpotCall, types: readonly CrmObjectType[] = OBJECT_TYPES): { ensure(): Promise<SetupReport>; forget(): void } {
   let done: Promise<SetupReport> | undefined;
   return {
     ensure: () =>
