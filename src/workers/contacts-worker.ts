@@ -24,7 +24,7 @@ export interface ContactJobResult {
 export interface ContactsWorkerOptions {
   /** The HubSpot client; default one built from `config.hubspot`. */
   client?: Client;
-  /** Batches in hand at once in this process (default 4). */
+  /** Batches in hand at once in this process (default 8: enough to keep a 190/10 s budget busy). */
   concurrency?: number;
 }
 
@@ -128,7 +128,7 @@ export async function startContactsWorker(deps: WorkerDeps, opts: ContactsWorker
     prefix: config.redis.prefix,
     batchSize: config.hubspot.batchSize,
     waitMs: config.hubspot.batchWaitMs,
-    concurrency: opts.concurrency ?? 4,
+    concurrency: opts.concurrency ?? 8,
     handle,
     onError: (err) => log.error({ queue: name, err: err.message }, 'crm-contacts worker error'),
   });
