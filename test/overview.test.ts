@@ -99,7 +99,7 @@ describe('/admin overview page', () => {
     });
     expect(res.status).toBe(200);
     const html = await res.text();
-    expect(html).toContain('1 event match s***@example.com');
+    expect(html).toContain('1 event matches s***@example.com');
     expect(html).toContain('<article class="journey" data-key="enroll-enroll_123456">');
     expect(html).toContain('<a href="/admin/queues/queue/crm-contacts/enroll-enroll_123456">crm-contacts: <b>waiting</b></a>');
     expect(html).not.toContain('student@example.com');

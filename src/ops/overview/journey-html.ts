@@ -49,7 +49,7 @@ export function journeyHtml(j: Journey): string {
 /** The search result block: a heading with the (masked) query and one card per journey. */
 export function searchResultsHtml(shownQuery: string, journeys: Journey[]): string {
   const heading = journeys.length
-    ? `${journeys.length} event${journeys.length === 1 ? '' : 's'} match ${escapeHtml(shownQuery)}`
+    ? `${journeys.length} ${journeys.length === 1 ? 'event matches' : 'events match'} ${escapeHtml(shownQuery)}`
     : `No event matches ${escapeHtml(shownQuery)}`;
   return `<section id="results"><h2>${heading}</h2>${journeys.map(journeyHtml).join('\n')}</section>`;
 }

@@ -48,11 +48,11 @@ button{font-size:1rem;padding:.55rem 1rem;border:0;border-radius:6px;background:
 .card,.journey{background:#fff;border:1px solid #d9e2ec;border-radius:8px;padding:.6rem .9rem}.card h3{margin:.2rem 0 .5rem;font-size:1.05rem}
 dl{margin:0;display:grid;grid-template-columns:1fr auto;gap:.15rem .8rem}dl div{display:contents}dt{color:#52606d}dd{margin:0;text-align:right;font-variant-numeric:tabular-nums}
 table{width:100%;border-collapse:collapse}th,td{text-align:right;padding:.15rem .3rem}th:first-child{text-align:left;color:#52606d;font-weight:normal}
-.muted{color:#7b8794}.alerts li{color:#9b1c1c}.journey{margin:.8rem 0}.journey h3{margin:.2rem 0;font-size:1rem;word-break:break-all}
+.muted{color:#7b8794}.alerts li{color:#9b1c1c}.journey{margin:.8rem 0}.journey h3{margin:.2rem 0;font-size:1rem;overflow-wrap:anywhere}
 .now{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.4rem}.now li{background:#e4e7eb;border-radius:999px;padding:.15rem .7rem}
 .now .state-done{background:#c6f7e2}.now .state-dead-letter,.now .state-failed,.now .state-quarantine{background:#ffd0d0}.now .state-retrying{background:#fff3c4}
 .steps{padding-left:1.2rem;margin:.4rem 0}.steps li{margin:.25rem 0;overflow-wrap:anywhere}.steps li.bad{color:#9b1c1c}.steps li.warn{color:#8d4b00}
-time{color:#52606d;font-variant-numeric:tabular-nums}code{background:#f0f4f8;padding:0 .25rem;border-radius:3px}.id{white-space:nowrap}
+time{color:#52606d;font-variant-numeric:tabular-nums}code{background:#f0f4f8;padding:0 .25rem;border-radius:3px;overflow-wrap:anywhere}.id{display:inline-block;max-width:100%}
 @media (max-width:30rem){main{padding:.6rem}.grid{grid-template-columns:1fr}}`;
 
 // Refreshes every [data-cell] and the alert list from the JSON endpoint; textContent only.
