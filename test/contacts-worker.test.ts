@@ -157,6 +157,17 @@ describe('crm-contacts worker', () => {
     expect(rig.em.state.contact('flaky@example.com')).toBeDefined();
   });
 
+  it('retries when HubSpot does not answer (connection reset)', async () => {
+    rig = await contactsRig({ JOB_BACKOFF_MS: '20' });
+    await rig.em.injectFaults({ reset: true, match: (r) => r.path.endsWith('/contacts/batch/upsert') });
+    const jobs = await rig.add(enrollment('reset', { email: 'reset@example.com' }));
+    await rig.startWorker();
+    const [done] = await rig.settled(jobs);
+    expect(await done!.getState()).toBe('completed');
+    expect(done!.attemptsMade).toBe(2);
+    expect(await rig.deps.redis.lrange(`${rig.config.redis.prefix}:cs:attempts:crm-contacts:enroll-reset`, 0, -1)).toEqual([expect.stringContaining('HubSpot unreachable')]);
+  });
+
   it('pauses the queue on a 401 and keeps the jobs with their attempts until the token is fixed', async () => {
     rig = await contactsRig();
     const r = rig;
@@ -175,5 +186,22 @@ describe('crm-contacts worker', () => {
     const [done] = await r.settled(jobs);
     expect(await done!.getState()).toBe('completed');
     expect(r.em.state.contact('auth@example.com')).toBeDefined();
+  });
+});
+
+describe('crm-contacts worker on a 400 for the whole batch', () => {
+  it('halves the batch until the refused contact stands alone: it is dead-lettered, the others written', async () => {
+    rig = await contactsRig();
+    const poisoned = (req: { path: string; body: any }) =>
+      req.path.endsWith('/contacts/batch/upsert') && req.body?.inputs?.some((i: any) => i.id === 'poison@example.com');
+    await rig.em.injectFaults({ status: 400, count: Infinity, match: poisoned });
+    const jobs = await rig.add(...['a', 'b', 'poison', 'c', 'd'].map((n) => enrollment(`p-${n}`, { email: `${n}@example.com` })));
+    await rig.startWorker();
+    const done = await rig.settled(jobs);
+    expect(await Promise.all(done.map((j) => j.getState()))).toEqual(['completed', 'completed', 'failed', 'completed', 'completed']);
+    const [letter] = await deadLetters(rig);
+    expect(letter!.data).toMatchObject({ jobId: 'enroll-p-poison', unrecoverable: true });
+    expect(letter!.data.errors[0]!.message).toContain('HubSpot 400');
+    expect(rig.em.state.contacts.size).toBe(4);
   });
 });
