@@ -1,0 +1,52 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { fixture } from './support/env.ts';
+import { startTestService } from './support/receiver.ts';
+
+// `npm start` with no credentials: receiver, workers and both emulators in one process.
+let t: Awaited<ReturnType<typeof startTestService>>;
+const auth = { authorization: 'Basic ' + Buffer.from('admin:sandbox-pass').toString('base64') };
+
+beforeAll(async () => {
+  t = await startTestService({ DASHBOARD_PASSWORD: 'sandbox-pass', HUBSPOT_BATCH_WAIT_MS: '20' }, 'all');
+});
+afterAll(async () => t.stop());
+
+async function sandboxPage(): Promise<string> {
+  const res = await fetch(`${t.base}/admin/sandbox`, { headers: auth });
+  expect(res.status).toBe(200);
+  return res.text();
+}
+
+async function until(check: () => Promise<boolean>, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+it('runs in sandbox mode: a signed enrollment becomes an emulated HubSpot contact and one welcome email', async () => {
+  expect(t.config.sandbox).toBe(true);
+  const body = fixture('course.student_enroll');
+  body.data.user.name = 'Sandbox <b>Student</b>';
+  const res = await t.post(body);
+  expect(res.status).toBe(202);
+
+  await until(async () => {
+    const page = await sandboxPage();
+    return /HubSpot contacts \(1\)/.test(page) && /SendGrid e-mails \(1\)/.test(page);
+  });
+  const page = await sandboxPage();
+  expect(page).toMatch(/HubSpot contacts \(1\)/);
+  expect(page).toMatch(/SendGrid e-mails \(1\)/);
+  expect(page).toContain('course_789012');
+  // Student-supplied text is escaped on the page.
+  expect(page).not.toContain('<b>Student</b>');
+
+  await t.post(fixture('course.created'));
+  await until(async () => (await sandboxPage()).includes('Introduction to Programming – Basic Plan'));
+});
+
+it('keeps the sandbox page behind the admin password', async () => {
+  expect((await fetch(`${t.base}/admin/sandbox`)).status).toBe(401);
+});
