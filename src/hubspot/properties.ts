@@ -22,6 +22,7 @@ export const LOOPWISE_GROUP = { name: 'loopwise', label: 'Loopwise', displayOrde
 /** Multi-checkbox of every course a contact enrolled in: option value = course id, label = course name. */
 export const ENROLLED_COURSES = 'loopwise_enrolled_courses';
 
+/** course-sync's custom contact properties. */
 export const CONTACT_PROPERTIES: readonly PropertySpec[] = [
   { name: 'loopwise_user_id', label: 'Loopwise user ID', description: 'The student\'s user id in Loopwise', type: 'string', fieldType: 'text' },
   { name: 'loopwise_last_course_id', label: 'Last enrolled course ID', description: 'Loopwise id of the course of the latest enrollment', type: 'string', fieldType: 'text' },
@@ -30,6 +31,7 @@ export const CONTACT_PROPERTIES: readonly PropertySpec[] = [
   { name: ENROLLED_COURSES, label: 'Enrolled courses', description: 'Every Loopwise course the student enrolled in (value = course id)', type: 'enumeration', fieldType: 'checkbox' },
 ];
 
+/** course-sync's custom product properties; `loopwise_plan_id` is the products' unique upsert key. */
 export const PRODUCT_PROPERTIES: readonly PropertySpec[] = [
   { name: 'loopwise_plan_id', label: 'Loopwise plan ID', description: 'Loopwise plan id; one product per plan (unique)', type: 'string', fieldType: 'text', hasUniqueValue: true },
   { name: 'loopwise_course_id', label: 'Loopwise course ID', description: 'Loopwise id of the plan\'s course', type: 'string', fieldType: 'text' },

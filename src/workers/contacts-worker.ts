@@ -55,7 +55,9 @@ export async function startContactsWorker(deps: WorkerDeps, opts: ContactsWorker
   async function fail(job: Job<EnrollmentJob>, err: Error, token: string): Promise<void> {
     await job.moveToFailed(err, token, false);
     const dead = await deps.deadLetters.recordFailure(name, job, err);
-    const fields = { queue: name, jobId: job.id, attemptsMade: job.attemptsMade, reason: err.message, correlationId: job.data.correlationId };
+    // HubSpot's messages can quote the address, also ones the logger's e-mail pattern would miss.
+    const reason = err.message.replace(/[^\s"'[\],:]+@[^\s"'[\],:]+/g, (m) => maskEmail(m));
+    const fields = { queue: name, jobId: job.id, attemptsMade: job.attemptsMade, reason, correlationId: job.data.correlationId };
     if (dead) log.warn(fields, 'job moved to the dead-letter queue');
     else log.info(fields, 'job attempt failed; will retry');
   }
