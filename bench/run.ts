@@ -5,6 +5,7 @@
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { openContext, type BenchContext } from './lib/context.ts';
+import { interference } from './lib/drain.ts';
 import { load1, machine } from './lib/machine.ts';
 import { Report } from './lib/report.ts';
 import { summariseProfiles } from './lib/profile.ts';
@@ -56,6 +57,7 @@ async function main(argv: string[]): Promise<void> {
       const { title, file, fn } = SCENARIOS[name]!;
       const t0 = Date.now();
       process.stderr.write(`bench: ${title} ... (load average ${load1()})\n`);
+      interference.worst = 0;
       try {
         await ctx.redis.flushall(); // each scenario starts on an empty Redis
         await (await load(file, fn))(ctx);
@@ -64,6 +66,7 @@ async function main(argv: string[]): Promise<void> {
         report.note(title, `failed: ${(err as Error).stack ?? err}`);
       }
       timings[name] = Math.round((Date.now() - t0) / 100) / 10;
+      if (interference.worst > 0.25) report.note(title, `WARNING: other processes on this machine used up to ${interference.worst.toFixed(2)} cores while it was measured; its figures are low`);
       process.stderr.write(`bench: ${title} done in ${timings[name]} s\n`);
     }
   } finally {

@@ -1,10 +1,11 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkQueueName } from '../../src/queues/names.ts';
 import type { BenchContext } from './context.ts';
 import { enrollmentJob } from './enrollments.ts';
-import { procCpuMs, spawnService, waitLog, type Child } from './processes.ts';
+import { machineBusyMs, procCpuMs, spawnService, waitLog, type Child } from './processes.ts';
 
 /** A work queue filled while paused, so the drain starts only when `resume()` is called. */
 export interface PausedQueue {
@@ -60,27 +61,40 @@ export async function waitUntil(done: () => boolean, timeoutMs: number, what: st
   }
 }
 
+/** The most CPU (in cores) other processes of the machine used during any measured stretch since the last reset. */
+export const interference = { worst: 0 };
+
 /** CPU time used by each process during a measured stretch: start() then stop() → ms per process. */
 export function cpuMeter(ctx: BenchContext, children: Child[]) {
   const pids: Record<string, number> = { redis: ctx.redisPid, ...Object.fromEntries(children.map((c) => [c.name, c.proc.pid!])) };
   const read = () => {
     const own = process.cpuUsage();
     // "bench" is this process: the load generator and the in-process emulators.
-    return { ...Object.fromEntries(Object.entries(pids).map(([n, pid]) => [n, procCpuMs(pid)])), bench: (own.user + own.system) / 1000 };
+    return { ...Object.fromEntries(Object.entries(pids).map(([n, pid]) => [n, procCpuMs(pid)])), bench: (own.user + own.system) / 1000, machine: machineBusyMs() };
   };
   const before = read();
   const t0 = Date.now();
   return {
-    /** CPU use of each process as a share of one core over the stretch, e.g. { redis: 0.31 }. */
+    /**
+     * CPU use of each process as a share of one core over the stretch, e.g. { redis: 0.31 }, and
+     * `others`: what the rest of the machine used meanwhile (other people's work skews the figures).
+     */
     stop(): Record<string, number> {
       const after = read();
       const wall = Math.max(1, Date.now() - t0);
-      return Object.fromEntries(Object.entries(after).map(([n, ms]) => [n, Math.round(((ms - (before as Record<string, number>)[n]!) / wall) * 100) / 100]));
+      const share = (ms: number) => Math.round((ms / wall) * 100) / 100;
+      const used = Object.fromEntries(Object.keys(after).map((n) => [n, (after as Record<string, number>)[n]! - (before as Record<string, number>)[n]!]));
+      const { machine, ...ours } = used;
+      const others = machine! - Object.values(ours).reduce((a, b) => a + b, 0);
+      interference.worst = Math.max(interference.worst, share(others));
+      return { ...Object.fromEntries(Object.entries(ours).map(([n, ms]) => [n, share(ms)])), others: Math.max(0, share(others)), machine: share(machine!) };
     },
   };
 }
 
-/** "redis 0.31, worker 0.95, ..." — CPU shares as printed in notes. */
+/** "redis 0.31, worker 0.95, others 0.02; machine 1.30 of 2 cores" — CPU shares as printed in notes. */
 export function cpuLine(shares: Record<string, number>): string {
-  return Object.entries(shares).map(([n, s]) => `${n} ${s.toFixed(2)}`).join(', ');
+  const { machine, ...each } = shares;
+  const parts = Object.entries(each).map(([n, s]) => `${n} ${s.toFixed(2)}`).join(', ');
+  return machine === undefined ? parts : `${parts}; machine ${machine.toFixed(2)} of ${availableParallelism()} cores`;
 }

@@ -77,6 +77,16 @@ export function procCpuMs(pid: number): number {
   }
 }
 
+/** CPU time all processes of the machine have used so far (from /proc/stat), in ms. */
+export function machineBusyMs(): number {
+  try {
+    const [, user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).map(Number);
+    return (user! + nice! + system! + irq! + softirq! + steal!) * 10;
+  } catch {
+    return 0;
+  }
+}
+
 /** Resolves once `url` answers 2xx; throws (showing the child's log) after `timeoutMs`. */
 export async function waitHttp(url: string, child: Child, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

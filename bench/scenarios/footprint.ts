@@ -3,8 +3,10 @@ import { Redis } from 'ioredis';
 import { QUEUES } from '../../src/queues/names.ts';
 import { freePort } from '../../src/redis/local-server.ts';
 import { usedMemory, type BenchContext } from '../lib/context.ts';
+import { cpuLine, cpuMeter } from '../lib/drain.ts';
 import { enrollBody } from '../lib/enrollments.ts';
 import { postEnrollments, statusCounts } from '../lib/load.ts';
+import { fmt } from '../lib/report.ts';
 import { spawnService, waitHttp } from '../lib/processes.ts';
 
 const S = '5 footprint';
@@ -40,8 +42,10 @@ export async function footprint(ctx: BenchContext): Promise<void> {
     // RSS sampled through the load: a leak shows as the second half peaking above the first.
     const samples: number[] = [];
     const sampler = setInterval(() => samples.push(child.memory().rss), 250);
+    const cpu = cpuMeter(ctx, [child]);
     const result = await postEnrollments({ url: `http://127.0.0.1:${port}`, connections: 50, amount: n, tag: 'fp' });
     clearInterval(sampler);
+    const shares = cpu.stop();
     const peak = child.memory().peak;
     const half = Math.floor(samples.length / 2);
     const firstHalf = Math.max(...samples.slice(0, half));
@@ -58,11 +62,12 @@ export async function footprint(ctx: BenchContext): Promise<void> {
 
     const r = ctx.report;
     r.target(S, 'events queued (202) of posted', accepted, 'events', 'min', n);
-    r.info(S, 'jobs waiting contacts / email', waiting[0]!, 'jobs', `email ${waiting[1]} jobs`);
+    r.info(S, 'jobs waiting contacts / email', waiting[0]!, 'jobs', `email ${fmt(waiting[1]!)} jobs`);
     r.baseline(S, 'Redis memory per queued event', perEvent, 'B', 'one queue.add job', basePerEvent);
     r.info(S, 'queued events per GiB of Redis', 2 ** 30 / perEvent, 'events');
     r.baseline(S, `receiver peak RSS at ${n / 1000}k queued`, peak / 2 ** 20, 'MiB', 'idle receiver', idle / 2 ** 20);
     r.baseline(S, 'receiver RSS peak, 2nd half of load', secondHalf / 2 ** 20, 'MiB', '1st half', firstHalf / 2 ** 20);
+    r.note(S, `posted ${n} at ${Math.round(result.requests.total / result.duration)} req/s; CPU share of one core: ${cpuLine(shares)}`);
     r.details.footprint = { posted: n, statuses, redisBytesPerEvent: perEvent, baselineBytesPerJob: basePerEvent, idleRss: idle, peakRss: peak, rssSamples: samples, waiting, postRate: result.requests.total / result.duration };
   } finally {
     await child.stop();
