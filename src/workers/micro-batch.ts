@@ -74,7 +74,16 @@ export class MicroBatchWorker<D> {
         await Promise.race(this.inFlight);
         continue;
       }
-      const jobs = await this.fill(randomUUID());
+      let jobs: Awaited<ReturnType<typeof this.fill>>;
+      try {
+        jobs = await this.fill(randomUUID());
+      } catch (err) {
+        // Redis away or a script error: report, wait a moment, keep going (locks of anything
+        // fetched half-way expire and the stalled check gives those jobs back).
+        this.opts.onError(err as Error);
+        await sleep(1000, undefined, { signal: this.abort.signal }).catch(() => undefined);
+        continue;
+      }
       if (!jobs) continue;
       const p = this.runBatch(jobs.list, jobs.token).finally(() => this.inFlight.delete(p));
       this.inFlight.add(p);
