@@ -36,6 +36,7 @@ export const settings = {
   REDIS_URL: { kind: 'url', doc: 'redis:// or rediss:// URL; unset: a private redis-server is started from PATH' },
   REDIS_DATA_DIR: { kind: 'string', default: './data/redis', doc: 'data folder of the private redis-server (AOF on, noeviction)' },
   QUEUE_PREFIX: { kind: 'string', default: 'course-sync', doc: 'key prefix of every queue and record; use a {hash-tag} such as {course-sync} on Redis Cluster' },
+  REDIS_CLUSTER: { kind: 'bool', default: 'false', doc: 'REDIS_URL is one node of a Redis Cluster (the others are discovered); QUEUE_PREFIX must then hold a {hash-tag}, e.g. {course-sync}' },
 
   WEBHOOK_SECRET: { kind: 'secret-list', doc: 'Loopwise signing key; a comma-separated list accepts each (key rotation). Required in production' },
   WEBHOOK_MAX_BODY_BYTES: { kind: 'int', default: '1048576', min: 1024, doc: 'largest accepted webhook body; larger answers 413' },

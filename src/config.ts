@@ -16,7 +16,7 @@ export interface Config {
   port: number;
   host: string;
   logLevel: string;
-  redis: { url?: string; dataDir: string; prefix: string };
+  redis: { url?: string; dataDir: string; prefix: string; /** REDIS_URL is a node of a Redis Cluster. */ cluster: boolean };
   webhook: {
     secrets: string[];
     maxBodyBytes: number;
@@ -127,6 +127,9 @@ export function loadConfig(env: Env = process.env): Config {
   if (!/^[A-Za-z]{2}$/.test(v.PHONE_DEFAULT_REGION)) throw new ConfigError('PHONE_DEFAULT_REGION', `expected a two-letter region code such as TW, got "${v.PHONE_DEFAULT_REGION}"`);
   if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v.WELCOME_EMAIL_FROM)) throw new ConfigError('WELCOME_EMAIL_FROM', `is not an e-mail address: "${v.WELCOME_EMAIL_FROM}"`);
   if (v.QUEUE_PREFIX.includes(':')) throw new ConfigError('QUEUE_PREFIX', 'may not contain ":"');
+  if (v.REDIS_CLUSTER && !v.REDIS_URL) throw new ConfigError('REDIS_CLUSTER', 'needs REDIS_URL pointing at a node of the cluster (the private redis-server is a single node)');
+  // Redis Cluster hashes only the part between the first "{" and the next "}": one tag puts every key in one slot.
+  if (v.REDIS_CLUSTER && !/^[^{]*\{[^}]+\}/.test(v.QUEUE_PREFIX)) throw new ConfigError('QUEUE_PREFIX', `must hold a {hash-tag} when REDIS_CLUSTER is true, e.g. {${v.QUEUE_PREFIX}}, got "${v.QUEUE_PREFIX}"`);
   if (v.SENDGRID_WELCOME_TEMPLATE_ID && !/^d-[A-Za-z0-9]+$/.test(v.SENDGRID_WELCOME_TEMPLATE_ID)) throw new ConfigError('SENDGRID_WELCOME_TEMPLATE_ID', `must be a dynamic template id starting with "d-", got "${v.SENDGRID_WELCOME_TEMPLATE_ID}"`);
 
   return {
@@ -134,7 +137,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: v.PORT,
     host: v.HOST,
     logLevel: v.LOG_LEVEL,
-    redis: { url: v.REDIS_URL, dataDir: v.REDIS_DATA_DIR, prefix: v.QUEUE_PREFIX },
+    redis: { url: v.REDIS_URL, dataDir: v.REDIS_DATA_DIR, prefix: v.QUEUE_PREFIX, cluster: v.REDIS_CLUSTER },
     webhook: {
       secrets: v.WEBHOOK_SECRET ?? [],
       maxBodyBytes: v.WEBHOOK_MAX_BODY_BYTES,

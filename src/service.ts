@@ -51,7 +51,7 @@ export async function startService(givenConfig: Config, role: Role, log: Logger)
   const closers: (() => Promise<unknown>)[] = [];
   const connections: Redis[] = [];
   const connect = (r: 'producer' | 'worker') => {
-    const c = connectRedis(redisUrl, r);
+    const c = connectRedis(redisUrl, r, config.redis.cluster);
     connections.push(c);
     return c;
   };

@@ -71,7 +71,7 @@ async function openSink(config: Config, opts: BackfillOptions): Promise<{ sink: 
     console.error('course-sync backfill: --direct needs REDIS_URL (the Redis the workers use)');
     return EXIT.usage;
   }
-  const redis = connectRedis(config.redis.url, 'producer');
+  const redis = connectRedis(config.redis.url, 'producer', config.redis.cluster);
   try {
     await waitReady(redis, 5_000);
   } catch (err) {

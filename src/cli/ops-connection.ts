@@ -37,7 +37,7 @@ async function openOps(): Promise<OpsHandles> {
         'set REDIS_URL to it (the private redis-server of `course-sync start` logs its port at start-up: REDIS_URL=redis://127.0.0.1:<port>)',
     );
   }
-  const redis = connectRedis(url, 'producer');
+  const redis = connectRedis(url, 'producer', config.redis.cluster);
   try {
     await waitReady(redis, READY_TIMEOUT_MS);
   } catch {
