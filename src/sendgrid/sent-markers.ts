@@ -63,7 +63,8 @@ export class SentMarkers {
     const r = (await this.redis.eval(CLAIM, 2, this.sentKey(enrollmentId), this.claimKey(enrollmentId), jobId, String(this.claimTtlMs))) as (string | number)[];
     if (r[0] === 'sent') return { state: 'sent', marker: { messageId: String(r[1]), sentAt: String(r[2]), jobId: String(r[3]) } };
     if (r[0] === 'claimed') return { state: 'claimed' };
-    return { state: 'busy', retryInMs: Math.max(100, Number(r[1])) };
+    // Look again soon: a claim is usually released within one SendGrid round trip, long before its TTL.
+    return { state: 'busy', retryInMs: Math.min(1000, Math.max(100, Number(r[1]))) };
   }
 
   /** Records the accepted email and releases the claim. */

@@ -56,13 +56,13 @@ export async function contactsRig(env: Record<string, string> = {}, emulator: Hu
     },
     /** Waits until every job is completed or failed for good; returns them fresh from Redis. */
     async settled(jobs: Job[], timeoutMs = 20_000): Promise<Job<EnrollmentJob>[]> {
-      let fresh: Job<EnrollmentJob>[] = [];
       await eventually(async () => {
-        fresh = (await Promise.all(jobs.map((j) => queue.getJob(j.id!)))) as Job<EnrollmentJob>[];
+        const fresh = (await Promise.all(jobs.map((j) => queue.getJob(j.id!)))) as Job<EnrollmentJob>[];
         const states = await Promise.all(fresh.map((j) => j.getState()));
         return states.every((s) => s === 'completed' || s === 'failed');
       }, timeoutMs);
-      return fresh;
+      // Read again: a job read while active may have completed before its state was asked.
+      return (await Promise.all(jobs.map((j) => queue.getJob(j.id!)))) as Job<EnrollmentJob>[];
     },
     /** Upsert requests the emulator received, as their input lists. */
     upserts(): { id: string; properties: Record<string, string> }[][] {
