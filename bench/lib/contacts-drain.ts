@@ -24,6 +24,8 @@ export interface ContactDrain {
   /** Contacts per second from resume to the last write, warm-up included. */
   rawRate: number;
   seconds: number;
+  /** Wall time the CPU shares in `cpu` were measured over (resume until every contact was there). */
+  drainSeconds: number;
   calls: number;
   tooMany: number;
   /** Most requests (any path, any status) that reached the emulator in one rolling 10 s window. */
@@ -55,6 +57,7 @@ export async function drainContacts(ctx: BenchContext, opts: ContactDrainOptions
     const ceilingSeconds = opts.limit ? total / (opts.limit * 10) : 0;
     await waitUntil(() => contacts.size >= total, 60_000 + ceilingSeconds * 2_000, `${total} contacts in the HubSpot emulator`);
     const shares = cpu.stop();
+    const drainSeconds = (Date.now() - t0) / 1000;
     const state = hs.emulator.state;
     const firstWrite = new Map<string, number>();
     for (const w of state.writes) if (w.objectType === 'contacts' && !firstWrite.has(w.id)) firstWrite.set(w.id, w.at);
@@ -73,6 +76,7 @@ export async function drainContacts(ctx: BenchContext, opts: ContactDrainOptions
       rate: opts.n / ((tLast - tWarm) / 1000),
       rawRate: total / ((tLast - t0) / 1000),
       seconds: (tLast - t0) / 1000,
+      drainSeconds,
       calls: upserts.length,
       tooMany: upserts.filter((r) => r.status === 429).length,
       maxPer10s: maxInWindow(state.requests.map((r) => r.at)),
