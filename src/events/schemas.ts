@@ -65,6 +65,23 @@ const enrollment = yup.object({
   state: optionalText(),
 });
 
+/** Names every plain object inherits (constructor, __proto__, toString, ...): yup looks fields up by key and throws a TypeError (a 500) on them. */
+const INHERITED = new Set(Object.getOwnPropertyNames(Object.prototype));
+
+/** The path of the first key anywhere in `data` that shadows an inherited name, if any. */
+function inheritedKeyPath(data: object): string | undefined {
+  const stack: [unknown, string][] = [[data, 'data']];
+  while (stack.length) {
+    const [value, path] = stack.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    for (const key of Object.keys(value)) {
+      if (INHERITED.has(key)) return `${path}.${key}`;
+      stack.push([(value as Record<string, unknown>)[key], `${path}.${key}`]);
+    }
+  }
+  return undefined;
+}
+
 const schemas: Record<EventType, yup.AnyObjectSchema> = {
   'course.created': course,
   'course.updated': course,
@@ -79,6 +96,8 @@ export function validateEvent(type: EventType, data: unknown): LoopwiseEvent {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new SchemaError([{ field: 'data', message: 'data must be an object' }]);
   }
+  const reserved = inheritedKeyPath(data);
+  if (reserved) throw new SchemaError([{ field: reserved, message: `"${reserved.split('.').pop()}" is not accepted as a field name` }]);
   try {
     const value = schemas[type].validateSync(data, { abortEarly: false, stripUnknown: false });
     return { type, data: value } as LoopwiseEvent;

@@ -55,6 +55,7 @@ const brokenKnownEvent = fc
 
 it('never crashes and never enqueues on malformed, truncated, mis-signed or wrongly typed input', async () => {
   const seed = JSON.stringify(fixture('course.student_enroll'));
+  const before = await workJobs();
   const cases = fc.oneof(
     // random JSON, correctly signed: 202 ignored or 4xx; never a work job unless it is a valid event
     anyJson.map((v) => ({ raw: JSON.stringify(v) ?? 'null', signed: true, ct: 'application/json' })),
@@ -70,6 +71,14 @@ it('never crashes and never enqueues on malformed, truncated, mis-signed or wron
     fc.integer({ min: 100, max: 5000 }).map((d) => ({ raw: '['.repeat(d) + ']'.repeat(d), signed: true, ct: 'application/json' })),
     // oversized
     fc.integer({ min: 65537, max: 200_000 }).map((n) => ({ raw: JSON.stringify({ type: 'course.created', data: { pad: 'x'.repeat(n) } }), signed: true, ct: 'application/json' })),
+    // a known type whose data (or one of its parts) is deeply nested
+    fc.tuple(fc.constantFrom('course.created', 'course.student_enroll'), fc.integer({ min: 50, max: 3000 }), fc.constantFrom('data', 'user', 'plans')).map(([type, d, where]) => {
+      const nested = '{"a":'.repeat(d) + '1' + '}'.repeat(d);
+      const raw = where === 'data' ? `{"type":"${type}","data":${nested}}` : seed.replace(where === 'user' ? /"user":\{[^}]*\}/ : /"course":\{[^}]*\}/, `"${where}":${nested}`);
+      return { raw, signed: true, ct: 'application/json' };
+    }),
+    // prototype-pollution keys in the envelope and the data
+    fc.constantFrom('__proto__', 'constructor', 'prototype').map((k) => ({ raw: `{"type":"course.student_enroll","${k}":{"polluted":1},"data":{"${k}":{"polluted":1},"id":"x"}}`, signed: true, ct: 'application/json' })),
   );
   await fc.assert(
     fc.asyncProperty(cases, async (c: any) => {
@@ -83,6 +92,9 @@ it('never crashes and never enqueues on malformed, truncated, mis-signed or wron
     }),
     { numRuns: 300 },
   );
+  // Nothing of it reached a work queue, and no prototype was polluted.
+  expect(await workJobs()).toBe(before);
+  expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   await fc.assert(
     fc.asyncProperty(brokenKnownEvent, async (body) => {
       const raw = JSON.stringify(body);
@@ -109,4 +121,15 @@ it('puts nothing on a work queue from unsigned or mis-signed input', async () =>
     { numRuns: 100 },
   );
   expect(await workJobs()).toBe(before);
+});
+
+it.each(Object.getOwnPropertyNames(Object.prototype))('refuses a payload with an own "%s" key with 422 naming it (not a 500)', async (key) => {
+  for (const where of ['data', 'user', 'course']) {
+    const body = fixture('course.student_enroll');
+    const target = where === 'data' ? body.data : body.data[where];
+    const raw = JSON.stringify(body).replace(JSON.stringify(target), JSON.stringify(target).replace(/^\{/, `{"${key}":{"polluted":1},`));
+    const res = await send(raw, { 'content-type': 'application/json', 'loopwise-webhook-signature': sign(raw) });
+    expect(res.status, `${where}.${key}`).toBe(422);
+    expect(JSON.parse(res.text).errors).toEqual([expect.objectContaining({ field: where === 'data' ? `data.${key}` : `data.${where}.${key}` })]);
+  }
 });
