@@ -10,7 +10,7 @@ const S = '3 email';
  * SendGrid emulator: emails/s (target ≥ 500/s), every enrollment exactly one email.
  */
 export async function email(ctx: BenchContext): Promise<void> {
-  const n = ctx.quick ? 2_000 : 10_000;
+  const n = ctx.quick ? 5_000 : 10_000;
   const prefix = 'bench-email';
   const sg = await sendgrid();
   const env = ctx.env(prefix, sg.env);
