@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { openContext, type BenchContext } from './lib/context.ts';
 import { interference } from './lib/drain.ts';
 import { load1, machine } from './lib/machine.ts';
+import { stopAllChildren } from './lib/processes.ts';
 import { Report } from './lib/report.ts';
 import { summariseProfiles } from './lib/profile.ts';
 
@@ -50,6 +51,9 @@ async function main(argv: string[]): Promise<void> {
   if (loadBefore > 0.5) process.stderr.write(`bench: WARNING load average is ${loadBefore} before the run: other processes compete for the CPUs and the figures will be low\n`);
   const report = new Report();
   const ctx = await openContext({ quick: flags.has('--quick'), profile: flags.has('--profile'), report, logDir: `${results}logs`, profileDir });
+  // Ctrl-C (or SIGTERM): stop the children, Redis, and remove Redis' temporary data.
+  const abort = () => void stopAllChildren().then(() => ctx.close()).finally(() => process.exit(130));
+  process.once('SIGINT', abort).once('SIGTERM', abort);
   const started = Date.now();
   const timings: Record<string, number> = {};
   try {

@@ -5,6 +5,7 @@ import { cpuMeter, fillPaused, startWorkerProcesses, waitUntil } from './drain.t
 import { hubspot, maxInWindow } from './emulators.ts';
 import { emailOf } from './enrollments.ts';
 
+/** How one contact drain runs. */
 export interface ContactDrainOptions {
   /** Emulator burst limit per 10 s; undefined = lifted (and the workers' budget set far above any rate). */
   limit: number | undefined;
@@ -15,6 +16,7 @@ export interface ContactDrainOptions {
   name: string;
 }
 
+/** What one contact drain measured. */
 export interface ContactDrain {
   n: number;
   /** Contacts written before the clock starts: one full window (limit × 100), so the rolling window's initial burst does not inflate the rate. */

@@ -1,6 +1,7 @@
 import autocannon, { type AutocannonRequest, type Result } from 'autocannon';
 import { enrollBody, signedHeaders } from './enrollments.ts';
 
+/** One autocannon load of signed enrollments. */
 export interface LoadOptions {
   url: string;
   connections: number;

@@ -16,11 +16,19 @@ export interface Child {
   stop(graceMs?: number): Promise<void>;
 }
 
+/** Environment, log folder and node flags of a child. */
 export interface SpawnOptions {
   env: Record<string, string>;
   logDir: string;
   /** Extra node flags, e.g. --cpu-prof. */
   nodeFlags?: string[];
+}
+
+const running = new Set<Child>();
+
+/** Stops every child still running (on Ctrl-C or a crash of the bench). */
+export async function stopAllChildren(): Promise<void> {
+  await Promise.all([...running].map((c) => c.stop(3_000)));
 }
 
 /** Starts `node <flags> <script> <args>` from the project root with only `env` (plus PATH/HOME). */
@@ -30,7 +38,7 @@ export function spawnNode(name: string, script: string, args: string[], opts: Sp
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...opts.env };
   const proc = spawn(process.execPath, [...(opts.nodeFlags ?? []), script, ...args], { cwd: ROOT, env, stdio: ['ignore', fd, fd] });
   closeSync(fd);
-  return {
+  const child: Child = {
     name,
     proc,
     logFile,
@@ -44,6 +52,9 @@ export function spawnNode(name: string, script: string, args: string[], opts: Sp
       clearTimeout(timer);
     },
   };
+  running.add(child);
+  proc.once('exit', () => running.delete(child));
+  return child;
 }
 
 /** Starts the real service (`course-sync start --role <role>`). */
