@@ -80,7 +80,10 @@ export async function startService(givenConfig: Config, role: Role, log: Logger)
   }
 
   if (role !== 'worker') {
-    const intake = new EventIntake(shared, config);
+    // A connection of its own, without BullMQ's scripts on it, keeps the intake's pipelines cheap.
+    const intakeRedis = connect('producer');
+    await waitReady(intakeRedis);
+    const intake = new EventIntake(intakeRedis, config);
     const quarantine = new Quarantine(shared, config.redis.prefix, config.webhook.quarantineMax);
     const mount = mountAdmin({ config, log, redis: shared, queues, quarantine, intake, sandbox: sandbox?.provider });
     registerOpsGauges(metrics, { redis: shared, queues, prefix: config.redis.prefix });

@@ -16,14 +16,30 @@ export type IntakeOutcome = 'accepted' | 'duplicate';
  * The event's trace record rides on the final round trip (the dedupe marker), so tracing costs no extra one.
  */
 export class EventIntake {
-  private readonly flows: FlowProducer;
+  /**
+   * BullMQ defines its ~50 Lua scripts on the connection it uses, which makes every pipeline made on
+   * that connection costly to build: jobs go through a connection of their own (opened on first
+   * use), markers and traces through `redis`, kept free of them.
+   */
+  private flowHandle?: { connection: Redis; producer: FlowProducer };
 
   constructor(
     private readonly redis: Redis,
     private readonly config: Config,
     private readonly trace: TraceWriter | undefined = new TraceWriter(redis, config),
   ) {
-    this.flows = new FlowProducer({ connection: redis, prefix: config.redis.prefix });
+  }
+
+  private flows(): FlowProducer {
+    if (!this.flowHandle) {
+      const connection = this.redis.duplicate();
+      connection.on('error', () => undefined);
+      const producer = new FlowProducer({ connection, prefix: this.config.redis.prefix });
+      // Outages surface as a failed addBulk (503); the connection reconnects on its own.
+      producer.on('error', () => undefined);
+      this.flowHandle = { connection, producer };
+    }
+    return this.flowHandle.producer;
   }
 
   /** Enqueues `event` under `key` unless it was delivered before. */
@@ -43,7 +59,7 @@ export class EventIntake {
           }))
         : [{ name: event.type, queueName: QUEUES.products, data: { ...meta, course: event.data } as CourseJob, opts }];
     // Same job ids make a concurrent or retried add of this event a no-op inside BullMQ.
-    await this.flows.addBulk(flows);
+    await this.flows().addBulk(flows);
 
     await this.trace?.ready();
     const batch = this.redis.pipeline().set(seenKey, new Date().toISOString(), 'EX', this.config.webhook.dedupeTtlSeconds, 'NX');
@@ -71,6 +87,8 @@ export class EventIntake {
   }
 
   async close(): Promise<void> {
-    await this.flows.close();
+    if (!this.flowHandle) return;
+    await this.flowHandle.producer.close();
+    await this.flowHandle.connection.quit().catch(() => this.flowHandle!.connection.disconnect());
   }
 }

@@ -36,16 +36,17 @@ export class TraceReader {
       indexes.push(...ID_KINDS.map((kind) => this.keys.index(kind, q)));
     }
     const batch = this.redis.pipeline();
-    for (const index of indexes) batch.zrevrange(index, 0, limit - 1, 'WITHSCORES');
+    const cutoff = Date.now() - this.config.trace.retentionDays * 86_400_000;
+    for (const index of indexes) batch.zremrangebyscore(index, '-inf', cutoff).zrevrange(index, 0, limit - 1, 'WITHSCORES');
     batch.exists(this.keys.trace(q));
     const results = (await batch.exec()) ?? [];
     const scored = new Map<string, number>();
-    results.slice(0, indexes.length).forEach(([err, flat]) => {
+    results.slice(0, indexes.length * 2).filter((_, i) => i % 2 === 1).forEach(([err, flat]) => {
       if (err) throw err;
       const list = flat as string[];
       for (let i = 0; i < list.length; i += 2) scored.set(list[i]!, Math.max(scored.get(list[i]!) ?? 0, Number(list[i + 1])));
     });
-    const direct = results[indexes.length];
+    const direct = results[indexes.length * 2];
     if (!looksLikeEmail(q) && direct?.[1] === 1 && !scored.has(q)) scored.set(q, Number.MAX_SAFE_INTEGER);
     return [...scored.entries()]
       .sort((a, b) => b[1] - a[1])

@@ -6,6 +6,9 @@ import { resolvePiiHasher, type PiiHasher } from './pii-hash.ts';
 import { StepLog } from './step-log.ts';
 import { indexTerms, subjectFields, subjectOf } from './subject.ts';
 
+/** One write in this many also trims the index entries that are past retention. */
+const TRIM_EVERY = 32;
+
 /** What the intake knows about an event it accepted. */
 export interface AcceptedEvent {
   key: string;
@@ -102,9 +105,13 @@ export class TraceWriter {
     const traceKey = this.keys.trace(header.key);
     // HSETNX: a concurrent duplicate delivery keeps the first header.
     batch.hsetnx(traceKey, 'h', JSON.stringify(header)).expire(traceKey, ttl);
+    // Entries past retention are trimmed on about one write in TRIM_EVERY (and on every search), not on
+    // each write: it keeps a busy course's index bounded while saving the receiver's hot path a command per term.
+    const trim = Math.random() * TRIM_EVERY < 1;
     for (const term of terms) {
       const index = this.keys.index(term.kind, term.value);
-      batch.zadd(index, 'NX', atMs, header.key).zremrangebyscore(index, '-inf', atMs - ttl * 1000).expire(index, ttl);
+      batch.zadd(index, 'NX', atMs, header.key).expire(index, ttl);
+      if (trim) batch.zremrangebyscore(index, '-inf', atMs - ttl * 1000);
     }
   }
 }
