@@ -9,6 +9,7 @@ import { recordKey } from '../../src/queues/names.ts';
 import { openQueues, type QueueSet } from '../../src/queues/registry.ts';
 import { connectRedis, waitReady } from '../../src/redis/connection.ts';
 import { startService, type RunningService } from '../../src/service.ts';
+import { runCli } from '../support/cli.ts';
 import { SECRET } from '../support/env.ts';
 import { contactEmails, contactWrites, courseEvent, deadLetterCount, emailTally, enrollEvent, postSigned, report, unfinished } from '../support/faults.ts';
 import { startLocalCluster, type LocalCluster } from '../support/redis-cluster.ts';
@@ -101,6 +102,10 @@ it('syncs enrollments and courses through a 3-master cluster: every contact, one
     expect(masters).toHaveLength(3);
     expect(keysInSlot).toBeGreaterThan(n);
     expect(perNode.reduce((a, p) => a + p.all, 0)).toBe(keysInSlot);
+    // The ops commands connect in cluster mode too.
+    const cli = await runCli(['dlq', 'list', '--json'], { REDIS_URL: cluster.url, REDIS_CLUSTER: 'true', QUEUE_PREFIX: prefix });
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(JSON.parse(cli.stdout)).toEqual([]);
     report('redis-cluster', { masters: 3, sent: sent.length + again.length, acknowledged: sent.length, duplicatesAnswered: again.length, contacts: contactEmails(hubspot).size, contactWrites: writes, emails: sendgrid.outbox.size, duplicateEmails: tally.duplicates, products: plans.length, slot, keysInSlot });
   } finally {
     await queues.close();
