@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError } from 'commander';
 import type { Redis } from 'ioredis';
 import { ConfigError, loadConfig, type Config } from '../config.ts';
@@ -54,6 +55,9 @@ async function openOps(): Promise<OpsHandles> {
     quarantine: new Quarantine(redis, config.redis.prefix, config.webhook.quarantineMax),
     intake,
     close: async () => {
+      // Let every queue finish connecting first: on a Redis Cluster, ending the connection under a
+      // queue still initialising makes BullMQ emit an error nobody can catch any more.
+      await Promise.race([Promise.allSettled(queues.all().map((q) => q.waitUntilReady())), sleep(READY_TIMEOUT_MS, undefined, { ref: false })]);
       await intake.close();
       await queues.close();
       await redis.quit().catch(() => redis.disconnect());

@@ -10,10 +10,14 @@ import { spawnService, type ServiceProcess } from '../support/processes.ts';
 import { eventually } from '../support/worker-deps.ts';
 
 // Two receiver and two worker processes on one Redis. Every event is delivered to both receivers
-// at once; HubSpot allows LIMIT requests per rolling 10 s and the workers are told the same: their
-// budget lives in Redis, so together they must never send more than LIMIT in any 10 s window.
-// Small batches make ~2x LIMIT requests, so the window really binds (the run takes ~20 s).
+// at once; HubSpot allows LIMIT requests per rolling 10 s and each worker process is given a budget
+// of BUDGET (10 % below, as README advises: the budget is taken just before a request leaves, so
+// a CPU-starved process can send late and bunch requests; measured: with BUDGET = LIMIT on a
+// machine loaded by a second test run, 21 arrived in one window). The budget lives in Redis, so
+// together they must stay within LIMIT; two separate budgets would allow 2 x BUDGET.
+// Small batches make ~3x BUDGET requests, so the window really binds (the run takes ~30 s).
 const LIMIT = 20;
+const BUDGET = 18;
 const ENROLLMENTS = 30;
 let hubspot: HubSpotEmulator;
 let sendgrid: SendGridEmulator;
@@ -38,7 +42,7 @@ beforeAll(async () => {
     DASHBOARD_PASSWORD: randomBytes(8).toString('hex'),
     HUBSPOT_ACCESS_TOKEN: hubspot.token,
     HUBSPOT_BASE_URL: hubspot.url,
-    HUBSPOT_REQUESTS_PER_10S: String(LIMIT),
+    HUBSPOT_REQUESTS_PER_10S: String(BUDGET),
     HUBSPOT_BATCH_SIZE: '2',
     HUBSPOT_BATCH_WAIT_MS: '20',
     SENDGRID_API_KEY: sendgrid.apiKey,
@@ -98,7 +102,7 @@ it('two receivers and two workers: no duplicates, and the HubSpot limit shared a
   // Both workers really took part.
   const sentBy = children.slice(2).map((w) => (w.output().match(/welcome email sent/g) ?? []).length);
   expect(sentBy.every((n) => n > 0)).toBe(true);
-  report('two-receivers-two-workers', { events: events.length, deliveries: events.length * 2, acknowledged202: events.length, duplicate200: events.length, contacts: contactEmails(hubspot).size, emails: sendgrid.outbox.size, duplicateEmails: tally.duplicates, emailsByWorker: sentBy, hubspotRequests: requests.length, limitPer10s: LIMIT, busiest10s: busiest, refused429, seconds });
+  report('two-receivers-two-workers', { events: events.length, deliveries: events.length * 2, acknowledged202: events.length, duplicate200: events.length, contacts: contactEmails(hubspot).size, emails: sendgrid.outbox.size, duplicateEmails: tally.duplicates, emailsByWorker: sentBy, hubspotRequests: requests.length, limitPer10s: LIMIT, budgetPer10s: BUDGET, busiest10s: busiest, refused429, seconds });
   expect(requests.length).toBeGreaterThan(LIMIT * 1.5);
   expect(refused429).toBe(0);
   expect(busiest).toBeLessThanOrEqual(LIMIT);
