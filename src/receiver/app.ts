@@ -42,7 +42,7 @@ export function createApp(deps: AppDeps): Koa {
       const probe = ctx.path === '/healthz' || ctx.path === '/readyz' || ctx.path === '/metrics';
       const correlationId = (ctx.response.get('x-request-id') || ctx.get('x-request-id')).slice(0, 64) || undefined;
       const ms = Math.round(performance.now() - started);
-      log[probe ? 'debug' : 'info']({ method: ctx.method, path: ctx.path, status: ctx.status, ms, correlationId }, 'request');
+      log[probe ? 'debug' : 'info']({ method: ctx.method, path: ctx.path, status: ctx.status, ms, correlationId, ...ctx.state.log }, 'request');
     }
   });
 

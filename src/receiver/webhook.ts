@@ -79,7 +79,7 @@ export function webhookHandler(deps: WebhookDeps) {
         metrics?.webhookIgnored.inc({ type: type.slice(0, 64) });
         ctx.status = 202;
         ctx.body = { accepted: false, ignored: true, type, reason: 'event type is not handled by course-sync', key: bodyHashKey(body) };
-        log.info({ correlationId, eventType: type }, 'webhook ignored: unknown type');
+        ctx.state.log = { eventType: type, outcome: 'ignored' };
         metrics?.webhookRequests.inc({ type: 'other', outcome: 'ignored' });
         return;
       }
@@ -101,7 +101,8 @@ export function webhookHandler(deps: WebhookDeps) {
       ctx.status = outcome === 'accepted' ? 202 : 200;
       ctx.body = outcome === 'accepted' ? { accepted: true, key } : { accepted: true, duplicate: true, key };
       metrics?.webhookRequests.inc({ type, outcome });
-      log.info({ correlationId, eventType, key, outcome }, 'webhook ' + outcome);
+      // Said once, in the request's log line (one line per webhook keeps the hot path lean).
+      ctx.state.log = { eventType, key, outcome };
     } catch (err) {
       if (!(err instanceof Refusal)) throw err;
       ctx.status = err.status;
