@@ -8,6 +8,14 @@ import { QUEUES, recordKey } from './names.ts';
 
 export type IntakeOutcome = 'accepted' | 'duplicate';
 
+interface PendingEvent {
+  event: LoopwiseEvent;
+  key: string;
+  correlationId: string;
+  resolve(outcome: IntakeOutcome): void;
+  reject(err: unknown): void;
+}
+
 /**
  * Puts accepted events on the work queues. An enrollment becomes one `crm-contacts` and one
  * `email-welcome` job in a single MULTI/EXEC (both or neither); a course event one `crm-products`
@@ -22,6 +30,7 @@ export class EventIntake {
    * use), markers and traces through `redis`, kept free of them.
    */
   private flowHandle?: { connection: Redis; producer: FlowProducer };
+  private pending: PendingEvent[] = [];
 
   constructor(
     private readonly redis: Redis,
@@ -42,32 +51,82 @@ export class EventIntake {
     return this.flowHandle.producer;
   }
 
-  /** Enqueues `event` under `key` unless it was delivered before. */
-  async accept(event: LoopwiseEvent, key: string, correlationId: string): Promise<IntakeOutcome> {
-    const seenKey = recordKey(this.config.redis.prefix, 'seen', key);
-    if (await this.redis.exists(seenKey)) return this.duplicate(key, correlationId);
+  /**
+   * Enqueues `event` under `key` unless it was delivered before. Calls made in the same turn of
+   * the event loop (concurrent webhooks) share their Redis round trips: one EXISTS pipeline, one
+   * MULTI holding every new event's jobs, one pipeline of markers and traces. Each event keeps its
+   * own answer; a failed write fails every event of that batch (none is acknowledged).
+   */
+  accept(event: LoopwiseEvent, key: string, correlationId: string): Promise<IntakeOutcome> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ event, key, correlationId, resolve, reject });
+      if (this.pending.length === 1) setImmediate(() => void this.flush());
+    });
+  }
 
-    const meta: JobMeta = { key, eventType: event.type, receivedAt: new Date().toISOString(), correlationId };
+  private async flush(): Promise<void> {
+    const batch = this.pending.splice(0, this.pending.length);
+    try {
+      const outcomes = await this.write(batch);
+      batch.forEach((p, i) => p.resolve(outcomes[i]!));
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+    }
+  }
+
+  private async write(batch: PendingEvent[]): Promise<IntakeOutcome[]> {
+    const prefix = this.config.redis.prefix;
+    const seenKeys = batch.map((p) => recordKey(prefix, 'seen', p.key));
+    const seen = this.redis.pipeline();
+    for (const k of seenKeys) seen.exists(k);
+    const exists = (await seen.exec()) ?? [];
+    const outcomes: IntakeOutcome[] = batch.map(() => 'duplicate');
+    // New events, once each: a key twice in one batch is a duplicate of its first delivery.
+    const fresh = new Map<string, number>();
+    batch.forEach((p, i) => {
+      const [err, n] = exists[i] ?? [];
+      if (err) throw err;
+      if (n === 0 && !fresh.has(p.key)) fresh.set(p.key, i);
+    });
+
+    if (fresh.size) {
+      const receivedAt = new Date().toISOString();
+      const flows = [...fresh.values()].map((i) => ({ i, jobs: this.jobsOf(batch[i]!, receivedAt) }));
+      // Same job ids make a concurrent or retried add of an event a no-op inside BullMQ.
+      await this.flows().addBulk(flows.flatMap((f) => f.jobs));
+
+      await this.trace?.ready();
+      const marks = this.redis.pipeline();
+      const markAt: number[] = [];
+      for (const { i, jobs } of flows) {
+        const p = batch[i]!;
+        markAt.push(marks.length);
+        marks.set(seenKeys[i]!, receivedAt, 'EX', this.config.webhook.dedupeTtlSeconds, 'NX');
+        this.trace?.addAccepted(marks, { key: p.key, type: p.event.type, data: p.event.data, receivedAt, correlationId: p.correlationId, queues: jobs.map((j) => j.queueName) });
+      }
+      const results = (await marks.exec()) ?? [];
+      flows.forEach(({ i }, n) => {
+        const [err, first] = results[markAt[n]!] ?? [];
+        if (err) throw err;
+        outcomes[i] = first === 'OK' ? 'accepted' : 'duplicate';
+      });
+    }
+    await Promise.all(batch.map((p, i) => (outcomes[i] === 'duplicate' ? this.duplicate(p.key, p.correlationId) : undefined)));
+    return outcomes;
+  }
+
+  /** The jobs of one event: contacts + email for an enrollment, products for a course. */
+  private jobsOf({ event, key, correlationId }: PendingEvent, receivedAt: string): FlowJob[] {
+    const meta: JobMeta = { key, eventType: event.type, receivedAt, correlationId };
     const opts = { ...defaultJobOptions(this.config), jobId: key };
-    const flows: FlowJob[] =
-      event.type === 'course.student_enroll'
-        ? [QUEUES.contacts, QUEUES.email].map((queueName) => ({
-            name: event.type,
-            queueName,
-            data: { ...meta, eventType: event.type, enrollment: event.data } satisfies EnrollmentJob,
-            opts,
-          }))
-        : [{ name: event.type, queueName: QUEUES.products, data: { ...meta, course: event.data } as CourseJob, opts }];
-    // Same job ids make a concurrent or retried add of this event a no-op inside BullMQ.
-    await this.flows().addBulk(flows);
-
-    await this.trace?.ready();
-    const batch = this.redis.pipeline().set(seenKey, new Date().toISOString(), 'EX', this.config.webhook.dedupeTtlSeconds, 'NX');
-    const queues = flows.map((f) => f.queueName);
-    this.trace?.addAccepted(batch, { key, type: event.type, data: event.data, receivedAt: meta.receivedAt, correlationId, queues });
-    const [[err, first] = []] = (await batch.exec()) ?? [];
-    if (err) throw err;
-    return first === 'OK' ? 'accepted' : this.duplicate(key, correlationId);
+    return event.type === 'course.student_enroll'
+      ? [QUEUES.contacts, QUEUES.email].map((queueName) => ({
+          name: event.type,
+          queueName,
+          data: { ...meta, eventType: event.type, enrollment: event.data } satisfies EnrollmentJob,
+          opts,
+        }))
+      : [{ name: event.type, queueName: QUEUES.products, data: { ...meta, course: event.data } as CourseJob, opts }];
   }
 
   /** Notes a duplicate delivery in the event's trace; a failure to note it does not change the answer. */
