@@ -9,8 +9,8 @@ import type { Quarantine } from '../receiver/quarantine.ts';
 import { adminApiRouter } from './admin-api.ts';
 import { adminGate, resolveAdminCredentials } from './admin-auth.ts';
 import { overviewRoutes } from './overview/routes.ts';
-import { DASHBOARD_PATH, dashboardMiddleware } from './dashboard.ts';
-import { SANDBOX_PATH, sandboxMiddleware, type SandboxProvider } from './sandbox-view.ts';
+import { dashboardMiddleware } from './dashboard.ts';
+import { sandboxMiddleware, type SandboxProvider } from './sandbox-view.ts';
 
 export interface AdminDeps {
   config: Config;
@@ -42,25 +42,6 @@ export function mountAdmin(deps: AdminDeps): (app: Koa) => void {
     const api = adminApiRouter({ deadLetters, quarantine, intake, log });
     app.use(api.routes()).use(api.allowedMethods());
     app.use(sandboxMiddleware(config.sandbox ? deps.sandbox : undefined));
-    app.use(async (ctx, next) => {
-      if (ctx.path !== '/admin' && ctx.path !== '/admin/') return next();
-      ctx.type = 'html';
-      ctx.body = adminIndex(config.sandbox);
-    });
     app.use(dashboardMiddleware(queues));
   };
-}
-
-function adminIndex(sandbox: boolean): string {
-  const links = [
-    [DASHBOARD_PATH, 'Queues (bull-board): waiting, active, failed, dead letters'],
-    ['/admin/api/dlq', 'Dead letters (JSON)'],
-    ['/admin/api/quarantine', 'Quarantined webhooks (JSON)'],
-    ['/metrics', 'Prometheus metrics'],
-    ...(sandbox ? [[SANDBOX_PATH, 'Sandbox: what the HubSpot and SendGrid emulators received']] : []),
-  ];
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>course-sync admin</title></head>
-<body style="font-family:system-ui,sans-serif;margin:1.5rem"><h1>course-sync admin</h1><ul>
-${links.map(([href, text]) => `<li><a href="${href}">${text}</a></li>`).join('\n')}
-</ul></body></html>`;
 }
