@@ -2,9 +2,9 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CourseVersions, decideVersion, type AppliedVersion } from '../src/hubspot/course-versions.ts';
 import { instantOf } from '../src/events/timestamps.ts';
-import { recordKey } from '../src/queues/names.ts';
 import { dropPrefix, redisUrl, testConfig } from './support/env.ts';
 import { eventually } from './support/worker-deps.ts';
+import { recordKey } from '../src/redis/keys.ts';
 
 const applied: AppliedVersion = { at: instantOf('2023-06-01T10:15:00Z'), digest: 'd1', planIds: ['a', 'b'], name: 'Course' };
 

@@ -1,8 +1,9 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { QUEUES, recordKey } from '../src/queues/names.ts';
+import { QUEUES } from '../src/queues/names.ts';
 import { deadLetterRig, enrollmentJob, eventually } from './support/dead-letters.ts';
 import { startTestService } from './support/receiver.ts';
+import { recordKey } from '../src/redis/keys.ts';
 
 const PASSWORD = 'dlq-test-password';
 let t: Awaited<ReturnType<typeof startTestService>>;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseDuration } from '../src/ops/duration.ts';
+import { parseDuration } from '../src/cli/duration.ts';
 import { QUEUES } from '../src/queues/names.ts';
 import { freePort } from '../src/redis/local-server.ts';
 import { runCli } from './support/cli.ts';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatAge, formatRate, formatShare } from '../src/ops/overview/cells.ts';
-import { apiFigures } from '../src/ops/overview/overview.ts';
+import { formatAge, formatRate, formatShare } from '../src/admin/overview-cells.ts';
+import { apiFigures } from '../src/stats/overview.ts';
 import { fixture } from './support/env.ts';
 import { startTestService } from './support/receiver.ts';
 

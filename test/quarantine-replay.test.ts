@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { replayQuarantined } from '../src/ops/quarantine-replay.ts';
+import { replayQuarantined } from '../src/receiver/quarantine-replay.ts';
 import { EventIntake } from '../src/queues/intake.ts';
 import { QUEUES } from '../src/queues/names.ts';
 import { Quarantine } from '../src/receiver/quarantine.ts';

@@ -5,7 +5,7 @@ import { startHubSpotEmulator } from '../src/emulators/hubspot/index.ts';
 import { createHubSpotCall } from '../src/hubspot/call.ts';
 import { HubSpotCallError } from '../src/hubspot/errors.ts';
 import { RequestBudget } from '../src/hubspot/request-budget.ts';
-import { createMetrics } from '../src/ops/metrics.ts';
+import { createMetrics } from '../src/metrics.ts';
 import { dropPrefix, redisUrl, testConfig } from './support/env.ts';
 
 // Two connections stand for two worker processes sharing one Redis.

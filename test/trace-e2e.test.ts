@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHubSpotEmulator, type HubSpotEmulator } from '../src/emulators/hubspot/index.ts';
 import { startSendGridEmulator, type SendGridEmulator } from '../src/emulators/sendgrid/index.ts';
-import type { Journey } from '../src/ops/trace/journey.ts';
+import type { Journey } from '../src/trace/journey.ts';
 import { runCli } from './support/cli.ts';
 import { eventually } from './support/dead-letters.ts';
 import { fixture } from './support/env.ts';

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { describeStep, formatJourney } from '../src/ops/trace/format.ts';
-import type { TraceStep } from '../src/ops/trace/model.ts';
-import { outcomeOf } from '../src/ops/trace/outcome.ts';
-import { subjectOf } from '../src/ops/trace/subject.ts';
-import { whereabouts } from '../src/ops/trace/whereabouts.ts';
+import { describeStep, formatJourney } from '../src/trace/format.ts';
+import type { TraceStep } from '../src/trace/model.ts';
+import { outcomeOf } from '../src/trace/outcome.ts';
+import { subjectOf } from '../src/trace/subject.ts';
+import { whereabouts } from '../src/trace/whereabouts.ts';
 
 describe('outcomeOf: what a worker returned', () => {
   it.each([

@@ -4,11 +4,11 @@ import { createLogger } from '../src/log.ts';
 import { QUEUES } from '../src/queues/names.ts';
 import { openQueues } from '../src/queues/registry.ts';
 import { Quarantine } from '../src/receiver/quarantine.ts';
-import { formatJourney } from '../src/ops/trace/format.ts';
-import { TraceKeys } from '../src/ops/trace/keys.ts';
-import { resolvePiiHasher } from '../src/ops/trace/pii-hash.ts';
-import { TraceSearch } from '../src/ops/trace/search.ts';
-import { Tracer } from '../src/ops/trace/tracer.ts';
+import { formatJourney } from '../src/trace/format.ts';
+import { TraceKeys } from '../src/trace/keys.ts';
+import { resolvePiiHasher } from '../src/privacy/pii-hash.ts';
+import { TraceSearch } from '../src/trace/search.ts';
+import { Tracer } from '../src/trace/tracer.ts';
 import { runCli } from './support/cli.ts';
 import { deadLetterRig, eventually } from './support/dead-letters.ts';
 import { fixture } from './support/env.ts';
@@ -115,7 +115,7 @@ describe('the trace of an accepted event', () => {
     expect(dump).not.toMatch(/student@example\.com/i);
     expect(dump).toContain('s***@example.com');
     const keys = new TraceKeys(t.config.redis.prefix);
-    const hasher = await resolvePiiHasher(t.redis, keys);
+    const hasher = await resolvePiiHasher(t.redis, t.config.redis.prefix);
     expect(hasher.hash(EMAIL)).toMatch(/^[0-9a-f]{64}$/);
     expect(await t.redis.zrange(keys.index('email', hasher.hash(EMAIL)), 0, -1)).toEqual(['enroll-enroll_123456']);
     for (const key of await t.redis.keys(`${t.config.redis.prefix}:cs:trace*`)) {
@@ -126,10 +126,9 @@ describe('the trace of an accepted event', () => {
   });
 
   it('uses PII_HASH_KEY when set, so the same address hashes differently per key', async () => {
-    const keys = new TraceKeys(t.config.redis.prefix);
-    const generated = await resolvePiiHasher(t.redis, keys);
-    const again = await resolvePiiHasher(t.redis, keys);
-    const configured = await resolvePiiHasher(t.redis, keys, 'configured-key');
+    const generated = await resolvePiiHasher(t.redis, t.config.redis.prefix);
+    const again = await resolvePiiHasher(t.redis, t.config.redis.prefix);
+    const configured = await resolvePiiHasher(t.redis, t.config.redis.prefix, 'configured-key');
     expect(again.hash(EMAIL)).toBe(generated.hash(EMAIL));
     expect(configured.hash(EMAIL)).not.toBe(generated.hash(EMAIL));
   });

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { summarizeDeadLetter, type DeadLetterSummary } from '../ops/dead-letter-view.ts';
-import { DurationError, parseDuration } from '../ops/duration.ts';
+import { summarizeDeadLetter, type DeadLetterSummary } from '../queues/dead-letter-view.ts';
+import { DurationError, parseDuration } from './duration.ts';
 import { WORK_QUEUES, type WorkQueueName } from '../queues/names.ts';
 import { EXIT } from './exit-codes.ts';
 import { parseQueue, withOps } from './ops-connection.ts';

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError } from 'commander';
 import type { Redis } from 'ioredis';
 import { ConfigError, loadConfig, type Config } from '../config.ts';
-import { resolveWorkQueue } from '../ops/dead-letter-view.ts';
+import { resolveWorkQueue } from '../queues/dead-letter-view.ts';
 import { DeadLetters } from '../queues/dead-letter.ts';
 import { EventIntake } from '../queues/intake.ts';
 import { WORK_QUEUES, type WorkQueueName } from '../queues/names.ts';

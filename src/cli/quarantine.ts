@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { replayQuarantined } from '../ops/quarantine-replay.ts';
+import { replayQuarantined } from '../receiver/quarantine-replay.ts';
 import type { QuarantineEntry } from '../receiver/quarantine.ts';
 import { EXIT } from './exit-codes.ts';
 import { withOps } from './ops-connection.ts';

@@ -1,9 +1,9 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { maskEmail } from '../log.ts';
-import { formatJourney } from '../ops/trace/format.ts';
-import { looksLikeEmail } from '../ops/trace/pii-hash.ts';
-import { SEARCH_LIMIT } from '../ops/trace/reader.ts';
-import { TraceSearch } from '../ops/trace/search.ts';
+import { formatJourney } from '../trace/format.ts';
+import { looksLikeEmail } from '../privacy/pii-hash.ts';
+import { SEARCH_LIMIT } from '../trace/reader.ts';
+import { TraceSearch } from '../trace/search.ts';
 import { EXIT } from './exit-codes.ts';
 import { withOps } from './ops-connection.ts';
 

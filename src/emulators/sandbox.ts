@@ -1,6 +1,6 @@
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
-import type { SandboxProvider } from '../ops/sandbox-view.ts';
+import type { SandboxProvider } from '../admin/sandbox-page.ts';
 import { startHubSpotEmulator } from './hubspot/index.ts';
 import { startSendGridEmulator } from './sendgrid/index.ts';
 

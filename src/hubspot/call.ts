@@ -1,4 +1,4 @@
-import type { Metrics } from '../ops/metrics.ts';
+import type { Metrics } from '../metrics.ts';
 import { classifyHubSpotError, HubSpotCallError } from './errors.ts';
 import type { RequestBudget } from './request-budget.ts';
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { recordKey } from '../queues/names.ts';
 import type { LastEnrollment } from './contact-mapping.ts';
+import { recordKey } from '../redis/keys.ts';
 
 /** What course-sync knows of one contact's courses (a Redis hash per contact). */
 export interface ContactCourseRecord {

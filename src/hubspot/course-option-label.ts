@@ -3,10 +3,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@hubspot/api-client';
 import type { OptionInput } from '@hubspot/api-client/lib/codegen/crm/properties/index.js';
 import type { Redis } from 'ioredis';
-import { recordKey } from '../queues/names.ts';
 import type { HubSpotCall } from './call.ts';
 import { optionLabel } from './course-options.ts';
 import { ENROLLED_COURSES } from './properties.ts';
+import { recordKey } from '../redis/keys.ts';
 
 /** What happened to a course's option. */
 export type OptionChange = 'added' | 'renamed' | 'unchanged';

@@ -3,9 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@hubspot/api-client';
 import type { Option } from '@hubspot/api-client/lib/codegen/crm/properties/index.js';
 import type { Redis } from 'ioredis';
-import { recordKey } from '../queues/names.ts';
 import type { HubSpotCall } from './call.ts';
 import { ENROLLED_COURSES } from './properties.ts';
+import { recordKey } from '../redis/keys.ts';
 
 const LOCK_MS = 15_000;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;

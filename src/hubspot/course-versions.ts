@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { recordKey } from '../queues/names.ts';
+import { recordKey } from '../redis/keys.ts';
 
 /** What was last written to HubSpot for one course. */
 export interface AppliedVersion {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import { recordKey } from '../queues/names.ts';
+import { recordKey } from '../redis/keys.ts';
 
 /**
  * Takes one request, on Redis' own clock so every process shares it. Two rules must both allow it:

@@ -1,7 +1,8 @@
 import { UnrecoverableError, type Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { recordKey, type WorkQueueName } from './names.ts';
+import { type WorkQueueName } from './names.ts';
 import type { QueueSet } from './registry.ts';
+import { recordKey } from '../redis/keys.ts';
 
 /** One failed attempt of a job. */
 export interface AttemptError {

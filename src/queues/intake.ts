@@ -2,9 +2,10 @@ import { FlowProducer, type FlowJob } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { LoopwiseEvent } from '../events/types.ts';
-import { TraceWriter, type QuarantinedDelivery } from '../ops/trace/writer.ts';
+import { TraceWriter, type QuarantinedDelivery } from '../trace/writer.ts';
 import { defaultJobOptions, type CourseJob, type EnrollmentJob, type JobMeta } from './jobs.ts';
-import { QUEUES, recordKey } from './names.ts';
+import { QUEUES } from './names.ts';
+import { recordKey } from '../redis/keys.ts';
 
 export type IntakeOutcome = 'accepted' | 'duplicate';
 

@@ -13,8 +13,3 @@ export const WORK_QUEUES: WorkQueueName[] = Object.values(QUEUES);
 export function deadLetterQueueName(queue: WorkQueueName): string {
   return `${queue}-dlq`;
 }
-
-/** Redis keys of course-sync's own records (outside BullMQ), under the queue prefix. */
-export function recordKey(prefix: string, ...parts: string[]): string {
-  return [prefix, 'cs', ...parts].join(':');
-}

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import Koa from 'koa';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
-import type { Metrics } from '../ops/metrics.ts';
+import type { Metrics } from '../metrics.ts';
 import type { EventIntake } from '../queues/intake.ts';
 import type { QueueSet } from '../queues/registry.ts';
 import type { Quarantine } from './quarantine.ts';

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { recordKey } from '../queues/names.ts';
+import { recordKey } from '../redis/keys.ts';
 
 /** A rejected delivery kept for inspection. Only signed, schema-invalid ones (422) are replayable. */
 export interface QuarantineEntry {

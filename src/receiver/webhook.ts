@@ -5,7 +5,7 @@ import { bodyHashKey, idempotencyKey } from '../events/idempotency-key.ts';
 import { SchemaError, validateEvent } from '../events/schemas.ts';
 import { isKnownType } from '../events/types.ts';
 import type { Logger } from '../log.ts';
-import type { Metrics } from '../ops/metrics.ts';
+import type { Metrics } from '../metrics.ts';
 import type { EventIntake } from '../queues/intake.ts';
 import type { Quarantine } from './quarantine.ts';
 import { BodyTooLargeError, readRawBody } from './raw-body.ts';

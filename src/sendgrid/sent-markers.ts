@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { recordKey } from '../queues/names.ts';
+import { recordKey } from '../redis/keys.ts';
 
 /** The record of a welcome email SendGrid accepted: kept per enrollment, without expiry. */
 export interface SentMarker {

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
-import type { Metrics } from '../ops/metrics.ts';
+import type { Metrics } from '../metrics.ts';
 import type { DeadLetters } from '../queues/dead-letter.ts';
 import type { QueueSet } from '../queues/registry.ts';
 

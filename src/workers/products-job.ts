@@ -10,7 +10,7 @@ import { HubSpotCallError } from '../hubspot/errors.ts';
 import { productInputs, type ProductMappingOptions, type ProductUpsertInput } from '../hubspot/product-mapping.ts';
 import { archiveProducts, findProducts, upsertProducts, type ProductRecordError } from '../hubspot/products-api.ts';
 import type { Logger } from '../log.ts';
-import type { Metrics } from '../ops/metrics.ts';
+import type { Metrics } from '../metrics.ts';
 import type { CourseJob } from '../queues/jobs.ts';
 import { QUEUES } from '../queues/names.ts';
 

@@ -1,6 +1,6 @@
 import { DelayedError, UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
 import type { Logger } from '../log.ts';
-import type { Metrics } from '../ops/metrics.ts';
+import type { Metrics } from '../metrics.ts';
 import type { EnrollmentJob } from '../queues/jobs.ts';
 import { QUEUES } from '../queues/names.ts';
 import type { SendGridMail } from '../sendgrid/client.ts';

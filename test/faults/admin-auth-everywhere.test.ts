@@ -1,9 +1,9 @@
 import { appRoutes } from '@bull-board/api/dist/routes.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.ts';
-import { adminApiRouter, type AdminApiDeps } from '../../src/ops/admin-api.ts';
-import { DASHBOARD_PATH } from '../../src/ops/dashboard.ts';
-import { SANDBOX_PATH } from '../../src/ops/sandbox-view.ts';
+import { adminApiRouter, type AdminApiDeps } from '../../src/admin/api.ts';
+import { DASHBOARD_PATH } from '../../src/admin/bull-board.ts';
+import { SANDBOX_PATH } from '../../src/admin/sandbox-page.ts';
 import { QUEUES } from '../../src/queues/names.ts';
 import { openQueues, type QueueSet } from '../../src/queues/registry.ts';
 import { report } from '../support/faults.ts';

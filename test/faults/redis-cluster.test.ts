@@ -5,7 +5,6 @@ import { loadConfig } from '../../src/config.ts';
 import { startHubSpotEmulator, type HubSpotEmulator } from '../../src/emulators/hubspot/index.ts';
 import { startSendGridEmulator, type SendGridEmulator } from '../../src/emulators/sendgrid/index.ts';
 import { createLogger } from '../../src/log.ts';
-import { recordKey } from '../../src/queues/names.ts';
 import { openQueues, type QueueSet } from '../../src/queues/registry.ts';
 import { connectRedis, waitReady } from '../../src/redis/connection.ts';
 import { startService, type RunningService } from '../../src/service.ts';
@@ -14,6 +13,7 @@ import { SECRET } from '../support/env.ts';
 import { contactEmails, contactWrites, courseEvent, deadLetterCount, emailTally, enrollEvent, postSigned, report, unfinished } from '../support/faults.ts';
 import { startLocalCluster, type LocalCluster } from '../support/redis-cluster.ts';
 import { eventually } from '../support/worker-deps.ts';
+import { recordKey } from '../../src/redis/keys.ts';
 
 // The core flow on a 3-master Redis Cluster (REDIS_CLUSTER=true, QUEUE_PREFIX hash-tagged): the
 // receiver's FlowProducer.addBulk across two queues, the dedupe marker, the workers' Lua scripts

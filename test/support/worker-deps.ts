@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Config } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
-import { createMetrics } from '../../src/ops/metrics.ts';
+import { createMetrics } from '../../src/metrics.ts';
 import { DeadLetters } from '../../src/queues/dead-letter.ts';
 import { openQueues } from '../../src/queues/registry.ts';
 import type { WorkerDeps } from '../../src/workers/deps.ts';

@@ -1,6 +1,6 @@
-import { maskEmail } from '../../log.ts';
+import { maskEmail } from '../log.ts';
 import type { IndexTerm } from './model.ts';
-import type { PiiHasher } from './pii-hash.ts';
+import type { PiiHasher } from '../privacy/pii-hash.ts';
 
 /** What an event is about: the values it can be searched by. `email` is in clear: hash it, never store it. */
 export interface EventSubject {

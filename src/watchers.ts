@@ -1,7 +1,7 @@
-import type { RunningWorker, WorkerDeps } from '../workers/deps.ts';
+import type { RunningWorker, WorkerDeps } from './workers/deps.ts';
 import { AlertEngine } from './alerts/engine.ts';
-import { ApiStatsShipper } from './overview/stats.ts';
-import { TraceKeys } from './trace/keys.ts';
+import { ApiStatsShipper } from './stats/counters.ts';
+import { StatsKeys } from './stats/keys.ts';
 import { Tracer } from './trace/tracer.ts';
 
 const SHIP_INTERVAL_MS = 5_000;
@@ -15,7 +15,7 @@ export async function startOpsWatchers(deps: WorkerDeps): Promise<RunningWorker>
   const { log } = deps;
   const tracer = new Tracer(deps);
   await tracer.start();
-  const shipper = new ApiStatsShipper(deps.redis, new TraceKeys(deps.config.redis.prefix), deps.metrics.apiCalls);
+  const shipper = new ApiStatsShipper(deps.redis, new StatsKeys(deps.config.redis.prefix), deps.metrics.apiCalls);
   const ship = () => shipper.ship().catch((err) => log.debug({ err: (err as Error).message }, 'API call counts not shipped yet'));
   const shipTimer = setInterval(ship, SHIP_INTERVAL_MS);
   shipTimer.unref();

@@ -4,7 +4,7 @@ import { SchemaError, validateEvent, type FieldError } from '../events/schemas.t
 import { isKnownType } from '../events/types.ts';
 import type { Logger } from '../log.ts';
 import type { EventIntake, IntakeOutcome } from '../queues/intake.ts';
-import type { Quarantine } from '../receiver/quarantine.ts';
+import type { Quarantine } from './quarantine.ts';
 
 /** What replaying a quarantined delivery came to. */
 export type QuarantineReplayResult =

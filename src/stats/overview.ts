@@ -1,10 +1,10 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { WORK_QUEUES } from '../../queues/names.ts';
-import type { QueueSet } from '../../queues/registry.ts';
-import type { Quarantine } from '../../receiver/quarantine.ts';
-import { TraceKeys } from '../trace/keys.ts';
-import { readTotals, type Totals } from './stats.ts';
+import { WORK_QUEUES } from '../queues/names.ts';
+import type { QueueSet } from '../queues/registry.ts';
+import type { Quarantine } from '../receiver/quarantine.ts';
+import { StatsKeys } from './keys.ts';
+import { readTotals, type Totals } from './counters.ts';
 
 /** Two figures of one measure: over the last hour and over the last day. */
 export interface HourDay<T> {
@@ -83,7 +83,7 @@ export function apiFigures(totals: Totals, api: string): ApiFigures {
 /** Reads the overview: live queue counts, counters of the last hour and day, DLQ and quarantine sizes. */
 export async function readOverview(deps: OverviewDeps, now = Date.now()): Promise<Overview> {
   const { redis, queues, quarantine } = deps;
-  const totals = await readTotals(redis, new TraceKeys(deps.prefix), [...WORK_QUEUES, 'api'], now);
+  const totals = await readTotals(redis, new StatsKeys(deps.prefix), [...WORK_QUEUES, 'api'], now);
   const queueViews = await Promise.all(
     WORK_QUEUES.map(async (name): Promise<QueueOverview> => {
       const work = queues.work[name];

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
-import type { Config } from '../../config.ts';
-import type { QueueSet } from '../../queues/registry.ts';
-import type { Quarantine } from '../../receiver/quarantine.ts';
+import type { Config } from '../config.ts';
+import type { QueueSet } from '../queues/registry.ts';
+import type { Quarantine } from '../receiver/quarantine.ts';
 import { locate, type Journey } from './journey.ts';
 import { SEARCH_LIMIT, TraceReader } from './reader.ts';
 

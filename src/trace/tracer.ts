@@ -1,15 +1,16 @@
 import { QueueEvents, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Config } from '../../config.ts';
-import type { Logger } from '../../log.ts';
-import type { DeadLetter } from '../../queues/dead-letter.ts';
-import { recordKey, WORK_QUEUES, type WorkQueueName } from '../../queues/names.ts';
-import type { QueueSet } from '../../queues/registry.ts';
+import type { Config } from '../config.ts';
+import type { Logger } from '../log.ts';
+import type { DeadLetter } from '../queues/dead-letter.ts';
+import { WORK_QUEUES, type WorkQueueName } from '../queues/names.ts';
+import type { QueueSet } from '../queues/registry.ts';
 import { TraceKeys } from './keys.ts';
 import { Lease } from './lease.ts';
 import type { TraceStep } from './model.ts';
 import { outcomeOf } from './outcome.ts';
 import { StepLog } from './step-log.ts';
+import { recordKey } from '../redis/keys.ts';
 
 export interface TracerDeps {
   config: Config;

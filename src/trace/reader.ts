@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
-import type { Config } from '../../config.ts';
+import type { Config } from '../config.ts';
 import { TraceKeys } from './keys.ts';
 import { sortSteps, type IndexKind, type TraceHeader, type TraceRecord } from './model.ts';
-import { looksLikeEmail, resolvePiiHasher, type PiiHasher } from './pii-hash.ts';
+import { looksLikeEmail, resolvePiiHasher, type PiiHasher } from '../privacy/pii-hash.ts';
 
 /** The most traces one search returns (newest first). */
 export const SEARCH_LIMIT = 50;
@@ -30,7 +30,7 @@ export class TraceReader {
     if (!q) return [];
     const indexes: string[] = [];
     if (looksLikeEmail(q)) {
-      this.hasher ??= resolvePiiHasher(this.redis, this.keys, this.config.trace.piiHashKey);
+      this.hasher ??= resolvePiiHasher(this.redis, this.config.redis.prefix, this.config.trace.piiHashKey);
       indexes.push(this.keys.index('email', (await this.hasher).hash(q)));
     } else {
       indexes.push(...ID_KINDS.map((kind) => this.keys.index(kind, q)));

@@ -1,11 +1,11 @@
 import type { Redis } from 'ioredis';
 import { Gauge } from 'prom-client';
-import { WORK_QUEUES } from '../../queues/names.ts';
-import type { QueueSet } from '../../queues/registry.ts';
+import { WORK_QUEUES } from '../queues/names.ts';
+import type { QueueSet } from '../queues/registry.ts';
 import type { Metrics } from '../metrics.ts';
-import { oldestWaitingSince } from '../overview/overview.ts';
-import { readRecentMinutes } from '../overview/stats.ts';
-import { TraceKeys } from '../trace/keys.ts';
+import { oldestWaitingSince } from '../stats/overview.ts';
+import { readRecentMinutes } from '../stats/counters.ts';
+import { StatsKeys } from '../stats/keys.ts';
 import { AUTH_WINDOW_MINUTES, workersSeenKey } from './engine.ts';
 
 export interface OpsGaugeDeps {
@@ -37,7 +37,7 @@ async function ping(redis: Redis): Promise<boolean> {
  */
 export function registerOpsGauges(metrics: Pick<Metrics, 'registry'>, deps: OpsGaugeDeps): void {
   const { redis, queues } = deps;
-  const keys = new TraceKeys(deps.prefix);
+  const keys = new StatsKeys(deps.prefix);
   const registers = [metrics.registry];
   new Gauge({
     name: 'course_sync_redis_up',

@@ -6,9 +6,9 @@ import type { EventIntake } from '../queues/intake.ts';
 import { WORK_QUEUES, type WorkQueueName } from '../queues/names.ts';
 import type { Quarantine, QuarantineEntry } from '../receiver/quarantine.ts';
 import { readRawBody } from '../receiver/raw-body.ts';
-import { resolveWorkQueue, summarizeDeadLetter } from './dead-letter-view.ts';
-import { DurationError, parseDuration } from './duration.ts';
-import { isQuarantineId, replayQuarantined } from './quarantine-replay.ts';
+import { resolveWorkQueue, summarizeDeadLetter } from '../queues/dead-letter-view.ts';
+import { DurationError, parseDuration } from '../cli/duration.ts';
+import { isQuarantineId, replayQuarantined } from '../receiver/quarantine-replay.ts';
 
 export interface AdminApiDeps {
   deadLetters: DeadLetters;

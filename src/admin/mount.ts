@@ -6,11 +6,11 @@ import { DeadLetters } from '../queues/dead-letter.ts';
 import type { EventIntake } from '../queues/intake.ts';
 import type { QueueSet } from '../queues/registry.ts';
 import type { Quarantine } from '../receiver/quarantine.ts';
-import { adminApiRouter } from './admin-api.ts';
-import { adminGate, resolveAdminCredentials } from './admin-auth.ts';
-import { overviewRoutes } from './overview/routes.ts';
-import { dashboardMiddleware } from './dashboard.ts';
-import { sandboxMiddleware, type SandboxProvider } from './sandbox-view.ts';
+import { adminApiRouter } from './api.ts';
+import { adminGate, resolveAdminCredentials } from './auth.ts';
+import { overviewRoutes } from './overview-routes.ts';
+import { dashboardMiddleware } from './bull-board.ts';
+import { sandboxMiddleware, type SandboxProvider } from './sandbox-page.ts';
 
 export interface AdminDeps {
   config: Config;

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { TraceKeys } from './keys.ts';
+import { recordKey } from '../redis/keys.ts';
 
 /** The form of an e-mail that is hashed: trimmed and lower-cased, as HubSpot stores it. */
 export function normalizeEmail(email: string): string {
@@ -31,9 +31,9 @@ export class PiiHasher {
  * The HMAC key: PII_HASH_KEY when set; otherwise a random key generated once and kept in Redis
  * (SET NX, no expiry), so every receiver, worker and CLI process hashes the same way.
  */
-export async function resolvePiiHasher(redis: Redis, keys: TraceKeys, configured?: string): Promise<PiiHasher> {
+export async function resolvePiiHasher(redis: Redis, prefix: string, configured?: string): Promise<PiiHasher> {
   if (configured) return new PiiHasher(configured);
-  const stored = keys.piiHashKey();
+  const stored = recordKey(prefix, 'pii-hash-key');
   await redis.set(stored, randomBytes(32).toString('base64url'), 'NX');
   const key = await redis.get(stored);
   if (!key) throw new Error('could not read the generated PII hash key from Redis');

@@ -1,15 +1,16 @@
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
-import type { Config } from '../../config.ts';
-import type { Logger } from '../../log.ts';
-import { recordKey, WORK_QUEUES } from '../../queues/names.ts';
-import type { QueueSet } from '../../queues/registry.ts';
-import { oldestWaitingSince } from '../overview/overview.ts';
-import { readRecentMinutes } from '../overview/stats.ts';
-import { TraceKeys } from '../trace/keys.ts';
+import type { Config } from '../config.ts';
+import type { Logger } from '../log.ts';
+import { WORK_QUEUES } from '../queues/names.ts';
+import type { QueueSet } from '../queues/registry.ts';
+import { oldestWaitingSince } from '../stats/overview.ts';
+import { readRecentMinutes } from '../stats/counters.ts';
+import { StatsKeys } from '../stats/keys.ts';
 import { evaluateConditions, redisCondition, type AlertSnapshot, type ConditionResult } from './conditions.ts';
 import { webhookNotifier, type Notify } from './notifier.ts';
 import { MemoryAlertState, RedisAlertState, type AlertState, type Transition } from './state.ts';
+import { recordKey } from '../redis/keys.ts';
 
 /** 401/403 answers count against this many recent minutes. */
 export const AUTH_WINDOW_MINUTES = 10;
@@ -45,7 +46,7 @@ export interface AlertMessage {
 export class AlertEngine {
   private readonly shared: RedisAlertState;
   private readonly local: AlertState = new MemoryAlertState();
-  private readonly keys: TraceKeys;
+  private readonly keys: StatsKeys;
   private readonly notify?: Notify;
   private readonly worker: string;
   private readonly clock: () => number;
@@ -55,7 +56,7 @@ export class AlertEngine {
   constructor(private readonly deps: AlertEngineDeps) {
     const prefix = deps.config.redis.prefix;
     this.shared = new RedisAlertState(deps.redis, prefix);
-    this.keys = new TraceKeys(prefix);
+    this.keys = new StatsKeys(prefix);
     const url = deps.config.alerts.webhookUrl;
     this.notify = deps.notify ?? (url ? webhookNotifier(url) : undefined);
     this.worker = deps.worker ?? `${hostname()}:${process.pid}`;

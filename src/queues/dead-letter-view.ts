@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
-import type { DeadLetter } from '../queues/dead-letter.ts';
-import { WORK_QUEUES, deadLetterQueueName, type WorkQueueName } from '../queues/names.ts';
+import type { DeadLetter } from './dead-letter.ts';
+import { WORK_QUEUES, deadLetterQueueName, type WorkQueueName } from './names.ts';
 
 /** One dead letter as ops see it in a list: which event, why it died and when. */
 export interface DeadLetterSummary {

@@ -1,4 +1,4 @@
-import type { AttemptError } from '../../queues/dead-letter.ts';
+import type { AttemptError } from '../queues/dead-letter.ts';
 
 /** What the receiver knew when it accepted an event: the first line of every journey. */
 export interface TraceHeader {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { bucketsOf, HOUR_BUCKET_TTL_S, MINUTE_BUCKET_TTL_S, type TraceKeys } from './keys.ts';
+import { bucketsOf, HOUR_BUCKET_TTL_S, MINUTE_BUCKET_TTL_S, StatsKeys } from '../stats/keys.ts';
+import type { TraceKeys } from './keys.ts';
 import type { TraceStep } from './model.ts';
 
 // Writes a step once: HSETNX on its field makes a second writer (another worker process's tracer,
@@ -36,12 +37,14 @@ export function stepField(atMs: number, unique: string): string {
 /** Appends steps to traces, each exactly once however many processes see the same event. */
 export class StepLog {
   private readonly redis: WithAppend;
+  private readonly stats: StatsKeys;
 
   constructor(
     redis: Redis,
     private readonly keys: TraceKeys,
     private readonly retentionSeconds: number,
   ) {
+    this.stats = new StatsKeys(keys.prefix);
     if (!('csAppendTraceStep' in redis)) redis.defineCommand('csAppendTraceStep', { numberOfKeys: 3, lua: APPEND_STEP });
     this.redis = redis as WithAppend;
   }
@@ -54,8 +57,8 @@ export class StepLog {
   async append(key: string, step: TraceStep, unique: string, counter?: StepCounter, once?: string): Promise<boolean> {
     const at = Date.parse(step.at);
     const { minute, hour } = bucketsOf(at);
-    const k2 = counter ? this.keys.queueStats(counter.queue, 'm', minute) : this.keys.trace(key);
-    const k3 = counter ? this.keys.queueStats(counter.queue, 'h', hour) : this.keys.trace(key);
+    const k2 = counter ? this.stats.queue(counter.queue, 'm', minute) : this.keys.trace(key);
+    const k3 = counter ? this.stats.queue(counter.queue, 'h', hour) : this.keys.trace(key);
     const added = await this.redis.csAppendTraceStep(
       this.keys.trace(key), k2, k3,
       stepField(at, unique), JSON.stringify(step), this.retentionSeconds,

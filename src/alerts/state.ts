@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { recordKey } from '../../queues/names.ts';
+import { recordKey } from '../redis/keys.ts';
 
 /** What a condition's new verdict means: tell ops it fires or resolved, nothing changed, or wait (rate limit). */
 export type Transition = 'fire' | 'resolve' | 'none' | 'deferred';

@@ -1,7 +1,7 @@
-import { DASHBOARD_PATH } from '../dashboard.ts';
+import { DASHBOARD_PATH } from './bull-board.ts';
 import type { ActiveAlert } from '../alerts/state.ts';
 import { escapeHtml } from './journey-html.ts';
-import type { Overview } from './overview.ts';
+import type { Overview } from '../stats/overview.ts';
 
 export interface AdminPageInput {
   overview: Overview;

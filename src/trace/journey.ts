@@ -1,7 +1,7 @@
-import { WORK_QUEUES, type WorkQueueName } from '../../queues/names.ts';
-import type { QueueSet } from '../../queues/registry.ts';
-import type { Quarantine } from '../../receiver/quarantine.ts';
-import { DASHBOARD_PATH } from '../dashboard.ts';
+import { WORK_QUEUES, type WorkQueueName } from '../queues/names.ts';
+import type { QueueSet } from '../queues/registry.ts';
+import type { Quarantine } from '../receiver/quarantine.ts';
+import { DASHBOARD_PATH } from '../admin/bull-board.ts';
 import type { TraceRecord } from './model.ts';
 import { whereabouts, type Whereabouts } from './whereabouts.ts';
 

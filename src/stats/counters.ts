@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { bucketsOf, HOUR_BUCKET_TTL_S, MINUTE_BUCKET_TTL_S, type TraceKeys } from '../trace/keys.ts';
+import { bucketsOf, HOUR_BUCKET_TTL_S, MINUTE_BUCKET_TTL_S, type StatsKeys } from './keys.ts';
 
 /** Counter totals over a period: field → sum. */
 export type Totals = Record<string, number>;
@@ -15,12 +15,12 @@ function add(into: Totals, hash: Record<string, string>): void {
 }
 
 /** Sums the counter hashes of the last hour and day for each of `scopes` (queue names, or `api`). */
-export async function readTotals(redis: Redis, keys: TraceKeys, scopes: string[], now = Date.now()): Promise<Record<string, HourAndDay>> {
+export async function readTotals(redis: Redis, keys: StatsKeys, scopes: string[], now = Date.now()): Promise<Record<string, HourAndDay>> {
   const { minute, hour } = bucketsOf(now);
   const batch = redis.pipeline();
   const plan: { scope: string; period: 'hour' | 'day' }[] = [];
   for (const scope of scopes) {
-    const key = (unit: 'm' | 'h', b: number) => (scope === 'api' ? keys.apiStats(unit, b) : keys.queueStats(scope, unit, b));
+    const key = (unit: 'm' | 'h', b: number) => (scope === 'api' ? keys.api(unit, b) : keys.queue(scope, unit, b));
     for (let m = minute - 59; m <= minute; m++) (batch.hgetall(key('m', m)), plan.push({ scope, period: 'hour' }));
     for (let h = hour - 23; h <= hour; h++) (batch.hgetall(key('h', h)), plan.push({ scope, period: 'day' }));
   }
@@ -49,7 +49,7 @@ export class ApiStatsShipper {
 
   constructor(
     private readonly redis: Redis,
-    private readonly keys: TraceKeys,
+    private readonly keys: StatsKeys,
     private readonly counter: ApiCallsCounter,
   ) {}
 
@@ -63,8 +63,8 @@ export class ApiStatsShipper {
     const deltas = [...totals].map(([field, total]) => [field, total - (this.shipped.get(field) ?? 0)] as const).filter(([, d]) => d > 0);
     if (!deltas.length) return;
     const { minute, hour } = bucketsOf(now);
-    const mKey = this.keys.apiStats('m', minute);
-    const hKey = this.keys.apiStats('h', hour);
+    const mKey = this.keys.api('m', minute);
+    const hKey = this.keys.api('h', hour);
     const batch = this.redis.multi();
     for (const [field, delta] of deltas) batch.hincrby(mKey, field, delta).hincrby(hKey, field, delta);
     await batch.expire(mKey, MINUTE_BUCKET_TTL_S).expire(hKey, HOUR_BUCKET_TTL_S).exec();
@@ -73,10 +73,10 @@ export class ApiStatsShipper {
 }
 
 /** Sums the minute buckets of the last `minutes` minutes (this one included) of one scope (a queue, or `api`). */
-export async function readRecentMinutes(redis: Redis, keys: TraceKeys, scope: string, minutes: number, now = Date.now()): Promise<Totals> {
+export async function readRecentMinutes(redis: Redis, keys: StatsKeys, scope: string, minutes: number, now = Date.now()): Promise<Totals> {
   const { minute } = bucketsOf(now);
   const batch = redis.pipeline();
-  for (let m = minute - minutes + 1; m <= minute; m++) batch.hgetall(scope === 'api' ? keys.apiStats('m', m) : keys.queueStats(scope, 'm', m));
+  for (let m = minute - minutes + 1; m <= minute; m++) batch.hgetall(scope === 'api' ? keys.api('m', m) : keys.queue(scope, 'm', m));
   const totals: Totals = {};
   for (const [err, hash] of (await batch.exec()) ?? []) {
     if (err) throw err;

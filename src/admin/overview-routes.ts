@@ -1,19 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Context, Middleware } from 'koa';
-import type { Config } from '../../config.ts';
-import { maskEmail } from '../../log.ts';
-import type { QueueSet } from '../../queues/registry.ts';
-import type { Quarantine } from '../../receiver/quarantine.ts';
-import { readRawBody } from '../../receiver/raw-body.ts';
+import type { Config } from '../config.ts';
+import { maskEmail } from '../log.ts';
+import type { QueueSet } from '../queues/registry.ts';
+import type { Quarantine } from '../receiver/quarantine.ts';
+import { readRawBody } from '../receiver/raw-body.ts';
 import { RedisAlertState } from '../alerts/state.ts';
-import { looksLikeEmail } from '../trace/pii-hash.ts';
+import { looksLikeEmail } from '../privacy/pii-hash.ts';
 import { SEARCH_LIMIT } from '../trace/reader.ts';
 import { TraceSearch } from '../trace/search.ts';
-import { overviewCells } from './cells.ts';
+import { overviewCells } from './overview-cells.ts';
 import { searchResultsHtml } from './journey-html.ts';
-import { readOverview } from './overview.ts';
-import { renderAdminPage } from './page.ts';
+import { readOverview } from '../stats/overview.ts';
+import { renderAdminPage } from './overview-page.ts';
 
 export interface OverviewRoutesDeps {
   config: Config;

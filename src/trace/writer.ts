@@ -1,8 +1,8 @@
 import type { ChainableCommander, Redis } from 'ioredis';
-import type { Config } from '../../config.ts';
+import type { Config } from '../config.ts';
 import { TraceKeys } from './keys.ts';
 import type { IndexTerm, TraceHeader } from './model.ts';
-import { resolvePiiHasher, type PiiHasher } from './pii-hash.ts';
+import { resolvePiiHasher, type PiiHasher } from '../privacy/pii-hash.ts';
 import { StepLog } from './step-log.ts';
 import { indexTerms, subjectFields, subjectOf } from './subject.ts';
 
@@ -52,7 +52,7 @@ export class TraceWriter {
   /** Resolves the e-mail hash key (once; later calls return at once). */
   ready(): Promise<void> {
     if (this.hasher) return Promise.resolve();
-    return (this.resolving ??= resolvePiiHasher(this.redis, this.keys, this.config.trace.piiHashKey).then(
+    return (this.resolving ??= resolvePiiHasher(this.redis, this.config.redis.prefix, this.config.trace.piiHashKey).then(
       (h) => void (this.hasher = h),
       (err) => {
         this.resolving = undefined;

@@ -1,5 +1,5 @@
 import type { ActiveAlert } from '../alerts/state.ts';
-import type { Overview } from './overview.ts';
+import type { Overview } from '../stats/overview.ts';
 
 /** Formats an age in seconds for people: "—", "42 s", "12 min", "3.5 h", "2.1 d". */
 export function formatAge(seconds: number | null): string {
