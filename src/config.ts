@@ -1,4 +1,5 @@
 import { settings, type Setting, type SettingName } from '../config/settings.ts';
+import { isEmail } from './privacy/email.ts';
 
 /** A bad configuration value; the message names the key. */
 export class ConfigError extends Error {
@@ -125,7 +126,7 @@ export function loadConfig(env: Env = process.env): Config {
     if (!v.SENDGRID_API_KEY) throw new ConfigError('SENDGRID_API_KEY', 'is missing while HUBSPOT_ACCESS_TOKEN is set: give both, or neither for sandbox mode');
   }
   if (!/^[A-Za-z]{2}$/.test(v.PHONE_DEFAULT_REGION)) throw new ConfigError('PHONE_DEFAULT_REGION', `expected a two-letter region code such as TW, got "${v.PHONE_DEFAULT_REGION}"`);
-  if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v.WELCOME_EMAIL_FROM)) throw new ConfigError('WELCOME_EMAIL_FROM', `is not an e-mail address: "${v.WELCOME_EMAIL_FROM}"`);
+  if (!isEmail(v.WELCOME_EMAIL_FROM)) throw new ConfigError('WELCOME_EMAIL_FROM', `is not an e-mail address: "${v.WELCOME_EMAIL_FROM}"`);
   if (v.QUEUE_PREFIX.includes(':')) throw new ConfigError('QUEUE_PREFIX', 'may not contain ":"');
   if (v.REDIS_CLUSTER && !v.REDIS_URL) throw new ConfigError('REDIS_CLUSTER', 'needs REDIS_URL pointing at a node of the cluster (the private redis-server is a single node)');
   // Redis Cluster hashes only the part between the first "{" and the next "}": one tag puts every key in one slot.

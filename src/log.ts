@@ -1,14 +1,7 @@
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { maskEmails } from './privacy/email.ts';
 
 export type { Logger };
-
-const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
-
-/** Masks an e-mail for logs: "student@example.com" → "s***@example.com". */
-export function maskEmail(email: string): string {
-  const at = email.indexOf('@');
-  return at <= 0 ? '***' : `${email[0]}***${email.slice(at)}`;
-}
 
 /**
  * JSON logger. Known sensitive fields are censored by path, and as a last line of defence every
@@ -29,7 +22,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
         censor: '[redacted]',
       },
       hooks: {
-        streamWrite: (line: string) => line.replace(EMAIL, maskEmail),
+        streamWrite: maskEmails,
       },
     },
     destination,

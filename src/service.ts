@@ -16,6 +16,7 @@ import { connectRedis, waitReady } from './redis/connection.ts';
 import { startLocalRedis, type LocalRedis } from './redis/local-server.ts';
 import type { WorkerDeps } from './workers/deps.ts';
 import { startWorkers } from './workers/index.ts';
+import { TraceWriter } from './trace/writer.ts';
 
 export type Role = 'all' | 'receiver' | 'worker';
 
@@ -83,7 +84,7 @@ export async function startService(givenConfig: Config, role: Role, log: Logger)
     // A connection of its own, without BullMQ's scripts on it, keeps the intake's pipelines cheap.
     const intakeRedis = connect('producer');
     await waitReady(intakeRedis);
-    const intake = new EventIntake(intakeRedis, config);
+    const intake = new EventIntake(intakeRedis, config, new TraceWriter(intakeRedis, config));
     const quarantine = new Quarantine(shared, config.redis.prefix, config.webhook.quarantineMax);
     const mount = mountAdmin({ config, log, redis: shared, queues, quarantine, intake, sandbox: sandbox?.provider });
     registerOpsGauges(metrics, { redis: shared, queues, prefix: config.redis.prefix });

@@ -12,6 +12,7 @@ import { createApp } from '../src/receiver/app.ts';
 import { Quarantine } from '../src/receiver/quarantine.ts';
 import { dropPrefix, redisUrl, testConfig } from './support/env.ts';
 import { startTestService } from './support/receiver.ts';
+import { TraceWriter } from '../src/trace/writer.ts';
 
 const basic = (user: string, password: string) => 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64');
 const silent = createLogger('silent');
@@ -141,7 +142,7 @@ describe('outside production without DASHBOARD_PASSWORD, and the sandbox page', 
   const config = testConfig({ NODE_ENV: 'development' });
   const redis = new Redis(redisUrl());
   const queues = openQueues(redis, config);
-  const intake = new EventIntake(redis, config);
+  const intake = new EventIntake(redis, config, new TraceWriter(redis, config));
   const quarantine = new Quarantine(redis, config.redis.prefix, 100);
   const printed: string[] = [];
   const snapshot: SandboxSnapshot = {

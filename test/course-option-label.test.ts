@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { withCourseOption } from '../src/hubspot/course-option-label.ts';
+import { withCourseOption } from '../src/hubspot/course-options.ts';
 
 const opt = (value: string, label: string, displayOrder = 0) => ({ value, label, displayOrder, hidden: false, description: '' });
 

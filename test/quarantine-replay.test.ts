@@ -7,6 +7,7 @@ import { Quarantine } from '../src/receiver/quarantine.ts';
 import { runCli } from './support/cli.ts';
 import { fixture } from './support/env.ts';
 import { startTestService } from './support/receiver.ts';
+import { TraceWriter } from '../src/trace/writer.ts';
 
 const PASSWORD = 'quarantine-test';
 let t: Awaited<ReturnType<typeof startTestService>>;
@@ -52,7 +53,7 @@ async function rejected(enrollmentId: string): Promise<string> {
 beforeAll(async () => {
   t = await startTestService({ DASHBOARD_PASSWORD: PASSWORD });
   quarantine = new Quarantine(t.redis, t.config.redis.prefix, 1000);
-  intake = new EventIntake(t.redis, t.config);
+  intake = new EventIntake(t.redis, t.config, new TraceWriter(t.redis, t.config));
 });
 afterAll(async () => {
   await intake.close();

@@ -79,7 +79,7 @@ describe('createHubSpotCall on a 429', () => {
       await call('groups', () => hs.crm.properties.groupsApi.getAll('contacts'));
       const err = await call('groups', () => hs.crm.properties.groupsApi.getAll('contacts')).catch((e) => e);
       expect(err).toBeInstanceOf(HubSpotCallError);
-      expect(err.failure).toMatchObject({ kind: 'rate-limit', status: 429, waitMs: 2000, policy: 'TEN_SECONDLY_ROLLING' });
+      expect(err.failure).toMatchObject({ kind: 'rate_limited', status: 429, waitMs: 2000, policy: 'TEN_SECONDLY_ROLLING' });
       expect(await new RequestBudget(b, p, { max: 100 }).blockedFor()).toBeGreaterThan(1000);
     } finally {
       await em.close();

@@ -10,11 +10,12 @@ import { createApp } from '../src/receiver/app.ts';
 import { Quarantine } from '../src/receiver/quarantine.ts';
 import { WebhookSignature } from '../src/receiver/signature.ts';
 import { dropPrefix, fixture, redisUrl, SECRET, testConfig } from './support/env.ts';
+import { TraceWriter } from '../src/trace/writer.ts';
 
 const config = testConfig({ DASHBOARD_PASSWORD: 'log-test' });
 const redis = new Redis(redisUrl());
 const queues = openQueues(redis, config);
-const intake = new EventIntake(redis, config);
+const intake = new EventIntake(redis, config, new TraceWriter(redis, config));
 const quarantine = new Quarantine(redis, config.redis.prefix, 100);
 const output: string[] = [];
 const log = createLogger('info', { write: (line: string) => void output.push(line) });

@@ -7,15 +7,16 @@ import { whereabouts } from '../src/trace/whereabouts.ts';
 
 describe('outcomeOf: what a worker returned', () => {
   it.each([
-    ['crm-contacts', { contactId: '151', created: true }, { kind: 'completed', hubspotContactId: '151' }],
-    ['email-welcome sent', { status: 'sent', enrollmentId: 'e1', messageId: 'msg.abc', sentAt: 'x', jobId: 'enroll-e1' }, { kind: 'completed', sendgridMessageId: 'msg.abc' }],
-    ['email-welcome already sent', { status: 'skipped', messageId: 'msg.abc', jobId: 'enroll-e0' }, { kind: 'skipped', reason: 'already sent by job enroll-e0', sendgridMessageId: 'msg.abc' }],
-    ['crm-products written', { status: 'written', products: [{ planId: 'p1', productId: '9001' }, { planId: 'p2', productId: '9002' }] }, { kind: 'completed', hubspotProductIds: ['9001', '9002'] }],
-    ['crm-products stale', { status: 'skipped', skipped: 'stale', courseId: 'c1' }, { kind: 'skipped', reason: 'stale' }],
-    ['nothing', undefined, { kind: 'completed' }],
-    ['a number', 42, { kind: 'completed' }],
-  ])('%s', (_name, rv, expected) => {
-    const out = Object.fromEntries(Object.entries(outcomeOf(rv)).filter(([, v]) => v !== undefined));
+    ['crm-contacts', 'crm-contacts', { contactId: '151', created: true }, { kind: 'completed', hubspotContactId: '151' }],
+    ['email-welcome sent', 'email-welcome', { status: 'sent', enrollmentId: 'e1', messageId: 'msg.abc', sentAt: 'x', jobId: 'enroll-e1' }, { kind: 'completed', sendgridMessageId: 'msg.abc' }],
+    ['email-welcome already sent', 'email-welcome', { status: 'skipped', messageId: 'msg.abc', jobId: 'enroll-e0' }, { kind: 'skipped', reason: 'already sent by job enroll-e0', sendgridMessageId: 'msg.abc' }],
+    ['crm-products written', 'crm-products', { status: 'written', products: [{ planId: 'p1', productId: '9001' }, { planId: 'p2', productId: '9002' }] }, { kind: 'completed', hubspotProductIds: ['9001', '9002'] }],
+    ['crm-products stale', 'crm-products', { status: 'skipped', skipped: 'stale', courseId: 'c1' }, { kind: 'skipped', reason: 'stale' }],
+    ['crm-products written nothing', 'crm-products', { status: 'written', products: [] }, { kind: 'completed' }],
+    ['nothing', 'crm-contacts', undefined, { kind: 'completed' }],
+    ['a number', 'email-welcome', 42, { kind: 'completed' }],
+  ] as const)('%s', (_name, queue, rv, expected) => {
+    const out = Object.fromEntries(Object.entries(outcomeOf(queue, rv)).filter(([, v]) => v !== undefined));
     expect(out).toEqual(expected);
   });
 });

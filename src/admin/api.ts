@@ -9,6 +9,7 @@ import { readRawBody } from '../receiver/raw-body.ts';
 import { resolveWorkQueue, summarizeDeadLetter } from '../queues/dead-letter-view.ts';
 import { DurationError, parseDuration } from '../cli/duration.ts';
 import { isQuarantineId, replayQuarantined } from '../receiver/quarantine-replay.ts';
+import { HttpError } from '../http-error.ts';
 
 export interface AdminApiDeps {
   deadLetters: DeadLetters;
@@ -19,20 +20,9 @@ export interface AdminApiDeps {
 
 const MAX_BODY = 64 * 1024;
 
-/** A request the API refuses, with its status. */
-class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly extra: Record<string, unknown> = {},
-  ) {
-    super(message);
-  }
-}
-
 async function jsonBody(ctx: Context): Promise<Record<string, unknown>> {
   const raw = (await readRawBody(ctx.req, MAX_BODY).catch(() => {
-    throw new ApiError(413, `Body larger than ${MAX_BODY} bytes`);
+    throw new HttpError(413, `Body larger than ${MAX_BODY} bytes`);
   })).toString('utf8');
   if (raw.trim() === '') return {};
   try {
@@ -41,12 +31,12 @@ async function jsonBody(ctx: Context): Promise<Record<string, unknown>> {
   } catch {
     /* answered below */
   }
-  throw new ApiError(400, 'Body must be a JSON object');
+  throw new HttpError(400, 'Body must be a JSON object');
 }
 
 function workQueue(name: string): WorkQueueName {
   const queue = resolveWorkQueue(name);
-  if (!queue) throw new ApiError(404, `Unknown queue "${name}"`, { queues: WORK_QUEUES });
+  if (!queue) throw new HttpError(404, `Unknown queue "${name}"`, { queues: WORK_QUEUES });
   return queue;
 }
 
@@ -67,9 +57,9 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
     try {
       await next();
     } catch (err) {
-      if (!(err instanceof ApiError)) throw err;
+      if (!(err instanceof HttpError)) throw err;
       ctx.status = err.status;
-      ctx.body = { error: err.message, ...err.extra };
+      ctx.body = err.body();
     }
   });
 
@@ -87,7 +77,7 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
   });
   router.get('/dlq/:queue/:id', async (ctx) => {
     const letter = await deadLetters.get(workQueue(ctx.params.queue!), ctx.params.id!);
-    if (!letter) throw new ApiError(404, `No dead letter "${ctx.params.id}" in ${ctx.params.queue}`);
+    if (!letter) throw new HttpError(404, `No dead letter "${ctx.params.id}" in ${ctx.params.queue}`);
     ctx.body = { ...summarizeDeadLetter(letter), letter: letter.data };
   });
   router.post('/dlq/:queue/replay', async (ctx) => {
@@ -96,7 +86,7 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
     const ids = body.ids;
     const all = body.all === true;
     const validIds = Array.isArray(ids) && ids.length > 0 && ids.every((id) => typeof id === 'string' && id !== '');
-    if (all === validIds) throw new ApiError(400, 'Give either {"all": true} or {"ids": ["<job id>", ...]}');
+    if (all === validIds) throw new HttpError(400, 'Give either {"all": true} or {"ids": ["<job id>", ...]}');
     const wanted = all ? 'all' : (ids as string[]);
     const replayed = await deadLetters.replay(queue, wanted);
     const notReplayed = all ? [] : (ids as string[]).filter((id) => !replayed.includes(id));
@@ -107,12 +97,12 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
   router.post('/dlq/:queue/purge', async (ctx) => {
     const queue = workQueue(ctx.params.queue!);
     const { olderThan } = await jsonBody(ctx);
-    if (typeof olderThan !== 'string') throw new ApiError(400, 'Give {"olderThan": "<duration>"}, e.g. "7d", "12h" or "30m"');
+    if (typeof olderThan !== 'string') throw new HttpError(400, 'Give {"olderThan": "<duration>"}, e.g. "7d", "12h" or "30m"');
     let ms: number;
     try {
       ms = parseDuration(olderThan);
     } catch (err) {
-      if (err instanceof DurationError) throw new ApiError(400, err.message);
+      if (err instanceof DurationError) throw new HttpError(400, err.message);
       throw err;
     }
     const purged = await deadLetters.purge(queue, ms);
@@ -127,7 +117,7 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
   router.get('/quarantine/:id', async (ctx) => {
     const id = ctx.params.id!;
     const entry = isQuarantineId(id) ? await quarantine.get(id) : undefined;
-    if (!entry) throw new ApiError(404, `No quarantined webhook "${ctx.params.id}"`);
+    if (!entry) throw new HttpError(404, `No quarantined webhook "${ctx.params.id}"`);
     ctx.body = entry;
   });
   router.post('/quarantine/:id/replay', async (ctx) => {

@@ -1,10 +1,7 @@
 import { describeStep, describeSubject } from '../trace/format.ts';
 import type { Journey } from '../trace/journey.ts';
 import type { TraceStep } from '../trace/model.ts';
-
-/** Escapes text for HTML content and attribute values. */
-export const escapeHtml = (value: unknown): string =>
-  String(value ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+import { escapeHtml } from '../html.ts';
 
 const time = (iso: string) => `<time datetime="${escapeHtml(iso)}">${escapeHtml(iso.replace('T', ' ').replace(/Z$/, ''))}</time>`;
 

@@ -1,6 +1,6 @@
 import { DASHBOARD_PATH } from './bull-board.ts';
 import type { ActiveAlert } from '../alerts/state.ts';
-import { escapeHtml } from './journey-html.ts';
+import { escapeHtml } from '../html.ts';
 import type { Overview } from '../stats/overview.ts';
 
 export interface AdminPageInput {

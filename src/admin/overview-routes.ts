@@ -2,18 +2,18 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Context, Middleware } from 'koa';
 import type { Config } from '../config.ts';
-import { maskEmail } from '../log.ts';
 import type { QueueSet } from '../queues/registry.ts';
 import type { Quarantine } from '../receiver/quarantine.ts';
 import { readRawBody } from '../receiver/raw-body.ts';
 import { RedisAlertState } from '../alerts/state.ts';
-import { looksLikeEmail } from '../privacy/pii-hash.ts';
+import { isEmail } from '../privacy/email.ts';
 import { SEARCH_LIMIT } from '../trace/reader.ts';
 import { TraceSearch } from '../trace/search.ts';
 import { overviewCells } from './overview-cells.ts';
 import { searchResultsHtml } from './journey-html.ts';
 import { readOverview } from '../stats/overview.ts';
 import { renderAdminPage } from './overview-page.ts';
+import { maskEmail } from '../privacy/email.ts';
 
 export interface OverviewRoutesDeps {
   config: Config;
@@ -29,7 +29,7 @@ const MAX_FORM_BYTES = 4096;
 
 /** The query as it may be shown back: an e-mail masked, anything else as typed. */
 function shown(query: string): string {
-  return looksLikeEmail(query) ? maskEmail(query.trim()) : query.trim();
+  return isEmail(query) ? maskEmail(query.trim()) : query.trim();
 }
 
 async function formQuery(ctx: Context): Promise<string> {
@@ -84,7 +84,7 @@ export function overviewRoutes(deps: OverviewRoutesDeps): Middleware {
     ctx.body = renderAdminPage({
       ...(await figures()),
       results,
-      query: looksLikeEmail(q) ? '' : q,
+      query: isEmail(q) ? '' : q,
       sandbox: config.sandbox,
       nonce,
       refreshSeconds,

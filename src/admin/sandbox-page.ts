@@ -1,4 +1,5 @@
 import type { Middleware } from 'koa';
+import { escapeHtml } from '../html.ts';
 
 /** A HubSpot object the emulator holds: its id and properties (the emulator's CrmObject fits). */
 export interface SandboxObject {
@@ -33,9 +34,6 @@ export type SandboxProvider = () => SandboxSnapshot | Promise<SandboxSnapshot>;
 
 /** Where the page is served, behind the admin gate. */
 export const SANDBOX_PATH = '/admin/sandbox';
-
-const escapeHtml = (value: unknown): string =>
-  String(value ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 function objectsTable(title: string, objects: SandboxObject[]): string {
   const keys = [...new Set(objects.flatMap((o) => Object.keys(o.properties ?? {})))].sort();

@@ -8,6 +8,7 @@ import { directSink, ReceiverRefusedError, receiverSink, type LineOutcome, type 
 import { EXIT } from './exit-codes.ts';
 import { localWebhookUrl, ReceiverUnreachableError } from './post-webhook.ts';
 import { ProgressLine, renderProgress, type Tally } from './progress.ts';
+import { TraceWriter } from '../trace/writer.ts';
 
 interface BackfillOptions {
   url?: string;
@@ -79,7 +80,7 @@ async function openSink(config: Config, opts: BackfillOptions): Promise<{ sink: 
     console.error(`course-sync backfill: Redis at REDIS_URL is unreachable: ${(err as Error).message}`);
     return EXIT.unavailable;
   }
-  const intake = new EventIntake(redis, config);
+  const intake = new EventIntake(redis, config, new TraceWriter(redis, config));
   return {
     sink: directSink(intake),
     target: `Redis (queue prefix ${config.redis.prefix})`,

@@ -4,10 +4,10 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfig } from '../config.ts';
 import { validateEvent } from '../events/schemas.ts';
 import type { Enrollment } from '../events/types.ts';
-import { maskEmail } from '../log.ts';
 import type { WelcomeLanguage } from '../sendgrid/welcome-content.ts';
 import { welcomeMail, welcomeTemplateData } from '../sendgrid/welcome-mapping.ts';
 import { EXIT } from './exit-codes.ts';
+import { maskEmail } from '../privacy/email.ts';
 
 const SEED = fileURLToPath(new URL('../../fixtures/loopwise/course.student_enroll.json', import.meta.url));
 const LANGUAGES: WelcomeLanguage[] = ['en', 'zh-TW'];

@@ -44,7 +44,7 @@ export function registerHubSpot(program: Command): void {
         if (!(err instanceof HubSpotCallError)) throw err;
         console.error(`course-sync hubspot setup: ${err.message}`);
         const kind = err.failure.kind;
-        process.exitCode = kind === 'auth' ? EXIT.usage : kind === 'network' ? EXIT.unavailable : EXIT.problem;
+        process.exitCode = kind === 'auth' ? EXIT.usage : kind === 'transient' && err.failure.status === undefined ? EXIT.unavailable : EXIT.problem;
       }
     });
 }

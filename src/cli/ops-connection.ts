@@ -10,6 +10,7 @@ import { openQueues, type QueueSet } from '../queues/registry.ts';
 import { Quarantine } from '../receiver/quarantine.ts';
 import { connectRedis, waitReady } from '../redis/connection.ts';
 import { EXIT } from './exit-codes.ts';
+import { TraceWriter } from '../trace/writer.ts';
 
 /** What the ops commands work with, on the Redis of a running service. */
 export interface OpsHandles {
@@ -46,7 +47,7 @@ async function openOps(): Promise<OpsHandles> {
     throw new RedisUnreachableError(`Redis at ${new URL(url).host} is not reachable (waited ${READY_TIMEOUT_MS / 1000} s)`);
   }
   const queues = openQueues(redis, config);
-  const intake = new EventIntake(redis, config);
+  const intake = new EventIntake(redis, config, new TraceWriter(redis, config));
   return {
     config,
     redis,

@@ -1,11 +1,11 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { maskEmail } from '../log.ts';
 import { formatJourney } from '../trace/format.ts';
-import { looksLikeEmail } from '../privacy/pii-hash.ts';
+import { isEmail } from '../privacy/email.ts';
 import { SEARCH_LIMIT } from '../trace/reader.ts';
 import { TraceSearch } from '../trace/search.ts';
 import { EXIT } from './exit-codes.ts';
 import { withOps } from './ops-connection.ts';
+import { maskEmail } from '../privacy/email.ts';
 
 function parseLimit(value: string): number {
   const n = Number(value);
@@ -35,7 +35,7 @@ export function registerTrace(program: Command): void {
         if (opts.json) console.log(JSON.stringify(journeys, null, 2));
         else if (journeys.length) console.log(journeys.map((j) => formatJourney(j).join('\n')).join('\n\n'));
         if (!journeys.length) {
-          const shown = looksLikeEmail(query) ? maskEmail(query.trim()) : query;
+          const shown = isEmail(query) ? maskEmail(query.trim()) : query;
           console.error(`course-sync trace: no event matches "${shown}" (traces are kept ${config.trace.retentionDays} days)`);
           return EXIT.problem;
         }

@@ -39,7 +39,7 @@ export function createHubSpotCall({ budget, metrics, signal }: HubSpotCallDeps):
     } catch (err) {
       const failure = classifyHubSpotError(err);
       metrics?.apiCalls.inc({ api: 'hubspot', operation, status: failure.status === undefined ? 'network' : String(failure.status) });
-      if (failure.kind === 'rate-limit') await budget?.block(failure.waitMs);
+      if (failure.kind === 'rate_limited') await budget?.block(failure.waitMs);
       throw Object.assign(new HubSpotCallError(failure, operation), { cause: err });
     }
   };

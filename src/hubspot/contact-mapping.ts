@@ -1,6 +1,7 @@
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 import type { Enrollment } from '../events/types.ts';
 import { instantOf, isIsoTimestamp } from '../events/timestamps.ts';
+import { isEmail, normalizeEmail } from '../privacy/email.ts';
 import { ENROLLED_COURSES } from './properties.ts';
 
 /** What the mapping needs from config.hubspot. */
@@ -29,7 +30,6 @@ export type MappedContact =
   | { ok: true; input: ContactUpsertInput; course: { id: string; name?: string }; last: LastEnrollment }
   | { ok: false; reason: string };
 
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 function text(value: unknown): string | undefined {
   if (value === null || value === undefined) return undefined;
@@ -39,8 +39,8 @@ function text(value: unknown): string | undefined {
 
 /** Trims and lower-cases an e-mail; undefined when it is not a plausible address. */
 export function normaliseEmail(raw: unknown): string | undefined {
-  const email = text(raw)?.toLowerCase();
-  return email && email.length <= 254 && EMAIL.test(email) ? email : undefined;
+  const email = text(raw);
+  return email && email.length <= 254 && isEmail(email) ? normalizeEmail(email) : undefined;
 }
 
 /** Splits a name at its last whitespace ("Mary Ann Smith" → "Mary Ann" / "Smith"); no whitespace: all first name. */

@@ -1,6 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { recordKey } from '../redis/keys.ts';
+import { RedisLock, type KeptLease, type Lease } from '../redis/lock.ts';
+
+export type { KeptLease };
 
 /** What was last written to HubSpot for one course. */
 export interface AppliedVersion {
@@ -20,19 +22,10 @@ export type VersionDecision =
   | { action: 'skip'; reason: 'stale' | 'duplicate'; previous: AppliedVersion };
 
 /** A held per-course lock; only its holder may record a version. */
-export interface CourseLease {
+export interface CourseLease extends Lease {
   courseId: string;
-  token: string;
 }
 
-/** A lease being renewed in the background; `lost` turns true once a renewal fails. */
-export interface KeptLease {
-  readonly lost: boolean;
-  stop(): void;
-}
-
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
-const EXTEND = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 // Records a version only while the lease is held and never moves the instant backwards.
 const COMMIT = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -52,15 +45,19 @@ export function decideVersion(previous: AppliedVersion | undefined, at: number, 
 
 /**
  * Per-course ordering state in Redis: the last applied `updated_at` instant with its plan ids, and
- * a per-course lock (SET NX PX with a random token) held while a version is checked and written,
- * so two workers never write two versions of one course at once, in any process.
+ * a per-course lock (the RedisLock) held while a version is checked and written, so two workers
+ * never write two versions of one course at once, in any process.
  */
 export class CourseVersions {
+  private readonly locks: RedisLock;
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly lockTtlMs = 60_000,
-  ) {}
+  ) {
+    this.locks = new RedisLock(redis);
+  }
 
   private versionKey(courseId: string): string {
     return recordKey(this.prefix, 'course-version', courseId);
@@ -72,37 +69,23 @@ export class CourseVersions {
 
   /** Takes the course's lock; undefined when another worker holds it. */
   async lock(courseId: string): Promise<CourseLease | undefined> {
-    const token = randomUUID();
-    const ok = await this.redis.set(this.lockKey(courseId), token, 'PX', this.lockTtlMs, 'NX');
-    return ok === 'OK' ? { courseId, token } : undefined;
+    const lease = await this.locks.tryAcquire(this.lockKey(courseId), this.lockTtlMs);
+    return lease && { ...lease, courseId };
   }
 
   /** Renews the lease for another lock period; false when it was lost (expired and taken). */
   async extend(lease: CourseLease): Promise<boolean> {
-    return (await this.redis.eval(EXTEND, 1, this.lockKey(lease.courseId), lease.token, this.lockTtlMs)) === 1;
+    return this.locks.extend(lease, this.lockTtlMs);
   }
 
-  /**
-   * Renews the lease every third of its lifetime until `stop()`, so a long wait (for the request
-   * budget after a 429) never lets the lock lapse while its holder still means to write.
-   */
+  /** Renews the lease in the background until `stop()` (see RedisLock.keepAlive). */
   keepAlive(lease: CourseLease): KeptLease {
-    const state = { lost: false, stop: () => clearInterval(timer) };
-    const timer = setInterval(() => {
-      this.extend(lease).then(
-        (held) => {
-          if (!held) state.lost = true;
-        },
-        () => undefined, // Redis away: the next renewal tries again; the lock outlives a short outage.
-      );
-    }, Math.max(10, Math.floor(this.lockTtlMs / 3)));
-    timer.unref();
-    return state;
+    return this.locks.keepAlive(lease, this.lockTtlMs);
   }
 
   /** Releases the lease if still held. */
   async release(lease: CourseLease): Promise<void> {
-    await this.redis.eval(RELEASE, 1, this.lockKey(lease.courseId), lease.token);
+    await this.locks.release(lease);
   }
 
   /** The last applied version of a course, if any. */
@@ -122,7 +105,7 @@ export class CourseVersions {
     const done = await this.redis.eval(
       COMMIT,
       2,
-      this.lockKey(lease.courseId),
+      lease.key,
       this.versionKey(lease.courseId),
       lease.token,
       String(version.at),

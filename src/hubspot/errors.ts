@@ -1,15 +1,13 @@
-/** What went wrong with a HubSpot call, in the terms the workers act on. */
+/** What went wrong with a HubSpot call, in the terms the workers act on (see api-failure.ts). */
 export type HubSpotFailure =
   /** 429: wait `waitMs` (from the headers) without using up an attempt. */
-  | { kind: 'rate-limit'; status: 429; waitMs: number; policy?: string; message: string }
+  | { kind: 'rate_limited'; status: 429; waitMs: number; policy?: string; message: string }
   /** 401/403: the token is wrong or lacks scopes; retrying cannot help until someone fixes it. */
   | { kind: 'auth'; status: 401 | 403; message: string }
   /** 400 and other 4xx: HubSpot refused the request as sent. */
   | { kind: 'rejected'; status: number; category?: string; message: string }
-  /** 5xx: HubSpot's side; retry with backoff. */
-  | { kind: 'server'; status: number; message: string }
-  /** No answer (refused, reset, timeout); retry with backoff. */
-  | { kind: 'network'; status?: undefined; message: string };
+  /** 5xx (HubSpot's side), or no answer at all (refused, reset, timeout: no `status`); retry with backoff. */
+  | { kind: 'transient'; status?: number; message: string };
 
 const DEFAULT_WAIT_MS = 10_000;
 const DAILY_WAIT_MS = 60 * 60_000;
@@ -49,15 +47,15 @@ export function classifyHubSpotError(err: unknown): HubSpotFailure {
   const status = typeof e?.code === 'number' ? e.code : undefined;
   if (status === undefined) {
     const code = typeof e?.code === 'string' ? `${e.code} ` : '';
-    return { kind: 'network', message: `HubSpot unreachable: ${code}${(e?.message ?? String(err)).split('\n')[0]}` };
+    return { kind: 'transient', message: `HubSpot unreachable: ${code}${(e?.message ?? String(err)).split('\n')[0]}` };
   }
   const message = `HubSpot ${status} ${hubSpotMessage(e.body, 'no message')}`;
   if (status === 429) {
     const policy = (e.body as { policyName?: string } | undefined)?.policyName;
-    return { kind: 'rate-limit', status, waitMs: rateLimitWaitMs(e.headers, e.body), policy, message };
+    return { kind: 'rate_limited', status, waitMs: rateLimitWaitMs(e.headers, e.body), policy, message };
   }
   if (status === 401 || status === 403) return { kind: 'auth', status, message };
-  if (status >= 500) return { kind: 'server', status, message };
+  if (status >= 500) return { kind: 'transient', status, message };
   return { kind: 'rejected', status, category: (e.body as { category?: string } | undefined)?.category, message };
 }
 

@@ -27,7 +27,7 @@ function patient(call: HubSpotCall): HubSpotCall {
       try {
         return await call(operation, request);
       } catch (err) {
-        if (!(err instanceof HubSpotCallError) || err.failure.kind !== 'rate-limit' || attempt >= RATE_LIMIT_RETRIES) throw err;
+        if (!(err instanceof HubSpotCallError) || err.failure.kind !== 'rate_limited' || attempt >= RATE_LIMIT_RETRIES) throw err;
         await sleep(err.failure.waitMs);
       }
     }

@@ -1,16 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { recordKey } from '../redis/keys.ts';
-
-/** The form of an e-mail that is hashed: trimmed and lower-cased, as HubSpot stores it. */
-export function normalizeEmail(email: string): string {
-  return email.trim().toLowerCase();
-}
-
-/** True when a search query is an e-mail address rather than an id. */
-export function looksLikeEmail(query: string): boolean {
-  return /^[^\s@]+@[^\s@]+$/.test(query.trim());
-}
+import { normalizeEmail } from './email.ts';
 
 /**
  * Keyed hash (HMAC-SHA256) of student e-mails: the trace index stores only these, so the store

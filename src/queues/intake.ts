@@ -1,13 +1,46 @@
 import { FlowProducer, type FlowJob } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { LoopwiseEvent } from '../events/types.ts';
-import { TraceWriter, type QuarantinedDelivery } from '../trace/writer.ts';
 import { defaultJobOptions, type CourseJob, type EnrollmentJob, type JobMeta } from './jobs.ts';
 import { QUEUES } from './names.ts';
 import { recordKey } from '../redis/keys.ts';
 
 export type IntakeOutcome = 'accepted' | 'duplicate';
+
+/** What the intake knows about an event it accepted. */
+export interface AcceptedEvent {
+  key: string;
+  type: string;
+  data: unknown;
+  receivedAt: string;
+  correlationId: string;
+  queues: string[];
+}
+
+/** A delivery the receiver kept in quarantine (schema-invalid or otherwise refused). */
+export interface QuarantinedDelivery {
+  id: string;
+  eventType: string;
+  body: string;
+  status: number;
+  reason: string;
+}
+
+/**
+ * Who is told what the intake did (the trace store). Accepted events are recorded on the intake's
+ * own last round trip, so observing costs no extra one; the other calls never change an answer.
+ */
+export interface IntakeObserver {
+  /** Resolves once `accepted` may be called; awaited before each write of accepted events. */
+  ready(): Promise<void>;
+  /** Adds the writes recording an accepted event to `batch` (the intake's last round trip). */
+  accepted(batch: ChainableCommander, event: AcceptedEvent): void;
+  /** A redelivery of `key` was answered as a duplicate. */
+  duplicate(key: string, correlationId: string): Promise<void>;
+  /** A refused delivery was kept in quarantine. */
+  quarantined(entry: QuarantinedDelivery): Promise<void>;
+}
 
 interface PendingEvent {
   event: LoopwiseEvent;
@@ -22,7 +55,7 @@ interface PendingEvent {
  * `email-welcome` job in a single MULTI/EXEC (both or neither); a course event one `crm-products`
  * job. Resolves only after Redis acknowledged the write. A delivery seen before (by its
  * idempotency key, remembered for DEDUPE_TTL_SECONDS) is reported as a duplicate and not enqueued.
- * The event's trace record rides on the final round trip (the dedupe marker), so tracing costs no extra one.
+ * The observer's record of the event (its trace) rides on the final round trip (the dedupe marker).
  */
 export class EventIntake {
   /**
@@ -36,7 +69,7 @@ export class EventIntake {
   constructor(
     private readonly redis: Redis,
     private readonly config: Config,
-    private readonly trace: TraceWriter | undefined = new TraceWriter(redis, config),
+    private readonly observer?: IntakeObserver,
   ) {
   }
 
@@ -96,14 +129,14 @@ export class EventIntake {
       // Same job ids make a concurrent or retried add of an event a no-op inside BullMQ.
       await this.flows().addBulk(flows.flatMap((f) => f.jobs));
 
-      await this.trace?.ready();
+      await this.observer?.ready();
       const marks = this.redis.pipeline();
       const markAt: number[] = [];
       for (const { i, jobs } of flows) {
         const p = batch[i]!;
         markAt.push(marks.length);
         marks.set(seenKeys[i]!, receivedAt, 'EX', this.config.webhook.dedupeTtlSeconds, 'NX');
-        this.trace?.addAccepted(marks, { key: p.key, type: p.event.type, data: p.event.data, receivedAt, correlationId: p.correlationId, queues: jobs.map((j) => j.queueName) });
+        this.observer?.accepted(marks, { key: p.key, type: p.event.type, data: p.event.data, receivedAt, correlationId: p.correlationId, queues: jobs.map((j) => j.queueName) });
       }
       const results = (await marks.exec()) ?? [];
       flows.forEach(({ i }, n) => {
@@ -132,13 +165,13 @@ export class EventIntake {
 
   /** Notes a duplicate delivery in the event's trace; a failure to note it does not change the answer. */
   private async duplicate(key: string, correlationId: string): Promise<IntakeOutcome> {
-    await this.trace?.duplicate(key, correlationId).catch(() => undefined);
+    await this.observer?.duplicate(key, correlationId).catch(() => undefined);
     return 'duplicate';
   }
 
   /** Records a delivery kept in quarantine in the trace store, so a search finds it; never throws. */
   async noteQuarantined(entry: QuarantinedDelivery): Promise<void> {
-    await this.trace?.quarantined(entry).catch(() => undefined);
+    await this.observer?.quarantined(entry).catch(() => undefined);
   }
 
   /** Forgets that `key` was delivered, so it can be accepted again (backfill, tests). */

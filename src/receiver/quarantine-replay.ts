@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { idempotencyKey } from '../events/idempotency-key.ts';
 import { SchemaError, validateEvent, type FieldError } from '../events/schemas.ts';
-import { isKnownType } from '../events/types.ts';
+import { EVENT_TYPES, isKnownType, type LoopwiseEvent } from '../events/types.ts';
+import { EnvelopeError, parseEnvelope } from '../events/envelope.ts';
 import type { Logger } from '../log.ts';
 import type { EventIntake, IntakeOutcome } from '../queues/intake.ts';
 import type { Quarantine } from './quarantine.ts';
@@ -24,21 +25,14 @@ export function isQuarantineId(id: string): boolean {
   return /^\d{1,20}-\d{1,20}$/.test(id);
 }
 
-/** Checks a stored raw body against the current schema; returns the event or the field errors. */
-function revalidate(body: string) {
-  let envelope: unknown;
+/** Checks a stored raw body as the receiver does, with the current schema; returns the event or the field errors. */
+function revalidate(body: string): { event: LoopwiseEvent; errors?: undefined } | { event?: undefined; errors: FieldError[] } {
   try {
-    envelope = JSON.parse(body);
-  } catch {
-    return { errors: [{ field: 'body', message: 'body is not valid JSON' }] };
-  }
-  const { type, data } = (envelope ?? {}) as { type?: unknown; data?: unknown };
-  if (typeof envelope !== 'object' || Array.isArray(envelope) || !isKnownType(type)) {
-    return { errors: [{ field: 'type', message: `type must be one of the handled event types, got ${JSON.stringify(type ?? null)}` }] };
-  }
-  try {
+    const { type, data } = parseEnvelope(body);
+    if (!isKnownType(type)) return { errors: [{ field: 'type', message: `type must be one of ${EVENT_TYPES.join(', ')}, got ${JSON.stringify(type)}` }] };
     return { event: validateEvent(type, data) };
   } catch (err) {
+    if (err instanceof EnvelopeError) return { errors: err.errors.length ? err.errors : [{ field: 'body', message: err.message }] };
     if (err instanceof SchemaError) return { errors: err.errors };
     throw err;
   }

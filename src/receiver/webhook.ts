@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'koa';
 import type { Config } from '../config.ts';
+import { EnvelopeError, parseEnvelope, type Envelope } from '../events/envelope.ts';
 import { bodyHashKey, idempotencyKey } from '../events/idempotency-key.ts';
+import { HttpError } from '../http-error.ts';
 import { SchemaError, validateEvent } from '../events/schemas.ts';
 import { isKnownType } from '../events/types.ts';
 import type { Logger } from '../log.ts';
@@ -17,17 +19,6 @@ export interface WebhookDeps {
   quarantine: Quarantine;
   log: Logger;
   metrics?: Metrics;
-}
-
-/** A refusal: the HTTP status, the message for Loopwise, and optional per-field errors. */
-class Refusal extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly extra: Record<string, unknown> = {},
-  ) {
-    super(message);
-  }
 }
 
 const JSON_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
@@ -47,33 +38,28 @@ export function webhookHandler(deps: WebhookDeps) {
     let eventType = 'unknown';
     let body: Buffer | undefined;
     try {
-      if (allowlist.size && !allowlist.has(ctx.ip)) throw new Refusal(403, `Source address ${ctx.ip} is not allowed`);
-      if (!JSON_TYPE.test(ctx.get('content-type'))) throw new Refusal(415, 'Content-Type must be application/json');
+      if (allowlist.size && !allowlist.has(ctx.ip)) throw new HttpError(403, `Source address ${ctx.ip} is not allowed`);
+      if (!JSON_TYPE.test(ctx.get('content-type'))) throw new HttpError(415, 'Content-Type must be application/json');
       try {
         body = await readRawBody(ctx.req, config.webhook.maxBodyBytes);
       } catch (err) {
-        if (err instanceof BodyTooLargeError) throw new Refusal(413, `Body larger than ${config.webhook.maxBodyBytes} bytes`);
-        throw new Refusal(400, 'Could not read the request body');
+        if (err instanceof BodyTooLargeError) throw new HttpError(413, `Body larger than ${config.webhook.maxBodyBytes} bytes`);
+        throw new HttpError(400, 'Could not read the request body');
       }
       try {
         signature?.verify(body, ctx.headers);
       } catch (err) {
-        if (err instanceof SignatureError) throw new Refusal(401, err.message);
+        if (err instanceof SignatureError) throw new HttpError(401, err.message);
         throw err;
       }
-      let envelope: unknown;
+      let envelope: Envelope;
       try {
-        envelope = JSON.parse(body.toString('utf8'));
-      } catch {
-        throw new Refusal(400, 'Body is not valid JSON');
+        envelope = parseEnvelope(body);
+      } catch (err) {
+        if (err instanceof EnvelopeError) throw new HttpError(err.status, err.message, err.errors.length ? { errors: err.errors } : {});
+        throw err;
       }
-      if (envelope === null || typeof envelope !== 'object' || Array.isArray(envelope)) {
-        throw new Refusal(422, 'Body must be an object { "type": ..., "data": {...} }', { errors: [{ field: 'type', message: 'type is required' }] });
-      }
-      const { type, data } = envelope as { type?: unknown; data?: unknown };
-      if (typeof type !== 'string' || type === '') {
-        throw new Refusal(422, 'Event type is missing', { errors: [{ field: 'type', message: 'type must be a non-empty string' }] });
-      }
+      const { type, data } = envelope;
       eventType = type;
       if (!isKnownType(type)) {
         metrics?.webhookIgnored.inc({ type: type.slice(0, 64) });
@@ -87,7 +73,7 @@ export function webhookHandler(deps: WebhookDeps) {
       try {
         event = validateEvent(type, data);
       } catch (err) {
-        if (err instanceof SchemaError) throw new Refusal(422, 'Payload does not match the schema of ' + type, { errors: err.errors });
+        if (err instanceof SchemaError) throw new HttpError(422, 'Payload does not match the schema of ' + type, { errors: err.errors });
         throw err;
       }
       const key = idempotencyKey(event);
@@ -96,7 +82,7 @@ export function webhookHandler(deps: WebhookDeps) {
         outcome = await intake.accept(event, key, correlationId);
       } catch (err) {
         log.error({ correlationId, eventType, err: (err as Error).message }, 'webhook not persisted: Redis unavailable');
-        throw new Refusal(503, 'Event could not be persisted, retry later');
+        throw new HttpError(503, 'Event could not be persisted, retry later');
       }
       ctx.status = outcome === 'accepted' ? 202 : 200;
       ctx.body = outcome === 'accepted' ? { accepted: true, key } : { accepted: true, duplicate: true, key };
@@ -104,9 +90,9 @@ export function webhookHandler(deps: WebhookDeps) {
       // Said once, in the request's log line (one line per webhook keeps the hot path lean).
       ctx.state.log = { eventType, key, outcome };
     } catch (err) {
-      if (!(err instanceof Refusal)) throw err;
+      if (!(err instanceof HttpError)) throw err;
       ctx.status = err.status;
-      ctx.body = { error: err.message, ...err.extra };
+      ctx.body = err.body();
       if (err.status === 503) ctx.set('Retry-After', '5');
       metrics?.webhookRequests.inc({ type: isKnownType(eventType) ? eventType : 'other', outcome: `rejected_${err.status}` });
       log.warn({ correlationId, eventType, status: err.status, reason: err.message }, 'webhook rejected');
@@ -114,7 +100,7 @@ export function webhookHandler(deps: WebhookDeps) {
     }
   };
 
-  async function keep(refusal: Refusal, eventType: string, body: Buffer, correlationId: string): Promise<void> {
+  async function keep(refusal: HttpError, eventType: string, body: Buffer, correlationId: string): Promise<void> {
     try {
       const errors = refusal.extra.errors as { field: string; message: string }[] | undefined;
       const reason = errors ? `${refusal.message}: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}` : refusal.message;

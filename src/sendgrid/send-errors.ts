@@ -1,15 +1,14 @@
-import { maskEmail } from '../log.ts';
+import { EMAIL_IN_TEXT, maskEmail, maskEmails } from '../privacy/email.ts';
 
-/** How a failed Mail Send call is handled. */
+/** How a failed Mail Send call is handled (the shared vocabulary of api-failure.ts, without `auth`). */
 export type SendFailure =
   /** 429: wait until `X-RateLimit-Reset`, without using up an attempt. */
-  | { kind: 'rate-limited'; status: 429; waitMs: number; message: string }
+  | { kind: 'rate_limited'; status: 429; waitMs: number; message: string }
   /** 4xx (400, 401, 403, 413, ...) or a request the client library refuses (status 0): retrying cannot help. */
   | { kind: 'rejected'; status: number; message: string }
   /** 5xx, timeouts, connection errors: retry with backoff. */
   | { kind: 'transient'; status?: number; message: string };
 
-const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
 const MIN_WAIT_MS = 1000;
 const MAX_WAIT_MS = 15 * 60_000;
 
@@ -27,7 +26,7 @@ export function sendGridReasons(body: unknown): string {
   return errors
     .map((e) => `${String(e.message ?? 'error')}${e.field ? ` (${String(e.field)})` : ''}`)
     .join('; ')
-    .replace(EMAIL, maskEmail);
+    .replace(EMAIL_IN_TEXT, maskEmail);
 }
 
 /** Milliseconds until `X-RateLimit-Reset` (Unix seconds) or `Retry-After`, within sane bounds. */
@@ -47,11 +46,11 @@ export function classifySendError(err: unknown, now = Date.now()): SendFailure {
     const status = e.code;
     const reasons = sendGridReasons(e.response?.body);
     const message = `SendGrid ${status}${reasons ? `: ${reasons}` : e.message ? `: ${e.message}` : ''}`;
-    if (status === 429) return { kind: 'rate-limited', status, waitMs: rateLimitWaitMs(e.response?.headers, now), message };
+    if (status === 429) return { kind: 'rate_limited', status, waitMs: rateLimitWaitMs(e.response?.headers, now), message };
     if (status >= 400 && status < 500 && status !== 408) return { kind: 'rejected', status, message };
     return { kind: 'transient', status, message };
   }
-  const text = ((e as Error)?.message ?? String(err)).replace(EMAIL, maskEmail);
+  const text = maskEmails((e as Error)?.message ?? String(err));
   // No HTTP exchange happened: a network error or timeout is transient; anything else was thrown
   // while building the request (e.g. @sendgrid/mail refusing the data) and will not get better.
   if (e?.isAxiosError || typeof e?.code === 'string') return { kind: 'transient', message: `SendGrid unreachable: ${typeof e.code === 'string' ? `${e.code} ` : ''}${text}` };

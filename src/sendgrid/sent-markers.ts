@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { recordKey } from '../redis/keys.ts';
+import { RedisLock } from '../redis/lock.ts';
 
 /** The record of a welcome email SendGrid accepted: kept per enrollment, without expiry. */
 export interface SentMarker {
@@ -27,12 +28,6 @@ const RECORD = `
 redis.call('HSET', KEYS[1], 'messageId', ARGV[2], 'sentAt', ARGV[3], 'jobId', ARGV[1])
 if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 return 1
-`;
-
-// KEYS: claim. ARGV: job id. Drops the claim only if it is still ours.
-const RELEASE = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
 `;
 
 /**
@@ -74,7 +69,8 @@ export class SentMarkers {
 
   /** Releases `jobId`'s claim after a send that SendGrid did not accept. */
   async release(enrollmentId: string, jobId: string): Promise<void> {
-    await this.redis.eval(RELEASE, 1, this.claimKey(enrollmentId), jobId);
+    // The claim is a lock whose token is the job id: only that job's claim is dropped.
+    await new RedisLock(this.redis).release({ key: this.claimKey(enrollmentId), token: jobId });
   }
 
   /** The sent marker of `enrollmentId`, if its email went out. */

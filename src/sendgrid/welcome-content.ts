@@ -1,3 +1,5 @@
+import { escapeHtml } from '../html.ts';
+
 /** Languages of the built-in welcome email. */
 export type WelcomeLanguage = 'en' | 'zh-TW';
 
@@ -15,11 +17,6 @@ export interface WelcomeContent {
   subject: string;
   text: string;
   html: string;
-}
-
-/** Escapes text for HTML element content and quoted attribute values. */
-export function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 }
 
 /** One line: no CR/LF or other control characters (subjects are headers). */

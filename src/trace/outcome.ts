@@ -1,42 +1,42 @@
+import { QUEUES, type WorkQueueName } from '../queues/names.ts';
+import type { ContactJobResult } from '../workers/contacts-worker.ts';
+import type { ProductsJobResult } from '../workers/products-job.ts';
+import type { WelcomeEmailResult } from '../workers/welcome-email-job.ts';
 import type { TraceStep } from './model.ts';
 
 /** What a completed job's return value says, as trace step fields. */
 export type JobOutcome = Pick<TraceStep, 'kind' | 'reason' | 'hubspotContactId' | 'hubspotProductIds' | 'sendgridMessageId'>;
 
-const text = (v: unknown): string | undefined =>
-  typeof v === 'string' && v !== '' ? v : typeof v === 'number' && Number.isFinite(v) ? String(v) : undefined;
-
-function ids(v: unknown): string[] | undefined {
-  if (!Array.isArray(v)) return undefined;
-  const out = v
-    .map((item) => {
-      const o = (item ?? {}) as { productId?: unknown; hubspotId?: unknown; id?: unknown };
-      return text(item) ?? text(o.productId ?? o.hubspotId ?? o.id);
-    })
-    .filter((id): id is string => !!id);
-  return out.length ? out : undefined;
+/** What each work queue's worker returns for a completed job. */
+interface ResultOf {
+  'crm-contacts': ContactJobResult;
+  'email-welcome': WelcomeEmailResult;
+  'crm-products': ProductsJobResult;
 }
 
 /**
- * Reads the ids a worker reports in its job's return value — HubSpot contact id, HubSpot product
- * ids, SendGrid X-Message-Id — and whether the job was skipped (`{skipped: 'stale'}`, or
- * `{status: 'skipped'}` for an email sent before). Unknown shapes give a plain `completed`.
+ * Reads the ids a worker reports in its job's return value — the HubSpot contact id, the HubSpot
+ * product ids, the SendGrid X-Message-Id — and whether the job was skipped (an email sent before, a
+ * stale or repeated course version). A value of another shape (a job from an older version) gives a
+ * plain `completed`.
  */
-export function outcomeOf(returnvalue: unknown): JobOutcome {
-  const rv = (returnvalue !== null && typeof returnvalue === 'object' ? returnvalue : {}) as Record<string, unknown>;
-  const contact = rv.contact as { id?: unknown } | undefined;
-  const hubspot = rv.hubspot as { contactId?: unknown; productIds?: unknown } | undefined;
-  const out: JobOutcome = {
-    kind: 'completed',
-    hubspotContactId: text(rv.contactId) ?? text(rv.hubspotContactId) ?? text(hubspot?.contactId) ?? text(contact?.id),
-    hubspotProductIds: ids(rv.productIds) ?? ids(rv.hubspotProductIds) ?? ids(hubspot?.productIds) ?? ids(rv.products),
-    sendgridMessageId: text(rv.messageId) ?? text(rv.sendgridMessageId) ?? text(rv['x-message-id']),
-  };
-  const skipped = rv.skipped === true ? 'not needed' : text(rv.skipped);
-  if (skipped) return { ...out, kind: 'skipped', reason: skipped };
-  if (rv.status === 'skipped') {
-    const reason = text(rv.reason) ?? (out.sendgridMessageId ? `already sent${text(rv.jobId) ? ` by job ${rv.jobId}` : ''}` : 'not needed');
-    return { ...out, kind: 'skipped', reason };
+export function outcomeOf(queue: WorkQueueName, returnvalue: unknown): JobOutcome {
+  if (returnvalue === null || typeof returnvalue !== 'object') return { kind: 'completed' };
+  switch (queue) {
+    case QUEUES.contacts: {
+      const r = returnvalue as Partial<ResultOf[typeof queue]>;
+      return { kind: 'completed', hubspotContactId: r.contactId };
+    }
+    case QUEUES.email: {
+      const r = returnvalue as Partial<ResultOf[typeof queue]>;
+      if (r.status === 'skipped') return { kind: 'skipped', reason: `already sent by job ${r.jobId}`, sendgridMessageId: r.messageId };
+      return { kind: 'completed', sendgridMessageId: r.messageId };
+    }
+    case QUEUES.products: {
+      const r = returnvalue as Partial<ResultOf[typeof queue]>;
+      if (r.status === 'skipped') return { kind: 'skipped', reason: r.skipped };
+      const ids = r.status === 'written' ? r.products?.map((p) => p.productId) : undefined;
+      return { kind: 'completed', hubspotProductIds: ids?.length ? ids : undefined };
+    }
   }
-  return out;
 }

@@ -2,7 +2,8 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import { TraceKeys } from './keys.ts';
 import { sortSteps, type IndexKind, type TraceHeader, type TraceRecord } from './model.ts';
-import { looksLikeEmail, resolvePiiHasher, type PiiHasher } from '../privacy/pii-hash.ts';
+import { isEmail } from '../privacy/email.ts';
+import { resolvePiiHasher, type PiiHasher } from '../privacy/pii-hash.ts';
 
 /** The most traces one search returns (newest first). */
 export const SEARCH_LIMIT = 50;
@@ -29,7 +30,7 @@ export class TraceReader {
     const q = query.trim();
     if (!q) return [];
     const indexes: string[] = [];
-    if (looksLikeEmail(q)) {
+    if (isEmail(q)) {
       this.hasher ??= resolvePiiHasher(this.redis, this.config.redis.prefix, this.config.trace.piiHashKey);
       indexes.push(this.keys.index('email', (await this.hasher).hash(q)));
     } else {
@@ -47,7 +48,7 @@ export class TraceReader {
       for (let i = 0; i < list.length; i += 2) scored.set(list[i]!, Math.max(scored.get(list[i]!) ?? 0, Number(list[i + 1])));
     });
     const direct = results[indexes.length * 2];
-    if (!looksLikeEmail(q) && direct?.[1] === 1 && !scored.has(q)) scored.set(q, Number.MAX_SAFE_INTEGER);
+    if (!isEmail(q) && direct?.[1] === 1 && !scored.has(q)) scored.set(q, Number.MAX_SAFE_INTEGER);
     return [...scored.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, limit)

@@ -1,6 +1,6 @@
-import { maskEmail } from '../log.ts';
 import type { IndexTerm } from './model.ts';
 import type { PiiHasher } from '../privacy/pii-hash.ts';
+import { maskEmail } from '../privacy/email.ts';
 
 /** What an event is about: the values it can be searched by. `email` is in clear: hash it, never store it. */
 export interface EventSubject {

@@ -6,11 +6,11 @@ import type { DeadLetter } from '../queues/dead-letter.ts';
 import { WORK_QUEUES, type WorkQueueName } from '../queues/names.ts';
 import type { QueueSet } from '../queues/registry.ts';
 import { TraceKeys } from './keys.ts';
-import { Lease } from './lease.ts';
 import type { TraceStep } from './model.ts';
 import { outcomeOf } from './outcome.ts';
 import { StepLog } from './step-log.ts';
 import { recordKey } from '../redis/keys.ts';
+import { leaseToken, RedisLock, type Lease } from '../redis/lock.ts';
 
 export interface TracerDeps {
   config: Config;
@@ -67,11 +67,13 @@ export class Tracer {
   private ticking?: Promise<void>;
   private closing = false;
   private readonly lease: Lease;
+  private readonly locks: RedisLock;
 
   constructor(private readonly deps: TracerDeps) {
     this.keys = new TraceKeys(deps.config.redis.prefix);
     this.steps = new StepLog(deps.redis, this.keys, deps.config.trace.retentionDays * 86_400);
-    this.lease = new Lease(deps.redis, recordKey(deps.config.redis.prefix, 'tracer-lease'), LEASE_TTL_MS);
+    this.locks = new RedisLock(deps.redis);
+    this.lease = { key: recordKey(deps.config.redis.prefix, 'tracer-lease'), token: leaseToken() };
   }
 
   /** Takes part in the tracer lease; resolves once this process follows the streams or knows another does. */
@@ -90,7 +92,7 @@ export class Tracer {
   private tick(): Promise<void> {
     return (this.ticking ??= (async () => {
       try {
-        const held = await this.lease.hold();
+        const held = await this.locks.hold(this.lease, LEASE_TTL_MS);
         if (held && !this.leading && !this.closing) await this.openStreams();
         if (!held && this.leading) await this.closeStreams();
       } catch (err) {
@@ -118,7 +120,7 @@ export class Tracer {
     await Promise.all(this.streams.map((s) => s.waitUntilReady()));
     this.flushTimer = setInterval(() => void this.flushCursors(), CURSOR_FLUSH_MS);
     this.flushTimer.unref();
-    this.deps.log.info({ holder: this.lease.holder }, 'tracer: following the queue event streams');
+    this.deps.log.info({ holder: this.lease.token }, 'tracer: following the queue event streams');
   }
 
   private async closeStreams(): Promise<void> {
@@ -141,7 +143,7 @@ export class Tracer {
     await this.ticking;
     if (this.leading) {
       await this.closeStreams();
-      await this.lease.release().catch(() => undefined);
+      await this.locks.release(this.lease).catch(() => undefined);
     }
   }
 
@@ -185,7 +187,7 @@ export class Tracer {
   private async completed(queue: WorkQueueName, { jobId, returnvalue }: EventArgs, eventId: string) {
     const job = await this.job(queue, jobId);
     const at = streamIdMs(eventId);
-    const step: TraceStep = { at: iso(at), queue, ...outcomeOf(returnvalue), attempt: job?.attemptsMade, durationMs: duration(job?.processedOn, job?.finishedOn ?? at) };
+    const step: TraceStep = { at: iso(at), queue, ...outcomeOf(queue, returnvalue), attempt: job?.attemptsMade, durationMs: duration(job?.processedOn, job?.finishedOn ?? at) };
     await this.steps.append(jobId, step, `${queue}-${eventId}`, { queue, field: 'completed' });
   }
 

@@ -5,35 +5,17 @@ import type { IndexTerm, TraceHeader } from './model.ts';
 import { resolvePiiHasher, type PiiHasher } from '../privacy/pii-hash.ts';
 import { StepLog } from './step-log.ts';
 import { indexTerms, subjectFields, subjectOf } from './subject.ts';
+import type { AcceptedEvent, IntakeObserver, QuarantinedDelivery } from '../queues/intake.ts';
 
 /** One write in this many also trims the index entries that are past retention. */
 const TRIM_EVERY = 32;
-
-/** What the intake knows about an event it accepted. */
-export interface AcceptedEvent {
-  key: string;
-  type: string;
-  data: unknown;
-  receivedAt: string;
-  correlationId: string;
-  queues: string[];
-}
-
-/** A delivery the receiver kept in quarantine (schema-invalid or otherwise refused). */
-export interface QuarantinedDelivery {
-  id: string;
-  eventType: string;
-  body: string;
-  status: number;
-  reason: string;
-}
 
 /**
  * The receiver's side of the trace store: the record of each accepted event (header and index
  * entries, added to the intake's own final round trip), duplicate deliveries and quarantined ones.
  * Retention is TRACE_RETENTION_DAYS, refreshed by every write to a trace.
  */
-export class TraceWriter {
+export class TraceWriter implements IntakeObserver {
   readonly keys: TraceKeys;
   readonly steps: StepLog;
   private readonly retentionSeconds: number;
@@ -62,8 +44,8 @@ export class TraceWriter {
   }
 
   /** Queues the writes recording an accepted event on `batch`; call after `ready()`. */
-  addAccepted(batch: ChainableCommander, event: AcceptedEvent): void {
-    if (!this.hasher) throw new Error('TraceWriter.addAccepted before ready()');
+  accepted(batch: ChainableCommander, event: AcceptedEvent): void {
+    if (!this.hasher) throw new Error('TraceWriter.accepted before ready()');
     const subject = subjectOf(event.type, event.data);
     const header: TraceHeader = {
       key: event.key,

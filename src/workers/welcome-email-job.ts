@@ -1,4 +1,5 @@
 import { DelayedError, UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
+import type { JobOutcome } from '../api-failure.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { EnrollmentJob } from '../queues/jobs.ts';
@@ -46,7 +47,7 @@ export function welcomeEmailProcessor(ctx: WelcomeEmailContext) {
 
   return async function processWelcomeEmail(job: Job<EnrollmentJob>, token?: string): Promise<WelcomeEmailResult> {
     const started = performance.now();
-    const observe = (outcome: string) => metrics.jobDuration.observe({ queue: QUEUES.email, outcome }, (performance.now() - started) / 1000);
+    const observe = (outcome: JobOutcome) => metrics.jobDuration.observe({ queue: QUEUES.email, outcome }, (performance.now() - started) / 1000);
     const enrollmentId = job.data?.enrollment?.id;
     if (!enrollmentId || !job.data.enrollment.user?.email) throw new UnrecoverableError('Job data has no enrollment id or student e-mail');
     const ids = { jobId: job.id, enrollmentId, correlationId: job.data.correlationId };
@@ -71,7 +72,7 @@ export function welcomeEmailProcessor(ctx: WelcomeEmailContext) {
       const failure = classifySendError(err);
       metrics.apiCalls.inc({ ...api, status: failure.status ? String(failure.status) : 'error' });
       await markers.release(enrollmentId, job.id!);
-      if (failure.kind === 'rate-limited') {
+      if (failure.kind === 'rate_limited') {
         observe('rate_limited');
         log.warn({ ...ids, waitMs: failure.waitMs }, 'SendGrid rate limit: pausing the email-welcome queue');
         await queue.rateLimit(failure.waitMs);
@@ -85,7 +86,7 @@ export function welcomeEmailProcessor(ctx: WelcomeEmailContext) {
     metrics.apiCalls.inc({ ...api, status: String(response.statusCode) });
     const marker = { messageId: header(response.headers?.['x-message-id']), sentAt: new Date().toISOString(), jobId: job.id! };
     await markers.record(enrollmentId, marker);
-    observe('sent');
+    observe('completed');
     log.debug({ ...ids, messageId: marker.messageId }, 'welcome email sent');
     return { status: 'sent', enrollmentId, ...marker };
   };

@@ -13,6 +13,7 @@ import { runCli } from '../support/cli.ts';
 import { dropPrefix, redisUrl, testConfig } from '../support/env.ts';
 import { contactEmails, deadLetterCount, emailTally, enrollEvent, report, unfinished } from '../support/faults.ts';
 import { eventually } from '../support/worker-deps.ts';
+import { TraceWriter } from '../../src/trace/writer.ts';
 
 // HubSpot goes away (503s, then connection refused) while enrollments keep coming. The contacts
 // worker must back off (delayed retries, no hot loop), lose nothing, and sync everything when
@@ -36,7 +37,7 @@ async function rig(env: Record<string, string>) {
   const redis = new Redis(redisUrl(), { maxRetriesPerRequest: null });
   const r = { service, queues: openQueues(redis, config), redis, config };
   rigs.push(r);
-  const intake = new EventIntake(redis, config);
+  const intake = new EventIntake(redis, config, new TraceWriter(redis, config));
   return {
     ...r,
     async accept(ids: string[]) {

@@ -11,6 +11,7 @@ import { dropPrefix, redisUrl, testConfig } from '../support/env.ts';
 import { contactEmails, deadLetterCount, emailTally, enrollEvent, report, unfinished } from '../support/faults.ts';
 import { spawnService, type ServiceProcess } from '../support/processes.ts';
 import { eventually } from '../support/worker-deps.ts';
+import { TraceWriter } from '../../src/trace/writer.ts';
 
 // A worker process is SIGKILLed in the middle of a 5,000-enrollment drain and started again.
 // BullMQ takes the killed process's active jobs back once their locks (30 s, the workers' default
@@ -60,7 +61,7 @@ afterAll(async () => {
 
 it('loses nothing and emails each enrollment once (bar the jobs in flight) when a worker is SIGKILLed mid-drain', async () => {
   // 5,000 enrollments accepted as the receiver accepts them, before any worker runs.
-  const intake = new EventIntake(redis, config);
+  const intake = new EventIntake(redis, config, new TraceWriter(redis, config));
   const ids = Array.from({ length: N }, (_, i) => `crash_${i}`);
   for (let i = 0; i < N; i += 250) {
     await Promise.all(ids.slice(i, i + 250).map((id) => {

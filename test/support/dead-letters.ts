@@ -6,7 +6,7 @@ import { DeadLetters } from '../../src/queues/dead-letter.ts';
 import type { EnrollmentJob } from '../../src/queues/jobs.ts';
 import type { WorkQueueName } from '../../src/queues/names.ts';
 import { openQueues, type QueueSet } from '../../src/queues/registry.ts';
-import { attachDeadLetters, type DeadLetterHook } from '../../src/workers/dead-letter-hook.ts';
+import { attachDeadLetters, type DeadLetterHook } from '../../src/workers/start.ts';
 import { fixture } from './env.ts';
 
 /** Job data of an enrollment as the receiver enqueues it, for `enrollmentId`. */

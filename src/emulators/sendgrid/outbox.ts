@@ -1,3 +1,4 @@
+import { escapeHtml } from '../../html.ts';
 import type { Address, MailSendBody } from './validation.ts';
 
 /** A dynamic template the emulator can render (`{{var}}` escaped, `{{{var}}}` raw, dotted paths). */
@@ -27,10 +28,6 @@ export interface OutboxEmail {
   customArgs: Record<string, string>;
   categories: string[];
   sendAt?: number;
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 }
 
 function lookup(data: Record<string, unknown>, path: string): string {

@@ -1,8 +1,5 @@
+import { escapeHtml as esc } from '../../html.ts';
 import type { OutboxEmail } from './outbox.ts';
-
-function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
-}
 
 function addresses(list: { email: string; name?: string }[]): string {
   return list.map((a) => (a.name ? `${a.name} <${a.email}>` : a.email)).join(', ');

@@ -1,0 +1,94 @@
+import { Worker, type Job, type Processor } from 'bullmq';
+import type { WorkQueueName } from '../queues/names.ts';
+import { maskEmails } from '../privacy/email.ts';
+import type { RunningWorker, WorkerDeps } from './deps.ts';
+
+/**
+ * A ceiling far above any real rate. It must exist: BullMQ only honours `queue.rateLimit()` (used
+ * on a 429) when the worker has a limiter.
+ */
+export const RATE_LIMIT_CEILING = { max: 10_000, duration: 1000 };
+
+/** The stand-in for a worker that cannot run (no credentials, no emulator): it says so once, and its jobs wait. */
+export function notStarted(deps: Pick<WorkerDeps, 'log'>, queue: WorkQueueName, why: string): RunningWorker {
+  deps.log.error({ queue }, `${queue} worker NOT started: ${why}`);
+  return { name: `${queue} (not started)`, close: async () => undefined };
+}
+
+/**
+ * Logs a failed attempt: a warning when it made a dead letter, info when it will be retried. The
+ * reason is HubSpot's or SendGrid's own words, which can quote an address: every address is masked.
+ */
+export function logFailure(deps: Pick<WorkerDeps, 'log'>, queue: WorkQueueName, job: Job, err: Error, dead: boolean): void {
+  const fields = { queue, jobId: job.id, attemptsMade: job.attemptsMade, reason: maskEmails(err.message), correlationId: job.data?.correlationId };
+  if (dead) deps.log.warn(fields, 'job moved to the dead-letter queue');
+  else deps.log.info(fields, 'job attempt failed; will retry');
+}
+
+/** What `attachDeadLetters` returns: a way to wait for failures still being recorded. */
+export interface DeadLetterHook {
+  /** Resolves once every failure seen so far is recorded (call after `worker.close()`). */
+  settled(): Promise<void>;
+}
+
+/**
+ * Records every failed attempt of `worker`'s jobs with `deps.deadLetters.recordFailure`, which
+ * copies final failures (out of attempts, or an UnrecoverableError) to the queue's dead-letter
+ * queue with every attempt's error, and logs each. Rate-limit and delay signals never reach it
+ * (BullMQ does not emit `failed` for them). Worker errors are logged so they are never unhandled.
+ */
+export function attachDeadLetters(worker: Worker, queue: WorkQueueName, deps: Pick<WorkerDeps, 'deadLetters' | 'log'>): DeadLetterHook {
+  const pending = new Set<Promise<void>>();
+  worker.on('failed', (job: Job | undefined, err: Error) => {
+    if (!job) return;
+    const p = deps.deadLetters
+      .recordFailure(queue, job, err)
+      .then((dead) => logFailure(deps, queue, job, err, dead))
+      .catch((e) => deps.log.error({ queue, jobId: job.id, err: (e as Error).message }, 'could not record a job failure'))
+      .finally(() => pending.delete(p));
+    pending.add(p);
+  });
+  worker.on('error', (err) => deps.log.error({ queue, err: err.message }, 'worker error'));
+  return {
+    settled: async () => {
+      while (pending.size) await Promise.all([...pending]);
+    },
+  };
+}
+
+export interface QueueWorkerOptions<D, R> {
+  queue: WorkQueueName;
+  processor: Processor<D, R>;
+  /** Jobs processed at once by this process. */
+  concurrency: number;
+  /** Extra fields of the "started" log line. */
+  details?: Record<string, unknown>;
+  /** Runs once the worker has closed (its jobs in hand finished), before failures still being recorded settle. */
+  afterClose?: () => void;
+}
+
+/**
+ * Starts a BullMQ worker on a work queue the way every course-sync worker runs: its own blocking
+ * connection, the rate-limit ceiling, and every failed attempt recorded (final ones copied to the
+ * dead-letter queue with the error history) and logged with addresses masked.
+ */
+export async function startQueueWorker<D, R>(deps: WorkerDeps, opts: QueueWorkerOptions<D, R>): Promise<RunningWorker> {
+  const { queue, concurrency } = opts;
+  const worker = new Worker<D, R>(queue, opts.processor, {
+    connection: deps.connect(),
+    prefix: deps.config.redis.prefix,
+    concurrency,
+    limiter: RATE_LIMIT_CEILING,
+  });
+  const failures = attachDeadLetters(worker, queue, deps);
+  await worker.waitUntilReady();
+  deps.log.info({ queue, concurrency, ...opts.details }, `${queue} worker started`);
+  return {
+    name: queue,
+    close: async () => {
+      await worker.close();
+      opts.afterClose?.();
+      await failures.settled();
+    },
+  };
+}
