@@ -13,6 +13,7 @@ import { runCli } from './support/cli.ts';
 import { deadLetterRig, eventually } from './support/dead-letters.ts';
 import { fixture } from './support/env.ts';
 import { startTestService } from './support/receiver.ts';
+import { adminLinks } from '../src/admin/links.ts';
 
 const EMAIL = 'student@example.com';
 let t: Awaited<ReturnType<typeof startTestService>>;
@@ -33,7 +34,7 @@ async function traceDump(): Promise<string> {
 
 beforeAll(async () => {
   t = await startTestService({ JOB_ATTEMPTS: '3', JOB_BACKOFF_MS: '10' });
-  search = new TraceSearch({ redis: t.redis, config: t.config, queues: openQueues(t.redis, t.config), quarantine: new Quarantine(t.redis, t.config.redis.prefix, 100) });
+  search = new TraceSearch({ redis: t.redis, config: t.config, queues: openQueues(t.redis, t.config), quarantine: new Quarantine(t.redis, t.config.redis.prefix, 100), links: adminLinks });
 });
 afterAll(async () => t.stop());
 
@@ -174,7 +175,7 @@ describe('the tracer', () => {
   let search: TraceSearch;
   beforeAll(async () => {
     t = await startTestService({ JOB_ATTEMPTS: '3', JOB_BACKOFF_MS: '10' });
-    search = new TraceSearch({ redis: t.redis, config: t.config, queues: openQueues(t.redis, t.config) });
+    search = new TraceSearch({ redis: t.redis, config: t.config, queues: openQueues(t.redis, t.config), links: adminLinks });
   });
   afterAll(async () => t.stop());
 

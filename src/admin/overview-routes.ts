@@ -14,6 +14,7 @@ import { searchResultsHtml } from './journey-html.ts';
 import { readOverview } from '../stats/overview.ts';
 import { renderAdminPage } from './overview-page.ts';
 import { maskEmail } from '../privacy/email.ts';
+import { adminLinks } from './links.ts';
 
 export interface OverviewRoutesDeps {
   config: Config;
@@ -44,7 +45,7 @@ async function formQuery(ctx: Context): Promise<string> {
  */
 export function overviewRoutes(deps: OverviewRoutesDeps): Middleware {
   const { config, redis, queues, quarantine } = deps;
-  const search = new TraceSearch({ redis, config, queues, quarantine });
+  const search = new TraceSearch({ redis, config, queues, quarantine, links: adminLinks });
   const alerts = new RedisAlertState(redis, config.redis.prefix);
   const refreshSeconds = deps.refreshSeconds ?? 10;
   const figures = async () => {

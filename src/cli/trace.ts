@@ -6,6 +6,7 @@ import { TraceSearch } from '../trace/search.ts';
 import { EXIT } from './exit-codes.ts';
 import { withOps } from './ops-connection.ts';
 import { maskEmail } from '../privacy/email.ts';
+import { adminLinks } from '../admin/links.ts';
 
 function parseLimit(value: string): number {
   const n = Number(value);
@@ -31,7 +32,7 @@ export function registerTrace(program: Command): void {
     )
     .action((query: string, opts: { json?: boolean; limit: number }) =>
       withOps('trace', async ({ redis, config, queues, quarantine }) => {
-        const journeys = await new TraceSearch({ redis, config, queues, quarantine }).find(query, opts.limit);
+        const journeys = await new TraceSearch({ redis, config, queues, quarantine, links: adminLinks }).find(query, opts.limit);
         if (opts.json) console.log(JSON.stringify(journeys, null, 2));
         else if (journeys.length) console.log(journeys.map((j) => formatJourney(j).join('\n')).join('\n\n'));
         if (!journeys.length) {

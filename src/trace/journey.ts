@@ -1,7 +1,6 @@
 import { WORK_QUEUES, type WorkQueueName } from '../queues/names.ts';
 import type { QueueSet } from '../queues/registry.ts';
 import type { Quarantine } from '../receiver/quarantine.ts';
-import { DASHBOARD_PATH } from '../admin/bull-board.ts';
 import type { TraceRecord } from './model.ts';
 import { whereabouts, type Whereabouts } from './whereabouts.ts';
 
@@ -19,9 +18,12 @@ export interface Journey extends TraceRecord {
   now: Position[];
 }
 
-/** bull-board's page of one job: `<base>/queue/<queue name>/<job id>`. */
-export function jobViewUrl(queueName: string, jobId: string): string {
-  return `${DASHBOARD_PATH}/queue/${encodeURIComponent(queueName)}/${encodeURIComponent(jobId)}`;
+/** Where ops open a job or a quarantine entry; the admin surface supplies them (see admin/links.ts). */
+export interface JourneyLinks {
+  /** The page of job `jobId` of queue `queueName` (a work or dead-letter queue). */
+  job(queueName: string, jobId: string): string;
+  /** The page of a quarantine entry. */
+  quarantine(id: string): string;
 }
 
 function isWorkQueue(name: string): name is WorkQueueName {
@@ -35,14 +37,14 @@ function queuesOf(record: TraceRecord): WorkQueueName[] {
 }
 
 /** Adds where each job of `record` is now, read from the live queues (and quarantine). */
-export async function locate(record: TraceRecord, queues: QueueSet, quarantine?: Quarantine): Promise<Journey> {
+export async function locate(record: TraceRecord, queues: QueueSet, quarantine?: Quarantine, links?: JourneyLinks): Promise<Journey> {
   const now: Position[] = [];
   const quarantineId = record.header?.quarantineId;
   if (quarantineId) {
     const kept = await quarantine?.get(quarantineId);
     now.push(
       kept
-        ? { queue: 'quarantine', state: 'quarantine', detail: kept.reason, url: `/admin/api/quarantine/${encodeURIComponent(quarantineId)}` }
+        ? { queue: 'quarantine', state: 'quarantine', detail: kept.reason, url: links?.quarantine(quarantineId) }
         : { queue: 'quarantine', state: 'gone', detail: 'left quarantine (replayed or dropped)' },
     );
   }
@@ -53,7 +55,7 @@ export async function locate(record: TraceRecord, queues: QueueSet, quarantine?:
       { state: state === 'unknown' ? undefined : state, attemptsMade: job?.attemptsMade, inDeadLetter: !!letter },
       record.steps.filter((s) => s.queue === queue),
     );
-    const url = letter ? jobViewUrl(queues.deadLetter[queue].name, record.key) : job ? jobViewUrl(queue, record.key) : undefined;
+    const url = !links ? undefined : letter ? links.job(queues.deadLetter[queue].name, record.key) : job ? links.job(queue, record.key) : undefined;
     now.push({ queue, ...where, url });
   }
   return { ...record, now };
