@@ -10,11 +10,15 @@ import { resolveWorkQueue, summarizeDeadLetter } from '../queues/dead-letter-vie
 import { DurationError, parseDuration } from '../cli/duration.ts';
 import { isQuarantineId, replayQuarantined } from '../receiver/quarantine-replay.ts';
 import { HttpError } from '../http-error.ts';
+import type { AuditEntry, AuditTrail } from './audit.ts';
+import { adminUser } from './gate.ts';
 
 export interface AdminApiDeps {
   deadLetters: DeadLetters;
   quarantine: Quarantine;
   intake: EventIntake;
+  /** Where every action is recorded, with who took it. */
+  audit: AuditTrail;
   log: Logger;
 }
 
@@ -50,7 +54,8 @@ function brief({ body, ...rest }: QuarantineEntry) {
  * webhooks (list, show, replay). Authentication is the admin gate's job, in front of these routes.
  */
 export function adminApiRouter(deps: AdminApiDeps): Router {
-  const { deadLetters, quarantine, intake, log } = deps;
+  const { deadLetters, quarantine, intake, audit, log } = deps;
+  const record = (ctx: Context, entry: Omit<AuditEntry, 'at' | 'who' | 'via'>) => audit.record({ who: adminUser(ctx).name, via: 'admin-api', ...entry });
   const router = new Router({ prefix: '/admin/api' });
 
   router.use(async (ctx, next) => {
@@ -90,7 +95,7 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
     const wanted = all ? 'all' : (ids as string[]);
     const replayed = await deadLetters.replay(queue, wanted);
     const notReplayed = all ? [] : (ids as string[]).filter((id) => !replayed.includes(id));
-    log.info({ queue, replayed: replayed.length, notReplayed: notReplayed.length }, 'dead letters replayed');
+    await record(ctx, { action: 'replay', queue, count: replayed.length, detail: all ? 'all' : `${(ids as string[]).length} id(s) asked` });
     ctx.status = notReplayed.length && !replayed.length ? 404 : 200;
     ctx.body = { queue, replayed, notReplayed };
   });
@@ -106,7 +111,7 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
       throw err;
     }
     const purged = await deadLetters.purge(queue, ms);
-    log.info({ queue, olderThan, purged: purged.length }, 'dead letters purged');
+    await record(ctx, { action: 'purge', queue, count: purged.length, detail: `older than ${olderThan}` });
     ctx.body = { queue, olderThan, purged };
   });
 
@@ -122,6 +127,7 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
   });
   router.post('/quarantine/:id/replay', async (ctx) => {
     const result = await replayQuarantined({ quarantine, intake, log }, ctx.params.id!);
+    if (result.status === 'replayed') await record(ctx, { action: 'quarantine replay', count: 1, detail: `entry ${result.id} → ${result.outcome}` });
     const status = { replayed: 200, 'not-found': 404, 'not-replayable': 409, invalid: 422 }[result.status];
     ctx.status = status;
     ctx.body = result;

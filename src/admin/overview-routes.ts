@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Context, Middleware } from 'koa';
 import type { Config } from '../config.ts';
@@ -15,6 +14,8 @@ import { readOverview } from '../stats/overview.ts';
 import { renderAdminPage } from './overview-page.ts';
 import { maskEmail } from '../privacy/email.ts';
 import { adminLinks } from './links.ts';
+import type { AuditTrail } from './audit.ts';
+import { adminUser } from './gate.ts';
 
 export interface OverviewRoutesDeps {
   config: Config;
@@ -22,6 +23,7 @@ export interface OverviewRoutesDeps {
   redis: Redis;
   queues: QueueSet;
   quarantine: Quarantine;
+  audit: AuditTrail;
   /** How often the page refreshes its figures; default 10 s. */
   refreshSeconds?: number;
 }
@@ -76,18 +78,14 @@ export function overviewRoutes(deps: OverviewRoutesDeps): Middleware {
 
     const q = (ctx.method === 'POST' ? await formQuery(ctx) : typeof ctx.query.q === 'string' ? ctx.query.q : '').trim();
     const results = q ? searchResultsHtml(shown(q), await search.find(q, 20)) : undefined;
-    const nonce = randomBytes(16).toString('base64');
-    ctx.set(
-      'Content-Security-Policy',
-      `default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-${nonce}'; connect-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`,
-    );
     ctx.type = 'html';
     ctx.body = renderAdminPage({
       ...(await figures()),
       results,
       query: isEmail(q) ? '' : q,
       sandbox: config.sandbox,
-      nonce,
+      user: adminUser(ctx),
+      audit: await deps.audit.list(),
       refreshSeconds,
     });
   };

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'koa';
+import { AddressList } from '../address-list.ts';
 import type { Config } from '../config.ts';
 import { EnvelopeError, parseEnvelope, type Envelope } from '../events/envelope.ts';
 import { bodyHashKey, idempotencyKey } from '../events/idempotency-key.ts';
@@ -10,7 +11,7 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { EventIntake } from '../queues/intake.ts';
 import type { Quarantine } from './quarantine.ts';
-import { BodyTooLargeError, readRawBody } from './raw-body.ts';
+import { BodyTooLargeError, isJsonContentType, readRawBody } from './raw-body.ts';
 import { SignatureError, WebhookSignature } from './signature.ts';
 
 export interface WebhookDeps {
@@ -21,8 +22,6 @@ export interface WebhookDeps {
   metrics?: Metrics;
 }
 
-const JSON_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
-
 /**
  * `POST /webhooks/loopwise`: allow-list → content type (415) → size (413) → signature (401) →
  * JSON (400) → schema (422, quarantined) → dedupe and atomic enqueue (202, 200 duplicate, 503).
@@ -30,7 +29,7 @@ const JSON_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
 export function webhookHandler(deps: WebhookDeps) {
   const { config, intake, quarantine, log, metrics } = deps;
   const signature = config.webhook.secrets.length ? new WebhookSignature(config.webhook.secrets) : undefined;
-  const allowlist = new Set(config.webhook.ipAllowlist);
+  const allowlist = new AddressList(config.webhook.ipAllowlist);
 
   return async function handleWebhook(ctx: Context): Promise<void> {
     const correlationId = (ctx.get('x-request-id') || randomUUID()).slice(0, 64);
@@ -39,7 +38,7 @@ export function webhookHandler(deps: WebhookDeps) {
     let body: Buffer | undefined;
     try {
       if (allowlist.size && !allowlist.has(ctx.ip)) throw new HttpError(403, `Source address ${ctx.ip} is not allowed`);
-      if (!JSON_TYPE.test(ctx.get('content-type'))) throw new HttpError(415, 'Content-Type must be application/json');
+      if (!isJsonContentType(ctx.get('content-type'))) throw new HttpError(415, 'Content-Type must be application/json');
       try {
         body = await readRawBody(ctx.req, config.webhook.maxBodyBytes);
       } catch (err) {
