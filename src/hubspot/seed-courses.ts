@@ -1,4 +1,5 @@
 import type { Client } from '@hubspot/api-client';
+import { readBatch } from './batch-read.ts';
 import type { HubSpotCall } from './call.ts';
 import type { ContactCourses } from './contact-courses.ts';
 import type { CourseOptions } from './course-options.ts';
@@ -23,7 +24,7 @@ export async function seedFromHistory(
 ): Promise<void> {
   for (let i = 0; i < emails.length; i += READ_LIMIT) {
     const chunk = emails.slice(i, i + READ_LIMIT);
-    const res = await deps.call('contacts.read', () =>
+    const results = await readBatch(deps.call, 'contacts.read', () =>
       deps.client.crm.contacts.batchApi.read({
         idProperty: 'email',
         inputs: chunk.map((id) => ({ id })),
@@ -32,7 +33,7 @@ export async function seedFromHistory(
       }),
     );
     const found = new Map<string, string[]>();
-    for (const r of res.results) {
+    for (const r of results) {
       const email = r.properties.email?.toLowerCase();
       if (!email) continue;
       const history = r.propertiesWithHistory?.[ENROLLED_COURSES] ?? [];
