@@ -32,8 +32,9 @@ return redis.call('HGETALL', KEYS[1])
 /**
  * Folds one address's record into another's, for good: KEYS[1] the record folded in (deleted),
  * KEYS[2] the record kept, KEYS[3] the alias key of the address folded in, KEYS[4] the owner key of
- * the contact, KEYS[5] the alias key of the address kept (deleted: it is no alias now); ARGV[1] ttl, ARGV[2] the address kept, ARGV[3] "1" to mark the kept record seeded,
- * ARGV[4..] more course ids for it. Returns the kept record.
+ * the contact, KEYS[5] the alias key of the address kept (deleted: it is no alias now); ARGV[1] ttl,
+ * ARGV[2] the address kept, ARGV[3] "1" to mark the kept record seeded, ARGV[4..] more course ids
+ * for it. Returns the kept record.
  */
 const FOLD = `
 local from = redis.call('HGETALL', KEYS[1])

@@ -37,7 +37,7 @@ function fixFor(message: string): Fix | undefined {
 }
 
 /** The HubSpot id in "Contact already exists. Existing ID: 123". */
-export function existingContactId(message: string): string | undefined {
+function existingContactId(message: string): string | undefined {
   return /Existing ID: (\d+)/.exec(message)?.[1];
 }
 
