@@ -70,7 +70,7 @@ describe('/admin overview page', () => {
     expect(html).toContain('<form method="post" action="/admin" role="search">');
     for (const q of ['crm-contacts', 'email-welcome', 'crm-products']) {
       expect(html).toContain(`<a href="/admin/queues/queue/${q}">${q}</a>`);
-      expect(html).toContain(`<a href="/admin/queues/queue/${q}-dlq">dead letters</a>`);
+      expect(html).toContain(`<a href="/admin/dead-letters#${q}">dead letters</a>`);
     }
     expect(html).toContain('<span data-cell="crm-contacts.waiting">1</span>');
     expect(html).toContain('<span data-cell="crm-products.waiting">0</span>');

@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 import type { Context, Middleware, Next } from 'koa';
 
 /** The console's own static files, served from src/admin/assets/ so no page needs inline script or style. */
-const FILES: Record<string, string> = { 'admin.css': 'text/css; charset=utf-8', 'overview.js': 'text/javascript; charset=utf-8', 'sandbox.css': 'text/css; charset=utf-8' };
+const CSS = 'text/css; charset=utf-8';
+const JS = 'text/javascript; charset=utf-8';
+const FILES: Record<string, string> = { 'admin.css': CSS, 'sandbox.css': CSS, 'overview.js': JS, 'actions.js': JS };
 
 const loaded = Object.fromEntries(
   Object.entries(FILES).map(([name, type]) => {

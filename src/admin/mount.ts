@@ -16,6 +16,7 @@ import { adminGate } from './gate.ts';
 import { crossSiteGuard, roleGuard, securityHeaders } from './guards.ts';
 import { LoginThrottle } from './login-throttle.ts';
 import { overviewRoutes } from './overview-routes.ts';
+import { repairRoutes } from './repair-routes.ts';
 import { sandboxMiddleware, type SandboxProvider } from './sandbox-page.ts';
 
 export interface AdminDeps {
@@ -54,6 +55,7 @@ export function mountAdmin(deps: AdminDeps): (app: Koa) => void {
     app.use(adminAssets());
     app.use(overviewRoutes({ config, redis, queues, quarantine, audit })); // /admin overview + search, /admin/api/events, /admin/api/overview
     const deadLetters = new DeadLetters(redis, queues, config.redis.prefix);
+    app.use(repairRoutes({ deadLetters, quarantine, sandbox: config.sandbox })); // /admin/dead-letters, /admin/quarantine
     const api = adminApiRouter({ deadLetters, quarantine, intake, audit, log });
     app.use(api.routes()).use(api.allowedMethods());
     app.use(sandboxMiddleware(config.sandbox ? deps.sandbox : undefined));

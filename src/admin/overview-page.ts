@@ -3,6 +3,7 @@ import type { ActiveAlert } from '../alerts/state.ts';
 import type { AuditEntry } from './audit.ts';
 import type { AdminUser } from './auth.ts';
 import { escapeHtml } from '../html.ts';
+import { renderPage, timeHtml } from './layout.ts';
 import type { Overview } from '../stats/overview.ts';
 
 export interface AdminPageInput {
@@ -30,7 +31,7 @@ ${row('waiting', cell(c, `${name}.waiting`))}${row('running', cell(c, `${name}.a
 ${row('jobs/min (1 h)', cell(c, `${name}.perMinuteHour`))}${row('jobs/min (24 h)', cell(c, `${name}.perMinuteDay`))}
 ${row('failed attempts (1 h)', cell(c, `${name}.failureHour`))}${row('failed attempts (24 h)', cell(c, `${name}.failureDay`))}
 ${row('oldest waiting', cell(c, `${name}.oldestWaiting`))}
-${row(`<a href="${DASHBOARD_PATH}/queue/${encodeURIComponent(name)}-dlq">dead letters</a>`, cell(c, `${name}.deadLetters`))}
+${row(`<a href="/admin/dead-letters#${encodeURIComponent(name)}">dead letters</a>`, cell(c, `${name}.deadLetters`))}
 </dl></article>`;
 }
 
@@ -45,34 +46,20 @@ function apiCard(api: 'hubspot' | 'sendgrid', c: Record<string, string>): string
 /** One audit line: when, who, what, where, how many. */
 function auditLine(e: AuditEntry): string {
   const what = [e.action, e.queue && `on ${e.queue}`, e.count !== undefined && `(${e.count})`, e.detail && `— ${e.detail}`].filter(Boolean).join(' ');
-  return `<li><time datetime="${escapeHtml(e.at)}">${escapeHtml(e.at.replace('T', ' ').replace(/\.\d+Z$/, ' UTC'))}</time> <b>${escapeHtml(e.who)}</b> <span class="muted">via ${escapeHtml(e.via)}</span> ${escapeHtml(what)}</li>`;
+  return `<li>${timeHtml(e.at)} <b>${escapeHtml(e.who)}</b> <span class="muted">via ${escapeHtml(e.via)}</span> ${escapeHtml(what)}</li>`;
 }
 
 /** The /admin page: search box (and results), firing alerts, per-queue figures and API calls; refreshes itself. */
 export function renderAdminPage(p: AdminPageInput): string {
   const c = p.cells;
-  const nav = [
-    [DASHBOARD_PATH, 'Queues'],
-    ...(p.sandbox ? [['/admin/sandbox', 'Sandbox']] : []),
-    ['/admin/api/dlq', 'Dead letters (JSON)'],
-    ['/admin/api/quarantine', 'Quarantine (JSON)'],
-    ['/metrics', 'Metrics'],
-  ];
   const alerts = p.alerts.map((a) => `<li>${escapeHtml(a.text)} <span class="muted">(since ${escapeHtml(a.since)})</span></li>`).join('');
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>course-sync overview</title><link rel="stylesheet" href="/admin/assets/admin.css"></head><body data-refresh="${p.refreshSeconds}">
-<header><h1>course-sync</h1>${nav.map(([href, text]) => `<a href="${href}">${text}</a>`).join('')}<span class="who" id="who">signed in as <b>${escapeHtml(p.user.name)}</b> (${p.user.role})</span></header>
-<main>
-<form method="post" action="/admin" role="search"><input type="search" name="q" value="${escapeHtml(p.query ?? '')}" placeholder="enrollment id, course id, plan id or student e-mail" aria-label="Find an event" autocomplete="off"><button type="submit">Find</button></form>
+  const body = `<form method="post" action="/admin" role="search"><input type="search" name="q" value="${escapeHtml(p.query ?? '')}" placeholder="enrollment id, course id, plan id or student e-mail" aria-label="Find an event" autocomplete="off"><button type="submit">Find</button></form>
 ${p.results ?? ''}
 <section class="alerts"><h2>Alerts <small class="muted">${cell(c, 'alertCount')}</small></h2><ul id="alert-list">${alerts}</ul></section>
 <section><h2>Queues</h2><div class="grid">${p.overview.queues.map((q) => queueCard(q.name, c)).join('\n')}</div></section>
 <section><h2>HubSpot and SendGrid calls</h2><div class="grid">${apiCard('hubspot', c)}${apiCard('sendgrid', c)}
-<article class="card"><h3>Quarantine</h3><dl><div><dt>rejected webhooks kept</dt><dd>${cell(c, 'quarantine')}</dd></div></dl></article></div></section>
+<article class="card"><h3>Quarantine</h3><dl><div><dt><a href="/admin/quarantine">rejected webhooks kept</a></dt><dd>${cell(c, 'quarantine')}</dd></div></dl></article></div></section>
 <section class="audit"><h2>Operator actions <small class="muted">last ${p.audit.length}</small></h2>${p.audit.length ? `<ul>${p.audit.map(auditLine).join('')}</ul>` : '<p class="muted">none yet</p>'}</section>
-<p class="muted">Updated ${cell(c, 'generatedAt')}; refreshes every ${p.refreshSeconds} s.</p>
-</main>
-<script src="/admin/assets/overview.js"></script>
-</body></html>`;
+<p class="muted">Updated ${cell(c, 'generatedAt')}; refreshes every ${p.refreshSeconds} s.</p>`;
+  return renderPage({ title: 'course-sync overview', user: p.user, sandbox: p.sandbox, body, scripts: ['overview.js'], bodyAttributes: { 'data-refresh': String(p.refreshSeconds) } });
 }

@@ -95,15 +95,15 @@ export function webhookHandler(deps: WebhookDeps) {
       if (err.status === 503) ctx.set('Retry-After', '5');
       metrics?.webhookRequests.inc({ type: isKnownType(eventType) ? eventType : 'other', outcome: `rejected_${err.status}` });
       log.warn({ correlationId, eventType, status: err.status, reason: err.message }, 'webhook rejected');
-      if (err.status !== 503) await keep(err, eventType, body ?? Buffer.alloc(0), correlationId);
+      if (err.status !== 503) await keep(err, eventType, body ?? Buffer.alloc(0), correlationId, ctx.ip);
     }
   };
 
-  async function keep(refusal: HttpError, eventType: string, body: Buffer, correlationId: string): Promise<void> {
+  async function keep(refusal: HttpError, eventType: string, body: Buffer, correlationId: string, source: string): Promise<void> {
     try {
       const errors = refusal.extra.errors as { field: string; message: string }[] | undefined;
       const reason = errors ? `${refusal.message}: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}` : refusal.message;
-      const id = await quarantine.add({ status: refusal.status, reason, eventType, body, replayable: refusal.status === 422 });
+      const id = await quarantine.add({ status: refusal.status, reason, eventType, body, replayable: refusal.status === 422, errors, source });
       // Signed but schema-invalid: searchable by the ids it names (`course-sync trace`).
       if (refusal.status === 422) await intake.noteQuarantined({ id, eventType, body: body.toString('utf8'), status: refusal.status, reason });
     } catch (err) {
