@@ -16,6 +16,7 @@ import { connectRedis, waitReady } from './redis/connection.ts';
 import { startLocalRedis, type LocalRedis } from './redis/local-server.ts';
 import type { WorkerDeps } from './workers/deps.ts';
 import { startWorkers } from './workers/index.ts';
+import { TraceCallLog } from './trace/calls.ts';
 import { TraceWriter } from './trace/writer.ts';
 
 export type Role = 'all' | 'receiver' | 'worker';
@@ -84,6 +85,7 @@ export async function startService(givenConfig: Config, role: Role, log: Logger)
       queues,
       deadLetters: new DeadLetters(workerRedis, queues, config.redis.prefix),
       metrics,
+      calls: new TraceCallLog(workerRedis, config),
     };
     // Tracer, API call counts and alerts: started before and closed after the workers, to see all their events.
     const watchers = await startOpsWatchers(deps);

@@ -52,7 +52,11 @@ describe('the viewer', () => {
     const asOperator = (await (await get('/admin/queues/api/queues', OPERATOR)).json()) as { queues: { readOnlyMode: boolean }[] };
     expect(asOperator.queues.some((q) => q.readOnlyMode)).toBe(false);
     expect(await (await get('/admin', VIEWER)).text()).toContain('signed in as <b>marketing</b> (viewer)');
-    expect(await (await get('/admin', OPERATOR)).text()).toContain('signed in as <b>ops</b> (operator)');
+    const page = await (await get('/admin', OPERATOR)).text();
+    expect(page).toContain('signed in as <b>ops</b> (operator)');
+    // The pictures are drawn on the server: SVG in the page, and again in the JSON the page refreshes from.
+    expect(page).toMatch(/<div data-chart="crm-contacts\.hour"><figure class="chart"><svg /);
+    expect(Object.keys((await (await get('/admin/api/overview', VIEWER)).json()).charts)).toContain('hubspot.budget');
   });
 });
 

@@ -10,6 +10,8 @@ import type { AdminUser } from './auth.ts';
 export const DASHBOARD_PATH = '/admin/queues';
 
 const DLQ_HINT = 'Dead letters: replay with `course-sync dlq replay` or POST /admin/api/dlq/<queue>/replay';
+/** bull-board's pages get a "trace" link beside each job (assets/bull-board-links.js). */
+const TRACE_LINKS = '<script defer src="/admin/assets/bull-board-links.js"></script>';
 const API_ACTION = /^\/admin\/queues\/api\/queues\/(?:(pause|resume)|([^/]+)\/(.+))$/;
 
 /** One bull-board on every work queue and dead-letter queue; `readOnly` hides and refuses every action. */
@@ -47,8 +49,9 @@ export function dashboardMiddleware(queues: QueueSet, audit?: AuditTrail): Middl
   const readOnly = board(queues, true);
   return async function bullBoard(ctx: Context, next: Next): Promise<void> {
     const user = (ctx.state as { admin?: AdminUser }).admin;
-    if (user?.role !== 'operator') return readOnly(ctx, next);
-    await full(ctx, next);
+    await (user?.role === 'operator' ? full : readOnly)(ctx, next);
+    if (typeof ctx.body === 'string' && ctx.response.is('html')) ctx.body = ctx.body.replace('</body>', `${TRACE_LINKS}</body>`);
+    if (user?.role !== 'operator') return;
     const action = ctx.method === 'GET' || ctx.status >= 400 ? undefined : describeAction(ctx.path);
     if (action) await audit?.record({ who: user.name, via: 'bull-board', ...action });
   };

@@ -4,11 +4,14 @@ import type { AuditEntry } from './audit.ts';
 import type { AdminUser } from './auth.ts';
 import { escapeHtml } from '../html.ts';
 import { renderPage, timeHtml } from './layout.ts';
+import type { Pictures } from './pictures.ts';
 import type { Overview } from '../stats/overview.ts';
 
 export interface AdminPageInput {
   overview: Overview;
   cells: Record<string, string>;
+  /** The pictures (SVG) by chart id. */
+  charts: Pictures;
   alerts: ActiveAlert[];
   /** The search results block (already HTML), when a search was made. */
   results?: string;
@@ -52,11 +55,13 @@ function auditLine(e: AuditEntry): string {
 /** The /admin page: search box (and results), firing alerts, per-queue figures and API calls; refreshes itself. */
 export function renderAdminPage(p: AdminPageInput): string {
   const c = p.cells;
+  const chartIds = [...p.overview.queues.flatMap((q) => [`${q.name}.hour`, `${q.name}.day`]), 'hubspot.budget', 'sendgrid.hour', 'sendgrid.day'];
   const alerts = p.alerts.map((a) => `<li>${escapeHtml(a.text)} <span class="muted">(since ${escapeHtml(a.since)})</span></li>`).join('');
   const body = `<form method="post" action="/admin" role="search"><input type="search" name="q" value="${escapeHtml(p.query ?? '')}" placeholder="enrollment id, course id, plan id or student e-mail" aria-label="Find an event" autocomplete="off"><button type="submit">Find</button></form>
 ${p.results ?? ''}
 <section class="alerts"><h2>Alerts <small class="muted">${cell(c, 'alertCount')}</small></h2><ul id="alert-list">${alerts}</ul></section>
 <section><h2>Queues</h2><div class="grid">${p.overview.queues.map((q) => queueCard(q.name, c)).join('\n')}</div></section>
+<section><h2>Last hour and day</h2><div class="charts">${chartIds.map((id) => `<div data-chart="${escapeHtml(id)}">${p.charts[id] ?? ''}</div>`).join('\n')}</div></section>
 <section><h2>HubSpot and SendGrid calls</h2><div class="grid">${apiCard('hubspot', c)}${apiCard('sendgrid', c)}
 <article class="card"><h3>Quarantine</h3><dl><div><dt><a href="/admin/quarantine">rejected webhooks kept</a></dt><dd>${cell(c, 'quarantine')}</dd></div></dl></article></div></section>
 <section class="audit"><h2>Operator actions <small class="muted">last ${p.audit.length}</small></h2>${p.audit.length ? `<ul>${p.audit.map(auditLine).join('')}</ul>` : '<p class="muted">none yet</p>'}</section>

@@ -9,6 +9,7 @@ import { isEmail } from '../privacy/email.ts';
 import { SEARCH_LIMIT } from '../trace/reader.ts';
 import { TraceSearch } from '../trace/search.ts';
 import { overviewCells } from './overview-cells.ts';
+import { readPictures } from './pictures.ts';
 import { searchResultsHtml } from './journey-html.ts';
 import { readOverview } from '../stats/overview.ts';
 import { renderAdminPage } from './overview-page.ts';
@@ -51,15 +52,19 @@ export function overviewRoutes(deps: OverviewRoutesDeps): Middleware {
   const alerts = new RedisAlertState(redis, config.redis.prefix);
   const refreshSeconds = deps.refreshSeconds ?? 10;
   const figures = async () => {
-    const [overview, active] = await Promise.all([readOverview({ redis, prefix: config.redis.prefix, queues, quarantine }), alerts.active()]);
-    return { overview, alerts: active, cells: overviewCells(overview, active) };
+    const [overview, active, charts] = await Promise.all([
+      readOverview({ redis, prefix: config.redis.prefix, queues, quarantine }),
+      alerts.active(),
+      readPictures(redis, config.redis.prefix, config.hubspot.requestsPer10s),
+    ]);
+    return { overview, alerts: active, cells: overviewCells(overview, active), charts };
   };
 
   return async function overviewRoute(ctx, next) {
     const path = ctx.path.replace(/\/+$/, '') || '/';
     if (path === '/admin/api/overview' && ctx.method === 'GET') {
-      const { overview, alerts: active, cells } = await figures();
-      ctx.body = { ...overview, alerts: active, cells };
+      const { overview, alerts: active, cells, charts } = await figures();
+      ctx.body = { ...overview, alerts: active, cells, charts };
       return;
     }
     if (path === '/admin/api/events' && ctx.method === 'GET') {

@@ -1,5 +1,6 @@
 // course-sync overview: refreshes every [data-cell] and the alert list from /admin/api/overview
-// every data-refresh seconds (set on <body>). Writes text only (textContent), never markup.
+// every data-refresh seconds (set on <body>). Figures are written as text (textContent); the
+// pictures are replaced by the SVG the server drew for them.
 (function () {
   var seconds = Number(document.body.getAttribute('data-refresh')) || 10;
   async function refresh() {
@@ -10,6 +11,11 @@
       document.querySelectorAll('[data-cell]').forEach(function (el) {
         var v = o.cells[el.getAttribute('data-cell')];
         if (v !== undefined) el.textContent = v;
+      });
+      // The pictures are SVG the server drew (every text in them escaped there).
+      document.querySelectorAll('[data-chart]').forEach(function (el) {
+        var svg = o.charts && o.charts[el.getAttribute('data-chart')];
+        if (svg !== undefined) el.innerHTML = svg;
       });
       var ul = document.getElementById('alert-list');
       ul.textContent = '';
