@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseDuration } from '../src/cli/duration.ts';
 import { QUEUES } from '../src/queues/names.ts';
 import { freePort } from '../src/redis/local-server.ts';
 import { runCli } from './support/cli.ts';
-import { deadLetterRig, eventually } from './support/dead-letters.ts';
+import { deadLetterRig } from './support/dead-letters.ts';
 import { dropPrefix, redisUrl, testConfig } from './support/env.ts';
 
 const config = testConfig({ JOB_ATTEMPTS: '2', JOB_BACKOFF_MS: '10' });
@@ -79,7 +79,7 @@ describe('course-sync dlq', () => {
     const worker = rig.work(QUEUES.contacts, async (job) => {
       started.push(job.attemptsMade);
     });
-    await eventually(async () => (await rig.queues.work[QUEUES.contacts].getJobState('enroll-enroll_cli_1')) === 'completed');
+    await vi.waitFor(async () => expect(await rig.queues.work[QUEUES.contacts].getJobState('enroll-enroll_cli_1')).toBe('completed'), { timeout: 15_000 });
     await worker.close();
     expect(started).toEqual([0]);
     expect(lines((await cli('dlq', 'list', 'crm-contacts')).stdout).map((l) => l.split('\t')[1])).toEqual(['enroll-enroll_cli_2']);
