@@ -132,10 +132,15 @@ describe('course-sync dlq', () => {
     expect(res.stderr).toMatch(/REDIS_URL: is not set\. dlq and quarantine commands act on the Redis of a running service/);
   });
 
-  it('exits 3 when Redis does not answer', async () => {
+  it('exits 3 when Redis does not answer; leaves no connection or timer behind, reached or not (it runs inside tests too)', async () => {
+    const handles = () => process.getActiveResourcesInfo().filter((kind) => kind === 'TCPSocketWrap' || kind === 'Timeout').length;
+    await rig.redis.ping();
+    const before = handles();
     const res = await runCli(['dlq', 'list'], { REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
     expect(res.code).toBe(3);
     expect(res.stderr).toMatch(/Redis at 127.0.0.1:\d+ is not reachable/);
+    expect((await cli('dlq', 'list')).code).toBe(0);
+    await vi.waitFor(() => expect(handles()).toBeLessThanOrEqual(before), { timeout: 5_000 });
   });
 
   it('--help describes each subcommand', async () => {
