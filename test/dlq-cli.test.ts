@@ -1,7 +1,7 @@
+import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseDuration } from '../src/cli/duration.ts';
 import { QUEUES } from '../src/queues/names.ts';
-import { freePort } from '../src/redis/local-server.ts';
 import { runCli } from './support/cli.ts';
 import { deadLetterRig } from './support/dead-letters.ts';
 import { dropPrefix, redisUrl, testConfig } from './support/env.ts';
@@ -132,15 +132,24 @@ describe('course-sync dlq', () => {
     expect(res.stderr).toMatch(/REDIS_URL: is not set\. dlq and quarantine commands act on the Redis of a running service/);
   });
 
-  it('exits 3 when Redis does not answer; leaves no connection or timer behind, reached or not (it runs inside tests too)', async () => {
-    const handles = () => process.getActiveResourcesInfo().filter((kind) => kind === 'TCPSocketWrap' || kind === 'Timeout').length;
+  it('exits 3 when Redis does not answer; closes every connection it opened, answered or not (it runs inside tests too)', async () => {
+    // A server that reads what it is sent and never replies: the client connects and waits for Redis.
+    const silent = createServer((socket) => socket.resume());
+    await new Promise<void>((ok) => silent.listen(0, '127.0.0.1', ok));
+    const open = () => new Promise<number>((ok, fail) => silent.getConnections((err, n) => (err ? fail(err) : ok(n))));
+    try {
+      const res = await runCli(['dlq', 'list'], { REDIS_URL: `redis://127.0.0.1:${(silent.address() as AddressInfo).port}` });
+      expect(res.code).toBe(3);
+      expect(res.stderr).toMatch(/Redis at 127.0.0.1:\d+ is not reachable/);
+      await vi.waitFor(async () => expect(await open()).toBe(0));
+    } finally {
+      silent.close();
+    }
+    const sockets = () => process.getActiveResourcesInfo().filter((kind) => kind === 'TCPSocketWrap').length;
     await rig.redis.ping();
-    const before = handles();
-    const res = await runCli(['dlq', 'list'], { REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
-    expect(res.code).toBe(3);
-    expect(res.stderr).toMatch(/Redis at 127.0.0.1:\d+ is not reachable/);
+    const before = sockets();
     expect((await cli('dlq', 'list')).code).toBe(0);
-    await vi.waitFor(() => expect(handles()).toBeLessThanOrEqual(before), { timeout: 5_000 });
+    await vi.waitFor(() => expect(sockets()).toBe(before));
   });
 
   it('--help describes each subcommand', async () => {
