@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer, type AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseDuration } from '../src/cli/duration.ts';
 import { QUEUES } from '../src/queues/names.ts';
-import { freePort } from '../src/redis/local-server.ts';
 import { runCli } from './support/cli.ts';
-import { deadLetterRig, eventually } from './support/dead-letters.ts';
+import { deadLetterRig } from './support/dead-letters.ts';
 import { dropPrefix, redisUrl, testConfig } from './support/env.ts';
 
 const config = testConfig({ JOB_ATTEMPTS: '2', JOB_BACKOFF_MS: '10' });
@@ -79,7 +79,7 @@ describe('course-sync dlq', () => {
     const worker = rig.work(QUEUES.contacts, async (job) => {
       started.push(job.attemptsMade);
     });
-    await eventually(async () => (await rig.queues.work[QUEUES.contacts].getJobState('enroll-enroll_cli_1')) === 'completed');
+    await vi.waitFor(async () => expect(await rig.queues.work[QUEUES.contacts].getJobState('enroll-enroll_cli_1')).toBe('completed'), { timeout: 15_000 });
     await worker.close();
     expect(started).toEqual([0]);
     expect(lines((await cli('dlq', 'list', 'crm-contacts')).stdout).map((l) => l.split('\t')[1])).toEqual(['enroll-enroll_cli_2']);
@@ -132,10 +132,24 @@ describe('course-sync dlq', () => {
     expect(res.stderr).toMatch(/REDIS_URL: is not set\. dlq and quarantine commands act on the Redis of a running service/);
   });
 
-  it('exits 3 when Redis does not answer', async () => {
-    const res = await runCli(['dlq', 'list'], { REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
-    expect(res.code).toBe(3);
-    expect(res.stderr).toMatch(/Redis at 127.0.0.1:\d+ is not reachable/);
+  it('exits 3 when Redis does not answer; closes every connection it opened, answered or not (it runs inside tests too)', async () => {
+    // A server that reads what it is sent and never replies: the client connects and waits for Redis.
+    const silent = createServer((socket) => socket.resume());
+    await new Promise<void>((ok) => silent.listen(0, '127.0.0.1', ok));
+    const open = () => new Promise<number>((ok, fail) => silent.getConnections((err, n) => (err ? fail(err) : ok(n))));
+    try {
+      const res = await runCli(['dlq', 'list'], { REDIS_URL: `redis://127.0.0.1:${(silent.address() as AddressInfo).port}` });
+      expect(res.code).toBe(3);
+      expect(res.stderr).toMatch(/Redis at 127.0.0.1:\d+ is not reachable/);
+      await vi.waitFor(async () => expect(await open()).toBe(0));
+    } finally {
+      silent.close();
+    }
+    const sockets = () => process.getActiveResourcesInfo().filter((kind) => kind === 'TCPSocketWrap').length;
+    await rig.redis.ping();
+    const before = sockets();
+    expect((await cli('dlq', 'list')).code).toBe(0);
+    await vi.waitFor(() => expect(sockets()).toBe(before));
   });
 
   it('--help describes each subcommand', async () => {

@@ -3,6 +3,7 @@ import { summarizeDeadLetter, type DeadLetterSummary } from '../queues/dead-lett
 import { DurationError, parseDuration } from './duration.ts';
 import { WORK_QUEUES, type WorkQueueName } from '../queues/names.ts';
 import { EXIT } from './exit-codes.ts';
+import type { CliIO } from './io.ts';
 import { parseQueue, withOps } from './ops-connection.ts';
 
 const REDIS_NOTE = 'Connects to REDIS_URL (required) with QUEUE_PREFIX; never starts a Redis of its own.';
@@ -23,7 +24,7 @@ function parseOlderThan(value: string): number {
 }
 
 /** Registers `course-sync dlq list|show|replay|purge`: inspect and repair the dead-letter queues. */
-export function registerDlq(program: Command): void {
+export function registerDlq(program: Command, io: CliIO): void {
   const dlq = program
     .command('dlq')
     .description('dead-letter queues: list, show, replay and purge jobs that failed for good')
@@ -36,12 +37,12 @@ export function registerDlq(program: Command): void {
     .option('--json', 'print JSON instead of tab-separated lines')
     .addHelpText('after', `\n${REDIS_NOTE}\n${EXIT_NOTE}`)
     .action((queue: WorkQueueName | undefined, opts: { json?: boolean }) =>
-      withOps('dlq list', async ({ deadLetters }) => {
+      withOps(io, 'dlq list', async ({ deadLetters }) => {
         const summaries: DeadLetterSummary[] = [];
         for (const q of queue ? [queue] : WORK_QUEUES) summaries.push(...(await deadLetters.list(q)).map(summarizeDeadLetter));
-        if (opts.json) console.log(JSON.stringify(summaries, null, 2));
-        else for (const s of summaries) console.log(formatDeadLetterLine(s));
-        if (!opts.json && summaries.length === 0) console.error(`no dead letters${queue ? ` in ${queue}` : ''}`);
+        if (opts.json) io.out(JSON.stringify(summaries, null, 2));
+        else for (const s of summaries) io.out(formatDeadLetterLine(s));
+        if (!opts.json && summaries.length === 0) io.err(`no dead letters${queue ? ` in ${queue}` : ''}`);
         return EXIT.ok;
       }),
     );
@@ -53,13 +54,13 @@ export function registerDlq(program: Command): void {
     .argument('<id>', 'its job id')
     .addHelpText('after', `\n${REDIS_NOTE}\n${EXIT_NOTE}`)
     .action((queue: WorkQueueName, id: string) =>
-      withOps('dlq show', async ({ deadLetters }) => {
+      withOps(io, 'dlq show', async ({ deadLetters }) => {
         const letter = await deadLetters.get(queue, id);
         if (!letter) {
-          console.error(`course-sync dlq show: no dead letter "${id}" in ${queue}`);
+          io.err(`course-sync dlq show: no dead letter "${id}" in ${queue}`);
           return EXIT.problem;
         }
-        console.log(JSON.stringify(letter.data, null, 2));
+        io.out(JSON.stringify(letter.data, null, 2));
         return EXIT.ok;
       }),
     );
@@ -73,15 +74,15 @@ export function registerDlq(program: Command): void {
     .addHelpText('after', `\nExamples:\n  course-sync dlq replay crm-contacts --all\n  course-sync dlq replay email-welcome enroll-enroll_123456\n\n${REDIS_NOTE}\n${EXIT_NOTE}`)
     .action((queue: WorkQueueName, ids: string[], opts: { all?: boolean }) => {
       if (!!opts.all === ids.length > 0) {
-        console.error('course-sync dlq replay: give either --all or one or more job ids');
-        process.exitCode = EXIT.usage;
+        io.err('course-sync dlq replay: give either --all or one or more job ids');
+        io.exitCode = EXIT.usage;
         return;
       }
-      return withOps('dlq replay', async ({ deadLetters }) => {
+      return withOps(io, 'dlq replay', async ({ deadLetters }) => {
         const { replayed, notReplayed } = await deadLetters.replay(queue, opts.all ? 'all' : ids);
-        for (const id of replayed) console.log(`replayed\t${queue}\t${id}`);
-        for (const { id, reason } of notReplayed) console.error(`not replayed: ${id}: ${reason}`);
-        console.error(`${replayed.length} replayed into ${queue}`);
+        for (const id of replayed) io.out(`replayed\t${queue}\t${id}`);
+        for (const { id, reason } of notReplayed) io.err(`not replayed: ${id}: ${reason}`);
+        io.err(`${replayed.length} replayed into ${queue}`);
         return notReplayed.length ? EXIT.problem : EXIT.ok;
       });
     });
@@ -93,10 +94,10 @@ export function registerDlq(program: Command): void {
     .requiredOption('--older-than <duration>', 'e.g. 30m, 12h, 7d, 2w', parseOlderThan)
     .addHelpText('after', `\nExample:\n  course-sync dlq purge crm-products --older-than 30d\n\n${REDIS_NOTE}\n${EXIT_NOTE}`)
     .action((queue: WorkQueueName, opts: { olderThan: number }) =>
-      withOps('dlq purge', async ({ deadLetters }) => {
+      withOps(io, 'dlq purge', async ({ deadLetters }) => {
         const purged = await deadLetters.purge(queue, opts.olderThan);
-        for (const id of purged) console.log(`purged\t${queue}\t${id}`);
-        console.error(`${purged.length} purged from ${queue}`);
+        for (const id of purged) io.out(`purged\t${queue}\t${id}`);
+        io.err(`${purged.length} purged from ${queue}`);
         return EXIT.ok;
       }),
     );

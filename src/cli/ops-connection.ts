@@ -10,6 +10,7 @@ import { openQueues, type QueueSet } from '../queues/registry.ts';
 import { Quarantine } from '../receiver/quarantine.ts';
 import { connectRedis, waitReady } from '../redis/connection.ts';
 import { EXIT } from './exit-codes.ts';
+import type { CliIO } from './io.ts';
 import { TraceWriter } from '../trace/writer.ts';
 
 /** What the ops commands work with, on the Redis of a running service. */
@@ -29,8 +30,8 @@ const READY_TIMEOUT_MS = 5_000;
  * Connects to REDIS_URL (required: these commands act on the Redis a running service uses and
  * never start a private one). Throws ConfigError when it is unset, a plain Error when unreachable.
  */
-async function openOps(): Promise<OpsHandles> {
-  const config = loadConfig();
+async function openOps(env: CliIO['env']): Promise<OpsHandles> {
+  const config = loadConfig(env);
   const url = config.redis.url;
   if (!url) {
     throw new ConfigError(
@@ -58,7 +59,10 @@ async function openOps(): Promise<OpsHandles> {
     close: async () => {
       // Let every queue finish connecting first: on a Redis Cluster, ending the connection under a
       // queue still initialising makes BullMQ emit an error nobody can catch any more.
-      await Promise.race([Promise.allSettled(queues.all().map((q) => q.waitUntilReady())), sleep(READY_TIMEOUT_MS, undefined, { ref: false })]);
+      const giveUp = new AbortController();
+      const timeout = sleep(READY_TIMEOUT_MS, undefined, { signal: giveUp.signal }).catch(() => undefined);
+      await Promise.race([Promise.allSettled(queues.all().map((q) => q.waitUntilReady())), timeout]);
+      giveUp.abort(); // no timer left behind when the CLI runs inside another process (tests)
       await intake.close();
       await queues.close();
       await redis.quit().catch(() => redis.disconnect());
@@ -69,21 +73,21 @@ async function openOps(): Promise<OpsHandles> {
 class RedisUnreachableError extends Error {}
 
 /**
- * Runs an ops command: opens the handles, sets the exit code the command returns, always closes.
+ * Runs an ops command: opens the handles, sets `io.exitCode` to what the command returns, always closes.
  * An unreachable Redis exits 3 with a plain message.
  */
-export async function withOps(command: string, run: (ops: OpsHandles) => Promise<number>): Promise<void> {
+export async function withOps(io: CliIO, command: string, run: (ops: OpsHandles) => Promise<number>): Promise<void> {
   let ops: OpsHandles;
   try {
-    ops = await openOps();
+    ops = await openOps(io.env);
   } catch (err) {
     if (!(err instanceof RedisUnreachableError)) throw err;
-    console.error(`course-sync ${command}: ${err.message}`);
-    process.exitCode = EXIT.unavailable;
+    io.err(`course-sync ${command}: ${err.message}`);
+    io.exitCode = EXIT.unavailable;
     return;
   }
   try {
-    process.exitCode = await run(ops);
+    io.exitCode = await run(ops);
   } finally {
     await ops.close();
   }

@@ -4,6 +4,7 @@ import { isEmail } from '../privacy/email.ts';
 import { SEARCH_LIMIT } from '../trace/reader.ts';
 import { TraceSearch } from '../trace/search.ts';
 import { EXIT } from './exit-codes.ts';
+import type { CliIO } from './io.ts';
 import { withOps } from './ops-connection.ts';
 import { maskEmail } from '../privacy/email.ts';
 import { adminLinks } from '../admin/links.ts';
@@ -15,7 +16,7 @@ function parseLimit(value: string): number {
 }
 
 /** Registers `course-sync trace <query>`: the journey of every event matching an id or e-mail. */
-export function registerTrace(program: Command): void {
+export function registerTrace(program: Command, io: CliIO): void {
   program
     .command('trace')
     .description('where is my event? the journey of every event matching an enrollment id, course id, plan id or student e-mail')
@@ -31,13 +32,13 @@ export function registerTrace(program: Command): void {
         '\nExit codes: 0 found; 1 nothing matches; 2 bad usage or configuration (REDIS_URL unset); 3 Redis unreachable.',
     )
     .action((query: string, opts: { json?: boolean; limit: number }) =>
-      withOps('trace', async ({ redis, config, queues, quarantine }) => {
+      withOps(io, 'trace', async ({ redis, config, queues, quarantine }) => {
         const journeys = await new TraceSearch({ redis, config, queues, quarantine, links: adminLinks }).find(query, opts.limit);
-        if (opts.json) console.log(JSON.stringify(journeys, null, 2));
-        else if (journeys.length) console.log(journeys.map((j) => formatJourney(j).join('\n')).join('\n\n'));
+        if (opts.json) io.out(JSON.stringify(journeys, null, 2));
+        else if (journeys.length) io.out(journeys.map((j) => formatJourney(j).join('\n')).join('\n\n'));
         if (!journeys.length) {
           const shown = isEmail(query) ? maskEmail(query.trim()) : query;
-          console.error(`course-sync trace: no event matches "${shown}" (traces are kept ${config.trace.retentionDays} days)`);
+          io.err(`course-sync trace: no event matches "${shown}" (traces are kept ${config.trace.retentionDays} days)`);
           return EXIT.problem;
         }
         return EXIT.ok;
