@@ -9,6 +9,7 @@ import { recordKey } from '../src/redis/keys.ts';
 import { generateEventKeyPair } from '../src/receiver/sendgrid-signature.ts';
 import { EmailEventLog } from '../src/sendgrid/email-status.ts';
 import { basic } from './support/admin.ts';
+import { runCli } from './support/cli.ts';
 import { redisUrl } from './support/env.ts';
 import { enrollEvent } from './support/faults.ts';
 import { startTestService } from './support/receiver.ts';
@@ -230,5 +231,54 @@ describe('export', () => {
   it('refuses a request that names nobody', async () => {
     expect((await api('/privacy/export', { student: '' })).status).toBe(400);
     expect((await api('/privacy/forget', { student: 'not an address@' })).status).toBe(400);
+  });
+});
+
+describe('the forget and export commands', () => {
+  const cy = student('Cy');
+  const cli = (args: string[], opts = {}) =>
+    runCli(args, { REDIS_URL: t.service.redisUrl, QUEUE_PREFIX: t.config.redis.prefix, HUBSPOT_ACCESS_TOKEN: hubspot.token, HUBSPOT_BASE_URL: hubspot.url, SENDGRID_API_KEY: sendgrid.apiKey }, opts);
+
+  it('asks before removing, removes with --yes, exports what is held, and records who did it', async () => {
+    expect((await t.post(enrollmentOf(cy, 'cy-1'))).status).toBe(202);
+    await settled('cy-1');
+
+    const exported = await cli(['export', 'cy-1']);
+    expect(exported.code).toBe(0);
+    const doc = JSON.parse(exported.stdout);
+    expect(doc.student.enrollments.map((e: any) => e.id)).toEqual(['cy-1']);
+    expect(doc.traces.map((tr: any) => tr.header.key)).toEqual(['enroll-cy-1']);
+
+    const dry = await cli(['forget', cy.user.email, '--dry-run']);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(/^would remove\s+1\ttraces$/m);
+    expect(dry.stdout).not.toMatch(/cy\.forget@/i);
+
+    // Not a terminal and no --yes: refused. A terminal answering no: nothing removed.
+    expect(await cli(['forget', cy.user.email])).toMatchObject({ code: 2, stderr: expect.stringContaining('add --yes') });
+    expect(await cli(['forget', cy.user.email], { ttyInput: true, input: 'n\n' })).toMatchObject({ code: 0, stderr: expect.stringContaining('nothing removed') });
+    expect(await journeys('cy-1')).toHaveLength(1);
+
+    const done = await cli(['forget', cy.user.email, '--hubspot', '--yes']);
+    expect(done.code).toBe(0);
+    expect(done.stdout).toMatch(/^removed\s+1\ttraces$/m);
+    expect(done.stdout).toMatch(/contacts deleted for good: 1/);
+    expect(done.stdout).toMatch(/checked: nothing left in Redis names the student/);
+    expect(await keysHolding(t.redis, [cy.email, cy.name], [cy.phoneDigits])).toEqual([]);
+    expect(hubspot.state.gdprDeleted).toContain(cy.email);
+    expect(await cli(['export', cy.user.email])).toMatchObject({ code: 1 });
+    expect((await cli(['trace', cy.user.email])).code).toBe(1);
+
+    const entries = await new AuditTrail(t.redis, t.config.redis.prefix).list(5);
+    const entry = entries.find((e) => e.action === 'forget student');
+    expect(entry).toMatchObject({ via: 'cli', who: expect.stringMatching(/^.+@.+$/), detail: expect.stringContaining('HubSpot contacts deleted 1') });
+    expect(entries[0]).toMatchObject({ action: 'export student', via: 'cli', count: 0 });
+    expect(JSON.stringify(entry)).not.toMatch(/forget@/i);
+  }, 60_000);
+
+  it('refuses --unsuppress of something that is not an address, and --hubspot without a token', async () => {
+    expect((await cli(['forget', '--unsuppress', 'cy-1'])).code).toBe(2);
+    const noToken = await runCli(['forget', 'x@example.com', '--hubspot', '--yes'], { REDIS_URL: t.service.redisUrl, QUEUE_PREFIX: t.config.redis.prefix });
+    expect(noToken).toMatchObject({ code: 2, stderr: expect.stringContaining('HUBSPOT_ACCESS_TOKEN') });
   });
 });

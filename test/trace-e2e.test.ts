@@ -71,6 +71,13 @@ describe('the seed enrollment, end to end', () => {
     expect(cli.stdout).toMatch(new RegExp(`email-welcome +completed \\(attempt 1, \\d+ ms\\) SendGrid message ${email!.messageId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
     expect(cli.stdout).toMatch(/now: crm-contacts done · email-welcome done$/m);
     expect(cli.stdout).not.toContain(EMAIL);
+    expect(cli.stdout).not.toContain('call:');
+
+    // --calls: each attempt's own part of the HubSpot and SendGrid calls, address and phone masked.
+    const calls = await runCli(['trace', EMAIL, '--calls'], { REDIS_URL: t.service.redisUrl, QUEUE_PREFIX: t.config.redis.prefix });
+    expect(calls.stdout).toMatch(/^  call: crm-contacts attempt 1: hubspot contacts\.upsert asked \{"email":"s\*\*\*@example\.com",.*"phone":"\+12\*+90".*\} → answered \{.*"contactId":"\d+"/m);
+    expect(calls.stdout).toMatch(/^  call: email-welcome attempt 1: sendgrid mail\.send asked \{.*\} → answered \{"status":202,"messageId":"[^"]+"\}$/m);
+    expect(calls.stdout).not.toContain(EMAIL);
   });
 
   it('shows a redelivery as a duplicate that sent nothing again', async () => {

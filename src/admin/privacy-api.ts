@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import { HubSpotCallError } from '../hubspot/errors.ts';
 import { HttpError } from '../http-error.ts';
 import { maskEmail } from '../privacy/email.ts';
-import { exportStudent } from '../privacy/export.ts';
+import { exportAudit, exportStudent } from '../privacy/export.ts';
 import { erasureAudit, forgetStudent, type PrivacyDeps } from '../privacy/forget.ts';
 import { parseStudentQuery, type StudentQuery } from '../privacy/student.ts';
 import type { AuditEntry } from './audit.ts';
@@ -53,7 +53,7 @@ export function privacyRoutes(router: Router, deps: { privacy: PrivacyProvider; 
   router.post('/privacy/export', async (ctx) => {
     const query = studentOf((await jsonBody(ctx)).student);
     const doc = await exportStudent(await deps.privacy(), query);
-    await deps.record(ctx, { action: 'export student', count: doc.records.length, detail: `${doc.student.enrollments.length} enrollment(s)` });
+    await deps.record(ctx, exportAudit(doc));
     ctx.set('Cache-Control', 'no-store');
     ctx.body = doc;
   });

@@ -9,6 +9,7 @@ import { registerEmit } from './emit.ts';
 import { registerHubSpot } from './hubspot.ts';
 import { EXIT } from './exit-codes.ts';
 import { processIO, type CliIO } from './io.ts';
+import { registerPrivacy } from './privacy.ts';
 import { registerQuarantine } from './quarantine.ts';
 import { registerStart } from './start.ts';
 import { registerTrace } from './trace.ts';
@@ -38,6 +39,7 @@ export function buildProgram(io: CliIO = processIO()): Command {
   registerQuarantine(program, io);
   registerTrace(program, io);
   registerEmail(program, io);
+  registerPrivacy(program, io);
 
   return program;
 }

@@ -1,3 +1,4 @@
+import { hostname, userInfo } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError } from 'commander';
 import type { Redis } from 'ioredis';
@@ -12,6 +13,7 @@ import { connectRedis, waitReady } from '../redis/connection.ts';
 import { EXIT } from './exit-codes.ts';
 import type { CliIO } from './io.ts';
 import { TraceWriter } from '../trace/writer.ts';
+import { AuditTrail, type AuditEntry } from '../admin/audit.ts';
 
 /** What the ops commands work with, on the Redis of a running service. */
 export interface OpsHandles {
@@ -21,7 +23,20 @@ export interface OpsHandles {
   deadLetters: DeadLetters;
   quarantine: Quarantine;
   intake: EventIntake;
+  /** Records an action of this command in the audit trail, as `<os user>@<host>` via the CLI. */
+  audit(entry: Omit<AuditEntry, 'at' | 'who' | 'via'>): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Who runs the command, for the audit trail: the OS user at this host. */
+function cliOperator(): string {
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    // no passwd entry (some containers)
+  }
+  return `${user}@${hostname()}`;
 }
 
 const READY_TIMEOUT_MS = 5_000;
@@ -56,6 +71,7 @@ async function openOps(env: CliIO['env']): Promise<OpsHandles> {
     deadLetters: new DeadLetters(redis, queues, config.redis.prefix),
     quarantine: new Quarantine(redis, config.redis.prefix, config.webhook.quarantineMax),
     intake,
+    audit: (entry) => new AuditTrail(redis, config.redis.prefix).record({ who: cliOperator(), via: 'cli', ...entry }),
     close: async () => {
       // Let every queue finish connecting first: on a Redis Cluster, ending the connection under a
       // queue still initialising makes BullMQ emit an error nobody can catch any more.

@@ -78,6 +78,7 @@ export function registerQuarantine(program: Command, io: CliIO): void {
         const result = await replayQuarantined({ quarantine: ops.quarantine, intake: ops.intake }, id);
         switch (result.status) {
           case 'replayed':
+            await ops.audit({ action: 'quarantine replay', count: 1, detail: `entry ${id} → ${result.outcome}` });
             io.out(`replayed\t${id}\t${result.key}\t${result.outcome}`);
             return EXIT.ok;
           case 'not-found':

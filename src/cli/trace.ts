@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { formatJourney } from '../trace/format.ts';
+import { describeCalls, formatJourney } from '../trace/format.ts';
 import { isEmail } from '../privacy/email.ts';
 import { SEARCH_LIMIT } from '../trace/reader.ts';
 import { TraceSearch } from '../trace/search.ts';
@@ -22,6 +22,7 @@ export function registerTrace(program: Command, io: CliIO): void {
     .description('where is my event? the journey of every event matching an enrollment id, course id, plan id or student e-mail')
     .argument('<query>', 'enrollment id, course id, plan id, student e-mail or idempotency key')
     .option('--json', 'print the journeys as JSON')
+    .option('--calls', 'also print the HubSpot and SendGrid calls each attempt took part in (its own part; e-mail and phone masked)')
     .option('--limit <n>', `newest n matches (at most ${SEARCH_LIMIT})`, parseLimit, 10)
     .addHelpText(
       'after',
@@ -31,11 +32,14 @@ export function registerTrace(program: Command, io: CliIO): void {
         '\n\nConnects to REDIS_URL (required) with QUEUE_PREFIX; never starts a Redis of its own.' +
         '\nExit codes: 0 found; 1 nothing matches; 2 bad usage or configuration (REDIS_URL unset); 3 Redis unreachable.',
     )
-    .action((query: string, opts: { json?: boolean; limit: number }) =>
+    .action((query: string, opts: { json?: boolean; limit: number; calls?: boolean }) =>
       withOps(io, 'trace', async ({ redis, config, queues, quarantine }) => {
         const journeys = await new TraceSearch({ redis, config, queues, quarantine, links: adminLinks }).find(query, opts.limit);
         if (opts.json) io.out(JSON.stringify(journeys, null, 2));
-        else if (journeys.length) io.out(journeys.map((j) => formatJourney(j).join('\n')).join('\n\n'));
+        else if (journeys.length) {
+          const text = (j: (typeof journeys)[number]) => [...formatJourney(j), ...(opts.calls ? describeCalls(j.calls).map((c) => `  call: ${c}`) : [])].join('\n');
+          io.out(journeys.map(text).join('\n\n'));
+        }
         if (!journeys.length) {
           const shown = isEmail(query) ? maskEmail(query.trim()) : query;
           io.err(`course-sync trace: no event matches "${shown}" (traces are kept ${config.trace.retentionDays} days)`);

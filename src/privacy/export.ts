@@ -1,4 +1,5 @@
 import { EmailEventLog, type EmailStatusRecord } from '../sendgrid/email-status.ts';
+import type { AuditEntry } from '../admin/audit.ts';
 import { sortSteps, type TraceHeader, type TraceStep } from '../trace/model.ts';
 import type { PrivacyDeps } from './forget.ts';
 import { Student, type StudentDetails, type StudentQuery } from './student.ts';
@@ -41,4 +42,9 @@ export async function exportStudent(deps: PrivacyDeps, query: StudentQuery): Pro
     suppressed: emails.length > 0 && (await deps.suppression.has(emails)).some(Boolean),
     records: records.map(({ kind, where, content }) => ({ kind, where, content })),
   };
+}
+
+/** The audit entry of an export: how many records, never the address. */
+export function exportAudit(doc: StudentExport): Pick<AuditEntry, 'action' | 'count' | 'detail'> {
+  return { action: 'export student', count: doc.records.length, detail: `${doc.student.enrollments.length} enrollment(s)` };
 }

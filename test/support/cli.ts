@@ -13,6 +13,8 @@ export interface CliOptions {
   input?: string;
   /** Make stdout and stderr terminals of this width (backfill's progress line). */
   ttyColumns?: number;
+  /** Make standard input a terminal (questions are asked only then). */
+  ttyInput?: boolean;
 }
 
 /** Never reach the command unless a test gives them: credentials, Redis and the test process's own settings. */
@@ -32,7 +34,7 @@ export async function runCli(args: string[], env: Record<string, string | undefi
   const io = createIO({
     stdout: { ...tty, write: (text) => (stdout += text) },
     stderr: { ...tty, write: (text) => (stderr += text) },
-    stdin: () => Readable.from(Buffer.from(opts.input ?? '')),
+    stdin: () => Object.assign(Readable.from(Buffer.from(opts.input ?? '')), opts.ttyInput ? { isTTY: true } : {}),
     env: { ...base, LOG_LEVEL: 'silent', ...env },
     untilStopped: async () => 'test',
   });
