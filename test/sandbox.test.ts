@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { fixture } from './support/env.ts';
 import { startTestService } from './support/receiver.ts';
 
@@ -17,14 +17,6 @@ async function sandboxPage(): Promise<string> {
   return res.text();
 }
 
-async function until(check: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 it('runs in sandbox mode: a signed enrollment becomes an emulated HubSpot contact and one welcome email', async () => {
   expect(t.config.sandbox).toBe(true);
   const body = fixture('course.student_enroll');
@@ -32,19 +24,21 @@ it('runs in sandbox mode: a signed enrollment becomes an emulated HubSpot contac
   const res = await t.post(body);
   expect(res.status).toBe(202);
 
-  await until(async () => {
-    const page = await sandboxPage();
-    return /HubSpot contacts \(1\)/.test(page) && /SendGrid e-mails \(1\)/.test(page);
-  });
-  const page = await sandboxPage();
-  expect(page).toMatch(/HubSpot contacts \(1\)/);
-  expect(page).toMatch(/SendGrid e-mails \(1\)/);
+  const page = await vi.waitFor(
+    async () => {
+      const page = await sandboxPage();
+      expect(page).toMatch(/HubSpot contacts \(1\)/);
+      expect(page).toMatch(/SendGrid e-mails \(1\)/);
+      return page;
+    },
+    { timeout: 20_000, interval: 100 },
+  );
   expect(page).toContain('course_789012');
   // Student-supplied text is escaped on the page.
   expect(page).not.toContain('<b>Student</b>');
 
   await t.post(fixture('course.created'));
-  await until(async () => (await sandboxPage()).includes('Introduction to Programming – Basic Plan'));
+  await vi.waitFor(async () => expect(await sandboxPage()).toContain('Introduction to Programming – Basic Plan'), { timeout: 20_000, interval: 100 });
 });
 
 it('keeps the sandbox page behind the admin password', async () => {
