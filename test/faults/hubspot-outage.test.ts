@@ -1,5 +1,6 @@
+import type { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Config } from '../../src/config.ts';
 import { startHubSpotEmulator, type HubSpotEmulator } from '../../src/emulators/hubspot/index.ts';
 import { startSendGridEmulator, type SendGridEmulator } from '../../src/emulators/sendgrid/index.ts';
@@ -12,7 +13,6 @@ import { startService, type RunningService } from '../../src/service.ts';
 import { runCli } from '../support/cli.ts';
 import { dropPrefix, redisUrl, testConfig } from '../support/env.ts';
 import { contactEmails, deadLetterCount, emailTally, enrollEvent, report, unfinished } from '../support/faults.ts';
-import { eventually } from '../support/worker-deps.ts';
 import { TraceWriter } from '../../src/trace/writer.ts';
 
 // HubSpot goes away (503s, then connection refused) while enrollments keep coming. The contacts
@@ -66,6 +66,14 @@ afterAll(async () => {
 });
 
 const emailsOf = (ids: string[]) => ids.map((id) => `${id}@example.com`);
+
+/** Waits until every job of `ids` on `queue` has been tried at least `n` times (and is still to be retried). */
+async function triedAtLeast(queue: Queue, ids: string[], n: number): Promise<void> {
+  await vi.waitFor(async () => {
+    const attempts = await Promise.all(ids.map(async (id) => (await queue.getJob(`enroll-${id}`))?.attemptsMade ?? 0));
+    expect(attempts.filter((a) => a < n), `jobs tried fewer than ${n} times`).toEqual([]);
+  }, { timeout: 30_000, interval: 50 });
+}
 const hasAll = (ids: string[]) => emailsOf(ids).every((e) => contactEmails(hubspot).has(e));
 
 describe('HubSpot down for a while', () => {
@@ -77,15 +85,16 @@ describe('HubSpot down for a while', () => {
     await hubspot.injectFaults({ status: 503, count: Infinity });
     const outageStart = Date.now();
     await r.accept(ids.slice(0, 50));
-    await eventually(async () => (await queue.getDelayedCount()) === 50, 10_000);
-    await new Promise((res) => setTimeout(res, 1_500));
+    // HubSpot answers 503 until every job has been retried after a backoff.
+    await triedAtLeast(queue, ids.slice(0, 50), 2);
     const answered503 = hubspot.state.requests.filter((q) => q.status === 503).length;
 
     // Now the port is closed: connection refused.
     hubspot.clearFaults();
     await hubspot.injectFaults({ down: true });
     await r.accept(ids.slice(50));
-    await new Promise((res) => setTimeout(res, 2_000));
+    // Refused until the new jobs have been retried after a backoff too.
+    await triedAtLeast(queue, ids.slice(50), 2);
     const during = await unfinished(r.queues);
     // Backing off: every job waits its turn in "delayed" or "waiting", none failed for good.
     expect(during.byQueue[QUEUES.contacts]!.failed).toBe(0);
@@ -100,7 +109,7 @@ describe('HubSpot down for a while', () => {
     expect(Math.max(...attemptsDuring)).toBeGreaterThanOrEqual(2);
 
     await hubspot.injectFaults({ down: false });
-    await eventually(async () => hasAll(ids) && (await unfinished(r.queues)).total === 0, 60_000);
+    await vi.waitFor(async () => expect([hasAll(ids), (await unfinished(r.queues)).total]).toEqual([true, 0]), { timeout: 60_000, interval: 50 });
     expect(await deadLetterCount(r.queues)).toBe(0);
     const jobs = await queue.getCompleted(0, -1);
     const retried = jobs.filter((j) => ids.includes(j.data.enrollment.id) && j.attemptsMade > 1).length;
@@ -114,15 +123,15 @@ describe('HubSpot down for a while', () => {
     const ids = Array.from({ length: 30 }, (_, i) => `dlq_outage_${i}`);
     await hubspot.injectFaults({ down: true });
     await r.accept(ids);
-    await eventually(async () => (await r.queues.deadLetter[QUEUES.contacts].count()) === ids.length, 20_000);
+    await vi.waitFor(async () => expect(await r.queues.deadLetter[QUEUES.contacts].count()).toBe(ids.length), { timeout: 20_000, interval: 50 });
     expect(hasAll(ids.slice(0, 1))).toBe(false);
     // The welcome emails do not wait for HubSpot.
-    await eventually(() => ids.every((id) => emailTally(sendgrid).perEnrollment.get(id) === 1), 10_000);
+    await vi.waitFor(() => expect(ids.map((id) => emailTally(sendgrid).perEnrollment.get(id))).toEqual(ids.map(() => 1)), { timeout: 10_000, interval: 50 });
 
     await hubspot.injectFaults({ down: false });
     const cli = await runCli(['dlq', 'replay', QUEUES.contacts, '--all'], { REDIS_URL: redisUrl(), QUEUE_PREFIX: r.config.redis.prefix });
     expect(cli.code, cli.stderr).toBe(0);
-    await eventually(async () => hasAll(ids) && (await unfinished(r.queues)).total === 0, 30_000);
+    await vi.waitFor(async () => expect([hasAll(ids), (await unfinished(r.queues)).total]).toEqual([true, 0]), { timeout: 30_000, interval: 50 });
     expect(await deadLetterCount(r.queues)).toBe(0);
     const tally = emailTally(sendgrid);
     expect(ids.map((id) => tally.perEnrollment.get(id))).toEqual(ids.map(() => 1));

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Cluster } from 'ioredis';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { startHubSpotEmulator, type HubSpotEmulator } from '../../src/emulators/hubspot/index.ts';
 import { startSendGridEmulator, type SendGridEmulator } from '../../src/emulators/sendgrid/index.ts';
@@ -12,7 +12,6 @@ import { runCli } from '../support/cli.ts';
 import { SECRET } from '../support/env.ts';
 import { contactEmails, contactWrites, courseEvent, deadLetterCount, emailTally, enrollEvent, postSigned, report, unfinished } from '../support/faults.ts';
 import { startLocalCluster, type LocalCluster } from '../support/redis-cluster.ts';
-import { eventually } from '../support/worker-deps.ts';
 import { recordKey } from '../../src/redis/keys.ts';
 
 // The core flow on a 3-master Redis Cluster (REDIS_CLUSTER=true, QUEUE_PREFIX hash-tagged): the
@@ -83,7 +82,7 @@ it('syncs enrollments and courses through a 3-master cluster: every contact, one
   await waitReady(redis);
   const queues: QueueSet = openQueues(redis, loadConfig(clusterEnv()));
   try {
-    await eventually(async () => (await unfinished(queues)).total === 0 && sendgrid.outbox.size >= n && contactEmails(hubspot).size >= n, 60_000);
+    await vi.waitFor(async () => expect([(await unfinished(queues)).total, sendgrid.outbox.size >= n, contactEmails(hubspot).size >= n]).toEqual([0, true, true]), { timeout: 60_000, interval: 50 });
     const emails = ids.map((id) => `${id}@example.com`);
     expect([...contactEmails(hubspot)].sort()).toEqual([...emails].sort());
     const tally = emailTally(sendgrid);
