@@ -3,8 +3,8 @@ import { recordKey } from '../redis/keys.ts';
 /** A counter's time bucket: `m` one minute, `h` one hour (bucket number = time since the epoch / its length). */
 export type BucketUnit = 'm' | 'h';
 
-export const MINUTE_MS = 60_000;
-export const HOUR_MS = 3_600_000;
+const MINUTE_MS = 60_000;
+const HOUR_MS = 3_600_000;
 /** Minute buckets are kept two hours, hour buckets two days: enough for "last hour" and "last day". */
 export const MINUTE_BUCKET_TTL_S = 2 * 3600;
 export const HOUR_BUCKET_TTL_S = 2 * 86_400;

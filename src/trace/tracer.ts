@@ -38,7 +38,7 @@ interface JobTimes {
 }
 
 /** Milliseconds of an event-stream id ("1700000000000-0"). */
-export function streamIdMs(id: string): number {
+function streamIdMs(id: string): number {
   return Number(id.split('-')[0]);
 }
 
