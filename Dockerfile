@@ -23,8 +23,8 @@ COPY fixtures ./fixtures
 COPY reference ./reference
 USER node
 EXPOSE 3000
-# Slim images have no curl: ask /healthz with Node's own fetch. Worker-only containers serve no
-# HTTP; docker-compose.yml turns this check off for them.
+# Slim images have no curl: ask /healthz with Node's own fetch, on ADMIN_PORT when health moved
+# there. Worker-only containers serve no HTTP; docker-compose.yml turns this check off for them.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.ADMIN_PORT || process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 CMD ["node", "bin/course-sync.js", "start", "--role", "all"]

@@ -29,8 +29,12 @@ export interface Setting {
 
 export const settings = {
   NODE_ENV: { kind: 'enum', default: 'development', values: ['development', 'production', 'test'], doc: 'production makes missing credentials and secrets start-up errors' },
-  PORT: { kind: 'int', default: '3000', min: 0, max: 65535, doc: 'HTTP port of the receiver, dashboard and health endpoints (0 = any free port)' },
+  PORT: { kind: 'int', default: '3000', min: 0, max: 65535, doc: 'HTTP port of the receiver (and, without ADMIN_PORT, of /admin, /metrics and the health endpoints; 0 = any free port)' },
   HOST: { kind: 'string', default: '0.0.0.0', doc: 'address the HTTP server listens on' },
+  ADMIN_PORT: { kind: 'int', min: 0, max: 65535, doc: 'serve /admin, /metrics, /healthz and /readyz on this second port (bound to ADMIN_HOST) and take them off PORT; unset: everything on PORT' },
+  ADMIN_HOST: { kind: 'string', default: '127.0.0.1', doc: 'address the ADMIN_PORT server listens on (keep it internal)' },
+  PUBLIC_URL: { kind: 'url', doc: 'the service\'s own origin as browsers see it (https://sync.example.com), when the Host header cannot tell it: used to refuse cross-site requests to /admin' },
+  METRICS_TOKEN: { kind: 'secret', doc: '/metrics requires "Authorization: Bearer <token>" (Prometheus\' authorization setting); unset: /metrics is open' },
   LOG_LEVEL: { kind: 'enum', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], doc: 'pino log level' },
 
   REDIS_URL: { kind: 'url', doc: 'redis:// or rediss:// URL; unset: a private redis-server is started from PATH' },
@@ -40,7 +44,7 @@ export const settings = {
 
   WEBHOOK_SECRET: { kind: 'secret-list', doc: 'Loopwise signing key; a comma-separated list accepts each (key rotation). Required in production' },
   WEBHOOK_MAX_BODY_BYTES: { kind: 'int', default: '1048576', min: 1024, doc: 'largest accepted webhook body; larger answers 413' },
-  WEBHOOK_IP_ALLOWLIST: { kind: 'list', default: '', doc: 'comma-separated source IPs allowed to post webhooks (Loopwise sends from 52.194.91.27); empty = any' },
+  WEBHOOK_IP_ALLOWLIST: { kind: 'list', default: '', doc: 'comma-separated source addresses or CIDR ranges allowed to post webhooks (Loopwise sends from 52.194.91.27); empty = any' },
   TRUST_PROXY: { kind: 'bool', default: 'false', doc: 'take the client IP from X-Forwarded-For (only behind a reverse proxy you run)' },
   DEDUPE_TTL_SECONDS: { kind: 'int', default: '2592000', min: 60, doc: 'how long a delivered event is remembered to answer a redelivery with 200 duplicate (30 days)' },
   QUARANTINE_MAX_ENTRIES: { kind: 'int', default: '10000', min: 10, doc: 'rejected webhooks kept for inspection (oldest dropped first)' },
@@ -67,8 +71,14 @@ export const settings = {
   JOB_BACKOFF_MS: { kind: 'int', default: '2000', min: 10, doc: 'first retry delay; doubles each attempt, with jitter' },
   COMPLETED_JOBS_KEEP: { kind: 'int', default: '1000', min: 0, doc: 'completed jobs kept per queue for the dashboard (older ones removed)' },
 
-  DASHBOARD_USER: { kind: 'string', default: 'admin', doc: 'basic-auth user for /admin' },
-  DASHBOARD_PASSWORD: { kind: 'secret', doc: 'basic-auth password for /admin; unset: admin is off in production, a random one is printed at start-up otherwise' },
+  DASHBOARD_USER: { kind: 'string', default: 'admin', doc: 'basic-auth user of the operator (may do everything in /admin)' },
+  DASHBOARD_PASSWORD: { kind: 'secret', doc: 'basic-auth password of the operator; unset: admin is off in production, a random one is printed at start-up otherwise' },
+  DASHBOARD_VIEWER_USER: { kind: 'string', default: 'viewer', doc: 'basic-auth user of the read-only viewer (pages, search, trace, bull-board read-only; every change refused)' },
+  DASHBOARD_VIEWER_PASSWORD: { kind: 'secret', doc: 'basic-auth password of the viewer; unset: no viewer login' },
+  ADMIN_AUTH: { kind: 'enum', default: 'basic', values: ['basic', 'proxy'], doc: 'basic: the passwords above; proxy: trust the user a sign-on proxy (oauth2-proxy, Pomerium, ...) names in ADMIN_PROXY_USER_HEADER' },
+  ADMIN_PROXY_USER_HEADER: { kind: 'string', default: 'X-Forwarded-User', doc: 'with ADMIN_AUTH=proxy: the request header naming the signed-in user' },
+  ADMIN_PROXY_ALLOWLIST: { kind: 'list', default: '', doc: 'with ADMIN_AUTH=proxy: addresses or CIDR ranges of the proxy; the header is trusted only from these (required)' },
+  ADMIN_OPERATORS: { kind: 'list', default: '', doc: 'with ADMIN_AUTH=proxy: users (comma-separated) who are operators; everyone else the proxy lets in is a viewer' },
 
   TRACE_RETENTION_DAYS: { kind: 'int', default: '30', min: 1, max: 365, doc: 'how long the journey of each event (trace) is kept for `course-sync trace` and /admin' },
   PII_HASH_KEY: { kind: 'secret', doc: 'key of the HMAC that indexes student e-mails for trace search; unset: a random key is made once and kept in Redis' },

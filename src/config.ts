@@ -1,4 +1,5 @@
 import { settings, type Setting, type SettingName } from '../config/settings.ts';
+import { parseAddressRange } from './address-list.ts';
 import { isEmail } from './privacy/email.ts';
 
 /** A bad configuration value; the message names the key. */
@@ -16,6 +17,8 @@ export interface Config {
   env: 'development' | 'production' | 'test';
   port: number;
   host: string;
+  /** The internal second port of /admin, /metrics and health (ADMIN_PORT), if any. */
+  admin: { port?: number; host: string; publicUrl?: string; metricsToken?: string };
   logLevel: string;
   redis: { url?: string; dataDir: string; prefix: string; /** REDIS_URL is a node of a Redis Cluster. */ cluster: boolean };
   webhook: {
@@ -47,7 +50,16 @@ export interface Config {
     concurrency: number;
   };
   jobs: { attempts: number; backoffMs: number; completedKeep: number };
-  dashboard: { user: string; password?: string };
+  dashboard: {
+    auth: 'basic' | 'proxy';
+    user: string;
+    password?: string;
+    viewerUser: string;
+    viewerPassword?: string;
+    proxyUserHeader: string;
+    proxyAllowlist: string[];
+    operators: string[];
+  };
   trace: { retentionDays: number; piiHashKey?: string };
   alerts: { webhookUrl?: string; oldestWaitingSeconds: number; checkIntervalSeconds: number; minIntervalSeconds: number };
   /** True when HubSpot and SendGrid are served by the built-in emulators. */
@@ -127,16 +139,24 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if (!/^[A-Za-z]{2}$/.test(v.PHONE_DEFAULT_REGION)) throw new ConfigError('PHONE_DEFAULT_REGION', `expected a two-letter region code such as TW, got "${v.PHONE_DEFAULT_REGION}"`);
   if (!isEmail(v.WELCOME_EMAIL_FROM)) throw new ConfigError('WELCOME_EMAIL_FROM', `is not an e-mail address: "${v.WELCOME_EMAIL_FROM}"`);
+  for (const entry of v.WEBHOOK_IP_ALLOWLIST) if (!parseAddressRange(entry)) throw new ConfigError('WEBHOOK_IP_ALLOWLIST', `expected IP addresses or CIDR ranges, got "${entry}"`);
   if (v.QUEUE_PREFIX.includes(':')) throw new ConfigError('QUEUE_PREFIX', 'may not contain ":"');
   if (v.REDIS_CLUSTER && !v.REDIS_URL) throw new ConfigError('REDIS_CLUSTER', 'needs REDIS_URL pointing at a node of the cluster (the private redis-server is a single node)');
   // Redis Cluster hashes only the part between the first "{" and the next "}": one tag puts every key in one slot.
   if (v.REDIS_CLUSTER && !/^[^{]*\{[^}]+\}/.test(v.QUEUE_PREFIX)) throw new ConfigError('QUEUE_PREFIX', `must hold a {hash-tag} when REDIS_CLUSTER is true, e.g. {${v.QUEUE_PREFIX}}, got "${v.QUEUE_PREFIX}"`);
+  if (v.ADMIN_AUTH === 'proxy' && !v.ADMIN_PROXY_ALLOWLIST.length) throw new ConfigError('ADMIN_PROXY_ALLOWLIST', 'is required with ADMIN_AUTH=proxy: the addresses of the sign-on proxy (the user header is trusted from nowhere else)');
+  for (const entry of v.ADMIN_PROXY_ALLOWLIST) if (!parseAddressRange(entry)) throw new ConfigError('ADMIN_PROXY_ALLOWLIST', `expected IP addresses or CIDR ranges such as 10.0.0.0/8, got "${entry}"`);
+  if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(v.ADMIN_PROXY_USER_HEADER)) throw new ConfigError('ADMIN_PROXY_USER_HEADER', `is not a header name: "${v.ADMIN_PROXY_USER_HEADER}"`);
+  if (v.ADMIN_PORT !== undefined && v.ADMIN_PORT !== 0 && v.ADMIN_PORT === v.PORT) throw new ConfigError('ADMIN_PORT', `must differ from PORT (${v.PORT})`);
+  if (v.DASHBOARD_VIEWER_PASSWORD && v.DASHBOARD_VIEWER_USER === v.DASHBOARD_USER) throw new ConfigError('DASHBOARD_VIEWER_USER', `must differ from DASHBOARD_USER ("${v.DASHBOARD_USER}")`);
+  if (v.DASHBOARD_VIEWER_PASSWORD && v.DASHBOARD_VIEWER_PASSWORD === v.DASHBOARD_PASSWORD) throw new ConfigError('DASHBOARD_VIEWER_PASSWORD', 'must differ from DASHBOARD_PASSWORD');
   if (v.SENDGRID_WELCOME_TEMPLATE_ID && !/^d-[A-Za-z0-9]+$/.test(v.SENDGRID_WELCOME_TEMPLATE_ID)) throw new ConfigError('SENDGRID_WELCOME_TEMPLATE_ID', `must be a dynamic template id starting with "d-", got "${v.SENDGRID_WELCOME_TEMPLATE_ID}"`);
 
   return {
     env: v.NODE_ENV,
     port: v.PORT,
     host: v.HOST,
+    admin: { port: v.ADMIN_PORT, host: v.ADMIN_HOST, publicUrl: v.PUBLIC_URL, metricsToken: v.METRICS_TOKEN },
     logLevel: v.LOG_LEVEL,
     redis: { url: v.REDIS_URL, dataDir: v.REDIS_DATA_DIR, prefix: v.QUEUE_PREFIX, cluster: v.REDIS_CLUSTER },
     webhook: {
@@ -168,7 +188,16 @@ export function loadConfig(env: Env = process.env): Config {
       concurrency: v.EMAIL_CONCURRENCY,
     },
     jobs: { attempts: v.JOB_ATTEMPTS, backoffMs: v.JOB_BACKOFF_MS, completedKeep: v.COMPLETED_JOBS_KEEP },
-    dashboard: { user: v.DASHBOARD_USER, password: v.DASHBOARD_PASSWORD },
+    dashboard: {
+      auth: v.ADMIN_AUTH,
+      user: v.DASHBOARD_USER,
+      password: v.DASHBOARD_PASSWORD,
+      viewerUser: v.DASHBOARD_VIEWER_USER,
+      viewerPassword: v.DASHBOARD_VIEWER_PASSWORD,
+      proxyUserHeader: v.ADMIN_PROXY_USER_HEADER.toLowerCase(),
+      proxyAllowlist: v.ADMIN_PROXY_ALLOWLIST,
+      operators: v.ADMIN_OPERATORS,
+    },
     trace: { retentionDays: v.TRACE_RETENTION_DAYS, piiHashKey: v.PII_HASH_KEY },
     alerts: {
       webhookUrl: v.ALERT_WEBHOOK_URL,

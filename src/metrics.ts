@@ -37,6 +37,17 @@ export function createMetrics() {
       labelNames: ['queue', 'state'] as const,
       registers: [registry],
     }),
+    adminLoginFailures: new Counter({
+      name: 'course_sync_admin_login_failures_total',
+      help: 'Failed logins to /admin (wrong user or password)',
+      registers: [registry],
+    }),
+    adminRefusals: new Counter({
+      name: 'course_sync_admin_refused_total',
+      help: 'Requests to /admin refused on purpose, by reason (cross_site, role, content_type, throttled)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
     quarantineSize: new Gauge({
       name: 'course_sync_quarantine_entries',
       help: 'Rejected webhooks kept in quarantine',

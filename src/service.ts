@@ -16,15 +16,27 @@ import { connectRedis, waitReady } from './redis/connection.ts';
 import { startLocalRedis, type LocalRedis } from './redis/local-server.ts';
 import type { WorkerDeps } from './workers/deps.ts';
 import { startWorkers } from './workers/index.ts';
+import { TraceCallLog } from './trace/calls.ts';
 import { TraceWriter } from './trace/writer.ts';
 
 export type Role = 'all' | 'receiver' | 'worker';
+
+function listen(app: { listen: Server['listen'] }, port: number, host: string): Promise<Server> {
+  return new Promise<Server>((ok, fail) => {
+    const s: Server = app.listen(port, host, () => ok(s));
+    s.once('error', fail);
+  });
+}
+
+const portOf = (s: Server) => (s.address() as { port: number }).port;
 
 export interface RunningService {
   config: Config;
   redisUrl: string;
   /** Port the HTTP server listens on (receiver and all roles). */
   port?: number;
+  /** The internal port of /admin, /metrics and health, when ADMIN_PORT is set. */
+  adminPort?: number;
   stop(): Promise<void>;
 }
 
@@ -61,6 +73,7 @@ export async function startService(givenConfig: Config, role: Role, log: Logger)
   await waitReady(shared);
   const queues = openQueues(shared, config);
   let server: Server | undefined;
+  let adminServer: Server | undefined;
 
   if (role !== 'receiver') {
     const workerRedis = role === 'worker' ? shared : connect('worker');
@@ -72,6 +85,7 @@ export async function startService(givenConfig: Config, role: Role, log: Logger)
       queues,
       deadLetters: new DeadLetters(workerRedis, queues, config.redis.prefix),
       metrics,
+      calls: new TraceCallLog(workerRedis, config),
     };
     // Tracer, API call counts and alerts: started before and closed after the workers, to see all their events.
     const watchers = await startOpsWatchers(deps);
@@ -86,22 +100,24 @@ export async function startService(givenConfig: Config, role: Role, log: Logger)
     await waitReady(intakeRedis);
     const intake = new EventIntake(intakeRedis, config, new TraceWriter(intakeRedis, config));
     const quarantine = new Quarantine(shared, config.redis.prefix, config.webhook.quarantineMax);
-    const mount = mountAdmin({ config, log, redis: shared, queues, quarantine, intake, sandbox: sandbox?.provider });
+    const mount = mountAdmin({ config, log, redis: shared, queues, quarantine, intake, metrics, sandbox: sandbox?.provider });
     registerOpsGauges(metrics, { redis: shared, queues, prefix: config.redis.prefix });
-    const app = createApp({ config, log, redis: shared, intake, quarantine, queues, metrics, mount });
-    server = await new Promise<Server>((ok, fail) => {
-      const s = app.listen(config.port, config.host, () => ok(s));
-      s.once('error', fail);
-    });
-    closers.unshift(() => new Promise((ok) => server!.close(ok)), () => intake.close());
-    log.info({ port: (server.address() as { port: number }).port, role }, 'listening');
+    const appDeps = { config, log, redis: shared, intake, quarantine, queues, metrics, mount };
+    // With ADMIN_PORT the public port answers webhooks only; /admin, /metrics and health move inside.
+    const split = config.admin.port !== undefined;
+    server = await listen(createApp(appDeps, { webhooks: true, ops: !split }), config.port, config.host);
+    if (split) adminServer = await listen(createApp(appDeps, { webhooks: false, ops: true }), config.admin.port!, config.admin.host);
+    closers.unshift(...[server, adminServer].filter((s): s is Server => !!s).map((s) => () => new Promise((ok) => s.close(ok))), () => intake.close());
+    log.info({ port: portOf(server), role }, 'listening');
+    if (adminServer) log.info({ adminPort: portOf(adminServer), host: config.admin.host }, 'admin, metrics and health listening on the internal port');
   }
 
   let stopping: Promise<void> | undefined;
   return {
     config,
     redisUrl,
-    port: server ? (server.address() as { port: number }).port : undefined,
+    port: server ? portOf(server) : undefined,
+    adminPort: adminServer ? portOf(adminServer) : undefined,
     stop: () =>
       (stopping ??= (async () => {
         // Stop taking requests, let in-flight requests and jobs finish, then close Redis.

@@ -163,7 +163,7 @@ describe('outside production without DASHBOARD_PASSWORD, and the sandbox page', 
   let base: string;
 
   beforeAll(async () => {
-    const mount = mountAdmin({ config, log: silent, redis, queues, quarantine, intake, sandbox: () => snapshot, announce: (l) => printed.push(l) });
+    const mount = mountAdmin({ config, log: silent, redis, queues, quarantine, intake, metrics: createMetrics(), sandbox: () => snapshot, announce: (l) => printed.push(l) });
     const app = createApp({ config, log: silent, redis, intake, quarantine, queues, metrics: createMetrics(), mount });
     server = await new Promise<Server>((ok) => {
       const s = app.listen(0, '127.0.0.1', () => ok(s));

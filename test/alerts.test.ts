@@ -10,7 +10,7 @@ import { evaluateConditions, redisCondition, type AlertSnapshot } from '../src/a
 import { AlertEngine } from '../src/alerts/engine.ts';
 import { MemoryAlertState } from '../src/alerts/state.ts';
 import { createMetrics } from '../src/metrics.ts';
-import { ApiStatsShipper } from '../src/stats/counters.ts';
+import { ApiStatsShipper } from '../src/stats/shipper.ts';
 import { StatsKeys } from '../src/stats/keys.ts';
 import { QUEUES } from '../src/queues/names.ts';
 import { openQueues, type QueueSet } from '../src/queues/registry.ts';

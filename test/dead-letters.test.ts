@@ -90,7 +90,7 @@ describe('replay', () => {
       seen.push({ attemptsMade: job.attemptsMade, attempts: job.opts.attempts });
       return 'synced';
     });
-    expect(await rig.deadLetters.replay(QUEUES.contacts, [id!])).toEqual([id]);
+    expect(await rig.deadLetters.replay(QUEUES.contacts, [id!])).toEqual({ replayed: [id], notReplayed: [] });
     await vi.waitFor(async () => expect(await rig.queues.work[QUEUES.contacts].getJobState(id!)).toBe('completed'), SETTLE);
     await worker.close();
     expect(seen).toEqual([{ attemptsMade: 0, attempts: 3 }]);
@@ -105,7 +105,7 @@ describe('replay', () => {
     const ids = await rig.kill(QUEUES.products, ['enroll_api_a', 'enroll_api_b', 'enroll_api_c']);
     const one = await api('POST', '/dlq/crm-products/replay', { ids: [ids[0], 'enroll-nope'] });
     expect(one.status).toBe(200);
-    expect(one.json).toEqual({ queue: 'crm-products', replayed: [ids[0]], notReplayed: ['enroll-nope'] });
+    expect(one.json).toEqual({ queue: 'crm-products', replayed: [ids[0]], notReplayed: [{ id: 'enroll-nope', reason: expect.stringContaining('no dead letter') }] });
     expect(await rig.queues.work[QUEUES.products].getJobState(ids[0]!)).toBe('waiting');
 
     const all = await api('POST', '/dlq/crm-products/replay', { all: true });

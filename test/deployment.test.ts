@@ -59,10 +59,11 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('publishes the receiver port from PORT to the port the container listens on; workers publish none (scalable)', () => {
+  it('publishes the receiver port from PORT to the port the container listens on, the admin port on loopback only; workers publish none (scalable)', () => {
     const receiver = compose.services.receiver;
-    expect(receiver.ports).toEqual(['${PORT:-3000}:3000']);
+    expect(receiver.ports).toEqual(['${PORT:-3000}:3000', '127.0.0.1:${ADMIN_PORT:-9090}:9090']);
     expect(receiver.environment.PORT).toBe('3000');
+    expect(receiver.environment.ADMIN_PORT).toBe('9090');
     expect(compose.services.worker.ports).toBeUndefined();
     expect(compose.services.worker.container_name).toBeUndefined();
     expect(dockerfile).toMatch(/^EXPOSE 3000$/m);

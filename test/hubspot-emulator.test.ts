@@ -168,7 +168,7 @@ describe('burst limit', () => {
       await c.crm.properties.groupsApi.getAll('contacts');
       const e = await failure(c.crm.properties.groupsApi.getAll('contacts'));
       expect(e.code).toBe(429);
-      expect(e.body).toMatchObject({ status: 'error', errorType: 'RATE_LIMIT', policyName: 'TEN_SECONDLY_ROLLING' });
+      expect(e.body).toMatchObject({ status: 'error', errorType: 'RATE_LIMIT', category: 'RATE_LIMITS', policyName: 'TEN_SECONDLY_ROLLING' });
       expect(e.headers['x-hubspot-ratelimit-remaining']).toBe('0');
       limited.setLimit(undefined);
       await c.crm.properties.groupsApi.getAll('contacts');

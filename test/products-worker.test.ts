@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Job, JobsOptions } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startHubSpotEmulator, type HubSpotEmulator } from '../src/emulators/hubspot/index.ts';
+import { DEFAULT_BEHAVIOUR, startHubSpotEmulator, type HubSpotEmulator } from '../src/emulators/hubspot/index.ts';
 import type { Course } from '../src/events/types.ts';
 import { createHubSpotClient } from '../src/hubspot/client.ts';
 import type { CourseJob } from '../src/queues/jobs.ts';
@@ -57,6 +57,7 @@ beforeAll(async () => {
 });
 afterEach(async () => {
   em.setLimit(undefined);
+  em.setBehaviour(DEFAULT_BEHAVIOUR);
   em.clearFaults();
   await productsQueue().resume();
 });
@@ -126,6 +127,22 @@ describe('crm-products worker against the HubSpot emulator', () => {
     expect(em.state.archivedProducts.get(dropped.id)?.properties.loopwise_plan_id).toBe('drop-1');
     expect(em.state.product('keep-1')!.properties.price).toBe('150');
     expect(em.state.requestsTo('/products/batch/archive').at(-1)!.body).toEqual({ inputs: [{ id: dropped.id }] });
+  });
+
+  // A batch read in which no id exists: HubSpot is reported to answer 404, the spec lists 207.
+  it.each(['404', '207'] as const)('completes an update removing a plan whose product was deleted by hand (read of none answered %s)', async (mode) => {
+    em.setBehaviour({ allMissingRead: mode });
+    const v1 = courseJob({ updated_at: '2024-08-01T00:00:00Z', plans: [plan(`kept-${mode}`, 'TWD', 100), plan(`gone-${mode}`, 'TWD', 200)] });
+    const v2 = courseJob({ id: v1.course.id, updated_at: '2024-08-02T00:00:00Z', plans: [plan(`kept-${mode}`, 'TWD', 150)] });
+    await run(v1);
+    const gone = em.state.product(`gone-${mode}`)!;
+    await createHubSpotClient({ accessToken: em.token, baseUrl: em.url }).crm.products.batchApi.archive({ inputs: [{ id: gone.id }] });
+    const [reads, archives] = [em.state.requestsTo('/products/batch/read').length, em.state.requestsTo('/products/batch/archive').length];
+    const done = await run(v2);
+    expect(done.returnvalue).toMatchObject({ status: 'written', archived: [] });
+    expect(em.state.requestsTo('/products/batch/read').slice(reads).map((r) => r.status)).toEqual([Number(mode)]);
+    expect(em.state.requestsTo('/products/batch/archive')).toHaveLength(archives);
+    expect(em.state.product(`kept-${mode}`)!.properties.price).toBe('150');
   });
 
   it('never lets an older version overwrite a newer one when two workers take versions of one course at once', async () => {

@@ -20,7 +20,7 @@ const get = async (path: string) => {
   return { status: res.status, json: (await res.json()) as any };
 };
 const replay = async (id: string) => {
-  const res = await fetch(`${t.base}/admin/api/quarantine/${id}/replay`, { method: 'POST', headers: auth });
+  const res = await fetch(`${t.base}/admin/api/quarantine/${id}/replay`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' } });
   return { status: res.status, json: (await res.json()) as any };
 };
 const cli = (...args: string[]) => runCli(args, { REDIS_URL: t.service.redisUrl, QUEUE_PREFIX: t.config.redis.prefix });

@@ -25,7 +25,7 @@ let base: string;
 const requestLines = () => output.map((l) => JSON.parse(l)).filter((l) => l.msg === 'request');
 
 beforeAll(async () => {
-  const mount = mountAdmin({ config, log, redis, queues, quarantine, intake });
+  const mount = mountAdmin({ config, log, redis, queues, quarantine, intake, metrics: createMetrics() });
   const app = createApp({ config, log, redis, intake, quarantine, queues, metrics: createMetrics(), mount });
   server = await new Promise<Server>((ok) => {
     const s = app.listen(0, '127.0.0.1', () => ok(s));

@@ -227,7 +227,7 @@ describe('the tracer', () => {
       expect([sum('retried'), sum('failed')]).toEqual([2, 1]);
 
       // Replayed: a step, and the job is back on its queue.
-      expect(await rig.deadLetters.replay(QUEUES.contacts, ['enroll-enroll_doomed'])).toEqual(['enroll-enroll_doomed']);
+      expect(await rig.deadLetters.replay(QUEUES.contacts, ['enroll-enroll_doomed'])).toEqual({ replayed: ['enroll-enroll_doomed'], notReplayed: [] });
       await eventually(async () => (await search.find('enroll_doomed'))[0]!.steps.some((s) => s.kind === 'replayed'));
       expect((await search.find('enroll_doomed'))[0]!.now[0]).toMatchObject({ state: 'waiting' });
     } finally {

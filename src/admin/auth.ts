@@ -1,21 +1,43 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Context, Middleware, Next } from 'koa';
+import { randomBytes } from 'node:crypto';
+import type { Context } from 'koa';
+import { AddressList, plainAddress } from '../address-list.ts';
 import type { Config } from '../config.ts';
+import { sameSecret } from '../constant-time.ts';
 import type { Logger } from '../log.ts';
 
-/** The user and password that open /admin; `generated` when course-sync made the password up. */
+/** What a signed-in user may do: an operator everything, a viewer only look. */
+export type AdminRole = 'operator' | 'viewer';
+
+/** Who a request to /admin comes from (set on `ctx.state.admin` by the gate). */
+export interface AdminUser {
+  name: string;
+  role: AdminRole;
+}
+
+/** The user and password that open /admin as operator; `generated` when course-sync made the password up. */
 export interface AdminCredentials {
   user: string;
   password: string;
   generated: boolean;
 }
 
-const REALM = 'course-sync admin';
+/**
+ * How /admin is entered, settled once at start-up: Basic passwords (operator, optional viewer), or
+ * the user a sign-on proxy names in a header, trusted only from the proxy's addresses.
+ */
+export type AdminAccess =
+  | { mode: 'basic'; operator: AdminCredentials; viewer?: { user: string; password: string } }
+  | { mode: 'proxy'; header: string; proxies: AddressList; operators: Set<string> };
+
+/** What the gate made of a request's credentials. */
+export type Identification = { user: AdminUser } | { failed: 'missing' | 'wrong' };
+
+export const REALM = 'course-sync admin';
 
 /**
- * Decides how /admin is protected, once at start-up: the configured DASHBOARD_USER and
- * DASHBOARD_PASSWORD; with no password, nothing in production (admin off) and elsewhere a random
- * password, handed once to `announce` (stderr by default) so the operator can log in.
+ * The operator's credentials: DASHBOARD_USER and DASHBOARD_PASSWORD; with no password, none in
+ * production (admin off) and elsewhere a random password, handed once to `announce` (stderr by
+ * default) so the operator can log in.
  */
 export function resolveAdminCredentials(
   config: Config,
@@ -45,53 +67,74 @@ export function resolveAdminCredentials(
   return { user, password: generated, generated: true };
 }
 
-/** True for every path that belongs to the admin area, however it is cased, encoded or slashed. */
-export function isAdminPath(path: string): boolean {
+/** How /admin is entered with this configuration; undefined when the admin area is off. */
+export function resolveAdminAccess(config: Config, log: Logger, announce?: (line: string) => void): AdminAccess | undefined {
+  const d = config.dashboard;
+  if (d.auth === 'proxy') {
+    log.info({ header: d.proxyUserHeader, proxies: d.proxyAllowlist, operators: d.operators.length }, 'admin sign-on through a proxy (ADMIN_AUTH=proxy)');
+    return { mode: 'proxy', header: d.proxyUserHeader, proxies: new AddressList(d.proxyAllowlist), operators: new Set(d.operators) };
+  }
+  const operator = resolveAdminCredentials(config, log, announce);
+  if (!operator) return undefined;
+  const viewer = d.viewerPassword ? { user: d.viewerUser, password: d.viewerPassword } : undefined;
+  return { mode: 'basic', operator, viewer };
+}
+
+/** A path as the admin checks compare it: decoded, slashes collapsed, lower case. */
+export function normalizedPath(path: string): string {
   let decoded = path;
   try {
     decoded = decodeURIComponent(path);
   } catch {
     /* a malformed escape: judge the raw path */
   }
-  return decoded.replace(/\/{2,}/g, '/').toLowerCase().startsWith('/admin');
+  return decoded.replace(/\/{2,}/g, '/').toLowerCase();
 }
 
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value, 'utf8').digest();
+/** True for every path that belongs to the admin area, however it is cased, encoded or slashed. */
+export function isAdminPath(path: string): boolean {
+  return normalizedPath(path).startsWith('/admin');
 }
 
-/** Compares the user and password of a Basic `Authorization` header in constant time. */
-export function checkBasicAuth(header: string | undefined, creds: AdminCredentials): boolean {
+/** The user and password of a Basic `Authorization` header, or undefined when it is not one. */
+function basicPair(header: string | undefined): { user: string; password: string } | undefined {
   const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
   const decoded = m ? Buffer.from(m[1]!, 'base64').toString('utf8') : '';
   const colon = decoded.indexOf(':');
-  const user = colon >= 0 ? decoded.slice(0, colon) : '';
-  const password = colon >= 0 ? decoded.slice(colon + 1) : '';
-  // Both comparisons always run, over fixed-length digests, so timing reveals neither part.
-  const userOk = timingSafeEqual(digest(user), digest(creds.user));
-  const passwordOk = timingSafeEqual(digest(password), digest(creds.password));
-  return !!m && colon >= 0 && userOk && passwordOk;
+  return m && colon >= 0 ? { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) } : undefined;
+}
+
+/** Compares a user and password in constant time: both parts, over fixed-length digests, always. */
+function matches(given: { user: string; password: string }, expected: { user: string; password: string }): boolean {
+  const userOk = sameSecret(given.user, expected.user);
+  const passwordOk = sameSecret(given.password, expected.password);
+  return userOk && passwordOk;
+}
+
+/** Compares the user and password of a Basic `Authorization` header with `creds`, in constant time. */
+export function checkBasicAuth(header: string | undefined, creds: { user: string; password: string }): boolean {
+  const pair = basicPair(header);
+  return matches(pair ?? { user: '', password: '' }, creds) && !!pair;
 }
 
 /**
- * Guards every admin path: 404 when admin is off (no credentials), 401 with a Basic challenge
- * unless the request carries the right user and password. Other paths pass untouched.
+ * Who the request comes from. Basic: the operator's or the viewer's credentials (both compared
+ * every time, so timing does not tell which one exists). Proxy: the user in the header, from a proxy
+ * address only; operators by name, everyone else the proxy let in is a viewer.
  */
-export function adminGate(creds: AdminCredentials | undefined): Middleware {
-  return async function guardAdmin(ctx: Context, next: Next): Promise<void> {
-    if (!isAdminPath(ctx.path)) return next();
-    if (!creds) {
-      ctx.status = 404;
-      ctx.body = { error: 'Not found' };
-      return;
-    }
-    if (!checkBasicAuth(ctx.get('authorization'), creds)) {
-      ctx.status = 401;
-      ctx.set('WWW-Authenticate', `Basic realm="${REALM}", charset="UTF-8"`);
-      ctx.body = { error: 'Authentication required' };
-      return;
-    }
-    ctx.set('Cache-Control', 'no-store');
-    return next();
-  };
+export function identify(ctx: Context, access: AdminAccess): Identification {
+  if (access.mode === 'proxy') {
+    const name = ctx.get(access.header).trim();
+    if (!access.proxies.has(plainAddress(ctx.req.socket.remoteAddress)) || !name) return { failed: 'missing' };
+    return { user: { name, role: access.operators.has(name) ? 'operator' : 'viewer' } };
+  }
+  const header = ctx.get('authorization');
+  if (!header) return { failed: 'missing' };
+  const pair = basicPair(header) ?? { user: '', password: '' };
+  const viewer = access.viewer ?? { user: '\0no viewer', password: randomBytes(16).toString('hex') };
+  const asOperator = matches(pair, access.operator);
+  const asViewer = matches(pair, viewer) && !!access.viewer;
+  if (asOperator) return { user: { name: access.operator.user, role: 'operator' } };
+  if (asViewer) return { user: { name: viewer.user, role: 'viewer' } };
+  return { failed: 'wrong' };
 }

@@ -1,9 +1,10 @@
-import { describeStep, describeSubject } from '../trace/format.ts';
+import { describeCalls, describeStep, describeSubject } from '../trace/format.ts';
 import type { Journey } from '../trace/journey.ts';
 import type { TraceStep } from '../trace/model.ts';
 import { escapeHtml } from '../html.ts';
-
-const time = (iso: string) => `<time datetime="${escapeHtml(iso)}">${escapeHtml(iso.replace('T', ' ').replace(/Z$/, ''))}</time>`;
+import { deadLetterQueueName, type WorkQueueName } from '../queues/names.ts';
+import { timeHtml } from './layout.ts';
+import { adminLinks } from './links.ts';
 
 function idsHtml(step: TraceStep): string {
   const ids = [
@@ -14,12 +15,25 @@ function idsHtml(step: TraceStep): string {
   return ids.map(([label, id]) => ` <span class="id">${label} <code>${escapeHtml(id)}</code></span>`).join('');
 }
 
-function stepHtml(step: TraceStep): string {
+/** The bull-board page of the job a step happened to (its dead letter's page for a dead-lettering). */
+function stepLink(key: string, step: TraceStep): string {
+  if (!step.queue) return '';
+  const queue = step.kind === 'dead-lettered' ? deadLetterQueueName(step.queue as WorkQueueName) : step.queue;
+  return ` <a class="job" href="${escapeHtml(adminLinks.job(queue, key))}">job</a>`;
+}
+
+function stepHtml(key: string, step: TraceStep): string {
   // describeStep ends with the ids as text; they are shown as code instead.
   const ids = idsHtml(step);
   const text = ids ? describeStep({ ...step, hubspotContactId: undefined, hubspotProductIds: undefined, sendgridMessageId: undefined }) : describeStep(step);
   const kind = step.kind === 'failed' || step.kind === 'dead-lettered' || step.kind === 'quarantined' ? 'bad' : step.kind === 'retrying' ? 'warn' : 'ok';
-  return `<li class="${kind}">${time(step.at)} <b>${escapeHtml(step.queue ?? 'receiver')}</b> ${escapeHtml(text)}${ids}</li>`;
+  return `<li class="${kind}">${timeHtml(step.at)} <b>${escapeHtml(step.queue ?? 'receiver')}</b> ${escapeHtml(text)}${ids}${stepLink(key, step)}</li>`;
+}
+
+/** The HubSpot and SendGrid calls the event's jobs took part in (its own part of each), folded. */
+function callsHtml(j: Journey): string {
+  const lines = describeCalls(j.calls);
+  return lines.length ? `<details class="calls"><summary>${lines.length} HubSpot/SendGrid call(s): what was asked and answered for this record</summary><ul>${lines.map((l) => `<li><code>${escapeHtml(l)}</code></li>`).join('')}</ul></details>` : '';
 }
 
 /** One journey as an HTML card: what it is, where each job is now (linked to bull-board), every step. */
@@ -33,13 +47,13 @@ export function journeyHtml(j: Journey): string {
     })
     .join('');
   const received = h
-    ? `<li class="ok">${time(h.receivedAt)} <b>receiver</b> received → ${escapeHtml(h.quarantineId ? `quarantine (entry ${h.quarantineId})` : h.queues.join(', '))}${h.correlationId ? ` <span class="muted">request ${escapeHtml(h.correlationId)}</span>` : ''}</li>`
+    ? `<li class="ok">${timeHtml(h.receivedAt)} <b>receiver</b> received → ${escapeHtml(h.quarantineId ? `quarantine (entry ${h.quarantineId})` : h.queues.join(', '))}${h.correlationId ? ` <span class="muted">request ${escapeHtml(h.correlationId)}</span>` : ''}</li>`
     : '';
   return `<article class="journey" data-key="${escapeHtml(j.key)}">
 <h3><code>${escapeHtml(j.key)}</code> <small>${escapeHtml(h?.eventType ?? '')}</small></h3>
 <p class="muted">${escapeHtml(describeSubject(h))}</p>
 <ul class="now">${now}</ul>
-<ol class="steps">${received}${j.steps.map(stepHtml).join('')}</ol>
+<ol class="steps">${received}${j.steps.map((s) => stepHtml(j.key, s)).join('')}</ol>${callsHtml(j)}
 </article>`;
 }
 

@@ -2,24 +2,32 @@ import type { Redis } from 'ioredis';
 import type Koa from 'koa';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
 import { DeadLetters } from '../queues/dead-letter.ts';
 import type { EventIntake } from '../queues/intake.ts';
 import type { QueueSet } from '../queues/registry.ts';
 import type { Quarantine } from '../receiver/quarantine.ts';
 import { adminApiRouter } from './api.ts';
-import { adminGate, resolveAdminCredentials } from './auth.ts';
-import { overviewRoutes } from './overview-routes.ts';
+import { adminAssets } from './assets.ts';
+import { AuditTrail } from './audit.ts';
+import { resolveAdminAccess } from './auth.ts';
 import { dashboardMiddleware } from './bull-board.ts';
+import { adminGate } from './gate.ts';
+import { crossSiteGuard, roleGuard, securityHeaders } from './guards.ts';
+import { LoginThrottle } from './login-throttle.ts';
+import { overviewRoutes } from './overview-routes.ts';
+import { repairRoutes } from './repair-routes.ts';
 import { sandboxMiddleware, type SandboxProvider } from './sandbox-page.ts';
 
 export interface AdminDeps {
   config: Config;
   log: Logger;
-  /** Connection for course-sync's own records (attempt logs, quarantine). */
+  /** Connection for course-sync's own records (attempt logs, quarantine, login counts, audit). */
   redis: Redis;
   queues: QueueSet;
   quarantine: Quarantine;
   intake: EventIntake;
+  metrics: Pick<Metrics, 'adminLoginFailures' | 'adminRefusals'>;
   /** In sandbox mode: reads what the emulators received, for /admin/sandbox. */
   sandbox?: SandboxProvider;
   /** Where a generated admin password is printed (stderr by default). */
@@ -27,21 +35,30 @@ export interface AdminDeps {
 }
 
 /**
- * Builds the admin area for `createApp`'s `mount` hook: the basic-auth gate over every /admin
- * path, bull-board at /admin/queues, the JSON API under /admin/api and, in sandbox mode, the
- * sandbox page. Credentials are settled here, once, at start-up.
+ * Builds the admin area for `createApp`'s `mount` hook. Every /admin request passes, in order:
+ * the security headers; the cross-site guard (403 before anything else); the gate (off → 404,
+ * throttled → 429, unknown → 401; says who it is); the role guard (viewers change nothing: 403;
+ * the JSON API takes JSON only: 415); then the pages, the JSON API, the sandbox page and bull-board.
+ * How users sign in is settled here, once, at start-up.
  */
 export function mountAdmin(deps: AdminDeps): (app: Koa) => void {
-  const { config, log, redis, queues, quarantine, intake } = deps;
-  const creds = resolveAdminCredentials(config, log, deps.announce);
+  const { config, log, redis, queues, quarantine, intake, metrics } = deps;
+  const access = resolveAdminAccess(config, log, deps.announce);
+  const throttle = new LoginThrottle(redis, config.redis.prefix);
   return (app) => {
-    app.use(adminGate(creds));
-    if (!creds) return;
-    app.use(overviewRoutes({ config, redis, queues, quarantine })); // /admin overview + search, /admin/api/events, /admin/api/overview
+    app.use(securityHeaders());
+    app.use(crossSiteGuard({ publicUrl: config.admin.publicUrl, metrics }));
+    app.use(adminGate({ access, throttle, metrics, log }));
+    if (!access) return;
+    app.use(roleGuard({ metrics }));
+    const audit = new AuditTrail(redis, config.redis.prefix, log);
+    app.use(adminAssets());
+    app.use(overviewRoutes({ config, redis, queues, quarantine, audit })); // /admin overview + search, /admin/api/events, /admin/api/overview
     const deadLetters = new DeadLetters(redis, queues, config.redis.prefix);
-    const api = adminApiRouter({ deadLetters, quarantine, intake, log });
+    app.use(repairRoutes({ deadLetters, quarantine, sandbox: config.sandbox })); // /admin/dead-letters, /admin/quarantine
+    const api = adminApiRouter({ deadLetters, quarantine, intake, audit, log });
     app.use(api.routes()).use(api.allowedMethods());
     app.use(sandboxMiddleware(config.sandbox ? deps.sandbox : undefined));
-    app.use(dashboardMiddleware(queues));
+    app.use(dashboardMiddleware(queues, audit));
   };
 }

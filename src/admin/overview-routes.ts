@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Context, Middleware } from 'koa';
 import type { Config } from '../config.ts';
@@ -10,11 +9,14 @@ import { isEmail } from '../privacy/email.ts';
 import { SEARCH_LIMIT } from '../trace/reader.ts';
 import { TraceSearch } from '../trace/search.ts';
 import { overviewCells } from './overview-cells.ts';
+import { readPictures } from './pictures.ts';
 import { searchResultsHtml } from './journey-html.ts';
 import { readOverview } from '../stats/overview.ts';
 import { renderAdminPage } from './overview-page.ts';
 import { maskEmail } from '../privacy/email.ts';
 import { adminLinks } from './links.ts';
+import type { AuditTrail } from './audit.ts';
+import { adminUser } from './gate.ts';
 
 export interface OverviewRoutesDeps {
   config: Config;
@@ -22,6 +24,7 @@ export interface OverviewRoutesDeps {
   redis: Redis;
   queues: QueueSet;
   quarantine: Quarantine;
+  audit: AuditTrail;
   /** How often the page refreshes its figures; default 10 s. */
   refreshSeconds?: number;
 }
@@ -49,15 +52,19 @@ export function overviewRoutes(deps: OverviewRoutesDeps): Middleware {
   const alerts = new RedisAlertState(redis, config.redis.prefix);
   const refreshSeconds = deps.refreshSeconds ?? 10;
   const figures = async () => {
-    const [overview, active] = await Promise.all([readOverview({ redis, prefix: config.redis.prefix, queues, quarantine }), alerts.active()]);
-    return { overview, alerts: active, cells: overviewCells(overview, active) };
+    const [overview, active, charts] = await Promise.all([
+      readOverview({ redis, prefix: config.redis.prefix, queues, quarantine }),
+      alerts.active(),
+      readPictures(redis, config.redis.prefix, config.hubspot.requestsPer10s),
+    ]);
+    return { overview, alerts: active, cells: overviewCells(overview, active), charts };
   };
 
   return async function overviewRoute(ctx, next) {
     const path = ctx.path.replace(/\/+$/, '') || '/';
     if (path === '/admin/api/overview' && ctx.method === 'GET') {
-      const { overview, alerts: active, cells } = await figures();
-      ctx.body = { ...overview, alerts: active, cells };
+      const { overview, alerts: active, cells, charts } = await figures();
+      ctx.body = { ...overview, alerts: active, cells, charts };
       return;
     }
     if (path === '/admin/api/events' && ctx.method === 'GET') {
@@ -76,18 +83,14 @@ export function overviewRoutes(deps: OverviewRoutesDeps): Middleware {
 
     const q = (ctx.method === 'POST' ? await formQuery(ctx) : typeof ctx.query.q === 'string' ? ctx.query.q : '').trim();
     const results = q ? searchResultsHtml(shown(q), await search.find(q, 20)) : undefined;
-    const nonce = randomBytes(16).toString('base64');
-    ctx.set(
-      'Content-Security-Policy',
-      `default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-${nonce}'; connect-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`,
-    );
     ctx.type = 'html';
     ctx.body = renderAdminPage({
       ...(await figures()),
       results,
       query: isEmail(q) ? '' : q,
       sandbox: config.sandbox,
-      nonce,
+      user: adminUser(ctx),
+      audit: await deps.audit.list(),
       refreshSeconds,
     });
   };

@@ -78,12 +78,11 @@ export function registerDlq(program: Command): void {
         return;
       }
       return withOps('dlq replay', async ({ deadLetters }) => {
-        const replayed = await deadLetters.replay(queue, opts.all ? 'all' : ids);
+        const { replayed, notReplayed } = await deadLetters.replay(queue, opts.all ? 'all' : ids);
         for (const id of replayed) console.log(`replayed\t${queue}\t${id}`);
-        const missing = opts.all ? [] : ids.filter((id) => !replayed.includes(id));
-        for (const id of missing) console.error(`not replayed: no dead letter "${id}" in ${queue} (or its job is running)`);
+        for (const { id, reason } of notReplayed) console.error(`not replayed: ${id}: ${reason}`);
         console.error(`${replayed.length} replayed into ${queue}`);
-        return missing.length ? EXIT.problem : EXIT.ok;
+        return notReplayed.length ? EXIT.problem : EXIT.ok;
       });
     });
 

@@ -1,20 +1,11 @@
-import type { Client } from '@hubspot/api-client';
-import type { BatchResponseSimplePublicUpsertObject, BatchResponseSimplePublicUpsertObjectWithErrors } from '@hubspot/api-client/lib/codegen/crm/contacts/index.js';
-import type { HubSpotCall } from './call.ts';
 import type { ContactCourseRecord, ContactCourses } from './contact-courses.ts';
 import { lastEnrollmentProperties, type ContactDraft, type ContactUpsertInput } from './contact-mapping.ts';
-import type { CourseOptions } from './course-options.ts';
-import { HubSpotCallError } from './errors.ts';
+import { coursesOf, upsertContacts, type ContactUpsertDeps } from './contacts-upsert.ts';
 import { ENROLLED_COURSES } from './properties.ts';
-import { seedFromHistory } from './seed-courses.ts';
+import { followConflicts, seedFromHistory } from './seed-courses.ts';
 
-export interface ContactSyncDeps {
-  client: Client;
-  call: HubSpotCall;
+export interface ContactSyncDeps extends ContactUpsertDeps {
   courses: ContactCourses;
-  options: CourseOptions;
-  /** The once-per-process property set-up (re-run when HubSpot says a property is missing). */
-  setup: { ensure(): Promise<unknown>; forget(): void };
 }
 
 /** What became of one contact of a batch. */
@@ -25,63 +16,11 @@ export type ContactOutcome =
   /** Not settled this time (its value kept changing, or HubSpot left it out): try again later. */
   | { status: 'retry'; message: string };
 
-type UpsertResult = { id: string; created: boolean } | { rejected: string } | { retry: string };
-
 /** Rounds of "re-read our record, rewrite if it grew" before a contact is retried later. */
 const CONVERGE_ROUNDS = 3;
 
-type UpsertResponse = BatchResponseSimplePublicUpsertObject | BatchResponseSimplePublicUpsertObjectWithErrors;
-
-function readUpsert(data: UpsertResponse, inputs: ContactUpsertInput[]): Map<string, UpsertResult> {
-  const ids = new Set(inputs.map((i) => i.id));
-  const out = new Map<string, UpsertResult>();
-  for (const r of data.results) {
-    const email = r.properties.email?.toLowerCase();
-    if (email && ids.has(email)) out.set(email, { id: r.id, created: r._new });
-  }
-  for (const e of ('errors' in data ? data.errors : undefined) ?? []) {
-    const named = Object.values(e.context ?? {}).flat().map((v) => String(v).toLowerCase()).filter((v) => ids.has(v));
-    const targets = named.length ? named : inputs.map((i) => i.id).filter((id) => !out.has(id));
-    for (const id of targets) if (!out.has(id)) out.set(id, { rejected: `HubSpot 207 ${e.category}: ${e.message}` });
-  }
-  for (const i of inputs) if (!out.has(i.id)) out.set(i.id, { retry: 'HubSpot answered without this contact' });
-  return out;
-}
-
-function coursesOf(inputs: ContactUpsertInput[]): string[] {
-  return [...new Set(inputs.flatMap((i) => (i.properties[ENROLLED_COURSES] ?? '').split(';').filter(Boolean)))];
-}
-
-/**
- * Batch upsert by e-mail. A 400 fails the whole call: when it names a missing property or option,
- * the set-up or the options are repaired and the call sent once more; otherwise the batch is halved
- * until the refused records stand alone, so one bad record never takes the others down with it.
- */
-async function upsert(deps: ContactSyncDeps, names: Map<string, string | undefined>, inputs: ContactUpsertInput[], repaired = new Set<string>()): Promise<Map<string, UpsertResult>> {
-  if (!inputs.length) return new Map();
-  try {
-    const res = await deps.call('contacts.upsert', () => deps.client.crm.contacts.batchApi.upsertWithHttpInfo({ inputs }));
-    return readUpsert(res.data, inputs);
-  } catch (err) {
-    if (!(err instanceof HubSpotCallError) || err.failure.kind !== 'rejected' || err.failure.status !== 400) throw err;
-    const message = err.failure.message;
-    const fix = message.includes('PROPERTY_DOESNT_EXIST') ? 'setup' : message.includes('INVALID_OPTION') ? 'options' : undefined;
-    if (fix) {
-      if (repaired.has(fix)) throw err; // still wrong after a repair: a set-up problem, retried with backoff
-      if (fix === 'setup') {
-        deps.setup.forget();
-        await deps.setup.ensure();
-      } else {
-        await deps.options.ensure(new Map(coursesOf(inputs).map((id) => [id, names.get(id)])), true);
-      }
-      return upsert(deps, names, inputs, new Set([...repaired, fix]));
-    }
-    if (inputs.length === 1) return new Map([[inputs[0]!.id, { rejected: message }]]);
-    const half = Math.ceil(inputs.length / 2);
-    const first = await upsert(deps, names, inputs.slice(0, half), repaired);
-    return new Map([...first, ...(await upsert(deps, names, inputs.slice(half), repaired))]);
-  }
-}
+/** A write round's result per address: an outcome, or the other contact HubSpot says holds the address. */
+type RoundOutcome = ContactOutcome | { status: 'conflict'; contactId: string };
 
 /** The course and last-enrollment properties a record asks for. */
 function courseProperties(rec: ContactCourseRecord, fallbackLast: ContactDraft['last'] | undefined): Record<string, string> {
@@ -96,22 +35,30 @@ function grewSince(sent: Record<string, string>, rec: ContactCourseRecord): bool
   return !!rec.last && Object.entries(lastEnrollmentProperties(rec.last)).some(([k, v]) => sent[k] !== v);
 }
 
+/** Drafts under the address each is written under; drafts that share one fold together, later values winning. */
+function retarget(drafts: ContactDraft[], target: Map<string, string>): ContactDraft[] {
+  const out = new Map<string, ContactDraft>();
+  for (const d of [...drafts].sort((a, b) => a.last.at - b.last.at)) {
+    const email = target.get(d.email) ?? d.email;
+    const t = out.get(email);
+    if (!t) {
+      out.set(email, { ...d, email, properties: { ...d.properties, email }, courses: new Map(d.courses) });
+      continue;
+    }
+    Object.assign(t.properties, d.properties, { email });
+    for (const [id, name] of d.courses) t.courses.set(id, name ?? t.courses.get(id));
+    if (d.last.at >= t.last.at) t.last = d.last;
+  }
+  return [...out.values()];
+}
+
 /**
- * Writes a batch of contacts (one draft per e-mail) to HubSpot with every course each student has:
- * 1. courses are noted in Redis first (ContactCourses), so every process sees every enrollment;
- * 2. one batch upsert writes each contact with the union of its known courses;
- * 3. a contact that already existed in HubSpot before course-sync knew it gets its earlier values
- *    back from the property history (seed-courses.ts) and is rewritten;
- * 4. each written contact's record is re-read: if another process added a course meanwhile (its
- *    write may have landed before ours), the contact is written again, until nothing changed.
- * Errors that concern the whole call (429, 401/403, 5xx, network) are thrown as HubSpotCallError.
+ * One write of drafts (one per address): notes their courses, upserts, seeds contacts HubSpot had
+ * before course-sync knew them, folds two addresses found on one contact into one, and rewrites
+ * contacts whose record grew meanwhile. Addresses another contact holds come back as conflicts.
  */
-export async function syncContacts(deps: ContactSyncDeps, drafts: ContactDraft[]): Promise<Map<string, ContactOutcome>> {
-  const outcomes = new Map<string, ContactOutcome>();
-  if (!drafts.length) return outcomes;
-  await deps.setup.ensure();
-  const names = new Map(drafts.flatMap((d) => [...d.courses]));
-  await deps.options.ensure(names);
+async function writeRound(deps: ContactSyncDeps, names: Map<string, string | undefined>, drafts: ContactDraft[]): Promise<Map<string, RoundOutcome>> {
+  const outcomes = new Map<string, RoundOutcome>();
   const records = await deps.courses.note(drafts.map((d) => ({ email: d.email, courses: [...d.courses.keys()], last: d.last })));
   const inputs: ContactUpsertInput[] = drafts.map((d, i) => ({
     idProperty: 'email',
@@ -120,23 +67,29 @@ export async function syncContacts(deps: ContactSyncDeps, drafts: ContactDraft[]
   }));
   const sent = new Map(inputs.map((i) => [i.id, i.properties]));
 
-  const results = await upsert(deps, names, inputs);
+  const results = await upsertContacts(deps, names, inputs);
   const created: string[] = [];
   const unseeded: string[] = [];
   drafts.forEach((d, i) => {
     const r = results.get(d.email)!;
     if ('rejected' in r) outcomes.set(d.email, { status: 'rejected', message: r.rejected });
     else if ('retry' in r) outcomes.set(d.email, { status: 'retry', message: r.retry });
+    else if ('conflict' in r) outcomes.set(d.email, { status: 'conflict', contactId: r.conflict });
     else {
       outcomes.set(d.email, { status: 'written', contactId: r.id, created: r.created });
       if (r.created) created.push(d.email);
       else if (!records[i]!.seeded) unseeded.push(d.email);
     }
   });
+  const written = [...outcomes].flatMap(([email, o]) => (o.status === 'written' ? [{ email, contactId: o.contactId }] : []));
+  // An address written to a contact already written under another address (HubSpot found it by a
+  // secondary address, or someone changed its primary one): that other address folds into this one.
+  const owners = await deps.courses.claim(written);
+  for (const [i, owner] of owners.entries()) if (owner) await deps.courses.fold(owner, written[i]!.email, written[i]!.contactId);
   await deps.courses.note(created.map((email) => ({ email, courses: [], seeded: true })));
   await seedFromHistory(deps, unseeded);
 
-  let pending = [...outcomes].filter(([, o]) => o.status === 'written').map(([email]) => email);
+  let pending = written.map((w) => w.email);
   for (let round = 1; pending.length; round++) {
     const now = await deps.courses.read(pending);
     const stale = pending.map((email, i) => ({ email, rec: now[i]! })).filter(({ email, rec }) => grewSince(sent.get(email)!, rec));
@@ -147,15 +100,53 @@ export async function syncContacts(deps: ContactSyncDeps, drafts: ContactDraft[]
     }
     const rewrites: ContactUpsertInput[] = stale.map(({ email, rec }) => ({ idProperty: 'email', id: email, properties: { email, ...courseProperties(rec, undefined) } }));
     await deps.options.ensure(new Map(coursesOf(rewrites).map((id) => [id, names.get(id)])));
-    const again = await upsert(deps, names, rewrites);
+    const again = await upsertContacts(deps, names, rewrites);
     pending = [];
     for (const input of rewrites) {
       const r = again.get(input.id)!;
       if ('id' in r) {
         sent.set(input.id, { ...sent.get(input.id), ...input.properties });
         pending.push(input.id);
-      } else outcomes.set(input.id, { status: 'retry', message: 'rejected' in r ? r.rejected : r.retry });
+      } else outcomes.set(input.id, { status: 'retry', message: 'rejected' in r ? r.rejected : 'retry' in r ? r.retry : `HubSpot says contact ${r.conflict} holds this address` });
     }
+  }
+  return outcomes;
+}
+
+/**
+ * Writes a batch of contacts (one draft per e-mail) to HubSpot with every course each student has:
+ * 1. each address is written under the address course-sync knows its HubSpot contact by (itself,
+ *    unless it was found to be another address of a contact, see ContactCourses);
+ * 2. courses are noted in Redis first (ContactCourses), so every process sees every enrollment;
+ * 3. one batch upsert writes each contact with the union of its known courses;
+ * 4. a contact that already existed in HubSpot before course-sync knew it gets its earlier values
+ *    back from the property history (seed-courses.ts) and is rewritten;
+ * 5. each written contact's record is re-read: if another process added a course meanwhile (its
+ *    write may have landed before ours), the contact is written again, until nothing changed;
+ * 6. an address HubSpot says another contact holds (a secondary address, or a merged contact's) is
+ *    folded into that contact's primary address, and written again under it.
+ * Errors that concern the whole call (429, 401/403, 5xx, network) are thrown as HubSpotCallError.
+ */
+export async function syncContacts(deps: ContactSyncDeps, drafts: ContactDraft[]): Promise<Map<string, ContactOutcome>> {
+  const outcomes = new Map<string, ContactOutcome>();
+  if (!drafts.length) return outcomes;
+  await deps.setup.ensure();
+  const names = new Map(drafts.flatMap((d) => [...d.courses]));
+  await deps.options.ensure(names);
+  const resolved = await deps.courses.resolve(drafts.map((d) => d.email));
+  const target = new Map(drafts.map((d, i) => [d.email, resolved[i]!]));
+
+  const results = await writeRound(deps, names, retarget(drafts, target));
+  const conflicts = [...results].flatMap(([email, o]) => (o.status === 'conflict' ? [{ email, contactId: o.contactId }] : []));
+  if (conflicts.length) {
+    const moved = await followConflicts(deps, conflicts);
+    const again = drafts.filter((d) => moved.has(target.get(d.email)!));
+    for (const d of again) target.set(d.email, moved.get(target.get(d.email)!)!);
+    for (const [email, o] of await writeRound(deps, names, retarget(again, target))) results.set(email, o);
+  }
+  for (const d of drafts) {
+    const o = results.get(target.get(d.email)!)!;
+    outcomes.set(d.email, o.status === 'conflict' ? { status: 'retry', message: `HubSpot says contact ${o.contactId} holds this address, and it could not be written under that contact's primary address` } : o);
   }
   return outcomes;
 }

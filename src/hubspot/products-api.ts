@@ -1,4 +1,5 @@
 import type { Client } from '@hubspot/api-client';
+import { readBatch } from './batch-read.ts';
 import type { HubSpotCall } from './call.ts';
 import { PLAN_ID_PROPERTY, type ProductUpsertInput } from './product-mapping.ts';
 
@@ -53,11 +54,11 @@ export interface FoundProduct {
   courseId?: string;
 }
 
-/** The live products of these plans, by plan id (plans without a product are left out). */
+/** The live products of these plans, by plan id (plans without a product, e.g. deleted by hand, are left out). */
 export async function findProducts(client: Client, call: HubSpotCall, planIds: string[]): Promise<Map<string, FoundProduct>> {
   const found = new Map<string, FoundProduct>();
   for (const batch of chunks(planIds, PRODUCT_BATCH_LIMIT)) {
-    const res = await call('products.read', () =>
+    const results = await readBatch(call, 'products.read', () =>
       client.crm.products.batchApi.read({
         idProperty: PLAN_ID_PROPERTY,
         inputs: batch.map((id) => ({ id })),
@@ -65,7 +66,7 @@ export async function findProducts(client: Client, call: HubSpotCall, planIds: s
         propertiesWithHistory: [],
       }),
     );
-    for (const r of res.results) {
+    for (const r of results) {
       const planId = r.properties[PLAN_ID_PROPERTY];
       if (planId) found.set(planId, { productId: r.id, courseId: r.properties.loopwise_course_id ?? undefined });
     }

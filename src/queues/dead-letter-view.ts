@@ -22,7 +22,7 @@ export function resolveWorkQueue(name: string): WorkQueueName | undefined {
 }
 
 /** The enrollment id or course id carried by a job's data, or undefined. */
-function eventIdOf(data: unknown): string | undefined {
+export function eventIdOf(data: unknown): string | undefined {
   const d = (data ?? {}) as { enrollment?: { id?: unknown }; course?: { id?: unknown } };
   const id = d.enrollment?.id ?? d.course?.id;
   return id === undefined || id === null ? undefined : String(id);

@@ -11,6 +11,12 @@ export interface AttemptError {
   at: string;
 }
 
+/** What a replay did: the letters put back, and why the others were not. */
+export interface ReplayResult {
+  replayed: string[];
+  notReplayed: { id: string; reason: string }[];
+}
+
 /** What a dead-letter job holds: the original job, where it came from, and why it died. */
 export interface DeadLetter {
   queue: WorkQueueName;
@@ -79,39 +85,54 @@ export class DeadLetters {
 
   /**
    * Puts dead letters back on their work queue with fresh attempts (same job id, so idempotency
-   * markers still apply) and removes them from the dead-letter queue. Returns the replayed ids.
+   * markers still apply) and removes them from the dead-letter queue. Says which were replayed,
+   * and why the others were not.
    */
-  async replay(queue: WorkQueueName, ids: string[] | 'all'): Promise<string[]> {
-    const letters = ids === 'all' ? await this.list(queue) : (await Promise.all(ids.map((id) => this.get(queue, id)))).filter((j): j is Job<DeadLetter> => !!j);
+  async replay(queue: WorkQueueName, ids: string[] | 'all'): Promise<ReplayResult> {
+    const wanted = ids === 'all' ? (await this.list(queue)).map((j) => j.id!) : ids;
     const work: Queue = this.queues.work[queue];
-    const replayed: string[] = [];
-    for (const letter of letters) {
+    const result: ReplayResult = { replayed: [], notReplayed: [] };
+    for (const letterId of wanted) {
+      const letter = await this.get(queue, letterId);
+      if (!letter) {
+        result.notReplayed.push({ id: letterId, reason: `no dead letter "${letterId}" in ${queue} (replayed or purged meanwhile)` });
+        continue;
+      }
       const id = letter.data.jobId;
       const old = await work.getJob(id);
       if (old) {
-        const state = await old.getState();
-        if (state === 'active') continue; // being worked on already
+        if ((await old.getState()) === 'active') {
+          result.notReplayed.push({ id: letterId, reason: 'its job is running right now; try again when it is done' });
+          continue;
+        }
         await old.remove();
       }
       await work.add(letter.data.name, letter.data.data, { jobId: id });
       await this.redis.del(this.attemptsKey(queue, id));
       await letter.remove();
-      replayed.push(id);
+      result.replayed.push(id);
     }
-    return replayed;
+    return result;
   }
 
   /** Removes dead letters that died more than `olderThanMs` ago; returns their ids. */
   async purge(queue: WorkQueueName, olderThanMs: number): Promise<string[]> {
     const cutoff = Date.now() - olderThanMs;
-    const purged: string[] = [];
-    for (const letter of await this.list(queue)) {
-      if (Date.parse(letter.data.deadAt) <= cutoff) {
-        await letter.remove();
-        purged.push(letter.id!);
-      }
+    const old = (await this.list(queue)).filter((letter) => Date.parse(letter.data.deadAt) <= cutoff);
+    return this.remove(queue, old.map((l) => l.id!));
+  }
+
+  /** Removes these dead letters (ids not found are left out of the answer); returns the removed ids. */
+  async remove(queue: WorkQueueName, ids: string[]): Promise<string[]> {
+    const removed: string[] = [];
+    for (const id of ids) {
+      const letter = await this.get(queue, id);
+      if (!letter) continue;
+      await letter.remove();
+      await this.redis.del(this.attemptsKey(queue, letter.data.jobId));
+      removed.push(id);
     }
-    return purged;
+    return removed;
   }
 
   async size(queue: WorkQueueName): Promise<number> {

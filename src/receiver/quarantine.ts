@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { FieldError } from '../events/schemas.ts';
 import { recordKey } from '../redis/keys.ts';
 
 /** A rejected delivery kept for inspection. Only signed, schema-invalid ones (422) are replayable. */
@@ -12,6 +13,12 @@ export interface QuarantineEntry {
   body: string;
   truncated: boolean;
   replayable: boolean;
+  /** Each field the schema refused (422s). */
+  errors: FieldError[];
+  /** The address it came from. */
+  source: string;
+  /** Its size as received, in bytes. */
+  bytes: number;
 }
 
 const MAX_KEPT_BYTES = 64 * 1024;
@@ -32,7 +39,7 @@ export class Quarantine {
   }
 
   /** Keeps a rejected delivery; returns its id. */
-  async add(entry: Omit<QuarantineEntry, 'id' | 'receivedAt' | 'truncated' | 'body'> & { body: Buffer | string }): Promise<string> {
+  async add(entry: Omit<QuarantineEntry, 'id' | 'receivedAt' | 'truncated' | 'body' | 'errors' | 'source' | 'bytes'> & { body: Buffer | string; errors?: FieldError[]; source?: string }): Promise<string> {
     const raw = Buffer.isBuffer(entry.body) ? entry.body : Buffer.from(entry.body);
     const keepWhole = entry.replayable || raw.length <= MAX_KEPT_BYTES;
     const body = (keepWhole ? raw : raw.subarray(0, MAX_KEPT_BYTES)).toString('utf8');
@@ -44,6 +51,9 @@ export class Quarantine {
       body,
       truncated: keepWhole ? '0' : '1',
       replayable: entry.replayable ? '1' : '0',
+      errors: JSON.stringify(entry.errors ?? []),
+      source: entry.source ?? '',
+      bytes: String(raw.length),
     };
     const id = await this.redis.xadd(this.key, 'MAXLEN', '~', String(this.maxEntries), '*', ...Object.entries(fields).flat());
     return id!;
@@ -81,5 +91,8 @@ function toEntry(id: string, flat: string[]): QuarantineEntry {
     body: f.body ?? '',
     truncated: f.truncated === '1',
     replayable: f.replayable === '1',
+    errors: f.errors ? (JSON.parse(f.errors) as FieldError[]) : [],
+    source: f.source ?? '',
+    bytes: f.bytes ? Number(f.bytes) : Buffer.byteLength(f.body ?? ''),
   };
 }

@@ -1,5 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 
+const JSON_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
+
+/** True for a JSON media type (`application/json`, `application/merge-patch+json`, with parameters). */
+export function isJsonContentType(header: string | undefined): boolean {
+  return JSON_TYPE.test(header ?? '');
+}
+
 /** The body is larger than the limit. */
 export class BodyTooLargeError extends Error {
   constructor(readonly limit: number) {

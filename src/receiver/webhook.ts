@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'koa';
+import { AddressList } from '../address-list.ts';
 import type { Config } from '../config.ts';
 import { EnvelopeError, parseEnvelope, type Envelope } from '../events/envelope.ts';
 import { bodyHashKey, idempotencyKey } from '../events/idempotency-key.ts';
@@ -10,7 +11,7 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { EventIntake } from '../queues/intake.ts';
 import type { Quarantine } from './quarantine.ts';
-import { BodyTooLargeError, readRawBody } from './raw-body.ts';
+import { BodyTooLargeError, isJsonContentType, readRawBody } from './raw-body.ts';
 import { SignatureError, WebhookSignature } from './signature.ts';
 
 export interface WebhookDeps {
@@ -21,8 +22,6 @@ export interface WebhookDeps {
   metrics?: Metrics;
 }
 
-const JSON_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
-
 /**
  * `POST /webhooks/loopwise`: allow-list → content type (415) → size (413) → signature (401) →
  * JSON (400) → schema (422, quarantined) → dedupe and atomic enqueue (202, 200 duplicate, 503).
@@ -30,7 +29,7 @@ const JSON_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
 export function webhookHandler(deps: WebhookDeps) {
   const { config, intake, quarantine, log, metrics } = deps;
   const signature = config.webhook.secrets.length ? new WebhookSignature(config.webhook.secrets) : undefined;
-  const allowlist = new Set(config.webhook.ipAllowlist);
+  const allowlist = new AddressList(config.webhook.ipAllowlist);
 
   return async function handleWebhook(ctx: Context): Promise<void> {
     const correlationId = (ctx.get('x-request-id') || randomUUID()).slice(0, 64);
@@ -39,7 +38,7 @@ export function webhookHandler(deps: WebhookDeps) {
     let body: Buffer | undefined;
     try {
       if (allowlist.size && !allowlist.has(ctx.ip)) throw new HttpError(403, `Source address ${ctx.ip} is not allowed`);
-      if (!JSON_TYPE.test(ctx.get('content-type'))) throw new HttpError(415, 'Content-Type must be application/json');
+      if (!isJsonContentType(ctx.get('content-type'))) throw new HttpError(415, 'Content-Type must be application/json');
       try {
         body = await readRawBody(ctx.req, config.webhook.maxBodyBytes);
       } catch (err) {
@@ -96,15 +95,15 @@ export function webhookHandler(deps: WebhookDeps) {
       if (err.status === 503) ctx.set('Retry-After', '5');
       metrics?.webhookRequests.inc({ type: isKnownType(eventType) ? eventType : 'other', outcome: `rejected_${err.status}` });
       log.warn({ correlationId, eventType, status: err.status, reason: err.message }, 'webhook rejected');
-      if (err.status !== 503) await keep(err, eventType, body ?? Buffer.alloc(0), correlationId);
+      if (err.status !== 503) await keep(err, eventType, body ?? Buffer.alloc(0), correlationId, ctx.ip);
     }
   };
 
-  async function keep(refusal: HttpError, eventType: string, body: Buffer, correlationId: string): Promise<void> {
+  async function keep(refusal: HttpError, eventType: string, body: Buffer, correlationId: string, source: string): Promise<void> {
     try {
       const errors = refusal.extra.errors as { field: string; message: string }[] | undefined;
       const reason = errors ? `${refusal.message}: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}` : refusal.message;
-      const id = await quarantine.add({ status: refusal.status, reason, eventType, body, replayable: refusal.status === 422 });
+      const id = await quarantine.add({ status: refusal.status, reason, eventType, body, replayable: refusal.status === 422, errors, source });
       // Signed but schema-invalid: searchable by the ids it names (`course-sync trace`).
       if (refusal.status === 422) await intake.noteQuarantined({ id, eventType, body: body.toString('utf8'), status: refusal.status, reason });
     } catch (err) {

@@ -1,86 +1,58 @@
 import type { Redis } from 'ioredis';
-import { bucketsOf, HOUR_BUCKET_TTL_S, MINUTE_BUCKET_TTL_S, type StatsKeys } from './keys.ts';
+import { BUCKETS, bucketOf, type BucketUnit, type StatsKeys } from './keys.ts';
 
 /** Counter totals over a period: field → sum. */
 export type Totals = Record<string, number>;
 
-/** Totals of the last hour (60 minute buckets) and the last day (24 hour buckets). */
+/** Totals of the last hour (60 minute buckets) and the last day (96 quarter-hour buckets). */
 export interface HourAndDay {
   hour: Totals;
   day: Totals;
 }
 
-function add(into: Totals, hash: Record<string, string>): void {
-  for (const [field, value] of Object.entries(hash)) into[field] = (into[field] ?? 0) + Number(value);
+/** One bucket of a series: when it starts (ms) and what was counted in it. */
+export interface Bucket {
+  start: number;
+  counts: Totals;
 }
 
-/** Sums the counter hashes of the last hour and day for each of `scopes` (queue names, or `api`). */
-export async function readTotals(redis: Redis, keys: StatsKeys, scopes: string[], now = Date.now()): Promise<Record<string, HourAndDay>> {
-  const { minute, hour } = bucketsOf(now);
+/** Fields that are samples (the waiting depth), not counts: they are not summed. */
+const SAMPLES = new Set(['waiting']);
+
+/** A counter scope is a work queue's name, or `api` for the HubSpot/SendGrid calls. */
+function keyOf(keys: StatsKeys, scope: string, unit: BucketUnit, bucket: number): string {
+  return scope === 'api' ? keys.api(unit, bucket) : keys.queue(scope, unit, bucket);
+}
+
+/** The last `count` buckets of `unit` of one scope, oldest first (buckets with nothing counted are `{}`). */
+export async function readSeries(redis: Redis, keys: StatsKeys, scope: string, unit: BucketUnit, count: number, now = Date.now()): Promise<Bucket[]> {
+  const first = bucketOf(now, unit) - count + 1;
   const batch = redis.pipeline();
-  const plan: { scope: string; period: 'hour' | 'day' }[] = [];
-  for (const scope of scopes) {
-    const key = (unit: 'm' | 'h', b: number) => (scope === 'api' ? keys.api(unit, b) : keys.queue(scope, unit, b));
-    for (let m = minute - 59; m <= minute; m++) (batch.hgetall(key('m', m)), plan.push({ scope, period: 'hour' }));
-    for (let h = hour - 23; h <= hour; h++) (batch.hgetall(key('h', h)), plan.push({ scope, period: 'day' }));
-  }
-  const results = (await batch.exec()) ?? [];
-  const out: Record<string, HourAndDay> = Object.fromEntries(scopes.map((s) => [s, { hour: {}, day: {} }]));
-  results.forEach(([err, hash], i) => {
+  for (let b = first; b < first + count; b++) batch.hgetall(keyOf(keys, scope, unit, b));
+  return ((await batch.exec()) ?? []).map(([err, hash], i) => {
     if (err) throw err;
-    const { scope, period } = plan[i]!;
-    add(out[scope]![period], hash as Record<string, string>);
+    const counts = Object.fromEntries(Object.entries(hash as Record<string, string>).map(([f, v]) => [f, Number(v)]));
+    return { start: (first + i) * BUCKETS[unit].ms, counts };
   });
-  return out;
 }
 
-/** The `course_sync_api_calls_total` counter, as far as the shipper reads it. */
-export interface ApiCallsCounter {
-  get(): Promise<{ values: { labels: Record<string, string | number | undefined>; value: number }[] }> | { values: { labels: Record<string, string | number | undefined>; value: number }[] };
+/** The sum of every counted field over a series (samples left out). */
+export function sumSeries(series: Bucket[]): Totals {
+  const totals: Totals = {};
+  for (const { counts } of series) for (const [f, n] of Object.entries(counts)) if (!SAMPLES.has(f)) totals[f] = (totals[f] ?? 0) + n;
+  return totals;
 }
 
-/**
- * Copies this process's HubSpot/SendGrid call counts (the Prometheus counter the workers bump) to
- * Redis minute and hour buckets as deltas, fields `<api>:<status>`, so the overview page and the
- * alerts see the calls of every worker process, whichever process serves them.
- */
-export class ApiStatsShipper {
-  private shipped = new Map<string, number>();
-
-  constructor(
-    private readonly redis: Redis,
-    private readonly keys: StatsKeys,
-    private readonly counter: ApiCallsCounter,
-  ) {}
-
-  /** Writes what was counted since the last ship; on a Redis error the next ship carries it. */
-  async ship(now = Date.now()): Promise<void> {
-    const totals = new Map<string, number>();
-    for (const { labels, value } of (await this.counter.get()).values) {
-      const field = `${labels.api ?? 'unknown'}:${labels.status ?? 'unknown'}`;
-      totals.set(field, (totals.get(field) ?? 0) + value);
-    }
-    const deltas = [...totals].map(([field, total]) => [field, total - (this.shipped.get(field) ?? 0)] as const).filter(([, d]) => d > 0);
-    if (!deltas.length) return;
-    const { minute, hour } = bucketsOf(now);
-    const mKey = this.keys.api('m', minute);
-    const hKey = this.keys.api('h', hour);
-    const batch = this.redis.multi();
-    for (const [field, delta] of deltas) batch.hincrby(mKey, field, delta).hincrby(hKey, field, delta);
-    await batch.expire(mKey, MINUTE_BUCKET_TTL_S).expire(hKey, HOUR_BUCKET_TTL_S).exec();
-    this.shipped = totals;
-  }
+/** Sums the counters of the last hour and day for each of `scopes` (queue names, or `api`). */
+export async function readTotals(redis: Redis, keys: StatsKeys, scopes: string[], now = Date.now()): Promise<Record<string, HourAndDay>> {
+  const read = async (scope: string): Promise<[string, HourAndDay]> => {
+    const [hour, day] = await Promise.all([readSeries(redis, keys, scope, 'm', 60, now), readSeries(redis, keys, scope, 'q', 96, now)]);
+    return [scope, { hour: sumSeries(hour), day: sumSeries(day) }];
+  };
+  return Object.fromEntries(await Promise.all(scopes.map(read)));
 }
 
 /** Sums the minute buckets of the last `minutes` minutes (this one included) of one scope (a queue, or `api`). */
 export async function readRecentMinutes(redis: Redis, keys: StatsKeys, scope: string, minutes: number, now = Date.now()): Promise<Totals> {
-  const { minute } = bucketsOf(now);
-  const batch = redis.pipeline();
-  for (let m = minute - minutes + 1; m <= minute; m++) batch.hgetall(scope === 'api' ? keys.api('m', m) : keys.queue(scope, 'm', m));
-  const totals: Totals = {};
-  for (const [err, hash] of (await batch.exec()) ?? []) {
-    if (err) throw err;
-    add(totals, hash as Record<string, string>);
-  }
-  return totals;
+  return sumSeries(await readSeries(redis, keys, scope, 'm', minutes, now));
 }

@@ -1,4 +1,5 @@
 import type { Journey } from './journey.ts';
+import type { AttemptCalls } from './calls.ts';
 import type { TraceHeader, TraceStep } from './model.ts';
 
 const oneLine = (text: string, max = 300) => {
@@ -76,4 +77,15 @@ export function formatJourney(j: Journey): string[] {
   for (const s of j.steps) lines.push(`  ${s.at}  ${(s.queue ?? 'receiver').padEnd(14)} ${describeStep(s)}`);
   lines.push(`  now: ${j.now.map((p) => `${p.queue} ${p.state}${p.detail ? ` (${p.detail})` : ''}`).join(' · ') || 'unknown'}`);
   return lines;
+}
+
+/** Compact JSON of a call's part: `{"firstname":"Mary","phone":"+88*****78"}`. */
+const compact = (v: unknown) => JSON.stringify(v);
+
+/**
+ * The calls an event's jobs took part in, one line each: "crm-contacts attempt 1: hubspot
+ * contacts.upsert asked {...} → answered {...}" (the record's own part; e-mail and phone masked).
+ */
+export function describeCalls(calls: AttemptCalls[] | undefined): string[] {
+  return (calls ?? []).flatMap((a) => a.calls.map((c) => `${a.queue} attempt ${a.attempt}: ${c.api} ${c.operation} asked ${compact(c.request)} → answered ${compact(c.response)}`));
 }

@@ -1,4 +1,5 @@
 import type { AttemptError } from '../queues/dead-letter.ts';
+import type { AttemptCalls } from './calls.ts';
 
 /** What the receiver knew when it accepted an event: the first line of every journey. */
 export interface TraceHeader {
@@ -57,6 +58,8 @@ export interface TraceRecord {
   key: string;
   header?: TraceHeader;
   steps: TraceStep[];
+  /** The HubSpot and SendGrid calls each attempt of its jobs took part in. */
+  calls?: AttemptCalls[];
 }
 
 /** The kinds of value a trace is found by. */

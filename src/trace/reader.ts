@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
+import { readCalls } from './calls.ts';
 import { TraceKeys } from './keys.ts';
 import { sortSteps, type IndexKind, type TraceHeader, type TraceRecord } from './model.ts';
 import { isEmail } from '../privacy/email.ts';
@@ -71,6 +72,7 @@ export class TraceReader {
         key: keys[i]!,
         header: header ? (JSON.parse(header) as TraceHeader) : undefined,
         steps: sortSteps(fields.filter(([f]) => f.startsWith('s:'))),
+        calls: readCalls(fields),
       });
     });
     return records;

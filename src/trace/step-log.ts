@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { bucketsOf, HOUR_BUCKET_TTL_S, MINUTE_BUCKET_TTL_S, StatsKeys } from '../stats/keys.ts';
+import { bucketOf, expiresAt, StatsKeys } from '../stats/keys.ts';
 import type { TraceKeys } from './keys.ts';
 import type { TraceStep } from './model.ts';
 
@@ -13,9 +13,9 @@ if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 if ARGV[4] ~= '' then
   redis.call('HINCRBY', KEYS[2], ARGV[4], 1)
-  redis.call('EXPIRE', KEYS[2], ARGV[5])
+  redis.call('EXPIREAT', KEYS[2], ARGV[5])
   redis.call('HINCRBY', KEYS[3], ARGV[4], 1)
-  redis.call('EXPIRE', KEYS[3], ARGV[6])
+  redis.call('EXPIREAT', KEYS[3], ARGV[6])
 end
 return 1`;
 
@@ -23,7 +23,7 @@ type WithAppend = Redis & {
   csAppendTraceStep(k1: string, k2: string, k3: string, ...args: (string | number)[]): Promise<number>;
 };
 
-/** A job counter a step bumps: `field` (completed, retried, failed) of `queue`'s minute and hour buckets. */
+/** A job counter a step bumps: `field` (completed, retried, failed) of `queue`'s minute and quarter-hour buckets. */
 export interface StepCounter {
   queue: string;
   field: 'completed' | 'retried' | 'failed';
@@ -56,13 +56,14 @@ export class StepLog {
    */
   async append(key: string, step: TraceStep, unique: string, counter?: StepCounter, once?: string): Promise<boolean> {
     const at = Date.parse(step.at);
-    const { minute, hour } = bucketsOf(at);
+    const minute = bucketOf(at, 'm');
+    const quarter = bucketOf(at, 'q');
     const k2 = counter ? this.stats.queue(counter.queue, 'm', minute) : this.keys.trace(key);
-    const k3 = counter ? this.stats.queue(counter.queue, 'h', hour) : this.keys.trace(key);
+    const k3 = counter ? this.stats.queue(counter.queue, 'q', quarter) : this.keys.trace(key);
     const added = await this.redis.csAppendTraceStep(
       this.keys.trace(key), k2, k3,
       stepField(at, unique), JSON.stringify(step), this.retentionSeconds,
-      counter?.field ?? '', MINUTE_BUCKET_TTL_S, HOUR_BUCKET_TTL_S, once ? `o:${once}` : '',
+      counter?.field ?? '', expiresAt(minute, 'm'), expiresAt(quarter, 'q'), once ? `o:${once}` : '',
     );
     return added === 1;
   }

@@ -10,7 +10,8 @@ import { CourseOptions } from '../hubspot/course-options.ts';
 import { HubSpotCallError } from '../hubspot/errors.ts';
 import { RequestBudget } from '../hubspot/request-budget.ts';
 import { setupOnce } from '../hubspot/setup.ts';
-import { maskEmail } from '../privacy/email.ts';
+import { maskEmail, maskEmails } from '../privacy/email.ts';
+import { maskPersonalData } from '../privacy/mask.ts';
 import type { EnrollmentJob } from '../queues/jobs.ts';
 import { QUEUES } from '../queues/names.ts';
 import type { RunningWorker, WorkerDeps } from './deps.ts';
@@ -64,18 +65,35 @@ class ContactsBatchHandler {
     if (valid.length) {
       try {
         const outcomes = await syncContacts(this.sync, mergeByEmail(valid.map((v) => v.m)));
+        await this.keepCalls(valid, (m) => {
+          const o = outcomes.get(m.input.id)!;
+          return o.status === 'written' ? { outcome: 'written', contactId: o.contactId, created: o.created } : { outcome: o.status, error: maskEmails(o.message) };
+        });
         for (const { job, m } of valid) {
           const o = outcomes.get(m.input.id)!;
           if (o.status !== 'written') outcome = 'partial';
           await this.settle(job, o, token);
         }
       } catch (err) {
+        const failure = err instanceof HubSpotCallError ? err.failure : undefined;
+        await this.keepCalls(valid, () => ({ outcome: 'batch failed', status: failure?.status, error: maskEmails(err instanceof Error ? err.message : String(err)) }));
         outcome = await this.batchFailed(valid.map((v) => v.job), err, token, signal);
       }
     }
     const seconds = (performance.now() - started) / 1000;
     this.deps.metrics.jobDuration.observe({ queue: this.queueName, outcome }, seconds);
     this.deps.log.debug({ queue: this.queueName, jobs: jobs.length, outcome, ms: Math.round(seconds * 1000) }, 'contacts batch done');
+  }
+
+  /** Keeps, in each job's trace, its own part of the batch upsert: the properties asked for (masked) and its own result. */
+  private async keepCalls(valid: ValidContact[], response: (m: ValidContact['m']) => Record<string, unknown>): Promise<void> {
+    const entries = valid.map(({ job, m }) => ({
+      queue: this.queueName,
+      jobId: job.id!,
+      attempt: job.attemptsMade + 1,
+      calls: [{ api: 'hubspot' as const, operation: 'contacts.upsert', request: maskPersonalData(m.input.properties) as Record<string, unknown>, response: response(m) }],
+    }));
+    await this.deps.calls?.recorded(entries).catch((err) => this.deps.log.warn({ err: (err as Error).message }, 'calls not kept in the trace'));
   }
 
   private async fail(job: Job<EnrollmentJob>, err: Error, token: string): Promise<void> {

@@ -5,6 +5,32 @@ import type { Metrics } from '../metrics.ts';
 import type { DeadLetters } from '../queues/dead-letter.ts';
 import type { QueueSet } from '../queues/registry.ts';
 
+/**
+ * One HubSpot or SendGrid call as far as one record took part in it: the record's own part of the
+ * request (the properties written, the template and recipient) and of the answer (status, id,
+ * per-record error), with e-mail and phone already masked — never the neighbours in its batch.
+ */
+export interface RecordCall {
+  api: 'hubspot' | 'sendgrid';
+  operation: string;
+  request: Record<string, unknown>;
+  response: Record<string, unknown>;
+}
+
+/** The calls of one job's attempt. */
+export interface JobCalls {
+  queue: string;
+  jobId: string;
+  /** The attempt (1 = first) these calls belong to. */
+  attempt: number;
+  calls: RecordCall[];
+}
+
+/** Who keeps the calls each job took part in (the trace store); told after each attempt, never changes an outcome. */
+export interface CallObserver {
+  recorded(entries: JobCalls[]): Promise<void>;
+}
+
 /** What every worker is given; clients to HubSpot and SendGrid are built from `config`. */
 export interface WorkerDeps {
   config: Config;
@@ -16,6 +42,8 @@ export interface WorkerDeps {
   queues: QueueSet;
   deadLetters: DeadLetters;
   metrics: Metrics;
+  /** Keeps each job's calls with its trace ("why isn't this student in HubSpot?"); none: not kept. */
+  calls?: CallObserver;
 }
 
 /** A running worker: closing it finishes the jobs in hand and stops taking new ones. */

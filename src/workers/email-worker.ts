@@ -24,7 +24,7 @@ export async function startEmailWorker(deps: WorkerDeps, opts: EmailWorkerOption
   const mail = opts.mail ?? createSendGridMail({ apiKey: config.sendgrid.apiKey!, baseUrl: config.sendgrid.baseUrl, timeoutMs });
   // A claim must outlive the longest send, so a slow send is never overtaken by a duplicate job.
   const markers = new SentMarkers(deps.redis, config.redis.prefix, timeoutMs * 2 + 5_000);
-  const processor = welcomeEmailProcessor({ mail, markers, settings: config.sendgrid, queue: deps.queues.work[queue], metrics: deps.metrics, log });
+  const processor = welcomeEmailProcessor({ mail, markers, settings: config.sendgrid, queue: deps.queues.work[queue], metrics: deps.metrics, log, calls: deps.calls });
   return startQueueWorker<EnrollmentJob, WelcomeEmailResult>(deps, {
     queue,
     processor,

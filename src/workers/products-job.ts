@@ -6,6 +6,7 @@ import { CourseMappingError, LeaseLostError, prepareCourse, syncCourseProducts, 
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { CourseJob } from '../queues/jobs.ts';
+import type { CallObserver } from './deps.ts';
 import { QUEUES } from '../queues/names.ts';
 
 /** What a crm-products job returns: the HubSpot product ids it wrote, or why it wrote nothing. */
@@ -27,6 +28,8 @@ export interface ProductsJobContext {
   queue: Pick<Queue, 'rateLimit' | 'pause'>;
   metrics: Pick<Metrics, 'jobDuration'>;
   log: Logger;
+  /** Keeps the course's product calls in its trace. */
+  calls?: CallObserver;
 }
 
 /** How long a job waits before looking again when another job holds its course. */
@@ -63,8 +66,12 @@ export function productsProcessor(ctx: ProductsJobContext) {
       throw new DelayedError();
     }
     const kept = sync.versions.keepAlive(lease);
+    const request = { plans: prepared.inputs.map((i) => ({ planId: i.id, name: i.properties.name, price: i.properties.price, currency: i.properties.loopwise_plan_currency })) };
+    const keep = (response: Record<string, unknown>) =>
+      ctx.calls?.recorded([{ queue: QUEUES.products, jobId: job.id!, attempt: job.attemptsMade + 1, calls: [{ api: 'hubspot', operation: 'products.upsert', request, response }] }]).catch((err) => log.warn({ err: (err as Error).message }, 'calls not kept in the trace'));
     try {
       const result = await syncCourseProducts(sync, prepared, lease, kept);
+      if (result.status !== 'skipped') await keep(result.status === 'written' ? { products: result.products, archived: result.archived } : { error: result.message });
       switch (result.status) {
         case 'skipped':
           observe('skipped');
@@ -84,6 +91,7 @@ export function productsProcessor(ctx: ProductsJobContext) {
     } catch (err) {
       if (!(err instanceof HubSpotCallError)) throw err;
       if (err.cause instanceof LeaseLostError) throw err.cause;
+      await keep({ status: err.failure.status ?? 'no answer', error: err.message });
       return await handleHubSpotError(err);
     } finally {
       kept.stop();

@@ -45,6 +45,7 @@ export async function startProductsWorker(deps: WorkerDeps, opts: ProductsWorker
     queue: deps.queues.work[queue],
     metrics: deps.metrics,
     log,
+    calls: deps.calls,
   });
   return startQueueWorker<CourseJob, ProductsJobResult>(deps, {
     queue,

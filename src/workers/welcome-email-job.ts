@@ -1,6 +1,9 @@
 import { DelayedError, UnrecoverableError, Worker, type Job, type Queue } from 'bullmq';
 import type { JobOutcome } from '../api-failure.ts';
+import type { MailDataRequired } from '@sendgrid/mail';
 import type { Logger } from '../log.ts';
+import { maskEmail } from '../privacy/email.ts';
+import type { CallObserver } from './deps.ts';
 import type { Metrics } from '../metrics.ts';
 import type { EnrollmentJob } from '../queues/jobs.ts';
 import { QUEUES } from '../queues/names.ts';
@@ -27,6 +30,15 @@ export interface WelcomeEmailContext {
   queue: Pick<Queue, 'rateLimit'>;
   metrics: Metrics;
   log: Logger;
+  /** Keeps each send, as far as this enrollment is concerned, in its trace. */
+  calls?: CallObserver;
+}
+
+/** The enrollment's part of a Mail Send request, for its trace: recipient (masked), template or subject, custom args. */
+function callRequest(mail: MailDataRequired): Record<string, unknown> {
+  const p = mail.personalizations?.[0];
+  const to = [p?.to].flat().map((a) => maskEmail(typeof a === 'string' ? a : (a?.email ?? '')));
+  return { to, ...(mail.templateId ? { templateId: mail.templateId } : { subject: mail.subject }), customArgs: p?.customArgs };
 }
 
 function header(value: unknown): string {
@@ -65,11 +77,15 @@ export function welcomeEmailProcessor(ctx: WelcomeEmailContext) {
       throw new DelayedError();
     }
 
+    const request = welcomeMail(job.data, settings);
+    const keep = (response: Record<string, unknown>) =>
+      ctx.calls?.recorded([{ queue: QUEUES.email, jobId: job.id!, attempt: job.attemptsMade + 1, calls: [{ ...api, request: callRequest(request), response }] }]).catch((err) => log.warn({ err: (err as Error).message }, 'calls not kept in the trace'));
     let response;
     try {
-      [response] = await mail.send(welcomeMail(job.data, settings));
+      [response] = await mail.send(request);
     } catch (err) {
       const failure = classifySendError(err);
+      await keep({ status: failure.status ?? 'no answer', error: failure.message });
       metrics.apiCalls.inc({ ...api, status: failure.status ? String(failure.status) : 'error' });
       await markers.release(enrollmentId, job.id!);
       if (failure.kind === 'rate_limited') {
@@ -86,6 +102,7 @@ export function welcomeEmailProcessor(ctx: WelcomeEmailContext) {
     metrics.apiCalls.inc({ ...api, status: String(response.statusCode) });
     const marker = { messageId: header(response.headers?.['x-message-id']), sentAt: new Date().toISOString(), jobId: job.id! };
     await markers.record(enrollmentId, marker);
+    await keep({ status: response.statusCode, messageId: marker.messageId });
     observe('completed');
     log.debug({ ...ids, messageId: marker.messageId }, 'welcome email sent');
     return { status: 'sent', enrollmentId, ...marker };

@@ -13,6 +13,31 @@ export interface RouteContext {
 export interface RouteAnswer {
   status: number;
   body?: unknown;
+  /** Path of a created resource: sent as an absolute `Location` header (201 of properties and groups). */
+  location?: string;
+}
+
+/** One entry of an error's `errors` list (HubSpot's ErrorDetail). */
+export interface ErrorDetail {
+  message: string;
+  code?: string;
+  in?: string;
+  context?: Record<string, string[]>;
+}
+
+/**
+ * A per-record error of a 207 answer, shaped like HubSpot's StandardError (whose required fields
+ * are status, category, message, context, errors and links).
+ */
+export function recordError(category: string, message: string, context: Record<string, string[]>, errors: ErrorDetail[] = []) {
+  return { status: 'error', category, message, context, errors, links: {} };
+}
+
+/** A batch answer: 200 with `results`, or 207 with `errors` besides when any record failed. */
+export function batchAnswer(results: unknown[], errors: unknown[], startedAt: string): RouteAnswer {
+  const body: Record<string, unknown> = { status: 'COMPLETE', results, startedAt, completedAt: new Date().toISOString() };
+  if (!errors.length) return { status: 200, body };
+  return { status: 207, body: { ...body, numErrors: errors.length, errors } };
 }
 
 export type Handler = (ctx: RouteContext) => RouteAnswer;

@@ -48,7 +48,7 @@ export function getProperty({ state, params }: RouteContext): RouteAnswer {
   return { status: 200, body: p };
 }
 
-/** POST /crm/v3/properties/{objectType}: 201, 409 when the name is taken, 400 for a bad definition. */
+/** POST /crm/v3/properties/{objectType}: 201 with a Location, 409 when the name is taken, 400 for a bad definition. */
 export function createProperty({ state, params, body }: RouteContext): RouteAnswer {
   const type = objectTypeOf(params.objectType);
   const b = body ?? {};
@@ -71,7 +71,7 @@ export function createProperty({ state, params, body }: RouteContext): RouteAnsw
     modificationMetadata: { archivable: true, readOnlyDefinition: false, readOnlyValue: false },
   };
   state.properties[type].set(p.name, p);
-  return { status: 201, body: p };
+  return { status: 201, body: p, location: `/crm/v3/properties/${params.objectType}/${encodeURIComponent(p.name)}` };
 }
 
 /** PATCH /crm/v3/properties/{objectType}/{name}: `options`, when given, replace the whole list. */
@@ -113,7 +113,7 @@ export function getGroup({ state, params }: RouteContext): RouteAnswer {
   return { status: 200, body: g };
 }
 
-/** POST /crm/v3/properties/{objectType}/groups: 201, 409 when the name is taken. */
+/** POST /crm/v3/properties/{objectType}/groups: 201 with a Location, 409 when the name is taken. */
 export function createGroup({ state, params, body }: RouteContext): RouteAnswer {
   const type = objectTypeOf(params.objectType);
   const b = body ?? {};
@@ -124,5 +124,5 @@ export function createGroup({ state, params, body }: RouteContext): RouteAnswer 
   if (state.groups[type].has(b.name)) throw new HubSpotHttpError(409, 'OBJECT_ALREADY_EXISTS', `Property group named '${b.name}' already exists.`);
   const g = { name: b.name, label: b.label, displayOrder: b.displayOrder ?? -1, archived: false };
   state.groups[type].set(g.name, g);
-  return { status: 201, body: g };
+  return { status: 201, body: g, location: `/crm/v3/properties/${params.objectType}/groups/${encodeURIComponent(g.name)}` };
 }

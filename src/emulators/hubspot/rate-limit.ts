@@ -44,12 +44,16 @@ export function rateLimitHeaders(d: WindowDecision): Record<string, string> {
   };
 }
 
-/** HubSpot's 429 body for the ten-secondly burst limit. */
+/**
+ * HubSpot's 429 body for the ten-secondly burst limit: its documented fields (`errorType`,
+ * `policyName`), and `category: "RATE_LIMITS"`, which HubSpot's answers carry too.
+ */
 export function rateLimitBody(correlationId: string): Record<string, string> {
   return {
     status: 'error',
     message: 'You have reached your ten_secondly_rolling limit.',
     errorType: 'RATE_LIMIT',
+    category: 'RATE_LIMITS',
     correlationId,
     policyName: 'TEN_SECONDLY_ROLLING',
     groupName: 'publicapi:private-app:burst:emulator',

@@ -1,7 +1,9 @@
 import { objectTypeOf, type Handler, type Route } from './http.ts';
 import { listObjects } from './list-objects.ts';
-import { batchArchive, batchRead, batchUpsert, getObject } from './objects.ts';
+import { mergeContacts } from './identities.ts';
+import { batchArchive, batchRead, getObject } from './objects.ts';
 import { createGroup, createProperty, getGroup, getProperty, listGroups, listProperties, updateProperty } from './properties.ts';
+import { batchUpsert } from './upsert.ts';
 
 const OBJECTS = '(?<objectType>contacts|products|0-1|0-7)';
 const SEGMENT = '(?<name>[^/]+)';
@@ -15,6 +17,7 @@ export const ROUTES: Route[] = [
   route('POST', `/crm/v3/objects/${OBJECTS}/batch/upsert`, (c) => batchUpsert(objectTypeOf(c.params.objectType), c)),
   route('POST', `/crm/v3/objects/${OBJECTS}/batch/read`, (c) => batchRead(objectTypeOf(c.params.objectType), c)),
   route('POST', `/crm/v3/objects/${OBJECTS}/batch/archive`, (c) => batchArchive(objectTypeOf(c.params.objectType), c)),
+  route('POST', '/crm/v3/objects/(?:contacts|0-1)/merge', mergeContacts),
   route('GET', `/crm/v3/objects/${OBJECTS}`, (c) => listObjects(objectTypeOf(c.params.objectType), c)),
   route('GET', `/crm/v3/objects/${OBJECTS}/(?<id>[^/]+)`, (c) => getObject(objectTypeOf(c.params.objectType), c)),
   route('GET', `/crm/v3/properties/${OBJECTS}/groups`, listGroups),

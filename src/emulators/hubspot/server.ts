@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { HubSpotBehaviour } from './behaviour.ts';
 import { FaultQueue, faultBody, type FaultOptions } from './faults.ts';
 import { HubSpotHttpError, type RouteAnswer } from './http.ts';
 import { rateLimitBody, rateLimitHeaders, RollingWindow, type WindowDecision } from './rate-limit.ts';
@@ -19,6 +20,8 @@ export interface HubSpotEmulatorOptions {
   intervalMs?: number;
   /** Currencies with an `hs_price_<currency>` product property (multi-currency portals). */
   currencies?: string[];
+  /** How to answer where HubSpot's documentation is silent (defaults in behaviour.ts). */
+  behaviour?: Partial<HubSpotBehaviour>;
   /** The clock of the burst limit and the request log (default Date.now); tests pass their own. */
   now?: () => number;
 }
@@ -30,6 +33,8 @@ export interface HubSpotEmulator {
   state: HubSpotState;
   /** Changes the burst limit; undefined removes it. */
   setLimit(requestsPerWindow: number | undefined): void;
+  /** Switches how the emulator answers where HubSpot's documentation is silent (see behaviour.ts). */
+  setBehaviour(b: Partial<HubSpotBehaviour>): void;
   /** Adds a fault for the next matching requests, or with `down` closes (true) / reopens (false) the port. */
   injectFaults(f: FaultOptions): Promise<void>;
   clearFaults(): void;
@@ -52,10 +57,14 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-function send(res: ServerResponse, answer: RouteAnswer, headers: Record<string, string>): void {
+function send(res: ServerResponse, answer: RouteAnswer, headers: Record<string, string>, origin: string): void {
   if (res.destroyed) return;
   const body = answer.status === 204 || answer.body === undefined ? undefined : JSON.stringify(answer.body);
-  res.writeHead(answer.status, { ...headers, ...(body !== undefined ? { 'Content-Type': 'application/json;charset=utf-8' } : {}) });
+  res.writeHead(answer.status, {
+    ...headers,
+    ...(answer.location ? { Location: `${origin}${answer.location}` } : {}),
+    ...(body !== undefined ? { 'Content-Type': 'application/json;charset=utf-8' } : {}),
+  });
   res.end(body);
 }
 
@@ -67,6 +76,7 @@ export async function startHubSpotEmulator(opts: HubSpotEmulatorOptions = {}): P
   const token = opts.token ?? 'emulator-token';
   const host = opts.host ?? '127.0.0.1';
   const state = new HubSpotState(opts.currencies);
+  state.setBehaviour(opts.behaviour);
   const window = new RollingWindow('requestsPer10s' in opts ? opts.requestsPer10s : 100, opts.intervalMs ?? 10_000);
   const faults = new FaultQueue();
   const now = opts.now ?? Date.now;
@@ -80,7 +90,7 @@ export async function startHubSpotEmulator(opts: HubSpotEmulatorOptions = {}): P
     let limit: WindowDecision | undefined;
     const answer = (a: RouteAnswer) => {
       entry.status = a.status;
-      send(res, a, { 'X-HubSpot-Correlation-Id': correlationId, ...(limit ? rateLimitHeaders(limit) : {}) });
+      send(res, a, { 'X-HubSpot-Correlation-Id': correlationId, ...(limit ? rateLimitHeaders(limit) : {}) }, `http://${req.headers.host ?? host}`);
     };
     try {
       const raw = await readBody(req);
@@ -149,6 +159,7 @@ export async function startHubSpotEmulator(opts: HubSpotEmulatorOptions = {}): P
     token,
     state,
     setLimit: (n) => window.setLimit(n),
+    setBehaviour: (b) => state.setBehaviour(b),
     async injectFaults(f) {
       if (f.down === true && !down) {
         down = true;

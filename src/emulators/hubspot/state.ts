@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { DEFAULT_BEHAVIOUR, type HubSpotBehaviour } from './behaviour.ts';
+import { defaultGroups, defaultProperties } from './defaults.ts';
 
 /** The CRM object types the emulator serves. */
 export type ObjectType = 'contacts' | 'products';
@@ -79,62 +81,13 @@ export interface WriteLogEntry {
 
 const HISTORY_LIMIT = 20;
 
-function prop(name: string, label: string, type: string, fieldType: string, groupName: string, extra: Partial<PropertyDef> = {}): PropertyDef {
-  const epoch = '2019-08-06T02:43:01.040Z';
-  return {
-    name, label, type, fieldType, groupName,
-    description: '', options: [], displayOrder: -1, hasUniqueValue: false, hidden: false, formField: true,
-    calculated: false, externalOptions: false, hubspotDefined: true, createdAt: epoch, updatedAt: epoch, archived: false,
-    modificationMetadata: { archivable: false, readOnlyDefinition: true, readOnlyValue: false },
-    ...extra,
-  };
-}
+/** A contact's secondary addresses, ";"-separated; looked up like `email`, one index entry per address. */
+export const SECONDARY_EMAILS = 'hs_additional_emails';
 
-const readOnly = { modificationMetadata: { archivable: false, readOnlyDefinition: true, readOnlyValue: true }, formField: false };
-
-/** A subset of HubSpot's built-in properties, enough for what course-sync writes and reads. */
-function defaultProperties(type: ObjectType, currencies: string[]): PropertyDef[] {
-  const common = [
-    prop('hs_object_id', 'Record ID', 'number', 'number', type === 'contacts' ? 'contactinformation' : 'productinformation', readOnly),
-    prop('createdate', 'Create Date', 'datetime', 'date', type === 'contacts' ? 'contactinformation' : 'productinformation', readOnly),
-    prop('lastmodifieddate', 'Last Modified Date', 'datetime', 'date', type === 'contacts' ? 'contactinformation' : 'productinformation', readOnly),
-  ];
-  if (type === 'contacts') {
-    const g = 'contactinformation';
-    return [
-      ...common,
-      prop('email', 'Email', 'string', 'text', g),
-      prop('firstname', 'First Name', 'string', 'text', g),
-      prop('lastname', 'Last Name', 'string', 'text', g),
-      prop('phone', 'Phone Number', 'string', 'phonenumber', g),
-      prop('mobilephone', 'Mobile Phone Number', 'string', 'phonenumber', g),
-      prop('company', 'Company Name', 'string', 'text', g),
-      prop('website', 'Website URL', 'string', 'text', g),
-      prop('city', 'City', 'string', 'text', g),
-      prop('country', 'Country/Region', 'string', 'text', g),
-      prop('jobtitle', 'Job Title', 'string', 'text', g),
-      prop('lifecyclestage', 'Lifecycle Stage', 'enumeration', 'radio', g, {
-        options: ['subscriber', 'lead', 'marketingqualifiedlead', 'salesqualifiedlead', 'opportunity', 'customer', 'evangelist', 'other'].map((v, i) => ({ label: v, value: v, displayOrder: i, hidden: false })),
-      }),
-    ];
-  }
-  const g = 'productinformation';
-  return [
-    ...common,
-    prop('name', 'Name', 'string', 'text', g),
-    prop('description', 'Description', 'string', 'textarea', g),
-    prop('price', 'Unit price', 'number', 'number', g),
-    prop('hs_sku', 'SKU', 'string', 'text', g),
-    prop('hs_cost_of_goods_sold', 'Unit cost', 'number', 'number', g),
-    prop('hs_recurring_billing_period', 'Term', 'string', 'text', g),
-    ...currencies.map((c) => prop(`hs_price_${c.toLowerCase()}`, `Unit price ${c.toUpperCase()}`, 'number', 'number', g)),
-  ];
-}
-
-function defaultGroups(type: ObjectType): GroupDef[] {
-  return type === 'contacts'
-    ? [{ name: 'contactinformation', label: 'Contact information', displayOrder: 0, archived: false }]
-    : [{ name: 'productinformation', label: 'Product information', displayOrder: 0, archived: false }];
+/** The index keys of a property value: each address of a secondary-address list, else the value. */
+function indexKeys(name: string, value: string | undefined): string[] {
+  if (value === undefined) return [];
+  return name === SECONDARY_EMAILS ? value.split(';').filter(Boolean) : [value];
 }
 
 /**
@@ -150,6 +103,10 @@ export class HubSpotState {
   readonly archivedProducts = new Map<string, CrmObject>();
   readonly requests: RequestLogEntry[] = [];
   readonly writes: WriteLogEntry[] = [];
+  /** How the emulator answers where HubSpot's documentation is silent (see behaviour.ts). */
+  behaviour: HubSpotBehaviour = { ...DEFAULT_BEHAVIOUR };
+  /** Ids of contacts merged into another → the id of the contact they were merged into. */
+  readonly mergedInto = new Map<string, string>();
   private lastId = 100;
   /** Lookup indexes of live records by property value, built on first lookup of a property. */
   private readonly indexes: Record<ObjectType, Map<string, Map<string, CrmObject>>> = { contacts: new Map(), products: new Map() };
@@ -190,7 +147,7 @@ export class HubSpotState {
     let index = this.indexes[type].get(property);
     if (!index) {
       index = new Map();
-      for (const o of this.objects[type].values()) if (o.properties[property] !== undefined) index.set(o.properties[property]!, o);
+      for (const o of this.objects[type].values()) for (const k of indexKeys(property, o.properties[property])) index.set(k, o);
       this.indexes[type].set(property, index);
     }
     return index.get(value);
@@ -199,8 +156,31 @@ export class HubSpotState {
   private reindex(type: ObjectType, o: CrmObject, name: string, before: string | undefined): void {
     const index = this.indexes[type].get(name);
     if (!index) return;
-    if (before !== undefined && index.get(before) === o) index.delete(before);
-    if (o.properties[name] !== undefined && !o.archived) index.set(o.properties[name]!, o);
+    for (const k of indexKeys(name, before)) if (index.get(k) === o) index.delete(k);
+    if (!o.archived) for (const k of indexKeys(name, o.properties[name])) index.set(k, o);
+  }
+
+  /** Switches answers where HubSpot's documentation is silent; undefined fields are left as they are. */
+  setBehaviour(b: Partial<HubSpotBehaviour> = {}): void {
+    for (const [k, v] of Object.entries(b)) if (v !== undefined) Object.assign(this.behaviour, { [k]: v });
+  }
+
+  /** The live contact that holds `email` as a secondary address. */
+  contactHolding(email: string): CrmObject | undefined {
+    return this.findBy('contacts', SECONDARY_EMAILS, email.trim().toLowerCase());
+  }
+
+  /** Adds a secondary address to a contact, as a HubSpot user does in the app (the API cannot). */
+  addSecondaryEmail(contact: CrmObject, email: string): void {
+    const all = new Set([...this.values(contact, SECONDARY_EMAILS), email.trim().toLowerCase()]);
+    this.write('contacts', contact, { [SECONDARY_EMAILS]: [...all].join(';') });
+  }
+
+  /** The live record with HubSpot id `id`, following merges (a merged contact's id finds the one it went into). */
+  byId(type: ObjectType, id: string): CrmObject | undefined {
+    let current = id;
+    for (let hops = 0; hops < 10 && this.mergedInto.has(current); hops++) current = this.mergedInto.get(current)!;
+    return this.objects[type].get(current);
   }
 
   /** Values of a multi-value (checkbox) property, split at ";". */
@@ -234,12 +214,19 @@ export class HubSpotState {
     o.properties.lastmodifieddate = now;
   }
 
+  /** Takes a live record out of the live ones and their indexes; returns it. */
+  remove(type: ObjectType, id: string): CrmObject | undefined {
+    const o = this.objects[type].get(id);
+    if (!o) return undefined;
+    this.objects[type].delete(id);
+    for (const index of this.indexes[type].values()) for (const [v, held] of index) if (held === o) index.delete(v);
+    return o;
+  }
+
   /** Moves a live product to the archive. */
   archiveProduct(id: string): void {
-    const o = this.objects.products.get(id);
+    const o = this.remove('products', id);
     if (!o) return;
-    this.objects.products.delete(id);
-    for (const index of this.indexes.products.values()) for (const [v, held] of index) if (held === o) index.delete(v);
     o.archived = true;
     o.archivedAt = new Date().toISOString();
     this.archivedProducts.set(id, o);

@@ -4,6 +4,7 @@ import type { AccountOptions } from './account.ts';
 import { Outbox, type EmulatedTemplate } from './outbox.ts';
 import { FixedWindowLimiter, type RateLimitOptions } from './rate-limit.ts';
 import { createHandler, type EmulatorState, type RequestRecord } from './server.ts';
+import type { MailSendBody } from './validation.ts';
 
 export type { OutboxEmail, EmulatedTemplate } from './outbox.ts';
 export type { RequestRecord } from './server.ts';
@@ -40,6 +41,8 @@ export interface SendGridEmulator {
   requests: RequestRecord[];
   /** The next `n` Mail Send requests (after authentication) answer `status` (default 500); a 429 advertises a reset `resetInMs` (default 1000) ahead. */
   failNext(n: number, status?: number, opts?: { resetInMs?: number }): void;
+  /** Every valid Mail Send request whose body `match`es answers `status` (until `reset()`), e.g. a 400 for some recipients. */
+  failWhen(status: number, match: (mail: MailSendBody) => boolean): void;
   /** Sets (or with null removes) the request budget. */
   setRateLimit(limit: RateLimitOptions | null): void;
   /** Delays every Mail Send answer; a client that gives up first has its request dropped, not accepted. */
@@ -93,6 +96,9 @@ export async function startSendGridEmulator(opts: SendGridEmulatorOptions = {}):
     requests: state.requests,
     failNext(n, status = 500, o = {}) {
       for (let i = 0; i < n; i++) state.faults.push({ status, resetInMs: o.resetInMs ?? 1000 });
+    },
+    failWhen(status, match) {
+      state.faults.push({ status, resetInMs: 1000, match });
     },
     setRateLimit(limit) {
       state.limiter = limit ? new FixedWindowLimiter(limit) : undefined;

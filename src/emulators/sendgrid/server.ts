@@ -25,6 +25,8 @@ export interface Fault {
   status: number;
   /** For 429: how long until the advertised X-RateLimit-Reset. */
   resetInMs: number;
+  /** Only requests whose (valid) body this matches; checked after validation. */
+  match?: (mail: MailSendBody) => boolean;
 }
 
 /** The emulator's mutable state, shared by the handler and the control API. */
@@ -140,7 +142,8 @@ export function createHandler(state: EmulatorState) {
     if (!auth) return answer(401, plainError(401, 'authorization required'));
     if (auth !== `Bearer ${state.apiKey}`) return answer(401, plainError(401, 'The provided authorization grant is invalid, expired, or revoked'));
 
-    const fault = state.faults.shift();
+    const next = state.faults.findIndex((f) => !f.match);
+    const fault = next >= 0 ? state.faults.splice(next, 1)[0] : undefined;
     if (fault) {
       const headers = fault.status === 429 ? exhaustedHeaders(state.limiter?.opts.limit ?? DEFAULT_ADVERTISED_LIMIT, fault.resetInMs) : undefined;
       return answer(fault.status, plainError(fault.status), headers);
@@ -161,6 +164,8 @@ export function createHandler(state: EmulatorState) {
     const errors = validateMailSend(body);
     if (errors.length) return answer(400, errorBody(errors), rateHeaders);
     const mail = body as MailSendBody;
+    const matched = state.faults.find((f) => f.match?.(mail));
+    if (matched) return answer(matched.status, plainError(matched.status), rateHeaders);
     if (state.verifiedSenders) {
       const from = mail.from.email.toLowerCase();
       if (!state.verifiedSenders.has(from) && !state.verifiedSenders.has(from.slice(from.indexOf('@')))) {

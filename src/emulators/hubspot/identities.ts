@@ -1,0 +1,76 @@
+import { badRequest, HubSpotHttpError, recordError, type RouteAnswer, type RouteContext } from './http.ts';
+import { present } from './objects.ts';
+import { SECONDARY_EMAILS, type CrmObject, type HubSpotState } from './state.ts';
+
+/** What HubSpot answers when a contact would get an address another contact holds. */
+function existsMessages(email: string, holder: CrmObject) {
+  return {
+    message: `Contact already exists. Existing ID: ${holder.id}`,
+    detail: { message: `A contact with email ${email} already exists. Existing ID: ${holder.id}`, in: 'email' },
+  };
+}
+
+/**
+ * The 409 for the whole batch, in the shape HubSpot's contacts API answers since 2024 (category
+ * OBJECT_ALREADY_EXISTS, `error` CONTACT_EXISTS, the existing contact's identity profile).
+ */
+export function contactExists(email: string, holder: CrmObject, state: HubSpotState): HubSpotHttpError {
+  const { message, detail } = existsMessages(email, holder);
+  const identity = [
+    ...(holder.properties.email ? [{ value: holder.properties.email, type: 'EMAIL', isPrimary: true }] : []),
+    ...state.values(holder, SECONDARY_EMAILS).map((value) => ({ value, type: 'EMAIL' })),
+  ];
+  return new HubSpotHttpError(409, 'OBJECT_ALREADY_EXISTS', message, {
+    error: 'CONTACT_EXISTS',
+    identityProfile: { vid: Number(holder.id), identity, isContact: true },
+    errors: [detail],
+  });
+}
+
+/** The same conflict as one record's error in a 207. */
+export function contactExistsRecord(email: string, holder: CrmObject) {
+  const { message, detail } = existsMessages(email, holder);
+  return recordError('OBJECT_ALREADY_EXISTS', message, { ids: [email] }, [detail]);
+}
+
+/**
+ * For the `update` behaviour: the properties that make `email` the holder's primary address, its
+ * former primary address joining the secondary ones.
+ */
+export function promoteSecondary(state: HubSpotState, holder: CrmObject, email: string): Record<string, string> {
+  const others = state.values(holder, SECONDARY_EMAILS).filter((a) => a !== email);
+  const former = holder.properties.email;
+  return { [SECONDARY_EMAILS]: [...others, ...(former && former !== email ? [former] : [])].join(';') };
+}
+
+/** Properties a merge never copies from the merged contact. */
+const OWN = new Set(['hs_object_id', 'createdate', 'lastmodifieddate', 'email', SECONDARY_EMAILS, 'hs_merged_object_ids']);
+
+/**
+ * POST /crm/v3/objects/contacts/merge `{primaryObjectId, objectIdToMerge}`: the merged contact
+ * disappears into the primary one, whose values are kept (empty ones filled from the merged
+ * contact); the merged contact's addresses become secondary addresses of the primary one, and its
+ * id leads to the primary one from then on.
+ */
+export function mergeContacts({ state, body }: RouteContext): RouteAnswer {
+  const b = body ?? {};
+  if (typeof b.primaryObjectId !== 'string' || typeof b.objectIdToMerge !== 'string') {
+    throw badRequest('Invalid input JSON: Cannot build PublicMergeInput, some of required attributes are not set [objectIdToMerge, primaryObjectId]');
+  }
+  const primary = state.byId('contacts', b.primaryObjectId);
+  const merged = state.byId('contacts', b.objectIdToMerge);
+  if (!primary || !merged) throw new HubSpotHttpError(404, 'OBJECT_NOT_FOUND', 'Object not found.  objectId are usually numeric.');
+  if (primary === merged) throw badRequest('A contact cannot be merged with itself');
+  state.remove('contacts', merged.id);
+  const filled = Object.fromEntries(Object.entries(merged.properties).filter(([k]) => !OWN.has(k) && primary.properties[k] === undefined));
+  const own = primary.properties.email;
+  const addresses = [...state.values(primary, SECONDARY_EMAILS), merged.properties.email, ...state.values(merged, SECONDARY_EMAILS)];
+  const ids = [...state.values(primary, 'hs_merged_object_ids'), merged.id, ...state.values(merged, 'hs_merged_object_ids')];
+  state.write('contacts', primary, {
+    ...filled,
+    [SECONDARY_EMAILS]: [...new Set(addresses.filter((a): a is string => !!a && a !== own))].join(';'),
+    hs_merged_object_ids: [...new Set(ids)].join(';'),
+  });
+  state.mergedInto.set(merged.id, primary.id);
+  return { status: 200, body: present(primary, 'contacts', undefined) };
+}
