@@ -61,16 +61,15 @@ describe('MicroBatchWorker lock renewal', () => {
     // interval; clear it so that the other worker's checks run from now on.
     await redis.del(`${prefix}:${NAME}:stalled-check`);
 
-    // Held until each job's lock was renewed three times (every 500 ms: past its 1 s duration)
-    // while the other worker's stalled check ran again and again.
+    // Held until each job's lock was renewed three times (every 500 ms: past its 1 s duration),
+    // and then while the other worker's stalled check runs five more times (each run stamps the marker).
+    await Promise.all(batch!.jobs.map((j) => renewalsOf(redis, { key: `${prefix}:${NAME}:${j.id}:lock`, token: batch!.token }, 3)));
     const checks = new Set<string>();
-    const watchChecks = setInterval(() => void redis.get(`${prefix}:${NAME}:stalled-check`).then((v) => v && checks.add(v)), 20);
-    try {
-      await Promise.all(batch!.jobs.map((j) => renewalsOf(redis, { key: `${prefix}:${NAME}:${j.id}:lock`, token: batch!.token }, 3)));
-      await vi.waitFor(() => expect(checks.size).toBeGreaterThanOrEqual(5), SETTLE);
-    } finally {
-      clearInterval(watchChecks);
-    }
+    await vi.waitFor(async () => {
+      const stamp = await redis.get(`${prefix}:${NAME}:stalled-check`);
+      if (stamp) checks.add(stamp);
+      expect(checks.size).toBeGreaterThanOrEqual(5);
+    }, { ...SETTLE, interval: 20 });
     expect(await queue.getJobCounts('active', 'wait')).toEqual({ active: 3, wait: 0 });
 
     release();
