@@ -8,6 +8,7 @@ export type SettingKind =
   | 'string'
   | 'secret'
   | 'int'
+  | 'fraction'
   | 'bool'
   | 'url'
   | 'list'
@@ -66,6 +67,9 @@ export const settings = {
   WELCOME_EMAIL_LANGUAGE: { kind: 'enum', default: 'en', values: ['en', 'zh-TW'], doc: 'language of the built-in welcome email' },
   COURSE_URL_PATTERN: { kind: 'string', default: 'https://school.example.com/courses/{slug}', doc: 'course link in the welcome email; {slug} and {id} are replaced' },
   EMAIL_CONCURRENCY: { kind: 'int', default: '50', min: 1, max: 1000, doc: 'welcome emails sent at the same time per worker process' },
+  SENDGRID_WEBHOOK_PUBLIC_KEY: { kind: 'string', doc: 'verification key of SendGrid\'s Signed Event Webhook (base64, as SendGrid shows it); unset: POST /webhooks/sendgrid answers 404 in production and takes unsigned events elsewhere' },
+  SENDGRID_WEBHOOK_MAX_AGE_SECONDS: { kind: 'int', min: 1, doc: 'refuse (401) event batches whose signed timestamp is older than this; unset: no age check (SendGrid retries for up to 24 h)' },
+  SENDGRID_EVENT_GRACE_SECONDS: { kind: 'int', default: '120', min: 0, max: 3600, doc: 'with the Event Webhook on: how long a retried welcome email whose earlier send may have gone out waits for SendGrid\'s event before sending again' },
 
   JOB_ATTEMPTS: { kind: 'int', default: '8', min: 1, max: 100, doc: 'attempts per job before it goes to the dead-letter queue' },
   JOB_BACKOFF_MS: { kind: 'int', default: '2000', min: 10, doc: 'first retry delay; doubles each attempt, with jitter' },
@@ -85,6 +89,8 @@ export const settings = {
   ALERT_WEBHOOK_URL: { kind: 'url', doc: 'Slack-compatible incoming webhook ({"text": ...}) for alerts; unset: alerts are only logged' },
   ALERT_OLDEST_WAITING_SECONDS: { kind: 'int', default: '900', min: 10, doc: 'alert when a queue\'s oldest waiting job is older than this' },
   ALERT_CHECK_INTERVAL_SECONDS: { kind: 'int', default: '30', min: 1, max: 3600, doc: 'how often worker processes evaluate the alert conditions' },
+  ALERT_BOUNCE_RATE: { kind: 'fraction', default: '0.05', doc: 'alert when bounced + dropped welcome emails exceed this share of the last hour\'s sends' },
+  ALERT_BOUNCE_MIN_SENDS: { kind: 'int', default: '20', min: 1, doc: 'the bounce alert needs at least this many sends in the last hour' },
   ALERT_MIN_INTERVAL_SECONDS: { kind: 'int', default: '300', min: 0, doc: 'at most one alert message per condition in this time; a change within it is sent when it passes' },
 } as const satisfies Record<string, Setting>;
 

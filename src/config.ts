@@ -1,5 +1,6 @@
 import { settings, type Setting, type SettingName } from '../config/settings.ts';
 import { parseAddressRange } from './address-list.ts';
+import { eventKeyProblem } from './receiver/sendgrid-signature.ts';
 import { isEmail } from './privacy/email.ts';
 
 /** A bad configuration value; the message names the key. */
@@ -48,6 +49,8 @@ export interface Config {
     language: 'en' | 'zh-TW';
     courseUrlPattern: string;
     concurrency: number;
+    /** SendGrid's Event Webhook: the verification key (base64 DER SPKI), the oldest signed time taken, the grace of ambiguous sends. */
+    events: { publicKey?: string; maxAgeSeconds?: number; graceSeconds: number };
   };
   jobs: { attempts: number; backoffMs: number; completedKeep: number };
   dashboard: {
@@ -61,7 +64,7 @@ export interface Config {
     operators: string[];
   };
   trace: { retentionDays: number; piiHashKey?: string };
-  alerts: { webhookUrl?: string; oldestWaitingSeconds: number; checkIntervalSeconds: number; minIntervalSeconds: number };
+  alerts: { webhookUrl?: string; oldestWaitingSeconds: number; checkIntervalSeconds: number; minIntervalSeconds: number; bounceRate: number; bounceMinSends: number };
   /** True when HubSpot and SendGrid are served by the built-in emulators. */
   sandbox: boolean;
 }
@@ -78,6 +81,11 @@ function parseValue(key: string, setting: Setting, raw: string): unknown {
       const n = Number(raw);
       if (setting.min !== undefined && n < setting.min) throw new ConfigError(key, `must be at least ${setting.min}, got ${n}`);
       if (setting.max !== undefined && n > setting.max) throw new ConfigError(key, `must be at most ${setting.max}, got ${n}`);
+      return n;
+    }
+    case 'fraction': {
+      const n = Number(raw);
+      if (!/^\d*\.?\d+$/.test(raw) || !(n >= 0 && n <= 1)) throw new ConfigError(key, `expected a share from 0 to 1 such as 0.05, got "${raw}"`);
       return n;
     }
     case 'bool':
@@ -150,6 +158,10 @@ export function loadConfig(env: Env = process.env): Config {
   if (v.ADMIN_PORT !== undefined && v.ADMIN_PORT !== 0 && v.ADMIN_PORT === v.PORT) throw new ConfigError('ADMIN_PORT', `must differ from PORT (${v.PORT})`);
   if (v.DASHBOARD_VIEWER_PASSWORD && v.DASHBOARD_VIEWER_USER === v.DASHBOARD_USER) throw new ConfigError('DASHBOARD_VIEWER_USER', `must differ from DASHBOARD_USER ("${v.DASHBOARD_USER}")`);
   if (v.DASHBOARD_VIEWER_PASSWORD && v.DASHBOARD_VIEWER_PASSWORD === v.DASHBOARD_PASSWORD) throw new ConfigError('DASHBOARD_VIEWER_PASSWORD', 'must differ from DASHBOARD_PASSWORD');
+  if (v.SENDGRID_WEBHOOK_PUBLIC_KEY) {
+    const problem = eventKeyProblem(v.SENDGRID_WEBHOOK_PUBLIC_KEY);
+    if (problem) throw new ConfigError('SENDGRID_WEBHOOK_PUBLIC_KEY', problem);
+  }
   if (v.SENDGRID_WELCOME_TEMPLATE_ID && !/^d-[A-Za-z0-9]+$/.test(v.SENDGRID_WELCOME_TEMPLATE_ID)) throw new ConfigError('SENDGRID_WELCOME_TEMPLATE_ID', `must be a dynamic template id starting with "d-", got "${v.SENDGRID_WELCOME_TEMPLATE_ID}"`);
 
   return {
@@ -186,6 +198,7 @@ export function loadConfig(env: Env = process.env): Config {
       language: v.WELCOME_EMAIL_LANGUAGE,
       courseUrlPattern: v.COURSE_URL_PATTERN,
       concurrency: v.EMAIL_CONCURRENCY,
+      events: { publicKey: v.SENDGRID_WEBHOOK_PUBLIC_KEY, maxAgeSeconds: v.SENDGRID_WEBHOOK_MAX_AGE_SECONDS, graceSeconds: v.SENDGRID_EVENT_GRACE_SECONDS },
     },
     jobs: { attempts: v.JOB_ATTEMPTS, backoffMs: v.JOB_BACKOFF_MS, completedKeep: v.COMPLETED_JOBS_KEEP },
     dashboard: {
@@ -204,6 +217,8 @@ export function loadConfig(env: Env = process.env): Config {
       oldestWaitingSeconds: v.ALERT_OLDEST_WAITING_SECONDS,
       checkIntervalSeconds: v.ALERT_CHECK_INTERVAL_SECONDS,
       minIntervalSeconds: v.ALERT_MIN_INTERVAL_SECONDS,
+      bounceRate: v.ALERT_BOUNCE_RATE,
+      bounceMinSends: v.ALERT_BOUNCE_MIN_SENDS,
     },
     sandbox,
   };

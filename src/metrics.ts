@@ -37,6 +37,18 @@ export function createMetrics() {
       labelNames: ['queue', 'state'] as const,
       registers: [registry],
     }),
+    emailEvents: new Counter({
+      name: 'course_sync_email_events_total',
+      help: 'SendGrid Event Webhook events taken in (after dedupe by sg_event_id), by event',
+      labelNames: ['event'] as const,
+      registers: [registry],
+    }),
+    emailEventsIgnored: new Counter({
+      name: 'course_sync_email_events_ignored_total',
+      help: 'SendGrid events not applied, by reason (duplicate sg_event_id, or not_ours: mail course-sync did not send)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
     adminLoginFailures: new Counter({
       name: 'course_sync_admin_login_failures_total',
       help: 'Failed logins to /admin (wrong user or password)',

@@ -17,6 +17,7 @@ import { startLocalRedis, type LocalRedis } from './redis/local-server.ts';
 import type { WorkerDeps } from './workers/deps.ts';
 import { startWorkers } from './workers/index.ts';
 import { TraceCallLog } from './trace/calls.ts';
+import { TraceEmailEvents } from './trace/email-events.ts';
 import { TraceWriter } from './trace/writer.ts';
 
 export type Role = 'all' | 'receiver' | 'worker';
@@ -56,6 +57,9 @@ export async function startService(givenConfig: Config, role: Role, log: Logger)
   // Sandbox mode: HubSpot and SendGrid are emulators in this process (config.sandbox is never true in production).
   const sandbox = givenConfig.sandbox ? await startSandbox(givenConfig, log) : undefined;
   const config = sandbox?.config ?? givenConfig;
+  if (role !== 'worker' && !config.sendgrid.events.publicKey) {
+    log.warn(config.env === 'production' ? 'SENDGRID_WEBHOOK_PUBLIC_KEY is not set: POST /webhooks/sendgrid answers 404 (welcome email delivery is not followed)' : 'SENDGRID_WEBHOOK_PUBLIC_KEY is not set: SendGrid events are accepted WITHOUT signature verification (404 in production)');
+  }
   if (role !== 'worker' && config.webhook.secrets.length === 0) {
     log.warn('WEBHOOK_SECRET is not set: webhooks are accepted WITHOUT signature verification (refused in production)');
   }
@@ -86,6 +90,7 @@ export async function startService(givenConfig: Config, role: Role, log: Logger)
       deadLetters: new DeadLetters(workerRedis, queues, config.redis.prefix),
       metrics,
       calls: new TraceCallLog(workerRedis, config),
+      emailEvents: new TraceEmailEvents(workerRedis, config),
     };
     // Tracer, API call counts and alerts: started before and closed after the workers, to see all their events.
     const watchers = await startOpsWatchers(deps);
@@ -109,6 +114,7 @@ export async function startService(givenConfig: Config, role: Role, log: Logger)
     if (split) adminServer = await listen(createApp(appDeps, { webhooks: false, ops: true }), config.admin.port!, config.admin.host);
     closers.unshift(...[server, adminServer].filter((s): s is Server => !!s).map((s) => () => new Promise((ok) => s.close(ok))), () => intake.close());
     log.info({ port: portOf(server), role }, 'listening');
+    sandbox?.postEventsTo(`http://127.0.0.1:${portOf(server)}/webhooks/sendgrid`);
     if (adminServer) log.info({ adminPort: portOf(adminServer), host: config.admin.host }, 'admin, metrics and health listening on the internal port');
   }
 

@@ -44,8 +44,10 @@ const snapshot = (over: Partial<AlertSnapshot> = {}): AlertSnapshot => ({
   deadLetters: [{ queue: 'crm-contacts', size: 0, baseline: 0 }],
   oldestWaiting: [{ queue: 'email-welcome', seconds: null }],
   authErrors: [{ api: 'hubspot', count: 0, windowMinutes: 10 }],
+  bounces: { sent: 0, bounced: 0, dropped: 0 },
   ...over,
 });
+const thresholds = { oldestWaitingSeconds: 900, bounceRate: 0.05, bounceMinSends: 20 };
 
 describe('alert conditions (pure)', () => {
   it.each([
@@ -55,13 +57,16 @@ describe('alert conditions (pure)', () => {
     ['a job waiting past the threshold', snapshot({ oldestWaiting: [{ queue: 'email-welcome', seconds: 901 }] }), ['oldest-waiting:email-welcome']],
     ['a job waiting exactly the threshold', snapshot({ oldestWaiting: [{ queue: 'email-welcome', seconds: 900 }] }), []],
     ['a HubSpot 401/403', snapshot({ authErrors: [{ api: 'hubspot', count: 2, windowMinutes: 10 }] }), ['auth:hubspot']],
+    ['bounces and drops above 5 % of 100 sends', snapshot({ bounces: { sent: 100, bounced: 4, dropped: 2 } }), ['bounce-rate']],
+    ['exactly 5 % of 100 sends', snapshot({ bounces: { sent: 100, bounced: 5, dropped: 0 } }), []],
+    ['a high share of too few sends', snapshot({ bounces: { sent: 19, bounced: 10, dropped: 0 } }), []],
   ] as const)('%s', (_name, s, active) => {
-    const results = evaluateConditions(s, { oldestWaitingSeconds: 900 });
+    const results = evaluateConditions(s, thresholds);
     expect(results.filter((r) => r.active).map((r) => r.id)).toEqual(active);
   });
 
   it('words messages without any payload data', () => {
-    const [dlq] = evaluateConditions(snapshot({ deadLetters: [{ queue: 'crm-contacts', size: 3, baseline: 1 }] }), { oldestWaitingSeconds: 900 });
+    const [dlq] = evaluateConditions(snapshot({ deadLetters: [{ queue: 'crm-contacts', size: 3, baseline: 1 }] }), thresholds);
     expect(dlq!.firing).toBe('crm-contacts-dlq grew to 3 dead letter(s) (was 1). See why: course-sync dlq list crm-contacts');
     expect(redisCondition('w1:42', false, 'connection reconnecting').firing).toBe('worker w1:42 cannot reach Redis (connection reconnecting): jobs are not being processed');
   });

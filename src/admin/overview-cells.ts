@@ -58,5 +58,10 @@ export function overviewCells(o: Overview, alerts: ActiveAlert[]): Record<string
       cells[`${a.api}.${period}.serverErrors`] = String(f.serverErrors);
     }
   }
+  for (const period of ['hour', 'day'] as const) {
+    const e = o.email[period];
+    for (const k of ['sent', 'delivered', 'deferred', 'bounced', 'dropped', 'spamReports'] as const) cells[`email.${period}.${k}`] = String(e[k]);
+    cells[`email.${period}.bounceRate`] = formatShare(e.bounceRate);
+  }
   return cells;
 }

@@ -46,6 +46,14 @@ function apiCard(api: 'hubspot' | 'sendgrid', c: Record<string, string>): string
   return `<article class="card"><h3>${title}</h3><table><tr><th></th><th>1 h</th><th>24 h</th></tr>${rows}</table></article>`;
 }
 
+/** The welcome emails' fate (SendGrid's Event Webhook): sent, delivered, deferred, bounced, dropped, spam reports, bounce rate. */
+function emailCard(c: Record<string, string>): string {
+  const rows = ([['sent', 'sent'], ['delivered', 'delivered'], ['deferred', 'deferred'], ['bounced', 'bounced'], ['dropped', 'dropped'], ['spamReports', 'spam reports'], ['bounceRate', 'bounce rate']] as const)
+    .map(([k, label]) => `<tr><th>${label}</th><td>${cell(c, `email.hour.${k}`)}</td><td>${cell(c, `email.day.${k}`)}</td></tr>`)
+    .join('');
+  return `<article class="card"><h3>Welcome emails</h3><table><tr><th></th><th>1 h</th><th>24 h</th></tr>${rows}</table></article>`;
+}
+
 /** One audit line: when, who, what, where, how many. */
 function auditLine(e: AuditEntry): string {
   const what = [e.action, e.queue && `on ${e.queue}`, e.count !== undefined && `(${e.count})`, e.detail && `— ${e.detail}`].filter(Boolean).join(' ');
@@ -63,6 +71,7 @@ ${p.results ?? ''}
 <section><h2>Queues</h2><div class="grid">${p.overview.queues.map((q) => queueCard(q.name, c)).join('\n')}</div></section>
 <section><h2>Last hour and day</h2><div class="charts">${chartIds.map((id) => `<div data-chart="${escapeHtml(id)}">${p.charts[id] ?? ''}</div>`).join('\n')}</div></section>
 <section><h2>HubSpot and SendGrid calls</h2><div class="grid">${apiCard('hubspot', c)}${apiCard('sendgrid', c)}
+${emailCard(c)}
 <article class="card"><h3>Quarantine</h3><dl><div><dt><a href="/admin/quarantine">rejected webhooks kept</a></dt><dd>${cell(c, 'quarantine')}</dd></div></dl></article></div></section>
 <section class="audit"><h2>Operator actions <small class="muted">last ${p.audit.length}</small></h2>${p.audit.length ? `<ul>${p.audit.map(auditLine).join('')}</ul>` : '<p class="muted">none yet</p>'}</section>
 <p class="muted">Updated ${cell(c, 'generatedAt')}; refreshes every ${p.refreshSeconds} s.</p>`;

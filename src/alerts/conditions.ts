@@ -6,10 +6,15 @@ export interface AlertSnapshot {
   oldestWaiting: { queue: string; seconds: number | null }[];
   /** HubSpot/SendGrid answers 401 or 403 in the recent window, per API. */
   authErrors: { api: 'hubspot' | 'sendgrid'; count: number; windowMinutes: number }[];
+  /** Welcome emails in the last hour: sent (SendGrid 2xx), and bounced or dropped (SendGrid's events). */
+  bounces: { sent: number; bounced: number; dropped: number };
 }
 
 export interface AlertThresholds {
   oldestWaitingSeconds: number;
+  /** ALERT_BOUNCE_RATE and ALERT_BOUNCE_MIN_SENDS. */
+  bounceRate: number;
+  bounceMinSends: number;
 }
 
 /** One condition's verdict: whether it holds now, and the messages for firing and clearing. */
@@ -60,6 +65,15 @@ export function evaluateConditions(s: AlertSnapshot, t: AlertThresholds): Condit
       resolved: `${name}: no 401/403 in the last ${a.windowMinutes} min`,
     });
   }
+  const { sent, bounced, dropped } = s.bounces;
+  const share = sent ? (bounced + dropped) / sent : 0;
+  const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+  out.push({
+    id: 'bounce-rate',
+    active: sent >= t.bounceMinSends && share > t.bounceRate,
+    firing: `${bounced + dropped} of ${sent} welcome emails in the last hour bounced or were dropped (${pct(share)}, threshold ${pct(t.bounceRate)}): check the addresses Loopwise sends and SendGrid's suppression list`,
+    resolved: `welcome email bounces are back under ${pct(t.bounceRate)} of the last hour's sends`,
+  });
   return out;
 }
 

@@ -4,9 +4,9 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { WORK_QUEUES } from '../queues/names.ts';
 import type { QueueSet } from '../queues/registry.ts';
-import { oldestWaitingSince } from '../stats/overview.ts';
+import { emailFigures, oldestWaitingSince } from '../stats/overview.ts';
 import { readRecentMinutes } from '../stats/counters.ts';
-import { StatsKeys } from '../stats/keys.ts';
+import { EMAIL_SCOPE, StatsKeys } from '../stats/keys.ts';
 import { evaluateConditions, redisCondition, type AlertSnapshot, type ConditionResult } from './conditions.ts';
 import { webhookNotifier, type Notify } from './notifier.ts';
 import { MemoryAlertState, RedisAlertState, type AlertState, type Transition } from './state.ts';
@@ -71,7 +71,8 @@ export class AlertEngine {
     if (!reachable) return sent;
     // Mark this worker alive (and forget ones not seen for a day: restarts leave old host:pid names).
     await this.deps.redis.multi().zadd(this.heartbeatKey(), now, this.worker).zremrangebyscore(this.heartbeatKey(), '-inf', now - 86_400_000).exec();
-    const thresholds = { oldestWaitingSeconds: this.deps.config.alerts.oldestWaitingSeconds };
+    const { oldestWaitingSeconds, bounceRate, bounceMinSends } = this.deps.config.alerts;
+    const thresholds = { oldestWaitingSeconds, bounceRate, bounceMinSends };
     return [...sent, ...(await this.apply(this.shared, evaluateConditions(await this.snapshot(now), thresholds), now))];
   }
 
@@ -141,7 +142,9 @@ export class AlertEngine {
       count: (api[`${name}:401`] ?? 0) + (api[`${name}:403`] ?? 0),
       windowMinutes: AUTH_WINDOW_MINUTES,
     }));
-    return { deadLetters, oldestWaiting, authErrors };
+    const [hourApi, hourEmail] = await Promise.all([readRecentMinutes(redis, this.keys, 'api', 60, now), readRecentMinutes(redis, this.keys, EMAIL_SCOPE, 60, now)]);
+    const { sent, bounced, dropped } = emailFigures(hourEmail, hourApi);
+    return { deadLetters, oldestWaiting, authErrors, bounces: { sent, bounced, dropped } };
   }
 
   private async apply(state: AlertState, conditions: ConditionResult[], now: number): Promise<AlertMessage[]> {

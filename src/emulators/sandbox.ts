@@ -2,6 +2,7 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { SandboxProvider } from '../admin/sandbox-page.ts';
 import { startHubSpotEmulator } from './hubspot/index.ts';
+import { generateEventKeyPair } from '../receiver/sendgrid-signature.ts';
 import { startSendGridEmulator } from './sendgrid/index.ts';
 
 export interface Sandbox {
@@ -9,6 +10,8 @@ export interface Sandbox {
   config: Config;
   /** What the emulators received, for the /admin/sandbox page. */
   provider: SandboxProvider;
+  /** Points the SendGrid emulator's signed Event Webhook at the service's receiver, once it listens. */
+  postEventsTo(url: string): void;
   close(): Promise<void>;
 }
 
@@ -19,6 +22,8 @@ export interface Sandbox {
 export async function startSandbox(config: Config, log: Logger): Promise<Sandbox> {
   const hubspot = await startHubSpotEmulator({ requestsPer10s: config.hubspot.requestsPer10s });
   const sendgrid = await startSendGridEmulator({ verifiedSenders: [config.sendgrid.from] });
+  // The emulator signs its Event Webhook like SendGrid; the service verifies with the public half.
+  const keys = generateEventKeyPair();
   log.warn(
     { hubspot: hubspot.url, sendgrid: sendgrid.url },
     'SANDBOX MODE: no HUBSPOT_ACCESS_TOKEN / SENDGRID_API_KEY, so HubSpot and SendGrid are built-in emulators. ' +
@@ -28,8 +33,9 @@ export async function startSandbox(config: Config, log: Logger): Promise<Sandbox
     config: {
       ...config,
       hubspot: { ...config.hubspot, baseUrl: hubspot.url, accessToken: hubspot.token },
-      sendgrid: { ...config.sendgrid, baseUrl: sendgrid.url, apiKey: sendgrid.apiKey },
+      sendgrid: { ...config.sendgrid, baseUrl: sendgrid.url, apiKey: sendgrid.apiKey, events: { ...config.sendgrid.events, publicKey: keys.publicKey } },
     },
+    postEventsTo: (url) => sendgrid.setEventWebhook({ url, privateKey: keys.privateKey, deliverAfterMs: 1000, flushMs: 1000 }),
     provider: () => ({
       contacts: [...hubspot.state.contacts.values()],
       products: [...hubspot.state.products.values(), ...hubspot.state.archivedProducts.values()],

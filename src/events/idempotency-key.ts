@@ -13,8 +13,18 @@ function safe(part: string): string {
  * one update are one event). Also used as the BullMQ job id.
  */
 export function idempotencyKey(event: LoopwiseEvent): string {
-  if (event.type === 'course.student_enroll') return `enroll-${safe(event.data.id)}`;
+  if (event.type === 'course.student_enroll') return enrollmentKey(event.data.id);
   return `${event.type}-${safe(event.data.id)}-${instantOf(event.data.updated_at)}`;
+}
+
+/** The idempotency key (and job id, and trace key) of the enrollment with id `enrollmentId`. */
+export function enrollmentKey(enrollmentId: string): string {
+  return `enroll-${safe(enrollmentId)}`;
+}
+
+/** True for the idempotency key of a Loopwise event (the job id of its enrollment or course jobs). */
+export function isEventKey(jobId: string): boolean {
+  return /^(enroll-|course\.(created|updated)-)/.test(jobId);
 }
 
 /** Fallback identity of a payload that has no known shape: a hash of the raw body. */

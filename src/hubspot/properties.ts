@@ -14,6 +14,8 @@ export interface PropertySpec {
   type: 'string' | 'number' | 'date' | 'datetime' | 'enumeration' | 'bool';
   fieldType: 'text' | 'textarea' | 'date' | 'number' | 'select' | 'radio' | 'checkbox' | 'booleancheckbox';
   hasUniqueValue?: boolean;
+  /** The options of an enumeration whose values course-sync fixes (created, and added back when missing). */
+  options?: readonly { label: string; value: string }[];
 }
 
 /** The property group every course-sync property belongs to, on contacts and products alike. */
@@ -22,6 +24,20 @@ export const LOOPWISE_GROUP = { name: 'loopwise', label: 'Loopwise', displayOrde
 /** Multi-checkbox of every course a contact enrolled in: option value = course id, label = course name. */
 export const ENROLLED_COURSES = 'loopwise_enrolled_courses';
 
+/** The welcome email's status as SendGrid's Event Webhook reports it (see sendgrid/events.ts). */
+export const EMAIL_STATUS = 'loopwise_welcome_email_status';
+
+/** Its options: value = the status, label = what marketing reads. */
+export const EMAIL_STATUS_OPTIONS = [
+  { value: 'sent', label: 'Sent' },
+  { value: 'deferred', label: 'Deferred' },
+  { value: 'delivered', label: 'Delivered' },
+  { value: 'bounced', label: 'Bounced' },
+  { value: 'dropped', label: 'Dropped' },
+  { value: 'spam_report', label: 'Marked as spam' },
+  { value: 'unsubscribed', label: 'Unsubscribed' },
+] as const;
+
 /** course-sync's custom contact properties. */
 export const CONTACT_PROPERTIES: readonly PropertySpec[] = [
   { name: 'loopwise_user_id', label: 'Loopwise user ID', description: 'The student\'s user id in Loopwise', type: 'string', fieldType: 'text' },
@@ -29,6 +45,7 @@ export const CONTACT_PROPERTIES: readonly PropertySpec[] = [
   { name: 'loopwise_last_course_name', label: 'Last enrolled course', description: 'Name of the course of the latest enrollment', type: 'string', fieldType: 'text' },
   { name: 'loopwise_last_enrolled_at', label: 'Last enrolled at', description: 'When the latest enrollment happened (UTC)', type: 'datetime', fieldType: 'date' },
   { name: ENROLLED_COURSES, label: 'Enrolled courses', description: 'Every Loopwise course the student enrolled in (value = course id)', type: 'enumeration', fieldType: 'checkbox' },
+  { name: EMAIL_STATUS, label: 'Welcome email status', description: 'What became of the latest welcome email (SendGrid events); only moves forward', type: 'enumeration', fieldType: 'select', options: EMAIL_STATUS_OPTIONS },
 ];
 
 /** course-sync's custom product properties; `loopwise_plan_id` is the products' unique upsert key. */

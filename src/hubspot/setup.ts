@@ -47,7 +47,7 @@ function createBody(spec: PropertySpec): PropertyCreate {
     type: spec.type as PropertyCreateTypeEnum,
     fieldType: spec.fieldType as PropertyCreateFieldTypeEnum,
     ...(spec.hasUniqueValue ? { hasUniqueValue: true } : {}),
-    ...(spec.type === 'enumeration' ? { options: [] } : {}),
+    ...(spec.type === 'enumeration' ? { options: (spec.options ?? []).map((o, i) => ({ ...o, displayOrder: i, hidden: false })) } : {}),
   };
 }
 
@@ -80,6 +80,13 @@ export async function ensureHubSpotSetup(client: Client, hubspotCall: HubSpotCal
         note(report.existing, type, `property ${spec.name}`);
         if (found.type !== spec.type || found.fieldType !== spec.fieldType || !!found.hasUniqueValue !== !!spec.hasUniqueValue) {
           note(report.mismatched, type, `property ${spec.name} (is ${found.type}/${found.fieldType}${found.hasUniqueValue ? '/unique' : ''}, expected ${spec.type}/${spec.fieldType}${spec.hasUniqueValue ? '/unique' : ''})`);
+        }
+        // Options course-sync writes must exist (someone may have deleted one by hand): add back the missing.
+        const missing = (spec.options ?? []).filter((o) => !found.options.some((f) => f.value === o.value));
+        if (missing.length) {
+          const options = [...found.options.map((o) => ({ label: o.label, value: o.value, description: o.description, displayOrder: o.displayOrder, hidden: o.hidden })), ...missing.map((o, i) => ({ ...o, displayOrder: found.options.length + i, hidden: false }))];
+          await call('properties.update', () => client.crm.properties.coreApi.update(type, spec.name, { options }));
+          note(report.created, type, `options ${missing.map((o) => o.value).join(', ')} of ${spec.name}`);
         }
         continue;
       }

@@ -1,6 +1,7 @@
 import type { JobsOptions } from 'bullmq';
 import type { Config } from '../config.ts';
 import type { Course, Enrollment, EventType } from '../events/types.ts';
+import type { EmailEvent } from '../sendgrid/events.ts';
 
 /** What every job carries besides its event data: where it came from and how to follow it. */
 export interface JobMeta {
@@ -16,6 +17,22 @@ export interface JobMeta {
 export interface EnrollmentJob extends JobMeta {
   eventType: 'course.student_enroll';
   enrollment: Enrollment;
+}
+
+/** A batch of SendGrid events as received (one job per batch; each event deduplicated by the worker). */
+export interface EmailEventsJob {
+  /** Hash of the raw body: a batch SendGrid posts again is the same job. */
+  key: string;
+  receivedAt: string;
+  correlationId: string;
+  events: EmailEvent[];
+}
+
+/** A welcome email status to write to the student's HubSpot contact, through the contacts batches. */
+export interface EmailStatusJob {
+  kind: 'email-status';
+  enrollmentId: string;
+  email: string;
 }
 
 export interface CourseJob extends JobMeta {

@@ -8,6 +8,7 @@ import type { Metrics } from '../metrics.ts';
 import type { EventIntake } from '../queues/intake.ts';
 import type { QueueSet } from '../queues/registry.ts';
 import type { Quarantine } from './quarantine.ts';
+import { sendgridWebhookHandler } from './sendgrid-webhook.ts';
 import { webhookHandler } from './webhook.ts';
 
 export interface AppDeps {
@@ -58,7 +59,10 @@ export function createApp(deps: AppDeps, surface: Surface = { webhooks: true, op
     }
   });
 
-  if (surface.webhooks) router.post('/webhooks/loopwise', webhookHandler(deps));
+  if (surface.webhooks) {
+    router.post('/webhooks/loopwise', webhookHandler(deps));
+    router.post('/webhooks/sendgrid', sendgridWebhookHandler(deps));
+  }
   if (surface.ops) {
     opsRoutes(router, deps);
     deps.mount?.(app);

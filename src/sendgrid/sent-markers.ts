@@ -1,8 +1,9 @@
 import type { Redis } from 'ioredis';
 import { recordKey } from '../redis/keys.ts';
 import { RedisLock } from '../redis/lock.ts';
+import { emailKeys } from './email-keys.ts';
 
-/** The record of a welcome email SendGrid accepted: kept per enrollment, without expiry. */
+/** The record of a welcome email SendGrid accepted, kept per enrollment. */
 export interface SentMarker {
   messageId: string;
   sentAt: string;
@@ -13,64 +14,101 @@ export type ClaimResult =
   | { state: 'claimed' }
   | { state: 'sent'; marker: SentMarker }
   /** Another job holds the claim for this enrollment right now. */
-  | { state: 'busy'; retryInMs: number };
+  | { state: 'busy'; retryInMs: number }
+  /** An earlier attempt started sending and never said how it ended: wait for SendGrid's event before sending again. */
+  | { state: 'unsure'; retryInMs: number };
 
-// KEYS: sent marker, claim. ARGV: job id, claim ttl ms. → {'sent', messageId, sentAt, jobId} | {'claimed'} | {'busy', pttl}
+/** How long SendGrid's events can still be matched to their send by message id (they come within 24 h of retries; late bounces within days). */
+export const MESSAGE_INDEX_TTL_SECONDS = 7 * 86_400;
+
+// KEYS: sent marker, claim, attempt. ARGV: job id, claim ttl ms, grace ms (0: no waiting).
+// → {'sent', messageId, sentAt, jobId} | {'claimed'} | {'busy', pttl} | {'unsure', ms left of the grace}
 const CLAIM = `
 local sent = redis.call('HMGET', KEYS[1], 'messageId', 'sentAt', 'jobId')
 if sent[2] then return {'sent', sent[1] or '', sent[2], sent[3] or ''} end
-if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'claimed'} end
-return {'busy', redis.call('PTTL', KEYS[2])}
+if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'busy', redis.call('PTTL', KEYS[2])} end
+local grace = tonumber(ARGV[3])
+if grace > 0 then
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local started = tonumber(redis.call('GET', KEYS[3]) or '0')
+  if started > 0 and now - started < grace then
+    redis.call('DEL', KEYS[2])
+    return {'unsure', grace - (now - started)}
+  end
+  redis.call('SET', KEYS[3], now, 'PX', grace + tonumber(ARGV[2]))
+end
+return {'claimed'}
 `;
 
-// KEYS: sent marker, claim. ARGV: job id, message id, sent at. Writes the marker, drops our claim.
+// KEYS: sent marker, claim, attempt, message index. ARGV: job id, message id, sent at, index ttl s.
+// Writes the marker and the message id → enrollment index, drops our claim and the attempt.
 const RECORD = `
 redis.call('HSET', KEYS[1], 'messageId', ARGV[2], 'sentAt', ARGV[3], 'jobId', ARGV[1])
 if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+redis.call('DEL', KEYS[3])
+if ARGV[2] ~= '' then redis.call('SET', KEYS[4], ARGV[5], 'EX', ARGV[4]) end
 return 1
 `;
 
 /**
- * Exactly-once bookkeeping of welcome emails in Redis: a permanent "sent" marker per enrollment
- * (checked before sending, written right after SendGrid's 202) and a short "sending" claim so
- * two jobs for one enrollment never send at the same time. One round trip before the send (claim)
- * and one after (record).
+ * Exactly-once bookkeeping of welcome emails in Redis: a "sent" marker per enrollment (checked
+ * before sending, written right after SendGrid's 202) and a short "sending" claim so two jobs for
+ * one enrollment never send at the same time. One round trip before the send (claim) and one after
+ * (record). With SendGrid's Event Webhook on (`graceMs` > 0), a claim also notes when the attempt
+ * started; an attempt that never recorded its end (a crash between SendGrid's 202 and the marker)
+ * makes the next one wait up to the grace for SendGrid's event, which writes the marker if the send
+ * happened (see email-status.ts).
  */
 export class SentMarkers {
+  private readonly locks: RedisLock;
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
     /** How long a claim outlives a crashed holder; longer than a send can take. */
     private readonly claimTtlMs: number,
-  ) {}
+    /** How long a send of unknown outcome waits for SendGrid's event before sending again; 0: no waiting (no Event Webhook). */
+    private readonly graceMs = 0,
+  ) {
+    this.locks = new RedisLock(redis);
+  }
 
-  /** Key of the sent marker of `enrollmentId`. */
+  /** Key of the sent marker (and the email status) of `enrollmentId`. */
   sentKey(enrollmentId: string): string {
-    return recordKey(this.prefix, 'sent', enrollmentId);
+    return emailKeys.sent(this.prefix, enrollmentId);
   }
 
   private claimKey(enrollmentId: string): string {
     return recordKey(this.prefix, 'sending', enrollmentId);
   }
 
+  private attemptKey(enrollmentId: string): string {
+    return recordKey(this.prefix, 'send-attempt', enrollmentId);
+  }
+
   /** Says whether the email was sent already; if not, claims the enrollment for `jobId`. */
   async claim(enrollmentId: string, jobId: string): Promise<ClaimResult> {
-    const r = (await this.redis.eval(CLAIM, 2, this.sentKey(enrollmentId), this.claimKey(enrollmentId), jobId, String(this.claimTtlMs))) as (string | number)[];
+    const keys = [this.sentKey(enrollmentId), this.claimKey(enrollmentId), this.attemptKey(enrollmentId)];
+    const r = (await this.redis.eval(CLAIM, 3, ...keys, jobId, String(this.claimTtlMs), String(this.graceMs))) as (string | number)[];
     if (r[0] === 'sent') return { state: 'sent', marker: { messageId: String(r[1]), sentAt: String(r[2]), jobId: String(r[3]) } };
     if (r[0] === 'claimed') return { state: 'claimed' };
     // Look again soon: a claim is usually released within one SendGrid round trip, long before its TTL.
-    return { state: 'busy', retryInMs: Math.min(1000, Math.max(100, Number(r[1]))) };
+    if (r[0] === 'busy') return { state: 'busy', retryInMs: Math.min(1000, Math.max(100, Number(r[1]))) };
+    return { state: 'unsure', retryInMs: Math.min(5000, Math.max(250, Number(r[1]))) };
   }
 
-  /** Records the accepted email and releases the claim. */
+  /** Records the accepted email (and its message id, for SendGrid's events) and releases the claim. */
   async record(enrollmentId: string, marker: SentMarker): Promise<void> {
-    await this.redis.eval(RECORD, 2, this.sentKey(enrollmentId), this.claimKey(enrollmentId), marker.jobId, marker.messageId, marker.sentAt);
+    const keys = [this.sentKey(enrollmentId), this.claimKey(enrollmentId), this.attemptKey(enrollmentId), emailKeys.message(this.prefix, marker.messageId || '-')];
+    await this.redis.eval(RECORD, 4, ...keys, marker.jobId, marker.messageId, marker.sentAt, MESSAGE_INDEX_TTL_SECONDS, enrollmentId);
   }
 
-  /** Releases `jobId`'s claim after a send that SendGrid did not accept. */
+  /** Releases `jobId`'s claim after a send that SendGrid did not accept (the attempt ended: nothing to wait for). */
   async release(enrollmentId: string, jobId: string): Promise<void> {
     // The claim is a lock whose token is the job id: only that job's claim is dropped.
-    await new RedisLock(this.redis).release({ key: this.claimKey(enrollmentId), token: jobId });
+    await this.locks.release({ key: this.claimKey(enrollmentId), token: jobId });
+    await this.redis.del(this.attemptKey(enrollmentId));
   }
 
   /** The sent marker of `enrollmentId`, if its email went out. */

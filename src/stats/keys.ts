@@ -24,6 +24,9 @@ export function expiresAt(bucket: number, unit: BucketUnit): number {
   return Math.ceil(((bucket + 1) * BUCKETS[unit].ms + BUCKETS[unit].keepMs) / 1000);
 }
 
+/** The counter scope of SendGrid's events (fields: the event types), beside the work queues and `api`. */
+export const EMAIL_SCOPE = 'email';
+
 /** Redis keys of the time-bucketed counters (hashes), under the queue prefix. */
 export class StatsKeys {
   constructor(readonly prefix: string) {}

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { WORK_QUEUES } from '../queues/names.ts';
 import type { QueueSet } from '../queues/registry.ts';
 import type { Quarantine } from '../receiver/quarantine.ts';
-import { StatsKeys } from './keys.ts';
+import { EMAIL_SCOPE, StatsKeys } from './keys.ts';
 import { readTotals, type Totals } from './counters.ts';
 
 /** Two figures of one measure: over the last hour and over the last day. */
@@ -38,12 +38,26 @@ export interface ApiOverview {
   figures: HourDay<ApiFigures>;
 }
 
+/** What became of the welcome emails over a period, from SendGrid's events. */
+export interface EmailFigures {
+  /** Welcome emails SendGrid accepted (Mail Send 2xx). */
+  sent: number;
+  delivered: number;
+  deferred: number;
+  bounced: number;
+  dropped: number;
+  spamReports: number;
+  /** (bounced + dropped) / sent, 0..1; null with nothing sent. */
+  bounceRate: number | null;
+}
+
 /** Everything the /admin overview shows. */
 export interface Overview {
   generatedAt: string;
   queues: QueueOverview[];
   quarantine: number;
   apis: ApiOverview[];
+  email: HourDay<EmailFigures>;
 }
 
 export interface OverviewDeps {
@@ -80,10 +94,18 @@ export function apiFigures(totals: Totals, api: string): ApiFigures {
   return out;
 }
 
+/** Welcome email figures from the `email` event counts and SendGrid's 2xx answers of one period. */
+export function emailFigures(events: Totals, api: Totals): EmailFigures {
+  const sent = Object.entries(api).reduce((n, [f, v]) => (/^sendgrid:2\d\d$/.test(f) ? n + v : n), 0);
+  const bounced = events.bounce ?? 0;
+  const dropped = events.dropped ?? 0;
+  return { sent, delivered: events.delivered ?? 0, deferred: events.deferred ?? 0, bounced, dropped, spamReports: events.spamreport ?? 0, bounceRate: sent ? (bounced + dropped) / sent : null };
+}
+
 /** Reads the overview: live queue counts, counters of the last hour and day, DLQ and quarantine sizes. */
 export async function readOverview(deps: OverviewDeps, now = Date.now()): Promise<Overview> {
   const { redis, queues, quarantine } = deps;
-  const totals = await readTotals(redis, new StatsKeys(deps.prefix), [...WORK_QUEUES, 'api'], now);
+  const totals = await readTotals(redis, new StatsKeys(deps.prefix), [...WORK_QUEUES, 'api', EMAIL_SCOPE], now);
   const queueViews = await Promise.all(
     WORK_QUEUES.map(async (name): Promise<QueueOverview> => {
       const work = queues.work[name];
@@ -109,5 +131,6 @@ export async function readOverview(deps: OverviewDeps, now = Date.now()): Promis
     queues: queueViews,
     quarantine: await quarantine.size(),
     apis: (['hubspot', 'sendgrid'] as const).map((name) => ({ api: name, figures: { hour: apiFigures(api.hour, name), day: apiFigures(api.day, name) } })),
+    email: { hour: emailFigures(totals[EMAIL_SCOPE]!.hour, api.hour), day: emailFigures(totals[EMAIL_SCOPE]!.day, api.day) },
   };
 }

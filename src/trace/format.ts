@@ -61,6 +61,9 @@ export function describeStep(step: TraceStep): string {
     case 'replayed':
       parts.push('from the dead-letter queue');
       break;
+    case 'email':
+      parts.push(step.event, step.emailStatus && `→ status ${step.emailStatus}`, step.reason && `— ${oneLine(step.reason, 200)}`);
+      break;
   }
   parts.push(stepIds(step));
   return parts.filter(Boolean).join(' ');

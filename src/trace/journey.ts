@@ -1,4 +1,4 @@
-import { WORK_QUEUES, type WorkQueueName } from '../queues/names.ts';
+import { EVENT_QUEUES, type WorkQueueName } from '../queues/names.ts';
 import type { QueueSet } from '../queues/registry.ts';
 import type { Quarantine } from '../receiver/quarantine.ts';
 import type { TraceRecord } from './model.ts';
@@ -27,7 +27,7 @@ export interface JourneyLinks {
 }
 
 function isWorkQueue(name: string): name is WorkQueueName {
-  return (WORK_QUEUES as string[]).includes(name);
+  return (EVENT_QUEUES as string[]).includes(name);
 }
 
 /** The queues a trace touched: those it was sent to, plus any its steps name. */

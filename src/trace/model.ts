@@ -29,7 +29,9 @@ export type StepKind =
   | 'failed'
   | 'dead-lettered'
   | 'replayed'
-  | 'quarantined';
+  | 'quarantined'
+  /** A SendGrid event about the welcome email (processed, delivered, bounce, open, ...). */
+  | 'email';
 
 /** One step of a journey; which fields are set depends on `kind`. */
 export interface TraceStep {
@@ -51,6 +53,9 @@ export interface TraceStep {
   errors?: AttemptError[];
   unrecoverable?: boolean;
   correlationId?: string;
+  /** For `email` steps: SendGrid's event, and the welcome email status it moved to (if it did). */
+  event?: string;
+  emailStatus?: string;
 }
 
 /** A stored trace: its header (absent when it expired before a late step) and its steps, oldest first. */

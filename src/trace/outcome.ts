@@ -38,5 +38,7 @@ export function outcomeOf(queue: WorkQueueName, returnvalue: unknown): JobOutcom
       const ids = r.status === 'written' ? r.products?.map((p) => p.productId) : undefined;
       return { kind: 'completed', hubspotProductIds: ids?.length ? ids : undefined };
     }
+    default:
+      return { kind: 'completed' };
   }
 }

@@ -25,8 +25,10 @@ type WithAppend = Redis & {
 
 /** A job counter a step bumps: `field` (completed, retried, failed) of `queue`'s minute and quarter-hour buckets. */
 export interface StepCounter {
+  /** A work queue, or `email` for SendGrid's events. */
   queue: string;
-  field: 'completed' | 'retried' | 'failed';
+  /** completed, retried, failed — or the SendGrid event's type. */
+  field: string;
 }
 
 /** The hash field of a step: sortable by time, unique per source event. */

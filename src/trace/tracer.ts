@@ -3,12 +3,13 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { DeadLetter } from '../queues/dead-letter.ts';
-import { WORK_QUEUES, type WorkQueueName } from '../queues/names.ts';
+import { EVENT_QUEUES, type WorkQueueName } from '../queues/names.ts';
 import type { QueueSet } from '../queues/registry.ts';
 import { TraceKeys } from './keys.ts';
 import type { TraceStep } from './model.ts';
 import { outcomeOf } from './outcome.ts';
 import { StepLog } from './step-log.ts';
+import { isEventKey } from '../events/idempotency-key.ts';
 import { recordKey } from '../redis/keys.ts';
 import { leaseToken, RedisLock, type Lease } from '../redis/lock.ts';
 
@@ -106,16 +107,16 @@ export class Tracer {
 
   private async openStreams(): Promise<void> {
     const { queues } = this.deps;
-    const names = WORK_QUEUES.flatMap((q) => [queues.work[q].name, queues.deadLetter[q].name]);
+    const names = EVENT_QUEUES.flatMap((q) => [queues.work[q].name, queues.deadLetter[q].name]);
     const saved = await this.deps.redis.mget(...names.map((n) => this.keys.cursor(n)));
-    for (const queue of WORK_QUEUES) {
+    for (const queue of EVENT_QUEUES) {
       const work = this.follow(queues.work[queue].name, saved[names.indexOf(queues.work[queue].name)]);
-      work.on('completed', (a, id) => this.track(work.name, id, () => this.completed(queue, a as EventArgs, id)));
-      work.on('failed', (a, id) => this.track(work.name, id, () => this.failed(queue, a as EventArgs, id)));
-      work.on('delayed', (a, id) => this.track(work.name, id, () => this.delayed(queue, a as EventArgs, id)));
-      work.on('added', (a, id) => this.track(work.name, id, () => this.added(queue, a as EventArgs, id)));
+      work.on('completed', (a, id) => this.track(work.name, id, () => this.completed(queue, a as EventArgs, id), (a as EventArgs).jobId));
+      work.on('failed', (a, id) => this.track(work.name, id, () => this.failed(queue, a as EventArgs, id), (a as EventArgs).jobId));
+      work.on('delayed', (a, id) => this.track(work.name, id, () => this.delayed(queue, a as EventArgs, id), (a as EventArgs).jobId));
+      work.on('added', (a, id) => this.track(work.name, id, () => this.added(queue, a as EventArgs, id), (a as EventArgs).jobId));
       const dlq = this.follow(queues.deadLetter[queue].name, saved[names.indexOf(queues.deadLetter[queue].name)]);
-      dlq.on('added', (a, id) => this.track(dlq.name, id, () => this.deadLettered(queue, a as EventArgs, id)));
+      dlq.on('added', (a, id) => this.track(dlq.name, id, () => this.deadLettered(queue, a as EventArgs, id), (a as EventArgs).jobId));
     }
     await Promise.all(this.streams.map((s) => s.waitUntilReady()));
     this.flushTimer = setInterval(() => void this.flushCursors(), CURSOR_FLUSH_MS);
@@ -155,14 +156,17 @@ export class Tracer {
     return stream;
   }
 
-  private track(stream: string, eventId: string, write: () => Promise<unknown>): void {
+  private track(stream: string, eventId: string, write: () => Promise<unknown>, jobId?: string): void {
     this.cursors.set(stream, eventId);
+    // Jobs that are no event of their own (crm-contacts' welcome email status writes) have no trace.
+    if (jobId !== undefined && !isEventKey(jobId)) return;
     const p = write()
       .then(() => undefined)
       .catch((err) => this.deps.log.warn({ stream, eventId, err: (err as Error).message }, 'tracer: could not record a step'))
       .finally(() => this.pending.delete(p));
     this.pending.add(p);
   }
+
 
   private async flushCursors(): Promise<void> {
     if (!this.cursors.size) return;

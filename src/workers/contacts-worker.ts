@@ -12,7 +12,8 @@ import { RequestBudget } from '../hubspot/request-budget.ts';
 import { setupOnce } from '../hubspot/setup.ts';
 import { maskEmail, maskEmails } from '../privacy/email.ts';
 import { maskPersonalData } from '../privacy/mask.ts';
-import type { EnrollmentJob } from '../queues/jobs.ts';
+import type { EmailStatusJob, EnrollmentJob } from '../queues/jobs.ts';
+import { StatusWriter } from './email-status-writer.ts';
 import { QUEUES } from '../queues/names.ts';
 import type { RunningWorker, WorkerDeps } from './deps.ts';
 import { MicroBatchWorker } from './micro-batch.ts';
@@ -31,6 +32,9 @@ export interface ContactsWorkerOptions {
   concurrency?: number;
 }
 
+/** What the crm-contacts queue holds: enrollments, and welcome email statuses to write. */
+export type ContactsJob = EnrollmentJob | EmailStatusJob;
+
 type ValidContact = { job: Job<EnrollmentJob>; m: Extract<MappedContact, { ok: true }> };
 
 /**
@@ -48,10 +52,16 @@ class ContactsBatchHandler {
     private readonly queue: Queue,
     /** Aborted when the worker stops: jobs in hand go back to the queue. */
     private readonly stopping: AbortSignal,
-  ) {}
+  ) {
+    this.statuses = new StatusWriter(deps, sync, (jobs, err, token, signal) => this.batchFailed(jobs, err, token, signal), (job, err, token) => this.fail(job, err, token));
+  }
 
-  async handle(jobs: Job<EnrollmentJob>[], token: string, signal: AbortSignal): Promise<void> {
+  private readonly statuses: StatusWriter;
+
+  async handle(all: Job<ContactsJob>[], token: string, signal: AbortSignal): Promise<void> {
     const started = performance.now();
+    const statusJobs = all.filter((j): j is Job<EmailStatusJob> => (j.data as EmailStatusJob).kind === 'email-status');
+    const jobs = all.filter((j): j is Job<EnrollmentJob> => (j.data as EmailStatusJob).kind !== 'email-status');
     const valid: ValidContact[] = [];
     let outcome: JobOutcome = 'completed';
     for (const job of jobs) {
@@ -80,9 +90,13 @@ class ContactsBatchHandler {
         outcome = await this.batchFailed(valid.map((v) => v.job), err, token, signal);
       }
     }
+    if (statusJobs.length) {
+      const statuses = await this.statuses.write(statusJobs, token, signal);
+      if (statuses !== 'completed') outcome = outcome === 'completed' && !jobs.length ? statuses : 'partial';
+    }
     const seconds = (performance.now() - started) / 1000;
     this.deps.metrics.jobDuration.observe({ queue: this.queueName, outcome }, seconds);
-    this.deps.log.debug({ queue: this.queueName, jobs: jobs.length, outcome, ms: Math.round(seconds * 1000) }, 'contacts batch done');
+    this.deps.log.debug({ queue: this.queueName, jobs: all.length, outcome, ms: Math.round(seconds * 1000) }, 'contacts batch done');
   }
 
   /** Keeps, in each job's trace, its own part of the batch upsert: the properties asked for (masked) and its own result. */
@@ -96,7 +110,7 @@ class ContactsBatchHandler {
     await this.deps.calls?.recorded(entries).catch((err) => this.deps.log.warn({ err: (err as Error).message }, 'calls not kept in the trace'));
   }
 
-  private async fail(job: Job<EnrollmentJob>, err: Error, token: string): Promise<void> {
+  private async fail(job: Job<ContactsJob>, err: Error, token: string): Promise<void> {
     await job.moveToFailed(err, token, false);
     logFailure(this.deps, this.queueName, job, err, await this.deps.deadLetters.recordFailure(this.queueName, job, err));
   }
@@ -110,7 +124,7 @@ class ContactsBatchHandler {
   }
 
   /** Settles a batch whose HubSpot call failed as a whole; returns how it ended. */
-  private async batchFailed(jobs: Job<EnrollmentJob>[], err: unknown, token: string, signal: AbortSignal): Promise<JobOutcome> {
+  private async batchFailed(jobs: Job<ContactsJob>[], err: unknown, token: string, signal: AbortSignal): Promise<JobOutcome> {
     const { log } = this.deps;
     const failure = err instanceof HubSpotCallError ? err.failure : undefined;
     if (signal.aborted || this.stopping.aborted) {
@@ -156,7 +170,7 @@ export async function startContactsWorker(deps: WorkerDeps, opts: ContactsWorker
     options: new CourseOptions(client, call, deps.redis, config.redis.prefix),
   };
   const handler = new ContactsBatchHandler(deps, sync, queue, abort.signal);
-  const batches = new MicroBatchWorker<EnrollmentJob>({
+  const batches = new MicroBatchWorker<ContactsJob>({
     queue,
     connection: deps.connect(),
     prefix: config.redis.prefix,

@@ -31,6 +31,26 @@ export interface CallObserver {
   recorded(entries: JobCalls[]): Promise<void>;
 }
 
+/** A SendGrid event applied to an enrollment's welcome email. */
+export interface ObservedEmailEvent {
+  /** SendGrid's sg_event_id. */
+  id: string;
+  enrollmentId: string;
+  /** SendGrid's event type (processed, delivered, bounce, ...). */
+  event: string;
+  /** When it happened (ms). */
+  at: number;
+  /** The status it moved the welcome email to, if it did. */
+  status?: string;
+  /** Why, for bounces and drops. */
+  reason?: string;
+}
+
+/** Who shows the events (the trace and the overview's counters); told after each batch, never changes an outcome. */
+export interface EmailEventsObserver {
+  observed(events: ObservedEmailEvent[]): Promise<void>;
+}
+
 /** What every worker is given; clients to HubSpot and SendGrid are built from `config`. */
 export interface WorkerDeps {
   config: Config;
@@ -44,6 +64,8 @@ export interface WorkerDeps {
   metrics: Metrics;
   /** Keeps each job's calls with its trace ("why isn't this student in HubSpot?"); none: not kept. */
   calls?: CallObserver;
+  /** Shows SendGrid's events in the traces and the overview; none: they are only applied. */
+  emailEvents?: EmailEventsObserver;
 }
 
 /** A running worker: closing it finishes the jobs in hand and stops taking new ones. */

@@ -70,9 +70,11 @@ export function welcomeEmailProcessor(ctx: WelcomeEmailContext) {
       log.info({ ...ids, messageId: claim.marker.messageId, sentBy: claim.marker.jobId }, 'welcome email already sent; skipped');
       return { status: 'skipped', enrollmentId, ...claim.marker };
     }
-    if (claim.state === 'busy') {
-      // Another job is sending this enrollment's email: look again once its claim is resolved.
+    if (claim.state === 'busy' || claim.state === 'unsure') {
+      // Another job is sending this enrollment's email, or an earlier attempt may have sent it (SendGrid's
+      // event will say): look again shortly, without using an attempt.
       observe('deferred');
+      if (claim.state === 'unsure') log.info({ ...ids }, "an earlier attempt may have sent this welcome email: waiting for SendGrid's event before sending again");
       await job.moveToDelayed(Date.now() + claim.retryInMs, token);
       throw new DelayedError();
     }

@@ -3,11 +3,13 @@ import type { AddressInfo } from 'node:net';
 import type { AccountOptions } from './account.ts';
 import { Outbox, type EmulatedTemplate } from './outbox.ts';
 import { FixedWindowLimiter, type RateLimitOptions } from './rate-limit.ts';
+import { EventPoster, type EventWebhookOptions } from './event-poster.ts';
 import { createHandler, type EmulatorState, type RequestRecord } from './server.ts';
 import type { MailSendBody } from './validation.ts';
 
 export type { OutboxEmail, EmulatedTemplate } from './outbox.ts';
 export type { RequestRecord } from './server.ts';
+export type { EventWebhookOptions, PostedBatch } from './event-poster.ts';
 export type { RateLimitOptions } from './rate-limit.ts';
 export { Outbox } from './outbox.ts';
 
@@ -28,6 +30,8 @@ export interface SendGridEmulatorOptions {
   account?: AccountOptions;
   /** Dynamic templates the outbox renders, by template id. */
   templates?: Record<string, EmulatedTemplate>;
+  /** Post signed Event Webhook events (processed, then delivered or a bounce) for what is accepted. */
+  eventWebhook?: EventWebhookOptions;
 }
 
 /** A running SendGrid emulator and its control API (for tests, benchmarks and the sandbox). */
@@ -43,6 +47,10 @@ export interface SendGridEmulator {
   failNext(n: number, status?: number, opts?: { resetInMs?: number }): void;
   /** Every valid Mail Send request whose body `match`es answers `status` (until `reset()`), e.g. a 400 for some recipients. */
   failWhen(status: number, match: (mail: MailSendBody) => boolean): void;
+  /** Turns the Event Webhook on (or, with null, off); `events` then has what was posted. */
+  setEventWebhook(opts: EventWebhookOptions | null): void;
+  /** The Event Webhook's poster, while it is on (`posted`, `flush()`). */
+  readonly events: EventPoster | undefined;
   /** Sets (or with null removes) the request budget. */
   setRateLimit(limit: RateLimitOptions | null): void;
   /** Delays every Mail Send answer; a client that gives up first has its request dropped, not accepted. */
@@ -71,6 +79,7 @@ export async function startSendGridEmulator(opts: SendGridEmulatorOptions = {}):
     down: false,
     outbox: new Outbox(opts.templates),
     requests: [],
+    events: opts.eventWebhook ? new EventPoster(opts.eventWebhook) : undefined,
   };
   const handle = createHandler(state);
   const server: Server = createServer((req, res) => {
@@ -97,6 +106,13 @@ export async function startSendGridEmulator(opts: SendGridEmulatorOptions = {}):
     failNext(n, status = 500, o = {}) {
       for (let i = 0; i < n; i++) state.faults.push({ status, resetInMs: o.resetInMs ?? 1000 });
     },
+    setEventWebhook(o) {
+      state.events?.close();
+      state.events = o ? new EventPoster(o) : undefined;
+    },
+    get events() {
+      return state.events;
+    },
     failWhen(status, match) {
       state.faults.push({ status, resetInMs: 1000, match });
     },
@@ -122,6 +138,7 @@ export async function startSendGridEmulator(opts: SendGridEmulatorOptions = {}):
     },
     close: () =>
       new Promise<void>((ok) => {
+        state.events?.close();
         server.close(() => ok());
         server.closeAllConnections();
       }),

@@ -57,8 +57,8 @@ export class Outbox {
 
   constructor(private readonly templates: Record<string, EmulatedTemplate> = {}) {}
 
-  /** Records each personalization of an accepted request as one email. */
-  accept(body: MailSendBody, messageId: string): void {
+  /** Records each personalization of an accepted request as one email; returns them. */
+  accept(body: MailSendBody, messageId: string): OutboxEmail[] {
     const acceptedAt = new Date().toISOString();
     const contentOf = (type: string) => body.content?.find((c) => c.type.toLowerCase() === type)?.value;
     const template = body.template_id ? this.templates[body.template_id] : undefined;
@@ -91,6 +91,7 @@ export class Outbox {
       }
       this.emails.push(email);
     });
+    return this.emails.slice(-body.personalizations.length);
   }
 
   /** All accepted emails, oldest first (a copy). */

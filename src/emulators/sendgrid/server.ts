@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BodyTooLargeError, readRawBody } from '../../receiver/raw-body.ts';
 import { accountAnswer, type AccountOptions } from './account.ts';
+import type { EventPoster } from './event-poster.ts';
 import type { Outbox } from './outbox.ts';
 import { exhaustedHeaders, type FixedWindowLimiter } from './rate-limit.ts';
 import { sandboxPage } from './sandbox-page.ts';
@@ -42,6 +43,8 @@ export interface EmulatorState {
   down: boolean;
   outbox: Outbox;
   requests: RequestRecord[];
+  /** Posts SendGrid's events for what the outbox accepted, when the Event Webhook is on. */
+  events?: EventPoster;
 }
 
 const MAX_REQUEST_RECORDS = 200_000;
@@ -174,7 +177,8 @@ export function createHandler(state: EmulatorState) {
     }
 
     const id = messageId();
-    state.outbox.accept(mail, id);
+    const accepted = state.outbox.accept(mail, id);
+    for (const email of accepted) state.events?.accepted(email);
     record({ method, path, status: 202, messageId: id, personalizations: mail.personalizations.length });
     res.writeHead(202, { 'X-Message-Id': id, 'Content-Length': 0, ...rateHeaders });
     res.end();

@@ -1,0 +1,116 @@
+import type { Redis } from 'ioredis';
+import { recordKey } from '../redis/keys.ts';
+import { sendIdOf, statusOfEvent, statusRank, type EmailEvent, type EmailStatus } from './events.ts';
+import { emailKeys } from './email-keys.ts';
+
+/** What one event came to. */
+export type AppliedEvent =
+  | { event: EmailEvent; outcome: 'duplicate' }
+  /** Mail course-sync did not send (another app on the SendGrid account), or one it can no longer match. */
+  | { event: EmailEvent; outcome: 'unmatched' }
+  /** Taken in; `status` is the enrollment's new status when this event moved it. */
+  | { event: EmailEvent; outcome: 'applied'; enrollmentId: string; status?: EmailStatus };
+
+// Takes one event, once. KEYS[1] the event's dedupe marker, KEYS[2] the enrollment's sent record.
+// ARGV: 1 dedupe ttl s, 2 status ('' for none), 3 its rank, 4 event time ms, 5 reason,
+// 6 counter field ('' | 'opens' | 'clicks'), 7 send id ('' when unknown), 8 1 when the event proves a send,
+// 9 the event's time as ISO (the sent marker it writes then).
+// → -1 duplicate, 0 taken without a status change, 1 status changed.
+const APPLY = `
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return -1 end
+if ARGV[6] ~= '' then redis.call('HINCRBY', KEYS[2], ARGV[6], 1) end
+if ARGV[8] == '1' and redis.call('HEXISTS', KEYS[2], 'sentAt') == 0 then
+  redis.call('HSET', KEYS[2], 'messageId', ARGV[7], 'sentAt', ARGV[9], 'jobId', 'SendGrid event')
+end
+if ARGV[2] == '' then return 0 end
+local cur = redis.call('HMGET', KEYS[2], 'status', 'statusRank', 'statusAt')
+local was, rank = tonumber(cur[2] or '0'), tonumber(ARGV[3])
+local later = tonumber(ARGV[4]) > tonumber(cur[3] or '0')
+if rank > was or (rank == 4 and was == 4 and later and ARGV[2] ~= cur[1]) then
+  redis.call('HSET', KEYS[2], 'status', ARGV[2], 'statusRank', ARGV[3], 'statusAt', ARGV[4], 'reason', ARGV[5])
+  return 1
+end
+return 0`;
+
+/** Events that prove SendGrid took the send: an earlier attempt of unknown outcome did send. */
+const PROVES_SEND = new Set(['processed', 'delivered', 'dropped', 'deferred', 'bounce']);
+
+/** The welcome email status of one enrollment, with its counts of opens and clicks. */
+export interface EmailStatusRecord {
+  status?: EmailStatus;
+  statusAt?: number;
+  reason?: string;
+  opens: number;
+  clicks: number;
+}
+
+/**
+ * Takes SendGrid's events in: deduplicated by `sg_event_id` (for `dedupeTtlSeconds`), matched to
+ * their enrollment by the send's custom_args or its X-Message-Id (recorded at send time), and
+ * applied to the enrollment's sent record — the welcome email status only moving forward (see
+ * `nextStatus` in events.ts), opens and clicks counted, and a send of unknown outcome settled.
+ * One pipelined round trip for the matching and one for the events of a batch.
+ */
+export class EmailEventLog {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly dedupeTtlSeconds: number,
+  ) {}
+
+  private dedupeKey(sgEventId: string): string {
+    return recordKey(this.prefix, 'sg-event', sgEventId.slice(0, 200));
+  }
+
+  /** The enrollment each event is about: its custom arg, else the enrollment its send id was recorded for. */
+  private async match(events: EmailEvent[]): Promise<(string | undefined)[]> {
+    const lookups = events.map((e) => (e.enrollmentId ? undefined : sendIdOf(e.sgMessageId)));
+    const wanted = lookups.filter((id): id is string => !!id);
+    const found = wanted.length ? await this.redis.mget(...wanted.map((id) => emailKeys.message(this.prefix, id))) : [];
+    const byId = new Map(wanted.map((id, i) => [id, found[i] ?? undefined]));
+    return events.map((e, i) => e.enrollmentId ?? (lookups[i] ? (byId.get(lookups[i]!) ?? undefined) : undefined));
+  }
+
+  /** Applies a batch of events; each comes back with what it came to. */
+  async apply(events: EmailEvent[]): Promise<AppliedEvent[]> {
+    const enrollments = await this.match(events);
+    const batch = this.redis.pipeline();
+    events.forEach((e, i) => {
+      const enrollmentId = enrollments[i];
+      // Unmatched events are still deduplicated, so each is counted once.
+      const key = enrollmentId ? emailKeys.sent(this.prefix, enrollmentId) : recordKey(this.prefix, 'sg-unmatched');
+      const status = enrollmentId ? statusOfEvent(e.event) : undefined;
+      const counter = !enrollmentId ? '' : e.event === 'open' ? 'opens' : e.event === 'click' ? 'clicks' : '';
+      const proves = enrollmentId && PROVES_SEND.has(e.event) ? '1' : '0';
+      const atMs = e.timestamp * 1000;
+      batch.eval(APPLY, 2, this.dedupeKey(e.sgEventId), key, this.dedupeTtlSeconds, status ?? '', status ? statusRank(status) : 0, atMs, e.reason ?? e.type ?? '', counter, sendIdOf(e.sgMessageId) ?? '', proves, new Date(atMs).toISOString());
+    });
+    const results = (await batch.exec()) ?? [];
+    return events.map((event, i) => {
+      const [err, r] = results[i] ?? [];
+      if (err) throw err;
+      if (Number(r) === -1) return { event, outcome: 'duplicate' };
+      const enrollmentId = enrollments[i];
+      if (!enrollmentId) return { event, outcome: 'unmatched' };
+      return { event, outcome: 'applied', enrollmentId, status: Number(r) === 1 ? statusOfEvent(event.event) : undefined };
+    });
+  }
+
+  /** The welcome email status of these enrollments (read when writing it to HubSpot, so a write never moves it back). */
+  async read(enrollmentIds: string[]): Promise<EmailStatusRecord[]> {
+    if (!enrollmentIds.length) return [];
+    const batch = this.redis.pipeline();
+    for (const id of enrollmentIds) batch.hmget(emailKeys.sent(this.prefix, id), 'status', 'statusAt', 'reason', 'opens', 'clicks', 'sentAt');
+    return ((await batch.exec()) ?? []).map(([err, row]) => {
+      if (err) throw err;
+      const [status, statusAt, reason, opens, clicks, sentAt] = row as (string | null)[];
+      return {
+        status: (status as EmailStatus | null) ?? (sentAt ? 'sent' : undefined),
+        statusAt: statusAt ? Number(statusAt) : undefined,
+        reason: reason || undefined,
+        opens: Number(opens ?? 0),
+        clicks: Number(clicks ?? 0),
+      };
+    });
+  }
+}
