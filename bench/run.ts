@@ -21,6 +21,7 @@ const SCENARIOS: Record<string, { title: string; file: string; fn: string }> = {
   e2e: { title: '4 e2e', file: 'e2e.ts', fn: 'endToEnd' },
   footprint: { title: '5 footprint', file: 'footprint.ts', fn: 'footprint' },
   scaleout: { title: '6 scale-out', file: 'scale-out.ts', fn: 'scaleOut' },
+  events: { title: '7 events', file: 'events.ts', fn: 'events' },
 };
 
 async function load(file: string, fn: string): Promise<Scenario> {

@@ -64,6 +64,8 @@ export interface Config {
     operators: string[];
   };
   trace: { retentionDays: number; piiHashKey?: string };
+  /** How long dead letters and quarantine entries (personal data) are kept. */
+  privacy: { retentionDays: number };
   alerts: { webhookUrl?: string; oldestWaitingSeconds: number; checkIntervalSeconds: number; minIntervalSeconds: number; bounceRate: number; bounceMinSends: number };
   /** True when HubSpot and SendGrid are served by the built-in emulators. */
   sandbox: boolean;
@@ -212,6 +214,7 @@ export function loadConfig(env: Env = process.env): Config {
       operators: v.ADMIN_OPERATORS,
     },
     trace: { retentionDays: v.TRACE_RETENTION_DAYS, piiHashKey: v.PII_HASH_KEY },
+    privacy: { retentionDays: v.PII_RETENTION_DAYS },
     alerts: {
       webhookUrl: v.ALERT_WEBHOOK_URL,
       oldestWaitingSeconds: v.ALERT_OLDEST_WAITING_SECONDS,

@@ -37,6 +37,12 @@ export function createMetrics() {
       labelNames: ['queue', 'state'] as const,
       registers: [registry],
     }),
+    suppressed: new Counter({
+      name: 'course_sync_suppressed_total',
+      help: 'Jobs completed without syncing or e-mailing because the student is suppressed (course-sync forget --suppress), by queue',
+      labelNames: ['queue'] as const,
+      registers: [registry],
+    }),
     emailEvents: new Counter({
       name: 'course_sync_email_events_total',
       help: 'SendGrid Event Webhook events taken in (after dedupe by sg_event_id), by event',

@@ -74,7 +74,7 @@ describe('a job failing past its attempts', () => {
     expect(line).toMatchObject({ queue: 'crm-contacts', eventId: 'enroll_dead_1', lastError: 'HubSpot answered 500 #3', attempts: 3 });
     expect(Date.parse(line.lastErrorAt)).toBeGreaterThan(Date.now() - 60_000);
     const all = await api('GET', '/dlq');
-    expect(all.json.queues.map((q: any) => q.queue)).toEqual(['crm-contacts', 'email-welcome', 'crm-products']);
+    expect(all.json.queues.map((q: any) => q.queue)).toEqual(['crm-contacts', 'email-welcome', 'crm-products', 'email-events']);
     expect((await api('GET', '/dlq/crm-contacts-dlq')).status).toBe(200);
     expect((await api('GET', '/dlq/no-such-queue')).status).toBe(404);
     const one = await api('GET', '/dlq/crm-contacts/enroll-enroll_dead_1');

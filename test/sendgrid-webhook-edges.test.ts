@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
+import { checkEventWebhook } from '../src/doctor/sendgrid.ts';
 import { createLogger } from '../src/log.ts';
 import { QUEUES } from '../src/queues/names.ts';
 import { openQueues } from '../src/queues/registry.ts';
@@ -60,5 +61,17 @@ describe('POST /webhooks/sendgrid', () => {
       await redis.stop();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('doctor: the Event Webhook', () => {
+  it.each([
+    [{ publicKey: keys.publicKey }, true, 'ok'],
+    [{}, true, 'problem'],
+    [{}, false, 'unknown'],
+  ] as const)('%j in production %s → %s, saying how to turn it on', (events, production, status) => {
+    const result = checkEventWebhook(events, production);
+    expect(result.status).toBe(status);
+    if (status !== 'ok') expect(result.fix).toMatch(/webhooks\/sendgrid.*SENDGRID_WEBHOOK_PUBLIC_KEY/);
   });
 });

@@ -4,7 +4,7 @@ import { loadConfig, type Config } from '../config.ts';
 import { formatResults, ok, problem, skipped, type CheckResult } from '../doctor/check.ts';
 import { checkHubSpot } from '../doctor/hubspot.ts';
 import { checkLocalRedisBinary, checkRedis } from '../doctor/redis.ts';
-import { checkSendGridKey, checkSendGridSender } from '../doctor/sendgrid.ts';
+import { checkEventWebhook, checkSendGridKey, checkSendGridSender } from '../doctor/sendgrid.ts';
 import { createHubSpotClient } from '../hubspot/client.ts';
 import { EXIT } from './exit-codes.ts';
 
@@ -55,7 +55,7 @@ export async function runDoctor(config: Config): Promise<CheckResult[]> {
     hubspotChecks(config),
     sendgridChecks(config),
   ]);
-  return [...redis, webhookCheck(config), ...hubspot, ...sendgrid];
+  return [...redis, webhookCheck(config), ...hubspot, ...sendgrid, checkEventWebhook(config.sendgrid.events, config.env === 'production')];
 }
 
 /** Registers `course-sync doctor`: checks Redis, HubSpot and SendGrid and says how to fix what is wrong. */

@@ -29,3 +29,16 @@ export function maskBody(body: string): string {
     return maskEmails(body).replace(/\+?\d[\d\s().-]{7,}\d/g, maskPhone);
   }
 }
+
+/** Marks job data whose e-mail and phone were masked once the job was done (or the student was forgotten). */
+const REMOVED = 'personalDataRemoved';
+
+/** Job data with every e-mail and phone masked, marked so no worker ever acts on it again. */
+export function withoutPersonalData<T>(data: T): T {
+  return { ...(maskPersonalData(data) as object), [REMOVED]: true } as T;
+}
+
+/** True for job data whose personal data was removed: a worker completes it without doing anything. */
+export function personalDataRemoved(data: unknown): boolean {
+  return (data as Record<string, unknown> | null | undefined)?.[REMOVED] === true;
+}

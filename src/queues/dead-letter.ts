@@ -2,6 +2,7 @@ import { UnrecoverableError, type Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type WorkQueueName } from './names.ts';
 import type { QueueSet } from './registry.ts';
+import { personalDataRemoved, withoutPersonalData } from '../privacy/mask.ts';
 import { recordKey } from '../redis/keys.ts';
 
 /** One failed attempt of a job. */
@@ -70,6 +71,8 @@ export class DeadLetters {
       unrecoverable: err instanceof UnrecoverableError || err.name === 'UnrecoverableError',
     };
     await this.queues.deadLetter[queue].add(job.name, letter, { jobId: job.id });
+    // The dead letter holds the data (for a replay); the failed job itself keeps none of the student's.
+    if (job.data && !personalDataRemoved(job.data)) await job.updateData(withoutPersonalData(job.data));
     return true;
   }
 

@@ -24,12 +24,14 @@ export function outcomeOf(queue: WorkQueueName, returnvalue: unknown): JobOutcom
   if (returnvalue === null || typeof returnvalue !== 'object') return { kind: 'completed' };
   switch (queue) {
     case QUEUES.contacts: {
-      const r = returnvalue as Partial<ResultOf[typeof queue]>;
+      const r = returnvalue as { contactId?: string; skipped?: string };
+      if (r.skipped) return { kind: 'skipped', reason: r.skipped };
       return { kind: 'completed', hubspotContactId: r.contactId };
     }
     case QUEUES.email: {
       const r = returnvalue as Partial<ResultOf[typeof queue]>;
       if (r.status === 'skipped') return { kind: 'skipped', reason: `already sent by job ${r.jobId}`, sendgridMessageId: r.messageId };
+      if (r.status === 'suppressed' || r.status === 'personal data removed') return { kind: 'skipped', reason: r.status };
       return { kind: 'completed', sendgridMessageId: r.messageId };
     }
     case QUEUES.products: {

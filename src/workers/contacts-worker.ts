@@ -11,19 +11,20 @@ import { HubSpotCallError } from '../hubspot/errors.ts';
 import { RequestBudget } from '../hubspot/request-budget.ts';
 import { setupOnce } from '../hubspot/setup.ts';
 import { maskEmail, maskEmails } from '../privacy/email.ts';
-import { maskPersonalData } from '../privacy/mask.ts';
+import { maskPersonalData, personalDataRemoved } from '../privacy/mask.ts';
+import { SuppressionList } from '../privacy/suppression.ts';
 import type { EmailStatusJob, EnrollmentJob } from '../queues/jobs.ts';
 import { StatusWriter } from './email-status-writer.ts';
 import { QUEUES } from '../queues/names.ts';
 import type { RunningWorker, WorkerDeps } from './deps.ts';
 import { MicroBatchWorker } from './micro-batch.ts';
-import { logFailure, notStarted } from './start.ts';
+import { forgetPersonalData, logFailure, notStarted } from './start.ts';
 
 /** What a completed crm-contacts job returns: the HubSpot contact it wrote. */
-export interface ContactJobResult {
-  contactId: string;
-  created: boolean;
-}
+export type ContactJobResult =
+  | { contactId: string; created: boolean }
+  /** Not written: the student is suppressed, or the job's personal data was removed (done before, or forgotten). */
+  | { skipped: 'suppressed' | 'personal data removed' };
 
 export interface ContactsWorkerOptions {
   /** The HubSpot client; default one built from `config.hubspot`. */
@@ -53,15 +54,17 @@ class ContactsBatchHandler {
     /** Aborted when the worker stops: jobs in hand go back to the queue. */
     private readonly stopping: AbortSignal,
   ) {
+    this.suppression = new SuppressionList(deps.redis, deps.config.redis.prefix, deps.config.trace.piiHashKey);
     this.statuses = new StatusWriter(deps, sync, (jobs, err, token, signal) => this.batchFailed(jobs, err, token, signal), (job, err, token) => this.fail(job, err, token));
   }
 
   private readonly statuses: StatusWriter;
+  private readonly suppression: SuppressionList;
 
   async handle(all: Job<ContactsJob>[], token: string, signal: AbortSignal): Promise<void> {
     const started = performance.now();
     const statusJobs = all.filter((j): j is Job<EmailStatusJob> => (j.data as EmailStatusJob).kind === 'email-status');
-    const jobs = all.filter((j): j is Job<EnrollmentJob> => (j.data as EmailStatusJob).kind !== 'email-status');
+    const jobs = await this.withoutSkipped(all.filter((j): j is Job<EnrollmentJob> => (j.data as EmailStatusJob).kind !== 'email-status'), token);
     const valid: ValidContact[] = [];
     let outcome: JobOutcome = 'completed';
     for (const job of jobs) {
@@ -99,6 +102,28 @@ class ContactsBatchHandler {
     this.deps.log.debug({ queue: this.queueName, jobs: all.length, outcome, ms: Math.round(seconds * 1000) }, 'contacts batch done');
   }
 
+  /**
+   * Completes, without writing, the jobs of suppressed students and jobs whose personal data was
+   * removed (a re-run of a done job, a forgotten student); returns the others.
+   */
+  private async withoutSkipped(jobs: Job<EnrollmentJob>[], token: string): Promise<Job<EnrollmentJob>[]> {
+    const removed = jobs.map((j) => personalDataRemoved(j.data));
+    const suppressed = await this.suppression.has(jobs.map((j, i) => (removed[i] ? '' : String(j.data.enrollment?.user?.email ?? ''))));
+    const rest: Job<EnrollmentJob>[] = [];
+    for (const [i, job] of jobs.entries()) {
+      const skipped = removed[i] ? 'personal data removed' : suppressed[i] ? 'suppressed' : undefined;
+      if (!skipped) {
+        rest.push(job);
+        continue;
+      }
+      if (skipped === 'suppressed') this.deps.metrics.suppressed.inc({ queue: this.queueName });
+      const result: ContactJobResult = { skipped };
+      await job.moveToCompleted(result, token, false);
+      await forgetPersonalData(job);
+    }
+    return rest;
+  }
+
   /** Keeps, in each job's trace, its own part of the batch upsert: the properties asked for (masked) and its own result. */
   private async keepCalls(valid: ValidContact[], response: (m: ValidContact['m']) => Record<string, unknown>): Promise<void> {
     const entries = valid.map(({ job, m }) => ({
@@ -119,6 +144,7 @@ class ContactsBatchHandler {
     if (outcome.status === 'written') {
       const result: ContactJobResult = { contactId: outcome.contactId, created: outcome.created };
       await job.moveToCompleted(result, token, false);
+      await forgetPersonalData(job);
     } else if (outcome.status === 'rejected') await this.fail(job, new UnrecoverableError(outcome.message), token);
     else await this.fail(job, new Error(outcome.message), token);
   }

@@ -9,6 +9,8 @@ import { QUEUES } from '../queues/names.ts';
 import { EmailEventLog } from '../sendgrid/email-status.ts';
 import type { WorkerDeps } from './deps.ts';
 import { emailStatusJob } from './email-events-worker.ts';
+import { forgetPersonalData } from './start.ts';
+import { SuppressionList } from '../privacy/suppression.ts';
 
 type Settle<J> = (jobs: Job<J>[], err: unknown, token: string, signal: AbortSignal) => Promise<JobOutcome>;
 type Fail<J> = (job: Job<J>, err: Error, token: string) => Promise<void>;
@@ -21,6 +23,7 @@ type Fail<J> = (job: Job<J>, err: Error, token: string) => Promise<void>;
  */
 export class StatusWriter {
   private readonly events: EmailEventLog;
+  private readonly suppression: SuppressionList;
 
   constructor(
     private readonly deps: WorkerDeps,
@@ -29,12 +32,14 @@ export class StatusWriter {
     private readonly fail: Fail<EmailStatusJob>,
   ) {
     this.events = new EmailEventLog(deps.redis, deps.config.redis.prefix, deps.config.webhook.dedupeTtlSeconds);
+    this.suppression = new SuppressionList(deps.redis, deps.config.redis.prefix, deps.config.trace.piiHashKey);
   }
 
   async write(jobs: Job<EmailStatusJob>[], token: string, signal: AbortSignal): Promise<JobOutcome> {
     const ids = jobs.map((j) => j.data.enrollmentId);
-    const before = await this.events.read(ids);
-    const writes = jobs.map((j, i) => ({ job: j, email: j.data.email, status: before[i]!.status }));
+    const [before, suppressed] = await Promise.all([this.events.read(ids), this.suppression.has(jobs.map((j) => j.data.email))]);
+    // A suppressed student's status is not written either (the job completes with status "none").
+    const writes = jobs.map((j, i) => ({ job: j, email: j.data.email, status: suppressed[i] ? undefined : before[i]!.status }));
     let results;
     try {
       results = await writeEmailStatuses(this.sync, writes.filter((w) => w.status).map((w) => ({ email: w.email, status: w.status! })));
@@ -47,8 +52,10 @@ export class StatusWriter {
     let outcome: JobOutcome = 'completed';
     for (const w of writes) {
       const r = w.status ? results.get(w.email) : undefined;
-      if (!w.status || (r && 'id' in r)) await w.job.moveToCompleted({ status: w.status ?? 'none', contactId: r && 'id' in r ? r.id : undefined }, token, false);
-      else {
+      if (!w.status || (r && 'id' in r)) {
+        await w.job.moveToCompleted({ status: w.status ?? 'none', contactId: r && 'id' in r ? r.id : undefined }, token, false);
+        await forgetPersonalData(w.job);
+      } else {
         outcome = 'partial';
         const message = r && 'rejected' in r ? r.rejected : r && 'retry' in r ? r.retry : `HubSpot says contact ${r && 'conflict' in r ? r.conflict : '?'} holds this address`;
         await this.fail(w.job, r && 'rejected' in r ? new UnrecoverableError(maskEmails(message)) : new Error(maskEmails(message)), token);

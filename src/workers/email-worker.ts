@@ -1,6 +1,7 @@
 import type { EnrollmentJob } from '../queues/jobs.ts';
 import { QUEUES } from '../queues/names.ts';
 import { createSendGridMail, SEND_TIMEOUT_MS, type SendGridMail } from '../sendgrid/client.ts';
+import { SuppressionList } from '../privacy/suppression.ts';
 import { SentMarkers } from '../sendgrid/sent-markers.ts';
 import type { RunningWorker, WorkerDeps } from './deps.ts';
 import { notStarted, startQueueWorker } from './start.ts';
@@ -26,7 +27,7 @@ export async function startEmailWorker(deps: WorkerDeps, opts: EmailWorkerOption
   // With SendGrid's Event Webhook on, a send whose outcome is unknown waits for its event (see SentMarkers).
   const graceMs = config.sendgrid.events.publicKey ? config.sendgrid.events.graceSeconds * 1000 : 0;
   const markers = new SentMarkers(deps.redis, config.redis.prefix, timeoutMs * 2 + 5_000, graceMs);
-  const processor = welcomeEmailProcessor({ mail, markers, settings: config.sendgrid, queue: deps.queues.work[queue], metrics: deps.metrics, log, calls: deps.calls });
+  const processor = welcomeEmailProcessor({ mail, markers, settings: config.sendgrid, queue: deps.queues.work[queue], metrics: deps.metrics, log, calls: deps.calls, suppression: new SuppressionList(deps.redis, config.redis.prefix, config.trace.piiHashKey) });
   return startQueueWorker<EnrollmentJob, WelcomeEmailResult>(deps, {
     queue,
     processor,

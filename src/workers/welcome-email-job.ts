@@ -3,6 +3,8 @@ import type { JobOutcome } from '../api-failure.ts';
 import type { MailDataRequired } from '@sendgrid/mail';
 import type { Logger } from '../log.ts';
 import { maskEmail } from '../privacy/email.ts';
+import { personalDataRemoved } from '../privacy/mask.ts';
+import type { SuppressionList } from '../privacy/suppression.ts';
 import type { CallObserver } from './deps.ts';
 import type { Metrics } from '../metrics.ts';
 import type { EnrollmentJob } from '../queues/jobs.ts';
@@ -12,9 +14,9 @@ import { classifySendError } from '../sendgrid/send-errors.ts';
 import type { SentMarkers } from '../sendgrid/sent-markers.ts';
 import { welcomeMail, type WelcomeSettings } from '../sendgrid/welcome-mapping.ts';
 
-/** What a welcome-email job returns: sent now, or skipped because it was sent before. */
+/** What a welcome-email job returns: sent now, skipped because it was sent before, or not sent at all (suppressed student, personal data removed). */
 export interface WelcomeEmailResult {
-  status: 'sent' | 'skipped';
+  status: 'sent' | 'skipped' | 'suppressed' | 'personal data removed';
   enrollmentId: string;
   messageId: string;
   sentAt: string;
@@ -32,6 +34,8 @@ export interface WelcomeEmailContext {
   log: Logger;
   /** Keeps each send, as far as this enrollment is concerned, in its trace. */
   calls?: CallObserver;
+  /** Students who asked not to be e-mailed any more. */
+  suppression?: Pick<SuppressionList, 'has'>;
 }
 
 /** The enrollment's part of a Mail Send request, for its trace: recipient (masked), template or subject, custom args. */
@@ -61,8 +65,20 @@ export function welcomeEmailProcessor(ctx: WelcomeEmailContext) {
     const started = performance.now();
     const observe = (outcome: JobOutcome) => metrics.jobDuration.observe({ queue: QUEUES.email, outcome }, (performance.now() - started) / 1000);
     const enrollmentId = job.data?.enrollment?.id;
+    const nothing = (status: 'suppressed' | 'personal data removed'): WelcomeEmailResult => ({ status, enrollmentId: enrollmentId ?? '', messageId: '', sentAt: '', jobId: job.id! });
+    if (personalDataRemoved(job.data)) {
+      // A re-run of a done job (or a forgotten student's): never sent to a masked address.
+      observe('skipped');
+      const marker = enrollmentId ? await markers.get(enrollmentId) : undefined;
+      return marker ? { status: 'skipped', enrollmentId: enrollmentId!, ...marker } : nothing('personal data removed');
+    }
     if (!enrollmentId || !job.data.enrollment.user?.email) throw new UnrecoverableError('Job data has no enrollment id or student e-mail');
     const ids = { jobId: job.id, enrollmentId, correlationId: job.data.correlationId };
+    if ((await ctx.suppression?.has([job.data.enrollment.user.email]))?.[0]) {
+      observe('skipped');
+      metrics.suppressed.inc({ queue: QUEUES.email });
+      return nothing('suppressed');
+    }
 
     const claim = await markers.claim(enrollmentId, job.id!);
     if (claim.state === 'sent') {

@@ -74,3 +74,19 @@ export function mergeContacts({ state, body }: RouteContext): RouteAnswer {
   state.mergedInto.set(merged.id, primary.id);
   return { status: 200, body: present(primary, 'contacts', undefined) };
 }
+
+/**
+ * POST /crm/v3/objects/contacts/gdpr-delete `{objectId, idProperty?}`: permanently deletes the contact
+ * found by id, or by e-mail with `idProperty: "email"` (primary or secondary address): 204; 404
+ * OBJECT_NOT_FOUND when there is none. The deleted contact is gone from every lookup.
+ */
+export function gdprDelete({ state, body }: RouteContext): RouteAnswer {
+  const b = body ?? {};
+  if (typeof b.objectId !== 'string' || !b.objectId) throw badRequest('Invalid input JSON: Cannot build PublicGdprDeleteInput, some of required attributes are not set [objectId]');
+  if (b.idProperty !== undefined && b.idProperty !== 'email' && b.idProperty !== 'hs_object_id') throw badRequest(`Unable to delete by property ${String(b.idProperty)}`);
+  const found = b.idProperty === 'email' ? (state.contact(b.objectId) ?? state.contactHolding(b.objectId)) : state.byId('contacts', b.objectId);
+  if (!found) throw new HubSpotHttpError(404, 'OBJECT_NOT_FOUND', 'Object not found.');
+  state.remove('contacts', found.id);
+  state.gdprDeleted.push(found.properties.email ?? found.id);
+  return { status: 204 };
+}

@@ -1,6 +1,6 @@
 import { objectTypeOf, type Handler, type Route } from './http.ts';
 import { listObjects } from './list-objects.ts';
-import { mergeContacts } from './identities.ts';
+import { gdprDelete, mergeContacts } from './identities.ts';
 import { batchArchive, batchRead, getObject } from './objects.ts';
 import { createGroup, createProperty, getGroup, getProperty, listGroups, listProperties, updateProperty } from './properties.ts';
 import { batchUpsert } from './upsert.ts';
@@ -18,6 +18,7 @@ export const ROUTES: Route[] = [
   route('POST', `/crm/v3/objects/${OBJECTS}/batch/read`, (c) => batchRead(objectTypeOf(c.params.objectType), c)),
   route('POST', `/crm/v3/objects/${OBJECTS}/batch/archive`, (c) => batchArchive(objectTypeOf(c.params.objectType), c)),
   route('POST', '/crm/v3/objects/(?:contacts|0-1)/merge', mergeContacts),
+  route('POST', '/crm/v3/objects/(?:contacts|0-1)/gdpr-delete', gdprDelete),
   route('GET', `/crm/v3/objects/${OBJECTS}`, (c) => listObjects(objectTypeOf(c.params.objectType), c)),
   route('GET', `/crm/v3/objects/${OBJECTS}/(?<id>[^/]+)`, (c) => getObject(objectTypeOf(c.params.objectType), c)),
   route('GET', `/crm/v3/properties/${OBJECTS}/groups`, listGroups),

@@ -107,6 +107,8 @@ export class HubSpotState {
   behaviour: HubSpotBehaviour = { ...DEFAULT_BEHAVIOUR };
   /** Ids of contacts merged into another → the id of the contact they were merged into. */
   readonly mergedInto = new Map<string, string>();
+  /** The addresses (or ids) of contacts deleted through GDPR delete, in order. */
+  readonly gdprDeleted: string[] = [];
   private lastId = 100;
   /** Lookup indexes of live records by property value, built on first lookup of a property. */
   private readonly indexes: Record<ObjectType, Map<string, Map<string, CrmObject>>> = { contacts: new Map(), products: new Map() };

@@ -55,6 +55,8 @@ export interface SendGridEmulator {
   setRateLimit(limit: RateLimitOptions | null): void;
   /** Delays every Mail Send answer; a client that gives up first has its request dropped, not accepted. */
   setLatency(ms: number): void;
+  /** Delays the 202 after the e-mail was accepted: a client that gives up (or dies) meanwhile never learns it was sent. */
+  setAnswerDelay(ms: number): void;
   /** Drops every connection (as an outage does) until `up()`. */
   down(): void;
   up(): void;
@@ -76,6 +78,7 @@ export async function startSendGridEmulator(opts: SendGridEmulatorOptions = {}):
     limiter: opts.rateLimit ? new FixedWindowLimiter(opts.rateLimit) : undefined,
     faults: [],
     latencyMs: 0,
+    answerDelayMs: 0,
     down: false,
     outbox: new Outbox(opts.templates),
     requests: [],
@@ -122,6 +125,9 @@ export async function startSendGridEmulator(opts: SendGridEmulatorOptions = {}):
     setLatency(ms) {
       state.latencyMs = ms;
     },
+    setAnswerDelay(ms) {
+      state.answerDelayMs = ms;
+    },
     down() {
       state.down = true;
       server.closeAllConnections();
@@ -134,6 +140,7 @@ export async function startSendGridEmulator(opts: SendGridEmulatorOptions = {}):
       state.requests.length = 0;
       state.faults.length = 0;
       state.latencyMs = 0;
+      state.answerDelayMs = 0;
       state.down = false;
     },
     close: () =>

@@ -40,6 +40,8 @@ export interface EmulatorState {
   limiter?: FixedWindowLimiter;
   faults: Fault[];
   latencyMs: number;
+  /** Delay between accepting an e-mail and answering 202: a send whose answer is late or lost. */
+  answerDelayMs: number;
   down: boolean;
   outbox: Outbox;
   requests: RequestRecord[];
@@ -180,6 +182,8 @@ export function createHandler(state: EmulatorState) {
     const accepted = state.outbox.accept(mail, id);
     for (const email of accepted) state.events?.accepted(email);
     record({ method, path, status: 202, messageId: id, personalizations: mail.personalizations.length });
+    if (state.answerDelayMs > 0) await new Promise((ok) => setTimeout(ok, state.answerDelayMs));
+    if (res.destroyed) return;
     res.writeHead(202, { 'X-Message-Id': id, 'Content-Length': 0, ...rateHeaders });
     res.end();
   };
