@@ -5,4 +5,7 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { main } = await import('../src/cli/main.ts');
-await main(process.argv);
+const code = await main(process.argv);
+// Exit once what was printed is written out, even if a connection or timer is still open.
+process.exitCode = code;
+process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));

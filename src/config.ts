@@ -51,6 +51,8 @@ export interface Config {
     concurrency: number;
     /** SendGrid's Event Webhook: the verification key (base64 DER SPKI), the oldest signed time taken, the grace of ambiguous sends. */
     events: { publicKey?: string; maxAgeSeconds?: number; graceSeconds: number };
+    /** How long an enrollment's welcome email record (sent marker, status) is kept, in seconds. */
+    sentRecordTtlSeconds: number;
   };
   jobs: { attempts: number; backoffMs: number; completedKeep: number };
   dashboard: {
@@ -150,6 +152,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (!/^[A-Za-z]{2}$/.test(v.PHONE_DEFAULT_REGION)) throw new ConfigError('PHONE_DEFAULT_REGION', `expected a two-letter region code such as TW, got "${v.PHONE_DEFAULT_REGION}"`);
   if (!isEmail(v.WELCOME_EMAIL_FROM)) throw new ConfigError('WELCOME_EMAIL_FROM', `is not an e-mail address: "${v.WELCOME_EMAIL_FROM}"`);
   for (const entry of v.WEBHOOK_IP_ALLOWLIST) if (!parseAddressRange(entry)) throw new ConfigError('WEBHOOK_IP_ALLOWLIST', `expected IP addresses or CIDR ranges, got "${entry}"`);
+  // A redelivery the dedupe no longer recognises must still find the sent marker.
+  if (v.SENT_MARKER_TTL_DAYS * 86_400 < v.DEDUPE_TTL_SECONDS) throw new ConfigError('SENT_MARKER_TTL_DAYS', `must cover DEDUPE_TTL_SECONDS (${v.DEDUPE_TTL_SECONDS} s = ${+(v.DEDUPE_TTL_SECONDS / 86_400).toFixed(2)} days), got ${v.SENT_MARKER_TTL_DAYS} days`);
   if (v.QUEUE_PREFIX.includes(':')) throw new ConfigError('QUEUE_PREFIX', 'may not contain ":"');
   if (v.REDIS_CLUSTER && !v.REDIS_URL) throw new ConfigError('REDIS_CLUSTER', 'needs REDIS_URL pointing at a node of the cluster (the private redis-server is a single node)');
   // Redis Cluster hashes only the part between the first "{" and the next "}": one tag puts every key in one slot.
@@ -201,6 +205,7 @@ export function loadConfig(env: Env = process.env): Config {
       courseUrlPattern: v.COURSE_URL_PATTERN,
       concurrency: v.EMAIL_CONCURRENCY,
       events: { publicKey: v.SENDGRID_WEBHOOK_PUBLIC_KEY, maxAgeSeconds: v.SENDGRID_WEBHOOK_MAX_AGE_SECONDS, graceSeconds: v.SENDGRID_EVENT_GRACE_SECONDS },
+      sentRecordTtlSeconds: v.SENT_MARKER_TTL_DAYS * 86_400,
     },
     jobs: { attempts: v.JOB_ATTEMPTS, backoffMs: v.JOB_BACKOFF_MS, completedKeep: v.COMPLETED_JOBS_KEEP },
     dashboard: {

@@ -63,7 +63,11 @@ export async function startService(givenConfig: Config, role: Role, log: Logger)
   if (role !== 'worker' && config.webhook.secrets.length === 0) {
     log.warn('WEBHOOK_SECRET is not set: webhooks are accepted WITHOUT signature verification (refused in production)');
   }
-  const { url: redisUrl, local } = await resolveRedis(config, log);
+  // No Redis (say, no redis-server on PATH): stop the emulators too, for a caller that carries on (a test).
+  const { url: redisUrl, local } = await resolveRedis(config, log).catch(async (err: unknown) => {
+    await sandbox?.close();
+    throw err;
+  });
   const metrics = createMetrics();
   const closers: (() => Promise<unknown>)[] = [];
   const connections: Redis[] = [];

@@ -3,13 +3,16 @@ import { AlertEngine } from './alerts/engine.ts';
 import { ApiStatsShipper, sampleWaiting } from './stats/shipper.ts';
 import { StatsKeys } from './stats/keys.ts';
 import { Tracer } from './trace/tracer.ts';
+import { purgePastRetention, RETENTION_PURGE_INTERVAL_MS } from './privacy/retention.ts';
+import { Quarantine } from './receiver/quarantine.ts';
 
 const SHIP_INTERVAL_MS = 5_000;
 
 /**
  * Starts what watches the workers of this process without being part of them: the tracer (job
  * events → trace steps and job counters), the shipper of HubSpot/SendGrid call counts and queue
- * depths to Redis, and the alert engine. Listed in `startWorkers` like a worker.
+ * depths to Redis, the alert engine, and the hourly purge of dead letters and quarantined deliveries
+ * past PII_RETENTION_DAYS (by the process that traces). Listed in `startWorkers` like a worker.
  */
 export async function startOpsWatchers(deps: WorkerDeps): Promise<RunningWorker> {
   const { log } = deps;
@@ -25,6 +28,19 @@ export async function startOpsWatchers(deps: WorkerDeps): Promise<RunningWorker>
   };
   const shipTimer = setInterval(ship, SHIP_INTERVAL_MS);
   shipTimer.unref();
+  const quarantine = new Quarantine(deps.redis, deps.config.redis.prefix, deps.config.webhook.quarantineMax);
+  const purge = async () => {
+    if (!tracer.leading) return;
+    const purged = await purgePastRetention({ deadLetters: deps.deadLetters, quarantine }, deps.config.privacy.retentionDays).catch((err) => {
+      log.warn({ err: (err as Error).message }, 'retention purge failed; next try in an hour');
+    });
+    if (purged && (purged.deadLetters || purged.quarantined)) log.info({ ...purged, retentionDays: deps.config.privacy.retentionDays }, 'removed dead letters and quarantined deliveries past PII_RETENTION_DAYS');
+  };
+  // A minute after start (the tracer has settled who leads), then hourly.
+  const firstPurge = setTimeout(purge, 60_000);
+  const purgeTimer = setInterval(purge, RETENTION_PURGE_INTERVAL_MS);
+  firstPurge.unref();
+  purgeTimer.unref();
   const alerts = new AlertEngine(deps);
   alerts.start();
   log.info({ alertWebhook: !!deps.config.alerts.webhookUrl, everySeconds: deps.config.alerts.checkIntervalSeconds }, 'tracer and alerts started');
@@ -32,6 +48,8 @@ export async function startOpsWatchers(deps: WorkerDeps): Promise<RunningWorker>
     name: 'ops-watchers',
     close: async () => {
       clearInterval(shipTimer);
+      clearTimeout(firstPurge);
+      clearInterval(purgeTimer);
       await alerts.stop();
       await tracer.close();
       await ship();

@@ -114,7 +114,7 @@ describe('a service with DASHBOARD_PASSWORD', () => {
   it('shows every work queue and every dead-letter queue in bull-board', async () => {
     const res = await fetch(`${t.base}/admin/queues/api/queues`, { headers: { authorization: basic('ops', 'correct horse') } });
     const names = ((await res.json()) as { queues: { name: string }[] }).queues.map((q) => q.name).sort();
-    expect(names).toEqual(['crm-contacts', 'crm-contacts-dlq', 'crm-products', 'crm-products-dlq', 'email-welcome', 'email-welcome-dlq']);
+    expect(names).toEqual(['crm-contacts', 'crm-contacts-dlq', 'crm-products', 'crm-products-dlq', 'email-events', 'email-events-dlq', 'email-welcome', 'email-welcome-dlq']);
   });
 
   it('leaves the webhook and health endpoints open', async () => {

@@ -1,14 +1,12 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { previewText, readEnrollment } from '../src/cli/email.ts';
+import { runCli } from './support/cli.ts';
 import { fixture } from './support/env.ts';
 
-const bin = join(import.meta.dirname, '..', 'bin', 'course-sync.js');
-const run = (args: string[], env: Record<string, string> = {}) =>
-  spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, NODE_ENV: 'development', ...env }, timeout: 20_000 });
+const run = (args: string[]) => runCli(args, { NODE_ENV: 'development' });
 const dir = mkdtempSync(join(tmpdir(), 'cs-email-preview-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const seed = () => fixture('course.student_enroll').data;
@@ -42,11 +40,15 @@ describe('email preview', () => {
     expect(() => readEnrollment(bad)).toThrow(/data.user.email/);
   });
 
-  it('runs as `course-sync email preview` and exits 2 on a bad file or language', () => {
-    const ok = run(['email', 'preview', '--lang', 'zh-TW']);
-    expect(ok.status).toBe(0);
+  it('runs as `course-sync email preview` and exits 2 on a bad file or language', async () => {
+    const ok = await run(['email', 'preview', '--lang', 'zh-TW']);
+    expect(ok.code).toBe(0);
     expect(ok.stdout).toContain('Sample User，您好：');
-    expect(run(['email', 'preview', '--file', join(dir, 'missing.json')]).status).toBe(2);
-    expect(run(['email', 'preview', '--lang', 'fr']).status).toBe(2);
+    const missing = await run(['email', 'preview', '--file', join(dir, 'missing.json')]);
+    expect([missing.code, missing.stdout]).toEqual([2, '']);
+    expect(missing.stderr).toMatch(/missing\.json: no such file/);
+    const french = await run(['email', 'preview', '--lang', 'fr']);
+    expect(french.code).toBe(2);
+    expect(french.stderr).toMatch(/expected one of en, zh-TW/);
   });
 });

@@ -23,15 +23,14 @@ describe('course-sync --help', () => {
   });
 
   it('answers --help on every command and subcommand with its usage, exit 0', async () => {
-    const results: Awaited<ReturnType<typeof runCli>>[] = [];
-    for (let i = 0; i < paths.length; i += 4) results.push(...(await Promise.all(paths.slice(i, i + 4).map((p) => runCli([...p, '--help'])))));
-    results.forEach((res, i) => {
-      const path = paths[i]!.join(' ');
+    for (const p of paths) {
+      const res = await runCli([...p, '--help']);
+      const path = p.join(' ');
       expect(res.code, path).toBe(0);
       expect(res.stdout, path).toContain(`Usage: course-sync ${path}`);
       expect(res.stderr, path).toBe('');
-    });
-  }, 180_000);
+    }
+  });
 
   it('exits 2 on an unknown command', async () => {
     const res = await runCli(['frobnicate']);

@@ -34,6 +34,8 @@ describe('loadConfig', () => {
     [{ HUBSPOT_BATCH_SIZE: '101' }, 'HUBSPOT_BATCH_SIZE', /at most 100/],
     [{ WELCOME_EMAIL_FROM: 'nobody' }, 'WELCOME_EMAIL_FROM', /e-mail address/],
     [{ HUBSPOT_ACCESS_TOKEN: 'pat-x' }, 'SENDGRID_API_KEY', /give both/],
+    [{ SENT_MARKER_TTL_DAYS: '20' }, 'SENT_MARKER_TTL_DAYS', /must cover DEDUPE_TTL_SECONDS \(2592000 s = 30 days\), got 20 days/],
+    [{ PII_RETENTION_DAYS: '0' }, 'PII_RETENTION_DAYS', /at least 1/],
   ])('stops on %o naming %s', (env, key, message) => {
     let error: unknown;
     try {

@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer, type AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseDuration } from '../src/cli/duration.ts';
+import { AuditTrail } from '../src/admin/audit.ts';
 import { QUEUES } from '../src/queues/names.ts';
-import { freePort } from '../src/redis/local-server.ts';
 import { runCli } from './support/cli.ts';
-import { deadLetterRig, eventually } from './support/dead-letters.ts';
+import { deadLetterRig } from './support/dead-letters.ts';
 import { dropPrefix, redisUrl, testConfig } from './support/env.ts';
 
 const config = testConfig({ JOB_ATTEMPTS: '2', JOB_BACKOFF_MS: '10' });
@@ -79,7 +80,7 @@ describe('course-sync dlq', () => {
     const worker = rig.work(QUEUES.contacts, async (job) => {
       started.push(job.attemptsMade);
     });
-    await eventually(async () => (await rig.queues.work[QUEUES.contacts].getJobState('enroll-enroll_cli_1')) === 'completed');
+    await vi.waitFor(async () => expect(await rig.queues.work[QUEUES.contacts].getJobState('enroll-enroll_cli_1')).toBe('completed'), { timeout: 15_000 });
     await worker.close();
     expect(started).toEqual([0]);
     expect(lines((await cli('dlq', 'list', 'crm-contacts')).stdout).map((l) => l.split('\t')[1])).toEqual(['enroll-enroll_cli_2']);
@@ -99,6 +100,27 @@ describe('course-sync dlq', () => {
     expect(await rig.queues.work[QUEUES.contacts].getJobState('enroll-enroll_cli_2')).toBe('waiting');
   });
 
+  it('groups prints the dead letters by cause; replay --cause replays one group only and is audited', async () => {
+    await rig.kill(QUEUES.emailEvents, ['enroll_grp_1', 'enroll_grp_2'], 'SendGrid answered 500');
+    await rig.kill(QUEUES.emailEvents, ['enroll_grp_3'], 'HubSpot 400 VALIDATION_ERROR');
+    const groups = await cli('dlq', 'groups', 'email-events');
+    expect(groups.code).toBe(0);
+    const rows = lines(groups.stdout).map((l) => l.split('\t'));
+    expect(rows.map((r) => [r[0], r[4]])).toEqual([
+      ['2', expect.stringMatching(/^SendGrid answered/)],
+      ['1', expect.stringMatching(/^HubSpot 400 VALIDATION_ERROR/)],
+    ]);
+
+    const res = await cli('dlq', 'replay', 'email-events', '--cause', rows[0]![4]!);
+    expect(res.code).toBe(0);
+    expect(lines(res.stdout).sort()).toEqual(['replayed\temail-events\tenroll-enroll_grp_1', 'replayed\temail-events\tenroll-enroll_grp_2']);
+    expect((await rig.deadLetters.list(QUEUES.emailEvents)).map((l) => l.id)).toEqual(['enroll-enroll_grp_3']);
+    const [audit] = await new AuditTrail(rig.redis, config.redis.prefix).list(1);
+    expect(audit).toMatchObject({ via: 'cli', action: 'replay', queue: 'email-events', count: 2, detail: `cause: ${rows[0]![4]}` });
+
+    expect(await cli('dlq', 'replay', 'email-events', '--cause', 'no such cause')).toMatchObject({ code: 1, stderr: expect.stringContaining('dlq groups email-events') });
+  });
+
   it('purge --older-than removes only older dead letters', async () => {
     const [old] = await rig.kill(QUEUES.products, ['enroll_cli_old']);
     const letter = (await rig.deadLetters.get(QUEUES.products, old!))!;
@@ -116,8 +138,8 @@ describe('course-sync dlq', () => {
 
   it.each([
     [['dlq', 'list', 'no-such-queue'], /unknown queue; expected one of crm-contacts, email-welcome, crm-products/],
-    [['dlq', 'replay', 'crm-contacts'], /give either --all or one or more job ids/],
-    [['dlq', 'replay', 'crm-contacts', '--all', 'enroll-x'], /give either --all or one or more job ids/],
+    [['dlq', 'replay', 'crm-contacts'], /give one of --all, --cause <cause>, or one or more job ids/],
+    [['dlq', 'replay', 'crm-contacts', '--all', 'enroll-x'], /give one of --all, --cause <cause>, or one or more job ids/],
     [['dlq', 'purge', 'crm-contacts'], /required option '--older-than <duration>'/],
     [['dlq', 'purge', 'crm-contacts', '--older-than', 'soon'], /"soon" is not a duration/],
   ])('exits 2 on bad usage: %j', async (args, message) => {
@@ -132,10 +154,24 @@ describe('course-sync dlq', () => {
     expect(res.stderr).toMatch(/REDIS_URL: is not set\. dlq and quarantine commands act on the Redis of a running service/);
   });
 
-  it('exits 3 when Redis does not answer', async () => {
-    const res = await runCli(['dlq', 'list'], { REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
-    expect(res.code).toBe(3);
-    expect(res.stderr).toMatch(/Redis at 127.0.0.1:\d+ is not reachable/);
+  it('exits 3 when Redis does not answer; closes every connection it opened, answered or not (it runs inside tests too)', async () => {
+    // A server that reads what it is sent and never replies: the client connects and waits for Redis.
+    const silent = createServer((socket) => socket.resume());
+    await new Promise<void>((ok) => silent.listen(0, '127.0.0.1', ok));
+    const open = () => new Promise<number>((ok, fail) => silent.getConnections((err, n) => (err ? fail(err) : ok(n))));
+    try {
+      const res = await runCli(['dlq', 'list'], { REDIS_URL: `redis://127.0.0.1:${(silent.address() as AddressInfo).port}` });
+      expect(res.code).toBe(3);
+      expect(res.stderr).toMatch(/Redis at 127.0.0.1:\d+ is not reachable/);
+      await vi.waitFor(async () => expect(await open()).toBe(0));
+    } finally {
+      silent.close();
+    }
+    const sockets = () => process.getActiveResourcesInfo().filter((kind) => kind === 'TCPSocketWrap').length;
+    await rig.redis.ping();
+    const before = sockets();
+    expect((await cli('dlq', 'list')).code).toBe(0);
+    await vi.waitFor(() => expect(sockets()).toBe(before));
   });
 
   it('--help describes each subcommand', async () => {

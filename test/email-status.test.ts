@@ -100,3 +100,23 @@ describe('a send of unknown outcome', () => {
     expect((await off.claim('no-webhook', 'job-c')).state).toBe('claimed');
   });
 });
+
+describe('the welcome email record', () => {
+  it('lives SENT_MARKER_TTL_DAYS from the send, and again from each event that changes it; a bounce reason keeps no address', async () => {
+    const ttl = 3 * 86_400;
+    const markers = new SentMarkers(redis, prefix, 10_000, 0, ttl);
+    await markers.claim('lifetime', 'job-l');
+    await markers.record('lifetime', { messageId: 'LIFE1', sentAt: new Date().toISOString(), jobId: 'job-l' });
+    const key = recordKey(prefix, 'sent', 'lifetime');
+    expect(await redis.ttl(key)).toBe(ttl);
+
+    await redis.expire(key, 60);
+    const log = new EmailEventLog(redis, prefix, 60, ttl);
+    await log.apply([event('lifetime', 'bounce', 9, { reason: '550 5.1.1 <Jane.Doe@School.example>: user unknown' })]);
+    expect(await redis.ttl(key)).toBe(ttl);
+    expect(await redis.hget(key, 'reason')).toBe('550 5.1.1 <J***@School.example>: user unknown');
+    // An event for an enrollment course-sync holds no record of leaves no record without a lifetime.
+    await log.apply([event('unrecorded', 'open', 9)]);
+    expect(await redis.ttl(recordKey(prefix, 'sent', 'unrecorded'))).toBe(ttl);
+  });
+});

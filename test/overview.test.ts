@@ -88,6 +88,7 @@ describe('/admin overview page', () => {
       ['crm-contacts', 1, 0],
       ['email-welcome', 1, 0],
       ['crm-products', 0, 0],
+      ['email-events', 0, 0],
     ]);
     expect(o.queues[0].oldestWaitingSeconds).toBeGreaterThanOrEqual(0);
     expect(o.apis.map((a: any) => a.api)).toEqual(['hubspot', 'sendgrid']);

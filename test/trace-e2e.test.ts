@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startHubSpotEmulator, type HubSpotEmulator } from '../src/emulators/hubspot/index.ts';
 import { startSendGridEmulator, type SendGridEmulator } from '../src/emulators/sendgrid/index.ts';
 import type { Journey } from '../src/trace/journey.ts';
 import { runCli } from './support/cli.ts';
-import { eventually } from './support/dead-letters.ts';
 import { fixture } from './support/env.ts';
 import { startTestService } from './support/receiver.ts';
 
@@ -48,10 +47,7 @@ afterAll(async () => {
 describe('the seed enrollment, end to end', () => {
   it('is traced by its id and by its e-mail with the HubSpot contact id and SendGrid message id the emulators returned', async () => {
     expect((await t.post(fixture('course.student_enroll'))).status).toBe(202);
-    await eventually(async () => {
-      const [j] = await events('enroll_123456');
-      return !!j && j.now.every((p) => p.state === 'done');
-    }, 25_000);
+    await vi.waitFor(async () => expect((await events('enroll_123456'))[0]?.now.map((p) => p.state)).toEqual(['done', 'done']), { timeout: 25_000 });
 
     const contact = [...hubspot.state.objects.contacts.values()].find((c) => c.properties.email === EMAIL);
     const [email] = sendgrid.outbox.to(EMAIL);
@@ -75,6 +71,13 @@ describe('the seed enrollment, end to end', () => {
     expect(cli.stdout).toMatch(new RegExp(`email-welcome +completed \\(attempt 1, \\d+ ms\\) SendGrid message ${email!.messageId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
     expect(cli.stdout).toMatch(/now: crm-contacts done · email-welcome done$/m);
     expect(cli.stdout).not.toContain(EMAIL);
+    expect(cli.stdout).not.toContain('call:');
+
+    // --calls: each attempt's own part of the HubSpot and SendGrid calls, address and phone masked.
+    const calls = await runCli(['trace', EMAIL, '--calls'], { REDIS_URL: t.service.redisUrl, QUEUE_PREFIX: t.config.redis.prefix });
+    expect(calls.stdout).toMatch(/^  call: crm-contacts attempt 1: hubspot contacts\.upsert asked \{"email":"s\*\*\*@example\.com",.*"phone":"\+12\*+90".*\} → answered \{.*"contactId":"\d+"/m);
+    expect(calls.stdout).toMatch(/^  call: email-welcome attempt 1: sendgrid mail\.send asked \{.*\} → answered \{"status":202,"messageId":"[^"]+"\}$/m);
+    expect(calls.stdout).not.toContain(EMAIL);
   });
 
   it('shows a redelivery as a duplicate that sent nothing again', async () => {
@@ -89,9 +92,9 @@ describe('course events, end to end', () => {
   it('show the HubSpot product ids written, and an older version skipped as stale', async () => {
     // The update (newer) first, then the creation (older): the second must not overwrite the first.
     const updated = await t.post(fixture('course.updated'));
-    await eventually(async () => (await events(updated.json.key))[0]?.now[0]?.state === 'done', 25_000);
+    await vi.waitFor(async () => expect((await events(updated.json.key))[0]?.now[0]?.state).toBe('done'), { timeout: 25_000 });
     const created = await t.post(fixture('course.created'));
-    await eventually(async () => (await events(created.json.key))[0]?.now[0]?.state === 'done', 25_000);
+    await vi.waitFor(async () => expect((await events(created.json.key))[0]?.now[0]?.state).toBe('done'), { timeout: 25_000 });
 
     const products = [...hubspot.state.objects.products.values()];
     const journeys = await events('550e8400-e29b-41d4-a716-446655440000');
@@ -106,16 +109,23 @@ describe('course events, end to end', () => {
 
 describe('the overview after the flow', () => {
   it('counts the jobs per queue and the HubSpot and SendGrid calls', async () => {
-    await eventually(async () => {
-      const o = await (await fetch(`${t.base}/admin/api/overview`, { headers: auth })).json();
-      const calls = (api: string) => o.apis.find((a: any) => a.api === api).figures.hour.calls;
-      return calls('hubspot') > 0 && calls('sendgrid') >= 1 && o.queues.every((q: any) => q.jobsPerMinute.hour > 0);
-    }, 20_000);
+    await vi.waitFor(
+      async () => {
+        const o = await (await fetch(`${t.base}/admin/api/overview`, { headers: auth })).json();
+        const calls = (api: string) => o.apis.find((a: any) => a.api === api).figures.hour.calls;
+        expect(calls('hubspot')).toBeGreaterThan(0);
+        expect(calls('sendgrid')).toBeGreaterThanOrEqual(1);
+        // The queues this flow used (email-events takes SendGrid's delivery events, none here).
+        for (const q of o.queues.filter((q: any) => q.name !== 'email-events')) expect(q.jobsPerMinute.hour, q.name).toBeGreaterThan(0);
+      },
+      { timeout: 20_000 },
+    );
     const o = await (await fetch(`${t.base}/admin/api/overview`, { headers: auth })).json();
     expect(o.queues.map((q: any) => [q.name, q.failureRate.hour, q.deadLetters])).toEqual([
       ['crm-contacts', 0, 0],
       ['email-welcome', 0, 0],
       ['crm-products', 0, 0],
+      ['email-events', null, 0], // no jobs: no failure rate
     ]);
     expect(o.cells['email-welcome.perMinuteHour']).toBe('0.017');
   });

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../src/log.ts';
 import { QUEUES } from '../src/queues/names.ts';
 import { openQueues } from '../src/queues/registry.ts';
@@ -10,7 +10,7 @@ import { resolvePiiHasher } from '../src/privacy/pii-hash.ts';
 import { TraceSearch } from '../src/trace/search.ts';
 import { Tracer } from '../src/trace/tracer.ts';
 import { runCli } from './support/cli.ts';
-import { deadLetterRig, eventually } from './support/dead-letters.ts';
+import { deadLetterRig } from './support/dead-letters.ts';
 import { fixture } from './support/env.ts';
 import { startTestService } from './support/receiver.ts';
 import { adminLinks } from '../src/admin/links.ts';
@@ -200,9 +200,9 @@ describe('the tracer', () => {
       const worker = rig.work(QUEUES.contacts, async (job) => {
         throw new Error(`HubSpot answered 503 #${job.attemptsMade + 1}`);
       });
-      await eventually(async () => !!(await rig.deadLetters.get(QUEUES.contacts, 'enroll-enroll_doomed')));
+      await vi.waitFor(async () => expect(await rig.deadLetters.get(QUEUES.contacts, 'enroll-enroll_doomed')).toBeTruthy(), { timeout: 15_000 });
       await worker.close();
-      await eventually(async () => (await search.find('enroll_doomed'))[0]!.steps.some((s) => s.kind === 'dead-lettered'));
+      await vi.waitFor(async () => expect((await search.find('enroll_doomed'))[0]!.steps.map((s) => s.kind)).toContain('dead-lettered'), { timeout: 15_000 });
       await tracer.settled();
 
       const [journey] = await search.find('enroll_doomed');
@@ -228,7 +228,7 @@ describe('the tracer', () => {
 
       // Replayed: a step, and the job is back on its queue.
       expect(await rig.deadLetters.replay(QUEUES.contacts, ['enroll-enroll_doomed'])).toEqual({ replayed: ['enroll-enroll_doomed'], notReplayed: [] });
-      await eventually(async () => (await search.find('enroll_doomed'))[0]!.steps.some((s) => s.kind === 'replayed'));
+      await vi.waitFor(async () => expect((await search.find('enroll_doomed'))[0]!.steps.map((s) => s.kind)).toContain('replayed'), { timeout: 15_000 });
       expect((await search.find('enroll_doomed'))[0]!.now[0]).toMatchObject({ state: 'waiting' });
     } finally {
       await tracer.close();
@@ -246,12 +246,12 @@ describe('the tracer', () => {
     try {
       expect([first.leading, second.leading]).toEqual([true, false]);
       await first.close();
-      await eventually(async () => second.leading, 15_000);
+      await vi.waitFor(() => expect(second.leading).toBe(true), { timeout: 15_000 });
       // The new one resumes the streams: a dead letter made now is traced.
       const rig = deadLetterRig(t.config, t.service.redisUrl);
       await rig.kill(QUEUES.email, ['enroll_takeover']);
       await rig.stop();
-      await eventually(async () => (await search.find('enroll-enroll_takeover'))[0]?.steps.some((s) => s.kind === 'dead-lettered') ?? false);
+      await vi.waitFor(async () => expect((await search.find('enroll-enroll_takeover'))[0]?.steps.map((s) => s.kind)).toContain('dead-lettered'), { timeout: 15_000 });
     } finally {
       await first.close();
       await second.close();

@@ -6,13 +6,14 @@ import { groupDeadLetters } from '../queues/dead-letter-groups.ts';
 import type { EventIntake } from '../queues/intake.ts';
 import { WORK_QUEUES, type WorkQueueName } from '../queues/names.ts';
 import type { Quarantine, QuarantineEntry } from '../receiver/quarantine.ts';
-import { readRawBody } from '../receiver/raw-body.ts';
 import { resolveWorkQueue, summarizeDeadLetter } from '../queues/dead-letter-view.ts';
 import { DurationError, parseDuration } from '../cli/duration.ts';
 import { isQuarantineId, replayQuarantined } from '../receiver/quarantine-replay.ts';
 import { HttpError } from '../http-error.ts';
 import type { AuditEntry, AuditTrail } from './audit.ts';
 import { adminUser } from './gate.ts';
+import { jsonBody } from './json-body.ts';
+import { privacyRoutes, type PrivacyProvider } from './privacy-api.ts';
 
 export interface AdminApiDeps {
   deadLetters: DeadLetters;
@@ -21,25 +22,12 @@ export interface AdminApiDeps {
   /** Where every action is recorded, with who took it. */
   audit: AuditTrail;
   log: Logger;
+  /** forget/export/unsuppress (opened on first use). */
+  privacy: PrivacyProvider;
 }
 
-const MAX_BODY = 64 * 1024;
 /** How many quarantine entries a replay by reason looks through (newest first). */
 const QUARANTINE_SCAN = 10_000;
-
-async function jsonBody(ctx: Context): Promise<Record<string, unknown>> {
-  const raw = (await readRawBody(ctx.req, MAX_BODY).catch(() => {
-    throw new HttpError(413, `Body larger than ${MAX_BODY} bytes`);
-  })).toString('utf8');
-  if (raw.trim() === '') return {};
-  try {
-    const parsed = JSON.parse(raw);
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed;
-  } catch {
-    /* answered below */
-  }
-  throw new HttpError(400, 'Body must be a JSON object');
-}
 
 function workQueue(name: string): WorkQueueName {
   const queue = resolveWorkQueue(name);
@@ -167,5 +155,6 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
     ctx.body = result;
   });
 
+  privacyRoutes(router, { privacy: deps.privacy, record });
   return router;
 }

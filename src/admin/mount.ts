@@ -8,6 +8,7 @@ import type { EventIntake } from '../queues/intake.ts';
 import type { QueueSet } from '../queues/registry.ts';
 import type { Quarantine } from '../receiver/quarantine.ts';
 import { adminApiRouter } from './api.ts';
+import { openPrivacy } from '../privacy/deps.ts';
 import { adminAssets } from './assets.ts';
 import { AuditTrail } from './audit.ts';
 import { resolveAdminAccess } from './auth.ts';
@@ -56,7 +57,12 @@ export function mountAdmin(deps: AdminDeps): (app: Koa) => void {
     app.use(overviewRoutes({ config, redis, queues, quarantine, audit })); // /admin overview + search, /admin/api/events, /admin/api/overview
     const deadLetters = new DeadLetters(redis, queues, config.redis.prefix);
     app.use(repairRoutes({ deadLetters, quarantine, sandbox: config.sandbox })); // /admin/dead-letters, /admin/quarantine
-    const api = adminApiRouter({ deadLetters, quarantine, intake, audit, log });
+    let privacy: ReturnType<typeof openPrivacy> | undefined;
+    const api = adminApiRouter({ deadLetters, quarantine, intake, audit, log, privacy: () =>
+      (privacy ??= openPrivacy(config, redis, queues).catch((err) => {
+        privacy = undefined;
+        throw err;
+      })) });
     app.use(api.routes()).use(api.allowedMethods());
     app.use(sandboxMiddleware(config.sandbox ? deps.sandbox : undefined));
     app.use(dashboardMiddleware(queues, audit));

@@ -6,6 +6,7 @@ import { EventIntake } from '../queues/intake.ts';
 import { connectRedis, waitReady } from '../redis/connection.ts';
 import { directSink, ReceiverRefusedError, receiverSink, type LineOutcome, type Sink } from './backfill-sinks.ts';
 import { EXIT } from './exit-codes.ts';
+import type { CliIO } from './io.ts';
 import { localWebhookUrl, ReceiverUnreachableError } from './post-webhook.ts';
 import { ProgressLine, renderProgress, type Tally } from './progress.ts';
 import { TraceWriter } from '../trace/writer.ts';
@@ -33,7 +34,7 @@ function positiveInt(value: string): number {
 }
 
 /** Registers `course-sync backfill <file|->`: re-sends JSON-lines events through the normal pipeline. */
-export function registerBackfill(program: Command): void {
+export function registerBackfill(program: Command, io: CliIO): void {
   program
     .command('backfill')
     .description('re-send events (one JSON envelope per line) through the normal pipeline; idempotent')
@@ -59,17 +60,17 @@ export function registerBackfill(program: Command): void {
       ].join('\n'),
     )
     .action(async (file: string, opts: BackfillOptions) => {
-      process.exitCode = await backfill(file, opts);
+      io.exitCode = await backfill(io, file, opts);
     });
 }
 
-async function openSink(config: Config, opts: BackfillOptions): Promise<{ sink: Sink; target: string; close(): Promise<void> } | number> {
+async function openSink(io: CliIO, config: Config, opts: BackfillOptions): Promise<{ sink: Sink; target: string; close(): Promise<void> } | number> {
   if (!opts.direct) {
     const url = opts.url ?? localWebhookUrl(config.port);
     return { sink: receiverSink(url, opts.secret ?? config.webhook.secrets[0]), target: url, close: async () => undefined };
   }
   if (!config.redis.url) {
-    console.error('course-sync backfill: --direct needs REDIS_URL (the Redis the workers use)');
+    io.err('course-sync backfill: --direct needs REDIS_URL (the Redis the workers use)');
     return EXIT.usage;
   }
   const redis = connectRedis(config.redis.url, 'producer', config.redis.cluster);
@@ -77,7 +78,7 @@ async function openSink(config: Config, opts: BackfillOptions): Promise<{ sink: 
     await waitReady(redis, 5_000);
   } catch (err) {
     redis.disconnect();
-    console.error(`course-sync backfill: Redis at REDIS_URL is unreachable: ${(err as Error).message}`);
+    io.err(`course-sync backfill: Redis at REDIS_URL is unreachable: ${(err as Error).message}`);
     return EXIT.unavailable;
   }
   const intake = new EventIntake(redis, config, new TraceWriter(redis, config));
@@ -91,18 +92,18 @@ async function openSink(config: Config, opts: BackfillOptions): Promise<{ sink: 
   };
 }
 
-async function backfill(file: string, opts: BackfillOptions): Promise<number> {
-  const config = loadConfig();
+async function backfill(io: CliIO, file: string, opts: BackfillOptions): Promise<number> {
+  const config = loadConfig(io.env);
   if (file !== '-' && !existsSync(file)) {
-    console.error(`course-sync backfill: no such file: ${file}`);
+    io.err(`course-sync backfill: no such file: ${file}`);
     return EXIT.usage;
   }
-  const opened = await openSink(config, opts);
+  const opened = await openSink(io, config, opts);
   if (typeof opened === 'number') return opened;
 
   const tally: Tally = { lines: 0, accepted: 0, duplicate: 0, ignored: 0, invalid: 0, failed: 0 };
   const problems: Problem[] = [];
-  const progress = new ProgressLine(process.stderr);
+  const progress = new ProgressLine(io.stderr);
   const totalBytes = file === '-' ? undefined : statSync(file).size;
   let readBytes = 0;
   let stopped: Error | undefined;
@@ -112,7 +113,7 @@ async function backfill(file: string, opts: BackfillOptions): Promise<number> {
     if (out.kind === 'invalid' || out.kind === 'failed') problems.push({ line, kind: out.kind, reason: out.reason });
   };
 
-  const input = file === '-' ? process.stdin : createReadStream(file);
+  const input = file === '-' ? io.stdin() : createReadStream(file);
   const lines = createInterface({ input, crlfDelay: Infinity });
   const inFlight = new Set<Promise<void>>();
   let lineNo = 0;
@@ -146,12 +147,12 @@ async function backfill(file: string, opts: BackfillOptions): Promise<number> {
   }
   progress.end(renderProgress(tally, readBytes, totalBytes));
 
-  printSummary(file, opened.target, tally, problems, stopped);
+  printSummary(io, file, opened.target, tally, problems, stopped);
   if (stopped instanceof ReceiverUnreachableError) return EXIT.unavailable;
   return stopped || tally.invalid || tally.failed ? EXIT.problem : EXIT.ok;
 }
 
-function printSummary(file: string, target: string, tally: Tally, problems: Problem[], stopped?: Error): void {
+function printSummary(io: CliIO, file: string, target: string, tally: Tally, problems: Problem[], stopped?: Error): void {
   problems.sort((a, b) => a.line - b.line);
   const lineList = (kind: Problem['kind']) => {
     const nums = problems.filter((p) => p.kind === kind).map((p) => p.line);
@@ -167,9 +168,9 @@ function printSummary(file: string, target: string, tally: Tally, problems: Prob
   ];
   for (const p of problems.slice(0, MAX_PROBLEMS_SHOWN)) out.push(`line ${p.line} ${p.kind}: ${p.reason}`);
   if (problems.length > MAX_PROBLEMS_SHOWN) out.push(`… and ${problems.length - MAX_PROBLEMS_SHOWN} more`);
-  console.log(out.join('\n'));
+  io.out(out.join('\n'));
   if (stopped) {
     const sent = tally.accepted + tally.duplicate + tally.ignored + tally.invalid + tally.failed;
-    console.error(`course-sync backfill: stopped after ${sent} of ${tally.lines} events read: ${stopped.message}`);
+    io.err(`course-sync backfill: stopped after ${sent} of ${tally.lines} events read: ${stopped.message}`);
   }
 }

@@ -1,8 +1,10 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { summarizeDeadLetter, type DeadLetterSummary } from '../queues/dead-letter-view.ts';
+import { groupDeadLetters } from '../queues/dead-letter-groups.ts';
 import { DurationError, parseDuration } from './duration.ts';
 import { WORK_QUEUES, type WorkQueueName } from '../queues/names.ts';
 import { EXIT } from './exit-codes.ts';
+import type { CliIO } from './io.ts';
 import { parseQueue, withOps } from './ops-connection.ts';
 
 const REDIS_NOTE = 'Connects to REDIS_URL (required) with QUEUE_PREFIX; never starts a Redis of its own.';
@@ -23,7 +25,7 @@ function parseOlderThan(value: string): number {
 }
 
 /** Registers `course-sync dlq list|show|replay|purge`: inspect and repair the dead-letter queues. */
-export function registerDlq(program: Command): void {
+export function registerDlq(program: Command, io: CliIO): void {
   const dlq = program
     .command('dlq')
     .description('dead-letter queues: list, show, replay and purge jobs that failed for good')
@@ -36,12 +38,12 @@ export function registerDlq(program: Command): void {
     .option('--json', 'print JSON instead of tab-separated lines')
     .addHelpText('after', `\n${REDIS_NOTE}\n${EXIT_NOTE}`)
     .action((queue: WorkQueueName | undefined, opts: { json?: boolean }) =>
-      withOps('dlq list', async ({ deadLetters }) => {
+      withOps(io, 'dlq list', async ({ deadLetters }) => {
         const summaries: DeadLetterSummary[] = [];
         for (const q of queue ? [queue] : WORK_QUEUES) summaries.push(...(await deadLetters.list(q)).map(summarizeDeadLetter));
-        if (opts.json) console.log(JSON.stringify(summaries, null, 2));
-        else for (const s of summaries) console.log(formatDeadLetterLine(s));
-        if (!opts.json && summaries.length === 0) console.error(`no dead letters${queue ? ` in ${queue}` : ''}`);
+        if (opts.json) io.out(JSON.stringify(summaries, null, 2));
+        else for (const s of summaries) io.out(formatDeadLetterLine(s));
+        if (!opts.json && summaries.length === 0) io.err(`no dead letters${queue ? ` in ${queue}` : ''}`);
         return EXIT.ok;
       }),
     );
@@ -53,13 +55,29 @@ export function registerDlq(program: Command): void {
     .argument('<id>', 'its job id')
     .addHelpText('after', `\n${REDIS_NOTE}\n${EXIT_NOTE}`)
     .action((queue: WorkQueueName, id: string) =>
-      withOps('dlq show', async ({ deadLetters }) => {
+      withOps(io, 'dlq show', async ({ deadLetters }) => {
         const letter = await deadLetters.get(queue, id);
         if (!letter) {
-          console.error(`course-sync dlq show: no dead letter "${id}" in ${queue}`);
+          io.err(`course-sync dlq show: no dead letter "${id}" in ${queue}`);
           return EXIT.problem;
         }
-        console.log(JSON.stringify(letter.data, null, 2));
+        io.out(JSON.stringify(letter.data, null, 2));
+        return EXIT.ok;
+      }),
+    );
+
+  dlq
+    .command('groups')
+    .description('the dead letters of a queue grouped by cause: count, category, first and last seen, the cause')
+    .argument('<queue>', 'the queue', parseQueue)
+    .option('--json', 'print JSON instead of tab-separated lines')
+    .addHelpText('after', `\nReplay a whole group with: course-sync dlq replay <queue> --cause "<cause>"\n\n${REDIS_NOTE}\n${EXIT_NOTE}`)
+    .action((queue: WorkQueueName, opts: { json?: boolean }) =>
+      withOps(io, 'dlq groups', async ({ deadLetters }) => {
+        const groups = groupDeadLetters(await deadLetters.list(queue));
+        if (opts.json) io.out(JSON.stringify(groups, null, 2));
+        else for (const g of groups) io.out([g.count, g.category ?? '-', g.firstAt, g.lastAt, g.cause.replace(/\s+/g, ' ')].join('\t'));
+        if (!opts.json && !groups.length) io.err(`no dead letters in ${queue}`);
         return EXIT.ok;
       }),
     );
@@ -70,18 +88,33 @@ export function registerDlq(program: Command): void {
     .argument('<queue>', 'the queue', parseQueue)
     .argument('[ids...]', 'job ids to replay')
     .option('--all', 'replay every dead letter of the queue')
-    .addHelpText('after', `\nExamples:\n  course-sync dlq replay crm-contacts --all\n  course-sync dlq replay email-welcome enroll-enroll_123456\n\n${REDIS_NOTE}\n${EXIT_NOTE}`)
-    .action((queue: WorkQueueName, ids: string[], opts: { all?: boolean }) => {
-      if (!!opts.all === ids.length > 0) {
-        console.error('course-sync dlq replay: give either --all or one or more job ids');
-        process.exitCode = EXIT.usage;
+    .option('--cause <cause>', 'replay the dead letters of one cause, as `dlq groups` prints it')
+    .addHelpText(
+      'after',
+      `\nExamples:\n  course-sync dlq replay crm-contacts --all\n  course-sync dlq replay email-welcome enroll-enroll_123456\n  course-sync dlq replay crm-contacts --cause "HubSpot 500 …"\n\n${REDIS_NOTE}\n${EXIT_NOTE}`,
+    )
+    .action((queue: WorkQueueName, ids: string[], opts: { all?: boolean; cause?: string }) => {
+      if ([!!opts.all, ids.length > 0, opts.cause !== undefined].filter(Boolean).length !== 1) {
+        io.err('course-sync dlq replay: give one of --all, --cause <cause>, or one or more job ids');
+        io.exitCode = EXIT.usage;
         return;
       }
-      return withOps('dlq replay', async ({ deadLetters }) => {
-        const { replayed, notReplayed } = await deadLetters.replay(queue, opts.all ? 'all' : ids);
-        for (const id of replayed) console.log(`replayed\t${queue}\t${id}`);
-        for (const { id, reason } of notReplayed) console.error(`not replayed: ${id}: ${reason}`);
-        console.error(`${replayed.length} replayed into ${queue}`);
+      return withOps(io, 'dlq replay', async ({ deadLetters, audit }) => {
+        let selection: string[] | 'all' = opts.all ? 'all' : ids;
+        if (opts.cause !== undefined) {
+          const group = groupDeadLetters(await deadLetters.list(queue)).find((g) => g.cause === opts.cause);
+          if (!group) {
+            io.err(`course-sync dlq replay: no dead letters in ${queue} with that cause (see \`course-sync dlq groups ${queue}\`)`);
+            return EXIT.problem;
+          }
+          selection = group.ids;
+        }
+        const { replayed, notReplayed } = await deadLetters.replay(queue, selection);
+        const detail = opts.all ? 'all' : opts.cause !== undefined ? `cause: ${opts.cause.slice(0, 200)}` : `${ids.length} id(s) asked`;
+        await audit({ action: 'replay', queue, count: replayed.length, detail });
+        for (const id of replayed) io.out(`replayed\t${queue}\t${id}`);
+        for (const { id, reason } of notReplayed) io.err(`not replayed: ${id}: ${reason}`);
+        io.err(`${replayed.length} replayed into ${queue}`);
         return notReplayed.length ? EXIT.problem : EXIT.ok;
       });
     });
@@ -93,10 +126,11 @@ export function registerDlq(program: Command): void {
     .requiredOption('--older-than <duration>', 'e.g. 30m, 12h, 7d, 2w', parseOlderThan)
     .addHelpText('after', `\nExample:\n  course-sync dlq purge crm-products --older-than 30d\n\n${REDIS_NOTE}\n${EXIT_NOTE}`)
     .action((queue: WorkQueueName, opts: { olderThan: number }) =>
-      withOps('dlq purge', async ({ deadLetters }) => {
+      withOps(io, 'dlq purge', async ({ deadLetters, audit }) => {
         const purged = await deadLetters.purge(queue, opts.olderThan);
-        for (const id of purged) console.log(`purged\t${queue}\t${id}`);
-        console.error(`${purged.length} purged from ${queue}`);
+        await audit({ action: 'purge', queue, count: purged.length, detail: `older than ${+(opts.olderThan / 86_400_000).toFixed(3)} days` });
+        for (const id of purged) io.out(`purged\t${queue}\t${id}`);
+        io.err(`${purged.length} purged from ${queue}`);
         return EXIT.ok;
       }),
     );

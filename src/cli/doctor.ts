@@ -7,6 +7,7 @@ import { checkLocalRedisBinary, checkRedis } from '../doctor/redis.ts';
 import { checkEventWebhook, checkSendGridKey, checkSendGridSender } from '../doctor/sendgrid.ts';
 import { createHubSpotClient } from '../hubspot/client.ts';
 import { EXIT } from './exit-codes.ts';
+import type { CliIO } from './io.ts';
 
 const CHECK_TIMEOUT_MS = 10_000;
 
@@ -59,7 +60,7 @@ export async function runDoctor(config: Config): Promise<CheckResult[]> {
 }
 
 /** Registers `course-sync doctor`: checks Redis, HubSpot and SendGrid and says how to fix what is wrong. */
-export function registerDoctor(program: Command): void {
+export function registerDoctor(program: Command, io: CliIO): void {
   program
     .command('doctor')
     .description('check Redis, the HubSpot token, the SendGrid key and sender; print ok/problem with the fix')
@@ -80,11 +81,11 @@ export function registerDoctor(program: Command): void {
       ].join('\n'),
     )
     .action(async () => {
-      const config = loadConfig();
+      const config = loadConfig(io.env);
       const results = await runDoctor(config);
-      console.log(formatResults(results));
+      io.out(formatResults(results));
       const problems = results.filter((r) => r.status === 'problem').length;
-      console.log(problems ? `\n${problems} problem${problems > 1 ? 's' : ''} found.` : '\nNo problems found.');
-      process.exitCode = problems ? EXIT.problem : EXIT.ok;
+      io.out(problems ? `\n${problems} problem${problems > 1 ? 's' : ''} found.` : '\nNo problems found.');
+      io.exitCode = problems ? EXIT.problem : EXIT.ok;
     });
 }

@@ -7,6 +7,7 @@ import type { Enrollment } from '../events/types.ts';
 import type { WelcomeLanguage } from '../sendgrid/welcome-content.ts';
 import { welcomeMail, welcomeTemplateData } from '../sendgrid/welcome-mapping.ts';
 import { EXIT } from './exit-codes.ts';
+import type { CliIO } from './io.ts';
 import { maskEmail } from '../privacy/email.ts';
 
 const SEED = fileURLToPath(new URL('../../fixtures/loopwise/course.student_enroll.json', import.meta.url));
@@ -36,7 +37,7 @@ export function readEnrollment(path: string): Enrollment {
  * What `email preview` prints: the built-in welcome email (headers and text, or only the HTML),
  * or the `dynamic_template_data` a dynamic template would receive.
  */
-export function previewText(enrollment: Enrollment, opts: PreviewOptions, env: Record<string, string | undefined> = process.env): string {
+export function previewText(enrollment: Enrollment, opts: PreviewOptions, env: Readonly<Record<string, string | undefined>>): string {
   const config = loadConfig(env);
   const settings = { ...config.sendgrid, templateId: undefined, language: opts.lang ?? config.sendgrid.language };
   if (opts.templateData) return JSON.stringify(welcomeTemplateData(enrollment, settings), null, 2) + '\n';
@@ -59,7 +60,7 @@ export function previewText(enrollment: Enrollment, opts: PreviewOptions, env: R
 }
 
 /** Registers `course-sync email preview`: prints the welcome email built for an enrollment. */
-export function registerEmail(program: Command): void {
+export function registerEmail(program: Command, io: CliIO): void {
   const email = program.command('email').description('welcome email tools');
   email
     .command('preview')
@@ -74,10 +75,10 @@ export function registerEmail(program: Command): void {
       try {
         enrollment = readEnrollment(opts.file ?? SEED);
       } catch (err) {
-        console.error(`course-sync email preview: ${(err as Error).message}`);
-        process.exitCode = EXIT.usage;
+        io.err(`course-sync email preview: ${(err as Error).message}`);
+        io.exitCode = EXIT.usage;
         return;
       }
-      process.stdout.write(previewText(enrollment, opts));
+      io.stdout.write(previewText(enrollment, opts, io.env));
     });
 }

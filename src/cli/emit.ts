@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config.ts';
 import { EVENT_TYPES } from '../events/types.ts';
 import { EXIT } from './exit-codes.ts';
+import type { CliIO } from './io.ts';
 import { localWebhookUrl, postWebhook, ReceiverUnreachableError } from './post-webhook.ts';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/loopwise/', import.meta.url));
@@ -43,7 +44,7 @@ export function emitBody(source: string, id?: string): { body: string; origin: s
 }
 
 /** Registers `course-sync emit <type|file>`: sends a signed webhook to a running receiver. */
-export function registerEmit(program: Command): void {
+export function registerEmit(program: Command, io: CliIO): void {
   program
     .command('emit')
     .description('send a correctly signed webhook (a seed sample or a JSON file) to a running receiver')
@@ -64,33 +65,33 @@ export function registerEmit(program: Command): void {
       ].join('\n'),
     )
     .action(async (source: string, opts: EmitOptions) => {
-      process.exitCode = await emit(source, opts);
+      io.exitCode = await emit(io, source, opts);
     });
 }
 
-async function emit(source: string, opts: EmitOptions): Promise<number> {
-  const config = loadConfig();
+async function emit(io: CliIO, source: string, opts: EmitOptions): Promise<number> {
+  const config = loadConfig(io.env);
   let body: string;
   let origin: string;
   try {
     ({ body, origin } = emitBody(source, opts.id));
   } catch (err) {
     if (!(err instanceof EmitUsageError)) throw err;
-    console.error(`course-sync emit: ${err.message}`);
+    io.err(`course-sync emit: ${err.message}`);
     return EXIT.usage;
   }
   const url = opts.url ?? localWebhookUrl(config.port);
   const secret = opts.secret ?? config.webhook.secrets[0];
-  if (!secret) console.error('course-sync emit: no --secret and no WEBHOOK_SECRET: sending unsigned (a receiver with a secret answers 401)');
-  console.log(`POST ${url}  (${origin}${secret ? ', signed' : ', unsigned'})`);
+  if (!secret) io.err('course-sync emit: no --secret and no WEBHOOK_SECRET: sending unsigned (a receiver with a secret answers 401)');
+  io.out(`POST ${url}  (${origin}${secret ? ', signed' : ', unsigned'})`);
   try {
     const reply = await postWebhook(url, body, secret);
-    console.log(`HTTP ${reply.status} ${reply.statusText}`);
-    console.log(pretty(reply.body));
+    io.out(`HTTP ${reply.status} ${reply.statusText}`);
+    io.out(pretty(reply.body));
     return reply.status >= 200 && reply.status < 300 ? EXIT.ok : EXIT.problem;
   } catch (err) {
     if (!(err instanceof ReceiverUnreachableError)) throw err;
-    console.error(`course-sync emit: ${err.message}`);
+    io.err(`course-sync emit: ${err.message}`);
     return EXIT.unavailable;
   }
 }

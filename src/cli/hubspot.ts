@@ -5,6 +5,7 @@ import { createHubSpotClient } from '../hubspot/client.ts';
 import { HubSpotCallError } from '../hubspot/errors.ts';
 import { ensureHubSpotSetup, type SetupReport } from '../hubspot/setup.ts';
 import { EXIT } from './exit-codes.ts';
+import type { CliIO } from './io.ts';
 
 const NOTE = `
 Creates the "loopwise" property group and course-sync's custom properties on contacts and
@@ -25,26 +26,27 @@ export function formatSetupReport(report: SetupReport): string[] {
 }
 
 /** Registers `course-sync hubspot setup`. */
-export function registerHubSpot(program: Command): void {
+export function registerHubSpot(program: Command, io: CliIO): void {
   const hubspot = program.command('hubspot').description('HubSpot portal set-up');
   hubspot
     .command('setup')
     .description('create the loopwise property group and properties on contacts and products (idempotent)')
     .addHelpText('after', NOTE)
     .action(async () => {
-      if (!process.env.HUBSPOT_ACCESS_TOKEN) throw new ConfigError('HUBSPOT_ACCESS_TOKEN', 'is not set: hubspot setup needs a private-app token');
+      const env = io.env;
+      if (!env.HUBSPOT_ACCESS_TOKEN) throw new ConfigError('HUBSPOT_ACCESS_TOKEN', 'is not set: hubspot setup needs a private-app token');
       // Only the HubSpot keys matter here; the other credentials are not needed for this command.
-      const config = loadConfig({ ...process.env, SENDGRID_API_KEY: process.env.SENDGRID_API_KEY || 'unused', WEBHOOK_SECRET: process.env.WEBHOOK_SECRET || 'unused' });
+      const config = loadConfig({ ...env, SENDGRID_API_KEY: env.SENDGRID_API_KEY || 'unused', WEBHOOK_SECRET: env.WEBHOOK_SECRET || 'unused' });
       const client = createHubSpotClient(config.hubspot);
       try {
         const report = await ensureHubSpotSetup(client, createHubSpotCall({}));
-        for (const line of formatSetupReport(report)) console.log(line);
-        process.exitCode = report.mismatched.length ? EXIT.problem : EXIT.ok;
+        for (const line of formatSetupReport(report)) io.out(line);
+        io.exitCode = report.mismatched.length ? EXIT.problem : EXIT.ok;
       } catch (err) {
         if (!(err instanceof HubSpotCallError)) throw err;
-        console.error(`course-sync hubspot setup: ${err.message}`);
+        io.err(`course-sync hubspot setup: ${err.message}`);
         const kind = err.failure.kind;
-        process.exitCode = kind === 'auth' ? EXIT.usage : kind === 'transient' && err.failure.status === undefined ? EXIT.unavailable : EXIT.problem;
+        io.exitCode = kind === 'auth' ? EXIT.usage : kind === 'transient' && err.failure.status === undefined ? EXIT.unavailable : EXIT.problem;
       }
     });
 }

@@ -1,8 +1,6 @@
-import { Command, InvalidArgumentError } from 'commander';
-import { ConfigError, loadConfig } from '../config.ts';
-import { createLogger } from '../log.ts';
+import { Command } from 'commander';
+import { ConfigError } from '../config.ts';
 import { RedisBinaryMissingError } from '../redis/local-server.ts';
-import { startService, type Role } from '../service.ts';
 import { registerBackfill } from './backfill.ts';
 import { registerDlq } from './dlq.ts';
 import { registerDoctor } from './doctor.ts';
@@ -10,77 +8,56 @@ import { registerEmail } from './email.ts';
 import { registerEmit } from './emit.ts';
 import { registerHubSpot } from './hubspot.ts';
 import { EXIT } from './exit-codes.ts';
+import { processIO, type CliIO } from './io.ts';
+import { registerPrivacy } from './privacy.ts';
 import { registerQuarantine } from './quarantine.ts';
+import { registerStart } from './start.ts';
 import { registerTrace } from './trace.ts';
 
-// EXIT lives in its own module so command files can use it without importing main.ts (no cycle).
+// EXIT and ROLES live in modules of their own so command files can use them without importing main.ts (no cycle).
 export { EXIT };
+export { ROLES } from './start.ts';
 
-/** The roles `start --role` accepts. */
-export const ROLES: Role[] = ['all', 'receiver', 'worker'];
-
-function parseRole(value: string): Role {
-  if (!(ROLES as string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${ROLES.join(', ')}`);
-  return value as Role;
-}
-
-/** Builds the `course-sync` command line. */
-export function buildProgram(): Command {
+/** Builds the `course-sync` command line; help and usage errors go to `io`. */
+export function buildProgram(io: CliIO = processIO()): Command {
   const program = new Command('course-sync')
     .description('Loopwise course webhooks → HubSpot contacts and products, SendGrid welcome emails')
+    // Set before the commands are added, so that every subcommand inherits them.
+    .configureOutput({
+      writeOut: (text) => void io.stdout.write(text),
+      writeErr: (text) => void io.stderr.write(text),
+    })
     .showHelpAfterError()
     .exitOverride();
 
-  program
-    .command('start')
-    .description('run the service: receiver (HTTP), worker (queues) or all in one process')
-    .addHelpText('after', '\nConfiguration comes from environment variables; see README "Configuration".')
-    .option('--role <role>', 'all | receiver | worker', parseRole, 'all')
-    .action(async (opts: { role: Role }) => {
-      const config = loadConfig();
-      const log = createLogger(config.logLevel);
-      const service = await startService(config, opts.role, log);
-      const shutdown = async (signal: string) => {
-        log.info({ signal }, 'shutting down');
-        await service.stop();
-        process.exit(EXIT.ok);
-      };
-      process.once('SIGTERM', () => void shutdown('SIGTERM'));
-      process.once('SIGINT', () => void shutdown('SIGINT'));
-    });
-
-  registerEmit(program);
-  registerHubSpot(program);
-  registerBackfill(program);
-  registerDoctor(program);
-  registerDlq(program);
-  registerQuarantine(program);
-  registerTrace(program);
-  registerEmail(program);
+  registerStart(program, io);
+  registerEmit(program, io);
+  registerHubSpot(program, io);
+  registerBackfill(program, io);
+  registerDoctor(program, io);
+  registerDlq(program, io);
+  registerQuarantine(program, io);
+  registerTrace(program, io);
+  registerEmail(program, io);
+  registerPrivacy(program, io);
 
   return program;
 }
 
-/** Runs the command line; prints configuration and dependency errors plainly and exits with a meaningful code. */
-export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram();
+/**
+ * Runs the command line with `argv` as process.argv has it and resolves to the exit code; prints
+ * configuration and dependency errors plainly. Never exits the process (bin/course-sync.js does).
+ */
+export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
   try {
-    await program.parseAsync(argv);
+    await buildProgram(io).parseAsync(argv);
+    return io.exitCode;
   } catch (err) {
-    const e = err as Error & { code?: string; exitCode?: number };
-    if (e.code?.startsWith('commander.')) {
-      process.exitCode = e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? EXIT.ok : EXIT.usage;
-      return;
-    }
-    if (err instanceof ConfigError) {
-      console.error(`course-sync: ${err.message}`);
-      process.exit(EXIT.usage);
-    }
-    if (err instanceof RedisBinaryMissingError) {
-      console.error(`course-sync: ${err.message}`);
-      process.exit(EXIT.unavailable);
-    }
-    console.error(`course-sync: ${e.message}`);
-    process.exit(EXIT.problem);
+    const e = err as Error & { code?: string };
+    if (e.code?.startsWith('commander.')) return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? EXIT.ok : EXIT.usage;
+    io.err(`course-sync: ${e.message}`);
+    if (err instanceof ConfigError) return EXIT.usage;
+    if (err instanceof RedisBinaryMissingError) return EXIT.unavailable;
+    return EXIT.problem;
   }
 }

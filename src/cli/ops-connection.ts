@@ -1,3 +1,4 @@
+import { hostname, userInfo } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError } from 'commander';
 import type { Redis } from 'ioredis';
@@ -10,7 +11,9 @@ import { openQueues, type QueueSet } from '../queues/registry.ts';
 import { Quarantine } from '../receiver/quarantine.ts';
 import { connectRedis, waitReady } from '../redis/connection.ts';
 import { EXIT } from './exit-codes.ts';
+import type { CliIO } from './io.ts';
 import { TraceWriter } from '../trace/writer.ts';
+import { AuditTrail, type AuditEntry } from '../admin/audit.ts';
 
 /** What the ops commands work with, on the Redis of a running service. */
 export interface OpsHandles {
@@ -20,7 +23,20 @@ export interface OpsHandles {
   deadLetters: DeadLetters;
   quarantine: Quarantine;
   intake: EventIntake;
+  /** Records an action of this command in the audit trail, as `<os user>@<host>` via the CLI. */
+  audit(entry: Omit<AuditEntry, 'at' | 'who' | 'via'>): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Who runs the command, for the audit trail: the OS user at this host. */
+function cliOperator(): string {
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    // no passwd entry (some containers)
+  }
+  return `${user}@${hostname()}`;
 }
 
 const READY_TIMEOUT_MS = 5_000;
@@ -29,8 +45,8 @@ const READY_TIMEOUT_MS = 5_000;
  * Connects to REDIS_URL (required: these commands act on the Redis a running service uses and
  * never start a private one). Throws ConfigError when it is unset, a plain Error when unreachable.
  */
-async function openOps(): Promise<OpsHandles> {
-  const config = loadConfig();
+async function openOps(env: CliIO['env']): Promise<OpsHandles> {
+  const config = loadConfig(env);
   const url = config.redis.url;
   if (!url) {
     throw new ConfigError(
@@ -55,10 +71,14 @@ async function openOps(): Promise<OpsHandles> {
     deadLetters: new DeadLetters(redis, queues, config.redis.prefix),
     quarantine: new Quarantine(redis, config.redis.prefix, config.webhook.quarantineMax),
     intake,
+    audit: (entry) => new AuditTrail(redis, config.redis.prefix).record({ who: cliOperator(), via: 'cli', ...entry }),
     close: async () => {
       // Let every queue finish connecting first: on a Redis Cluster, ending the connection under a
       // queue still initialising makes BullMQ emit an error nobody can catch any more.
-      await Promise.race([Promise.allSettled(queues.all().map((q) => q.waitUntilReady())), sleep(READY_TIMEOUT_MS, undefined, { ref: false })]);
+      const giveUp = new AbortController();
+      const timeout = sleep(READY_TIMEOUT_MS, undefined, { signal: giveUp.signal }).catch(() => undefined);
+      await Promise.race([Promise.allSettled(queues.all().map((q) => q.waitUntilReady())), timeout]);
+      giveUp.abort(); // no timer left behind when the CLI runs inside another process (tests)
       await intake.close();
       await queues.close();
       await redis.quit().catch(() => redis.disconnect());
@@ -69,21 +89,21 @@ async function openOps(): Promise<OpsHandles> {
 class RedisUnreachableError extends Error {}
 
 /**
- * Runs an ops command: opens the handles, sets the exit code the command returns, always closes.
+ * Runs an ops command: opens the handles, sets `io.exitCode` to what the command returns, always closes.
  * An unreachable Redis exits 3 with a plain message.
  */
-export async function withOps(command: string, run: (ops: OpsHandles) => Promise<number>): Promise<void> {
+export async function withOps(io: CliIO, command: string, run: (ops: OpsHandles) => Promise<number>): Promise<void> {
   let ops: OpsHandles;
   try {
-    ops = await openOps();
+    ops = await openOps(io.env);
   } catch (err) {
     if (!(err instanceof RedisUnreachableError)) throw err;
-    console.error(`course-sync ${command}: ${err.message}`);
-    process.exitCode = EXIT.unavailable;
+    io.err(`course-sync ${command}: ${err.message}`);
+    io.exitCode = EXIT.unavailable;
     return;
   }
   try {
-    process.exitCode = await run(ops);
+    io.exitCode = await run(ops);
   } finally {
     await ops.close();
   }

@@ -1,3 +1,5 @@
+import type { TextSink } from './io.ts';
+
 /** Counts of a backfill run so far. */
 export interface Tally {
   lines: number;
@@ -27,7 +29,7 @@ export class ProgressLine {
   private last = 0;
 
   constructor(
-    private readonly stream: NodeJS.WriteStream,
+    private readonly stream: TextSink,
     private readonly everyMs = 100,
   ) {}
 

@@ -2,6 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { replayQuarantined } from '../receiver/quarantine-replay.ts';
 import type { QuarantineEntry } from '../receiver/quarantine.ts';
 import { EXIT } from './exit-codes.ts';
+import type { CliIO } from './io.ts';
 import { withOps } from './ops-connection.ts';
 
 const REDIS_NOTE = 'Connects to REDIS_URL (required) with QUEUE_PREFIX; never starts a Redis of its own.';
@@ -27,7 +28,7 @@ function prettyBody(body: string): string {
 }
 
 /** Registers `course-sync quarantine list|show|replay`: the webhooks the receiver refused. */
-export function registerQuarantine(program: Command): void {
+export function registerQuarantine(program: Command, io: CliIO): void {
   const quarantine = program
     .command('quarantine')
     .description('rejected webhooks: list, show, and replay schema-invalid (422) ones after a fix')
@@ -39,10 +40,10 @@ export function registerQuarantine(program: Command): void {
     .option('--limit <n>', 'at most this many', parseLimit, 100)
     .addHelpText('after', `\n${REDIS_NOTE}\n${EXIT_NOTE}`)
     .action((opts: { limit: number }) =>
-      withOps('quarantine list', async ({ quarantine: q }) => {
+      withOps(io, 'quarantine list', async ({ quarantine: q }) => {
         const entries = await q.list(opts.limit);
-        for (const e of entries) console.log(formatQuarantineLine(e));
-        if (entries.length === 0) console.error('quarantine is empty');
+        for (const e of entries) io.out(formatQuarantineLine(e));
+        if (entries.length === 0) io.err('quarantine is empty');
         return EXIT.ok;
       }),
     );
@@ -53,16 +54,16 @@ export function registerQuarantine(program: Command): void {
     .argument('<id>', 'its id, from `quarantine list`')
     .addHelpText('after', `\n${REDIS_NOTE}\n${EXIT_NOTE}`)
     .action((id: string) =>
-      withOps('quarantine show', async ({ quarantine: q }) => {
+      withOps(io, 'quarantine show', async ({ quarantine: q }) => {
         const entry = /^\d+-\d+$/.test(id) ? await q.get(id) : undefined;
         if (!entry) {
-          console.error(`course-sync quarantine show: no quarantined webhook "${id}"`);
+          io.err(`course-sync quarantine show: no quarantined webhook "${id}"`);
           return EXIT.problem;
         }
         const { body, ...meta } = entry;
-        for (const [k, v] of Object.entries(meta)) console.log(`${k}: ${v}`);
-        console.log('body:');
-        console.log(prettyBody(body));
+        for (const [k, v] of Object.entries(meta)) io.out(`${k}: ${v}`);
+        io.out('body:');
+        io.out(prettyBody(body));
         return EXIT.ok;
       }),
     );
@@ -73,21 +74,22 @@ export function registerQuarantine(program: Command): void {
     .argument('<id>', 'its id, from `quarantine list`')
     .addHelpText('after', `\n${REDIS_NOTE}\n${EXIT_NOTE}`)
     .action((id: string) =>
-      withOps('quarantine replay', async (ops) => {
+      withOps(io, 'quarantine replay', async (ops) => {
         const result = await replayQuarantined({ quarantine: ops.quarantine, intake: ops.intake }, id);
         switch (result.status) {
           case 'replayed':
-            console.log(`replayed\t${id}\t${result.key}\t${result.outcome}`);
+            await ops.audit({ action: 'quarantine replay', count: 1, detail: `entry ${id} → ${result.outcome}` });
+            io.out(`replayed\t${id}\t${result.key}\t${result.outcome}`);
             return EXIT.ok;
           case 'not-found':
-            console.error(`course-sync quarantine replay: no quarantined webhook "${id}"`);
+            io.err(`course-sync quarantine replay: no quarantined webhook "${id}"`);
             return EXIT.problem;
           case 'not-replayable':
-            console.error(`course-sync quarantine replay: ${result.reason}`);
+            io.err(`course-sync quarantine replay: ${result.reason}`);
             return EXIT.problem;
           case 'invalid':
-            console.error(`course-sync quarantine replay: "${id}" still does not match the schema; kept in quarantine`);
-            for (const e of result.errors) console.error(`  ${e.field}: ${e.message}`);
+            io.err(`course-sync quarantine replay: "${id}" still does not match the schema; kept in quarantine`);
+            for (const e of result.errors) io.err(`  ${e.field}: ${e.message}`);
             return EXIT.problem;
         }
       }),

@@ -1,9 +1,10 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { formatJourney } from '../trace/format.ts';
+import { describeCalls, formatJourney } from '../trace/format.ts';
 import { isEmail } from '../privacy/email.ts';
 import { SEARCH_LIMIT } from '../trace/reader.ts';
 import { TraceSearch } from '../trace/search.ts';
 import { EXIT } from './exit-codes.ts';
+import type { CliIO } from './io.ts';
 import { withOps } from './ops-connection.ts';
 import { maskEmail } from '../privacy/email.ts';
 import { adminLinks } from '../admin/links.ts';
@@ -15,12 +16,13 @@ function parseLimit(value: string): number {
 }
 
 /** Registers `course-sync trace <query>`: the journey of every event matching an id or e-mail. */
-export function registerTrace(program: Command): void {
+export function registerTrace(program: Command, io: CliIO): void {
   program
     .command('trace')
     .description('where is my event? the journey of every event matching an enrollment id, course id, plan id or student e-mail')
     .argument('<query>', 'enrollment id, course id, plan id, student e-mail or idempotency key')
     .option('--json', 'print the journeys as JSON')
+    .option('--calls', 'also print the HubSpot and SendGrid calls each attempt took part in (its own part; e-mail and phone masked)')
     .option('--limit <n>', `newest n matches (at most ${SEARCH_LIMIT})`, parseLimit, 10)
     .addHelpText(
       'after',
@@ -30,14 +32,17 @@ export function registerTrace(program: Command): void {
         '\n\nConnects to REDIS_URL (required) with QUEUE_PREFIX; never starts a Redis of its own.' +
         '\nExit codes: 0 found; 1 nothing matches; 2 bad usage or configuration (REDIS_URL unset); 3 Redis unreachable.',
     )
-    .action((query: string, opts: { json?: boolean; limit: number }) =>
-      withOps('trace', async ({ redis, config, queues, quarantine }) => {
+    .action((query: string, opts: { json?: boolean; limit: number; calls?: boolean }) =>
+      withOps(io, 'trace', async ({ redis, config, queues, quarantine }) => {
         const journeys = await new TraceSearch({ redis, config, queues, quarantine, links: adminLinks }).find(query, opts.limit);
-        if (opts.json) console.log(JSON.stringify(journeys, null, 2));
-        else if (journeys.length) console.log(journeys.map((j) => formatJourney(j).join('\n')).join('\n\n'));
+        if (opts.json) io.out(JSON.stringify(journeys, null, 2));
+        else if (journeys.length) {
+          const text = (j: (typeof journeys)[number]) => [...formatJourney(j), ...(opts.calls ? describeCalls(j.calls).map((c) => `  call: ${c}`) : [])].join('\n');
+          io.out(journeys.map(text).join('\n\n'));
+        }
         if (!journeys.length) {
           const shown = isEmail(query) ? maskEmail(query.trim()) : query;
-          console.error(`course-sync trace: no event matches "${shown}" (traces are kept ${config.trace.retentionDays} days)`);
+          io.err(`course-sync trace: no event matches "${shown}" (traces are kept ${config.trace.retentionDays} days)`);
           return EXIT.problem;
         }
         return EXIT.ok;

@@ -3,6 +3,11 @@ import type { Redis } from 'ioredis';
 import type { LastEnrollment } from './contact-mapping.ts';
 import { recordKey } from '../redis/keys.ts';
 
+/** The key part of an address's course record and alias: the first 32 hex digits of the SHA-256 of the (normalized) address. */
+export function contactRecordDigest(email: string): string {
+  return createHash('sha256').update(email).digest('hex').slice(0, 32);
+}
+
 /** What course-sync knows of one contact's courses (a Redis hash per contact). */
 export interface ContactCourseRecord {
   /** Every course id known to belong in `loopwise_enrolled_courses`. */
@@ -103,7 +108,7 @@ export class ContactCourses {
   ) {}
 
   private key(email: string, kind = 'contact'): string {
-    return recordKey(this.prefix, kind, createHash('sha256').update(email).digest('hex').slice(0, 32));
+    return recordKey(this.prefix, kind, contactRecordDigest(email));
   }
 
   private ownerKey(contactId: string): string {

@@ -30,12 +30,28 @@ export function maskBody(body: string): string {
   }
 }
 
-/** Marks job data whose e-mail and phone were masked once the job was done (or the student was forgotten). */
+/** Marks job data whose e-mail, phone and name were masked once the job was done (or the student was forgotten). */
 const REMOVED = 'personalDataRemoved';
 
-/** Job data with every e-mail and phone masked, marked so no worker ever acts on it again. */
+const NAME_KEY = /^(name|first_?name|last_?name|full_?name)$/i;
+
+/** A name reduced to the initial of each word: "Ada Lovelace" → "A*** L***". */
+function maskName(name: string): string {
+  return name.replace(/(\S)\S*/gu, '$1***');
+}
+
+/** A copy with the names of people (under `user` or `student`) masked; `course.name` stays. */
+function maskNames(value: unknown, inPerson = false): unknown {
+  if (Array.isArray(value)) return value.map((v) => maskNames(v, inPerson));
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [k, inPerson && typeof v === 'string' && NAME_KEY.test(k) ? maskName(v) : maskNames(v, k === 'user' || k === 'student')]),
+  );
+}
+
+/** Job data with every e-mail, phone and the student's name masked, marked so no worker ever acts on it again. */
 export function withoutPersonalData<T>(data: T): T {
-  return { ...(maskPersonalData(data) as object), [REMOVED]: true } as T;
+  return { ...(maskNames(maskPersonalData(data)) as object), [REMOVED]: true } as T;
 }
 
 /** True for job data whose personal data was removed: a worker completes it without doing anything. */

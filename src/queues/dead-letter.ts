@@ -119,8 +119,8 @@ export class DeadLetters {
   }
 
   /** Removes dead letters that died more than `olderThanMs` ago; returns their ids. */
-  async purge(queue: WorkQueueName, olderThanMs: number): Promise<string[]> {
-    const cutoff = Date.now() - olderThanMs;
+  async purge(queue: WorkQueueName, olderThanMs: number, now = Date.now()): Promise<string[]> {
+    const cutoff = now - olderThanMs;
     const old = (await this.list(queue)).filter((letter) => Date.parse(letter.data.deadAt) <= cutoff);
     return this.remove(queue, old.map((l) => l.id!));
   }

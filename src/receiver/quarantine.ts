@@ -74,6 +74,11 @@ export class Quarantine {
     return (await this.redis.xdel(this.key, id)) === 1;
   }
 
+  /** Removes the entries received before `cutoffMs` (stream ids start with their time); returns how many. */
+  async removeOlderThan(cutoffMs: number): Promise<number> {
+    return this.redis.xtrim(this.key, 'MINID', Math.floor(cutoffMs));
+  }
+
   async size(): Promise<number> {
     return this.redis.xlen(this.key);
   }

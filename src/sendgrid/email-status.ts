@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 import { recordKey } from '../redis/keys.ts';
 import { sendIdOf, statusOfEvent, statusRank, type EmailEvent, type EmailStatus } from './events.ts';
-import { emailKeys } from './email-keys.ts';
+import { DEFAULT_SENT_RECORD_TTL_SECONDS, emailKeys } from './email-keys.ts';
+import { maskEmails } from '../privacy/email.ts';
 
 /** What one event came to. */
 export type AppliedEvent =
@@ -14,7 +15,7 @@ export type AppliedEvent =
 // Takes one event, once. KEYS[1] the event's dedupe marker, KEYS[2] the enrollment's sent record.
 // ARGV: 1 dedupe ttl s, 2 status ('' for none), 3 its rank, 4 event time ms, 5 reason,
 // 6 counter field ('' | 'opens' | 'clicks'), 7 send id ('' when unknown), 8 1 when the event proves a send,
-// 9 the event's time as ISO (the sent marker it writes then).
+// 9 the event's time as ISO (the sent marker it writes then), 10 the sent record's ttl s.
 // → -1 duplicate, 0 taken without a status change, 1 status changed.
 const APPLY = `
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return -1 end
@@ -22,12 +23,14 @@ if ARGV[6] ~= '' then redis.call('HINCRBY', KEYS[2], ARGV[6], 1) end
 if ARGV[8] == '1' and redis.call('HEXISTS', KEYS[2], 'sentAt') == 0 then
   redis.call('HSET', KEYS[2], 'messageId', ARGV[7], 'sentAt', ARGV[9], 'jobId', 'SendGrid event')
 end
+if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('EXPIRE', KEYS[2], ARGV[10]) end
 if ARGV[2] == '' then return 0 end
 local cur = redis.call('HMGET', KEYS[2], 'status', 'statusRank', 'statusAt')
 local was, rank = tonumber(cur[2] or '0'), tonumber(ARGV[3])
 local later = tonumber(ARGV[4]) > tonumber(cur[3] or '0')
 if rank > was or (rank == 4 and was == 4 and later and ARGV[2] ~= cur[1]) then
   redis.call('HSET', KEYS[2], 'status', ARGV[2], 'statusRank', ARGV[3], 'statusAt', ARGV[4], 'reason', ARGV[5])
+  redis.call('EXPIRE', KEYS[2], ARGV[10])
   return 1
 end
 return 0`;
@@ -56,6 +59,8 @@ export class EmailEventLog {
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly dedupeTtlSeconds: number,
+    /** How long an enrollment's sent record lives after its last change (SENT_MARKER_TTL_DAYS). */
+    private readonly recordTtlSeconds = DEFAULT_SENT_RECORD_TTL_SECONDS,
   ) {}
 
   private dedupeKey(sgEventId: string): string {
@@ -83,7 +88,7 @@ export class EmailEventLog {
       const counter = !enrollmentId ? '' : e.event === 'open' ? 'opens' : e.event === 'click' ? 'clicks' : '';
       const proves = enrollmentId && PROVES_SEND.has(e.event) ? '1' : '0';
       const atMs = e.timestamp * 1000;
-      batch.eval(APPLY, 2, this.dedupeKey(e.sgEventId), key, this.dedupeTtlSeconds, status ?? '', status ? statusRank(status) : 0, atMs, e.reason ?? e.type ?? '', counter, sendIdOf(e.sgMessageId) ?? '', proves, new Date(atMs).toISOString());
+      batch.eval(APPLY, 2, this.dedupeKey(e.sgEventId), key, this.dedupeTtlSeconds, status ?? '', status ? statusRank(status) : 0, atMs, maskEmails(e.reason ?? e.type ?? ''), counter, sendIdOf(e.sgMessageId) ?? '', proves, new Date(atMs).toISOString(), this.recordTtlSeconds);
     });
     const results = (await batch.exec()) ?? [];
     return events.map((event, i) => {

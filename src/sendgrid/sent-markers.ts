@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { recordKey } from '../redis/keys.ts';
 import { RedisLock } from '../redis/lock.ts';
-import { emailKeys } from './email-keys.ts';
+import { DEFAULT_SENT_RECORD_TTL_SECONDS, emailKeys } from './email-keys.ts';
 
 /** The record of a welcome email SendGrid accepted, kept per enrollment. */
 export interface SentMarker {
@@ -41,10 +41,11 @@ end
 return {'claimed'}
 `;
 
-// KEYS: sent marker, claim, attempt, message index. ARGV: job id, message id, sent at, index ttl s.
-// Writes the marker and the message id → enrollment index, drops our claim and the attempt.
+// KEYS: sent marker, claim, attempt, message index. ARGV: job id, message id, sent at, index ttl s,
+// enrollment id, marker ttl s. Writes the marker and the message id → enrollment index, drops our claim and the attempt.
 const RECORD = `
 redis.call('HSET', KEYS[1], 'messageId', ARGV[2], 'sentAt', ARGV[3], 'jobId', ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[6])
 if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 redis.call('DEL', KEYS[3])
 if ARGV[2] ~= '' then redis.call('SET', KEYS[4], ARGV[5], 'EX', ARGV[4]) end
@@ -70,6 +71,8 @@ export class SentMarkers {
     private readonly claimTtlMs: number,
     /** How long a send of unknown outcome waits for SendGrid's event before sending again; 0: no waiting (no Event Webhook). */
     private readonly graceMs = 0,
+    /** How long the sent marker is kept (SENT_MARKER_TTL_DAYS): exactly-once holds this long. */
+    private readonly markerTtlSeconds = DEFAULT_SENT_RECORD_TTL_SECONDS,
   ) {
     this.locks = new RedisLock(redis);
   }
@@ -101,7 +104,7 @@ export class SentMarkers {
   /** Records the accepted email (and its message id, for SendGrid's events) and releases the claim. */
   async record(enrollmentId: string, marker: SentMarker): Promise<void> {
     const keys = [this.sentKey(enrollmentId), this.claimKey(enrollmentId), this.attemptKey(enrollmentId), emailKeys.message(this.prefix, marker.messageId || '-')];
-    await this.redis.eval(RECORD, 4, ...keys, marker.jobId, marker.messageId, marker.sentAt, MESSAGE_INDEX_TTL_SECONDS, enrollmentId);
+    await this.redis.eval(RECORD, 4, ...keys, marker.jobId, marker.messageId, marker.sentAt, MESSAGE_INDEX_TTL_SECONDS, enrollmentId, this.markerTtlSeconds);
   }
 
   /** Releases `jobId`'s claim after a send that SendGrid did not accept (the attempt ended: nothing to wait for). */

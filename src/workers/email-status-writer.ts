@@ -31,7 +31,7 @@ export class StatusWriter {
     private readonly batchFailed: Settle<EmailStatusJob>,
     private readonly fail: Fail<EmailStatusJob>,
   ) {
-    this.events = new EmailEventLog(deps.redis, deps.config.redis.prefix, deps.config.webhook.dedupeTtlSeconds);
+    this.events = new EmailEventLog(deps.redis, deps.config.redis.prefix, deps.config.webhook.dedupeTtlSeconds, deps.config.sendgrid.sentRecordTtlSeconds);
     this.suppression = new SuppressionList(deps.redis, deps.config.redis.prefix, deps.config.trace.piiHashKey);
   }
 

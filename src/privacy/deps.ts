@@ -1,0 +1,33 @@
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.ts';
+import { createHubSpotCall } from '../hubspot/call.ts';
+import { createHubSpotClient } from '../hubspot/client.ts';
+import { gdprDeleteContact } from '../hubspot/gdpr-delete.ts';
+import { RequestBudget } from '../hubspot/request-budget.ts';
+import type { QueueSet } from '../queues/registry.ts';
+import type { PrivacyDeps } from './forget.ts';
+import { resolvePiiHasher } from './pii-hash.ts';
+import { SuppressionList } from './suppression.ts';
+
+/**
+ * What `forget` and `export` work with, for the CLI and the admin API alike: the stores, the PII
+ * hash key, the suppression list and, when a HubSpot token is configured, GDPR deletes inside the
+ * shared request budget (the workers' budget: a forget never pushes them over HubSpot's limit).
+ */
+export async function openPrivacy(config: Config, redis: Redis, queues: QueueSet): Promise<PrivacyDeps> {
+  const prefix = config.redis.prefix;
+  let gdprDelete: PrivacyDeps['gdprDelete'];
+  if (config.hubspot.accessToken) {
+    const client = createHubSpotClient(config.hubspot);
+    const call = createHubSpotCall({ budget: new RequestBudget(redis, prefix, { max: config.hubspot.requestsPer10s }) });
+    gdprDelete = (email) => gdprDeleteContact(client, call, email);
+  }
+  return {
+    redis,
+    prefix,
+    queues,
+    hasher: await resolvePiiHasher(redis, prefix, config.trace.piiHashKey),
+    suppression: new SuppressionList(redis, prefix, config.trace.piiHashKey),
+    gdprDelete,
+  };
+}

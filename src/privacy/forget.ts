@@ -1,0 +1,84 @@
+import type { AuditEntry } from '../admin/audit.ts';
+import type { GdprDeleteOutcome } from '../hubspot/gdpr-delete.ts';
+import type { PiiHasher } from './pii-hash.ts';
+import { Student, type StudentQuery } from './student.ts';
+import { countByKind, findStudentRecords, type StudentStores } from './student-records.ts';
+import type { SuppressionList } from './suppression.ts';
+
+export interface PrivacyDeps extends StudentStores {
+  hasher: PiiHasher;
+  suppression: SuppressionList;
+  /** Asks HubSpot to delete a contact for good (GDPR delete); needed for `hubspot: true`. */
+  gdprDelete?: (email: string) => Promise<GdprDeleteOutcome>;
+}
+
+export interface ForgetOptions {
+  /** Lists what would be removed; removes nothing. */
+  dryRun?: boolean;
+  /** Also asks HubSpot to delete the student's contact permanently. */
+  hubspot?: boolean;
+  /** Keeps a keyed hash of the student's addresses so later events for them are not processed. */
+  suppress?: boolean;
+}
+
+export interface ForgetReport {
+  dryRun: boolean;
+  /** Records removed (or, dry run, to remove) per kind. */
+  removed: Record<string, number>;
+  total: number;
+  /** Where each was (Redis key or queue/job id; never an address). */
+  records: { kind: string; where: string }[];
+  /** Records still naming the student after the erasure: 0 proves it (always 0 on a dry run). */
+  remaining: number;
+  /** How many addresses and enrollments of the student were found. */
+  addresses: number;
+  enrollments: number;
+  /** HubSpot's answers to the GDPR deletes, per address. */
+  hubspot?: Record<GdprDeleteOutcome, number>;
+  /** Addresses newly suppressed. */
+  suppressed?: number;
+}
+
+/**
+ * Removes every copy of a student's personal data from Redis (see findStudentRecords), and with
+ * the options asks HubSpot to delete their contact and suppresses their addresses. In that order:
+ * suppression first (nothing new is processed meanwhile), HubSpot before Redis (should HubSpot
+ * fail, nothing is erased yet and a second run still knows every address). Then looks again: what
+ * is still found is reported as `remaining`. Running it twice removes nothing more.
+ */
+export async function forgetStudent(deps: PrivacyDeps, query: StudentQuery, opts: ForgetOptions = {}): Promise<ForgetReport> {
+  const student = new Student(query, deps.hasher);
+  const records = await findStudentRecords(deps, student);
+  const emails = [...student.emails];
+  const report: ForgetReport = {
+    dryRun: !!opts.dryRun,
+    removed: countByKind(records),
+    total: records.length,
+    records: records.map((r) => ({ kind: r.kind, where: r.where })),
+    remaining: 0,
+    addresses: emails.length,
+    enrollments: student.enrollmentIds.size,
+  };
+  if (opts.dryRun) return report;
+  if (opts.suppress) {
+    report.suppressed = 0;
+    for (const email of emails) if (await deps.suppression.add(email)) report.suppressed++;
+  }
+  if (opts.hubspot) {
+    if (!deps.gdprDelete) throw new Error('asking HubSpot to delete a contact needs HUBSPOT_ACCESS_TOKEN');
+    report.hubspot = { deleted: 0, 'not found': 0 };
+    for (const email of emails) report.hubspot[await deps.gdprDelete(email)]++;
+  }
+  for (const record of records) await record.erase();
+  report.remaining = (await findStudentRecords(deps, student)).length;
+  return report;
+}
+
+/** The audit entry of an erasure: kinds and counts, never the address. */
+export function erasureAudit(report: ForgetReport): Pick<AuditEntry, 'action' | 'count' | 'detail'> {
+  const parts = Object.entries(report.removed).map(([kind, n]) => `${kind} ${n}`);
+  if (report.hubspot) parts.push(`HubSpot contacts deleted ${report.hubspot.deleted} (not found ${report.hubspot['not found']})`);
+  if (report.suppressed !== undefined) parts.push(`addresses suppressed ${report.suppressed}`);
+  parts.push(`left ${report.remaining}`);
+  return { action: 'forget student', count: report.total, detail: parts.join(', ') };
+}

@@ -1,0 +1,151 @@
+import type { Cluster, Redis } from 'ioredis';
+import { recordKey } from '../redis/keys.ts';
+import { pairs } from './queue-records.ts';
+import type { Student } from './student.ts';
+import type { StudentRecord } from './student-records.ts';
+
+/**
+ * Kinds of course-sync's own records (`<prefix>:cs:<kind>:…`) that hold no personal data and are
+ * not read: dedupe markers (`seen`, `sg-event`: a time or "1", kept so a redelivery stays a
+ * duplicate), counters, locks, cursors, the suppression list (keyed hashes only) and the hash key.
+ */
+const NO_PERSONAL_DATA = new Set([
+  'seen', 'sg-event', 'sg-unmatched', 'stats', 'hubspot', 'course-version', 'course-lock', 'alert', 'alerts-active',
+  'alert-baseline', 'workers-seen', 'tracer-lease', 'trace-cursor', 'admin-login-failures', 'suppressed', 'pii-hash-key',
+]);
+
+/** What a record of each kind is, in `forget`'s report. */
+const KIND_LABEL: Record<string, string> = {
+  trace: 'traces',
+  'trace-idx': 'trace index entries',
+  quarantine: 'quarantined deliveries',
+  contact: 'contact course records',
+  'contact-alias': 'contact aliases',
+  'contact-owner': 'contact owners',
+  sent: 'welcome email records',
+  sending: 'welcome email records',
+  'send-attempt': 'welcome email records',
+  'sent-by': 'welcome email records',
+  attempts: 'attempt logs',
+};
+
+const SCAN_COUNT = 1000;
+const READ_CHUNK = 200;
+
+/** Every key under `<prefix>:cs:`, on every master of a cluster. */
+async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
+  const nodes = 'nodes' in redis && typeof (redis as unknown as Cluster).nodes === 'function' ? (redis as unknown as Cluster).nodes('master') : [redis];
+  const keys = new Set<string>();
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, batch] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT);
+      cursor = next;
+      for (const k of batch) keys.add(k);
+    } while (cursor !== '0');
+  }
+  return [...keys];
+}
+
+/** Escapes the glob characters of a prefix for SCAN MATCH. */
+function globSafe(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+}
+
+/** Tells whether a key is the student's by its name alone (keyed by their enrollment, address or record). */
+function keyNamer(student: Student): (parts: string[]) => boolean {
+  const enrollments = student.possibleEnrollmentIds();
+  const digests = new Set(student.contactDigests());
+  const emailHashes = new Set(student.emailHashes());
+  return ([kind, a, b]) => {
+    switch (kind) {
+      case 'sent':
+      case 'sending':
+      case 'send-attempt':
+        return enrollments.has(a!);
+      case 'contact':
+      case 'contact-alias':
+        return digests.has(a!);
+      case 'trace':
+        return student.recordKeys.has(a!);
+      case 'attempts':
+        return student.recordKeys.has(b!);
+      case 'trace-idx':
+        return (a === 'email' && emailHashes.has(b!)) || (a === 'enrollment' && enrollments.has(decodeURIComponent(b!)));
+      default:
+        return false;
+    }
+  };
+}
+
+interface Read {
+  key: string;
+  parts: string[];
+  type: string;
+  value: unknown;
+}
+
+async function readAll(redis: Redis, keys: string[], partsOf: (key: string) => string[]): Promise<Read[]> {
+  const out: Read[] = [];
+  for (let i = 0; i < keys.length; i += READ_CHUNK) {
+    const chunk = keys.slice(i, i + READ_CHUNK).filter((k) => !NO_PERSONAL_DATA.has(partsOf(k)[0]!));
+    const types = chunk.length ? ((await chunk.reduce((p, k) => p.type(k), redis.pipeline()).exec()) ?? []) : [];
+    const reads = redis.pipeline();
+    chunk.forEach((k, j) => {
+      const type = String(types[j]?.[1]);
+      if (type === 'string') reads.get(k);
+      else if (type === 'hash') reads.hgetall(k);
+      else if (type === 'list') reads.lrange(k, 0, -1);
+      else if (type === 'set') reads.smembers(k);
+      else if (type === 'zset') reads.zrange(k, 0, -1);
+      else if (type === 'stream') reads.xrange(k, '-', '+');
+      else reads.exists(k);
+    });
+    const values = chunk.length ? ((await reads.exec()) ?? []) : [];
+    chunk.forEach((k, j) => out.push({ key: k, parts: partsOf(k), type: String(types[j]?.[1]), value: values[j]?.[1] }));
+  }
+  return out;
+}
+
+/**
+ * The student's records among course-sync's own keys (`<prefix>:cs:*`): found by their name (a
+ * trace, the sent records of their enrollments, their contact course record) or by what they hold.
+ * A key is erased whole when it is about the student; from a key shared with others (an index, the
+ * quarantine stream, a list) only the members naming them are taken out.
+ */
+export async function findOwnRecords(redis: Redis, prefix: string, student: Student): Promise<StudentRecord[]> {
+  const base = recordKey(prefix, '');
+  const reads = await readAll(redis, await scanKeys(redis, `${globSafe(base)}*`), (k) => k.slice(base.length).split(':'));
+  const namedByKey = keyNamer(student);
+  // Keys named by their record first: a trace found so teaches the ids its index entries are read by.
+  reads.sort((x, y) => Number(namedByKey(y.parts)) - Number(namedByKey(x.parts)));
+  const found: StudentRecord[] = [];
+  for (const r of reads) {
+    const kind = KIND_LABEL[r.parts[0]!] ?? `${r.parts[0]} records`;
+    const whole = namedByKey(r.parts);
+    if (r.type === 'string' || r.type === 'hash') {
+      if (!student.learnFrom(r.value) && !whole) continue;
+      if (r.parts[0] === 'trace') student.recordKeys.add(r.parts[1]!);
+      found.push({ kind, where: r.key, content: r.value, erase: async () => void (await redis.del(r.key)) });
+    } else if (whole) {
+      // An index of the student's own (by their address hash or enrollment id): its members are their traces.
+      if (r.parts[0] === 'trace-idx') for (const member of r.value as string[]) student.recordKeys.add(member);
+      found.push({ kind, where: r.key, content: r.value, erase: async () => void (await redis.del(r.key)) });
+    } else if (r.type === 'stream') {
+      for (const [id, fields] of r.value as [string, string[]][]) {
+        const entry = Object.fromEntries(pairs(fields));
+        if (!student.learnFrom(entry)) continue;
+        if (r.parts[0] === 'quarantine') student.recordKeys.add(`quarantine-${id}`);
+        found.push({ kind, where: `${r.key}/${id}`, content: { id, ...entry }, erase: async () => void (await redis.xdel(r.key, id)) });
+      }
+    } else if (r.type === 'list' || r.type === 'set' || r.type === 'zset') {
+      for (const member of r.value as string[]) {
+        if (!student.learnFrom(member)) continue;
+        const erase =
+          r.type === 'list' ? () => redis.lrem(r.key, 0, member) : r.type === 'set' ? () => redis.srem(r.key, member) : () => redis.zrem(r.key, member);
+        found.push({ kind, where: `${r.key}/${member}`, content: member, erase: async () => void (await erase()) });
+      }
+    }
+  }
+  return found;
+}
