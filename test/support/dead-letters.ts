@@ -23,9 +23,6 @@ export function enrollmentJob(enrollmentId: string): EnrollmentJob {
   };
 }
 
-// For the CLI test files that still import it from here (see worker-deps.ts).
-export { eventually } from './worker-deps.ts';
-
 /**
  * Queues and dead letters of one test prefix, plus a test-only Worker that runs `processor` on a
  * work queue with the real workers' dead-letter hook (DeadLetters.recordFailure on 'failed').

@@ -54,13 +54,3 @@ export async function deadLetterOf(deadLetters: DeadLetters, queue: WorkQueueNam
     return letter!.data;
   }, SETTLE);
 }
-
-/**
- * `vi.waitFor` for a boolean check. Kept only for the CLI test files that still import it (another
- * branch converts them to `vi.waitFor`); new tests call `vi.waitFor` with `expect` directly.
- */
-export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
-  await vi.waitFor(async () => {
-    if (!(await check())) throw new Error('condition not met in time');
-  }, { ...SETTLE, timeout: timeoutMs });
-}
