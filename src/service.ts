@@ -42,7 +42,7 @@ export interface RunningService {
 }
 
 /** Uses REDIS_URL, or starts the private redis-server under REDIS_DATA_DIR. */
-export async function resolveRedis(config: Config, log: Logger): Promise<{ url: string; local?: LocalRedis }> {
+async function resolveRedis(config: Config, log: Logger): Promise<{ url: string; local?: LocalRedis }> {
   if (config.redis.url) return { url: config.redis.url };
   const local = await startLocalRedis({ dataDir: config.redis.dataDir });
   log.info({ port: local.port, dataDir: config.redis.dataDir }, 'REDIS_URL not set: started a private redis-server (AOF on, noeviction)');

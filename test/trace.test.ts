@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../src/log.ts';
 import { QUEUES } from '../src/queues/names.ts';
 import { openQueues } from '../src/queues/registry.ts';
@@ -32,11 +32,15 @@ async function traceDump(): Promise<string> {
   return parts.join('\n');
 }
 
-beforeAll(async () => {
+// A service (and queue prefix) per test: each sets up the events it looks at, so tests pass alone and in any order.
+beforeEach(async () => {
   t = await startTestService({ JOB_ATTEMPTS: '3', JOB_BACKOFF_MS: '10' });
   search = new TraceSearch({ redis: t.redis, config: t.config, queues: openQueues(t.redis, t.config), quarantine: new Quarantine(t.redis, t.config.redis.prefix, 100), links: adminLinks });
 });
-afterAll(async () => t.stop());
+afterEach(async () => t.stop());
+
+/** Delivers the seed enrollment (202 the first time, 200 duplicate after). */
+const enroll = () => t.post(fixture('course.student_enroll'));
 
 describe('the trace of an accepted event', () => {
   it('is found by enrollment id, e-mail (any case), course id and idempotency key', async () => {
@@ -59,6 +63,7 @@ describe('the trace of an accepted event', () => {
   });
 
   it('says where each job is now, with its bull-board page', async () => {
+    await enroll();
     const [journey] = await search.find('enroll_123456');
     expect(journey!.now).toEqual([
       { queue: QUEUES.contacts, state: 'waiting', url: '/admin/queues/queue/crm-contacts/enroll-enroll_123456' },
@@ -67,6 +72,7 @@ describe('the trace of an accepted event', () => {
   });
 
   it('records a redelivery answered 200 duplicate as a step', async () => {
+    await enroll();
     const again = await t.post(fixture('course.student_enroll'));
     expect(again.status).toBe(200);
     const [journey] = await search.find('enroll_123456');
@@ -112,6 +118,7 @@ describe('the trace of an accepted event', () => {
   });
 
   it('keeps no e-mail in clear: the index holds a keyed hash, every trace key expires', async () => {
+    await enroll();
     const dump = await traceDump();
     expect(dump).not.toMatch(/student@example\.com/i);
     expect(dump).toContain('s***@example.com');
@@ -139,6 +146,8 @@ describe('course-sync trace', () => {
   const env = () => ({ REDIS_URL: t.service.redisUrl, QUEUE_PREFIX: t.config.redis.prefix });
 
   it('prints the journey one line per step and exits 0', async () => {
+    await enroll();
+    await enroll();
     const res = await runCli(['trace', 'enroll_123456'], env());
     expect(res.code).toBe(0);
     const lines = res.stdout.trim().split('\n');
@@ -150,6 +159,7 @@ describe('course-sync trace', () => {
   });
 
   it('finds by e-mail and prints JSON with --json', async () => {
+    await enroll();
     const res = await runCli(['trace', EMAIL, '--json'], env());
     expect(res.code).toBe(0);
     expect(JSON.parse(res.stdout).map((j: { key: string }) => j.key)).toEqual(['enroll-enroll_123456']);

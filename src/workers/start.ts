@@ -8,7 +8,7 @@ import type { RunningWorker, WorkerDeps } from './deps.ts';
  * A ceiling far above any real rate. It must exist: BullMQ only honours `queue.rateLimit()` (used
  * on a 429) when the worker has a limiter.
  */
-export const RATE_LIMIT_CEILING = { max: 10_000, duration: 1000 };
+const RATE_LIMIT_CEILING = { max: 10_000, duration: 1000 };
 
 /** Masks the e-mail and phone of a job that is done (completed, or failed for good with its dead letter kept). */
 export async function forgetPersonalData(job: Job): Promise<void> {
