@@ -163,8 +163,8 @@ describe('course-sync trace', () => {
     expect(res.stderr).toMatch(/no event matches "s\*\*\*@example.com"/);
   });
 
-  it('exits 2 without REDIS_URL and 3 when Redis does not answer', async () => {
-    expect((await runCli(['trace', 'enroll_123456'])).code).toBe(2);
+  it('exits 3 without REDIS_URL and no running service, and when Redis does not answer', async () => {
+    expect((await runCli(['trace', 'enroll_123456'])).code).toBe(3);
     expect((await runCli(['trace', 'enroll_123456'], { REDIS_URL: 'redis://127.0.0.1:1' })).code).toBe(3);
   });
 });
