@@ -1,8 +1,8 @@
 import { hostname, userInfo } from 'node:os';
+import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError } from 'commander';
 import type { Redis } from 'ioredis';
-import { dirname } from 'node:path';
 import { loadConfig, type Config } from '../config.ts';
 import { resolveWorkQueue } from '../queues/dead-letter-view.ts';
 import { DeadLetters } from '../queues/dead-letter.ts';

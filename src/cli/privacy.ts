@@ -11,7 +11,6 @@ import { EXIT } from './exit-codes.ts';
 import type { CliIO } from './io.ts';
 import { REDIS_NOTE, withOps } from './ops-connection.ts';
 
-
 function parseStudent(value: string): StudentQuery {
   try {
     return parseStudentQuery(value);
