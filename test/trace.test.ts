@@ -26,7 +26,7 @@ async function traceDump(): Promise<string> {
   for (const key of keys) {
     const type = await t.redis.type(key);
     if (type === 'hash') parts.push(JSON.stringify(await t.redis.hgetall(key)));
-    if (type === 'zset') parts.push(JSON.stringify(await t.redis.zrange(key, 0, -1)));
+    if (type === 'zset') parts.push(JSON.stringify(await t.redis.zrange(key, 0, '-1')));
     if (type === 'string') parts.push((await t.redis.get(key)) ?? '');
   }
   return parts.join('\n');
@@ -125,7 +125,7 @@ describe('the trace of an accepted event', () => {
     const keys = new TraceKeys(t.config.redis.prefix);
     const hasher = await resolvePiiHasher(t.redis, t.config.redis.prefix);
     expect(hasher.hash(EMAIL)).toMatch(/^[0-9a-f]{64}$/);
-    expect(await t.redis.zrange(keys.index('email', hasher.hash(EMAIL)), 0, -1)).toEqual(['enroll-enroll_123456']);
+    expect(await t.redis.zrange(keys.index('email', hasher.hash(EMAIL)), 0, '-1')).toEqual(['enroll-enroll_123456']);
     for (const key of await t.redis.keys(`${t.config.redis.prefix}:cs:trace*`)) {
       const ttl = await t.redis.ttl(key);
       expect(ttl).toBeGreaterThan(29 * 86_400);
@@ -173,8 +173,8 @@ describe('course-sync trace', () => {
     expect(res.stderr).toMatch(/no event matches "s\*\*\*@example.com"/);
   });
 
-  it('exits 2 without REDIS_URL and 3 when Redis does not answer', async () => {
-    expect((await runCli(['trace', 'enroll_123456'])).code).toBe(2);
+  it('exits 3 without REDIS_URL and no running service, and when Redis does not answer', async () => {
+    expect((await runCli(['trace', 'enroll_123456'])).code).toBe(3);
     expect((await runCli(['trace', 'enroll_123456'], { REDIS_URL: 'redis://127.0.0.1:1' })).code).toBe(3);
   });
 });

@@ -78,7 +78,7 @@ export class DeadLetters {
 
   /** Dead letters of `queue`, oldest first. */
   async list(queue: WorkQueueName, start = 0, end = -1): Promise<Job<DeadLetter>[]> {
-    const jobs = await this.queues.deadLetter[queue].getJobs(['waiting', 'paused', 'prioritized', 'delayed'], start, end, true);
+    const jobs = await this.queues.deadLetter[queue].getJobs(['waiting', 'prioritized', 'delayed'], start, end, true);
     return jobs.filter(Boolean) as Job<DeadLetter>[];
   }
 

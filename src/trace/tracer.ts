@@ -194,7 +194,7 @@ export class Tracer {
 
   /**
    * The few job fields a step needs, without the job's data (one HMGET per event). `atm` is
-   * BullMQ 5's field for attemptsMade (Job.fromJSON reads it the same way). Undefined once removed.
+   * BullMQ's hash field for attemptsMade (5 and 6 store it so; BullMQ reads it the same way). Undefined once removed.
    */
   private async job(queue: WorkQueueName, id: string): Promise<JobTimes | undefined> {
     const key = this.deps.queues.work[queue].toKey(id);
