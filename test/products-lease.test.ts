@@ -45,7 +45,9 @@ async function productsRig(around: (operation: string, send: () => Promise<unkno
   const client = createHubSpotClient({ accessToken: em.token, baseUrl: em.url });
   const real = createHubSpotCall({});
   const call: HubSpotCall = (operation, request) => around(operation, () => real(operation, request)) as ReturnType<typeof request>;
-  const versions = new WatchedVersions(redis, prefix, 300);
+  // A 3 s lock, renewed every second: the lock taken away is seen within a second, and a busy
+  // machine stalling the renewal for a few hundred milliseconds does not lose the lease by itself.
+  const versions = new WatchedVersions(redis, prefix, 3000);
   const queue = new Queue<CourseJob>(QUEUES.products, { connection: redis, prefix });
   closers.push(() => queue.close());
   const processor = productsProcessor({
