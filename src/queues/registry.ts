@@ -26,6 +26,10 @@ export function openQueues(connection: Redis, config: Config): QueueSet {
       defaultJobOptions: { removeOnComplete: false, removeOnFail: false },
     });
   }
+  // A queue re-emits its connection's errors; with no listener BullMQ 6 prints each one with
+  // console.error, once per queue, for as long as Redis is away. The outage is the connection's to
+  // report: readiness, the redis-unreachable alert and the workers' own error log say it once.
+  for (const queue of [...Object.values(work), ...Object.values(deadLetter)]) queue.on('error', () => undefined);
   return {
     work,
     deadLetter,
