@@ -1,4 +1,4 @@
-import { QueueEvents, type Job } from 'bullmq';
+import { QueueEvents, QueueKeys, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
@@ -114,7 +114,7 @@ export class Tracer {
   private async openStreams(): Promise<void> {
     const { queues } = this.deps;
     const names = EVENT_QUEUES.flatMap((q) => [queues.work[q].name, queues.deadLetter[q].name]);
-    const saved = await this.deps.redis.mget(...names.map((n) => this.keys.cursor(n)));
+    const saved = await this.startingPoints(names);
     for (const queue of EVENT_QUEUES) {
       const work = this.follow(queues.work[queue].name, saved[names.indexOf(queues.work[queue].name)]);
       work.on('active', (a, id) => void this.started.set(`${queue}:${(a as EventArgs).jobId}`, streamIdMs(id)));
@@ -129,6 +129,19 @@ export class Tracer {
     this.flushTimer = setInterval(() => void this.flushCursors(), CURSOR_FLUSH_MS);
     this.flushTimer.unref();
     this.deps.log.info({ holder: this.lease.token }, 'tracer: following the queue event streams');
+  }
+
+  /**
+   * Where each stream is read from: the cursor the last follower saved, or else the stream's
+   * newest entry now (none: its beginning). Not '$': QueueEvents reads '$' only once its first
+   * XREAD blocks, and what a worker logs before then (a takeover's first dead letter) was lost.
+   */
+  private async startingPoints(names: string[]): Promise<string[]> {
+    const saved = await this.deps.redis.mget(...names.map((n) => this.keys.cursor(n)));
+    const events = new QueueKeys(this.deps.config.redis.prefix);
+    return Promise.all(
+      names.map(async (name, i) => saved[i] ?? (await this.deps.redis.xrevrange(events.toKey(name, 'events'), '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0'),
+    );
   }
 
   private async closeStreams(): Promise<void> {
