@@ -52,10 +52,10 @@ export async function startWorkerProcesses(ctx: BenchContext, name: string, env:
   return children;
 }
 
-/** Polls `done` every 20 ms; throws after `timeoutMs` naming `what`. */
-export async function waitUntil(done: () => boolean, timeoutMs: number, what: string): Promise<void> {
+/** Polls `done` every 20 ms (or as soon as its promise settles); throws after `timeoutMs` naming `what`. */
+export async function waitUntil(done: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!done()) {
+  while (!(await done())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
     await sleep(20);
   }

@@ -8,13 +8,15 @@ import { enrollBody } from '../lib/enrollments.ts';
 import { postEnrollments, statusCounts } from '../lib/load.ts';
 import { fmt } from '../lib/report.ts';
 import { spawnService, waitHttp } from '../lib/processes.ts';
+import { residue } from './residue.ts';
 
 const S = '5 footprint';
 
 /**
  * Scenario 5: 100,000 signed enrollments posted to the receiver and left queued (no workers):
  * Redis memory per queued event against one bare queue.add job of the same body, and the
- * receiver's peak RSS against its idle RSS.
+ * receiver's peak RSS against its idle RSS. Then what stays behind once enrollments are processed
+ * (see residue.ts).
  */
 export async function footprint(ctx: BenchContext): Promise<void> {
   const n = ctx.quick ? 20_000 : 100_000;
@@ -72,4 +74,5 @@ export async function footprint(ctx: BenchContext): Promise<void> {
   } finally {
     await child.stop();
   }
+  await residue(ctx);
 }
