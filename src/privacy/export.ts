@@ -1,6 +1,6 @@
 import { EmailEventLog, type EmailStatusRecord } from '../sendgrid/email-status.ts';
 import type { AuditEntry } from '../admin/audit.ts';
-import { sortSteps, type TraceHeader, type TraceStep } from '../trace/model.ts';
+import { headerOf, sortSteps, type TraceHeader, type TraceStep } from '../trace/model.ts';
 import type { PrivacyDeps } from './forget.ts';
 import { Student, type StudentDetails, type StudentQuery } from './student.ts';
 import { findStudentRecords, type StudentRecord } from './student-records.ts';
@@ -22,9 +22,9 @@ export interface StudentExport {
 
 function traceOf(record: StudentRecord): StudentExport['traces'][number] | undefined {
   if (record.kind !== 'traces') return undefined;
-  const fields = Object.entries(record.content as Record<string, string>);
-  const header = fields.find(([f]) => f === 'h');
-  return header ? { header: JSON.parse(header[1]) as TraceHeader, steps: sortSteps(fields.filter(([f]) => f.startsWith('s:'))) } : undefined;
+  const hash = record.content as Record<string, string>;
+  const header = headerOf(record.where.slice(record.where.lastIndexOf(':') + 1), hash);
+  return header ? { header, steps: sortSteps(Object.entries(hash).filter(([f]) => f.startsWith('s:'))) } : undefined;
 }
 
 /** Gathers every record of the student (read only: nothing changes). */

@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import { enrollmentKey } from '../events/idempotency-key.ts';
 import { recordKey } from '../redis/keys.ts';
 import { pairs } from './queue-records.ts';
 import type { Student } from './student.ts';
@@ -55,6 +56,8 @@ function globSafe(text: string): string {
 /** Tells whether a key is the student's by its name alone (keyed by their enrollment, address or record). */
 function keyNamer(student: Student): (parts: string[]) => boolean {
   const enrollments = student.possibleEnrollmentIds();
+  // An enrollment's trace is keyed by its idempotency key (and no longer indexed by the enrollment id).
+  const enrollmentTraces = new Set([...enrollments].map(enrollmentKey));
   const digests = new Set(student.contactDigests());
   const emailHashes = new Set(student.emailHashes());
   return ([kind, a, b]) => {
@@ -67,7 +70,7 @@ function keyNamer(student: Student): (parts: string[]) => boolean {
       case 'contact-alias':
         return digests.has(a!);
       case 'trace':
-        return student.recordKeys.has(a!);
+        return student.recordKeys.has(a!) || enrollmentTraces.has(a!);
       case 'attempts':
         return student.recordKeys.has(b!);
       case 'trace-idx':

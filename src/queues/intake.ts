@@ -1,9 +1,9 @@
-import { FlowProducer, type FlowJob } from 'bullmq';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { LoopwiseEvent } from '../events/types.ts';
-import { defaultJobOptions, type CourseJob, type EnrollmentJob, type JobMeta } from './jobs.ts';
-import { QUEUES } from './names.ts';
+import { BULLMQ_ADD_LUA, KEYS_PER_QUEUE, bullmqJobKeyPrefix, bullmqQueueKeys } from './bullmq-add.ts';
+import { jobAttemptOptions, type CourseJob, type EnrollmentJob } from './jobs.ts';
+import { QUEUES, type WorkQueueName } from './names.ts';
 import { recordKey } from '../redis/keys.ts';
 
 export type IntakeOutcome = 'accepted' | 'duplicate';
@@ -28,14 +28,24 @@ export interface QuarantinedDelivery {
 }
 
 /**
- * Who is told what the intake did (the trace store). Accepted events are recorded on the intake's
- * own last round trip, so observing costs no extra one; the other calls never change an answer.
+ * A record written together with an accepted event, in the same atomic step as its jobs (so it
+ * exists exactly when they do): a hash set only if it has no `fields[0]` yet (a record kept from
+ * an earlier delivery stays as it was), or a sorted-set entry added unless already there (entries
+ * scored `trimAt` or less are dropped then); either way the key's TTL becomes `ttlSeconds`.
+ */
+export type RecordWrite =
+  | { kind: 'hash'; key: string; ttlSeconds: number; fields: [string, string][] }
+  | { kind: 'index'; key: string; ttlSeconds: number; score: number; member: string; trimAt?: number };
+
+/**
+ * Who is told what the intake did (the trace store). The records of accepted events are written in
+ * the intake's own script, so observing costs no extra round trip; the other calls never change an answer.
  */
 export interface IntakeObserver {
   /** Resolves once `accepted` may be called; awaited before each write of accepted events. */
   ready(): Promise<void>;
-  /** Adds the writes recording an accepted event to `batch` (the intake's last round trip). */
-  accepted(batch: ChainableCommander, event: AcceptedEvent): void;
+  /** The records to write if `event` is accepted (nothing is written for a duplicate). */
+  accepted(event: AcceptedEvent): RecordWrite[];
   /** A redelivery of `key` was answered as a duplicate. */
   duplicate(key: string, correlationId: string): Promise<void>;
   /** A refused delivery was kept in quarantine. */
@@ -50,46 +60,93 @@ interface PendingEvent {
   reject(err: unknown): void;
 }
 
+/** The queues an event goes to, in the order of the script's queue table. */
+const SCRIPT_QUEUES: WorkQueueName[] = [QUEUES.contacts, QUEUES.email, QUEUES.products];
+const QUEUE_INDEX = new Map(SCRIPT_QUEUES.map((q, i) => [q, i + 1]));
+
+// ARGV[1] dedupe TTL (s), ARGV[2] dedupe key prefix; ARGV[3..] per queue of SCRIPT_QUEUES: job key
+// prefix, job options (JSON); then per event: job id (its idempotency key), job name, received at
+// (ms), job data, job count, the queue index of each job, write count, then per write 'H' key ttl
+// field-count field value… | 'Z' key ttl score member trimAt ('': none). KEYS: BullMQ's keys of each
+// queue (bullmq-add.ts). Returns 1 (accepted) or 0 (duplicate) per event. One SET NX of the dedupe
+// marker decides each event; everything after it is written or not at all.
+const INTAKE = `
+local rcall = redis.call
+${BULLMQ_ADD_LUA}
+local queues = {}
+local i = 3
+for q = 1, ${SCRIPT_QUEUES.length} do
+  queues[q] = newQueue((q - 1) * ${KEYS_PER_QUEUE}, ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+local out = {}
+while i <= #ARGV do
+  local jobId, name, timestamp, data, jobs = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])
+  local fresh = rcall('SET', ARGV[2] .. jobId, timestamp, 'NX', 'EX', ARGV[1])
+  i = i + 5
+  for j = 1, jobs do
+    if fresh then addJob(queues[tonumber(ARGV[i])], jobId, name, data, timestamp) end
+    i = i + 1
+  end
+  local writes = tonumber(ARGV[i])
+  i = i + 1
+  for w = 1, writes do
+    local kind, key, ttl = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+    if kind == 'H' then
+      local n = tonumber(ARGV[i + 3])
+      if fresh and rcall('HSETNX', key, ARGV[i + 4], ARGV[i + 5]) == 1 and n > 1 then
+        rcall('HSET', key, unpack(ARGV, i + 6, i + 3 + 2 * n))
+      end
+      i = i + 4 + 2 * n
+    else
+      if fresh then
+        rcall('ZADD', key, 'NX', ARGV[i + 3], ARGV[i + 4])
+        if ARGV[i + 5] ~= '' then rcall('ZREMRANGEBYSCORE', key, '-inf', ARGV[i + 5]) end
+      end
+      i = i + 6
+    end
+    if fresh then rcall('EXPIRE', key, ttl) end
+  end
+  out[#out + 1] = fresh and 1 or 0
+end
+for q = 1, #queues do wakeWorkers(queues[q]) end
+return out
+`;
+
+type WithIntake = Redis & { csIntake(...args: (string | number)[]): Promise<number[]> };
+
 /**
  * Puts accepted events on the work queues. An enrollment becomes one `crm-contacts` and one
- * `email-welcome` job in a single MULTI/EXEC (both or neither); a course event one `crm-products`
- * job. Resolves only after Redis acknowledged the write. A delivery seen before (by its
- * idempotency key, remembered for DEDUPE_TTL_SECONDS) is reported as a duplicate and not enqueued.
- * The observer's record of the event (its trace) rides on the final round trip (the dedupe marker).
+ * `email-welcome` job, a course event one `crm-products` job; a delivery seen before (by its
+ * idempotency key, remembered for DEDUPE_TTL_SECONDS) is a duplicate and enqueues nothing.
+ * Resolves only after Redis acknowledged the write. Each call of the intake's script is atomic:
+ * the dedupe marker, the jobs and the observer's records (the trace) of an event are all written
+ * or none are.
  */
 export class EventIntake {
-  /**
-   * BullMQ defines its ~50 Lua scripts on the connection it uses, which makes every pipeline made on
-   * that connection costly to build: jobs go through a connection of their own (opened on first
-   * use), markers and traces through `redis`, kept free of them.
-   */
-  private flowHandle?: { connection: Redis; producer: FlowProducer };
+  private readonly redis: WithIntake;
   private pending: PendingEvent[] = [];
+  private readonly keys: string[];
+  private readonly head: string[];
 
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly config: Config,
     private readonly observer?: IntakeObserver,
   ) {
-  }
-
-  private flows(): FlowProducer {
-    if (!this.flowHandle) {
-      const connection = this.redis.duplicate();
-      connection.on('error', () => undefined);
-      const producer = new FlowProducer({ connection, prefix: this.config.redis.prefix });
-      // Outages surface as a failed addBulk (503); the connection reconnects on its own.
-      producer.on('error', () => undefined);
-      this.flowHandle = { connection, producer };
-    }
-    return this.flowHandle.producer;
+    const prefix = config.redis.prefix;
+    if (!('csIntake' in redis)) redis.defineCommand('csIntake', { numberOfKeys: SCRIPT_QUEUES.length * KEYS_PER_QUEUE, lua: INTAKE });
+    this.redis = redis as WithIntake;
+    this.keys = SCRIPT_QUEUES.flatMap((q) => bullmqQueueKeys(prefix, q));
+    // Retention is the workers' (removeOnComplete / removeOnFail): the job keeps only what differs per job.
+    const opts = JSON.stringify(jobAttemptOptions(config));
+    this.head = [String(config.webhook.dedupeTtlSeconds), recordKey(prefix, 'seen', ''), ...SCRIPT_QUEUES.flatMap((q) => [bullmqJobKeyPrefix(prefix, q), opts])];
   }
 
   /**
    * Enqueues `event` under `key` unless it was delivered before. Calls made in the same turn of
-   * the event loop (concurrent webhooks) share their Redis round trips: one EXISTS pipeline, one
-   * MULTI holding every new event's jobs, one pipeline of markers and traces. Each event keeps its
-   * own answer; a failed write fails every event of that batch (none is acknowledged).
+   * the event loop (concurrent webhooks) share one call of the script. Each event keeps its own
+   * answer; a failed call fails every event of it (none is acknowledged).
    */
   accept(event: LoopwiseEvent, key: string, correlationId: string): Promise<IntakeOutcome> {
     return new Promise((resolve, reject) => {
@@ -109,58 +166,37 @@ export class EventIntake {
   }
 
   private async write(batch: PendingEvent[]): Promise<IntakeOutcome[]> {
-    const prefix = this.config.redis.prefix;
-    const seenKeys = batch.map((p) => recordKey(prefix, 'seen', p.key));
-    const seen = this.redis.pipeline();
-    for (const k of seenKeys) seen.exists(k);
-    const exists = (await seen.exec()) ?? [];
-    const outcomes: IntakeOutcome[] = batch.map(() => 'duplicate');
-    // New events, once each: a key twice in one batch is a duplicate of its first delivery.
-    const fresh = new Map<string, number>();
-    batch.forEach((p, i) => {
-      const [err, n] = exists[i] ?? [];
-      if (err) throw err;
-      if (n === 0 && !fresh.has(p.key)) fresh.set(p.key, i);
-    });
-
-    if (fresh.size) {
-      const receivedAt = new Date().toISOString();
-      const flows = [...fresh.values()].map((i) => ({ i, jobs: this.jobsOf(batch[i]!, receivedAt) }));
-      // Same job ids make a concurrent or retried add of an event a no-op inside BullMQ.
-      await this.flows().addBulk(flows.flatMap((f) => f.jobs));
-
-      await this.observer?.ready();
-      const marks = this.redis.pipeline();
-      const markAt: number[] = [];
-      for (const { i, jobs } of flows) {
-        const p = batch[i]!;
-        markAt.push(marks.length);
-        marks.set(seenKeys[i]!, receivedAt, 'EX', this.config.webhook.dedupeTtlSeconds, 'NX');
-        this.observer?.accepted(marks, { key: p.key, type: p.event.type, data: p.event.data, receivedAt, correlationId: p.correlationId, queues: jobs.map((j) => j.queueName) });
+    await this.observer?.ready();
+    const now = Date.now();
+    const receivedAt = new Date(now).toISOString();
+    const args: (string | number)[] = [...this.keys, ...this.head];
+    for (const p of batch) {
+      const { queues, data } = this.jobsOf(p, receivedAt);
+      args.push(p.key, p.event.type, now, data, queues.length, ...queues.map((q) => QUEUE_INDEX.get(q)!));
+      const writes = this.observer?.accepted({ key: p.key, type: p.event.type, data: p.event.data, receivedAt, correlationId: p.correlationId, queues }) ?? [];
+      args.push(writes.length);
+      for (const w of writes) {
+        if (w.kind === 'hash') args.push('H', w.key, w.ttlSeconds, w.fields.length, ...w.fields.flat());
+        else args.push('Z', w.key, w.ttlSeconds, w.score, w.member, w.trimAt ?? '');
       }
-      const results = (await marks.exec()) ?? [];
-      flows.forEach(({ i }, n) => {
-        const [err, first] = results[markAt[n]!] ?? [];
-        if (err) throw err;
-        outcomes[i] = first === 'OK' ? 'accepted' : 'duplicate';
-      });
     }
+    const accepted = await this.redis.csIntake(...args);
+    const outcomes = batch.map((_, i): IntakeOutcome => (accepted[i] === 1 ? 'accepted' : 'duplicate'));
     await Promise.all(batch.map((p, i) => (outcomes[i] === 'duplicate' ? this.duplicate(p.key, p.correlationId) : undefined)));
     return outcomes;
   }
 
-  /** The jobs of one event: contacts + email for an enrollment, products for a course. */
-  private jobsOf({ event, key, correlationId }: PendingEvent, receivedAt: string): FlowJob[] {
-    const meta: JobMeta = { key, eventType: event.type, receivedAt, correlationId };
-    const opts = { ...defaultJobOptions(this.config), jobId: key };
-    return event.type === 'course.student_enroll'
-      ? [QUEUES.contacts, QUEUES.email].map((queueName) => ({
-          name: event.type,
-          queueName,
-          data: { ...meta, eventType: event.type, enrollment: event.data } satisfies EnrollmentJob,
-          opts,
-        }))
-      : [{ name: event.type, queueName: QUEUES.products, data: { ...meta, course: event.data } as CourseJob, opts }];
+  /**
+   * The queues of one event's jobs and their data (JSON): contacts + email for an enrollment (the
+   * job's own id, name and timestamp say its key, type and arrival), products for a course.
+   */
+  private jobsOf({ event, key, correlationId }: PendingEvent, receivedAt: string): { queues: WorkQueueName[]; data: string } {
+    if (event.type === 'course.student_enroll') {
+      const data: EnrollmentJob = { correlationId, enrollment: event.data };
+      return { queues: [QUEUES.contacts, QUEUES.email], data: JSON.stringify(data) };
+    }
+    const course: CourseJob = { key, eventType: event.type, receivedAt, correlationId, course: event.data };
+    return { queues: [QUEUES.products], data: JSON.stringify(course) };
   }
 
   /** Notes a duplicate delivery in the event's trace; a failure to note it does not change the answer. */
@@ -179,9 +215,6 @@ export class EventIntake {
     await this.redis.del(recordKey(this.config.redis.prefix, 'seen', key));
   }
 
-  async close(): Promise<void> {
-    if (!this.flowHandle) return;
-    await this.flowHandle.producer.close();
-    await this.flowHandle.connection.quit().catch(() => this.flowHandle!.connection.disconnect());
-  }
+  /** Nothing to release: the intake writes through the connection it was given. */
+  async close(): Promise<void> {}
 }

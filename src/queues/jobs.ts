@@ -1,4 +1,4 @@
-import type { JobsOptions } from 'bullmq';
+import type { JobsOptions, KeepJobs } from 'bullmq';
 import type { Config } from '../config.ts';
 import type { Course, Enrollment, EventType } from '../events/types.ts';
 import type { EmailEvent } from '../sendgrid/events.ts';
@@ -14,8 +14,15 @@ export interface JobMeta {
   correlationId: string;
 }
 
-export interface EnrollmentJob extends JobMeta {
-  eventType: 'course.student_enroll';
+/**
+ * The data of an enrollment's `crm-contacts` and `email-welcome` jobs: the enrollment as validated
+ * (extra fields kept) and the request it came with. The job's id is its idempotency key, its name the
+ * event type and its timestamp when it was received; jobs queued by earlier versions also carry
+ * those as `key`, `eventType` and `receivedAt`.
+ */
+export interface EnrollmentJob extends Partial<Omit<JobMeta, 'correlationId'>> {
+  correlationId: string;
+  eventType?: 'course.student_enroll';
   enrollment: Enrollment;
 }
 
@@ -40,15 +47,21 @@ export interface CourseJob extends JobMeta {
   course: Course;
 }
 
+/** What each job keeps in its own options: bounded retries with exponential backoff and jitter. */
+export function jobAttemptOptions(config: Config): Pick<JobsOptions, 'attempts' | 'backoff'> {
+  return { attempts: config.jobs.attempts, backoff: { type: 'exponential', delay: config.jobs.backoffMs, jitter: 0.5 } };
+}
+
 /**
- * Options every work job gets: bounded retries with exponential backoff and jitter, completed
- * jobs trimmed so Redis does not grow without bound, failed ones kept (their dead letter is the record).
+ * How many finished jobs a queue keeps: the last COMPLETED_JOBS_KEEP completed ones (so Redis does
+ * not grow without bound) and the last 10,000 failed ones (their dead letter is the record). Every
+ * worker applies it to jobs whose own options say nothing (the intake's jobs).
  */
+export function jobRetention(config: Config): { removeOnComplete: KeepJobs; removeOnFail: KeepJobs } {
+  return { removeOnComplete: { count: config.jobs.completedKeep }, removeOnFail: { count: 10_000 } };
+}
+
+/** Options of jobs added through `Queue.add` (replays, welcome email status writes): attempts and retention. */
 export function defaultJobOptions(config: Config): JobsOptions {
-  return {
-    attempts: config.jobs.attempts,
-    backoff: { type: 'exponential', delay: config.jobs.backoffMs, jitter: 0.5 },
-    removeOnComplete: { count: config.jobs.completedKeep },
-    removeOnFail: { count: 10_000 },
-  };
+  return { ...jobAttemptOptions(config), ...jobRetention(config) };
 }

@@ -2,7 +2,8 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import { readCalls } from './calls.ts';
 import { TraceKeys } from './keys.ts';
-import { sortSteps, type IndexKind, type TraceHeader, type TraceRecord } from './model.ts';
+import { enrollmentKey } from '../events/idempotency-key.ts';
+import { headerOf, sortSteps, type IndexKind, type TraceRecord } from './model.ts';
 import { isEmail } from '../privacy/email.ts';
 import { resolvePiiHasher, type PiiHasher } from '../privacy/pii-hash.ts';
 
@@ -26,7 +27,10 @@ export class TraceReader {
     this.keys = new TraceKeys(config.redis.prefix);
   }
 
-  /** Trace keys matching `query`, newest first, at most `limit`. */
+  /**
+   * Trace keys matching `query`, newest first, at most `limit`: from the index of its kind, the trace
+   * whose key it is, and the trace of the enrollment it is the id of (found by its key, not indexed).
+   */
   async findKeys(query: string, limit = SEARCH_LIMIT): Promise<string[]> {
     const q = query.trim();
     if (!q) return [];
@@ -41,6 +45,8 @@ export class TraceReader {
     const cutoff = Date.now() - this.config.trace.retentionDays * 86_400_000;
     for (const index of indexes) batch.zremrangebyscore(index, '-inf', cutoff).zrevrange(index, 0, limit - 1, 'WITHSCORES');
     batch.exists(this.keys.trace(q));
+    const own = enrollmentKey(q);
+    batch.hmget(this.keys.trace(own), 'receivedAt', 'h');
     const results = (await batch.exec()) ?? [];
     const scored = new Map<string, number>();
     results.slice(0, indexes.length * 2).filter((_, i) => i % 2 === 1).forEach(([err, flat]) => {
@@ -50,6 +56,9 @@ export class TraceReader {
     });
     const direct = results[indexes.length * 2];
     if (!isEmail(q) && direct?.[1] === 1 && !scored.has(q)) scored.set(q, Number.MAX_SAFE_INTEGER);
+    const [receivedAt, oldHeader] = (results[indexes.length * 2 + 1]?.[1] ?? []) as (string | null)[];
+    const at = receivedAt ?? (oldHeader ? (JSON.parse(oldHeader) as { receivedAt: string }).receivedAt : undefined);
+    if (!isEmail(q) && at !== undefined && !scored.has(own)) scored.set(own, Date.parse(at));
     return [...scored.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, limit)
@@ -67,10 +76,9 @@ export class TraceReader {
       if (err) throw err;
       const fields = Object.entries(hash as Record<string, string>);
       if (!fields.length) return;
-      const header = (hash as Record<string, string>).h;
       records.push({
         key: keys[i]!,
-        header: header ? (JSON.parse(header) as TraceHeader) : undefined,
+        header: headerOf(keys[i]!, hash as Record<string, string>),
         steps: sortSteps(fields.filter(([f]) => f.startsWith('s:'))),
         calls: readCalls(fields),
       });

@@ -1,19 +1,20 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
+import { enrollmentKey } from '../events/idempotency-key.ts';
 import { TraceKeys } from './keys.ts';
-import type { IndexTerm, TraceHeader } from './model.ts';
+import { headerFields, type IndexTerm, type TraceHeader } from './model.ts';
 import { resolvePiiHasher, type PiiHasher } from '../privacy/pii-hash.ts';
 import { StepLog } from './step-log.ts';
 import { indexTerms, subjectFields, subjectOf } from './subject.ts';
-import type { AcceptedEvent, IntakeObserver, QuarantinedDelivery } from '../queues/intake.ts';
+import type { AcceptedEvent, IntakeObserver, QuarantinedDelivery, RecordWrite } from '../queues/intake.ts';
 
 /** One write in this many also trims the index entries that are past retention. */
 const TRIM_EVERY = 32;
 
 /**
  * The receiver's side of the trace store: the record of each accepted event (header and index
- * entries, added to the intake's own final round trip), duplicate deliveries and quarantined ones.
- * Retention is TRACE_RETENTION_DAYS, refreshed by every write to a trace.
+ * entries, written by the intake's own script with the event's jobs), duplicate deliveries and
+ * quarantined ones. Retention is TRACE_RETENTION_DAYS, refreshed by every write to a trace.
  */
 export class TraceWriter implements IntakeObserver {
   readonly keys: TraceKeys;
@@ -43,8 +44,8 @@ export class TraceWriter implements IntakeObserver {
     ));
   }
 
-  /** Queues the writes recording an accepted event on `batch`; call after `ready()`. */
-  accepted(batch: ChainableCommander, event: AcceptedEvent): void {
+  /** The records of an accepted event: its header and index entries; call after `ready()`. */
+  accepted(event: AcceptedEvent): RecordWrite[] {
     if (!this.hasher) throw new Error('TraceWriter.accepted before ready()');
     const subject = subjectOf(event.type, event.data);
     const header: TraceHeader = {
@@ -55,7 +56,7 @@ export class TraceWriter implements IntakeObserver {
       queues: event.queues,
       ...subjectFields(subject),
     };
-    this.addRecord(batch, header, indexTerms(subject, this.hasher), Date.parse(event.receivedAt));
+    return this.records(header, indexTerms(subject, this.hasher), Date.parse(event.receivedAt));
   }
 
   /** Notes that the receiver answered a redelivery of `key` with 200 duplicate. */
@@ -77,23 +78,31 @@ export class TraceWriter implements IntakeObserver {
     const now = Date.now();
     const header: TraceHeader = { key, eventType: entry.eventType, receivedAt: new Date(now).toISOString(), queues: [], quarantineId: entry.id, ...subjectFields(subject) };
     const batch = this.redis.multi();
-    this.addRecord(batch, header, indexTerms(subject, this.hasher!), now);
+    for (const w of this.records(header, indexTerms(subject, this.hasher!), now)) {
+      if (w.kind === 'hash') batch.hset(w.key, ...w.fields.flat()).expire(w.key, w.ttlSeconds);
+      else {
+        batch.zadd(w.key, 'NX', w.score, w.member).expire(w.key, w.ttlSeconds);
+        if (w.trimAt !== undefined) batch.zremrangebyscore(w.key, '-inf', w.trimAt);
+      }
+    }
     await batch.exec();
     await this.steps.appendNow(key, { kind: 'quarantined', error: `${entry.status}: ${entry.reason}` });
   }
 
-  private addRecord(batch: ChainableCommander, header: TraceHeader, terms: IndexTerm[], atMs: number): void {
-    const ttl = this.retentionSeconds;
-    const traceKey = this.keys.trace(header.key);
-    // HSETNX: a concurrent duplicate delivery keeps the first header.
-    batch.hsetnx(traceKey, 'h', JSON.stringify(header)).expire(traceKey, ttl);
+  /**
+   * The trace hash (its header, unless a header is there already) and one index entry per term. An
+   * enrollment's own trace is found by its key, which its id gives: no enrollment index entry.
+   */
+  private records(header: TraceHeader, terms: IndexTerm[], atMs: number): RecordWrite[] {
+    const ttlSeconds = this.retentionSeconds;
+    const writes: RecordWrite[] = [{ kind: 'hash', key: this.keys.trace(header.key), ttlSeconds, fields: headerFields(header) }];
     // Entries past retention are trimmed on about one write in TRIM_EVERY (and on every search), not on
-    // each write: it keeps a busy course's index bounded while saving the receiver's hot path a command per term.
-    const trim = Math.random() * TRIM_EVERY < 1;
+    // each write: it keeps a busy course's index bounded while saving the hot path a command per term.
+    const trimAt = Math.random() * TRIM_EVERY < 1 ? atMs - ttlSeconds * 1000 : undefined;
     for (const term of terms) {
-      const index = this.keys.index(term.kind, term.value);
-      batch.zadd(index, 'NX', atMs, header.key).expire(index, ttl);
-      if (trim) batch.zremrangebyscore(index, '-inf', atMs - ttl * 1000);
+      if (term.kind === 'enrollment' && enrollmentKey(term.value) === header.key) continue;
+      writes.push({ kind: 'index', key: this.keys.index(term.kind, term.value), ttlSeconds, score: atMs, member: header.key, trimAt });
     }
+    return writes;
   }
 }

@@ -13,7 +13,7 @@ import { setupOnce } from '../hubspot/setup.ts';
 import { maskEmail, maskEmails } from '../privacy/email.ts';
 import { maskPersonalData, personalDataRemoved } from '../privacy/mask.ts';
 import { SuppressionList } from '../privacy/suppression.ts';
-import type { EmailStatusJob, EnrollmentJob } from '../queues/jobs.ts';
+import { jobRetention, type EmailStatusJob, type EnrollmentJob } from '../queues/jobs.ts';
 import { StatusWriter } from './email-status-writer.ts';
 import { QUEUES } from '../queues/names.ts';
 import type { RunningWorker, WorkerDeps } from './deps.ts';
@@ -203,6 +203,7 @@ export async function startContactsWorker(deps: WorkerDeps, opts: ContactsWorker
     batchSize: config.hubspot.batchSize,
     waitMs: config.hubspot.batchWaitMs,
     concurrency: opts.concurrency ?? 8,
+    retention: jobRetention(config),
     handle: (jobs, token, signal) => handler.handle(jobs, token, signal),
     onError: (err) => log.error({ queue: name, err: err.message }, 'crm-contacts worker error'),
   });

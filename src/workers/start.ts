@@ -1,4 +1,5 @@
 import { Worker, type Job, type Processor } from 'bullmq';
+import { jobRetention } from '../queues/jobs.ts';
 import type { WorkQueueName } from '../queues/names.ts';
 import { maskEmails } from '../privacy/email.ts';
 import { personalDataRemoved, withoutPersonalData } from '../privacy/mask.ts';
@@ -85,6 +86,7 @@ export async function startQueueWorker<D, R>(deps: WorkerDeps, opts: QueueWorker
     prefix: deps.config.redis.prefix,
     concurrency,
     limiter: RATE_LIMIT_CEILING,
+    ...jobRetention(deps.config),
   });
   const failures = attachDeadLetters(worker, queue, deps);
   // Done: the student's e-mail and phone are not kept in the completed job (its result stays).

@@ -3,14 +3,15 @@ import { Redis } from 'ioredis';
 import type { Config } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { DeadLetters } from '../../src/queues/dead-letter.ts';
-import type { EnrollmentJob } from '../../src/queues/jobs.ts';
+import type { EnrollmentJob, JobMeta } from '../../src/queues/jobs.ts';
 import type { WorkQueueName } from '../../src/queues/names.ts';
 import { openQueues, type QueueSet } from '../../src/queues/registry.ts';
 import { attachDeadLetters, type DeadLetterHook } from '../../src/workers/start.ts';
 import { fixture } from './env.ts';
 
 /** Job data of an enrollment as the receiver enqueues it, for `enrollmentId`. */
-export function enrollmentJob(enrollmentId: string): EnrollmentJob {
+/** Job data as queued by versions that also kept the key, type and arrival in it (workers read both shapes). */
+export function enrollmentJob(enrollmentId: string): EnrollmentJob & JobMeta {
   const event = fixture('course.student_enroll');
   event.data.id = enrollmentId;
   return {
