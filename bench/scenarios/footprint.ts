@@ -4,6 +4,7 @@ import { QUEUES } from '../../src/queues/names.ts';
 import { freePort } from '../../src/redis/local-server.ts';
 import { usedMemory, type BenchContext } from '../lib/context.ts';
 import { cpuLine, cpuMeter } from '../lib/drain.ts';
+import { countFamilies, familyLine } from '../lib/families.ts';
 import { enrollBody } from '../lib/enrollments.ts';
 import { postEnrollments, statusCounts } from '../lib/load.ts';
 import { fmt } from '../lib/report.ts';
@@ -55,6 +56,7 @@ export async function footprint(ctx: BenchContext): Promise<void> {
     const statuses = statusCounts(result);
     const accepted = statuses['202'] ?? 0;
     const perEvent = ((await usedMemory(ctx.redis)) - mem0) / accepted;
+    const families = await countFamilies(ctx.redis, prefix);
     const waiting = await Promise.all([QUEUES.contacts, QUEUES.email].map(async (name) => {
       const q = new Queue(name, { connection: ctx.redis, prefix });
       const c = await q.getWaitingCount();
@@ -70,7 +72,8 @@ export async function footprint(ctx: BenchContext): Promise<void> {
     r.baseline(S, `receiver peak RSS at ${n / 1000}k queued`, peak / 2 ** 20, 'MiB', 'idle receiver', idle / 2 ** 20);
     r.baseline(S, 'receiver RSS peak, 2nd half of load', secondHalf / 2 ** 20, 'MiB', '1st half', firstHalf / 2 ** 20);
     r.note(S, `posted ${n} at ${Math.round(result.requests.total / result.duration)} req/s; CPU share of one core: ${cpuLine(shares)}`);
-    r.details.footprint = { posted: n, statuses, redisBytesPerEvent: perEvent, baselineBytesPerJob: basePerEvent, idleRss: idle, peakRss: peak, rssSamples: samples, waiting, postRate: result.requests.total / result.duration };
+    r.note(S, `queued, per enrollment by family (MEMORY USAGE, without Redis' per-key bookkeeping): ${familyLine(families, accepted)}`);
+    r.details.footprint = { families, posted: n, statuses, redisBytesPerEvent: perEvent, baselineBytesPerJob: basePerEvent, idleRss: idle, peakRss: peak, rssSamples: samples, waiting, postRate: result.requests.total / result.duration };
   } finally {
     await child.stop();
   }

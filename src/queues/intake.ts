@@ -4,19 +4,12 @@ import type { LoopwiseEvent } from '../events/types.ts';
 import { BULLMQ_ADD_LUA, KEYS_PER_QUEUE, bullmqJobKeyPrefix, bullmqQueueKeys } from './bullmq-add.ts';
 import { jobAttemptOptions, type CourseJob, type EnrollmentJob } from './jobs.ts';
 import { QUEUES, type WorkQueueName } from './names.ts';
-import { recordKey } from '../redis/keys.ts';
+import { enrollmentFields, pendingKey } from './pending-events.ts';
+import { APPLY_WRITES_LUA, writeArgs, type AcceptedEvent, type RecordWrite } from './record-write.ts';
+
+export type { AcceptedEvent, RecordWrite } from './record-write.ts';
 
 export type IntakeOutcome = 'accepted' | 'duplicate';
-
-/** What the intake knows about an event it accepted. */
-export interface AcceptedEvent {
-  key: string;
-  type: string;
-  data: unknown;
-  receivedAt: string;
-  correlationId: string;
-  queues: string[];
-}
 
 /** A delivery the receiver kept in quarantine (schema-invalid or otherwise refused). */
 export interface QuarantinedDelivery {
@@ -28,24 +21,19 @@ export interface QuarantinedDelivery {
 }
 
 /**
- * A record written together with an accepted event, in the same atomic step as its jobs (so it
- * exists exactly when they do): a hash set only if it has no `fields[0]` yet (a record kept from
- * an earlier delivery stays as it was), or a sorted-set entry added unless already there (entries
- * scored `trimAt` or less are dropped then); either way the key's TTL becomes `ttlSeconds`.
- */
-export type RecordWrite =
-  | { kind: 'hash'; key: string; ttlSeconds: number; fields: [string, string][] }
-  | { kind: 'index'; key: string; ttlSeconds: number; score: number; member: string; trimAt?: number };
-
-/**
  * Who is told what the intake did (the trace store). The records of accepted events are written in
  * the intake's own script, so observing costs no extra round trip; the other calls never change an answer.
  */
 export interface IntakeObserver {
   /** Resolves once `accepted` may be called; awaited before each write of accepted events. */
   ready(): Promise<void>;
-  /** The records to write if `event` is accepted (nothing is written for a duplicate). */
+  /** The records to write with `event` if it is accepted (its index entries; nothing for a duplicate). */
   accepted(event: AcceptedEvent): RecordWrite[];
+  /**
+   * The event's own record (its trace header): written with the event, or — for an enrollment, whose
+   * data waits in its pending record — when its last job is done (see pending-events.ts).
+   */
+  finalRecord(event: AcceptedEvent): RecordWrite;
   /** A redelivery of `key` was answered as a duplicate. */
   duplicate(key: string, correlationId: string): Promise<void>;
   /** A refused delivery was kept in quarantine. */
@@ -64,17 +52,19 @@ interface PendingEvent {
 const SCRIPT_QUEUES: WorkQueueName[] = [QUEUES.contacts, QUEUES.email, QUEUES.products];
 const QUEUE_INDEX = new Map(SCRIPT_QUEUES.map((q, i) => [q, i + 1]));
 
-// ARGV[1] dedupe TTL (s), ARGV[2] dedupe key prefix; ARGV[3..] per queue of SCRIPT_QUEUES: job key
-// prefix, job options (JSON); then per event: job id (its idempotency key), job name, received at
-// (ms), job data, job count, the queue index of each job, write count, then per write 'H' key ttl
-// field-count field value… | 'Z' key ttl score member trimAt ('': none). KEYS: BullMQ's keys of each
-// queue (bullmq-add.ts). Returns 1 (accepted) or 0 (duplicate) per event. One SET NX of the dedupe
-// marker decides each event; everything after it is written or not at all.
+// ARGV[1] dedupe TTL (s), ARGV[2] dedupe key prefix, ARGV[3] lifetime of a pending record (s);
+// ARGV[4..] per queue of SCRIPT_QUEUES: job key prefix, job options (JSON); then per event: job id
+// (its idempotency key), job name, received at (ms), job data, job count, the queue index of each
+// job, the count of the pending record's fields (0: none, a plain dedupe marker) and the fields,
+// then the records to write (record-write.ts). KEYS: BullMQ's keys of each queue (bullmq-add.ts).
+// Returns 1 (accepted) or 0 (duplicate) per event. The dedupe record decides each event;
+// everything after it is written or not at all.
 const INTAKE = `
 local rcall = redis.call
 ${BULLMQ_ADD_LUA}
+${APPLY_WRITES_LUA}
 local queues = {}
-local i = 3
+local i = 4
 for q = 1, ${SCRIPT_QUEUES.length} do
   queues[q] = newQueue((q - 1) * ${KEYS_PER_QUEUE}, ARGV[i], ARGV[i + 1])
   i = i + 2
@@ -82,31 +72,23 @@ end
 local out = {}
 while i <= #ARGV do
   local jobId, name, timestamp, data, jobs = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])
-  local fresh = rcall('SET', ARGV[2] .. jobId, timestamp, 'NX', 'EX', ARGV[1])
-  i = i + 5
-  for j = 1, jobs do
-    if fresh then addJob(queues[tonumber(ARGV[i])], jobId, name, data, timestamp) end
-    i = i + 1
-  end
-  local writes = tonumber(ARGV[i])
-  i = i + 1
-  for w = 1, writes do
-    local kind, key, ttl = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-    if kind == 'H' then
-      local n = tonumber(ARGV[i + 3])
-      if fresh and rcall('HSETNX', key, ARGV[i + 4], ARGV[i + 5]) == 1 and n > 1 then
-        rcall('HSET', key, unpack(ARGV, i + 6, i + 3 + 2 * n))
-      end
-      i = i + 4 + 2 * n
-    else
-      if fresh then
-        rcall('ZADD', key, 'NX', ARGV[i + 3], ARGV[i + 4])
-        if ARGV[i + 5] ~= '' then rcall('ZREMRANGEBYSCORE', key, '-inf', ARGV[i + 5]) end
-      end
-      i = i + 6
+  local seen = ARGV[2] .. jobId
+  local first = i + 5 + jobs
+  local held = tonumber(ARGV[first])
+  local fresh
+  if held == 0 then
+    fresh = rcall('SET', seen, timestamp, 'NX', 'EX', ARGV[1])
+  else
+    fresh = rcall('EXISTS', seen) == 0
+    if fresh then
+      rcall('HSET', seen, 'at', timestamp, unpack(ARGV, first + 1, first + held))
+      rcall('EXPIRE', seen, ARGV[3])
     end
-    if fresh then rcall('EXPIRE', key, ttl) end
   end
+  for j = 1, jobs do
+    if fresh then addJob(queues[tonumber(ARGV[i + 4 + j])], jobId, name, data, timestamp) end
+  end
+  i = applyWrites(first + held + 1, fresh)
   out[#out + 1] = fresh and 1 or 0
 end
 for q = 1, #queues do wakeWorkers(queues[q]) end
@@ -117,10 +99,11 @@ type WithIntake = Redis & { csIntake(...args: (string | number)[]): Promise<numb
 
 /**
  * Puts accepted events on the work queues. An enrollment becomes one `crm-contacts` and one
- * `email-welcome` job, a course event one `crm-products` job; a delivery seen before (by its
+ * `email-welcome` job, which share its data, kept once in its pending record (pending-events.ts); a
+ * course event one `crm-products` job holding its course. A delivery seen before (by its
  * idempotency key, remembered for DEDUPE_TTL_SECONDS) is a duplicate and enqueues nothing.
  * Resolves only after Redis acknowledged the write. Each call of the intake's script is atomic:
- * the dedupe marker, the jobs and the observer's records (the trace) of an event are all written
+ * the dedupe record, the jobs and the observer's records (the trace) of an event are all written
  * or none are.
  */
 export class EventIntake {
@@ -140,7 +123,9 @@ export class EventIntake {
     this.keys = SCRIPT_QUEUES.flatMap((q) => bullmqQueueKeys(prefix, q));
     // Retention is the workers' (removeOnComplete / removeOnFail): the job keeps only what differs per job.
     const opts = JSON.stringify(jobAttemptOptions(config));
-    this.head = [String(config.webhook.dedupeTtlSeconds), recordKey(prefix, 'seen', ''), ...SCRIPT_QUEUES.flatMap((q) => [bullmqJobKeyPrefix(prefix, q), opts])];
+    // An enrollment's data waits for its jobs at most PII_RETENTION_DAYS, and never less than the dedupe window.
+    const pendingTtl = Math.max(config.webhook.dedupeTtlSeconds, config.privacy.retentionDays * 86_400);
+    this.head = [String(config.webhook.dedupeTtlSeconds), pendingKey(prefix, ''), String(pendingTtl), ...SCRIPT_QUEUES.flatMap((q) => [bullmqJobKeyPrefix(prefix, q), opts])];
   }
 
   /**
@@ -171,14 +156,11 @@ export class EventIntake {
     const receivedAt = new Date(now).toISOString();
     const args: (string | number)[] = [...this.keys, ...this.head];
     for (const p of batch) {
-      const { queues, data } = this.jobsOf(p, receivedAt);
-      args.push(p.key, p.event.type, now, data, queues.length, ...queues.map((q) => QUEUE_INDEX.get(q)!));
-      const writes = this.observer?.accepted({ key: p.key, type: p.event.type, data: p.event.data, receivedAt, correlationId: p.correlationId, queues }) ?? [];
-      args.push(writes.length);
-      for (const w of writes) {
-        if (w.kind === 'hash') args.push('H', w.key, w.ttlSeconds, w.fields.length, ...w.fields.flat());
-        else args.push('Z', w.key, w.ttlSeconds, w.score, w.member, w.trimAt ?? '');
-      }
+      const { queues, data, held } = this.jobsOf(p, receivedAt);
+      args.push(p.key, p.event.type, now, data, queues.length, ...queues.map((q) => QUEUE_INDEX.get(q)!), held.length, ...held);
+      const event: AcceptedEvent = { key: p.key, type: p.event.type, data: p.event.data, receivedAt, correlationId: p.correlationId, queues };
+      const writes = this.observer ? [...this.observer.accepted(event), ...(held.length ? [] : [this.observer.finalRecord(event)])] : [];
+      args.push(...writeArgs(writes));
     }
     const accepted = await this.redis.csIntake(...args);
     const outcomes = batch.map((_, i): IntakeOutcome => (accepted[i] === 1 ? 'accepted' : 'duplicate'));
@@ -187,16 +169,20 @@ export class EventIntake {
   }
 
   /**
-   * The queues of one event's jobs and their data (JSON): contacts + email for an enrollment (the
-   * job's own id, name and timestamp say its key, type and arrival), products for a course.
+   * The queues of one event's jobs, their data (JSON) and the fields of its pending record: for an
+   * enrollment, contacts + email jobs holding the correlation id, the enrollment in the pending record
+   * (the job's own id, name and timestamp say its key, type and arrival); for a course, a products
+   * job holding the course, and a plain dedupe marker.
    */
-  private jobsOf({ event, key, correlationId }: PendingEvent, receivedAt: string): { queues: WorkQueueName[]; data: string } {
+  private jobsOf({ event, key, correlationId }: PendingEvent, receivedAt: string): { queues: WorkQueueName[]; data: string; held: string[] } {
     if (event.type === 'course.student_enroll') {
-      const data: EnrollmentJob = { correlationId, enrollment: event.data };
-      return { queues: [QUEUES.contacts, QUEUES.email], data: JSON.stringify(data) };
+      const queues = [QUEUES.contacts, QUEUES.email];
+      const data: EnrollmentJob = { correlationId };
+      const held = [['c', correlationId], ...enrollmentFields(event.data), ...queues.map((q) => [`q:${q}`, '1'])].flat();
+      return { queues, data: JSON.stringify(data), held };
     }
     const course: CourseJob = { key, eventType: event.type, receivedAt, correlationId, course: event.data };
-    return { queues: [QUEUES.products], data: JSON.stringify(course) };
+    return { queues: [QUEUES.products], data: JSON.stringify(course), held: [] };
   }
 
   /** Notes a duplicate delivery in the event's trace; a failure to note it does not change the answer. */
@@ -212,7 +198,7 @@ export class EventIntake {
 
   /** Forgets that `key` was delivered, so it can be accepted again (backfill, tests). */
   async forget(key: string): Promise<void> {
-    await this.redis.del(recordKey(this.config.redis.prefix, 'seen', key));
+    await this.redis.del(pendingKey(this.config.redis.prefix, key));
   }
 
   /** Nothing to release: the intake writes through the connection it was given. */

@@ -15,15 +15,17 @@ export interface JobMeta {
 }
 
 /**
- * The data of an enrollment's `crm-contacts` and `email-welcome` jobs: the enrollment as validated
- * (extra fields kept) and the request it came with. The job's id is its idempotency key, its name the
- * event type and its timestamp when it was received; jobs queued by earlier versions also carry
- * those as `key`, `eventType` and `receivedAt`.
+ * The data of an enrollment's `crm-contacts` and `email-welcome` jobs: the request it came with and
+ * the enrollment as validated (extra fields kept). The intake's jobs leave the enrollment in the
+ * event's pending record, shared by both (`PendingEvents.resolve` fills it in for the worker);
+ * replayed dead letters and jobs queued by earlier versions carry it themselves. The job's id is its
+ * idempotency key, its name the event type and its timestamp when it was received (earlier versions
+ * also kept `key`, `eventType` and `receivedAt`).
  */
 export interface EnrollmentJob extends Partial<Omit<JobMeta, 'correlationId'>> {
   correlationId: string;
   eventType?: 'course.student_enroll';
-  enrollment: Enrollment;
+  enrollment?: Enrollment;
 }
 
 /** A batch of SendGrid events as received (one job per batch; each event deduplicated by the worker). */

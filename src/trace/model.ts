@@ -76,41 +76,9 @@ export interface IndexTerm {
   value: string;
 }
 
-/**
- * The header as fields of the trace hash, `receivedAt` first (the header is there exactly when it
- * is): each value short, so a trace that has no steps yet stays a compact hash in Redis.
- */
-export function headerFields(h: TraceHeader): [string, string][] {
-  const fields: [string, string | undefined][] = [
-    ['receivedAt', h.receivedAt],
-    ['eventType', h.eventType],
-    ['queues', h.queues.join(',')],
-    ['correlationId', h.correlationId],
-    ['enrollmentId', h.enrollmentId],
-    ['courseId', h.courseId],
-    ['planIds', h.planIds && JSON.stringify(h.planIds)],
-    ['studentEmail', h.studentEmail],
-    ['quarantineId', h.quarantineId],
-  ];
-  return fields.filter((f): f is [string, string] => f[1] !== undefined);
-}
-
-/** The header of trace `key` from its hash: the fields above, or field `h` (JSON) of traces written before them. */
+/** The header of trace `key` from its hash (field `h`, JSON, stored without the key). */
 export function headerOf(key: string, hash: Record<string, string>): TraceHeader | undefined {
-  if (hash.h) return JSON.parse(hash.h) as TraceHeader;
-  if (hash.receivedAt === undefined) return undefined;
-  return {
-    key,
-    eventType: hash.eventType ?? '',
-    receivedAt: hash.receivedAt,
-    correlationId: hash.correlationId,
-    queues: hash.queues ? hash.queues.split(',') : [],
-    enrollmentId: hash.enrollmentId,
-    courseId: hash.courseId,
-    planIds: hash.planIds ? (JSON.parse(hash.planIds) as string[]) : undefined,
-    studentEmail: hash.studentEmail,
-    quarantineId: hash.quarantineId,
-  };
+  return hash.h ? { key, ...(JSON.parse(hash.h) as Omit<TraceHeader, 'key'>) } : undefined;
 }
 
 /** Reads stored steps (hash fields `s:<order>`) back into time order. */

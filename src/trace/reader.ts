@@ -2,8 +2,10 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import { readCalls } from './calls.ts';
 import { TraceKeys } from './keys.ts';
-import { enrollmentKey } from '../events/idempotency-key.ts';
-import { headerOf, sortSteps, type IndexKind, type TraceRecord } from './model.ts';
+import { enrollmentKey, isEnrollmentKey } from '../events/idempotency-key.ts';
+import { pendingEvent, pendingKey } from '../queues/pending-events.ts';
+import { headerOf, sortSteps, type IndexKind, type TraceHeader, type TraceRecord } from './model.ts';
+import { eventHeader } from './subject.ts';
 import { isEmail } from '../privacy/email.ts';
 import { resolvePiiHasher, type PiiHasher } from '../privacy/pii-hash.ts';
 
@@ -29,7 +31,8 @@ export class TraceReader {
 
   /**
    * Trace keys matching `query`, newest first, at most `limit`: from the index of its kind, the trace
-   * whose key it is, and the trace of the enrollment it is the id of (found by its key, not indexed).
+   * whose key it is, and the trace of the enrollment it is the id of (found by its key, not indexed;
+   * while the enrollment's jobs are not done, by its pending record).
    */
   async findKeys(query: string, limit = SEARCH_LIMIT): Promise<string[]> {
     const q = query.trim();
@@ -46,7 +49,8 @@ export class TraceReader {
     for (const index of indexes) batch.zremrangebyscore(index, '-inf', cutoff).zrevrange(index, 0, limit - 1, 'WITHSCORES');
     batch.exists(this.keys.trace(q));
     const own = enrollmentKey(q);
-    batch.hmget(this.keys.trace(own), 'receivedAt', 'h');
+    batch.hget(this.keys.trace(own), 'h');
+    batch.hmget(pendingKey(this.config.redis.prefix, own), 'at', 'c');
     const results = (await batch.exec()) ?? [];
     const scored = new Map<string, number>();
     results.slice(0, indexes.length * 2).filter((_, i) => i % 2 === 1).forEach(([err, flat]) => {
@@ -56,29 +60,47 @@ export class TraceReader {
     });
     const direct = results[indexes.length * 2];
     if (!isEmail(q) && direct?.[1] === 1 && !scored.has(q)) scored.set(q, Number.MAX_SAFE_INTEGER);
-    const [receivedAt, oldHeader] = (results[indexes.length * 2 + 1]?.[1] ?? []) as (string | null)[];
-    const at = receivedAt ?? (oldHeader ? (JSON.parse(oldHeader) as { receivedAt: string }).receivedAt : undefined);
-    if (!isEmail(q) && at !== undefined && !scored.has(own)) scored.set(own, Date.parse(at));
+    const header = results[indexes.length * 2 + 1]?.[1] as string | null;
+    // A marker left by an earlier version is a plain string: the error says no data waits there.
+    const [pendingErr, pending] = results[indexes.length * 2 + 2] ?? [];
+    const [pendingAt, holds] = pendingErr ? [] : ((pending ?? []) as (string | null)[]);
+    const at = header ? Date.parse((JSON.parse(header) as { receivedAt: string }).receivedAt) : holds ? Number(pendingAt) : undefined;
+    if (!isEmail(q) && at !== undefined && !scored.has(own)) scored.set(own, at);
     return [...scored.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, limit)
       .map(([key]) => key);
   }
 
-  /** Reads traces by key; expired ones are left out. */
+  /**
+   * Reads traces by key; expired ones are left out. An enrollment whose jobs are not all done has
+   * its header written only then: until then it is read from the enrollment's pending record.
+   */
   async load(keys: string[]): Promise<TraceRecord[]> {
     if (!keys.length) return [];
     const batch = this.redis.pipeline();
     for (const key of keys) batch.hgetall(this.keys.trace(key));
-    const results = (await batch.exec()) ?? [];
-    const records: TraceRecord[] = [];
-    results.forEach(([err, hash], i) => {
+    const hashes = ((await batch.exec()) ?? []).map(([err, hash]) => {
       if (err) throw err;
-      const fields = Object.entries(hash as Record<string, string>);
-      if (!fields.length) return;
+      return hash as Record<string, string>;
+    });
+    const headless = keys.filter((key, i) => !hashes[i]!.h && isEnrollmentKey(key));
+    const pending = new Map<string, TraceHeader>();
+    if (headless.length) {
+      const reads = this.redis.pipeline();
+      for (const key of headless) reads.hgetall(pendingKey(this.config.redis.prefix, key));
+      ((await reads.exec()) ?? []).forEach(([err, hash], i) => {
+        const event = err ? undefined : pendingEvent(headless[i]!, hash as Record<string, string>);
+        if (event) pending.set(headless[i]!, eventHeader(event));
+      });
+    }
+    const records: TraceRecord[] = [];
+    keys.forEach((key, i) => {
+      const fields = Object.entries(hashes[i]!);
+      if (!fields.length && !pending.has(key)) return;
       records.push({
-        key: keys[i]!,
-        header: headerOf(keys[i]!, hash as Record<string, string>),
+        key,
+        header: headerOf(key, hashes[i]!) ?? pending.get(key),
         steps: sortSteps(fields.filter(([f]) => f.startsWith('s:'))),
         calls: readCalls(fields),
       });

@@ -18,7 +18,7 @@ import { StatusWriter } from './email-status-writer.ts';
 import { QUEUES } from '../queues/names.ts';
 import type { RunningWorker, WorkerDeps } from './deps.ts';
 import { MicroBatchWorker } from './micro-batch.ts';
-import { forgetPersonalData, logFailure, notStarted } from './start.ts';
+import { logFailure, notStarted } from './start.ts';
 
 /** What a completed crm-contacts job returns: the HubSpot contact it wrote. */
 export type ContactJobResult =
@@ -64,7 +64,9 @@ class ContactsBatchHandler {
   async handle(all: Job<ContactsJob>[], token: string, signal: AbortSignal): Promise<void> {
     const started = performance.now();
     const statusJobs = all.filter((j): j is Job<EmailStatusJob> => (j.data as EmailStatusJob).kind === 'email-status');
-    const jobs = await this.withoutSkipped(all.filter((j): j is Job<EnrollmentJob> => (j.data as EmailStatusJob).kind !== 'email-status'), token);
+    const enrollments = all.filter((j): j is Job<EnrollmentJob> => (j.data as EmailStatusJob).kind !== 'email-status');
+    await this.deps.pending.resolve(enrollments);
+    const jobs = await this.withoutSkipped(enrollments, token);
     const valid: ValidContact[] = [];
     let outcome: JobOutcome = 'completed';
     for (const job of jobs) {
@@ -119,7 +121,7 @@ class ContactsBatchHandler {
       if (skipped === 'suppressed') this.deps.metrics.suppressed.inc({ queue: this.queueName });
       const result: ContactJobResult = { skipped };
       await job.moveToCompleted(result, token, false);
-      await forgetPersonalData(job);
+      await this.deps.pending.done(this.queueName, job);
     }
     return rest;
   }
@@ -144,7 +146,7 @@ class ContactsBatchHandler {
     if (outcome.status === 'written') {
       const result: ContactJobResult = { contactId: outcome.contactId, created: outcome.created };
       await job.moveToCompleted(result, token, false);
-      await forgetPersonalData(job);
+      await this.deps.pending.done(this.queueName, job);
     } else if (outcome.status === 'rejected') await this.fail(job, new UnrecoverableError(outcome.message), token);
     else await this.fail(job, new Error(outcome.message), token);
   }

@@ -2,7 +2,6 @@ import { Worker, type Job, type Processor } from 'bullmq';
 import { jobRetention } from '../queues/jobs.ts';
 import type { WorkQueueName } from '../queues/names.ts';
 import { maskEmails } from '../privacy/email.ts';
-import { personalDataRemoved, withoutPersonalData } from '../privacy/mask.ts';
 import type { RunningWorker, WorkerDeps } from './deps.ts';
 
 /**
@@ -10,11 +9,6 @@ import type { RunningWorker, WorkerDeps } from './deps.ts';
  * on a 429) when the worker has a limiter.
  */
 export const RATE_LIMIT_CEILING = { max: 10_000, duration: 1000 };
-
-/** Masks the e-mail and phone of a job that is done (completed, or failed for good with its dead letter kept). */
-export async function forgetPersonalData(job: Job): Promise<void> {
-  if (job.data && !personalDataRemoved(job.data)) await job.updateData(withoutPersonalData(job.data));
-}
 
 /** The stand-in for a worker that cannot run (no credentials, no emulator): it says so once, and its jobs wait. */
 export function notStarted(deps: Pick<WorkerDeps, 'log'>, queue: WorkQueueName, why: string): RunningWorker {
@@ -89,8 +83,8 @@ export async function startQueueWorker<D, R>(deps: WorkerDeps, opts: QueueWorker
     ...jobRetention(deps.config),
   });
   const failures = attachDeadLetters(worker, queue, deps);
-  // Done: the student's e-mail and phone are not kept in the completed job (its result stays).
-  worker.on('completed', (job: Job) => void forgetPersonalData(job).catch(() => undefined));
+  // Done: the student's data is not kept for the completed job (its result stays).
+  worker.on('completed', (job: Job) => void deps.pending.done(queue, job).catch(() => undefined));
   await worker.waitUntilReady();
   deps.log.info({ queue, concurrency, ...opts.details }, `${queue} worker started`);
   return {

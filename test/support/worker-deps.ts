@@ -3,7 +3,9 @@ import type { Config } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { DeadLetters } from '../../src/queues/dead-letter.ts';
+import { PendingEvents } from '../../src/queues/pending-events.ts';
 import { openQueues } from '../../src/queues/registry.ts';
+import { TraceWriter } from '../../src/trace/writer.ts';
 import type { WorkerDeps } from '../../src/workers/deps.ts';
 import { dropPrefix, redisUrl } from './env.ts';
 
@@ -20,13 +22,16 @@ export function testWorkerDeps(config: Config): WorkerDeps & { stop(): Promise<v
   };
   const redis = connect();
   const queues = openQueues(redis, config);
+  const traces = new TraceWriter(redis, config);
+  const pending = new PendingEvents(redis, config, (event) => traces.finalRecord(event));
   return {
     config,
     log: createLogger('silent'),
     connect,
     redis,
     queues,
-    deadLetters: new DeadLetters(redis, queues, config.redis.prefix),
+    deadLetters: new DeadLetters(redis, queues, config.redis.prefix, pending),
+    pending,
     metrics: createMetrics(),
     async stop() {
       await queues.close();
