@@ -67,7 +67,7 @@ export const settings = {
   WELCOME_EMAIL_LANGUAGE: { kind: 'enum', default: 'en', values: ['en', 'zh-TW'], doc: 'language of the built-in welcome email' },
   COURSE_URL_PATTERN: { kind: 'string', default: 'https://school.example.com/courses/{slug}', doc: 'course link in the welcome email; {slug} and {id} are replaced' },
   EMAIL_CONCURRENCY: { kind: 'int', default: '50', min: 1, max: 1000, doc: 'welcome emails sent at the same time per worker process' },
-  SENDGRID_WEBHOOK_PUBLIC_KEY: { kind: 'string', doc: 'verification key of SendGrid\'s Signed Event Webhook (base64, as SendGrid shows it); unset: POST /webhooks/sendgrid answers 404 in production and takes unsigned events elsewhere' },
+  SENDGRID_WEBHOOK_PUBLIC_KEY: { kind: 'list', default: '', doc: 'verification key of SendGrid\'s Signed Event Webhook (base64, as SendGrid shows it; a comma-separated list accepts each, for a key change); unset: POST /webhooks/sendgrid answers 404 in production and takes unsigned events elsewhere' },
   SENDGRID_WEBHOOK_MAX_AGE_SECONDS: { kind: 'int', min: 1, doc: 'refuse (401) event batches whose signed timestamp is older than this; unset: no age check (SendGrid retries for up to 24 h)' },
   SENT_MARKER_TTL_DAYS: { kind: 'int', default: '45', min: 1, max: 3650, doc: 'how long each enrollment\'s welcome email record (sent marker and delivery status) is kept: exactly-once holds against redeliveries and replays this long; at least DEDUPE_TTL_SECONDS' },
   SENDGRID_EVENT_GRACE_SECONDS: { kind: 'int', default: '120', min: 0, max: 3600, doc: 'with the Event Webhook on: how long a retried welcome email whose earlier send may have gone out waits for SendGrid\'s event before sending again' },

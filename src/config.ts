@@ -50,7 +50,7 @@ export interface Config {
     courseUrlPattern: string;
     concurrency: number;
     /** SendGrid's Event Webhook: the verification key (base64 DER SPKI), the oldest signed time taken, the grace of ambiguous sends. */
-    events: { publicKey?: string; maxAgeSeconds?: number; graceSeconds: number };
+    events: { publicKeys: string[]; maxAgeSeconds?: number; graceSeconds: number };
     /** How long an enrollment's welcome email record (sent marker, status) is kept, in seconds. */
     sentRecordTtlSeconds: number;
   };
@@ -164,8 +164,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (v.ADMIN_PORT !== undefined && v.ADMIN_PORT !== 0 && v.ADMIN_PORT === v.PORT) throw new ConfigError('ADMIN_PORT', `must differ from PORT (${v.PORT})`);
   if (v.DASHBOARD_VIEWER_PASSWORD && v.DASHBOARD_VIEWER_USER === v.DASHBOARD_USER) throw new ConfigError('DASHBOARD_VIEWER_USER', `must differ from DASHBOARD_USER ("${v.DASHBOARD_USER}")`);
   if (v.DASHBOARD_VIEWER_PASSWORD && v.DASHBOARD_VIEWER_PASSWORD === v.DASHBOARD_PASSWORD) throw new ConfigError('DASHBOARD_VIEWER_PASSWORD', 'must differ from DASHBOARD_PASSWORD');
-  if (v.SENDGRID_WEBHOOK_PUBLIC_KEY) {
-    const problem = eventKeyProblem(v.SENDGRID_WEBHOOK_PUBLIC_KEY);
+  for (const key of v.SENDGRID_WEBHOOK_PUBLIC_KEY) {
+    const problem = eventKeyProblem(key);
     if (problem) throw new ConfigError('SENDGRID_WEBHOOK_PUBLIC_KEY', problem);
   }
   if (v.SENDGRID_WELCOME_TEMPLATE_ID && !/^d-[A-Za-z0-9]+$/.test(v.SENDGRID_WELCOME_TEMPLATE_ID)) throw new ConfigError('SENDGRID_WELCOME_TEMPLATE_ID', `must be a dynamic template id starting with "d-", got "${v.SENDGRID_WELCOME_TEMPLATE_ID}"`);
@@ -204,7 +204,7 @@ export function loadConfig(env: Env = process.env): Config {
       language: v.WELCOME_EMAIL_LANGUAGE,
       courseUrlPattern: v.COURSE_URL_PATTERN,
       concurrency: v.EMAIL_CONCURRENCY,
-      events: { publicKey: v.SENDGRID_WEBHOOK_PUBLIC_KEY, maxAgeSeconds: v.SENDGRID_WEBHOOK_MAX_AGE_SECONDS, graceSeconds: v.SENDGRID_EVENT_GRACE_SECONDS },
+      events: { publicKeys: v.SENDGRID_WEBHOOK_PUBLIC_KEY, maxAgeSeconds: v.SENDGRID_WEBHOOK_MAX_AGE_SECONDS, graceSeconds: v.SENDGRID_EVENT_GRACE_SECONDS },
       sentRecordTtlSeconds: v.SENT_MARKER_TTL_DAYS * 86_400,
     },
     jobs: { attempts: v.JOB_ATTEMPTS, backoffMs: v.JOB_BACKOFF_MS, completedKeep: v.COMPLETED_JOBS_KEEP },

@@ -58,7 +58,7 @@ export async function startService(givenConfig: Config, role: Role, log: Logger)
   // Sandbox mode: HubSpot and SendGrid are emulators in this process (config.sandbox is never true in production).
   const sandbox = givenConfig.sandbox ? await startSandbox(givenConfig, log) : undefined;
   const config = sandbox?.config ?? givenConfig;
-  if (role !== 'worker' && !config.sendgrid.events.publicKey) {
+  if (role !== 'worker' && !config.sendgrid.events.publicKeys.length) {
     log.warn(config.env === 'production' ? 'SENDGRID_WEBHOOK_PUBLIC_KEY is not set: POST /webhooks/sendgrid answers 404 (welcome email delivery is not followed)' : 'SENDGRID_WEBHOOK_PUBLIC_KEY is not set: SendGrid events are accepted WITHOUT signature verification (404 in production)');
   }
   if (role !== 'worker' && config.webhook.secrets.length === 0) {

@@ -99,3 +99,47 @@ describe('course-sync emit', () => {
     expect(res.stderr).toMatch(/neither an event type \(course.created, course.updated, course.student_enroll\) nor a file/);
   });
 });
+
+describe('course-sync emit sendgrid-keys / sendgrid-events', () => {
+  let sg: Awaited<ReturnType<typeof startTestService>>;
+  let keyFile: string;
+  let dir: string;
+
+  beforeAll(async () => {
+    const keys = await runCli(['emit', 'sendgrid-keys']);
+    expect(keys.code).toBe(0);
+    const publicKey = /^SENDGRID_WEBHOOK_PUBLIC_KEY=(\S+)$/m.exec(keys.stdout)![1]!;
+    dir = mkdtempSync(join(tmpdir(), 'cs-emit-sg-'));
+    keyFile = join(dir, 'private.pem');
+    writeFileSync(keyFile, keys.stdout.slice(keys.stdout.indexOf('-----BEGIN')));
+    sg = await startTestService({ SENDGRID_WEBHOOK_PUBLIC_KEY: publicKey });
+  });
+  afterAll(async () => sg?.stop());
+
+  it('signs a file of events with the generated key; the receiver takes it as one batch', async () => {
+    const file = join(dir, 'events.json');
+    writeFileSync(file, JSON.stringify([{ email: 'a@example.com', timestamp: 1_700_000_000, event: 'delivered', sg_event_id: 'e1', sg_message_id: 'm1.x', enrollment_id: 'enroll_sg_1' }]));
+    const res = await runCli(['emit', 'sendgrid-events', file, '--key', keyFile, '--url', `${sg.base}/webhooks/sendgrid`]);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(/^HTTP 200 OK$/m);
+    expect(res.stdout).toMatch(/^HTTP 200 OK$/m);
+    const sample = await runCli(['emit', 'sendgrid-events', '--id', 'enroll_sg_2', '--key', keyFile], { PORT: String(sg.service.port) });
+    expect(sample.code).toBe(0);
+    const q = new Queue(QUEUES.emailEvents, { connection: sg.redis, prefix: sg.config.redis.prefix });
+    const batches = await q.getJobs(['waiting', 'active', 'delayed', 'prioritized']);
+    await q.close();
+    expect(batches.map((b) => b.data.events.map((e: any) => [e.enrollmentId, e.event])).sort()).toEqual([
+      [['enroll_sg_1', 'delivered']],
+      [['enroll_sg_2', 'processed'], ['enroll_sg_2', 'delivered']],
+    ]);
+  });
+
+  it('exits 1 when the receiver refuses the signature, 2 without a key or events', async () => {
+    const other = join(dir, 'other.pem');
+    writeFileSync(other, (await runCli(['emit', 'sendgrid-keys'])).stdout.replace(/^SENDGRID_WEBHOOK_PUBLIC_KEY=.*\n/, ''));
+    const refused = await runCli(['emit', 'sendgrid-events', '--id', 'enroll_sg_3', '--key', other, '--url', `${sg.base}/webhooks/sendgrid`]);
+    expect(refused).toMatchObject({ code: 1, stdout: expect.stringMatching(/^HTTP 401/m) });
+    expect(await runCli(['emit', 'sendgrid-events', '--id', 'x'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--key <file> is required') });
+    expect(await runCli(['emit', 'sendgrid-events', '--key', keyFile])).toMatchObject({ code: 2, stderr: expect.stringContaining('--id <enrollment id>') });
+  });
+});

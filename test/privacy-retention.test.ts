@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { purgePastRetention } from '../src/privacy/retention.ts';
+import { purgePastRetention } from '../src/student-data/retention.ts';
 import { DeadLetters, type DeadLetter } from '../src/queues/dead-letter.ts';
 import { QUEUES, type WorkQueueName } from '../src/queues/names.ts';
 import { openQueues, type QueueSet } from '../src/queues/registry.ts';

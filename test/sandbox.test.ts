@@ -32,10 +32,10 @@ it('runs in sandbox mode: a signed enrollment becomes an emulated HubSpot contac
   const res = await t.post(body);
   expect(res.status).toBe(202);
 
-  // The welcome email's status can reach the contact before the enrollment's own write does (on a
-  // busy machine): wait for the course too.
   await until(async () => {
     const page = await sandboxPage();
+    // The contact may first appear with only its welcome email status (SendGrid's events arrive
+    // a second after the send); it is complete once the enrollment's batch is written.
     return /HubSpot contacts \(1\)/.test(page) && /SendGrid e-mails \(1\)/.test(page) && page.includes('course_789012');
   });
   const page = await sandboxPage();

@@ -7,7 +7,7 @@ import { createLogger } from '../src/log.ts';
 import { QUEUES } from '../src/queues/names.ts';
 import { openQueues } from '../src/queues/registry.ts';
 import { startLocalRedis } from '../src/redis/local-server.ts';
-import { generateEventKeyPair } from '../src/receiver/sendgrid-signature.ts';
+import { EVENT_SIGNATURE_HEADER, EVENT_TIMESTAMP_HEADER, EventWebhookSignature, generateEventKeyPair, signEventBatch } from '../src/receiver/sendgrid-signature.ts';
 import { startService } from '../src/service.ts';
 import { testConfig } from './support/env.ts';
 import { startTestService } from './support/receiver.ts';
@@ -66,12 +66,24 @@ describe('POST /webhooks/sendgrid', () => {
 
 describe('doctor: the Event Webhook', () => {
   it.each([
-    [{ publicKey: keys.publicKey }, true, 'ok'],
-    [{}, true, 'problem'],
-    [{}, false, 'unknown'],
-  ] as const)('%j in production %s → %s, saying how to turn it on', (events, production, status) => {
-    const result = checkEventWebhook(events, production);
+    [[keys.publicKey], true, 'ok'],
+    [[], true, 'problem'],
+    [[], false, 'unknown'],
+  ] as const)('%j in production %s → %s, saying how to turn it on', (publicKeys, production, status) => {
+    const result = checkEventWebhook({ publicKeys: [...publicKeys] }, production);
     expect(result.status).toBe(status);
     if (status !== 'ok') expect(result.fix).toMatch(/webhooks\/sendgrid.*SENDGRID_WEBHOOK_PUBLIC_KEY/);
+  });
+});
+
+describe('more than one verification key (a key being changed, or sandbox mode with a key of your own)', () => {
+  it('takes a batch signed by any of them and refuses one signed by another key', () => {
+    const [a, b, c] = [generateEventKeyPair(), generateEventKeyPair(), generateEventKeyPair()];
+    const verifier = new EventWebhookSignature([a.publicKey, b.publicKey]);
+    const body = Buffer.from('[{"event":"delivered"}]\r\n');
+    const headers = (key: string) => ({ [EVENT_SIGNATURE_HEADER]: signEventBatch(key, '1700000000', body), [EVENT_TIMESTAMP_HEADER]: '1700000000' });
+    expect(() => verifier.verify(body, headers(a.privateKey))).not.toThrow();
+    expect(() => verifier.verify(body, headers(b.privateKey))).not.toThrow();
+    expect(() => verifier.verify(body, headers(c.privateKey))).toThrow(/No matching signature found/);
   });
 });

@@ -9,7 +9,7 @@ import type { EventIntake } from '../queues/intake.ts';
 import type { QueueSet } from '../queues/registry.ts';
 import type { Quarantine } from '../receiver/quarantine.ts';
 import { adminApiRouter } from './api.ts';
-import { openPrivacy } from '../privacy/deps.ts';
+import { openPrivacy } from '../student-data/deps.ts';
 import { adminAssets } from './assets.ts';
 import { AuditTrail } from './audit.ts';
 import { isAdminPath, resolveAdminAccess } from './auth.ts';

@@ -3,9 +3,9 @@ import type { Context } from 'koa';
 import { HubSpotCallError } from '../hubspot/errors.ts';
 import { HttpError } from '../http-error.ts';
 import { maskEmail } from '../privacy/email.ts';
-import { exportAudit, exportStudent } from '../privacy/export.ts';
-import { erasureAudit, forgetStudent, type PrivacyDeps } from '../privacy/forget.ts';
-import { parseStudentQuery, type StudentQuery } from '../privacy/student.ts';
+import { exportAudit, exportStudent } from '../student-data/export.ts';
+import { erasureAudit, forgetStudent, type PrivacyDeps } from '../student-data/forget.ts';
+import { parseStudentQuery, type StudentQuery } from '../student-data/student.ts';
 import type { AuditEntry } from './audit.ts';
 import { jsonBody } from './json-body.ts';
 

@@ -15,6 +15,13 @@ export function formatDeadLetterLine(s: DeadLetterSummary): string {
   return [s.queue, s.id, s.eventId, s.lastErrorAt, s.lastError.replace(/\s+/g, ' ')].join('\t');
 }
 
+/** Prints rows as JSON, or one line each (saying on stderr when there are none). */
+function printRows<T>(io: CliIO, rows: T[], json: boolean | undefined, line: (row: T) => string, none: string): void {
+  if (json) io.out(JSON.stringify(rows, null, 2));
+  else if (rows.length) for (const row of rows) io.out(line(row));
+  else io.err(none);
+}
+
 function parseOlderThan(value: string): number {
   try {
     return parseDuration(value);
@@ -41,9 +48,7 @@ export function registerDlq(program: Command, io: CliIO): void {
       withOps(io, 'dlq list', async ({ deadLetters }) => {
         const summaries: DeadLetterSummary[] = [];
         for (const q of queue ? [queue] : WORK_QUEUES) summaries.push(...(await deadLetters.list(q)).map(summarizeDeadLetter));
-        if (opts.json) io.out(JSON.stringify(summaries, null, 2));
-        else for (const s of summaries) io.out(formatDeadLetterLine(s));
-        if (!opts.json && summaries.length === 0) io.err(`no dead letters${queue ? ` in ${queue}` : ''}`);
+        printRows(io, summaries, opts.json, formatDeadLetterLine, `no dead letters${queue ? ` in ${queue}` : ''}`);
         return EXIT.ok;
       }),
     );
@@ -75,9 +80,7 @@ export function registerDlq(program: Command, io: CliIO): void {
     .action((queue: WorkQueueName, opts: { json?: boolean }) =>
       withOps(io, 'dlq groups', async ({ deadLetters }) => {
         const groups = groupDeadLetters(await deadLetters.list(queue));
-        if (opts.json) io.out(JSON.stringify(groups, null, 2));
-        else for (const g of groups) io.out([g.count, g.category ?? '-', g.firstAt, g.lastAt, g.cause.replace(/\s+/g, ' ')].join('\t'));
-        if (!opts.json && !groups.length) io.err(`no dead letters in ${queue}`);
+        printRows(io, groups, opts.json, (g) => [g.count, g.category ?? '-', g.firstAt, g.lastAt, g.cause.replace(/\s+/g, ' ')].join('\t'), `no dead letters in ${queue}`);
         return EXIT.ok;
       }),
     );

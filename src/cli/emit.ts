@@ -5,6 +5,7 @@ import { loadConfig } from '../config.ts';
 import { EVENT_TYPES } from '../events/types.ts';
 import { EXIT } from './exit-codes.ts';
 import type { CliIO } from './io.ts';
+import { emitSendGridEvents, emitSendGridKeys } from './emit-sendgrid.ts';
 import { localWebhookUrl, postWebhook, ReceiverUnreachableError } from './post-webhook.ts';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/loopwise/', import.meta.url));
@@ -13,6 +14,7 @@ interface EmitOptions {
   url?: string;
   secret?: string;
   id?: string;
+  key?: string;
 }
 
 /** A usage mistake the user can fix (unknown type, unreadable file, not JSON). */
@@ -48,10 +50,12 @@ export function registerEmit(program: Command, io: CliIO): void {
   program
     .command('emit')
     .description('send a correctly signed webhook (a seed sample or a JSON file) to a running receiver')
-    .argument('<type|file>', `event type of a seed sample (${EVENT_TYPES.join(', ')}) or a JSON file`)
-    .option('--url <url>', 'webhook URL (default: http://localhost:$PORT/webhooks/loopwise)')
+    .argument('<type|file>', `event type of a seed sample (${EVENT_TYPES.join(', ')}) or a JSON file; or sendgrid-events, sendgrid-keys`)
+    .argument('[events-file]', 'with sendgrid-events: a JSON array of SendGrid events')
+    .option('--url <url>', 'webhook URL (default: http://localhost:$PORT/webhooks/loopwise, or …/webhooks/sendgrid)')
     .option('--secret <secret>', 'signing key (default: the first of WEBHOOK_SECRET; none: sent unsigned)')
-    .option('--id <id>', 'replace data.id, e.g. to send a new enrollment instead of a duplicate')
+    .option('--id <id>', 'replace data.id, e.g. to send a new enrollment instead of a duplicate (sendgrid-events: a sample batch for this enrollment id)')
+    .option('--key <file>', 'sendgrid-events: the private key (PEM) to sign with')
     .addHelpText(
       'after',
       [
@@ -60,12 +64,20 @@ export function registerEmit(program: Command, io: CliIO): void {
         '  course-sync emit course.student_enroll',
         '  course-sync emit course.student_enroll --id enroll_test_2',
         '  course-sync emit ./my-event.json --url https://sync.example.com/webhooks/loopwise --secret "$KEY"',
+        '  course-sync emit sendgrid-keys                      # a key pair: the public half for SENDGRID_WEBHOOK_PUBLIC_KEY',
+        '  course-sync emit sendgrid-events events.json --key private.pem',
+        '  course-sync emit sendgrid-events --id enroll_123456 --key private.pem   # a sample processed + delivered batch',
         '',
         'Exit codes: 0 the receiver answered 2xx; 1 it answered something else; 2 bad usage; 3 no receiver answered.',
       ].join('\n'),
     )
-    .action(async (source: string, opts: EmitOptions) => {
-      io.exitCode = await emit(io, source, opts);
+    .action(async (source: string, eventsFile: string | undefined, opts: EmitOptions) => {
+      if (source === 'sendgrid-keys') io.exitCode = emitSendGridKeys(io);
+      else if (source === 'sendgrid-events') io.exitCode = await emitSendGridEvents(io, eventsFile, opts, loadConfig(io.env).port);
+      else if (eventsFile !== undefined) {
+        io.err(`course-sync emit: one event at a time ("${eventsFile}" is one too many)`);
+        io.exitCode = EXIT.usage;
+      } else io.exitCode = await emit(io, source, opts);
     });
 }
 

@@ -29,11 +29,16 @@ export function localWebhookUrl(port: number): string {
  * nothing answers; any HTTP answer, 2xx or not, is returned.
  */
 export async function postWebhook(url: string, body: string, secret?: string, timeoutMs = 15_000): Promise<WebhookReply> {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  const headers: Record<string, string> = {};
   if (secret) headers['loopwise-webhook-signature'] = new WebhookSignature([secret]).sign(body);
+  return postJson(url, body, headers, timeoutMs);
+}
+
+/** POSTs a raw JSON body with extra headers; throws ReceiverUnreachableError when nothing answers. */
+export async function postJson(url: string, body: string, headers: Record<string, string>, timeoutMs = 15_000): Promise<WebhookReply> {
   let res: Response;
   try {
-    res = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs) });
+    res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
     const e = err as Error & { cause?: { code?: string; message?: string } };
     const reason = e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (e.cause?.code ?? e.cause?.message ?? e.message);

@@ -88,8 +88,8 @@ const EVENTS = 'SendGrid Event Webhook';
 const HOW_TO = 'in SendGrid, Settings → Mail Settings → Event Webhook: HTTP POST URL https://<this service>/webhooks/sendgrid; events Processed, Dropped, Deferred, Bounced, Delivered, Opened, Clicked, Spam Reports, Unsubscribes; turn on the Signed Event Webhook and set SENDGRID_WEBHOOK_PUBLIC_KEY to its Verification Key';
 
 /** Whether delivery events can come in: the Signed Event Webhook's key is set (in production the endpoint is off without it). */
-export function checkEventWebhook(events: { publicKey?: string; maxAgeSeconds?: number }, production: boolean): CheckResult {
-  if (events.publicKey) return ok(EVENTS, `POST /webhooks/sendgrid verifies SendGrid's signature${events.maxAgeSeconds ? ` and refuses batches older than ${events.maxAgeSeconds} s` : ''}`);
+export function checkEventWebhook(events: { publicKeys: string[]; maxAgeSeconds?: number }, production: boolean): CheckResult {
+  if (events.publicKeys.length) return ok(EVENTS, `POST /webhooks/sendgrid verifies SendGrid's signature${events.maxAgeSeconds ? ` and refuses batches older than ${events.maxAgeSeconds} s` : ''}`);
   if (production) return problem(EVENTS, 'SENDGRID_WEBHOOK_PUBLIC_KEY is not set: POST /webhooks/sendgrid answers 404, so bounces and drops of welcome emails go unseen', HOW_TO);
   return unknown(EVENTS, 'SENDGRID_WEBHOOK_PUBLIC_KEY is not set: events are taken unsigned outside production', HOW_TO);
 }

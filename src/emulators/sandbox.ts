@@ -22,7 +22,8 @@ export interface Sandbox {
 export async function startSandbox(config: Config, log: Logger): Promise<Sandbox> {
   const hubspot = await startHubSpotEmulator({ requestsPer10s: config.hubspot.requestsPer10s });
   const sendgrid = await startSendGridEmulator({ verifiedSenders: [config.sendgrid.from] });
-  // The emulator signs its Event Webhook like SendGrid; the service verifies with the public half.
+  // The emulator signs its Event Webhook like SendGrid; the service verifies with the public half
+  // (and with any key configured, so `course-sync emit sendgrid-events` works in sandbox mode too).
   const keys = generateEventKeyPair();
   log.warn(
     { hubspot: hubspot.url, sendgrid: sendgrid.url },
@@ -33,7 +34,7 @@ export async function startSandbox(config: Config, log: Logger): Promise<Sandbox
     config: {
       ...config,
       hubspot: { ...config.hubspot, baseUrl: hubspot.url, accessToken: hubspot.token },
-      sendgrid: { ...config.sendgrid, baseUrl: sendgrid.url, apiKey: sendgrid.apiKey, events: { ...config.sendgrid.events, publicKey: keys.publicKey } },
+      sendgrid: { ...config.sendgrid, baseUrl: sendgrid.url, apiKey: sendgrid.apiKey, events: { ...config.sendgrid.events, publicKeys: [...config.sendgrid.events.publicKeys, keys.publicKey] } },
     },
     postEventsTo: (url) => sendgrid.setEventWebhook({ url, privateKey: keys.privateKey, deliverAfterMs: 1000, flushMs: 1000 }),
     provider: () => ({

@@ -49,14 +49,15 @@ export function signEventBatch(privateKeyPem: string, timestamp: string, body: B
  * from SendGrid's settings. Optionally refuses timestamps older than `maxAgeSeconds`.
  */
 export class EventWebhookSignature {
-  private readonly key: KeyObject;
+  private readonly keys: KeyObject[];
 
   constructor(
-    publicKeyBase64: string,
+    /** The verification key, or several while a key is being changed: a batch signed by any of them is taken. */
+    publicKeysBase64: string | string[],
     private readonly maxAgeSeconds?: number,
     private readonly now: () => number = Date.now,
   ) {
-    this.key = publicKeyOf(publicKeyBase64);
+    this.keys = [publicKeysBase64].flat().map(publicKeyOf);
   }
 
   /** Throws EventSignatureError when a header is missing, the signature does not match, or the batch is too old. */
@@ -69,12 +70,14 @@ export class EventWebhookSignature {
     const timestamp = one(EVENT_TIMESTAMP_HEADER);
     if (!signature || !timestamp) throw new EventSignatureError(`Missing signature headers (${EVENT_SIGNATURE_HEADER} and ${EVENT_TIMESTAMP_HEADER})`);
     if (!/^[A-Za-z0-9+/]+={0,2}$/.test(signature)) throw new EventSignatureError('Malformed signature: expected base64 DER ECDSA');
-    let ok = false;
-    try {
-      ok = verify('sha256', Buffer.concat([Buffer.from(timestamp), body]), this.key, Buffer.from(signature, 'base64'));
-    } catch {
-      ok = false;
-    }
+    const signed = Buffer.concat([Buffer.from(timestamp), body]);
+    const ok = this.keys.some((key) => {
+      try {
+        return verify('sha256', signed, key, Buffer.from(signature, 'base64'));
+      } catch {
+        return false;
+      }
+    });
     if (!ok) throw new EventSignatureError('No matching signature found');
     if (this.maxAgeSeconds !== undefined) {
       const at = Number(timestamp);

@@ -32,8 +32,8 @@ const TYPE = 'sendgrid-events';
  * production without SENDGRID_WEBHOOK_PUBLIC_KEY the endpoint does not exist (404).
  */
 export function sendgridWebhookHandler({ config, queues, quarantine, log, metrics }: SendGridWebhookDeps) {
-  const { publicKey, maxAgeSeconds } = config.sendgrid.events;
-  const signature = publicKey ? new EventWebhookSignature(publicKey, maxAgeSeconds) : undefined;
+  const { publicKeys, maxAgeSeconds } = config.sendgrid.events;
+  const signature = publicKeys.length ? new EventWebhookSignature(publicKeys, maxAgeSeconds) : undefined;
   const off = !signature && config.env === 'production';
   const limit = Math.max(config.webhook.maxBodyBytes, MIN_BODY_LIMIT);
   const queue = queues.work[QUEUES.emailEvents];

@@ -2,7 +2,7 @@ import type { Job, JobType, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { QUEUES } from '../queues/names.ts';
 import type { QueueSet } from '../queues/registry.ts';
-import { withoutPersonalData } from './mask.ts';
+import { withoutPersonalData } from '../privacy/mask.ts';
 import type { Student } from './student.ts';
 import type { StudentRecord } from './student-records.ts';
 

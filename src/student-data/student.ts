@@ -1,6 +1,6 @@
 import { contactRecordDigest } from '../hubspot/contact-courses.ts';
-import { isEmail, normalizeEmail } from './email.ts';
-import type { PiiHasher } from './pii-hash.ts';
+import { isEmail, normalizeEmail } from '../privacy/email.ts';
+import type { PiiHasher } from '../privacy/pii-hash.ts';
 
 /** Who `forget` and `export` are about: an address, or an id (of an enrollment or of the user). */
 export type StudentQuery = { email: string } | { id: string };

@@ -6,8 +6,8 @@ import { gdprDeleteContact } from '../hubspot/gdpr-delete.ts';
 import { RequestBudget } from '../hubspot/request-budget.ts';
 import type { QueueSet } from '../queues/registry.ts';
 import type { PrivacyDeps } from './forget.ts';
-import { resolvePiiHasher } from './pii-hash.ts';
-import { SuppressionList } from './suppression.ts';
+import { resolvePiiHasher } from '../privacy/pii-hash.ts';
+import { SuppressionList } from '../privacy/suppression.ts';
 
 /**
  * What `forget` and `export` work with, for the CLI and the admin API alike: the stores, the PII

@@ -1,9 +1,9 @@
 import type { AuditEntry } from '../admin/audit.ts';
 import type { GdprDeleteOutcome } from '../hubspot/gdpr-delete.ts';
-import type { PiiHasher } from './pii-hash.ts';
+import type { PiiHasher } from '../privacy/pii-hash.ts';
 import { Student, type StudentQuery } from './student.ts';
 import { countByKind, findStudentRecords, type StudentStores } from './student-records.ts';
-import type { SuppressionList } from './suppression.ts';
+import type { SuppressionList } from '../privacy/suppression.ts';
 
 export interface PrivacyDeps extends StudentStores {
   hasher: PiiHasher;
