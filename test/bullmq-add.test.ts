@@ -1,9 +1,9 @@
-import { Queue, Worker, type Job } from 'bullmq';
+import { Backoffs, Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { validateEvent } from '../src/events/schemas.ts';
 import { EventIntake } from '../src/queues/intake.ts';
-import { jobAttemptOptions, jobRetention } from '../src/queues/jobs.ts';
+import { jitteredDelay, jobAttemptOptions, jobRetention, WORKER_SETTINGS } from '../src/queues/jobs.ts';
 import { QUEUES } from '../src/queues/names.ts';
 import { dropPrefix, fixture, redisUrl, testConfig } from './support/env.ts';
 import { eventually } from './support/worker-deps.ts';
@@ -130,7 +130,7 @@ describe("the intake's jobs against BullMQ's own", () => {
         if (job.id === 'enroll-run_2' && job.attemptsMade === 0) throw new Error('first attempt fails');
         return 'done';
       },
-      { connection: new Redis(redisUrl(), { maxRetriesPerRequest: null }), prefix: own.redis.prefix, ...jobRetention(own) },
+      { connection: new Redis(redisUrl(), { maxRetriesPerRequest: null }), prefix: own.redis.prefix, ...jobRetention(own), settings: WORKER_SETTINGS },
     );
     const q = queue(own.redis.prefix, QUEUES.contacts);
     try {
@@ -140,7 +140,20 @@ describe("the intake's jobs against BullMQ's own", () => {
     } finally {
       await worker.close();
     }
-    expect(seen.find((s) => s.id === 'enroll-run_3')).toMatchObject({ data: { correlationId: 'c-run_3', enrollment: { id: 'run_3' } }, attempts: own.jobs.attempts });
+    // The enrollment waits in its pending record (pending-events.ts): the job holds the correlation id.
+    expect(seen.find((s) => s.id === 'enroll-run_3')).toEqual({ id: 'enroll-run_3', data: { correlationId: 'c-run_3' }, attempts: own.jobs.attempts, attempt: 1 });
     expect(seen.filter((s) => s.id === 'enroll-run_2').map((s) => s.attempt)).toEqual([1, 2]);
+  });
+});
+
+describe('the jittered backoff', () => {
+  it("waits what BullMQ's exponential backoff with a jitter of 0.5 waits", () => {
+    for (const random of [0, 0.25, 0.999]) {
+      vi.spyOn(Math, 'random').mockReturnValue(random);
+      for (const attempt of [1, 2, 5, 8]) expect(jitteredDelay(attempt, 2000)).toBe(Backoffs.calculate({ type: 'exponential', delay: 2000, jitter: 0.5 }, attempt, new Error(), {} as Job, undefined));
+      vi.restoreAllMocks();
+    }
+    expect(jitteredDelay(3, 1000, 0)).toBe(2000);
+    expect(jitteredDelay(3, 1000, 0.999)).toBe(3998);
   });
 });

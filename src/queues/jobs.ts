@@ -1,4 +1,4 @@
-import type { JobsOptions, KeepJobs } from 'bullmq';
+import type { JobsOptions, KeepJobs, WorkerOptions } from 'bullmq';
 import type { Config } from '../config.ts';
 import type { Course, Enrollment, EventType } from '../events/types.ts';
 import type { EmailEvent } from '../sendgrid/events.ts';
@@ -49,10 +49,33 @@ export interface CourseJob extends JobMeta {
   course: Course;
 }
 
+/**
+ * The backoff of course-sync's jobs: BullMQ's exponential one with a jitter of half the delay,
+ * computed by the workers (`WORKER_SETTINGS`) so that a job's options stay short (at most 64 bytes,
+ * which keeps a waiting job in Redis' compact hash encoding: about half the memory).
+ */
+const JITTERED = 'jittered';
+const JITTER = 0.5;
+
 /** What each job keeps in its own options: bounded retries with exponential backoff and jitter. */
 export function jobAttemptOptions(config: Config): Pick<JobsOptions, 'attempts' | 'backoff'> {
-  return { attempts: config.jobs.attempts, backoff: { type: 'exponential', delay: config.jobs.backoffMs, jitter: 0.5 } };
+  return { attempts: config.jobs.attempts, backoff: { type: JITTERED, delay: config.jobs.backoffMs } };
 }
+
+/** Delay before attempt `attemptsMade + 1`: `delay` doubled per attempt made, less up to half of it at random (as BullMQ's exponential backoff with jitter 0.5). */
+export function jitteredDelay(attemptsMade: number, delay: number, random = Math.random()): number {
+  const max = Math.round(2 ** (attemptsMade - 1) * delay);
+  return Math.floor(random * max * JITTER + max * (1 - JITTER));
+}
+
+/** Settings every worker of a work queue runs with: the `jittered` backoff of the jobs' options. */
+export const WORKER_SETTINGS: NonNullable<WorkerOptions['settings']> = {
+  backoffStrategy: (attemptsMade, type, _err, job) => {
+    if (type !== JITTERED) throw new Error(`Unknown backoff strategy ${type}`);
+    const backoff = job?.opts.backoff;
+    return jitteredDelay(attemptsMade, typeof backoff === 'object' ? (backoff.delay ?? 0) : 0);
+  },
+};
 
 /**
  * How many finished jobs a queue keeps: the last COMPLETED_JOBS_KEEP completed ones (so Redis does

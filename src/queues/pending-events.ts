@@ -103,10 +103,12 @@ end
 return n
 `;
 
-type WithPending = Redis & {
-  csReleasePending(key: string, ...args: (string | number)[]): Promise<number>;
-  csErasePending(key: string): Promise<number>;
-};
+type WithPending = Redis & { csReleasePending(key: string, ...args: (string | number)[]): Promise<number> };
+
+/** Drops the enrollment from its pending record (`forget`): its jobs then complete without acting; the dedupe marker stays. */
+export async function erasePending(redis: Redis, prefix: string, key: string): Promise<void> {
+  await redis.eval(ERASE, 1, pendingKey(prefix, key));
+}
 
 /** Masks the e-mail, phone and name a job carries itself, and marks it so no worker acts on it again. */
 export async function forgetPersonalData(job: Job): Promise<void> {
@@ -129,7 +131,6 @@ export class PendingEvents {
     private readonly finalRecord?: FinalRecord,
   ) {
     if (!('csReleasePending' in redis)) redis.defineCommand('csReleasePending', { numberOfKeys: 1, lua: RELEASE });
-    if (!('csErasePending' in redis)) redis.defineCommand('csErasePending', { numberOfKeys: 1, lua: ERASE });
     this.redis = redis as WithPending;
   }
 
@@ -156,9 +157,9 @@ export class PendingEvents {
   }
 
   /**
-   * `job` of `queue` is done for good (completed, or dead-lettered with a copy of its data): its
-   * part of the pending record is released — the last job's release drops the enrollment and writes
-   * the event's final record — or, for a job that carries its data itself, that data is masked.
+   * `job` of `queue` is done for good (completed, or dead-lettered with a copy of its data): its part
+   * of the pending record is released — the last job's release drops the enrollment and writes the
+   * event's final record — and the job keeps its data only masked, as every done job does.
    */
   async done(queue: WorkQueueName, job: Job): Promise<void> {
     const data = job.data as (EnrollmentJob & { [HELD]?: true }) | undefined;
@@ -166,11 +167,7 @@ export class PendingEvents {
       const event: AcceptedEvent = { key: job.id!, type: job.name, data: data.enrollment, receivedAt: new Date(job.timestamp).toISOString(), correlationId: data.correlationId, queues: [QUEUES.contacts, QUEUES.email] };
       const writes = this.finalRecord ? [this.finalRecord(event)] : [];
       await this.redis.csReleasePending(this.key(job.id!), queue, this.config.webhook.dedupeTtlSeconds, Date.now(), ...writeArgs(writes));
-    } else await forgetPersonalData(job);
-  }
-
-  /** Drops the enrollment from a pending record (`forget`); its jobs then complete without acting. */
-  async erase(key: string): Promise<void> {
-    await this.redis.csErasePending(this.key(key));
+    }
+    await forgetPersonalData(job);
   }
 }

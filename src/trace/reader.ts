@@ -47,10 +47,10 @@ export class TraceReader {
     const batch = this.redis.pipeline();
     const cutoff = Date.now() - this.config.trace.retentionDays * 86_400_000;
     for (const index of indexes) batch.zremrangebyscore(index, '-inf', cutoff).zrevrange(index, 0, limit - 1, 'WITHSCORES');
-    batch.exists(this.keys.trace(q));
-    const own = enrollmentKey(q);
-    batch.hget(this.keys.trace(own), 'h');
-    batch.hmget(pendingKey(this.config.redis.prefix, own), 'at', 'c');
+    // The trace whose key the query is, and the trace of the enrollment whose id it is (an enrollment's
+    // trace is not indexed by its id); while its jobs are not done, its pending record stands for it.
+    const own = isEmail(q) ? [] : [...new Set([q, enrollmentKey(q)])];
+    for (const key of own) batch.hget(this.keys.trace(key), 'h').exists(this.keys.trace(key)).hmget(pendingKey(this.config.redis.prefix, key), 'at', 'c');
     const results = (await batch.exec()) ?? [];
     const scored = new Map<string, number>();
     results.slice(0, indexes.length * 2).filter((_, i) => i % 2 === 1).forEach(([err, flat]) => {
@@ -58,14 +58,16 @@ export class TraceReader {
       const list = flat as string[];
       for (let i = 0; i < list.length; i += 2) scored.set(list[i]!, Math.max(scored.get(list[i]!) ?? 0, Number(list[i + 1])));
     });
-    const direct = results[indexes.length * 2];
-    if (!isEmail(q) && direct?.[1] === 1 && !scored.has(q)) scored.set(q, Number.MAX_SAFE_INTEGER);
-    const header = results[indexes.length * 2 + 1]?.[1] as string | null;
-    // A marker left by an earlier version is a plain string: the error says no data waits there.
-    const [pendingErr, pending] = results[indexes.length * 2 + 2] ?? [];
-    const [pendingAt, holds] = pendingErr ? [] : ((pending ?? []) as (string | null)[]);
-    const at = header ? Date.parse((JSON.parse(header) as { receivedAt: string }).receivedAt) : holds ? Number(pendingAt) : undefined;
-    if (!isEmail(q) && at !== undefined && !scored.has(own)) scored.set(own, at);
+    own.forEach((key, n) => {
+      const [header, exists, pending] = results.slice(indexes.length * 2 + n * 3, indexes.length * 2 + n * 3 + 3);
+      // A dedupe marker left by an earlier version is a plain string: the error says no data waits there.
+      const [pendingAt, holds] = pending?.[0] ? [] : ((pending?.[1] ?? []) as (string | null)[]);
+      const h = header?.[1] as string | null;
+      const at = h ? Date.parse((JSON.parse(h) as { receivedAt: string }).receivedAt) : holds ? Number(pendingAt) : undefined;
+      // A query that names a trace itself puts that trace first.
+      if (key === q && (exists?.[1] === 1 || holds)) scored.set(key, Number.MAX_SAFE_INTEGER);
+      else if (at !== undefined && !scored.has(key)) scored.set(key, at);
+    });
     return [...scored.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, limit)

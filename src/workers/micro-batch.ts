@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker, type Job, type Queue, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { WORKER_SETTINGS } from '../queues/jobs.ts';
 
 export interface MicroBatchOptions<D> {
   queue: Queue;
@@ -50,6 +51,7 @@ export class MicroBatchWorker<D> {
       lockDuration: opts.lockDuration ?? 30_000,
       limiter: MicroBatchWorker.LIMITER,
       ...opts.retention,
+      settings: WORKER_SETTINGS,
     });
     this.worker.on('error', (err) => opts.onError(err));
   }

@@ -1,5 +1,5 @@
 import { Worker, type Job, type Processor } from 'bullmq';
-import { jobRetention } from '../queues/jobs.ts';
+import { jobRetention, WORKER_SETTINGS } from '../queues/jobs.ts';
 import type { WorkQueueName } from '../queues/names.ts';
 import { maskEmails } from '../privacy/email.ts';
 import type { RunningWorker, WorkerDeps } from './deps.ts';
@@ -81,6 +81,7 @@ export async function startQueueWorker<D, R>(deps: WorkerDeps, opts: QueueWorker
     concurrency,
     limiter: RATE_LIMIT_CEILING,
     ...jobRetention(deps.config),
+    settings: WORKER_SETTINGS,
   });
   const failures = attachDeadLetters(worker, queue, deps);
   // Done: the student's data is not kept for the completed job (its result stays).

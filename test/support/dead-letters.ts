@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import type { Config } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { DeadLetters } from '../../src/queues/dead-letter.ts';
-import type { EnrollmentJob, JobMeta } from '../../src/queues/jobs.ts';
+import { WORKER_SETTINGS, type EnrollmentJob, type JobMeta } from '../../src/queues/jobs.ts';
 import type { WorkQueueName } from '../../src/queues/names.ts';
 import { openQueues, type QueueSet } from '../../src/queues/registry.ts';
 import { attachDeadLetters, type DeadLetterHook } from '../../src/workers/start.ts';
@@ -48,7 +48,7 @@ export function deadLetterRig(config: Config, url: string) {
   function work(queue: WorkQueueName, processor: Processor): Worker {
     // Connection options (not an instance), so the worker opens and closes its own connections.
     const { hostname, port } = new URL(url);
-    const worker = new Worker(queue, processor, { connection: { host: hostname, port: Number(port), maxRetriesPerRequest: null }, prefix: config.redis.prefix });
+    const worker = new Worker(queue, processor, { connection: { host: hostname, port: Number(port), maxRetriesPerRequest: null }, prefix: config.redis.prefix, settings: WORKER_SETTINGS });
     hooks.push(attachDeadLetters(worker, queue, { deadLetters, log }));
     workers.push(worker);
     return worker;
