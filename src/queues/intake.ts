@@ -55,8 +55,8 @@ const QUEUE_INDEX = new Map(SCRIPT_QUEUES.map((q, i) => [q, i + 1]));
 // ARGV[1] dedupe TTL (s), ARGV[2] dedupe key prefix, ARGV[3] lifetime of a pending record (s);
 // ARGV[4..] per queue of SCRIPT_QUEUES: job key prefix, job options (JSON); then per event: job id
 // (its idempotency key), job name, received at (ms), job data, job count, the queue index of each
-// job, the count of the pending record's fields (0: none, a plain dedupe marker) and the fields,
-// then the records to write (record-write.ts). KEYS: BullMQ's keys of each queue (bullmq-add.ts).
+// job, the pending record's fields as a JSON list ('': none, a plain dedupe marker), the records to
+// write (record-write.ts). KEYS: BullMQ's keys of each queue (bullmq-add.ts).
 // Returns 1 (accepted) or 0 (duplicate) per event. The dedupe record decides each event;
 // everything after it is written or not at all.
 const INTAKE = `
@@ -73,22 +73,22 @@ local out = {}
 while i <= #ARGV do
   local jobId, name, timestamp, data, jobs = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])
   local seen = ARGV[2] .. jobId
-  local first = i + 5 + jobs
-  local held = tonumber(ARGV[first])
+  local held = ARGV[i + 5 + jobs]
   local fresh
-  if held == 0 then
+  if held == '' then
     fresh = rcall('SET', seen, timestamp, 'NX', 'EX', ARGV[1])
   else
     fresh = rcall('EXISTS', seen) == 0
     if fresh then
-      rcall('HSET', seen, 'at', timestamp, unpack(ARGV, first + 1, first + held))
+      rcall('HSET', seen, 'at', timestamp, unpack(cjson.decode(held)))
       rcall('EXPIRE', seen, ARGV[3])
     end
   end
-  for j = 1, jobs do
-    if fresh then addJob(queues[tonumber(ARGV[i + 4 + j])], jobId, name, data, timestamp) end
+  if fresh then
+    for j = 1, jobs do addJob(queues[tonumber(ARGV[i + 4 + j])], jobId, name, data, timestamp) end
+    applyWrites(ARGV[i + 6 + jobs])
   end
-  i = applyWrites(first + held + 1, fresh)
+  i = i + 7 + jobs
   out[#out + 1] = fresh and 1 or 0
 end
 for q = 1, #queues do wakeWorkers(queues[q]) end
@@ -157,10 +157,10 @@ export class EventIntake {
     const args: (string | number)[] = [...this.keys, ...this.head];
     for (const p of batch) {
       const { queues, data, held } = this.jobsOf(p, receivedAt);
-      args.push(p.key, p.event.type, now, data, queues.length, ...queues.map((q) => QUEUE_INDEX.get(q)!), held.length, ...held);
+      args.push(p.key, p.event.type, now, data, queues.length, ...queues.map((q) => QUEUE_INDEX.get(q)!), held.length ? JSON.stringify(held) : '');
       const event: AcceptedEvent = { key: p.key, type: p.event.type, data: p.event.data, receivedAt, correlationId: p.correlationId, queues };
       const writes = this.observer ? [...this.observer.accepted(event), ...(held.length ? [] : [this.observer.finalRecord(event)])] : [];
-      args.push(...writeArgs(writes));
+      args.push(writeArgs(writes));
     }
     const accepted = await this.redis.csIntake(...args);
     const outcomes = batch.map((_, i): IntakeOutcome => (accepted[i] === 1 ? 'accepted' : 'duplicate'));

@@ -69,7 +69,7 @@ export function pendingEvent(key: string, hash: Record<string, string>): Accepte
 }
 
 // KEYS[1] the pending record; ARGV[1] the queue whose job is done, ARGV[2] DEDUPE_TTL_SECONDS,
-// ARGV[3] now (ms), ARGV[4..] the event's final record (record-write.ts). 0: nothing held for that
+// ARGV[3] now (ms), ARGV[4] the event's final record (record-write.ts). 0: nothing held for that
 // job; 1: another job still to finish; 2: it was the last, the data is gone.
 const RELEASE = `
 local rcall = redis.call
@@ -82,7 +82,7 @@ for i = 1, #flat, 2 do
   if string.sub(flat[i], 1, 2) == 'q:' then return 1 end
   if flat[i] == 'at' then at = flat[i + 1] end
 end
-applyWrites(4, true)
+applyWrites(ARGV[4])
 rcall('DEL', KEYS[1])
 local left = at and (tonumber(at) + tonumber(ARGV[2]) * 1000 - tonumber(ARGV[3])) or 0
 if left > 0 then
@@ -166,7 +166,7 @@ export class PendingEvents {
     if (data?.[HELD]) {
       const event: AcceptedEvent = { key: job.id!, type: job.name, data: data.enrollment, receivedAt: new Date(job.timestamp).toISOString(), correlationId: data.correlationId, queues: [QUEUES.contacts, QUEUES.email] };
       const writes = this.finalRecord ? [this.finalRecord(event)] : [];
-      await this.redis.csReleasePending(this.key(job.id!), queue, this.config.webhook.dedupeTtlSeconds, Date.now(), ...writeArgs(writes));
+      await this.redis.csReleasePending(this.key(job.id!), queue, this.config.webhook.dedupeTtlSeconds, Date.now(), writeArgs(writes));
     }
     await forgetPersonalData(job);
   }

@@ -18,41 +18,27 @@ export type RecordWrite =
   | { kind: 'hash'; key: string; ttlSeconds: number; fields: [string, string][] }
   | { kind: 'index'; key: string; ttlSeconds: number; score: number; member: string; trimAt?: number };
 
-/** `writes` as script arguments: their count, then per write 'H' key ttl field-count field value… | 'Z' key ttl score member trimAt. */
-export function writeArgs(writes: RecordWrite[]): (string | number)[] {
-  const args: (string | number)[] = [writes.length];
-  for (const w of writes) {
-    if (w.kind === 'hash') args.push('H', w.key, w.ttlSeconds, w.fields.length, ...w.fields.flat());
-    else args.push('Z', w.key, w.ttlSeconds, w.score, w.member, w.trimAt ?? '');
-  }
-  return args;
+/**
+ * `writes` as one script argument (JSON, every value a string): ['H', key, ttl, field, value, …] or
+ * ['Z', key, ttl, score, member, trimAt?] each.
+ */
+export function writeArgs(writes: RecordWrite[]): string {
+  return JSON.stringify(
+    writes.map((w) => (w.kind === 'hash' ? ['H', w.key, String(w.ttlSeconds), ...w.fields.flat()] : ['Z', w.key, String(w.ttlSeconds), String(w.score), w.member, ...(w.trimAt === undefined ? [] : [String(w.trimAt)])])),
+  );
 }
 
-/**
- * Lua: `applyWrites(i, apply)` reads the writes `writeArgs` put at ARGV[i] and, when `apply`,
- * performs them; returns the index after them. Needs `local rcall = redis.call`.
- */
+/** Lua: `applyWrites(json)` performs the writes `writeArgs` encoded. Needs `local rcall = redis.call`. */
 export const APPLY_WRITES_LUA = `
-local function applyWrites(i, apply)
-  local n = tonumber(ARGV[i])
-  i = i + 1
-  for w = 1, n do
-    local kind, key, ttl = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-    if kind == 'H' then
-      local fields = tonumber(ARGV[i + 3])
-      if apply and rcall('HSETNX', key, ARGV[i + 4], ARGV[i + 5]) == 1 and fields > 1 then
-        rcall('HSET', key, unpack(ARGV, i + 6, i + 3 + 2 * fields))
-      end
-      i = i + 4 + 2 * fields
+local function applyWrites(json)
+  for _, w in ipairs(cjson.decode(json)) do
+    if w[1] == 'H' then
+      if rcall('HSETNX', w[2], w[4], w[5]) == 1 and #w > 5 then rcall('HSET', w[2], unpack(w, 6)) end
     else
-      if apply then
-        rcall('ZADD', key, 'NX', ARGV[i + 3], ARGV[i + 4])
-        if ARGV[i + 5] ~= '' then rcall('ZREMRANGEBYSCORE', key, '-inf', ARGV[i + 5]) end
-      end
-      i = i + 6
+      rcall('ZADD', w[2], 'NX', w[4], w[5])
+      if w[6] then rcall('ZREMRANGEBYSCORE', w[2], '-inf', w[6]) end
     end
-    if apply then rcall('EXPIRE', key, ttl) end
+    rcall('EXPIRE', w[2], w[3])
   end
-  return i
 end
 `;
