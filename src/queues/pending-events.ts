@@ -15,8 +15,8 @@ import { APPLY_WRITES_LUA, writeArgs, type AcceptedEvent, type RecordWrite } fro
  * yet, `e:<field>` / `e:<object>.<field>` each scalar of the enrollment as JSON, `x` the rest of it
  * (deeper values, arrays) as JSON. Short values keep the hash in Redis' compact encoding. When the
  * last job is done (completed, or dead-lettered with a copy of the data), the data goes, the event's
- * own record (its trace header) is written, and the dedupe marker alone stays for the rest of
- * DEDUPE_TTL_SECONDS.
+ * own record (its trace header) is written, and a plain dedupe marker (the time, as a course event's)
+ * stays for the rest of DEDUPE_TTL_SECONDS.
  */
 
 /** The event's own record, written when its last job is done (the trace header). */
@@ -85,10 +85,7 @@ end
 applyWrites(ARGV[4])
 rcall('DEL', KEYS[1])
 local left = at and (tonumber(at) + tonumber(ARGV[2]) * 1000 - tonumber(ARGV[3])) or 0
-if left > 0 then
-  rcall('HSET', KEYS[1], 'at', at)
-  rcall('PEXPIRE', KEYS[1], math.floor(left))
-end
+if left > 0 then rcall('SET', KEYS[1], at, 'PX', math.floor(left)) end
 return 2
 `;
 
