@@ -1,4 +1,7 @@
 import type { Redis } from 'ioredis';
+import type { Config } from '../../src/config.ts';
+import { CONTACT_RECORD_TTL_SECONDS } from '../../src/hubspot/contact-courses.ts';
+import { MESSAGE_INDEX_TTL_SECONDS } from '../../src/sendgrid/sent-markers.ts';
 
 /** Bytes (MEMORY USAGE) and keys of one family of records. */
 export interface Family {
@@ -60,4 +63,22 @@ export function familyLine(families: Record<string, Family>, per: number): strin
     .sort((a, b) => b[1].bytes - a[1].bytes)
     .map(([name, f]) => `${name} ${Math.round(f.bytes / per)} B ${(f.keys / per).toFixed(2)} keys`)
     .join(', ');
+}
+
+/** How many days a record of each per-enrollment family lives after the enrollment is processed (its TTL, from the config). */
+export function familyLifetimeDays(config: Config): Record<string, number> {
+  const trace = config.trace.retentionDays;
+  const contact = CONTACT_RECORD_TTL_SECONDS / 86_400;
+  return {
+    'cs:trace': trace,
+    'cs:trace-idx:email': trace,
+    'cs:trace-idx:course': trace,
+    'cs:trace-idx:enrollment': trace,
+    'cs:seen': config.webhook.dedupeTtlSeconds / 86_400,
+    'cs:sent': config.sendgrid.sentRecordTtlSeconds / 86_400,
+    'cs:sent-by': MESSAGE_INDEX_TTL_SECONDS / 86_400,
+    'cs:contact': contact,
+    'cs:contact-owner': contact,
+    'cs:contact-alias': contact,
+  };
 }

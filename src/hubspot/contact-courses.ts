@@ -87,7 +87,8 @@ return false
 /** Alias hops followed at most (an alias of an alias comes from two folds in a row). */
 const MAX_HOPS = 4;
 
-const DEFAULT_TTL_SECONDS = 180 * 24 * 3600;
+/** How long a contact's course record, aliases and owner are kept after their last write. */
+export const CONTACT_RECORD_TTL_SECONDS = 180 * 24 * 3600;
 
 function parse(flat: string[]): ContactCourseRecord {
   const rec: ContactCourseRecord = { courses: [], seeded: false };
@@ -119,7 +120,7 @@ export class ContactCourses {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-    private readonly ttlSeconds = DEFAULT_TTL_SECONDS,
+    private readonly ttlSeconds = CONTACT_RECORD_TTL_SECONDS,
   ) {}
 
   private key(email: string, kind = 'contact'): string {
