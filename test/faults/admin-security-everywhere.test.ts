@@ -29,7 +29,7 @@ async function sweep(headers: (probe: number) => Record<string, string>, expecte
 }
 
 async function nothingChanged(): Promise<void> {
-  expect(await deadLetterCounts(queues)).toEqual({ [QUEUES.contacts]: 3, [QUEUES.email]: 0, [QUEUES.products]: 0 });
+  expect(await deadLetterCounts(queues)).toEqual({ [QUEUES.contacts]: 3, [QUEUES.email]: 0, [QUEUES.products]: 0, [QUEUES.emailEvents]: 0 });
   expect(await queues.work[QUEUES.contacts].isPaused()).toBe(false);
   expect(await (await queues.work[QUEUES.contacts].getJob('enroll-admin_probe'))?.getState()).toBe('waiting');
 }
