@@ -84,11 +84,13 @@ class ContactsBatchHandler {
           const o = outcomes.get(m.input.id)!;
           return o.status === 'written' ? { outcome: 'written', contactId: o.contactId, created: o.created } : { outcome: o.status, error: maskEmails(o.message) };
         });
+        const done: Job<EnrollmentJob>[] = [];
         for (const { job, m } of valid) {
           const o = outcomes.get(m.input.id)!;
           if (o.status !== 'written') outcome = 'partial';
-          await this.settle(job, o, token);
+          if (await this.settle(job, o, token)) done.push(job);
         }
+        await this.done(done);
       } catch (err) {
         const failure = err instanceof HubSpotCallError ? err.failure : undefined;
         await this.keepCalls(valid, () => ({ outcome: 'batch failed', status: failure?.status, error: maskEmails(err instanceof Error ? err.message : String(err)) }));
@@ -112,6 +114,7 @@ class ContactsBatchHandler {
     const removed = jobs.map((j) => personalDataRemoved(j.data));
     const suppressed = await this.suppression.has(jobs.map((j, i) => (removed[i] ? '' : String(j.data.enrollment?.user?.email ?? ''))));
     const rest: Job<EnrollmentJob>[] = [];
+    const done: Job<EnrollmentJob>[] = [];
     for (const [i, job] of jobs.entries()) {
       const skipped = removed[i] ? 'personal data removed' : suppressed[i] ? 'suppressed' : undefined;
       if (!skipped) {
@@ -121,8 +124,9 @@ class ContactsBatchHandler {
       if (skipped === 'suppressed') this.deps.metrics.suppressed.inc({ queue: this.queueName });
       const result: ContactJobResult = { skipped };
       await job.moveToCompleted(result, token, false);
-      await this.deps.pending.done(this.queueName, job);
+      done.push(job);
     }
+    await this.done(done);
     return rest;
   }
 
@@ -142,13 +146,24 @@ class ContactsBatchHandler {
     logFailure(this.deps, this.queueName, job, err, await this.deps.deadLetters.recordFailure(this.queueName, job, err));
   }
 
-  private async settle(job: Job<EnrollmentJob>, outcome: ContactOutcome, token: string): Promise<void> {
+  /** Completes or fails one job with its outcome; true when it completed (see `done`). */
+  private async settle(job: Job<EnrollmentJob>, outcome: ContactOutcome, token: string): Promise<boolean> {
     if (outcome.status === 'written') {
       const result: ContactJobResult = { contactId: outcome.contactId, created: outcome.created };
       await job.moveToCompleted(result, token, false);
-      await this.deps.pending.done(this.queueName, job);
-    } else if (outcome.status === 'rejected') await this.fail(job, new UnrecoverableError(outcome.message), token);
-    else await this.fail(job, new Error(outcome.message), token);
+      return true;
+    }
+    await this.fail(job, outcome.status === 'rejected' ? new UnrecoverableError(outcome.message) : new Error(outcome.message), token);
+    return false;
+  }
+
+  /**
+   * Completed jobs let go of their enrollment's data (see PendingEvents.done), all at once; should
+   * Redis fail it here, the data goes at the end of its record's lifetime.
+   */
+  private async done(jobs: Job<EnrollmentJob>[]): Promise<void> {
+    const failed = (await Promise.allSettled(jobs.map((job) => this.deps.pending.done(this.queueName, job)))).filter((r) => r.status === 'rejected');
+    if (failed.length) this.deps.log.warn({ queue: this.queueName, jobs: failed.length, err: String((failed[0] as PromiseRejectedResult).reason) }, 'completed jobs did not let go of their data; it expires with its record');
   }
 
   /** Settles a batch whose HubSpot call failed as a whole; returns how it ended. */
