@@ -67,7 +67,7 @@ export async function footprint(ctx: BenchContext): Promise<void> {
     const r = ctx.report;
     r.target(S, 'events queued (202) of posted', accepted, 'events', 'min', n);
     r.info(S, 'jobs waiting contacts / email', waiting[0]!, 'jobs', `email ${fmt(waiting[1]!)} jobs`);
-    r.baseline(S, 'Redis memory per queued event', perEvent, 'B', 'one queue.add job', basePerEvent);
+    r.baseline(S, 'Redis memory per queued event', perEvent, 'B', 'one queue.add job', basePerEvent, undefined, 2);
     r.info(S, 'queued events per GiB of Redis', 2 ** 30 / perEvent, 'events');
     r.baseline(S, `receiver peak RSS at ${n / 1000}k queued`, peak / 2 ** 20, 'MiB', 'idle receiver', idle / 2 ** 20);
     r.baseline(S, 'receiver RSS peak, 2nd half of load', secondHalf / 2 ** 20, 'MiB', '1st half', firstHalf / 2 ** 20);
