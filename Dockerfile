@@ -1,14 +1,16 @@
 # course-sync: one image for every role (receiver, worker, all).
 # The app runs its TypeScript sources through tsx (a runtime dependency): there is no build output.
+# Node 24, the active LTS, in both stages (dependencies are installed by the Node that runs them);
+# README "Node.js and library versions" lists the versions supported and tested.
 
 # --- deps: production dependencies only, from the lock file --------------------------------------
-FROM node:20-bookworm-slim AS deps
+FROM node:24-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 # --- runtime -------------------------------------------------------------------------------------
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     PORT=3000
 WORKDIR /app

@@ -37,6 +37,7 @@ export const settings = {
   PUBLIC_URL: { kind: 'url', doc: 'the service\'s own origin as browsers see it (https://sync.example.com), when the Host header cannot tell it: used to refuse cross-site requests to /admin' },
   METRICS_TOKEN: { kind: 'secret', doc: '/metrics requires "Authorization: Bearer <token>" (Prometheus\' authorization setting); unset: /metrics is open' },
   LOG_LEVEL: { kind: 'enum', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], doc: 'pino log level' },
+  LOG_FORMAT: { kind: 'enum', default: 'auto', values: ['auto', 'json', 'pretty'], doc: 'auto: readable coloured lines when stdout is a terminal, JSON (one object per line) otherwise; json: always JSON; pretty: always readable lines' },
 
   REDIS_URL: { kind: 'url', doc: 'redis:// or rediss:// URL; unset: a private redis-server is started from PATH' },
   REDIS_DATA_DIR: { kind: 'string', default: './data/redis', doc: 'data folder of the private redis-server (AOF on, noeviction)' },

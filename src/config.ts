@@ -21,6 +21,8 @@ export interface Config {
   /** The internal second port of /admin, /metrics and health (ADMIN_PORT), if any. */
   admin: { port?: number; host: string; publicUrl?: string; metricsToken?: string };
   logLevel: string;
+  /** LOG_FORMAT: `auto` picks readable lines on a terminal, JSON elsewhere. */
+  logFormat: 'auto' | 'json' | 'pretty';
   redis: { url?: string; dataDir: string; prefix: string; /** REDIS_URL is a node of a Redis Cluster. */ cluster: boolean };
   webhook: {
     secrets: string[];
@@ -176,6 +178,7 @@ export function loadConfig(env: Env = process.env): Config {
     host: v.HOST,
     admin: { port: v.ADMIN_PORT, host: v.ADMIN_HOST, publicUrl: v.PUBLIC_URL, metricsToken: v.METRICS_TOKEN },
     logLevel: v.LOG_LEVEL,
+    logFormat: v.LOG_FORMAT,
     redis: { url: v.REDIS_URL, dataDir: v.REDIS_DATA_DIR, prefix: v.QUEUE_PREFIX, cluster: v.REDIS_CLUSTER },
     webhook: {
       secrets: v.WEBHOOK_SECRET ?? [],

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Config } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
 import { evaluateConditions, redisCondition, type AlertSnapshot } from '../src/alerts/conditions.ts';
@@ -16,7 +16,7 @@ import { QUEUES } from '../src/queues/names.ts';
 import { openQueues, type QueueSet } from '../src/queues/registry.ts';
 import { startLocalRedis } from '../src/redis/local-server.ts';
 import { deadLetterRig } from './support/dead-letters.ts';
-import { dropPrefix, redisUrl, testConfig } from './support/env.ts';
+import { dropPrefix, redisUrl, SETTLE, testConfig } from './support/env.ts';
 
 /** A local HTTP receiver standing in for Slack: keeps every JSON body posted to it. */
 async function startReceiver() {
@@ -84,21 +84,23 @@ describe('alert conditions (pure)', () => {
 });
 
 describe('the alert engine', () => {
+  // Each test its own webhook receiver, queue prefix (so its own alert state) and clock.
   let config: Config;
   let hook: Awaited<ReturnType<typeof startReceiver>>;
   let redis: Redis;
   let queues: QueueSet;
-  let now = Date.now();
+  let now: number;
   const engine = (over: Partial<ConstructorParameters<typeof AlertEngine>[0]> = {}) =>
     new AlertEngine({ config, log: createLogger('silent'), redis, queues, worker: 'test-worker', clock: () => now, ...over });
 
-  beforeAll(async () => {
+  beforeEach(async () => {
     hook = await startReceiver();
     config = testConfig({ ALERT_WEBHOOK_URL: hook.url, ALERT_MIN_INTERVAL_SECONDS: '60', ALERT_OLDEST_WAITING_SECONDS: '600', JOB_ATTEMPTS: '2', JOB_BACKOFF_MS: '10' });
     redis = new Redis(redisUrl(), { maxRetriesPerRequest: null });
     queues = openQueues(redis, config);
+    now = Date.now();
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await queues.close();
     await dropPrefix(redis, config.redis.prefix);
     await redis.quit();
@@ -134,9 +136,8 @@ describe('the alert engine', () => {
   });
 
   it('alerts on a job waiting too long, and retries a message the webhook refused', async () => {
-    hook.bodies.length = 0;
-    await queues.work[QUEUES.email].add('course.student_enroll', {}, { jobId: 'stuck-1' });
-    now += 601_000;
+    const stuck = await queues.work[QUEUES.email].add('course.student_enroll', {}, { jobId: 'stuck-1' });
+    now = stuck.timestamp + 601_000;
     hook.failWith(500);
     expect(await engine().evaluate()).toEqual([]);
     hook.failWith(200);
@@ -149,7 +150,6 @@ describe('the alert engine', () => {
   });
 
   it('alerts when HubSpot answers 401/403, counted by any worker process', async () => {
-    hook.bodies.length = 0;
     const metrics = createMetrics();
     metrics.apiCalls.inc({ api: 'hubspot', operation: 'contacts.upsert', status: '200' }, 5);
     metrics.apiCalls.inc({ api: 'hubspot', operation: 'contacts.upsert', status: '401' });
@@ -179,7 +179,7 @@ describe('Redis unreachable from a worker', () => {
       expect(down.map((m) => m.id)).toEqual(['redis-unreachable:w1']);
       expect(await engine.evaluate()).toEqual([]);
       own = await startLocalRedis({ dataDir: dir, port: own.port });
-      while (redis.status !== 'ready') await new Promise((r) => setTimeout(r, 25));
+      await vi.waitFor(() => expect(redis.status).toBe('ready'), SETTLE);
       expect((await engine.evaluate()).map((m) => `${m.transition} ${m.id}`)).toEqual(['resolve redis-unreachable:w1']);
       expect(hook.bodies.map((b) => b.text.replace(/ \(.*\)/, ''))).toEqual([
         'course-sync ALERT: worker w1 cannot reach Redis: jobs are not being processed',

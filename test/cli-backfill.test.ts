@@ -136,10 +136,10 @@ describe('course-sync backfill --direct', () => {
     expect(await jobIds(QUEUES.email)).toEqual(after);
   });
 
-  it('needs REDIS_URL', async () => {
+  it('needs REDIS_URL or a running service', async () => {
     const res = await runCli(['backfill', file(), '--direct'], {});
-    expect(res.code).toBe(2);
-    expect(res.stderr).toMatch(/--direct needs REDIS_URL/);
+    expect(res.code).toBe(3);
+    expect(res.stderr).toMatch(/--direct needs the Redis the workers use: REDIS_URL is not set and no course-sync service is running/);
   });
 
   it('exits 3 when Redis is unreachable', async () => {

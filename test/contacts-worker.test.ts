@@ -1,7 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { QUEUES } from '../src/queues/names.ts';
 import { contactsRig, enrollment, type ContactsRig } from './support/hubspot.ts';
-import { eventually } from './support/worker-deps.ts';
+import { SETTLE } from './support/env.ts';
 
 let rig: ContactsRig | undefined;
 afterEach(async () => {
@@ -75,7 +75,7 @@ describe('crm-contacts worker', () => {
       req.path.endsWith('/contacts/batch/upsert') && req.body?.inputs?.[0]?.properties?.loopwise_enrolled_courses === 'cA';
     await r.em.injectFaults({ delayMs: 500, match: isFirstWriteOfA });
     const [a] = await r.add(enrollment('ea', { email: 'race@example.com' }, { id: 'cA', name: 'Course A' }));
-    await eventually(() => r.em.state.requests.some((q) => isFirstWriteOfA(q as any)));
+    await vi.waitFor(() => expect(r.em.state.requests.some((q) => isFirstWriteOfA(q as any))).toBe(true), SETTLE);
     const [b] = await r.add(enrollment('eb', { email: 'race@example.com' }, { id: 'cB', name: 'Course B' }));
     const done = await r.settled([a!, b!]);
 
@@ -173,7 +173,7 @@ describe('crm-contacts worker', () => {
     const r = rig;
     const jobs = await r.add(enrollment('auth', { email: 'auth@example.com' }));
     const wrong = await r.startWorker({ client: new (r.hubspot.constructor as any)({ accessToken: 'revoked', basePath: r.em.url }) });
-    await eventually(() => r.queue.isPaused());
+    await vi.waitFor(async () => expect(await r.queue.isPaused()).toBe(true), SETTLE);
     await wrong.close();
     const job = (await r.queue.getJob(jobs[0]!.id!))!;
     expect(job.attemptsMade).toBe(0);

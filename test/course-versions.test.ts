@@ -1,9 +1,9 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CourseVersions, decideVersion, type AppliedVersion } from '../src/hubspot/course-versions.ts';
 import { instantOf } from '../src/events/timestamps.ts';
-import { dropPrefix, redisUrl, testConfig } from './support/env.ts';
-import { eventually } from './support/worker-deps.ts';
+import { dropPrefix, redisUrl, SETTLE, testConfig } from './support/env.ts';
+import { renewalsOf } from './support/locks.ts';
 import { recordKey } from '../src/redis/keys.ts';
 
 const applied: AppliedVersion = { at: instantOf('2023-06-01T10:15:00Z'), digest: 'd1', planIds: ['a', 'b'], name: 'Course' };
@@ -60,15 +60,15 @@ describe('CourseVersions on Redis', () => {
   });
 
   it('keepAlive holds a lock past its lifetime and reports when another holder took it', async () => {
-    const quick = new CourseVersions(redis, prefix, 90);
+    const quick = new CourseVersions(redis, prefix, 600);
     const lease = (await quick.lock('c5'))!;
     const kept = quick.keepAlive(lease);
     try {
-      await new Promise((r) => setTimeout(r, 300)); // more than three lifetimes of the lock
+      await renewalsOf(redis, lease, 4); // every 200 ms: four renewals outlast the 600 ms lifetime
       expect(await quick.lock('c5')).toBeUndefined();
       expect(kept.lost).toBe(false);
       await redis.set(recordKey(prefix, 'course-lock', 'c5'), 'someone-else'); // as if it lapsed and was taken
-      await eventually(() => kept.lost);
+      await vi.waitFor(() => expect(kept.lost).toBe(true), SETTLE);
     } finally {
       kept.stop();
     }

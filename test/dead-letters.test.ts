@@ -1,7 +1,9 @@
 import { UnrecoverableError, type Job } from 'bullmq';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { QUEUES } from '../src/queues/names.ts';
-import { deadLetterRig, enrollmentJob, eventually } from './support/dead-letters.ts';
+import { deadLetterRig, enrollmentJob } from './support/dead-letters.ts';
+import { SETTLE } from './support/env.ts';
+import { deadLetterOf } from './support/worker-deps.ts';
 import { startTestService } from './support/receiver.ts';
 import { recordKey } from '../src/redis/keys.ts';
 
@@ -53,11 +55,10 @@ describe('a job failing past its attempts', () => {
       throw new UnrecoverableError('SendGrid 400: Does not contain a valid address');
     });
     await rig.queues.work[QUEUES.email].add('course.student_enroll', enrollmentJob('enroll_bad_address'), { jobId: 'enroll-enroll_bad_address' });
-    await eventually(async () => !!(await rig.deadLetters.get(QUEUES.email, 'enroll-enroll_bad_address')));
+    const letter = await deadLetterOf(rig.deadLetters, QUEUES.email, 'enroll-enroll_bad_address');
     await worker.close();
-    const letter = (await rig.deadLetters.get(QUEUES.email, 'enroll-enroll_bad_address'))!;
-    expect(letter.data).toMatchObject({ attemptsMade: 1, unrecoverable: true });
-    expect(letter.data.errors).toHaveLength(1);
+    expect(letter).toMatchObject({ attemptsMade: 1, unrecoverable: true });
+    expect(letter.errors).toHaveLength(1);
   });
 
   it('stays a dead letter when the failed job is removed from its work queue', async () => {
@@ -90,7 +91,7 @@ describe('replay', () => {
       return 'synced';
     });
     expect(await rig.deadLetters.replay(QUEUES.contacts, [id!])).toEqual({ replayed: [id], notReplayed: [] });
-    await eventually(async () => (await rig.queues.work[QUEUES.contacts].getJobState(id!)) === 'completed');
+    await vi.waitFor(async () => expect(await rig.queues.work[QUEUES.contacts].getJobState(id!)).toBe('completed'), SETTLE);
     await worker.close();
     expect(seen).toEqual([{ attemptsMade: 0, attempts: 3 }]);
     const job = (await rig.queues.work[QUEUES.contacts].getJob(id!))!;

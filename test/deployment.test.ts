@@ -82,6 +82,16 @@ describe('Dockerfile', () => {
   const froms = instructions.filter((l) => /^FROM /i.test(l));
   const finalStage = instructions.slice(instructions.lastIndexOf(froms.at(-1)!));
 
+  it('builds and runs on one Node image whose major package.json engines accepts (an LTS line CI tests)', () => {
+    const images = froms.map((l) => /^FROM (node:(\d+)-[a-z]+-slim)\b/i.exec(l));
+    expect(images.every(Boolean), froms.join(' | ')).toBe(true);
+    expect(new Set(images.map((m) => m![1])).size).toBe(1);
+    const engines = JSON.parse(read('package.json')).engines.node as string;
+    const majors = [...engines.matchAll(/\^(\d+)\./g)].map((m) => m[1]);
+    expect(majors).toContain(images[0]![2]);
+    expect(read('.ci/run')).toMatch(new RegExp(`extra_majors="[^"]*\\b${images[0]![2]}\\b`));
+  });
+
   it('is multi-stage, installing production dependencies only from the lock file', () => {
     expect(froms.length).toBeGreaterThanOrEqual(2);
     expect(froms[0]).toMatch(/AS deps$/i);

@@ -148,10 +148,10 @@ describe('course-sync dlq', () => {
     expect(res.stderr).toMatch(message);
   });
 
-  it('exits 2 when REDIS_URL is not set, saying why it does not start a Redis', async () => {
+  it('exits 3 when REDIS_URL is not set and no service runs, saying how to start one (it never starts a Redis itself)', async () => {
     const res = await runCli(['dlq', 'list'], { QUEUE_PREFIX: config.redis.prefix });
-    expect(res.code).toBe(2);
-    expect(res.stderr).toMatch(/REDIS_URL: is not set\. dlq and quarantine commands act on the Redis of a running service/);
+    expect(res.code).toBe(3);
+    expect(res.stderr).toMatch(/^course-sync dlq list: REDIS_URL is not set and no course-sync service is running with a private Redis in .* Start the service in this folder with `npm start`/);
   });
 
   it('exits 3 when Redis does not answer; closes every connection it opened, answered or not (it runs inside tests too)', async () => {

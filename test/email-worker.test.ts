@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Job } from 'bullmq';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startSendGridEmulator, type SendGridEmulator } from '../src/emulators/sendgrid/index.ts';
 import type { EnrollmentJob, JobMeta } from '../src/queues/jobs.ts';
 import { QUEUES } from '../src/queues/names.ts';
@@ -9,9 +8,9 @@ import { SentMarkers } from '../src/sendgrid/sent-markers.ts';
 import type { RunningWorker } from '../src/workers/deps.ts';
 import { startEmailWorker } from '../src/workers/email-worker.ts';
 import type { WelcomeEmailResult } from '../src/workers/welcome-email-job.ts';
-import { fixture, testConfig } from './support/env.ts';
+import { fixture, SETTLE, testConfig } from './support/env.ts';
 import { startTestService } from './support/receiver.ts';
-import { eventually, testWorkerDeps } from './support/worker-deps.ts';
+import { deadLetterOf, finishedJob, testWorkerDeps } from './support/worker-deps.ts';
 
 let emu: SendGridEmulator;
 let deps: ReturnType<typeof testWorkerDeps>;
@@ -40,14 +39,7 @@ const emailQueue = () => deps.queues.work[QUEUES.email];
 const add = (jobId: string, data: EnrollmentJob & JobMeta) => emailQueue().add(data.eventType, data, { jobId });
 const sentTo = (enrollmentId: string) => emu.outbox.withCustomArg('enrollment_id', enrollmentId);
 
-async function finished(jobId: string): Promise<Job<EnrollmentJob, WelcomeEmailResult>> {
-  let job: Job | undefined;
-  await eventually(async () => {
-    job = await emailQueue().getJob(jobId);
-    return !!job && ['completed', 'failed'].includes(await job.getState());
-  });
-  return (await emailQueue().getJob(jobId)) as Job<EnrollmentJob, WelcomeEmailResult>;
-}
+const finished = (jobId: string) => finishedJob<EnrollmentJob, WelcomeEmailResult>(emailQueue(), jobId);
 
 beforeAll(async () => {
   emu = await startSendGridEmulator();
@@ -116,15 +108,15 @@ describe('email-welcome worker against the SendGrid emulator', () => {
     const job = await finished('replay-1');
     expect(job.returnvalue.status).toBe('sent');
     await job.retry('completed');
-    await eventually(async () => (await emailQueue().getJob('replay-1'))?.returnvalue?.status === 'skipped');
+    await vi.waitFor(async () => expect((await emailQueue().getJob('replay-1'))?.returnvalue?.status).toBe('skipped'), SETTLE);
     expect(sentTo('enroll_replay')).toHaveLength(1);
   });
 
   it('waits out a 429 through the queue rate limit, without using an attempt, then sends once', async () => {
     emu.failNext(1, 429, { resetInMs: 1000 });
     await add('limited-1', enrollment('enroll_limited'));
-    await eventually(() => emu.requests.length === 1);
-    await eventually(async () => (await emailQueue().getRateLimitTtl()) > 0);
+    await vi.waitFor(() => expect(emu.requests).toHaveLength(1), SETTLE);
+    await vi.waitFor(async () => expect(await emailQueue().getRateLimitTtl()).toBeGreaterThan(0), SETTLE);
     const job = await finished('limited-1');
     expect(await job.getState()).toBe('completed');
     expect(emu.requests.map((r) => r.status)).toEqual([429, 202]);
@@ -145,8 +137,7 @@ describe('email-welcome worker against the SendGrid emulator', () => {
 
   it('dead-letters an invalid recipient at once with SendGrid’s reason, and records no marker', async () => {
     await add('invalid-1', enrollment('enroll_invalid', { email: 'student@example' }));
-    await eventually(async () => !!(await deps.deadLetters.get(QUEUES.email, 'invalid-1')));
-    const letter = (await deps.deadLetters.get(QUEUES.email, 'invalid-1'))!.data;
+    const letter = await deadLetterOf(deps.deadLetters, QUEUES.email, 'invalid-1');
     expect(letter.unrecoverable).toBe(true);
     expect(letter.attemptsMade).toBe(1);
     expect(letter.errors.map((e) => e.message)).toEqual(['SendGrid 400: Does not contain a valid address. (personalizations.0.to.0.email)']);
@@ -178,7 +169,7 @@ describe('email-welcome worker with other settings', () => {
     const w = await startEmailWorker(other);
     try {
       await other.queues.work[QUEUES.email].add('course.student_enroll', enrollment('enroll_tpl'), { jobId: 'tpl-1' });
-      await eventually(() => sentTo('enroll_tpl').length === 1);
+      await vi.waitFor(() => expect(sentTo('enroll_tpl')).toHaveLength(1), SETTLE);
       expect(sentTo('enroll_tpl')[0]).toMatchObject({
         templateId: 'd-welcome1',
         dynamicTemplateData: { first_name: 'Sample', course_url: 'https://s.example/course_789012', enrollment_id: 'enroll_tpl' },
@@ -194,8 +185,7 @@ describe('email-welcome worker with other settings', () => {
     const w = await startEmailWorker(other, { mail: createSendGridMail({ apiKey: 'SG.revoked', baseUrl: emu.url }) });
     try {
       await other.queues.work[QUEUES.email].add('course.student_enroll', enrollment('enroll_401'), { jobId: 'k-1' });
-      await eventually(async () => !!(await other.deadLetters.get(QUEUES.email, 'k-1')));
-      const letter = (await other.deadLetters.get(QUEUES.email, 'k-1'))!.data;
+      const letter = await deadLetterOf(other.deadLetters, QUEUES.email, 'k-1');
       expect(letter.errors[0]!.message).toBe('SendGrid 401: The provided authorization grant is invalid, expired, or revoked');
       expect(emu.outbox.size).toBe(0);
     } finally {

@@ -214,10 +214,15 @@ describe('export', () => {
     const statuses = new EmailEventLog(t.redis, t.config.redis.prefix, 60);
     await vi.waitFor(async () => expect((await statuses.read(['eve-1']))[0]!.status).toBe('delivered'), { timeout: 15_000 });
 
-    const { status, json } = await api('/privacy/export', { student: eve.user.email });
-    expect(status).toBe(200);
     // Done jobs keep the student's name, address and phone only masked: the export shows what is held.
-    expect(json.student).toMatchObject({ emails: [eve.email], userIds: ['user-Eve'], names: ['E*** F***'], phones: ['+88* *** *** *78'] });
+    // The workers mask a job's data on its `completed` event, just after the trace says done.
+    const exported = async () => {
+      const { status, json } = await api('/privacy/export', { student: eve.user.email });
+      expect(status).toBe(200);
+      expect(json.student).toMatchObject({ emails: [eve.email], userIds: ['user-Eve'], names: ['E*** F***'], phones: ['+88* *** *** *78'] });
+      return json;
+    };
+    const json = await vi.waitFor(exported, { timeout: 10_000, interval: 100 });
     expect(json.student.enrollments.map((e: any) => e.id)).toEqual(['eve-1']);
     expect(json.welcomeEmails).toEqual([expect.objectContaining({ enrollmentId: 'eve-1', status: 'delivered' })]);
     const [trace] = json.traces;

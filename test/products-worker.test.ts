@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Job, JobsOptions } from 'bullmq';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_BEHAVIOUR, startHubSpotEmulator, type HubSpotEmulator } from '../src/emulators/hubspot/index.ts';
 import type { Course } from '../src/events/types.ts';
 import { createHubSpotClient } from '../src/hubspot/client.ts';
@@ -9,9 +9,9 @@ import { QUEUES } from '../src/queues/names.ts';
 import type { RunningWorker } from '../src/workers/deps.ts';
 import type { ProductsJobResult } from '../src/workers/products-job.ts';
 import { startProductsWorker } from '../src/workers/products-worker.ts';
-import { fixture, testConfig } from './support/env.ts';
+import { fixture, SETTLE, testConfig } from './support/env.ts';
 import { startTestService } from './support/receiver.ts';
-import { eventually, testWorkerDeps } from './support/worker-deps.ts';
+import { deadLetterOf, finishedJob, testWorkerDeps } from './support/worker-deps.ts';
 
 let em: HubSpotEmulator;
 let deps: ReturnType<typeof testWorkerDeps>;
@@ -36,10 +36,7 @@ async function add(data: CourseJob, opts: JobsOptions = {}): Promise<string> {
   return jobId;
 }
 
-async function finished(jobId: string): Promise<Job<CourseJob, ProductsJobResult>> {
-  await eventually(async () => ['completed', 'failed'].includes(await ((await productsQueue().getJob(jobId))?.getState() ?? '')));
-  return (await productsQueue().getJob(jobId)) as Job<CourseJob, ProductsJobResult>;
-}
+const finished = (jobId: string) => finishedJob<CourseJob, ProductsJobResult>(productsQueue(), jobId);
 
 async function run(data: CourseJob, opts: JobsOptions = {}): Promise<Job<CourseJob, ProductsJobResult>> {
   return finished(await add(data, opts));
@@ -187,10 +184,7 @@ describe('crm-products worker against the HubSpot emulator', () => {
 
 describe('crm-products errors', () => {
   /** The dead letter of `jobId`, once the worker's failed handler has recorded it. */
-  const deadLetter = async (jobId: string) => {
-    await eventually(async () => !!(await deps.deadLetters.get(QUEUES.products, jobId)));
-    return (await deps.deadLetters.get(QUEUES.products, jobId))!.data;
-  };
+  const deadLetter = (jobId: string) => deadLetterOf(deps.deadLetters, QUEUES.products, jobId);
 
   it('sends a batch HubSpot refuses (unknown hs_price_<currency>) to the dead letter with HubSpot\'s message', async () => {
     const multi = { ...deps, config: { ...deps.config, hubspot: { ...deps.config.hubspot, multiCurrency: true } } };
@@ -257,7 +251,7 @@ describe('crm-products errors', () => {
   it('pauses the queue on a 401 without using an attempt, and finishes once resumed', async () => {
     await em.injectFaults({ status: 401, match: (r) => r.path.endsWith('/products/batch/upsert') });
     const id = await add(courseJob({ plans: [plan('auth-1', 'TWD', 100)] }), { attempts: 1 });
-    await eventually(async () => productsQueue().isPaused());
+    await vi.waitFor(async () => expect(await productsQueue().isPaused()).toBe(true), SETTLE);
     const job = (await productsQueue().getJob(id))!;
     expect(['waiting', 'paused']).toContain(await job.getState());
     expect(job.attemptsMade).toBe(0);

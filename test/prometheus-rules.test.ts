@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
-import { eventually } from './support/dead-letters.ts';
+import { SETTLE } from './support/env.ts';
 import { startTestService } from './support/receiver.ts';
 
 interface Rule {
@@ -21,10 +21,11 @@ let metricsText = '';
 beforeAll(async () => {
   t = await startTestService({}, 'all');
   // The worker's alert loop marks it in Redis on start; wait until /metrics shows it.
-  await eventually(async () => {
-    metricsText = await (await fetch(`${t.base}/metrics`)).text();
-    return /^course_sync_worker_last_seen_timestamp_seconds\{worker=/m.test(metricsText);
-  });
+  metricsText = await vi.waitFor(async () => {
+    const text = await (await fetch(`${t.base}/metrics`)).text();
+    expect(text).toMatch(/^course_sync_worker_last_seen_timestamp_seconds\{worker=/m);
+    return text;
+  }, SETTLE);
 });
 afterAll(async () => t.stop());
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { createLogger } from '../src/log.ts';
 import { startLocalRedis, type LocalRedis } from '../src/redis/local-server.ts';
 import { WebhookSignature } from '../src/receiver/signature.ts';
@@ -49,13 +49,8 @@ it('answers 503 while Redis is down, acknowledges nothing, and recovers when it 
   expect((await fetch(`${base}/readyz`)).status).toBe(503);
 
   redis = await startLocalRedis({ dataDir: dir, port: redis.port });
-  // The producer connection reconnects on its own; give it a moment.
-  let after = 0;
-  for (let i = 0; i < 50 && after !== 202; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    after = (await post('enroll_after')).status;
-  }
-  expect(after).toBe(202);
+  // The producer connection reconnects on its own: 503 until it has.
+  await vi.waitFor(async () => expect((await post('enroll_after')).status).toBe(202), { timeout: 15_000, interval: 100 });
 
   const check = new Redis(redis.url);
   const q = new Queue('crm-contacts', { connection: check, prefix: service.config.redis.prefix });

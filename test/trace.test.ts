@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../src/log.ts';
 import { QUEUES } from '../src/queues/names.ts';
 import { openQueues } from '../src/queues/registry.ts';
@@ -26,17 +26,21 @@ async function traceDump(): Promise<string> {
   for (const key of keys) {
     const type = await t.redis.type(key);
     if (type === 'hash') parts.push(JSON.stringify(await t.redis.hgetall(key)));
-    if (type === 'zset') parts.push(JSON.stringify(await t.redis.zrange(key, 0, -1)));
+    if (type === 'zset') parts.push(JSON.stringify(await t.redis.zrange(key, 0, '-1')));
     if (type === 'string') parts.push((await t.redis.get(key)) ?? '');
   }
   return parts.join('\n');
 }
 
-beforeAll(async () => {
+// A service (and queue prefix) per test: each sets up the events it looks at, so tests pass alone and in any order.
+beforeEach(async () => {
   t = await startTestService({ JOB_ATTEMPTS: '3', JOB_BACKOFF_MS: '10' });
   search = new TraceSearch({ redis: t.redis, config: t.config, queues: openQueues(t.redis, t.config), quarantine: new Quarantine(t.redis, t.config.redis.prefix, 100), links: adminLinks });
 });
-afterAll(async () => t.stop());
+afterEach(async () => t.stop());
+
+/** Delivers the seed enrollment (202 the first time, 200 duplicate after). */
+const enroll = () => t.post(fixture('course.student_enroll'));
 
 describe('the trace of an accepted event', () => {
   it('is found by enrollment id, e-mail (any case), course id and idempotency key', async () => {
@@ -59,6 +63,7 @@ describe('the trace of an accepted event', () => {
   });
 
   it('says where each job is now, with its bull-board page', async () => {
+    await enroll();
     const [journey] = await search.find('enroll_123456');
     expect(journey!.now).toEqual([
       { queue: QUEUES.contacts, state: 'waiting', url: '/admin/queues/queue/crm-contacts/enroll-enroll_123456' },
@@ -67,6 +72,7 @@ describe('the trace of an accepted event', () => {
   });
 
   it('records a redelivery answered 200 duplicate as a step', async () => {
+    await enroll();
     const again = await t.post(fixture('course.student_enroll'));
     expect(again.status).toBe(200);
     const [journey] = await search.find('enroll_123456');
@@ -112,6 +118,7 @@ describe('the trace of an accepted event', () => {
   });
 
   it('keeps no e-mail in clear: the index holds a keyed hash, every trace key expires', async () => {
+    await enroll();
     const dump = await traceDump();
     expect(dump).not.toMatch(/student@example\.com/i);
     // While the jobs wait, the header is read from the enrollment's pending record: shown masked.
@@ -120,7 +127,7 @@ describe('the trace of an accepted event', () => {
     const keys = new TraceKeys(t.config.redis.prefix);
     const hasher = await resolvePiiHasher(t.redis, t.config.redis.prefix);
     expect(hasher.hash(EMAIL)).toMatch(/^[0-9a-f]{64}$/);
-    expect(await t.redis.zrange(keys.index('email', hasher.hash(EMAIL)), 0, -1)).toEqual(['enroll-enroll_123456']);
+    expect(await t.redis.zrange(keys.index('email', hasher.hash(EMAIL)), 0, '-1')).toEqual(['enroll-enroll_123456']);
     for (const key of await t.redis.keys(`${t.config.redis.prefix}:cs:trace*`)) {
       const ttl = await t.redis.ttl(key);
       expect(ttl).toBeGreaterThan(29 * 86_400);
@@ -141,6 +148,8 @@ describe('course-sync trace', () => {
   const env = () => ({ REDIS_URL: t.service.redisUrl, QUEUE_PREFIX: t.config.redis.prefix });
 
   it('prints the journey one line per step and exits 0', async () => {
+    await enroll();
+    await enroll();
     const res = await runCli(['trace', 'enroll_123456'], env());
     expect(res.code).toBe(0);
     const lines = res.stdout.trim().split('\n');
@@ -152,6 +161,7 @@ describe('course-sync trace', () => {
   });
 
   it('finds by e-mail and prints JSON with --json', async () => {
+    await enroll();
     const res = await runCli(['trace', EMAIL, '--json'], env());
     expect(res.code).toBe(0);
     expect(JSON.parse(res.stdout).map((j: { key: string }) => j.key)).toEqual(['enroll-enroll_123456']);
@@ -165,8 +175,8 @@ describe('course-sync trace', () => {
     expect(res.stderr).toMatch(/no event matches "s\*\*\*@example.com"/);
   });
 
-  it('exits 2 without REDIS_URL and 3 when Redis does not answer', async () => {
-    expect((await runCli(['trace', 'enroll_123456'])).code).toBe(2);
+  it('exits 3 without REDIS_URL and no running service, and when Redis does not answer', async () => {
+    expect((await runCli(['trace', 'enroll_123456'])).code).toBe(3);
     expect((await runCli(['trace', 'enroll_123456'], { REDIS_URL: 'redis://127.0.0.1:1' })).code).toBe(3);
   });
 });

@@ -83,7 +83,7 @@ export function registerOpsGauges(metrics: Pick<Metrics, 'registry'>, deps: OpsG
       await quietly(async () => {
         const key = workersSeenKey(deps.prefix);
         await redis.zremrangebyscore(key, '-inf', Date.now() - DAY_MS);
-        const flat = await redis.zrange(key, 0, -1, 'WITHSCORES');
+        const flat = await redis.zrange(key, 0, '-1', 'WITHSCORES');
         this.reset();
         for (let i = 0; i < flat.length; i += 2) this.set({ worker: flat[i]! }, Number(flat[i + 1]) / 1000);
       });

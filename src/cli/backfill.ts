@@ -7,6 +7,7 @@ import { connectRedis, waitReady } from '../redis/connection.ts';
 import { directSink, ReceiverRefusedError, receiverSink, type LineOutcome, type Sink } from './backfill-sinks.ts';
 import { EXIT } from './exit-codes.ts';
 import type { CliIO } from './io.ts';
+import { NoServiceError, serviceRedisUrl } from './ops-connection.ts';
 import { localWebhookUrl, ReceiverUnreachableError } from './post-webhook.ts';
 import { ProgressLine, renderProgress, type Tally } from './progress.ts';
 import { TraceWriter } from '../trace/writer.ts';
@@ -40,7 +41,7 @@ export function registerBackfill(program: Command, io: CliIO): void {
     .description('re-send events (one JSON envelope per line) through the normal pipeline; idempotent')
     .argument('<file>', 'JSON-lines file, one { "type": ..., "data": {...} } per line; "-" reads standard input')
     .addOption(new Option('--url <url>', 'post each event, signed, to this receiver (default: http://localhost:$PORT/webhooks/loopwise)').conflicts('direct'))
-    .addOption(new Option('--direct', 'enqueue straight into Redis (REDIS_URL) with the receiver\'s checks, without HTTP'))
+    .addOption(new Option('--direct', 'enqueue straight into Redis (REDIS_URL, or the private Redis of the course-sync running here) with the receiver\'s checks, without HTTP'))
     .option('--secret <secret>', 'signing key for posting (default: the first of WEBHOOK_SECRET)')
     .option('--concurrency <n>', 'events in flight at once', positiveInt, 4)
     .addHelpText(
@@ -69,16 +70,20 @@ async function openSink(io: CliIO, config: Config, opts: BackfillOptions): Promi
     const url = opts.url ?? localWebhookUrl(config.port);
     return { sink: receiverSink(url, opts.secret ?? config.webhook.secrets[0]), target: url, close: async () => undefined };
   }
-  if (!config.redis.url) {
-    io.err('course-sync backfill: --direct needs REDIS_URL (the Redis the workers use)');
-    return EXIT.usage;
+  let url: string;
+  try {
+    url = await serviceRedisUrl(io, config);
+  } catch (err) {
+    if (!(err instanceof NoServiceError)) throw err;
+    io.err(`course-sync backfill: --direct needs the Redis the workers use: ${err.message}`);
+    return EXIT.unavailable;
   }
-  const redis = connectRedis(config.redis.url, 'producer', config.redis.cluster);
+  const redis = connectRedis(url, 'producer', config.redis.cluster);
   try {
     await waitReady(redis, 5_000);
   } catch (err) {
     redis.disconnect();
-    io.err(`course-sync backfill: Redis at REDIS_URL is unreachable: ${(err as Error).message}`);
+    io.err(`course-sync backfill: Redis at ${config.redis.url ? 'REDIS_URL' : url} is unreachable: ${(err as Error).message}`);
     return EXIT.unavailable;
   }
   const intake = new EventIntake(redis, config, new TraceWriter(redis, config));

@@ -5,10 +5,9 @@ import { DurationError, parseDuration } from './duration.ts';
 import { WORK_QUEUES, type WorkQueueName } from '../queues/names.ts';
 import { EXIT } from './exit-codes.ts';
 import type { CliIO } from './io.ts';
-import { parseQueue, withOps } from './ops-connection.ts';
+import { parseQueue, REDIS_NOTE, withOps } from './ops-connection.ts';
 
-const REDIS_NOTE = 'Connects to REDIS_URL (required) with QUEUE_PREFIX; never starts a Redis of its own.';
-const EXIT_NOTE = 'Exit codes: 0 done; 1 something asked for was not found; 2 bad usage or configuration (REDIS_URL unset); 3 Redis unreachable.';
+const EXIT_NOTE = 'Exit codes: 0 done; 1 something asked for was not found; 2 bad usage or configuration; 3 no service running (REDIS_URL unset) or Redis unreachable.';
 
 /** One list line: queue, id, event id, time of the last error, last error (tab-separated). */
 export function formatDeadLetterLine(s: DeadLetterSummary): string {

@@ -15,6 +15,11 @@ export interface CliStreams {
   stderr: TextSink;
   /** Standard input, opened on first use (`backfill -`). */
   stdin(): NodeJS.ReadableStream;
+  /**
+   * Where `start` writes its log lines; unset: standard output through pino's own writer (the
+   * binary, fastest). Tests set it to read the lines.
+   */
+  logs?: TextSink;
   /** Configuration is read from here, never from process.env. */
   env: Readonly<Record<string, string | undefined>>;
   /** Resolves with a signal name when a long-running command (`start`) should stop. */

@@ -1,8 +1,9 @@
 import { hostname, userInfo } from 'node:os';
+import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError } from 'commander';
 import type { Redis } from 'ioredis';
-import { ConfigError, loadConfig, type Config } from '../config.ts';
+import { loadConfig, type Config } from '../config.ts';
 import { resolveWorkQueue } from '../queues/dead-letter-view.ts';
 import { DeadLetters } from '../queues/dead-letter.ts';
 import { EventIntake } from '../queues/intake.ts';
@@ -10,6 +11,7 @@ import { WORK_QUEUES, type WorkQueueName } from '../queues/names.ts';
 import { openQueues, type QueueSet } from '../queues/registry.ts';
 import { Quarantine } from '../receiver/quarantine.ts';
 import { connectRedis, waitReady } from '../redis/connection.ts';
+import { findLocalRedis } from '../redis/local-record.ts';
 import { EXIT } from './exit-codes.ts';
 import type { CliIO } from './io.ts';
 import { TraceWriter } from '../trace/writer.ts';
@@ -41,20 +43,41 @@ function cliOperator(): string {
 
 const READY_TIMEOUT_MS = 5_000;
 
+/** How the commands that act on a running service's Redis find it (their --help says it). */
+export const REDIS_NOTE =
+  'Connects to REDIS_URL, or when it is unset to the private Redis of the course-sync running from this folder ' +
+  '(recorded in REDIS_DATA_DIR by `course-sync start`), with QUEUE_PREFIX; never starts a Redis of its own.';
+
+/** REDIS_URL is unset and no course-sync with a private Redis runs on REDIS_DATA_DIR. */
+export class NoServiceError extends Error {}
+
 /**
- * Connects to REDIS_URL (required: these commands act on the Redis a running service uses and
- * never start a private one). Throws ConfigError when it is unset, a plain Error when unreachable.
+ * The Redis of the running service: REDIS_URL, or the private Redis that `course-sync start`
+ * recorded under REDIS_DATA_DIR (said on stderr). Throws NoServiceError, saying how to start one,
+ * when there is none or the record is stale.
  */
-async function openOps(env: CliIO['env']): Promise<OpsHandles> {
-  const config = loadConfig(env);
-  const url = config.redis.url;
-  if (!url) {
-    throw new ConfigError(
-      'REDIS_URL',
-      'is not set. dlq and quarantine commands act on the Redis of a running service and never start their own: ' +
-        'set REDIS_URL to it (the private redis-server of `course-sync start` logs its port at start-up: REDIS_URL=redis://127.0.0.1:<port>)',
-    );
+export async function serviceRedisUrl(io: CliIO, config: Config): Promise<string> {
+  if (config.redis.url) return config.redis.url;
+  const found = await findLocalRedis(config.redis.dataDir);
+  if (found.state === 'running') {
+    const { startedAt, pid, url } = found.record;
+    io.err(`using the private Redis of the course-sync started at ${startedAt} (pid ${pid}): ${url}`);
+    return url;
   }
+  const why =
+    found.state === 'stale'
+      ? `the course-sync recorded in ${found.path}${found.record ? ` (pid ${found.record.pid}, started at ${found.record.startedAt})` : ''} is not running any more: ${found.reason}`
+      : `no course-sync service is running with a private Redis in ${dirname(found.path)} (REDIS_DATA_DIR)`;
+  throw new NoServiceError(`REDIS_URL is not set and ${why}. Start the service in this folder with \`npm start\` (or \`course-sync start\`), or set REDIS_URL to the Redis of the service you mean.`);
+}
+
+/**
+ * Connects to the Redis of the running service (serviceRedisUrl: these commands never start a
+ * private one). Throws NoServiceError when there is none, RedisUnreachableError when it does not answer.
+ */
+async function openOps(io: CliIO): Promise<OpsHandles> {
+  const config = loadConfig(io.env);
+  const url = await serviceRedisUrl(io, config);
   const redis = connectRedis(url, 'producer', config.redis.cluster);
   try {
     await waitReady(redis, READY_TIMEOUT_MS);
@@ -90,14 +113,14 @@ class RedisUnreachableError extends Error {}
 
 /**
  * Runs an ops command: opens the handles, sets `io.exitCode` to what the command returns, always closes.
- * An unreachable Redis exits 3 with a plain message.
+ * No service to act on, or an unreachable Redis, exits 3 with a plain message.
  */
 export async function withOps(io: CliIO, command: string, run: (ops: OpsHandles) => Promise<number>): Promise<void> {
   let ops: OpsHandles;
   try {
-    ops = await openOps(io.env);
+    ops = await openOps(io);
   } catch (err) {
-    if (!(err instanceof RedisUnreachableError)) throw err;
+    if (!(err instanceof RedisUnreachableError || err instanceof NoServiceError)) throw err;
     io.err(`course-sync ${command}: ${err.message}`);
     io.exitCode = EXIT.unavailable;
     return;

@@ -9,9 +9,7 @@ import { openPrivacy } from '../student-data/deps.ts';
 import { parseStudentQuery, type StudentQuery } from '../student-data/student.ts';
 import { EXIT } from './exit-codes.ts';
 import type { CliIO } from './io.ts';
-import { withOps } from './ops-connection.ts';
-
-const REDIS_NOTE = 'Connects to REDIS_URL (required) with QUEUE_PREFIX; never starts a Redis of its own.';
+import { REDIS_NOTE, withOps } from './ops-connection.ts';
 
 function parseStudent(value: string): StudentQuery {
   try {
@@ -70,7 +68,7 @@ export function registerPrivacy(program: Command, io: CliIO): void {
         '\n  course-sync forget --unsuppress student@example.com' +
         `\n\n${REDIS_NOTE}` +
         '\nExit codes: 0 done; 1 something still names the student, or HubSpot refused (nothing removed then);' +
-        '\n2 bad usage or configuration (REDIS_URL unset, no confirmation); 3 Redis or HubSpot unreachable.',
+        '\n2 bad usage or configuration (no confirmation); 3 no service running (REDIS_URL unset), Redis or HubSpot unreachable.',
     )
     .action((query: StudentQuery, opts: { dryRun?: boolean; hubspot?: boolean; suppress?: boolean; unsuppress?: boolean; yes?: boolean }) => {
       if (opts.unsuppress && !('email' in query)) throw new InvalidArgumentError('--unsuppress takes the e-mail address');
@@ -120,7 +118,7 @@ export function registerPrivacy(program: Command, io: CliIO): void {
       '\nPrints their addresses, names and phone numbers as held, each enrollment, the welcome email status,' +
         '\nthe trace of each event and every record naming them. Reads only. Recorded in the audit trail.' +
         `\nExample:\n  course-sync export student@example.com > student.json\n\n${REDIS_NOTE}` +
-        '\nExit codes: 0 found; 1 nothing names the student; 2 bad usage or configuration; 3 Redis unreachable.',
+        '\nExit codes: 0 found; 1 nothing names the student; 2 bad usage or configuration; 3 no service running (REDIS_URL unset) or Redis unreachable.',
     )
     .action((query: StudentQuery) =>
       withOps(io, 'export', async ({ config, redis, queues, audit }) => {

@@ -3,10 +3,9 @@ import { replayQuarantined } from '../receiver/quarantine-replay.ts';
 import type { QuarantineEntry } from '../receiver/quarantine.ts';
 import { EXIT } from './exit-codes.ts';
 import type { CliIO } from './io.ts';
-import { withOps } from './ops-connection.ts';
+import { REDIS_NOTE, withOps } from './ops-connection.ts';
 
-const REDIS_NOTE = 'Connects to REDIS_URL (required) with QUEUE_PREFIX; never starts a Redis of its own.';
-const EXIT_NOTE = 'Exit codes: 0 done; 1 not found, not replayable or still invalid; 2 bad usage or configuration (REDIS_URL unset); 3 Redis unreachable.';
+const EXIT_NOTE = 'Exit codes: 0 done; 1 not found, not replayable or still invalid; 2 bad usage or configuration; 3 no service running (REDIS_URL unset) or Redis unreachable.';
 
 /** One list line: id, received at, HTTP status, event type, replayable or not, reason (tab-separated). */
 export function formatQuarantineLine(e: QuarantineEntry): string {

@@ -1,9 +1,10 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfig } from '../config.ts';
-import { createLogger } from '../log.ts';
+import { createLogger, logFormatFor } from '../log.ts';
 import { startService, type Role } from '../service.ts';
 import { EXIT } from './exit-codes.ts';
 import type { CliIO } from './io.ts';
+import { nextSteps } from './next-steps.ts';
 
 /** The roles `start --role` accepts. */
 export const ROLES: Role[] = ['all', 'receiver', 'worker'];
@@ -22,8 +23,10 @@ export function registerStart(program: Command, io: CliIO): void {
     .option('--role <role>', 'all | receiver | worker', parseRole, 'all')
     .action(async (opts: { role: Role }) => {
       const config = loadConfig(io.env);
-      const log = createLogger(config.logLevel);
-      const service = await startService(config, opts.role, log);
+      const tty = io.stdout.isTTY === true;
+      const log = createLogger(config.logLevel, io.logs, { format: logFormatFor(config.logFormat, tty), color: tty });
+      const service = await startService(config, opts.role, log, { announce: io.err });
+      for (const line of nextSteps(service, opts.role)) io.err(line);
       const signal = await io.untilStopped();
       log.info({ signal }, 'shutting down');
       await service.stop();

@@ -5,7 +5,7 @@ import { SEARCH_LIMIT } from '../trace/reader.ts';
 import { TraceSearch } from '../trace/search.ts';
 import { EXIT } from './exit-codes.ts';
 import type { CliIO } from './io.ts';
-import { withOps } from './ops-connection.ts';
+import { REDIS_NOTE, withOps } from './ops-connection.ts';
 import { maskEmail } from '../privacy/email.ts';
 import { adminLinks } from '../admin/links.ts';
 
@@ -29,8 +29,8 @@ export function registerTrace(program: Command, io: CliIO): void {
       '\nPrints one line per step (received, each attempt with its outcome and duration, HubSpot ids, SendGrid message id,' +
         '\nretries, dead letters, duplicates) and where each job is now.' +
         '\nExamples:\n  course-sync trace enroll_123456\n  course-sync trace student@example.com\n  course-sync trace plan_123' +
-        '\n\nConnects to REDIS_URL (required) with QUEUE_PREFIX; never starts a Redis of its own.' +
-        '\nExit codes: 0 found; 1 nothing matches; 2 bad usage or configuration (REDIS_URL unset); 3 Redis unreachable.',
+        `\n\n${REDIS_NOTE}` +
+        '\nExit codes: 0 found; 1 nothing matches; 2 bad usage; 3 no service running (REDIS_URL unset) or Redis unreachable.',
     )
     .action((query: string, opts: { json?: boolean; limit: number; calls?: boolean }) =>
       withOps(io, 'trace', async ({ redis, config, queues, quarantine }) => {

@@ -23,7 +23,7 @@ function statusOf(err: unknown): number | undefined {
 }
 
 /** What a failed probe means and how to fix it. */
-export function explainHubSpotError(probe: Pick<Probe, 'name' | 'scopes'>, err: unknown, baseUrl: string): CheckResult {
+function explainHubSpotError(probe: Pick<Probe, 'name' | 'scopes'>, err: unknown, baseUrl: string): CheckResult {
   const status = statusOf(err);
   const message = String((err as { body?: { message?: unknown } }).body?.message ?? (err as Error).message ?? err);
   if (status === 401) {

@@ -4,10 +4,10 @@ import { connectRedis, waitReady } from '../redis/connection.ts';
 import { ok, problem, unknown, type CheckResult } from './check.ts';
 
 /** BullMQ needs Redis 6.2 or newer. */
-export const MIN_REDIS_VERSION = [6, 2, 0] as const;
+const MIN_REDIS_VERSION = [6, 2, 0] as const;
 
 /** True when dotted version `v` is at least `min`. */
-export function versionAtLeast(v: string, min: readonly number[]): boolean {
+function versionAtLeast(v: string, min: readonly number[]): boolean {
   const parts = v.split('.').map((p) => Number.parseInt(p, 10) || 0);
   for (let i = 0; i < min.length; i++) {
     if ((parts[i] ?? 0) !== min[i]) return (parts[i] ?? 0) > min[i]!;
@@ -16,7 +16,7 @@ export function versionAtLeast(v: string, min: readonly number[]): boolean {
 }
 
 /** `field:value` lines of an INFO section as a map. */
-export function parseInfo(text: string): Record<string, string> {
+function parseInfo(text: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const line of text.split(/\r?\n/)) {
     const i = line.indexOf(':');
@@ -105,7 +105,7 @@ export function checkLocalRedisBinary(binary = 'redis-server'): CheckResult[] {
 }
 
 /** The URL without its password, for output. */
-export function redactUrl(url: string): string {
+function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';

@@ -1,7 +1,7 @@
 import { maskEmails } from './email.ts';
 
 /** Masks a phone number, keeping its shape, the first two and the last two digits: "+886912345678" → "+88********78". */
-export function maskPhone(phone: string): string {
+function maskPhone(phone: string): string {
   const digits = phone.replace(/\D/g, '').length;
   let seen = 0;
   return phone.replace(/\d/g, (d) => (++seen <= 2 || seen > digits - 2 ? d : '*'));

@@ -67,7 +67,7 @@ export function categoryOf(message: string): string | undefined {
 }
 
 /** The message a dead letter died of: its last attempt's error. */
-export function lastErrorOf(letter: DeadLetter): string {
+function lastErrorOf(letter: DeadLetter): string {
   return letter.errors.at(-1)?.message ?? '(no error recorded)';
 }
 

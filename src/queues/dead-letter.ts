@@ -34,7 +34,7 @@ export interface DeadLetter {
 const ATTEMPT_LOG_TTL_SECONDS = 30 * 24 * 3600;
 
 /** True when a failed attempt was the last one: out of attempts, or not worth retrying. */
-export function isFinalFailure(job: Job, err: Error): boolean {
+function isFinalFailure(job: Job, err: Error): boolean {
   return err instanceof UnrecoverableError || err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
 }
 
@@ -80,7 +80,7 @@ export class DeadLetters {
 
   /** Dead letters of `queue`, oldest first. */
   async list(queue: WorkQueueName, start = 0, end = -1): Promise<Job<DeadLetter>[]> {
-    const jobs = await this.queues.deadLetter[queue].getJobs(['waiting', 'paused', 'prioritized', 'delayed'], start, end, true);
+    const jobs = await this.queues.deadLetter[queue].getJobs(['waiting', 'prioritized', 'delayed'], start, end, true);
     return jobs.filter(Boolean) as Job<DeadLetter>[];
   }
 

@@ -103,7 +103,7 @@ function opsRoutes(router: Router, deps: AppDeps): void {
 
 async function refreshQueueGauges({ queues, quarantine, metrics }: AppDeps): Promise<void> {
   for (const queue of queues.all()) {
-    const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'paused', 'prioritized');
+    const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized');
     for (const [state, n] of Object.entries(counts)) metrics.queueJobs.set({ queue: queue.name, state }, n);
   }
   metrics.quarantineSize.set(await quarantine.size());

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /** The header Loopwise signs with, and the one older (Teachify) deployments still send. */
-export const SIGNATURE_HEADERS = ['loopwise-webhook-signature', 'teachify-webhook-signature'] as const;
+const SIGNATURE_HEADERS = ['loopwise-webhook-signature', 'teachify-webhook-signature'] as const;
 
 /** Why a delivery's signature was refused; the message says exactly what failed. */
 export class SignatureError extends Error {

@@ -54,6 +54,21 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** True when a Redis on loopback `port` answers PING (within `timeoutMs`). */
+export function answersPing(port: number, timeoutMs = 1_000): Promise<boolean> {
+  return new Promise((ok) => {
+    const sock = connect(port, '127.0.0.1');
+    const done = (answer: boolean) => {
+      sock.destroy();
+      ok(answer);
+    };
+    sock.setTimeout(timeoutMs, () => done(false));
+    sock.once('connect', () => sock.write('PING\r\n'));
+    sock.once('data', (d: Buffer) => done(d.toString().startsWith('+PONG')));
+    sock.once('error', () => done(false));
+  });
+}
+
 /**
  * Starts a private redis-server on loopback with AOF on and `maxmemory-policy noeviction`,
  * its data under `dataDir`; resolves once it accepts connections.
@@ -74,31 +89,30 @@ export async function startLocalRedis(opts: LocalRedisOptions): Promise<LocalRed
     '--daemonize', 'no',
     '--loglevel', 'warning',
   ];
-  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // A process group of its own: Ctrl-C on a terminal signals the whole foreground group, and Redis
+  // must outlive the service's graceful stop (which ends it with SIGTERM once jobs are finished).
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
 
   await new Promise<void>((ok, fail) => {
     const deadline = Date.now() + 15_000;
-    const onExit = (code: number | null) => fail(new Error(`redis-server exited (${code}) before it was ready:\n${output.trim()}`));
-    child.once('exit', onExit);
-    const probe = () => {
-      const sock = connect(port, '127.0.0.1');
-      sock.once('connect', () => {
-        sock.write('PING\r\n');
-        sock.once('data', (d: Buffer) => {
-          sock.destroy();
-          if (d.toString().startsWith('+PONG')) {
-            child.off('exit', onExit);
-            ok();
-          } else retry();
-        });
-      });
-      sock.once('error', () => retry());
+    let exited = false;
+    const onExit = (code: number | null) => {
+      exited = true;
+      fail(new Error(`redis-server exited (${code}) before it was ready:\n${output.trim()}`));
     };
-    const retry = () => (Date.now() > deadline ? fail(new Error(`redis-server did not answer on port ${port}:\n${output}`)) : setTimeout(probe, 50));
-    probe();
+    child.once('exit', onExit);
+    const probe = async () => {
+      if (exited) return;
+      if (await answersPing(port)) {
+        child.off('exit', onExit);
+        ok();
+      } else if (Date.now() > deadline) fail(new Error(`redis-server did not answer on port ${port}:\n${output}`));
+      else setTimeout(() => void probe(), 50);
+    };
+    void probe();
   });
 
   return {

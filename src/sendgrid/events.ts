@@ -98,10 +98,12 @@ export function parseEventBatch(body: Buffer | string): { events: EmailEvent[]; 
   parsed.forEach((raw, index) => {
     const e = (raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? raw : {}) as Record<string, unknown>;
     const event = e.event as EmailEventType;
-    const timestamp = Number(e.timestamp);
+    // Only strings and numbers are read: String() or Number() of an object whose toString/valueOf
+    // is not a function (`{"toString": {}}`) throws, which would answer a signed batch 500.
+    const timestamp = typeof e.timestamp === 'number' || typeof e.timestamp === 'string' ? Number(e.timestamp) : NaN;
     const missing = [
       !text(e.sg_event_id) && 'sg_event_id',
-      !(EVENT_TYPES as readonly string[]).includes(String(event)) && 'event',
+      !(EVENT_TYPES as readonly string[]).includes(event) && 'event',
       !(Number.isFinite(timestamp) && timestamp > 0) && 'timestamp',
       typeof e.email !== 'string' && 'email',
     ].filter(Boolean);

@@ -20,7 +20,7 @@ interface ResponseErrorLike {
 }
 
 /** SendGrid's `errors[]` as one line: "message (field); ..." with addresses masked. */
-export function sendGridReasons(body: unknown): string {
+function sendGridReasons(body: unknown): string {
   const errors = (body as { errors?: { message?: unknown; field?: unknown }[] } | undefined)?.errors;
   if (!Array.isArray(errors) || errors.length === 0) return '';
   return errors

@@ -34,7 +34,7 @@ export function firstNameOf(name: string | null | undefined): string {
 }
 
 /** Every value the email shows, as plain text (escaping is the renderer's job). */
-export function welcomeVars(enrollment: Enrollment, settings: WelcomeSettings): WelcomeVars {
+function welcomeVars(enrollment: Enrollment, settings: WelcomeSettings): WelcomeVars {
   const studentName = oneLine(enrollment.user.name ?? '');
   return {
     studentName,

@@ -69,7 +69,7 @@ export interface OverviewDeps {
 
 /** When the oldest waiting job of `queue` started waiting (its add, or its last attempt for a retry), or undefined. */
 export async function oldestWaitingSince(queue: Queue): Promise<number | undefined> {
-  const [job] = await queue.getJobs(['wait', 'paused'], 0, 0, true);
+  const [job] = await queue.getJobs(['wait'], 0, 0, true);
   return job ? Math.max(job.timestamp, job.processedOn ?? 0) : undefined;
 }
 
@@ -110,7 +110,7 @@ export async function readOverview(deps: OverviewDeps, now = Date.now()): Promis
     WORK_QUEUES.map(async (name): Promise<QueueOverview> => {
       const work = queues.work[name];
       const [c, since, deadLetters] = await Promise.all([
-        work.getJobCounts('waiting', 'paused', 'prioritized', 'active', 'delayed', 'failed', 'completed'),
+        work.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed'),
         oldestWaitingSince(work),
         queues.deadLetter[name].count(),
       ]);

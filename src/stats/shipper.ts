@@ -48,7 +48,7 @@ export class ApiStatsShipper {
 
 /** Samples how many jobs wait in each work queue into its minute and quarter-hour buckets (field `waiting`, the latest sample). */
 export async function sampleWaiting(redis: Redis, keys: StatsKeys, queues: Queue[], now = Date.now()): Promise<void> {
-  const depths = await Promise.all(queues.map(async (q) => [q.name, Object.values(await q.getJobCounts('waiting', 'paused', 'prioritized')).reduce((a, b) => a + b, 0)] as const));
+  const depths = await Promise.all(queues.map(async (q) => [q.name, Object.values(await q.getJobCounts('waiting', 'prioritized')).reduce((a, b) => a + b, 0)] as const));
   const batch = redis.multi();
   for (const unit of DEPTH_UNITS) {
     const bucket = bucketOf(now, unit);

@@ -7,7 +7,7 @@ import type { Student } from './student.ts';
 import type { StudentRecord } from './student-records.ts';
 
 /** Every state a job can be in; `forget` looks at all of them. */
-const STATES: JobType[] = ['active', 'waiting', 'waiting-children', 'prioritized', 'delayed', 'paused', 'completed', 'failed'];
+const STATES: JobType[] = ['active', 'waiting', 'waiting-children', 'prioritized', 'delayed', 'completed', 'failed'];
 const PAGE = 500;
 
 async function* jobsOf(queue: Queue): AsyncGenerator<Job> {

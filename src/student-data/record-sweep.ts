@@ -103,7 +103,7 @@ async function readAll(redis: Redis, keys: string[], partsOf: (key: string) => s
       else if (type === 'hash') reads.hgetall(k);
       else if (type === 'list') reads.lrange(k, 0, -1);
       else if (type === 'set') reads.smembers(k);
-      else if (type === 'zset') reads.zrange(k, 0, -1);
+      else if (type === 'zset') reads.zrange(k, 0, '-1');
       else if (type === 'stream') reads.xrange(k, '-', '+');
       else reads.exists(k);
     });

@@ -11,7 +11,7 @@ export interface AttemptCalls {
 }
 
 /** Hash field of one attempt's calls in the trace (one copy per record per attempt). */
-export const callsField = (queue: string, attempt: number) => `c:${queue}:${attempt}`;
+const callsField = (queue: string, attempt: number) => `c:${queue}:${attempt}`;
 
 /**
  * Keeps, in each event's trace, the HubSpot and SendGrid calls its job took part in: one field per

@@ -21,7 +21,7 @@ export function describeSubject(h: TraceHeader | undefined): string {
 }
 
 /** The ids a step wrote or got back: HubSpot contact/products, SendGrid message id. */
-export function stepIds(step: TraceStep): string {
+function stepIds(step: TraceStep): string {
   return [
     step.hubspotContactId && `HubSpot contact ${step.hubspotContactId}`,
     step.hubspotProductIds?.length && `HubSpot products ${step.hubspotProductIds.join(', ')}`,

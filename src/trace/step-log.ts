@@ -32,7 +32,7 @@ export interface StepCounter {
 }
 
 /** The hash field of a step: sortable by time, unique per source event. */
-export function stepField(atMs: number, unique: string): string {
+function stepField(atMs: number, unique: string): string {
   return `s:${String(atMs).padStart(13, '0')}-${unique}`;
 }
 

@@ -39,7 +39,7 @@ interface JobTimes {
 }
 
 /** Milliseconds of an event-stream id ("1700000000000-0"). */
-export function streamIdMs(id: string): number {
+function streamIdMs(id: string): number {
   return Number(id.split('-')[0]);
 }
 
@@ -63,6 +63,12 @@ export class Tracer {
   private readonly streams: QueueEvents[] = [];
   private readonly pending = new Set<Promise<void>>();
   private readonly cursors = new Map<string, string>();
+  /**
+   * When each job's attempt in hand became active (stream time), by `queue:jobId`. Taken as the
+   * events are read, in order, so a step written late still gets its own attempt's duration
+   * (the job's processedOn may already be the next attempt's).
+   */
+  private readonly started = new Map<string, number>();
   private flushTimer?: NodeJS.Timeout;
   private leaseTimer?: NodeJS.Timeout;
   private ticking?: Promise<void>;
@@ -111,9 +117,10 @@ export class Tracer {
     const saved = await this.deps.redis.mget(...names.map((n) => this.keys.cursor(n)));
     for (const queue of EVENT_QUEUES) {
       const work = this.follow(queues.work[queue].name, saved[names.indexOf(queues.work[queue].name)]);
-      work.on('completed', (a, id) => this.track(work.name, id, () => this.completed(queue, a as EventArgs, id), (a as EventArgs).jobId));
-      work.on('failed', (a, id) => this.track(work.name, id, () => this.failed(queue, a as EventArgs, id), (a as EventArgs).jobId));
-      work.on('delayed', (a, id) => this.track(work.name, id, () => this.delayed(queue, a as EventArgs, id), (a as EventArgs).jobId));
+      work.on('active', (a, id) => void this.started.set(`${queue}:${(a as EventArgs).jobId}`, streamIdMs(id)));
+      work.on('completed', (a, id) => this.ended(work.name, queue, a as EventArgs, id, this.completed));
+      work.on('failed', (a, id) => this.ended(work.name, queue, a as EventArgs, id, this.failed));
+      work.on('delayed', (a, id) => this.ended(work.name, queue, a as EventArgs, id, this.delayed));
       work.on('added', (a, id) => this.track(work.name, id, () => this.added(queue, a as EventArgs, id), (a as EventArgs).jobId));
       const dlq = this.follow(queues.deadLetter[queue].name, saved[names.indexOf(queues.deadLetter[queue].name)]);
       dlq.on('added', (a, id) => this.track(dlq.name, id, () => this.deadLettered(queue, a as EventArgs, id), (a as EventArgs).jobId));
@@ -128,6 +135,7 @@ export class Tracer {
     clearInterval(this.flushTimer);
     const streams = this.streams.splice(0);
     await Promise.all(streams.map((s) => s.close()));
+    this.started.clear();
     await this.settled();
     await this.flushCursors();
   }
@@ -156,6 +164,14 @@ export class Tracer {
     return stream;
   }
 
+  /** An attempt ended (completed, failed, or delayed for a retry): its step, with when it started. */
+  private ended(stream: string, queue: WorkQueueName, args: EventArgs, eventId: string, step: (queue: WorkQueueName, args: EventArgs, eventId: string, startedAt?: number) => Promise<void>): void {
+    const key = `${queue}:${args.jobId}`;
+    const startedAt = this.started.get(key);
+    this.started.delete(key);
+    this.track(stream, eventId, () => step.call(this, queue, args, eventId, startedAt), args.jobId);
+  }
+
   private track(stream: string, eventId: string, write: () => Promise<unknown>, jobId?: string): void {
     this.cursors.set(stream, eventId);
     // Jobs that are no event of their own (crm-contacts' welcome email status writes) have no trace.
@@ -178,7 +194,7 @@ export class Tracer {
 
   /**
    * The few job fields a step needs, without the job's data (one HMGET per event). `atm` is
-   * BullMQ 5's field for attemptsMade (Job.fromJSON reads it the same way). Undefined once removed.
+   * BullMQ's hash field for attemptsMade (5 and 6 store it so; BullMQ reads it the same way). Undefined once removed.
    */
   private async job(queue: WorkQueueName, id: string): Promise<JobTimes | undefined> {
     const key = this.deps.queues.work[queue].toKey(id);
@@ -188,17 +204,19 @@ export class Tracer {
     return { processedOn: num(processedOn), finishedOn: num(finishedOn), attemptsMade: num(atm) ?? 0, failedReason: failedReason || undefined };
   }
 
-  private async completed(queue: WorkQueueName, { jobId, returnvalue }: EventArgs, eventId: string) {
+  private async completed(queue: WorkQueueName, { jobId, returnvalue }: EventArgs, eventId: string, startedAt?: number) {
     const job = await this.job(queue, jobId);
     const at = streamIdMs(eventId);
-    const step: TraceStep = { at: iso(at), queue, ...outcomeOf(queue, returnvalue), attempt: job?.attemptsMade, durationMs: duration(job?.processedOn, job?.finishedOn ?? at) };
+    const durationMs = startedAt ? duration(startedAt, at) : duration(job?.processedOn, job?.finishedOn ?? at);
+    const step: TraceStep = { at: iso(at), queue, ...outcomeOf(queue, returnvalue), attempt: job?.attemptsMade, durationMs };
     await this.steps.append(jobId, step, `${queue}-${eventId}`, { queue, field: 'completed' });
   }
 
-  private async failed(queue: WorkQueueName, { jobId, failedReason }: EventArgs, eventId: string) {
+  private async failed(queue: WorkQueueName, { jobId, failedReason }: EventArgs, eventId: string, startedAt?: number) {
     const job = await this.job(queue, jobId);
     const at = streamIdMs(eventId);
-    const step: TraceStep = { at: iso(at), queue, kind: 'failed', error: String(failedReason ?? ''), attempt: job?.attemptsMade, durationMs: duration(job?.processedOn, job?.finishedOn ?? at) };
+    const durationMs = startedAt ? duration(startedAt, at) : duration(job?.processedOn, job?.finishedOn ?? at);
+    const step: TraceStep = { at: iso(at), queue, kind: 'failed', error: String(failedReason ?? ''), attempt: job?.attemptsMade, durationMs };
     await this.steps.append(jobId, step, `${queue}-${eventId}`, { queue, field: 'failed' });
   }
 
@@ -207,14 +225,14 @@ export class Tracer {
    * attempt and keeps failedReason); a worker's own delay (a busy claim) leaves the count alone,
    * so "once per attempt" keeps it from posing as another failure.
    */
-  private async delayed(queue: WorkQueueName, { jobId, delay }: EventArgs, eventId: string) {
+  private async delayed(queue: WorkQueueName, { jobId, delay }: EventArgs, eventId: string, startedAt?: number) {
     const job = await this.job(queue, jobId);
     if (!job) return;
     const at = streamIdMs(eventId);
     const retryAt = Number(delay) > 0 ? iso(Number(delay)) : undefined;
     const attempt = job.attemptsMade;
     if (attempt > 0 && job.failedReason) {
-      const step: TraceStep = { at: iso(at), queue, kind: 'retrying', attempt, error: job.failedReason, durationMs: duration(job.processedOn, at), retryAt };
+      const step: TraceStep = { at: iso(at), queue, kind: 'retrying', attempt, error: job.failedReason, durationMs: duration(startedAt ?? job.processedOn, at), retryAt };
       await this.steps.append(jobId, step, `${queue}-${eventId}`, { queue, field: 'retried' }, `retry:${queue}:${attempt}`);
     } else {
       await this.steps.append(jobId, { at: iso(at), queue, kind: 'delayed', retryAt }, `${queue}-${eventId}`, undefined, `delay:${queue}:${attempt}`);

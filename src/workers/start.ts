@@ -8,7 +8,7 @@ import type { RunningWorker, WorkerDeps } from './deps.ts';
  * A ceiling far above any real rate. It must exist: BullMQ only honours `queue.rateLimit()` (used
  * on a 429) when the worker has a limiter.
  */
-export const RATE_LIMIT_CEILING = { max: 10_000, duration: 1000 };
+const RATE_LIMIT_CEILING = { max: 10_000, duration: 1000 };
 
 /** The stand-in for a worker that cannot run (no credentials, no emulator): it says so once, and its jobs wait. */
 export function notStarted(deps: Pick<WorkerDeps, 'log'>, queue: WorkQueueName, why: string): RunningWorker {

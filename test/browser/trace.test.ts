@@ -2,12 +2,11 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startHubSpotEmulator, type HubSpotEmulator } from '../../src/emulators/hubspot/index.ts';
 import { startSendGridEmulator, type SendGridEmulator } from '../../src/emulators/sendgrid/index.ts';
 import { QUEUES } from '../../src/queues/names.ts';
-import { eventually } from '../support/dead-letters.ts';
-import { fixture } from '../support/env.ts';
+import { fixture, SETTLE } from '../support/env.ts';
 import { startTestService } from '../support/receiver.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -52,14 +51,14 @@ describe.skipIf(!hasChromium)('the /admin page in a browser', () => {
     refused.data.id = 'enroll_browser_refused';
     refused.data.user.email = 'refused@example.com';
     expect((await t.post(refused)).status).toBe(202);
-    await eventually(async () => (await t.redis.exists(`${t.config.redis.prefix}:${QUEUES.email}-dlq:enroll-enroll_browser_refused`)) === 1, 25_000);
+    await vi.waitFor(async () => expect(await t.redis.exists(`${t.config.redis.prefix}:${QUEUES.email}-dlq:enroll-enroll_browser_refused`)).toBe(1), { ...SETTLE, timeout: 25_000 });
     expect((await t.post(fixture('course.student_enroll'))).status).toBe(202);
     expect((await t.post(fixture('course.created'))).status).toBe(202);
-    await eventually(async () => {
+    await vi.waitFor(async () => {
       const res = await fetch(`${t.base}/admin/api/events?q=enroll_123456`, { headers: auth });
       const [j] = (await res.json()).journeys;
-      return j?.now.every((p: { state: string }) => p.state === 'done');
-    }, 25_000);
+      expect(j?.now.map((p: { state: string }) => p.state)).toEqual(['done', 'done']);
+    }, { ...SETTLE, timeout: 25_000 });
 
     profile = mkdtempSync(join(tmpdir(), 'course-sync-chromium-'));
     context = await chromium.launchPersistentContext(profile, {

@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { startHubSpotEmulator, type HubSpotEmulator } from '../../src/emulators/hubspot/index.ts';
 import { startSendGridEmulator, type SendGridEmulator } from '../../src/emulators/sendgrid/index.ts';
 import { openQueues, type QueueSet } from '../../src/queues/registry.ts';
 import { dropPrefix, redisUrl, SECRET, testConfig } from '../support/env.ts';
 import { contactEmails, contactWrites, courseEvent, deadLetterCount, emailTally, enrollEvent, postSigned, report, unfinished } from '../support/faults.ts';
 import { spawnService, type ServiceProcess } from '../support/processes.ts';
-import { eventually } from '../support/worker-deps.ts';
 
 // Two receiver and two worker processes on one Redis. Every event is delivered to both receivers
 // at once; HubSpot allows LIMIT requests per rolling 10 s and each worker process is given a budget
@@ -87,7 +86,10 @@ it('two receivers and two workers: no duplicates, and the HubSpot limit shared a
   const answers = await Promise.all(events.map(async (e) => (await Promise.all(bases.map((b) => postSigned(b, e)))).map((r) => r.status).sort()));
   expect(answers).toEqual(events.map(() => [200, 202]));
 
-  await eventually(async () => contactEmails(hubspot).size === ENROLLMENTS && emailTally(sendgrid).perEnrollment.size === ENROLLMENTS && hubspot.state.objects.products.size === 4 && (await unfinished(queues)).total === 0, 90_000);
+  await vi.waitFor(async () => {
+    const done = { contacts: contactEmails(hubspot).size, enrollmentsEmailed: emailTally(sendgrid).perEnrollment.size, products: hubspot.state.objects.products.size, unfinished: (await unfinished(queues)).total };
+    expect(done).toEqual({ contacts: ENROLLMENTS, enrollmentsEmailed: ENROLLMENTS, products: 4, unfinished: 0 });
+  }, { timeout: 90_000, interval: 50 });
   const seconds = (Date.now() - started) / 1000;
 
   const tally = emailTally(sendgrid);

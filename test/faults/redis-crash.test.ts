@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startHubSpotEmulator, type HubSpotEmulator } from '../../src/emulators/hubspot/index.ts';
 import { startSendGridEmulator, type SendGridEmulator } from '../../src/emulators/sendgrid/index.ts';
 import { createLogger } from '../../src/log.ts';
@@ -14,7 +14,6 @@ import { startService } from '../../src/service.ts';
 import { SECRET, testConfig } from '../support/env.ts';
 import { contactEmails, emailTally, enrollEvent, postSigned, report, unfinished } from '../support/faults.ts';
 import { spawnService } from '../support/processes.ts';
-import { eventually } from '../support/worker-deps.ts';
 
 // Redis is SIGKILLed while webhooks pour into a receiver process, then started again from its AOF
 // on the same port. A 2xx is only sent once Redis acknowledged the write, so with
@@ -39,22 +38,30 @@ interface Delivery {
   answeredAt: number;
 }
 
-/** Posts distinct enrollments from POSTERS loops until `stop()` says so. */
-async function pour(base: string, tag: string, stop: () => boolean): Promise<Delivery[]> {
-  const out: Delivery[] = [];
+/** Posts distinct enrollments from POSTERS loops until `stop()` says so; `deliveries` grows as they are answered. */
+function pour(base: string, tag: string, stop: () => boolean): { deliveries: Delivery[]; done: Promise<Delivery[]> } {
+  const deliveries: Delivery[] = [];
   let next = 0;
-  await Promise.all(
+  const done = Promise.all(
     Array.from({ length: POSTERS }, async () => {
       while (!stop()) {
         const id = `${tag}_${next++}`;
         const r = await postSigned(base, enrollEvent(id), 10_000);
-        out.push({ id, status: r.status, answeredAt: Date.now() });
+        deliveries.push({ id, status: r.status, answeredAt: Date.now() });
+        // A sender backs off a little after a failure (Loopwise retries later) instead of hammering.
         if (r.status === 0 || r.status >= 500) await sleep(25);
       }
     }),
-  );
-  return out;
+  ).then(() => deliveries);
+  return { deliveries, done };
 }
+
+/** Waits until at least `n` deliveries answered after `since` match `which`. */
+async function answered(deliveries: Delivery[], since: number, which: (d: Delivery) => boolean, n: number): Promise<void> {
+  await vi.waitFor(() => expect(deliveries.filter((d) => d.answeredAt >= since && which(d)).length).toBeGreaterThanOrEqual(n), { timeout: 30_000, interval: 25 });
+}
+
+const isAcknowledged = (d: Delivery) => d.status === 202 || d.status === 200;
 
 async function crashRun(appendfsync: 'always' | 'everysec') {
   const dir = mkdtempSync(join(tmpdir(), `cs-crash-${appendfsync}-`));
@@ -73,20 +80,23 @@ async function crashRun(appendfsync: 'always' | 'everysec') {
     const base = `http://127.0.0.1:${await receiver.port()}`;
     let stop = false;
     const pouring = pour(base, `crash_${appendfsync}`, () => stop);
-    await sleep(1_500);
+    // Traffic flowing, then the crash; Redis stays down until the receiver has refused a good many
+    // deliveries, and the pouring goes on until some are acknowledged again after the restart.
+    await answered(pouring.deliveries, 0, isAcknowledged, 150);
     const port = redis.port;
     const gone = new Promise((ok) => redis.process.once('exit', ok));
     redis.process.kill('SIGKILL');
     await gone;
     const killedAt = Date.now();
-    await sleep(1_000);
+    await answered(pouring.deliveries, killedAt, (d) => d.status === 503, 2 * POSTERS);
     redis = await startLocalRedis({ dataDir: dir, port, appendfsync });
-    await eventually(async () => (await fetch(`${base}/readyz`)).status === 200, 20_000);
-    await sleep(500);
+    const restartedAt = Date.now();
+    await vi.waitFor(async () => expect((await fetch(`${base}/readyz`)).status).toBe(200), { timeout: 20_000, interval: 25 });
+    await answered(pouring.deliveries, restartedAt, isAcknowledged, 2 * POSTERS);
     stop = true;
-    const deliveries = await pouring;
+    const deliveries = await pouring.done;
 
-    const acknowledged = deliveries.filter((d) => d.status === 202 || d.status === 200);
+    const acknowledged = deliveries.filter(isAcknowledged);
     const refused = deliveries.filter((d) => d.status >= 500);
     const unanswered = deliveries.filter((d) => d.status === 0);
     // No other answer is allowed: never a 4xx for a good webhook, never a 2xx for an unsaved one.
@@ -105,7 +115,7 @@ async function crashRun(appendfsync: 'always' | 'everysec') {
     const worker = await startService({ ...testConfig({ REDIS_URL: redis.url, QUEUE_PREFIX: config.redis.prefix, HUBSPOT_ACCESS_TOKEN: hubspot.token, HUBSPOT_BASE_URL: hubspot.url, HUBSPOT_REQUESTS_PER_10S: '100000', SENDGRID_API_KEY: sendgrid.apiKey, SENDGRID_BASE_URL: sendgrid.url }) }, 'worker', createLogger('silent'));
     const kept = acknowledged.filter((d) => !lost.includes(d));
     try {
-      await eventually(async () => (await unfinished(queues)).total === 0, 60_000);
+      await vi.waitFor(async () => expect((await unfinished(queues)).total).toBe(0), { timeout: 60_000, interval: 50 });
     } finally {
       await worker.stop();
     }

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import type { Config } from '../../src/config.ts';
 import { startHubSpotEmulator, type HubSpotEmulator } from '../../src/emulators/hubspot/index.ts';
 import { startSendGridEmulator, type SendGridEmulator } from '../../src/emulators/sendgrid/index.ts';
@@ -10,7 +10,6 @@ import { openQueues, type QueueSet } from '../../src/queues/registry.ts';
 import { dropPrefix, redisUrl, testConfig } from '../support/env.ts';
 import { contactEmails, deadLetterCount, emailTally, enrollEvent, enrollmentIdOf, report, unfinished } from '../support/faults.ts';
 import { spawnService, type ServiceProcess } from '../support/processes.ts';
-import { eventually } from '../support/worker-deps.ts';
 import { TraceWriter } from '../../src/trace/writer.ts';
 
 // A worker process is SIGKILLed in the middle of a 5,000-enrollment drain and started again.
@@ -74,7 +73,7 @@ it('loses nothing and emails each enrollment once (bar the jobs in flight) when 
 
   const first = startWorker('worker-1');
   await first.waitFor('"msg":"workers started"');
-  await eventually(() => sendgrid.outbox.size >= N * 0.3 && contactEmails(hubspot).size >= 100, 60_000);
+  await vi.waitFor(() => expect([sendgrid.outbox.size >= N * 0.3, contactEmails(hubspot).size >= 100]).toEqual([true, true]), { timeout: 60_000, interval: 25 });
   await first.kill();
 
   // What the dead process had in hand: its jobs stay "active" until the stalled check takes them back.
@@ -87,10 +86,11 @@ it('loses nothing and emails each enrollment once (bar the jobs in flight) when 
 
   const second = startWorker('worker-2');
   await second.waitFor('"msg":"workers started"');
-  await eventually(async () => emailTally(sendgrid).perEnrollment.size === N && contactEmails(hubspot).size === N && (await unfinished(queues)).total === 0, 120_000).catch(async () => {
+  await vi.waitFor(async () => {
     const left = await unfinished(queues);
-    throw new Error(`not drained 120 s after the kill: ${emailTally(sendgrid).perEnrollment.size} enrollments emailed, ${contactEmails(hubspot).size} contacts, unfinished ${JSON.stringify(left.byQueue)}`);
-  });
+    const drained = { enrollmentsEmailed: emailTally(sendgrid).perEnrollment.size, contacts: contactEmails(hubspot).size, unfinished: left.total };
+    expect(drained, `not drained after the kill; unfinished ${JSON.stringify(left.byQueue)}`).toEqual({ enrollmentsEmailed: N, contacts: N, unfinished: 0 });
+  }, { timeout: 120_000, interval: 100 });
   const recoveredMs = Date.now() - killedAt;
 
   expect([...contactEmails(hubspot)].sort()).toEqual(ids.map((id) => `${id}@example.com`).sort());

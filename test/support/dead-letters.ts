@@ -1,5 +1,6 @@
 import { Worker, type Processor } from 'bullmq';
 import { Redis } from 'ioredis';
+import { expect, vi } from 'vitest';
 import type { Config } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { DeadLetters } from '../../src/queues/dead-letter.ts';
@@ -7,7 +8,7 @@ import { WORKER_SETTINGS, type EnrollmentJob, type JobMeta } from '../../src/que
 import type { WorkQueueName } from '../../src/queues/names.ts';
 import { openQueues, type QueueSet } from '../../src/queues/registry.ts';
 import { attachDeadLetters, type DeadLetterHook } from '../../src/workers/start.ts';
-import { fixture } from './env.ts';
+import { fixture, SETTLE } from './env.ts';
 
 /** Job data of an enrollment as the receiver enqueues it, for `enrollmentId`. */
 /** Job data as queued by versions that also kept the key, type and arrival in it (workers read both shapes). */
@@ -21,15 +22,6 @@ export function enrollmentJob(enrollmentId: string): EnrollmentJob & JobMeta {
     correlationId: `corr-${enrollmentId}`,
     enrollment: event.data,
   };
-}
-
-/** Polls `check` until it returns true (or throws after `timeoutMs`). */
-export async function eventually(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /**
@@ -65,7 +57,7 @@ export function deadLetterRig(config: Config, url: string) {
     });
     const ids = enrollmentIds.map((id) => `enroll-${id}`);
     await queues.work[queue].addBulk(enrollmentIds.map((id, i) => ({ name: 'course.student_enroll', data: enrollmentJob(id), opts: { jobId: ids[i] } })));
-    await eventually(async () => (await deadLetters.size(queue)) >= before + ids.length);
+    await vi.waitFor(async () => expect(await deadLetters.size(queue)).toBeGreaterThanOrEqual(before + ids.length), SETTLE);
     await worker.close();
     return ids;
   }

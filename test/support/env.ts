@@ -8,6 +8,12 @@ import { loadConfig, type Config } from '../../src/config.ts';
 
 export const SECRET = 'test-signing-secret';
 
+/**
+ * `vi.waitFor` options for work done in the background (workers, streams, a service starting):
+ * long enough for a busy machine, short steps so a fast one does not wait.
+ */
+export const SETTLE = { timeout: 15_000, interval: 25 };
+
 /** The test Redis (started by the global setup, or REDIS_URL). */
 export function redisUrl(): string {
   return inject('redisUrl');

@@ -60,7 +60,7 @@ export async function unfinished(queues: QueueSet): Promise<{ total: number; byQ
   const byQueue: Record<string, Record<string, number>> = {};
   let total = 0;
   for (const name of WORK_QUEUES) {
-    const counts = await queues.work[name].getJobCounts('waiting', 'active', 'delayed', 'failed', 'paused', 'prioritized', 'waiting-children');
+    const counts = await queues.work[name].getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized', 'waiting-children');
     byQueue[name] = counts;
     total += Object.values(counts).reduce((a, b) => a + b, 0);
   }

@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'course-sync.js');
@@ -35,17 +34,31 @@ export function spawnService(name: string, role: 'all' | 'receiver' | 'worker', 
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));
   const gone = new Promise<void>((ok) => proc.once('exit', () => ok()));
+  let closed = false; // exited and its output read to the end
+  proc.once('close', () => (closed = true));
   const alive = () => proc.exitCode === null && proc.signalCode === null;
   const tail = () => out.trimEnd().split('\n').slice(-25).join('\n');
 
-  const waitFor = async (text: string | RegExp, timeoutMs = 30_000) => {
-    const deadline = Date.now() + timeoutMs;
-    while (!(typeof text === 'string' ? out.includes(text) : text.test(out))) {
-      if (!alive()) throw new Error(`${name} exited (${proc.exitCode ?? proc.signalCode}) before "${text}":\n${tail()}`);
-      if (Date.now() > deadline) throw new Error(`${name} did not print "${text}" within ${timeoutMs} ms:\n${tail()}`);
-      await sleep(50);
-    }
-  };
+  // Checked on each chunk of output (after it is appended above) and once its output ends: no polling.
+  const waitFor = (text: string | RegExp, timeoutMs = 30_000) =>
+    new Promise<void>((ok, fail) => {
+      const seen = () => (typeof text === 'string' ? out.includes(text) : text.test(out));
+      const done = (err?: Error) => {
+        clearTimeout(timer);
+        proc.stdout!.off('data', check);
+        proc.stderr!.off('data', check);
+        proc.off('close', exited);
+        if (err) fail(err);
+        else ok();
+      };
+      const check = () => seen() && done();
+      const exited = () => done(seen() ? undefined : new Error(`${name} exited (${proc.exitCode ?? proc.signalCode}) before "${text}":\n${tail()}`));
+      const timer = setTimeout(() => done(new Error(`${name} did not print "${text}" within ${timeoutMs} ms:\n${tail()}`)), timeoutMs);
+      proc.stdout!.on('data', check);
+      proc.stderr!.on('data', check);
+      proc.once('close', exited);
+      if (seen() || closed) exited();
+    });
 
   return {
     name,

@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { expect, vi } from 'vitest';
 import { findRedisServer, freePort } from '../../src/redis/local-server.ts';
 
 /** A throw-away Redis Cluster of masters on loopback; `url` is a seed node for REDIS_URL. */
@@ -45,19 +45,11 @@ export async function startLocalCluster(masters = 3): Promise<LocalCluster> {
   };
   try {
     for (const port of ports) {
-      for (let tries = 0; ; tries++) {
-        const r = spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' });
-        if (r.stdout.trim() === 'PONG') break;
-        if (tries > 100) throw new Error(`cluster node on ${port} did not start`);
-        await sleep(50);
-      }
+      await vi.waitFor(() => expect(spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout.trim(), `cluster node on ${port} started`).toBe('PONG'), { timeout: 10_000, interval: 50 });
     }
     cli(['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes']);
     for (const port of ports) {
-      for (let tries = 0; !cli(['-p', String(port), 'cluster', 'info']).includes('cluster_state:ok'); tries++) {
-        if (tries > 200) throw new Error(`cluster node on ${port} never reached cluster_state:ok`);
-        await sleep(50);
-      }
+      await vi.waitFor(() => expect(cli(['-p', String(port), 'cluster', 'info']), `cluster node on ${port}`).toContain('cluster_state:ok'), { timeout: 20_000, interval: 50 });
     }
   } catch (err) {
     await stop();

@@ -12,7 +12,7 @@ async function contentOf(redis: Redis, key: string): Promise<string[]> {
     case 'set':
       return redis.smembers(key);
     case 'zset':
-      return redis.zrange(key, 0, -1);
+      return redis.zrange(key, 0, '-1');
     case 'stream':
       return (await redis.xrange(key, '-', '+')).flatMap(([id, fields]) => [id, ...fields]);
     default:

@@ -22,6 +22,8 @@ export interface HubSpotEmulatorOptions {
   currencies?: string[];
   /** How to answer where HubSpot's documentation is silent (defaults in behaviour.ts). */
   behaviour?: Partial<HubSpotBehaviour>;
+  /** The clock of the burst limit and the request log (default Date.now); tests pass their own. */
+  now?: () => number;
 }
 
 /** A running emulator: its URL and token for the client, its state for assertions, and its fault controls. */
@@ -77,11 +79,12 @@ export async function startHubSpotEmulator(opts: HubSpotEmulatorOptions = {}): P
   state.setBehaviour(opts.behaviour);
   const window = new RollingWindow('requestsPer10s' in opts ? opts.requestsPer10s : 100, opts.intervalMs ?? 10_000);
   const faults = new FaultQueue();
+  const now = opts.now ?? Date.now;
   const sockets = new Set<Socket>();
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://emulator');
-    const entry: RequestLogEntry = { method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), body: undefined, at: Date.now() };
+    const entry: RequestLogEntry = { method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), body: undefined, at: now() };
     state.requests.push(entry);
     const correlationId = state.correlationId();
     let limit: WindowDecision | undefined;
@@ -116,7 +119,7 @@ export async function startHubSpotEmulator(opts: HubSpotEmulatorOptions = {}): P
           },
         });
       }
-      limit = window.take();
+      limit = window.take(now());
       if (!limit.allowed) return answer({ status: 429, body: rateLimitBody(correlationId) });
 
       const found = match(entry.method, entry.path);

@@ -65,7 +65,7 @@ export interface SendGridEmulator {
   close(): Promise<void>;
 }
 
-export const DEFAULT_EMULATOR_API_KEY = 'SG.emulator-test-key';
+const DEFAULT_EMULATOR_API_KEY = 'SG.emulator-test-key';
 const THIRTY_MB = 30 * 1024 * 1024;
 
 /** Starts a SendGrid Mail Send v3 emulator speaking the real wire protocol. */

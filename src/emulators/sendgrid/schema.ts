@@ -34,7 +34,7 @@ const SPEC_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..'
 const HELP = 'http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html#message.';
 
 /** SendGrid's address check is lenient: one @, no spaces or brackets, a dotted domain. */
-export const EMAIL_ADDRESS = /^[^\s@<>()[\],;:"\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
+const EMAIL_ADDRESS = /^[^\s@<>()[\],;:"\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
 
 /** SendGrid's own wording for a missing required field, by path (indices written as N). */
 const REQUIRED_MESSAGES: Record<string, [field: string, message: string]> = {
