@@ -22,6 +22,7 @@ const SCENARIOS: Record<string, { title: string; file: string; fn: string }> = {
   footprint: { title: '5 footprint', file: 'footprint.ts', fn: 'footprint' },
   scaleout: { title: '6 scale-out', file: 'scale-out.ts', fn: 'scaleOut' },
   events: { title: '7 events', file: 'events.ts', fn: 'events' },
+  steps: { title: '8 steps', file: 'steps.ts', fn: 'steps' },
 };
 
 async function load(file: string, fn: string): Promise<Scenario> {

@@ -8,6 +8,7 @@ import { createMetrics } from './metrics.ts';
 import { startOpsWatchers } from './watchers.ts';
 import { DeadLetters } from './queues/dead-letter.ts';
 import { EventIntake } from './queues/intake.ts';
+import { PendingEvents } from './queues/pending-events.ts';
 import { openQueues, type QueueSet } from './queues/registry.ts';
 import { startSandbox } from './emulators/sandbox.ts';
 import { createApp } from './receiver/app.ts';
@@ -120,13 +121,17 @@ export async function startService(givenConfig: Config, role: Role, log: Logger,
 
     if (role !== 'receiver') {
       const workerRedis = role === 'worker' ? shared : connect('worker');
+      // An enrollment's trace header is written when its last job is done, from its pending record.
+      const traces = new TraceWriter(workerRedis, config);
+      const pending = new PendingEvents(workerRedis, config, (event) => traces.finalRecord(event));
       const deps: WorkerDeps = {
         config,
         log,
         connect: () => connect('worker'),
         redis: workerRedis,
         queues,
-        deadLetters: new DeadLetters(workerRedis, queues, config.redis.prefix),
+        deadLetters: new DeadLetters(workerRedis, queues, config.redis.prefix, pending),
+        pending,
         metrics,
         calls: new TraceCallLog(workerRedis, config),
         emailEvents: new TraceEmailEvents(workerRedis, config),

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startSendGridEmulator, type SendGridEmulator } from '../src/emulators/sendgrid/index.ts';
-import type { EnrollmentJob } from '../src/queues/jobs.ts';
+import type { EnrollmentJob, JobMeta } from '../src/queues/jobs.ts';
 import { QUEUES } from '../src/queues/names.ts';
 import { createSendGridMail } from '../src/sendgrid/client.ts';
 import { SentMarkers } from '../src/sendgrid/sent-markers.ts';
@@ -28,7 +28,7 @@ const env = () => ({
   EMAIL_CONCURRENCY: '20',
 });
 
-function enrollment(id: string, user: Record<string, unknown> = {}): EnrollmentJob {
+function enrollment(id: string, user: Record<string, unknown> = {}): EnrollmentJob & JobMeta {
   const data = fixture('course.student_enroll').data;
   data.id = id;
   Object.assign(data.user, { email: `${id}@example.com` }, user);
@@ -36,7 +36,7 @@ function enrollment(id: string, user: Record<string, unknown> = {}): EnrollmentJ
 }
 
 const emailQueue = () => deps.queues.work[QUEUES.email];
-const add = (jobId: string, data: EnrollmentJob) => emailQueue().add(data.eventType, data, { jobId });
+const add = (jobId: string, data: EnrollmentJob & JobMeta) => emailQueue().add(data.eventType, data, { jobId });
 const sentTo = (enrollmentId: string) => emu.outbox.withCustomArg('enrollment_id', enrollmentId);
 
 const finished = (jobId: string) => finishedJob<EnrollmentJob, WelcomeEmailResult>(emailQueue(), jobId);

@@ -1,6 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { isCanonicalEnrollment } from '../src/events/canonical-enrollment.ts';
 import { bodyHashKey, idempotencyKey } from '../src/events/idempotency-key.ts';
-import { SchemaError, validateEvent } from '../src/events/schemas.ts';
+import { SchemaError, validateEvent, validateWithSchema } from '../src/events/schemas.ts';
 import { instantOf, isIsoTimestamp } from '../src/events/timestamps.ts';
 import { fixture } from './support/env.ts';
 
@@ -83,5 +85,52 @@ describe('schemas', () => {
 
   it('refuses data that is not an object', () => {
     expect(fields('course.created', [1, 2])).toEqual(['data']);
+  });
+});
+
+describe('the enrollment fast path', () => {
+  // Values a field may take: good ones, and each way a sender could get it wrong or merely unusual.
+  const good = fc.constantFrom('enroll_1', 'Intro', 'a b', '42', 'café', 'x');
+  const text = fc.oneof(fc.constantFrom(' padded ', '', '  ', 'a\n'), good, fc.string({ maxLength: 12 }));
+  const anyValue = fc.oneof(text, fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constant(undefined), fc.constant({}), fc.constant([]), fc.constant({ id: 'x' }));
+  const email = fc.oneof({ arbitrary: fc.emailAddress(), weight: 3 }, fc.constantFrom('student@example.com', ' a@b.co ', 'a@b', 'a@', '@b.co', 'A.B+c@Ex-ample.COM', 'a@b..co', 'x@-b.co'), text);
+  const time = fc.constantFrom('2023-12-04T18:45:44+08:00', '2023-05-15T14:30:00Z', '2023-12-04T18:45:44', 'yesterday', '2023-13-04T18:45:44Z', '2023-12-04T18:45:44.123+0800');
+  /** Mostly a value of `arb`, sometimes any text or anything at all (so that many payloads are valid or nearly). */
+  const maybe = <T>(arb: fc.Arbitrary<T>) => fc.oneof({ arbitrary: arb, weight: 24 }, { arbitrary: text, weight: 1 }, { arbitrary: anyValue, weight: 1 });
+  const enrollment = fc.record(
+    {
+      id: maybe(good),
+      course: fc.oneof({ arbitrary: fc.record({ id: maybe(good), name: maybe(good), slug: maybe(good), subtitle: maybe(good), extra: anyValue }, { requiredKeys: ['id', 'name'] }), weight: 12 }, anyValue),
+      user: fc.oneof({ arbitrary: fc.record({ id: maybe(good), name: maybe(good), email: maybe(email), phone_number: maybe(good), locale: anyValue }, { requiredKeys: ['id', 'email'] }), weight: 12 }, anyValue),
+      created_at: maybe(time),
+      updated_at: maybe(time),
+      state: maybe(good),
+      coupon: anyValue,
+    },
+    { requiredKeys: ['id', 'course', 'user', 'created_at'] },
+  ).map((d) => JSON.parse(JSON.stringify(d)) as Record<string, unknown>); // as a webhook body gives it
+  const outcome = (f: () => unknown) => {
+    try {
+      return { data: f() };
+    } catch (e) {
+      return { errors: (e as SchemaError).errors };
+    }
+  };
+
+  it('takes only payloads yup accepts unchanged, and answers exactly as yup does for every payload', () => {
+    let fast = 0;
+    fc.assert(
+      fc.property(enrollment, (data) => {
+        const bySchema = outcome(() => validateWithSchema('course.student_enroll', JSON.parse(JSON.stringify(data))).data);
+        if (isCanonicalEnrollment(data)) {
+          fast++;
+          expect(bySchema).toStrictEqual({ data });
+        }
+        expect(outcome(() => validateEvent('course.student_enroll', data).data)).toStrictEqual(bySchema);
+      }),
+      { numRuns: 3000 },
+    );
+    expect(fast).toBeGreaterThan(100);
+    expect(isCanonicalEnrollment(fixture('course.student_enroll').data)).toBe(true);
   });
 });

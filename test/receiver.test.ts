@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUES } from '../src/queues/names.ts';
+import { PendingEvents } from '../src/queues/pending-events.ts';
 import { Quarantine } from '../src/receiver/quarantine.ts';
 import { fixture } from './support/env.ts';
 import { startTestService } from './support/receiver.ts';
@@ -28,6 +29,9 @@ describe('POST /webhooks/loopwise with the seed payloads', () => {
     for (const name of [QUEUES.contacts, QUEUES.email]) {
       const jobs = await waiting(name);
       expect(jobs.map((j) => j.id)).toEqual(['enroll-enroll_123456']);
+      // The two jobs share the enrollment, kept once in its pending record (their workers read it there).
+      expect(jobs[0]!.data).toEqual({ correlationId: res.headers.get('x-request-id') });
+      await new PendingEvents(t.redis, t.config).resolve(jobs);
       expect(jobs[0]!.data.enrollment.user.email).toBe('student@example.com');
       expect(jobs[0]!.data.enrollment.course.id).toBe('course_789012');
       expect(jobs[0]!.data.correlationId).toBe(res.headers.get('x-request-id'));
@@ -58,6 +62,7 @@ describe('POST /webhooks/loopwise with the seed payloads', () => {
     body.data.user.locale = 'zh-TW';
     expect((await t.post(body)).status).toBe(202);
     const job = (await waiting(QUEUES.contacts)).find((j) => j.id === 'enroll-enroll_extra')!;
+    await new PendingEvents(t.redis, t.config).resolve([job]);
     expect(job.data.enrollment.coupon).toEqual({ code: 'SPRING' });
     expect(job.data.enrollment.user.locale).toBe('zh-TW');
   });

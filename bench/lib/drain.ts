@@ -2,9 +2,12 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { WorkQueueName } from '../../src/queues/names.ts';
+import { idempotencyKey } from '../../src/events/idempotency-key.ts';
+import { EventIntake } from '../../src/queues/intake.ts';
+import { QUEUES, type WorkQueueName } from '../../src/queues/names.ts';
+import { TraceWriter } from '../../src/trace/writer.ts';
 import type { BenchContext } from './context.ts';
-import { enrollmentJob } from './enrollments.ts';
+import { enrollment } from './enrollments.ts';
 import { machineBusyMs, procCpuMs, spawnService, waitLog, type Child } from './processes.ts';
 
 /** A work queue filled while paused, so the drain starts only when `resume()` is called. */
@@ -15,24 +18,29 @@ export interface PausedQueue {
   close(): Promise<void>;
 }
 
-/** Pauses `queueName` under `prefix` and enqueues enrollments `from`..`from+count-1` of `tag`, shaped as EventIntake enqueues them. */
+/**
+ * Accepts enrollments `from`..`from+count-1` of `tag` through the intake, as the receiver does (both
+ * jobs of each, the enrollment in its pending record, the trace's index entries), with both
+ * enrollment queues paused: only `queueName` is resumed, the other's jobs stay where they are.
+ */
 export async function fillPaused(ctx: BenchContext, prefix: string, queueName: WorkQueueName, tag: string, count: number, from = 0): Promise<PausedQueue> {
   const connection = new Redis(ctx.redisUrl, { maxRetriesPerRequest: null });
-  const queue = new Queue(queueName, { connection, prefix });
-  await queue.pause();
+  const [queue, other] = [queueName, queueName === QUEUES.email ? QUEUES.contacts : QUEUES.email].map((name) => new Queue(name, { connection, prefix }));
+  await Promise.all([queue!.pause(), other!.pause()]);
   const config = ctx.config(prefix);
-  for (let i = 0; i < count; i += 1000) {
-    const chunk = Array.from({ length: Math.min(1000, count - i) }, (_, k) => enrollmentJob(config, tag, from + i + k));
-    await queue.addBulk(chunk);
+  const intake = new EventIntake(connection, config, new TraceWriter(connection, config));
+  for (let i = 0; i < count; i += 500) {
+    const events = Array.from({ length: Math.min(500, count - i) }, (_, k) => ({ type: 'course.student_enroll' as const, data: enrollment(tag, from + i + k) }));
+    await Promise.all(events.map((e) => intake.accept(e, idempotencyKey(e), `bench-${e.data.id}`)));
   }
   return {
-    queue,
+    queue: queue!,
     resume: async () => {
-      await queue.resume();
+      await queue!.resume();
       return Date.now();
     },
     close: async () => {
-      await queue.close();
+      await Promise.all([queue!.close(), other!.close()]);
       await connection.quit();
     },
   };
@@ -52,10 +60,10 @@ export async function startWorkerProcesses(ctx: BenchContext, name: string, env:
   return children;
 }
 
-/** Polls `done` every 20 ms; throws after `timeoutMs` naming `what`. */
-export async function waitUntil(done: () => boolean, timeoutMs: number, what: string): Promise<void> {
+/** Polls `done` every 20 ms (or as soon as its promise settles); throws after `timeoutMs` naming `what`. */
+export async function waitUntil(done: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!done()) {
+  while (!(await done())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
     await sleep(20);
   }

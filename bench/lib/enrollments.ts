@@ -1,6 +1,4 @@
 import { createHmac } from 'node:crypto';
-import type { Config } from '../../src/config.ts';
-import { defaultJobOptions, type EnrollmentJob } from '../../src/queues/jobs.ts';
 import type { Enrollment } from '../../src/events/types.ts';
 
 /** The signing key every benchmark service is started with. */
@@ -37,12 +35,4 @@ export function sign(body: string): string {
 /** Headers of a signed webhook delivery of `body`. */
 export function signedHeaders(body: string): Record<string, string> {
   return { 'content-type': 'application/json', 'loopwise-webhook-signature': sign(body) };
-}
-
-/** A job exactly as EventIntake would enqueue it for enrollment `i`, for queue.addBulk. */
-export function enrollmentJob(config: Config, tag: string, i: number) {
-  const data = enrollment(tag, i);
-  const key = `enroll-${data.id}`;
-  const job: EnrollmentJob = { key, eventType: 'course.student_enroll', receivedAt: new Date().toISOString(), correlationId: `bench-${i}`, enrollment: data };
-  return { name: 'course.student_enroll', data: job, opts: { ...defaultJobOptions(config), jobId: key } };
 }

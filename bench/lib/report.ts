@@ -23,10 +23,12 @@ export class Report {
   readonly notes: { scenario: string; text: string }[] = [];
   readonly details: Record<string, unknown> = {};
 
-  /** A figure compared with a baseline measured in the same run; passes when ratio ≥ minRatio (if given). */
-  baseline(scenario: string, metric: string, value: number, unit: string, label: string, base: number, minRatio?: number): Row {
+  /** A figure compared with a baseline measured in the same run; passes when ratio ≥ minRatio or ≤ maxRatio (when given). */
+  baseline(scenario: string, metric: string, value: number, unit: string, label: string, base: number, minRatio?: number, maxRatio?: number): Row {
     const ratio = base > 0 ? value / base : NaN;
-    return this.add({ scenario, metric, value, unit, versus: `${label} ${fmt(base)} ${unit}`, ratio, goal: minRatio === undefined ? undefined : `≥ ${minRatio.toFixed(2)}`, pass: minRatio === undefined ? undefined : ratio >= minRatio });
+    const goal = minRatio !== undefined ? `≥ ${minRatio.toFixed(2)}` : maxRatio !== undefined ? `≤ ${maxRatio.toFixed(2)}` : undefined;
+    const pass = minRatio !== undefined ? ratio >= minRatio : maxRatio !== undefined ? ratio <= maxRatio : undefined;
+    return this.add({ scenario, metric, value, unit, versus: `${label} ${fmt(base)} ${unit}`, ratio, goal, pass });
   }
 
   /** A figure against an absolute target: `min` (value ≥ target) or `max` (value ≤ target). */

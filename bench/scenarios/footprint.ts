@@ -4,17 +4,20 @@ import { QUEUES } from '../../src/queues/names.ts';
 import { freePort } from '../../src/redis/local-server.ts';
 import { usedMemory, type BenchContext } from '../lib/context.ts';
 import { cpuLine, cpuMeter } from '../lib/drain.ts';
+import { countFamilies, familyLine } from '../lib/families.ts';
 import { enrollBody } from '../lib/enrollments.ts';
 import { postEnrollments, statusCounts } from '../lib/load.ts';
 import { fmt } from '../lib/report.ts';
 import { spawnService, waitHttp } from '../lib/processes.ts';
+import { residue } from './residue.ts';
 
 const S = '5 footprint';
 
 /**
  * Scenario 5: 100,000 signed enrollments posted to the receiver and left queued (no workers):
  * Redis memory per queued event against one bare queue.add job of the same body, and the
- * receiver's peak RSS against its idle RSS.
+ * receiver's peak RSS against its idle RSS. Then what stays behind once enrollments are processed
+ * (see residue.ts).
  */
 export async function footprint(ctx: BenchContext): Promise<void> {
   const n = ctx.quick ? 20_000 : 100_000;
@@ -53,6 +56,7 @@ export async function footprint(ctx: BenchContext): Promise<void> {
     const statuses = statusCounts(result);
     const accepted = statuses['202'] ?? 0;
     const perEvent = ((await usedMemory(ctx.redis)) - mem0) / accepted;
+    const families = await countFamilies(ctx.redis, prefix);
     const waiting = await Promise.all([QUEUES.contacts, QUEUES.email].map(async (name) => {
       const q = new Queue(name, { connection: ctx.redis, prefix });
       const c = await q.getWaitingCount();
@@ -63,13 +67,15 @@ export async function footprint(ctx: BenchContext): Promise<void> {
     const r = ctx.report;
     r.target(S, 'events queued (202) of posted', accepted, 'events', 'min', n);
     r.info(S, 'jobs waiting contacts / email', waiting[0]!, 'jobs', `email ${fmt(waiting[1]!)} jobs`);
-    r.baseline(S, 'Redis memory per queued event', perEvent, 'B', 'one queue.add job', basePerEvent);
+    r.baseline(S, 'Redis memory per queued event', perEvent, 'B', 'one queue.add job', basePerEvent, undefined, 2);
     r.info(S, 'queued events per GiB of Redis', 2 ** 30 / perEvent, 'events');
     r.baseline(S, `receiver peak RSS at ${n / 1000}k queued`, peak / 2 ** 20, 'MiB', 'idle receiver', idle / 2 ** 20);
     r.baseline(S, 'receiver RSS peak, 2nd half of load', secondHalf / 2 ** 20, 'MiB', '1st half', firstHalf / 2 ** 20);
     r.note(S, `posted ${n} at ${Math.round(result.requests.total / result.duration)} req/s; CPU share of one core: ${cpuLine(shares)}`);
-    r.details.footprint = { posted: n, statuses, redisBytesPerEvent: perEvent, baselineBytesPerJob: basePerEvent, idleRss: idle, peakRss: peak, rssSamples: samples, waiting, postRate: result.requests.total / result.duration };
+    r.note(S, `queued, per enrollment by family (MEMORY USAGE, without Redis' per-key bookkeeping): ${familyLine(families, accepted)}`);
+    r.details.footprint = { families, posted: n, statuses, redisBytesPerEvent: perEvent, baselineBytesPerJob: basePerEvent, idleRss: idle, peakRss: peak, rssSamples: samples, waiting, postRate: result.requests.total / result.duration };
   } finally {
     await child.stop();
   }
+  await residue(ctx);
 }

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type Koa from 'koa';
+import type { Middleware } from 'koa';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
@@ -11,7 +12,7 @@ import { adminApiRouter } from './api.ts';
 import { openPrivacy } from '../student-data/deps.ts';
 import { adminAssets } from './assets.ts';
 import { AuditTrail } from './audit.ts';
-import { resolveAdminAccess } from './auth.ts';
+import { isAdminPath, resolveAdminAccess } from './auth.ts';
 import { dashboardMiddleware } from './bull-board.ts';
 import { adminGate } from './gate.ts';
 import { crossSiteGuard, roleGuard, securityHeaders } from './guards.ts';
@@ -47,24 +48,35 @@ export function mountAdmin(deps: AdminDeps): (app: Koa) => void {
   const access = resolveAdminAccess(config, log, deps.announce);
   const throttle = new LoginThrottle(redis, config.redis.prefix);
   return (app) => {
-    app.use(securityHeaders());
-    app.use(crossSiteGuard({ publicUrl: config.admin.publicUrl, metrics }));
-    app.use(adminGate({ access, throttle, metrics, log }));
+    const chain: Middleware[] = [securityHeaders(), crossSiteGuard({ publicUrl: config.admin.publicUrl, metrics }), adminGate({ access, throttle, metrics, log })];
+    app.use(onAdminPaths(chain));
     if (!access) return;
-    app.use(roleGuard({ metrics }));
+    chain.push(roleGuard({ metrics }));
     const audit = new AuditTrail(redis, config.redis.prefix, log);
-    app.use(adminAssets());
-    app.use(overviewRoutes({ config, redis, queues, quarantine, audit })); // /admin overview + search, /admin/api/events, /admin/api/overview
+    chain.push(adminAssets());
+    chain.push(overviewRoutes({ config, redis, queues, quarantine, audit })); // /admin overview + search, /admin/api/events, /admin/api/overview
     const deadLetters = new DeadLetters(redis, queues, config.redis.prefix);
-    app.use(repairRoutes({ deadLetters, quarantine, sandbox: config.sandbox })); // /admin/dead-letters, /admin/quarantine
+    chain.push(repairRoutes({ deadLetters, quarantine, sandbox: config.sandbox })); // /admin/dead-letters, /admin/quarantine
     let privacy: ReturnType<typeof openPrivacy> | undefined;
     const api = adminApiRouter({ deadLetters, quarantine, intake, audit, log, privacy: () =>
       (privacy ??= openPrivacy(config, redis, queues).catch((err) => {
         privacy = undefined;
         throw err;
       })) });
-    app.use(api.routes()).use(api.allowedMethods());
-    app.use(sandboxMiddleware(config.sandbox ? deps.sandbox : undefined));
-    app.use(dashboardMiddleware(queues, audit));
+    chain.push(api.routes() as Middleware, api.allowedMethods() as Middleware);
+    chain.push(sandboxMiddleware(config.sandbox ? deps.sandbox : undefined));
+    chain.push(dashboardMiddleware(queues, audit));
+  };
+}
+
+/**
+ * Runs `chain` for /admin requests (as `isAdminPath` reads a path) and lets every other request —
+ * a webhook — go past the whole admin area at the cost of one path check.
+ */
+function onAdminPaths(chain: Middleware[]): Middleware {
+  return (ctx, next) => {
+    if (!isAdminPath(ctx.path)) return next();
+    const run = (i: number): Promise<unknown> => (i < chain.length ? Promise.resolve(chain[i]!(ctx, () => run(i + 1))) : next());
+    return run(0);
   };
 }

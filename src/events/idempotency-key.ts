@@ -22,6 +22,11 @@ export function enrollmentKey(enrollmentId: string): string {
   return `enroll-${safe(enrollmentId)}`;
 }
 
+/** True for the idempotency key of an enrollment. */
+export function isEnrollmentKey(key: string): boolean {
+  return key.startsWith('enroll-');
+}
+
 /** True for the idempotency key of a Loopwise event (the job id of its enrollment or course jobs). */
 export function isEventKey(jobId: string): boolean {
   return /^(enroll-|course\.(created|updated)-)/.test(jobId);

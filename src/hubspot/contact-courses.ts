@@ -20,16 +20,21 @@ export interface ContactCourseRecord {
 
 /**
  * Adds course ids and keeps the newest "last enrollment", atomically. KEYS[1] the contact hash;
- * ARGV[1] ttl seconds, ARGV[2] last-enrollment JSON or "", ARGV[3] "1" to mark seeded, ARGV[4..]
- * course ids. Returns the whole hash.
+ * ARGV[1] ttl seconds, ARGV[2] last-enrollment JSON (at, courseId) or "", ARGV[3] its course name,
+ * ARGV[4] "1" to mark seeded, ARGV[5..] course ids. Returns the whole hash. The course name has a
+ * field of its own (`lastCourseName`; records written before kept it inside `last`): short values
+ * keep the hash in Redis' compact encoding, a third of the memory.
  */
 const NOTE = `
-for i = 4, #ARGV do redis.call('HSET', KEYS[1], 'c:' .. ARGV[i], '1') end
+for i = 5, #ARGV do redis.call('HSET', KEYS[1], 'c:' .. ARGV[i], '1') end
 if ARGV[2] ~= '' then
   local cur = redis.call('HGET', KEYS[1], 'last')
-  if not cur or cjson.decode(cur).at <= cjson.decode(ARGV[2]).at then redis.call('HSET', KEYS[1], 'last', ARGV[2]) end
+  if not cur or cjson.decode(cur).at <= cjson.decode(ARGV[2]).at then
+    redis.call('HSET', KEYS[1], 'last', ARGV[2])
+    if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'lastCourseName', ARGV[3]) else redis.call('HDEL', KEYS[1], 'lastCourseName') end
+  end
 end
-if ARGV[3] == '1' then redis.call('HSET', KEYS[1], 'seeded', '1') end
+if ARGV[4] == '1' then redis.call('HSET', KEYS[1], 'seeded', '1') end
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 return redis.call('HGETALL', KEYS[1])
 `;
@@ -43,12 +48,19 @@ return redis.call('HGETALL', KEYS[1])
  */
 const FOLD = `
 local from = redis.call('HGETALL', KEYS[1])
+local name
+for i = 1, #from, 2 do
+  if from[i] == 'lastCourseName' then name = from[i + 1] end
+end
 for i = 1, #from, 2 do
   local f, v = from[i], from[i + 1]
   if string.sub(f, 1, 2) == 'c:' then redis.call('HSET', KEYS[2], f, '1')
   elseif f == 'last' then
     local cur = redis.call('HGET', KEYS[2], 'last')
-    if not cur or cjson.decode(cur).at <= cjson.decode(v).at then redis.call('HSET', KEYS[2], 'last', v) end
+    if not cur or cjson.decode(cur).at <= cjson.decode(v).at then
+      redis.call('HSET', KEYS[2], 'last', v)
+      if name then redis.call('HSET', KEYS[2], 'lastCourseName', name) else redis.call('HDEL', KEYS[2], 'lastCourseName') end
+    end
   end
 end
 for i = 4, #ARGV do redis.call('HSET', KEYS[2], 'c:' .. ARGV[i], '1') end
@@ -75,16 +87,20 @@ return false
 /** Alias hops followed at most (an alias of an alias comes from two folds in a row). */
 const MAX_HOPS = 4;
 
-const DEFAULT_TTL_SECONDS = 180 * 24 * 3600;
+/** How long a contact's course record, aliases and owner are kept after their last write. */
+export const CONTACT_RECORD_TTL_SECONDS = 180 * 24 * 3600;
 
 function parse(flat: string[]): ContactCourseRecord {
   const rec: ContactCourseRecord = { courses: [], seeded: false };
+  let name: string | undefined;
   for (let i = 0; i < flat.length; i += 2) {
     const [field, value] = [flat[i]!, flat[i + 1]!];
     if (field.startsWith('c:')) rec.courses.push(field.slice(2));
     else if (field === 'seeded') rec.seeded = true;
     else if (field === 'last') rec.last = JSON.parse(value) as LastEnrollment;
+    else if (field === 'lastCourseName') name = value;
   }
+  if (rec.last && name !== undefined) rec.last.courseName = name;
   rec.courses.sort();
   return rec;
 }
@@ -104,7 +120,7 @@ export class ContactCourses {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-    private readonly ttlSeconds = DEFAULT_TTL_SECONDS,
+    private readonly ttlSeconds = CONTACT_RECORD_TTL_SECONDS,
   ) {}
 
   private key(email: string, kind = 'contact'): string {
@@ -120,7 +136,8 @@ export class ContactCourses {
     if (!entries.length) return [];
     const pipe = this.redis.pipeline();
     for (const e of entries) {
-      pipe.eval(NOTE, 1, this.key(e.email), this.ttlSeconds, e.last ? JSON.stringify(e.last) : '', e.seeded ? '1' : '0', ...e.courses);
+      const last = e.last && { at: e.last.at, courseId: e.last.courseId };
+      pipe.eval(NOTE, 1, this.key(e.email), this.ttlSeconds, last ? JSON.stringify(last) : '', e.last?.courseName ?? '', e.seeded ? '1' : '0', ...e.courses);
     }
     return (await pipe.exec())!.map(([err, flat]) => {
       if (err) throw err;

@@ -79,7 +79,8 @@ export function lastEnrollmentProperties(last: LastEnrollment): Record<string, s
  * so they never overwrite what HubSpot has. `loopwise_enrolled_courses` holds just this course;
  * the worker replaces it with every course the contact has (a write replaces the whole value).
  */
-export function mapEnrollment(enrollment: Enrollment, opts: ContactMappingOptions): MappedContact {
+export function mapEnrollment(enrollment: Enrollment | undefined, opts: ContactMappingOptions): MappedContact {
+  if (!enrollment) return { ok: false, reason: 'the job holds no enrollment' };
   const email = normaliseEmail(enrollment.user?.email);
   if (!email) return { ok: false, reason: 'invalid e-mail address' };
   const courseId = text(enrollment.course?.id);

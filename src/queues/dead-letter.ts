@@ -2,7 +2,7 @@ import { UnrecoverableError, type Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type WorkQueueName } from './names.ts';
 import type { QueueSet } from './registry.ts';
-import { personalDataRemoved, withoutPersonalData } from '../privacy/mask.ts';
+import { forgetPersonalData, type PendingEvents } from './pending-events.ts';
 import { recordKey } from '../redis/keys.ts';
 
 /** One failed attempt of a job. */
@@ -47,6 +47,8 @@ export class DeadLetters {
     private readonly redis: Redis,
     private readonly queues: QueueSet,
     private readonly prefix: string,
+    /** How a dead job lets go of its data (needed to record failures; listing, replaying and purging do without). */
+    private readonly pending?: PendingEvents,
   ) {}
 
   private attemptsKey(queue: WorkQueueName, jobId: string): string {
@@ -72,7 +74,7 @@ export class DeadLetters {
     };
     await this.queues.deadLetter[queue].add(job.name, letter, { jobId: job.id });
     // The dead letter holds the data (for a replay); the failed job itself keeps none of the student's.
-    if (job.data && !personalDataRemoved(job.data)) await job.updateData(withoutPersonalData(job.data));
+    await (this.pending ? this.pending.done(queue, job) : forgetPersonalData(job));
     return true;
   }
 

@@ -1,22 +1,15 @@
-import { FlowProducer, type FlowJob } from 'bullmq';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { LoopwiseEvent } from '../events/types.ts';
-import { defaultJobOptions, type CourseJob, type EnrollmentJob, type JobMeta } from './jobs.ts';
-import { QUEUES } from './names.ts';
-import { recordKey } from '../redis/keys.ts';
+import { BULLMQ_ADD_LUA, KEYS_PER_QUEUE, bullmqJobKeyPrefix, bullmqQueueKeys } from './bullmq-add.ts';
+import { jobAttemptOptions, type CourseJob, type EnrollmentJob } from './jobs.ts';
+import { QUEUES, type WorkQueueName } from './names.ts';
+import { enrollmentFields, pendingKey } from './pending-events.ts';
+import { APPLY_WRITES_LUA, writeArgs, type AcceptedEvent, type RecordWrite } from './record-write.ts';
+
+export type { AcceptedEvent, RecordWrite } from './record-write.ts';
 
 export type IntakeOutcome = 'accepted' | 'duplicate';
-
-/** What the intake knows about an event it accepted. */
-export interface AcceptedEvent {
-  key: string;
-  type: string;
-  data: unknown;
-  receivedAt: string;
-  correlationId: string;
-  queues: string[];
-}
 
 /** A delivery the receiver kept in quarantine (schema-invalid or otherwise refused). */
 export interface QuarantinedDelivery {
@@ -28,14 +21,19 @@ export interface QuarantinedDelivery {
 }
 
 /**
- * Who is told what the intake did (the trace store). Accepted events are recorded on the intake's
- * own last round trip, so observing costs no extra one; the other calls never change an answer.
+ * Who is told what the intake did (the trace store). The records of accepted events are written in
+ * the intake's own script, so observing costs no extra round trip; the other calls never change an answer.
  */
 export interface IntakeObserver {
   /** Resolves once `accepted` may be called; awaited before each write of accepted events. */
   ready(): Promise<void>;
-  /** Adds the writes recording an accepted event to `batch` (the intake's last round trip). */
-  accepted(batch: ChainableCommander, event: AcceptedEvent): void;
+  /** The records to write with `event` if it is accepted (its index entries; nothing for a duplicate). */
+  accepted(event: AcceptedEvent): RecordWrite[];
+  /**
+   * The event's own record (its trace header): written with the event, or — for an enrollment, whose
+   * data waits in its pending record — when its last job is done (see pending-events.ts).
+   */
+  finalRecord(event: AcceptedEvent): RecordWrite;
   /** A redelivery of `key` was answered as a duplicate. */
   duplicate(key: string, correlationId: string): Promise<void>;
   /** A refused delivery was kept in quarantine. */
@@ -50,46 +48,90 @@ interface PendingEvent {
   reject(err: unknown): void;
 }
 
+/** The queues an event goes to, in the order of the script's queue table. */
+const SCRIPT_QUEUES: WorkQueueName[] = [QUEUES.contacts, QUEUES.email, QUEUES.products];
+const QUEUE_INDEX = new Map(SCRIPT_QUEUES.map((q, i) => [q, i + 1]));
+
+// ARGV[1] dedupe TTL (s), ARGV[2] dedupe key prefix, ARGV[3] lifetime of a pending record (s);
+// ARGV[4..] per queue of SCRIPT_QUEUES: job key prefix, job options (JSON); then per event: job id
+// (its idempotency key), job name, received at (ms), job data, job count, the queue index of each
+// job, the pending record's fields as a JSON list ('': none, a plain dedupe marker), the records to
+// write (record-write.ts). KEYS: BullMQ's keys of each queue (bullmq-add.ts).
+// Returns 1 (accepted) or 0 (duplicate) per event. The dedupe record decides each event;
+// everything after it is written or not at all.
+const INTAKE = `
+local rcall = redis.call
+${BULLMQ_ADD_LUA}
+${APPLY_WRITES_LUA}
+local queues = {}
+local i = 4
+for q = 1, ${SCRIPT_QUEUES.length} do
+  queues[q] = newQueue((q - 1) * ${KEYS_PER_QUEUE}, ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+local out = {}
+while i <= #ARGV do
+  local jobId, name, timestamp, data, jobs = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])
+  local seen = ARGV[2] .. jobId
+  local held = ARGV[i + 5 + jobs]
+  local fresh
+  if held == '' then
+    fresh = rcall('SET', seen, timestamp, 'NX', 'EX', ARGV[1])
+  else
+    fresh = rcall('EXISTS', seen) == 0
+    if fresh then
+      rcall('HSET', seen, 'at', timestamp, unpack(cjson.decode(held)))
+      rcall('EXPIRE', seen, ARGV[3])
+    end
+  end
+  if fresh then
+    for j = 1, jobs do addJob(queues[tonumber(ARGV[i + 4 + j])], jobId, name, data, timestamp) end
+    applyWrites(ARGV[i + 6 + jobs])
+  end
+  i = i + 7 + jobs
+  out[#out + 1] = fresh and 1 or 0
+end
+for q = 1, #queues do wakeWorkers(queues[q]) end
+return out
+`;
+
+type WithIntake = Redis & { csIntake(...args: (string | number)[]): Promise<number[]> };
+
 /**
  * Puts accepted events on the work queues. An enrollment becomes one `crm-contacts` and one
- * `email-welcome` job in a single MULTI/EXEC (both or neither); a course event one `crm-products`
- * job. Resolves only after Redis acknowledged the write. A delivery seen before (by its
- * idempotency key, remembered for DEDUPE_TTL_SECONDS) is reported as a duplicate and not enqueued.
- * The observer's record of the event (its trace) rides on the final round trip (the dedupe marker).
+ * `email-welcome` job, which share its data, kept once in its pending record (pending-events.ts); a
+ * course event one `crm-products` job holding its course. A delivery seen before (by its
+ * idempotency key, remembered for DEDUPE_TTL_SECONDS) is a duplicate and enqueues nothing.
+ * Resolves only after Redis acknowledged the write. Each call of the intake's script is atomic:
+ * the dedupe record, the jobs and the observer's records (the trace) of an event are all written
+ * or none are.
  */
 export class EventIntake {
-  /**
-   * BullMQ defines its ~50 Lua scripts on the connection it uses, which makes every pipeline made on
-   * that connection costly to build: jobs go through a connection of their own (opened on first
-   * use), markers and traces through `redis`, kept free of them.
-   */
-  private flowHandle?: { connection: Redis; producer: FlowProducer };
+  private readonly redis: WithIntake;
   private pending: PendingEvent[] = [];
+  private readonly keys: string[];
+  private readonly head: string[];
 
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly config: Config,
     private readonly observer?: IntakeObserver,
   ) {
-  }
-
-  private flows(): FlowProducer {
-    if (!this.flowHandle) {
-      const connection = this.redis.duplicate();
-      connection.on('error', () => undefined);
-      const producer = new FlowProducer({ connection, prefix: this.config.redis.prefix });
-      // Outages surface as a failed addBulk (503); the connection reconnects on its own.
-      producer.on('error', () => undefined);
-      this.flowHandle = { connection, producer };
-    }
-    return this.flowHandle.producer;
+    const prefix = config.redis.prefix;
+    if (!('csIntake' in redis)) redis.defineCommand('csIntake', { numberOfKeys: SCRIPT_QUEUES.length * KEYS_PER_QUEUE, lua: INTAKE });
+    this.redis = redis as WithIntake;
+    this.keys = SCRIPT_QUEUES.flatMap((q) => bullmqQueueKeys(prefix, q));
+    // Retention is the workers' (removeOnComplete / removeOnFail): the job keeps only what differs per job.
+    const opts = JSON.stringify(jobAttemptOptions(config));
+    // An enrollment's data waits for its jobs at most PII_RETENTION_DAYS, and never less than the dedupe window.
+    const pendingTtl = Math.max(config.webhook.dedupeTtlSeconds, config.privacy.retentionDays * 86_400);
+    this.head = [String(config.webhook.dedupeTtlSeconds), pendingKey(prefix, ''), String(pendingTtl), ...SCRIPT_QUEUES.flatMap((q) => [bullmqJobKeyPrefix(prefix, q), opts])];
   }
 
   /**
    * Enqueues `event` under `key` unless it was delivered before. Calls made in the same turn of
-   * the event loop (concurrent webhooks) share their Redis round trips: one EXISTS pipeline, one
-   * MULTI holding every new event's jobs, one pipeline of markers and traces. Each event keeps its
-   * own answer; a failed write fails every event of that batch (none is acknowledged).
+   * the event loop (concurrent webhooks) share one call of the script. Each event keeps its own
+   * answer; a failed call fails every event of it (none is acknowledged).
    */
   accept(event: LoopwiseEvent, key: string, correlationId: string): Promise<IntakeOutcome> {
     return new Promise((resolve, reject) => {
@@ -109,58 +151,38 @@ export class EventIntake {
   }
 
   private async write(batch: PendingEvent[]): Promise<IntakeOutcome[]> {
-    const prefix = this.config.redis.prefix;
-    const seenKeys = batch.map((p) => recordKey(prefix, 'seen', p.key));
-    const seen = this.redis.pipeline();
-    for (const k of seenKeys) seen.exists(k);
-    const exists = (await seen.exec()) ?? [];
-    const outcomes: IntakeOutcome[] = batch.map(() => 'duplicate');
-    // New events, once each: a key twice in one batch is a duplicate of its first delivery.
-    const fresh = new Map<string, number>();
-    batch.forEach((p, i) => {
-      const [err, n] = exists[i] ?? [];
-      if (err) throw err;
-      if (n === 0 && !fresh.has(p.key)) fresh.set(p.key, i);
-    });
-
-    if (fresh.size) {
-      const receivedAt = new Date().toISOString();
-      const flows = [...fresh.values()].map((i) => ({ i, jobs: this.jobsOf(batch[i]!, receivedAt) }));
-      // Same job ids make a concurrent or retried add of an event a no-op inside BullMQ.
-      await this.flows().addBulk(flows.flatMap((f) => f.jobs));
-
-      await this.observer?.ready();
-      const marks = this.redis.pipeline();
-      const markAt: number[] = [];
-      for (const { i, jobs } of flows) {
-        const p = batch[i]!;
-        markAt.push(marks.length);
-        marks.set(seenKeys[i]!, receivedAt, 'EX', this.config.webhook.dedupeTtlSeconds, 'NX');
-        this.observer?.accepted(marks, { key: p.key, type: p.event.type, data: p.event.data, receivedAt, correlationId: p.correlationId, queues: jobs.map((j) => j.queueName) });
-      }
-      const results = (await marks.exec()) ?? [];
-      flows.forEach(({ i }, n) => {
-        const [err, first] = results[markAt[n]!] ?? [];
-        if (err) throw err;
-        outcomes[i] = first === 'OK' ? 'accepted' : 'duplicate';
-      });
+    await this.observer?.ready();
+    const now = Date.now();
+    const receivedAt = new Date(now).toISOString();
+    const args: (string | number)[] = [...this.keys, ...this.head];
+    for (const p of batch) {
+      const { queues, data, held } = this.jobsOf(p, receivedAt);
+      args.push(p.key, p.event.type, now, data, queues.length, ...queues.map((q) => QUEUE_INDEX.get(q)!), held.length ? JSON.stringify(held) : '');
+      const event: AcceptedEvent = { key: p.key, type: p.event.type, data: p.event.data, receivedAt, correlationId: p.correlationId, queues };
+      const writes = this.observer ? [...this.observer.accepted(event), ...(held.length ? [] : [this.observer.finalRecord(event)])] : [];
+      args.push(writeArgs(writes));
     }
+    const accepted = await this.redis.csIntake(...args);
+    const outcomes = batch.map((_, i): IntakeOutcome => (accepted[i] === 1 ? 'accepted' : 'duplicate'));
     await Promise.all(batch.map((p, i) => (outcomes[i] === 'duplicate' ? this.duplicate(p.key, p.correlationId) : undefined)));
     return outcomes;
   }
 
-  /** The jobs of one event: contacts + email for an enrollment, products for a course. */
-  private jobsOf({ event, key, correlationId }: PendingEvent, receivedAt: string): FlowJob[] {
-    const meta: JobMeta = { key, eventType: event.type, receivedAt, correlationId };
-    const opts = { ...defaultJobOptions(this.config), jobId: key };
-    return event.type === 'course.student_enroll'
-      ? [QUEUES.contacts, QUEUES.email].map((queueName) => ({
-          name: event.type,
-          queueName,
-          data: { ...meta, eventType: event.type, enrollment: event.data } satisfies EnrollmentJob,
-          opts,
-        }))
-      : [{ name: event.type, queueName: QUEUES.products, data: { ...meta, course: event.data } as CourseJob, opts }];
+  /**
+   * The queues of one event's jobs, their data (JSON) and the fields of its pending record: for an
+   * enrollment, contacts + email jobs holding the correlation id, the enrollment in the pending record
+   * (the job's own id, name and timestamp say its key, type and arrival); for a course, a products
+   * job holding the course, and a plain dedupe marker.
+   */
+  private jobsOf({ event, key, correlationId }: PendingEvent, receivedAt: string): { queues: WorkQueueName[]; data: string; held: string[] } {
+    if (event.type === 'course.student_enroll') {
+      const queues = [QUEUES.contacts, QUEUES.email];
+      const data: EnrollmentJob = { correlationId };
+      const held = [['c', correlationId], ...enrollmentFields(event.data), ...queues.map((q) => [`q:${q}`, '1'])].flat();
+      return { queues, data: JSON.stringify(data), held };
+    }
+    const course: CourseJob = { key, eventType: event.type, receivedAt, correlationId, course: event.data };
+    return { queues: [QUEUES.products], data: JSON.stringify(course), held: [] };
   }
 
   /** Notes a duplicate delivery in the event's trace; a failure to note it does not change the answer. */
@@ -176,12 +198,9 @@ export class EventIntake {
 
   /** Forgets that `key` was delivered, so it can be accepted again (backfill, tests). */
   async forget(key: string): Promise<void> {
-    await this.redis.del(recordKey(this.config.redis.prefix, 'seen', key));
+    await this.redis.del(pendingKey(this.config.redis.prefix, key));
   }
 
-  async close(): Promise<void> {
-    if (!this.flowHandle) return;
-    await this.flowHandle.producer.close();
-    await this.flowHandle.connection.quit().catch(() => this.flowHandle!.connection.disconnect());
-  }
+  /** Nothing to release: the intake writes through the connection it was given. */
+  async close(): Promise<void> {}
 }

@@ -19,7 +19,7 @@ export type ClaimResult =
   | { state: 'unsure'; retryInMs: number };
 
 /** How long SendGrid's events can still be matched to their send by message id (they come within 24 h of retries; late bounces within days). */
-const MESSAGE_INDEX_TTL_SECONDS = 7 * 86_400;
+export const MESSAGE_INDEX_TTL_SECONDS = 7 * 86_400;
 
 // KEYS: sent marker, claim, attempt. ARGV: job id, claim ttl ms, grace ms (0: no waiting).
 // → {'sent', messageId, sentAt, jobId} | {'claimed'} | {'busy', pttl} | {'unsure', ms left of the grace}

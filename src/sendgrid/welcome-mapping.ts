@@ -1,7 +1,6 @@
 import type { MailDataRequired } from '@sendgrid/mail';
 import type { Config } from '../config.ts';
 import type { Enrollment } from '../events/types.ts';
-import type { EnrollmentJob } from '../queues/jobs.ts';
 import { oneLine, welcomeContent, type WelcomeVars } from './welcome-content.ts';
 
 /** The settings the welcome email is built from (`config.sendgrid`). */
@@ -66,7 +65,7 @@ export function welcomeTemplateData(enrollment: Enrollment, settings: WelcomeSet
  * `custom_args` naming the enrollment and course; the dynamic template when `templateId` is set,
  * otherwise the built-in subject, text and HTML in `settings.language`.
  */
-export function welcomeMail(job: Pick<EnrollmentJob, 'enrollment'>, settings: WelcomeSettings): MailDataRequired {
+export function welcomeMail(job: { enrollment: Enrollment }, settings: WelcomeSettings): MailDataRequired {
   const { enrollment } = job;
   const name = oneLine(enrollment.user.name ?? '');
   const to = name ? { email: enrollment.user.email.trim(), name } : { email: enrollment.user.email.trim() };

@@ -1,6 +1,7 @@
 import { EmailEventLog, type EmailStatusRecord } from '../sendgrid/email-status.ts';
 import type { AuditEntry } from '../admin/audit.ts';
-import { sortSteps, type TraceHeader, type TraceStep } from '../trace/model.ts';
+import { TraceKeys } from '../trace/keys.ts';
+import { headerOf, sortSteps, type TraceHeader, type TraceStep } from '../trace/model.ts';
 import type { PrivacyDeps } from './forget.ts';
 import { Student, type StudentDetails, type StudentQuery } from './student.ts';
 import { findStudentRecords, type StudentRecord } from './student-records.ts';
@@ -20,11 +21,11 @@ export interface StudentExport {
   records: { kind: string; where: string; content: unknown }[];
 }
 
-function traceOf(record: StudentRecord): StudentExport['traces'][number] | undefined {
+function traceOf(record: StudentRecord, prefix: string): StudentExport['traces'][number] | undefined {
   if (record.kind !== 'traces') return undefined;
-  const fields = Object.entries(record.content as Record<string, string>);
-  const header = fields.find(([f]) => f === 'h');
-  return header ? { header: JSON.parse(header[1]) as TraceHeader, steps: sortSteps(fields.filter(([f]) => f.startsWith('s:'))) } : undefined;
+  const hash = record.content as Record<string, string>;
+  const header = headerOf(record.where.slice(new TraceKeys(prefix).trace('').length), hash);
+  return header ? { header, steps: sortSteps(Object.entries(hash).filter(([f]) => f.startsWith('s:'))) } : undefined;
 }
 
 /** Gathers every record of the student (read only: nothing changes). */
@@ -38,7 +39,7 @@ export async function exportStudent(deps: PrivacyDeps, query: StudentQuery): Pro
     exportedAt: new Date().toISOString(),
     student: student.details(),
     welcomeEmails: enrollmentIds.map((enrollmentId, i) => ({ enrollmentId, ...statuses[i]! })).filter((s) => s.status),
-    traces: records.map(traceOf).filter((t) => !!t),
+    traces: records.map((r) => traceOf(r, deps.prefix)).filter((t) => !!t),
     suppressed: emails.length > 0 && (await deps.suppression.has(emails)).some(Boolean),
     records: records.map(({ kind, where, content }) => ({ kind, where, content })),
   };

@@ -1,4 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
+import { enrollmentKey } from '../events/idempotency-key.ts';
+import { erasePending, pendingEvent } from '../queues/pending-events.ts';
 import { recordKey } from '../redis/keys.ts';
 import { pairs } from './queue-records.ts';
 import type { Student } from './student.ts';
@@ -6,16 +8,18 @@ import type { StudentRecord } from './student-records.ts';
 
 /**
  * Kinds of course-sync's own records (`<prefix>:cs:<kind>:…`) that hold no personal data and are
- * not read: dedupe markers (`seen`, `sg-event`: a time or "1", kept so a redelivery stays a
+ * not read: dedupe markers of SendGrid events (`sg-event`: "1", kept so a redelivery stays a
  * duplicate), counters, locks, cursors, the suppression list (keyed hashes only) and the hash key.
+ * An event's dedupe record (`seen`) is read: an enrollment's holds its data until its jobs are done.
  */
 const NO_PERSONAL_DATA = new Set([
-  'seen', 'sg-event', 'sg-unmatched', 'stats', 'hubspot', 'course-version', 'course-lock', 'alert', 'alerts-active',
+  'sg-event', 'sg-unmatched', 'stats', 'hubspot', 'course-version', 'course-lock', 'alert', 'alerts-active',
   'alert-baseline', 'workers-seen', 'tracer-lease', 'trace-cursor', 'admin-login-failures', 'suppressed', 'pii-hash-key',
 ]);
 
 /** What a record of each kind is, in `forget`'s report. */
 const KIND_LABEL: Record<string, string> = {
+  seen: 'enrollments waiting for their jobs',
   trace: 'traces',
   'trace-idx': 'trace index entries',
   quarantine: 'quarantined deliveries',
@@ -55,6 +59,8 @@ function globSafe(text: string): string {
 /** Tells whether a key is the student's by its name alone (keyed by their enrollment, address or record). */
 function keyNamer(student: Student): (parts: string[]) => boolean {
   const enrollments = student.possibleEnrollmentIds();
+  // An enrollment's trace is keyed by its idempotency key (and no longer indexed by the enrollment id).
+  const enrollmentTraces = new Set([...enrollments].map(enrollmentKey));
   const digests = new Set(student.contactDigests());
   const emailHashes = new Set(student.emailHashes());
   return ([kind, a, b]) => {
@@ -67,7 +73,7 @@ function keyNamer(student: Student): (parts: string[]) => boolean {
       case 'contact-alias':
         return digests.has(a!);
       case 'trace':
-        return student.recordKeys.has(a!);
+        return student.recordKeys.has(a!) || enrollmentTraces.has(a!);
       case 'attempts':
         return student.recordKeys.has(b!);
       case 'trace-idx':
@@ -123,7 +129,13 @@ export async function findOwnRecords(redis: Redis, prefix: string, student: Stud
   for (const r of reads) {
     const kind = KIND_LABEL[r.parts[0]!] ?? `${r.parts[0]} records`;
     const whole = namedByKey(r.parts);
-    if (r.type === 'string' || r.type === 'hash') {
+    if (r.parts[0] === 'seen') {
+      // An enrollment's data while its jobs wait; erasing it keeps the dedupe marker (a redelivery stays a duplicate).
+      const event = r.type === 'hash' ? pendingEvent(r.parts.slice(1).join(':'), r.value as Record<string, string>) : undefined;
+      if (!event || !student.learnFrom(event.data)) continue;
+      student.recordKeys.add(event.key);
+      found.push({ kind, where: r.key, content: event, erase: () => erasePending(redis, prefix, event.key) });
+    } else if (r.type === 'string' || r.type === 'hash') {
       if (!student.learnFrom(r.value) && !whole) continue;
       if (r.parts[0] === 'trace') student.recordKeys.add(r.parts[1]!);
       found.push({ kind, where: r.key, content: r.value, erase: async () => void (await redis.del(r.key)) });

@@ -76,6 +76,11 @@ export interface IndexTerm {
   value: string;
 }
 
+/** The header of trace `key` from its hash (field `h`, JSON, stored without the key). */
+export function headerOf(key: string, hash: Record<string, string>): TraceHeader | undefined {
+  return hash.h ? { key, ...(JSON.parse(hash.h) as Omit<TraceHeader, 'key'>) } : undefined;
+}
+
 /** Reads stored steps (hash fields `s:<order>`) back into time order. */
 export function sortSteps(fields: [string, string][]): TraceStep[] {
   return fields

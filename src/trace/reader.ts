@@ -2,7 +2,10 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import { readCalls } from './calls.ts';
 import { TraceKeys } from './keys.ts';
-import { sortSteps, type IndexKind, type TraceHeader, type TraceRecord } from './model.ts';
+import { enrollmentKey, isEnrollmentKey } from '../events/idempotency-key.ts';
+import { pendingEvent, pendingKey } from '../queues/pending-events.ts';
+import { headerOf, sortSteps, type IndexKind, type TraceHeader, type TraceRecord } from './model.ts';
+import { eventHeader } from './subject.ts';
 import { isEmail } from '../privacy/email.ts';
 import { resolvePiiHasher, type PiiHasher } from '../privacy/pii-hash.ts';
 
@@ -26,7 +29,11 @@ export class TraceReader {
     this.keys = new TraceKeys(config.redis.prefix);
   }
 
-  /** Trace keys matching `query`, newest first, at most `limit`. */
+  /**
+   * Trace keys matching `query`, newest first, at most `limit`: from the index of its kind, the trace
+   * whose key it is, and the trace of the enrollment it is the id of (found by its key, not indexed;
+   * while the enrollment's jobs are not done, by its pending record).
+   */
   async findKeys(query: string, limit = SEARCH_LIMIT): Promise<string[]> {
     const q = query.trim();
     if (!q) return [];
@@ -40,7 +47,10 @@ export class TraceReader {
     const batch = this.redis.pipeline();
     const cutoff = Date.now() - this.config.trace.retentionDays * 86_400_000;
     for (const index of indexes) batch.zremrangebyscore(index, '-inf', cutoff).zrevrange(index, 0, limit - 1, 'WITHSCORES');
-    batch.exists(this.keys.trace(q));
+    // The trace whose key the query is, and the trace of the enrollment whose id it is (an enrollment's
+    // trace is not indexed by its id); while its jobs are not done, its pending record stands for it.
+    const own = isEmail(q) ? [] : [...new Set([q, enrollmentKey(q)])];
+    for (const key of own) batch.hget(this.keys.trace(key), 'h').exists(this.keys.trace(key)).hmget(pendingKey(this.config.redis.prefix, key), 'at', 'c');
     const results = (await batch.exec()) ?? [];
     const scored = new Map<string, number>();
     results.slice(0, indexes.length * 2).filter((_, i) => i % 2 === 1).forEach(([err, flat]) => {
@@ -48,29 +58,51 @@ export class TraceReader {
       const list = flat as string[];
       for (let i = 0; i < list.length; i += 2) scored.set(list[i]!, Math.max(scored.get(list[i]!) ?? 0, Number(list[i + 1])));
     });
-    const direct = results[indexes.length * 2];
-    if (!isEmail(q) && direct?.[1] === 1 && !scored.has(q)) scored.set(q, Number.MAX_SAFE_INTEGER);
+    own.forEach((key, n) => {
+      const [header, exists, pending] = results.slice(indexes.length * 2 + n * 3, indexes.length * 2 + n * 3 + 3);
+      // A dedupe marker left by an earlier version is a plain string: the error says no data waits there.
+      const [pendingAt, holds] = pending?.[0] ? [] : ((pending?.[1] ?? []) as (string | null)[]);
+      const h = header?.[1] as string | null;
+      const at = h ? Date.parse((JSON.parse(h) as { receivedAt: string }).receivedAt) : holds ? Number(pendingAt) : undefined;
+      // A query that names a trace itself puts that trace first.
+      if (key === q && (exists?.[1] === 1 || holds)) scored.set(key, Number.MAX_SAFE_INTEGER);
+      else if (at !== undefined && !scored.has(key)) scored.set(key, at);
+    });
     return [...scored.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, limit)
       .map(([key]) => key);
   }
 
-  /** Reads traces by key; expired ones are left out. */
+  /**
+   * Reads traces by key; expired ones are left out. An enrollment whose jobs are not all done has
+   * its header written only then: until then it is read from the enrollment's pending record.
+   */
   async load(keys: string[]): Promise<TraceRecord[]> {
     if (!keys.length) return [];
     const batch = this.redis.pipeline();
     for (const key of keys) batch.hgetall(this.keys.trace(key));
-    const results = (await batch.exec()) ?? [];
-    const records: TraceRecord[] = [];
-    results.forEach(([err, hash], i) => {
+    const hashes = ((await batch.exec()) ?? []).map(([err, hash]) => {
       if (err) throw err;
-      const fields = Object.entries(hash as Record<string, string>);
-      if (!fields.length) return;
-      const header = (hash as Record<string, string>).h;
+      return hash as Record<string, string>;
+    });
+    const headless = keys.filter((key, i) => !hashes[i]!.h && isEnrollmentKey(key));
+    const pending = new Map<string, TraceHeader>();
+    if (headless.length) {
+      const reads = this.redis.pipeline();
+      for (const key of headless) reads.hgetall(pendingKey(this.config.redis.prefix, key));
+      ((await reads.exec()) ?? []).forEach(([err, hash], i) => {
+        const event = err ? undefined : pendingEvent(headless[i]!, hash as Record<string, string>);
+        if (event) pending.set(headless[i]!, eventHeader(event));
+      });
+    }
+    const records: TraceRecord[] = [];
+    keys.forEach((key, i) => {
+      const fields = Object.entries(hashes[i]!);
+      if (!fields.length && !pending.has(key)) return;
       records.push({
-        key: keys[i]!,
-        header: header ? (JSON.parse(header) as TraceHeader) : undefined,
+        key,
+        header: headerOf(key, hashes[i]!) ?? pending.get(key),
         steps: sortSteps(fields.filter(([f]) => f.startsWith('s:'))),
         calls: readCalls(fields),
       });

@@ -1,4 +1,5 @@
-import type { IndexTerm } from './model.ts';
+import type { AcceptedEvent } from '../queues/record-write.ts';
+import type { IndexTerm, TraceHeader } from './model.ts';
 import type { PiiHasher } from '../privacy/pii-hash.ts';
 import { maskEmail } from '../privacy/email.ts';
 
@@ -61,5 +62,17 @@ export function subjectFields(subject: EventSubject) {
     courseId: subject.courseId,
     planIds: subject.planIds,
     studentEmail: subject.email ? maskEmail(subject.email.trim().toLowerCase()) : undefined,
+  };
+}
+
+/** The header of an accepted event's trace: what the receiver knew, the e-mail masked. */
+export function eventHeader(event: AcceptedEvent): TraceHeader {
+  return {
+    key: event.key,
+    eventType: event.type,
+    receivedAt: event.receivedAt,
+    correlationId: event.correlationId,
+    queues: event.queues,
+    ...subjectFields(subjectOf(event.type, event.data)),
   };
 }

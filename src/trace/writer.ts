@@ -1,19 +1,22 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
+import { enrollmentKey } from '../events/idempotency-key.ts';
 import { TraceKeys } from './keys.ts';
 import type { IndexTerm, TraceHeader } from './model.ts';
 import { resolvePiiHasher, type PiiHasher } from '../privacy/pii-hash.ts';
 import { StepLog } from './step-log.ts';
-import { indexTerms, subjectFields, subjectOf } from './subject.ts';
-import type { AcceptedEvent, IntakeObserver, QuarantinedDelivery } from '../queues/intake.ts';
+import { eventHeader, indexTerms, subjectFields, subjectOf } from './subject.ts';
+import type { AcceptedEvent, IntakeObserver, QuarantinedDelivery, RecordWrite } from '../queues/intake.ts';
 
 /** One write in this many also trims the index entries that are past retention. */
 const TRIM_EVERY = 32;
 
 /**
- * The receiver's side of the trace store: the record of each accepted event (header and index
- * entries, added to the intake's own final round trip), duplicate deliveries and quarantined ones.
- * Retention is TRACE_RETENTION_DAYS, refreshed by every write to a trace.
+ * The writing side of the trace store for the intake: the index entries of each accepted event
+ * (written by the intake's own script with the event's jobs) and its header (written with them, or
+ * for an enrollment when its last job is done: until then the header is read from its pending
+ * record), duplicate deliveries and quarantined ones. Retention is TRACE_RETENTION_DAYS, refreshed
+ * by every write to a trace.
  */
 export class TraceWriter implements IntakeObserver {
   readonly keys: TraceKeys;
@@ -43,19 +46,15 @@ export class TraceWriter implements IntakeObserver {
     ));
   }
 
-  /** Queues the writes recording an accepted event on `batch`; call after `ready()`. */
-  accepted(batch: ChainableCommander, event: AcceptedEvent): void {
+  /** The index entries of an accepted event; call after `ready()`. */
+  accepted(event: AcceptedEvent): RecordWrite[] {
     if (!this.hasher) throw new Error('TraceWriter.accepted before ready()');
-    const subject = subjectOf(event.type, event.data);
-    const header: TraceHeader = {
-      key: event.key,
-      eventType: event.type,
-      receivedAt: event.receivedAt,
-      correlationId: event.correlationId,
-      queues: event.queues,
-      ...subjectFields(subject),
-    };
-    this.addRecord(batch, header, indexTerms(subject, this.hasher), Date.parse(event.receivedAt));
+    return this.indexes(event.key, indexTerms(subjectOf(event.type, event.data), this.hasher), Date.parse(event.receivedAt));
+  }
+
+  /** The header of an accepted event's trace. */
+  finalRecord(event: AcceptedEvent): RecordWrite {
+    return this.header(eventHeader(event));
   }
 
   /** Notes that the receiver answered a redelivery of `key` with 200 duplicate. */
@@ -77,23 +76,30 @@ export class TraceWriter implements IntakeObserver {
     const now = Date.now();
     const header: TraceHeader = { key, eventType: entry.eventType, receivedAt: new Date(now).toISOString(), queues: [], quarantineId: entry.id, ...subjectFields(subject) };
     const batch = this.redis.multi();
-    this.addRecord(batch, header, indexTerms(subject, this.hasher!), now);
+    for (const w of [this.header(header), ...this.indexes(key, indexTerms(subject, this.hasher!), now)]) {
+      if (w.kind === 'hash') batch.hset(w.key, ...w.fields.flat()).expire(w.key, w.ttlSeconds);
+      else {
+        batch.zadd(w.key, 'NX', w.score, w.member).expire(w.key, w.ttlSeconds);
+        if (w.trimAt !== undefined) batch.zremrangebyscore(w.key, '-inf', w.trimAt);
+      }
+    }
     await batch.exec();
     await this.steps.appendNow(key, { kind: 'quarantined', error: `${entry.status}: ${entry.reason}` });
   }
 
-  private addRecord(batch: ChainableCommander, header: TraceHeader, terms: IndexTerm[], atMs: number): void {
-    const ttl = this.retentionSeconds;
-    const traceKey = this.keys.trace(header.key);
-    // HSETNX: a concurrent duplicate delivery keeps the first header.
-    batch.hsetnx(traceKey, 'h', JSON.stringify(header)).expire(traceKey, ttl);
+  /** The trace hash's header (unless one is there already: the first delivery's stays). */
+  private header({ key, ...rest }: TraceHeader): RecordWrite {
+    return { kind: 'hash', key: this.keys.trace(key), ttlSeconds: this.retentionSeconds, fields: [['h', JSON.stringify(rest)]] };
+  }
+
+  /** One index entry per term. An enrollment's own trace is found by its key, which its id gives: no enrollment index entry. */
+  private indexes(key: string, terms: IndexTerm[], atMs: number): RecordWrite[] {
+    const ttlSeconds = this.retentionSeconds;
     // Entries past retention are trimmed on about one write in TRIM_EVERY (and on every search), not on
-    // each write: it keeps a busy course's index bounded while saving the receiver's hot path a command per term.
-    const trim = Math.random() * TRIM_EVERY < 1;
-    for (const term of terms) {
-      const index = this.keys.index(term.kind, term.value);
-      batch.zadd(index, 'NX', atMs, header.key).expire(index, ttl);
-      if (trim) batch.zremrangebyscore(index, '-inf', atMs - ttl * 1000);
-    }
+    // each write: it keeps a busy course's index bounded while saving the hot path a command per term.
+    const trimAt = Math.random() * TRIM_EVERY < 1 ? atMs - ttlSeconds * 1000 : undefined;
+    return terms
+      .filter((term) => !(term.kind === 'enrollment' && enrollmentKey(term.value) === key))
+      .map((term) => ({ kind: 'index', key: this.keys.index(term.kind, term.value), ttlSeconds, score: atMs, member: key, trimAt }));
   }
 }

@@ -13,12 +13,12 @@ import { setupOnce } from '../hubspot/setup.ts';
 import { maskEmail, maskEmails } from '../privacy/email.ts';
 import { maskPersonalData, personalDataRemoved } from '../privacy/mask.ts';
 import { SuppressionList } from '../privacy/suppression.ts';
-import type { EmailStatusJob, EnrollmentJob } from '../queues/jobs.ts';
+import { jobRetention, type EmailStatusJob, type EnrollmentJob } from '../queues/jobs.ts';
 import { StatusWriter } from './email-status-writer.ts';
 import { QUEUES } from '../queues/names.ts';
 import type { RunningWorker, WorkerDeps } from './deps.ts';
 import { MicroBatchWorker } from './micro-batch.ts';
-import { forgetPersonalData, logFailure, notStarted } from './start.ts';
+import { logFailure, notStarted } from './start.ts';
 
 /** What a completed crm-contacts job returns: the HubSpot contact it wrote. */
 export type ContactJobResult =
@@ -64,7 +64,9 @@ class ContactsBatchHandler {
   async handle(all: Job<ContactsJob>[], token: string, signal: AbortSignal): Promise<void> {
     const started = performance.now();
     const statusJobs = all.filter((j): j is Job<EmailStatusJob> => (j.data as EmailStatusJob).kind === 'email-status');
-    const jobs = await this.withoutSkipped(all.filter((j): j is Job<EnrollmentJob> => (j.data as EmailStatusJob).kind !== 'email-status'), token);
+    const enrollments = all.filter((j): j is Job<EnrollmentJob> => (j.data as EmailStatusJob).kind !== 'email-status');
+    await this.deps.pending.resolve(enrollments);
+    const jobs = await this.withoutSkipped(enrollments, token);
     const valid: ValidContact[] = [];
     let outcome: JobOutcome = 'completed';
     for (const job of jobs) {
@@ -82,11 +84,13 @@ class ContactsBatchHandler {
           const o = outcomes.get(m.input.id)!;
           return o.status === 'written' ? { outcome: 'written', contactId: o.contactId, created: o.created } : { outcome: o.status, error: maskEmails(o.message) };
         });
+        const done: Job<EnrollmentJob>[] = [];
         for (const { job, m } of valid) {
           const o = outcomes.get(m.input.id)!;
           if (o.status !== 'written') outcome = 'partial';
-          await this.settle(job, o, token);
+          if (await this.settle(job, o, token)) done.push(job);
         }
+        await this.done(done);
       } catch (err) {
         const failure = err instanceof HubSpotCallError ? err.failure : undefined;
         await this.keepCalls(valid, () => ({ outcome: 'batch failed', status: failure?.status, error: maskEmails(err instanceof Error ? err.message : String(err)) }));
@@ -110,6 +114,7 @@ class ContactsBatchHandler {
     const removed = jobs.map((j) => personalDataRemoved(j.data));
     const suppressed = await this.suppression.has(jobs.map((j, i) => (removed[i] ? '' : String(j.data.enrollment?.user?.email ?? ''))));
     const rest: Job<EnrollmentJob>[] = [];
+    const done: Job<EnrollmentJob>[] = [];
     for (const [i, job] of jobs.entries()) {
       const skipped = removed[i] ? 'personal data removed' : suppressed[i] ? 'suppressed' : undefined;
       if (!skipped) {
@@ -119,8 +124,9 @@ class ContactsBatchHandler {
       if (skipped === 'suppressed') this.deps.metrics.suppressed.inc({ queue: this.queueName });
       const result: ContactJobResult = { skipped };
       await job.moveToCompleted(result, token, false);
-      await forgetPersonalData(job);
+      done.push(job);
     }
+    await this.done(done);
     return rest;
   }
 
@@ -140,13 +146,24 @@ class ContactsBatchHandler {
     logFailure(this.deps, this.queueName, job, err, await this.deps.deadLetters.recordFailure(this.queueName, job, err));
   }
 
-  private async settle(job: Job<EnrollmentJob>, outcome: ContactOutcome, token: string): Promise<void> {
+  /** Completes or fails one job with its outcome; true when it completed (see `done`). */
+  private async settle(job: Job<EnrollmentJob>, outcome: ContactOutcome, token: string): Promise<boolean> {
     if (outcome.status === 'written') {
       const result: ContactJobResult = { contactId: outcome.contactId, created: outcome.created };
       await job.moveToCompleted(result, token, false);
-      await forgetPersonalData(job);
-    } else if (outcome.status === 'rejected') await this.fail(job, new UnrecoverableError(outcome.message), token);
-    else await this.fail(job, new Error(outcome.message), token);
+      return true;
+    }
+    await this.fail(job, outcome.status === 'rejected' ? new UnrecoverableError(outcome.message) : new Error(outcome.message), token);
+    return false;
+  }
+
+  /**
+   * Completed jobs let go of their enrollment's data (see PendingEvents.done), all at once; should
+   * Redis fail it here, the data goes at the end of its record's lifetime.
+   */
+  private async done(jobs: Job<EnrollmentJob>[]): Promise<void> {
+    const failed = (await Promise.allSettled(jobs.map((job) => this.deps.pending.done(this.queueName, job)))).filter((r) => r.status === 'rejected');
+    if (failed.length) this.deps.log.warn({ queue: this.queueName, jobs: failed.length, err: String((failed[0] as PromiseRejectedResult).reason) }, 'completed jobs did not let go of their data; it expires with its record');
   }
 
   /** Settles a batch whose HubSpot call failed as a whole; returns how it ended. */
@@ -203,6 +220,7 @@ export async function startContactsWorker(deps: WorkerDeps, opts: ContactsWorker
     batchSize: config.hubspot.batchSize,
     waitMs: config.hubspot.batchWaitMs,
     concurrency: opts.concurrency ?? 8,
+    retention: jobRetention(config),
     handle: (jobs, token, signal) => handler.handle(jobs, token, signal),
     onError: (err) => log.error({ queue: name, err: err.message }, 'crm-contacts worker error'),
   });

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
+import type { PendingEvents } from '../queues/pending-events.ts';
 import type { DeadLetters } from '../queues/dead-letter.ts';
 import type { QueueSet } from '../queues/registry.ts';
 
@@ -61,6 +62,8 @@ export interface WorkerDeps {
   redis: Redis;
   queues: QueueSet;
   deadLetters: DeadLetters;
+  /** Enrollments' data, kept once for both their jobs until both are done. */
+  pending: PendingEvents;
   metrics: Metrics;
   /** Keeps each job's calls with its trace ("why isn't this student in HubSpot?"); none: not kept. */
   calls?: CallObserver;

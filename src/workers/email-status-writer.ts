@@ -9,7 +9,6 @@ import { QUEUES } from '../queues/names.ts';
 import { EmailEventLog } from '../sendgrid/email-status.ts';
 import type { WorkerDeps } from './deps.ts';
 import { emailStatusJob } from './email-events-worker.ts';
-import { forgetPersonalData } from './start.ts';
 import { SuppressionList } from '../privacy/suppression.ts';
 
 type Settle<J> = (jobs: Job<J>[], err: unknown, token: string, signal: AbortSignal) => Promise<JobOutcome>;
@@ -54,7 +53,7 @@ export class StatusWriter {
       const r = w.status ? results.get(w.email) : undefined;
       if (!w.status || (r && 'id' in r)) {
         await w.job.moveToCompleted({ status: w.status ?? 'none', contactId: r && 'id' in r ? r.id : undefined }, token, false);
-        await forgetPersonalData(w.job);
+        await this.deps.pending.done(QUEUES.contacts, w.job);
       } else {
         outcome = 'partial';
         const message = r && 'rejected' in r ? r.rejected : r && 'retry' in r ? r.retry : `HubSpot says contact ${r && 'conflict' in r ? r.conflict : '?'} holds this address`;

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Worker, type Job, type Queue } from 'bullmq';
+import { Worker, type Job, type Queue, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { WORKER_SETTINGS } from '../queues/jobs.ts';
 
 export interface MicroBatchOptions<D> {
   queue: Queue;
@@ -16,6 +17,8 @@ export interface MicroBatchOptions<D> {
   concurrency?: number;
   /** Job lock; renewed every half of it while a batch is in hand (default 30 s). */
   lockDuration?: number;
+  /** Finished jobs kept, for jobs whose own options say nothing (see `jobRetention`). */
+  retention?: Pick<WorkerOptions, 'removeOnComplete' | 'removeOnFail'>;
   /**
    * Handles a batch. It must settle every job with `token`: moveToCompleted, moveToFailed,
    * or moveToWait (given back without using an attempt). A throw gives back the unsettled ones.
@@ -47,6 +50,8 @@ export class MicroBatchWorker<D> {
       drainDelay: 1,
       lockDuration: opts.lockDuration ?? 30_000,
       limiter: MicroBatchWorker.LIMITER,
+      ...opts.retention,
+      settings: WORKER_SETTINGS,
     });
     this.worker.on('error', (err) => opts.onError(err));
   }

@@ -1,7 +1,7 @@
 import { Worker, type Job, type Processor } from 'bullmq';
+import { jobRetention, WORKER_SETTINGS } from '../queues/jobs.ts';
 import type { WorkQueueName } from '../queues/names.ts';
 import { maskEmails } from '../privacy/email.ts';
-import { personalDataRemoved, withoutPersonalData } from '../privacy/mask.ts';
 import type { RunningWorker, WorkerDeps } from './deps.ts';
 
 /**
@@ -9,11 +9,6 @@ import type { RunningWorker, WorkerDeps } from './deps.ts';
  * on a 429) when the worker has a limiter.
  */
 const RATE_LIMIT_CEILING = { max: 10_000, duration: 1000 };
-
-/** Masks the e-mail and phone of a job that is done (completed, or failed for good with its dead letter kept). */
-export async function forgetPersonalData(job: Job): Promise<void> {
-  if (job.data && !personalDataRemoved(job.data)) await job.updateData(withoutPersonalData(job.data));
-}
 
 /** The stand-in for a worker that cannot run (no credentials, no emulator): it says so once, and its jobs wait. */
 export function notStarted(deps: Pick<WorkerDeps, 'log'>, queue: WorkQueueName, why: string): RunningWorker {
@@ -85,10 +80,12 @@ export async function startQueueWorker<D, R>(deps: WorkerDeps, opts: QueueWorker
     prefix: deps.config.redis.prefix,
     concurrency,
     limiter: RATE_LIMIT_CEILING,
+    ...jobRetention(deps.config),
+    settings: WORKER_SETTINGS,
   });
   const failures = attachDeadLetters(worker, queue, deps);
-  // Done: the student's e-mail and phone are not kept in the completed job (its result stays).
-  worker.on('completed', (job: Job) => void forgetPersonalData(job).catch(() => undefined));
+  // Done: the student's data is not kept for the completed job (its result stays).
+  worker.on('completed', (job: Job) => void deps.pending.done(queue, job).catch(() => undefined));
   await worker.waitUntilReady();
   deps.log.info({ queue, concurrency, ...opts.details }, `${queue} worker started`);
   return {

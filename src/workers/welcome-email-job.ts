@@ -8,6 +8,7 @@ import type { SuppressionList } from '../privacy/suppression.ts';
 import type { CallObserver } from './deps.ts';
 import type { Metrics } from '../metrics.ts';
 import type { EnrollmentJob } from '../queues/jobs.ts';
+import type { PendingEvents } from '../queues/pending-events.ts';
 import { QUEUES } from '../queues/names.ts';
 import type { SendGridMail } from '../sendgrid/client.ts';
 import { classifySendError } from '../sendgrid/send-errors.ts';
@@ -36,6 +37,8 @@ export interface WelcomeEmailContext {
   calls?: CallObserver;
   /** Students who asked not to be e-mailed any more. */
   suppression?: Pick<SuppressionList, 'has'>;
+  /** Where the enrollment of a job that holds only a reference is read from. */
+  pending: Pick<PendingEvents, 'resolve'>;
 }
 
 /** The enrollment's part of a Mail Send request, for its trace: recipient (masked), template or subject, custom args. */
@@ -64,7 +67,9 @@ export function welcomeEmailProcessor(ctx: WelcomeEmailContext) {
   return async function processWelcomeEmail(job: Job<EnrollmentJob>, token?: string): Promise<WelcomeEmailResult> {
     const started = performance.now();
     const observe = (outcome: JobOutcome) => metrics.jobDuration.observe({ queue: QUEUES.email, outcome }, (performance.now() - started) / 1000);
-    const enrollmentId = job.data?.enrollment?.id;
+    await ctx.pending.resolve([job]);
+    const enrollment = job.data?.enrollment;
+    const enrollmentId = enrollment?.id;
     const nothing = (status: 'suppressed' | 'personal data removed'): WelcomeEmailResult => ({ status, enrollmentId: enrollmentId ?? '', messageId: '', sentAt: '', jobId: job.id! });
     if (personalDataRemoved(job.data)) {
       // A re-run of a done job (or a forgotten student's): never sent to a masked address.
@@ -72,9 +77,9 @@ export function welcomeEmailProcessor(ctx: WelcomeEmailContext) {
       const marker = enrollmentId ? await markers.get(enrollmentId) : undefined;
       return marker ? { status: 'skipped', enrollmentId: enrollmentId!, ...marker } : nothing('personal data removed');
     }
-    if (!enrollmentId || !job.data.enrollment.user?.email) throw new UnrecoverableError('Job data has no enrollment id or student e-mail');
+    if (!enrollment || !enrollmentId || !enrollment.user?.email) throw new UnrecoverableError('Job data has no enrollment id or student e-mail');
     const ids = { jobId: job.id, enrollmentId, correlationId: job.data.correlationId };
-    if ((await ctx.suppression?.has([job.data.enrollment.user.email]))?.[0]) {
+    if ((await ctx.suppression?.has([enrollment.user.email]))?.[0]) {
       observe('skipped');
       metrics.suppressed.inc({ queue: QUEUES.email });
       return nothing('suppressed');
@@ -95,7 +100,7 @@ export function welcomeEmailProcessor(ctx: WelcomeEmailContext) {
       throw new DelayedError();
     }
 
-    const request = welcomeMail(job.data, settings);
+    const request = welcomeMail({ enrollment }, settings);
     const keep = (response: Record<string, unknown>) =>
       ctx.calls?.recorded([{ queue: QUEUES.email, jobId: job.id!, attempt: job.attemptsMade + 1, calls: [{ ...api, request: callRequest(request), response }] }]).catch((err) => log.warn({ err: (err as Error).message }, 'calls not kept in the trace'));
     let response;

@@ -11,7 +11,7 @@ import { openQueues, type QueueSet } from '../../src/queues/registry.ts';
 import { startService, type RunningService } from '../../src/service.ts';
 import { runCli } from '../support/cli.ts';
 import { dropPrefix, redisUrl, testConfig } from '../support/env.ts';
-import { contactEmails, deadLetterCount, emailTally, enrollEvent, report, unfinished } from '../support/faults.ts';
+import { contactEmails, deadLetterCount, emailTally, enrollEvent, enrollmentIdOf, report, unfinished } from '../support/faults.ts';
 import { TraceWriter } from '../../src/trace/writer.ts';
 
 // HubSpot goes away (503s, then connection refused) while enrollments keep coming. The contacts
@@ -67,7 +67,7 @@ afterAll(async () => {
 /** Attempts made so far by each unfinished enrollment job of `queue`, by enrollment id. */
 async function attempts(queue: QueueSet['work'][typeof QUEUES.contacts]): Promise<Map<string, number>> {
   const jobs = (await queue.getJobs(['delayed', 'waiting', 'active', 'prioritized'])).filter(Boolean);
-  return new Map(jobs.map((j) => [j.data.enrollment.id as string, j.attemptsMade]));
+  return new Map(jobs.map((j) => [enrollmentIdOf(j), j.attemptsMade]));
 }
 
 const emailsOf = (ids: string[]) => ids.map((id) => `${id}@example.com`);
@@ -117,7 +117,7 @@ describe('HubSpot down for a while', () => {
     await vi.waitFor(async () => expect([hasAll(ids), (await unfinished(r.queues)).total]).toEqual([true, 0]), { timeout: 60_000, interval: 100 });
     expect(await deadLetterCount(r.queues)).toBe(0);
     const jobs = await queue.getCompleted(0, -1);
-    const retried = jobs.filter((j) => ids.includes(j.data.enrollment.id) && j.attemptsMade > 1).length;
+    const retried = jobs.filter((j) => ids.includes(enrollmentIdOf(j)) && j.attemptsMade > 1).length;
     expect(retried).toBeGreaterThan(0);
     report('hubspot-outage', { enrollments: ids.length, answered503, outageMs, maxAttemptsDuringOutage: Math.max(...attemptsDuring), failedAttempts: jobs.reduce((a, j) => a + j.attemptsMade - 1, 0), jobsRetried: retried, contacts: emailsOf(ids).filter((e) => contactEmails(hubspot).has(e)).length, deadLetters: 0 });
     await r.close();

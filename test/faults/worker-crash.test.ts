@@ -8,7 +8,7 @@ import { EventIntake } from '../../src/queues/intake.ts';
 import { QUEUES } from '../../src/queues/names.ts';
 import { openQueues, type QueueSet } from '../../src/queues/registry.ts';
 import { dropPrefix, redisUrl, testConfig } from '../support/env.ts';
-import { contactEmails, deadLetterCount, emailTally, enrollEvent, report, unfinished } from '../support/faults.ts';
+import { contactEmails, deadLetterCount, emailTally, enrollEvent, enrollmentIdOf, report, unfinished } from '../support/faults.ts';
 import { spawnService, type ServiceProcess } from '../support/processes.ts';
 import { TraceWriter } from '../../src/trace/writer.ts';
 
@@ -79,7 +79,7 @@ it('loses nothing and emails each enrollment once (bar the jobs in flight) when 
   // What the dead process had in hand: its jobs stay "active" until the stalled check takes them back.
   const activeEmail = await queues.work[QUEUES.email].getActive();
   const activeContacts = await queues.work[QUEUES.contacts].getActiveCount();
-  const inFlight = new Set(activeEmail.map((j) => j.data.enrollment.id));
+  const inFlight = new Set(activeEmail.map(enrollmentIdOf));
   const atKill = { emails: sendgrid.outbox.size, contacts: contactEmails(hubspot).size, activeEmailJobs: inFlight.size, activeContactJobs: activeContacts };
   expect(atKill.emails).toBeLessThan(N); // the kill really came mid-drain
   const killedAt = Date.now();

@@ -4,14 +4,15 @@ import { expect, vi } from 'vitest';
 import type { Config } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { DeadLetters } from '../../src/queues/dead-letter.ts';
-import type { EnrollmentJob } from '../../src/queues/jobs.ts';
+import { WORKER_SETTINGS, type EnrollmentJob, type JobMeta } from '../../src/queues/jobs.ts';
 import type { WorkQueueName } from '../../src/queues/names.ts';
 import { openQueues, type QueueSet } from '../../src/queues/registry.ts';
 import { attachDeadLetters, type DeadLetterHook } from '../../src/workers/start.ts';
 import { fixture, SETTLE } from './env.ts';
 
 /** Job data of an enrollment as the receiver enqueues it, for `enrollmentId`. */
-export function enrollmentJob(enrollmentId: string): EnrollmentJob {
+/** Job data as queued by versions that also kept the key, type and arrival in it (workers read both shapes). */
+export function enrollmentJob(enrollmentId: string): EnrollmentJob & JobMeta {
   const event = fixture('course.student_enroll');
   event.data.id = enrollmentId;
   return {
@@ -39,7 +40,7 @@ export function deadLetterRig(config: Config, url: string) {
   function work(queue: WorkQueueName, processor: Processor): Worker {
     // Connection options (not an instance), so the worker opens and closes its own connections.
     const { hostname, port } = new URL(url);
-    const worker = new Worker(queue, processor, { connection: { host: hostname, port: Number(port), maxRetriesPerRequest: null }, prefix: config.redis.prefix });
+    const worker = new Worker(queue, processor, { connection: { host: hostname, port: Number(port), maxRetriesPerRequest: null }, prefix: config.redis.prefix, settings: WORKER_SETTINGS });
     hooks.push(attachDeadLetters(worker, queue, { deadLetters, log }));
     workers.push(worker);
     return worker;

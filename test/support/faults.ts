@@ -14,6 +14,11 @@ export function enrollEvent(id: string, course: { id?: string; name?: string } =
   return body;
 }
 
+/** The enrollment id of an enrollment job (the intake's jobs hold only a reference; its id is the idempotency key). */
+export function enrollmentIdOf(job: { id?: string; data?: { enrollment?: { id?: string } } }): string {
+  return job.data?.enrollment?.id ?? (job.id ?? '').replace(/^enroll-/, '');
+}
+
 /** A seed course event with its own course id, plan ids and `updated_at`. */
 export function courseEvent(type: 'course.created' | 'course.updated', id: string, updatedAt = '2023-05-15T14:30:00Z'): any {
   const body = fixture(type);

@@ -4,9 +4,11 @@ import { expect, vi } from 'vitest';
 import type { Config } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { createMetrics } from '../../src/metrics.ts';
+import { PendingEvents } from '../../src/queues/pending-events.ts';
 import { DeadLetters, type DeadLetter } from '../../src/queues/dead-letter.ts';
 import type { WorkQueueName } from '../../src/queues/names.ts';
 import { openQueues } from '../../src/queues/registry.ts';
+import { TraceWriter } from '../../src/trace/writer.ts';
 import type { WorkerDeps } from '../../src/workers/deps.ts';
 import { dropPrefix, redisUrl, SETTLE } from './env.ts';
 
@@ -23,13 +25,16 @@ export function testWorkerDeps(config: Config): WorkerDeps & { stop(): Promise<v
   };
   const redis = connect();
   const queues = openQueues(redis, config);
+  const traces = new TraceWriter(redis, config);
+  const pending = new PendingEvents(redis, config, (event) => traces.finalRecord(event));
   return {
     config,
     log: createLogger('silent'),
     connect,
     redis,
     queues,
-    deadLetters: new DeadLetters(redis, queues, config.redis.prefix),
+    deadLetters: new DeadLetters(redis, queues, config.redis.prefix, pending),
+    pending,
     metrics: createMetrics(),
     async stop() {
       await queues.close();
