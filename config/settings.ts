@@ -56,6 +56,7 @@ export const settings = {
   HUBSPOT_REQUESTS_PER_10S: { kind: 'int', default: '100', min: 1, doc: 'request budget shared by all workers (Free/Starter 100, Professional/Enterprise 190)' },
   HUBSPOT_BATCH_SIZE: { kind: 'int', default: '100', min: 1, max: 100, doc: 'contacts per batch upsert call' },
   HUBSPOT_BATCH_WAIT_MS: { kind: 'int', default: '250', min: 0, doc: 'how long the contacts worker waits to fill a batch' },
+  CONTACT_RECORD_TTL_DAYS: { kind: 'int', default: '180', min: 1, max: 3650, doc: 'how long a student\'s course record (the courses written to loopwise_enrolled_courses, which address a HubSpot contact is written under) is kept after its last write; a student met again later is re-read from HubSpot\'s property history' },
   HUBSPOT_MULTI_CURRENCY: { kind: 'bool', default: 'false', doc: 'the portal has multi-currency on: also write hs_price_<currency> on products' },
   PHONE_DEFAULT_REGION: { kind: 'string', default: 'TW', doc: 'region used to read phone numbers without a country code (E.164 output)' },
   CURRENCY_DIGITS: { kind: 'map-int', default: '', doc: 'per-currency decimal digits override, e.g. "TWD=0,HUF=2" (TWD is 0 by default)' },
@@ -71,6 +72,7 @@ export const settings = {
   SENDGRID_WEBHOOK_PUBLIC_KEY: { kind: 'list', default: '', doc: 'verification key of SendGrid\'s Signed Event Webhook (base64, as SendGrid shows it; a comma-separated list accepts each, for a key change); unset: POST /webhooks/sendgrid answers 404 in production and takes unsigned events elsewhere' },
   SENDGRID_WEBHOOK_MAX_AGE_SECONDS: { kind: 'int', min: 1, doc: 'refuse (401) event batches whose signed timestamp is older than this; unset: no age check (SendGrid retries for up to 24 h)' },
   SENT_MARKER_TTL_DAYS: { kind: 'int', default: '45', min: 1, max: 3650, doc: 'how long each enrollment\'s welcome email record (sent marker and delivery status) is kept: exactly-once holds against redeliveries and replays this long; at least DEDUPE_TTL_SECONDS' },
+  SENDGRID_MESSAGE_INDEX_DAYS: { kind: 'int', default: '7', min: 1, max: 365, doc: 'how long a welcome email\'s X-Message-Id is remembered to match SendGrid events that carry no custom_args (asynchronous bounces); later ones are counted as not ours' },
   SENDGRID_EVENT_GRACE_SECONDS: { kind: 'int', default: '120', min: 0, max: 3600, doc: 'with the Event Webhook on: how long a retried welcome email whose earlier send may have gone out waits for SendGrid\'s event before sending again' },
 
   JOB_ATTEMPTS: { kind: 'int', default: '8', min: 1, max: 100, doc: 'attempts per job before it goes to the dead-letter queue' },

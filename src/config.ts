@@ -38,6 +38,8 @@ export interface Config {
     requestsPer10s: number;
     batchSize: number;
     batchWaitMs: number;
+    /** How long a student's course record lives after its last write, in seconds. */
+    contactRecordTtlSeconds: number;
     multiCurrency: boolean;
     phoneRegion: string;
     currencyDigits: Record<string, number>;
@@ -55,6 +57,8 @@ export interface Config {
     events: { publicKeys: string[]; maxAgeSeconds?: number; graceSeconds: number };
     /** How long an enrollment's welcome email record (sent marker, status) is kept, in seconds. */
     sentRecordTtlSeconds: number;
+    /** How long a sent email's X-Message-Id → enrollment entry is kept, in seconds. */
+    messageIndexTtlSeconds: number;
   };
   jobs: { attempts: number; backoffMs: number; completedKeep: number };
   dashboard: {
@@ -194,6 +198,7 @@ export function loadConfig(env: Env = process.env): Config {
       requestsPer10s: v.HUBSPOT_REQUESTS_PER_10S,
       batchSize: v.HUBSPOT_BATCH_SIZE,
       batchWaitMs: v.HUBSPOT_BATCH_WAIT_MS,
+      contactRecordTtlSeconds: v.CONTACT_RECORD_TTL_DAYS * 86_400,
       multiCurrency: v.HUBSPOT_MULTI_CURRENCY,
       phoneRegion: v.PHONE_DEFAULT_REGION.toUpperCase(),
       currencyDigits: v.CURRENCY_DIGITS,
@@ -209,6 +214,7 @@ export function loadConfig(env: Env = process.env): Config {
       concurrency: v.EMAIL_CONCURRENCY,
       events: { publicKeys: v.SENDGRID_WEBHOOK_PUBLIC_KEY, maxAgeSeconds: v.SENDGRID_WEBHOOK_MAX_AGE_SECONDS, graceSeconds: v.SENDGRID_EVENT_GRACE_SECONDS },
       sentRecordTtlSeconds: v.SENT_MARKER_TTL_DAYS * 86_400,
+      messageIndexTtlSeconds: v.SENDGRID_MESSAGE_INDEX_DAYS * 86_400,
     },
     jobs: { attempts: v.JOB_ATTEMPTS, backoffMs: v.JOB_BACKOFF_MS, completedKeep: v.COMPLETED_JOBS_KEEP },
     dashboard: {

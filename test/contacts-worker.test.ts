@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { contactRecordDigest } from '../src/hubspot/contact-courses.ts';
 import { QUEUES } from '../src/queues/names.ts';
+import { recordKey } from '../src/redis/keys.ts';
 import { contactsRig, enrollment, type ContactsRig } from './support/hubspot.ts';
 import { SETTLE } from './support/env.ts';
 
@@ -37,6 +39,18 @@ describe('crm-contacts worker', () => {
     expect(rig.em.state.groups.contacts.has('loopwise')).toBe(true);
     expect(rig.em.state.properties.contacts.get('loopwise_last_enrolled_at')!.type).toBe('datetime');
     expect(await deadLetters(rig)).toEqual([]);
+  });
+
+  it('keeps the student\'s course record for CONTACT_RECORD_TTL_DAYS after the write', async () => {
+    rig = await contactsRig({ CONTACT_RECORD_TTL_DAYS: '3' });
+    const jobs = await rig.add(enrollment('ttl1', { email: 'ttl@example.com' }));
+    await rig.startWorker();
+    await rig.settled(jobs);
+    const key = recordKey(rig.config.redis.prefix, 'contact', contactRecordDigest('ttl@example.com'));
+    expect(await rig.deps.redis.hexists(key, 'c:course_789012')).toBe(1);
+    const ttl = await rig.deps.redis.ttl(key);
+    expect(ttl).toBeGreaterThan(3 * 86_400 - 60);
+    expect(ttl).toBeLessThanOrEqual(3 * 86_400);
   });
 
   it('writes two students of one batch in one upsert request', async () => {

@@ -4,6 +4,7 @@ import { startSendGridEmulator, type SendGridEmulator } from '../src/emulators/s
 import type { EnrollmentJob, JobMeta } from '../src/queues/jobs.ts';
 import { QUEUES } from '../src/queues/names.ts';
 import { createSendGridMail } from '../src/sendgrid/client.ts';
+import { emailKeys } from '../src/sendgrid/email-keys.ts';
 import { SentMarkers } from '../src/sendgrid/sent-markers.ts';
 import type { RunningWorker } from '../src/workers/deps.ts';
 import { startEmailWorker } from '../src/workers/email-worker.ts';
@@ -26,6 +27,8 @@ const env = () => ({
   HUBSPOT_ACCESS_TOKEN: 'unused-here',
   JOB_BACKOFF_MS: '10',
   EMAIL_CONCURRENCY: '20',
+  SENT_MARKER_TTL_DAYS: '40',
+  SENDGRID_MESSAGE_INDEX_DAYS: '2',
 });
 
 function enrollment(id: string, user: Record<string, unknown> = {}): EnrollmentJob & JobMeta {
@@ -77,6 +80,12 @@ describe('email-welcome worker against the SendGrid emulator', () => {
     const marker = await markers.get('enroll_123456');
     expect(marker).toMatchObject({ messageId: email!.messageId, jobId: res.json.key });
     expect(job.returnvalue.messageId).toBe(email!.messageId);
+    // Each record lives as its setting says: the marker SENT_MARKER_TTL_DAYS, the message id's entry SENDGRID_MESSAGE_INDEX_DAYS.
+    const prefix = deps.config.redis.prefix;
+    expect(await deps.redis.ttl(emailKeys.sent(prefix, 'enroll_123456'))).toBeGreaterThan(40 * 86_400 - 60);
+    expect(await deps.redis.ttl(emailKeys.sent(prefix, 'enroll_123456'))).toBeLessThanOrEqual(40 * 86_400);
+    expect(await deps.redis.ttl(emailKeys.message(prefix, email!.messageId))).toBeGreaterThan(2 * 86_400 - 60);
+    expect(await deps.redis.ttl(emailKeys.message(prefix, email!.messageId))).toBeLessThanOrEqual(2 * 86_400);
   });
 
   it('sends one email when the same enrollment is delivered three times (at once and again)', async () => {

@@ -87,7 +87,7 @@ return false
 /** Alias hops followed at most (an alias of an alias comes from two folds in a row). */
 const MAX_HOPS = 4;
 
-/** How long a contact's course record, aliases and owner are kept after their last write. */
+/** CONTACT_RECORD_TTL_DAYS's default: how long a contact's course record, aliases and owner are kept after their last write. */
 export const CONTACT_RECORD_TTL_SECONDS = 180 * 24 * 3600;
 
 function parse(flat: string[]): ContactCourseRecord {

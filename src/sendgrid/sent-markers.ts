@@ -18,7 +18,7 @@ export type ClaimResult =
   /** An earlier attempt started sending and never said how it ended: wait for SendGrid's event before sending again. */
   | { state: 'unsure'; retryInMs: number };
 
-/** How long SendGrid's events can still be matched to their send by message id (they come within 24 h of retries; late bounces within days). */
+/** SENDGRID_MESSAGE_INDEX_DAYS's default: how long SendGrid's events can still be matched to their send by message id (they come within 24 h of retries; late bounces within days). */
 export const MESSAGE_INDEX_TTL_SECONDS = 7 * 86_400;
 
 // KEYS: sent marker, claim, attempt. ARGV: job id, claim ttl ms, grace ms (0: no waiting).
@@ -73,6 +73,8 @@ export class SentMarkers {
     private readonly graceMs = 0,
     /** How long the sent marker is kept (SENT_MARKER_TTL_DAYS): exactly-once holds this long. */
     private readonly markerTtlSeconds = DEFAULT_SENT_RECORD_TTL_SECONDS,
+    /** How long the X-Message-Id → enrollment entry is kept (SENDGRID_MESSAGE_INDEX_DAYS). */
+    private readonly messageIndexTtlSeconds = MESSAGE_INDEX_TTL_SECONDS,
   ) {
     this.locks = new RedisLock(redis);
   }
@@ -104,7 +106,7 @@ export class SentMarkers {
   /** Records the accepted email (and its message id, for SendGrid's events) and releases the claim. */
   async record(enrollmentId: string, marker: SentMarker): Promise<void> {
     const keys = [this.sentKey(enrollmentId), this.claimKey(enrollmentId), this.attemptKey(enrollmentId), emailKeys.message(this.prefix, marker.messageId || '-')];
-    await this.redis.eval(RECORD, 4, ...keys, marker.jobId, marker.messageId, marker.sentAt, MESSAGE_INDEX_TTL_SECONDS, enrollmentId, this.markerTtlSeconds);
+    await this.redis.eval(RECORD, 4, ...keys, marker.jobId, marker.messageId, marker.sentAt, this.messageIndexTtlSeconds, enrollmentId, this.markerTtlSeconds);
   }
 
   /** Releases `jobId`'s claim after a send that SendGrid did not accept (the attempt ended: nothing to wait for). */

@@ -209,7 +209,7 @@ export async function startContactsWorker(deps: WorkerDeps, opts: ContactsWorker
     client,
     call,
     setup,
-    courses: new ContactCourses(deps.redis, config.redis.prefix),
+    courses: new ContactCourses(deps.redis, config.redis.prefix, config.hubspot.contactRecordTtlSeconds),
     options: new CourseOptions(client, call, deps.redis, config.redis.prefix),
   };
   const handler = new ContactsBatchHandler(deps, sync, queue, abort.signal);
