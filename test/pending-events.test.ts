@@ -1,15 +1,16 @@
 import fc from 'fast-check';
 import { UnrecoverableError, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateEvent } from '../src/events/schemas.ts';
 import type { Enrollment } from '../src/events/types.ts';
 import { EventIntake } from '../src/queues/intake.ts';
 import type { EnrollmentJob } from '../src/queues/jobs.ts';
 import { QUEUES } from '../src/queues/names.ts';
-import { enrollmentFields, enrollmentFrom, erasePending, pendingKey } from '../src/queues/pending-events.ts';
+import { enrollmentFields, enrollmentFrom, erasePending, pendingKey, PendingEvents } from '../src/queues/pending-events.ts';
 import { TraceReader } from '../src/trace/reader.ts';
 import { TraceWriter } from '../src/trace/writer.ts';
-import { fixture, testConfig } from './support/env.ts';
+import { fixture, redisUrl, testConfig } from './support/env.ts';
 import { testWorkerDeps } from './support/worker-deps.ts';
 
 // An enrollment's data is kept once, in its pending record, for both its jobs; it goes when both are
@@ -104,6 +105,34 @@ describe('an accepted enrollment until its jobs are done', () => {
     expect((await deps.deadLetters.replay(QUEUES.contacts, ['enroll-held_dead'])).replayed).toEqual(['enroll-held_dead']);
     const replayed = await deps.queues.work[QUEUES.contacts].getJob('enroll-held_dead');
     expect(replayed!.data.enrollment.user.email).toBe('student@example.com');
+  });
+
+  it('is not taken for erased when Redis fails to read it: the job fails (and is retried) with its reference intact', async () => {
+    const { contacts } = await accept('held_unread');
+    // A real refusal from Redis for the read (an ACL user without HGETALL), as a failover or a
+    // command error mid-pipeline would give.
+    const user = `cs-test-${config.redis.prefix}`;
+    await deps.redis.call('ACL', 'SETUSER', user, 'on', '>pw', '~*', '&*', '+@all', '-hgetall');
+    const limited = new Redis(redisUrl(), { username: user, password: 'pw', maxRetriesPerRequest: null });
+    try {
+      await expect(new PendingEvents(limited, config).resolve([contacts])).rejects.toThrow(/NOPERM/);
+      expect(contacts.data).toEqual({ correlationId: 'c-held_unread' });
+    } finally {
+      await limited.quit();
+      await deps.redis.call('ACL', 'DELUSER', user);
+    }
+    // Read normally it has its enrollment; once released (a plain marker), a job run again reads
+    // that nothing is left to do, as a forgotten one does.
+    await deps.pending.resolve([contacts]);
+    expect(contacts.data.enrollment).toMatchObject({ id: 'held_unread' });
+    const email = (await deps.queues.work[QUEUES.email].getJob('enroll-held_unread'))!;
+    await deps.pending.resolve([email]);
+    await deps.pending.done(QUEUES.contacts, contacts);
+    await deps.pending.done(QUEUES.email, email);
+    const again = (await deps.queues.work[QUEUES.contacts].getJob('enroll-held_unread'))!;
+    again.data = { correlationId: 'c-held_unread' } as EnrollmentJob;
+    await deps.pending.resolve([again]);
+    expect(again.data).toMatchObject({ personalDataRemoved: true });
   });
 
   it('once erased (forget), leaves its jobs nothing to act on and keeps the dedupe marker', async () => {

@@ -138,7 +138,9 @@ export class PendingEvents {
   /**
    * Gives each job that holds only a reference its enrollment, read from the pending record (one
    * round trip for all); a job whose data is gone (its student forgotten, or waiting past the
-   * record's lifetime) is marked as having no personal data, so its worker completes it untouched.
+   * record's lifetime, or released: a plain marker) is marked as having no personal data, so its
+   * worker completes it untouched. Any other failure to read throws: the job is retried, never
+   * completed without its enrollment because Redis was briefly away.
    */
   async resolve(jobs: Job<EnrollmentJob>[]): Promise<void> {
     const refs = jobs.filter((j) => j.data && !j.data.enrollment && !personalDataRemoved(j.data));
@@ -148,6 +150,7 @@ export class PendingEvents {
     const hashes = (await batch.exec()) ?? [];
     refs.forEach((job, i) => {
       const [err, hash] = hashes[i] ?? [];
+      if (err && !err.message.startsWith('WRONGTYPE')) throw err;
       const enrollment = err ? undefined : enrollmentFrom(hash as Record<string, string>);
       job.data = enrollment ? Object.assign({ ...job.data, enrollment }, { [HELD]: true }) : withoutPersonalData(job.data);
     });
