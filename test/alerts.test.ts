@@ -172,6 +172,8 @@ describe('Redis unreachable from a worker', () => {
     redis.on('error', () => undefined);
     const queues = openQueues(redis, config);
     const engine = new AlertEngine({ config, log: createLogger('silent'), redis, queues, worker: 'w1' });
+    // The queues hear their connection's errors: nothing is printed raw to stderr while Redis is away.
+    const printed = vi.spyOn(console, 'error');
     try {
       expect(await engine.evaluate()).toEqual([]);
       await own.stop();
@@ -185,7 +187,9 @@ describe('Redis unreachable from a worker', () => {
         'course-sync ALERT: worker w1 cannot reach Redis: jobs are not being processed',
         'course-sync RESOLVED: worker w1 reaches Redis again',
       ]);
+      expect(printed).not.toHaveBeenCalled();
     } finally {
+      printed.mockRestore();
       await queues.close().catch(() => undefined);
       redis.disconnect();
       await own.stop();
