@@ -1,5 +1,5 @@
 import { contactRecordDigest } from '../hubspot/contact-courses.ts';
-import { isEmail, normalizeEmail } from '../privacy/email.ts';
+import { EMAIL_IN_TEXT, isEmail, normalizeEmail } from '../privacy/email.ts';
 import type { PiiHasher } from '../privacy/pii-hash.ts';
 
 /** Who `forget` and `export` are about: an address, or an id (of an enrollment or of the user). */
@@ -103,10 +103,10 @@ export class Student {
     return this.enrollmentIds.has(value) || this.userIds.has(value) || this.givenIds.has(value) || this.recordKeys.has(value);
   }
 
+  /** Whether the text holds one of the student's addresses, as a whole address (ann@ is not in joann@). */
   private containsEmail(value: string): boolean {
     if (!value.includes('@')) return false;
-    const lower = value.toLowerCase();
-    for (const email of this.emails) if (lower.includes(email)) return true;
+    for (const found of value.match(EMAIL_IN_TEXT) ?? []) if (this.emails.has(normalizeEmail(found))) return true;
     return false;
   }
 
