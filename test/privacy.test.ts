@@ -243,6 +243,22 @@ describe('export', () => {
     expect(await keysHolding(t.redis, [eve.email])).not.toEqual([]);
   }, 60_000);
 
+  it('includes an enrollment whose jobs have not run yet: its trace as search shows it, from the pending record', async () => {
+    const fay = student('Fay');
+    const paused = [queues.work[QUEUES.contacts], queues.work[QUEUES.email]];
+    await Promise.all(paused.map((q) => q.pause()));
+    try {
+      expect((await t.post(enrollmentOf(fay, 'fay-1'))).status).toBe(202);
+      const { status, json } = await api('/privacy/export', { student: fay.user.email });
+      expect(status).toBe(200);
+      expect(json.student.enrollments.map((e: any) => e.id)).toEqual(['fay-1']);
+      expect(json.traces.map((tr: any) => [tr.key, tr.header?.enrollmentId, tr.header?.studentEmail])).toEqual([['enroll-fay-1', 'fay-1', 'f***@example.com']]);
+    } finally {
+      await Promise.all(paused.map((q) => q.resume()));
+    }
+    await settled('fay-1');
+  }, 60_000);
+
   it('refuses a request that names nobody', async () => {
     expect((await api('/privacy/export', { student: '' })).status).toBe(400);
     expect((await api('/privacy/forget', { student: 'not an address@' })).status).toBe(400);

@@ -8,6 +8,7 @@ import type { QueueSet } from '../queues/registry.ts';
 import type { PrivacyDeps } from './forget.ts';
 import { resolvePiiHasher } from '../privacy/pii-hash.ts';
 import { SuppressionList } from '../privacy/suppression.ts';
+import { TraceReader } from '../trace/reader.ts';
 
 /**
  * What `forget` and `export` work with, for the CLI and the admin API alike: the stores, the PII
@@ -28,6 +29,7 @@ export async function openPrivacy(config: Config, redis: Redis, queues: QueueSet
     queues,
     hasher: await resolvePiiHasher(redis, prefix, config.trace.piiHashKey),
     suppression: new SuppressionList(redis, prefix, config.trace.piiHashKey),
+    traces: new TraceReader(redis, config),
     gdprDelete,
   };
 }

@@ -1,7 +1,7 @@
 import { EmailEventLog, type EmailStatusRecord } from '../sendgrid/email-status.ts';
 import type { AuditEntry } from '../admin/audit.ts';
-import { TraceKeys } from '../trace/keys.ts';
-import { headerOf, sortSteps, type TraceHeader, type TraceStep } from '../trace/model.ts';
+import { enrollmentKey } from '../events/idempotency-key.ts';
+import type { TraceRecord } from '../trace/model.ts';
 import type { PrivacyDeps } from './forget.ts';
 import { Student, type StudentDetails, type StudentQuery } from './student.ts';
 import { findStudentRecords, type StudentRecord } from './student-records.ts';
@@ -13,19 +13,19 @@ export interface StudentExport {
   student: StudentDetails;
   /** The welcome email of each enrollment: its status, when, why, opens and clicks. */
   welcomeEmails: ({ enrollmentId: string } & EmailStatusRecord)[];
-  /** What happened to each of their events, step by step. */
-  traces: { header: TraceHeader; steps: TraceStep[] }[];
+  /** What happened to each of their events, step by step, with each call's part (also while their jobs still run). */
+  traces: TraceRecord[];
   /** Whether their address is on the suppression list. */
   suppressed: boolean;
   /** Every record naming them, where it is and what it holds. */
   records: { kind: string; where: string; content: unknown }[];
 }
 
-function traceOf(record: StudentRecord, prefix: string): StudentExport['traces'][number] | undefined {
-  if (record.kind !== 'traces') return undefined;
-  const hash = record.content as Record<string, string>;
-  const header = headerOf(record.where.slice(new TraceKeys(prefix).trace('').length), hash);
-  return header ? { header, steps: sortSteps(Object.entries(hash).filter(([f]) => f.startsWith('s:'))) } : undefined;
+/** The keys of their traces: those found among the records, and each enrollment's (whose header waits in its pending record while its jobs run). */
+function traceKeys(deps: PrivacyDeps, records: StudentRecord[], enrollmentIds: string[]): string[] {
+  const ofTrace = deps.traces.keys.trace('');
+  const found = records.filter((r) => r.kind === 'traces' && r.where.startsWith(ofTrace)).map((r) => r.where.slice(ofTrace.length));
+  return [...new Set([...found, ...enrollmentIds.map(enrollmentKey)])];
 }
 
 /** Gathers every record of the student (read only: nothing changes). */
@@ -39,7 +39,7 @@ export async function exportStudent(deps: PrivacyDeps, query: StudentQuery): Pro
     exportedAt: new Date().toISOString(),
     student: student.details(),
     welcomeEmails: enrollmentIds.map((enrollmentId, i) => ({ enrollmentId, ...statuses[i]! })).filter((s) => s.status),
-    traces: records.map((r) => traceOf(r, deps.prefix)).filter((t) => !!t),
+    traces: (await deps.traces.load(traceKeys(deps, records, enrollmentIds))).filter((t) => t.header),
     suppressed: emails.length > 0 && (await deps.suppression.has(emails)).some(Boolean),
     records: records.map(({ kind, where, content }) => ({ kind, where, content })),
   };

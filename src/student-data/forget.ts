@@ -4,10 +4,13 @@ import type { PiiHasher } from '../privacy/pii-hash.ts';
 import { Student, type StudentQuery } from './student.ts';
 import { countByKind, findStudentRecords, type StudentStores } from './student-records.ts';
 import type { SuppressionList } from '../privacy/suppression.ts';
+import type { TraceReader } from '../trace/reader.ts';
 
 export interface PrivacyDeps extends StudentStores {
   hasher: PiiHasher;
   suppression: SuppressionList;
+  /** Their traces as search reads them (export). */
+  traces: TraceReader;
   /** Asks HubSpot to delete a contact for good (GDPR delete); needed for `hubspot: true`. */
   gdprDelete?: (email: string) => Promise<GdprDeleteOutcome>;
 }
