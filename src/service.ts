@@ -149,7 +149,6 @@ export async function startService(givenConfig: Config, role: Role, log: Logger,
       const intakeRedis = connect('producer');
       await waitReady(intakeRedis);
       const intake = new EventIntake(intakeRedis, config, new TraceWriter(intakeRedis, config));
-      closers.unshift(() => intake.close());
       const quarantine = new Quarantine(shared, config.redis.prefix, config.webhook.quarantineMax);
       const mount = mountAdmin({ config, log, redis: shared, queues, quarantine, intake, metrics, sandbox: sandbox?.provider, announce: opts.announce });
       registerOpsGauges(metrics, { redis: shared, queues, prefix: config.redis.prefix });

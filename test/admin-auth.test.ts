@@ -172,7 +172,6 @@ describe('outside production without DASHBOARD_PASSWORD, and the sandbox page', 
   });
   afterAll(async () => {
     await new Promise((ok) => server.close(ok));
-    await intake.close();
     await queues.close();
     await dropPrefix(redis, config.redis.prefix);
     await redis.quit();

@@ -56,7 +56,6 @@ beforeAll(async () => {
   intake = new EventIntake(t.redis, t.config, new TraceWriter(t.redis, t.config));
 });
 afterAll(async () => {
-  await intake.close();
   await t.stop();
 });
 

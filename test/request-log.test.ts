@@ -34,7 +34,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await new Promise((ok) => server.close(ok));
-  await intake.close();
   await queues.close();
   await dropPrefix(redis, config.redis.prefix);
   await redis.quit();

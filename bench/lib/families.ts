@@ -1,7 +1,5 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../../src/config.ts';
-import { CONTACT_RECORD_TTL_SECONDS } from '../../src/hubspot/contact-courses.ts';
-import { MESSAGE_INDEX_TTL_SECONDS } from '../../src/sendgrid/sent-markers.ts';
 
 /** Bytes (MEMORY USAGE) and keys of one family of records. */
 export interface Family {
@@ -68,7 +66,7 @@ export function familyLine(families: Record<string, Family>, per: number): strin
 /** How many days a record of each per-enrollment family lives after the enrollment is processed (its TTL, from the config). */
 export function familyLifetimeDays(config: Config): Record<string, number> {
   const trace = config.trace.retentionDays;
-  const contact = CONTACT_RECORD_TTL_SECONDS / 86_400;
+  const contact = config.hubspot.contactRecordTtlSeconds / 86_400;
   return {
     'cs:trace': trace,
     'cs:trace-idx:email': trace,
@@ -76,7 +74,7 @@ export function familyLifetimeDays(config: Config): Record<string, number> {
     'cs:trace-idx:enrollment': trace,
     'cs:seen': config.webhook.dedupeTtlSeconds / 86_400,
     'cs:sent': config.sendgrid.sentRecordTtlSeconds / 86_400,
-    'cs:sent-by': MESSAGE_INDEX_TTL_SECONDS / 86_400,
+    'cs:sent-by': config.sendgrid.messageIndexTtlSeconds / 86_400,
     'cs:contact': contact,
     'cs:contact-owner': contact,
     'cs:contact-alias': contact,

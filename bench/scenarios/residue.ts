@@ -13,7 +13,7 @@ import { spawnService, waitHttp } from '../lib/processes.ts';
 const S = '5 footprint';
 
 /** What stays in Redis per processed enrollment, at most (issue 18). */
-export const RESIDUE_TARGET_BYTES = 1_000;
+const RESIDUE_TARGET_BYTES = 1_000;
 
 /**
  * What an enrollment leaves in Redis once it is processed: enrollments posted to a receiver

@@ -65,7 +65,6 @@ export async function steps(ctx: BenchContext): Promise<void> {
   for (let i = 0; i < n; i += turn) await accept(events.slice(i, i + turn));
   const intakeUs = (cpuNow() - t0) / n;
   const traffic1 = await redisTraffic(ctx.redis);
-  await intake.close();
   await redis.quit();
   const commands = (traffic1.commands - traffic0.commands - 1) / n;
   const bytes = (traffic1.inputBytes - traffic0.inputBytes) / n;

@@ -91,7 +91,6 @@ async function openSink(io: CliIO, config: Config, opts: BackfillOptions): Promi
     sink: directSink(intake),
     target: `Redis (queue prefix ${config.redis.prefix})`,
     close: async () => {
-      await intake.close();
       await redis.quit();
     },
   };

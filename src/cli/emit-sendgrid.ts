@@ -5,7 +5,7 @@ import { EXIT } from './exit-codes.ts';
 import type { CliIO } from './io.ts';
 import { postJson, ReceiverUnreachableError } from './post-webhook.ts';
 
-export interface SendGridEmitOptions {
+interface SendGridEmitOptions {
   url?: string;
   /** File holding the private key (PEM) whose public half the receiver has as SENDGRID_WEBHOOK_PUBLIC_KEY. */
   key?: string;

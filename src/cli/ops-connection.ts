@@ -102,7 +102,6 @@ async function openOps(io: CliIO): Promise<OpsHandles> {
       const timeout = sleep(READY_TIMEOUT_MS, undefined, { signal: giveUp.signal }).catch(() => undefined);
       await Promise.race([Promise.allSettled(queues.all().map((q) => q.waitUntilReady())), timeout]);
       giveUp.abort(); // no timer left behind when the CLI runs inside another process (tests)
-      await intake.close();
       await queues.close();
       await redis.quit().catch(() => redis.disconnect());
     },

@@ -20,7 +20,7 @@ function parseStudent(value: string): StudentQuery {
 }
 
 /** The lines `forget` prints for a report (never an address). */
-export function formatForgetReport(report: ForgetReport): string[] {
+function formatForgetReport(report: ForgetReport): string[] {
   const verb = report.dryRun ? 'would remove' : 'removed';
   const lines = [`found ${report.addresses} address(es) and ${report.enrollments} enrollment(s) of the student`];
   for (const [kind, n] of Object.entries(report.removed)) lines.push(`${verb}\t${String(n).padStart(5)}\t${kind}`);

@@ -32,7 +32,7 @@ export function isEventKey(jobId: string): boolean {
   return /^(enroll-|course\.(created|updated)-)/.test(jobId);
 }
 
-/** Fallback identity of a payload that has no known shape: a hash of the raw body. */
-export function bodyHashKey(rawBody: Buffer | string): string {
-  return `body-${createHash('sha256').update(rawBody).digest('hex').slice(0, 40)}`;
+/** Fallback identity of a payload that has no known shape (`kind`-<hash of the raw body>; a SendGrid batch is `sg-`). */
+export function bodyHashKey(rawBody: Buffer | string, kind = 'body'): string {
+  return `${kind}-${createHash('sha256').update(rawBody).digest('hex').slice(0, 40)}`;
 }

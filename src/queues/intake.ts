@@ -3,7 +3,7 @@ import type { Config } from '../config.ts';
 import type { LoopwiseEvent } from '../events/types.ts';
 import { BULLMQ_ADD_LUA, KEYS_PER_QUEUE, bullmqJobKeyPrefix, bullmqQueueKeys } from './bullmq-add.ts';
 import { jobAttemptOptions, type CourseJob, type EnrollmentJob } from './jobs.ts';
-import { QUEUES, type WorkQueueName } from './names.ts';
+import { EVENT_QUEUES, QUEUES, type WorkQueueName } from './names.ts';
 import { enrollmentFields, pendingKey } from './pending-events.ts';
 import { APPLY_WRITES_LUA, writeArgs, type AcceptedEvent, type RecordWrite } from './record-write.ts';
 
@@ -49,7 +49,7 @@ interface PendingEvent {
 }
 
 /** The queues an event goes to, in the order of the script's queue table. */
-const SCRIPT_QUEUES: WorkQueueName[] = [QUEUES.contacts, QUEUES.email, QUEUES.products];
+const SCRIPT_QUEUES = EVENT_QUEUES;
 const QUEUE_INDEX = new Map(SCRIPT_QUEUES.map((q, i) => [q, i + 1]));
 
 // ARGV[1] dedupe TTL (s), ARGV[2] dedupe key prefix, ARGV[3] lifetime of a pending record (s);
@@ -201,6 +201,4 @@ export class EventIntake {
     await this.redis.del(pendingKey(this.config.redis.prefix, key));
   }
 
-  /** Nothing to release: the intake writes through the connection it was given. */
-  async close(): Promise<void> {}
 }

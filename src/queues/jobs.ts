@@ -85,8 +85,3 @@ export const WORKER_SETTINGS: NonNullable<WorkerOptions['settings']> = {
 export function jobRetention(config: Config): { removeOnComplete: KeepJobs; removeOnFail: KeepJobs } {
   return { removeOnComplete: { count: config.jobs.completedKeep }, removeOnFail: { count: 10_000 } };
 }
-
-/** Options of jobs added through `Queue.add` (replays, welcome email status writes): attempts and retention. */
-export function defaultJobOptions(config: Config): JobsOptions {
-  return { ...jobAttemptOptions(config), ...jobRetention(config) };
-}

@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
-import { defaultJobOptions } from './jobs.ts';
+import { jobAttemptOptions } from './jobs.ts';
 import { WORK_QUEUES, deadLetterQueueName, type WorkQueueName } from './names.ts';
 
 /** Handles on every work queue and its dead-letter queue, sharing one connection. */
@@ -18,7 +18,8 @@ export function openQueues(connection: Redis, config: Config): QueueSet {
   const work = {} as Record<WorkQueueName, Queue>;
   const deadLetter = {} as Record<WorkQueueName, Queue>;
   for (const name of WORK_QUEUES) {
-    work[name] = new Queue(name, { connection, prefix, defaultJobOptions: defaultJobOptions(config) });
+    // Attempts and backoff only: retention is the workers' (jobRetention), for every job of the queue.
+    work[name] = new Queue(name, { connection, prefix, defaultJobOptions: jobAttemptOptions(config) });
     // Dead letters are never removed by retention: they stay until ops replay or purge them.
     deadLetter[name] = new Queue(deadLetterQueueName(name), {
       connection,

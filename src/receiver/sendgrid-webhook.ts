@@ -1,6 +1,7 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Context } from 'koa';
 import type { Config } from '../config.ts';
+import { bodyHashKey } from '../events/idempotency-key.ts';
 import { HttpError } from '../http-error.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
@@ -73,7 +74,7 @@ export function sendgridWebhookHandler({ config, queues, quarantine, log, metric
         throw err;
       }
       if (parsed.invalid.length) await keep(422, `${parsed.invalid.length} event(s) not taken: ${parsed.invalid.slice(0, 5).map((i) => `#${i.index} ${i.reason}`).join('; ')}`, body, ctx.ip);
-      const key = `sg-${createHash('sha256').update(body).digest('hex').slice(0, 40)}`;
+      const key = bodyHashKey(body, 'sg');
       const job: EmailEventsJob = { key, receivedAt: new Date().toISOString(), correlationId, events: parsed.events };
       try {
         if (parsed.events.length) await queue.add(TYPE, job, { jobId: key });

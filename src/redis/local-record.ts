@@ -26,7 +26,7 @@ export type LocalRedisLookup =
   | { state: 'none'; path: string }
   | { state: 'stale'; path: string; record?: LocalRedisRecord; reason: string };
 
-export function recordPath(dataDir: string): string {
+function recordPath(dataDir: string): string {
   return join(resolve(dataDir), RECORD_FILE);
 }
 
@@ -62,7 +62,7 @@ export function removeLocalRedisRecord(dataDir: string, pid = process.pid): void
 }
 
 /** True while process `pid` exists (signal 0 checks without sending anything; EPERM: it exists, as another user). */
-export function processAlive(pid: number): boolean {
+function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -117,7 +117,7 @@ export async function readOverview(deps: OverviewDeps, now = Date.now()): Promis
       const t = totals[name]!;
       return {
         name,
-        counts: { waiting: (c.waiting ?? 0) + (c.paused ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0, delayed: c.delayed ?? 0, failed: c.failed ?? 0, completed: c.completed ?? 0 },
+        counts: { waiting: (c.waiting ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0, delayed: c.delayed ?? 0, failed: c.failed ?? 0, completed: c.completed ?? 0 },
         jobsPerMinute: { hour: perMinute(t.hour, 60), day: perMinute(t.day, 1440) },
         failureRate: { hour: rate(t.hour), day: rate(t.day) },
         oldestWaitingSeconds: since === undefined ? null : Math.max(0, Math.round((now - since) / 1000)),

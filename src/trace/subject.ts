@@ -1,7 +1,7 @@
 import type { AcceptedEvent } from '../queues/record-write.ts';
 import type { IndexTerm, TraceHeader } from './model.ts';
 import type { PiiHasher } from '../privacy/pii-hash.ts';
-import { maskEmail } from '../privacy/email.ts';
+import { maskEmail, normalizeEmail } from '../privacy/email.ts';
 
 /** What an event is about: the values it can be searched by. `email` is in clear: hash it, never store it. */
 export interface EventSubject {
@@ -61,7 +61,7 @@ export function subjectFields(subject: EventSubject) {
     enrollmentId: subject.enrollmentId,
     courseId: subject.courseId,
     planIds: subject.planIds,
-    studentEmail: subject.email ? maskEmail(subject.email.trim().toLowerCase()) : undefined,
+    studentEmail: subject.email ? maskEmail(normalizeEmail(subject.email)) : undefined,
   };
 }
 

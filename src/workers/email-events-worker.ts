@@ -1,5 +1,6 @@
 import type { Job } from 'bullmq';
 import type { JobOutcome } from '../api-failure.ts';
+import { normalizeEmail } from '../privacy/email.ts';
 import type { EmailEventsJob, EmailStatusJob } from '../queues/jobs.ts';
 import { QUEUES } from '../queues/names.ts';
 import { EmailEventLog } from '../sendgrid/email-status.ts';
@@ -16,7 +17,7 @@ export interface EmailEventsResult {
 
 /** The crm-contacts job that writes an enrollment's welcome email status to HubSpot (one pending per enrollment at a time). */
 export function emailStatusJob(enrollmentId: string, email: string) {
-  const data: EmailStatusJob = { kind: 'email-status', enrollmentId, email: email.trim().toLowerCase() };
+  const data: EmailStatusJob = { kind: 'email-status', enrollmentId, email: normalizeEmail(email) };
   return { name: 'email-status', data, opts: { deduplication: { id: `email-status-${enrollmentId}` } } };
 }
 

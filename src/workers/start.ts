@@ -1,6 +1,6 @@
 import { Worker, type Job, type Processor } from 'bullmq';
 import { jobRetention, WORKER_SETTINGS } from '../queues/jobs.ts';
-import type { WorkQueueName } from '../queues/names.ts';
+import { QUEUES, type WorkQueueName } from '../queues/names.ts';
 import { maskEmails } from '../privacy/email.ts';
 import type { RunningWorker, WorkerDeps } from './deps.ts';
 
@@ -84,8 +84,9 @@ export async function startQueueWorker<D, R>(deps: WorkerDeps, opts: QueueWorker
     settings: WORKER_SETTINGS,
   });
   const failures = attachDeadLetters(worker, queue, deps);
-  // Done: the student's data is not kept for the completed job (its result stays).
-  worker.on('completed', (job: Job) => void deps.pending.done(queue, job).catch(() => undefined));
+  // Done: the student's data is not kept for the completed job (its result stays). Course events
+  // name no student: their jobs are left as they are (no write per completed job).
+  if (queue !== QUEUES.products) worker.on('completed', (job: Job) => void deps.pending.done(queue, job).catch(() => undefined));
   await worker.waitUntilReady();
   deps.log.info({ queue, concurrency, ...opts.details }, `${queue} worker started`);
   return {

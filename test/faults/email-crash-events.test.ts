@@ -71,7 +71,6 @@ it('emails each enrollment exactly once when a worker is SIGKILLed mid-drain wit
     const event = enrollEvent(id);
     return intake.accept(event, idempotencyKey(event), `corr-${id}`);
   }));
-  await intake.close();
 
   const first = startWorker('worker-1');
   await first.waitFor('"msg":"workers started"');

@@ -45,7 +45,6 @@ async function rig(env: Record<string, string>) {
         expect(await intake.accept(e, idempotencyKey(e), `corr-${id}`)).toBe('accepted');
       }
     },
-    close: () => intake.close(),
   };
 }
 
@@ -120,7 +119,6 @@ describe('HubSpot down for a while', () => {
     const retried = jobs.filter((j) => ids.includes(enrollmentIdOf(j)) && j.attemptsMade > 1).length;
     expect(retried).toBeGreaterThan(0);
     report('hubspot-outage', { enrollments: ids.length, answered503, outageMs, maxAttemptsDuringOutage: Math.max(...attemptsDuring), failedAttempts: jobs.reduce((a, j) => a + j.attemptsMade - 1, 0), jobsRetried: retried, contacts: emailsOf(ids).filter((e) => contactEmails(hubspot).has(e)).length, deadLetters: 0 });
-    await r.close();
   });
 
   it('past JOB_ATTEMPTS puts the jobs in the dead-letter queue, and `dlq replay` completes them', async () => {
@@ -141,6 +139,5 @@ describe('HubSpot down for a while', () => {
     const tally = emailTally(sendgrid);
     expect(ids.map((id) => tally.perEnrollment.get(id))).toEqual(ids.map(() => 1));
     report('hubspot-dlq-replay', { enrollments: ids.length, deadLettered: ids.length, replayed: ids.length, contacts: emailsOf(ids).filter((e) => contactEmails(hubspot).has(e)).length, emails: ids.length, duplicateEmails: 0 });
-    await r.close();
   });
 });

@@ -68,7 +68,6 @@ it('loses nothing and emails each enrollment once (bar the jobs in flight) when 
       return intake.accept(event, idempotencyKey(event), `corr-${id}`);
     }));
   }
-  await intake.close();
   expect(await queues.work[QUEUES.email].getWaitingCount()).toBe(N);
 
   const first = startWorker('worker-1');

@@ -9,7 +9,7 @@ import type { MailSendBody } from './validation.ts';
 
 export type { OutboxEmail, EmulatedTemplate } from './outbox.ts';
 export type { RequestRecord } from './server.ts';
-export type { EventWebhookOptions, PostedBatch } from './event-poster.ts';
+export type { EventWebhookOptions } from './event-poster.ts';
 export type { RateLimitOptions } from './rate-limit.ts';
 export { Outbox } from './outbox.ts';
 
