@@ -70,6 +70,19 @@ export class StepLog {
     return added === 1;
   }
 
+  /**
+   * Bumps `counter` alone, for a job that has no trace of its own (a welcome email status write, a
+   * SendGrid event batch). Unlike `append` it cannot tell a re-read event: a tracer taking over may
+   * count again the few seconds of events after the last saved cursor.
+   */
+  async count(counter: StepCounter, atMs: number): Promise<void> {
+    const minute = bucketOf(atMs, 'm');
+    const quarter = bucketOf(atMs, 'q');
+    const m = this.stats.queue(counter.queue, 'm', minute);
+    const q = this.stats.queue(counter.queue, 'q', quarter);
+    await this.redis.multi().hincrby(m, counter.field, 1).expireat(m, expiresAt(minute, 'm')).hincrby(q, counter.field, 1).expireat(q, expiresAt(quarter, 'q')).exec();
+  }
+
   /** Appends a step that has no event-stream id of its own (receiver decisions). */
   async appendNow(key: string, step: Omit<TraceStep, 'at'>): Promise<void> {
     await this.append(key, { at: new Date().toISOString(), ...step } as TraceStep, `r${randomBytes(4).toString('hex')}`);

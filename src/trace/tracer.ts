@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { DeadLetter } from '../queues/dead-letter.ts';
-import { EVENT_QUEUES, type WorkQueueName } from '../queues/names.ts';
+import { WORK_QUEUES, type WorkQueueName } from '../queues/names.ts';
 import type { QueueSet } from '../queues/registry.ts';
 import { TraceKeys } from './keys.ts';
 import type { TraceStep } from './model.ts';
@@ -113,17 +113,17 @@ export class Tracer {
 
   private async openStreams(): Promise<void> {
     const { queues } = this.deps;
-    const names = EVENT_QUEUES.flatMap((q) => [queues.work[q].name, queues.deadLetter[q].name]);
+    const names = WORK_QUEUES.flatMap((q) => [queues.work[q].name, queues.deadLetter[q].name]);
     const saved = await this.startingPoints(names);
-    for (const queue of EVENT_QUEUES) {
+    for (const queue of WORK_QUEUES) {
       const work = this.follow(queues.work[queue].name, saved[names.indexOf(queues.work[queue].name)]);
       work.on('active', (a, id) => void this.started.set(`${queue}:${(a as EventArgs).jobId}`, streamIdMs(id)));
       work.on('completed', (a, id) => this.ended(work.name, queue, a as EventArgs, id, this.completed));
       work.on('failed', (a, id) => this.ended(work.name, queue, a as EventArgs, id, this.failed));
       work.on('delayed', (a, id) => this.ended(work.name, queue, a as EventArgs, id, this.delayed));
-      work.on('added', (a, id) => this.track(work.name, id, () => this.added(queue, a as EventArgs, id), (a as EventArgs).jobId));
+      work.on('added', (a, id) => this.track(work.name, id, () => this.added(queue, a as EventArgs, id)));
       const dlq = this.follow(queues.deadLetter[queue].name, saved[names.indexOf(queues.deadLetter[queue].name)]);
-      dlq.on('added', (a, id) => this.track(dlq.name, id, () => this.deadLettered(queue, a as EventArgs, id), (a as EventArgs).jobId));
+      dlq.on('added', (a, id) => this.track(dlq.name, id, () => this.deadLettered(queue, a as EventArgs, id)));
     }
     await Promise.all(this.streams.map((s) => s.waitUntilReady()));
     this.flushTimer = setInterval(() => void this.flushCursors(), CURSOR_FLUSH_MS);
@@ -182,13 +182,11 @@ export class Tracer {
     const key = `${queue}:${args.jobId}`;
     const startedAt = this.started.get(key);
     this.started.delete(key);
-    this.track(stream, eventId, () => step.call(this, queue, args, eventId, startedAt), args.jobId);
+    this.track(stream, eventId, () => step.call(this, queue, args, eventId, startedAt));
   }
 
-  private track(stream: string, eventId: string, write: () => Promise<unknown>, jobId?: string): void {
+  private track(stream: string, eventId: string, write: () => Promise<unknown>): void {
     this.cursors.set(stream, eventId);
-    // Jobs that are no event of their own (crm-contacts' welcome email status writes) have no trace.
-    if (jobId !== undefined && !isEventKey(jobId)) return;
     const p = write()
       .then(() => undefined)
       .catch((err) => this.deps.log.warn({ stream, eventId, err: (err as Error).message }, 'tracer: could not record a step'))
@@ -217,7 +215,11 @@ export class Tracer {
     return { processedOn: num(processedOn), finishedOn: num(finishedOn), attemptsMade: num(atm) ?? 0, failedReason: failedReason || undefined };
   }
 
+  // Jobs that are no event of their own (crm-contacts' welcome email status writes, SendGrid event
+  // batches) have no trace: their results are counted for the overview, nothing more.
+
   private async completed(queue: WorkQueueName, { jobId, returnvalue }: EventArgs, eventId: string, startedAt?: number) {
+    if (!isEventKey(jobId)) return this.steps.count({ queue, field: 'completed' }, streamIdMs(eventId));
     const job = await this.job(queue, jobId);
     const at = streamIdMs(eventId);
     const durationMs = startedAt ? duration(startedAt, at) : duration(job?.processedOn, job?.finishedOn ?? at);
@@ -226,6 +228,7 @@ export class Tracer {
   }
 
   private async failed(queue: WorkQueueName, { jobId, failedReason }: EventArgs, eventId: string, startedAt?: number) {
+    if (!isEventKey(jobId)) return this.steps.count({ queue, field: 'failed' }, streamIdMs(eventId));
     const job = await this.job(queue, jobId);
     const at = streamIdMs(eventId);
     const durationMs = startedAt ? duration(startedAt, at) : duration(job?.processedOn, job?.finishedOn ?? at);
@@ -244,6 +247,10 @@ export class Tracer {
     const at = streamIdMs(eventId);
     const retryAt = Number(delay) > 0 ? iso(Number(delay)) : undefined;
     const attempt = job.attemptsMade;
+    if (!isEventKey(jobId)) {
+      if (attempt > 0 && job.failedReason) await this.steps.count({ queue, field: 'retried' }, at);
+      return;
+    }
     if (attempt > 0 && job.failedReason) {
       const step: TraceStep = { at: iso(at), queue, kind: 'retrying', attempt, error: job.failedReason, durationMs: duration(startedAt ?? job.processedOn, at), retryAt };
       await this.steps.append(jobId, step, `${queue}-${eventId}`, { queue, field: 'retried' }, `retry:${queue}:${attempt}`);
@@ -253,6 +260,7 @@ export class Tracer {
   }
 
   private async deadLettered(queue: WorkQueueName, { jobId }: EventArgs, eventId: string) {
+    if (!isEventKey(jobId)) return;
     const letter = (await this.deps.queues.deadLetter[queue].getJob(jobId)) as Job<DeadLetter> | undefined;
     const step: TraceStep = {
       at: iso(streamIdMs(eventId)),
@@ -268,6 +276,7 @@ export class Tracer {
 
   /** A job added to a work queue after its dead letter was recorded is a replay. */
   private async added(queue: WorkQueueName, { jobId }: EventArgs, eventId: string) {
+    if (!isEventKey(jobId)) return;
     if ((await this.deps.redis.hdel(this.keys.trace(jobId), `p:${queue}`)) !== 1) return;
     await this.steps.append(jobId, { at: iso(streamIdMs(eventId)), queue, kind: 'replayed' }, `${queue}-${eventId}`);
   }

@@ -2,6 +2,8 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../src/log.ts';
 import { QUEUES } from '../src/queues/names.ts';
+import { readTotals } from '../src/stats/counters.ts';
+import { StatsKeys } from '../src/stats/keys.ts';
 import { TraceSearch } from '../src/trace/search.ts';
 import { Tracer } from '../src/trace/tracer.ts';
 import { deadLetterRig } from './support/dead-letters.ts';
@@ -23,6 +25,36 @@ function slowToRead(redis: Redis, gate: Promise<void>): Redis {
     },
   });
 }
+
+describe('the tracer, counting for the overview', () => {
+  it('counts the results of jobs that have no trace of their own (SendGrid event batches, status writes), and writes them no trace', async () => {
+    const config = testConfig({ JOB_ATTEMPTS: '2', JOB_BACKOFF_MS: '10' });
+    const rig = deadLetterRig(config, redisUrl());
+    closers.push(() => rig.stop());
+    closers.push(() => dropPrefix(rig.redis, config.redis.prefix));
+    const tracer = new Tracer({ config, log: createLogger('silent'), connect: () => new Redis(redisUrl(), { maxRetriesPerRequest: null }), redis: rig.redis, queues: rig.queues });
+    closers.push(() => tracer.close());
+    await tracer.start();
+
+    const worker = rig.work(QUEUES.emailEvents, async (job) => {
+      if (job.name === 'bad' && job.attemptsMade === 0) throw new Error('first attempt fails');
+      if (job.name === 'worse') throw new Error('every attempt fails');
+      return { events: 1 };
+    });
+    closers.push(() => worker.close());
+    const q = rig.queues.work[QUEUES.emailEvents];
+    await q.add('good', { events: [] }, { jobId: 'sg-good' });
+    await q.add('bad', { events: [] }, { jobId: 'sg-bad', attempts: 2, backoff: { type: 'fixed', delay: 1 } });
+    await q.add('worse', { events: [] }, { jobId: 'sg-worse', attempts: 1 });
+
+    const stats = new StatsKeys(config.redis.prefix);
+    await vi.waitFor(async () => {
+      const totals = (await readTotals(rig.redis, stats, [QUEUES.emailEvents]))[QUEUES.emailEvents]!;
+      expect(totals.hour).toMatchObject({ completed: 2, retried: 1, failed: 1 });
+    }, SETTLE);
+    expect(await rig.redis.keys(`${config.redis.prefix}:cs:trace:*`)).toEqual([]);
+  });
+});
 
 describe('the tracer, starting to follow the streams', () => {
   it('traces what happens between opening a stream and its first read (no saved cursor: not read from "$")', async () => {
