@@ -1,11 +1,11 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { renderBarChart } from '../src/admin/charts.ts';
 import { readPictures } from '../src/admin/pictures.ts';
 import { createMetrics } from '../src/metrics.ts';
-import { QUEUES } from '../src/queues/names.ts';
+import { QUEUES, WORK_QUEUES } from '../src/queues/names.ts';
 import { openQueues, type QueueSet } from '../src/queues/registry.ts';
-import { readSeries, readTotals } from '../src/stats/counters.ts';
+import { readSeries, readTotals, seriesReader } from '../src/stats/counters.ts';
 import { bucketOf, StatsKeys } from '../src/stats/keys.ts';
 import { ApiStatsShipper, sampleWaiting } from '../src/stats/shipper.ts';
 import { TraceKeys } from '../src/trace/keys.ts';
@@ -77,6 +77,27 @@ describe('job counters in time buckets', () => {
     const pictures = await readPictures(redis, prefix, 100, now);
     expect(pictures['hubspot.budget']).toContain('budget 100');
     expect(pictures['hubspot.budget']).toContain('429 rate limited in 1 bucket(s)');
+  });
+
+  it('are read once for the overview\'s figures and its pictures together', async () => {
+    const reads: string[] = [];
+    let end = false;
+    const monitor = await new Redis(redisUrl()).monitor();
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args[0]?.toLowerCase() === 'hgetall' && args[1]?.startsWith(`${prefix}:cs:stats:`)) reads.push(args[1]);
+      if (args[0]?.toLowerCase() === 'echo' && args[1] === `${prefix} read`) end = true;
+    });
+    try {
+      const series = seriesReader(redis, keys, now);
+      await Promise.all([readTotals(redis, keys, [...WORK_QUEUES, 'api'], now, series), readPictures(redis, prefix, 100, now, series)]);
+      // MONITOR shows commands in the order they ran: once this one shows, every read before it has.
+      await redis.echo(`${prefix} read`);
+      await vi.waitFor(() => expect(end).toBe(true));
+      expect(new Set(reads).size).toBe(WORK_QUEUES.length * (60 + 96) + 180 + 60 + 96);
+      expect(reads.length).toBe(new Set(reads).size);
+    } finally {
+      monitor.disconnect();
+    }
   });
 
   it('stay bounded: after a day of simulated minutes only the buckets the pictures show are left, each expiring', async () => {

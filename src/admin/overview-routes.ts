@@ -11,6 +11,8 @@ import { TraceSearch } from '../trace/search.ts';
 import { overviewCells } from './overview-cells.ts';
 import { readPictures } from './pictures.ts';
 import { searchResultsHtml } from './journey-html.ts';
+import { seriesReader } from '../stats/counters.ts';
+import { StatsKeys } from '../stats/keys.ts';
 import { readOverview } from '../stats/overview.ts';
 import { renderAdminPage } from './overview-page.ts';
 import { maskEmail } from '../privacy/email.ts';
@@ -52,10 +54,13 @@ export function overviewRoutes(deps: OverviewRoutesDeps): Middleware {
   const alerts = new RedisAlertState(redis, config.redis.prefix);
   const refreshSeconds = deps.refreshSeconds ?? 10;
   const figures = async () => {
+    // The figures and the pictures share the counters' series: each is read once.
+    const now = Date.now();
+    const series = seriesReader(redis, new StatsKeys(config.redis.prefix), now);
     const [overview, active, charts] = await Promise.all([
-      readOverview({ redis, prefix: config.redis.prefix, queues, quarantine }),
+      readOverview({ redis, prefix: config.redis.prefix, queues, quarantine, series }, now),
       alerts.active(),
-      readPictures(redis, config.redis.prefix, config.hubspot.requestsPer10s),
+      readPictures(redis, config.redis.prefix, config.hubspot.requestsPer10s, now, series),
     ]);
     return { overview, alerts: active, cells: overviewCells(overview, active), charts };
   };

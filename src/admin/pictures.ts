@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { readSeries, type Bucket } from '../stats/counters.ts';
+import { seriesReader, type Bucket, type SeriesRead } from '../stats/counters.ts';
 import { StatsKeys } from '../stats/keys.ts';
 import { WORK_QUEUES } from '../queues/names.ts';
 import { renderBarChart } from './charts.ts';
@@ -44,9 +44,7 @@ function sendgridChart(title: string, series: Bucket[]): string {
  * HubSpot requests per 10 s over the last 30 minutes against the budget, 429s marked; SendGrid
  * sends and failures per minute and per 15 minutes.
  */
-export async function readPictures(redis: Redis, prefix: string, hubspotBudget: number, now = Date.now()): Promise<Pictures> {
-  const keys = new StatsKeys(prefix);
-  const series = (scope: string, unit: 's' | 'm' | 'q', count: number) => readSeries(redis, keys, scope, unit, count, now);
+export async function readPictures(redis: Redis, prefix: string, hubspotBudget: number, now = Date.now(), series: SeriesRead = seriesReader(redis, new StatsKeys(prefix), now)): Promise<Pictures> {
   const out: Pictures = {};
   await Promise.all(
     WORK_QUEUES.map(async (q) => {

@@ -36,6 +36,23 @@ export async function readSeries(redis: Redis, keys: StatsKeys, scope: string, u
   });
 }
 
+/** Reads a series of one moment (see `seriesReader`). */
+export type SeriesRead = (scope: string, unit: BucketUnit, count: number) => Promise<Bucket[]>;
+
+/**
+ * `readSeries` at one moment, each series read once however many ask for it: the overview's
+ * figures and its pictures read the same minute and quarter-hour buckets.
+ */
+export function seriesReader(redis: Redis, keys: StatsKeys, now = Date.now()): SeriesRead {
+  const read = new Map<string, Promise<Bucket[]>>();
+  return (scope, unit, count) => {
+    const id = `${scope}\n${unit}\n${count}`;
+    let series = read.get(id);
+    if (!series) read.set(id, (series = readSeries(redis, keys, scope, unit, count, now)));
+    return series;
+  };
+}
+
 /** The sum of every counted field over a series (samples left out). */
 export function sumSeries(series: Bucket[]): Totals {
   const totals: Totals = {};
@@ -44,9 +61,9 @@ export function sumSeries(series: Bucket[]): Totals {
 }
 
 /** Sums the counters of the last hour and day for each of `scopes` (queue names, or `api`). */
-export async function readTotals(redis: Redis, keys: StatsKeys, scopes: string[], now = Date.now()): Promise<Record<string, HourAndDay>> {
+export async function readTotals(redis: Redis, keys: StatsKeys, scopes: string[], now = Date.now(), series = seriesReader(redis, keys, now)): Promise<Record<string, HourAndDay>> {
   const read = async (scope: string): Promise<[string, HourAndDay]> => {
-    const [hour, day] = await Promise.all([readSeries(redis, keys, scope, 'm', 60, now), readSeries(redis, keys, scope, 'q', 96, now)]);
+    const [hour, day] = await Promise.all([series(scope, 'm', 60), series(scope, 'q', 96)]);
     return [scope, { hour: sumSeries(hour), day: sumSeries(day) }];
   };
   return Object.fromEntries(await Promise.all(scopes.map(read)));

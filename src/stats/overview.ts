@@ -4,7 +4,7 @@ import { WORK_QUEUES } from '../queues/names.ts';
 import type { QueueSet } from '../queues/registry.ts';
 import type { Quarantine } from '../receiver/quarantine.ts';
 import { EMAIL_SCOPE, StatsKeys } from './keys.ts';
-import { readTotals, type Totals } from './counters.ts';
+import { readTotals, seriesReader, type SeriesRead, type Totals } from './counters.ts';
 
 /** Two figures of one measure: over the last hour and over the last day. */
 export interface HourDay<T> {
@@ -65,6 +65,8 @@ export interface OverviewDeps {
   prefix: string;
   queues: QueueSet;
   quarantine: Quarantine;
+  /** The counters' series, when read together with the pictures (one read of each). */
+  series?: SeriesRead;
 }
 
 /** When the oldest waiting job of `queue` started waiting (its add, or its last attempt for a retry), or undefined. */
@@ -105,7 +107,8 @@ export function emailFigures(events: Totals, api: Totals): EmailFigures {
 /** Reads the overview: live queue counts, counters of the last hour and day, DLQ and quarantine sizes. */
 export async function readOverview(deps: OverviewDeps, now = Date.now()): Promise<Overview> {
   const { redis, queues, quarantine } = deps;
-  const totals = await readTotals(redis, new StatsKeys(deps.prefix), [...WORK_QUEUES, 'api', EMAIL_SCOPE], now);
+  const keys = new StatsKeys(deps.prefix);
+  const totals = await readTotals(redis, keys, [...WORK_QUEUES, 'api', EMAIL_SCOPE], now, deps.series ?? seriesReader(redis, keys, now));
   const queueViews = await Promise.all(
     WORK_QUEUES.map(async (name): Promise<QueueOverview> => {
       const work = queues.work[name];
