@@ -55,7 +55,14 @@ class ContactsBatchHandler {
     private readonly stopping: AbortSignal,
   ) {
     this.suppression = new SuppressionList(deps.redis, deps.config.redis.prefix, deps.config.trace.piiHashKey);
-    this.statuses = new StatusWriter(deps, sync, (jobs, err, token, signal) => this.batchFailed(jobs, err, token, signal), (job, err, token) => this.fail(job, err, token));
+    this.statuses = new StatusWriter(
+      deps,
+      sync,
+      this.suppression,
+      (jobs, err, token, signal) => this.batchFailed(jobs, err, token, signal),
+      (job, err, token) => this.fail(job, err, token),
+      (jobs) => this.done(jobs),
+    );
   }
 
   private readonly statuses: StatusWriter;
@@ -161,7 +168,7 @@ class ContactsBatchHandler {
    * Completed jobs let go of their enrollment's data (see PendingEvents.done), all at once; should
    * Redis fail it here, the data goes at the end of its record's lifetime.
    */
-  private async done(jobs: Job<EnrollmentJob>[]): Promise<void> {
+  private async done(jobs: Job[]): Promise<void> {
     const failed = (await Promise.allSettled(jobs.map((job) => this.deps.pending.done(this.queueName, job)))).filter((r) => r.status === 'rejected');
     if (failed.length) this.deps.log.warn({ queue: this.queueName, jobs: failed.length, err: String((failed[0] as PromiseRejectedResult).reason) }, 'completed jobs did not let go of their data; it expires with its record');
   }

@@ -9,10 +9,12 @@ import { QUEUES } from '../queues/names.ts';
 import { EmailEventLog } from '../sendgrid/email-status.ts';
 import type { WorkerDeps } from './deps.ts';
 import { emailStatusJob } from './email-events-worker.ts';
-import { SuppressionList } from '../privacy/suppression.ts';
+import type { SuppressionList } from '../privacy/suppression.ts';
 
 type Settle<J> = (jobs: Job<J>[], err: unknown, token: string, signal: AbortSignal) => Promise<JobOutcome>;
 type Fail<J> = (job: Job<J>, err: Error, token: string) => Promise<void>;
+/** Lets completed jobs go of their data (never throws: see ContactsBatchHandler). */
+type Done = (jobs: Job[]) => Promise<void>;
 
 /**
  * The crm-contacts batches' part for welcome email statuses: reads each enrollment's status as it is
@@ -22,16 +24,16 @@ type Fail<J> = (job: Job<J>, err: Error, token: string) => Promise<void>;
  */
 export class StatusWriter {
   private readonly events: EmailEventLog;
-  private readonly suppression: SuppressionList;
 
   constructor(
     private readonly deps: WorkerDeps,
     private readonly sync: ContactSyncDeps,
+    private readonly suppression: SuppressionList,
     private readonly batchFailed: Settle<EmailStatusJob>,
     private readonly fail: Fail<EmailStatusJob>,
+    private readonly done: Done,
   ) {
     this.events = new EmailEventLog(deps.redis, deps.config.redis.prefix, deps.config.webhook.dedupeTtlSeconds, deps.config.sendgrid.sentRecordTtlSeconds);
-    this.suppression = new SuppressionList(deps.redis, deps.config.redis.prefix, deps.config.trace.piiHashKey);
   }
 
   async write(jobs: Job<EmailStatusJob>[], token: string, signal: AbortSignal): Promise<JobOutcome> {
@@ -49,17 +51,19 @@ export class StatusWriter {
       ?.recorded(writes.map((w) => ({ queue: QUEUES.contacts, jobId: enrollmentKey(w.job.data.enrollmentId), attempt: w.job.attemptsMade + 1, calls: [{ api: 'hubspot', operation: 'contacts.upsert (welcome email status)', request: { email: maskEmail(w.email), status: w.status }, response: { ...results.get(w.email) } }] })))
       .catch(() => undefined);
     let outcome: JobOutcome = 'completed';
+    const completed: Job[] = [];
     for (const w of writes) {
       const r = w.status ? results.get(w.email) : undefined;
       if (!w.status || (r && 'id' in r)) {
         await w.job.moveToCompleted({ status: w.status ?? 'none', contactId: r && 'id' in r ? r.id : undefined }, token, false);
-        await this.deps.pending.done(QUEUES.contacts, w.job);
+        completed.push(w.job);
       } else {
         outcome = 'partial';
         const message = r && 'rejected' in r ? r.rejected : r && 'retry' in r ? r.retry : `HubSpot says contact ${r && 'conflict' in r ? r.conflict : '?'} holds this address`;
         await this.fail(w.job, r && 'rejected' in r ? new UnrecoverableError(maskEmails(message)) : new Error(maskEmails(message)), token);
       }
     }
+    await this.done(completed);
     const after = await this.events.read(ids);
     const moved = writes.filter((w, i) => after[i]!.status !== w.status);
     if (moved.length) await this.deps.queues.work[QUEUES.contacts].addBulk(moved.map((w) => emailStatusJob(w.job.data.enrollmentId, w.email)));
