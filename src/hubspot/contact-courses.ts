@@ -121,7 +121,18 @@ export class ContactCourses {
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly ttlSeconds = CONTACT_RECORD_TTL_SECONDS,
-  ) {}
+  ) {
+    // Run once per contact of a batch, pipelined: by SHA (EVALSHA), not the script's text each time.
+    if (!('csNoteCourses' in redis)) redis.defineCommand('csNoteCourses', { numberOfKeys: 1, lua: NOTE });
+    if (!('csClaimContact' in redis)) redis.defineCommand('csClaimContact', { numberOfKeys: 1, lua: CLAIM });
+  }
+
+  private pipeline() {
+    return this.redis.pipeline() as ReturnType<Redis['pipeline']> & {
+      csNoteCourses(key: string, ...args: (string | number)[]): unknown;
+      csClaimContact(key: string, ...args: (string | number)[]): unknown;
+    };
+  }
 
   private key(email: string, kind = 'contact'): string {
     return recordKey(this.prefix, kind, contactRecordDigest(email));
@@ -134,10 +145,10 @@ export class ContactCourses {
   /** Adds courses (and a newer last enrollment, and the seeded mark) per contact; returns the records after the change. */
   async note(entries: { email: string; courses: string[]; last?: LastEnrollment; seeded?: boolean }[]): Promise<ContactCourseRecord[]> {
     if (!entries.length) return [];
-    const pipe = this.redis.pipeline();
+    const pipe = this.pipeline();
     for (const e of entries) {
       const last = e.last && { at: e.last.at, courseId: e.last.courseId };
-      pipe.eval(NOTE, 1, this.key(e.email), this.ttlSeconds, last ? JSON.stringify(last) : '', e.last?.courseName ?? '', e.seeded ? '1' : '0', ...e.courses);
+      pipe.csNoteCourses(this.key(e.email), this.ttlSeconds, last ? JSON.stringify(last) : '', e.last?.courseName ?? '', e.seeded ? '1' : '0', ...e.courses);
     }
     return (await pipe.exec())!.map(([err, flat]) => {
       if (err) throw err;
@@ -189,8 +200,8 @@ export class ContactCourses {
    */
   async claim(entries: { contactId: string; email: string }[]): Promise<(string | undefined)[]> {
     if (!entries.length) return [];
-    const pipe = this.redis.pipeline();
-    for (const e of entries) pipe.eval(CLAIM, 1, this.ownerKey(e.contactId), this.ttlSeconds, e.email);
+    const pipe = this.pipeline();
+    for (const e of entries) pipe.csClaimContact(this.ownerKey(e.contactId), this.ttlSeconds, e.email);
     return (await pipe.exec())!.map(([err, v]) => {
       if (err) throw err;
       return (v as string | null) ?? undefined;

@@ -61,7 +61,10 @@ export class EmailEventLog {
     private readonly dedupeTtlSeconds: number,
     /** How long an enrollment's sent record lives after its last change (SENT_MARKER_TTL_DAYS). */
     private readonly recordTtlSeconds = DEFAULT_SENT_RECORD_TTL_SECONDS,
-  ) {}
+  ) {
+    // A batch can hold thousands of events: the script goes by its SHA (EVALSHA), not its text each time.
+    if (!('csApplyEmailEvent' in redis)) redis.defineCommand('csApplyEmailEvent', { numberOfKeys: 2, lua: APPLY });
+  }
 
   private dedupeKey(sgEventId: string): string {
     return recordKey(this.prefix, 'sg-event', sgEventId.slice(0, 200));
@@ -79,7 +82,7 @@ export class EmailEventLog {
   /** Applies a batch of events; each comes back with what it came to. */
   async apply(events: EmailEvent[]): Promise<AppliedEvent[]> {
     const enrollments = await this.match(events);
-    const batch = this.redis.pipeline();
+    const batch = this.redis.pipeline() as ReturnType<Redis['pipeline']> & { csApplyEmailEvent(...args: (string | number)[]): unknown };
     events.forEach((e, i) => {
       const enrollmentId = enrollments[i];
       // Unmatched events are still deduplicated, so each is counted once.
@@ -88,7 +91,7 @@ export class EmailEventLog {
       const counter = !enrollmentId ? '' : e.event === 'open' ? 'opens' : e.event === 'click' ? 'clicks' : '';
       const proves = enrollmentId && PROVES_SEND.has(e.event) ? '1' : '0';
       const atMs = e.timestamp * 1000;
-      batch.eval(APPLY, 2, this.dedupeKey(e.sgEventId), key, this.dedupeTtlSeconds, status ?? '', status ? statusRank(status) : 0, atMs, maskEmails(e.reason ?? e.type ?? ''), counter, sendIdOf(e.sgMessageId) ?? '', proves, new Date(atMs).toISOString(), this.recordTtlSeconds);
+      batch.csApplyEmailEvent(this.dedupeKey(e.sgEventId), key, this.dedupeTtlSeconds, status ?? '', status ? statusRank(status) : 0, atMs, maskEmails(e.reason ?? e.type ?? ''), counter, sendIdOf(e.sgMessageId) ?? '', proves, new Date(atMs).toISOString(), this.recordTtlSeconds);
     });
     const results = (await batch.exec()) ?? [];
     return events.map((event, i) => {
