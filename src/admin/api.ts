@@ -49,9 +49,9 @@ async function selectLetters(deadLetters: DeadLetters, queue: WorkQueueName, bod
   }
   if (cause !== undefined) {
     if (typeof cause !== 'string' || !cause) throw new HttpError(400, '"cause" must be a cause as /groups lists it');
-    const group = groupDeadLetters(await deadLetters.list(queue)).find((g) => g.cause === cause);
-    if (!group) throw new HttpError(404, `No dead letters in ${queue} with the cause "${cause}"`);
-    return { ids: group.ids, detail: `cause: ${cause.slice(0, 200)}` };
+    const ofCause = await deadLetters.idsOfCause(queue, cause);
+    if (!ofCause) throw new HttpError(404, `No dead letters in ${queue} with the cause "${cause}"`);
+    return { ids: ofCause, detail: `cause: ${cause.slice(0, 200)}` };
   }
   if (typeof olderThan !== 'string') throw new HttpError(400, '"olderThan" must be a duration such as "7d", "12h" or "30m"');
   let ms: number;
@@ -61,8 +61,7 @@ async function selectLetters(deadLetters: DeadLetters, queue: WorkQueueName, bod
     if (err instanceof DurationError) throw new HttpError(400, err.message);
     throw err;
   }
-  const cutoff = Date.now() - ms;
-  return { ids: (await deadLetters.list(queue)).filter((l) => Date.parse(l.data.deadAt) <= cutoff).map((l) => l.id!), detail: `older than ${olderThan}`, olderThan };
+  return { ids: await deadLetters.idsOlderThan(queue, ms), detail: `older than ${olderThan}`, olderThan };
 }
 
 /** A quarantine entry without its body, for lists. */
@@ -121,7 +120,7 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
   router.post('/dlq/:queue/purge', async (ctx) => {
     const queue = workQueue(ctx.params.queue!);
     const selection = await selectLetters(deadLetters, queue, await jsonBody(ctx), true);
-    const purged = await deadLetters.remove(queue, selection.ids === 'all' ? (await deadLetters.list(queue)).map((j) => j.id!) : selection.ids);
+    const purged = await deadLetters.remove(queue, selection.ids);
     await record(ctx, { action: 'purge', queue, count: purged.length, detail: selection.detail });
     ctx.body = { queue, purged, ...(selection.olderThan ? { olderThan: selection.olderThan } : {}) };
   });

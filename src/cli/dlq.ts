@@ -104,12 +104,12 @@ export function registerDlq(program: Command, io: CliIO): void {
       return withOps(io, 'dlq replay', async ({ deadLetters, audit }) => {
         let selection: string[] | 'all' = opts.all ? 'all' : ids;
         if (opts.cause !== undefined) {
-          const group = groupDeadLetters(await deadLetters.list(queue)).find((g) => g.cause === opts.cause);
-          if (!group) {
+          const ofCause = await deadLetters.idsOfCause(queue, opts.cause);
+          if (!ofCause) {
             io.err(`course-sync dlq replay: no dead letters in ${queue} with that cause (see \`course-sync dlq groups ${queue}\`)`);
             return EXIT.problem;
           }
-          selection = group.ids;
+          selection = ofCause;
         }
         const { replayed, notReplayed } = await deadLetters.replay(queue, selection);
         const detail = opts.all ? 'all' : opts.cause !== undefined ? `cause: ${opts.cause.slice(0, 200)}` : `${ids.length} id(s) asked`;

@@ -1,5 +1,6 @@
 import { UnrecoverableError, type Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { groupDeadLetters } from './dead-letter-groups.ts';
 import { type WorkQueueName } from './names.ts';
 import type { QueueSet } from './registry.ts';
 import { forgetPersonalData, type PendingEvents } from './pending-events.ts';
@@ -120,17 +121,26 @@ export class DeadLetters {
     return result;
   }
 
-  /** Removes dead letters that died more than `olderThanMs` ago; returns their ids. */
-  async purge(queue: WorkQueueName, olderThanMs: number, now = Date.now()): Promise<string[]> {
-    const cutoff = now - olderThanMs;
-    const old = (await this.list(queue)).filter((letter) => Date.parse(letter.data.deadAt) <= cutoff);
-    return this.remove(queue, old.map((l) => l.id!));
+  /** The ids of the dead letters of one cause (as `groupDeadLetters` words it); undefined when none has it. */
+  async idsOfCause(queue: WorkQueueName, cause: string): Promise<string[] | undefined> {
+    return groupDeadLetters(await this.list(queue)).find((g) => g.cause === cause)?.ids;
   }
 
-  /** Removes these dead letters (ids not found are left out of the answer); returns the removed ids. */
-  async remove(queue: WorkQueueName, ids: string[]): Promise<string[]> {
+  /** The ids of the dead letters that died more than `olderThanMs` ago. */
+  async idsOlderThan(queue: WorkQueueName, olderThanMs: number, now = Date.now()): Promise<string[]> {
+    const cutoff = now - olderThanMs;
+    return (await this.list(queue)).filter((letter) => Date.parse(letter.data.deadAt) <= cutoff).map((l) => l.id!);
+  }
+
+  /** Removes dead letters that died more than `olderThanMs` ago; returns their ids. */
+  async purge(queue: WorkQueueName, olderThanMs: number, now = Date.now()): Promise<string[]> {
+    return this.remove(queue, await this.idsOlderThan(queue, olderThanMs, now));
+  }
+
+  /** Removes these dead letters, or all (ids not found are left out of the answer); returns the removed ids. */
+  async remove(queue: WorkQueueName, ids: string[] | 'all'): Promise<string[]> {
     const removed: string[] = [];
-    for (const id of ids) {
+    for (const id of ids === 'all' ? (await this.list(queue)).map((j) => j.id!) : ids) {
       const letter = await this.get(queue, id);
       if (!letter) continue;
       await letter.remove();
