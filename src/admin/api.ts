@@ -5,7 +5,7 @@ import type { DeadLetters } from '../queues/dead-letter.ts';
 import { groupDeadLetters } from '../queues/dead-letter-groups.ts';
 import type { EventIntake } from '../queues/intake.ts';
 import { WORK_QUEUES, type WorkQueueName } from '../queues/names.ts';
-import type { Quarantine, QuarantineEntry } from '../receiver/quarantine.ts';
+import { canReplay, type Quarantine, type QuarantineEntry } from '../receiver/quarantine.ts';
 import { resolveWorkQueue, summarizeDeadLetter } from '../queues/dead-letter-view.ts';
 import { DurationError, parseDuration } from '../cli/duration.ts';
 import { isQuarantineId, replayQuarantined } from '../receiver/quarantine-replay.ts';
@@ -138,7 +138,7 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
   router.post('/quarantine/replay', async (ctx) => {
     const { reason } = await jsonBody(ctx);
     if (typeof reason !== 'string' || !reason) throw new HttpError(400, 'Give {"reason": "<reason of the entries to replay>"}');
-    const entries = (await quarantine.list(QUARANTINE_SCAN)).filter((e) => e.replayable && !e.truncated && e.reason === reason);
+    const entries = (await quarantine.list(QUARANTINE_SCAN)).filter((e) => canReplay(e) && e.reason === reason);
     if (!entries.length) throw new HttpError(404, 'No replayable quarantined webhook has that reason');
     const results = [];
     for (const e of entries) results.push(await replayQuarantined({ quarantine, intake, log }, e.id));

@@ -1,13 +1,13 @@
 import { escapeHtml } from '../html.ts';
 import { maskBody } from '../privacy/mask.ts';
-import type { QuarantineEntry } from '../receiver/quarantine.ts';
+import { canReplay, type QuarantineEntry } from '../receiver/quarantine.ts';
 import type { AdminUser } from './auth.ts';
 import { actionButton, timeHtml } from './layout.ts';
 
 /** One rejected webhook: when, status, reason, each field error, from where, how big, and its body masked. */
 function entryCard(user: AdminUser, e: QuarantineEntry): string {
   const errors = e.errors.length ? `<ul class="field-errors">${e.errors.map((f) => `<li><code>${escapeHtml(f.field)}</code> ${escapeHtml(f.message)}</li>`).join('')}</ul>` : '';
-  const replay = e.replayable && !e.truncated
+  const replay = canReplay(e)
     ? actionButton(user, 'Replay', `/admin/api/quarantine/${encodeURIComponent(e.id)}/replay`, {}, `Check ${e.id} against today's schema and enqueue it if it passes?`)
     : '';
   return `<article class="card entry" data-id="${escapeHtml(e.id)}">
@@ -21,7 +21,7 @@ function entryCard(user: AdminUser, e: QuarantineEntry): string {
 /** /admin/quarantine: rejected webhooks newest first; 422s replayable alone or every entry of one reason at once (operators). */
 export function quarantineBody(user: AdminUser, entries: QuarantineEntry[], size: number): string {
   const byReason = new Map<string, number>();
-  for (const e of entries) if (e.replayable && !e.truncated) byReason.set(e.reason, (byReason.get(e.reason) ?? 0) + 1);
+  for (const e of entries) if (canReplay(e)) byReason.set(e.reason, (byReason.get(e.reason) ?? 0) + 1);
   const reasons = [...byReason].filter(([, n]) => n > 1).map(
     ([reason, n]) => `<li>${n} × ${escapeHtml(reason)} ${actionButton(user, `Replay all ${n}`, '/admin/api/quarantine/replay', { reason }, `Check the ${n} webhooks refused for this reason against today's schema and enqueue those that pass?`)}</li>`,
   );

@@ -5,7 +5,7 @@ import { EVENT_TYPES, isKnownType, type LoopwiseEvent } from '../events/types.ts
 import { EnvelopeError, parseEnvelope } from '../events/envelope.ts';
 import type { Logger } from '../log.ts';
 import type { EventIntake, IntakeOutcome } from '../queues/intake.ts';
-import type { Quarantine } from './quarantine.ts';
+import { canReplay, type Quarantine } from './quarantine.ts';
 
 /** What replaying a quarantined delivery came to. */
 export type QuarantineReplayResult =
@@ -47,7 +47,7 @@ function revalidate(body: string): { event: LoopwiseEvent; errors?: undefined } 
 export async function replayQuarantined(deps: QuarantineReplayDeps, id: string): Promise<QuarantineReplayResult> {
   const entry = isQuarantineId(id) ? await deps.quarantine.get(id) : undefined;
   if (!entry) return { status: 'not-found', id };
-  if (!entry.replayable || entry.truncated) {
+  if (!canReplay(entry)) {
     return { status: 'not-replayable', id, reason: `only schema-invalid (422) deliveries kept whole can be replayed; this one was ${entry.status}: ${entry.reason}` };
   }
   const checked = revalidate(entry.body);

@@ -21,6 +21,11 @@ export interface QuarantineEntry {
   bytes: number;
 }
 
+/** Whether an entry can be replayed: a schema-invalid (422) delivery whose body was kept whole. */
+export function canReplay(entry: Pick<QuarantineEntry, 'replayable' | 'truncated'>): boolean {
+  return entry.replayable && !entry.truncated;
+}
+
 const MAX_KEPT_BYTES = 64 * 1024;
 
 /**
