@@ -26,7 +26,7 @@ export type FinalRecord = (event: AcceptedEvent) => RecordWrite;
 const HELD = Symbol('enrollment held in the pending record');
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-const isScalar = (v: unknown) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
+const isScalar = (v: unknown) => v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
 
 /** The enrollment as `e:` fields and, for what does not fit them, `x`. */
 export function enrollmentFields(enrollment: Enrollment): [string, string][] {

@@ -1,3 +1,5 @@
+import type { Redis } from 'ioredis';
+
 /** What the intake knows about an event it accepted. */
 export interface AcceptedEvent {
   key: string;
@@ -42,3 +44,14 @@ local function applyWrites(json)
   end
 end
 `;
+
+const APPLY_WRITES = `
+local rcall = redis.call
+${APPLY_WRITES_LUA}
+applyWrites(ARGV[1])
+`;
+
+/** Performs `writes` on their own, in one script call (records written outside an intake script: a quarantined delivery's trace). */
+export async function applyRecordWrites(redis: Redis, writes: RecordWrite[]): Promise<void> {
+  await redis.eval(APPLY_WRITES, 0, writeArgs(writes));
+}

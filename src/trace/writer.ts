@@ -7,6 +7,7 @@ import { resolvePiiHasher, type PiiHasher } from '../privacy/pii-hash.ts';
 import { StepLog } from './step-log.ts';
 import { eventHeader, indexTerms, subjectFields, subjectOf } from './subject.ts';
 import type { AcceptedEvent, IntakeObserver, QuarantinedDelivery, RecordWrite } from '../queues/intake.ts';
+import { applyRecordWrites } from '../queues/record-write.ts';
 
 /** One write in this many also trims the index entries that are past retention. */
 const TRIM_EVERY = 32;
@@ -75,15 +76,7 @@ export class TraceWriter implements IntakeObserver {
     const key = `quarantine-${entry.id}`;
     const now = Date.now();
     const header: TraceHeader = { key, eventType: entry.eventType, receivedAt: new Date(now).toISOString(), queues: [], quarantineId: entry.id, ...subjectFields(subject) };
-    const batch = this.redis.multi();
-    for (const w of [this.header(header), ...this.indexes(key, indexTerms(subject, this.hasher!), now)]) {
-      if (w.kind === 'hash') batch.hset(w.key, ...w.fields.flat()).expire(w.key, w.ttlSeconds);
-      else {
-        batch.zadd(w.key, 'NX', w.score, w.member).expire(w.key, w.ttlSeconds);
-        if (w.trimAt !== undefined) batch.zremrangebyscore(w.key, '-inf', w.trimAt);
-      }
-    }
-    await batch.exec();
+    await applyRecordWrites(this.redis, [this.header(header), ...this.indexes(key, indexTerms(subject, this.hasher!), now)]);
     await this.steps.appendNow(key, { kind: 'quarantined', error: `${entry.status}: ${entry.reason}` });
   }
 
