@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { QUEUES } from '../../src/queues/names.ts';
 import { freePort } from '../../src/redis/local-server.ts';
-import { EVENT_SIGNATURE_HEADER, EVENT_TIMESTAMP_HEADER, generateEventKeyPair, signEventBatch } from '../../src/receiver/sendgrid-signature.ts';
+import { generateEventKeyPair, signedEventHeaders } from '../../src/receiver/sendgrid-signature.ts';
 import type { BenchContext } from '../lib/context.ts';
 import { cpuLine, cpuMeter, startWorkerProcesses, waitUntil } from '../lib/drain.ts';
 import { hubspot } from '../lib/emulators.ts';
@@ -42,8 +42,7 @@ export async function events(ctx: BenchContext): Promise<void> {
     await waitHttp(`http://127.0.0.1:${port}/healthz`, receiver);
     const bodies = Array.from({ length: batches }, (_, b) => batch(b * (BATCH / 5), BATCH));
     const post = async (body: string) => {
-      const timestamp = String(Math.floor(Date.now() / 1000));
-      const res = await fetch(`http://127.0.0.1:${port}/webhooks/sendgrid`, { method: 'POST', headers: { 'content-type': 'application/json', [EVENT_TIMESTAMP_HEADER]: timestamp, [EVENT_SIGNATURE_HEADER]: signEventBatch(keys.privateKey, timestamp, body) }, body });
+      const res = await fetch(`http://127.0.0.1:${port}/webhooks/sendgrid`, { method: 'POST', headers: { 'content-type': 'application/json', ...signedEventHeaders(keys.privateKey, body) }, body });
       await res.arrayBuffer();
       return res.status;
     };

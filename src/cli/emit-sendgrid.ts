@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { EVENT_SIGNATURE_HEADER, EVENT_TIMESTAMP_HEADER, generateEventKeyPair, signEventBatch } from '../receiver/sendgrid-signature.ts';
+import { generateEventKeyPair, signedEventHeaders } from '../receiver/sendgrid-signature.ts';
 import { EXIT } from './exit-codes.ts';
 import type { CliIO } from './io.ts';
-import { postJson, ReceiverUnreachableError } from './post-webhook.ts';
+import { localWebhookUrl, postAndReport, postJson } from './post-webhook.ts';
 
 interface SendGridEmitOptions {
   url?: string;
@@ -61,23 +61,12 @@ export async function emitSendGridEvents(io: CliIO, file: string | undefined, op
       return usage(`${file} is not valid JSON`);
     }
   } else body = sampleBatch(opts.id!);
-  const timestamp = String(Math.floor(Date.now() / 1000));
-  let signature: string;
+  let headers: Record<string, string>;
   try {
-    signature = signEventBatch(readFileSync(opts.key, 'utf8'), timestamp, body);
+    headers = signedEventHeaders(readFileSync(opts.key, 'utf8'), body);
   } catch {
     return usage(`${opts.key} does not hold a private key (PEM)`);
   }
-  const url = opts.url ?? `http://localhost:${port}/webhooks/sendgrid`;
-  io.out(`POST ${url}  (${file ?? `sample batch for ${opts.id}`}, signed)`);
-  try {
-    const reply = await postJson(url, body, { [EVENT_SIGNATURE_HEADER]: signature, [EVENT_TIMESTAMP_HEADER]: timestamp });
-    io.out(`HTTP ${reply.status} ${reply.statusText}`);
-    if (reply.body) io.out(reply.body);
-    return reply.status >= 200 && reply.status < 300 ? EXIT.ok : EXIT.problem;
-  } catch (err) {
-    if (!(err instanceof ReceiverUnreachableError)) throw err;
-    io.err(`course-sync emit: ${err.message}`);
-    return EXIT.unavailable;
-  }
+  const url = opts.url ?? localWebhookUrl(port, '/webhooks/sendgrid');
+  return postAndReport(io, url, `${file ?? `sample batch for ${opts.id}`}, signed`, () => postJson(url, body, headers));
 }

@@ -6,7 +6,7 @@ import { EVENT_TYPES } from '../events/types.ts';
 import { EXIT } from './exit-codes.ts';
 import type { CliIO } from './io.ts';
 import { emitSendGridEvents, emitSendGridKeys } from './emit-sendgrid.ts';
-import { localWebhookUrl, postWebhook, ReceiverUnreachableError } from './post-webhook.ts';
+import { localWebhookUrl, postAndReport, postWebhook } from './post-webhook.ts';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/loopwise/', import.meta.url));
 
@@ -95,17 +95,7 @@ async function emit(io: CliIO, source: string, opts: EmitOptions): Promise<numbe
   const url = opts.url ?? localWebhookUrl(config.port);
   const secret = opts.secret ?? config.webhook.secrets[0];
   if (!secret) io.err('course-sync emit: no --secret and no WEBHOOK_SECRET: sending unsigned (a receiver with a secret answers 401)');
-  io.out(`POST ${url}  (${origin}${secret ? ', signed' : ', unsigned'})`);
-  try {
-    const reply = await postWebhook(url, body, secret);
-    io.out(`HTTP ${reply.status} ${reply.statusText}`);
-    io.out(pretty(reply.body));
-    return reply.status >= 200 && reply.status < 300 ? EXIT.ok : EXIT.problem;
-  } catch (err) {
-    if (!(err instanceof ReceiverUnreachableError)) throw err;
-    io.err(`course-sync emit: ${err.message}`);
-    return EXIT.unavailable;
-  }
+  return postAndReport(io, url, `${origin}${secret ? ', signed' : ', unsigned'}`, () => postWebhook(url, body, secret), pretty);
 }
 
 function pretty(text: string): string {

@@ -1,4 +1,6 @@
 import { WebhookSignature } from '../receiver/signature.ts';
+import { EXIT } from './exit-codes.ts';
+import type { CliIO } from './io.ts';
 
 /** The receiver could not be reached at all (refused, unknown host, timed out). */
 export class ReceiverUnreachableError extends Error {
@@ -18,9 +20,27 @@ export interface WebhookReply {
   body: string;
 }
 
-/** The receiver's webhook URL for a port on this machine. */
-export function localWebhookUrl(port: number): string {
-  return `http://localhost:${port}/webhooks/loopwise`;
+/** A receiver's webhook URL for a port on this machine (Loopwise's endpoint unless told). */
+export function localWebhookUrl(port: number, path = '/webhooks/loopwise'): string {
+  return `http://localhost:${port}${path}`;
+}
+
+/**
+ * Sends `post` and tells what came back, as every \`emit\` does: the request line, the status and
+ * the body (through `show`). Exit 0 on a 2xx, 1 on another answer, 3 when nothing answered.
+ */
+export async function postAndReport(io: CliIO, url: string, what: string, post: () => Promise<WebhookReply>, show = (body: string) => body): Promise<number> {
+  io.out(`POST ${url}  (${what})`);
+  try {
+    const reply = await post();
+    io.out(`HTTP ${reply.status} ${reply.statusText}`);
+    if (reply.body) io.out(show(reply.body));
+    return reply.status >= 200 && reply.status < 300 ? EXIT.ok : EXIT.problem;
+  } catch (err) {
+    if (!(err instanceof ReceiverUnreachableError)) throw err;
+    io.err(`course-sync emit: ${err.message}`);
+    return EXIT.unavailable;
+  }
 }
 
 /**

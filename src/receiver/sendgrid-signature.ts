@@ -43,6 +43,11 @@ export function signEventBatch(privateKeyPem: string, timestamp: string, body: B
   return sign('sha256', Buffer.concat([Buffer.from(timestamp), Buffer.from(body)]), privateKeyPem).toString('base64');
 }
 
+/** The headers SendGrid sends with a signed batch (timestamp: Unix seconds, now by default). */
+export function signedEventHeaders(privateKeyPem: string, body: Buffer | string, timestamp = String(Math.floor(Date.now() / 1000))): Record<string, string> {
+  return { [EVENT_TIMESTAMP_HEADER]: timestamp, [EVENT_SIGNATURE_HEADER]: signEventBatch(privateKeyPem, timestamp, body) };
+}
+
 /**
  * Verifies SendGrid's Signed Event Webhook: ECDSA P-256 with SHA-256 over the bytes of the
  * timestamp header followed by the raw body (trailing CRLF included), with the verification key

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { EVENT_SIGNATURE_HEADER, EVENT_TIMESTAMP_HEADER, signEventBatch } from '../../receiver/sendgrid-signature.ts';
+import { signedEventHeaders } from '../../receiver/sendgrid-signature.ts';
 import type { OutboxEmail } from './outbox.ts';
 
 /** Where the emulator posts its Event Webhook, signed with `privateKey` (PEM), like SendGrid's Signed Event Webhook. */
@@ -70,12 +70,11 @@ export class EventPoster {
     while (this.pending.length) {
       const batch = this.pending.splice(0, MAX_BATCH);
       const body = JSON.stringify(batch.map((b) => b.event));
-      const timestamp = String(Math.floor(Date.now() / 1000));
       let status = 0;
       try {
         const res = await fetch(this.opts.url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', [EVENT_TIMESTAMP_HEADER]: timestamp, [EVENT_SIGNATURE_HEADER]: signEventBatch(this.opts.privateKey, timestamp, body) },
+          headers: { 'content-type': 'application/json', ...signedEventHeaders(this.opts.privateKey, body) },
           body,
           signal: AbortSignal.timeout(10_000),
         });
