@@ -1,13 +1,13 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../config.ts';
 import { EventIntake } from '../queues/intake.ts';
-import { connectRedis, waitReady } from '../redis/connection.ts';
 import { directSink, ReceiverRefusedError, receiverSink, type LineOutcome, type Sink } from './backfill-sinks.ts';
 import { EXIT } from './exit-codes.ts';
 import type { CliIO } from './io.ts';
-import { NoServiceError, serviceRedisUrl } from './ops-connection.ts';
+import { connectServiceRedis, NoServiceError, RedisUnreachableError } from './ops-connection.ts';
 import { localWebhookUrl, ReceiverUnreachableError } from './post-webhook.ts';
 import { ProgressLine, renderProgress, type Tally } from './progress.ts';
 import { TraceWriter } from '../trace/writer.ts';
@@ -70,20 +70,12 @@ async function openSink(io: CliIO, config: Config, opts: BackfillOptions): Promi
     const url = opts.url ?? localWebhookUrl(config.port);
     return { sink: receiverSink(url, opts.secret ?? config.webhook.secrets[0]), target: url, close: async () => undefined };
   }
-  let url: string;
+  let redis: Redis;
   try {
-    url = await serviceRedisUrl(io, config);
+    redis = await connectServiceRedis(io, config);
   } catch (err) {
-    if (!(err instanceof NoServiceError)) throw err;
+    if (!(err instanceof NoServiceError || err instanceof RedisUnreachableError)) throw err;
     io.err(`course-sync backfill: --direct needs the Redis the workers use: ${err.message}`);
-    return EXIT.unavailable;
-  }
-  const redis = connectRedis(url, 'producer', config.redis.cluster);
-  try {
-    await waitReady(redis, 5_000);
-  } catch (err) {
-    redis.disconnect();
-    io.err(`course-sync backfill: Redis at ${config.redis.url ? 'REDIS_URL' : url} is unreachable: ${(err as Error).message}`);
     return EXIT.unavailable;
   }
   const intake = new EventIntake(redis, config, new TraceWriter(redis, config));

@@ -56,7 +56,7 @@ export class NoServiceError extends Error {}
  * recorded under REDIS_DATA_DIR (said on stderr). Throws NoServiceError, saying how to start one,
  * when there is none or the record is stale.
  */
-export async function serviceRedisUrl(io: CliIO, config: Config): Promise<string> {
+async function serviceRedisUrl(io: CliIO, config: Config): Promise<string> {
   if (config.redis.url) return config.redis.url;
   const found = await findLocalRedis(config.redis.dataDir);
   if (found.state === 'running') {
@@ -77,14 +77,7 @@ export async function serviceRedisUrl(io: CliIO, config: Config): Promise<string
  */
 async function openOps(io: CliIO): Promise<OpsHandles> {
   const config = loadConfig(io.env);
-  const url = await serviceRedisUrl(io, config);
-  const redis = connectRedis(url, 'producer', config.redis.cluster);
-  try {
-    await waitReady(redis, READY_TIMEOUT_MS);
-  } catch {
-    redis.disconnect();
-    throw new RedisUnreachableError(`Redis at ${new URL(url).host} is not reachable (waited ${READY_TIMEOUT_MS / 1000} s)`);
-  }
+  const redis = await connectServiceRedis(io, config);
   const queues = openQueues(redis, config);
   const intake = new EventIntake(redis, config, new TraceWriter(redis, config));
   return {
@@ -108,7 +101,23 @@ async function openOps(io: CliIO): Promise<OpsHandles> {
   };
 }
 
-class RedisUnreachableError extends Error {}
+export class RedisUnreachableError extends Error {}
+
+/**
+ * A connection to the Redis of the running service, ready. Throws NoServiceError when there is
+ * none (no REDIS_URL and no private Redis running), RedisUnreachableError when it does not answer.
+ */
+export async function connectServiceRedis(io: CliIO, config: Config): Promise<Redis> {
+  const url = await serviceRedisUrl(io, config);
+  const redis = connectRedis(url, 'producer', config.redis.cluster);
+  try {
+    await waitReady(redis, READY_TIMEOUT_MS);
+  } catch {
+    redis.disconnect();
+    throw new RedisUnreachableError(`Redis at ${new URL(url).host} is not reachable (waited ${READY_TIMEOUT_MS / 1000} s)`);
+  }
+  return redis;
+}
 
 /**
  * Runs an ops command: opens the handles, sets `io.exitCode` to what the command returns, always closes.
