@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../../src/config.ts';
+import { globSafe, scanKeys } from '../../src/redis/keys.ts';
 
 /** Bytes (MEMORY USAGE) and keys of one family of records. */
 export interface Family {
@@ -27,13 +28,7 @@ export function familyOf(prefix: string, key: string): string {
 
 /** Every key under `prefix` grouped by family, with its MEMORY USAGE summed. */
 export async function countFamilies(redis: Redis, prefix: string): Promise<Record<string, Family>> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 2000);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== '0');
+  const keys = await scanKeys(redis, `${globSafe(prefix)}:*`);
   const families: Record<string, Family> = {};
   for (let i = 0; i < keys.length; i += 1000) {
     const chunk = keys.slice(i, i + 1000);

@@ -1,7 +1,7 @@
-import type { Cluster, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { enrollmentKey } from '../events/idempotency-key.ts';
 import { erasePending, pendingEvent } from '../queues/pending-events.ts';
-import { recordKey } from '../redis/keys.ts';
+import { globSafe, recordKey, scanKeys } from '../redis/keys.ts';
 import { pairs } from './queue-records.ts';
 import type { Student } from './student.ts';
 import type { StudentRecord } from './student-records.ts';
@@ -33,28 +33,7 @@ const KIND_LABEL: Record<string, string> = {
   attempts: 'attempt logs',
 };
 
-const SCAN_COUNT = 1000;
 const READ_CHUNK = 200;
-
-/** Every key under `<prefix>:cs:`, on every master of a cluster. */
-async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
-  const nodes = 'nodes' in redis && typeof (redis as unknown as Cluster).nodes === 'function' ? (redis as unknown as Cluster).nodes('master') : [redis];
-  const keys = new Set<string>();
-  for (const node of nodes) {
-    let cursor = '0';
-    do {
-      const [next, batch] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT);
-      cursor = next;
-      for (const k of batch) keys.add(k);
-    } while (cursor !== '0');
-  }
-  return [...keys];
-}
-
-/** Escapes the glob characters of a prefix for SCAN MATCH. */
-function globSafe(text: string): string {
-  return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
-}
 
 /** Tells whether a key is the student's by its name alone (keyed by their enrollment, address or record). */
 function keyNamer(student: Student): (parts: string[]) => boolean {

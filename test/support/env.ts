@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.ts';
+import { globSafe, scanKeys } from '../../src/redis/keys.ts';
 
 export const SECRET = 'test-signing-secret';
 
@@ -35,12 +36,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
 
 /** Deletes every key under the test's prefix. */
 export async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== '0');
+  const keys = await scanKeys(redis, `${globSafe(prefix)}:*`);
+  for (let i = 0; i < keys.length; i += 1000) await redis.del(...keys.slice(i, i + 1000));
 }
 
 const fixturesDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'loopwise');
