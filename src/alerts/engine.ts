@@ -5,7 +5,7 @@ import type { Logger } from '../log.ts';
 import { WORK_QUEUES } from '../queues/names.ts';
 import type { QueueSet } from '../queues/registry.ts';
 import { emailFigures, oldestWaitingSince } from '../stats/overview.ts';
-import { readRecentMinutes } from '../stats/counters.ts';
+import { readRecentMinutes, readSeries, sumSeries } from '../stats/counters.ts';
 import { EMAIL_SCOPE, StatsKeys } from '../stats/keys.ts';
 import { evaluateConditions, redisCondition, type AlertSnapshot, type ConditionResult } from './conditions.ts';
 import { webhookNotifier, type Notify } from './notifier.ts';
@@ -136,14 +136,15 @@ export class AlertEngine {
         return { queue, seconds: since === undefined ? null : Math.max(0, Math.round((now - since) / 1000)) };
       }),
     );
-    const api = await readRecentMinutes(redis, this.keys, 'api', AUTH_WINDOW_MINUTES, now);
+    // The last hour of API calls, read once: its last minutes for the 401/403s, all of it for the sends.
+    const [hourOfApi, hourEmail] = await Promise.all([readSeries(redis, this.keys, 'api', 'm', 60, now), readRecentMinutes(redis, this.keys, EMAIL_SCOPE, 60, now)]);
+    const api = sumSeries(hourOfApi.slice(-AUTH_WINDOW_MINUTES));
     const authErrors = (['hubspot', 'sendgrid'] as const).map((name) => ({
       api: name,
       count: (api[`${name}:401`] ?? 0) + (api[`${name}:403`] ?? 0),
       windowMinutes: AUTH_WINDOW_MINUTES,
     }));
-    const [hourApi, hourEmail] = await Promise.all([readRecentMinutes(redis, this.keys, 'api', 60, now), readRecentMinutes(redis, this.keys, EMAIL_SCOPE, 60, now)]);
-    const { sent, bounced, dropped } = emailFigures(hourEmail, hourApi);
+    const { sent, bounced, dropped } = emailFigures(hourEmail, sumSeries(hourOfApi));
     return { deadLetters, oldestWaiting, authErrors, bounces: { sent, bounced, dropped } };
   }
 
