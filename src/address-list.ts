@@ -12,7 +12,7 @@ export function parseAddressRange(entry: string): [address: string, prefix: numb
 }
 
 /** An address as a peer reports it, with the IPv4-mapped IPv6 form ("::ffff:10.0.0.1") read as IPv4. */
-export function plainAddress(address: string | undefined): string {
+function plainAddress(address: string | undefined): string {
   const a = address ?? '';
   return /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(a) ? a.slice(7) : a;
 }

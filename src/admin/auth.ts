@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
-import { AddressList, plainAddress } from '../address-list.ts';
+import { AddressList } from '../address-list.ts';
 import type { Config } from '../config.ts';
 import { sameSecret } from '../constant-time.ts';
 import type { Logger } from '../log.ts';
@@ -117,6 +117,9 @@ export function checkBasicAuth(header: string | undefined, creds: { user: string
   return matches(pair ?? { user: '', password: '' }, creds) && !!pair;
 }
 
+/** Compared against when there is no viewer, so that a request takes as long either way; never matches (checked below). */
+const NO_VIEWER = { user: '\0no viewer', password: randomBytes(16).toString('hex') };
+
 /**
  * Who the request comes from. Basic: the operator's or the viewer's credentials (both compared
  * every time, so timing does not tell which one exists). Proxy: the user in the header, from a proxy
@@ -125,13 +128,13 @@ export function checkBasicAuth(header: string | undefined, creds: { user: string
 export function identify(ctx: Context, access: AdminAccess): Identification {
   if (access.mode === 'proxy') {
     const name = ctx.get(access.header).trim();
-    if (!access.proxies.has(plainAddress(ctx.req.socket.remoteAddress)) || !name) return { failed: 'missing' };
+    if (!access.proxies.has(ctx.req.socket.remoteAddress) || !name) return { failed: 'missing' };
     return { user: { name, role: access.operators.has(name) ? 'operator' : 'viewer' } };
   }
   const header = ctx.get('authorization');
   if (!header) return { failed: 'missing' };
   const pair = basicPair(header) ?? { user: '', password: '' };
-  const viewer = access.viewer ?? { user: '\0no viewer', password: randomBytes(16).toString('hex') };
+  const viewer = access.viewer ?? NO_VIEWER;
   const asOperator = matches(pair, access.operator);
   const asViewer = matches(pair, viewer) && !!access.viewer;
   if (asOperator) return { user: { name: access.operator.user, role: 'operator' } };
