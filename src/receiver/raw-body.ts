@@ -1,4 +1,6 @@
 import type { IncomingMessage } from 'node:http';
+import type { Context } from 'koa';
+import { HttpError } from '../http-error.ts';
 
 const JSON_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
 
@@ -36,4 +38,17 @@ export async function readRawBody(req: IncomingMessage, limit: number): Promise<
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks, size);
+}
+
+/**
+ * The raw body of a webhook delivery, or the HTTP refusal for it: 415 when it is not JSON, 413
+ * past `limit` bytes, 400 when it cannot be read.
+ */
+export async function readWebhookBody(ctx: Context, limit: number): Promise<Buffer> {
+  if (!isJsonContentType(ctx.get('content-type'))) throw new HttpError(415, 'Content-Type must be application/json');
+  try {
+    return await readRawBody(ctx.req, limit);
+  } catch (err) {
+    throw err instanceof BodyTooLargeError ? new HttpError(413, `Body larger than ${limit} bytes`) : new HttpError(400, 'Could not read the request body');
+  }
 }

@@ -10,7 +10,7 @@ import { QUEUES } from '../queues/names.ts';
 import type { QueueSet } from '../queues/registry.ts';
 import { EventBatchError, parseEventBatch } from '../sendgrid/events.ts';
 import type { Quarantine } from './quarantine.ts';
-import { BodyTooLargeError, isJsonContentType, readRawBody } from './raw-body.ts';
+import { readWebhookBody } from './raw-body.ts';
 import { EventSignatureError, EventWebhookSignature } from './sendgrid-signature.ts';
 
 export interface SendGridWebhookDeps {
@@ -54,12 +54,7 @@ export function sendgridWebhookHandler({ config, queues, quarantine, log, metric
     ctx.set('X-Request-Id', correlationId);
     let body: Buffer | undefined;
     try {
-      if (!isJsonContentType(ctx.get('content-type'))) throw new HttpError(415, 'Content-Type must be application/json');
-      try {
-        body = await readRawBody(ctx.req, limit);
-      } catch (err) {
-        throw err instanceof BodyTooLargeError ? new HttpError(413, `Body larger than ${limit} bytes`) : new HttpError(400, 'Could not read the request body');
-      }
+      body = await readWebhookBody(ctx, limit);
       try {
         signature?.verify(body, ctx.headers);
       } catch (err) {

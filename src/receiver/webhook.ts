@@ -11,7 +11,7 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { EventIntake } from '../queues/intake.ts';
 import type { Quarantine } from './quarantine.ts';
-import { BodyTooLargeError, isJsonContentType, readRawBody } from './raw-body.ts';
+import { readWebhookBody } from './raw-body.ts';
 import { SignatureError, WebhookSignature } from './signature.ts';
 
 export interface WebhookDeps {
@@ -38,13 +38,7 @@ export function webhookHandler(deps: WebhookDeps) {
     let body: Buffer | undefined;
     try {
       if (allowlist.size && !allowlist.has(ctx.ip)) throw new HttpError(403, `Source address ${ctx.ip} is not allowed`);
-      if (!isJsonContentType(ctx.get('content-type'))) throw new HttpError(415, 'Content-Type must be application/json');
-      try {
-        body = await readRawBody(ctx.req, config.webhook.maxBodyBytes);
-      } catch (err) {
-        if (err instanceof BodyTooLargeError) throw new HttpError(413, `Body larger than ${config.webhook.maxBodyBytes} bytes`);
-        throw new HttpError(400, 'Could not read the request body');
-      }
+      body = await readWebhookBody(ctx, config.webhook.maxBodyBytes);
       try {
         signature?.verify(body, ctx.headers);
       } catch (err) {
