@@ -1,8 +1,9 @@
 import type { RunningService, Role } from '../service.ts';
+import { settings } from '../../config/settings.ts';
 import { localWebhookUrl } from './post-webhook.ts';
 
 /** The default PORT: `emit` reaches it without --url. */
-const DEFAULT_PORT = 3000;
+const DEFAULT_PORT = Number(settings.PORT.default);
 
 /** How a browser on this machine reaches a server bound to `host`. */
 function reachableHost(host: string): string {

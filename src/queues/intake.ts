@@ -3,7 +3,7 @@ import type { Config } from '../config.ts';
 import type { LoopwiseEvent } from '../events/types.ts';
 import { BULLMQ_ADD_LUA, KEYS_PER_QUEUE, bullmqJobKeyPrefix, bullmqQueueKeys } from './bullmq-add.ts';
 import { jobAttemptOptions, type CourseJob, type EnrollmentJob } from './jobs.ts';
-import { EVENT_QUEUES, QUEUES, type WorkQueueName } from './names.ts';
+import { ENROLLMENT_QUEUES, EVENT_QUEUES, QUEUES, type WorkQueueName } from './names.ts';
 import { enrollmentFields, pendingKey } from './pending-events.ts';
 import { APPLY_WRITES_LUA, writeArgs, type AcceptedEvent, type RecordWrite } from './record-write.ts';
 
@@ -176,7 +176,7 @@ export class EventIntake {
    */
   private jobsOf({ event, key, correlationId }: PendingEvent, receivedAt: string): { queues: WorkQueueName[]; data: string; held: string[] } {
     if (event.type === 'course.student_enroll') {
-      const queues = [QUEUES.contacts, QUEUES.email];
+      const queues = ENROLLMENT_QUEUES;
       const data: EnrollmentJob = { correlationId };
       const held = [['c', correlationId], ...enrollmentFields(event.data), ...queues.map((q) => [`q:${q}`, '1'])].flat();
       return { queues, data: JSON.stringify(data), held };

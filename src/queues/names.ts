@@ -11,6 +11,9 @@ export type WorkQueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 export const WORK_QUEUES: WorkQueueName[] = Object.values(QUEUES);
 
+/** The two jobs of an enrollment, in the order its pending record names them. */
+export const ENROLLMENT_QUEUES: WorkQueueName[] = [QUEUES.contacts, QUEUES.email];
+
 /** The queues whose jobs are one event each, id = the event's idempotency key: those an event's trace follows. */
 export const EVENT_QUEUES: WorkQueueName[] = [QUEUES.contacts, QUEUES.email, QUEUES.products];
 

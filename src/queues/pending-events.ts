@@ -5,7 +5,7 @@ import type { Enrollment } from '../events/types.ts';
 import { personalDataRemoved, withoutPersonalData } from '../privacy/mask.ts';
 import { recordKey } from '../redis/keys.ts';
 import type { EnrollmentJob } from './jobs.ts';
-import { QUEUES, type WorkQueueName } from './names.ts';
+import { ENROLLMENT_QUEUES, type WorkQueueName } from './names.ts';
 import { APPLY_WRITES_LUA, writeArgs, type AcceptedEvent, type RecordWrite } from './record-write.ts';
 
 /**
@@ -65,7 +65,7 @@ export function enrollmentFrom(hash: Record<string, string>): Enrollment | undef
 export function pendingEvent(key: string, hash: Record<string, string>): AcceptedEvent | undefined {
   const enrollment = enrollmentFrom(hash);
   if (!enrollment || !hash.at) return undefined;
-  return { key, type: 'course.student_enroll', data: enrollment, receivedAt: new Date(Number(hash.at)).toISOString(), correlationId: hash.c ?? '', queues: [QUEUES.contacts, QUEUES.email] };
+  return { key, type: 'course.student_enroll', data: enrollment, receivedAt: new Date(Number(hash.at)).toISOString(), correlationId: hash.c ?? '', queues: ENROLLMENT_QUEUES };
 }
 
 // KEYS[1] the pending record; ARGV[1] the queue whose job is done, ARGV[2] DEDUPE_TTL_SECONDS,
@@ -164,7 +164,7 @@ export class PendingEvents {
   async done(queue: WorkQueueName, job: Job): Promise<void> {
     const data = job.data as (EnrollmentJob & { [HELD]?: true }) | undefined;
     if (data?.[HELD]) {
-      const event: AcceptedEvent = { key: job.id!, type: job.name, data: data.enrollment, receivedAt: new Date(job.timestamp).toISOString(), correlationId: data.correlationId, queues: [QUEUES.contacts, QUEUES.email] };
+      const event: AcceptedEvent = { key: job.id!, type: job.name, data: data.enrollment, receivedAt: new Date(job.timestamp).toISOString(), correlationId: data.correlationId, queues: ENROLLMENT_QUEUES };
       const writes = this.finalRecord ? [this.finalRecord(event)] : [];
       await this.redis.csReleasePending(this.key(job.id!), queue, this.config.webhook.dedupeTtlSeconds, Date.now(), writeArgs(writes));
     }
