@@ -74,8 +74,9 @@ async function openSink(io: CliIO, config: Config, opts: BackfillOptions): Promi
   try {
     redis = await connectServiceRedis(io, config);
   } catch (err) {
-    if (!(err instanceof NoServiceError || err instanceof RedisUnreachableError)) throw err;
-    io.err(`course-sync backfill: --direct needs the Redis the workers use: ${err.message}`);
+    if (err instanceof NoServiceError) io.err(`course-sync backfill: --direct needs the Redis the workers use: ${err.message}`);
+    else if (err instanceof RedisUnreachableError) io.err(`course-sync backfill: Redis at ${config.redis.url ? 'REDIS_URL' : "the service's private address"} is unreachable: ${err.message}`);
+    else throw err;
     return EXIT.unavailable;
   }
   const intake = new EventIntake(redis, config, new TraceWriter(redis, config));
