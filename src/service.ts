@@ -124,6 +124,7 @@ export async function startService(givenConfig: Config, role: Role, log: Logger,
       // An enrollment's trace header is written when its last job is done, from its pending record.
       const traces = new TraceWriter(workerRedis, config);
       const pending = new PendingEvents(workerRedis, config, (event) => traces.finalRecord(event));
+      const emailEvents = new TraceEmailEvents(workerRedis, config, log);
       const deps: WorkerDeps = {
         config,
         log,
@@ -134,11 +135,11 @@ export async function startService(givenConfig: Config, role: Role, log: Logger,
         pending,
         metrics,
         calls: new TraceCallLog(workerRedis, config),
-        emailEvents: new TraceEmailEvents(workerRedis, config),
+        emailEvents,
       };
       // Tracer, API call counts and alerts: started before and closed after the workers, to see all their events.
       const watchers = await startOpsWatchers(deps);
-      closers.push(() => watchers.close());
+      closers.push(() => watchers.close(), () => emailEvents.close());
       const workers = await startWorkers(deps);
       closers.unshift(() => Promise.all(workers.map((w) => w.close())));
       log.info({ workers: workers.map((w) => w.name) }, 'workers started');

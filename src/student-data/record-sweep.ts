@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { enrollmentKey } from '../events/idempotency-key.ts';
 import { erasePending, pendingEvent } from '../queues/pending-events.ts';
 import { globSafe, recordKey, scanKeys } from '../redis/keys.ts';
+import { traceFields } from '../trace/packing.ts';
 import { pairs } from './queue-records.ts';
 import type { Student } from './student.ts';
 import type { StudentRecord } from './student-records.ts';
@@ -72,6 +73,7 @@ interface Read {
 
 async function readAll(redis: Redis, keys: string[], partsOf: (key: string) => string[]): Promise<Read[]> {
   const out: Read[] = [];
+  const isTrace = (k: string) => partsOf(k)[0] === 'trace';
   for (let i = 0; i < keys.length; i += READ_CHUNK) {
     const chunk = keys.slice(i, i + READ_CHUNK).filter((k) => !NO_PERSONAL_DATA.has(partsOf(k)[0]!));
     const types = chunk.length ? ((await chunk.reduce((p, k) => p.type(k), redis.pipeline()).exec()) ?? []) : [];
@@ -79,6 +81,8 @@ async function readAll(redis: Redis, keys: string[], partsOf: (key: string) => s
     chunk.forEach((k, j) => {
       const type = String(types[j]?.[1]);
       if (type === 'string') reads.get(k);
+      // A trace may be packed: read as bytes, it is unpacked below.
+      else if (type === 'hash' && isTrace(k)) reads.hgetallBuffer(k);
       else if (type === 'hash') reads.hgetall(k);
       else if (type === 'list') reads.lrange(k, 0, -1);
       else if (type === 'set') reads.smembers(k);
@@ -87,7 +91,10 @@ async function readAll(redis: Redis, keys: string[], partsOf: (key: string) => s
       else reads.exists(k);
     });
     const values = chunk.length ? ((await reads.exec()) ?? []) : [];
-    chunk.forEach((k, j) => out.push({ key: k, parts: partsOf(k), type: String(types[j]?.[1]), value: values[j]?.[1] }));
+    chunk.forEach((k, j) => {
+      const value = values[j]?.[1];
+      out.push({ key: k, parts: partsOf(k), type: String(types[j]?.[1]), value: isTrace(k) && value && typeof value === 'object' ? traceFields(value as Record<string, Buffer>) : value });
+    });
   }
   return out;
 }

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import { readCalls } from './calls.ts';
+import { PACKED_FIELD, traceFields } from './packing.ts';
 import { TraceKeys } from './keys.ts';
 import { enrollmentKey, isEnrollmentKey } from '../events/idempotency-key.ts';
 import { pendingEvent, pendingKey } from '../queues/pending-events.ts';
@@ -50,7 +51,7 @@ export class TraceReader {
     // The trace whose key the query is, and the trace of the enrollment whose id it is (an enrollment's
     // trace is not indexed by its id); while its jobs are not done, its pending record stands for it.
     const own = isEmail(q) ? [] : [...new Set([q, enrollmentKey(q)])];
-    for (const key of own) batch.hget(this.keys.trace(key), 'h').exists(this.keys.trace(key)).hmget(pendingKey(this.config.redis.prefix, key), 'at', 'c');
+    for (const key of own) batch.hmgetBuffer(this.keys.trace(key), 'h', PACKED_FIELD).exists(this.keys.trace(key)).hmget(pendingKey(this.config.redis.prefix, key), 'at', 'c');
     const results = (await batch.exec()) ?? [];
     const scored = new Map<string, number>();
     results.slice(0, indexes.length * 2).filter((_, i) => i % 2 === 1).forEach(([err, flat]) => {
@@ -62,8 +63,10 @@ export class TraceReader {
       const [header, exists, pending] = results.slice(indexes.length * 2 + n * 3, indexes.length * 2 + n * 3 + 3);
       // A dedupe marker left by an earlier version is a plain string: the error says no data waits there.
       const [pendingAt, holds] = pending?.[0] ? [] : ((pending?.[1] ?? []) as (string | null)[]);
-      const h = header?.[1] as string | null;
-      const at = h ? Date.parse((JSON.parse(h) as { receivedAt: string }).receivedAt) : holds ? Number(pendingAt) : undefined;
+      const [h, packed] = (header?.[1] ?? []) as (Buffer | null)[];
+      const hash: Record<string, Buffer> = { ...(h && { h }), ...(packed && { [PACKED_FIELD]: packed }) };
+      const received = headerOf(key, traceFields(hash))?.receivedAt;
+      const at = received ? Date.parse(received) : holds ? Number(pendingAt) : undefined;
       // A query that names a trace itself puts that trace first.
       if (key === q && (exists?.[1] === 1 || holds)) scored.set(key, Number.MAX_SAFE_INTEGER);
       else if (at !== undefined && !scored.has(key)) scored.set(key, at);
@@ -81,10 +84,10 @@ export class TraceReader {
   async load(keys: string[]): Promise<TraceRecord[]> {
     if (!keys.length) return [];
     const batch = this.redis.pipeline();
-    for (const key of keys) batch.hgetall(this.keys.trace(key));
+    for (const key of keys) batch.hgetallBuffer(this.keys.trace(key));
     const hashes = ((await batch.exec()) ?? []).map(([err, hash]) => {
       if (err) throw err;
-      return hash as Record<string, string>;
+      return traceFields(hash as Record<string, Buffer>);
     });
     const headless = keys.filter((key, i) => !hashes[i]!.h && isEnrollmentKey(key));
     const pending = new Map<string, TraceHeader>();

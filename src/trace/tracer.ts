@@ -9,6 +9,7 @@ import { TraceKeys } from './keys.ts';
 import type { TraceStep } from './model.ts';
 import { outcomeOf } from './outcome.ts';
 import { StepLog } from './step-log.ts';
+import { TraceCompactor } from './compactor.ts';
 import { isEventKey } from '../events/idempotency-key.ts';
 import { recordKey } from '../redis/keys.ts';
 import { leaseToken, RedisLock, type Lease } from '../redis/lock.ts';
@@ -75,12 +76,15 @@ export class Tracer {
   private closing = false;
   private readonly lease: Lease;
   private readonly locks: RedisLock;
+  private readonly compactor: TraceCompactor;
 
   constructor(private readonly deps: TracerDeps) {
     this.keys = new TraceKeys(deps.config.redis.prefix);
     this.steps = new StepLog(deps.redis, this.keys, deps.config.trace.retentionDays * 86_400);
     this.locks = new RedisLock(deps.redis);
     this.lease = { key: recordKey(deps.config.redis.prefix, 'tracer-lease'), token: leaseToken() };
+    // Cursors saved before each packing round: a takeover never reads a packed step's event again.
+    this.compactor = new TraceCompactor(deps.redis, this.keys, deps.config.trace.compactAfterSeconds * 1000, deps.log, () => this.flushCursors());
   }
 
   /** Takes part in the tracer lease; resolves once this process follows the streams or knows another does. */
@@ -150,6 +154,7 @@ export class Tracer {
     await Promise.all(streams.map((s) => s.close()));
     this.started.clear();
     await this.settled();
+    await this.compactor.close();
     await this.flushCursors();
   }
 
@@ -225,6 +230,7 @@ export class Tracer {
     const durationMs = startedAt ? duration(startedAt, at) : duration(job?.processedOn, job?.finishedOn ?? at);
     const step: TraceStep = { at: iso(at), queue, ...outcomeOf(queue, returnvalue), attempt: job?.attemptsMade, durationMs };
     await this.steps.append(jobId, step, `${queue}-${eventId}`, { queue, field: 'completed' });
+    this.compactor.schedule(jobId);
   }
 
   private async failed(queue: WorkQueueName, { jobId, failedReason }: EventArgs, eventId: string, startedAt?: number) {
