@@ -98,7 +98,7 @@ describe('packing a finished trace by hand', () => {
     const [memory, ttl] = [(await t.redis.memory('USAGE', key))!, await t.redis.pttl(key)];
     expect(before).toHaveLength(1);
 
-    expect(await compactor.pack(enrollmentKey(id))).toBe(true);
+    expect(await compactor.pack(enrollmentKey(id))).toBe('packed');
 
     expect(await t.redis.hkeys(key)).toEqual(['z']);
     expect(await reader.search(id)).toEqual(before);
@@ -108,14 +108,14 @@ describe('packing a finished trace by hand', () => {
     expect(left).toBeGreaterThan(ttl - 60_000);
     expect(left).toBeLessThanOrEqual(ttl);
     // Nothing new since: nothing to pack.
-    expect(await compactor.pack(enrollmentKey(id))).toBe(false);
+    expect(await compactor.pack(enrollmentKey(id))).toBe('unchanged');
   });
 
   it('keeps a step written after packing beside the packed field, and packs it in next time', async () => {
     const id = 'pack_later';
     const key = reader.keys.trace(enrollmentKey(id));
     await enrollAndSettle(t, id);
-    expect(await compactor.pack(enrollmentKey(id))).toBe(true);
+    expect(await compactor.pack(enrollmentKey(id))).toBe('packed');
 
     expect((await t.post(enrollEvent(id))).status).toBe(200);
     await vi.waitFor(async () => expect((await t.redis.hkeys(key)).length).toBe(2));
@@ -123,7 +123,7 @@ describe('packing a finished trace by hand', () => {
     expect(withDuplicate!.steps.map((s) => s.kind)).toContain('duplicate');
     expect(withDuplicate!.steps.filter((s) => s.kind === 'completed')).toHaveLength(2);
 
-    expect(await compactor.pack(enrollmentKey(id))).toBe(true);
+    expect(await compactor.pack(enrollmentKey(id))).toBe('packed');
     expect(await t.redis.hkeys(key)).toEqual(['z']);
     expect(await reader.load([enrollmentKey(id)])).toEqual([withDuplicate]);
   });
@@ -135,15 +135,33 @@ describe('packing a finished trace by hand', () => {
     await t.redis.hset(key, 'h', header, 's:1-crm-contacts-1-0', done);
     await t.redis.expire(key, 600);
 
-    expect(await compactor.pack('enroll-pack_waiting')).toBe(false);
+    expect(await compactor.pack('enroll-pack_waiting')).toBe('running');
     expect((await t.redis.hkeys(key)).sort()).toEqual(['h', 's:1-crm-contacts-1-0']);
+  });
+
+  it('looks again at a trace whose jobs are done before its header is written', async () => {
+    const key = reader.keys.trace('enroll-pack_headless');
+    const at = new Date().toISOString();
+    const step = (queue: string) => JSON.stringify({ at, queue, kind: 'completed', attempt: 1 });
+    await t.redis.hset(key, 's:1-crm-contacts-1-0', step('crm-contacts'), 's:1-email-welcome-1-0', step('email-welcome'));
+    await t.redis.expire(key, 600);
+    const soon = new TraceCompactor(t.redis, reader.keys, 50, createLogger('silent'));
+    const looks = vi.spyOn(soon, 'pack');
+    try {
+      soon.schedule('enroll-pack_headless');
+      await vi.waitFor(async () => expect(await looks.mock.results[0]?.value).toBe('headless'));
+      await t.redis.hset(key, 'h', JSON.stringify({ eventType: 'course.student_enroll', receivedAt: at, queues: ['crm-contacts', 'email-welcome'] }));
+      await vi.waitFor(async () => expect(await t.redis.hkeys(key)).toEqual(['z']));
+    } finally {
+      await soon.close();
+    }
   });
 
   it('is read by export as text, and erased by forget', async () => {
     const id = 'pack_privacy';
     const key = reader.keys.trace(enrollmentKey(id));
     await enrollAndSettle(t, id);
-    expect(await compactor.pack(enrollmentKey(id))).toBe(true);
+    expect(await compactor.pack(enrollmentKey(id))).toBe('packed');
     const call = (path: string, body: unknown) => fetch(`${t.base}/admin/api${path}`, { method: 'POST', headers: auth, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, json: await r.json() }));
 
     const exported = await call('/privacy/export', { student: `${id}@example.com` });

@@ -4,10 +4,12 @@ import type { TraceKeys } from './keys.ts';
 import { headerOf, type TraceStep } from './model.ts';
 import { isPackable, packFields, PACKED_FIELD, traceFields } from './packing.ts';
 
-/** Packs at most this many traces a round; the next round goes on where it stopped. */
+/** Traces packed at a time (each a read and a script call, sent together). */
 const ROUND = 200;
 /** Traces waiting to be packed, at most: past it the newest are left as they are (they still expire). */
 const MAX_WAITING = 200_000;
+/** How many times a trace without its header yet is looked at again, the delay apart. */
+const HEADLESS_TRIES = 5;
 
 // KEYS: trace. ARGV: packed value, the packed field read (or ''), then the fields packed.
 // Replaces those fields by the packed one only if none changed since they were read (the packed
@@ -28,17 +30,21 @@ redis.call('HSET', KEYS[1], '${PACKED_FIELD}', ARGV[1], unpack(rest))
 if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
 return 1`;
 
-/** True when every queue of the trace's event has a completed (or skipped) step: nothing more is coming from its jobs. */
-function finished(key: string, fields: Record<string, string>): boolean {
+/**
+ * Whether every queue of the trace's event has a completed (or skipped) step: nothing more is coming
+ * from its jobs. An enrollment's header is written by its last job's worker just after the job, so
+ * a trace can be complete before it has one: `headless`, to look at again.
+ */
+function state(key: string, fields: Record<string, string>): 'finished' | 'running' | 'headless' {
   const header = headerOf(key, fields);
-  if (!header?.queues.length) return false;
+  if (!header) return 'headless';
   const done = new Set<string>();
   for (const [name, json] of Object.entries(fields)) {
     if (!name.startsWith('s:')) continue;
     const step = JSON.parse(json) as TraceStep;
     if ((step.kind === 'completed' || step.kind === 'skipped') && step.queue) done.add(step.queue);
   }
-  return header.queues.every((q) => done.has(q));
+  return header.queues.length && header.queues.every((q) => done.has(q)) ? 'finished' : 'running';
 }
 
 /**
@@ -49,8 +55,8 @@ function finished(key: string, fields: Record<string, string>): boolean {
  * they expire, as before.
  */
 export class TraceCompactor {
-  /** Trace key → when it is due (ms); in the order they became due. */
-  private readonly waiting = new Map<string, number>();
+  /** Trace key → when it is due (ms) and how many times it was found without its header; in the order they became due. */
+  private readonly waiting = new Map<string, { at: number; headless: number }>();
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
 
@@ -64,10 +70,10 @@ export class TraceCompactor {
   ) {}
 
   /** Packs `key` once it has been left alone for the delay (a later call moves it back). */
-  schedule(key: string): void {
+  schedule(key: string, headless = 0): void {
     if (this.afterMs <= 0 || (this.waiting.size >= MAX_WAITING && !this.waiting.has(key))) return;
     this.waiting.delete(key);
-    this.waiting.set(key, Date.now() + this.afterMs);
+    this.waiting.set(key, { at: Date.now() + this.afterMs, headless });
     this.timer ??= setInterval(() => this.round(), Math.min(this.afterMs, 1_000));
     this.timer.unref();
   }
@@ -80,37 +86,53 @@ export class TraceCompactor {
     await this.running;
   }
 
-  /** Packs the traces that are due, unless a round is still running. */
+  /** The next traces due, at most ROUND, taken off the waiting list (one scheduled again meanwhile waits its own turn). */
+  private takeDue(): [string, number][] {
+    const now = Date.now();
+    const due: [string, number][] = [];
+    for (const [key, { at, headless }] of this.waiting) {
+      if (at > now || due.length >= ROUND) break;
+      due.push([key, headless]);
+    }
+    for (const [key] of due) this.waiting.delete(key);
+    return due;
+  }
+
+  /** Packs the traces that are due, ROUND at a time until none is, unless a round is still running. */
   private round(): void {
     if (this.running) return;
-    const now = Date.now();
-    const due: string[] = [];
-    for (const [key, at] of this.waiting) {
-      if (at > now || due.length >= ROUND) break;
-      due.push(key);
-    }
+    let due = this.takeDue();
     if (!due.length) return;
-    // Taken off now: one scheduled again while this round runs waits for its own turn.
-    for (const key of due) this.waiting.delete(key);
     this.running = (async () => {
-      await this.beforeRound();
-      await Promise.all(due.map((key) => this.pack(key)));
+      for (; due.length && this.timer; due = this.takeDue()) {
+        await this.beforeRound();
+        const results = await Promise.allSettled(due.map(([key]) => this.pack(key)));
+        results.forEach((r, i) => {
+          const [key, headless] = due[i]!;
+          if (r.status === 'fulfilled' && r.value === 'headless' && headless < HEADLESS_TRIES) this.schedule(key, headless + 1);
+        });
+        const failed = results.filter((r) => r.status === 'rejected');
+        if (failed.length) this.log.warn({ traces: failed.length, err: String(failed[0]!.reason) }, 'trace: could not pack finished traces (left as they are)');
+      }
     })()
       .catch((err) => this.log.warn({ err: (err as Error).message }, 'trace: could not pack finished traces'))
       .finally(() => (this.running = undefined));
   }
 
-  /** Packs trace `key` if its event is finished; true when it did. */
-  async pack(key: string): Promise<boolean> {
+  /**
+   * Packs trace `key` if its event is finished: `packed`, or why not — `running` (a job not done),
+   * `headless` (no header yet), `unchanged` (nothing new since it was packed, or changed meanwhile).
+   */
+  async pack(key: string): Promise<'packed' | 'running' | 'headless' | 'unchanged'> {
     const redisKey = this.keys.trace(key);
     const hash = await this.redis.hgetallBuffer(redisKey);
     const fields = traceFields(hash);
-    if (!finished(key, fields)) return false;
+    const now = state(key, fields);
+    if (now !== 'finished') return now;
     const packable = Object.entries(fields).filter(([name]) => isPackable(name));
     const live = Object.keys(hash).filter((name) => name !== PACKED_FIELD && isPackable(name));
-    if (!live.length) return false;
-    const packed = packFields(packable);
-    const done = await this.redis.eval(PACK, 1, redisKey, packed, hash[PACKED_FIELD] ?? '', ...live);
-    return done === 1;
+    if (!live.length) return 'unchanged';
+    const done = await this.redis.eval(PACK, 1, redisKey, packFields(packable), hash[PACKED_FIELD] ?? '', ...live);
+    return done === 1 ? 'packed' : 'unchanged';
   }
 }
