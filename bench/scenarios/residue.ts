@@ -76,7 +76,7 @@ export async function residue(ctx: BenchContext): Promise<void> {
     r.target(S, 'Redis residue per processed enrollment', perEnrollment, 'B', 'max', RESIDUE_TARGET_BYTES);
     r.info(S, 'keys left per processed enrollment', total.keys / second, 'keys', `all ${first + second}: ${(sum(b.families).keys / (first + second)).toFixed(2)} keys`);
     r.info(S, 'Redis held per enrollment a day (records to their TTL)', perDailyEnrollment / 2 ** 20, 'MiB', `10,000 a day: ${((perDailyEnrollment * 10_000) / 2 ** 30).toFixed(1)} GiB`);
-    r.note(S, `residue: ${first} then ${second} enrollments posted and drained (every student distinct); growth over the second round per enrollment by family: ${familyLine(growth, second)}`);
+    r.note(S, `residue: ${first} then ${second} enrollments posted and drained (every student distinct), finished traces packed 1 s after their last job (TRACE_COMPACT_AFTER_SECONDS, 120 s by default); growth over the second round per enrollment by family: ${familyLine(growth, second)}`);
     r.note(S, `residue with Redis' per-key bookkeeping (${Math.round(perKey)} B a key) and how long each family lives: ${held.map((f) => `${f.name} ${Math.round(f.bytes)} B × ${f.days} d`).join(', ')}; bounded by count (completed jobs kept, event logs, queue structures): ${(bounded / 2 ** 20).toFixed(1)} MiB`);
     r.details.residue = { first, second, usedMemory: [a.memory, b.memory], perEnrollment, families: b.families, growth, perKey, held, perDailyEnrollment, bounded };
   } finally {
