@@ -3,7 +3,7 @@ import { startHubSpotEmulator, type HubSpotEmulator } from '../src/emulators/hub
 import { startSendGridEmulator, type SendGridEmulator } from '../src/emulators/sendgrid/index.ts';
 import type { Journey } from '../src/trace/journey.ts';
 import { runCli } from './support/cli.ts';
-import { fixture } from './support/env.ts';
+import { emulatorEnv, fixture } from './support/env.ts';
 import { startTestService } from './support/receiver.ts';
 
 // The whole way: the seed webhook through the receiver, the real workers and client libraries,
@@ -27,14 +27,7 @@ beforeAll(async () => {
   hubspot = await startHubSpotEmulator();
   sendgrid = await startSendGridEmulator();
   t = await startTestService(
-    {
-      HUBSPOT_BASE_URL: hubspot.url,
-      HUBSPOT_ACCESS_TOKEN: hubspot.token,
-      SENDGRID_BASE_URL: sendgrid.url,
-      SENDGRID_API_KEY: sendgrid.apiKey,
-      HUBSPOT_BATCH_WAIT_MS: '20',
-      DASHBOARD_PASSWORD: PASSWORD,
-    },
+    { ...emulatorEnv(hubspot, sendgrid), HUBSPOT_BATCH_WAIT_MS: '20', DASHBOARD_PASSWORD: PASSWORD },
     'all',
   );
 }, 60_000);

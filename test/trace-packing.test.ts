@@ -8,6 +8,7 @@ import { packFields, unpackFields } from '../src/trace/packing.ts';
 import { TraceReader } from '../src/trace/reader.ts';
 import { basic } from './support/admin.ts';
 import { generateEventKeyPair } from '../src/receiver/sendgrid-signature.ts';
+import { emulatorEnv } from './support/env.ts';
 import { enrollEvent } from './support/faults.ts';
 import { startTestService } from './support/receiver.ts';
 import { postEvents, sgEvent } from './support/sendgrid-events.ts';
@@ -24,15 +25,7 @@ type Service = Awaited<ReturnType<typeof startTestService>>;
 
 function start(env: Record<string, string>): Promise<Service> {
   return startTestService(
-    {
-      HUBSPOT_BASE_URL: hubspot.url,
-      HUBSPOT_ACCESS_TOKEN: hubspot.token,
-      SENDGRID_BASE_URL: sendgrid.url,
-      SENDGRID_API_KEY: sendgrid.apiKey,
-      HUBSPOT_BATCH_WAIT_MS: '20',
-      DASHBOARD_PASSWORD: PASSWORD,
-      ...env,
-    },
+    { ...emulatorEnv(hubspot, sendgrid), HUBSPOT_BATCH_WAIT_MS: '20', DASHBOARD_PASSWORD: PASSWORD, ...env },
     'all',
   );
 }
