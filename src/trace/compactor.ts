@@ -30,6 +30,8 @@ redis.call('HSET', KEYS[1], '${PACKED_FIELD}', ARGV[1], unpack(rest))
 if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
 return 1`;
 
+type WithPack = Redis & { csPackTrace(key: string, ...args: (string | Buffer)[]): Promise<number> };
+
 /**
  * Whether every queue of the trace's event has a completed (or skipped) step: nothing more is coming
  * from its jobs. An enrollment's header is written by its last job's worker just after the job, so
@@ -60,14 +62,20 @@ export class TraceCompactor {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
 
+  private readonly redis: WithPack;
+
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly keys: TraceKeys,
     private readonly afterMs: number,
     private readonly log: Logger,
     /** Run before each round (the tracer saves its stream cursors, so no packed step is read again). */
     private readonly beforeRound: () => Promise<void> = async () => undefined,
-  ) {}
+  ) {
+    // One call per trace: by SHA (EVALSHA), not the script's text each time.
+    if (!('csPackTrace' in redis)) redis.defineCommand('csPackTrace', { numberOfKeys: 1, lua: PACK });
+    this.redis = redis as WithPack;
+  }
 
   /** Packs `key` once it has been left alone for the delay (a later call moves it back). */
   schedule(key: string, headless = 0): void {
@@ -125,14 +133,17 @@ export class TraceCompactor {
    */
   async pack(key: string): Promise<'packed' | 'running' | 'headless' | 'unchanged'> {
     const redisKey = this.keys.trace(key);
-    const hash = await this.redis.hgetallBuffer(redisKey);
+    // As text (less work for the client than bytes); the packed field, when there is one, again as bytes.
+    const text = await this.redis.hgetall(redisKey);
+    const hash: Record<string, string | Buffer> = text;
+    if (PACKED_FIELD in text) hash[PACKED_FIELD] = (await this.redis.hgetBuffer(redisKey, PACKED_FIELD)) ?? Buffer.alloc(0);
     const fields = traceFields(hash);
     const now = state(key, fields);
     if (now !== 'finished') return now;
     const packable = Object.entries(fields).filter(([name]) => isPackable(name));
     const live = Object.keys(hash).filter((name) => name !== PACKED_FIELD && isPackable(name));
     if (!live.length) return 'unchanged';
-    const done = await this.redis.eval(PACK, 1, redisKey, packFields(packable), hash[PACKED_FIELD] ?? '', ...live);
+    const done = await this.redis.csPackTrace(redisKey, packFields(packable), hash[PACKED_FIELD] ?? '', ...live);
     return done === 1 ? 'packed' : 'unchanged';
   }
 }

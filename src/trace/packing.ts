@@ -32,9 +32,10 @@ export function isPackable(field: string): boolean {
   return field === 'h' || field.startsWith('s:') || field.startsWith('c:');
 }
 
-/** Packs trace hash fields (each a JSON text) into one value. */
+/** Packs trace hash fields (each a JSON text, checked as such) into one value. */
 export function packFields(fields: [string, string][]): Buffer {
-  const json = JSON.stringify(fields.map(([name, value]) => [name, JSON.parse(value) as unknown]));
+  for (const [, value] of fields) JSON.parse(value);
+  const json = `[${fields.map(([name, value]) => `[${JSON.stringify(name)},${value}]`).join(',')}]`;
   return Buffer.concat([Buffer.of(VERSION), deflateRawSync(json, { dictionary: DICTIONARIES[VERSION] })]);
 }
 
@@ -47,13 +48,14 @@ export function unpackFields(packed: Buffer): [string, string][] {
 }
 
 /**
- * A trace hash as read (HGETALL without decoding) to its fields as text: the packed ones and those
+ * A trace hash as read (its packed field as bytes) to its fields as text: the packed ones and those
  * written since. A packed field wins over a later one of the same name: each is written once (the
  * header stays the first delivery's), so a later one is a re-read of the same event.
  */
-export function traceFields(hash: Record<string, Buffer>): Record<string, string> {
+export function traceFields(hash: Record<string, Buffer | string>): Record<string, string> {
   const fields: Record<string, string> = {};
-  for (const [name, value] of Object.entries(hash)) if (name !== PACKED_FIELD) fields[name] = value.toString('utf8');
-  if (hash[PACKED_FIELD]) for (const [name, value] of unpackFields(hash[PACKED_FIELD])) fields[name] = value;
+  for (const [name, value] of Object.entries(hash)) if (name !== PACKED_FIELD) fields[name] = value.toString();
+  const packed = hash[PACKED_FIELD];
+  if (packed) for (const [name, value] of unpackFields(Buffer.from(packed))) fields[name] = value;
   return fields;
 }
