@@ -8,7 +8,7 @@ import { packFields, unpackFields } from '../src/trace/packing.ts';
 import { TraceReader } from '../src/trace/reader.ts';
 import { basic } from './support/admin.ts';
 import { generateEventKeyPair } from '../src/receiver/sendgrid-signature.ts';
-import { emulatorEnv } from './support/env.ts';
+import { emulatorEnv, SETTLE } from './support/env.ts';
 import { enrollEvent } from './support/faults.ts';
 import { startTestService } from './support/receiver.ts';
 import { postEvents, sgEvent } from './support/sendgrid-events.ts';
@@ -111,7 +111,7 @@ describe('packing a finished trace by hand', () => {
     expect(await compactor.pack(enrollmentKey(id))).toBe('packed');
 
     expect((await t.post(enrollEvent(id))).status).toBe(200);
-    await vi.waitFor(async () => expect((await t.redis.hkeys(key)).length).toBe(2));
+    await vi.waitFor(async () => expect((await t.redis.hkeys(key)).length).toBe(2), SETTLE);
     const [withDuplicate] = await reader.load([enrollmentKey(id)]);
     expect(withDuplicate!.steps.map((s) => s.kind)).toContain('duplicate');
     expect(withDuplicate!.steps.filter((s) => s.kind === 'completed')).toHaveLength(2);
@@ -142,9 +142,9 @@ describe('packing a finished trace by hand', () => {
     const looks = vi.spyOn(soon, 'pack');
     try {
       soon.schedule('enroll-pack_headless');
-      await vi.waitFor(async () => expect(await looks.mock.results[0]?.value).toBe('headless'));
+      await vi.waitFor(async () => expect(await looks.mock.results[0]?.value).toBe('headless'), SETTLE);
       await t.redis.hset(key, 'h', JSON.stringify({ eventType: 'course.student_enroll', receivedAt: at, queues: ['crm-contacts', 'email-welcome'] }));
-      await vi.waitFor(async () => expect(await t.redis.hkeys(key)).toEqual(['z']));
+      await vi.waitFor(async () => expect(await t.redis.hkeys(key)).toEqual(['z']), SETTLE);
     } finally {
       await soon.close();
     }
@@ -184,7 +184,7 @@ describe('TRACE_COMPACT_AFTER_SECONDS', () => {
     const id = 'pack_auto';
     const reader = new TraceReader(t.redis, t.config);
     await enrollAndSettle(t, id);
-    await vi.waitFor(async () => expect(await t.redis.hkeys(reader.keys.trace(enrollmentKey(id)))).toEqual(['z']), { timeout: 15_000 });
+    await vi.waitFor(async () => expect(await t.redis.hkeys(reader.keys.trace(enrollmentKey(id)))).toEqual(['z']), SETTLE);
 
     const [journey, ...more] = await reader.search(`${id}@example.com`);
     expect(more).toEqual([]);
@@ -198,13 +198,13 @@ describe('TRACE_COMPACT_AFTER_SECONDS', () => {
     const reader = new TraceReader(t.redis, t.config);
     const key = reader.keys.trace(enrollmentKey(id));
     await enrollAndSettle(t, id);
-    await vi.waitFor(async () => expect(await t.redis.hkeys(key)).toEqual(['z']), { timeout: 15_000 });
+    await vi.waitFor(async () => expect(await t.redis.hkeys(key)).toEqual(['z']), SETTLE);
     const [journey] = await reader.load([enrollmentKey(id)]);
     const messageId = journey!.steps.find((s) => s.queue === 'email-welcome')!.sendgridMessageId!;
 
     expect((await postEvents(t.base, eventKeys.privateKey, [sgEvent('delivered', id, messageId)])).status).toBe(200);
-    await vi.waitFor(async () => expect((await reader.load([enrollmentKey(id)]))[0]!.steps.map((s) => s.event).filter(Boolean)).toEqual(['delivered']), { timeout: 15_000 });
-    await vi.waitFor(async () => expect(await t.redis.hkeys(key)).toEqual(['z']), { timeout: 15_000 });
+    await vi.waitFor(async () => expect((await reader.load([enrollmentKey(id)]))[0]!.steps.map((s) => s.event).filter(Boolean)).toEqual(['delivered']), SETTLE);
+    await vi.waitFor(async () => expect(await t.redis.hkeys(key)).toEqual(['z']), SETTLE);
     const [after] = await reader.load([enrollmentKey(id)]);
     expect(after!.steps.filter((s) => s.kind === 'email')).toMatchObject([{ event: 'delivered', emailStatus: 'delivered' }]);
     expect(after!.steps.filter((s) => s.kind === 'completed')).toHaveLength(2);
