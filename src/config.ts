@@ -54,7 +54,7 @@ export interface Config {
     courseUrlPattern: string;
     concurrency: number;
     /** SendGrid's Event Webhook: the verification key (base64 DER SPKI), the oldest signed time taken, the grace of ambiguous sends. */
-    events: { publicKeys: string[]; maxAgeSeconds?: number; graceSeconds: number };
+    events: { publicKeys: string[]; maxAgeSeconds?: number; graceSeconds: number; dedupeTtlSeconds: number };
     /** How long an enrollment's welcome email record (sent marker, status) is kept, in seconds. */
     sentRecordTtlSeconds: number;
     /** How long a sent email's X-Message-Id → enrollment entry is kept, in seconds. */
@@ -212,7 +212,7 @@ export function loadConfig(env: Env = process.env): Config {
       language: v.WELCOME_EMAIL_LANGUAGE,
       courseUrlPattern: v.COURSE_URL_PATTERN,
       concurrency: v.EMAIL_CONCURRENCY,
-      events: { publicKeys: v.SENDGRID_WEBHOOK_PUBLIC_KEY, maxAgeSeconds: v.SENDGRID_WEBHOOK_MAX_AGE_SECONDS, graceSeconds: v.SENDGRID_EVENT_GRACE_SECONDS },
+      events: { publicKeys: v.SENDGRID_WEBHOOK_PUBLIC_KEY, maxAgeSeconds: v.SENDGRID_WEBHOOK_MAX_AGE_SECONDS, graceSeconds: v.SENDGRID_EVENT_GRACE_SECONDS, dedupeTtlSeconds: v.SENDGRID_EVENT_DEDUPE_HOURS * 3600 },
       sentRecordTtlSeconds: v.SENT_MARKER_TTL_DAYS * 86_400,
       messageIndexTtlSeconds: v.SENDGRID_MESSAGE_INDEX_DAYS * 86_400,
     },

@@ -3,6 +3,7 @@ import { startHubSpotEmulator, type HubSpotEmulator } from '../src/emulators/hub
 import { startSendGridEmulator, type SendGridEmulator } from '../src/emulators/sendgrid/index.ts';
 import { QUEUES } from '../src/queues/names.ts';
 import { openQueues, type QueueSet } from '../src/queues/registry.ts';
+import { recordKey } from '../src/redis/keys.ts';
 import { generateEventKeyPair } from '../src/receiver/sendgrid-signature.ts';
 import { EmailEventLog } from '../src/sendgrid/email-status.ts';
 import { TraceReader } from '../src/trace/reader.ts';
@@ -75,6 +76,10 @@ describe('a signed batch of SendGrid events', () => {
     expect(await metric('course_sync_email_events_total', 'event="delivered"')).toBe(before + 3);
     expect(await metric('course_sync_email_events_ignored_total', 'reason="duplicate"')).toBe(1);
     expect(await metric('course_sync_email_events_ignored_total', 'reason="not_ours"')).toBe(1);
+    // An event id is remembered SENDGRID_EVENT_DEDUPE_HOURS (72 by default): past SendGrid's 24 h of retries, not a month.
+    const remembered = await t.redis.ttl(recordKey(t.config.redis.prefix, 'sg-event', String(delivered1.sg_event_id)));
+    expect(remembered).toBeGreaterThan(71 * 3600);
+    expect(remembered).toBeLessThanOrEqual(72 * 3600);
 
     const [trace] = await new TraceReader(t.redis, t.config).load(['enroll-e2']);
     // Both events carry the same second: their order in the trace is not the point.

@@ -70,6 +70,7 @@ export function familyLifetimeDays(config: Config): Record<string, number> {
     'cs:seen': config.webhook.dedupeTtlSeconds / 86_400,
     'cs:sent': config.sendgrid.sentRecordTtlSeconds / 86_400,
     'cs:sent-by': config.sendgrid.messageIndexTtlSeconds / 86_400,
+    'cs:sg-event': config.sendgrid.events.dedupeTtlSeconds / 86_400,
     'cs:contact': contact,
     'cs:contact-owner': contact,
     'cs:contact-alias': contact,

@@ -30,7 +30,7 @@ export function emailStatusJob(enrollmentId: string, email: string) {
  */
 export async function startEmailEventsWorker(deps: WorkerDeps): Promise<RunningWorker> {
   const { config, metrics, log } = deps;
-  const events = new EmailEventLog(deps.redis, config.redis.prefix, config.webhook.dedupeTtlSeconds, config.sendgrid.sentRecordTtlSeconds);
+  const events = new EmailEventLog(deps.redis, config.redis.prefix, config.sendgrid.events.dedupeTtlSeconds, config.sendgrid.sentRecordTtlSeconds);
   const contacts = deps.queues.work[QUEUES.contacts];
 
   async function process(job: Job<EmailEventsJob>): Promise<EmailEventsResult> {

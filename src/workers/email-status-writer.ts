@@ -33,7 +33,7 @@ export class StatusWriter {
     private readonly fail: Fail<EmailStatusJob>,
     private readonly done: Done,
   ) {
-    this.events = new EmailEventLog(deps.redis, deps.config.redis.prefix, deps.config.webhook.dedupeTtlSeconds, deps.config.sendgrid.sentRecordTtlSeconds);
+    this.events = new EmailEventLog(deps.redis, deps.config.redis.prefix, deps.config.sendgrid.events.dedupeTtlSeconds, deps.config.sendgrid.sentRecordTtlSeconds);
   }
 
   async write(jobs: Job<EmailStatusJob>[], token: string, signal: AbortSignal): Promise<JobOutcome> {
