@@ -73,7 +73,7 @@ export const settings = {
   SENDGRID_WEBHOOK_MAX_AGE_SECONDS: { kind: 'int', min: 1, doc: 'refuse (401) event batches whose signed timestamp is older than this; unset: no age check (SendGrid retries for up to 24 h)' },
   SENT_MARKER_TTL_DAYS: { kind: 'int', default: '45', min: 1, max: 3650, doc: 'how long each enrollment\'s welcome email record (sent marker and delivery status) is kept: exactly-once holds against redeliveries and replays this long; at least DEDUPE_TTL_SECONDS' },
   SENDGRID_MESSAGE_INDEX_DAYS: { kind: 'int', default: '7', min: 1, max: 365, doc: 'how long a welcome email\'s X-Message-Id is remembered to match SendGrid events that carry no custom_args (asynchronous bounces); later ones are counted as not ours' },
-  SENDGRID_EVENT_DEDUPE_HOURS: { kind: 'int', default: '72', min: 1, max: 8760, doc: 'how long a SendGrid event\'s sg_event_id is remembered to drop the same event posted again (SendGrid retries a batch for up to 24 h)' },
+  SENDGRID_EVENT_DEDUPE_HOURS: { kind: 'int', default: '72', min: 1, max: 8760, doc: 'how long a SendGrid event\'s sg_event_id is remembered to drop the same event posted again (SendGrid retries a batch for up to 24 h); at least SENDGRID_WEBHOOK_MAX_AGE_SECONDS' },
   SENDGRID_EVENT_GRACE_SECONDS: { kind: 'int', default: '120', min: 0, max: 3600, doc: 'with the Event Webhook on: how long a retried welcome email whose earlier send may have gone out waits for SendGrid\'s event before sending again' },
 
   JOB_ATTEMPTS: { kind: 'int', default: '8', min: 1, max: 100, doc: 'attempts per job before it goes to the dead-letter queue' },

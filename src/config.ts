@@ -160,6 +160,9 @@ export function loadConfig(env: Env = process.env): Config {
   for (const entry of v.WEBHOOK_IP_ALLOWLIST) if (!parseAddressRange(entry)) throw new ConfigError('WEBHOOK_IP_ALLOWLIST', `expected IP addresses or CIDR ranges, got "${entry}"`);
   // A redelivery the dedupe no longer recognises must still find the sent marker.
   if (v.SENT_MARKER_TTL_DAYS * 86_400 < v.DEDUPE_TTL_SECONDS) throw new ConfigError('SENT_MARKER_TTL_DAYS', `must cover DEDUPE_TTL_SECONDS (${v.DEDUPE_TTL_SECONDS} s = ${+(v.DEDUPE_TTL_SECONDS / 86_400).toFixed(2)} days), got ${v.SENT_MARKER_TTL_DAYS} days`);
+  // A batch still young enough to be taken in must still be recognised when it comes again.
+  const maxAge = v.SENDGRID_WEBHOOK_MAX_AGE_SECONDS;
+  if (maxAge !== undefined && maxAge > v.SENDGRID_EVENT_DEDUPE_HOURS * 3600) throw new ConfigError('SENDGRID_EVENT_DEDUPE_HOURS', `must cover SENDGRID_WEBHOOK_MAX_AGE_SECONDS (${maxAge} s = ${+(maxAge / 3600).toFixed(2)} hours), got ${v.SENDGRID_EVENT_DEDUPE_HOURS} hours`);
   if (v.QUEUE_PREFIX.includes(':')) throw new ConfigError('QUEUE_PREFIX', 'may not contain ":"');
   if (v.REDIS_CLUSTER && !v.REDIS_URL) throw new ConfigError('REDIS_CLUSTER', 'needs REDIS_URL pointing at a node of the cluster (the private redis-server is a single node)');
   // Redis Cluster hashes only the part between the first "{" and the next "}": one tag puts every key in one slot.

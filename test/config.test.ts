@@ -35,6 +35,7 @@ describe('loadConfig', () => {
     [{ WELCOME_EMAIL_FROM: 'nobody' }, 'WELCOME_EMAIL_FROM', /e-mail address/],
     [{ HUBSPOT_ACCESS_TOKEN: 'pat-x' }, 'SENDGRID_API_KEY', /give both/],
     [{ SENT_MARKER_TTL_DAYS: '20' }, 'SENT_MARKER_TTL_DAYS', /must cover DEDUPE_TTL_SECONDS \(2592000 s = 30 days\), got 20 days/],
+    [{ SENDGRID_WEBHOOK_MAX_AGE_SECONDS: '360000' }, 'SENDGRID_EVENT_DEDUPE_HOURS', /must cover SENDGRID_WEBHOOK_MAX_AGE_SECONDS \(360000 s = 100 hours\), got 72 hours/],
     [{ PII_RETENTION_DAYS: '0' }, 'PII_RETENTION_DAYS', /at least 1/],
   ])('stops on %o naming %s', (env, key, message) => {
     let error: unknown;
