@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { DeadLetter } from '../queues/dead-letter.ts';
-import { WORK_QUEUES, type WorkQueueName } from '../queues/names.ts';
+import { EVENT_QUEUES, WORK_QUEUES, type WorkQueueName } from '../queues/names.ts';
 import type { QueueSet } from '../queues/registry.ts';
 import { TraceKeys } from './keys.ts';
 import type { TraceStep } from './model.ts';
@@ -117,7 +117,9 @@ export class Tracer {
 
   private async openStreams(): Promise<void> {
     const { queues } = this.deps;
-    const names = WORK_QUEUES.flatMap((q) => [queues.work[q].name, queues.deadLetter[q].name]);
+    // Every work queue's results are counted; only events' dead letters are traced (an email-events
+    // batch is no event of its own), so the other dead-letter streams are not followed.
+    const names = [...WORK_QUEUES.map((q) => queues.work[q].name), ...EVENT_QUEUES.map((q) => queues.deadLetter[q].name)];
     const saved = await this.startingPoints(names);
     for (const queue of WORK_QUEUES) {
       const work = this.follow(queues.work[queue].name, saved[names.indexOf(queues.work[queue].name)]);
@@ -126,6 +128,7 @@ export class Tracer {
       work.on('failed', (a, id) => this.ended(work.name, queue, a as EventArgs, id, this.failed));
       work.on('delayed', (a, id) => this.ended(work.name, queue, a as EventArgs, id, this.delayed));
       work.on('added', (a, id) => this.track(work.name, id, () => this.added(queue, a as EventArgs, id)));
+      if (!EVENT_QUEUES.includes(queue)) continue;
       const dlq = this.follow(queues.deadLetter[queue].name, saved[names.indexOf(queues.deadLetter[queue].name)]);
       dlq.on('added', (a, id) => this.track(dlq.name, id, () => this.deadLettered(queue, a as EventArgs, id)));
     }
