@@ -94,6 +94,26 @@ describe('an accepted enrollment until its jobs are done', () => {
     expect(await deps.redis.get(marker)).toBe(String(email.timestamp));
   });
 
+  it('is not held again for a redelivery past its dedupe window whose jobs are still kept: no job to release it, a plain marker', async () => {
+    const { contacts, email } = await accept('held_kept');
+    await deps.pending.resolve([contacts, email]);
+    await deps.pending.done(QUEUES.contacts, contacts);
+    await deps.pending.done(QUEUES.email, email);
+    await intake.forget('enroll-held_kept'); // the dedupe window over, the done jobs still kept
+    const counts = () => Promise.all([QUEUES.contacts, QUEUES.email].map((q) => deps.queues.work[q].getJobCounts()));
+    const before = await counts();
+
+    const body = fixture('course.student_enroll');
+    body.data.id = 'held_kept';
+    expect(await intake.accept(validateEvent('course.student_enroll', body.data), 'enroll-held_kept', 'late')).toBe('accepted');
+
+    expect(await counts()).toEqual(before);
+    const marker = pendingKey(config.redis.prefix, 'enroll-held_kept');
+    expect(await deps.redis.type(marker)).toBe('string');
+    expect(await deps.redis.ttl(marker)).toBeLessThanOrEqual(3600);
+    expect(await deps.redis.ttl(marker)).toBeGreaterThan(3500);
+  });
+
   it('goes to the dead letter with the job that failed for good, so a replay has it', async () => {
     const { contacts } = await accept('held_dead');
     await deps.pending.resolve([contacts]);

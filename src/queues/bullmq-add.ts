@@ -31,7 +31,7 @@ export function bullmqJobKeyPrefix(prefix: string, queue: string): string {
 /**
  * Lua functions for a script: `newQueue(base, jobKeyPrefix, opts)` describes a queue whose 6 KEYS
  * start after KEYS[base]; `addJob(q, jobId, name, data, timestamp)` adds a job (a job id already
- * there is logged `duplicated` and left alone, as BullMQ does); `wakeWorkers(q)`, once after the
+ * there is logged `duplicated` and left alone, as BullMQ does; true when it added one); `wakeWorkers(q)`, once after the
  * last job of the call, pushes the new ids on the queue's list in the order they came (one LPUSH
  * for all, as many LPUSHes one by one would) and sets the marker. Needs `local rcall = redis.call`.
  */
@@ -62,12 +62,13 @@ local function addJob(q, jobId, name, data, timestamp)
   local jobKey = q.prefix .. jobId
   if rcall('EXISTS', jobKey) == 1 then
     rcall('XADD', events, 'MAXLEN', '~', q.maxEvents, '*', 'event', 'duplicated', 'jobId', jobId)
-    return
+    return false
   end
   rcall('HSET', jobKey, 'name', name, 'data', data, 'opts', q.opts, 'timestamp', timestamp, 'delay', 0, 'priority', 0)
   rcall('XADD', events, '*', 'event', 'added', 'jobId', jobId, 'name', name)
   q.pushed[#q.pushed + 1] = jobId
   rcall('XADD', events, 'MAXLEN', '~', q.maxEvents, '*', 'event', 'waiting', 'jobId', jobId)
+  return true
 end
 local function wakeWorkers(q)
   if #q.pushed == 0 then return end

@@ -4,7 +4,7 @@ import type { LoopwiseEvent } from '../events/types.ts';
 import { BULLMQ_ADD_LUA, KEYS_PER_QUEUE, bullmqJobKeyPrefix, bullmqQueueKeys } from './bullmq-add.ts';
 import { jobAttemptOptions, type CourseJob, type EnrollmentJob } from './jobs.ts';
 import { ENROLLMENT_QUEUES, EVENT_QUEUES, QUEUES, type WorkQueueName } from './names.ts';
-import { enrollmentFields, pendingKey } from './pending-events.ts';
+import { enrollmentFields, pendingFlag, pendingKey } from './pending-events.ts';
 import { APPLY_WRITES_LUA, writeArgs, type AcceptedEvent, type RecordWrite } from './record-write.ts';
 
 export type { AcceptedEvent, RecordWrite } from './record-write.ts';
@@ -53,7 +53,8 @@ const SCRIPT_QUEUES = EVENT_QUEUES;
 const QUEUE_INDEX = new Map(SCRIPT_QUEUES.map((q, i) => [q, i + 1]));
 
 // ARGV[1] dedupe TTL (s), ARGV[2] dedupe key prefix, ARGV[3] lifetime of a pending record (s);
-// ARGV[4..] per queue of SCRIPT_QUEUES: job key prefix, job options (JSON); then per event: job id
+// ARGV[4..] per queue of SCRIPT_QUEUES: job key prefix, job options (JSON), its flag in a pending
+// record (q:<queue>); then per event: job id
 // (its idempotency key), job name, received at (ms), job data, job count, the queue index of each
 // job, the pending record's fields as a JSON list ('': none, a plain dedupe marker), the records to
 // write (record-write.ts). KEYS: BullMQ's keys of each queue (bullmq-add.ts).
@@ -67,7 +68,8 @@ local queues = {}
 local i = 4
 for q = 1, ${SCRIPT_QUEUES.length} do
   queues[q] = newQueue((q - 1) * ${KEYS_PER_QUEUE}, ARGV[i], ARGV[i + 1])
-  i = i + 2
+  queues[q].flag = ARGV[i + 2]
+  i = i + 3
 end
 local out = {}
 while i <= #ARGV do
@@ -79,13 +81,23 @@ while i <= #ARGV do
     fresh = rcall('SET', seen, timestamp, 'NX', 'EX', ARGV[1])
   else
     fresh = rcall('EXISTS', seen) == 0
-    if fresh then
-      rcall('HSET', seen, 'at', timestamp, unpack(cjson.decode(held)))
-      rcall('EXPIRE', seen, ARGV[3])
-    end
   end
   if fresh then
-    for j = 1, jobs do addJob(queues[tonumber(ARGV[i + 4 + j])], jobId, name, data, timestamp) end
+    -- A job id still in Redis (a completed job kept after its dedupe window) is not added again:
+    -- the pending record flags only the jobs added, and with none it is a plain marker (nothing
+    -- would ever release it).
+    local flags = {}
+    for j = 1, jobs do
+      local q = queues[tonumber(ARGV[i + 4 + j])]
+      if addJob(q, jobId, name, data, timestamp) then flags[#flags + 1] = q.flag; flags[#flags + 1] = '1' end
+    end
+    if held ~= '' and #flags > 0 then
+      rcall('HSET', seen, 'at', timestamp, unpack(flags))
+      rcall('HSET', seen, unpack(cjson.decode(held)))
+      rcall('EXPIRE', seen, ARGV[3])
+    elseif held ~= '' then
+      rcall('SET', seen, timestamp, 'EX', ARGV[1])
+    end
     applyWrites(ARGV[i + 6 + jobs])
   end
   i = i + 7 + jobs
@@ -125,7 +137,7 @@ export class EventIntake {
     const opts = JSON.stringify(jobAttemptOptions(config));
     // An enrollment's data waits for its jobs at most PII_RETENTION_DAYS, and never less than the dedupe window.
     const pendingTtl = Math.max(config.webhook.dedupeTtlSeconds, config.privacy.retentionDays * 86_400);
-    this.head = [String(config.webhook.dedupeTtlSeconds), pendingKey(prefix, ''), String(pendingTtl), ...SCRIPT_QUEUES.flatMap((q) => [bullmqJobKeyPrefix(prefix, q), opts])];
+    this.head = [String(config.webhook.dedupeTtlSeconds), pendingKey(prefix, ''), String(pendingTtl), ...SCRIPT_QUEUES.flatMap((q) => [bullmqJobKeyPrefix(prefix, q), opts, pendingFlag(q)])];
   }
 
   /**
@@ -178,7 +190,7 @@ export class EventIntake {
     if (event.type === 'course.student_enroll') {
       const queues = ENROLLMENT_QUEUES;
       const data: EnrollmentJob = { correlationId };
-      const held = [['c', correlationId], ...enrollmentFields(event.data), ...queues.map((q) => [`q:${q}`, '1'])].flat();
+      const held = [['c', correlationId], ...enrollmentFields(event.data)].flat();
       return { queues, data: JSON.stringify(data), held };
     }
     const course: CourseJob = { key, eventType: event.type, receivedAt, correlationId, course: event.data };

@@ -19,6 +19,9 @@ import { APPLY_WRITES_LUA, writeArgs, type AcceptedEvent, type RecordWrite } fro
  * stays for the rest of DEDUPE_TTL_SECONDS.
  */
 
+/** The field of a pending record that says `queue`'s job is not finished yet. */
+export const pendingFlag = (queue: WorkQueueName) => `q:${queue}`;
+
 /** The event's own record, written when its last job is done (the trace header). */
 export type FinalRecord = (event: AcceptedEvent) => RecordWrite;
 
