@@ -14,7 +14,7 @@ import { startSandbox } from './emulators/sandbox.ts';
 import { createApp } from './receiver/app.ts';
 import { Quarantine } from './receiver/quarantine.ts';
 import { connectRedis, waitReady } from './redis/connection.ts';
-import { findLocalRedis, removeLocalRedisRecord, writeLocalRedisRecord } from './redis/local-record.ts';
+import { findLocalRedis, removeLocalRedisRecord, stopLeftOverRedis, writeLocalRedisRecord } from './redis/local-record.ts';
 import { startLocalRedis, type LocalRedis } from './redis/local-server.ts';
 import type { WorkerDeps } from './workers/deps.ts';
 import { startWorkers } from './workers/index.ts';
@@ -56,6 +56,8 @@ async function resolveRedis(config: Config, log: Logger): Promise<{ url: string;
     const { pid, startedAt, url } = found.record;
     throw new ConfigError('REDIS_DATA_DIR', `the course-sync started at ${startedAt} (pid ${pid}) already runs its private Redis (${url}) in ${dataDir}: stop it first, or give this one another REDIS_DATA_DIR or a REDIS_URL`);
   }
+  // A killed service leaves its Redis running: stopped first, so two never share the data folder.
+  if (found.state === 'stale' && found.record && (await stopLeftOverRedis(found.record, dataDir))) log.warn({ url: found.record.url, dataDir }, 'stopped the private Redis a stopped course-sync left running');
   const local = await startLocalRedis({ dataDir });
   writeLocalRedisRecord(dataDir, { url: local.url, pid: process.pid, redisPid: local.process.pid, startedAt: new Date().toISOString() });
   log.info({ port: local.port, dataDir, record: found.path }, 'REDIS_URL not set: started a private redis-server (AOF on, noeviction)');

@@ -4,8 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { RECORD_FILE } from '../src/redis/local-record.ts';
-import { freePort } from '../src/redis/local-server.ts';
+import { Redis } from 'ioredis';
+import { freePort, startLocalRedis } from '../src/redis/local-server.ts';
 import { runCli, startCli } from './support/cli.ts';
+import { SETTLE } from './support/env.ts';
 
 const dirs: string[] = [];
 const freshDir = () => {
@@ -41,7 +43,7 @@ describe('commands find the private Redis of `npm start` by themselves', () => {
       expect(banner).toContain(`admin    ${base}/admin  (user "admin", the password printed above)`);
       expect(banner).toContain(`sandbox  ${base}/admin/sandbox`);
       expect(banner.match(/Next:/g)).toHaveLength(1);
-      expect(banner.indexOf('Log in with user "admin"')).toBeLessThan(banner.indexOf('Next:'));
+      expect(banner).toMatch(/Log in with user "admin"[\s\S]*Next:/);
 
       // One enrollment, and one webhook that fails its schema (quarantined).
       expect((await runCli(['emit', 'course.student_enroll', '--url', webhook])).stdout).toMatch(/HTTP 202/);
@@ -92,6 +94,28 @@ describe('commands find the private Redis of `npm start` by themselves', () => {
       expect(res.code, args.join(' ')).toBe(3);
       expect(res.stderr).toContain(`the course-sync recorded in ${join(dir, RECORD_FILE)} (pid ${pid}, started at 2026-01-02T03:04:05.000Z) is not running any more: its process ${pid} is gone`);
       expect(res.stderr).toMatch(NO_SERVICE);
+    }
+  });
+
+  it('a service started over a killed one first stops the Redis it left running (its data kept), rather than run a second on the same folder', async () => {
+    const dir = freshDir();
+    const orphan = await startLocalRedis({ dataDir: dir });
+    const before = new Redis(orphan.url);
+    await before.set('left-over', 'kept');
+    await before.quit();
+    writeFileSync(join(dir, RECORD_FILE), JSON.stringify({ url: orphan.url, pid: deadPid(), redisPid: orphan.process.pid, startedAt: '2026-01-02T03:04:05.000Z' }));
+    const service = startCli(['start'], { REDIS_DATA_DIR: dir, PORT: '0', HOST: '127.0.0.1' });
+    try {
+      await vi.waitFor(() => expect(service.stderr()).toMatch(/course-sync is running in sandbox mode\. Next:/), { timeout: 30_000, interval: 50 });
+      await vi.waitFor(() => expect(orphan.process.exitCode ?? orphan.process.signalCode).not.toBeNull(), SETTLE);
+      const record = JSON.parse(readFileSync(join(dir, RECORD_FILE), 'utf8')) as { url: string };
+      expect(record.url).not.toBe(orphan.url);
+      const after = new Redis(record.url);
+      expect(await after.get('left-over')).toBe('kept');
+      await after.quit();
+    } finally {
+      expect((await service.stop()).code).toBe(0);
+      await orphan.stop();
     }
   });
 

@@ -1,5 +1,6 @@
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { Redis } from 'ioredis';
 import { answersPing } from './local-server.ts';
 
 /**
@@ -81,4 +82,30 @@ export async function findLocalRedis(dataDir: string): Promise<LocalRedisLookup>
   const port = Number(new URL(record.url).port);
   if (!(await answersPing(port))) return { state: 'stale', path, record, reason: `nothing answers at ${record.url}` };
   return { state: 'running', path, record };
+}
+
+/**
+ * Shuts down the private Redis a killed service left running (it runs in a process group of its own)
+ * when it serves `dataDir`, so a new one never shares that folder's append-only file; Redis writes
+ * its data out on SHUTDOWN, and the new one reads it back. Resolves true when it stopped one.
+ */
+export async function stopLeftOverRedis(record: LocalRedisRecord, dataDir: string, timeoutMs = 10_000): Promise<boolean> {
+  const port = Number(new URL(record.url).port);
+  if (!(await answersPing(port))) return false;
+  const redis = new Redis(record.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    const [, dir] = (await redis.config('GET', 'dir')) as string[];
+    if (!dir || resolve(dir) !== resolve(dataDir)) return false;
+    await redis.call('SHUTDOWN').catch(() => undefined); // answered by closing the connection
+  } finally {
+    redis.disconnect();
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (await answersPing(port)) {
+    if (Date.now() > deadline) throw new Error(`the Redis left running at ${record.url} by a stopped course-sync did not shut down`);
+    await new Promise((ok) => setTimeout(ok, 50));
+  }
+  return true;
 }
