@@ -26,9 +26,11 @@ export function logFailure(deps: Pick<WorkerDeps, 'log'>, queue: WorkQueueName, 
   else deps.log.info(fields, 'job attempt failed; will retry');
 }
 
-/** What `attachDeadLetters` returns: a way to wait for failures still being recorded. */
+/** What `attachDeadLetters` returns: a way to wait for failures still being recorded, and other work after a job. */
 export interface DeadLetterHook {
-  /** Resolves once every failure seen so far is recorded (call after `worker.close()`). */
+  /** Has `settled()` wait for `work` too (a completed job's release). */
+  track(work: Promise<void>): void;
+  /** Resolves once every failure seen so far is recorded, and the tracked work done (call after `worker.close()`). */
   settled(): Promise<void>;
 }
 
@@ -40,17 +42,22 @@ export interface DeadLetterHook {
  */
 export function attachDeadLetters(worker: Worker, queue: WorkQueueName, deps: Pick<WorkerDeps, 'deadLetters' | 'log'>): DeadLetterHook {
   const pending = new Set<Promise<void>>();
+  const track = (work: Promise<void>) => {
+    const p = work.finally(() => pending.delete(p));
+    pending.add(p);
+  };
   worker.on('failed', (job: Job | undefined, err: Error) => {
     if (!job) return;
-    const p = deps.deadLetters
-      .recordFailure(queue, job, err)
-      .then((dead) => logFailure(deps, queue, job, err, dead))
-      .catch((e) => deps.log.error({ queue, jobId: job.id, err: (e as Error).message }, 'could not record a job failure'))
-      .finally(() => pending.delete(p));
-    pending.add(p);
+    track(
+      deps.deadLetters
+        .recordFailure(queue, job, err)
+        .then((dead) => logFailure(deps, queue, job, err, dead))
+        .catch((e) => deps.log.error({ queue, jobId: job.id, err: (e as Error).message }, 'could not record a job failure')),
+    );
   });
   worker.on('error', (err) => deps.log.error({ queue, err: err.message }, 'worker error'));
   return {
+    track,
     settled: async () => {
       while (pending.size) await Promise.all([...pending]);
     },
@@ -86,7 +93,12 @@ export async function startQueueWorker<D, R>(deps: WorkerDeps, opts: QueueWorker
   const failures = attachDeadLetters(worker, queue, deps);
   // Done: the student's data is not kept for the completed job (its result stays). Course events
   // name no student: their jobs are left as they are (no write per completed job).
-  if (queue !== QUEUES.products) worker.on('completed', (job: Job) => void deps.pending.done(queue, job).catch(() => undefined));
+  // A graceful stop waits for these releases too; one that fails leaves the record to its lifetime.
+  if (queue !== QUEUES.products) {
+    worker.on('completed', (job: Job) =>
+      failures.track(deps.pending.done(queue, job).catch((err) => deps.log.warn({ queue, jobId: job.id, err: (err as Error).message }, "could not release a completed job's enrollment"))),
+    );
+  }
   await worker.waitUntilReady();
   deps.log.info({ queue, concurrency, ...opts.details }, `${queue} worker started`);
   return {
