@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
@@ -114,14 +114,16 @@ describe('course-sync emit sendgrid-keys / sendgrid-events', () => {
     writeFileSync(keyFile, keys.stdout.slice(keys.stdout.indexOf('-----BEGIN')));
     sg = await startTestService({ SENDGRID_WEBHOOK_PUBLIC_KEY: publicKey });
   });
-  afterAll(async () => sg?.stop());
+  afterAll(async () => {
+    await sg?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('signs a file of events with the generated key; the receiver takes it as one batch', async () => {
     const file = join(dir, 'events.json');
     writeFileSync(file, JSON.stringify([{ email: 'a@example.com', timestamp: 1_700_000_000, event: 'delivered', sg_event_id: 'e1', sg_message_id: 'm1.x', enrollment_id: 'enroll_sg_1' }]));
     const res = await runCli(['emit', 'sendgrid-events', file, '--key', keyFile, '--url', `${sg.base}/webhooks/sendgrid`]);
     expect(res.code).toBe(0);
-    expect(res.stdout).toMatch(/^HTTP 200 OK$/m);
     expect(res.stdout).toMatch(/^HTTP 200 OK$/m);
     const sample = await runCli(['emit', 'sendgrid-events', '--id', 'enroll_sg_2', '--key', keyFile], { PORT: String(sg.service.port) });
     expect(sample.code).toBe(0);

@@ -10,7 +10,7 @@ import { bucketOf, StatsKeys } from '../src/stats/keys.ts';
 import { ApiStatsShipper, sampleWaiting } from '../src/stats/shipper.ts';
 import { TraceKeys } from '../src/trace/keys.ts';
 import { StepLog } from '../src/trace/step-log.ts';
-import { dropPrefix, redisUrl, testConfig } from './support/env.ts';
+import { dropPrefix, redisUrl, SETTLE, testConfig } from './support/env.ts';
 
 const MIN = 60_000;
 const config = testConfig();
@@ -82,7 +82,8 @@ describe('job counters in time buckets', () => {
   it('are read once for the overview\'s figures and its pictures together', async () => {
     const reads: string[] = [];
     let end = false;
-    const monitor = await new Redis(redisUrl()).monitor();
+    const client = new Redis(redisUrl());
+    const monitor = await client.monitor();
     monitor.on('monitor', (_time: string, args: string[]) => {
       if (args[0]?.toLowerCase() === 'hgetall' && args[1]?.startsWith(`${prefix}:cs:stats:`)) reads.push(args[1]);
       if (args[0]?.toLowerCase() === 'echo' && args[1] === `${prefix} read`) end = true;
@@ -92,11 +93,12 @@ describe('job counters in time buckets', () => {
       await Promise.all([readTotals(redis, keys, [...WORK_QUEUES, 'api'], now, series), readPictures(redis, prefix, 100, now, series)]);
       // MONITOR shows commands in the order they ran: once this one shows, every read before it has.
       await redis.echo(`${prefix} read`);
-      await vi.waitFor(() => expect(end).toBe(true));
+      await vi.waitFor(() => expect(end).toBe(true), SETTLE);
       expect(new Set(reads).size).toBe(WORK_QUEUES.length * (60 + 96) + 180 + 60 + 96);
       expect(reads.length).toBe(new Set(reads).size);
     } finally {
       monitor.disconnect();
+      client.disconnect();
     }
   });
 
