@@ -10,7 +10,7 @@ import { parseQueue, REDIS_NOTE, withOps } from './ops-connection.ts';
 const EXIT_NOTE = 'Exit codes: 0 done; 1 something asked for was not found; 2 bad usage or configuration; 3 no service running (REDIS_URL unset) or Redis unreachable.';
 
 /** One list line: queue, id, event id, time of the last error, last error (tab-separated). */
-export function formatDeadLetterLine(s: DeadLetterSummary): string {
+function formatDeadLetterLine(s: DeadLetterSummary): string {
   return [s.queue, s.id, s.eventId, s.lastErrorAt, s.lastError.replace(/\s+/g, ' ')].join('\t');
 }
 

@@ -8,7 +8,7 @@ import { REDIS_NOTE, withOps } from './ops-connection.ts';
 const EXIT_NOTE = 'Exit codes: 0 done; 1 not found, not replayable or still invalid; 2 bad usage or configuration; 3 no service running (REDIS_URL unset) or Redis unreachable.';
 
 /** One list line: id, received at, HTTP status, event type, replayable or not, reason (tab-separated). */
-export function formatQuarantineLine(e: QuarantineEntry): string {
+function formatQuarantineLine(e: QuarantineEntry): string {
   return [e.id, e.receivedAt, e.status, e.eventType || '-', e.replayable ? 'replayable' : '-', e.reason.replace(/\s+/g, ' ')].join('\t');
 }
 
