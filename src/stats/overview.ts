@@ -4,7 +4,7 @@ import { WORK_QUEUES } from '../queues/names.ts';
 import type { QueueSet } from '../queues/registry.ts';
 import type { Quarantine } from '../receiver/quarantine.ts';
 import { EMAIL_SCOPE, StatsKeys } from './keys.ts';
-import { readTotals, seriesReader, type SeriesRead, type Totals } from './counters.ts';
+import { readTotals, type SeriesRead, type Totals } from './counters.ts';
 
 /** Two figures of one measure: over the last hour and over the last day. */
 export interface HourDay<T> {
@@ -108,7 +108,7 @@ export function emailFigures(events: Totals, api: Totals): EmailFigures {
 export async function readOverview(deps: OverviewDeps, now = Date.now()): Promise<Overview> {
   const { redis, queues, quarantine } = deps;
   const keys = new StatsKeys(deps.prefix);
-  const totals = await readTotals(redis, keys, [...WORK_QUEUES, 'api', EMAIL_SCOPE], now, deps.series ?? seriesReader(redis, keys, now));
+  const totals = await readTotals(redis, keys, [...WORK_QUEUES, 'api', EMAIL_SCOPE], now, deps.series);
   const queueViews = await Promise.all(
     WORK_QUEUES.map(async (name): Promise<QueueOverview> => {
       const work = queues.work[name];

@@ -58,16 +58,26 @@ export class StepLog {
    */
   async append(key: string, step: TraceStep, unique: string, counter?: StepCounter, once?: string): Promise<boolean> {
     const at = Date.parse(step.at);
-    const minute = bucketOf(at, 'm');
-    const quarter = bucketOf(at, 'q');
-    const k2 = counter ? this.stats.queue(counter.queue, 'm', minute) : this.keys.trace(key);
-    const k3 = counter ? this.stats.queue(counter.queue, 'q', quarter) : this.keys.trace(key);
+    const b = counter ? this.buckets(counter.queue, at) : undefined;
+    const trace = this.keys.trace(key);
     const added = await this.redis.csAppendTraceStep(
-      this.keys.trace(key), k2, k3,
+      trace, b?.minute ?? trace, b?.quarter ?? trace,
       stepField(at, unique), JSON.stringify(step), this.retentionSeconds,
-      counter?.field ?? '', expiresAt(minute, 'm'), expiresAt(quarter, 'q'), once ? `o:${once}` : '',
+      counter?.field ?? '', b?.minuteExpires ?? '', b?.quarterExpires ?? '', once ? `o:${once}` : '',
     );
     return added === 1;
+  }
+
+  /** The minute and quarter-hour counter keys of `queue` at `atMs`, and when each expires. */
+  private buckets(queue: string, atMs: number) {
+    const minute = bucketOf(atMs, 'm');
+    const quarter = bucketOf(atMs, 'q');
+    return {
+      minute: this.stats.queue(queue, 'm', minute),
+      quarter: this.stats.queue(queue, 'q', quarter),
+      minuteExpires: expiresAt(minute, 'm'),
+      quarterExpires: expiresAt(quarter, 'q'),
+    };
   }
 
   /**
@@ -76,11 +86,8 @@ export class StepLog {
    * count again the few seconds of events after the last saved cursor.
    */
   async count(counter: StepCounter, atMs: number): Promise<void> {
-    const minute = bucketOf(atMs, 'm');
-    const quarter = bucketOf(atMs, 'q');
-    const m = this.stats.queue(counter.queue, 'm', minute);
-    const q = this.stats.queue(counter.queue, 'q', quarter);
-    await this.redis.multi().hincrby(m, counter.field, 1).expireat(m, expiresAt(minute, 'm')).hincrby(q, counter.field, 1).expireat(q, expiresAt(quarter, 'q')).exec();
+    const b = this.buckets(counter.queue, atMs);
+    await this.redis.multi().hincrby(b.minute, counter.field, 1).expireat(b.minute, b.minuteExpires).hincrby(b.quarter, counter.field, 1).expireat(b.quarter, b.quarterExpires).exec();
   }
 
   /** Appends a step that has no event-stream id of its own (receiver decisions). */
