@@ -1,6 +1,5 @@
 import { Client } from '@hubspot/api-client';
 import type { Job } from 'bullmq';
-import { expect, vi } from 'vitest';
 import type { Config } from '../../src/config.ts';
 import { startHubSpotEmulator, type HubSpotEmulator, type HubSpotEmulatorOptions } from '../../src/emulators/hubspot/index.ts';
 import type { Enrollment } from '../../src/events/types.ts';
@@ -8,8 +7,8 @@ import type { EnrollmentJob } from '../../src/queues/jobs.ts';
 import { QUEUES } from '../../src/queues/names.ts';
 import { startContactsWorker, type ContactsWorkerOptions } from '../../src/workers/contacts-worker.ts';
 import type { RunningWorker, WorkerDeps } from '../../src/workers/deps.ts';
-import { fixture, SETTLE, testConfig } from './env.ts';
-import { testWorkerDeps } from './worker-deps.ts';
+import { fixture, testConfig } from './env.ts';
+import { finishedJob, testWorkerDeps } from './worker-deps.ts';
 
 /** An enrollment like the seed payload, with its own id, student and course. */
 export function enrollment(id: string, user: Partial<Enrollment['user']> = {}, course: Partial<Enrollment['course']> = {}, createdAt?: string): Enrollment {
@@ -56,13 +55,8 @@ export async function contactsRig(env: Record<string, string> = {}, emulator: Hu
       ) as Promise<Job<EnrollmentJob>[]>;
     },
     /** Waits until every job is completed or failed for good; returns them fresh from Redis. */
-    async settled(jobs: Job[], timeoutMs = 20_000): Promise<Job<EnrollmentJob>[]> {
-      await vi.waitFor(async () => {
-        const states = await Promise.all(jobs.map(async (j) => (await queue.getJob(j.id!))?.getState()));
-        expect(states.filter((s) => s !== 'completed' && s !== 'failed'), 'jobs not finished').toEqual([]);
-      }, { ...SETTLE, timeout: timeoutMs });
-      // Read again: a job read while active may have completed before its state was asked.
-      return (await Promise.all(jobs.map((j) => queue.getJob(j.id!)))) as Job<EnrollmentJob>[];
+    settled(jobs: Job[], timeoutMs = 20_000): Promise<Job<EnrollmentJob>[]> {
+      return Promise.all(jobs.map((j) => finishedJob<EnrollmentJob>(queue, j.id!, timeoutMs)));
     },
     /** Upsert requests the emulator received, as their input lists. */
     upserts(): { id: string; properties: Record<string, string> }[][] {
