@@ -92,8 +92,9 @@ while i <= #ARGV do
       if addJob(q, jobId, name, data, timestamp) then flags[#flags + 1] = q.flag; flags[#flags + 1] = '1' end
     end
     if held ~= '' and #flags > 0 then
-      rcall('HSET', seen, 'at', timestamp, unpack(flags))
-      rcall('HSET', seen, unpack(cjson.decode(held)))
+      local fields = cjson.decode(held)
+      for f = 1, #flags do fields[#fields + 1] = flags[f] end
+      rcall('HSET', seen, 'at', timestamp, unpack(fields))
       rcall('EXPIRE', seen, ARGV[3])
     elseif held ~= '' then
       rcall('SET', seen, timestamp, 'EX', ARGV[1])
