@@ -1,7 +1,9 @@
 import type { Client } from '@hubspot/api-client';
 import type { BatchResponseSimplePublicUpsertObject, BatchResponseSimplePublicUpsertObjectWithErrors, StandardError } from '@hubspot/api-client/lib/codegen/crm/contacts/index.js';
+import { inputOfResult, inputsInMessage, inputsNamed, withTraceIds, type Traced } from './batch-write.ts';
 import type { HubSpotCall } from './call.ts';
 import type { ContactUpsertInput } from './contact-mapping.ts';
+import { existingContactId, inputHeldBy } from './contacts-conflict.ts';
 import type { CourseOptions } from './course-options.ts';
 import { HubSpotCallError } from './errors.ts';
 import { ENROLLED_COURSES } from './properties.ts';
@@ -30,15 +32,11 @@ export type UpsertResult =
 type Fix = 'setup' | 'options';
 
 type UpsertResponse = BatchResponseSimplePublicUpsertObject | BatchResponseSimplePublicUpsertObjectWithErrors;
+type Names = Map<string, string | undefined>;
 
 /** The repair a refusal asks for, if it names a missing property or option. */
 function fixFor(message: string): Fix | undefined {
   return message.includes('PROPERTY_DOESNT_EXIST') ? 'setup' : message.includes('INVALID_OPTION') ? 'options' : undefined;
-}
-
-/** The HubSpot id in "Contact already exists. Existing ID: 123". */
-function existingContactId(message: string): string | undefined {
-  return /Existing ID: (\d+)/.exec(message)?.[1];
 }
 
 export function coursesOf(inputs: ContactUpsertInput[]): string[] {
@@ -56,20 +54,25 @@ function verdict(e: StandardError, targets: number): UpsertResult | { fix: Fix }
   return { rejected: text };
 }
 
-/** Results of a 200/207 by input id (e-mail); records to repair by the repair they need. */
-function readUpsert(data: UpsertResponse, inputs: ContactUpsertInput[]): { results: Map<string, UpsertResult>; fixes: Map<Fix, string[]> } {
-  const ids = new Set(inputs.map((i) => i.id));
+const emailOf = (i: ContactUpsertInput) => i.id;
+
+/**
+ * Results of a 200/207 by input id (e-mail); records to repair by the repair they need. Results
+ * and errors are matched to inputs by their `objectWriteTraceId` (batch-write.ts), else by address.
+ */
+function readUpsert(data: UpsertResponse, inputs: Traced<ContactUpsertInput>[]): { results: Map<string, UpsertResult>; fixes: Map<Fix, string[]> } {
   const results = new Map<string, UpsertResult>();
   const fixes = new Map<Fix, string[]>();
   const unmatched = data.results.filter((r) => {
-    const email = r.properties.email?.toLowerCase();
-    if (!email || !ids.has(email)) return true;
-    results.set(email, { id: r.id, created: r._new });
+    const input = inputOfResult(r, inputs, emailOf, r.properties.email ?? undefined);
+    if (!input) return true;
+    results.set(input.id, { id: r.id, created: r._new });
     return false;
   });
-  const open = () => inputs.map((i) => i.id).filter((id) => !results.has(id) && ![...fixes.values()].flat().includes(id));
+  const fixing = () => new Set([...fixes.values()].flat());
+  const open = () => inputs.map((i) => i.id).filter((id) => !results.has(id) && !fixing().has(id));
   for (const e of ('errors' in data ? data.errors : undefined) ?? []) {
-    const named = Object.values(e.context ?? {}).flat().map((v) => String(v).toLowerCase()).filter((v) => ids.has(v));
+    const named = inputsNamed(e, inputs, emailOf).map((i) => i.id);
     const targets = named.length ? named : open();
     const v = verdict(e, targets.length);
     for (const id of targets) {
@@ -78,22 +81,11 @@ function readUpsert(data: UpsertResponse, inputs: ContactUpsertInput[]): { resul
       else results.set(id, v);
     }
   }
-  // A contact HubSpot wrote under another primary address (it found it by a secondary one): one left of each can only pair up.
+  // A contact HubSpot wrote under another primary address without echoing the trace id (it found it by a secondary one): one left of each can only pair up.
   const left = open();
   if (left.length === 1 && unmatched.length === 1) results.set(left[0]!, { id: unmatched[0]!.id, created: unmatched[0]!._new });
   for (const id of open()) results.set(id, { retry: 'HubSpot answered without this contact' });
   return { results, fixes };
-}
-
-/** The address a 409 names ("A contact with email x already exists"), if it is one of `inputs`. */
-function conflictingInput(err: HubSpotCallError, inputs: ContactUpsertInput[]): string | undefined {
-  const body = (err.cause as { body?: { errors?: { message?: string }[] } } | undefined)?.body;
-  const ids = new Set(inputs.map((i) => i.id));
-  for (const e of body?.errors ?? []) {
-    const email = /email (\S+) already exists/i.exec(e.message ?? '')?.[1]?.toLowerCase();
-    if (email && ids.has(email)) return email;
-  }
-  return undefined;
 }
 
 /**
@@ -101,7 +93,7 @@ function conflictingInput(err: HubSpotCallError, inputs: ContactUpsertInput[]): 
  * the course options and adds the missing ones (someone may have deleted one by hand). A second
  * refusal of the same kind is thrown as transient: the batch is retried with backoff, not rejected.
  */
-async function repair(deps: ContactUpsertDeps, names: Map<string, string | undefined>, fixes: Fix[], inputs: ContactUpsertInput[], repaired: Set<Fix>, message: string): Promise<Set<Fix>> {
+async function repair(deps: ContactUpsertDeps, names: Names, fixes: Fix[], inputs: ContactUpsertInput[], repaired: Set<Fix>, message: string): Promise<Set<Fix>> {
   const again = fixes.find((f) => repaired.has(f));
   if (again) {
     const what = again === 'setup' ? 're-running the property set-up' : 're-reading the course options';
@@ -116,20 +108,23 @@ async function repair(deps: ContactUpsertDeps, names: Map<string, string | undef
 }
 
 /**
- * Batch upsert by e-mail. A missing property or option, named in a 400 for the batch or per record
- * in a 207, is repaired and those records sent again. A 409 naming the contact that holds an address
- * settles that input as a conflict. Other 400s halve the batch until the refused records stand
- * alone, so one bad record never takes the others down with it.
+ * Batch upsert by e-mail, each input with an `objectWriteTraceId` so that HubSpot answers per record
+ * (207). A missing property or option, named in a 400 for the batch or per record in a 207, is
+ * repaired and those records sent again. A conflict (another contact holds an address) settles
+ * that input as a conflict. A whole-batch 400 sends the inputs it names alone and the rest
+ * together; only when it names none is the batch halved, so one bad record never takes the
+ * others down with it.
  */
-export async function upsertContacts(deps: ContactUpsertDeps, names: Map<string, string | undefined>, inputs: ContactUpsertInput[], repaired = new Set<Fix>()): Promise<Map<string, UpsertResult>> {
+export async function upsertContacts(deps: ContactUpsertDeps, names: Names, inputs: ContactUpsertInput[], repaired = new Set<Fix>()): Promise<Map<string, UpsertResult>> {
   if (!inputs.length) return new Map();
+  const traced = withTraceIds(inputs);
   let data: UpsertResponse;
   try {
-    data = (await deps.call('contacts.upsert', () => deps.client.crm.contacts.batchApi.upsertWithHttpInfo({ inputs }))).data;
+    data = (await deps.call('contacts.upsert', () => deps.client.crm.contacts.batchApi.upsertWithHttpInfo({ inputs: traced }))).data;
   } catch (err) {
     return refused(deps, names, inputs, repaired, err);
   }
-  const { results, fixes } = readUpsert(data, inputs);
+  const { results, fixes } = readUpsert(data, traced);
   if (!fixes.size) return results;
   const again = inputs.filter((i) => [...fixes.values()].flat().includes(i.id));
   const message = ('errors' in data ? data.errors : [])?.map((e) => e.message).join('; ') ?? '';
@@ -137,20 +132,28 @@ export async function upsertContacts(deps: ContactUpsertDeps, names: Map<string,
   return new Map([...results, ...(await upsertContacts(deps, names, again, done))]);
 }
 
-async function refused(deps: ContactUpsertDeps, names: Map<string, string | undefined>, inputs: ContactUpsertInput[], repaired: Set<Fix>, err: unknown): Promise<Map<string, UpsertResult>> {
+/** Upserts each group on its own, in order; results together. */
+async function inParts(deps: ContactUpsertDeps, names: Names, parts: ContactUpsertInput[][], repaired: Set<Fix>): Promise<Map<string, UpsertResult>> {
+  const out = new Map<string, UpsertResult>();
+  for (const part of parts) for (const [k, v] of await upsertContacts(deps, names, part, repaired)) out.set(k, v);
+  return out;
+}
+
+async function refused(deps: ContactUpsertDeps, names: Names, inputs: ContactUpsertInput[], repaired: Set<Fix>, err: unknown): Promise<Map<string, UpsertResult>> {
   if (!(err instanceof HubSpotCallError) || err.failure.kind !== 'rejected') throw err;
   const { status, message } = err.failure;
   const existing = status === 409 ? existingContactId(message) : undefined;
   if (status !== 400 && !existing) throw err;
   if (existing) {
-    const email = conflictingInput(err, inputs) ?? (inputs.length === 1 ? inputs[0]!.id : undefined);
+    const email = await inputHeldBy(deps, err, existing, inputs);
     if (email) return new Map([[email, { conflict: existing }], ...(await upsertContacts(deps, names, inputs.filter((i) => i.id !== email), repaired))]);
   } else {
     const fix = fixFor(message);
     if (fix) return upsertContacts(deps, names, inputs, await repair(deps, names, [fix], inputs, repaired, message));
     if (inputs.length === 1) return new Map([[inputs[0]!.id, { rejected: message }]]);
+    const named = inputsInMessage(message, inputs, emailOf);
+    if (named.length && named.length < inputs.length) return inParts(deps, names, [...named.map((i) => [i]), inputs.filter((i) => !named.includes(i))], repaired);
   }
   const half = Math.ceil(inputs.length / 2);
-  const first = await upsertContacts(deps, names, inputs.slice(0, half), repaired);
-  return new Map([...first, ...(await upsertContacts(deps, names, inputs.slice(half), repaired))]);
+  return inParts(deps, names, [inputs.slice(0, half), inputs.slice(half)], repaired);
 }

@@ -1,6 +1,8 @@
 import type { Client } from '@hubspot/api-client';
 import { readBatch } from './batch-read.ts';
+import { inputOfResult, inputsInMessage, inputsNamed, withTraceIds } from './batch-write.ts';
 import type { HubSpotCall } from './call.ts';
+import { HubSpotCallError } from './errors.ts';
 import { PLAN_ID_PROPERTY, type ProductUpsertInput } from './product-mapping.ts';
 
 /** HubSpot's largest batch for products. */
@@ -25,27 +27,48 @@ function chunks<T>(items: T[], size: number): T[][] {
   return out;
 }
 
-/** Which inputs a 207 error is about: ids in its context that are plan ids of the batch, else all. */
-function errorPlanIds(context: Record<string, string[]> | undefined, batchIds: string[]): string[] {
-  const named = Object.values(context ?? {}).flat().filter((v) => batchIds.includes(v));
-  return named.length ? [...new Set(named)] : batchIds;
-}
+const planIdOf = (i: ProductUpsertInput) => i.id;
 
-/** Upserts products by loopwise_plan_id, in batches of at most 100 (one request per batch). */
+/**
+ * Upserts products by loopwise_plan_id, in batches of at most 100 (one request per batch), each
+ * input with an `objectWriteTraceId` so that HubSpot answers per record (batch-write.ts).
+ */
 export async function upsertProducts(client: Client, call: HubSpotCall, inputs: ProductUpsertInput[]): Promise<ProductUpsertResult> {
   const out: ProductUpsertResult = { written: [], errors: [] };
-  for (const batch of chunks(inputs, PRODUCT_BATCH_LIMIT)) {
-    const res = await call('products.upsert', () => client.crm.products.batchApi.upsert({ inputs: batch }));
-    const ids = batch.map((i) => i.id);
-    for (const r of res.results) {
-      const planId = r.properties[PLAN_ID_PROPERTY];
-      if (planId) out.written.push({ planId, productId: r.id, created: r._new });
-    }
-    for (const e of ('errors' in res ? res.errors : undefined) ?? []) {
-      out.errors.push({ planIds: errorPlanIds(e.context, ids), category: e.category, message: e.message });
-    }
-  }
+  for (const batch of chunks(inputs, PRODUCT_BATCH_LIMIT)) await upsertBatch(client, call, batch, out);
   return out;
+}
+
+/**
+ * One batch. A whole-batch 400 that is about records (not a missing property, which the caller's
+ * set-up repairs) is narrowed down: the plans its message names are sent alone and the rest
+ * together, or the batch is halved, until each refused plan stands alone as an error of its own.
+ */
+async function upsertBatch(client: Client, call: HubSpotCall, batch: ProductUpsertInput[], out: ProductUpsertResult): Promise<void> {
+  const traced = withTraceIds(batch);
+  let res;
+  try {
+    res = await call('products.upsert', () => client.crm.products.batchApi.upsert({ inputs: traced }));
+  } catch (err) {
+    if (!(err instanceof HubSpotCallError) || err.failure.kind !== 'rejected' || err.failure.status !== 400 || err.failure.message.includes('PROPERTY_DOESNT_EXIST')) throw err;
+    if (batch.length === 1) {
+      out.errors.push({ planIds: [batch[0]!.id], category: err.failure.category ?? 'VALIDATION_ERROR', message: err.failure.message });
+      return;
+    }
+    const named = inputsInMessage(err.failure.message, batch, planIdOf);
+    const half = Math.ceil(batch.length / 2);
+    const parts = named.length && named.length < batch.length ? [...named.map((i) => [i]), batch.filter((i) => !named.includes(i))] : [batch.slice(0, half), batch.slice(half)];
+    for (const part of parts) await upsertBatch(client, call, part, out);
+    return;
+  }
+  for (const r of res.results) {
+    const planId = inputOfResult(r, traced, planIdOf, r.properties[PLAN_ID_PROPERTY] ?? undefined)?.id ?? r.properties[PLAN_ID_PROPERTY];
+    if (planId) out.written.push({ planId, productId: r.id, created: r._new });
+  }
+  for (const e of ('errors' in res ? res.errors : undefined) ?? []) {
+    const named = inputsNamed(e, traced, planIdOf);
+    out.errors.push({ planIds: named.length ? named.map(planIdOf) : batch.map(planIdOf), category: e.category, message: e.message });
+  }
 }
 
 /** A live product found by its plan id: its HubSpot id and the course it belongs to. */

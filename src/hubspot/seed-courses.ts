@@ -6,7 +6,12 @@ import type { ContactCourses } from './contact-courses.ts';
 import type { CourseOptions } from './course-options.ts';
 import { ENROLLED_COURSES } from './properties.ts';
 
-const READ_LIMIT = 100;
+/**
+ * Most inputs of a batch read that asks for property history: HubSpot refuses more with 400 ("The
+ * maximum number of inputs supported in a batch request for property histories is 50"), reported
+ * by integrators against batch read; the contacts spec says history reduces the batch size.
+ */
+export const HISTORY_READ_LIMIT = 50;
 
 type SeedDeps = { client: Client; call: HubSpotCall; courses: ContactCourses; options: Pick<CourseOptions, 'ensure' | 'has'> };
 
@@ -30,11 +35,13 @@ async function learnOptions(options: SeedDeps['options'], values: string[]): Pro
  * `loopwise_enrolled_courses` with its history (batch read by e-mail) and adds every course id
  * it ever held to the contact's record, marking it seeded. Our own upsert has just replaced the
  * value, so the earlier one is only in the history. Ids that are no longer options are dropped
- * (HubSpot would refuse them). The caller then rewrites the contacts whose record grew.
+ * (HubSpot would refuse them). The caller then rewrites the contacts whose record grew. One read
+ * per 50 contacts (HISTORY_READ_LIMIT); should one fail, the contacts of that read and after stay
+ * unseeded and the next attempt reads their history again (their earlier value is still in it).
  */
 export async function seedFromHistory(deps: SeedDeps, emails: string[]): Promise<void> {
-  for (let i = 0; i < emails.length; i += READ_LIMIT) {
-    const chunk = emails.slice(i, i + READ_LIMIT);
+  for (let i = 0; i < emails.length; i += HISTORY_READ_LIMIT) {
+    const chunk = emails.slice(i, i + HISTORY_READ_LIMIT);
     const results = await readBatch(deps.call, 'contacts.read', () =>
       deps.client.crm.contacts.batchApi.read({
         idProperty: 'email',
@@ -63,8 +70,8 @@ export async function seedFromHistory(deps: SeedDeps, emails: string[]): Promise
 export async function followConflicts(deps: SeedDeps, conflicts: { email: string; contactId: string }[]): Promise<Map<string, string>> {
   const moved = new Map<string, string>();
   const ids = [...new Set(conflicts.map((c) => c.contactId))];
-  for (let i = 0; i < ids.length; i += READ_LIMIT) {
-    const chunk = ids.slice(i, i + READ_LIMIT);
+  for (let i = 0; i < ids.length; i += HISTORY_READ_LIMIT) {
+    const chunk = ids.slice(i, i + HISTORY_READ_LIMIT);
     const results = await readBatch(deps.call, 'contacts.read', () =>
       deps.client.crm.contacts.batchApi.read({
         inputs: chunk.map((id) => ({ id })),
