@@ -15,3 +15,12 @@ export type FailureKind = 'rate_limited' | 'auth' | 'rejected' | 'transient';
  * (a batch whose records ended differently), or the FailureKind of the failure.
  */
 export type JobOutcome = 'completed' | 'skipped' | 'deferred' | 'partial' | FailureKind;
+
+/**
+ * The least delay before the next attempt that an API asked for (its Retry-After), carried by the
+ * error as `retryAfterMs`; the jobs' backoff never retries sooner (queues/jobs.ts).
+ */
+export function retryAfterOf(err: unknown): number {
+  const ms = (err as { retryAfterMs?: unknown } | null | undefined)?.retryAfterMs;
+  return typeof ms === 'number' && Number.isFinite(ms) && ms > 0 ? ms : 0;
+}

@@ -75,6 +75,26 @@ describe('classifyHubSpotError', () => {
       { kind: 'transient', status: 500, message: 'HubSpot 500 INTERNAL_ERROR: internal error' },
     ],
     [
+      '423 Locked with Retry-After: transient, waiting at least that long',
+      { status: 423, headers: { 'retry-after': '3' }, body: { status: 'error', message: 'locked', category: 'LOCKED' } },
+      { kind: 'transient', status: 423, message: 'HubSpot 423 LOCKED: locked', waitMs: 3000 },
+    ],
+    [
+      '423 Locked without Retry-After: transient, the 2 s HubSpot\'s guide asks for',
+      { status: 423, body: { status: 'error', message: 'locked', category: 'LOCKED' } },
+      { kind: 'transient', status: 423, message: 'HubSpot 423 LOCKED: locked', waitMs: 2000 },
+    ],
+    [
+      '477 Migration in Progress: transient for the whole account, for its Retry-After',
+      { status: 477, headers: { 'retry-after': '120' }, body: { status: 'error', message: 'migrating', category: 'MIGRATION_IN_PROGRESS' } },
+      { kind: 'transient', status: 477, message: 'HubSpot 477 MIGRATION_IN_PROGRESS: migrating', waitMs: 120_000, accountWide: true },
+    ],
+    [
+      '503 with Retry-After: transient, not sooner than that',
+      { status: 503, headers: { 'retry-after': '5' }, body: { status: 'error', message: 'unavailable', category: 'SERVICE_UNAVAILABLE' } },
+      { kind: 'transient', status: 503, message: 'HubSpot 503 SERVICE_UNAVAILABLE: unavailable', waitMs: 5000 },
+    ],
+    [
       '502 with a proxy\'s HTML page',
       { status: 502, body: '<html>Bad gateway</html>' },
       { kind: 'transient', status: 502, message: 'HubSpot 502 no message' },

@@ -1,5 +1,5 @@
 import type { Metrics } from '../metrics.ts';
-import { classifyHubSpotError, HubSpotCallError } from './errors.ts';
+import { accountWait, classifyHubSpotError, HubSpotCallError } from './errors.ts';
 import type { RequestBudget } from './request-budget.ts';
 
 /**
@@ -26,8 +26,8 @@ function successStatus(result: unknown): string {
 /**
  * Wraps every HubSpot request of a worker: waits for the shared request budget, sends, counts
  * the call in `course_sync_api_calls_total{api="hubspot",operation,status}`, and on failure throws
- * a HubSpotCallError whose `failure` says what to do. A 429 also blocks the budget for the time
- * HubSpot asked, so every process (contacts and products) backs off together.
+ * a HubSpotCallError whose `failure` says what to do. A 429 or a 477 (account migrating) also
+ * blocks the budget for the time HubSpot asked, so every process (contacts and products) backs off together.
  */
 export function createHubSpotCall({ budget, metrics, signal }: HubSpotCallDeps): HubSpotCall {
   return async <T>(operation: string, request: () => Promise<T>): Promise<T> => {
@@ -39,7 +39,8 @@ export function createHubSpotCall({ budget, metrics, signal }: HubSpotCallDeps):
     } catch (err) {
       const failure = classifyHubSpotError(err);
       metrics?.apiCalls.inc({ api: 'hubspot', operation, status: failure.status === undefined ? 'network' : String(failure.status) });
-      if (failure.kind === 'rate_limited') await budget?.block(failure.waitMs);
+      const wait = accountWait(failure);
+      if (wait !== undefined) await budget?.block(wait);
       throw Object.assign(new HubSpotCallError(failure, operation), { cause: err });
     }
   };

@@ -6,11 +6,19 @@ export type HubSpotFailure =
   | { kind: 'auth'; status: 401 | 403; message: string }
   /** 400 and other 4xx: HubSpot refused the request as sent. */
   | { kind: 'rejected'; status: number; category?: string; message: string }
-  /** 5xx (HubSpot's side), or no answer at all (refused, reset, timeout: no `status`); retry with backoff. */
-  | { kind: 'transient'; status?: number; message: string };
+  /**
+   * 423, 477, 5xx (HubSpot's side), or no answer at all (refused, reset, timeout: no `status`);
+   * retry with backoff, waiting at least `waitMs` (HubSpot's Retry-After). `accountWide`: the whole
+   * account is unavailable (477): every HubSpot request waits `waitMs`, and no attempt is used.
+   */
+  | { kind: 'transient'; status?: number; message: string; waitMs?: number; accountWide?: boolean };
 
 const DEFAULT_WAIT_MS = 10_000;
 const DAILY_WAIT_MS = 60 * 60_000;
+/** 423 Locked without Retry-After: HubSpot's guide asks for at least 2 seconds. */
+const LOCKED_WAIT_MS = 2_000;
+/** 477 Migration in Progress without Retry-After: ask again in a minute (migrations take up to hours). */
+const MIGRATION_WAIT_MS = 60_000;
 
 function header(headers: unknown, name: string): string | undefined {
   if (!headers || typeof headers !== 'object') return undefined;
@@ -31,6 +39,12 @@ export function rateLimitWaitMs(headers: unknown, body: unknown): number {
   if (Number.isFinite(retryAfter) && retryAfter > 0) return retryAfter * 1000;
   const interval = Number(header(headers, 'x-hubspot-ratelimit-interval-milliseconds'));
   return Number.isFinite(interval) && interval > 0 ? interval : DEFAULT_WAIT_MS;
+}
+
+/** Retry-After in milliseconds (HubSpot sends whole seconds), if the answer has a usable one. */
+function retryAfterMs(headers: unknown): number | undefined {
+  const seconds = Number(header(headers, 'retry-after'));
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined;
 }
 
 /** HubSpot's own words for an error body: "CATEGORY: message". */
@@ -55,8 +69,24 @@ export function classifyHubSpotError(err: unknown): HubSpotFailure {
     return { kind: 'rate_limited', status, waitMs: rateLimitWaitMs(e.headers, e.body), policy, message };
   }
   if (status === 401 || status === 403) return { kind: 'auth', status, message };
-  if (status >= 500) return { kind: 'transient', status, message };
+  // HubSpot's error-handling guide lists these as common answers that ask for a later retry.
+  if (status === 423) return { kind: 'transient', status, message, waitMs: retryAfterMs(e.headers) ?? LOCKED_WAIT_MS };
+  if (status === 477) return { kind: 'transient', status, message, waitMs: retryAfterMs(e.headers) ?? MIGRATION_WAIT_MS, accountWide: true };
+  if (status >= 500) {
+    const waitMs = retryAfterMs(e.headers);
+    return waitMs === undefined ? { kind: 'transient', status, message } : { kind: 'transient', status, message, waitMs };
+  }
   return { kind: 'rejected', status, category: (e.body as { category?: string } | undefined)?.category, message };
+}
+
+/**
+ * How long HubSpot asked every request to wait, with no attempt used: the time a 429 names, or a
+ * 477's Retry-After (the whole account is unavailable). Undefined for every other failure.
+ */
+export function accountWait(failure: HubSpotFailure | undefined): number | undefined {
+  if (failure?.kind === 'rate_limited') return failure.waitMs;
+  if (failure?.kind === 'transient' && failure.accountWide) return failure.waitMs;
+  return undefined;
 }
 
 /** An error carrying its classification, so callers up the stack need not classify again. */
@@ -67,5 +97,10 @@ export class HubSpotCallError extends Error {
   ) {
     super(`${operation}: ${failure.message}`);
     this.name = 'HubSpotCallError';
+  }
+
+  /** The least delay before a retry HubSpot asked for (read by the jobs' backoff, see retryAfterOf). */
+  get retryAfterMs(): number | undefined {
+    return this.failure.kind === 'transient' ? this.failure.waitMs : undefined;
   }
 }

@@ -1,5 +1,6 @@
 import type { JobsOptions, KeepJobs, WorkerOptions } from 'bullmq';
 import type { Config } from '../config.ts';
+import { retryAfterOf } from '../api-failure.ts';
 import type { Course, Enrollment, EventType } from '../events/types.ts';
 import type { EmailEvent } from '../sendgrid/events.ts';
 
@@ -68,12 +69,15 @@ export function jitteredDelay(attemptsMade: number, delay: number, random = Math
   return Math.floor(random * max * JITTER + max * (1 - JITTER));
 }
 
-/** Settings every worker of a work queue runs with: the `jittered` backoff of the jobs' options. */
+/**
+ * Settings every worker of a work queue runs with: the `jittered` backoff of the jobs' options,
+ * never shorter than the wait the API asked for (Retry-After, carried by the error).
+ */
 export const WORKER_SETTINGS: NonNullable<WorkerOptions['settings']> = {
-  backoffStrategy: (attemptsMade, type, _err, job) => {
+  backoffStrategy: (attemptsMade, type, err, job) => {
     if (type !== JITTERED) throw new Error(`Unknown backoff strategy ${type}`);
     const backoff = job?.opts.backoff;
-    return jitteredDelay(attemptsMade, typeof backoff === 'object' ? (backoff.delay ?? 0) : 0);
+    return Math.max(jitteredDelay(attemptsMade, typeof backoff === 'object' ? (backoff.delay ?? 0) : 0), retryAfterOf(err));
   },
 };
 

@@ -7,7 +7,7 @@ import { ContactCourses } from '../hubspot/contact-courses.ts';
 import { mapEnrollment, mergeByEmail, type MappedContact } from '../hubspot/contact-mapping.ts';
 import { syncContacts, type ContactOutcome, type ContactSyncDeps } from '../hubspot/contacts-sync.ts';
 import { CourseOptions } from '../hubspot/course-options.ts';
-import { HubSpotCallError } from '../hubspot/errors.ts';
+import { accountWait, HubSpotCallError } from '../hubspot/errors.ts';
 import { RequestBudget } from '../hubspot/request-budget.ts';
 import { setupOnce } from '../hubspot/setup.ts';
 import { maskEmail, maskEmails } from '../privacy/email.ts';
@@ -181,11 +181,13 @@ class ContactsBatchHandler {
       await Promise.all(jobs.map((j) => j.moveToWait(token)));
       return 'deferred';
     }
-    if (failure?.kind === 'rate_limited') {
-      await this.queue.rateLimit(failure.waitMs);
+    const wait = accountWait(failure);
+    if (wait !== undefined) {
+      await this.queue.rateLimit(wait);
       await Promise.all(jobs.map((j) => j.moveToWait(token)));
-      log.warn({ queue: this.queueName, waitMs: failure.waitMs, policy: failure.policy, jobs: jobs.length }, 'HubSpot rate limit (429): queue paused for the time HubSpot asked; jobs keep their attempts');
-      return 'rate_limited';
+      const why = failure?.kind === 'rate_limited' ? 'HubSpot rate limit (429)' : `HubSpot account unavailable (${failure?.status})`;
+      log.warn({ queue: this.queueName, waitMs: wait, status: failure?.status, policy: failure?.kind === 'rate_limited' ? failure.policy : undefined, jobs: jobs.length }, `${why}: queue paused for the time HubSpot asked; jobs keep their attempts`);
+      return failure?.kind === 'rate_limited' ? 'rate_limited' : 'transient';
     }
     if (failure?.kind === 'auth') {
       await this.queue.pause();

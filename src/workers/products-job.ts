@@ -1,7 +1,7 @@
 import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job, type Queue } from 'bullmq';
 import type { JobOutcome } from '../api-failure.ts';
 import type { OptionChange } from '../hubspot/course-options.ts';
-import { HubSpotCallError } from '../hubspot/errors.ts';
+import { accountWait, HubSpotCallError } from '../hubspot/errors.ts';
 import { CourseMappingError, LeaseLostError, prepareCourse, syncCourseProducts, type PreparedCourse, type ProductsSyncDeps } from '../hubspot/products-sync.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
@@ -101,9 +101,10 @@ export function productsProcessor(ctx: ProductsJobContext) {
     async function handleHubSpotError(err: HubSpotCallError): Promise<never> {
       const f = err.failure;
       observe(f.kind);
-      if (f.kind === 'rate_limited') {
-        log.warn({ ...ids, waitMs: f.waitMs, policy: f.policy }, 'HubSpot rate limit: pausing the crm-products queue');
-        await queue.rateLimit(f.waitMs);
+      const wait = accountWait(f);
+      if (wait !== undefined) {
+        log.warn({ ...ids, waitMs: wait, status: f.status, policy: f.kind === 'rate_limited' ? f.policy : undefined }, 'HubSpot asked every request to wait: pausing the crm-products queue');
+        await queue.rateLimit(wait);
         throw Worker.RateLimitError();
       }
       if (f.kind === 'auth') {
@@ -114,7 +115,8 @@ export function productsProcessor(ctx: ProductsJobContext) {
         throw new WaitingError();
       }
       if (f.kind === 'rejected') throw new UnrecoverableError(err.message);
-      throw new Error(err.message);
+      // Retried with backoff, never sooner than HubSpot's Retry-After (see WORKER_SETTINGS).
+      throw Object.assign(new Error(err.message), { retryAfterMs: err.retryAfterMs });
     }
   };
 }
