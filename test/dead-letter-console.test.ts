@@ -66,14 +66,14 @@ describe('dead letters grouped by cause', () => {
     const invalid = contacts.find((g) => g.category?.includes('INVALID_EMAIL'))!;
     expect(invalid.ids.sort()).toEqual(INVALID.map((id) => `enroll-${id}`).sort());
     expect(invalid.cause).not.toMatch(/@school/);
-    expect(contacts.find((g) => g.category === 'INTERNAL_ERROR')!.ids.sort()).toEqual(OUTAGE.map((id) => `enroll-${id}`).sort());
+    expect(contacts.find((g) => g.category === 'SERVICE_UNAVAILABLE')!.ids.sort()).toEqual(OUTAGE.map((id) => `enroll-${id}`).sort());
     expect(email).toEqual([expect.objectContaining({ count: 10, category: 'SendGrid 400' })]);
     for (const g of [...contacts, ...email]) expect(Date.parse(g.firstAt)).toBeLessThanOrEqual(Date.parse(g.lastAt));
   });
 
   it('replaying one group puts back exactly its letters, with fresh attempts, and no student gets a second welcome email', async () => {
     hubspot.clearFaults();
-    const outage = (await groups(QUEUES.contacts)).find((g) => g.category === 'INTERNAL_ERROR')!;
+    const outage = (await groups(QUEUES.contacts)).find((g) => g.category === 'SERVICE_UNAVAILABLE')!;
     const sentBefore = emailTally(sendgrid).perEnrollment;
     const res = await api('POST', `/dlq/${QUEUES.contacts}/replay`, { cause: outage.cause });
     expect(res.status).toBe(200);

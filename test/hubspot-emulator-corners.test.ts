@@ -15,8 +15,9 @@ async function failure(p: Promise<unknown>): Promise<{ code: number; body: any; 
   throw new Error('expected the call to fail');
 }
 
+/** A batch upsert as course-sync sends it: each input with a unique objectWriteTraceId. */
 const upsert = (inputs: { id: string; properties?: Record<string, string> }[]) =>
-  hs.crm.contacts.batchApi.upsertWithHttpInfo({ inputs: inputs.map((i) => ({ idProperty: 'email', properties: {}, ...i })) });
+  hs.crm.contacts.batchApi.upsertWithHttpInfo({ inputs: inputs.map((i, n) => ({ idProperty: 'email', properties: {}, objectWriteTraceId: `t${n}`, ...i })) });
 
 beforeAll(async () => {
   em = await startHubSpotEmulator({ requestsPer10s: undefined });
@@ -100,8 +101,10 @@ describe('an address another contact holds as a secondary one', () => {
     const before = em.state.writes.length;
     const e = await failure(upsert([{ id: 'new1@example.com' }, { id: 'S1@example.com' }]));
     expect(e.code).toBe(409);
-    expect(e.body).toMatchObject({ category: 'OBJECT_ALREADY_EXISTS', message: `Contact already exists. Existing ID: ${h.id}` });
-    expect(e.body.errors[0].message).toBe(`A contact with email s1@example.com already exists. Existing ID: ${h.id}`);
+    // HubSpot's body as integrators quote it: the contact, not the address, and nothing more.
+    expect(Object.keys(e.body).sort()).toEqual(['category', 'correlationId', 'message', 'status']);
+    expect(e.body).toMatchObject({ status: 'error', category: 'CONFLICT', message: `Contact already exists. Existing ID: ${h.id}` });
+    expect(JSON.stringify(e.body)).not.toContain('s1@example.com');
     expect(em.state.writes.length).toBe(before);
   });
 
@@ -110,7 +113,7 @@ describe('an address another contact holds as a secondary one', () => {
     const h = await holder('p2@example.com', 's2@example.com');
     const res = await upsert([{ id: 'new2@example.com' }, { id: 's2@example.com' }]);
     expect(res.httpStatusCode).toBe(207);
-    expect((res.data as any).errors[0]).toMatchObject({ category: 'OBJECT_ALREADY_EXISTS', context: { ids: ['s2@example.com'] }, message: `Contact already exists. Existing ID: ${h.id}` });
+    expect((res.data as any).errors[0]).toMatchObject({ category: 'CONFLICT', context: { ids: ['s2@example.com'], objectWriteTraceId: ['t1'] }, message: `Contact already exists. Existing ID: ${h.id}` });
     expect(em.state.contact('new2@example.com')).toBeDefined();
     expect(em.state.contact('s2@example.com')).toBeUndefined();
   });

@@ -19,10 +19,13 @@ describe('HubSpot emulator: list objects', () => {
   it('answers a page in id order with paging.next.after while more follow', async () => {
     const first = await client.crm.contacts.basicApi.getPage(2);
     expect(first.results.map((c) => c.properties.email)).toEqual(['a@example.com', 'b@example.com']);
-    expect(first.paging?.next?.after).toBe(first.results[1]!.id);
-    const rest = await client.crm.contacts.basicApi.getPage(2, first.paging!.next!.after);
+    const cursor = first.paging!.next!.after;
+    // Opaque, as HubSpot's: not the last id, so only a cursor it gave out leads on.
+    expect(cursor).not.toBe(first.results[1]!.id);
+    const rest = await client.crm.contacts.basicApi.getPage(2, cursor);
     expect(rest.results.map((c) => c.properties.email)).toEqual(['c@example.com']);
     expect(rest.paging).toBeUndefined();
+    await expect(client.crm.contacts.basicApi.getPage(2, first.results[1]!.id)).rejects.toMatchObject({ code: 400 });
   });
 
   it('answers an empty list for a type with no records', async () => {

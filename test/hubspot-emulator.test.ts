@@ -53,24 +53,51 @@ describe('contacts batch upsert by email', () => {
     expect(em.state.contact('ann@example.com')!.properties).toMatchObject({ firstname: 'Ann', lastname: 'Lee' });
   });
 
-  it('answers 207 with a per-record VALIDATION_ERROR for an e-mail HubSpot deems invalid, writing the others', async () => {
+  it('answers 207 with a per-record VALIDATION_ERROR for an e-mail HubSpot deems invalid, writing the others, when each input carries an objectWriteTraceId', async () => {
     const res = await hs.crm.contacts.batchApi.upsertWithHttpInfo({
       inputs: [
-        { id: 'good@example.com', idProperty: 'email', properties: {} },
-        { id: 'bad@example.c0m', idProperty: 'email', properties: {} },
+        { id: 'good@example.com', idProperty: 'email', properties: {}, objectWriteTraceId: 't-good' },
+        { id: 'bad@example.c0m', idProperty: 'email', properties: {}, objectWriteTraceId: 't-bad' },
       ],
     });
     expect(res.httpStatusCode).toBe(207);
     const data = res.data as any;
     expect(data.numErrors).toBe(1);
-    expect(data.errors[0]).toMatchObject({ status: 'error', category: 'VALIDATION_ERROR', context: { ids: ['bad@example.c0m'] } });
+    expect(data.errors[0]).toMatchObject({ status: 'error', category: 'VALIDATION_ERROR', context: { ids: ['bad@example.c0m'], objectWriteTraceId: ['t-bad'] } });
     expect(data.errors[0].message).toContain('INVALID_EMAIL');
+    expect(data.results[0].objectWriteTraceId).toBe('t-good');
     expect(em.state.contact('good@example.com')).toBeDefined();
     expect(em.state.contact('bad@example.c0m')).toBeUndefined();
   });
 
   it.each([
-    ['duplicate ids', [{ id: 'a@example.com' }, { id: 'A@example.com' }], 'Duplicate IDs'],
+    ['no objectWriteTraceId', [undefined, undefined]],
+    ['one input without one', ['t1', undefined]],
+    ['two inputs sharing one', ['t1', 't1']],
+  ])('refuses the whole batch with 400 for one bad record when its inputs carry %s (HubSpot answers 207 only with unique trace ids), writing nothing', async (_what, traceIds) => {
+    const before = em.state.writes.length;
+    const emails = ['fine@example.com', 'broken@example.c0m'];
+    const e = await failure(hs.crm.contacts.batchApi.upsert({ inputs: emails.map((id, i) => ({ id, idProperty: 'email', properties: {}, ...(traceIds[i] ? { objectWriteTraceId: traceIds[i] } : {}) })) }));
+    expect(e.code).toBe(400);
+    expect(e.body.message).toContain('Email address broken@example.c0m is invalid');
+    expect(em.state.writes.length).toBe(before);
+    expect(em.state.contact('fine@example.com')).toBeUndefined();
+  });
+
+  it('answers 207 without trace ids when switched to multiStatus "always"', async () => {
+    const other = await startHubSpotEmulator({ behaviour: { multiStatus: 'always' } });
+    try {
+      const c = new Client({ accessToken: other.token, basePath: other.url });
+      const res = await c.crm.contacts.batchApi.upsertWithHttpInfo({ inputs: ['ok@example.com', 'no@example.c0m'].map((id) => ({ id, idProperty: 'email', properties: {} })) });
+      expect(res.httpStatusCode).toBe(207);
+      expect(other.state.contact('ok@example.com')).toBeDefined();
+    } finally {
+      await other.close();
+    }
+  });
+
+  it.each([
+    ['duplicate ids', [{ id: 'a@example.com' }, { id: 'A@example.com' }], 'Duplicate IDs found in batch input: [a@example.com]'],
     ['an unknown property', [{ id: 'a@example.com', properties: { shoe_size: '42' } }], 'PROPERTY_DOESNT_EXIST'],
     ['a checkbox value that is not an option', [{ id: 'a@example.com', properties: { loopwise_enrolled_courses: 'c1;c9' } }], 'INVALID_OPTION'],
     ['more than 100 inputs', Array.from({ length: 101 }, (_, i) => ({ id: `u${i}@example.com` })), 'exceeds limit of 100'],
@@ -81,6 +108,23 @@ describe('contacts batch upsert by email', () => {
     expect(e.body.category).toBe('VALIDATION_ERROR');
     expect(e.body.message).toContain(message);
     expect(em.state.writes.length).toBe(before);
+  });
+
+  it('names duplicate ids in context.ids, as HubSpot does', async () => {
+    const e = await failure(hs.crm.contacts.batchApi.upsert({ inputs: ['d@example.com', 'D@example.com ', 'e@example.com'].map((id) => ({ id, idProperty: 'email', properties: {} })) }));
+    expect(e.code).toBe(400);
+    expect(e.body.context).toEqual({ ids: ['d@example.com'] });
+  });
+
+  it('reads at most 50 inputs when asked for property history (400 in HubSpot\'s words above that), 100 without', async () => {
+    const inputs = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `h${i}@example.com` }));
+    await hs.crm.contacts.batchApi.upsert({ inputs: inputs(51).map((i) => ({ ...i, idProperty: 'email', properties: {}, objectWriteTraceId: i.id })) });
+    const read = (n: number, history: string[]) => hs.crm.contacts.batchApi.read({ idProperty: 'email', inputs: inputs(n), properties: ['email'], propertiesWithHistory: history });
+    const e = await failure(read(51, ['email']));
+    expect(e.code).toBe(400);
+    expect(e.body).toMatchObject({ category: 'VALIDATION_ERROR', message: 'The maximum number of inputs supported in a batch request for property histories is 50. Please reduce the number of items and try again' });
+    expect((await read(50, ['email'])).results).toHaveLength(50);
+    expect((await read(100, [])).results).toHaveLength(51);
   });
 
   it('replaces a checkbox value on write (no append)', async () => {
@@ -153,7 +197,7 @@ describe('products', () => {
   });
 
   it('refuses a price that is not a number, per record (207)', async () => {
-    const res = await hs.crm.products.batchApi.upsertWithHttpInfo({ inputs: [{ id: 'plan_2', idProperty: 'loopwise_plan_id', properties: { price: '50 TWD' } }] });
+    const res = await hs.crm.products.batchApi.upsertWithHttpInfo({ inputs: [{ id: 'plan_2', idProperty: 'loopwise_plan_id', properties: { price: '50 TWD' }, objectWriteTraceId: '0' }] });
     expect(res.httpStatusCode).toBe(207);
   });
 });

@@ -7,12 +7,14 @@ export interface FaultRequest {
 
 /**
  * A fault for the next `count` matching requests (default 1; Infinity for "until cleared"):
- * - `status`: answer with this status (e.g. 500, 502, 503, 403) and a HubSpot-like error body;
+ * - `status`: answer with this status (e.g. 423, 477, 500, 502, 503, 504, 403) and HubSpot's body for it;
+ * - `retryAfterSeconds`: with `status`, a `Retry-After` header (HubSpot sends one with 423 and 477);
  * - `reset`: destroy the connection without an answer (the client sees a network error);
  * - `delayMs`: hold the request this long first (alone: then answer it normally).
  */
 export interface Fault {
   status?: number;
+  retryAfterSeconds?: number;
   reset?: boolean;
   delayMs?: number;
   count?: number;
@@ -46,8 +48,27 @@ export class FaultQueue {
   }
 }
 
+/**
+ * Answers HubSpot's error-handling guide lists as common to every API ("Common error responses"),
+ * in its words: each asks the client to wait and try again, never to give up on the request.
+ */
+const COMMON: Record<number, { category: string; message: string }> = {
+  423: { category: 'LOCKED', message: 'The record is locked while a large volume of data syncs; wait at least 2 seconds (Retry-After) and try again.' },
+  477: { category: 'MIGRATION_IN_PROGRESS', message: 'This HubSpot account is being migrated between data hosting locations; retry after the time given in Retry-After.' },
+  502: { category: 'BAD_GATEWAY', message: 'HubSpot\'s processing limits were met (timeout); pause for a few seconds and try again.' },
+  503: { category: 'SERVICE_UNAVAILABLE', message: 'HubSpot is temporarily unavailable; pause for a few seconds and try again.' },
+  504: { category: 'GATEWAY_TIMEOUT', message: 'HubSpot\'s processing limits were met (timeout); pause for a few seconds and try again.' },
+};
+
+/** The headers of an injected answer: `Retry-After` when the fault asks for one. */
+export function faultHeaders(f: Fault): Record<string, string> {
+  return f.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(f.retryAfterSeconds) };
+}
+
 /** A HubSpot-like error body for an injected status. */
 export function faultBody(status: number, correlationId: string): Record<string, unknown> {
+  const common = COMMON[status];
+  if (common) return { status: 'error', message: common.message, correlationId, category: common.category };
   if (status === 401) return { status: 'error', message: 'Authentication credentials not found.', correlationId, category: 'INVALID_AUTHENTICATION' };
   if (status === 403) {
     return {

@@ -2,35 +2,24 @@ import { badRequest, HubSpotHttpError, recordError, type RouteAnswer, type Route
 import { present } from './objects.ts';
 import { SECONDARY_EMAILS, type CrmObject, type HubSpotState } from './state.ts';
 
-/** What HubSpot answers when a contact would get an address another contact holds. */
-function existsMessages(email: string, holder: CrmObject) {
-  return {
-    message: `Contact already exists. Existing ID: ${holder.id}`,
-    detail: { message: `A contact with email ${email} already exists. Existing ID: ${holder.id}`, in: 'email' },
-  };
+/** HubSpot's words when a contact would get an address another contact holds: they name the contact, not the address. */
+function existsMessage(holder: CrmObject): string {
+  return `Contact already exists. Existing ID: ${holder.id}`;
 }
 
 /**
- * The 409 for the whole batch, in the shape HubSpot's contacts API answers since 2024 (category
- * OBJECT_ALREADY_EXISTS, `error` CONTACT_EXISTS, the existing contact's identity profile).
+ * The 409 for the whole batch, as integrators quote HubSpot's body (issue reports against
+ * @hubspot/api-client and HubSpot's community forum, "Contact already exists. Existing ID"):
+ * `{status, message, correlationId, category: "CONFLICT"}` — no `errors` list and no address, so
+ * nothing in it says which input of a batch caused it.
  */
-export function contactExists(email: string, holder: CrmObject, state: HubSpotState): HubSpotHttpError {
-  const { message, detail } = existsMessages(email, holder);
-  const identity = [
-    ...(holder.properties.email ? [{ value: holder.properties.email, type: 'EMAIL', isPrimary: true }] : []),
-    ...state.values(holder, SECONDARY_EMAILS).map((value) => ({ value, type: 'EMAIL' })),
-  ];
-  return new HubSpotHttpError(409, 'OBJECT_ALREADY_EXISTS', message, {
-    error: 'CONTACT_EXISTS',
-    identityProfile: { vid: Number(holder.id), identity, isContact: true },
-    errors: [detail],
-  });
+export function contactExists(holder: CrmObject): HubSpotHttpError {
+  return new HubSpotHttpError(409, 'CONFLICT', existsMessage(holder));
 }
 
-/** The same conflict as one record's error in a 207. */
-export function contactExistsRecord(email: string, holder: CrmObject) {
-  const { message, detail } = existsMessages(email, holder);
-  return recordError('OBJECT_ALREADY_EXISTS', message, { ids: [email] }, [detail]);
+/** The same conflict as one record's error in a 207, naming the input by its `context` ids. */
+export function contactExistsRecord(holder: CrmObject, context: Record<string, string[]>) {
+  return recordError('CONFLICT', existsMessage(holder), context);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { badRequest, batchAnswer, checkBatchSize, HubSpotHttpError, inputsOf, recordError, typeId, type RouteAnswer, type RouteContext } from './http.ts';
+import { badRequest, batchAnswer, checkBatchSize, checkHistoryReadSize, HubSpotHttpError, inputsOf, recordError, typeId, type RouteAnswer, type RouteContext } from './http.ts';
 import type { CrmObject, HubSpotState, ObjectType, PropertyDef } from './state.ts';
 
 /** The property a batch call identifies records by; HubSpot refuses properties that are not unique. */
@@ -38,12 +38,14 @@ export function present(o: CrmObject, type: ObjectType, properties: string[] | u
 
 /**
  * POST /crm/v3/objects/{type}/batch/read: 207 with OBJECT_NOT_FOUND for ids it does not find; when
- * it finds none, 404 or an empty 207 as `state.behaviour.allMissingRead` says.
+ * it finds none, 404 or an empty 207 as `state.behaviour.allMissingRead` says. At most 100 inputs,
+ * 50 when it asks for property history.
  */
 export function batchRead(type: ObjectType, { state, body }: RouteContext): RouteAnswer {
   const startedAt = new Date().toISOString();
   const inputs = inputsOf(body);
   checkBatchSize(inputs);
+  checkHistoryReadSize(inputs, body.propertiesWithHistory);
   const idProperty = idPropertyDef(state, type, body.idProperty)?.name;
   const results: unknown[] = [];
   const missing: string[] = [];

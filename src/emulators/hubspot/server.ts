@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { HubSpotBehaviour } from './behaviour.ts';
-import { FaultQueue, faultBody, type FaultOptions } from './faults.ts';
+import { FaultQueue, faultBody, faultHeaders, type FaultOptions } from './faults.ts';
 import { HubSpotHttpError, type RouteAnswer } from './http.ts';
 import { rateLimitBody, rateLimitHeaders, RollingWindow, type WindowDecision } from './rate-limit.ts';
 import { match } from './routes.ts';
@@ -88,9 +88,9 @@ export async function startHubSpotEmulator(opts: HubSpotEmulatorOptions = {}): P
     state.requests.push(entry);
     const correlationId = state.correlationId();
     let limit: WindowDecision | undefined;
-    const answer = (a: RouteAnswer) => {
+    const answer = (a: RouteAnswer, extra: Record<string, string> = {}) => {
       entry.status = a.status;
-      send(res, a, { 'X-HubSpot-Correlation-Id': correlationId, ...(limit ? rateLimitHeaders(limit) : {}) }, `http://${req.headers.host ?? host}`);
+      send(res, a, { 'X-HubSpot-Correlation-Id': correlationId, ...(limit ? rateLimitHeaders(limit) : {}), ...extra }, `http://${req.headers.host ?? host}`);
     };
     try {
       const raw = await readBody(req);
@@ -106,7 +106,7 @@ export async function startHubSpotEmulator(opts: HubSpotEmulatorOptions = {}): P
         req.socket.destroy();
         return;
       }
-      if (fault?.status) return answer({ status: fault.status, body: faultBody(fault.status, correlationId) });
+      if (fault?.status) return answer({ status: fault.status, body: faultBody(fault.status, correlationId) }, faultHeaders(fault));
 
       if (req.headers.authorization !== `Bearer ${token}`) {
         return answer({
