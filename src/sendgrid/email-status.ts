@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { recordKey } from '../redis/keys.ts';
-import { sendIdOf, statusOfEvent, statusRank, type EmailEvent, type EmailStatus } from './events.ts';
+import { eventReason, sendIdOf, statusOfEvent, statusRank, type EmailEvent, type EmailStatus } from './events.ts';
 import { DEFAULT_SENT_RECORD_TTL_SECONDS, emailKeys } from './email-keys.ts';
 import { maskEmails } from '../privacy/email.ts';
 
@@ -91,7 +91,7 @@ export class EmailEventLog {
       const counter = !enrollmentId ? '' : e.event === 'open' ? 'opens' : e.event === 'click' ? 'clicks' : '';
       const proves = enrollmentId && PROVES_SEND.has(e.event) ? '1' : '0';
       const atMs = e.timestamp * 1000;
-      batch.csApplyEmailEvent(this.dedupeKey(e.sgEventId), key, this.dedupeTtlSeconds, status ?? '', status ? statusRank(status) : 0, atMs, maskEmails(e.reason ?? e.type ?? ''), counter, sendIdOf(e.sgMessageId) ?? '', proves, new Date(atMs).toISOString(), this.recordTtlSeconds);
+      batch.csApplyEmailEvent(this.dedupeKey(e.sgEventId), key, this.dedupeTtlSeconds, status ?? '', status ? statusRank(status) : 0, atMs, maskEmails(eventReason(e) ?? ''), counter, sendIdOf(e.sgMessageId) ?? '', proves, new Date(atMs).toISOString(), this.recordTtlSeconds);
     });
     const results = (await batch.exec()) ?? [];
     return events.map((event, i) => {

@@ -1,9 +1,10 @@
 import type { Job } from 'bullmq';
 import type { JobOutcome } from '../api-failure.ts';
-import { normalizeEmail } from '../privacy/email.ts';
+import { maskEmails, normalizeEmail } from '../privacy/email.ts';
 import type { EmailEventsJob, EmailStatusJob } from '../queues/jobs.ts';
 import { QUEUES } from '../queues/names.ts';
 import { EmailEventLog } from '../sendgrid/email-status.ts';
+import { eventReason, type EmailEvent } from '../sendgrid/events.ts';
 import type { RunningWorker, WorkerDeps } from './deps.ts';
 import { startQueueWorker } from './start.ts';
 
@@ -13,6 +14,12 @@ export interface EmailEventsResult {
   duplicates: number;
   notOurs: number;
   statusChanges: number;
+}
+
+/** The trace step's reason: the event's own, addresses masked (a bounce's often names the recipient). */
+function stepReason(e: EmailEvent): string | undefined {
+  const reason = eventReason(e);
+  return reason === undefined ? undefined : maskEmails(reason);
 }
 
 /** The crm-contacts job that writes an enrollment's welcome email status to HubSpot (one pending per enrollment at a time). */
@@ -55,7 +62,7 @@ export async function startEmailEventsWorker(deps: WorkerDeps): Promise<RunningW
     }
     result.statusChanges = changed.size;
     if (changed.size) await contacts.addBulk([...changed].map(([id, email]) => emailStatusJob(id, email)));
-    const observed = applied.flatMap((a) => (a.outcome === 'applied' ? [{ id: a.event.sgEventId, enrollmentId: a.enrollmentId, event: a.event.event, at: a.event.timestamp * 1000, status: a.status, reason: a.event.reason }] : []));
+    const observed = applied.flatMap((a) => (a.outcome === 'applied' ? [{ id: a.event.sgEventId, enrollmentId: a.enrollmentId, event: a.event.event, at: a.event.timestamp * 1000, status: a.status, reason: stepReason(a.event) }] : []));
     await deps.emailEvents?.observed(observed).catch((err) => log.warn({ err: (err as Error).message }, 'SendGrid events not shown in the traces'));
     const outcome: JobOutcome = 'completed';
     metrics.jobDuration.observe({ queue: QUEUES.emailEvents, outcome }, (performance.now() - started) / 1000);
