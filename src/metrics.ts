@@ -51,7 +51,7 @@ export function createMetrics() {
     }),
     emailEventsIgnored: new Counter({
       name: 'course_sync_email_events_ignored_total',
-      help: 'SendGrid events not applied, by reason (duplicate sg_event_id, or not_ours: mail course-sync did not send)',
+      help: 'SendGrid events not applied, by reason (duplicate sg_event_id; not_ours: mail course-sync did not send; no_message_id: neither message id nor custom_args, and no welcome email sent to that address)',
       labelNames: ['reason'] as const,
       registers: [registry],
     }),

@@ -20,6 +20,7 @@ import type { WorkerDeps } from './workers/deps.ts';
 import { startWorkers } from './workers/index.ts';
 import { TraceCallLog } from './trace/calls.ts';
 import { TraceEmailEvents } from './trace/email-events.ts';
+import { TraceSendsByAddress } from './trace/sends-by-address.ts';
 import { TraceWriter } from './trace/writer.ts';
 
 export type Role = 'all' | 'receiver' | 'worker';
@@ -138,6 +139,7 @@ export async function startService(givenConfig: Config, role: Role, log: Logger,
         metrics,
         calls: new TraceCallLog(workerRedis, config),
         emailEvents,
+        sendsByAddress: new TraceSendsByAddress(workerRedis, config),
       };
       // Tracer, API call counts and alerts: started before and closed after the workers, to see all their events.
       const watchers = await startOpsWatchers(deps);

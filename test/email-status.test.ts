@@ -32,6 +32,12 @@ const cases: [string, [EmailEventType, number][], EmailStatus][] = [
   ['opens and clicks are no status', [['processed', 1], ['open', 2], ['click', 3]], 'sent'],
   ['unsubscribe is final', [['delivered', 1], ['unsubscribe', 2]], 'unsubscribed'],
   ['dropped is final', [['processed', 1], ['dropped', 2], ['delivered', 3]], 'dropped'],
+  ['opens and clicks never move a status back', [['processed', 1], ['deferred', 2], ['open', 3], ['click', 4]], 'deferred'],
+  ['an open after a bounce leaves it bounced', [['delivered', 1], ['bounce', 2], ['open', 3], ['click', 4]], 'bounced'],
+  ['a group unsubscribe is an unsubscribe', [['delivered', 1], ['group_unsubscribe', 2]], 'unsubscribed'],
+  ['a group resubscribe does not undo it (statuses only move forward)', [['delivered', 1], ['group_unsubscribe', 2], ['group_resubscribe', 3]], 'unsubscribed'],
+  ['a late bounce after delivery bounces it', [['processed', 1], ['delivered', 2], ['bounce', 900]], 'bounced'],
+  ['a spam report after a late bounce wins when later', [['delivered', 1], ['bounce', 2], ['spamreport', 3]], 'spam_report'],
 ];
 
 describe('the welcome email status rule', () => {

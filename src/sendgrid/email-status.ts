@@ -1,16 +1,22 @@
 import type { Redis } from 'ioredis';
 import { recordKey } from '../redis/keys.ts';
-import { sendIdOf, statusOfEvent, statusRank, type EmailEvent, type EmailStatus } from './events.ts';
+import { eventReason, sendIdOf, statusOfEvent, statusRank, type EmailEvent, type EmailStatus } from './events.ts';
 import { DEFAULT_SENT_RECORD_TTL_SECONDS, emailKeys } from './email-keys.ts';
-import { maskEmails } from '../privacy/email.ts';
+import { EventMatcher, type MatchedBy, type SendsByAddress } from './event-match.ts';
+import { maskEmail, maskEmails } from '../privacy/email.ts';
 
 /** What one event came to. */
 export type AppliedEvent =
   | { event: EmailEvent; outcome: 'duplicate' }
-  /** Mail course-sync did not send (another app on the SendGrid account), or one it can no longer match. */
-  | { event: EmailEvent; outcome: 'unmatched' }
-  /** Taken in; `status` is the enrollment's new status when this event moved it. */
-  | { event: EmailEvent; outcome: 'applied'; enrollmentId: string; status?: EmailStatus };
+  /**
+   * Not matched to a welcome email. `not_ours`: its message id is unknown — mail course-sync did not
+   * send (another app on the SendGrid account), or one past SENDGRID_MESSAGE_INDEX_DAYS.
+   * `no_message_id`: no message id nor custom_args (an asynchronous bounce) and no welcome email sent
+   * to its address in that window: kept (address masked) in the `sg-unmatched` stream.
+   */
+  | { event: EmailEvent; outcome: 'unmatched'; reason: 'not_ours' | 'no_message_id' }
+  /** Taken in; `status` is the enrollment's new status when this event moved it; `by`, how it was matched. */
+  | { event: EmailEvent; outcome: 'applied'; enrollmentId: string; by: MatchedBy; status?: EmailStatus };
 
 // Takes one event, once. KEYS[1] the event's dedupe marker, KEYS[2] the enrollment's sent record.
 // ARGV: 1 dedupe ttl s, 2 status ('' for none), 3 its rank, 4 event time ms, 5 reason,
@@ -38,6 +44,9 @@ return 0`;
 /** Events that prove SendGrid took the send: an earlier attempt of unknown outcome did send. */
 const PROVES_SEND = new Set(['processed', 'delivered', 'dropped', 'deferred', 'bounce']);
 
+/** How many events without message id that matched nothing are kept for inspection (oldest dropped first). */
+const UNMATCHED_KEPT = 10_000;
+
 /** The welcome email status of one enrollment, with its counts of opens and clicks. */
 export interface EmailStatusRecord {
   status?: EmailStatus;
@@ -49,19 +58,25 @@ export interface EmailStatusRecord {
 
 /**
  * Takes SendGrid's events in: deduplicated by `sg_event_id` (for `dedupeTtlSeconds`), matched to
- * their enrollment by the send's custom_args or its X-Message-Id (recorded at send time), and
- * applied to the enrollment's sent record — the welcome email status only moving forward (see
- * `nextStatus` in events.ts), opens and clicks counted, and a send of unknown outcome settled.
- * One pipelined round trip for the matching and one for the events of a batch.
+ * their enrollment by the send's custom_args, its X-Message-Id (recorded at send time) or, with
+ * neither, the address (EventMatcher), and applied to the enrollment's sent record — the welcome
+ * email status only moving forward (see `nextStatus` in events.ts), opens and clicks counted, and a
+ * send of unknown outcome settled. One pipelined round trip for the matching (two more for events
+ * without either id) and one for the events of a batch.
  */
 export class EmailEventLog {
+  private readonly matcher: EventMatcher;
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly dedupeTtlSeconds: number,
     /** How long an enrollment's sent record lives after its last change (SENT_MARKER_TTL_DAYS). */
     private readonly recordTtlSeconds = DEFAULT_SENT_RECORD_TTL_SECONDS,
+    /** Matching by address (events with neither message id nor custom_args), back `windowSeconds` (SENDGRID_MESSAGE_INDEX_DAYS). */
+    byAddress?: { sends?: SendsByAddress; windowSeconds?: number },
   ) {
+    this.matcher = new EventMatcher(redis, prefix, byAddress?.sends, byAddress?.windowSeconds);
     // A batch can hold thousands of events: the script goes by its SHA (EVALSHA), not its text each time.
     if (!('csApplyEmailEvent' in redis)) redis.defineCommand('csApplyEmailEvent', { numberOfKeys: 2, lua: APPLY });
   }
@@ -70,38 +85,52 @@ export class EmailEventLog {
     return recordKey(this.prefix, 'sg-event', sgEventId.slice(0, 200));
   }
 
-  /** The enrollment each event is about: its custom arg, else the enrollment its send id was recorded for. */
-  private async match(events: EmailEvent[]): Promise<(string | undefined)[]> {
-    const lookups = events.map((e) => (e.enrollmentId ? undefined : sendIdOf(e.sgMessageId)));
-    const wanted = lookups.filter((id): id is string => !!id);
-    const found = wanted.length ? await this.redis.mget(...wanted.map((id) => emailKeys.message(this.prefix, id))) : [];
-    const byId = new Map(wanted.map((id, i) => [id, found[i] ?? undefined]));
-    return events.map((e, i) => e.enrollmentId ?? (lookups[i] ? (byId.get(lookups[i]!) ?? undefined) : undefined));
+  /** The stream keeping events without message id that matched no welcome email (addresses masked). */
+  get unmatchedKey(): string {
+    return recordKey(this.prefix, 'sg-unmatched');
   }
 
   /** Applies a batch of events; each comes back with what it came to. */
   async apply(events: EmailEvent[]): Promise<AppliedEvent[]> {
-    const enrollments = await this.match(events);
+    const matches = await this.matcher.match(events);
+    const enrollments = matches.map((m) => m.enrollmentId);
     const batch = this.redis.pipeline() as ReturnType<Redis['pipeline']> & { csApplyEmailEvent(...args: (string | number)[]): unknown };
     events.forEach((e, i) => {
       const enrollmentId = enrollments[i];
-      // Unmatched events are still deduplicated, so each is counted once.
-      const key = enrollmentId ? emailKeys.sent(this.prefix, enrollmentId) : recordKey(this.prefix, 'sg-unmatched');
+      // Unmatched events are still deduplicated, so each is counted once (the stream is only touched: its lifetime).
+      const key = enrollmentId ? emailKeys.sent(this.prefix, enrollmentId) : this.unmatchedKey;
       const status = enrollmentId ? statusOfEvent(e.event) : undefined;
       const counter = !enrollmentId ? '' : e.event === 'open' ? 'opens' : e.event === 'click' ? 'clicks' : '';
       const proves = enrollmentId && PROVES_SEND.has(e.event) ? '1' : '0';
       const atMs = e.timestamp * 1000;
-      batch.csApplyEmailEvent(this.dedupeKey(e.sgEventId), key, this.dedupeTtlSeconds, status ?? '', status ? statusRank(status) : 0, atMs, maskEmails(e.reason ?? e.type ?? ''), counter, sendIdOf(e.sgMessageId) ?? '', proves, new Date(atMs).toISOString(), this.recordTtlSeconds);
+      batch.csApplyEmailEvent(this.dedupeKey(e.sgEventId), key, this.dedupeTtlSeconds, status ?? '', status ? statusRank(status) : 0, atMs, maskEmails(eventReason(e) ?? ''), counter, sendIdOf(e.sgMessageId) ?? '', proves, new Date(atMs).toISOString(), this.recordTtlSeconds);
     });
     const results = (await batch.exec()) ?? [];
-    return events.map((event, i) => {
+    const applied = events.map((event, i): AppliedEvent => {
       const [err, r] = results[i] ?? [];
       if (err) throw err;
       if (Number(r) === -1) return { event, outcome: 'duplicate' };
-      const enrollmentId = enrollments[i];
-      if (!enrollmentId) return { event, outcome: 'unmatched' };
-      return { event, outcome: 'applied', enrollmentId, status: Number(r) === 1 ? statusOfEvent(event.event) : undefined };
+      const { enrollmentId, by } = matches[i]!;
+      if (!enrollmentId) return { event, outcome: 'unmatched', reason: sendIdOf(event.sgMessageId) ? 'not_ours' : 'no_message_id' };
+      return { event, outcome: 'applied', enrollmentId, by: by!, status: Number(r) === 1 ? statusOfEvent(event.event) : undefined };
     });
+    await this.keepUnmatched(applied.flatMap((a) => (a.outcome === 'unmatched' && a.reason === 'no_message_id' ? [a.event] : [])));
+    return applied;
+  }
+
+  /**
+   * Keeps events that carried no message id and matched no welcome email, for inspection: one entry
+   * each in a bounded stream, the address masked (no student address in clear), with what SendGrid said.
+   */
+  private async keepUnmatched(events: EmailEvent[]): Promise<void> {
+    if (!events.length) return;
+    const batch = this.redis.pipeline();
+    for (const e of events) {
+      const fields = { sgEventId: e.sgEventId, event: e.event, at: new Date(e.timestamp * 1000).toISOString(), email: maskEmail(e.email), reason: maskEmails(eventReason(e) ?? ''), status: e.status ?? '' };
+      batch.xadd(this.unmatchedKey, 'MAXLEN', '~', UNMATCHED_KEPT, '*', ...Object.entries(fields).flat());
+    }
+    batch.expire(this.unmatchedKey, this.recordTtlSeconds);
+    for (const [err] of (await batch.exec()) ?? []) if (err) throw err;
   }
 
   /** The welcome email status of these enrollments (read when writing it to HubSpot, so a write never moves it back). */

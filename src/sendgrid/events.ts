@@ -15,10 +15,12 @@ export interface EmailEvent {
   sgMessageId?: string;
   /** The send's custom_args, when SendGrid passed them back. */
   enrollmentId?: string;
-  /** Bounces and drops: why; bounces: `bounce` or `blocked`, the SMTP status. */
+  /** Bounces and drops: why; deferrals: the receiving server's response and SendGrid's attempt. Bounces: `bounce` or `blocked`, the SMTP status. */
   reason?: string;
   type?: string;
   status?: string;
+  /** Group unsubscribes and resubscribes: the unsubscribe group (asm_group_id). */
+  asmGroupId?: string;
 }
 
 /** A welcome email's status, from first to last; the last four are final. */
@@ -69,10 +71,28 @@ export function nextStatus(current: { status: EmailStatus; at: number } | undefi
   return undefined;
 }
 
+/**
+ * What an event says about why, as kept with the status and shown in the trace: a bounce's or drop's
+ * reason (a block marked as such), a deferral's response and attempt, a group event's group.
+ * Addresses inside are the caller's to mask.
+ */
+export function eventReason(e: Pick<EmailEvent, 'event' | 'reason' | 'type' | 'asmGroupId'>): string | undefined {
+  if (e.event === 'bounce' && e.type === 'blocked') return e.reason ? `blocked: ${e.reason}` : 'blocked';
+  if (e.event === 'group_unsubscribe' || e.event === 'group_resubscribe') return e.asmGroupId ? `unsubscribe group ${e.asmGroupId}` : undefined;
+  return e.reason ?? e.type;
+}
+
 /** The X-Message-Id of the send an event is about: its sg_message_id up to the first dot. */
 export function sendIdOf(sgMessageId: string | undefined): string | undefined {
   const id = sgMessageId?.split('.')[0];
   return id ? id : undefined;
+}
+
+/** A deferral's response and attempt, as one reason ("421 Try again later (attempt 2)"). */
+function deferral(e: Record<string, unknown>): string | undefined {
+  const [response, attempt] = [text(e.response), text(e.attempt)];
+  if (!response) return attempt ? `attempt ${attempt}` : undefined;
+  return attempt ? `${response} (attempt ${attempt})` : response;
 }
 
 const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v.slice(0, 500) : typeof v === 'number' ? String(v) : undefined);
@@ -115,9 +135,11 @@ export function parseEventBatch(body: Buffer | string): { events: EmailEvent[]; 
       email: String(e.email),
       sgMessageId: text(e.sg_message_id),
       enrollmentId: text(e.enrollment_id),
-      reason: text(e.reason),
+      // A deferral has no reason: SendGrid gives the receiving server's `response` and its `attempt` (a count, sent as a string).
+      reason: event === 'deferred' ? deferral(e) : text(e.reason),
       type: text(e.type),
       status: text(e.status),
+      asmGroupId: event === 'group_unsubscribe' || event === 'group_resubscribe' ? text(e.asm_group_id) : undefined,
     });
   });
   return { events, invalid };

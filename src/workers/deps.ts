@@ -5,6 +5,7 @@ import type { Metrics } from '../metrics.ts';
 import type { PendingEvents } from '../queues/pending-events.ts';
 import type { DeadLetters } from '../queues/dead-letter.ts';
 import type { QueueSet } from '../queues/registry.ts';
+import type { SendsByAddress } from '../sendgrid/event-match.ts';
 
 /**
  * One HubSpot or SendGrid call as far as one record took part in it: the record's own part of the
@@ -69,6 +70,8 @@ export interface WorkerDeps {
   calls?: CallObserver;
   /** Shows SendGrid's events in the traces and the overview; none: they are only applied. */
   emailEvents?: EmailEventsObserver;
+  /** Finds the enrollments made with an address, for SendGrid events that carry neither message id nor custom_args (asynchronous bounces). */
+  sendsByAddress?: SendsByAddress;
 }
 
 /** A running worker: closing it finishes the jobs in hand and stops taking new ones. */

@@ -1,18 +1,63 @@
 import { randomBytes } from 'node:crypto';
 import { signedEventHeaders } from '../../receiver/sendgrid-signature.ts';
+import { DEFAULT_FATE_DOMAINS, scriptFor, type Fate } from './event-script.ts';
 import type { OutboxEmail } from './outbox.ts';
 
-/** Where the emulator posts its Event Webhook, signed with `privateKey` (PEM), like SendGrid's Signed Event Webhook. */
+/**
+ * Where the emulator posts its Event Webhook, signed with `privateKey` (PEM), like SendGrid's Signed
+ * Event Webhook, and what becomes of mail at which recipient domain (any other domain: delivered).
+ */
 export interface EventWebhookOptions {
   url: string;
   privateKey: string;
-  /** How long after `processed` the delivery (or bounce) event follows; default 200 ms. */
+  /** How long after one event of an e-mail the next follows (processed → delivered → open …); default 200 ms. */
   deliverAfterMs?: number;
   /** Pending events are posted at least this often (SendGrid: about 30 s); default 250 ms. */
   flushMs?: number;
-  /** Recipients at these domains bounce (default bounce.example.com); at these, the message is dropped (default drop.example.com). */
+  /** Bounced (type bounce, status 5.1.1); default bounce.example.com. */
   bounceDomains?: string[];
+  /** Dropped ("Bounced Address"); default drop.example.com. */
   dropDomains?: string[];
+  /** Bounced with type blocked, and no status; default blocked.example.com. */
+  blockDomains?: string[];
+  /** Deferred once (attempt "1"), then delivered; default defer.example.com. */
+  deferDomains?: string[];
+  /** Delivered, then opened and clicked; default engaged.example.com. */
+  engageDomains?: string[];
+  /** Delivered, then reported as spam; default spam.example.com. */
+  spamDomains?: string[];
+  /** Delivered, then unsubscribed from everything; default unsubscribe.example.com. */
+  unsubscribeDomains?: string[];
+  /** Delivered, then unsubscribed from group `asmGroupId`; default group-unsubscribe.example.com. */
+  groupUnsubscribeDomains?: string[];
+  /** Delivered, unsubscribed from the group, then resubscribed to it; default resubscribe.example.com. */
+  resubscribeDomains?: string[];
+  /** Delivered, then bounced later without sg_message_id and without custom_args; default async-bounce.example.com. */
+  asyncBounceDomains?: string[];
+  /** The unsubscribe group of group events (asm_group_id); default 10, the reference's example. */
+  asmGroupId?: number;
+}
+
+const FATE_OPTIONS: [Exclude<Fate, 'delivered'>, keyof EventWebhookOptions][] = [
+  ['dropped', 'dropDomains'],
+  ['bounce', 'bounceDomains'],
+  ['blocked', 'blockDomains'],
+  ['deferred', 'deferDomains'],
+  ['engaged', 'engageDomains'],
+  ['spamreport', 'spamDomains'],
+  ['unsubscribe', 'unsubscribeDomains'],
+  ['group_unsubscribe', 'groupUnsubscribeDomains'],
+  ['group_resubscribe', 'resubscribeDomains'],
+  ['async_bounce', 'asyncBounceDomains'],
+];
+
+/** Recipient domain → fate, from the options (first listed wins) and the defaults. */
+function fatesByDomain(opts: EventWebhookOptions): Map<string, Fate> {
+  const fates = new Map<string, Fate>();
+  for (const [fate, option] of FATE_OPTIONS) {
+    for (const domain of (opts[option] as string[] | undefined) ?? DEFAULT_FATE_DOMAINS[fate]) if (!fates.has(domain.toLowerCase())) fates.set(domain.toLowerCase(), fate);
+  }
+  return fates;
 }
 
 /** One batch the emulator posted, and what the receiver answered (0: no answer). */
@@ -25,38 +70,39 @@ const MAX_BATCH = 500;
 const MAX_TRIES = 20;
 
 /**
- * SendGrid's Event Webhook, emulated: for each accepted e-mail a `processed` event, then a
- * `delivered` one a moment later — or a `bounce` for recipients at a bouncing domain, a `dropped`
- * at a dropping one — each with `sg_event_id`, `sg_message_id` (the send's X-Message-Id and a
- * suffix) and the send's custom_args as top-level keys, posted in signed batches and posted again
- * while the receiver does not answer 2xx.
+ * SendGrid's Event Webhook, emulated: for each accepted e-mail and recipient, the events of its fate
+ * (event-script.ts: processed, then delivered, deferred, bounce, dropped, open, click, spamreport,
+ * unsubscribe, group_unsubscribe, group_resubscribe, or a late bounce without message id), one every
+ * `deliverAfterMs`, each with `timestamp` (whole Unix seconds) and `sg_event_id`, posted in signed
+ * batches and posted again while the receiver does not answer 2xx.
  */
 export class EventPoster {
   readonly posted: PostedBatch[] = [];
   private pending: { event: Record<string, unknown>; tries: number }[] = [];
   private readonly timer: NodeJS.Timeout;
   private flushing?: Promise<void>;
+  private readonly fates: Map<string, Fate>;
 
   constructor(private readonly opts: EventWebhookOptions) {
+    this.fates = fatesByDomain(opts);
     this.timer = setInterval(() => void this.flush(), opts.flushMs ?? 250);
     this.timer.unref();
   }
 
   /** Schedules the events of an accepted e-mail. */
   accepted(email: OutboxEmail): void {
+    const every = this.opts.deliverAfterMs ?? 200;
     for (const to of email.to) {
       const address = to.email.toLowerCase();
-      const domain = address.slice(address.indexOf('@') + 1);
-      const base = { email: to.email, sg_message_id: `${email.messageId}.emulator${email.index}`, 'smtp-id': `<${email.messageId}@emulator>`, ...email.customArgs };
-      this.queue({ ...base, event: 'processed' });
-      setTimeout(() => {
-        if ((this.opts.dropDomains ?? ['drop.example.com']).includes(domain)) this.queue({ ...base, event: 'dropped', reason: 'Bounced Address' });
-        else if ((this.opts.bounceDomains ?? ['bounce.example.com']).includes(domain)) this.queue({ ...base, event: 'bounce', type: 'bounce', status: '5.1.1', reason: '550 5.1.1 The email account that you tried to reach does not exist' });
-        else this.queue({ ...base, event: 'delivered', response: '250 OK' });
-      }, this.opts.deliverAfterMs ?? 200).unref();
+      const fate = this.fates.get(address.slice(address.indexOf('@') + 1)) ?? 'delivered';
+      for (const { step, event } of scriptFor(email, to, fate, this.opts.asmGroupId ?? 10)) {
+        if (step === 0) this.queue(event);
+        else setTimeout(() => this.queue(event), step * every).unref();
+      }
     }
   }
 
+  // Reference: `timestamp` is a Unix timestamp (whole seconds); `sg_event_id` is unique per event, 22 or 48 characters (16 random bytes are 22 in base64url).
   private queue(event: Record<string, unknown>): void {
     this.pending.push({ event: { ...event, timestamp: Math.floor(Date.now() / 1000), sg_event_id: randomBytes(16).toString('base64url') }, tries: 0 });
   }

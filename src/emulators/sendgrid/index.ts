@@ -30,7 +30,7 @@ export interface SendGridEmulatorOptions {
   account?: AccountOptions;
   /** Dynamic templates the outbox renders, by template id. */
   templates?: Record<string, EmulatedTemplate>;
-  /** Post signed Event Webhook events (processed, then delivered or a bounce) for what is accepted. */
+  /** Post signed Event Webhook events for what is accepted: processed, then by recipient domain delivered, deferred, a bounce, opens and clicks, a spam report, unsubscribes… (event-script.ts). */
   eventWebhook?: EventWebhookOptions;
 }
 
