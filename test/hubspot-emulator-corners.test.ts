@@ -142,3 +142,29 @@ describe('contacts merge', () => {
     expect(read.results.map((r) => [r.id, r.properties.email])).toEqual([[keep, 'keep@example.com']]);
   });
 });
+
+describe('GDPR delete (POST /crm/v3/objects/contacts/gdpr-delete)', () => {
+  // The client's own purge: it accepts 204 only, as HubSpot's spec lists.
+  const purge = (objectId: string, idProperty?: string) => hs.crm.contacts.basicApi.purgeWithHttpInfo({ objectId, ...(idProperty && { idProperty }) });
+
+  it('deletes the contact of an address for good: 204', async () => {
+    await upsert([{ id: 'erase.me@example.com' }]);
+    expect((await purge('Erase.Me@Example.com', 'email')).httpStatusCode).toBe(204);
+    expect(em.state.contact('erase.me@example.com')).toBeUndefined();
+    expect(em.state.gdprDeleted).toContain('erase.me@example.com');
+    expect(em.state.blocklist.has('erase.me@example.com')).toBe(false);
+  });
+
+  it('answers 204 for an address no contact has, and blocklists the address, as HubSpot\'s API reference says', async () => {
+    const deleted = em.state.gdprDeleted.length;
+    expect((await purge('Never.Seen@Example.com', 'email')).httpStatusCode).toBe(204);
+    expect(em.state.blocklist.has('never.seen@example.com')).toBe(true);
+    expect(em.state.gdprDeleted).toHaveLength(deleted);
+  });
+
+  it('answers 204 for an unknown id too (nothing else is documented), deleting and blocklisting nothing', async () => {
+    const before = [em.state.gdprDeleted.length, em.state.blocklist.size];
+    expect((await purge('999999')).httpStatusCode).toBe(204);
+    expect([em.state.gdprDeleted.length, em.state.blocklist.size]).toEqual(before);
+  });
+});

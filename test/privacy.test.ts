@@ -293,7 +293,7 @@ describe('the forget and export commands', () => {
     const done = await cli(['forget', cy.user.email, '--hubspot', '--yes']);
     expect(done.code).toBe(0);
     expect(done.stdout).toMatch(/^removed\s+1\ttraces$/m);
-    expect(done.stdout).toMatch(/contacts deleted for good: 1/);
+    expect(done.stdout).toMatch(/^HubSpot\tc\*\*\*@example\.com: HubSpot contact \d+ deleted$/m);
     expect(done.stdout).toMatch(/checked: nothing left in Redis names the student/);
     expect(await keysHolding(t.redis, [cy.email, cy.name], [cy.phoneDigits])).toEqual([]);
     expect(hubspot.state.gdprDeleted).toContain(cy.email);
@@ -306,6 +306,50 @@ describe('the forget and export commands', () => {
     expect(entries[0]).toMatchObject({ action: 'export student', via: 'cli', count: 0 });
     expect(JSON.stringify(entry)).not.toMatch(/forget@/i);
   }, 60_000);
+
+  // HubSpot answers a GDPR delete 204 whether it deleted a contact or only blocklisted an address no
+  // contact has: forget looks the contact up first, and a lookup that finds none is answered 404 or an
+  // empty 207 (the emulator's allMissingRead). Both are told apart under either.
+  describe.each(['404', '207'] as const)('--hubspot when a batch read of missing contacts answers %s', (mode) => {
+    const dee = student(`Dee${mode}`);
+    const nobody = `nobody-${mode}@example.com`;
+    const requestsAfter = (n: number) => hubspot.state.requests.slice(n).map((r) => `${r.method} ${r.path}`);
+
+    beforeAll(() => hubspot.setBehaviour({ allMissingRead: mode }));
+    afterAll(() => hubspot.setBehaviour({ allMissingRead: '404' }));
+
+    it('reports the contact it deleted, by its id', async () => {
+      expect((await t.post(enrollmentOf(dee, `dee-${mode}`))).status).toBe(202);
+      await settled(`dee-${mode}`);
+      const contactId = contactOf(dee.email)!.id;
+      const done = await cli(['forget', dee.email, '--hubspot', '--yes']);
+      expect(done.code).toBe(0);
+      expect(done.stdout).toMatch(new RegExp(`^HubSpot\\td\\*\\*\\*@example\\.com: HubSpot contact ${contactId} deleted$`, 'm'));
+      expect(done.stdout).not.toMatch(/blocklisted/);
+      expect(hubspot.state.gdprDeleted).toContain(dee.email);
+      expect(hubspot.state.blocklist.has(dee.email)).toBe(false);
+      const entry = (await new AuditTrail(t.redis, t.config.redis.prefix).list(1))[0];
+      expect(entry!.detail).toContain(`HubSpot contacts deleted 1 (${contactId}), addresses without a contact blocklisted by HubSpot 0`);
+    }, 60_000);
+
+    it('says when there was no contact, and that HubSpot blocklisted the address', async () => {
+      const seen = hubspot.state.requests.length;
+      const deleted = hubspot.state.gdprDeleted.length;
+      const done = await cli(['forget', nobody, '--hubspot', '--yes']);
+      expect(done.code).toBe(0);
+      expect(done.stdout).toMatch(/^HubSpot\tn\*\*\*@example\.com: no HubSpot contact; HubSpot blocklisted the address$/m);
+      expect(done.stdout).not.toMatch(/HubSpot contact \d+ deleted/);
+      expect(done.stdout).not.toContain(nobody);
+      // Looked up first, then deleted; HubSpot deleted nothing and blocklisted the address.
+      expect(requestsAfter(seen)).toEqual(['POST /crm/v3/objects/contacts/batch/read', 'POST /crm/v3/objects/contacts/gdpr-delete']);
+      expect(hubspot.state.requests.at(-2)!.status).toBe(mode === '404' ? 404 : 207);
+      expect(hubspot.state.gdprDeleted).toHaveLength(deleted);
+      expect(hubspot.state.blocklist.has(nobody)).toBe(true);
+      const entry = (await new AuditTrail(t.redis, t.config.redis.prefix).list(1))[0];
+      expect(entry!.detail).toContain('HubSpot contacts deleted 0, addresses without a contact blocklisted by HubSpot 1');
+      expect(JSON.stringify(entry)).not.toContain(nobody);
+    });
+  });
 
   it('refuses --unsuppress of something that is not an address, and --hubspot without a token', async () => {
     expect((await cli(['forget', '--unsuppress', 'cy-1'])).code).toBe(2);

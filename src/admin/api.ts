@@ -6,7 +6,7 @@ import { groupDeadLetters } from '../queues/dead-letter-groups.ts';
 import type { EventIntake } from '../queues/intake.ts';
 import { WORK_QUEUES, type WorkQueueName } from '../queues/names.ts';
 import { canReplay, type Quarantine, type QuarantineEntry } from '../receiver/quarantine.ts';
-import { resolveWorkQueue, summarizeDeadLetter } from '../queues/dead-letter-view.ts';
+import { resolveWorkQueue, shownLetter, summarizeDeadLetter } from '../queues/dead-letter-view.ts';
 import { DurationError, parseDuration } from '../cli/duration.ts';
 import { isQuarantineId, replayQuarantined } from '../receiver/quarantine-replay.ts';
 import { HttpError } from '../http-error.ts';
@@ -107,7 +107,7 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
   router.get('/dlq/:queue/:id', async (ctx) => {
     const letter = await deadLetters.get(workQueue(ctx.params.queue!), ctx.params.id!);
     if (!letter) throw new HttpError(404, `No dead letter "${ctx.params.id}" in ${ctx.params.queue}`);
-    ctx.body = { ...summarizeDeadLetter(letter), letter: letter.data };
+    ctx.body = { ...summarizeDeadLetter(letter), letter: shownLetter(letter.data) };
   });
   router.post('/dlq/:queue/replay', async (ctx) => {
     const queue = workQueue(ctx.params.queue!);

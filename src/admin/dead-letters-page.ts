@@ -3,7 +3,7 @@ import { escapeHtml } from '../html.ts';
 import { maskPersonalData } from '../privacy/mask.ts';
 import type { DeadLetter } from '../queues/dead-letter.ts';
 import type { DeadLetterGroup } from '../queues/dead-letter-groups.ts';
-import { eventIdOf } from '../queues/dead-letter-view.ts';
+import { eventIdOf, shownLetter } from '../queues/dead-letter-view.ts';
 import type { WorkQueueName } from '../queues/names.ts';
 import type { AdminUser } from './auth.ts';
 import { DASHBOARD_PATH } from './bull-board.ts';
@@ -23,9 +23,9 @@ const SHOWN_IDS = 20;
 export const traceUrl = (jobId: string) => `/admin?q=${encodeURIComponent(jobId)}`;
 const letterUrl = (queue: string, id: string) => `/admin/dead-letters/${encodeURIComponent(queue)}/${encodeURIComponent(id)}`;
 
-/** Every attempt's error of a letter, then its payload with e-mail and phone masked. */
+/** Every attempt's error of a letter, then its payload, with e-mail and phone masked in both. */
 export function letterDetails(letter: DeadLetter): string {
-  const attempts = letter.errors.map((e) => `<li>${timeHtml(e.at)} attempt ${e.attempt}: <code>${escapeHtml(e.message)}</code></li>`).join('');
+  const attempts = shownLetter(letter).errors.map((e) => `<li>${timeHtml(e.at)} attempt ${e.attempt}: <code>${escapeHtml(e.message)}</code></li>`).join('');
   return `<ol class="attempts">${attempts}</ol>
 <p class="muted">${letter.attemptsMade} attempt(s)${letter.unrecoverable ? ', not retryable' : ''}; dead since ${timeHtml(letter.deadAt)}</p>
 <pre class="payload">${escapeHtml(JSON.stringify(maskPersonalData(letter.data), null, 2))}</pre>`;

@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import { HubSpotCallError } from '../hubspot/errors.ts';
 import { HttpError } from '../http-error.ts';
 import { maskEmail } from '../privacy/email.ts';
+import { maskText } from '../privacy/text.ts';
 import { exportAudit, exportStudent } from '../student-data/export.ts';
 import { erasureAudit, forgetStudent, type PrivacyDeps } from '../student-data/forget.ts';
 import { parseStudentQuery, type StudentQuery } from '../student-data/student.ts';
@@ -44,7 +45,7 @@ export function privacyRoutes(router: Router, deps: { privacy: PrivacyProvider; 
     try {
       report = await forgetStudent(privacy, query, opts);
     } catch (err) {
-      if (err instanceof HubSpotCallError) throw new HttpError(502, `HubSpot did not delete the contact, so nothing was removed: ${err.message}`);
+      if (err instanceof HubSpotCallError) throw new HttpError(502, `HubSpot did not delete the contact, so nothing was removed: ${maskText(err.message)}`);
       throw err;
     }
     if (!opts.dryRun) await deps.record(ctx, erasureAudit(report));

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { summarizeDeadLetter, type DeadLetterSummary } from '../queues/dead-letter-view.ts';
+import { shownLetter, summarizeDeadLetter, type DeadLetterSummary } from '../queues/dead-letter-view.ts';
 import { groupDeadLetters } from '../queues/dead-letter-groups.ts';
 import { DurationError, parseDuration } from './duration.ts';
 import { WORK_QUEUES, type WorkQueueName } from '../queues/names.ts';
@@ -54,7 +54,7 @@ export function registerDlq(program: Command, io: CliIO): void {
 
   dlq
     .command('show')
-    .description('one dead letter in full: original job data and every attempt error')
+    .description('one dead letter in full: original job data and every attempt error (addresses and phone numbers in the errors masked)')
     .argument('<queue>', 'its queue', parseQueue)
     .argument('<id>', 'its job id')
     .addHelpText('after', `\n${REDIS_NOTE}\n${EXIT_NOTE}`)
@@ -65,7 +65,7 @@ export function registerDlq(program: Command, io: CliIO): void {
           io.err(`course-sync dlq show: no dead letter "${id}" in ${queue}`);
           return EXIT.problem;
         }
-        io.out(JSON.stringify(letter.data, null, 2));
+        io.out(JSON.stringify(shownLetter(letter.data), null, 2));
         return EXIT.ok;
       }),
     );

@@ -3,6 +3,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { ConfigError } from '../config.ts';
 import { HubSpotCallError } from '../hubspot/errors.ts';
 import { maskEmail } from '../privacy/email.ts';
+import { maskText } from '../privacy/text.ts';
 import { exportAudit, exportStudent } from '../student-data/export.ts';
 import { erasureAudit, forgetStudent, type ForgetReport } from '../student-data/forget.ts';
 import { openPrivacy } from '../student-data/deps.ts';
@@ -19,14 +20,14 @@ function parseStudent(value: string): StudentQuery {
   }
 }
 
-/** The lines `forget` prints for a report (never an address). */
+/** The lines `forget` prints for a report (never an address in clear). */
 function formatForgetReport(report: ForgetReport): string[] {
   const verb = report.dryRun ? 'would remove' : 'removed';
   const lines = [`found ${report.addresses} address(es) and ${report.enrollments} enrollment(s) of the student`];
   for (const [kind, n] of Object.entries(report.removed)) lines.push(`${verb}\t${String(n).padStart(5)}\t${kind}`);
   if (report.dryRun) for (const r of report.records) lines.push(`  ${r.kind}\t${r.where}`);
   if (!report.total) lines.push('nothing in Redis names the student');
-  if (report.hubspot) lines.push(`HubSpot\tcontacts deleted for good: ${report.hubspot.deleted}; no contact: ${report.hubspot['not found']}`);
+  for (const a of report.hubspot?.addresses ?? []) lines.push(`HubSpot\t${a.email}: ${a.said}`);
   if (report.suppressed !== undefined) lines.push(`suppressed\t${report.suppressed} address(es) newly (later events for them are not processed)`);
   if (!report.dryRun) lines.push(report.remaining ? `NOT DONE: ${report.remaining} record(s) still name the student (a job running right now?); run forget again` : 'checked: nothing left in Redis names the student');
   return lines;
@@ -54,7 +55,7 @@ export function registerPrivacy(program: Command, io: CliIO): void {
     .description("remove every copy of a student's personal data from Redis (and with --hubspot from HubSpot)")
     .argument('<student>', 'their e-mail address, an enrollment id or their user id', parseStudent)
     .option('--dry-run', 'list what would be removed; remove nothing')
-    .option('--hubspot', 'also ask HubSpot to delete their contact permanently (GDPR delete; needs HUBSPOT_ACCESS_TOKEN)')
+    .option('--hubspot', 'also ask HubSpot to delete their contact permanently (GDPR delete; an address without a contact is blocklisted by HubSpot; needs HUBSPOT_ACCESS_TOKEN)')
     .option('--suppress', 'keep a keyed hash of their address so later events for it are not synced or e-mailed')
     .option('--unsuppress', 'lift the suppression of <student> (an e-mail address); removes nothing')
     .option('--yes', 'do not ask for confirmation')
@@ -100,7 +101,7 @@ export function registerPrivacy(program: Command, io: CliIO): void {
           report = await forgetStudent(privacy, query, opts);
         } catch (err) {
           if (!(err instanceof HubSpotCallError)) throw err;
-          io.err(`course-sync forget: HubSpot did not delete the contact, so nothing was removed: ${err.message}`);
+          io.err(`course-sync forget: HubSpot did not delete the contact, so nothing was removed: ${maskText(err.message)}`);
           return err.failure.kind === 'transient' && err.failure.status === undefined ? EXIT.unavailable : EXIT.problem;
         }
         if (!report.dryRun) await audit(erasureAudit(report));

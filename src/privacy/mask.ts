@@ -1,20 +1,15 @@
 import { maskEmails } from './email.ts';
-
-/** Masks a phone number, keeping its shape, the first two and the last two digits: "+886912345678" → "+88********78". */
-function maskPhone(phone: string): string {
-  const digits = phone.replace(/\D/g, '').length;
-  let seen = 0;
-  return phone.replace(/\d/g, (d) => (++seen <= 2 || seen > digits - 2 ? d : '*'));
-}
+import { maskPhone, maskText } from './text.ts';
 
 const PHONE_KEY = /phone|mobile|^tel$|telephone/i;
 
 /**
- * A copy of `value` (a job payload, a webhook body) fit to show on a page: every e-mail address in
- * any string masked, and values under phone-like keys masked. Shape and everything else are kept.
+ * A copy of `value` (a job payload, a webhook body, an API call's record) fit to show on a page:
+ * values under phone-like keys masked whole, every e-mail address and phone number in any other
+ * string masked (see maskText). Shape and everything else are kept.
  */
 export function maskPersonalData(value: unknown, key = ''): unknown {
-  if (typeof value === 'string') return PHONE_KEY.test(key) ? maskPhone(maskEmails(value)) : maskEmails(value);
+  if (typeof value === 'string') return PHONE_KEY.test(key) ? maskPhone(maskEmails(value)) : maskText(value);
   if (typeof value === 'number' && PHONE_KEY.test(key)) return maskPhone(String(value));
   if (Array.isArray(value)) return value.map((v) => maskPersonalData(v, key));
   if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskPersonalData(v, k)]));
@@ -26,7 +21,7 @@ export function maskBody(body: string): string {
   try {
     return JSON.stringify(maskPersonalData(JSON.parse(body)), null, 2);
   } catch {
-    return maskEmails(body).replace(/\+?\d[\d\s().-]{7,}\d/g, maskPhone);
+    return maskText(body);
   }
 }
 

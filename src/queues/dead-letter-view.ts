@@ -1,4 +1,5 @@
 import type { Job } from 'bullmq';
+import { maskText } from '../privacy/text.ts';
 import type { DeadLetter } from './dead-letter.ts';
 import { WORK_QUEUES, deadLetterQueueName, type WorkQueueName } from './names.ts';
 
@@ -28,7 +29,15 @@ export function eventIdOf(data: unknown): string | undefined {
   return id === undefined || id === null ? undefined : String(id);
 }
 
-/** Condenses a dead-letter job to its list line. */
+/**
+ * A dead letter as shown (console, admin API, CLI): every attempt's error with addresses and phone
+ * numbers masked, whatever an older version stored. The job data stays whole (a replay needs it).
+ */
+export function shownLetter(letter: DeadLetter): DeadLetter {
+  return { ...letter, errors: letter.errors.map((e) => ({ ...e, message: maskText(e.message) })) };
+}
+
+/** Condenses a dead-letter job to its list line (its error masked). */
 export function summarizeDeadLetter(job: Job<DeadLetter>): DeadLetterSummary {
   const letter = job.data;
   const last = letter.errors.at(-1);
@@ -38,7 +47,7 @@ export function summarizeDeadLetter(job: Job<DeadLetter>): DeadLetterSummary {
     id: job.id ?? letter.jobId,
     eventId: eventIdOf(letter.data) ?? letter.jobId,
     eventType: original.eventType ?? letter.name,
-    lastError: last?.message ?? '(no error recorded)',
+    lastError: last ? maskText(last.message) : '(no error recorded)',
     lastErrorAt: last?.at ?? letter.deadAt,
     attempts: letter.attemptsMade,
     deadAt: letter.deadAt,

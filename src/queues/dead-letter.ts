@@ -5,6 +5,7 @@ import { type WorkQueueName } from './names.ts';
 import type { QueueSet } from './registry.ts';
 import { forgetPersonalData, type PendingEvents } from './pending-events.ts';
 import { recordKey } from '../redis/keys.ts';
+import { maskText } from '../privacy/text.ts';
 
 /** One failed attempt of a job. */
 export interface AttemptError {
@@ -56,13 +57,17 @@ export class DeadLetters {
     return recordKey(this.prefix, 'attempts', queue, jobId);
   }
 
-  /** Notes a failed attempt; when it was the final one, moves a copy to the dead-letter queue. */
+  /**
+   * Notes a failed attempt; when it was the final one, moves a copy to the dead-letter queue. The
+   * error's words (HubSpot's, SendGrid's) are kept with addresses and phone numbers masked.
+   */
   async recordFailure(queue: WorkQueueName, job: Job, err: Error): Promise<boolean> {
     const key = this.attemptsKey(queue, job.id!);
-    const entry: AttemptError = { attempt: job.attemptsMade, message: err.message, at: new Date().toISOString() };
+    const entry: AttemptError = { attempt: job.attemptsMade, message: maskText(err.message), at: new Date().toISOString() };
     await this.redis.multi().rpush(key, JSON.stringify(entry)).expire(key, ATTEMPT_LOG_TTL_SECONDS).exec();
     if (!isFinalFailure(job, err)) return false;
-    const errors = (await this.redis.lrange(key, 0, -1)).map((s) => JSON.parse(s) as AttemptError);
+    // Entries an older version wrote are masked on the way into the letter.
+    const errors = (await this.redis.lrange(key, 0, -1)).map((s) => JSON.parse(s) as AttemptError).map((e) => ({ ...e, message: maskText(e.message) }));
     const letter: DeadLetter = {
       queue,
       jobId: job.id!,

@@ -1,4 +1,4 @@
-import { EMAIL_IN_TEXT, maskEmail, maskEmails } from '../privacy/email.ts';
+import { maskText } from '../privacy/text.ts';
 
 /** How a failed Mail Send call is handled (the shared vocabulary of api-failure.ts, without `auth`). */
 export type SendFailure =
@@ -19,14 +19,11 @@ interface ResponseErrorLike {
   response?: { headers?: Record<string, string | undefined>; body?: unknown };
 }
 
-/** SendGrid's `errors[]` as one line: "message (field); ..." with addresses masked. */
+/** SendGrid's `errors[]` as one line: "message (field); ..." with addresses and phone numbers masked. */
 function sendGridReasons(body: unknown): string {
   const errors = (body as { errors?: { message?: unknown; field?: unknown }[] } | undefined)?.errors;
   if (!Array.isArray(errors) || errors.length === 0) return '';
-  return errors
-    .map((e) => `${String(e.message ?? 'error')}${e.field ? ` (${String(e.field)})` : ''}`)
-    .join('; ')
-    .replace(EMAIL_IN_TEXT, maskEmail);
+  return maskText(errors.map((e) => `${String(e.message ?? 'error')}${e.field ? ` (${String(e.field)})` : ''}`).join('; '));
 }
 
 /** Milliseconds until `X-RateLimit-Reset` (Unix seconds) or `Retry-After`, within sane bounds. */
@@ -45,12 +42,12 @@ export function classifySendError(err: unknown, now = Date.now()): SendFailure {
   if (typeof e?.code === 'number') {
     const status = e.code;
     const reasons = sendGridReasons(e.response?.body);
-    const message = `SendGrid ${status}${reasons ? `: ${reasons}` : e.message ? `: ${e.message}` : ''}`;
+    const message = `SendGrid ${status}${reasons ? `: ${reasons}` : e.message ? `: ${maskText(e.message)}` : ''}`;
     if (status === 429) return { kind: 'rate_limited', status, waitMs: rateLimitWaitMs(e.response?.headers, now), message };
     if (status >= 400 && status < 500 && status !== 408) return { kind: 'rejected', status, message };
     return { kind: 'transient', status, message };
   }
-  const text = maskEmails((e as Error)?.message ?? String(err));
+  const text = maskText((e as Error)?.message ?? String(err));
   // No HTTP exchange happened: a network error or timeout is transient; anything else was thrown
   // while building the request (e.g. @sendgrid/mail refusing the data) and will not get better.
   if (e?.isAxiosError || typeof e?.code === 'string') return { kind: 'transient', message: `SendGrid unreachable: ${typeof e.code === 'string' ? `${e.code} ` : ''}${text}` };

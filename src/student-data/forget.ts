@@ -1,5 +1,6 @@
 import type { AuditEntry } from '../admin/audit.ts';
-import type { GdprDeleteOutcome } from '../hubspot/gdpr-delete.ts';
+import type { GdprDeleteResult } from '../hubspot/gdpr-delete.ts';
+import { maskEmail } from '../privacy/email.ts';
 import type { PiiHasher } from '../privacy/pii-hash.ts';
 import { Student, type StudentQuery } from './student.ts';
 import { countByKind, findStudentRecords, type StudentStores } from './student-records.ts';
@@ -12,7 +13,7 @@ export interface PrivacyDeps extends StudentStores {
   /** Their traces as search reads them (export). */
   traces: TraceReader;
   /** Asks HubSpot to delete a contact for good (GDPR delete); needed for `hubspot: true`. */
-  gdprDelete?: (email: string) => Promise<GdprDeleteOutcome>;
+  gdprDelete?: (email: string) => Promise<GdprDeleteResult>;
 }
 
 export interface ForgetOptions {
@@ -36,10 +37,25 @@ export interface ForgetReport {
   /** How many addresses and enrollments of the student were found. */
   addresses: number;
   enrollments: number;
-  /** HubSpot's answers to the GDPR deletes, per address. */
-  hubspot?: Record<GdprDeleteOutcome, number>;
+  /** What HubSpot did with the GDPR deletes: contacts deleted, addresses without one (blocklisted), and per address. */
+  hubspot?: HubSpotErasure;
   /** Addresses newly suppressed. */
   suppressed?: number;
+}
+
+/** What HubSpot did with the GDPR delete of each of the student's addresses. */
+export interface HubSpotErasure {
+  /** Contacts deleted for good. */
+  deleted: number;
+  /** Addresses HubSpot held no contact under: it blocklisted them. */
+  'not found': number;
+  /** Per address (masked): the contact deleted, or none, and that in words. */
+  addresses: { email: string; contactId?: string; said: string }[];
+}
+
+/** One address's outcome in words: "HubSpot contact 101 deleted", or that there was none and HubSpot blocklisted the address. */
+export function describeGdprDelete(result: GdprDeleteResult): string {
+  return result.contactId ? `HubSpot contact ${result.contactId} deleted` : 'no HubSpot contact; HubSpot blocklisted the address';
 }
 
 /**
@@ -69,8 +85,12 @@ export async function forgetStudent(deps: PrivacyDeps, query: StudentQuery, opts
   }
   if (opts.hubspot) {
     if (!deps.gdprDelete) throw new Error('asking HubSpot to delete a contact needs HUBSPOT_ACCESS_TOKEN');
-    report.hubspot = { deleted: 0, 'not found': 0 };
-    for (const email of emails) report.hubspot[await deps.gdprDelete(email)]++;
+    report.hubspot = { deleted: 0, 'not found': 0, addresses: [] };
+    for (const email of emails) {
+      const result = await deps.gdprDelete(email);
+      report.hubspot[result.contactId ? 'deleted' : 'not found']++;
+      report.hubspot.addresses.push({ email: maskEmail(email), ...(result.contactId && { contactId: result.contactId }), said: describeGdprDelete(result) });
+    }
   }
   for (const record of records) await record.erase();
   report.remaining = (await findStudentRecords(deps, student)).length;
@@ -80,7 +100,10 @@ export async function forgetStudent(deps: PrivacyDeps, query: StudentQuery, opts
 /** The audit entry of an erasure: kinds and counts, never the address. */
 export function erasureAudit(report: ForgetReport): Pick<AuditEntry, 'action' | 'count' | 'detail'> {
   const parts = Object.entries(report.removed).map(([kind, n]) => `${kind} ${n}`);
-  if (report.hubspot) parts.push(`HubSpot contacts deleted ${report.hubspot.deleted} (not found ${report.hubspot['not found']})`);
+  if (report.hubspot) {
+    const ids = report.hubspot.addresses.flatMap((a) => (a.contactId ? [a.contactId] : []));
+    parts.push(`HubSpot contacts deleted ${report.hubspot.deleted}${ids.length ? ` (${ids.join(', ')})` : ''}, addresses without a contact blocklisted by HubSpot ${report.hubspot['not found']}`);
+  }
   if (report.suppressed !== undefined) parts.push(`addresses suppressed ${report.suppressed}`);
   parts.push(`left ${report.remaining}`);
   return { action: 'forget student', count: report.total, detail: parts.join(', ') };

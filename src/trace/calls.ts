@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
+import { maskPersonalData } from '../privacy/mask.ts';
 import type { CallObserver, JobCalls, RecordCall } from '../workers/deps.ts';
 import { TraceKeys } from './keys.ts';
 
@@ -13,9 +14,15 @@ export interface AttemptCalls {
 /** Hash field of one attempt's calls in the trace (one copy per record per attempt). */
 const callsField = (queue: string, attempt: number) => `c:${queue}:${attempt}`;
 
+/** Calls with every address and phone number in what was asked and answered masked (an API's error quotes them). */
+export function maskCalls(calls: RecordCall[]): RecordCall[] {
+  return maskPersonalData(calls) as RecordCall[];
+}
+
 /**
  * Keeps, in each event's trace, the HubSpot and SendGrid calls its job took part in: one field per
- * queue and attempt (a later write of the same attempt replaces it), for as long as the trace.
+ * queue and attempt (a later write of the same attempt replaces it), for as long as the trace. The
+ * callers mask what they pass; what is stored is masked again here, so no API's words land raw.
  */
 export class TraceCallLog implements CallObserver {
   private readonly keys: TraceKeys;
@@ -34,7 +41,7 @@ export class TraceCallLog implements CallObserver {
     const batch = this.redis.pipeline();
     for (const e of entries) {
       const key = this.keys.trace(e.jobId);
-      batch.hset(key, callsField(e.queue, e.attempt), JSON.stringify(e.calls)).expire(key, this.retentionSeconds);
+      batch.hset(key, callsField(e.queue, e.attempt), JSON.stringify(maskCalls(e.calls))).expire(key, this.retentionSeconds);
     }
     await batch.exec();
   }

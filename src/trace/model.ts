@@ -1,3 +1,4 @@
+import { maskText } from '../privacy/text.ts';
 import type { AttemptError } from '../queues/dead-letter.ts';
 import type { AttemptCalls } from './calls.ts';
 
@@ -87,4 +88,16 @@ export function sortSteps(fields: [string, string][]): TraceStep[] {
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([, json]) => JSON.parse(json) as TraceStep)
     .sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+}
+
+/**
+ * A step with the addresses and phone numbers in its texts masked: its error, its reason (a
+ * SendGrid bounce's), every error of a dead letter. Written so, and shown so whatever was stored.
+ */
+export function maskStepTexts(step: TraceStep): TraceStep {
+  const masked: TraceStep = { ...step };
+  if (step.error !== undefined) masked.error = maskText(step.error);
+  if (step.reason !== undefined) masked.reason = maskText(step.reason);
+  if (step.errors) masked.errors = step.errors.map((e) => ({ ...e, message: maskText(e.message) }));
+  return masked;
 }

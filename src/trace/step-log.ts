@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { bucketOf, expiresAt, StatsKeys } from '../stats/keys.ts';
 import type { TraceKeys } from './keys.ts';
-import type { TraceStep } from './model.ts';
+import { maskStepTexts, type TraceStep } from './model.ts';
 
 // Writes a step once: HSETNX on its field makes a second writer (another worker process's tracer,
 // or a re-read of the same event stream entry) a no-op, and only the first writer counts it.
@@ -54,7 +54,8 @@ export class StepLog {
   /**
    * Stores `step` of trace `key` under a field made of its time and `unique` (an event-stream id)
    * unless already there, and unless `once` (a marker such as "retry of attempt 2 in crm-contacts")
-   * was seen before; bumps `counter` only then. Resolves true when the step is new.
+   * was seen before; bumps `counter` only then. Resolves true when the step is new. Its texts (an
+   * API's error, a bounce reason) are stored with addresses and phone numbers masked.
    */
   async append(key: string, step: TraceStep, unique: string, counter?: StepCounter, once?: string): Promise<boolean> {
     const at = Date.parse(step.at);
@@ -62,7 +63,7 @@ export class StepLog {
     const trace = this.keys.trace(key);
     const added = await this.redis.csAppendTraceStep(
       trace, b?.minute ?? trace, b?.quarter ?? trace,
-      stepField(at, unique), JSON.stringify(step), this.retentionSeconds,
+      stepField(at, unique), JSON.stringify(maskStepTexts(step)), this.retentionSeconds,
       counter?.field ?? '', b?.minuteExpires ?? '', b?.quarterExpires ?? '', once ? `o:${once}` : '',
     );
     return added === 1;

@@ -10,9 +10,10 @@ import { CourseOptions } from '../hubspot/course-options.ts';
 import { accountWait, HubSpotCallError } from '../hubspot/errors.ts';
 import { RequestBudget } from '../hubspot/request-budget.ts';
 import { setupOnce } from '../hubspot/setup.ts';
-import { maskEmail, maskEmails } from '../privacy/email.ts';
+import { maskEmail } from '../privacy/email.ts';
 import { maskPersonalData, personalDataRemoved } from '../privacy/mask.ts';
 import { SuppressionList } from '../privacy/suppression.ts';
+import { maskErrorText, maskText } from '../privacy/text.ts';
 import { jobRetention, type EmailStatusJob, type EnrollmentJob } from '../queues/jobs.ts';
 import { StatusWriter } from './email-status-writer.ts';
 import { QUEUES } from '../queues/names.ts';
@@ -89,7 +90,7 @@ class ContactsBatchHandler {
         const outcomes = await syncContacts(this.sync, mergeByEmail(valid.map((v) => v.m)));
         await this.keepCalls(valid, (m) => {
           const o = outcomes.get(m.input.id)!;
-          return o.status === 'written' ? { outcome: 'written', contactId: o.contactId, created: o.created } : { outcome: o.status, error: maskEmails(o.message) };
+          return o.status === 'written' ? { outcome: 'written', contactId: o.contactId, created: o.created } : { outcome: o.status, error: maskText(o.message) };
         });
         const done: Job<EnrollmentJob>[] = [];
         for (const { job, m } of valid) {
@@ -100,7 +101,7 @@ class ContactsBatchHandler {
         await this.done(done);
       } catch (err) {
         const failure = err instanceof HubSpotCallError ? err.failure : undefined;
-        await this.keepCalls(valid, () => ({ outcome: 'batch failed', status: failure?.status, error: maskEmails(err instanceof Error ? err.message : String(err)) }));
+        await this.keepCalls(valid, () => ({ outcome: 'batch failed', status: failure?.status, error: maskText(err instanceof Error ? err.message : String(err)) }));
         outcome = await this.batchFailed(valid.map((v) => v.job), err, token, signal);
       }
     }
@@ -148,7 +149,12 @@ class ContactsBatchHandler {
     await this.deps.calls?.recorded(entries).catch((err) => this.deps.log.warn({ err: (err as Error).message }, 'calls not kept in the trace'));
   }
 
+  /**
+   * Fails one job (every failure of this queue comes through here). HubSpot's message can quote the
+   * address or phone: masked before BullMQ stores it as the job's failedReason and stack.
+   */
   private async fail(job: Job<ContactsJob>, err: Error, token: string): Promise<void> {
+    maskErrorText(err);
     await job.moveToFailed(err, token, false);
     logFailure(this.deps, this.queueName, job, err, await this.deps.deadLetters.recordFailure(this.queueName, job, err));
   }

@@ -3,7 +3,7 @@ import type { JobOutcome } from '../api-failure.ts';
 import { enrollmentKey } from '../events/idempotency-key.ts';
 import type { ContactSyncDeps } from '../hubspot/contacts-sync.ts';
 import { writeEmailStatuses } from '../hubspot/email-status-write.ts';
-import { maskEmail, maskEmails } from '../privacy/email.ts';
+import { maskEmail } from '../privacy/email.ts';
 import type { EmailStatusJob } from '../queues/jobs.ts';
 import { QUEUES } from '../queues/names.ts';
 import { EmailEventLog } from '../sendgrid/email-status.ts';
@@ -60,7 +60,8 @@ export class StatusWriter {
       } else {
         outcome = 'partial';
         const message = r && 'rejected' in r ? r.rejected : r && 'retry' in r ? r.retry : `HubSpot says contact ${r && 'conflict' in r ? r.conflict : '?'} holds this address`;
-        await this.fail(w.job, r && 'rejected' in r ? new UnrecoverableError(maskEmails(message)) : new Error(maskEmails(message)), token);
+        // `fail` masks HubSpot's message before BullMQ stores it.
+        await this.fail(w.job, r && 'rejected' in r ? new UnrecoverableError(message) : new Error(message), token);
       }
     }
     await this.done(completed);

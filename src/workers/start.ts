@@ -1,7 +1,7 @@
 import { Worker, type Job, type Processor } from 'bullmq';
 import { jobRetention, WORKER_SETTINGS } from '../queues/jobs.ts';
 import { QUEUES, type WorkQueueName } from '../queues/names.ts';
-import { maskEmails } from '../privacy/email.ts';
+import { maskErrorText, maskText } from '../privacy/text.ts';
 import type { RunningWorker, WorkerDeps } from './deps.ts';
 
 /**
@@ -18,10 +18,10 @@ export function notStarted(deps: Pick<WorkerDeps, 'log'>, queue: WorkQueueName, 
 
 /**
  * Logs a failed attempt: a warning when it made a dead letter, info when it will be retried. The
- * reason is HubSpot's or SendGrid's own words, which can quote an address: every address is masked.
+ * reason is HubSpot's or SendGrid's own words, which can quote an address or a phone number: masked.
  */
 export function logFailure(deps: Pick<WorkerDeps, 'log'>, queue: WorkQueueName, job: Job, err: Error, dead: boolean): void {
-  const fields = { queue, jobId: job.id, attemptsMade: job.attemptsMade, reason: maskEmails(err.message), correlationId: job.data?.correlationId };
+  const fields = { queue, jobId: job.id, attemptsMade: job.attemptsMade, reason: maskText(err.message), correlationId: job.data?.correlationId };
   if (dead) deps.log.warn(fields, 'job moved to the dead-letter queue');
   else deps.log.info(fields, 'job attempt failed; will retry');
 }
@@ -76,13 +76,30 @@ export interface QueueWorkerOptions<D, R> {
 }
 
 /**
+ * The processor with the addresses and phone numbers in its errors masked before BullMQ sees them:
+ * BullMQ keeps an error's message (`failedReason`) and stack on the job and in the queue's event
+ * stream, and HubSpot's and SendGrid's messages quote the student's address.
+ */
+function maskingErrors<D, R>(processor: Processor<D, R>): Processor<D, R> {
+  const run = async (...args: Parameters<Processor<D, R>>) => {
+    try {
+      return await processor(...args);
+    } catch (err) {
+      throw maskErrorText(err);
+    }
+  };
+  // BullMQ hands a processor an abort signal only when it takes a third parameter: keep its arity.
+  return processor.length >= 3 ? (job, token, signal) => run(job, token, signal) : (job, token) => run(job, token);
+}
+
+/**
  * Starts a BullMQ worker on a work queue the way every course-sync worker runs: its own blocking
- * connection, the rate-limit ceiling, and every failed attempt recorded (final ones copied to the
- * dead-letter queue with the error history) and logged with addresses masked.
+ * connection, the rate-limit ceiling, errors masked before BullMQ stores them, and every failed
+ * attempt recorded (final ones copied to the dead-letter queue with the error history) and logged.
  */
 export async function startQueueWorker<D, R>(deps: WorkerDeps, opts: QueueWorkerOptions<D, R>): Promise<RunningWorker> {
   const { queue, concurrency } = opts;
-  const worker = new Worker<D, R>(queue, opts.processor, {
+  const worker = new Worker<D, R>(queue, maskingErrors(opts.processor), {
     connection: deps.connect(),
     prefix: deps.config.redis.prefix,
     concurrency,

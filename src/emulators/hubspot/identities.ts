@@ -66,16 +66,25 @@ export function mergeContacts({ state, body }: RouteContext): RouteAnswer {
 
 /**
  * POST /crm/v3/objects/contacts/gdpr-delete `{objectId, idProperty?}`: permanently deletes the contact
- * found by id, or by e-mail with `idProperty: "email"` (primary or secondary address): 204; 404
- * OBJECT_NOT_FOUND when there is none. The deleted contact is gone from every lookup.
+ * found by id, or by e-mail with `idProperty: "email"` (primary or secondary address), and answers 204.
+ * An address no contact has is answered 204 too, and blocklisted: HubSpot's API reference ("Permanently
+ * delete a contact (GDPR-compliant)", developers.hubspot.com/docs/api-reference/legacy/crm/objects/
+ * contacts/gdpr/gdpr-delete-contact) says "If email address is not found, the email address will be
+ * added to a blocklist and prevent it from being used in the future". For an unknown id the reference
+ * documents no other answer (its spec lists 204 and a default error, nothing for a missing id), so
+ * that is 204 too, with nothing deleted or blocklisted. The deleted contact is gone from every lookup.
  */
 export function gdprDelete({ state, body }: RouteContext): RouteAnswer {
   const b = body ?? {};
   if (typeof b.objectId !== 'string' || !b.objectId) throw badRequest('Invalid input JSON: Cannot build PublicGdprDeleteInput, some of required attributes are not set [objectId]');
   if (b.idProperty !== undefined && b.idProperty !== 'email' && b.idProperty !== 'hs_object_id') throw badRequest(`Unable to delete by property ${String(b.idProperty)}`);
-  const found = b.idProperty === 'email' ? (state.contact(b.objectId) ?? state.contactHolding(b.objectId)) : state.byId('contacts', b.objectId);
-  if (!found) throw new HubSpotHttpError(404, 'OBJECT_NOT_FOUND', 'Object not found.');
-  state.remove('contacts', found.id);
-  state.gdprDeleted.push(found.properties.email ?? found.id);
+  const byEmail = b.idProperty === 'email';
+  const found = byEmail ? (state.contact(b.objectId) ?? state.contactHolding(b.objectId)) : state.byId('contacts', b.objectId);
+  if (found) {
+    state.remove('contacts', found.id);
+    state.gdprDeleted.push(found.properties.email ?? found.id);
+  } else if (byEmail) {
+    state.blocklist.add(b.objectId.trim().toLowerCase());
+  }
   return { status: 204 };
 }

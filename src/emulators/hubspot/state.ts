@@ -109,6 +109,8 @@ export class HubSpotState {
   readonly mergedInto = new Map<string, string>();
   /** The addresses (or ids) of contacts deleted through GDPR delete, in order. */
   readonly gdprDeleted: string[] = [];
+  /** Addresses a GDPR delete found no contact for: HubSpot blocklists them (see identities.ts gdprDelete). */
+  readonly blocklist = new Set<string>();
   private lastId = 100;
   /** Lookup indexes of live records by property value, built on first lookup of a property. */
   private readonly indexes: Record<ObjectType, Map<string, Map<string, CrmObject>>> = { contacts: new Map(), products: new Map() };
