@@ -1,7 +1,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { overviewCells } from '../src/admin/overview-cells.ts';
+import { renderAdminPage } from '../src/admin/overview-page.ts';
 import { DailyLimitPause, PROBE_INTERVAL_MS } from '../src/hubspot/daily-limit.ts';
 import { DailyLimitStore } from '../src/hubspot/daily-limit-store.ts';
 import { QUEUES } from '../src/queues/names.ts';
+import { Quarantine } from '../src/receiver/quarantine.ts';
+import { readOverview } from '../src/stats/overview.ts';
 import { TestClock } from './support/clock.ts';
 import { SETTLE } from './support/env.ts';
 import { contactsRig, enrollment, type ContactsRig } from './support/hubspot.ts';
@@ -88,6 +92,14 @@ describe('crm-contacts under HubSpot\'s daily limit', () => {
       expect([await job!.getState(), job!.attemptsMade, job!.failedReason]).toEqual(['waiting', 0, undefined]);
     }
     expect(await t.r.deps.deadLetters.list(QUEUES.contacts)).toEqual([]);
+
+    // What the overview shows meanwhile.
+    const overview = await readOverview({ redis: t.r.deps.redis, prefix: t.r.config.redis.prefix, queues: t.r.deps.queues, quarantine: new Quarantine(t.r.deps.redis, t.r.config.redis.prefix, 10) }, t.clock.now());
+    expect(overview.hubspotDaily).toMatchObject({ paused: true, until: '2024-05-01T16:00:00.000Z', timeZone: 'Asia/Taipei', resetSource: 'api-usage', limit: 250_000 });
+    const cells = overviewCells(overview, []);
+    expect(cells['hubspot.daily.banner']).toBe('HubSpot daily API limit reached — HubSpot work paused until 2024-05-02 00:00 Asia/Taipei (portal time zone Asia/Taipei); jobs kept');
+    const html = renderAdminPage({ overview, cells, charts: {}, alerts: [], sandbox: false, user: { name: 'ops', role: 'operator' }, audit: [], refreshSeconds: 10 });
+    expect(html).toContain('<span data-cell="hubspot.daily.banner">HubSpot daily API limit reached — HubSpot work paused until 2024-05-02 00:00 Asia/Taipei (portal time zone Asia/Taipei); jobs kept</span>');
 
     // Midnight in Taipei: HubSpot's day starts again and so does the work, every job completing on its first attempt.
     t.clock.set('2024-05-01T16:00:01Z');
