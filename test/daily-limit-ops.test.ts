@@ -5,7 +5,8 @@ import { startSendGridEmulator, type SendGridEmulator } from '../src/emulators/s
 import { DailyLimitStore } from '../src/hubspot/daily-limit-store.ts';
 import { createLogger } from '../src/log.ts';
 import { openQueues } from '../src/queues/registry.ts';
-import { emulatorEnv, fixture, SETTLE } from './support/env.ts';
+import { runCli } from './support/cli.ts';
+import { emulatorEnv, fixture, SECRET, SETTLE } from './support/env.ts';
 import { startTestService } from './support/receiver.ts';
 
 // What ops see of HubSpot's daily limit, on a running service (real time), before and after it is reached.
@@ -25,6 +26,9 @@ let t: Awaited<ReturnType<typeof startTestService>>;
 
 const overview = async () => (await fetch(`${t.base}/admin/api/overview`, { headers: auth })).json();
 const metrics = async () => (await fetch(`${t.base}/metrics`)).text();
+const doctorEnv = () => ({ REDIS_URL: t.service.redisUrl, QUEUE_PREFIX: t.config.redis.prefix, WEBHOOK_SECRET: SECRET, ...emulatorEnv(hs, sg), WELCOME_EMAIL_FROM: 'team@school.example' });
+/** The doctor's line for one check: status and detail. */
+const line = (stdout: string, name: string) => stdout.split('\n').find((l) => l.slice(8).startsWith(name))?.replace(/\s+/g, ' ');
 
 beforeAll(async () => {
   hs = await startHubSpotEmulator({ portal: { timeZone: zone, accountInfoOverDailyLimit: 'answered' } });
@@ -38,7 +42,7 @@ afterAll(async () => {
 });
 
 describe('HubSpot\'s daily limit as ops see it', () => {
-  it('before it is reached: the usage on the overview and in /metrics', async () => {
+  it('before it is reached: the usage on the overview and in /metrics, the usage and reset time in doctor', async () => {
     expect((await t.post(fixture('course.student_enroll'))).status).toBe(202);
     await vi.waitFor(() => expect(hs.state.contact('student@example.com')).toBeDefined(), SETTLE);
     const o = await vi.waitFor(async () => {
@@ -54,9 +58,13 @@ describe('HubSpot\'s daily limit as ops see it', () => {
     expect(text).toMatch(/^course_sync_hubspot_daily_limit_paused 0$/m);
     expect(text).toMatch(/^course_sync_hubspot_daily_calls_limit 250000$/m);
     expect(Number(/^course_sync_hubspot_daily_calls_remaining (\d+)$/m.exec(text)?.[1])).toBeGreaterThan(249_900);
+
+    const res = await runCli(['doctor'], doctorEnv());
+    expect(line(res.stdout, 'HubSpot daily API limit')).toMatch(new RegExp(`^ok HubSpot daily API limit \\d+ of 250,000 calls used today \\(0\\.0 %\\); resets \\d{4}-\\d\\d-\\d\\d 00:00 ${zone.replace('+', '\\+')} \\(portal time zone ${zone.replace('+', '\\+')}\\)$`));
+    expect(res.code).toBe(0);
   });
 
-  it('once reached: the overview names it, /metrics and the alert say so', async () => {
+  it('once reached: the overview names it, /metrics and the alert say so, doctor says it plainly', async () => {
     hs.exhaustDaily();
     const enroll = fixture('course.student_enroll');
     enroll.data.id = 'enroll_after_limit';
@@ -87,5 +95,11 @@ describe('HubSpot\'s daily limit as ops see it', () => {
     await new AlertEngine({ config: t.config, log: createLogger('silent'), redis: t.redis, queues, notify: async (text) => void sent.push(text), worker: 'test' }).evaluate();
     await queues.close();
     expect(sent.filter((s) => s.includes('daily'))).toEqual([expect.stringMatching(new RegExp(`^course-sync ALERT: HubSpot daily API limit reached \\(\\d[\\d,]* of 250,000 calls today\\): all HubSpot work is paused until .* 00:00 ${zone.replace('+', '\\+')} \\(portal time zone`))]);
+
+    const res = await runCli(['doctor'], doctorEnv());
+    expect(res.code).toBe(1);
+    expect(line(res.stdout, 'HubSpot daily API limit')).toMatch(/^problem HubSpot daily API limit reached: HubSpot work paused since .* until .* 00:00 .*; jobs kept$/);
+    expect(line(res.stdout, 'HubSpot contacts')).toBe('problem HubSpot contacts HubSpot\'s daily API limit is reached (429 DAILY)');
+    expect(res.stdout).toContain('HubSpot work resumes by itself at the reset, every job kept');
   });
 });
