@@ -59,7 +59,9 @@ export function createHubSpotCall({ budget, metrics, signal, daily }: HubSpotCal
     } catch (err) {
       let failure = classifyHubSpotError(err);
       metrics?.apiCalls.inc({ api: 'hubspot', operation, status: failure.status === undefined ? 'network' : String(failure.status) });
-      if (failure.kind === 'rate_limited' && failure.policy === 'DAILY' && daily) failure = daily.failure(await daily.reached(), failure.message);
+      // The daily limit pauses every process until the reset; should recording that fail (Redis away), the plain block stands in.
+      const pause = failure.kind === 'rate_limited' && failure.policy === 'DAILY' ? await daily?.reached().catch(() => undefined) : undefined;
+      if (pause) failure = daily!.failure(pause, failure.message);
       else if (failure.kind === 'rate_limited') await budget?.block(failure.waitMs);
       throw Object.assign(new HubSpotCallError(failure, operation), { cause: err });
     }
