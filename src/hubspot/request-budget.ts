@@ -54,6 +54,14 @@ const BLOCKED = `${NOW}
 return math.max(0, math.ceil(tonumber(redis.call('GET', KEYS[1]) or '0') - now))
 `;
 
+/** The budget is blocked for longer than the caller would wait (see `acquire`). */
+export class BudgetBlockedError extends Error {
+  constructor(readonly waitMs: number) {
+    super(`HubSpot request budget blocked for ${Math.ceil(waitMs / 1000)} s`);
+    this.name = 'BudgetBlockedError';
+  }
+}
+
 /**
  * The time a budget goes by. Without one it uses Redis' clock (shared by every process) and real
  * timers; a test passes its own so that it moves time itself instead of racing the wall clock.
@@ -117,11 +125,16 @@ export class RequestBudget {
     return Number(await this.redis.eval(TAKE, 3, this.windowKey, this.blockKey, this.tatKey, this.now(), this.opts.max, this.windowMs, member, this.spacingMs, this.toleranceMs));
   }
 
-  /** Waits until a request may be sent (or `signal` aborts, which rejects). */
-  async acquire(signal?: AbortSignal): Promise<void> {
+  /**
+   * Waits until a request may be sent (or `signal` aborts, which rejects). With `maxWaitMs`, a wait
+   * longer than that (a block, such as the daily limit's) throws a BudgetBlockedError instead, so
+   * the caller can give its jobs back rather than hold them for hours.
+   */
+  async acquire(signal?: AbortSignal, maxWaitMs?: number): Promise<void> {
     for (;;) {
       const wait = await this.tryAcquire();
       if (wait === 0) return;
+      if (maxWaitMs !== undefined && wait > maxWaitMs) throw new BudgetBlockedError(wait);
       // Ask again the moment a slot frees (plus a hair of jitter): a rolling window repeats each
       // request's lateness one window later, so sleeping longer would lose throughput for good.
       const ms = wait + Math.floor(Math.random() * 3);
@@ -132,6 +145,11 @@ export class RequestBudget {
   /** Makes every process wait `ms` before its next request (HubSpot answered 429). */
   async block(ms: number): Promise<void> {
     await this.redis.eval(BLOCK, 1, this.blockKey, this.now(), Math.max(1, Math.ceil(ms)));
+  }
+
+  /** Lifts a block at once (the daily limit was lifted before its reset). */
+  async unblock(): Promise<void> {
+    await this.redis.del(this.blockKey);
   }
 
   /** Milliseconds left of a block, 0 when none. */

@@ -1,14 +1,10 @@
-import type { Client } from '@hubspot/api-client';
 import { UnrecoverableError, type Job, type Queue } from 'bullmq';
 import type { JobOutcome } from '../api-failure.ts';
-import { createHubSpotCall } from '../hubspot/call.ts';
-import { createHubSpotClient } from '../hubspot/client.ts';
 import { ContactCourses } from '../hubspot/contact-courses.ts';
 import { mapEnrollment, mergeByEmail, type MappedContact } from '../hubspot/contact-mapping.ts';
 import { syncContacts, type ContactOutcome, type ContactSyncDeps } from '../hubspot/contacts-sync.ts';
 import { CourseOptions } from '../hubspot/course-options.ts';
 import { accountWait, HubSpotCallError } from '../hubspot/errors.ts';
-import { RequestBudget } from '../hubspot/request-budget.ts';
 import { setupOnce } from '../hubspot/setup.ts';
 import { maskEmail } from '../privacy/email.ts';
 import { maskPersonalData, personalDataRemoved } from '../privacy/mask.ts';
@@ -18,6 +14,7 @@ import { jobRetention, type EmailStatusJob, type EnrollmentJob } from '../queues
 import { StatusWriter } from './email-status-writer.ts';
 import { QUEUES } from '../queues/names.ts';
 import type { RunningWorker, WorkerDeps } from './deps.ts';
+import { hubSpotKit, type HubSpotWorkerOptions } from './hubspot-kit.ts';
 import { MicroBatchWorker } from './micro-batch.ts';
 import { logFailure, notStarted } from './start.ts';
 
@@ -27,9 +24,7 @@ export type ContactJobResult =
   /** Not written: the student is suppressed, or the job's personal data was removed (done before, or forgotten). */
   | { skipped: 'suppressed' | 'personal data removed' };
 
-export interface ContactsWorkerOptions {
-  /** The HubSpot client; default one built from `config.hubspot`. */
-  client?: Client;
+export interface ContactsWorkerOptions extends HubSpotWorkerOptions {
   /** Batches in hand at once in this process (default 8: enough to keep a 190/10 s budget busy). */
   concurrency?: number;
 }
@@ -215,10 +210,9 @@ export async function startContactsWorker(deps: WorkerDeps, opts: ContactsWorker
     return notStarted(deps, name, 'HUBSPOT_ACCESS_TOKEN is not set and no HubSpot emulator was given; enrollments wait in the queue');
   }
   const queue = deps.queues.work[name];
-  const client = opts.client ?? createHubSpotClient(config.hubspot);
-  const budget = new RequestBudget(deps.redis, config.redis.prefix, { max: config.hubspot.requestsPer10s });
-  const abort = new AbortController();
-  const call = createHubSpotCall({ budget, metrics: deps.metrics, signal: abort.signal });
+  // The probe of a daily-limit pause: the smallest read of what this worker writes.
+  const kit = hubSpotKit(deps, opts, (c) => c.crm.contacts.basicApi.getPage(1));
+  const { client, call } = kit;
   const setup = setupOnce(client, call, ['contacts']);
   const sync: ContactSyncDeps = {
     client,
@@ -227,7 +221,7 @@ export async function startContactsWorker(deps: WorkerDeps, opts: ContactsWorker
     courses: new ContactCourses(deps.redis, config.redis.prefix, config.hubspot.contactRecordTtlSeconds),
     options: new CourseOptions(client, call, deps.redis, config.redis.prefix),
   };
-  const handler = new ContactsBatchHandler(deps, sync, queue, abort.signal);
+  const handler = new ContactsBatchHandler(deps, sync, queue, kit.signal);
   const batches = new MicroBatchWorker<ContactsJob>({
     queue,
     connection: deps.connect(),
@@ -250,7 +244,7 @@ export async function startContactsWorker(deps: WorkerDeps, opts: ContactsWorker
   return {
     name,
     close: async () => {
-      abort.abort();
+      await kit.stop();
       await batches.close();
     },
   };
