@@ -50,6 +50,17 @@ describe('HubSpot emulator: the daily limit', () => {
     expect(em.state.requests.map((r) => r.status)).toEqual([200, 200, 429, 429, 200]);
   });
 
+  it('exhausts the day until a given instant when told: refused until then, resetsAt says it, answered after', async () => {
+    const c = clock();
+    const { em, hs } = await start({ now: c.now, portal: { timeZone: 'Asia/Taipei', accountInfoOverDailyLimit: 'answered' } });
+    em.exhaustDaily(Date.parse('2024-05-01T10:00:05Z'));
+    expect((await failure(hs.crm.properties.groupsApi.getAll('contacts'))).body.policyName).toBe('DAILY');
+    const usage = (await hs.apiRequest({ method: 'GET', path: '/account-info/v3/api-usage/daily/private-apps' }).then((r) => r.json())) as { results: { resetsAt: string }[] };
+    expect(usage.results[0]!.resetsAt).toBe('2024-05-01T10:00:05.000Z');
+    c.set('2024-05-01T10:00:05Z');
+    expect((await hs.crm.properties.groupsApi.getAllWithHttpInfo('contacts')).httpStatusCode).toBe(200);
+  });
+
   it('takes a new limit or an exhausted day from the test: setDailyLimit, exhaustDaily', async () => {
     const { em, hs } = await start({});
     em.exhaustDaily();

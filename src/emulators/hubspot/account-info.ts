@@ -80,7 +80,7 @@ export class PortalAccount {
             currentUsage: this.daily.usage(now),
             collectedAt: new Date(now).toISOString(),
             fetchStatus: 'SUCCESS',
-            resetsAt: new Date(nextPortalMidnight(this.timeZone, now)).toISOString(),
+            resetsAt: new Date(this.daily.exhaustedTill(now) ?? nextPortalMidnight(this.timeZone, now)).toISOString(),
           },
         ],
       },

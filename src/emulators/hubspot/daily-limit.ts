@@ -61,6 +61,7 @@ export function nextPortalMidnight(timeZone: string, now: number): number {
 export class DailyCounter {
   private day = '';
   private used = 0;
+  private exhaustedUntil = 0;
 
   constructor(
     private limit: number | undefined,
@@ -70,6 +71,7 @@ export class DailyCounter {
   /** Whether a request may go now (without counting it). */
   check(now: number): DayDecision {
     this.roll(now);
+    if (now < this.exhaustedUntil) return { allowed: false, limit: this.limit ?? this.used, remaining: 0 };
     if (this.limit === undefined) return { allowed: true, remaining: Infinity };
     return { allowed: this.used < this.limit, limit: this.limit, remaining: Math.max(0, this.limit - this.used) };
   }
@@ -97,10 +99,19 @@ export class DailyCounter {
     this.limit = n;
   }
 
-  /** Uses up what is left of today. */
-  exhaust(now: number): void {
+  /**
+   * Uses up what is left of today. With `until`, the limit holds until that instant instead of the
+   * portal's midnight (a test's portal whose day ends in a few seconds); `resetsAt` reports it.
+   */
+  exhaust(now: number, until?: number): void {
     this.roll(now);
-    if (this.limit !== undefined) this.used = Math.max(this.used, this.limit);
+    if (until !== undefined) this.exhaustedUntil = until;
+    else if (this.limit !== undefined) this.used = Math.max(this.used, this.limit);
+  }
+
+  /** When an exhaustion given an end lifts, if one is in force at `now`. */
+  exhaustedTill(now: number): number | undefined {
+    return now < this.exhaustedUntil ? this.exhaustedUntil : undefined;
   }
 
   private roll(now: number): void {

@@ -39,8 +39,12 @@ export interface HubSpotEmulator {
   setLimit(requestsPerWindow: number | undefined): void;
   /** Changes the daily limit (today's count stays); undefined removes it. */
   setDailyLimit(callsPerDay: number | undefined): void;
-  /** Uses up what is left of today's daily limit: every call answers 429 DAILY until the portal's midnight. */
-  exhaustDaily(): void;
+  /**
+   * Uses up what is left of today's daily limit: every call answers 429 DAILY until the portal's
+   * midnight, or until `untilMs` (epoch ms, on the emulator's clock) when given — the usage
+   * endpoint's `resetsAt` then says that instant.
+   */
+  exhaustDaily(untilMs?: number): void;
   /** Switches how the emulator answers where HubSpot's documentation is silent (see behaviour.ts). */
   setBehaviour(b: Partial<HubSpotBehaviour>): void;
   /** Adds a fault for the next matching requests, or with `down` closes (true) / reopens (false) the port. */
@@ -174,7 +178,7 @@ export async function startHubSpotEmulator(opts: HubSpotEmulatorOptions = {}): P
     state,
     setLimit: (n) => window.setLimit(n),
     setDailyLimit: (n) => portal.daily.setLimit(n),
-    exhaustDaily: () => portal.daily.exhaust(now()),
+    exhaustDaily: (untilMs) => portal.daily.exhaust(now(), untilMs),
     setBehaviour: (b) => state.setBehaviour(b),
     async injectFaults(f) {
       if (f.down === true && !down) {
