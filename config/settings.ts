@@ -56,7 +56,7 @@ export const settings = {
   HUBSPOT_REQUESTS_PER_10S: { kind: 'int', default: '100', min: 1, doc: 'request budget shared by all workers (Free/Starter 100, Professional/Enterprise 190)' },
   HUBSPOT_BATCH_SIZE: { kind: 'int', default: '100', min: 1, max: 100, doc: 'contacts per batch upsert call' },
   HUBSPOT_BATCH_WAIT_MS: { kind: 'int', default: '250', min: 0, doc: 'how long the contacts worker waits to fill a batch' },
-  CONTACT_RECORD_TTL_DAYS: { kind: 'int', default: '180', min: 1, max: 3650, doc: 'how long a student\'s course record (the courses written to loopwise_enrolled_courses, which address a HubSpot contact is written under) is kept after its last write; a student met again later is re-read from HubSpot\'s property history' },
+  CONTACT_RECORD_TTL_DAYS: { kind: 'int', default: '30', min: 1, max: 3650, doc: 'how long a student\'s course record (the courses written to loopwise_enrolled_courses, the HubSpot contact it is written to) is kept after its last write: a cache of HubSpot; a student met again later is re-read from HubSpot\'s property history, one batch read per 50 students' },
   HUBSPOT_MULTI_CURRENCY: { kind: 'bool', default: 'false', doc: 'the portal has multi-currency on: also write hs_price_<currency> on products' },
   PHONE_DEFAULT_REGION: { kind: 'string', default: 'TW', doc: 'region used to read phone numbers without a country code (E.164 output)' },
   CURRENCY_DIGITS: { kind: 'map-int', default: '', doc: 'per-currency decimal digits override, e.g. "TWD=0,HUF=2" (TWD is 0 by default)' },
