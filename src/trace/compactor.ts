@@ -8,8 +8,11 @@ import { isPackable, packFields, PACKED_FIELD, traceFields } from './packing.ts'
 const ROUND = 200;
 /** Traces waiting to be packed, at most: past it the newest are left as they are (they still expire). */
 const MAX_WAITING = 200_000;
-/** How many times a trace without its header yet is looked at again, the delay apart. */
-const HEADLESS_TRIES = 5;
+/**
+ * How many times a trace without its header yet is looked at again, the delay apart: 5, and as many
+ * as a minute takes at short delays (a busy worker writes an enrollment's header seconds late).
+ */
+const headlessTries = (afterMs: number) => Math.max(5, Math.ceil(60_000 / Math.max(afterMs, 1)));
 
 // KEYS: trace. ARGV: packed value, the packed field read (or ''), then the fields packed.
 // Replaces those fields by the packed one only if none changed since they were read (the packed
@@ -117,7 +120,7 @@ export class TraceCompactor {
         const results = await Promise.allSettled(due.map(([key]) => this.pack(key)));
         results.forEach((r, i) => {
           const [key, headless] = due[i]!;
-          if (r.status === 'fulfilled' && r.value === 'headless' && headless < HEADLESS_TRIES) this.schedule(key, headless + 1);
+          if (r.status === 'fulfilled' && r.value === 'headless' && headless < headlessTries(this.afterMs)) this.schedule(key, headless + 1);
         });
         const failed = results.filter((r) => r.status === 'rejected');
         if (failed.length) this.log.warn({ traces: failed.length, err: String(failed[0]!.reason) }, 'trace: could not pack finished traces (left as they are)');
