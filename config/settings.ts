@@ -89,7 +89,8 @@ export const settings = {
   ADMIN_PROXY_ALLOWLIST: { kind: 'list', default: '', doc: 'with ADMIN_AUTH=proxy: addresses or CIDR ranges of the proxy; the header is trusted only from these (required)' },
   ADMIN_OPERATORS: { kind: 'list', default: '', doc: 'with ADMIN_AUTH=proxy: users (comma-separated) who are operators; everyone else the proxy lets in is a viewer' },
 
-  TRACE_RETENTION_DAYS: { kind: 'int', default: '30', min: 1, max: 365, doc: 'how long the journey of each event (trace) is kept for `course-sync trace` and /admin' },
+  TRACE_RETENTION_DAYS: { kind: 'int', default: '30', min: 1, max: 365, doc: 'how long the journey of each event (trace: its steps, ids and outcome) is kept for `course-sync trace` and /admin' },
+  CALL_DETAIL_RETENTION_DAYS: { kind: 'int', default: '7', min: 1, max: 365, doc: 'how long the HubSpot and SendGrid call details of a journey (each record\'s part of what was asked and answered, shown by `trace --calls` and /admin) are kept after the last call; at most TRACE_RETENTION_DAYS' },
   TRACE_COMPACT_AFTER_SECONDS: { kind: 'int', default: '120', min: 0, max: 86400, doc: 'a finished journey\'s trace (every job done) is packed into one compressed field this long after its last job, about a quarter of its memory; 0: never' },
   PII_RETENTION_DAYS: { kind: 'int', default: '30', min: 1, max: 3650, doc: 'dead letters and quarantined webhooks (which hold students\' personal data) older than this are purged automatically' },
   PII_HASH_KEY: { kind: 'secret', doc: 'key of the HMAC that indexes student e-mails for trace search; unset: a random key is made once and kept in Redis' },

@@ -115,8 +115,8 @@ describe('API error texts naming a student', () => {
     expect(places(/cs:attempts:email-welcome:enroll-ada-1/).length).toBeGreaterThan(0);
     expect(places(/crm-contacts-dlq:enroll-ada-1 data \(the letter\)/)).toHaveLength(1);
     expect(places(/cs:trace:enroll-ada-1 s:/).length).toBeGreaterThan(1);
-    expect(places(/cs:trace:enroll-ada-1 c:crm-contacts:1/)).toHaveLength(1);
-    expect(places(/cs:trace:enroll-ada-1 c:email-welcome:/).length).toBeGreaterThan(0);
+    expect(places(/cs:calls:enroll-ada-1 crm-contacts:1/)).toHaveLength(1);
+    expect(places(/cs:calls:enroll-ada-1 email-welcome:/).length).toBeGreaterThan(0);
     const bobs = texts.filter((h) => h.key.endsWith(':cs:trace:enroll-bob-1'));
     expect(bobs.filter((h) => h.where.startsWith('z → s:') && /retrying/.test(h.text) && /b\*\*\*@example\.com.*\+88\* \*\*\* \*\*\* \*56/.test(h.text))).toHaveLength(1);
 

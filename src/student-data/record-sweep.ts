@@ -22,6 +22,7 @@ const NO_PERSONAL_DATA = new Set([
 const KIND_LABEL: Record<string, string> = {
   seen: 'enrollments waiting for their jobs',
   trace: 'traces',
+  calls: 'call details',
   'trace-idx': 'trace index entries',
   quarantine: 'quarantined deliveries',
   contact: 'contact course records',
@@ -53,6 +54,7 @@ function keyNamer(student: Student): (parts: string[]) => boolean {
       case 'contact-alias':
         return digests.has(a!);
       case 'trace':
+      case 'calls':
         return student.recordKeys.has(a!) || enrollmentTraces.has(a!);
       case 'attempts':
         return student.recordKeys.has(b!);
@@ -73,7 +75,8 @@ interface Read {
 
 async function readAll(redis: Redis, keys: string[], partsOf: (key: string) => string[]): Promise<Read[]> {
   const out: Read[] = [];
-  const isTrace = (k: string) => partsOf(k)[0] === 'trace';
+  // Traces and their call details may be packed.
+  const packs = (k: string) => partsOf(k)[0] === 'trace' || partsOf(k)[0] === 'calls';
   for (let i = 0; i < keys.length; i += READ_CHUNK) {
     const chunk = keys.slice(i, i + READ_CHUNK).filter((k) => !NO_PERSONAL_DATA.has(partsOf(k)[0]!));
     const types = chunk.length ? ((await chunk.reduce((p, k) => p.type(k), redis.pipeline()).exec()) ?? []) : [];
@@ -81,8 +84,8 @@ async function readAll(redis: Redis, keys: string[], partsOf: (key: string) => s
     chunk.forEach((k, j) => {
       const type = String(types[j]?.[1]);
       if (type === 'string') reads.get(k);
-      // A trace may be packed: read as bytes, it is unpacked below.
-      else if (type === 'hash' && isTrace(k)) reads.hgetallBuffer(k);
+      // A trace or its calls may be packed: read as bytes, unpacked below.
+      else if (type === 'hash' && packs(k)) reads.hgetallBuffer(k);
       else if (type === 'hash') reads.hgetall(k);
       else if (type === 'list') reads.lrange(k, 0, -1);
       else if (type === 'set') reads.smembers(k);
@@ -93,7 +96,8 @@ async function readAll(redis: Redis, keys: string[], partsOf: (key: string) => s
     const values = chunk.length ? ((await reads.exec()) ?? []) : [];
     chunk.forEach((k, j) => {
       const value = values[j]?.[1];
-      out.push({ key: k, parts: partsOf(k), type: String(types[j]?.[1]), value: isTrace(k) && value && typeof value === 'object' ? traceFields(value as Record<string, Buffer>) : value });
+      const unpacked = packs(k) && value && typeof value === 'object' ? traceFields(value as Record<string, Buffer>, partsOf(k)[0] === 'calls') : value;
+      out.push({ key: k, parts: partsOf(k), type: String(types[j]?.[1]), value: unpacked });
     });
   }
   return out;

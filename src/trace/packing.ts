@@ -27,7 +27,7 @@ const DICTIONARIES: Record<number, Buffer> = {
 };
 const VERSION = 1;
 
-/** The fields a finished trace packs: its header, steps and calls (markers stay as they are). */
+/** The fields a finished trace packs: its header and steps, and the calls earlier versions kept in it (markers stay as they are). */
 export function isPackable(field: string): boolean {
   return field === 'h' || field.startsWith('s:') || field.startsWith('c:');
 }
@@ -50,12 +50,14 @@ export function unpackFields(packed: Buffer): [string, string][] {
 /**
  * A trace hash as read (its packed field as bytes) to its fields as text: the packed ones and those
  * written since. A packed field wins over a later one of the same name: each is written once (the
- * header stays the first delivery's), so a later one is a re-read of the same event.
+ * header stays the first delivery's), so a later one is a re-read of the same event. In a calls
+ * hash (`laterWins`) a field written again replaces what it held: the later one wins.
  */
-export function traceFields(hash: Record<string, Buffer | string>): Record<string, string> {
+export function traceFields(hash: Record<string, Buffer | string>, laterWins = false): Record<string, string> {
   const fields: Record<string, string> = {};
-  for (const [name, value] of Object.entries(hash)) if (name !== PACKED_FIELD) fields[name] = value.toString();
   const packed = hash[PACKED_FIELD];
-  if (packed) for (const [name, value] of unpackFields(Buffer.from(packed))) fields[name] = value;
+  if (packed && laterWins) for (const [name, value] of unpackFields(Buffer.from(packed))) fields[name] = value;
+  for (const [name, value] of Object.entries(hash)) if (name !== PACKED_FIELD) fields[name] = value.toString();
+  if (packed && !laterWins) for (const [name, value] of unpackFields(Buffer.from(packed))) fields[name] = value;
   return fields;
 }

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
-import { readCalls } from './calls.ts';
+import { journeyCalls, OLD_CALLS_FIELD, readCalls } from './calls.ts';
 import { PACKED_FIELD, traceFields } from './packing.ts';
 import { TraceKeys } from './keys.ts';
 import { enrollmentKey, isEnrollmentKey } from '../events/idempotency-key.ts';
@@ -84,11 +84,15 @@ export class TraceReader {
   async load(keys: string[]): Promise<TraceRecord[]> {
     if (!keys.length) return [];
     const batch = this.redis.pipeline();
-    for (const key of keys) batch.hgetallBuffer(this.keys.trace(key));
-    const hashes = ((await batch.exec()) ?? []).map(([err, hash]) => {
+    // Each trace, its TTL (how long ago its last step was) and its call details, kept apart.
+    for (const key of keys) batch.hgetallBuffer(this.keys.trace(key)).pttl(this.keys.trace(key)).hgetallBuffer(this.keys.calls(key));
+    const read = ((await batch.exec()) ?? []).map(([err, value]) => {
       if (err) throw err;
-      return traceFields(hash as Record<string, Buffer>);
+      return value;
     });
+    const hashes = keys.map((_, i) => traceFields(read[3 * i] as Record<string, Buffer>));
+    const ttls = keys.map((_, i) => Number(read[3 * i + 1]));
+    const callFields = keys.map((_, i) => Object.entries(traceFields(read[3 * i + 2] as Record<string, Buffer>, true)));
     const headless = keys.filter((key, i) => !hashes[i]!.h && isEnrollmentKey(key));
     const pending = new Map<string, TraceHeader>();
     if (headless.length) {
@@ -100,15 +104,14 @@ export class TraceReader {
       });
     }
     const records: TraceRecord[] = [];
+    const retentionMs = this.config.trace.retentionDays * 86_400_000;
     keys.forEach((key, i) => {
       const fields = Object.entries(hashes[i]!);
-      if (!fields.length && !pending.has(key)) return;
-      records.push({
-        key,
-        header: headerOf(key, hashes[i]!) ?? pending.get(key),
-        steps: sortSteps(fields.filter(([f]) => f.startsWith('s:'))),
-        calls: readCalls(fields),
-      });
+      if (!fields.length && !pending.has(key) && !callFields[i]!.length) return;
+      const steps = sortSteps(fields.filter(([f]) => f.startsWith('s:')));
+      const kept = { newer: readCalls(callFields[i]!), older: readCalls(fields, OLD_CALLS_FIELD) };
+      const sinceLastStep = ttls[i]! > 0 ? retentionMs - ttls[i]! : 0;
+      records.push({ key, header: headerOf(key, hashes[i]!) ?? pending.get(key), steps, ...journeyCalls(steps, kept, this.config.trace.callRetentionDays, Date.now(), sinceLastStep) });
     });
     return records;
   }
