@@ -57,15 +57,15 @@ export async function residue(ctx: BenchContext): Promise<void> {
     const round = async (tag: string, n: number, total: number) => {
       const posted = await postEnrollments({ url, connections: 50, amount: n, tag });
       if (posted.non2xx || posted.errors) throw new Error(`residue round ${tag}: ${posted.non2xx} non-2xx, ${posted.errors} errors`);
-      await waitUntil(() => hs.emulator.state.objects.contacts.size >= total && sg.emulator.outbox.size >= total, 180_000, `${total} contacts and emails`);
-      await waitUntil(() => takenEvents() >= 2 * total, 120_000, `${2 * total} SendGrid events taken in`);
+      await waitUntil(() => hs.emulator.state.objects.contacts.size >= total && sg.emulator.outbox.size >= total, 600_000, `${total} contacts and emails`);
+      await waitUntil(() => takenEvents() >= 2 * total, 300_000, `${2 * total} SendGrid events taken in`);
       await waitUntil(async () => {
         const counts = await Promise.all(queues.map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'prioritized')));
         return counts.every((c) => Object.values(c).every((v) => v === 0));
-      }, 120_000, 'empty queues');
+      }, 300_000, 'empty queues');
       // The tracer writes the steps from BullMQ's event streams a little after the jobs; the delivery events come later still.
       const sample = Array.from({ length: 200 }, (_, i) => enrollmentKey(`enroll-${tag}-${i < 100 ? n - 1 - i : Math.floor((i * n) / 200)}`));
-      await waitUntil(async () => (await reader.load(sample)).every((t) => t.steps.filter((s) => s.kind === 'completed').length >= 2 && t.steps.some((s) => s.event === 'delivered')), 60_000, 'traced journeys with their delivery');
+      await waitUntil(async () => (await reader.load(sample)).every((t) => t.steps.filter((s) => s.kind === 'completed').length >= 2 && t.steps.some((s) => s.event === 'delivered')), 180_000, 'traced journeys with their delivery');
       // Packed: no header or step left beside the packed field (a later step is packed in again 1 s after it).
       const unpacked = async () => (await Promise.all(sample.map(async (key) => [key, await ctx.redis.hkeys(reader.keys.trace(key))] as const))).find(([, fields]) => fields.some((f) => f === 'h' || f.startsWith('s:')));
       await waitUntil(async () => !(await unpacked()), 180_000, 'packed traces').catch(async (err) => {
