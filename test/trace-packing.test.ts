@@ -202,11 +202,16 @@ describe('TRACE_COMPACT_AFTER_SECONDS', () => {
     const [journey] = await reader.load([enrollmentKey(id)]);
     const messageId = journey!.steps.find((s) => s.queue === 'email-welcome')!.sendgridMessageId!;
 
+    // The status write to HubSpot that the event brings lands after the trace is packed again.
+    await hubspot.injectFaults({ delayMs: 2_500, match: (r) => r.path.endsWith('/contacts/batch/upsert') && JSON.stringify(r.body).includes('loopwise_welcome_email_status') });
     expect((await postEvents(t.base, eventKeys.privateKey, [sgEvent('delivered', id, messageId)])).status).toBe(200);
     await vi.waitFor(async () => expect((await reader.load([enrollmentKey(id)]))[0]!.steps.map((s) => s.event).filter(Boolean)).toEqual(['delivered']), SETTLE);
     await vi.waitFor(async () => expect(await t.redis.hkeys(key)).toEqual(['z']), SETTLE);
     const [after] = await reader.load([enrollmentKey(id)]);
     expect(after!.steps.filter((s) => s.kind === 'email')).toMatchObject([{ event: 'delivered', emailStatus: 'delivered' }]);
     expect(after!.steps.filter((s) => s.kind === 'completed')).toHaveLength(2);
+    // That write is a call of its own, packed in beside the trace as well.
+    await vi.waitFor(async () => expect((await reader.load([enrollmentKey(id)]))[0]!.calls?.map((c) => `${c.queue}:${c.attempt}`)).toEqual(['crm-contacts:1', 'email-status:1', 'email-welcome:1']), SETTLE);
+    await vi.waitFor(async () => expect(await t.redis.hkeys(reader.keys.calls(enrollmentKey(id)))).toEqual(['z']), SETTLE);
   });
 });

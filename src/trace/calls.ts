@@ -38,6 +38,8 @@ export class TraceCallLog implements CallObserver {
   constructor(
     private readonly redis: Redis,
     config: Pick<Config, 'redis' | 'trace'>,
+    /** Packs the calls of trace `key` again later (its jobs were done: nothing else will). */
+    private readonly packLater: (key: string) => void = () => undefined,
   ) {
     this.keys = new TraceKeys(config.redis.prefix);
     this.retentionSeconds = config.trace.callRetentionDays * 86_400;
@@ -51,6 +53,7 @@ export class TraceCallLog implements CallObserver {
       batch.hset(key, callsField(e.queue, e.attempt), JSON.stringify(maskCalls(e.calls))).expire(key, this.retentionSeconds);
     }
     await batch.exec();
+    for (const e of entries) if (e.late) this.packLater(e.jobId);
   }
 }
 

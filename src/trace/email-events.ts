@@ -35,6 +35,11 @@ export class TraceEmailEvents implements EmailEventsObserver {
     );
   }
 
+  /** Packs trace `key` (and its call details) again TRACE_COMPACT_AFTER_SECONDS from now: something was written to it after its jobs were done. */
+  schedule(key: string): void {
+    this.compactor.schedule(key);
+  }
+
   /** Stops packing (traces still waiting stay as they are). */
   close(): Promise<void> {
     return this.compactor.close();

@@ -52,7 +52,7 @@ export class StatusWriter {
     }
     await this.deps.calls
       // A field of its own ("email-status"), not the enrollment's crm-contacts attempt, whose contact write it would replace.
-      ?.recorded(writes.map((w) => ({ queue: EMAIL_STATUS_CALLS, jobId: enrollmentKey(w.job.data.enrollmentId), attempt: w.job.attemptsMade + 1, calls: [{ api: 'hubspot', operation: 'contacts.upsert (welcome email status)', request: { email: maskEmail(w.email), status: w.status }, response: { ...results.get(w.email) } }] })))
+      ?.recorded(writes.map((w) => ({ queue: EMAIL_STATUS_CALLS, late: true, jobId: enrollmentKey(w.job.data.enrollmentId), attempt: w.job.attemptsMade + 1, calls: [{ api: 'hubspot', operation: 'contacts.upsert (welcome email status)', request: { email: maskEmail(w.email), status: w.status }, response: { ...results.get(w.email) } }] })))
       .catch(() => undefined);
     let outcome: JobOutcome = 'completed';
     const completed: Job[] = [];
