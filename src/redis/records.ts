@@ -29,6 +29,7 @@ const days = (n: number) => n * 86_400;
 const ttl = (setting: SettingName | undefined, seconds: (c: Config) => number, from: string): Lifetime => ({ kind: 'ttl', setting, seconds, from });
 const trace = ttl('TRACE_RETENTION_DAYS', (c) => days(c.trace.retentionDays), 'the last step');
 const contact = ttl('CONTACT_RECORD_TTL_DAYS', (c) => c.hubspot.contactRecordTtlSeconds, 'the last write');
+const traceDay = ttl('TRACE_RETENTION_DAYS', (c) => days(c.trace.retentionDays + 1), 'the start of its day');
 
 /**
  * Every family of course-sync's own records, its lifetime and whether it holds personal data. The
@@ -39,9 +40,13 @@ export const RECORD_FAMILIES: readonly RecordFamily[] = [
   { family: 'cs:seen', what: 'an event\'s dedupe record (its data while its jobs wait, then a time)', lifetime: ttl('DEDUPE_TTL_SECONDS', (c) => c.webhook.dedupeTtlSeconds, 'arrival'), personalData: true, per: 'event' },
   { family: 'cs:trace', what: 'an event\'s journey: header, steps, ids, outcome (packed once finished)', lifetime: trace, personalData: true, per: 'event' },
   { family: 'cs:calls', what: 'the HubSpot and SendGrid call details of an event\'s journey (packed with it)', lifetime: ttl('CALL_DETAIL_RETENTION_DAYS', (c) => days(c.trace.callRetentionDays), 'the last call'), personalData: true, per: 'event' },
-  { family: 'cs:trace-idx:email', what: 'trace index by the keyed hash of an address', lifetime: trace, personalData: true, per: 'student' },
-  { family: 'cs:trace-idx:course', what: 'trace index by course id', lifetime: trace, personalData: false, per: 'course' },
-  { family: 'cs:trace-idx:plan', what: 'trace index by plan id', lifetime: trace, personalData: false, per: 'course' },
+  { family: 'cs:trace-idx:email-day', what: 'one day\'s trace index by the keyed hash of each address (a hash per day)', lifetime: traceDay, personalData: true, per: 'few' },
+  { family: 'cs:trace-idx:course-day', what: 'one day\'s trace index of a course (a list per course and day)', lifetime: traceDay, personalData: false, per: 'course' },
+  { family: 'cs:trace-idx:plan-day', what: 'one day\'s trace index of a plan (a list per plan and day)', lifetime: traceDay, personalData: false, per: 'course' },
+  { family: 'cs:trace-idx:enrollment-day', what: 'one day\'s trace index of an enrollment id, for traces not its own (a quarantined delivery\'s)', lifetime: traceDay, personalData: true, per: 'few' },
+  { family: 'cs:trace-idx:email', what: 'trace index by the keyed hash of an address (a sorted set each)', lifetime: trace, personalData: true, per: 'student', legacy: true },
+  { family: 'cs:trace-idx:course', what: 'trace index by course id (a sorted set each)', lifetime: trace, personalData: false, per: 'course', legacy: true },
+  { family: 'cs:trace-idx:plan', what: 'trace index by plan id (a sorted set each)', lifetime: trace, personalData: false, per: 'course', legacy: true },
   { family: 'cs:trace-idx:enrollment', what: 'trace index by enrollment id (earlier versions)', lifetime: trace, personalData: true, per: 'event', legacy: true },
   { family: 'cs:trace-cursor', what: 'where the tracer resumes each event stream', lifetime: ttl(undefined, () => days(7), 'the last save'), personalData: false, per: 'few' },
   { family: 'cs:tracer-lease', what: 'which process traces', lifetime: ttl(undefined, () => 15, 'the last renewal'), personalData: false, per: 'few' },

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { enrollmentKey } from '../events/idempotency-key.ts';
 import { erasePending, pendingEvent } from '../queues/pending-events.ts';
 import { globSafe, recordKey, scanKeys } from '../redis/keys.ts';
+import { shortEmailHash } from '../trace/day-index.ts';
 import { traceFields } from '../trace/packing.ts';
 import { pairs } from './queue-records.ts';
 import type { Student } from './student.ts';
@@ -113,6 +114,7 @@ export async function findOwnRecords(redis: Redis, prefix: string, student: Stud
   const base = recordKey(prefix, '');
   const reads = await readAll(redis, await scanKeys(redis, `${globSafe(base)}*`), (k) => k.slice(base.length).split(':'));
   const namedByKey = keyNamer(student);
+  const shortHashes = new Set(student.emailHashes().map(shortEmailHash));
   // Keys named by their record first: a trace found so teaches the ids its index entries are read by.
   reads.sort((x, y) => Number(namedByKey(y.parts)) - Number(namedByKey(x.parts)));
   const found: StudentRecord[] = [];
@@ -125,6 +127,13 @@ export async function findOwnRecords(redis: Redis, prefix: string, student: Stud
       if (!event || !student.learnFrom(event.data)) continue;
       student.recordKeys.add(event.key);
       found.push({ kind, where: r.key, content: event, erase: () => erasePending(redis, prefix, event.key) });
+    } else if (r.parts[0] === 'trace-idx' && r.parts[1] === 'email-day' && r.type === 'hash') {
+      // One day's e-mail index, shared by that day's students: only their fields, whose values are their traces.
+      for (const [field, keys] of Object.entries(r.value as Record<string, string>)) {
+        if (!shortHashes.has(field)) continue;
+        for (const key of keys.split(' ')) student.recordKeys.add(key);
+        found.push({ kind, where: `${r.key}/${field}`, content: keys, erase: async () => void (await redis.hdel(r.key, field)) });
+      }
     } else if (r.type === 'string' || r.type === 'hash') {
       if (!student.learnFrom(r.value) && !whole) continue;
       if (r.parts[0] === 'trace') student.recordKeys.add(r.parts[1]!);
