@@ -83,7 +83,7 @@ beforeAll(async () => {
   await vi.waitFor(async () => expect((await queues.work[QUEUES.email].getJob('enroll-bob-1'))?.attemptsMade).toBe(1), { timeout: 15_000, interval: 20 });
   sendgrid.answer({ status: 202, headers: { 'x-message-id': 'msg-bob-1' } });
   const trace = new TraceKeys(t.config.redis.prefix).trace('enroll-bob-1');
-  await vi.waitFor(async () => expect(await t.redis.hexists(trace, 'z')).toBe(1), { timeout: 20_000, interval: 100 });
+  await vi.waitFor(async () => expect(await t.redis.hexists(trace, 'z0')).toBe(1), { timeout: 20_000, interval: 100 });
 }, 90_000);
 
 afterAll(async () => {

@@ -3,7 +3,7 @@ import type { Logger } from '../log.ts';
 import type { TraceKeys } from './keys.ts';
 import { headerOf, type TraceStep } from './model.ts';
 import { OLD_CALLS_FIELD } from './calls.ts';
-import { isPackable, packFields, PACKED_FIELD, traceFields } from './packing.ts';
+import { isPackable, isPackedField, packedPieces, packedValue, packFields, PACKED_FIELD, traceFields } from './packing.ts';
 
 /** Traces packed at a time (each a read and a script call, sent together). */
 const ROUND = 200;
@@ -15,22 +15,37 @@ const MAX_WAITING = 200_000;
  */
 const headlessTries = (afterMs: number) => Math.max(5, Math.ceil(60_000 / Math.max(afterMs, 1)));
 
-// KEYS: trace. ARGV: packed value, the packed field read (or ''), then the fields packed.
+// KEYS: the hash (a trace or its calls). ARGV: the number n of pieces of the packed value, its n
+// pieces, the packed value read (or ''), then the fields packed.
 // Replaces those fields by the packed one only if none changed since they were read (the packed
-// field as read, the others still there): a forget, an expiry or another packer in between leaves
-// the trace alone. The hash is written anew: Redis does not shrink a hash's encoding on HDEL.
+// value as read, the others still there): a forget, an expiry or another packer in between leaves
+// the hash alone. The hash is written anew: Redis does not shrink a hash's encoding on HDEL.
 const PACK = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local was = redis.call('HGET', KEYS[1], '${PACKED_FIELD}')
-if (was or '') ~= ARGV[2] then return 0 end
-for i = 3, #ARGV do
+local n = tonumber(ARGV[1])
+local was, pieces = redis.call('HGET', KEYS[1], '${PACKED_FIELD}'), {'${PACKED_FIELD}'}
+if not was then
+  local parts = {}
+  pieces = {}
+  while true do
+    local piece = redis.call('HGET', KEYS[1], '${PACKED_FIELD}' .. #pieces)
+    if not piece then break end
+    parts[#parts + 1] = piece
+    pieces[#pieces + 1] = '${PACKED_FIELD}' .. #pieces
+  end
+  was = table.concat(parts)
+end
+if was ~= ARGV[n + 2] then return 0 end
+for i = n + 3, #ARGV do
   if redis.call('HEXISTS', KEYS[1], ARGV[i]) == 0 then return 0 end
 end
 local ttl = redis.call('PTTL', KEYS[1])
-redis.call('HDEL', KEYS[1], '${PACKED_FIELD}', unpack(ARGV, 3))
+if #pieces > 0 then redis.call('HDEL', KEYS[1], unpack(pieces)) end
+if #ARGV >= n + 3 then redis.call('HDEL', KEYS[1], unpack(ARGV, n + 3)) end
 local rest = redis.call('HGETALL', KEYS[1])
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], '${PACKED_FIELD}', ARGV[1], unpack(rest))
+for i = 1, n do rest[#rest + 1] = '${PACKED_FIELD}' .. (i - 1); rest[#rest + 1] = ARGV[i + 1] end
+redis.call('HSET', KEYS[1], unpack(rest))
 if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
 return 1`;
 
@@ -179,11 +194,10 @@ export class TraceCompactor {
     return trace || calls ? 'packed' : 'unchanged';
   }
 
-  /** A hash as text (less work for the client than bytes), its packed field, when there is one, as bytes. */
+  /** A hash as text (less work for the client than bytes); again as bytes when it holds a packed value. */
   private async read(redisKey: string): Promise<Record<string, string | Buffer>> {
     const hash: Record<string, string | Buffer> = await this.redis.hgetall(redisKey);
-    if (PACKED_FIELD in hash) hash[PACKED_FIELD] = (await this.redis.hgetBuffer(redisKey, PACKED_FIELD)) ?? Buffer.alloc(0);
-    return hash;
+    return Object.keys(hash).some(isPackedField) ? this.redis.hgetallBuffer(redisKey) : hash;
   }
 
   /**
@@ -206,9 +220,10 @@ export class TraceCompactor {
    * `laterWins`: a live field replaces a packed one of the same name (see `traceFields`).
    */
   private async packHash(redisKey: string, hash: Record<string, string | Buffer>, keep: (name: string) => boolean, drop = keep, laterWins = false): Promise<boolean> {
-    const live = Object.keys(hash).filter((name) => name !== PACKED_FIELD && drop(name));
+    const live = Object.keys(hash).filter((name) => !isPackedField(name) && drop(name));
     if (!live.length) return false;
     const packable = Object.entries(traceFields(hash, laterWins)).filter(([name]) => keep(name));
-    return (await this.redis.csPackTrace(redisKey, packFields(packable), hash[PACKED_FIELD] ?? '', ...live)) === 1;
+    const pieces = packedPieces(packFields(packable)).map(([, piece]) => piece);
+    return (await this.redis.csPackTrace(redisKey, String(pieces.length), ...pieces, packedValue(hash) ?? '', ...live)) === 1;
   }
 }

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import { journeyCalls, OLD_CALLS_FIELD, readCalls } from './calls.ts';
-import { PACKED_FIELD, traceFields } from './packing.ts';
+import { traceFields } from './packing.ts';
 import { DayIndex } from './day-index.ts';
 import { TraceKeys } from './keys.ts';
 import { enrollmentKey, isEnrollmentKey } from '../events/idempotency-key.ts';
@@ -58,7 +58,7 @@ export class TraceReader {
     // The trace whose key the query is, and the trace of the enrollment whose id it is (an enrollment's
     // trace is not indexed by its id); while its jobs are not done, its pending record stands for it.
     const own = isEmail(q) ? [] : [...new Set([q, enrollmentKey(q)])];
-    for (const key of own) batch.hmgetBuffer(this.keys.trace(key), 'h', PACKED_FIELD).exists(this.keys.trace(key)).hmget(pendingKey(this.config.redis.prefix, key), 'at', 'c');
+    for (const key of own) batch.hgetallBuffer(this.keys.trace(key)).exists(this.keys.trace(key)).hmget(pendingKey(this.config.redis.prefix, key), 'at', 'c');
     const [results, byDay] = await Promise.all([
       batch.exec().then((r) => r ?? []),
       // The index by day; the sorted sets above are what earlier versions wrote (read while they live).
@@ -76,9 +76,7 @@ export class TraceReader {
       const [header, exists, pending] = results.slice(indexes.length * 2 + n * 3, indexes.length * 2 + n * 3 + 3);
       // A dedupe marker left by an earlier version is a plain string: the error says no data waits there.
       const [pendingAt, holds] = pending?.[0] ? [] : ((pending?.[1] ?? []) as (string | null)[]);
-      const [h, packed] = (header?.[1] ?? []) as (Buffer | null)[];
-      const hash: Record<string, Buffer> = { ...(h && { h }), ...(packed && { [PACKED_FIELD]: packed }) };
-      const received = headerOf(key, traceFields(hash))?.receivedAt;
+      const received = headerOf(key, traceFields((header?.[1] ?? {}) as Record<string, Buffer>))?.receivedAt;
       const at = received ? Date.parse(received) : holds ? Number(pendingAt) : undefined;
       // A query that names a trace itself puts that trace first.
       if (key === q && (exists?.[1] === 1 || holds)) scored.set(key, Number.MAX_SAFE_INTEGER);
