@@ -91,7 +91,7 @@ export const settings = {
 
   TRACE_RETENTION_DAYS: { kind: 'int', default: '30', min: 1, max: 365, doc: 'how long the journey of each event (trace: its steps, ids and outcome) is kept for `course-sync trace` and /admin' },
   CALL_DETAIL_RETENTION_DAYS: { kind: 'int', default: '7', min: 1, max: 365, doc: 'how long the HubSpot and SendGrid call details of a journey (each record\'s part of what was asked and answered, shown by `trace --calls` and /admin) are kept after the last call; at most TRACE_RETENTION_DAYS' },
-  TRACE_COMPACT_AFTER_SECONDS: { kind: 'int', default: '120', min: 0, max: 86400, doc: 'a finished journey\'s trace (every job done) is packed into one compressed field this long after its last job, about a quarter of its memory; 0: never' },
+  TRACE_COMPACT_AFTER_SECONDS: { kind: 'int', default: '120', min: 0, max: 86400, doc: 'a finished journey\'s trace (every job done) and its call details are packed, each into one compressed value, this long after its last job, about a quarter of their memory; 0: never' },
   PII_RETENTION_DAYS: { kind: 'int', default: '30', min: 1, max: 3650, doc: 'dead letters and quarantined webhooks (which hold students\' personal data) older than this are purged automatically' },
   PII_HASH_KEY: { kind: 'secret', doc: 'key of the HMAC that indexes student e-mails for trace search; unset: a random key is made once and kept in Redis' },
   ALERT_WEBHOOK_URL: { kind: 'url', doc: 'Slack-compatible incoming webhook ({"text": ...}) for alerts; unset: alerts are only logged' },
