@@ -48,8 +48,8 @@ export function lifetimeLabel(family: string, config: Config): string {
   if (!l) return 'NOT IN src/redis/records.ts';
   if (l.kind === 'count') return `by count: ${l.bound}`;
   if (l.kind === 'until') return `until ${l.what}`;
-  const d = l.seconds(config) / 86_400;
-  const span = d >= 1 ? `${+d.toFixed(1)} d` : `${+(d * 24).toFixed(1)} h`;
+  const sec = l.seconds(config);
+  const span = sec >= 86_400 ? `${+(sec / 86_400).toFixed(1)} d` : sec >= 3_600 ? `${+(sec / 3_600).toFixed(1)} h` : `${Math.round(sec)} s`;
   return l.setting ? `${span} (${l.setting})` : span;
 }
 

@@ -55,7 +55,7 @@ export const RECORD_FAMILIES: readonly RecordFamily[] = [
   { family: 'cs:contact-owner', what: 'the address a HubSpot contact is written under (now in the course record)', lifetime: contact, personalData: true, per: 'student', legacy: true },
   { family: 'cs:sent', what: 'an enrollment\'s welcome email record: sent marker, delivery status', lifetime: ttl('SENT_MARKER_TTL_DAYS', (c) => c.sendgrid.sentRecordTtlSeconds, 'the last change'), personalData: true, per: 'enrollment' },
   { family: 'cs:sent-by', what: 'a welcome email\'s X-Message-Id → its enrollment', lifetime: ttl('SENDGRID_MESSAGE_INDEX_DAYS', (c) => c.sendgrid.messageIndexTtlSeconds, 'the send'), personalData: true, per: 'enrollment' },
-  { family: 'cs:sending', what: 'a welcome email\'s claim while it is sent', lifetime: ttl(undefined, () => 60, 'the claim'), personalData: false, per: 'enrollment' },
+  { family: 'cs:sending', what: 'a welcome email\'s claim while it is sent (twice the send timeout and 5 s)', lifetime: ttl(undefined, () => 35, 'the claim'), personalData: false, per: 'enrollment' },
   { family: 'cs:send-attempt', what: 'when a send of unknown outcome started', lifetime: ttl('SENDGRID_EVENT_GRACE_SECONDS', (c) => c.sendgrid.events.graceSeconds + 60, 'the attempt'), personalData: false, per: 'enrollment' },
   { family: 'cs:sg-event', what: 'a SendGrid event id, to drop the same event posted again', lifetime: ttl('SENDGRID_EVENT_DEDUPE_HOURS', (c) => c.sendgrid.events.dedupeTtlSeconds, 'the event'), personalData: false, per: 'event' },
   { family: 'cs:sg-unmatched', what: 'SendGrid events matched to no welcome email (addresses masked)', lifetime: { kind: 'count', bound: 'the last 10,000, SENT_MARKER_TTL_DAYS after the last' }, personalData: true, per: 'few' },
