@@ -43,9 +43,11 @@ local function applyWrites(json)
       rcall('EXPIRE', w[2], w[3])
     else
       if w[1] == 'F' then
-        local cur = rcall('HGET', w[2], w[4])
-        if not cur then rcall('HSET', w[2], w[4], w[5])
-        elseif not string.find(' ' .. cur .. ' ', ' ' .. w[5] .. ' ', 1, true) then rcall('HSET', w[2], w[4], cur .. ' ' .. w[5]) end
+        -- Usually the address's first entry of the day: one command; else appended unless there.
+        if rcall('HSETNX', w[2], w[4], w[5]) == 0 then
+          local cur = rcall('HGET', w[2], w[4])
+          if not string.find(' ' .. cur .. ' ', ' ' .. w[5] .. ' ', 1, true) then rcall('HSET', w[2], w[4], cur .. ' ' .. w[5]) end
+        end
       else
         rcall('RPUSH', w[2], w[4])
       end
