@@ -71,7 +71,8 @@ export interface Config {
     proxyAllowlist: string[];
     operators: string[];
   };
-  trace: { retentionDays: number; compactAfterSeconds: number; piiHashKey?: string };
+  /** How long journeys are kept, and their call details (at most as long), in days; when finished traces are packed. */
+  trace: { retentionDays: number; callRetentionDays: number; compactAfterSeconds: number; piiHashKey?: string };
   /** How long dead letters and quarantine entries (personal data) are kept. */
   privacy: { retentionDays: number };
   alerts: { webhookUrl?: string; oldestWaitingSeconds: number; checkIntervalSeconds: number; minIntervalSeconds: number; bounceRate: number; bounceMinSends: number };
@@ -230,7 +231,7 @@ export function loadConfig(env: Env = process.env): Config {
       proxyAllowlist: v.ADMIN_PROXY_ALLOWLIST,
       operators: v.ADMIN_OPERATORS,
     },
-    trace: { retentionDays: v.TRACE_RETENTION_DAYS, compactAfterSeconds: v.TRACE_COMPACT_AFTER_SECONDS, piiHashKey: v.PII_HASH_KEY },
+    trace: { retentionDays: v.TRACE_RETENTION_DAYS, callRetentionDays: Math.min(v.CALL_DETAIL_RETENTION_DAYS, v.TRACE_RETENTION_DAYS), compactAfterSeconds: v.TRACE_COMPACT_AFTER_SECONDS, piiHashKey: v.PII_HASH_KEY },
     privacy: { retentionDays: v.PII_RETENTION_DAYS },
     alerts: {
       webhookUrl: v.ALERT_WEBHOOK_URL,

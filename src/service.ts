@@ -137,7 +137,7 @@ export async function startService(givenConfig: Config, role: Role, log: Logger,
         deadLetters: new DeadLetters(workerRedis, queues, config.redis.prefix, pending),
         pending,
         metrics,
-        calls: new TraceCallLog(workerRedis, config),
+        calls: new TraceCallLog(workerRedis, config, (key) => emailEvents.schedule(key)),
         emailEvents,
         sendsByAddress: new TraceSendsByAddress(workerRedis, config),
       };

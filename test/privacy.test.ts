@@ -239,8 +239,12 @@ describe('export', () => {
     expect(trace.header.enrollmentId).toBe('eve-1');
     expect(trace.steps.map((s: any) => `${s.queue ?? ''}:${s.kind}`)).toEqual(expect.arrayContaining(['crm-contacts:completed', 'email-welcome:completed']));
     expect(json.suppressed).toBe(false);
-    // Read only: everything is still there.
-    expect(await keysHolding(t.redis, [eve.email])).not.toEqual([]);
+    // Read only: everything is still there (the records named by her enrollment; none holds her address in clear once her jobs are done).
+    const records = async () => (await keysHolding(t.redis, ['eve-1'])).map((h) => h.key).filter((k) => k.includes(':cs:')).sort();
+    const held = await records();
+    expect(held.filter((k) => /:cs:(trace|calls):enroll-eve-1$|:cs:sent:eve-1$/.test(k)).length).toBe(3);
+    expect((await api('/privacy/export', { student: eve.user.email })).status).toBe(200);
+    expect(await records()).toEqual(held);
   }, 60_000);
 
   it('includes an enrollment whose jobs have not run yet: its trace as search shows it, from the pending record', async () => {

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { recordKey } from '../redis/keys.ts';
-import { eventReason, sendIdOf, statusOfEvent, statusRank, type EmailEvent, type EmailStatus } from './events.ts';
+import { EMAIL_STATUSES, eventReason, sendIdOf, statusOfEvent, statusRank, type EmailEvent, type EmailStatus } from './events.ts';
 import { DEFAULT_SENT_RECORD_TTL_SECONDS, emailKeys } from './email-keys.ts';
 import { EventMatcher, type MatchedBy, type SendsByAddress } from './event-match.ts';
 import { maskEmail, maskEmails } from '../privacy/email.ts';
@@ -22,8 +22,10 @@ export type AppliedEvent =
 // ARGV: 1 dedupe ttl s, 2 status ('' for none), 3 its rank, 4 event time ms, 5 reason,
 // 6 counter field ('' | 'opens' | 'clicks'), 7 send id ('' when unknown), 8 1 when the event proves a send,
 // 9 the event's time as ISO (the sent marker it writes then), 10 the sent record's ttl s.
-// → -1 duplicate, 0 taken without a status change, 1 status changed.
+// → -1 duplicate, 0 taken without a status change, 1 status changed. A status's rank is not stored
+// (records of earlier versions have it as statusRank): RANKS gives it.
 const APPLY = `
+local RANKS = {${EMAIL_STATUSES.map((s) => `${s} = ${statusRank(s)}`).join(', ')}}
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return -1 end
 if ARGV[6] ~= '' then redis.call('HINCRBY', KEYS[2], ARGV[6], 1) end
 if ARGV[8] == '1' and redis.call('HEXISTS', KEYS[2], 'sentAt') == 0 then
@@ -32,10 +34,12 @@ end
 if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('EXPIRE', KEYS[2], ARGV[10]) end
 if ARGV[2] == '' then return 0 end
 local cur = redis.call('HMGET', KEYS[2], 'status', 'statusRank', 'statusAt')
-local was, rank = tonumber(cur[2] or '0'), tonumber(ARGV[3])
+local was, rank = tonumber(cur[2] or RANKS[cur[1] or ''] or '0'), tonumber(ARGV[3])
 local later = tonumber(ARGV[4]) > tonumber(cur[3] or '0')
 if rank > was or (rank == 4 and was == 4 and later and ARGV[2] ~= cur[1]) then
-  redis.call('HSET', KEYS[2], 'status', ARGV[2], 'statusRank', ARGV[3], 'statusAt', ARGV[4], 'reason', ARGV[5])
+  redis.call('HSET', KEYS[2], 'status', ARGV[2], 'statusAt', ARGV[4])
+  if ARGV[5] ~= '' then redis.call('HSET', KEYS[2], 'reason', ARGV[5]) else redis.call('HDEL', KEYS[2], 'reason') end
+  redis.call('HDEL', KEYS[2], 'statusRank')
   redis.call('EXPIRE', KEYS[2], ARGV[10])
   return 1
 end

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { enrollmentKey } from '../events/idempotency-key.ts';
 import { recordKey } from '../redis/keys.ts';
 import { RedisLock } from '../redis/lock.ts';
 import { DEFAULT_SENT_RECORD_TTL_SECONDS, emailKeys } from './email-keys.ts';
@@ -7,6 +8,7 @@ import { DEFAULT_SENT_RECORD_TTL_SECONDS, emailKeys } from './email-keys.ts';
 export interface SentMarker {
   messageId: string;
   sentAt: string;
+  /** The job that sent it ("SendGrid event" when an event told); the enrollment's own job is not stored but read back. */
   jobId: string;
 }
 
@@ -42,9 +44,12 @@ return {'claimed'}
 `;
 
 // KEYS: sent marker, claim, attempt, message index. ARGV: job id, message id, sent at, index ttl s,
-// enrollment id, marker ttl s. Writes the marker and the message id → enrollment index, drops our claim and the attempt.
+// enrollment id, marker ttl s, the job id the marker keeps ('' for the enrollment's own job: not
+// stored, 25 B less for SENT_MARKER_TTL_DAYS). Writes the marker and the message id → enrollment
+// index, drops our claim and the attempt.
 const RECORD = `
-redis.call('HSET', KEYS[1], 'messageId', ARGV[2], 'sentAt', ARGV[3], 'jobId', ARGV[1])
+redis.call('HSET', KEYS[1], 'messageId', ARGV[2], 'sentAt', ARGV[3])
+if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'jobId', ARGV[7]) end
 redis.call('EXPIRE', KEYS[1], ARGV[6])
 if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 redis.call('DEL', KEYS[3])
@@ -96,7 +101,7 @@ export class SentMarkers {
   async claim(enrollmentId: string, jobId: string): Promise<ClaimResult> {
     const keys = [this.sentKey(enrollmentId), this.claimKey(enrollmentId), this.attemptKey(enrollmentId)];
     const r = (await this.redis.eval(CLAIM, 3, ...keys, jobId, String(this.claimTtlMs), String(this.graceMs))) as (string | number)[];
-    if (r[0] === 'sent') return { state: 'sent', marker: { messageId: String(r[1]), sentAt: String(r[2]), jobId: String(r[3]) } };
+    if (r[0] === 'sent') return { state: 'sent', marker: { messageId: String(r[1]), sentAt: String(r[2]), jobId: String(r[3]) || enrollmentKey(enrollmentId) } };
     if (r[0] === 'claimed') return { state: 'claimed' };
     // Look again soon: a claim is usually released within one SendGrid round trip, long before its TTL.
     if (r[0] === 'busy') return { state: 'busy', retryInMs: Math.min(1000, Math.max(100, Number(r[1]))) };
@@ -106,7 +111,8 @@ export class SentMarkers {
   /** Records the accepted email (and its message id, for SendGrid's events) and releases the claim. */
   async record(enrollmentId: string, marker: SentMarker): Promise<void> {
     const keys = [this.sentKey(enrollmentId), this.claimKey(enrollmentId), this.attemptKey(enrollmentId), emailKeys.message(this.prefix, marker.messageId || '-')];
-    await this.redis.eval(RECORD, 4, ...keys, marker.jobId, marker.messageId, marker.sentAt, this.messageIndexTtlSeconds, enrollmentId, this.markerTtlSeconds);
+    const kept = marker.jobId === enrollmentKey(enrollmentId) ? '' : marker.jobId;
+    await this.redis.eval(RECORD, 4, ...keys, marker.jobId, marker.messageId, marker.sentAt, this.messageIndexTtlSeconds, enrollmentId, this.markerTtlSeconds, kept);
   }
 
   /** Releases `jobId`'s claim after a send that SendGrid did not accept (the attempt ended: nothing to wait for). */
@@ -119,6 +125,6 @@ export class SentMarkers {
   /** The sent marker of `enrollmentId`, if its email went out. */
   async get(enrollmentId: string): Promise<SentMarker | undefined> {
     const m = await this.redis.hgetall(this.sentKey(enrollmentId));
-    return m.sentAt ? { messageId: m.messageId ?? '', sentAt: m.sentAt, jobId: m.jobId ?? '' } : undefined;
+    return m.sentAt ? { messageId: m.messageId ?? '', sentAt: m.sentAt, jobId: m.jobId ?? enrollmentKey(enrollmentId) } : undefined;
   }
 }

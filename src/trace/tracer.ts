@@ -84,7 +84,7 @@ export class Tracer {
     this.locks = new RedisLock(deps.redis);
     this.lease = { key: recordKey(deps.config.redis.prefix, 'tracer-lease'), token: leaseToken() };
     // Cursors saved before each packing round: a takeover never reads a packed step's event again.
-    this.compactor = new TraceCompactor(deps.redis, this.keys, deps.config.trace.compactAfterSeconds * 1000, deps.log, () => this.flushCursors());
+    this.compactor = new TraceCompactor(deps.redis, this.keys, deps.config.trace.compactAfterSeconds * 1000, deps.log, { beforeRound: () => this.flushCursors(), callRetentionMs: deps.config.trace.callRetentionDays * 86_400_000, traceRetentionMs: deps.config.trace.retentionDays * 86_400_000 });
   }
 
   /** Takes part in the tracer lease; resolves once this process follows the streams or knows another does. */
