@@ -9,7 +9,7 @@ import type { SandboxSnapshot } from '../src/admin/sandbox-page.ts';
 import { EventIntake } from '../src/queues/intake.ts';
 import { openQueues } from '../src/queues/registry.ts';
 import { createApp } from '../src/receiver/app.ts';
-import { Quarantine } from '../src/receiver/quarantine.ts';
+import { Quarantine } from '../src/quarantine/store.ts';
 import { dropPrefix, redisUrl, testConfig } from './support/env.ts';
 import { startTestService } from './support/receiver.ts';
 import { TraceWriter } from '../src/trace/writer.ts';

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { createLogger } from '../src/log.ts';
 import { QUEUES } from '../src/queues/names.ts';
 import { openQueues } from '../src/queues/registry.ts';
-import { Quarantine } from '../src/receiver/quarantine.ts';
+import { Quarantine } from '../src/quarantine/store.ts';
 import { formatJourney } from '../src/trace/format.ts';
 import { TraceKeys } from '../src/trace/keys.ts';
 import { resolvePiiHasher } from '../src/privacy/pii-hash.ts';

@@ -5,7 +5,7 @@ import type { DeadLetters } from '../queues/dead-letter.ts';
 import { groupDeadLetters } from '../queues/dead-letter-groups.ts';
 import type { EventIntake } from '../queues/intake.ts';
 import { WORK_QUEUES, type WorkQueueName } from '../queues/names.ts';
-import { canReplay, type Quarantine, type QuarantineEntry } from '../receiver/quarantine.ts';
+import { canReplay, type Quarantine, type QuarantineEntry } from '../quarantine/store.ts';
 import { resolveWorkQueue, shownLetter, summarizeDeadLetter } from '../queues/dead-letter-view.ts';
 import { DurationError, parseDuration } from '../cli/duration.ts';
 import { isQuarantineId, replayQuarantined } from '../receiver/quarantine-replay.ts';

@@ -7,7 +7,7 @@ import type { Metrics } from '../metrics.ts';
 import { DeadLetters } from '../queues/dead-letter.ts';
 import type { EventIntake } from '../queues/intake.ts';
 import type { QueueSet } from '../queues/registry.ts';
-import type { Quarantine } from '../receiver/quarantine.ts';
+import type { Quarantine } from '../quarantine/store.ts';
 import { adminApiRouter } from './api.ts';
 import { openPrivacy } from '../student-data/deps.ts';
 import { adminAssets } from './assets.ts';

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Context, Middleware } from 'koa';
 import type { Config } from '../config.ts';
 import type { QueueSet } from '../queues/registry.ts';
-import type { Quarantine } from '../receiver/quarantine.ts';
+import type { Quarantine } from '../quarantine/store.ts';
 import { readRawBody } from '../receiver/raw-body.ts';
 import { RedisAlertState } from '../alerts/state.ts';
 import { isEmail } from '../privacy/email.ts';

@@ -1,6 +1,6 @@
 import { EVENT_QUEUES, type WorkQueueName } from '../queues/names.ts';
 import type { QueueSet } from '../queues/registry.ts';
-import type { Quarantine } from '../receiver/quarantine.ts';
+import type { Quarantine } from '../quarantine/store.ts';
 import type { TraceRecord } from './model.ts';
 import { whereabouts, type Whereabouts } from './whereabouts.ts';
 
