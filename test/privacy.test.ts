@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { AuditTrail } from '../src/admin/audit.ts';
+import { AuditTrail } from '../src/audit/trail.ts';
 import { startHubSpotEmulator, type HubSpotEmulator } from '../src/emulators/hubspot/index.ts';
 import { startSendGridEmulator, type SendGridEmulator } from '../src/emulators/sendgrid/index.ts';
 import type { DeadLetter } from '../src/queues/dead-letter.ts';

@@ -10,7 +10,7 @@ import { resolveWorkQueue, shownLetter, summarizeDeadLetter } from '../queues/de
 import { DurationError, parseDuration } from '../cli/duration.ts';
 import { isQuarantineId, replayQuarantined } from '../receiver/quarantine-replay.ts';
 import { HttpError } from '../http-error.ts';
-import type { AuditEntry, AuditTrail } from './audit.ts';
+import type { AuditEntry, AuditTrail } from '../audit/trail.ts';
 import { adminUser } from './gate.ts';
 import { jsonBody } from './json-body.ts';
 import { privacyRoutes, type PrivacyProvider } from './privacy-api.ts';

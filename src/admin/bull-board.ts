@@ -3,7 +3,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { KoaAdapter } from '@bull-board/koa';
 import type { Context, Middleware, Next } from 'koa';
 import type { QueueSet } from '../queues/registry.ts';
-import type { AuditTrail } from './audit.ts';
+import type { AuditTrail } from '../audit/trail.ts';
 import type { AdminUser } from './auth.ts';
 
 /** Where bull-board is served; the admin gate in front of it owns authentication. */

@@ -11,7 +11,7 @@ import type { Quarantine } from '../quarantine/store.ts';
 import { adminApiRouter } from './api.ts';
 import { openPrivacy } from '../student-data/deps.ts';
 import { adminAssets } from './assets.ts';
-import { AuditTrail } from './audit.ts';
+import { AuditTrail } from '../audit/trail.ts';
 import { isAdminPath, resolveAdminAccess } from './auth.ts';
 import { dashboardMiddleware } from './bull-board.ts';
 import { adminGate } from './gate.ts';

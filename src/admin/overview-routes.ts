@@ -17,7 +17,7 @@ import { readOverview } from '../stats/overview.ts';
 import { renderAdminPage } from './overview-page.ts';
 import { maskEmail } from '../privacy/email.ts';
 import { adminLinks } from './links.ts';
-import type { AuditTrail } from './audit.ts';
+import type { AuditTrail } from '../audit/trail.ts';
 import { adminUser } from './gate.ts';
 
 export interface OverviewRoutesDeps {

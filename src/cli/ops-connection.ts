@@ -15,7 +15,7 @@ import { findLocalRedis } from '../redis/local-record.ts';
 import { EXIT } from './exit-codes.ts';
 import type { CliIO } from './io.ts';
 import { TraceWriter } from '../trace/writer.ts';
-import { AuditTrail, type AuditEntry } from '../admin/audit.ts';
+import { AuditTrail, type AuditEntry } from '../audit/trail.ts';
 
 /** What the ops commands work with, on the Redis of a running service. */
 export interface OpsHandles {
