@@ -7,7 +7,7 @@ import type { EventIntake } from '../queues/intake.ts';
 import { WORK_QUEUES, type WorkQueueName } from '../queues/names.ts';
 import { canReplay, type Quarantine, type QuarantineEntry } from '../quarantine/store.ts';
 import { resolveWorkQueue, shownLetter, summarizeDeadLetter } from '../queues/dead-letter-view.ts';
-import { DurationError, parseDuration } from '../cli/duration.ts';
+import { DurationError, parseDuration } from '../duration.ts';
 import { isQuarantineId, replayQuarantined } from '../receiver/quarantine-replay.ts';
 import { HttpError } from '../http-error.ts';
 import type { AuditEntry, AuditTrail } from '../audit/trail.ts';
