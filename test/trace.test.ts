@@ -13,7 +13,7 @@ import { runCli } from './support/cli.ts';
 import { deadLetterRig } from './support/dead-letters.ts';
 import { fixture } from './support/env.ts';
 import { startTestService } from './support/receiver.ts';
-import { adminLinks } from '../src/admin/links.ts';
+import { adminLinks } from '../src/console-links.ts';
 
 const EMAIL = 'student@example.com';
 let t: Awaited<ReturnType<typeof startTestService>>;

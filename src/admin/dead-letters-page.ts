@@ -8,7 +8,7 @@ import type { WorkQueueName } from '../queues/names.ts';
 import type { AdminUser } from './auth.ts';
 import { DASHBOARD_PATH } from './bull-board.ts';
 import { actionButton, timeHtml } from './layout.ts';
-import { adminLinks } from './links.ts';
+import { adminLinks } from '../console-links.ts';
 
 /** One work queue's dead letters, grouped, with the newest letter of each group to open. */
 export interface QueueDeadLetters {

@@ -16,7 +16,7 @@ import { StatsKeys } from '../stats/keys.ts';
 import { readOverview } from '../stats/overview.ts';
 import { renderAdminPage } from './overview-page.ts';
 import { maskEmail } from '../privacy/email.ts';
-import { adminLinks } from './links.ts';
+import { adminLinks } from '../console-links.ts';
 import type { AuditTrail } from '../audit/trail.ts';
 import { adminUser } from './gate.ts';
 

@@ -1,5 +1,5 @@
-import type { JourneyLinks } from '../trace/journey.ts';
-import { DASHBOARD_PATH } from './bull-board.ts';
+import type { JourneyLinks } from './trace/journey.ts';
+import { DASHBOARD_PATH } from './admin/bull-board.ts';
 
 /** The admin pages of a job (bull-board: `<base>/queue/<queue name>/<job id>`) and of a quarantine entry. */
 export const adminLinks: JourneyLinks = {
