@@ -1,4 +1,4 @@
-import { DASHBOARD_PATH } from './bull-board.ts';
+import { DASHBOARD_PATH } from '../console-links.ts';
 import type { ActiveAlert } from '../alerts/state.ts';
 import type { AuditEntry } from '../audit/trail.ts';
 import type { AdminUser } from './auth.ts';
