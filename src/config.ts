@@ -1,6 +1,6 @@
 import { settings, type Setting, type SettingName } from '../config/settings.ts';
 import { parseAddressRange } from './address-list.ts';
-import { eventKeyProblem } from './receiver/sendgrid-signature.ts';
+import { eventKeyProblem } from './sendgrid-signature.ts';
 import { isEmail } from './privacy/email.ts';
 
 /** A bad configuration value; the message names the key. */

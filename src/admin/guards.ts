@@ -1,6 +1,6 @@
 import type { Context, Middleware, Next } from 'koa';
 import type { Metrics } from '../metrics.ts';
-import { isJsonContentType } from '../receiver/raw-body.ts';
+import { isJsonContentType } from '../raw-body.ts';
 import { isAdminPath, normalizedPath } from './auth.ts';
 import { DASHBOARD_PATH } from '../console-links.ts';
 import { adminUser } from './gate.ts';

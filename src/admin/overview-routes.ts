@@ -3,7 +3,7 @@ import type { Context, Middleware } from 'koa';
 import type { Config } from '../config.ts';
 import type { QueueSet } from '../queues/registry.ts';
 import type { Quarantine } from '../quarantine/store.ts';
-import { readRawBody } from '../receiver/raw-body.ts';
+import { readRawBody } from '../raw-body.ts';
 import { RedisAlertState } from '../alerts/state.ts';
 import { isEmail } from '../privacy/email.ts';
 import { SEARCH_LIMIT } from '../trace/reader.ts';

@@ -2,7 +2,7 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { SandboxProvider } from '../admin/sandbox-page.ts';
 import { startHubSpotEmulator } from './hubspot/index.ts';
-import { generateEventKeyPair } from '../receiver/sendgrid-signature.ts';
+import { generateEventKeyPair } from '../sendgrid-signature.ts';
 import { startSendGridEmulator } from './sendgrid/index.ts';
 
 export interface Sandbox {
