@@ -5,7 +5,7 @@ import { createLogger } from '../src/log.ts';
 import { mountAdmin } from '../src/admin/mount.ts';
 import { checkBasicAuth, isAdminPath, resolveAdminCredentials } from '../src/admin/auth.ts';
 import { createMetrics } from '../src/metrics.ts';
-import type { SandboxSnapshot } from '../src/admin/sandbox-page.ts';
+import type { SandboxSnapshot } from '../src/emulators/snapshot.ts';
 import { EventIntake } from '../src/queues/intake.ts';
 import { openQueues } from '../src/queues/registry.ts';
 import { createApp } from '../src/receiver/app.ts';

@@ -19,7 +19,8 @@ import { crossSiteGuard, roleGuard, securityHeaders } from './guards.ts';
 import { LoginThrottle } from './login-throttle.ts';
 import { overviewRoutes } from './overview-routes.ts';
 import { repairRoutes } from './repair-routes.ts';
-import { sandboxMiddleware, type SandboxProvider } from './sandbox-page.ts';
+import type { SandboxProvider } from '../emulators/snapshot.ts';
+import { sandboxMiddleware } from './sandbox-page.ts';
 
 export interface AdminDeps {
   config: Config;
