@@ -142,6 +142,13 @@ function readAll(env: Env): Record<SettingName, any> {
   return out;
 }
 
+let defaults: Config | undefined;
+
+/** The configuration with every setting at its default (config/settings.ts), for code run without one: tests, one-off tools. */
+export function defaultConfig(): Config {
+  return (defaults ??= loadConfig({}));
+}
+
 /** Builds and validates the configuration; throws ConfigError naming the first bad key. */
 export function loadConfig(env: Env = process.env): Config {
   const v = readAll(env);
