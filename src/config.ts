@@ -1,6 +1,6 @@
 import { settings, type Setting, type SettingName } from '../config/settings.ts';
 import { parseAddressRange } from './address-list.ts';
-import { eventKeyProblem } from './receiver/sendgrid-signature.ts';
+import { eventKeyProblem } from './sendgrid-signature.ts';
 import { isEmail } from './privacy/email.ts';
 
 /** A bad configuration value; the message names the key. */
@@ -141,6 +141,13 @@ function readAll(env: Env): Record<SettingName, any> {
     out[key] = raw === undefined ? undefined : parseValue(key, setting, raw);
   }
   return out;
+}
+
+let defaults: Config | undefined;
+
+/** The configuration with every setting at its default (config/settings.ts), for code run without one: tests, one-off tools. */
+export function defaultConfig(): Config {
+  return (defaults ??= loadConfig({}));
 }
 
 /** Builds and validates the configuration; throws ConfigError naming the first bad key. */

@@ -4,7 +4,7 @@ import { ApiStatsShipper, sampleWaiting } from './stats/shipper.ts';
 import { StatsKeys } from './stats/keys.ts';
 import { Tracer } from './trace/tracer.ts';
 import { purgePastRetention, RETENTION_PURGE_INTERVAL_MS } from './student-data/retention.ts';
-import { Quarantine } from './receiver/quarantine.ts';
+import { Quarantine } from './quarantine/store.ts';
 
 const SHIP_INTERVAL_MS = 5_000;
 

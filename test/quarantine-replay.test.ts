@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replayQuarantined } from '../src/receiver/quarantine-replay.ts';
 import { EventIntake } from '../src/queues/intake.ts';
 import { QUEUES } from '../src/queues/names.ts';
-import { Quarantine } from '../src/receiver/quarantine.ts';
+import { Quarantine } from '../src/quarantine/store.ts';
 import { runCli } from './support/cli.ts';
 import { fixture } from './support/env.ts';
 import { startTestService } from './support/receiver.ts';

@@ -4,7 +4,7 @@ import { startSendGridEmulator, type SendGridEmulator } from '../src/emulators/s
 import { QUEUES } from '../src/queues/names.ts';
 import { openQueues, type QueueSet } from '../src/queues/registry.ts';
 import { recordKey } from '../src/redis/keys.ts';
-import { generateEventKeyPair } from '../src/receiver/sendgrid-signature.ts';
+import { generateEventKeyPair } from '../src/sendgrid-signature.ts';
 import { EmailEventLog } from '../src/sendgrid/email-status.ts';
 import { TraceReader } from '../src/trace/reader.ts';
 import { enrollEvent } from './support/faults.ts';

@@ -7,7 +7,7 @@ import { TraceCompactor } from '../src/trace/compactor.ts';
 import { isPackedField, packFields, unpackFields } from '../src/trace/packing.ts';
 import { TraceReader } from '../src/trace/reader.ts';
 import { basic } from './support/admin.ts';
-import { generateEventKeyPair } from '../src/receiver/sendgrid-signature.ts';
+import { generateEventKeyPair } from '../src/sendgrid-signature.ts';
 import { emulatorEnv, SETTLE } from './support/env.ts';
 import { enrollEvent } from './support/faults.ts';
 import { startTestService } from './support/receiver.ts';

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { createLogger } from '../src/log.ts';
 import { QUEUES } from '../src/queues/names.ts';
 import { openQueues } from '../src/queues/registry.ts';
-import { Quarantine } from '../src/receiver/quarantine.ts';
+import { Quarantine } from '../src/quarantine/store.ts';
 import { formatJourney } from '../src/trace/format.ts';
 import { dayOf, DayIndex, shortEmailHash } from '../src/trace/day-index.ts';
 import { resolvePiiHasher } from '../src/privacy/pii-hash.ts';
@@ -13,7 +13,7 @@ import { runCli } from './support/cli.ts';
 import { deadLetterRig } from './support/dead-letters.ts';
 import { fixture } from './support/env.ts';
 import { startTestService } from './support/receiver.ts';
-import { adminLinks } from '../src/admin/links.ts';
+import { adminLinks } from '../src/console-links.ts';
 
 const EMAIL = 'student@example.com';
 let t: Awaited<ReturnType<typeof startTestService>>;

@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import { enrollmentKey } from '../../src/events/idempotency-key.ts';
 import { QUEUES } from '../../src/queues/names.ts';
-import { generateEventKeyPair } from '../../src/receiver/sendgrid-signature.ts';
+import { generateEventKeyPair } from '../../src/sendgrid-signature.ts';
 import { freePort } from '../../src/redis/local-server.ts';
 import { TraceReader } from '../../src/trace/reader.ts';
 import { usedMemory, type BenchContext } from '../lib/context.ts';

@@ -4,7 +4,7 @@ import type { TraceStep } from '../trace/model.ts';
 import { escapeHtml } from '../html.ts';
 import { deadLetterQueueName, type WorkQueueName } from '../queues/names.ts';
 import { timeHtml } from './layout.ts';
-import { adminLinks } from './links.ts';
+import { adminLinks } from '../console-links.ts';
 
 function idsHtml(step: TraceStep): string {
   const ids = [

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { replayQuarantined } from '../receiver/quarantine-replay.ts';
-import type { QuarantineEntry } from '../receiver/quarantine.ts';
+import type { QuarantineEntry } from '../quarantine/store.ts';
 import { EXIT } from './exit-codes.ts';
 import type { CliIO } from './io.ts';
 import { REDIS_NOTE, withOps } from './ops-connection.ts';

@@ -7,7 +7,7 @@ import { EXIT } from './exit-codes.ts';
 import type { CliIO } from './io.ts';
 import { REDIS_NOTE, withOps } from './ops-connection.ts';
 import { maskEmail } from '../privacy/email.ts';
-import { adminLinks } from '../admin/links.ts';
+import { adminLinks } from '../console-links.ts';
 
 function parseLimit(value: string): number {
   const n = Number(value);

@@ -73,11 +73,6 @@ export class CourseVersions {
     return lease && { ...lease, courseId };
   }
 
-  /** Renews the lease for another lock period; false when it was lost (expired and taken). */
-  async extend(lease: CourseLease): Promise<boolean> {
-    return this.locks.extend(lease, this.lockTtlMs);
-  }
-
   /** Renews the lease in the background until `stop()` (see RedisLock.keepAlive). */
   keepAlive(lease: CourseLease): KeptLease {
     return this.locks.keepAlive(lease, this.lockTtlMs);

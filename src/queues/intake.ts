@@ -208,10 +208,4 @@ export class EventIntake {
   async noteQuarantined(entry: QuarantinedDelivery): Promise<void> {
     await this.observer?.quarantined(entry).catch(() => undefined);
   }
-
-  /** Forgets that `key` was delivered, so it can be accepted again (backfill, tests). */
-  async forget(key: string): Promise<void> {
-    await this.redis.del(pendingKey(this.config.redis.prefix, key));
-  }
-
 }

@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 import { recordKey } from '../redis/keys.ts';
 import { EMAIL_STATUSES, eventReason, sendIdOf, statusOfEvent, statusRank, type EmailEvent, type EmailStatus } from './events.ts';
-import { DEFAULT_SENT_RECORD_TTL_SECONDS, emailKeys } from './email-keys.ts';
+import { defaultConfig } from '../config.ts';
+import { emailKeys } from './email-keys.ts';
 import { EventMatcher, type MatchedBy, type SendsByAddress } from './event-match.ts';
 import { maskEmail, maskEmails } from '../privacy/email.ts';
 
@@ -76,7 +77,7 @@ export class EmailEventLog {
     private readonly prefix: string,
     private readonly dedupeTtlSeconds: number,
     /** How long an enrollment's sent record lives after its last change (SENT_MARKER_TTL_DAYS). */
-    private readonly recordTtlSeconds = DEFAULT_SENT_RECORD_TTL_SECONDS,
+    private readonly recordTtlSeconds = defaultConfig().sendgrid.sentRecordTtlSeconds,
     /** Matching by address (events with neither message id nor custom_args), back `windowSeconds` (SENDGRID_MESSAGE_INDEX_DAYS). */
     byAddress?: { sends?: SendsByAddress; windowSeconds?: number },
   ) {

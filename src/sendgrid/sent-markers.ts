@@ -2,7 +2,8 @@ import type { Redis } from 'ioredis';
 import { enrollmentKey } from '../events/idempotency-key.ts';
 import { recordKey } from '../redis/keys.ts';
 import { RedisLock } from '../redis/lock.ts';
-import { DEFAULT_SENT_RECORD_TTL_SECONDS, emailKeys } from './email-keys.ts';
+import { defaultConfig } from '../config.ts';
+import { emailKeys } from './email-keys.ts';
 
 /** The record of a welcome email SendGrid accepted, kept per enrollment. */
 export interface SentMarker {
@@ -19,9 +20,6 @@ export type ClaimResult =
   | { state: 'busy'; retryInMs: number }
   /** An earlier attempt started sending and never said how it ended: wait for SendGrid's event before sending again. */
   | { state: 'unsure'; retryInMs: number };
-
-/** SENDGRID_MESSAGE_INDEX_DAYS's default: how long SendGrid's events can still be matched to their send by message id (they come within 24 h of retries; late bounces within days). */
-export const MESSAGE_INDEX_TTL_SECONDS = 7 * 86_400;
 
 // KEYS: sent marker, claim, attempt. ARGV: job id, claim ttl ms, grace ms (0: no waiting).
 // → {'sent', messageId, sentAt, jobId} | {'claimed'} | {'busy', pttl} | {'unsure', ms left of the grace}
@@ -77,9 +75,9 @@ export class SentMarkers {
     /** How long a send of unknown outcome waits for SendGrid's event before sending again; 0: no waiting (no Event Webhook). */
     private readonly graceMs = 0,
     /** How long the sent marker is kept (SENT_MARKER_TTL_DAYS): exactly-once holds this long. */
-    private readonly markerTtlSeconds = DEFAULT_SENT_RECORD_TTL_SECONDS,
-    /** How long the X-Message-Id → enrollment entry is kept (SENDGRID_MESSAGE_INDEX_DAYS). */
-    private readonly messageIndexTtlSeconds = MESSAGE_INDEX_TTL_SECONDS,
+    private readonly markerTtlSeconds = defaultConfig().sendgrid.sentRecordTtlSeconds,
+    /** How long the X-Message-Id → enrollment entry is kept (SENDGRID_MESSAGE_INDEX_DAYS): SendGrid's events can be matched to their send by message id this long. */
+    private readonly messageIndexTtlSeconds = defaultConfig().sendgrid.messageIndexTtlSeconds,
   ) {
     this.locks = new RedisLock(redis);
   }

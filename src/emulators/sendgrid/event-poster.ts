@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { signedEventHeaders } from '../../receiver/sendgrid-signature.ts';
+import { signedEventHeaders } from '../../sendgrid-signature.ts';
 import { DEFAULT_FATE_DOMAINS, scriptFor, type Fate } from './event-script.ts';
 import type { OutboxEmail } from './outbox.ts';
 
