@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { defaultConfig } from '../config.ts';
 import type { LastEnrollment } from './contact-mapping.ts';
 import { recordKey } from '../redis/keys.ts';
 
@@ -121,8 +122,6 @@ return {'check', other}
 /** Alias hops followed at most (an alias of an alias comes from two folds in a row). */
 const MAX_HOPS = 4;
 
-/** CONTACT_RECORD_TTL_DAYS's default: how long a contact's course record and aliases are kept after their last write. */
-export const CONTACT_RECORD_TTL_SECONDS = 30 * 24 * 3600;
 
 function parse(flat: string[]): ContactCourseRecord {
   const rec: ContactCourseRecord = { courses: [], seeded: false };
@@ -160,7 +159,7 @@ export class ContactCourses {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-    private readonly ttlSeconds = CONTACT_RECORD_TTL_SECONDS,
+    private readonly ttlSeconds = defaultConfig().hubspot.contactRecordTtlSeconds,
   ) {
     // Run once per contact of a batch, pipelined: by SHA (EVALSHA), not the script's text each time.
     if (!('csNoteCourses' in redis)) redis.defineCommand('csNoteCourses', { numberOfKeys: 1, lua: NOTE });

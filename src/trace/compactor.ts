@@ -1,3 +1,4 @@
+import { defaultConfig } from '../config.ts';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.ts';
 import type { TraceKeys } from './keys.ts';
@@ -120,8 +121,8 @@ export class TraceCompactor {
     } = {},
   ) {
     this.beforeRound = opts.beforeRound ?? (async () => undefined);
-    this.callRetentionMs = opts.callRetentionMs ?? 7 * 86_400_000;
-    this.traceRetentionMs = opts.traceRetentionMs ?? 30 * 86_400_000;
+    this.callRetentionMs = opts.callRetentionMs ?? defaultConfig().trace.callRetentionDays * 86_400_000;
+    this.traceRetentionMs = opts.traceRetentionMs ?? defaultConfig().trace.retentionDays * 86_400_000;
     // One call per trace: by SHA (EVALSHA), not the script's text each time.
     if (!('csPackTrace' in redis)) redis.defineCommand('csPackTrace', { numberOfKeys: 1, lua: PACK });
     if (!('csMoveCalls' in redis)) redis.defineCommand('csMoveCalls', { numberOfKeys: 1, lua: MOVE_CALLS });
