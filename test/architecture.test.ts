@@ -3,7 +3,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-// The rooms of src/ (README "Layout"): an event's way through the service is the lower floor, what
+// The rooms of src/ (docs/architecture.md): an event's way through the service is the lower floor, what
 // watches, shows and repairs it the upper one. These checks read the import statements themselves.
 const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'src');
 
