@@ -3,7 +3,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-// The rooms of src/ (README "Layout") stand on floors, from the ground up, in the order an event's
+// The rooms of src/ (docs/architecture.md) stand on floors, from the ground up, in the order an event's
 // data flows: the toolkit; the records several rooms share; the pipeline an event passes through;
 // what watches it; the faces ops use. A room imports only from its own floor or the floors below,
 // so a lower layer that must tell an upper one something calls an observer interface it defines
