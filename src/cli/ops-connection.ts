@@ -26,7 +26,7 @@ export interface OpsHandles {
   quarantine: Quarantine;
   intake: EventIntake;
   /** Records an action of this command in the audit trail, as `<os user>@<host>` via the CLI. */
-  audit(entry: Omit<AuditEntry, 'at' | 'who' | 'via'>): Promise<void>;
+  audit: (entry: Omit<AuditEntry, 'at' | 'who' | 'via'>) => Promise<void>;
   close(): Promise<void>;
 }
 

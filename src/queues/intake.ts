@@ -177,7 +177,7 @@ export class EventIntake {
     }
     const accepted = await this.redis.csIntake(...args);
     const outcomes = batch.map((_, i): IntakeOutcome => (accepted[i] === 1 ? 'accepted' : 'duplicate'));
-    await Promise.all(batch.map((p, i) => (outcomes[i] === 'duplicate' ? this.duplicate(p.key, p.correlationId) : undefined)));
+    await Promise.all(batch.filter((_, i) => outcomes[i] === 'duplicate').map((p) => this.duplicate(p.key, p.correlationId)));
     return outcomes;
   }
 

@@ -50,7 +50,7 @@ export class EventMatcher {
     const byId = new Map(wanted.map((id, i) => [id, found[i] ?? undefined]));
     const matches = events.map((e, i): EventMatch => {
       if (e.enrollmentId) return { enrollmentId: e.enrollmentId, by: 'custom_args' };
-      const enrollmentId = lookups[i] ? byId.get(lookups[i]!) : undefined;
+      const enrollmentId = lookups[i] ? byId.get(lookups[i]) : undefined;
       return enrollmentId ? { enrollmentId, by: 'message_id' } : {};
     });
     const orphans = events.flatMap((e, i) => (!e.enrollmentId && !lookups[i] ? [i] : []));

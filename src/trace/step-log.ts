@@ -93,6 +93,6 @@ export class StepLog {
 
   /** Appends a step that has no event-stream id of its own (receiver decisions). */
   async appendNow(key: string, step: Omit<TraceStep, 'at'>): Promise<void> {
-    await this.append(key, { at: new Date().toISOString(), ...step } as TraceStep, `r${randomBytes(4).toString('hex')}`);
+    await this.append(key, { at: new Date().toISOString(), ...step }, `r${randomBytes(4).toString('hex')}`);
   }
 }

@@ -124,13 +124,13 @@ export class Tracer {
     for (const queue of WORK_QUEUES) {
       const work = this.follow(queues.work[queue].name, saved[names.indexOf(queues.work[queue].name)]);
       work.on('active', (a, id) => void this.started.set(`${queue}:${(a as EventArgs).jobId}`, streamIdMs(id)));
-      work.on('completed', (a, id) => this.ended(work.name, queue, a as EventArgs, id, this.completed));
-      work.on('failed', (a, id) => this.ended(work.name, queue, a as EventArgs, id, this.failed));
-      work.on('delayed', (a, id) => this.ended(work.name, queue, a as EventArgs, id, this.delayed));
-      work.on('added', (a, id) => this.track(work.name, id, () => this.added(queue, a as EventArgs, id)));
+      work.on('completed', (a, id) => this.ended(work.name, queue, a as EventArgs, id, (...s) => this.completed(...s)));
+      work.on('failed', (a, id) => this.ended(work.name, queue, a as EventArgs, id, (...s) => this.failed(...s)));
+      work.on('delayed', (a, id) => this.ended(work.name, queue, a as EventArgs, id, (...s) => this.delayed(...s)));
+      work.on('added', (a, id) => this.track(work.name, id, () => this.added(queue, a, id)));
       if (!EVENT_QUEUES.includes(queue)) continue;
       const dlq = this.follow(queues.deadLetter[queue].name, saved[names.indexOf(queues.deadLetter[queue].name)]);
-      dlq.on('added', (a, id) => this.track(dlq.name, id, () => this.deadLettered(queue, a as EventArgs, id)));
+      dlq.on('added', (a, id) => this.track(dlq.name, id, () => this.deadLettered(queue, a, id)));
     }
     await Promise.all(this.streams.map((s) => s.waitUntilReady()));
     this.flushTimer = setInterval(() => void this.flushCursors(), CURSOR_FLUSH_MS);
@@ -190,7 +190,7 @@ export class Tracer {
     const key = `${queue}:${args.jobId}`;
     const startedAt = this.started.get(key);
     this.started.delete(key);
-    this.track(stream, eventId, () => step.call(this, queue, args, eventId, startedAt));
+    this.track(stream, eventId, () => step(queue, args, eventId, startedAt));
   }
 
   private track(stream: string, eventId: string, write: () => Promise<unknown>): void {

@@ -116,7 +116,7 @@ export class EventPoster {
     while (this.pending.length) {
       const batch = this.pending.splice(0, MAX_BATCH);
       const body = JSON.stringify(batch.map((b) => b.event));
-      let status = 0;
+      let status: number;
       try {
         const res = await fetch(this.opts.url, {
           method: 'POST',
