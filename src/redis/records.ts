@@ -34,8 +34,9 @@ const traceDay = ttl('TRACE_RETENTION_DAYS', (c) => days(c.trace.retentionDays +
 /**
  * Every family of course-sync's own records, its lifetime and whether it holds personal data. The
  * footprint bench reads it (bench/lib/families.ts); BullMQ's own keys (jobs, event logs, queue
- * structures) are bounded by count and listed in `QUEUE_FAMILIES`.
+ * structures) are bounded by count and listed in `QUEUE_FAMILIES`. One family per line, as a table.
  */
+// prettier-ignore
 export const RECORD_FAMILIES: readonly RecordFamily[] = [
   { family: 'cs:seen', what: 'an event\'s dedupe record (its data while its jobs wait, then a time)', lifetime: ttl('DEDUPE_TTL_SECONDS', (c) => c.webhook.dedupeTtlSeconds, 'arrival'), personalData: true, per: 'event' },
   { family: 'cs:trace', what: 'an event\'s journey: header, steps, ids, outcome (packed once finished)', lifetime: trace, personalData: true, per: 'event' },
