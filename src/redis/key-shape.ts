@@ -5,7 +5,7 @@
  * ends in `…` (`cs:admin-login-failures:<source address…>`: an IPv6 address has colons).
  */
 
-/** What a named part may hold, beyond "any non-empty text". For a part taking the rest, the rule is about its first segment. */
+/** What a named part may hold, beyond "any non-empty text". For a part taking the rest, the rule is about its first segment (which may be empty: `::1`). */
 export interface PartRule {
   /** Only these values. */
   oneOf?: readonly string[];
@@ -17,8 +17,12 @@ type Segment = { literal: string } | { part: string; rest: boolean; rule: PartRu
 
 const PART = /^<([^<>…]+)(…?)>$/;
 
+function fits(rule: PartRule, value: string): boolean {
+  return (!rule.oneOf || rule.oneOf.includes(value)) && !rule.not?.includes(value);
+}
+
 function accepts(rule: PartRule, value: string): boolean {
-  return value !== '' && (!rule.oneOf || rule.oneOf.includes(value)) && !rule.not?.includes(value);
+  return value !== '' && fits(rule, value);
 }
 
 /** Whether some one segment fits both. */
@@ -84,8 +88,15 @@ export class KeyShape {
         if (given[i] !== s.literal) return undefined;
         continue;
       }
-      if (!accepts(s.rule, given[i]!)) return undefined;
-      parts[s.part] = s.rest ? given.slice(i).join(':') : given[i]!;
+      if (s.rest) {
+        // The rest, colons included (an IPv6 address, `::1`, starts with an empty segment).
+        const rest = given.slice(i).join(':');
+        if (!rest || !fits(s.rule, given[i]!)) return undefined;
+        parts[s.part] = rest;
+      } else {
+        if (!accepts(s.rule, given[i]!)) return undefined;
+        parts[s.part] = given[i]!;
+      }
     }
     return parts;
   }
