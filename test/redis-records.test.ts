@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { RECORDS_DOCS_PATH, renderRecordsSection, withRecordsSection } from '../scripts/records-docs.ts';
 import { startHubSpotEmulator, type HubSpotEmulator } from '../src/emulators/hubspot/index.ts';
 import { startSendGridEmulator, type SendGridEmulator } from '../src/emulators/sendgrid/index.ts';
 import { contactRecordDigest } from '../src/hubspot/contact-courses.ts';
@@ -37,6 +39,20 @@ describe('the registry of Redis records', () => {
   it('names each of course-sync\'s families by the literal head of its shape, once', () => {
     expect(RECORD_FAMILIES.filter((f) => shapeOf(f).head !== f.family).map((f) => f.shape)).toEqual([]);
     expect(new Set(ALL_FAMILIES.map((f) => f.family)).size).toBe(ALL_FAMILIES.length);
+  });
+});
+
+describe('docs/privacy.md', () => {
+  it('holds the tables scripts/records-docs.ts makes of the registry (run `npm run docs:records` after changing it)', () => {
+    const page = readFileSync(RECORDS_DOCS_PATH, 'utf8');
+    expect(page).toBe(withRecordsSection(page));
+    for (const f of ALL_FAMILIES) expect(page).toContain('`' + f.shape + '`');
+  });
+
+  it('keeps the prose around the tables, and refuses a page that lost a marker', () => {
+    const section = renderRecordsSection();
+    expect(withRecordsSection(`before\n${section}\nafter`, 'new')).toBe('before\nnew\nafter');
+    expect(() => withRecordsSection('no markers here')).toThrow(/must hold the markers/);
   });
 });
 
