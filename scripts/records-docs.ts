@@ -10,20 +10,27 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultConfig, type Config } from '../src/config.ts';
-import { QUEUE_FAMILIES, RECORD_FAMILIES, type Lifetime, type RecordFamily, type Treatment } from '../src/redis/records.ts';
+import {
+  QUEUE_FAMILIES,
+  RECORD_FAMILIES,
+  type Lifetime,
+  type RecordFamily,
+  type Treatment,
+} from '../src/redis/records.ts';
 
 /** The page holding the generated tables. */
 export const RECORDS_DOCS_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'privacy.md');
 
-export const BEGIN = '<!-- records: generated from src/redis/records.ts by `npm run docs:records`: edit the registry, not this table -->';
+export const BEGIN =
+  '<!-- records: generated from src/redis/records.ts by `npm run docs:records`: edit the registry, not this table -->';
 export const END = '<!-- records: end of the generated part -->';
 
 /** What `forget` does with a family's records (and so what `export` shows of them). */
 const FORGET: Record<Treatment, string> = {
-  delete: 'the student\'s records deleted',
+  delete: "the student's records deleted",
   'delete-entries': 'the entries naming the student taken out',
-  'delete-data': 'the enrollment\'s data removed, the marker kept',
-  'unpack-then-delete': 'unpacked and read, the student\'s records deleted',
+  'delete-data': "the enrollment's data removed, the marker kept",
+  'unpack-then-delete': "unpacked and read, the student's records deleted",
   masked: 'not read: addresses are masked',
   keep: 'kept on purpose (`export` says whether they are on it)',
   skip: 'not read',
@@ -56,7 +63,11 @@ function recordCell(f: RecordFamily): string {
 }
 
 function table(head: string[], rows: string[][]): string {
-  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
+  return [
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`),
+  ].join('\n');
 }
 
 /** The generated part of docs/privacy.md, markers included. */
@@ -69,7 +80,12 @@ export function renderRecordsSection(config: Config = defaultConfig()): string {
     '',
     table(
       ['record', 'personal data in it', 'how long (default)', 'forget'],
-      personal.map((f) => [recordCell(f), f.personalData as string, lifetimeText(f.lifetime, config), FORGET[f.treatment]]),
+      personal.map((f) => [
+        recordCell(f),
+        f.personalData as string,
+        lifetimeText(f.lifetime, config),
+        FORGET[f.treatment],
+      ]),
     ),
     '',
     'Records holding no personal data:',
@@ -87,7 +103,8 @@ export function renderRecordsSection(config: Config = defaultConfig()): string {
 export function withRecordsSection(page: string, section: string = renderRecordsSection()): string {
   const begin = page.indexOf(BEGIN);
   const end = page.indexOf(END);
-  if (begin < 0 || end < begin) throw new Error(`docs/privacy.md must hold the markers ${BEGIN} and ${END}, in that order`);
+  if (begin < 0 || end < begin)
+    throw new Error(`docs/privacy.md must hold the markers ${BEGIN} and ${END}, in that order`);
   return page.slice(0, begin) + section + page.slice(end + END.length);
 }
 

@@ -9,7 +9,15 @@ import { QUEUES, WORK_QUEUES } from '../src/queues/names.ts';
 import { openQueues, type QueueSet } from '../src/queues/registry.ts';
 import { KeyShape } from '../src/redis/key-shape.ts';
 import { globSafe, scanKeys } from '../src/redis/keys.ts';
-import { ALL_FAMILIES, KEY_PARTS, matchKey, READ_BY_FORGET, RECORD_FAMILIES, shapeOf, type RecordFamily } from '../src/redis/records.ts';
+import {
+  ALL_FAMILIES,
+  KEY_PARTS,
+  matchKey,
+  READ_BY_FORGET,
+  RECORD_FAMILIES,
+  shapeOf,
+  type RecordFamily,
+} from '../src/redis/records.ts';
 import { generateEventKeyPair } from '../src/sendgrid-signature.ts';
 import { shortEmailHash } from '../src/trace/day-index.ts';
 import { TraceKeys } from '../src/trace/keys.ts';
@@ -27,16 +35,22 @@ import { postEvents, sgEvent } from './support/sendgrid-events.ts';
 
 describe('the registry of Redis records', () => {
   it('has shapes of different families that no key can share', () => {
-    const overlapping = ALL_FAMILIES.flatMap((a, i) => ALL_FAMILIES.slice(i + 1).filter((b) => shapeOf(a).overlaps(shapeOf(b))).map((b) => `${a.shape} / ${b.shape}`));
+    const overlapping = ALL_FAMILIES.flatMap((a, i) =>
+      ALL_FAMILIES.slice(i + 1)
+        .filter((b) => shapeOf(a).overlaps(shapeOf(b)))
+        .map((b) => `${a.shape} / ${b.shape}`),
+    );
     expect(overlapping).toEqual([]);
   });
 
   it('never skips a family holding personal data, and labels every family forget reads', () => {
-    expect(ALL_FAMILIES.filter((f) => f.personalData !== false && f.treatment === 'skip').map((f) => f.family)).toEqual([]);
+    expect(ALL_FAMILIES.filter((f) => f.personalData !== false && f.treatment === 'skip').map((f) => f.family)).toEqual(
+      [],
+    );
     expect(ALL_FAMILIES.filter((f) => READ_BY_FORGET.has(f.treatment) && !f.label).map((f) => f.family)).toEqual([]);
   });
 
-  it('names each of course-sync\'s families by the literal head of its shape, once', () => {
+  it("names each of course-sync's families by the literal head of its shape, once", () => {
     expect(RECORD_FAMILIES.filter((f) => shapeOf(f).head !== f.family).map((f) => f.shape)).toEqual([]);
     expect(new Set(ALL_FAMILIES.map((f) => f.family)).size).toBe(ALL_FAMILIES.length);
   });
@@ -66,8 +80,14 @@ describe('a key shape', () => {
     expect(new KeyShape('cs:fail:<rest…>', parts).match('cs:fail:::1')).toEqual({ rest: '::1' });
     expect(new KeyShape('<id>:<state>', parts).match('q:wait')).toEqual({ id: 'q', state: 'wait' });
     expect(new KeyShape('<id>:<state>', parts).match('q:done')).toBeUndefined();
-    expect(matchKey('p', 'p:cs:admin-login-failures:::ffff:127.0.0.1')).toMatchObject({ family: { family: 'cs:admin-login-failures' }, parts: { 'source address': '::ffff:127.0.0.1' } });
-    expect(matchKey('p', 'p:email-welcome:metrics:completed:data')).toMatchObject({ family: { family: 'queue' }, parts: { structure: 'metrics:completed:data' } });
+    expect(matchKey('p', 'p:cs:admin-login-failures:::ffff:127.0.0.1')).toMatchObject({
+      family: { family: 'cs:admin-login-failures' },
+      parts: { 'source address': '::ffff:127.0.0.1' },
+    });
+    expect(matchKey('p', 'p:email-welcome:metrics:completed:data')).toMatchObject({
+      family: { family: 'queue' },
+      parts: { structure: 'metrics:completed:data' },
+    });
   });
 
   it('tells an overlap: a literal against a part allowing it, two open parts, a part taking the rest', () => {
@@ -93,7 +113,14 @@ const signing = generateEventKeyPair();
 
 /** A student: name, mixed-case address and phone with spaces, as Loopwise sends them. */
 function student(first: string, last: string, phone: string) {
-  return { id: `user-${first.toLowerCase()}`, name: `${first} ${last}`, email: `${first}.${last}@Example.com`, phone_number: phone, first, last };
+  return {
+    id: `user-${first.toLowerCase()}`,
+    name: `${first} ${last}`,
+    email: `${first}.${last}@Example.com`,
+    phone_number: phone,
+    first,
+    last,
+  };
 }
 const ada = student('Zenobia', 'Quillfeather', '+886 912 345 678');
 const bob = student('Bartholomew', 'Inkwright', '+886 923 456 789');
@@ -126,7 +153,9 @@ let forgot: { code: number; stdout: string; stderr: string };
 async function keyStates(): Promise<KeyState[]> {
   const keys = (await scanKeys(t.redis, `${globSafe(prefix)}:*`)).sort();
   const answers = (await keys.reduce((p, k) => p.type(k).pttl(k), t.redis.pipeline()).exec()) ?? [];
-  return keys.map((key, i) => ({ key, type: String(answers[2 * i]?.[1]), pttl: Number(answers[2 * i + 1]?.[1]) })).filter((k) => k.pttl !== -2);
+  return keys
+    .map((key, i) => ({ key, type: String(answers[2 * i]?.[1]), pttl: Number(answers[2 * i + 1]?.[1]) }))
+    .filter((k) => k.pttl !== -2);
 }
 
 /** Every family a key has (exactly one, when the registry is right). */
@@ -140,14 +169,21 @@ async function needlesOf(s: typeof ada): Promise<{ texts: string[]; digits: stri
   const hasher = await resolvePiiHasher(t.redis, prefix, t.config.trace.piiHashKey);
   const email = s.email.toLowerCase();
   const hash = hasher.hash(email);
-  return { texts: [email, email.split('@')[0]!, s.first, s.last, s.id, hash, shortEmailHash(hash), contactRecordDigest(email)], digits: [s.phone_number.replace(/\D/g, '').slice(3)] };
+  return {
+    texts: [email, email.split('@')[0]!, s.first, s.last, s.id, hash, shortEmailHash(hash), contactRecordDigest(email)],
+    digits: [s.phone_number.replace(/\D/g, '').slice(3)],
+  };
 }
 
 /** The families of the records holding what a student is known by (field names and stream entry ids searched too). */
 async function familiesHolding(texts: HeldText[], s: typeof ada): Promise<Map<string, string[]>> {
   const { texts: needles, digits } = await needlesOf(s);
   const found = new Map<string, string[]>();
-  for (const held of holding(texts.map((x) => ({ ...x, text: `${x.where}\n${x.text}` })), needles, digits)) {
+  for (const held of holding(
+    texts.map((x) => ({ ...x, text: `${x.where}\n${x.text}` })),
+    needles,
+    digits,
+  )) {
     const family = matchKey(prefix, held.key)?.family.family ?? `unregistered ${held.key}`;
     found.set(family, [...(found.get(family) ?? []), `${held.key} ${held.where}`]);
   }
@@ -156,8 +192,21 @@ async function familiesHolding(texts: HeldText[], s: typeof ada): Promise<Map<st
 
 async function idle(): Promise<void> {
   for (const name of WORK_QUEUES) {
-    const counts = await queues.work[name].getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
-    expect({ name, ...counts }).toEqual({ name, waiting: 0, active: 0, delayed: 0, prioritized: 0, 'waiting-children': 0 });
+    const counts = await queues.work[name].getJobCounts(
+      'waiting',
+      'active',
+      'delayed',
+      'prioritized',
+      'waiting-children',
+    );
+    expect({ name, ...counts }).toEqual({
+      name,
+      waiting: 0,
+      active: 0,
+      delayed: 0,
+      prioritized: 0,
+      'waiting-children': 0,
+    });
   }
 }
 
@@ -190,12 +239,26 @@ beforeAll(async () => {
 
   expect((await t.post(courseEvent('course.created', 'course_reg'))).status).toBe(202);
   sendgrid.failWhen(400, (m) => JSON.stringify(m.personalizations).includes('reg-2'));
-  for (const [s, id] of [[ada, 'reg-1'], [ada, 'reg-2'], [bob, 'reg-bob']] as const) expect((await t.post(enrollment(s, id))).status).toBe(202);
+  for (const [s, id] of [
+    [ada, 'reg-1'],
+    [ada, 'reg-2'],
+    [bob, 'reg-bob'],
+  ] as const)
+    expect((await t.post(enrollment(s, id))).status).toBe(202);
   const refused = enrollment(ada, 'reg-3');
   delete refused.data.course.id;
   expect((await t.post(refused)).status).toBe(422);
   await vi.waitFor(async () => expect(await queues.deadLetter[QUEUES.email].count()).toBe(1), settle);
-  await vi.waitFor(() => expect(sendgrid.outbox.all().map((m) => m.customArgs.enrollment_id).sort()).toEqual(['reg-1', 'reg-bob']), settle);
+  await vi.waitFor(
+    () =>
+      expect(
+        sendgrid.outbox
+          .all()
+          .map((m) => m.customArgs.enrollment_id)
+          .sort(),
+      ).toEqual(['reg-1', 'reg-bob']),
+    settle,
+  );
   during = await keyStates();
 
   const sent = sendgrid.outbox.all().find((m) => m.customArgs.enrollment_id === 'reg-1')!;
@@ -204,24 +267,45 @@ beforeAll(async () => {
     sgEvent('delivered', 'reg-1', sent.messageId, { email: ada.email }),
     sgEvent('open', 'reg-1', sent.messageId, { email: ada.email }),
     // An asynchronous bounce from before any welcome email went to the address: matched to none.
-    { email: ada.email, timestamp: hourAgo, event: 'bounce', sg_event_id: 'unmatched-bounce', reason: `550 5.1.1 <${ada.email}>: mailbox unknown`, status: '5.1.1' },
+    {
+      email: ada.email,
+      timestamp: hourAgo,
+      event: 'bounce',
+      sg_event_id: 'unmatched-bounce',
+      reason: `550 5.1.1 <${ada.email}>: mailbox unknown`,
+      status: '5.1.1',
+    },
   ];
   expect((await postEvents(t.base, signing.privateKey, events)).status).toBe(200);
 
   sendgrid.reset();
   const replay = await api(`/dlq/${QUEUES.email}/replay`, { ids: ['enroll-reg-2'] });
   expect(replay.status).toBe(200);
-  expect((await fetch(`${t.base}/admin/api/dlq`, { headers: { authorization: basic('admin', 'wrong') } })).status).toBe(401);
+  expect((await fetch(`${t.base}/admin/api/dlq`, { headers: { authorization: basic('admin', 'wrong') } })).status).toBe(
+    401,
+  );
 
-  await vi.waitFor(() => expect(sendgrid.outbox.all().some((m) => m.customArgs.enrollment_id === 'reg-2')).toBe(true), settle);
+  await vi.waitFor(
+    () => expect(sendgrid.outbox.all().some((m) => m.customArgs.enrollment_id === 'reg-2')).toBe(true),
+    settle,
+  );
   await vi.waitFor(async () => expect(await t.redis.xlen(`${prefix}:cs:sg-unmatched`)).toBe(1), settle);
   await vi.waitFor(async () => expect(await t.redis.hget(`${prefix}:cs:sent:reg-1`, 'opens')).toBe('1'), settle);
-  await vi.waitFor(async () => expect(await packedOnly(t.redis, new TraceKeys(prefix).trace('enroll-reg-1'))).toBe(true), settle);
+  await vi.waitFor(
+    async () => expect(await packedOnly(t.redis, new TraceKeys(prefix).trace('enroll-reg-1'))).toBe(true),
+    settle,
+  );
   await vi.waitFor(idle, settle);
 
   before = await keyStates();
   textsBefore = await textsUnder(t.redis, prefix);
-  const env = { REDIS_URL: t.service.redisUrl, QUEUE_PREFIX: prefix, HUBSPOT_ACCESS_TOKEN: hubspot.token, HUBSPOT_BASE_URL: hubspot.url, SENDGRID_API_KEY: sendgrid.apiKey };
+  const env = {
+    REDIS_URL: t.service.redisUrl,
+    QUEUE_PREFIX: prefix,
+    HUBSPOT_ACCESS_TOKEN: hubspot.token,
+    HUBSPOT_BASE_URL: hubspot.url,
+    SENDGRID_API_KEY: sendgrid.apiKey,
+  };
   forgot = await runCli(['forget', ada.email, '--suppress', '--yes'], env);
   after = await keyStates();
   textsAfter = await textsUnder(t.redis, prefix);
@@ -236,36 +320,65 @@ afterAll(async () => {
 
 describe('after a full flow, every key in Redis', () => {
   it('went through every kind of step the flow has (so the checks below see them)', () => {
-    expect(forgot).toMatchObject({ code: 0, stdout: expect.stringContaining('checked: nothing left in Redis names the student') });
+    expect(forgot).toMatchObject({
+      code: 0,
+      stdout: expect.stringContaining('checked: nothing left in Redis names the student'),
+    });
     const seen = new Set([...during, ...before, ...after].map((k) => matchKey(prefix, k.key)?.family.family));
-    const expected = ['cs:seen', 'cs:trace', 'cs:calls', 'cs:trace-idx:email-day', 'cs:trace-idx:enrollment-day', 'cs:contact', 'cs:sent', 'cs:sent-by', 'cs:sg-event', 'cs:sg-unmatched'];
-    expected.push('cs:attempts', 'cs:quarantine', 'cs:suppressed', 'cs:audit', 'cs:admin-login-failures', 'cs:pii-hash-key', 'jobs', 'events', 'queue');
+    const expected = [
+      'cs:seen',
+      'cs:trace',
+      'cs:calls',
+      'cs:trace-idx:email-day',
+      'cs:trace-idx:enrollment-day',
+      'cs:contact',
+      'cs:sent',
+      'cs:sent-by',
+      'cs:sg-event',
+      'cs:sg-unmatched',
+    ];
+    expected.push(
+      'cs:attempts',
+      'cs:quarantine',
+      'cs:suppressed',
+      'cs:audit',
+      'cs:admin-login-failures',
+      'cs:pii-hash-key',
+      'jobs',
+      'events',
+      'queue',
+    );
     expect([...seen]).toEqual(expect.arrayContaining(expected));
   });
 
   it('is of exactly one declared family', () => {
-    const wrong = [...during, ...before, ...after].map((k) => ({ key: k.key, families: familiesOf(k.key).map((f) => f.family) })).filter((k) => k.families.length !== 1);
+    const wrong = [...during, ...before, ...after]
+      .map((k) => ({ key: k.key, families: familiesOf(k.key).map((f) => f.family) }))
+      .filter((k) => k.families.length !== 1);
     expect(wrong).toEqual([]);
   });
 
-  it('lives at most its family\'s lifetime under the config, and has a TTL when its family says so', () => {
+  it("lives at most its family's lifetime under the config, and has a TTL when its family says so", () => {
     const wrong: string[] = [];
     for (const k of [...during, ...before, ...after]) {
       const lifetime = matchKey(prefix, k.key)?.family.lifetime;
       if (lifetime?.kind !== 'ttl') continue;
       const most = lifetime.seconds(t.config);
       if (k.pttl < 0) wrong.push(`${k.key}: no TTL, its family lives ${most} s`);
-      else if (Math.ceil(k.pttl / 1000) > most) wrong.push(`${k.key}: ${Math.ceil(k.pttl / 1000)} s left, its family lives ${most} s`);
+      else if (Math.ceil(k.pttl / 1000) > most)
+        wrong.push(`${k.key}: ${Math.ceil(k.pttl / 1000)} s left, its family lives ${most} s`);
     }
     expect(wrong).toEqual([]);
   });
 });
 
 describe('forget, after the full flow', () => {
-  it('leaves what names the student only in the families kept on purpose (the suppression list\'s hashes)', async () => {
+  it("leaves what names the student only in the families kept on purpose (the suppression list's hashes)", async () => {
     const was = await familiesHolding(textsBefore, ada);
     // The search sees the student where they are: by name, address, hashes in keys and fields, inside packed traces.
-    expect([...was.keys()]).toEqual(expect.arrayContaining(['cs:contact', 'cs:trace-idx:email-day', 'cs:calls', 'cs:quarantine', 'jobs']));
+    expect([...was.keys()]).toEqual(
+      expect.arrayContaining(['cs:contact', 'cs:trace-idx:email-day', 'cs:calls', 'cs:quarantine', 'jobs']),
+    );
     const left = await familiesHolding(textsAfter, ada);
     // Families holding addresses masked only are not read by forget: nothing in them may name the student either.
     const kept = new Set(ALL_FAMILIES.filter((f) => f.treatment === 'keep').map((f) => f.family));
@@ -274,7 +387,9 @@ describe('forget, after the full flow', () => {
     expect([...left.keys()]).toContain('cs:suppressed');
   });
 
-  it('leaves the other student\'s records where they were', async () => {
-    expect([...(await familiesHolding(textsAfter, bob)).keys()]).toEqual(expect.arrayContaining(['cs:contact', 'cs:trace-idx:email-day', 'cs:calls', 'jobs']));
+  it("leaves the other student's records where they were", async () => {
+    expect([...(await familiesHolding(textsAfter, bob)).keys()]).toEqual(
+      expect.arrayContaining(['cs:contact', 'cs:trace-idx:email-day', 'cs:calls', 'jobs']),
+    );
   });
 });

@@ -26,7 +26,12 @@ const empty = (): Family => ({ keys: 0, bytes: 0, byteDays: 0, keyDays: 0, lasti
  */
 export function familyOf(prefix: string, key: string): string {
   const matched = matchKey(prefix, key);
-  if (!matched) return `${key.slice(prefix.length + 1).split(':').slice(0, 2).join(':')} ${UNREGISTERED}`;
+  if (!matched)
+    return `${key
+      .slice(prefix.length + 1)
+      .split(':')
+      .slice(0, 2)
+      .join(':')} ${UNREGISTERED}`;
   const { family, parts } = matched;
   if (family.family.startsWith('cs:')) return family.family;
   if (family.family === 'job parts') return `${parts.queue} job ${parts['job part']}`;
@@ -50,7 +55,12 @@ export function lifetimeLabel(family: string, config: Config): string {
   if (l.kind === 'count') return `by count: ${l.bound}`;
   if (l.kind === 'until') return `until ${l.what}`;
   const sec = l.seconds(config);
-  const span = sec >= 86_400 ? `${+(sec / 86_400).toFixed(1)} d` : sec >= 3_600 ? `${+(sec / 3_600).toFixed(1)} h` : `${Math.round(sec)} s`;
+  const span =
+    sec >= 86_400
+      ? `${+(sec / 86_400).toFixed(1)} d`
+      : sec >= 3_600
+        ? `${+(sec / 3_600).toFixed(1)} h`
+        : `${Math.round(sec)} s`;
   return l.setting ? `${span} (${l.setting})` : span;
 }
 
@@ -88,7 +98,9 @@ export function familyGrowth(before: Record<string, Family>, after: Record<strin
   for (const name of new Set([...Object.keys(before), ...Object.keys(after)])) {
     const a = after[name] ?? empty();
     const b = before[name] ?? empty();
-    out[name] = Object.fromEntries(Object.keys(a).map((k) => [k, a[k as keyof Family] - b[k as keyof Family]])) as unknown as Family;
+    out[name] = Object.fromEntries(
+      Object.keys(a).map((k) => [k, a[k as keyof Family] - b[k as keyof Family]]),
+    ) as unknown as Family;
   }
   return out;
 }

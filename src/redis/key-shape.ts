@@ -55,7 +55,8 @@ export class KeyShape {
       }
       const rule = rules[m[1]!];
       if (!rule) throw new Error(`key shape "${text}": no part is called <${m[1]}>`);
-      if (m[2] && i !== all.length - 1) throw new Error(`key shape "${text}": only the last part may take the rest (<${m[1]}…>)`);
+      if (m[2] && i !== all.length - 1)
+        throw new Error(`key shape "${text}": only the last part may take the rest (<${m[1]}…>)`);
       return { part: m[1]!, rest: !!m[2], rule };
     });
   }

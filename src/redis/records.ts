@@ -25,7 +25,12 @@ export type Lifetime =
 export type Treatment = 'delete' | 'delete-entries' | 'delete-data' | 'unpack-then-delete' | 'masked' | 'keep' | 'skip';
 
 /** The treatments under which `forget` and `export` read a family's records. */
-export const READ_BY_FORGET: ReadonlySet<Treatment> = new Set(['delete', 'delete-entries', 'delete-data', 'unpack-then-delete']);
+export const READ_BY_FORGET: ReadonlySet<Treatment> = new Set([
+  'delete',
+  'delete-entries',
+  'delete-data',
+  'unpack-then-delete',
+]);
 
 /** One family of Redis records under the queue prefix: course-sync's own (`cs:…`) or BullMQ's. */
 export interface RecordFamily {
@@ -88,7 +93,12 @@ export const KEY_PARTS = {
 export type KeyPart = keyof typeof KEY_PARTS;
 
 const days = (n: number) => n * 86_400;
-const ttl = (setting: SettingName | undefined, seconds: (c: Config) => number, from: string): Lifetime => ({ kind: 'ttl', setting, seconds, from });
+const ttl = (setting: SettingName | undefined, seconds: (c: Config) => number, from: string): Lifetime => ({
+  kind: 'ttl',
+  setting,
+  seconds,
+  from,
+});
 const trace = ttl('TRACE_RETENTION_DAYS', (c) => days(c.trace.retentionDays), 'the last step');
 const contact = ttl('CONTACT_RECORD_TTL_DAYS', (c) => c.hubspot.contactRecordTtlSeconds, 'the last write');
 const traceDay = ttl('TRACE_RETENTION_DAYS', (c) => days(c.trace.retentionDays + 1), 'the start of its day');

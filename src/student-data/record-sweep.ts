@@ -2,7 +2,14 @@ import type { Redis } from 'ioredis';
 import { enrollmentKey } from '../events/idempotency-key.ts';
 import { erasePending, pendingEvent } from '../queues/pending-events.ts';
 import { globSafe, recordKey, scanKeys } from '../redis/keys.ts';
-import { matchKey, READ_BY_FORGET, type KeyPart, type MatchedKey, type RecordFamily, type Treatment } from '../redis/records.ts';
+import {
+  matchKey,
+  READ_BY_FORGET,
+  type KeyPart,
+  type MatchedKey,
+  type RecordFamily,
+  type Treatment,
+} from '../redis/records.ts';
 import { shortEmailHash } from '../trace/day-index.ts';
 import { traceFields } from '../trace/packing.ts';
 import { pairs } from './queue-records.ts';
@@ -47,7 +54,9 @@ const WHOLE: ReadonlySet<Treatment> = new Set(['delete', 'unpack-then-delete']);
 function keyNamer(student: Student): (read: Read) => boolean {
   const naming = namingParts(student);
   return ({ family, parts }) =>
-    !!family && WHOLE.has(family.treatment) && Object.entries(parts).some(([name, part]) => naming[name as KeyPart]?.(part) ?? false);
+    !!family &&
+    WHOLE.has(family.treatment) &&
+    Object.entries(parts).some(([name, part]) => naming[name as KeyPart]?.(part) ?? false);
 }
 
 /** A key read: its family (none when no family declares it) and named parts, its type and what it holds. */
@@ -94,7 +103,10 @@ async function readAll(redis: Redis, prefix: string, keys: string[]): Promise<Re
     chunk.forEach((r, j) => {
       const value = values[j]?.[1];
       // Call details written after their record was packed lie beside the packed field, and are newer.
-      const unpacked = packs(r) && value && typeof value === 'object' ? traceFields(value as Record<string, Buffer>, r.family?.family === 'cs:calls') : value;
+      const unpacked =
+        packs(r) && value && typeof value === 'object'
+          ? traceFields(value as Record<string, Buffer>, r.family?.family === 'cs:calls')
+          : value;
       out.push({ ...r, type: String(types[j]?.[1]), value: unpacked });
     });
   }
@@ -123,7 +135,10 @@ export async function findOwnRecords(redis: Redis, prefix: string, student: Stud
     const treatment = r.family?.treatment;
     if (treatment === 'delete-data') {
       // An enrollment's data while its jobs wait; erasing it keeps the dedupe marker (a redelivery stays a duplicate).
-      const event = r.type === 'hash' && r.parts['event key'] ? pendingEvent(r.parts['event key'], r.value as Record<string, string>) : undefined;
+      const event =
+        r.type === 'hash' && r.parts['event key']
+          ? pendingEvent(r.parts['event key'], r.value as Record<string, string>)
+          : undefined;
       if (!event || !student.learnFrom(event.data)) continue;
       student.recordKeys.add(event.key);
       found.push({ kind, where: r.key, content: event, erase: () => erasePending(redis, prefix, event.key) });
@@ -133,7 +148,12 @@ export async function findOwnRecords(redis: Redis, prefix: string, student: Stud
       for (const [field, keys] of Object.entries(r.value as Record<string, string>)) {
         if (!shortHashes.has(field)) continue;
         for (const key of keys.split(' ')) student.recordKeys.add(key);
-        found.push({ kind, where: `${r.key}/${field}`, content: keys, erase: async () => void (await redis.hdel(r.key, field)) });
+        found.push({
+          kind,
+          where: `${r.key}/${field}`,
+          content: keys,
+          erase: async () => void (await redis.hdel(r.key, field)),
+        });
       }
     } else if (r.type === 'string' || r.type === 'hash') {
       if (!student.learnFrom(r.value) && !whole) continue;
@@ -149,13 +169,22 @@ export async function findOwnRecords(redis: Redis, prefix: string, student: Stud
         if (!student.learnFrom(entry)) continue;
         // A quarantined delivery's trace and replayed job are keyed `quarantine-<entry id>`.
         if (r.family?.family === 'cs:quarantine') student.recordKeys.add(`quarantine-${id}`);
-        found.push({ kind, where: `${r.key}/${id}`, content: { id, ...entry }, erase: async () => void (await redis.xdel(r.key, id)) });
+        found.push({
+          kind,
+          where: `${r.key}/${id}`,
+          content: { id, ...entry },
+          erase: async () => void (await redis.xdel(r.key, id)),
+        });
       }
     } else if (r.type === 'list' || r.type === 'set' || r.type === 'zset') {
       for (const member of r.value as string[]) {
         if (!student.learnFrom(member)) continue;
         const erase =
-          r.type === 'list' ? () => redis.lrem(r.key, 0, member) : r.type === 'set' ? () => redis.srem(r.key, member) : () => redis.zrem(r.key, member);
+          r.type === 'list'
+            ? () => redis.lrem(r.key, 0, member)
+            : r.type === 'set'
+              ? () => redis.srem(r.key, member)
+              : () => redis.zrem(r.key, member);
         found.push({ kind, where: `${r.key}/${member}`, content: member, erase: async () => void (await erase()) });
       }
     }
