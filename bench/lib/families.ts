@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../../src/config.ts';
 import { globSafe, scanKeys } from '../../src/redis/keys.ts';
-import { QUEUE_FAMILIES, recordFamily, type Lifetime } from '../../src/redis/records.ts';
+import { matchKey, queueFamily, recordFamily, type Lifetime } from '../../src/redis/records.ts';
 
 /** Bytes (MEMORY USAGE) and keys of one family of records, with what they hold for how long. */
 export interface Family {
@@ -18,47 +18,34 @@ export interface Family {
 
 const empty = (): Family => ({ keys: 0, bytes: 0, byteDays: 0, keyDays: 0, lastingKeys: 0, lastingBytes: 0 });
 
-/** BullMQ's per-queue structures (not jobs): lists, sets, the meta hash, the id counter, the marker... */
-const QUEUE_PARTS = new Set([
-  'wait',
-  'paused',
-  'active',
-  'completed',
-  'failed',
-  'delayed',
-  'prioritized',
-  'meta',
-  'id',
-  'marker',
-  'stalled',
-  'stalled-check',
-  'limiter',
-  'pc',
-  'events',
-  'metrics',
-  'repeat',
-  'de',
-]);
-
 /**
- * The family of a key under `prefix`: `cs:<kind>` (`cs:trace-idx:<kind>` for the trace index) for
- * course-sync's own records; for BullMQ's, `<queue> jobs`, `<queue> events` (the event log) or
- * `<queue> queue` (its other structures).
+ * The family of a key under `prefix`, as src/redis/records.ts declares it: `cs:<kind>`
+ * (`cs:trace-idx:<kind>` for the trace index) for course-sync's own records; for BullMQ's,
+ * `<queue> jobs`, `<queue> events` (the event log), `<queue> queue` (its other structures) or
+ * `<queue> job <part>` (a job's lock, logs…). A key no family declares: `<its first two parts> (unregistered)`.
  */
 export function familyOf(prefix: string, key: string): string {
-  const rest = key.slice(prefix.length + 1).split(':');
-  if (rest[0] === 'cs') return rest[1] === 'trace-idx' ? `cs:trace-idx:${rest[2]}` : `cs:${rest[1]}`;
-  const [queue, part, more] = rest;
-  if (part === undefined) return `${queue}`;
-  if (QUEUE_PARTS.has(part)) return `${queue} ${part === 'events' ? 'events' : 'queue'}`;
-  if (more !== undefined) return `${queue} job ${more}`;
-  return `${queue} jobs`;
+  const matched = matchKey(prefix, key);
+  if (!matched)
+    return `${key
+      .slice(prefix.length + 1)
+      .split(':')
+      .slice(0, 2)
+      .join(':')} ${UNREGISTERED}`;
+  const { family, parts } = matched;
+  if (family.family.startsWith('cs:')) return family.family;
+  if (family.family === 'job parts') return `${parts.queue} job ${parts['job part']}`;
+  return `${parts.queue} ${family.family}`;
 }
 
-/** The lifetime of a family: the registry's (src/redis/records.ts) for course-sync's records, count-bounded for BullMQ's. */
+const UNREGISTERED = '(unregistered)';
+
+/** The lifetime of a family named by `familyOf`, from the registry (src/redis/records.ts); undefined for an unregistered one. */
 export function lifetimeOf(family: string): Lifetime | undefined {
+  if (family.endsWith(UNREGISTERED)) return undefined;
   if (family.startsWith('cs:')) return recordFamily(family)?.lifetime;
-  return QUEUE_FAMILIES[family.slice(family.lastIndexOf(' ') + 1)] ?? QUEUE_FAMILIES.jobs;
+  if (/ job /.test(family)) return queueFamily('job parts')?.lifetime;
+  return queueFamily(family.slice(family.lastIndexOf(' ') + 1))?.lifetime;
 }
 
 /** "30 d (TRACE_RETENTION_DAYS)", "by count: …", or "unregistered". */

@@ -1,6 +1,7 @@
 import { EmailEventLog, type EmailStatusRecord } from '../sendgrid/email-status.ts';
 import type { AuditEntry } from '../audit/trail.ts';
 import { enrollmentKey } from '../events/idempotency-key.ts';
+import { recordFamily } from '../redis/records.ts';
 import type { TraceRecord } from '../trace/model.ts';
 import type { PrivacyDeps } from './forget.ts';
 import { Student, type StudentDetails, type StudentQuery } from './student.ts';
@@ -21,11 +22,14 @@ export interface StudentExport {
   records: { kind: string; where: string; content: unknown }[];
 }
 
+/** What forget's sweep calls a trace (src/redis/records.ts). */
+const TRACES = recordFamily('cs:trace')?.label;
+
 /** The keys of their traces: those found among the records, and each enrollment's (whose header waits in its pending record while its jobs run). */
 function traceKeys(deps: PrivacyDeps, records: StudentRecord[], enrollmentIds: string[]): string[] {
   const ofTrace = deps.traces.keys.trace('');
   const found = records
-    .filter((r) => r.kind === 'traces' && r.where.startsWith(ofTrace))
+    .filter((r) => r.kind === TRACES && r.where.startsWith(ofTrace))
     .map((r) => r.where.slice(ofTrace.length));
   return [...new Set([...found, ...enrollmentIds.map(enrollmentKey)])];
 }

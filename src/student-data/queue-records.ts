@@ -1,6 +1,7 @@
 import type { Job, JobType, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { QUEUES } from '../queues/names.ts';
+import { queueFamily } from '../redis/records.ts';
 import type { QueueSet } from '../queues/registry.ts';
 import { withoutPersonalData } from '../privacy/mask.ts';
 import type { Student } from './student.ts';
@@ -9,6 +10,9 @@ import type { StudentRecord } from './student-records.ts';
 /** Every state a job can be in; `forget` looks at all of them. */
 const STATES: JobType[] = ['active', 'waiting', 'waiting-children', 'prioritized', 'delayed', 'completed', 'failed'];
 const PAGE = 500;
+/** What forget's report calls BullMQ's records (src/redis/records.ts); dead letters and SendGrid's batches are jobs it names apart. */
+const JOBS = queueFamily('jobs')?.label ?? 'jobs';
+const EVENT_LOG = queueFamily('events')?.label ?? 'queue event log entries';
 
 async function* jobsOf(queue: Queue): AsyncGenerator<Job> {
   for (const state of STATES) {
@@ -57,7 +61,7 @@ export async function findQueueRecords(redis: Redis, queues: QueueSet, student: 
       ? 'dead letters'
       : queue.name === QUEUES.emailEvents
         ? 'SendGrid event batches'
-        : 'jobs';
+        : JOBS;
     for await (const job of jobsOf(queue)) {
       const content = jobContent(job);
       const where = `${queue.name}/${job.id}`;
@@ -87,7 +91,7 @@ async function findQueueEvents(redis: Redis, queue: Queue, student: Student): Pr
   return entries
     .filter(([, fields]) => student.isNamedIn(Object.fromEntries(pairs(fields))))
     .map(([id, fields]) => ({
-      kind: 'queue event log entries',
+      kind: EVENT_LOG,
       where: `${key}/${id}`,
       content: Object.fromEntries(pairs(fields)),
       erase: async () => void (await redis.xdel(key, id)),
