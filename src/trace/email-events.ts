@@ -29,7 +29,7 @@ export class TraceEmailEvents implements EmailEventsObserver {
     await Promise.all(
       events.map(async (e) => {
         const key = enrollmentKey(e.enrollmentId);
-        const step: TraceStep = { at: new Date(e.at).toISOString(), kind: 'email', queue: 'email-events', event: e.event, emailStatus: e.status, reason: e.reason };
+        const step: TraceStep = { at: new Date(e.at).toISOString(), kind: 'email', queue: 'email-events', jobId: e.jobId, event: e.event, emailStatus: e.status, reason: e.reason };
         if (await this.steps.append(key, step, `sg${e.id}`, { queue: EMAIL_SCOPE, field: e.event })) this.compactor.schedule(key);
       }),
     );

@@ -40,6 +40,8 @@ export interface TraceStep {
   at: string;
   kind: StepKind;
   queue?: string;
+  /** The job the step happened to, when it is not the event's own (a SendGrid batch's `sg-…` job); else the trace key. */
+  jobId?: string;
   /** Attempt number (1 = first) of a completed or failed attempt. */
   attempt?: number;
   durationMs?: number;

@@ -80,7 +80,7 @@ export async function startEmailEventsWorker(deps: WorkerDeps): Promise<RunningW
     }
     result.statusChanges = changed.size;
     if (changed.size) await contacts.addBulk([...changed].map(([id, email]) => emailStatusJob(id, email)));
-    const observed = applied.flatMap((a) => (a.outcome === 'applied' ? [{ id: a.event.sgEventId, enrollmentId: a.enrollmentId, event: a.event.event, at: a.event.timestamp * 1000, status: a.status, reason: stepReason(a.event, a.by === 'address') }] : []));
+    const observed = applied.flatMap((a) => (a.outcome === 'applied' ? [{ id: a.event.sgEventId, jobId: job.id, enrollmentId: a.enrollmentId, event: a.event.event, at: a.event.timestamp * 1000, status: a.status, reason: stepReason(a.event, a.by === 'address') }] : []));
     await deps.emailEvents?.observed(observed).catch((err) => log.warn({ err: (err as Error).message }, 'SendGrid events not shown in the traces'));
     const outcome: JobOutcome = 'completed';
     metrics.jobDuration.observe({ queue: QUEUES.emailEvents, outcome }, (performance.now() - started) / 1000);
