@@ -30,6 +30,7 @@ export interface Setting {
 }
 
 export const settings = {
+  ENV_FILE: { kind: 'string', default: '.env', doc: 'file of KEY=value settings that npm start and every course-sync command read at start, relative to the working folder (missing: none read); a variable set in the environment wins over the file; empty: read no file' },
   NODE_ENV: { kind: 'enum', default: 'development', values: ['development', 'production', 'test'], doc: 'production makes missing credentials and secrets start-up errors' },
   PORT: { kind: 'int', default: '3000', min: 0, max: 65535, doc: 'HTTP port of the receiver (and, without ADMIN_PORT, of /admin, /metrics and the health endpoints; 0 = any free port)' },
   HOST: { kind: 'string', default: '0.0.0.0', doc: 'address the HTTP server listens on' },
@@ -117,8 +118,8 @@ export interface SettingGroup {
 export const settingGroups: readonly SettingGroup[] = [
   {
     title: 'Service and HTTP',
-    about: 'Where course-sync listens, which port serves the console and metrics, and how it logs.',
-    keys: ['NODE_ENV', 'PORT', 'HOST', 'ADMIN_PORT', 'ADMIN_HOST', 'PUBLIC_URL', 'METRICS_TOKEN', 'LOG_LEVEL', 'LOG_FORMAT'],
+    about: 'Which file settings are read from, where course-sync listens, which port serves the console and metrics, and how it logs.',
+    keys: ['ENV_FILE', 'NODE_ENV', 'PORT', 'HOST', 'ADMIN_PORT', 'ADMIN_HOST', 'PUBLIC_URL', 'METRICS_TOKEN', 'LOG_LEVEL', 'LOG_FORMAT'],
   },
   {
     title: 'Redis',

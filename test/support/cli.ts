@@ -20,7 +20,7 @@ export interface CliOptions {
 }
 
 /** Never reach the command unless a test gives them: credentials, Redis and the test process's own settings. */
-const CLEARED = ['REDIS_URL', 'WEBHOOK_SECRET', 'HUBSPOT_ACCESS_TOKEN', 'SENDGRID_API_KEY', 'PORT', 'QUEUE_PREFIX', 'NODE_ENV'];
+const CLEARED = ['ENV_FILE', 'REDIS_URL', 'WEBHOOK_SECRET', 'HUBSPOT_ACCESS_TOKEN', 'SENDGRID_API_KEY', 'PORT', 'QUEUE_PREFIX', 'NODE_ENV'];
 
 /**
  * A REDIS_DATA_DIR where no service ever runs: a command without REDIS_URL never finds (or, for
@@ -56,7 +56,8 @@ export function startCli(args: string[], env: Record<string, string | undefined>
     logs: { write: (text) => (stdout += text) },
     stderr: { ...tty, write: (text) => (stderr += text) },
     stdin: () => Object.assign(Readable.from(Buffer.from(opts.input ?? '')), opts.ttyInput ? { isTTY: true } : {}),
-    env: { ...base, LOG_LEVEL: 'silent', REDIS_DATA_DIR: NO_SERVICE_DIR, ...env },
+    // ENV_FILE empty: no .env of the checkout reaches a command unless a test names one.
+    env: { ...base, LOG_LEVEL: 'silent', REDIS_DATA_DIR: NO_SERVICE_DIR, ENV_FILE: '', ...env },
     untilStopped: () => stopped,
   });
   const done = main([process.execPath, 'course-sync', ...args], io).then((code) => ({ code, stdout, stderr }));
