@@ -42,6 +42,7 @@ describe('commands find the private Redis of `npm start` by themselves', () => {
       const base = webhook.replace('/webhooks/loopwise', '').replace('localhost', '127.0.0.1'); // HOST=127.0.0.1
       expect(banner).toContain(`admin    ${base}/admin  (user "admin", the password printed above)`);
       expect(banner).toContain(`sandbox  ${base}/admin/sandbox`);
+      expect(banner).toMatch(/they begin empty,\s+while Redis remembers deliveries — send a sample again with a new id: .*--id enroll_2/);
       expect(banner.match(/Next:/g)).toHaveLength(1);
       expect(banner).toMatch(/Log in with user "admin"[\s\S]*Next:/);
 

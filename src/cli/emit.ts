@@ -95,7 +95,18 @@ async function emit(io: CliIO, source: string, opts: EmitOptions): Promise<numbe
   const url = opts.url ?? localWebhookUrl(config.port);
   const secret = opts.secret ?? config.webhook.secrets[0];
   if (!secret) io.err('course-sync emit: no --secret and no WEBHOOK_SECRET: sending unsigned (a receiver with a secret answers 401)');
-  return postAndReport(io, url, `${origin}${secret ? ', signed' : ', unsigned'}`, () => postWebhook(url, body, secret), pretty);
+  return postAndReport(io, url, `${origin}${secret ? ', signed' : ', unsigned'}`, () => postWebhook(url, body, secret), pretty, (reply) => {
+    if (reply.status === 200 && isDuplicate(reply.body)) io.out(`already received — use --id to send a new one: course-sync emit ${source} --id <a new id>`);
+  });
+}
+
+/** Whether the receiver answered "200 duplicate": this event was delivered before (it is never processed twice). */
+function isDuplicate(body: string): boolean {
+  try {
+    return (JSON.parse(body) as { duplicate?: unknown }).duplicate === true;
+  } catch {
+    return false;
+  }
 }
 
 function pretty(text: string): string {
