@@ -119,7 +119,7 @@ export async function startService(givenConfig: Config, role: Role, log: Logger,
 
   try {
     const shared = connect(role === 'worker' ? 'worker' : 'producer');
-    await waitReady(shared);
+    await waitReady(shared, undefined, redisUrl);
     queues = openQueues(shared, config);
 
     if (role !== 'receiver') {
@@ -152,7 +152,7 @@ export async function startService(givenConfig: Config, role: Role, log: Logger,
     if (role !== 'worker') {
       // A connection of its own, without BullMQ's scripts on it, keeps the intake's pipelines cheap.
       const intakeRedis = connect('producer');
-      await waitReady(intakeRedis);
+      await waitReady(intakeRedis, undefined, redisUrl);
       const intake = new EventIntake(intakeRedis, config, new TraceWriter(intakeRedis, config));
       const quarantine = new Quarantine(shared, config.redis.prefix, config.webhook.quarantineMax);
       const mount = mountAdmin({ config, log, redis: shared, queues, quarantine, intake, metrics, sandbox: sandbox?.provider, announce: opts.announce });

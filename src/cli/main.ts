@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { ConfigError } from '../config.ts';
 import { withEnvFile } from '../env-file.ts';
+import { RedisUnreachableError } from '../redis/connection.ts';
 import { RedisBinaryMissingError } from '../redis/local-server.ts';
 import { registerBackfill } from './backfill.ts';
 import { registerDlq } from './dlq.ts';
@@ -62,7 +63,7 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
     if (e.code?.startsWith('commander.')) return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? EXIT.ok : EXIT.usage;
     io.err(`course-sync: ${e.message}`);
     if (err instanceof ConfigError) return EXIT.usage;
-    if (err instanceof RedisBinaryMissingError) return EXIT.unavailable;
+    if (err instanceof RedisBinaryMissingError || err instanceof RedisUnreachableError) return EXIT.unavailable;
     return EXIT.problem;
   }
 }
