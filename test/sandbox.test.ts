@@ -45,6 +45,8 @@ it('runs in sandbox mode: a signed enrollment becomes an emulated HubSpot contac
 
   await t.post(fixture('course.created'));
   await vi.waitFor(async () => expect(await sandboxPage()).toContain('Introduction to Programming – Basic Plan'), { timeout: 20_000, interval: 100 });
+  // The products' many properties scroll inside their box, which says so.
+  expect(await sandboxPage()).toMatch(/<h2>HubSpot products \(2\)<\/h2><p class="meta">\d+ properties: scroll sideways to see them all<\/p><div class="scroll">/);
 });
 
 it('keeps the sandbox page behind the admin password', async () => {

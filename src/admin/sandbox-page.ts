@@ -14,7 +14,9 @@ function objectsTable(title: string, objects: SandboxObject[]): string {
   const rows = objects
     .map((o) => `<tr><td>${escapeHtml(o.id)}${o.archived ? ' (archived)' : ''}</td>${keys.map((k) => `<td>${escapeHtml(o.properties?.[k])}</td>`).join('')}</tr>`)
     .join('');
-  const body = objects.length ? `<div class="scroll"><table><tr>${head}</tr>${rows}</table></div>` : '<p class="none">none yet</p>';
+  // Wider than the page: the table scrolls inside its box, and says so (its right side is not lost).
+  const hint = keys.length > 5 ? `<p class="meta">${keys.length} properties: scroll sideways to see them all</p>` : '';
+  const body = objects.length ? `${hint}<div class="scroll"><table><tr>${head}</tr>${rows}</table></div>` : '<p class="none">none yet</p>';
   return `<section><h2>${escapeHtml(title)} (${objects.length})</h2>${body}</section>`;
 }
 
