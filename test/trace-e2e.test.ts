@@ -78,19 +78,23 @@ describe('the seed enrollment, end to end', () => {
 
   it("keeps the contact's own HubSpot call beside the welcome email status write, and links SendGrid's events to their batch job", async () => {
     const [email] = sendgrid.outbox.to(EMAIL);
-    expect((await postEvents(t.base, keys.privateKey, [sgEvent('delivered', 'enroll_123456', email!.messageId, { email: EMAIL })])).status).toBe(200);
     const contact = () => [...hubspot.state.objects.contacts.values()].find((c) => c.properties.email === EMAIL);
-    await vi.waitFor(() => expect(contact()?.properties.loopwise_welcome_email_status).toBe('delivered'), { timeout: 20_000 });
+    // Two status writes, one after the other: sent, then delivered.
+    for (const [event, status] of [['processed', 'sent'], ['delivered', 'delivered']]) {
+      expect((await postEvents(t.base, keys.privateKey, [sgEvent(event!, 'enroll_123456', email!.messageId, { email: EMAIL })])).status).toBe(200);
+      await vi.waitFor(() => expect(contact()?.properties.loopwise_welcome_email_status).toBe(status), { timeout: 20_000 });
+    }
     const env = { REDIS_URL: t.service.redisUrl, QUEUE_PREFIX: t.config.redis.prefix };
-    await vi.waitFor(async () => expect((await runCli(['trace', 'enroll_123456', '--calls'], env)).stdout).toContain('email-status attempt 1'), { timeout: 10_000 });
+    await vi.waitFor(async () => expect((await runCli(['trace', 'enroll_123456', '--calls'], env)).stdout).toContain('email-status (delivered) attempt 1'), { timeout: 10_000 });
     const calls = await runCli(['trace', 'enroll_123456', '--calls'], env);
-    // Both writers to the contact: the enrollment's upsert (which created it) and the status write.
+    // Every writer to the contact: the enrollment's upsert (which created it) and each status write.
     expect(calls.stdout).toMatch(/^ {2}call: crm-contacts attempt 1: hubspot contacts\.upsert asked \{"email":"s\*\*\*@example\.com",.*"created":true/m);
-    expect(calls.stdout).toMatch(/^ {2}call: email-status attempt 1: hubspot contacts\.upsert \(welcome email status\) asked \{.*"status":"delivered"\}/m);
+    expect(calls.stdout).toMatch(/^ {2}call: email-status \(sent\) attempt 1: hubspot contacts\.upsert \(welcome email status\) asked \{.*"status":"sent"\}/m);
+    expect(calls.stdout).toMatch(/^ {2}call: email-status \(delivered\) attempt 1: hubspot contacts\.upsert \(welcome email status\) asked \{.*"status":"delivered"\}/m);
 
     // The SendGrid event's step links to the email-events job that brought it (sg-…), which exists.
     const [journey] = await events('enroll_123456');
-    const step = journey!.steps.find((s) => s.kind === 'email');
+    const step = journey!.steps.find((s) => s.kind === 'email' && s.event === 'delivered');
     expect(step?.jobId).toMatch(/^sg-/);
     const page = await (await fetch(`${t.base}/admin?q=enroll_123456`, { headers: auth })).text();
     expect(page).toContain(`/admin/queues/queue/email-events/${step!.jobId}`);

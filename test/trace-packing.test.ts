@@ -214,7 +214,7 @@ describe('TRACE_COMPACT_AFTER_SECONDS', () => {
     expect(after!.steps.filter((s) => s.kind === 'email')).toMatchObject([{ event: 'delivered', emailStatus: 'delivered' }]);
     expect(after!.steps.filter((s) => s.kind === 'completed')).toHaveLength(2);
     // That write is a call of its own, packed in beside the trace as well.
-    await vi.waitFor(async () => expect((await reader.load([enrollmentKey(id)]))[0]!.calls?.map((c) => `${c.queue}:${c.attempt}`)).toEqual(['crm-contacts:1', 'email-status:1', 'email-welcome:1']), SETTLE);
+    await vi.waitFor(async () => expect((await reader.load([enrollmentKey(id)]))[0]!.calls?.map((c) => `${c.queue}:${c.attempt}`)).toEqual(['crm-contacts:1', 'email-status (delivered):1', 'email-welcome:1']), SETTLE);
     await vi.waitFor(async () => expect(await packedOnly(t.redis, reader.keys.calls(enrollmentKey(id)))).toBe(true), SETTLE);
   });
 });
