@@ -32,6 +32,7 @@ export function withEnvFile(env: Env, cwd = process.cwd()): EnvWithFile {
     throw new ConfigError('ENV_FILE', `cannot read ${file}: ${(err as Error).message}`);
   }
   const merged: Env = { ...env };
-  for (const [key, value] of Object.entries(parseEnv(text))) if (merged[key] === undefined || merged[key] === '') merged[key] = value;
+  for (const [key, value] of Object.entries(parseEnv(text)))
+    if (merged[key] === undefined || merged[key] === '') merged[key] = value;
   return { env: merged, file };
 }

@@ -25,10 +25,22 @@ const everything = [
 describe('docs/hubspot.md', () => {
   it('lists every property hubspot setup creates, and the count it prints', () => {
     const page = readFileSync(new URL('../docs/hubspot.md', import.meta.url), 'utf8');
-    const table = page.slice(page.indexOf('| object | property |'), page.indexOf('A property that exists with another type'));
-    for (const [object, list] of [['contacts', CONTACT_PROPERTIES], ['products', PRODUCT_PROPERTIES]] as const) {
-      const rows = table.split('\n').filter((l) => l.startsWith(`| ${object} |`)).join(' ');
-      expect(list.filter((p) => !rows.includes(`\`${p.name}\``)), object).toEqual([]);
+    const table = page.slice(
+      page.indexOf('| object | property |'),
+      page.indexOf('A property that exists with another type'),
+    );
+    for (const [object, list] of [
+      ['contacts', CONTACT_PROPERTIES],
+      ['products', PRODUCT_PROPERTIES],
+    ] as const) {
+      const rows = table
+        .split('\n')
+        .filter((l) => l.startsWith(`| ${object} |`))
+        .join(' ');
+      expect(
+        list.filter((p) => !rows.includes(`\`${p.name}\``)),
+        object,
+      ).toEqual([]);
     }
     expect(page).toContain(`${everything.length} created, 0 already existed`);
   });
@@ -49,20 +61,38 @@ describe('ensureHubSpotSetup', () => {
     await ensureHubSpotSetup(hs, createHubSpotCall({}));
     const contact = (name: string) => em.state.properties.contacts.get(name)!;
     const product = (name: string) => em.state.properties.products.get(name)!;
-    expect(contact('loopwise_enrolled_courses')).toMatchObject({ type: 'enumeration', fieldType: 'checkbox', groupName: 'loopwise', options: [] });
+    expect(contact('loopwise_enrolled_courses')).toMatchObject({
+      type: 'enumeration',
+      fieldType: 'checkbox',
+      groupName: 'loopwise',
+      options: [],
+    });
     expect(contact('loopwise_last_enrolled_at')).toMatchObject({ type: 'datetime', fieldType: 'date' });
     expect(contact('loopwise_user_id')).toMatchObject({ type: 'string', fieldType: 'text', hasUniqueValue: false });
     expect(product('loopwise_plan_id')).toMatchObject({ type: 'string', groupName: 'loopwise', hasUniqueValue: true });
-    for (const name of ['loopwise_course_id', 'loopwise_course_slug', 'loopwise_course_state', 'loopwise_plan_currency']) {
+    for (const name of [
+      'loopwise_course_id',
+      'loopwise_course_slug',
+      'loopwise_course_state',
+      'loopwise_plan_currency',
+    ]) {
       expect(product(name)).toMatchObject({ type: 'string', groupName: 'loopwise' });
     }
   });
 
   it('leaves a property that exists with another type alone and reports it', async () => {
     await hs.crm.properties.groupsApi.create('contacts', { name: 'loopwise', label: 'Loopwise' });
-    await hs.crm.properties.coreApi.create('contacts', { name: 'loopwise_enrolled_courses', label: 'x', type: 'string' as any, fieldType: 'text' as any, groupName: 'loopwise' });
+    await hs.crm.properties.coreApi.create('contacts', {
+      name: 'loopwise_enrolled_courses',
+      label: 'x',
+      type: 'string' as any,
+      fieldType: 'text' as any,
+      groupName: 'loopwise',
+    });
     const report = await ensureHubSpotSetup(hs, createHubSpotCall({}));
-    expect(report.mismatched).toEqual(['contacts property loopwise_enrolled_courses (is string/text, expected enumeration/checkbox)']);
+    expect(report.mismatched).toEqual([
+      'contacts property loopwise_enrolled_courses (is string/text, expected enumeration/checkbox)',
+    ]);
     expect(report.existing).toContain('contacts group loopwise');
     expect(em.state.properties.contacts.get('loopwise_enrolled_courses')!.type).toBe('string');
   });
@@ -70,7 +100,10 @@ describe('ensureHubSpotSetup', () => {
   it('waits out a 429 and carries on from where it was', async () => {
     const limited = await startHubSpotEmulator({ requestsPer10s: 4, intervalMs: 300 });
     try {
-      const report = await ensureHubSpotSetup(new Client({ accessToken: limited.token, basePath: limited.url }), createHubSpotCall({}));
+      const report = await ensureHubSpotSetup(
+        new Client({ accessToken: limited.token, basePath: limited.url }),
+        createHubSpotCall({}),
+      );
       expect(report.created).toEqual(everything);
       expect(limited.state.requests.some((r) => r.status === 429)).toBe(true);
     } finally {

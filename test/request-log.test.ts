@@ -44,7 +44,10 @@ describe('request log', () => {
     const body = JSON.stringify(fixture('course.student_enroll'));
     const res = await fetch(`${base}/webhooks/loopwise`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'loopwise-webhook-signature': new WebhookSignature([SECRET]).sign(body) },
+      headers: {
+        'content-type': 'application/json',
+        'loopwise-webhook-signature': new WebhookSignature([SECRET]).sign(body),
+      },
       body,
     });
     expect(res.status).toBe(202);
@@ -72,7 +75,9 @@ describe('request log', () => {
     expect((await fetch(`${base}/admin/assets/admin.css`, { headers: auth })).status).toBe(200);
     const icon = await fetch(`${base}/favicon.ico`);
     expect([icon.status, icon.headers.get('content-type')]).toEqual([200, 'image/svg+xml']);
-    const info = requestLines().filter((l) => l.level === 30).map((l) => l.path);
+    const info = requestLines()
+      .filter((l) => l.level === 30)
+      .map((l) => l.path);
     expect(info).toContain('/admin/queues');
     expect(info.filter((p) => /static|assets|favicon/.test(p))).toEqual([]);
   });
@@ -82,14 +87,18 @@ describe('request log', () => {
     const page = await (await fetch(`${base}/admin/queues`, { headers: auth })).text();
     expect(page).toContain('static/css/main.');
     expect(page).not.toContain('fonts.googleapis.com');
-    const board = (await (await fetch(`${base}/admin/queues/api/queues`, { headers: auth })).json()) as { queues: { name: string; hasWorkers: boolean | null }[] };
+    const board = (await (await fetch(`${base}/admin/queues/api/queues`, { headers: auth })).json()) as {
+      queues: { name: string; hasWorkers: boolean | null }[];
+    };
     const workers = Object.fromEntries(board.queues.map((q) => [q.name, q.hasWorkers]));
     // No worker runs in this test: the work queues say so; a dead-letter queue never has one, by design.
     expect(workers).toMatchObject({ 'crm-contacts': false, 'crm-contacts-dlq': null, 'email-events-dlq': null });
   });
 
   it('never writes the student e-mail, phone or the admin credentials', async () => {
-    await fetch(`${base}/admin/queues`, { headers: { authorization: 'Basic ' + Buffer.from('admin:log-test').toString('base64') } });
+    await fetch(`${base}/admin/queues`, {
+      headers: { authorization: 'Basic ' + Buffer.from('admin:log-test').toString('base64') },
+    });
     const all = output.join('');
     expect(all).not.toContain('student@example.com');
     expect(all).not.toContain('+1234567890');

@@ -39,14 +39,21 @@ it('runs in sandbox mode: a signed enrollment becomes an emulated HubSpot contac
   // Student-supplied text is escaped on the page.
   expect(page).not.toContain('<b>Student</b>');
   // In the console's frame (its navigation), saying plainly that the emulators start empty and how to send a new event.
-  expect(page).toMatch(/<header><h1>course-sync<\/h1><a href="\/admin">Overview<\/a>.*<a href="\/admin\/sandbox">Sandbox<\/a>/);
+  expect(page).toMatch(
+    /<header><h1>course-sync<\/h1><a href="\/admin">Overview<\/a>.*<a href="\/admin\/sandbox">Sandbox<\/a>/,
+  );
   expect(page).toContain('each start of course-sync begins them empty');
   expect(page).toContain('course-sync emit course.student_enroll --id enroll_2');
 
   await t.post(fixture('course.created'));
-  await vi.waitFor(async () => expect(await sandboxPage()).toContain('Introduction to Programming – Basic Plan'), { timeout: 20_000, interval: 100 });
+  await vi.waitFor(async () => expect(await sandboxPage()).toContain('Introduction to Programming – Basic Plan'), {
+    timeout: 20_000,
+    interval: 100,
+  });
   // The products' many properties scroll inside their box, which says so.
-  expect(await sandboxPage()).toMatch(/<h2>HubSpot products \(2\)<\/h2><p class="meta">\d+ properties: scroll sideways to see them all<\/p><div class="scroll">/);
+  expect(await sandboxPage()).toMatch(
+    /<h2>HubSpot products \(2\)<\/h2><p class="meta">\d+ properties: scroll sideways to see them all<\/p><div class="scroll">/,
+  );
 });
 
 it('keeps the sandbox page behind the admin password', async () => {
@@ -58,10 +65,20 @@ it('closes the loop: the SendGrid emulator posts signed delivery events, which r
   body.data.id = 'enroll_sandbox_events';
   body.data.user.email = 'events@bounce.example.com';
   expect((await t.post(body)).status).toBe(202);
-  const journey = async () => ((await (await fetch(`${t.base}/admin/api/events?q=enroll_sandbox_events`, { headers: auth })).json())).journeys[0];
-  await vi.waitFor(async () => expect((await journey()).steps.map((s: any) => s.event).filter(Boolean)).toEqual(expect.arrayContaining(['processed', 'bounce'])), { timeout: 20_000, interval: 200 });
+  const journey = async () =>
+    (await (await fetch(`${t.base}/admin/api/events?q=enroll_sandbox_events`, { headers: auth })).json()).journeys[0];
+  await vi.waitFor(
+    async () =>
+      expect((await journey()).steps.map((s: any) => s.event).filter(Boolean)).toEqual(
+        expect.arrayContaining(['processed', 'bounce']),
+      ),
+    { timeout: 20_000, interval: 200 },
+  );
   const bounce = (await journey()).steps.find((s: any) => s.event === 'bounce');
   expect(bounce).toMatchObject({ kind: 'email', emailStatus: 'bounced', reason: expect.stringContaining('550') });
-  const contactStatus = async () => ((await (await fetch(`${t.base}/admin/sandbox?format=json`, { headers: auth })).json())).contacts.find((c: any) => c.properties.email === 'events@bounce.example.com')?.properties.loopwise_welcome_email_status;
+  const contactStatus = async () =>
+    (await (await fetch(`${t.base}/admin/sandbox?format=json`, { headers: auth })).json()).contacts.find(
+      (c: any) => c.properties.email === 'events@bounce.example.com',
+    )?.properties.loopwise_welcome_email_status;
   await vi.waitFor(async () => expect(await contactStatus()).toBe('bounced'), { timeout: 20_000, interval: 200 });
 });

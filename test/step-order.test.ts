@@ -5,8 +5,18 @@ import { compareSteps, orderSteps } from '../src/trace/step-order.ts';
 
 // A journey's steps in the order they happened. SendGrid's events carry whole seconds, every other
 // step milliseconds: against an event both are compared at the second, and ties go by the flow.
-const job = (queue: string, at: string, kind: TraceStep['kind'] = 'completed'): TraceStep => ({ at: `2026-05-04T09:12:${at}Z`, kind, queue, attempt: 1 });
-const sg = (event: string, at: string): TraceStep => ({ at: `2026-05-04T09:12:${at}Z`, kind: 'email', queue: 'email-events', event });
+const job = (queue: string, at: string, kind: TraceStep['kind'] = 'completed'): TraceStep => ({
+  at: `2026-05-04T09:12:${at}Z`,
+  kind,
+  queue,
+  attempt: 1,
+});
+const sg = (event: string, at: string): TraceStep => ({
+  at: `2026-05-04T09:12:${at}Z`,
+  kind: 'email',
+  queue: 'email-events',
+  event,
+});
 const dup = (at: string): TraceStep => ({ at: `2026-05-04T09:12:${at}Z`, kind: 'duplicate' });
 
 /** A step as the table names it. */
@@ -15,7 +25,7 @@ const label = (s: TraceStep) => `${s.queue ?? 'receiver'} ${s.event ?? s.kind} $
 describe('the order of a journey', () => {
   it.each<[string, TraceStep[], string[]]>([
     [
-      'a SendGrid event in the second the email was sent comes after the send (the issue\'s case)',
+      "a SendGrid event in the second the email was sent comes after the send (the issue's case)",
       [sg('processed', '06.000'), job('email-welcome', '06.683'), job('crm-contacts', '05.120')],
       ['crm-contacts completed 05.120', 'email-welcome completed 06.683', 'email-events processed 06.000'],
     ],
@@ -42,12 +52,27 @@ describe('the order of a journey', () => {
     [
       'the same millisecond goes by the flow: receiver, HubSpot, the welcome email, SendGrid',
       [job('email-welcome', '06.000'), sg('processed', '06.000'), job('crm-contacts', '06.000'), dup('06.000')],
-      ['receiver duplicate 06.000', 'crm-contacts completed 06.000', 'email-welcome completed 06.000', 'email-events processed 06.000'],
+      [
+        'receiver duplicate 06.000',
+        'crm-contacts completed 06.000',
+        'email-welcome completed 06.000',
+        'email-events processed 06.000',
+      ],
     ],
     [
       'a retry and its later success stay in time order',
-      [job('crm-contacts', '10.400'), job('crm-contacts', '06.200', 'retrying'), sg('bounce', '06.000'), job('email-welcome', '06.700')],
-      ['crm-contacts retrying 06.200', 'email-welcome completed 06.700', 'email-events bounce 06.000', 'crm-contacts completed 10.400'],
+      [
+        job('crm-contacts', '10.400'),
+        job('crm-contacts', '06.200', 'retrying'),
+        sg('bounce', '06.000'),
+        job('email-welcome', '06.700'),
+      ],
+      [
+        'crm-contacts retrying 06.200',
+        'email-welcome completed 06.700',
+        'email-events bounce 06.000',
+        'crm-contacts completed 10.400',
+      ],
     ],
   ])('%s', (_name, steps, expected) => {
     expect(orderSteps(steps).map(label)).toEqual(expected);
@@ -56,12 +81,24 @@ describe('the order of a journey', () => {
   });
 
   it('is a total order: every three steps compare consistently', () => {
-    const steps = [sg('processed', '06.000'), sg('delivered', '06.000'), sg('processed', '07.000'), job('email-welcome', '06.683'), job('crm-contacts', '06.000'), job('crm-contacts', '06.999'), dup('06.500'), job('crm-products', '07.000'), dup('07.000')];
+    const steps = [
+      sg('processed', '06.000'),
+      sg('delivered', '06.000'),
+      sg('processed', '07.000'),
+      job('email-welcome', '06.683'),
+      job('crm-contacts', '06.000'),
+      job('crm-contacts', '06.999'),
+      dup('06.500'),
+      job('crm-products', '07.000'),
+      dup('07.000'),
+    ];
     for (const a of steps) {
       expect(compareSteps(a, a)).toBe(0);
       for (const b of steps) {
         expect(Math.sign(compareSteps(a, b)) + Math.sign(compareSteps(b, a))).toBe(0);
-        for (const c of steps) if (compareSteps(a, b) < 0 && compareSteps(b, c) < 0) expect(compareSteps(a, c), `${label(a)} < ${label(b)} < ${label(c)}`).toBeLessThan(0);
+        for (const c of steps)
+          if (compareSteps(a, b) < 0 && compareSteps(b, c) < 0)
+            expect(compareSteps(a, c), `${label(a)} < ${label(b)} < ${label(c)}`).toBeLessThan(0);
       }
     }
   });

@@ -30,7 +30,12 @@ beforeAll(async () => {
   hubspot = await startHubSpotEmulator();
   sendgrid = await startSendGridEmulator();
   t = await startTestService(
-    { ...emulatorEnv(hubspot, sendgrid), HUBSPOT_BATCH_WAIT_MS: '20', DASHBOARD_PASSWORD: PASSWORD, SENDGRID_WEBHOOK_PUBLIC_KEY: keys.publicKey },
+    {
+      ...emulatorEnv(hubspot, sendgrid),
+      HUBSPOT_BATCH_WAIT_MS: '20',
+      DASHBOARD_PASSWORD: PASSWORD,
+      SENDGRID_WEBHOOK_PUBLIC_KEY: keys.publicKey,
+    },
     'all',
   );
 }, 60_000);
@@ -43,7 +48,10 @@ afterAll(async () => {
 describe('the seed enrollment, end to end', () => {
   it('is traced by its id and by its e-mail with the HubSpot contact id and SendGrid message id the emulators returned', async () => {
     expect((await t.post(fixture('course.student_enroll'))).status).toBe(202);
-    await vi.waitFor(async () => expect((await events('enroll_123456'))[0]?.now.map((p) => p.state)).toEqual(['done', 'done']), { timeout: 25_000 });
+    await vi.waitFor(
+      async () => expect((await events('enroll_123456'))[0]?.now.map((p) => p.state)).toEqual(['done', 'done']),
+      { timeout: 25_000 },
+    );
 
     const contact = [...hubspot.state.objects.contacts.values()].find((c) => c.properties.email === EMAIL);
     const [email] = sendgrid.outbox.to(EMAIL);
@@ -53,8 +61,14 @@ describe('the seed enrollment, end to end', () => {
     for (const q of ['enroll_123456', EMAIL]) {
       const [journey, ...more] = await events(q);
       expect(more).toEqual([]);
-      expect(stepOf(journey!, 'crm-contacts', 'completed')).toMatchObject({ attempt: 1, hubspotContactId: contact!.id });
-      expect(stepOf(journey!, 'email-welcome', 'completed')).toMatchObject({ attempt: 1, sendgridMessageId: email!.messageId });
+      expect(stepOf(journey!, 'crm-contacts', 'completed')).toMatchObject({
+        attempt: 1,
+        hubspotContactId: contact!.id,
+      });
+      expect(stepOf(journey!, 'email-welcome', 'completed')).toMatchObject({
+        attempt: 1,
+        sendgridMessageId: email!.messageId,
+      });
       expect(journey!.now.map((p) => [p.queue, p.state])).toEqual([
         ['crm-contacts', 'done'],
         ['email-welcome', 'done'],
@@ -63,16 +77,30 @@ describe('the seed enrollment, end to end', () => {
 
     const cli = await runCli(['trace', EMAIL], { REDIS_URL: t.service.redisUrl, QUEUE_PREFIX: t.config.redis.prefix });
     expect(cli.code).toBe(0);
-    expect(cli.stdout).toMatch(new RegExp(`crm-contacts +completed \\(attempt 1, \\d+ ms\\) HubSpot contact ${contact!.id}$`, 'm'));
-    expect(cli.stdout).toMatch(new RegExp(`email-welcome +completed \\(attempt 1, \\d+ ms\\) SendGrid message ${email!.messageId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
+    expect(cli.stdout).toMatch(
+      new RegExp(`crm-contacts +completed \\(attempt 1, \\d+ ms\\) HubSpot contact ${contact!.id}$`, 'm'),
+    );
+    expect(cli.stdout).toMatch(
+      new RegExp(
+        `email-welcome +completed \\(attempt 1, \\d+ ms\\) SendGrid message ${email!.messageId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`,
+        'm',
+      ),
+    );
     expect(cli.stdout).toMatch(/now: crm-contacts done · email-welcome done$/m);
     expect(cli.stdout).not.toContain(EMAIL);
     expect(cli.stdout).not.toContain('call:');
 
     // --calls: each attempt's own part of the HubSpot and SendGrid calls, address and phone masked.
-    const calls = await runCli(['trace', EMAIL, '--calls'], { REDIS_URL: t.service.redisUrl, QUEUE_PREFIX: t.config.redis.prefix });
-    expect(calls.stdout).toMatch(/^ {2}call: crm-contacts attempt 1: hubspot contacts\.upsert asked \{"email":"s\*\*\*@example\.com",.*"phone":"\+12\*+90".*\} → answered \{.*"contactId":"\d+"/m);
-    expect(calls.stdout).toMatch(/^ {2}call: email-welcome attempt 1: sendgrid mail\.send asked \{.*\} → answered \{"status":202,"messageId":"[^"]+"\}$/m);
+    const calls = await runCli(['trace', EMAIL, '--calls'], {
+      REDIS_URL: t.service.redisUrl,
+      QUEUE_PREFIX: t.config.redis.prefix,
+    });
+    expect(calls.stdout).toMatch(
+      /^ {2}call: crm-contacts attempt 1: hubspot contacts\.upsert asked \{"email":"s\*\*\*@example\.com",.*"phone":"\+12\*+90".*\} → answered \{.*"contactId":"\d+"/m,
+    );
+    expect(calls.stdout).toMatch(
+      /^ {2}call: email-welcome attempt 1: sendgrid mail\.send asked \{.*\} → answered \{"status":202,"messageId":"[^"]+"\}$/m,
+    );
     expect(calls.stdout).not.toContain(EMAIL);
   });
 
@@ -80,17 +108,40 @@ describe('the seed enrollment, end to end', () => {
     const [email] = sendgrid.outbox.to(EMAIL);
     const contact = () => [...hubspot.state.objects.contacts.values()].find((c) => c.properties.email === EMAIL);
     // Two status writes, one after the other: sent, then delivered.
-    for (const [event, status] of [['processed', 'sent'], ['delivered', 'delivered']]) {
-      expect((await postEvents(t.base, keys.privateKey, [sgEvent(event!, 'enroll_123456', email!.messageId, { email: EMAIL })])).status).toBe(200);
-      await vi.waitFor(() => expect(contact()?.properties.loopwise_welcome_email_status).toBe(status), { timeout: 20_000 });
+    for (const [event, status] of [
+      ['processed', 'sent'],
+      ['delivered', 'delivered'],
+    ]) {
+      expect(
+        (
+          await postEvents(t.base, keys.privateKey, [
+            sgEvent(event!, 'enroll_123456', email!.messageId, { email: EMAIL }),
+          ])
+        ).status,
+      ).toBe(200);
+      await vi.waitFor(() => expect(contact()?.properties.loopwise_welcome_email_status).toBe(status), {
+        timeout: 20_000,
+      });
     }
     const env = { REDIS_URL: t.service.redisUrl, QUEUE_PREFIX: t.config.redis.prefix };
-    await vi.waitFor(async () => expect((await runCli(['trace', 'enroll_123456', '--calls'], env)).stdout).toContain('email-status (delivered) attempt 1'), { timeout: 10_000 });
+    await vi.waitFor(
+      async () =>
+        expect((await runCli(['trace', 'enroll_123456', '--calls'], env)).stdout).toContain(
+          'email-status (delivered) attempt 1',
+        ),
+      { timeout: 10_000 },
+    );
     const calls = await runCli(['trace', 'enroll_123456', '--calls'], env);
     // Every writer to the contact: the enrollment's upsert (which created it) and each status write.
-    expect(calls.stdout).toMatch(/^ {2}call: crm-contacts attempt 1: hubspot contacts\.upsert asked \{"email":"s\*\*\*@example\.com",.*"created":true/m);
-    expect(calls.stdout).toMatch(/^ {2}call: email-status \(sent\) attempt 1: hubspot contacts\.upsert \(welcome email status\) asked \{.*"status":"sent"\}/m);
-    expect(calls.stdout).toMatch(/^ {2}call: email-status \(delivered\) attempt 1: hubspot contacts\.upsert \(welcome email status\) asked \{.*"status":"delivered"\}/m);
+    expect(calls.stdout).toMatch(
+      /^ {2}call: crm-contacts attempt 1: hubspot contacts\.upsert asked \{"email":"s\*\*\*@example\.com",.*"created":true/m,
+    );
+    expect(calls.stdout).toMatch(
+      /^ {2}call: email-status \(sent\) attempt 1: hubspot contacts\.upsert \(welcome email status\) asked \{.*"status":"sent"\}/m,
+    );
+    expect(calls.stdout).toMatch(
+      /^ {2}call: email-status \(delivered\) attempt 1: hubspot contacts\.upsert \(welcome email status\) asked \{.*"status":"delivered"\}/m,
+    );
 
     // The SendGrid event's step links to the email-events job that brought it (sg-…), which exists.
     const [journey] = await events('enroll_123456');
@@ -115,9 +166,13 @@ describe('course events, end to end', () => {
   it('show the HubSpot product ids written, and an older version skipped as stale', async () => {
     // The update (newer) first, then the creation (older): the second must not overwrite the first.
     const updated = await t.post(fixture('course.updated'));
-    await vi.waitFor(async () => expect((await events(updated.json.key))[0]?.now[0]?.state).toBe('done'), { timeout: 25_000 });
+    await vi.waitFor(async () => expect((await events(updated.json.key))[0]?.now[0]?.state).toBe('done'), {
+      timeout: 25_000,
+    });
     const created = await t.post(fixture('course.created'));
-    await vi.waitFor(async () => expect((await events(created.json.key))[0]?.now[0]?.state).toBe('done'), { timeout: 25_000 });
+    await vi.waitFor(async () => expect((await events(created.json.key))[0]?.now[0]?.state).toBe('done'), {
+      timeout: 25_000,
+    });
 
     const products = [...hubspot.state.objects.products.values()];
     const journeys = await events('550e8400-e29b-41d4-a716-446655440000');

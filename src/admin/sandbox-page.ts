@@ -1,5 +1,11 @@
 import type { Middleware } from 'koa';
-import type { SandboxAddress, SandboxEmail, SandboxObject, SandboxProvider, SandboxSnapshot } from '../emulators/snapshot.ts';
+import type {
+  SandboxAddress,
+  SandboxEmail,
+  SandboxObject,
+  SandboxProvider,
+  SandboxSnapshot,
+} from '../emulators/snapshot.ts';
 import { escapeHtml } from '../html.ts';
 import type { AdminUser } from './auth.ts';
 import { adminUser } from './gate.ts';
@@ -12,15 +18,21 @@ function objectsTable(title: string, objects: SandboxObject[]): string {
   const keys = [...new Set(objects.flatMap((o) => Object.keys(o.properties ?? {})))].sort();
   const head = ['id', ...keys].map((k) => `<th>${escapeHtml(k)}</th>`).join('');
   const rows = objects
-    .map((o) => `<tr><td>${escapeHtml(o.id)}${o.archived ? ' (archived)' : ''}</td>${keys.map((k) => `<td>${escapeHtml(o.properties?.[k])}</td>`).join('')}</tr>`)
+    .map(
+      (o) =>
+        `<tr><td>${escapeHtml(o.id)}${o.archived ? ' (archived)' : ''}</td>${keys.map((k) => `<td>${escapeHtml(o.properties?.[k])}</td>`).join('')}</tr>`,
+    )
     .join('');
   // Wider than the page: the table scrolls inside its box, and says so (its right side is not lost).
   const hint = keys.length > 5 ? `<p class="meta">${keys.length} properties: scroll sideways to see them all</p>` : '';
-  const body = objects.length ? `${hint}<div class="scroll"><table><tr>${head}</tr>${rows}</table></div>` : '<p class="none">none yet</p>';
+  const body = objects.length
+    ? `${hint}<div class="scroll"><table><tr>${head}</tr>${rows}</table></div>`
+    : '<p class="none">none yet</p>';
   return `<section><h2>${escapeHtml(title)} (${objects.length})</h2>${body}</section>`;
 }
 
-const address = (a: SandboxAddress): string => (typeof a === 'string' ? a : a.name ? `${a.name} <${a.email}>` : a.email);
+const address = (a: SandboxAddress): string =>
+  typeof a === 'string' ? a : a.name ? `${a.name} <${a.email}>` : a.email;
 
 function emailCard(email: SandboxEmail): string {
   const to = (Array.isArray(email.to) ? email.to : [email.to]).map(address).join(', ');
@@ -53,7 +65,14 @@ ${objectsTable('HubSpot products', snapshot.products)}
 <section><h2>SendGrid e-mails (${snapshot.emails.length})</h2>
 ${emails}
 </section>`;
-  return renderPage({ title: 'course-sync sandbox', user, sandbox: true, body, styles: ['sandbox.css'], bodyAttributes: { class: 'sandbox' } });
+  return renderPage({
+    title: 'course-sync sandbox',
+    user,
+    sandbox: true,
+    body,
+    styles: ['sandbox.css'],
+    bodyAttributes: { class: 'sandbox' },
+  });
 }
 
 /**

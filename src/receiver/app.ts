@@ -39,7 +39,8 @@ const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
 const STATIC = /^\/(?:admin\/queues\/static\/|admin\/assets\/|favicon\.ico$)/i;
 
 /** The browser tab's icon: a queue of three blocks, as SVG (no request of a page ends in a 404). */
-const FAVICON = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#243b53"/><rect x="3" y="4" width="10" height="2" fill="#d9e2ec"/><rect x="3" y="7" width="10" height="2" fill="#d9e2ec"/><rect x="3" y="10" width="6" height="2" fill="#c6f7e2"/></svg>';
+const FAVICON =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#243b53"/><rect x="3" y="4" width="10" height="2" fill="#d9e2ec"/><rect x="3" y="7" width="10" height="2" fill="#d9e2ec"/><rect x="3" y="10" width="6" height="2" fill="#c6f7e2"/></svg>';
 
 /** The HTTP side: one line of log per request, the webhook intake and/or the ops endpoints. */
 export function createApp(deps: AppDeps, surface: Surface = { webhooks: true, ops: true }): Koa {
@@ -60,7 +61,10 @@ export function createApp(deps: AppDeps, surface: Surface = { webhooks: true, op
       // probes and static files are frequent and only logged at debug level.
       const correlationId = (ctx.response.get('x-request-id') || ctx.get('x-request-id')).slice(0, 64) || undefined;
       const ms = Math.round(performance.now() - started);
-      log[PROBES.has(ctx.path) || STATIC.test(ctx.path) ? 'debug' : 'info']({ method: ctx.method, path: ctx.path, status: ctx.status, ms, correlationId, ...ctx.state.log }, 'request');
+      log[PROBES.has(ctx.path) || STATIC.test(ctx.path) ? 'debug' : 'info'](
+        { method: ctx.method, path: ctx.path, status: ctx.status, ms, correlationId, ...ctx.state.log },
+        'request',
+      );
     }
   });
 

@@ -21,7 +21,9 @@ function redisOptions(role: ConnectionRole): RedisOptions {
  * MULTI stay in one slot).
  */
 export function connectRedis(url: string, role: ConnectionRole, cluster = false): Redis {
-  const redis = cluster ? (connectCluster(url, role) as unknown as Redis) : new Redis(url, { ...redisOptions(role), lazyConnect: false });
+  const redis = cluster
+    ? (connectCluster(url, role) as unknown as Redis)
+    : new Redis(url, { ...redisOptions(role), lazyConnect: false });
   redis.on('error', () => {
     /* reconnects on its own; readiness reports the outage */
   });
@@ -73,7 +75,11 @@ export function waitReady(redis: Redis, timeoutMs = 10_000, url?: string): Promi
   return new Promise((ok, fail) => {
     const timer = setTimeout(() => {
       redis.off('ready', onReady);
-      fail(new RedisUnreachableError(`Redis${url ? ` at ${redactRedisUrl(url)}` : ''} not reachable within ${timeoutMs / 1000} s`));
+      fail(
+        new RedisUnreachableError(
+          `Redis${url ? ` at ${redactRedisUrl(url)}` : ''} not reachable within ${timeoutMs / 1000} s`,
+        ),
+      );
     }, timeoutMs);
     const onReady = () => {
       clearTimeout(timer);

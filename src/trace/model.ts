@@ -89,7 +89,9 @@ export function headerOf(key: string, hash: Record<string, string>): TraceHeader
 
 /** Reads stored steps (hash fields `s:<order>`) back in the order they happened (step-order.ts). */
 export function sortSteps(fields: [string, string][]): TraceStep[] {
-  return orderSteps(fields.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, json]) => JSON.parse(json) as TraceStep));
+  return orderSteps(
+    fields.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, json]) => JSON.parse(json) as TraceStep),
+  );
 }
 
 /**

@@ -15,7 +15,20 @@ function flowRank(step: TraceStep): number {
 }
 
 /** SendGrid's event types in the order they happen to one message. */
-const EMAIL_EVENT_ORDER = ['processed', 'dropped', 'deferred', 'bounce', 'blocked', 'delivered', 'open', 'click', 'spamreport', 'unsubscribe', 'group_unsubscribe', 'group_resubscribe'];
+const EMAIL_EVENT_ORDER = [
+  'processed',
+  'dropped',
+  'deferred',
+  'bounce',
+  'blocked',
+  'delivered',
+  'open',
+  'click',
+  'spamreport',
+  'unsubscribe',
+  'group_unsubscribe',
+  'group_resubscribe',
+];
 
 function eventRank(step: TraceStep): number {
   const i = step.event === undefined ? -1 : EMAIL_EVENT_ORDER.indexOf(step.event);

@@ -21,7 +21,10 @@ describe.skipIf(!hasChromium)('every console page in Chromium, with a hostile re
 
   beforeAll(async () => {
     // No HubSpot or SendGrid credentials: sandbox mode, as `npm start` runs the first time.
-    t = await startTestService({ DASHBOARD_USER: 'ops', DASHBOARD_PASSWORD: 'pw-console', HUBSPOT_BATCH_WAIT_MS: '20' }, 'all');
+    t = await startTestService(
+      { DASHBOARD_USER: 'ops', DASHBOARD_PASSWORD: 'pw-console', HUBSPOT_BATCH_WAIT_MS: '20' },
+      'all',
+    );
     queues = openQueues(t.redis, t.config);
     const enroll = fixture('course.student_enroll');
     enroll.data.id = 'enroll_hostile';
@@ -32,11 +35,14 @@ describe.skipIf(!hasChromium)('every console page in Chromium, with a hostile re
     delete broken.data.user;
     expect((await t.post(broken)).status).toBe(422);
     await seedDeadLetters(queues, 1, 'hostile', QUEUES.contacts, `HubSpot 400: ${HOSTILE}`);
-    await vi.waitFor(async () => {
-      const sandbox = await (await fetch(`${t.base}/admin/sandbox?format=json`, { headers: auth })).json();
-      expect(sandbox.contacts.length).toBe(1);
-      expect(sandbox.emails.length).toBe(1);
-    }, { ...SETTLE, timeout: 25_000 });
+    await vi.waitFor(
+      async () => {
+        const sandbox = await (await fetch(`${t.base}/admin/sandbox?format=json`, { headers: auth })).json();
+        expect(sandbox.contacts.length).toBe(1);
+        expect(sandbox.emails.length).toBe(1);
+      },
+      { ...SETTLE, timeout: 25_000 },
+    );
     browser = await launchChromium({ httpCredentials: { username: 'ops', password: 'pw-console' } });
   }, 60_000);
   afterAll(async () => {
