@@ -21,6 +21,11 @@ export interface Setting {
 }
 
 export const settings = {
+  ENV_FILE: {
+    kind: 'string',
+    default: '.env',
+    doc: 'file of KEY=value settings that npm start and every course-sync command read at start, relative to the working folder (missing: none read); a variable set in the environment wins over the file; empty: read no file',
+  },
   NODE_ENV: {
     kind: 'enum',
     default: 'development',
@@ -367,8 +372,10 @@ export interface SettingGroup {
 export const settingGroups: readonly SettingGroup[] = [
   {
     title: 'Service and HTTP',
-    about: 'Where course-sync listens, which port serves the console and metrics, and how it logs.',
+    about:
+      'Which file settings are read from, where course-sync listens, which port serves the console and metrics, and how it logs.',
     keys: [
+      'ENV_FILE',
       'NODE_ENV',
       'PORT',
       'HOST',

@@ -15,10 +15,12 @@ export const CONFIG_DOCS_PATH = join(dirname(fileURLToPath(import.meta.url)), '.
 const INTRO = `# Configuration
 
 What you came for: every setting of course-sync, its default and what it decides, grouped by
-concern. Every setting is an environment variable. \`npm start\` and the CLI read them from the
-environment (a \`.env\` file in the working folder is read by Docker Compose; copy
-\`.env.example\`, which lists the same settings). Start-up validates all of them and stops with
-a message naming the bad key (\`course-sync: config PORT: expected a whole number, got "eighty"\`).
+concern. Every setting is an environment variable. Put them in a \`.env\` file in the folder you
+run from (\`cp .env.example .env\`: it lists every setting): \`npm start\`, every \`course-sync\`
+command and Docker Compose read it. A variable set in the environment itself (your shell, a
+systemd unit, a Kubernetes Secret) wins over the file; \`ENV_FILE\` names another file.
+Start-up validates every setting and stops with a message naming the bad key
+(\`course-sync: config PORT: expected a whole number, got "eighty"\`).
 
 With neither \`HUBSPOT_ACCESS_TOKEN\` nor \`SENDGRID_API_KEY\` (and \`NODE_ENV\` not \`production\`)
 course-sync runs in sandbox mode against its built-in emulators. In production, missing

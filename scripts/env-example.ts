@@ -15,8 +15,9 @@ const HEADER = [
   '# course-sync configuration. Copy to .env and fill in what you need:',
   '#   cp .env.example .env',
   '# Lines without "#" have no default (credentials, secrets); commented lines show the default.',
-  '# docker compose reads .env for the receiver and worker services (it sets REDIS_URL and PORT,',
-  '# and NODE_ENV defaults to production there); outside Docker, export the variables in your shell or unit file.',
+  '# npm start and every course-sync command read .env from the folder they run in; a variable set',
+  '# in the environment (shell, unit file) wins over this file. docker compose reads it too for the',
+  '# receiver and worker services (it sets REDIS_URL and PORT, and NODE_ENV defaults to production there).',
   '# Generated from config/settings.ts by `npm run env:example` - edit settings.ts, not this file.',
 ];
 

@@ -146,7 +146,7 @@ export async function startService(
 
   try {
     const shared = connect(role === 'worker' ? 'worker' : 'producer');
-    await waitReady(shared);
+    await waitReady(shared, undefined, redisUrl);
     queues = openQueues(shared, config);
 
     if (role !== 'receiver') {
@@ -182,7 +182,7 @@ export async function startService(
     if (role !== 'worker') {
       // A connection of its own, without BullMQ's scripts on it, keeps the intake's pipelines cheap.
       const intakeRedis = connect('producer');
-      await waitReady(intakeRedis);
+      await waitReady(intakeRedis, undefined, redisUrl);
       const intake = new EventIntake(intakeRedis, config, new TraceWriter(intakeRedis, config));
       const quarantine = new Quarantine(shared, config.redis.prefix, config.webhook.quarantineMax);
       const mount = mountAdmin({

@@ -28,6 +28,7 @@ const FLOORS: Floor[] = [
     rooms: [
       'config',
       'config-values',
+      'env-file',
       'log',
       'metrics',
       'html',

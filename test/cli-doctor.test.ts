@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -15,7 +15,7 @@ let hs: HubSpotEmulator;
 let sg: SendGridEmulator;
 
 /** The environment of a fully configured deployment, pointed at the emulators and the test Redis. */
-const env = (over: Record<string, string> = {}) => ({
+const env = (over: Record<string, string | undefined> = {}) => ({
   REDIS_URL: redisUrl(),
   WEBHOOK_SECRET: SECRET,
   HUBSPOT_ACCESS_TOKEN: hs.token,
@@ -156,6 +156,45 @@ describe('course-sync doctor', () => {
     expect(res.code).toBe(0);
     expect(line(res.stdout, 'HubSpot')).toMatch(/^skipped HubSpot sandbox mode/);
     expect(line(res.stdout, 'SendGrid')).toMatch(/^skipped SendGrid sandbox mode/);
+  });
+
+  it("reads the settings of .env (ENV_FILE) under the environment's: a variable set in the environment wins", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cs-env-file-'));
+    try {
+      const file = join(dir, '.env');
+      writeFileSync(
+        file,
+        `# as cp .env.example .env leaves it, filled in\nWEBHOOK_SECRET=abc,def\nADMIN_PORT=\nWELCOME_EMAIL_FROM="${FROM}"\nHUBSPOT_ACCESS_TOKEN=pat-from-the-file\n`,
+      );
+      const res = await runCli(
+        ['doctor'],
+        env({ ENV_FILE: file, WEBHOOK_SECRET: undefined, WELCOME_EMAIL_FROM: undefined }),
+      );
+      expect(res.stderr).toBe('');
+      expect(line(res.stdout, 'Settings file')).toBe(
+        `ok Settings file ${file} read (a variable set in the environment wins over it)`,
+      );
+      expect(line(res.stdout, 'Webhook signing')).toBe('ok Webhook signing WEBHOOK_SECRET set (2 keys accepted)');
+      expect(line(res.stdout, 'SendGrid sender')).toBe(`ok SendGrid sender ${FROM} is a verified sender`);
+      // The environment's token, not the file's.
+      expect(line(res.stdout, 'HubSpot contacts')).toBe('ok HubSpot contacts the token can read them');
+      expect(res.code).toBe(0);
+
+      const none = await runCli(['doctor'], env({ ENV_FILE: join(dir, 'missing.env') }));
+      expect(none.code).toBe(2);
+      expect(none.stderr).toMatch(/^course-sync: config ENV_FILE: cannot read .*missing\.env/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('says sandbox mode needs no WEBHOOK_SECRET (not a problem)', async () => {
+    const res = await runCli(['doctor'], { REDIS_URL: redisUrl() });
+    expect(line(res.stdout, 'Webhook signing')).toBe(
+      'skipped Webhook signing sandbox mode needs no WEBHOOK_SECRET (webhooks are accepted unsigned); set it before going live',
+    );
+    expect(line(res.stdout, 'Settings file')).toMatch(/^skipped Settings file no \.env here/);
+    expect(res.code).toBe(0);
   });
 
   it('reports a missing WEBHOOK_SECRET and an unreachable Redis as problems', async () => {

@@ -41,15 +41,19 @@ describe('course-sync emit', () => {
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(/HTTP 202 Accepted/);
     expect(res.stdout).toMatch(/"key": "enroll-enroll_123456"/);
+    expect(res.stdout).not.toContain('already received');
     expect(await jobIds(QUEUES.contacts)).toEqual(['enroll-enroll_123456']);
     expect(await jobIds(QUEUES.email)).toEqual(['enroll-enroll_123456']);
   });
 
-  it('answers a second send of the same sample 200 duplicate, still exit 0, nothing new enqueued', async () => {
+  it('answers a second send of the same sample 200 duplicate, says how to send a new one, still exit 0, nothing new enqueued', async () => {
     const res = await runCli(['emit', 'course.student_enroll', '--url', url], env());
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(/HTTP 200 OK/);
     expect(res.stdout).toMatch(/"duplicate": true/);
+    expect(res.stdout).toMatch(
+      /^already received — use --id to send a new one: course-sync emit course\.student_enroll --id <a new id>$/m,
+    );
     expect(await jobIds(QUEUES.contacts)).toEqual(['enroll-enroll_123456']);
   });
 

@@ -56,6 +56,9 @@ describe('commands find the private Redis of `npm start` by themselves', () => {
       const base = webhook.replace('/webhooks/loopwise', '').replace('localhost', '127.0.0.1'); // HOST=127.0.0.1
       expect(banner).toContain(`admin    ${base}/admin  (user "admin", the password printed above)`);
       expect(banner).toContain(`sandbox  ${base}/admin/sandbox`);
+      expect(banner).toMatch(
+        /they begin empty,\s+while Redis remembers deliveries — send a sample again with a new id: .*--id enroll_2/,
+      );
       expect(banner.match(/Next:/g)).toHaveLength(1);
       expect(banner).toMatch(/Log in with user "admin"[\s\S]*Next:/);
 
@@ -76,6 +79,19 @@ describe('commands find the private Redis of `npm start` by themselves', () => {
       const dlq = await runCli(['dlq', 'list'], { REDIS_DATA_DIR: dir });
       expect(dlq.code).toBe(0);
       expect(dlq.stderr).toBe(`${using}no dead letters\n`);
+
+      // doctor looks at that same Redis (not at the redis-server a start would run), and in sandbox mode needs no WEBHOOK_SECRET.
+      const doctor = await runCli(['doctor'], { REDIS_DATA_DIR: dir });
+      expect(doctor.stdout).toMatch(
+        new RegExp(
+          `^ok +Redis of the running service +REDIS_URL not set: the private Redis of the course-sync started at ${record.startedAt} \\(pid ${process.pid}\\)$`,
+          'm',
+        ),
+      );
+      expect(doctor.stdout).toMatch(new RegExp(`^ok +Redis reachable +${record.url}$`, 'm'));
+      expect(doctor.stdout).not.toMatch(/will be started/);
+      expect(doctor.stdout).toMatch(/^skipped +Webhook signing +sandbox mode needs no WEBHOOK_SECRET/m);
+      expect([doctor.code, doctor.stderr]).toEqual([0, '']);
 
       // A second service on the same data folder would share its append-only file: refused.
       const second = await runCli(['start'], { REDIS_DATA_DIR: dir, PORT: '0', HOST: '127.0.0.1' });

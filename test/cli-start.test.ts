@@ -33,6 +33,12 @@ describe('course-sync start', () => {
     expect(res.stderr).toMatch(/config WEBHOOK_SECRET: is required in production/);
   });
 
+  it('stops with exit 3 naming the Redis (password hidden) when REDIS_URL does not answer', async () => {
+    const res = await runCli(['start', '--role', 'receiver'], { REDIS_URL: 'redis://:hunter2@127.0.0.1:1/0' });
+    expect(res.stderr).toBe('course-sync: Redis at redis://:***@127.0.0.1:1/0 not reachable within 10 s\n');
+    expect(res.code).toBe(3);
+  }, 30_000);
+
   it('says how to get Redis when REDIS_URL is unset and redis-server is not on PATH', async () => {
     vi.stubEnv('PATH', '/nonexistent');
     try {
@@ -103,6 +109,8 @@ describe('the course-sync binary', () => {
 
       await service.stop();
       expect(service.proc.exitCode).toBe(0);
+      // It says it stopped, not only that it was shutting down.
+      expect(service.output()).toMatch(/"msg":"shutting down"[\s\S]*"msg":"stopped"/);
       // The private Redis kept its append-only file under the data dir and stopped with the service.
       expect(readdirSync(join(dir, 'redis')).join(' ')).toMatch(/appendonly/);
       expect(spawnSync('pgrep', ['-f', join(dir, 'redis')]).status).not.toBe(0);

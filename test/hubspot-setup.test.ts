@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Client } from '@hubspot/api-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startHubSpotEmulator, type HubSpotEmulator } from '../src/emulators/hubspot/index.ts';
@@ -20,6 +21,30 @@ const everything = [
   'products group loopwise',
   ...PRODUCT_PROPERTIES.map((p) => `products property ${p.name}`),
 ];
+
+describe('docs/hubspot.md', () => {
+  it('lists every property hubspot setup creates, and the count it prints', () => {
+    const page = readFileSync(new URL('../docs/hubspot.md', import.meta.url), 'utf8');
+    const table = page.slice(
+      page.indexOf('| object | property |'),
+      page.indexOf('A property that exists with another type'),
+    );
+    for (const [object, list] of [
+      ['contacts', CONTACT_PROPERTIES],
+      ['products', PRODUCT_PROPERTIES],
+    ] as const) {
+      const rows = table
+        .split('\n')
+        .filter((l) => l.startsWith(`| ${object} |`))
+        .join(' ');
+      expect(
+        list.filter((p) => !rows.includes(`\`${p.name}\``)),
+        object,
+      ).toEqual([]);
+    }
+    expect(page).toContain(`${everything.length} created, 0 already existed`);
+  });
+});
 
 describe('ensureHubSpotSetup', () => {
   it('creates the group and every property on a new portal, then finds them all on the next run', async () => {

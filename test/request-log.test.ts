@@ -67,6 +67,34 @@ describe('request log', () => {
     expect(line).toMatchObject({ method: 'GET', status: 401, correlationId: 'ops-check-1' });
   });
 
+  it('logs a console page at info, its static files and the tab icon at debug only', async () => {
+    const auth = { authorization: 'Basic ' + Buffer.from('admin:log-test').toString('base64') };
+    const page = await (await fetch(`${base}/admin/queues`, { headers: auth })).text();
+    const script = /src="(static\/js\/main\.[^"]+\.js)"/.exec(page)![1]!;
+    expect((await fetch(`${base}/admin/queues/${script}`, { headers: auth })).status).toBe(200);
+    expect((await fetch(`${base}/admin/assets/admin.css`, { headers: auth })).status).toBe(200);
+    const icon = await fetch(`${base}/favicon.ico`);
+    expect([icon.status, icon.headers.get('content-type')]).toEqual([200, 'image/svg+xml']);
+    const info = requestLines()
+      .filter((l) => l.level === 30)
+      .map((l) => l.path);
+    expect(info).toContain('/admin/queues');
+    expect(info.filter((p) => /static|assets|favicon/.test(p))).toEqual([]);
+  });
+
+  it('serves bull-board without Google Fonts (refused by the CSP) and without a "No workers" badge on dead-letter queues', async () => {
+    const auth = { authorization: 'Basic ' + Buffer.from('admin:log-test').toString('base64') };
+    const page = await (await fetch(`${base}/admin/queues`, { headers: auth })).text();
+    expect(page).toContain('static/css/main.');
+    expect(page).not.toContain('fonts.googleapis.com');
+    const board = (await (await fetch(`${base}/admin/queues/api/queues`, { headers: auth })).json()) as {
+      queues: { name: string; hasWorkers: boolean | null }[];
+    };
+    const workers = Object.fromEntries(board.queues.map((q) => [q.name, q.hasWorkers]));
+    // No worker runs in this test: the work queues say so; a dead-letter queue never has one, by design.
+    expect(workers).toMatchObject({ 'crm-contacts': false, 'crm-contacts-dlq': null, 'email-events-dlq': null });
+  });
+
   it('never writes the student e-mail, phone or the admin credentials', async () => {
     await fetch(`${base}/admin/queues`, {
       headers: { authorization: 'Basic ' + Buffer.from('admin:log-test').toString('base64') },

@@ -38,12 +38,22 @@ it('runs in sandbox mode: a signed enrollment becomes an emulated HubSpot contac
   );
   // Student-supplied text is escaped on the page.
   expect(page).not.toContain('<b>Student</b>');
+  // In the console's frame (its navigation), saying plainly that the emulators start empty and how to send a new event.
+  expect(page).toMatch(
+    /<header><h1>course-sync<\/h1><a href="\/admin">Overview<\/a>.*<a href="\/admin\/sandbox">Sandbox<\/a>/,
+  );
+  expect(page).toContain('each start of course-sync begins them empty');
+  expect(page).toContain('course-sync emit course.student_enroll --id enroll_2');
 
   await t.post(fixture('course.created'));
   await vi.waitFor(async () => expect(await sandboxPage()).toContain('Introduction to Programming – Basic Plan'), {
     timeout: 20_000,
     interval: 100,
   });
+  // The products' many properties scroll inside their box, which says so.
+  expect(await sandboxPage()).toMatch(
+    /<h2>HubSpot products \(2\)<\/h2><p class="meta">\d+ properties: scroll sideways to see them all<\/p><div class="scroll">/,
+  );
 });
 
 it('keeps the sandbox page behind the admin password', async () => {

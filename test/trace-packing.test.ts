@@ -287,7 +287,7 @@ describe('TRACE_COMPACT_AFTER_SECONDS', () => {
       async () =>
         expect((await reader.load([enrollmentKey(id)]))[0]!.calls?.map((c) => `${c.queue}:${c.attempt}`)).toEqual([
           'crm-contacts:1',
-          'email-status:1',
+          'email-status (delivered):1',
           'email-welcome:1',
         ]),
       SETTLE,

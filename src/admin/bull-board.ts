@@ -12,19 +12,33 @@ const DLQ_HINT = 'Dead letters: replay with `course-sync dlq replay` or POST /ad
 const TRACE_LINKS = '<script defer src="/admin/assets/bull-board-links.js"></script>';
 const API_ACTION = /^\/admin\/queues\/api\/queues\/(?:(pause|resume)|([^/]+)\/(.+))$/;
 
+/** bull-board's page loads IBM Plex from Google Fonts: refused by the console's CSP (nothing from elsewhere), and a console should not tell Google who opens it. Its own fallback fonts are used. */
+const GOOGLE_FONTS = /<link[^>]+href="https:\/\/fonts\.googleapis\.com\/[^"]*"[^>]*>\s*/g;
+
+/**
+ * A dead-letter queue's adapter: nothing consumes a dead-letter queue by design (replay moves its
+ * jobs back), so bull-board is told "workers unknown" (null) and shows no orange "No workers" badge,
+ * which read as broken.
+ */
+class DeadLetterAdapter extends BullMQAdapter {
+  override getWorkers(): Promise<null> {
+    return Promise.resolve(null);
+  }
+}
+
 /** One bull-board on every work queue and dead-letter queue; `readOnly` hides and refuses every action. */
 function board(queues: QueueSet, readOnly: boolean): Middleware {
   const deadLetterNames = new Set(Object.values(queues.deadLetter).map((q) => q.name));
   const serverAdapter = new KoaAdapter();
   serverAdapter.setBasePath(DASHBOARD_PATH);
   createBullBoard({
-    queues: queues.all().map(
-      (queue) =>
-        new BullMQAdapter(queue, {
-          readOnlyMode: readOnly,
-          ...(deadLetterNames.has(queue.name) ? { description: DLQ_HINT } : {}),
-        }),
-    ),
+    queues: queues
+      .all()
+      .map((queue) =>
+        deadLetterNames.has(queue.name)
+          ? new DeadLetterAdapter(queue, { readOnlyMode: readOnly, description: DLQ_HINT })
+          : new BullMQAdapter(queue, { readOnlyMode: readOnly }),
+      ),
     serverAdapter,
     options: { uiConfig: { boardTitle: readOnly ? 'course-sync (read-only)' : 'course-sync' } },
   });
@@ -69,7 +83,7 @@ export function dashboardMiddleware(queues: QueueSet, audit?: AuditTrail): Middl
     const user = (ctx.state as { admin?: AdminUser }).admin;
     await (user?.role === 'operator' ? full : readOnly)(ctx, next);
     if (typeof ctx.body === 'string' && ctx.response.is('html'))
-      ctx.body = ctx.body.replace('</body>', `${TRACE_LINKS}</body>`);
+      ctx.body = ctx.body.replace(GOOGLE_FONTS, '').replace('</body>', `${TRACE_LINKS}</body>`);
     if (user?.role !== 'operator') return;
     const action = ctx.method === 'GET' || ctx.status >= 400 ? undefined : describeAction(ctx.path);
     if (action) await audit?.record({ who: user.name, via: 'bull-board', ...action });

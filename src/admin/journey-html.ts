@@ -1,8 +1,7 @@
 import { callsExpiredText, describeCalls, describeStep, describeSubject } from '../trace/format.ts';
-import type { Journey } from '../trace/journey.ts';
+import { stepJob, type Journey } from '../trace/journey.ts';
 import type { TraceStep } from '../trace/model.ts';
 import { escapeHtml } from '../html.ts';
-import { deadLetterQueueName, type WorkQueueName } from '../queues/names.ts';
 import { timeHtml } from './layout.ts';
 import { adminLinks } from '../console-links.ts';
 
@@ -15,11 +14,10 @@ function idsHtml(step: TraceStep): string {
   return ids.map(([label, id]) => ` <span class="id">${label} <code>${escapeHtml(id)}</code></span>`).join('');
 }
 
-/** The bull-board page of the job a step happened to (its dead letter's page for a dead-lettering). */
+/** The bull-board page of the job a step happened to (its dead letter's page for a dead-lettering, a SendGrid batch's for its events). */
 function stepLink(key: string, step: TraceStep): string {
-  if (!step.queue) return '';
-  const queue = step.kind === 'dead-lettered' ? deadLetterQueueName(step.queue as WorkQueueName) : step.queue;
-  return ` <a class="job" href="${escapeHtml(adminLinks.job(queue, key))}">job</a>`;
+  const job = stepJob(key, step);
+  return job ? ` <a class="job" href="${escapeHtml(adminLinks.job(job.queue, job.id))}">job</a>` : '';
 }
 
 function stepHtml(key: string, step: TraceStep): string {

@@ -10,6 +10,8 @@ export interface PageFrame {
   body: string;
   /** Scripts under /admin/assets/ the page loads (no inline script anywhere). */
   scripts?: string[];
+  /** Style sheets under /admin/assets/ the page loads after admin.css. */
+  styles?: string[];
   /** Attributes of <body> (data-* for the scripts). */
   bodyAttributes?: Record<string, string>;
 }
@@ -36,7 +38,7 @@ export function renderPage(p: PageFrame): string {
     .join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(p.title)}</title><link rel="stylesheet" href="/admin/assets/admin.css"></head><body${attrs}>
+<title>${escapeHtml(p.title)}</title>${['admin.css', ...(p.styles ?? [])].map((s) => `<link rel="stylesheet" href="/admin/assets/${escapeHtml(s)}">`).join('')}</head><body${attrs}>
 <header><h1>course-sync</h1>${nav}<span class="who" id="who">signed in as <b>${escapeHtml(p.user.name)}</b> (${p.user.role})</span></header>
 <main>
 ${p.body}

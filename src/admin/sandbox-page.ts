@@ -7,6 +7,9 @@ import type {
   SandboxSnapshot,
 } from '../emulators/snapshot.ts';
 import { escapeHtml } from '../html.ts';
+import type { AdminUser } from './auth.ts';
+import { adminUser } from './gate.ts';
+import { renderPage } from './layout.ts';
 
 /** Where the page is served, behind the admin gate. */
 export const SANDBOX_PATH = '/admin/sandbox';
@@ -20,8 +23,10 @@ function objectsTable(title: string, objects: SandboxObject[]): string {
         `<tr><td>${escapeHtml(o.id)}${o.archived ? ' (archived)' : ''}</td>${keys.map((k) => `<td>${escapeHtml(o.properties?.[k])}</td>`).join('')}</tr>`,
     )
     .join('');
+  // Wider than the page: the table scrolls inside its box, and says so (its right side is not lost).
+  const hint = keys.length > 5 ? `<p class="meta">${keys.length} properties: scroll sideways to see them all</p>` : '';
   const body = objects.length
-    ? `<div class="scroll"><table><tr>${head}</tr>${rows}</table></div>`
+    ? `${hint}<div class="scroll"><table><tr>${head}</tr>${rows}</table></div>`
     : '<p class="none">none yet</p>';
   return `<section><h2>${escapeHtml(title)} (${objects.length})</h2>${body}</section>`;
 }
@@ -39,21 +44,35 @@ function emailCard(email: SandboxEmail): string {
 ${html}${text}</article>`;
 }
 
-/** The sandbox page as HTML: contacts, products and e-mails the emulators received. */
-export function renderSandboxPage(snapshot: SandboxSnapshot): string {
+/**
+ * What a newcomer must know of the sandbox: the emulators keep what they received in this
+ * process's memory (a restart starts them empty), while the service's Redis still remembers every
+ * delivery (a seed event sent again is a duplicate): `emit --id` sends a new one.
+ */
+export const SANDBOX_NOTE =
+  'The emulators keep what they received in memory only: each start of course-sync begins them empty, ' +
+  'while Redis still remembers every delivery, so a sample sent again answers "200 duplicate". ' +
+  'To see a new one here, give it a new id: course-sync emit course.student_enroll --id enroll_2';
+
+/** The sandbox page as HTML, in the console's frame: contacts, products and e-mails the emulators received. */
+export function renderSandboxPage(snapshot: SandboxSnapshot, user: AdminUser): string {
   const emails = snapshot.emails.length ? snapshot.emails.map(emailCard).join('\n') : '<p class="none">none yet</p>';
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>course-sync sandbox</title>
-<link rel="stylesheet" href="/admin/assets/sandbox.css"></head><body>
-<h1>course-sync sandbox</h1>
-<p class="banner">Sandbox mode: HubSpot and SendGrid are the built-in emulators. This is what they received. <a href="/admin/queues">Queues</a></p>
+  const body = `<h2>Sandbox</h2>
+<p class="banner">Sandbox mode: HubSpot and SendGrid are the built-in emulators. This is what they received since course-sync started.</p>
+<p class="banner-note">${escapeHtml(SANDBOX_NOTE)}</p>
 ${objectsTable('HubSpot contacts', snapshot.contacts)}
 ${objectsTable('HubSpot products', snapshot.products)}
 <section><h2>SendGrid e-mails (${snapshot.emails.length})</h2>
 ${emails}
-</section>
-</body></html>`;
+</section>`;
+  return renderPage({
+    title: 'course-sync sandbox',
+    user,
+    sandbox: true,
+    body,
+    styles: ['sandbox.css'],
+    bodyAttributes: { class: 'sandbox' },
+  });
 }
 
 /**
@@ -74,6 +93,6 @@ export function sandboxMiddleware(provider: SandboxProvider | undefined): Middle
       return;
     }
     ctx.type = 'html';
-    ctx.body = renderSandboxPage(snapshot);
+    ctx.body = renderSandboxPage(snapshot, adminUser(ctx));
   };
 }

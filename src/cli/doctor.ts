@@ -5,6 +5,7 @@ import { formatResults, ok, problem, skipped, type CheckResult } from '../doctor
 import { checkHubSpot } from '../doctor/hubspot.ts';
 import { checkHubSpotDailyLimit, readRecordedPause } from '../doctor/hubspot-daily.ts';
 import { checkLocalRedisBinary, checkRedis } from '../doctor/redis.ts';
+import { findLocalRedis } from '../redis/local-record.ts';
 import { checkEventWebhook, checkSendGridKey, checkSendGridSender } from '../doctor/sendgrid.ts';
 import { createHubSpotClient } from '../hubspot/client.ts';
 import { EXIT } from './exit-codes.ts';
@@ -29,9 +30,21 @@ async function within(name: string, ms: number, run: () => Promise<CheckResult[]
   }
 }
 
+/** Where the settings came from: the environment, and the .env (ENV_FILE) read under it. */
+function settingsFileCheck(file: string | undefined): CheckResult {
+  if (file) return ok('Settings file', `${file} read (a variable set in the environment wins over it)`);
+  return skipped('Settings file', 'no .env here (ENV_FILE): settings come from the environment only');
+}
+
 function webhookCheck(config: Config): CheckResult {
   const n = config.webhook.secrets.length;
   if (n) return ok('Webhook signing', `WEBHOOK_SECRET set (${n} key${n > 1 ? 's' : ''} accepted)`);
+  // Sandbox mode is never production (config refuses it there): unsigned webhooks are what it is for.
+  if (config.sandbox)
+    return skipped(
+      'Webhook signing',
+      'sandbox mode needs no WEBHOOK_SECRET (webhooks are accepted unsigned); set it before going live',
+    );
   return problem(
     'Webhook signing',
     'WEBHOOK_SECRET is not set: webhooks are accepted unsigned',
@@ -64,12 +77,27 @@ async function sendgridChecks(config: Config): Promise<CheckResult[]> {
   });
 }
 
+/**
+ * The Redis checks: of REDIS_URL; without it, of the private Redis of the course-sync running from
+ * this folder (REDIS_DATA_DIR), as the other commands find it; with none running, of the
+ * redis-server that `start` would run.
+ */
+async function redisChecks(config: Config): Promise<CheckResult[]> {
+  if (config.redis.url) return within('Redis', CHECK_TIMEOUT_MS, () => checkRedis(config.redis.url!));
+  const found = await findLocalRedis(config.redis.dataDir);
+  if (found.state !== 'running') return checkLocalRedisBinary();
+  const { url, pid, startedAt } = found.record;
+  const service = ok(
+    'Redis of the running service',
+    `REDIS_URL not set: the private Redis of the course-sync started at ${startedAt} (pid ${pid})`,
+  );
+  return [service, ...(await within('Redis', CHECK_TIMEOUT_MS, () => checkRedis(url)))];
+}
+
 /** Runs every check against the configured Redis, HubSpot and SendGrid. */
 export async function runDoctor(config: Config): Promise<CheckResult[]> {
   const [redis, hubspot, sendgrid] = await Promise.all([
-    config.redis.url
-      ? within('Redis', CHECK_TIMEOUT_MS, () => checkRedis(config.redis.url!))
-      : Promise.resolve(checkLocalRedisBinary()),
+    redisChecks(config),
     hubspotChecks(config),
     sendgridChecks(config),
   ]);
@@ -91,11 +119,11 @@ export function registerDoctor(program: Command, io: CliIO): void {
       'after',
       [
         '',
-        'Checks: Redis reachable, version >= 6.2, maxmemory-policy noeviction, append-only file on;',
-        'WEBHOOK_SECRET set; the HubSpot token can read contacts, products and their properties;',
+        'Checks: Redis reachable, version >= 6.2, maxmemory-policy noeviction, append-only file on (REDIS_URL, or',
+        'the private Redis of the course-sync running from this folder); WEBHOOK_SECRET set (not needed in sandbox mode); the HubSpot token can read contacts, products and their properties;',
         "HubSpot's daily API limit: calls used today, when it resets, and whether HubSpot work is paused for it;",
         'the SendGrid key has Mail Send; WELCOME_EMAIL_FROM is a verified sender or in an authenticated domain.',
-        'Configuration comes from the environment, as for `start`.',
+        'Configuration comes from the environment and the .env file of this folder (ENV_FILE), as for `start`.',
         '',
         'Example:',
         '  course-sync doctor',
@@ -106,7 +134,7 @@ export function registerDoctor(program: Command, io: CliIO): void {
     )
     .action(async () => {
       const config = loadConfig(io.env);
-      const results = await runDoctor(config);
+      const results = [settingsFileCheck(io.envFile), ...(await runDoctor(config))];
       io.out(formatResults(results));
       const problems = results.filter((r) => r.status === 'problem').length;
       io.out(problems ? `\n${problems} problem${problems > 1 ? 's' : ''} found.` : '\nNo problems found.');

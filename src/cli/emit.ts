@@ -112,7 +112,20 @@ async function emit(io: CliIO, source: string, opts: EmitOptions): Promise<numbe
     `${origin}${secret ? ', signed' : ', unsigned'}`,
     () => postWebhook(url, body, secret),
     pretty,
+    (reply) => {
+      if (reply.status === 200 && isDuplicate(reply.body))
+        io.out(`already received — use --id to send a new one: course-sync emit ${source} --id <a new id>`);
+    },
   );
+}
+
+/** Whether the receiver answered "200 duplicate": this event was delivered before (it is never processed twice). */
+function isDuplicate(body: string): boolean {
+  try {
+    return (JSON.parse(body) as { duplicate?: unknown }).duplicate === true;
+  } catch {
+    return false;
+  }
 }
 
 function pretty(text: string): string {

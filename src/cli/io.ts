@@ -38,6 +38,8 @@ export interface CliIO extends CliStreams {
   err: (text: string) => void;
   /** The code the run ends with (0 unless a command sets another). */
   exitCode: number;
+  /** The settings file (ENV_FILE, `./.env`) whose settings `env` holds under the environment's; none read: unset. */
+  envFile?: string;
 }
 
 export function createIO(streams: CliStreams): CliIO {

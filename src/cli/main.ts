@@ -1,5 +1,7 @@
 import { Command } from 'commander';
 import { ConfigError } from '../config.ts';
+import { withEnvFile } from '../env-file.ts';
+import { RedisUnreachableError } from '../redis/connection.ts';
 import { RedisBinaryMissingError } from '../redis/local-server.ts';
 import { registerBackfill } from './backfill.ts';
 import { registerDlq } from './dlq.ts';
@@ -47,9 +49,13 @@ export function buildProgram(io: CliIO = processIO()): Command {
 /**
  * Runs the command line with `argv` as process.argv has it and resolves to the exit code; prints
  * configuration and dependency errors plainly. Never exits the process (bin/course-sync.js does).
+ * Every command reads its settings from the environment with those of ENV_FILE (`./.env`) under it.
  */
 export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
   try {
+    const { env, file } = withEnvFile(io.env);
+    io.env = env;
+    io.envFile = file;
     await buildProgram(io).parseAsync(argv);
     return io.exitCode;
   } catch (err) {
@@ -58,7 +64,7 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
       return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? EXIT.ok : EXIT.usage;
     io.err(`course-sync: ${e.message}`);
     if (err instanceof ConfigError) return EXIT.usage;
-    if (err instanceof RedisBinaryMissingError) return EXIT.unavailable;
+    if (err instanceof RedisBinaryMissingError || err instanceof RedisUnreachableError) return EXIT.unavailable;
     return EXIT.problem;
   }
 }

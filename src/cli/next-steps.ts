@@ -38,7 +38,12 @@ export function nextSteps(service: RunningService, role: Role): string[] {
     `    admin    ${admin}  (${who})`,
     `    send     ${emit('course.student_enroll')}${config.webhook.secrets.length ? '  (with the same WEBHOOK_SECRET)' : ''}`,
     `             ${emit('course.created')}`,
-    ...(config.sandbox ? [`    sandbox  ${admin}/sandbox  (what the HubSpot and SendGrid emulators received)`] : []),
+    ...(config.sandbox
+      ? [
+          `    sandbox  ${admin}/sandbox  (what the HubSpot and SendGrid emulators received since this start: they begin empty,`,
+          `             while Redis remembers deliveries — send a sample again with a new id: ${emit('course.student_enroll')} --id enroll_2)`,
+        ]
+      : []),
     '    follow   npx course-sync trace enroll_123456',
     '',
   ];

@@ -10,7 +10,7 @@ import { EventIntake } from '../queues/intake.ts';
 import { WORK_QUEUES, type WorkQueueName } from '../queues/names.ts';
 import { openQueues, type QueueSet } from '../queues/registry.ts';
 import { Quarantine } from '../quarantine/store.ts';
-import { connectRedis, waitReady } from '../redis/connection.ts';
+import { connectRedis, RedisUnreachableError, waitReady } from '../redis/connection.ts';
 import { findLocalRedis } from '../redis/local-record.ts';
 import { EXIT } from './exit-codes.ts';
 import type { CliIO } from './io.ts';
@@ -103,7 +103,7 @@ async function openOps(io: CliIO): Promise<OpsHandles> {
   };
 }
 
-export class RedisUnreachableError extends Error {}
+export { RedisUnreachableError };
 
 /**
  * A connection to the Redis of the running service, ready. Throws NoServiceError when there is

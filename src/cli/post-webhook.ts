@@ -29,7 +29,7 @@ export function localWebhookUrl(port: number, path = '/webhooks/loopwise'): stri
 
 /**
  * Sends `post` and tells what came back, as every \`emit\` does: the request line, the status and
- * the body (through `show`). Exit 0 on a 2xx, 1 on another answer, 3 when nothing answered.
+ * the body (through `show`), then what `after` adds. Exit 0 on a 2xx, 1 on another answer, 3 when nothing answered.
  */
 export async function postAndReport(
   io: CliIO,
@@ -37,12 +37,14 @@ export async function postAndReport(
   what: string,
   post: () => Promise<WebhookReply>,
   show = (body: string) => body,
+  after?: (reply: WebhookReply) => void,
 ): Promise<number> {
   io.out(`POST ${url}  (${what})`);
   try {
     const reply = await post();
     io.out(`HTTP ${reply.status} ${reply.statusText}`);
     if (reply.body) io.out(show(reply.body));
+    after?.(reply);
     return reply.status >= 200 && reply.status < 300 ? EXIT.ok : EXIT.problem;
   } catch (err) {
     if (!(err instanceof ReceiverUnreachableError)) throw err;

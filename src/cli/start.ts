@@ -30,6 +30,7 @@ export function registerStart(program: Command, io: CliIO): void {
       const signal = await io.untilStopped();
       log.info({ signal }, 'shutting down');
       await service.stop();
+      log.info({ signal }, 'stopped');
       io.exitCode = EXIT.ok;
     });
 }

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import type { Redis } from 'ioredis';
-import { connectRedis, waitReady } from '../redis/connection.ts';
+import { connectRedis, redactRedisUrl as redactUrl, waitReady } from '../redis/connection.ts';
 import { ok, problem, unknown, type CheckResult } from './check.ts';
 
 /** BullMQ needs Redis 6.2 or newer. */
@@ -124,15 +124,4 @@ export function checkLocalRedisBinary(binary = 'redis-server'): CheckResult[] {
   if (!versionAtLeast(version, MIN_REDIS_VERSION))
     return [problem(name, `redis-server ${version} is older than 6.2`, VERSION_FIX)];
   return [ok(name, `REDIS_URL not set: redis-server ${version} from PATH will be started with AOF on and noeviction`)];
-}
-
-/** The URL without its password, for output. */
-function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return 'REDIS_URL';
-  }
 }

@@ -28,7 +28,7 @@ export async function startSandbox(config: Config, log: Logger): Promise<Sandbox
   log.warn(
     { hubspot: hubspot.url, sendgrid: sendgrid.url },
     'SANDBOX MODE: no HUBSPOT_ACCESS_TOKEN / SENDGRID_API_KEY, so HubSpot and SendGrid are built-in emulators. ' +
-      'Nothing reaches the real services; see /admin/sandbox. Set both credentials to go live.',
+      'Nothing reaches the real services; see /admin/sandbox. They keep what they receive in memory and start empty at each start. Set both credentials to go live.',
   );
   return {
     config: {

@@ -47,13 +47,39 @@ function connectCluster(url: string, role: ConnectionRole): Cluster {
   });
 }
 
-/** Resolves when `redis` is ready, or rejects after `timeoutMs`. */
-export function waitReady(redis: Redis, timeoutMs = 10_000): Promise<void> {
+/** A Redis URL as it may be shown: its password replaced by `***`. */
+export function redactRedisUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return 'REDIS_URL';
+  }
+}
+
+/** A Redis did not answer in time; the message names it (password hidden). */
+export class RedisUnreachableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RedisUnreachableError';
+  }
+}
+
+/**
+ * Resolves when `redis` is ready, or rejects after `timeoutMs` with a RedisUnreachableError that
+ * names `url` (when given) without its password.
+ */
+export function waitReady(redis: Redis, timeoutMs = 10_000, url?: string): Promise<void> {
   if (redis.status === 'ready') return Promise.resolve();
   return new Promise((ok, fail) => {
     const timer = setTimeout(() => {
       redis.off('ready', onReady);
-      fail(new Error(`Redis not reachable within ${timeoutMs} ms`));
+      fail(
+        new RedisUnreachableError(
+          `Redis${url ? ` at ${redactRedisUrl(url)}` : ''} not reachable within ${timeoutMs / 1000} s`,
+        ),
+      );
     }, timeoutMs);
     const onReady = () => {
       clearTimeout(timer);

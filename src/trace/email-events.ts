@@ -36,6 +36,7 @@ export class TraceEmailEvents implements EmailEventsObserver {
           at: new Date(e.at).toISOString(),
           kind: 'email',
           queue: 'email-events',
+          jobId: e.jobId,
           event: e.event,
           emailStatus: e.status,
           reason: e.reason,

@@ -1,7 +1,7 @@
-import { EVENT_QUEUES, type WorkQueueName } from '../queues/names.ts';
+import { deadLetterQueueName, EVENT_QUEUES, type WorkQueueName } from '../queues/names.ts';
 import type { QueueSet } from '../queues/registry.ts';
 import type { Quarantine } from '../quarantine/store.ts';
-import type { TraceRecord } from './model.ts';
+import type { TraceRecord, TraceStep } from './model.ts';
 import { whereabouts, type Whereabouts } from './whereabouts.ts';
 
 /** Where one of an event's jobs is now, with the page that shows it. */
@@ -28,6 +28,19 @@ export interface JourneyLinks {
 
 function isWorkQueue(name: string): name is WorkQueueName {
   return (EVENT_QUEUES as string[]).includes(name);
+}
+
+/**
+ * The job a step of trace `key` happened to: the event's own job (id = the trace key) in the step's
+ * queue, or its dead letter for a dead-lettering; a SendGrid event's batch job (`sg-…`, in
+ * email-events). None for the receiver's steps, nor for SendGrid events written before steps
+ * named their batch.
+ */
+export function stepJob(key: string, step: TraceStep): { queue: string; id: string } | undefined {
+  if (!step.queue) return undefined;
+  if (step.jobId) return { queue: step.queue, id: step.jobId };
+  if (!isWorkQueue(step.queue)) return undefined;
+  return { queue: step.kind === 'dead-lettered' ? deadLetterQueueName(step.queue) : step.queue, id: key };
 }
 
 /** The queues a trace touched: those it was sent to, plus any its steps name. */

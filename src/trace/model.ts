@@ -1,6 +1,7 @@
 import { maskText } from '../privacy/text.ts';
 import type { AttemptError } from '../queues/dead-letter.ts';
 import type { AttemptCalls } from './calls.ts';
+import { orderSteps } from './step-order.ts';
 
 /** What the receiver knew when it accepted an event: the first line of every journey. */
 export interface TraceHeader {
@@ -39,6 +40,8 @@ export interface TraceStep {
   at: string;
   kind: StepKind;
   queue?: string;
+  /** The job the step happened to, when it is not the event's own (a SendGrid batch's `sg-…` job); else the trace key. */
+  jobId?: string;
   /** Attempt number (1 = first) of a completed or failed attempt. */
   attempt?: number;
   durationMs?: number;
@@ -84,12 +87,11 @@ export function headerOf(key: string, hash: Record<string, string>): TraceHeader
   return hash.h ? { key, ...(JSON.parse(hash.h) as Omit<TraceHeader, 'key'>) } : undefined;
 }
 
-/** Reads stored steps (hash fields `s:<order>`) back into time order. */
+/** Reads stored steps (hash fields `s:<order>`) back in the order they happened (step-order.ts). */
 export function sortSteps(fields: [string, string][]): TraceStep[] {
-  return fields
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([, json]) => JSON.parse(json) as TraceStep)
-    .sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+  return orderSteps(
+    fields.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, json]) => JSON.parse(json) as TraceStep),
+  );
 }
 
 /**

@@ -39,6 +39,8 @@ export interface CallObserver {
 export interface ObservedEmailEvent {
   /** SendGrid's sg_event_id. */
   id: string;
+  /** The email-events job (SendGrid's batch) that brought it: `sg-<hash of the batch>`. */
+  jobId?: string;
   enrollmentId: string;
   /** SendGrid's event type (processed, delivered, bounce, ...). */
   event: string;

@@ -106,6 +106,7 @@ export async function startEmailEventsWorker(deps: WorkerDeps): Promise<RunningW
         ? [
             {
               id: a.event.sgEventId,
+              jobId: job.id,
               enrollmentId: a.enrollmentId,
               event: a.event.event,
               at: a.event.timestamp * 1000,

@@ -66,22 +66,25 @@ export class StatusWriter {
       return this.batchFailed(jobs, err, token, signal);
     }
     await this.deps.calls
-      // A field of its own ("email-status"), not the enrollment's crm-contacts attempt, whose contact write it would replace.
+      // A field of its own per status written ("email-status (delivered)"), neither the enrollment's crm-contacts attempt,
+      // whose contact write it would replace, nor the write of an earlier status (each status job's first attempt is 1).
       ?.recorded(
-        writes.map((w) => ({
-          queue: EMAIL_STATUS_CALLS,
-          late: true,
-          jobId: enrollmentKey(w.job.data.enrollmentId),
-          attempt: w.job.attemptsMade + 1,
-          calls: [
-            {
-              api: 'hubspot',
-              operation: 'contacts.upsert (welcome email status)',
-              request: { email: maskEmail(w.email), status: w.status },
-              response: { ...results.get(w.email) },
-            },
-          ],
-        })),
+        writes
+          .filter((w) => w.status)
+          .map((w) => ({
+            queue: `${EMAIL_STATUS_CALLS} (${w.status})`,
+            late: true,
+            jobId: enrollmentKey(w.job.data.enrollmentId),
+            attempt: w.job.attemptsMade + 1,
+            calls: [
+              {
+                api: 'hubspot',
+                operation: 'contacts.upsert (welcome email status)',
+                request: { email: maskEmail(w.email), status: w.status },
+                response: { ...results.get(w.email) },
+              },
+            ],
+          })),
       )
       .catch(() => undefined);
     let outcome: JobOutcome = 'completed';

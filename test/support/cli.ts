@@ -21,6 +21,7 @@ export interface CliOptions {
 
 /** Never reach the command unless a test gives them: credentials, Redis and the test process's own settings. */
 const CLEARED = [
+  'ENV_FILE',
   'REDIS_URL',
   'WEBHOOK_SECRET',
   'HUBSPOT_ACCESS_TOKEN',
@@ -68,7 +69,8 @@ export function startCli(
     logs: { write: (text) => (stdout += text) },
     stderr: { ...tty, write: (text) => (stderr += text) },
     stdin: () => Object.assign(Readable.from(Buffer.from(opts.input ?? '')), opts.ttyInput ? { isTTY: true } : {}),
-    env: { ...base, LOG_LEVEL: 'silent', REDIS_DATA_DIR: NO_SERVICE_DIR, ...env },
+    // ENV_FILE empty: no .env of the checkout reaches a command unless a test names one.
+    env: { ...base, LOG_LEVEL: 'silent', REDIS_DATA_DIR: NO_SERVICE_DIR, ENV_FILE: '', ...env },
     untilStopped: () => stopped,
   });
   const done = main([process.execPath, 'course-sync', ...args], io).then((code) => ({ code, stdout, stderr }));
