@@ -32,7 +32,7 @@ export const settings = {
   NODE_ENV: { kind: 'enum', default: 'development', values: ['development', 'production', 'test'], doc: 'production makes missing credentials and secrets start-up errors' },
   PORT: { kind: 'int', default: '3000', min: 0, max: 65535, doc: 'HTTP port of the receiver (and, without ADMIN_PORT, of /admin, /metrics and the health endpoints; 0 = any free port)' },
   HOST: { kind: 'string', default: '0.0.0.0', doc: 'address the HTTP server listens on' },
-  ADMIN_PORT: { kind: 'int', min: 0, max: 65535, doc: 'serve /admin, /metrics, /healthz and /readyz on this second port (bound to ADMIN_HOST) and take them off PORT; unset: everything on PORT' },
+  ADMIN_PORT: { kind: 'int', min: 0, max: 65535, doc: 'serve /admin, /metrics, /healthz and /readyz on this second port (bound to ADMIN_HOST) and take them off PORT; unset: everything on PORT. A worker process (--role worker) serves /healthz, /readyz and its own /metrics there, and no port without it' },
   ADMIN_HOST: { kind: 'string', default: '127.0.0.1', doc: 'address the ADMIN_PORT server listens on (keep it internal)' },
   PUBLIC_URL: { kind: 'url', doc: 'the service\'s own origin as browsers see it (https://sync.example.com), when the Host header cannot tell it: used to refuse cross-site requests to /admin' },
   METRICS_TOKEN: { kind: 'secret', doc: '/metrics requires "Authorization: Bearer <token>" (Prometheus\' authorization setting); unset: /metrics is open' },

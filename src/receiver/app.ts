@@ -38,11 +38,39 @@ const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
 
 /** The HTTP side: one line of log per request, the webhook intake and/or the ops endpoints. */
 export function createApp(deps: AppDeps, surface: Surface = { webhooks: true, ops: true }): Koa {
-  const { config, log } = deps;
-  const app = new Koa({ proxy: config.webhook.trustProxy });
+  const app = new Koa({ proxy: deps.config.webhook.trustProxy });
   const router = new Router();
+  app.use(requestLog(deps.log));
 
-  app.use(async (ctx, next) => {
+  if (surface.webhooks) {
+    router.post('/webhooks/loopwise', webhookHandler(deps));
+    router.post('/webhooks/sendgrid', sendgridWebhookHandler(deps));
+  }
+  if (surface.ops) {
+    opsRoutes(router, deps, () => refreshQueueGauges(deps));
+    deps.mount?.(app);
+  }
+  app.use(router.routes()).use(router.allowedMethods());
+  return app;
+}
+
+/**
+ * The ops side of a worker process (`--role worker` with ADMIN_PORT): /healthz, /readyz and the
+ * process's own /metrics (its HubSpot/SendGrid calls, job times, SendGrid events). No admin and no
+ * queue gauges: those read shared state from Redis and come from the receivers, counted once.
+ */
+export function createWorkerOpsApp(deps: Pick<AppDeps, 'config' | 'log' | 'redis' | 'metrics'>): Koa {
+  const app = new Koa();
+  const router = new Router();
+  app.use(requestLog(deps.log));
+  opsRoutes(router, deps);
+  app.use(router.routes()).use(router.allowedMethods());
+  return app;
+}
+
+/** One line of log per request, with the correlation id the webhook handler set (or the caller sent); probes only at debug level. */
+function requestLog(log: Logger): Koa.Middleware {
+  return async (ctx, next) => {
     const started = performance.now();
     try {
       await next();
@@ -51,28 +79,15 @@ export function createApp(deps: AppDeps, surface: Surface = { webhooks: true, op
       ctx.body = { error: 'Internal error' };
       log.error({ err: (err as Error).message, path: ctx.path }, 'request failed');
     } finally {
-      // One line per request, with the correlation id the webhook handler set (or the caller sent);
-      // probes are frequent and only logged at debug level.
       const correlationId = (ctx.response.get('x-request-id') || ctx.get('x-request-id')).slice(0, 64) || undefined;
       const ms = Math.round(performance.now() - started);
       log[PROBES.has(ctx.path) ? 'debug' : 'info']({ method: ctx.method, path: ctx.path, status: ctx.status, ms, correlationId, ...ctx.state.log }, 'request');
     }
-  });
-
-  if (surface.webhooks) {
-    router.post('/webhooks/loopwise', webhookHandler(deps));
-    router.post('/webhooks/sendgrid', sendgridWebhookHandler(deps));
-  }
-  if (surface.ops) {
-    opsRoutes(router, deps);
-    deps.mount?.(app);
-  }
-  app.use(router.routes()).use(router.allowedMethods());
-  return app;
+  };
 }
 
-/** /healthz (alive), /readyz (Redis reachable) and /metrics (behind METRICS_TOKEN when set). */
-function opsRoutes(router: Router, deps: AppDeps): void {
+/** /healthz (alive), /readyz (Redis reachable) and /metrics (behind METRICS_TOKEN when set; `refresh` first). */
+function opsRoutes(router: Router, deps: Pick<AppDeps, 'config' | 'redis' | 'metrics'>, refresh?: () => Promise<void>): void {
   const { redis, metrics } = deps;
   const token = deps.config.admin.metricsToken;
   router.get('/healthz', (ctx) => {
@@ -95,7 +110,7 @@ function opsRoutes(router: Router, deps: AppDeps): void {
       ctx.body = { error: 'Give METRICS_TOKEN as "Authorization: Bearer <token>"' };
       return;
     }
-    await refreshQueueGauges(deps).catch(() => undefined);
+    await refresh?.().catch(() => undefined);
     ctx.type = metrics.registry.contentType;
     ctx.body = await metrics.registry.metrics();
   });
