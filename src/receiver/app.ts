@@ -81,7 +81,10 @@ function requestLog(log: Logger): Koa.Middleware {
     } finally {
       const correlationId = (ctx.response.get('x-request-id') || ctx.get('x-request-id')).slice(0, 64) || undefined;
       const ms = Math.round(performance.now() - started);
-      log[PROBES.has(ctx.path) ? 'debug' : 'info']({ method: ctx.method, path: ctx.path, status: ctx.status, ms, correlationId, ...ctx.state.log }, 'request');
+      log[PROBES.has(ctx.path) ? 'debug' : 'info'](
+        { method: ctx.method, path: ctx.path, status: ctx.status, ms, correlationId, ...ctx.state.log },
+        'request',
+      );
     }
   };
 }
