@@ -35,12 +35,37 @@ export const settings = {
     doc: 'HTTP port of the receiver (and, without ADMIN_PORT, of /admin, /metrics and the health endpoints; 0 = any free port)',
   },
   HOST: { kind: 'string', default: '0.0.0.0', doc: 'address the HTTP server listens on' },
-  ADMIN_PORT: { kind: 'int', min: 0, max: 65535, doc: 'serve /admin, /metrics, /healthz and /readyz on this second port (bound to ADMIN_HOST) and take them off PORT; unset: everything on PORT. A worker process (--role worker) serves /healthz, /readyz and its own /metrics there, and no port without it' },
-  ADMIN_HOST: { kind: 'string', default: '127.0.0.1', doc: 'address the ADMIN_PORT server listens on (keep it internal)' },
-  PUBLIC_URL: { kind: 'url', doc: 'the service\'s own origin as browsers see it (https://sync.example.com), when the Host header cannot tell it: used to refuse cross-site requests to /admin' },
-  METRICS_TOKEN: { kind: 'secret', doc: '/metrics requires "Authorization: Bearer <token>" (Prometheus\' authorization setting); unset: /metrics is open' },
-  LOG_LEVEL: { kind: 'enum', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], doc: 'pino log level' },
-  LOG_FORMAT: { kind: 'enum', default: 'auto', values: ['auto', 'json', 'pretty'], doc: 'auto: readable coloured lines when stdout is a terminal, JSON (one object per line) otherwise; json: always JSON; pretty: always readable lines' },
+  ADMIN_PORT: {
+    kind: 'int',
+    min: 0,
+    max: 65535,
+    doc: 'serve /admin, /metrics, /healthz and /readyz on this second port (bound to ADMIN_HOST) and take them off PORT; unset: everything on PORT. A worker process (--role worker) serves /healthz, /readyz and its own /metrics there, and no port without it',
+  },
+  ADMIN_HOST: {
+    kind: 'string',
+    default: '127.0.0.1',
+    doc: 'address the ADMIN_PORT server listens on (keep it internal)',
+  },
+  PUBLIC_URL: {
+    kind: 'url',
+    doc: "the service's own origin as browsers see it (https://sync.example.com), when the Host header cannot tell it: used to refuse cross-site requests to /admin",
+  },
+  METRICS_TOKEN: {
+    kind: 'secret',
+    doc: '/metrics requires "Authorization: Bearer <token>" (Prometheus\' authorization setting); unset: /metrics is open',
+  },
+  LOG_LEVEL: {
+    kind: 'enum',
+    default: 'info',
+    values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+    doc: 'pino log level',
+  },
+  LOG_FORMAT: {
+    kind: 'enum',
+    default: 'auto',
+    values: ['auto', 'json', 'pretty'],
+    doc: 'auto: readable coloured lines when stdout is a terminal, JSON (one object per line) otherwise; json: always JSON; pretty: always readable lines',
+  },
 
   REDIS_URL: { kind: 'url', doc: 'redis:// or rediss:// URL; unset: a private redis-server is started from PATH' },
   REDIS_DATA_DIR: {

@@ -183,8 +183,13 @@ export async function startService(
       // No webhooks here: ADMIN_PORT gives a worker health probes and its own metrics (a fail-fast connection answers /readyz).
       const probe = connect('producer');
       await waitReady(probe);
-      adminServer = listening(await listen(createWorkerOpsApp({ config, log, redis: probe, metrics }), config.admin.port, config.admin.host));
-      log.info({ adminPort: portOf(adminServer), host: config.admin.host }, 'worker health and metrics listening on the internal port');
+      adminServer = listening(
+        await listen(createWorkerOpsApp({ config, log, redis: probe, metrics }), config.admin.port, config.admin.host),
+      );
+      log.info(
+        { adminPort: portOf(adminServer), host: config.admin.host },
+        'worker health and metrics listening on the internal port',
+      );
     }
 
     if (role !== 'worker') {

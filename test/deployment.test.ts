@@ -36,7 +36,9 @@ describe('docker-compose.yml', () => {
     const byDefault = Object.entries(compose.services).filter(([, svc]) => !(svc as { profiles?: string[] }).profiles);
     expect(byDefault.map(([name]) => name).sort()).toEqual(['receiver', 'redis', 'worker']);
     const profiled = Object.entries(compose.services).filter(([, svc]) => (svc as { profiles?: string[] }).profiles);
-    expect(profiled.map(([name, svc]) => [name, (svc as { profiles: string[] }).profiles])).toEqual(['prometheus', 'grafana', 'otel-collector'].map((n) => [n, ['observability']]));
+    expect(profiled.map(([name, svc]) => [name, (svc as { profiles: string[] }).profiles])).toEqual(
+      ['prometheus', 'grafana', 'otel-collector'].map((n) => [n, ['observability']]),
+    );
   });
 
   it('runs Redis with AOF on, noeviction, a named volume and a ping health check', () => {
@@ -204,7 +206,9 @@ describe('docker-compose.yml, profile observability', () => {
     const hostPorts: string[] = [];
     for (const [name, svc] of Object.entries(services)) {
       for (const p of svc.ports ?? []) {
-        const parts = String(p).replace(/\$\{[A-Z_]+:-(\d+)\}/g, '$1').split(':');
+        const parts = String(p)
+          .replace(/\$\{[A-Z_]+:-(\d+)\}/g, '$1')
+          .split(':');
         if (profile.includes(name)) expect(parts[0], `${name}: ${p}`).toBe('127.0.0.1');
         hostPorts.push(parts.at(-2)!);
       }
@@ -215,7 +219,8 @@ describe('docker-compose.yml, profile observability', () => {
   it('has Prometheus evaluate ops/prometheus-alerts.yml and scrape every course-sync service on its admin port', () => {
     const configFile = hostFileAt('prometheus', '/etc/prometheus/prometheus.yml')!;
     const config = readYaml(configFile);
-    for (const rule of config.rule_files) expect(hostFileAt('prometheus', join('/etc/prometheus', rule))).toBe('ops/prometheus-alerts.yml');
+    for (const rule of config.rule_files)
+      expect(hostFileAt('prometheus', join('/etc/prometheus', rule))).toBe('ops/prometheus-alerts.yml');
     const [job] = config.scrape_configs;
     const [sd] = job.dns_sd_configs;
     expect(sd.names.sort()).toEqual(['receiver', 'worker']);
@@ -232,8 +237,12 @@ describe('docker-compose.yml, profile observability', () => {
     const [, , container] = services[url.hostname].ports[0].split(':');
     expect(url.port).toBe(container);
     expect(ds.type).toBe('prometheus');
-    const [provider] = readYaml(hostFileAt('grafana', '/etc/grafana/provisioning/dashboards/course-sync.yml')!).providers;
-    expect(hostFileAt('grafana', join(provider.options.path, 'course-sync.json'))).toBe('deploy/grafana/course-sync.json');
+    const [provider] = readYaml(
+      hostFileAt('grafana', '/etc/grafana/provisioning/dashboards/course-sync.yml')!,
+    ).providers;
+    expect(hostFileAt('grafana', join(provider.options.path, 'course-sync.json'))).toBe(
+      'deploy/grafana/course-sync.json',
+    );
   });
 
   it('runs the collector on its mounted config: OTLP over HTTP on 4318 into the debug exporter', () => {

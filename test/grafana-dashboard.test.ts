@@ -8,7 +8,9 @@ import { startTestService } from './support/receiver.ts';
 
 // deploy/grafana/course-sync.json may only query what /metrics serves: checked against the scrape
 // of a real service (all roles, sandbox emulators) after one enrollment went through it.
-const dashboard = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'deploy', 'grafana', 'course-sync.json'), 'utf8'));
+const dashboard = JSON.parse(
+  readFileSync(join(import.meta.dirname, '..', 'deploy', 'grafana', 'course-sync.json'), 'utf8'),
+);
 const panels: any[] = dashboard.panels.filter((p: any) => p.type !== 'row');
 const queries: string[] = panels.flatMap((p) => p.targets.map((t: { expr: string }) => t.expr));
 let t: Awaited<ReturnType<typeof startTestService>>;
@@ -36,7 +38,8 @@ function familyOf(name: string): string | undefined {
   const base = name.replace(/_(bucket|sum|count)$/, '');
   return f.get(base) === 'histogram' ? base : undefined;
 }
-const seenValues = (metric: string, label: string) => new Set([...metricsText.matchAll(new RegExp(`^${metric}\\{[^}]*\\b${label}="([^"]*)"`, 'gm'))].map((m) => m[1]));
+const seenValues = (metric: string, label: string) =>
+  new Set([...metricsText.matchAll(new RegExp(`^${metric}\\{[^}]*\\b${label}="([^"]*)"`, 'gm'))].map((m) => m[1]));
 
 describe('deploy/grafana/course-sync.json', () => {
   it('is a dashboard of a current Grafana, on a Prometheus data source chosen by a variable', () => {
@@ -47,7 +50,9 @@ describe('deploy/grafana/course-sync.json', () => {
     for (const p of panels) {
       expect(p.datasource, p.title).toEqual({ type: 'prometheus', uid: `\${${ds.name}}` });
       for (const target of p.targets) expect(target.datasource, p.title).toEqual(p.datasource);
-      expect(p.targets.map((x: { refId: string }) => x.refId)).toEqual(p.targets.map((_: unknown, i: number) => String.fromCharCode(65 + i)));
+      expect(p.targets.map((x: { refId: string }) => x.refId)).toEqual(
+        p.targets.map((_: unknown, i: number) => String.fromCharCode(65 + i)),
+      );
     }
   });
 
@@ -57,16 +62,26 @@ describe('deploy/grafana/course-sync.json', () => {
     const cells = new Set<string>();
     for (const { gridPos: g, title } of all) {
       expect(g.x + g.w, title).toBeLessThanOrEqual(24);
-      for (let x = g.x; x < g.x + g.w; x++) for (let y = g.y; y < g.y + g.h; y++) {
-        expect(cells.has(`${x},${y}`), `${title} overlaps at ${x},${y}`).toBe(false);
-        cells.add(`${x},${y}`);
-      }
+      for (let x = g.x; x < g.x + g.w; x++)
+        for (let y = g.y; y < g.y + g.h; y++) {
+          expect(cells.has(`${x},${y}`), `${title} overlaps at ${x},${y}`).toBe(false);
+          cells.add(`${x},${y}`);
+        }
     }
   });
 
   it('shows queues, HubSpot against its budget and its 429s, throughput, delivery and latency', () => {
     const text = queries.join('\n');
-    for (const part of ['course_sync_queue_jobs', '.+-dlq', 'status="429"', '$hubspot_budget', 'operation="mail.send"', 'course_sync_email_events_total', 'histogram_quantile', 'course_sync_queue_oldest_waiting_seconds']) {
+    for (const part of [
+      'course_sync_queue_jobs',
+      '.+-dlq',
+      'status="429"',
+      '$hubspot_budget',
+      'operation="mail.send"',
+      'course_sync_email_events_total',
+      'histogram_quantile',
+      'course_sync_queue_oldest_waiting_seconds',
+    ]) {
       expect(text).toContain(part);
     }
   });

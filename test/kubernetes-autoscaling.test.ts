@@ -4,7 +4,15 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
 import { WORK_QUEUES } from '../src/queues/names.ts';
 import { fixture, SETTLE } from './support/env.ts';
-import { buildComponent, buildOverlay, find, K8S, matchersOf, one, overlayKustomization } from './support/k8s-manifests.ts';
+import {
+  buildComponent,
+  buildOverlay,
+  find,
+  K8S,
+  matchersOf,
+  one,
+  overlayKustomization,
+} from './support/k8s-manifests.ts';
 import { startTestService } from './support/receiver.ts';
 
 // The autoscalers of deploy/kubernetes read what course-sync really exports: checked against the
@@ -17,7 +25,8 @@ let t: Awaited<ReturnType<typeof startTestService>>;
 let metricsText = '';
 const exported = (name: string) => new RegExp(`^# TYPE ${name} (gauge|counter|histogram)$`, 'm').test(metricsText);
 /** Label values a metric shows in the scrape, per label. */
-const valuesOf = (metric: string, label: string) => new Set([...metricsText.matchAll(new RegExp(`^${metric}\\{[^}]*\\b${label}="([^"]*)"`, 'gm'))].map((m) => m[1]));
+const valuesOf = (metric: string, label: string) =>
+  new Set([...metricsText.matchAll(new RegExp(`^${metric}\\{[^}]*\\b${label}="([^"]*)"`, 'gm'))].map((m) => m[1]));
 
 beforeAll(async () => {
   t = await startTestService();
@@ -56,12 +65,12 @@ describe('KEDA, Prometheus scaler (components/keda, the default)', () => {
   });
 });
 
-describe("KEDA, Redis lists scaler (components/keda-redis, the alternative)", () => {
+describe('KEDA, Redis lists scaler (components/keda-redis, the alternative)', () => {
   const objects = buildComponent('keda-redis');
   const [scaled] = find(objects, 'ScaledObject');
   const [auth] = find(objects, 'TriggerAuthentication');
 
-  it("reads <QUEUE_PREFIX>:<queue>:wait of real work queues, with the prefix the ConfigMap sets", () => {
+  it('reads <QUEUE_PREFIX>:<queue>:wait of real work queues, with the prefix the ConfigMap sets', () => {
     expect(scaled!.spec.scaleTargetRef.name).toBe(workerName);
     expect(scaled!.spec.minReplicaCount).toBeGreaterThanOrEqual(1);
     for (const trigger of scaled!.spec.triggers) {
@@ -72,7 +81,10 @@ describe("KEDA, Redis lists scaler (components/keda-redis, the alternative)", ()
       expect(list).toBe('wait');
       expect(trigger.authenticationRef.name).toBe(auth!.metadata.name);
     }
-    expect(auth!.spec.secretTargetRef.map((r: { parameter: string }) => r.parameter).sort()).toEqual(['address', 'password']);
+    expect(auth!.spec.secretTargetRef.map((r: { parameter: string }) => r.parameter).sort()).toEqual([
+      'address',
+      'password',
+    ]);
   });
 
   it('that key is the list where BullMQ keeps waiting jobs: its length is the gauge the Prometheus scaler reads', async () => {
@@ -83,7 +95,9 @@ describe("KEDA, Redis lists scaler (components/keda-redis, the alternative)", ()
     expect(length).toBe(1);
     await vi.waitFor(async () => {
       const text = await (await fetch(`${t.base}/metrics`)).text();
-      expect(text).toMatch(new RegExp(`^course_sync_queue_jobs\\{queue="email-welcome",state="waiting"\\} ${length}$`, 'm'));
+      expect(text).toMatch(
+        new RegExp(`^course_sync_queue_jobs\\{queue="email-welcome",state="waiting"\\} ${length}$`, 'm'),
+      );
     }, SETTLE);
   });
 });
@@ -97,10 +111,13 @@ describe('HPA without KEDA (components/hpa, overlays/example-hpa)', () => {
     expect(restB).toEqual(restA);
     expect([a, b]).toEqual([['../../components/keda'], ['../../components/hpa']]);
     expect(find(exampleHpa, 'ScaledObject')).toEqual([]);
-    const strip = (objs: typeof example) => objs.filter((o) => !['ScaledObject', 'HorizontalPodAutoscaler'].includes(o.kind));
+    const strip = (objs: typeof example) =>
+      objs.filter((o) => !['ScaledObject', 'HorizontalPodAutoscaler'].includes(o.kind));
     expect(strip(exampleHpa)).toEqual(strip(example));
     for (const file of ['config.env', 'secrets.env.example']) {
-      expect(readFileSync(join(K8S, 'overlays/example-hpa', file), 'utf8'), file).toBe(readFileSync(join(K8S, 'overlays/example', file), 'utf8'));
+      expect(readFileSync(join(K8S, 'overlays/example-hpa', file), 'utf8'), file).toBe(
+        readFileSync(join(K8S, 'overlays/example', file), 'utf8'),
+      );
     }
   });
 
@@ -109,11 +126,12 @@ describe('HPA without KEDA (components/hpa, overlays/example-hpa)', () => {
     expect(hpa!.spec.minReplicas).toBeGreaterThanOrEqual(1);
     const external = hpa!.spec.metrics.find((m: { type: string }) => m.type === 'External').external;
     expect(exported(external.metric.name)).toBe(true);
-    for (const [label, value] of Object.entries(external.metric.selector.matchLabels)) expect(valuesOf(external.metric.name, label), label).toContain(value);
+    for (const [label, value] of Object.entries(external.metric.selector.matchLabels))
+      expect(valuesOf(external.metric.name, label), label).toContain(value);
     expect(hpa!.spec.metrics.some((m: any) => m.type === 'Resource' && m.resource.name === 'cpu')).toBe(true);
   });
 
-  it("gets that gauge from the prometheus-adapter rule shipped beside it, under the same name", () => {
+  it('gets that gauge from the prometheus-adapter rule shipped beside it, under the same name', () => {
     const values = parse(readFileSync(join(K8S, 'components/hpa/prometheus-adapter-rules.yaml'), 'utf8'));
     const [rule] = values.rules.external;
     const metric = hpa!.spec.metrics.find((m: { type: string }) => m.type === 'External').external.metric.name;

@@ -7,7 +7,16 @@ import { parse } from 'yaml';
 import { settings } from '../config/settings.ts';
 import { loadConfig } from '../src/config.ts';
 import { ROLES } from '../src/cli/start.ts';
-import { buildComponent, buildOverlay, envOf, find, K8S, one, overlayKustomization, roleOf } from './support/k8s-manifests.ts';
+import {
+  buildComponent,
+  buildOverlay,
+  envOf,
+  find,
+  K8S,
+  one,
+  overlayKustomization,
+  roleOf,
+} from './support/k8s-manifests.ts';
 import { startTestService } from './support/receiver.ts';
 
 // kubectl does not run here: these checks build deploy/kubernetes as kustomize would and hold
@@ -28,7 +37,10 @@ describe('deploy/kubernetes', () => {
   });
 
   it('runs a receiver Deployment and one worker Deployment, each starting its role, both from the image the Dockerfile builds', () => {
-    expect(deployments.map((d) => `${d.metadata.name}:${roleOf(d)}`).sort()).toEqual(['course-sync-receiver:receiver', 'course-sync-worker:worker']);
+    expect(deployments.map((d) => `${d.metadata.name}:${roleOf(d)}`).sort()).toEqual([
+      'course-sync-receiver:receiver',
+      'course-sync-worker:worker',
+    ]);
     // One worker Deployment: every worker process runs every queue (no setting picks the queues).
     expect(Object.keys(settings).filter((k) => /QUEUES|WORKER_ROLE/.test(k))).toEqual([]);
     const image = compose.services.worker.image;
@@ -44,7 +56,8 @@ describe('deploy/kubernetes', () => {
       expect(c.image).toBe(`${rename!.newName}:${rename!.newTag}`);
       expect(c.workingDir, 'the Dockerfile WORKDIR holds bin/').toBeUndefined();
     }
-    for (const file of ['base/receiver.yaml', 'base/worker.yaml']) expect(readFileSync(join(K8S, file), 'utf8')).toMatch(new RegExp(`image: ${image}\\n`));
+    for (const file of ['base/receiver.yaml', 'base/worker.yaml'])
+      expect(readFileSync(join(K8S, file), 'utf8')).toMatch(new RegExp(`image: ${image}\\n`));
   });
 
   it('sets only environment variables that config/settings.ts defines', () => {
@@ -71,10 +84,15 @@ describe('deploy/kubernetes', () => {
       expect(pod.securityContext.runAsNonRoot).toBe(true);
       // The Dockerfile's USER is the name "node"; the kubelet can only check a numeric user: its uid.
       expect(pod.securityContext.runAsUser).toBe(1000);
-      expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+      expect(c.securityContext).toMatchObject({
+        readOnlyRootFilesystem: true,
+        allowPrivilegeEscalation: false,
+        capabilities: { drop: ['ALL'] },
+      });
       expect(pod.automountServiceAccountToken).toBe(false);
       expect(pod.enableServiceLinks).toBe(false);
-      for (const kind of ['requests', 'limits']) expect(Object.keys(c.resources[kind]).sort(), kind).toEqual(['cpu', 'memory']);
+      for (const kind of ['requests', 'limits'])
+        expect(Object.keys(c.resources[kind]).sort(), kind).toEqual(['cpu', 'memory']);
       const tmp = c.volumeMounts.find((m: { mountPath: string }) => m.mountPath === '/tmp');
       expect(pod.volumes.find((v: { name: string }) => v.name === tmp.name).emptyDir).toBeDefined();
     }
@@ -86,7 +104,12 @@ describe('deploy/kubernetes', () => {
     try {
       const notADir = join(dir, 'file');
       writeFileSync(notADir, '');
-      const run = (TMPDIR: string) => spawnSync(process.execPath, ['bin/course-sync.js', '--help'], { cwd: root, env: { ...process.env, TMPDIR }, encoding: 'utf8' });
+      const run = (TMPDIR: string) =>
+        spawnSync(process.execPath, ['bin/course-sync.js', '--help'], {
+          cwd: root,
+          env: { ...process.env, TMPDIR },
+          encoding: 'utf8',
+        });
       const refused = run(notADir);
       expect(refused.status).not.toBe(0);
       expect(refused.stderr).toMatch(/ENOTDIR|EACCES|EROFS/);
@@ -98,12 +121,14 @@ describe('deploy/kubernetes', () => {
   });
 
   it('points the Services and the PodDisruptionBudgets at the pods of one Deployment, by named ports', () => {
-    const podsOf = (selector: Record<string, string>) => deployments.filter((d) => Object.entries(selector).every(([k, v]) => d.spec.template.metadata.labels[k] === v));
+    const podsOf = (selector: Record<string, string>) =>
+      deployments.filter((d) => Object.entries(selector).every(([k, v]) => d.spec.template.metadata.labels[k] === v));
     for (const svc of find(example, 'Service')) {
       const [d] = podsOf(svc.spec.selector);
       expect(podsOf(svc.spec.selector)).toHaveLength(1);
       expect(svc.spec.type).toBe('ClusterIP');
-      for (const p of svc.spec.ports) expect(containerOf(d!).ports.map((x: { name: string }) => x.name)).toContain(p.targetPort);
+      for (const p of svc.spec.ports)
+        expect(containerOf(d!).ports.map((x: { name: string }) => x.name)).toContain(p.targetPort);
     }
     for (const pdb of find(example, 'PodDisruptionBudget')) {
       expect(podsOf(pdb.spec.selector.matchLabels), pdb.metadata.name).toHaveLength(1);
@@ -115,7 +140,8 @@ describe('deploy/kubernetes', () => {
 });
 
 describe('probes', () => {
-  const probesOf = (d: (typeof deployments)[number]) => ['startupProbe', 'livenessProbe', 'readinessProbe'].map((k) => [k, containerOf(d)[k]?.httpGet] as const);
+  const probesOf = (d: (typeof deployments)[number]) =>
+    ['startupProbe', 'livenessProbe', 'readinessProbe'].map((k) => [k, containerOf(d)[k]?.httpGet] as const);
 
   it('every Deployment is probed on the admin port, which is ADMIN_PORT on an address the kubelet reaches', () => {
     expect(['0.0.0.0', '::']).toContain(configMap.ADMIN_HOST);
@@ -125,20 +151,28 @@ describe('probes', () => {
         const port = containerOf(d).ports.find((p: { name: string }) => p.name === get.port);
         expect(port.containerPort, `${d.metadata.name} ${kind}`).toBe(Number(configMap.ADMIN_PORT));
       }
-      expect(probesOf(d).map(([k, g]) => `${k} ${g.path}`)).toEqual(['startupProbe /healthz', 'livenessProbe /healthz', 'readinessProbe /readyz']);
+      expect(probesOf(d).map(([k, g]) => `${k} ${g.path}`)).toEqual([
+        'startupProbe /healthz',
+        'livenessProbe /healthz',
+        'readinessProbe /readyz',
+      ]);
     }
   });
 
   it('every probe path answers 200 on the port it names, in a real process of that role (and not on the webhook port)', async () => {
     for (const d of deployments) {
-      const t = await startTestService({ ADMIN_PORT: '0', ADMIN_HOST: configMap.ADMIN_HOST!, PORT: '0' }, roleOf(d) as 'receiver' | 'worker');
+      const t = await startTestService(
+        { ADMIN_PORT: '0', ADMIN_HOST: configMap.ADMIN_HOST!, PORT: '0' },
+        roleOf(d) as 'receiver' | 'worker',
+      );
       try {
         const portFor: Record<string, number | undefined> = { admin: t.service.adminPort, http: t.service.port };
         for (const [kind, get] of probesOf(d)) {
           const res = await fetch(`http://127.0.0.1:${portFor[get.port]}${get.path}`);
           expect(res.status, `${d.metadata.name} ${kind} ${get.path}`).toBe(200);
         }
-        if (t.service.port !== undefined) expect((await fetch(`http://127.0.0.1:${t.service.port}/healthz`)).status).toBe(404);
+        if (t.service.port !== undefined)
+          expect((await fetch(`http://127.0.0.1:${t.service.port}/healthz`)).status).toBe(404);
       } finally {
         await t.stop();
       }

@@ -13,7 +13,8 @@ describe('--role worker with ADMIN_PORT', () => {
   let worker: RunningService;
   let receiver: RunningService;
   let redis: Redis;
-  const inside = (path: string, headers: Record<string, string> = {}) => fetch(`http://127.0.0.1:${worker.adminPort}${path}`, { headers });
+  const inside = (path: string, headers: Record<string, string> = {}) =>
+    fetch(`http://127.0.0.1:${worker.adminPort}${path}`, { headers });
 
   beforeAll(async () => {
     worker = await startService(config, 'worker', createLogger('silent'));
@@ -32,21 +33,27 @@ describe('--role worker with ADMIN_PORT', () => {
     expect(worker.adminPort).toBeGreaterThan(0);
     expect((await inside('/healthz')).status).toBe(200);
     expect(await (await inside('/readyz')).json()).toEqual({ status: 'ready', redis: 'ok' });
-    for (const path of ['/admin', '/admin/queues', '/webhooks/loopwise']) expect((await inside(path)).status, path).toBe(404);
+    for (const path of ['/admin', '/admin/queues', '/webhooks/loopwise'])
+      expect((await inside(path)).status, path).toBe(404);
   });
 
   it("serves the worker's own job times and API calls, and no queue gauges (the receivers serve those, once)", async () => {
     const body = JSON.stringify(fixture('course.student_enroll'));
     const res = await fetch(`http://127.0.0.1:${receiver.port}/webhooks/loopwise`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'loopwise-webhook-signature': new WebhookSignature([SECRET]).sign(body) },
+      headers: {
+        'content-type': 'application/json',
+        'loopwise-webhook-signature': new WebhookSignature([SECRET]).sign(body),
+      },
       body,
     });
     expect(res.status).toBe(202);
     const text = await vi.waitFor(async () => {
       const t = await (await inside('/metrics')).text();
       expect(t).toMatch(/^course_sync_job_duration_seconds_count\{queue="email-welcome",outcome="completed"\} 1$/m);
-      expect(t).toMatch(/^course_sync_api_calls_total\{api="hubspot",operation="contacts\.upsert",status="[^"]+"\} \d+$/m);
+      expect(t).toMatch(
+        /^course_sync_api_calls_total\{api="hubspot",operation="contacts\.upsert",status="[^"]+"\} \d+$/m,
+      );
       return t;
     }, SETTLE);
     expect(text).not.toMatch(/^course_sync_queue_jobs\{/m);

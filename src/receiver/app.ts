@@ -90,7 +90,11 @@ function requestLog(log: Logger): Koa.Middleware {
 }
 
 /** /healthz (alive), /readyz (Redis reachable) and /metrics (behind METRICS_TOKEN when set; `refresh` first). */
-function opsRoutes(router: Router, deps: Pick<AppDeps, 'config' | 'redis' | 'metrics'>, refresh?: () => Promise<void>): void {
+function opsRoutes(
+  router: Router,
+  deps: Pick<AppDeps, 'config' | 'redis' | 'metrics'>,
+  refresh?: () => Promise<void>,
+): void {
   const { redis, metrics } = deps;
   const token = deps.config.admin.metricsToken;
   router.get('/healthz', (ctx) => {

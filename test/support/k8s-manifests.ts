@@ -5,7 +5,12 @@ import { build, readKustomization, type K8sObject } from './kustomize.ts';
 export const K8S = join(import.meta.dirname, '..', '..', 'deploy', 'kubernetes');
 
 /** The overlays ship secrets.env.example; a user's secrets.env takes its place. */
-const substitutes = Object.fromEntries(['example', 'example-hpa'].map((o) => [join(K8S, 'overlays', o, 'secrets.env'), join(K8S, 'overlays', o, 'secrets.env.example')]));
+const substitutes = Object.fromEntries(
+  ['example', 'example-hpa'].map((o) => [
+    join(K8S, 'overlays', o, 'secrets.env'),
+    join(K8S, 'overlays', o, 'secrets.env.example'),
+  ]),
+);
 
 export const buildOverlay = (name: string): K8sObject[] => build(join(K8S, 'overlays', name), { substitutes });
 export const overlayKustomization = (name: string) => readKustomization(join(K8S, 'overlays', name));
@@ -41,6 +46,11 @@ export function envOf(objects: K8sObject[], container: any): Record<string, stri
 /** Label matchers of a PromQL selector inside `query`, for the metric `name`. */
 export function matchersOf(query: string, name: string): Record<string, string>[] {
   return [...query.matchAll(new RegExp(`${name}\\{([^}]*)\\}`, 'g'))].map((m) =>
-    Object.fromEntries([...m[1]!.matchAll(/(\w+)\s*(=~|!~|!=|=)\s*"([^"]*)"/g)].map((x) => [`${x[1]}${x[2] === '=' ? '' : x[2]}`, x[3]!])),
+    Object.fromEntries(
+      [...m[1]!.matchAll(/(\w+)\s*(=~|!~|!=|=)\s*"([^"]*)"/g)].map((x) => [
+        `${x[1]}${x[2] === '=' ? '' : x[2]}`,
+        x[3]!,
+      ]),
+    ),
   );
 }

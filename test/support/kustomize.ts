@@ -7,7 +7,12 @@ import { parseAllDocuments } from 'yaml';
 // Generated names keep no hash suffix (kustomize adds one and rewrites the references to it).
 
 /** A Kubernetes object as YAML gives it. */
-export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; [k: string]: unknown }; [k: string]: any };
+export type K8sObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; [k: string]: unknown };
+  [k: string]: any;
+};
 
 interface Generator {
   name: string;
@@ -28,7 +33,16 @@ interface Kustomization {
   secretGenerator?: Generator[];
 }
 
-const KNOWN = new Set(['apiVersion', 'kind', 'namespace', 'resources', 'components', 'images', 'configMapGenerator', 'secretGenerator']);
+const KNOWN = new Set([
+  'apiVersion',
+  'kind',
+  'namespace',
+  'resources',
+  'components',
+  'images',
+  'configMapGenerator',
+  'secretGenerator',
+]);
 const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition']);
 
 export interface BuildOptions {
@@ -40,7 +54,8 @@ export interface BuildOptions {
 export function readKustomization(dir: string): Kustomization {
   const k = parseAllDocuments(readFileSync(join(dir, 'kustomization.yaml'), 'utf8'))[0]!.toJS() as Kustomization;
   const unknown = Object.keys(k).filter((key) => !KNOWN.has(key));
-  if (unknown.length) throw new Error(`${dir}/kustomization.yaml: fields this builder does not apply: ${unknown.join(', ')}`);
+  if (unknown.length)
+    throw new Error(`${dir}/kustomization.yaml: fields this builder does not apply: ${unknown.join(', ')}`);
   return k;
 }
 
@@ -69,7 +84,8 @@ function generate(kind: 'ConfigMap' | 'Secret', g: Generator, dir: string, out: 
     const path = join(dir, env);
     Object.assign(data, readEnvFile(existsSync(path) ? path : (opts.substitutes?.[path] ?? path)));
   }
-  for (const lit of g.literals ?? []) Object.assign(data, Object.fromEntries([[lit.slice(0, lit.indexOf('=')), lit.slice(lit.indexOf('=') + 1)]]));
+  for (const lit of g.literals ?? [])
+    Object.assign(data, Object.fromEntries([[lit.slice(0, lit.indexOf('=')), lit.slice(lit.indexOf('=') + 1)]]));
   const existing = out.find((o) => o.kind === kind && o.metadata.name === g.name);
   if (g.behavior === 'merge' || g.behavior === 'replace') {
     if (!existing) throw new Error(`${dir}: ${kind} ${g.name} to ${g.behavior} does not exist`);
@@ -77,7 +93,15 @@ function generate(kind: 'ConfigMap' | 'Secret', g: Generator, dir: string, out: 
     return;
   }
   if (existing) throw new Error(`${dir}: ${kind} ${g.name} generated twice`);
-  out.push({ apiVersion: 'v1', kind, metadata: { name: g.name, ...(g.options?.disableNameSuffixHash ? { annotations: { 'test/no-hash': 'true' } } : {}) }, data });
+  out.push({
+    apiVersion: 'v1',
+    kind,
+    metadata: {
+      name: g.name,
+      ...(g.options?.disableNameSuffixHash ? { annotations: { 'test/no-hash': 'true' } } : {}),
+    },
+    data,
+  });
 }
 
 /** Builds the kustomization (or component) in `dir` onto `into`, as `kustomize build` would. */
@@ -87,7 +111,8 @@ export function build(dir: string, opts: BuildOptions = {}, into: K8sObject[] = 
   for (const r of k.resources ?? []) {
     const path = join(dir, r);
     if (statSync(path).isDirectory()) {
-      if (readKustomization(path).kind !== 'Kustomization') throw new Error(`${path}: a Component belongs under components:`);
+      if (readKustomization(path).kind !== 'Kustomization')
+        throw new Error(`${path}: a Component belongs under components:`);
       own.push(...build(path, opts));
     } else own.push(...readObjects(path));
   }
