@@ -44,7 +44,7 @@ export const settings = {
     kind: 'int',
     min: 0,
     max: 65535,
-    doc: 'serve /admin, /metrics, /healthz and /readyz on this second port (bound to ADMIN_HOST) and take them off PORT; unset: everything on PORT',
+    doc: 'serve /admin, /metrics, /healthz and /readyz on this second port (bound to ADMIN_HOST) and take them off PORT; unset: everything on PORT. A worker process (--role worker) serves /healthz, /readyz and its own /metrics there, and no port without it',
   },
   ADMIN_HOST: {
     kind: 'string',

@@ -11,7 +11,7 @@ import { EventIntake } from './queues/intake.ts';
 import { PendingEvents } from './queues/pending-events.ts';
 import { openQueues, type QueueSet } from './queues/registry.ts';
 import { startSandbox } from './emulators/sandbox.ts';
-import { createApp } from './receiver/app.ts';
+import { createApp, createWorkerOpsApp } from './receiver/app.ts';
 import { Quarantine } from './quarantine/store.ts';
 import { connectRedis, waitReady } from './redis/connection.ts';
 import {
@@ -90,7 +90,7 @@ export interface StartOptions {
 
 /**
  * Starts the service in one role: `receiver` (HTTP intake, health, metrics, admin), `worker`
- * (the queue workers) or `all` (both, one process). Resolves once it is serving; when a step
+ * (the queue workers; with ADMIN_PORT also health and its own metrics) or `all` (both, one process). Resolves once it is serving; when a step
  * fails (say, PORT is taken), stops what it had started, the private Redis included, and throws.
  */
 export async function startService(
@@ -177,6 +177,19 @@ export async function startService(
       const workers = await startWorkers(deps);
       closers.unshift(() => Promise.all(workers.map((w) => w.close())));
       log.info({ workers: workers.map((w) => w.name) }, 'workers started');
+    }
+
+    if (role === 'worker' && config.admin.port !== undefined) {
+      // No webhooks here: ADMIN_PORT gives a worker health probes and its own metrics (a fail-fast connection answers /readyz).
+      const probe = connect('producer');
+      await waitReady(probe);
+      adminServer = listening(
+        await listen(createWorkerOpsApp({ config, log, redis: probe, metrics }), config.admin.port, config.admin.host),
+      );
+      log.info(
+        { adminPort: portOf(adminServer), host: config.admin.host },
+        'worker health and metrics listening on the internal port',
+      );
     }
 
     if (role !== 'worker') {

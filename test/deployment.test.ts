@@ -32,8 +32,13 @@ function expectStartCommand(command: unknown, role: string) {
 }
 
 describe('docker-compose.yml', () => {
-  it('has redis, receiver and worker', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['receiver', 'redis', 'worker']);
+  it('has redis, receiver and worker; everything else only in the observability profile', () => {
+    const byDefault = Object.entries(compose.services).filter(([, svc]) => !(svc as { profiles?: string[] }).profiles);
+    expect(byDefault.map(([name]) => name).sort()).toEqual(['receiver', 'redis', 'worker']);
+    const profiled = Object.entries(compose.services).filter(([, svc]) => (svc as { profiles?: string[] }).profiles);
+    expect(profiled.map(([name, svc]) => [name, (svc as { profiles: string[] }).profiles])).toEqual(
+      ['prometheus', 'grafana', 'otel-collector'].map((n) => [n, ['observability']]),
+    );
   });
 
   it('runs Redis with AOF on, noeviction, a named volume and a ping health check', () => {
@@ -69,6 +74,9 @@ describe('docker-compose.yml', () => {
     expect(receiver.environment.ADMIN_PORT).toBe('9090');
     expect(compose.services.worker.ports).toBeUndefined();
     expect(compose.services.worker.container_name).toBeUndefined();
+    // Workers answer health (the image's HEALTHCHECK) and their own /metrics on the compose network.
+    expect(compose.services.worker.environment).toMatchObject({ ADMIN_PORT: '9090', ADMIN_HOST: '0.0.0.0' });
+    expect(compose.services.worker.healthcheck).toBeUndefined();
     expect(dockerfile).toMatch(/^EXPOSE 3000$/m);
   });
 
@@ -150,5 +158,98 @@ describe('.env.example', () => {
       expect(text).toContain(`# ${setting.doc}`);
       expect(text).toMatch(new RegExp(`^(# )?${key}=`, 'm'));
     }
+  });
+});
+
+// docker compose does not run here: the observability profile is checked by reading it. Every file
+// it mounts exists, every service it names listens where it is looked for, and nothing it publishes
+// leaves the host's loopback or takes a port another service publishes.
+const services = compose.services as Record<string, any>;
+const profile = Object.keys(services).filter((n) => services[n].profiles?.includes('observability'));
+
+/** Bind mounts of a service: host path (from the repo) → container path. */
+function binds(name: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const v of services[name].volumes ?? []) {
+    const [host, container] = String(v).split(':');
+    if (host!.startsWith('./')) out.set(host!.slice(2), container!);
+  }
+  return out;
+}
+/** The repo file mounted at `containerPath` in `name`, directly or inside a mounted folder. */
+function hostFileAt(name: string, containerPath: string): string | undefined {
+  for (const [host, container] of binds(name)) {
+    if (containerPath === container) return host;
+    if (containerPath.startsWith(`${container}/`)) return join(host, containerPath.slice(container.length + 1));
+  }
+  return undefined;
+}
+const readYaml = (file: string) => parse(read(file));
+
+describe('docker-compose.yml, profile observability', () => {
+  it('adds Prometheus, Grafana and an OpenTelemetry collector on pinned images', () => {
+    expect(profile.sort()).toEqual(['grafana', 'otel-collector', 'prometheus']);
+    for (const name of profile) expect(services[name].image, name).toMatch(/:v?\d+\.\d+\.\d+$/);
+  });
+
+  it('mounts files that exist, and declares every named volume it uses', () => {
+    for (const name of profile) {
+      for (const host of binds(name).keys()) expect(existsSync(join(root, host)), `${name}: ${host}`).toBe(true);
+      for (const v of services[name].volumes) {
+        const [source] = String(v).split(':');
+        if (!source!.startsWith('./')) expect(Object.keys(compose.volumes), `${name}: ${source}`).toContain(source);
+      }
+    }
+  });
+
+  it('publishes on loopback only, and no host port twice across all services', () => {
+    const hostPorts: string[] = [];
+    for (const [name, svc] of Object.entries(services)) {
+      for (const p of svc.ports ?? []) {
+        const parts = String(p)
+          .replace(/\$\{[A-Z_]+:-(\d+)\}/g, '$1')
+          .split(':');
+        if (profile.includes(name)) expect(parts[0], `${name}: ${p}`).toBe('127.0.0.1');
+        hostPorts.push(parts.at(-2)!);
+      }
+    }
+    expect(new Set(hostPorts).size).toBe(hostPorts.length);
+  });
+
+  it('has Prometheus evaluate ops/prometheus-alerts.yml and scrape every course-sync service on its admin port', () => {
+    const configFile = hostFileAt('prometheus', '/etc/prometheus/prometheus.yml')!;
+    const config = readYaml(configFile);
+    for (const rule of config.rule_files)
+      expect(hostFileAt('prometheus', join('/etc/prometheus', rule))).toBe('ops/prometheus-alerts.yml');
+    const [job] = config.scrape_configs;
+    const [sd] = job.dns_sd_configs;
+    expect(sd.names.sort()).toEqual(['receiver', 'worker']);
+    for (const name of sd.names) {
+      expect(services[name].environment.ADMIN_PORT, name).toBe(String(sd.port));
+      expect(services[name].environment.ADMIN_HOST, name).toBe('0.0.0.0');
+    }
+  });
+
+  it('provisions Grafana with that Prometheus and the dashboard of deploy/grafana', () => {
+    const [ds] = readYaml(hostFileAt('grafana', '/etc/grafana/provisioning/datasources/prometheus.yml')!).datasources;
+    const url = new URL(ds.url);
+    expect(profile).toContain(url.hostname);
+    const [, , container] = services[url.hostname].ports[0].split(':');
+    expect(url.port).toBe(container);
+    expect(ds.type).toBe('prometheus');
+    const [provider] = readYaml(
+      hostFileAt('grafana', '/etc/grafana/provisioning/dashboards/course-sync.yml')!,
+    ).providers;
+    expect(hostFileAt('grafana', join(provider.options.path, 'course-sync.json'))).toBe(
+      'deploy/grafana/course-sync.json',
+    );
+  });
+
+  it('runs the collector on its mounted config: OTLP over HTTP on 4318 into the debug exporter', () => {
+    const [flag] = services['otel-collector'].command;
+    const config = readYaml(hostFileAt('otel-collector', flag.replace('--config=', ''))!);
+    expect(config.receivers.otlp.protocols.http.endpoint).toBe('0.0.0.0:4318');
+    expect(config.service.pipelines.traces).toEqual({ receivers: ['otlp'], exporters: ['debug'] });
+    expect(services['otel-collector'].ports).toContain('127.0.0.1:4318:4318');
   });
 });

@@ -44,11 +44,39 @@ const FAVICON =
 
 /** The HTTP side: one line of log per request, the webhook intake and/or the ops endpoints. */
 export function createApp(deps: AppDeps, surface: Surface = { webhooks: true, ops: true }): Koa {
-  const { config, log } = deps;
-  const app = new Koa({ proxy: config.webhook.trustProxy });
+  const app = new Koa({ proxy: deps.config.webhook.trustProxy });
   const router = new Router();
+  app.use(requestLog(deps.log));
 
-  app.use(async (ctx, next) => {
+  if (surface.webhooks) {
+    router.post('/webhooks/loopwise', webhookHandler(deps));
+    router.post('/webhooks/sendgrid', sendgridWebhookHandler(deps));
+  }
+  if (surface.ops) {
+    opsRoutes(router, deps, () => refreshQueueGauges(deps));
+    deps.mount?.(app);
+  }
+  app.use(router.routes()).use(router.allowedMethods());
+  return app;
+}
+
+/**
+ * The ops side of a worker process (`--role worker` with ADMIN_PORT): /healthz, /readyz and the
+ * process's own /metrics (its HubSpot/SendGrid calls, job times, SendGrid events). No admin and no
+ * queue gauges: those read shared state from Redis and come from the receivers, counted once.
+ */
+export function createWorkerOpsApp(deps: Pick<AppDeps, 'config' | 'log' | 'redis' | 'metrics'>): Koa {
+  const app = new Koa();
+  const router = new Router();
+  app.use(requestLog(deps.log));
+  opsRoutes(router, deps);
+  app.use(router.routes()).use(router.allowedMethods());
+  return app;
+}
+
+/** One line of log per request, with the correlation id the webhook handler set (or the caller sent); probes only at debug level. */
+function requestLog(log: Logger): Koa.Middleware {
+  return async (ctx, next) => {
     const started = performance.now();
     try {
       await next();
@@ -66,22 +94,15 @@ export function createApp(deps: AppDeps, surface: Surface = { webhooks: true, op
         'request',
       );
     }
-  });
-
-  if (surface.webhooks) {
-    router.post('/webhooks/loopwise', webhookHandler(deps));
-    router.post('/webhooks/sendgrid', sendgridWebhookHandler(deps));
-  }
-  if (surface.ops) {
-    opsRoutes(router, deps);
-    deps.mount?.(app);
-  }
-  app.use(router.routes()).use(router.allowedMethods());
-  return app;
+  };
 }
 
-/** /healthz (alive), /readyz (Redis reachable), /metrics (behind METRICS_TOKEN when set) and the tab's icon. */
-function opsRoutes(router: Router, deps: AppDeps): void {
+/** /healthz (alive), /readyz (Redis reachable), /metrics (behind METRICS_TOKEN when set; `refresh` first) and the tab's icon. */
+function opsRoutes(
+  router: Router,
+  deps: Pick<AppDeps, 'config' | 'redis' | 'metrics'>,
+  refresh?: () => Promise<void>,
+): void {
   const { redis, metrics } = deps;
   const token = deps.config.admin.metricsToken;
   router.get('/favicon.ico', (ctx) => {
@@ -109,7 +130,7 @@ function opsRoutes(router: Router, deps: AppDeps): void {
       ctx.body = { error: 'Give METRICS_TOKEN as "Authorization: Bearer <token>"' };
       return;
     }
-    await refreshQueueGauges(deps).catch(() => undefined);
+    await refresh?.().catch(() => undefined);
     ctx.type = metrics.registry.contentType;
     ctx.body = await metrics.registry.metrics();
   });
