@@ -14,6 +14,7 @@ import type { SendGridMail } from '../sendgrid/client.ts';
 import { classifySendError } from '../sendgrid/send-errors.ts';
 import type { SentMarkers } from '../sendgrid/sent-markers.ts';
 import { welcomeMail, type WelcomeSettings } from '../sendgrid/welcome-mapping.ts';
+import { clientSpan, traceparentOf, tracing } from '../telemetry/spans.ts';
 
 /** What a welcome-email job returns: sent now, skipped because it was sent before, or not sent at all (suppressed student, personal data removed). */
 export interface WelcomeEmailResult {
@@ -46,6 +47,17 @@ function callRequest(mail: MailDataRequired): Record<string, unknown> {
   const p = mail.personalizations?.[0];
   const to = [p?.to].flat().map((a) => maskEmail(typeof a === 'string' ? a : (a?.email ?? '')));
   return { to, ...(mail.templateId ? { templateId: mail.templateId } : { subject: mail.subject }), customArgs: p?.customArgs };
+}
+
+/**
+ * OpenTelemetry on: the send's trace context (its client span's) rides in its custom_args, which
+ * SendGrid hands back on each event, so the event that reports delivery links to the send.
+ */
+function withTraceparent(mail: MailDataRequired): MailDataRequired {
+  const tp = tracing() ? traceparentOf() : undefined;
+  const p = mail.personalizations?.[0];
+  if (tp && p) p.customArgs = { ...p.customArgs, traceparent: tp };
+  return mail;
 }
 
 function header(value: unknown): string {
@@ -105,7 +117,7 @@ export function welcomeEmailProcessor(ctx: WelcomeEmailContext) {
       ctx.calls?.recorded([{ queue: QUEUES.email, jobId: job.id!, attempt: job.attemptsMade + 1, calls: [{ ...api, request: callRequest(request), response }] }]).catch((err) => log.warn({ err: (err as Error).message }, 'calls not kept in the trace'));
     let response;
     try {
-      [response] = await mail.send(request);
+      [response] = await clientSpan(api, () => mail.send(withTraceparent(request)), (r, err) => (err === undefined ? r?.[0]?.statusCode : classifySendError(err).status));
     } catch (err) {
       const failure = classifySendError(err);
       await keep({ status: failure.status ?? 'no answer', error: failure.message });
