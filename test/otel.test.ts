@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startHubSpotEmulator, type HubSpotEmulator } from '../src/emulators/hubspot/index.ts';
 import { startSendGridEmulator, type SendGridEmulator } from '../src/emulators/sendgrid/index.ts';
 import { generateEventKeyPair } from '../src/sendgrid-signature.ts';
-import { telemetrySettings } from '../src/telemetry/sdk.ts';
+import { startTelemetry, telemetrySettings } from '../src/telemetry/sdk.ts';
+import { inSpan, tracing } from '../src/telemetry/spans.ts';
 import { redisUrl, SECRET } from './support/env.ts';
 import { enrollEvent, postSigned } from './support/faults.ts';
 import { KIND, startOtlpCollector, type CollectedSpan, type OtlpCollector } from './support/otlp-collector.ts';
@@ -26,6 +27,26 @@ describe('OpenTelemetry settings (the standard OTEL_* variables)', () => {
     expect(() => telemetrySettings({ OTEL_TRACES_EXPORTER: 'jaeger' })).toThrow(/config OTEL_TRACES_EXPORTER: expected otlp or none/);
     expect(() => telemetrySettings({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toThrow(/config OTEL_EXPORTER_OTLP_PROTOCOL: .*gRPC is not bundled/);
     expect(() => telemetrySettings({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'collector:4318' })).toThrow(/config OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: expected an http/);
+  });
+});
+
+describe('the SDK, started and stopped', () => {
+  it('exports over http/protobuf as well, and is off again once shut down', async () => {
+    const collector = await startOtlpCollector();
+    vi.stubEnv('OTEL_EXPORTER_OTLP_ENDPOINT', collector.url);
+    try {
+      expect(tracing()).toBe(false);
+      const telemetry = await startTelemetry({ enabled: true, protocol: 'http/protobuf' }, 'worker');
+      expect(tracing()).toBe(true);
+      await inSpan('probe', {}, async (span) => expect(span?.isRecording()).toBe(true));
+      await telemetry!.shutdown();
+      expect(tracing()).toBe(false);
+      expect(collector.contentTypes).toEqual(['application/x-protobuf']);
+      await inSpan('after', {}, async (span) => expect(span).toBeUndefined());
+    } finally {
+      vi.unstubAllEnvs();
+      await collector.close();
+    }
   });
 });
 

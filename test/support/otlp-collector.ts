@@ -30,27 +30,26 @@ function valueOf(v: OtlpValue): unknown {
 
 const attrs = (list: OtlpAttribute[] | undefined) => Object.fromEntries((list ?? []).map((a) => [a.key, valueOf(a.value)]));
 
-/** A tiny OTLP/HTTP collector (JSON encoding only): keeps every span it is sent, in memory. */
+/** A tiny OTLP/HTTP collector: keeps every span sent as JSON in memory; protobuf exports are counted, not decoded. */
 export interface OtlpCollector {
   url: string;
   spans: CollectedSpan[];
-  /** The request bodies as they came, for a look at the raw encoding. */
-  requests: number;
+  /** The content type of every export received. */
+  contentTypes: string[];
   close(): Promise<void>;
 }
 
 export async function startOtlpCollector(): Promise<OtlpCollector> {
   const spans: CollectedSpan[] = [];
-  let requests = 0;
+  const contentTypes: string[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      requests++;
-      if (req.method !== 'POST' || req.url !== '/v1/traces' || !String(req.headers['content-type']).includes('application/json')) {
-        res.writeHead(415).end();
-        return;
-      }
+      const type = String(req.headers['content-type']);
+      if (req.method !== 'POST' || req.url !== '/v1/traces') return void res.writeHead(404).end();
+      contentTypes.push(type);
+      if (!type.includes('application/json')) return void res.writeHead(200, { 'content-type': type }).end();
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
         resourceSpans?: { resource?: { attributes?: OtlpAttribute[] }; scopeSpans?: { spans?: any[] }[] }[];
       };
@@ -80,9 +79,7 @@ export async function startOtlpCollector(): Promise<OtlpCollector> {
   return {
     url: `http://127.0.0.1:${port}`,
     spans,
-    get requests() {
-      return requests;
-    },
+    contentTypes,
     close: () => new Promise((ok) => server.close(() => ok())),
   };
 }
