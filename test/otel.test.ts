@@ -5,6 +5,7 @@ import { startSendGridEmulator, type SendGridEmulator } from '../src/emulators/s
 import { generateEventKeyPair } from '../src/sendgrid-signature.ts';
 import { startTelemetry, telemetrySettings } from '../src/telemetry/sdk.ts';
 import { inSpan, tracing } from '../src/telemetry/spans.ts';
+import { runCli } from './support/cli.ts';
 import { redisUrl, SECRET } from './support/env.ts';
 import { enrollEvent, postSigned } from './support/faults.ts';
 import { KIND, startOtlpCollector, type CollectedSpan, type OtlpCollector } from './support/otlp-collector.ts';
@@ -27,6 +28,12 @@ describe('OpenTelemetry settings (the standard OTEL_* variables)', () => {
     expect(() => telemetrySettings({ OTEL_TRACES_EXPORTER: 'jaeger' })).toThrow(/config OTEL_TRACES_EXPORTER: expected otlp or none/);
     expect(() => telemetrySettings({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toThrow(/config OTEL_EXPORTER_OTLP_PROTOCOL: .*gRPC is not bundled/);
     expect(() => telemetrySettings({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'collector:4318' })).toThrow(/config OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: expected an http/);
+  });
+
+  it('stops `course-sync start` before it starts anything', async () => {
+    const res = await runCli(['start', '--role', 'receiver'], { REDIS_URL: redisUrl(), OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' });
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/config OTEL_EXPORTER_OTLP_PROTOCOL: expected http\/protobuf or http\/json, got "grpc"/);
   });
 });
 
