@@ -164,6 +164,9 @@ describe('one trace per enrollment across a receiver and a worker process', () =
         expect(job!.parentSpanId).toBe(intake!.spanId);
         expect(job!.resource['course_sync.role']).toBe('worker');
         expect(job!.attributes['course_sync.queue_wait_ms']).toBeGreaterThanOrEqual(0);
+        // Completed: neither failed (OTLP status code 2) nor put back to wait.
+        expect(job!.status?.code ?? 0, `${s.id} ${queue}`).not.toBe(2);
+        expect(job!.attributes['course_sync.outcome']).toBeUndefined();
         expect(named(spans, `wait ${queue}`)[0]?.parentSpanId).toBe(intake!.spanId);
       }
       const send = sendOf(spans)!;

@@ -76,6 +76,7 @@ export async function tracedBatch(queue: string, jobs: Job[], handle: () => Prom
   const batch = tracer().startSpan(`batch ${queue}`, { kind: SpanKind.INTERNAL, attributes: { 'messaging.system': 'bullmq', 'messaging.destination.name': queue, 'messaging.batch.message_count': jobs.length } }, first.ctx);
   const spans = [first.span, ...jobs.slice(1).map((job) => startJobSpan(queue, job, [{ context: batch.spanContext(), attributes: { 'course_sync.link': 'batch' } }]).span)];
   for (const span of spans.slice(1)) batch.addLink({ context: span.spanContext(), attributes: { 'course_sync.link': 'job' } });
+  const before = jobs.map(failureMarks);
   let failure: unknown;
   try {
     await context.with(trace.setSpan(first.ctx, batch), handle);
@@ -84,7 +85,23 @@ export async function tracedBatch(queue: string, jobs: Job[], handle: () => Prom
     throw err;
   } finally {
     endJobSpan(batch, failure);
-    // Each job's own outcome: BullMQ notes a failed job's reason on it as it moves it.
-    jobs.forEach((job, i) => endJobSpan(spans[i]!, failure ?? (job.failedReason ? new Error(job.failedReason) : undefined)));
+    jobs.forEach((job, i) => endBatchJobSpan(spans[i]!, job, before[i]!, failure));
   }
+}
+
+/** What BullMQ changes on a job object as it fails it: its reason and its stack traces. */
+function failureMarks(job: Job): { reason: string | undefined; stack: unknown; depth: number } {
+  return { reason: job.failedReason, stack: job.stacktrace, depth: job.stacktrace?.length ?? 0 };
+}
+
+/**
+ * Ends a batch job's span with its own outcome: completed (BullMQ set its return value), failed (this
+ * attempt changed its reason or stack traces: a job keeps them from earlier attempts), or put back to wait.
+ */
+function endBatchJobSpan(span: Span, job: Job, before: ReturnType<typeof failureMarks>, failure: unknown): void {
+  if (failure !== undefined || job.returnvalue != null) return endJobSpan(span, failure);
+  const now = failureMarks(job);
+  if (now.reason !== before.reason || now.stack !== before.stack || now.depth !== before.depth) return endJobSpan(span, new Error(job.failedReason ?? 'failed'));
+  span.setAttribute('course_sync.outcome', 'deferred');
+  span.end();
 }
