@@ -57,8 +57,8 @@ describe('the SDK, started and stopped', () => {
   });
 });
 
-// One enrollment through a receiver process and a worker process, both exporting OTLP http/json to a
-// collector this test runs: one connected trace per enrollment, from the webhook to HubSpot and SendGrid.
+// Enrollments through a receiver process and a worker process (restarted half-way), all exporting OTLP
+// http/json to a collector this test runs: one connected trace per enrollment, webhook to HubSpot and SendGrid.
 describe('one trace per enrollment across a receiver and a worker process', () => {
   const keys = generateEventKeyPair();
   let collector: OtlpCollector;
@@ -66,6 +66,7 @@ describe('one trace per enrollment across a receiver and a worker process', () =
   let sendgrid: SendGridEmulator;
   let receiver: ServiceProcess;
   let worker: ServiceProcess;
+  let env: Record<string, string>;
   let base: string;
   const students = ['otel_alone', 'otel_b1', 'otel_b2', 'otel_b3'].map((id, i) => ({ id, event: enrollEvent(id), phone: `+1415555010${i}` }));
   for (const s of students) s.event.data.user.phone_number = s.phone;
@@ -74,7 +75,7 @@ describe('one trace per enrollment across a receiver and a worker process', () =
     collector = await startOtlpCollector();
     hubspot = await startHubSpotEmulator({ requestsPer10s: 100_000 });
     sendgrid = await startSendGridEmulator();
-    const env = {
+    env = {
       NODE_ENV: 'test',
       REDIS_URL: redisUrl(),
       QUEUE_PREFIX: `t${randomBytes(5).toString('hex')}`,
@@ -127,8 +128,11 @@ describe('one trace per enrollment across a receiver and a worker process', () =
     // Alone first, so its batch is its own; then three at once, which the contacts worker may batch together.
     expect((await postSigned(base, students[0]!.event)).status).toBe(202);
     await vi.waitFor(() => expect(traceOf(students[0]!.id).upsert).toBeDefined(), { timeout: 30_000, interval: 50 });
+    // The worker restarts while the next three wait in Redis: their traces go on in the new process.
+    await worker.stop();
     const answers = await Promise.all(students.slice(1).map((s) => postSigned(base, s.event)));
     expect(answers.map((a) => a.status)).toEqual([202, 202, 202]);
+    worker = spawnService('worker-2', 'worker', env);
 
     const sendOf = (spans: CollectedSpan[]) => named(spans, 'sendgrid mail.send')[0];
     await vi.waitFor(
