@@ -20,18 +20,36 @@ describe('OpenTelemetry settings (the standard OTEL_* variables)', () => {
   });
 
   it('takes http/json and http/protobuf, the traces-only variable first', () => {
-    expect(telemetrySettings({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }).protocol).toBe('http/json');
-    expect(telemetrySettings({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf' }).protocol).toBe('http/protobuf');
+    expect(telemetrySettings({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }).protocol).toBe(
+      'http/json',
+    );
+    expect(
+      telemetrySettings({
+        OTEL_TRACES_EXPORTER: 'otlp',
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf',
+      }).protocol,
+    ).toBe('http/protobuf');
   });
 
   it('stops on a value it cannot honour, naming the variable', () => {
-    expect(() => telemetrySettings({ OTEL_TRACES_EXPORTER: 'jaeger' })).toThrow(/config OTEL_TRACES_EXPORTER: expected otlp or none/);
-    expect(() => telemetrySettings({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toThrow(/config OTEL_EXPORTER_OTLP_PROTOCOL: .*gRPC is not bundled/);
-    expect(() => telemetrySettings({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'collector:4318' })).toThrow(/config OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: expected an http/);
+    expect(() => telemetrySettings({ OTEL_TRACES_EXPORTER: 'jaeger' })).toThrow(
+      /config OTEL_TRACES_EXPORTER: expected otlp or none/,
+    );
+    expect(() => telemetrySettings({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' })).toThrow(
+      /config OTEL_EXPORTER_OTLP_PROTOCOL: .*gRPC is not bundled/,
+    );
+    expect(() =>
+      telemetrySettings({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'collector:4318' }),
+    ).toThrow(/config OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: expected an http/);
   });
 
   it('stops `course-sync start` before it starts anything', async () => {
-    const res = await runCli(['start', '--role', 'receiver'], { REDIS_URL: redisUrl(), OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' });
+    const res = await runCli(['start', '--role', 'receiver'], {
+      REDIS_URL: redisUrl(),
+      OTEL_TRACES_EXPORTER: 'otlp',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+    });
     expect(res.code).toBe(2);
     expect(res.stderr).toMatch(/config OTEL_EXPORTER_OTLP_PROTOCOL: expected http\/protobuf or http\/json, got "grpc"/);
   });
@@ -68,7 +86,11 @@ describe('one trace per enrollment across a receiver and a worker process', () =
   let worker: ServiceProcess;
   let env: Record<string, string>;
   let base: string;
-  const students = ['otel_alone', 'otel_b1', 'otel_b2', 'otel_b3'].map((id, i) => ({ id, event: enrollEvent(id), phone: `+1415555010${i}` }));
+  const students = ['otel_alone', 'otel_b1', 'otel_b2', 'otel_b3'].map((id, i) => ({
+    id,
+    event: enrollEvent(id),
+    phone: `+1415555010${i}`,
+  }));
   for (const s of students) s.event.data.user.phone_number = s.phone;
 
   beforeAll(async () => {
@@ -96,7 +118,12 @@ describe('one trace per enrollment across a receiver and a worker process', () =
     worker = spawnService('worker', 'worker', env);
     base = `http://127.0.0.1:${await receiver.port()}`;
     await worker.waitFor('"msg":"workers started"');
-    sendgrid.setEventWebhook({ url: `${base}/webhooks/sendgrid`, privateKey: keys.privateKey, deliverAfterMs: 100, flushMs: 200 });
+    sendgrid.setEventWebhook({
+      url: `${base}/webhooks/sendgrid`,
+      privateKey: keys.privateKey,
+      deliverAfterMs: 100,
+      flushMs: 200,
+    });
   }, 60_000);
 
   afterAll(async () => {
@@ -109,7 +136,8 @@ describe('one trace per enrollment across a receiver and a worker process', () =
     for (const s of collector.spans) traces.set(s.traceId, [...(traces.get(s.traceId) ?? []), s]);
     return traces;
   };
-  const intakeOf = (id: string) => collector.spans.find((s) => s.name === 'intake' && s.attributes['course_sync.idempotency_key'] === `enroll-${id}`);
+  const intakeOf = (id: string) =>
+    collector.spans.find((s) => s.name === 'intake' && s.attributes['course_sync.idempotency_key'] === `enroll-${id}`);
   const named = (spans: CollectedSpan[] | undefined, name: string) => (spans ?? []).filter((s) => s.name === name);
 
   /** The spans of the trace `id`'s intake span belongs to; the HubSpot upsert may sit in a batch's trace, linked from it. */
@@ -119,7 +147,11 @@ describe('one trace per enrollment across a receiver and a worker process', () =
     const contactsJob = named(spans, 'process crm-contacts')[0];
     const batchLink = contactsJob?.links.find((l) => l.attributes['course_sync.link'] === 'batch');
     const batchTrace = batchLink ? (byTrace().get(batchLink.traceId) ?? []) : spans;
-    const batch = batchTrace.find((s) => s.name === 'batch crm-contacts' && (batchLink ? s.spanId === batchLink.spanId : s.parentSpanId === contactsJob?.spanId));
+    const batch = batchTrace.find(
+      (s) =>
+        s.name === 'batch crm-contacts' &&
+        (batchLink ? s.spanId === batchLink.spanId : s.parentSpanId === contactsJob?.spanId),
+    );
     const upsert = batchTrace.find((s) => s.name === 'hubspot contacts.upsert' && s.parentSpanId === batch?.spanId);
     return { intake, spans, contactsJob, batch, upsert };
   }
@@ -143,7 +175,11 @@ describe('one trace per enrollment across a receiver and a worker process', () =
           const send = sendOf(t.spans);
           expect(send, s.id).toBeDefined();
           // The SendGrid event that reports delivery: linked to the send.
-          expect(collector.spans.some((e) => e.name === 'sendgrid event delivered' && e.links.some((l) => l.spanId === send!.spanId))).toBe(true);
+          expect(
+            collector.spans.some(
+              (e) => e.name === 'sendgrid event delivered' && e.links.some((l) => l.spanId === send!.spanId),
+            ),
+          ).toBe(true);
         }
       },
       { timeout: 45_000, interval: 100 },
@@ -154,7 +190,10 @@ describe('one trace per enrollment across a receiver and a worker process', () =
       // Connected: one root (the webhook's server span), every other span's parent in the same trace.
       const ids = new Set(spans.map((x) => x.spanId));
       const roots = spans.filter((x) => !x.parentSpanId || !ids.has(x.parentSpanId));
-      expect(roots.map((r) => r.name), s.id).toEqual(['POST /webhooks/loopwise']);
+      expect(
+        roots.map((r) => r.name),
+        s.id,
+      ).toEqual(['POST /webhooks/loopwise']);
       const server = roots[0]!;
       expect(server.kind).toBe(KIND.server);
       expect(server.attributes['http.response.status_code']).toBe(202);
@@ -183,7 +222,9 @@ describe('one trace per enrollment across a receiver and a worker process', () =
       expect(upsert!.attributes['http.response.status_code']).toBeLessThan(300);
       expect(upsert!.attributes['url.path']).toBe('/crm/v3/objects/contacts/batch/upsert');
       // The batch links to every job it wrote, and sits in the trace of its first.
-      expect(batch!.parentSpanId === contactsJob!.spanId || batch!.links.some((l) => l.spanId === contactsJob!.spanId)).toBe(true);
+      expect(
+        batch!.parentSpanId === contactsJob!.spanId || batch!.links.some((l) => l.spanId === contactsJob!.spanId),
+      ).toBe(true);
     }
     // The first enrollment, alone in its batch, has its upsert in its own trace.
     expect(traceOf(students[0]!.id).upsert!.traceId).toBe(traceOf(students[0]!.id).intake!.traceId);

@@ -63,8 +63,18 @@ export async function ingest(ctx: BenchContext): Promise<void> {
     }
   };
 
-  const bare = await run('bare202', (port) => spawnTs('ingest-bare-202', 'bench/servers/bare-koa.ts', ['202'], { env: ctx.env('bench-b202', { PORT: String(port) }), logDir: ctx.logDir }));
-  const add = await run('queueadd', (port) => spawnTs('ingest-queue-add', 'bench/servers/bare-koa.ts', ['queue-add'], { env: ctx.env('bench-badd', { PORT: String(port) }), logDir: ctx.logDir }));
+  const bare = await run('bare202', (port) =>
+    spawnTs('ingest-bare-202', 'bench/servers/bare-koa.ts', ['202'], {
+      env: ctx.env('bench-b202', { PORT: String(port) }),
+      logDir: ctx.logDir,
+    }),
+  );
+  const add = await run('queueadd', (port) =>
+    spawnTs('ingest-queue-add', 'bench/servers/bare-koa.ts', ['queue-add'], {
+      env: ctx.env('bench-badd', { PORT: String(port) }),
+      logDir: ctx.logDir,
+    }),
+  );
   const ours = await run('receiver', (port) =>
     spawnService('ingest-receiver', 'receiver', {
       env: ctx.env('bench-ingest', { PORT: String(port) }),
@@ -80,7 +90,10 @@ export async function ingest(ctx: BenchContext): Promise<void> {
   const receiverOf = (name: string, otel: boolean) =>
     run(name, (port) =>
       spawnService(`ingest-${name}`, 'receiver', {
-        env: ctx.env(`bench-${name}`, { PORT: String(port), ...(otel && { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: collector.url }) }),
+        env: ctx.env(`bench-${name}`, {
+          PORT: String(port),
+          ...(otel && { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: collector.url }),
+        }),
         logDir: ctx.logDir,
         nodeFlags: ctx.profileFlags(`ingest-${name}`),
       }),
@@ -107,22 +120,69 @@ export async function ingest(ctx: BenchContext): Promise<void> {
   r.baseline(S, 'queue.add req/s vs bare 202', add.rps, 'req/s', 'bare 202', bare.rps);
   r.baseline(S, 'receiver p50 latency', ours.p50, 'ms', 'queue.add', add.p50);
   r.info(S, 'bare 202 p50 / p99 latency', bare.p50, 'ms', `p99 ${bare.p99} ms`);
-  r.baseline(S, 'Redis commands per request', ours.redisCommandsPerRequest, '', 'queue.add', add.redisCommandsPerRequest);
-  r.baseline(S, 'bytes sent to Redis per request', ours.redisBytesPerRequest, 'B', 'queue.add', add.redisBytesPerRequest);
+  r.baseline(
+    S,
+    'Redis commands per request',
+    ours.redisCommandsPerRequest,
+    '',
+    'queue.add',
+    add.redisCommandsPerRequest,
+  );
+  r.baseline(
+    S,
+    'bytes sent to Redis per request',
+    ours.redisBytesPerRequest,
+    'B',
+    'queue.add',
+    add.redisBytesPerRequest,
+  );
   r.target(S, 'receiver errors + non-2xx', ours.errors, 'req', 'max', 0);
   // Issue 27: off is the receiver as it always ran (compare its ratio to queue.add with earlier runs); on costs this much per webhook.
-  r.info(S, 'OTel off: server CPU per request', off.cpuPerRequestUs, 'µs', 'queue.add', off.cpuPerRequestUs / add.cpuPerRequestUs);
-  r.info(S, 'OTel on: server CPU per request', traced.cpuPerRequestUs, 'µs', 'OTel off', traced.cpuPerRequestUs / off.cpuPerRequestUs);
+  r.info(
+    S,
+    'OTel off: server CPU per request',
+    off.cpuPerRequestUs,
+    'µs',
+    'queue.add',
+    off.cpuPerRequestUs / add.cpuPerRequestUs,
+  );
+  r.info(
+    S,
+    'OTel on: server CPU per request',
+    traced.cpuPerRequestUs,
+    'µs',
+    'OTel off',
+    traced.cpuPerRequestUs / off.cpuPerRequestUs,
+  );
   r.info(S, 'OTel on: cost per webhook', traced.cpuPerRequestUs - off.cpuPerRequestUs, 'µs CPU');
   r.info(S, 'OTel on: req/s', traced.rps, 'req/s', 'OTel off', traced.rps / off.rps);
   r.info(S, 'OTel on: p99 latency', traced.p99, 'ms', 'OTel off', off.p99 ? traced.p99 / off.p99 : undefined);
-  r.note(S, `OpenTelemetry: CPU per request off ${offRuns.map((m) => Math.round(m.cpuPerRequestUs)).join(' / ')} µs, on ${otelRuns.map((m) => Math.round(m.cpuPerRequestUs)).join(' / ')} µs (alternating runs; the lower of each kept); ${collector.requests} OTLP exports, ${(collector.bytes / 2 ** 20).toFixed(1)} MiB (warm-up included; two spans per webhook: server and intake)`);
-  r.note(S, `CPU share of one core while loaded: bare 202 {${cpuLine(bare.cpu)}}; queue.add {${cpuLine(add.cpu)}}; receiver {${cpuLine(ours.cpu)}} (bench = autocannon)`);
-  r.details.ingest = { durationSeconds: duration, connections, bare202: bare, queueAdd: add, receiver: ours, otelOff: offRuns, otelOn: otelRuns };
+  r.note(
+    S,
+    `OpenTelemetry: CPU per request off ${offRuns.map((m) => Math.round(m.cpuPerRequestUs)).join(' / ')} µs, on ${otelRuns.map((m) => Math.round(m.cpuPerRequestUs)).join(' / ')} µs (alternating runs; the lower of each kept); ${collector.requests} OTLP exports, ${(collector.bytes / 2 ** 20).toFixed(1)} MiB (warm-up included; two spans per webhook: server and intake)`,
+  );
+  r.note(
+    S,
+    `CPU share of one core while loaded: bare 202 {${cpuLine(bare.cpu)}}; queue.add {${cpuLine(add.cpu)}}; receiver {${cpuLine(ours.cpu)}} (bench = autocannon)`,
+  );
+  r.details.ingest = {
+    durationSeconds: duration,
+    connections,
+    bare202: bare,
+    queueAdd: add,
+    receiver: ours,
+    otelOff: offRuns,
+    otelOn: otelRuns,
+  };
 }
 
 /** An OTLP/HTTP endpoint that reads every export, counts it and throws it away (answers 200). */
-async function discardingCollector(): Promise<{ url: string; requests: number; bytes: number; close(): Promise<void> }> {
+async function discardingCollector(): Promise<{
+  url: string;
+  requests: number;
+  bytes: number;
+  close(): Promise<void>;
+}> {
   const tally = { requests: 0, bytes: 0 };
   const server = createServer((req, res) => {
     req.on('data', (chunk: Buffer) => (tally.bytes += chunk.length));

@@ -26,7 +26,11 @@ export function registerStart(program: Command, io: CliIO): void {
       const config = loadConfig(io.env);
       const otel = telemetrySettings(io.env);
       const tty = io.stdout.isTTY === true;
-      const log = createLogger(config.logLevel, io.logs, { format: logFormatFor(config.logFormat, tty), color: tty, traceIds: otel.enabled });
+      const log = createLogger(config.logLevel, io.logs, {
+        format: logFormatFor(config.logFormat, tty),
+        color: tty,
+        traceIds: otel.enabled,
+      });
       // OpenTelemetry (OTEL_TRACES_EXPORTER=otlp) registers before anything starts, so every span has a provider.
       const telemetry = await startTelemetry(otel, opts.role);
       if (telemetry) log.info({ protocol: otel.protocol, role: opts.role }, 'OpenTelemetry traces exported over OTLP');
@@ -39,7 +43,9 @@ export function registerStart(program: Command, io: CliIO): void {
       log.info({ signal }, 'shutting down');
       await service.stop();
       // The spans still buffered are exported before the process ends.
-      await telemetry?.shutdown().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'OpenTelemetry spans not all exported'));
+      await telemetry
+        ?.shutdown()
+        .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'OpenTelemetry spans not all exported'));
       io.exitCode = EXIT.ok;
     });
 }

@@ -59,7 +59,11 @@ const QUEUE_INDEX = new Map(SCRIPT_QUEUES.map((q, i) => [q, i + 1]));
 // The intake's script; scripts/intake.lua names its arguments: BullMQ's keys of each queue of
 // SCRIPT_QUEUES (bullmq-add.ts), then `head` (the dedupe and pending lifetimes, the queue table),
 // then one group per event (`write`).
-const INTAKE = luaScript<ScriptArg[], number[]>(import.meta.url, 'scripts/intake.lua', SCRIPT_QUEUES.length * KEYS_PER_QUEUE);
+const INTAKE = luaScript<ScriptArg[], number[]>(
+  import.meta.url,
+  'scripts/intake.lua',
+  SCRIPT_QUEUES.length * KEYS_PER_QUEUE,
+);
 
 /**
  * Puts accepted events on the work queues. An enrollment becomes one `crm-contacts` and one
@@ -86,7 +90,12 @@ export class EventIntake {
     const opts = JSON.stringify(jobAttemptOptions(config));
     // An enrollment's data waits for its jobs at most PII_RETENTION_DAYS, and never less than the dedupe window.
     const pendingTtl = Math.max(config.webhook.dedupeTtlSeconds, config.privacy.retentionDays * 86_400);
-    this.head = [String(config.webhook.dedupeTtlSeconds), pendingKey(prefix, ''), String(pendingTtl), ...SCRIPT_QUEUES.flatMap((q) => [bullmqJobKeyPrefix(prefix, q), opts, pendingFlag(q)])];
+    this.head = [
+      String(config.webhook.dedupeTtlSeconds),
+      pendingKey(prefix, ''),
+      String(pendingTtl),
+      ...SCRIPT_QUEUES.flatMap((q) => [bullmqJobKeyPrefix(prefix, q), opts, pendingFlag(q)]),
+    ];
   }
 
   /**
@@ -96,7 +105,9 @@ export class EventIntake {
    */
   accept(event: LoopwiseEvent, key: string, correlationId: string): Promise<IntakeOutcome> {
     // OpenTelemetry on: an `intake` span under the webhook's, whose context the jobs carry to the workers.
-    const span = tracing() ? openSpan('intake', { attributes: { 'course_sync.event_type': event.type, 'course_sync.idempotency_key': key } }) : undefined;
+    const span = tracing()
+      ? openSpan('intake', { attributes: { 'course_sync.event_type': event.type, 'course_sync.idempotency_key': key } })
+      : undefined;
     const outcome = new Promise<IntakeOutcome>((resolve, reject) => {
       this.pending.push({ event, key, correlationId, traceparent: span?.traceparent, resolve, reject });
       if (this.pending.length === 1) setImmediate(() => void this.flush());
@@ -125,14 +136,33 @@ export class EventIntake {
     const args: (string | number)[] = [...this.keys, ...this.head];
     for (const p of batch) {
       const { queues, data, held } = this.jobsOf(p, receivedAt);
-      args.push(p.key, p.event.type, now, data, queues.length, ...queues.map((q) => QUEUE_INDEX.get(q)!), held.length ? JSON.stringify(held) : '');
-      const event: AcceptedEvent = { key: p.key, type: p.event.type, data: p.event.data, receivedAt, correlationId: p.correlationId, queues };
-      const writes = this.observer ? [...this.observer.accepted(event), ...(held.length ? [] : [this.observer.finalRecord(event)])] : [];
+      args.push(
+        p.key,
+        p.event.type,
+        now,
+        data,
+        queues.length,
+        ...queues.map((q) => QUEUE_INDEX.get(q)!),
+        held.length ? JSON.stringify(held) : '',
+      );
+      const event: AcceptedEvent = {
+        key: p.key,
+        type: p.event.type,
+        data: p.event.data,
+        receivedAt,
+        correlationId: p.correlationId,
+        queues,
+      };
+      const writes = this.observer
+        ? [...this.observer.accepted(event), ...(held.length ? [] : [this.observer.finalRecord(event)])]
+        : [];
       args.push(writeArgs(writes));
     }
     const accepted = await INTAKE.run(this.redis, ...args);
     const outcomes = batch.map((_, i): IntakeOutcome => (accepted[i] === 1 ? 'accepted' : 'duplicate'));
-    await Promise.all(batch.filter((_, i) => outcomes[i] === 'duplicate').map((p) => this.duplicate(p.key, p.correlationId)));
+    await Promise.all(
+      batch.filter((_, i) => outcomes[i] === 'duplicate').map((p) => this.duplicate(p.key, p.correlationId)),
+    );
     return outcomes;
   }
 
@@ -142,14 +172,24 @@ export class EventIntake {
    * (the job's own id, name and timestamp say its key, type and arrival); for a course, a products
    * job holding the course, and a plain dedupe marker.
    */
-  private jobsOf({ event, key, correlationId, traceparent }: PendingEvent, receivedAt: string): { queues: WorkQueueName[]; data: string; held: string[] } {
+  private jobsOf(
+    { event, key, correlationId, traceparent }: PendingEvent,
+    receivedAt: string,
+  ): { queues: WorkQueueName[]; data: string; held: string[] } {
     if (event.type === 'course.student_enroll') {
       const queues = ENROLLMENT_QUEUES;
       const data: EnrollmentJob = traceparent ? { correlationId, traceparent } : { correlationId };
       const held = [['c', correlationId], ...enrollmentFields(event.data)].flat();
       return { queues, data: JSON.stringify(data), held };
     }
-    const course: CourseJob = { key, eventType: event.type, receivedAt, correlationId, ...(traceparent && { traceparent }), course: event.data };
+    const course: CourseJob = {
+      key,
+      eventType: event.type,
+      receivedAt,
+      correlationId,
+      ...(traceparent && { traceparent }),
+      course: event.data,
+    };
     return { queues: [QUEUES.products], data: JSON.stringify(course), held: [] };
   }
 

@@ -19,7 +19,10 @@ export async function serverSpan(ctx: Context, next: Next): Promise<void> {
   const parent = propagation.extract(context.active(), ctx.headers);
   const span = tracer().startSpan(
     `${ctx.method} ${path}`,
-    { kind: SpanKind.SERVER, attributes: { 'http.request.method': ctx.method, 'url.path': path, 'url.scheme': ctx.protocol } },
+    {
+      kind: SpanKind.SERVER,
+      attributes: { 'http.request.method': ctx.method, 'url.path': path, 'url.scheme': ctx.protocol },
+    },
     parent,
   );
   try {

@@ -1,4 +1,16 @@
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Link, type Span, type SpanOptions } from '@opentelemetry/api';
+import {
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Link,
+  type Span,
+  type SpanOptions,
+} from '@opentelemetry/api';
 import { maskText } from '../privacy/text.ts';
 
 /**
@@ -45,14 +57,21 @@ export function linkTo(traceparent: string | undefined, attributes?: Attributes)
 
 /** Ends `span` as failed, with the error's message (addresses and phone numbers masked), never its stack. */
 export function failSpan(span: Span, err: unknown): void {
-  span.setStatus({ code: SpanStatusCode.ERROR, message: maskText(err instanceof Error ? err.message : String(err)).slice(0, 500) });
+  span.setStatus({
+    code: SpanStatusCode.ERROR,
+    message: maskText(err instanceof Error ? err.message : String(err)).slice(0, 500),
+  });
 }
 
 /**
  * Runs `fn` inside a new span (child of `parent`, default the active context), ending it when `fn`
  * settles; a throw marks it failed and goes on. Without tracing, just `fn()`.
  */
-export async function inSpan<T>(name: string, options: SpanOptions & { parent?: Context }, fn: (span: Span | undefined) => Promise<T>): Promise<T> {
+export async function inSpan<T>(
+  name: string,
+  options: SpanOptions & { parent?: Context },
+  fn: (span: Span | undefined) => Promise<T>,
+): Promise<T> {
   if (!on) return fn(undefined);
   const span = tracer().startSpan(name, options, options.parent ?? context.active());
   try {
@@ -77,7 +96,11 @@ export interface ClientCall {
  * method and path (without its query) are added by telemetry/http-client.ts as Node's HTTP client
  * announces them.
  */
-export async function clientSpan<T>(call: ClientCall, request: () => Promise<T>, statusOf: (result: T | undefined, err?: unknown) => number | undefined): Promise<T> {
+export async function clientSpan<T>(
+  call: ClientCall,
+  request: () => Promise<T>,
+  statusOf: (result: T | undefined, err?: unknown) => number | undefined,
+): Promise<T> {
   if (!on) return request();
   const attributes = { 'peer.service': call.api, 'course_sync.api': call.api, 'course_sync.operation': call.operation };
   return inSpan(`${call.api} ${call.operation}`, { kind: SpanKind.CLIENT, attributes }, async (span) => {

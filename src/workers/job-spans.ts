@@ -22,7 +22,8 @@ function jobAttributes(queue: string, job: Job): Attributes {
     'messaging.message.id': String(job.id),
     'course_sync.attempt': job.attemptsMade + 1,
   };
-  if (job.processedOn && job.attemptsStarted <= 1) attributes['course_sync.queue_wait_ms'] = Math.max(0, job.processedOn - job.timestamp);
+  if (job.processedOn && job.attemptsStarted <= 1)
+    attributes['course_sync.queue_wait_ms'] = Math.max(0, job.processedOn - job.timestamp);
   return attributes;
 }
 
@@ -31,16 +32,34 @@ function startJobSpan(queue: string, job: Job, links: ReturnType<typeof linkTo> 
   const parent = contextOf(traceparentOfJob(job));
   if (job.processedOn && job.attemptsStarted <= 1) {
     tracer()
-      .startSpan(`wait ${queue}`, { kind: SpanKind.INTERNAL, startTime: job.timestamp, attributes: { 'messaging.destination.name': queue, 'messaging.message.id': String(job.id) } }, parent)
+      .startSpan(
+        `wait ${queue}`,
+        {
+          kind: SpanKind.INTERNAL,
+          startTime: job.timestamp,
+          attributes: { 'messaging.destination.name': queue, 'messaging.message.id': String(job.id) },
+        },
+        parent,
+      )
       .end(job.processedOn);
   }
-  const span = tracer().startSpan(`process ${queue}`, { kind: SpanKind.CONSUMER, attributes: jobAttributes(queue, job), links }, parent);
+  const span = tracer().startSpan(
+    `process ${queue}`,
+    { kind: SpanKind.CONSUMER, attributes: jobAttributes(queue, job), links },
+    parent,
+  );
   return { span, ctx: trace.setSpan(parent, span) };
 }
 
 /** A job put back to wait (delayed, rate limited) is no failure: said as its outcome. */
 function endJobSpan(span: Span, err?: unknown): void {
-  if (err instanceof DelayedError || err instanceof RateLimitError || err instanceof WaitingError || err instanceof WaitingChildrenError) span.setAttribute('course_sync.outcome', 'deferred');
+  if (
+    err instanceof DelayedError ||
+    err instanceof RateLimitError ||
+    err instanceof WaitingError ||
+    err instanceof WaitingChildrenError
+  )
+    span.setAttribute('course_sync.outcome', 'deferred');
   else if (err !== undefined) failSpan(span, err);
   span.end();
 }
@@ -73,9 +92,30 @@ export function tracedProcessor<D, R>(queue: string, processor: Processor<D, R>)
 export async function tracedBatch(queue: string, jobs: Job[], handle: () => Promise<void>): Promise<void> {
   if (!tracing() || !jobs.length) return handle();
   const first = startJobSpan(queue, jobs[0]!);
-  const batch = tracer().startSpan(`batch ${queue}`, { kind: SpanKind.INTERNAL, attributes: { 'messaging.system': 'bullmq', 'messaging.destination.name': queue, 'messaging.batch.message_count': jobs.length } }, first.ctx);
-  const spans = [first.span, ...jobs.slice(1).map((job) => startJobSpan(queue, job, [{ context: batch.spanContext(), attributes: { 'course_sync.link': 'batch' } }]).span)];
-  for (const span of spans.slice(1)) batch.addLink({ context: span.spanContext(), attributes: { 'course_sync.link': 'job' } });
+  const batch = tracer().startSpan(
+    `batch ${queue}`,
+    {
+      kind: SpanKind.INTERNAL,
+      attributes: {
+        'messaging.system': 'bullmq',
+        'messaging.destination.name': queue,
+        'messaging.batch.message_count': jobs.length,
+      },
+    },
+    first.ctx,
+  );
+  const spans = [
+    first.span,
+    ...jobs
+      .slice(1)
+      .map(
+        (job) =>
+          startJobSpan(queue, job, [{ context: batch.spanContext(), attributes: { 'course_sync.link': 'batch' } }])
+            .span,
+      ),
+  ];
+  for (const span of spans.slice(1))
+    batch.addLink({ context: span.spanContext(), attributes: { 'course_sync.link': 'job' } });
   const before = jobs.map(failureMarks);
   let failure: unknown;
   try {
@@ -101,7 +141,8 @@ function failureMarks(job: Job): { reason: string | undefined; stack: unknown; d
 function endBatchJobSpan(span: Span, job: Job, before: ReturnType<typeof failureMarks>, failure: unknown): void {
   if (failure !== undefined || job.returnvalue != null) return endJobSpan(span, failure);
   const now = failureMarks(job);
-  if (now.reason !== before.reason || now.stack !== before.stack || now.depth !== before.depth) return endJobSpan(span, new Error(job.failedReason ?? 'failed'));
+  if (now.reason !== before.reason || now.stack !== before.stack || now.depth !== before.depth)
+    return endJobSpan(span, new Error(job.failedReason ?? 'failed'));
   span.setAttribute('course_sync.outcome', 'deferred');
   span.end();
 }

@@ -16,7 +16,13 @@ export interface CollectedSpan {
 /** OTLP's SpanKind numbers. */
 export const KIND = { internal: 1, server: 2, client: 3, producer: 4, consumer: 5 } as const;
 
-type OtlpValue = { stringValue?: string; intValue?: number | string; boolValue?: boolean; doubleValue?: number; arrayValue?: { values?: OtlpValue[] } };
+type OtlpValue = {
+  stringValue?: string;
+  intValue?: number | string;
+  boolValue?: boolean;
+  doubleValue?: number;
+  arrayValue?: { values?: OtlpValue[] };
+};
 type OtlpAttribute = { key: string; value: OtlpValue };
 
 function valueOf(v: OtlpValue): unknown {
@@ -28,7 +34,8 @@ function valueOf(v: OtlpValue): unknown {
   return undefined;
 }
 
-const attrs = (list: OtlpAttribute[] | undefined) => Object.fromEntries((list ?? []).map((a) => [a.key, valueOf(a.value)]));
+const attrs = (list: OtlpAttribute[] | undefined) =>
+  Object.fromEntries((list ?? []).map((a) => [a.key, valueOf(a.value)]));
 
 /** A tiny OTLP/HTTP collector: keeps every span sent as JSON in memory; protobuf exports are counted, not decoded. */
 export interface OtlpCollector {
@@ -64,7 +71,11 @@ export async function startOtlpCollector(): Promise<OtlpCollector> {
               name: s.name,
               kind: s.kind,
               attributes: attrs(s.attributes),
-              links: (s.links ?? []).map((l: { traceId: string; spanId: string; attributes?: OtlpAttribute[] }) => ({ traceId: l.traceId, spanId: l.spanId, attributes: attrs(l.attributes) })),
+              links: (s.links ?? []).map((l: { traceId: string; spanId: string; attributes?: OtlpAttribute[] }) => ({
+                traceId: l.traceId,
+                spanId: l.spanId,
+                attributes: attrs(l.attributes),
+              })),
               resource,
               status: s.status,
             });
