@@ -1,5 +1,6 @@
 import { pino, type Logger, type DestinationStream } from 'pino';
 import { maskEmails } from './privacy/email.ts';
+import { activeTraceIds } from './telemetry/spans.ts';
 
 export type { Logger };
 
@@ -10,6 +11,8 @@ export interface LogOptions {
   format?: LogFormat;
   /** ANSI colours in the readable format (a terminal). */
   color?: boolean;
+  /** Each line made inside a span carries its `trace_id` and `span_id` (OpenTelemetry on). */
+  traceIds?: boolean;
 }
 
 /** LOG_FORMAT resolved for this stdout: `auto` is readable on a terminal and JSON everywhere else. */
@@ -31,6 +34,7 @@ export function createLogger(level: string, destination?: DestinationStream, opt
     {
       level,
       base: { service: 'course-sync' },
+      ...(opts.traceIds && { mixin: activeTraceIds }),
       redact: {
         paths: [
           'email',

@@ -42,6 +42,7 @@ const FLOORS: Floor[] = [
       'sendgrid-signature',
       'privacy',
       'redis',
+      'telemetry',
     ],
     sideways: 'any',
   },

@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import { freePort } from '../../src/redis/local-server.ts';
 import { redisTraffic, type BenchContext } from '../lib/context.ts';
 import { cpuLine, cpuMeter } from '../lib/drain.ts';
@@ -81,6 +82,34 @@ export async function ingest(ctx: BenchContext): Promise<void> {
       nodeFlags: ctx.profileFlags('ingest-receiver'),
     }),
   );
+  // The same receiver with OpenTelemetry on (OTLP http/protobuf, the default protocol), exporting to a
+  // collector in this process that reads each request and discards it: the cost of tracing per webhook.
+  // Off and on run twice, alternating, and each keeps its lower CPU per request: on a shared machine,
+  // the run that others disturbed least.
+  const collector = await discardingCollector();
+  const receiverOf = (name: string, otel: boolean) =>
+    run(name, (port) =>
+      spawnService(`ingest-${name}`, 'receiver', {
+        env: ctx.env(`bench-${name}`, {
+          PORT: String(port),
+          ...(otel && { OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: collector.url }),
+        }),
+        logDir: ctx.logDir,
+        nodeFlags: ctx.profileFlags(`ingest-${name}`),
+      }),
+    );
+  const otelRuns: Measured[] = [];
+  const offRuns: Measured[] = [ours];
+  try {
+    otelRuns.push(await receiverOf('receiver-otel', true));
+    offRuns.push(await receiverOf('receiver-off', false));
+    otelRuns.push(await receiverOf('receiver-otel2', true));
+  } finally {
+    await collector.close();
+  }
+  const least = (runs: Measured[]) => runs.reduce((a, b) => (b.cpuPerRequestUs < a.cpuPerRequestUs ? b : a));
+  const off = least(offRuns);
+  const traced = least(otelRuns);
 
   // Issue 18's targets, each against the bare queue.add server of the same run.
   const r = ctx.report;
@@ -108,9 +137,69 @@ export async function ingest(ctx: BenchContext): Promise<void> {
     add.redisBytesPerRequest,
   );
   r.target(S, 'receiver errors + non-2xx', ours.errors, 'req', 'max', 0);
+  // Issue 27: off is the receiver as it always ran (compare its ratio to queue.add with earlier runs); on costs this much per webhook.
+  r.info(
+    S,
+    'OTel off: server CPU per request',
+    off.cpuPerRequestUs,
+    'µs',
+    'queue.add',
+    off.cpuPerRequestUs / add.cpuPerRequestUs,
+  );
+  r.info(
+    S,
+    'OTel on: server CPU per request',
+    traced.cpuPerRequestUs,
+    'µs',
+    'OTel off',
+    traced.cpuPerRequestUs / off.cpuPerRequestUs,
+  );
+  r.info(S, 'OTel on: cost per webhook', traced.cpuPerRequestUs - off.cpuPerRequestUs, 'µs CPU');
+  r.info(S, 'OTel on: req/s', traced.rps, 'req/s', 'OTel off', traced.rps / off.rps);
+  r.info(S, 'OTel on: p99 latency', traced.p99, 'ms', 'OTel off', off.p99 ? traced.p99 / off.p99 : undefined);
+  r.note(
+    S,
+    `OpenTelemetry: CPU per request off ${offRuns.map((m) => Math.round(m.cpuPerRequestUs)).join(' / ')} µs, on ${otelRuns.map((m) => Math.round(m.cpuPerRequestUs)).join(' / ')} µs (alternating runs; the lower of each kept); ${collector.requests} OTLP exports, ${(collector.bytes / 2 ** 20).toFixed(1)} MiB (warm-up included; two spans per webhook: server and intake)`,
+  );
   r.note(
     S,
     `CPU share of one core while loaded: bare 202 {${cpuLine(bare.cpu)}}; queue.add {${cpuLine(add.cpu)}}; receiver {${cpuLine(ours.cpu)}} (bench = autocannon)`,
   );
-  r.details.ingest = { durationSeconds: duration, connections, bare202: bare, queueAdd: add, receiver: ours };
+  r.details.ingest = {
+    durationSeconds: duration,
+    connections,
+    bare202: bare,
+    queueAdd: add,
+    receiver: ours,
+    otelOff: offRuns,
+    otelOn: otelRuns,
+  };
+}
+
+/** An OTLP/HTTP endpoint that reads every export, counts it and throws it away (answers 200). */
+async function discardingCollector(): Promise<{
+  url: string;
+  requests: number;
+  bytes: number;
+  close(): Promise<void>;
+}> {
+  const tally = { requests: 0, bytes: 0 };
+  const server = createServer((req, res) => {
+    req.on('data', (chunk: Buffer) => (tally.bytes += chunk.length));
+    req.on('end', () => {
+      tally.requests++;
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+    });
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    get requests() {
+      return tally.requests;
+    },
+    get bytes() {
+      return tally.bytes;
+    },
+    close: () => new Promise((ok) => server.close(() => ok())),
+  };
 }

@@ -2,6 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfig } from '../config.ts';
 import { createLogger, logFormatFor } from '../log.ts';
 import { startService, type Role } from '../service.ts';
+import { startTelemetry, telemetrySettings } from '../telemetry/sdk.ts';
 import { EXIT } from './exit-codes.ts';
 import type { CliIO } from './io.ts';
 import { nextSteps } from './next-steps.ts';
@@ -23,13 +24,28 @@ export function registerStart(program: Command, io: CliIO): void {
     .option('--role <role>', 'all | receiver | worker', parseRole, 'all')
     .action(async (opts: { role: Role }) => {
       const config = loadConfig(io.env);
+      const otel = telemetrySettings(io.env);
       const tty = io.stdout.isTTY === true;
-      const log = createLogger(config.logLevel, io.logs, { format: logFormatFor(config.logFormat, tty), color: tty });
-      const service = await startService(config, opts.role, log, { announce: io.err });
+      const log = createLogger(config.logLevel, io.logs, {
+        format: logFormatFor(config.logFormat, tty),
+        color: tty,
+        traceIds: otel.enabled,
+      });
+      // OpenTelemetry (OTEL_TRACES_EXPORTER=otlp) registers before anything starts, so every span has a provider.
+      const telemetry = await startTelemetry(otel, opts.role);
+      if (telemetry) log.info({ protocol: otel.protocol, role: opts.role }, 'OpenTelemetry traces exported over OTLP');
+      const service = await startService(config, opts.role, log, { announce: io.err }).catch(async (err: unknown) => {
+        await telemetry?.shutdown();
+        throw err;
+      });
       for (const line of nextSteps(service, opts.role)) io.err(line);
       const signal = await io.untilStopped();
       log.info({ signal }, 'shutting down');
       await service.stop();
+      // The spans still buffered are exported before the process ends.
+      await telemetry
+        ?.shutdown()
+        .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'OpenTelemetry spans not all exported'));
       log.info({ signal }, 'stopped');
       io.exitCode = EXIT.ok;
     });

@@ -1,4 +1,5 @@
 import type { Metrics } from '../metrics.ts';
+import { clientSpan } from '../telemetry/spans.ts';
 import type { DailyLimitPause } from './daily-limit.ts';
 import { accountWait, classifyHubSpotError, HubSpotCallError } from './errors.ts';
 import { BudgetBlockedError, type RequestBudget } from './request-budget.ts';
@@ -29,6 +30,12 @@ function successStatus(result: unknown): string {
   return '2xx';
 }
 
+/** The HTTP status of a HubSpot answer or failure, when it is known (for the call's span). */
+function httpStatusOf(result: unknown, err?: unknown): number | undefined {
+  const status = err === undefined ? Number(successStatus(result)) : classifyHubSpotError(err).status;
+  return Number.isInteger(status) ? status : undefined;
+}
+
 /**
  * Wraps every HubSpot request of a worker: waits for the shared request budget, sends, counts
  * the call in `course_sync_api_calls_total{api="hubspot",operation,status}`, and on failure throws
@@ -54,7 +61,8 @@ export function createHubSpotCall({ budget, metrics, signal, daily }: HubSpotCal
   return async <T>(operation: string, request: () => Promise<T>): Promise<T> => {
     await acquire(operation);
     try {
-      const result = await request();
+      // OpenTelemetry on: one CLIENT span per request (the budget wait is not in it), with HubSpot's status.
+      const result = await clientSpan({ api: 'hubspot', operation }, request, httpStatusOf);
       metrics?.apiCalls.inc({ api: 'hubspot', operation, status: successStatus(result) });
       return result;
     } catch (err) {

@@ -5,6 +5,7 @@ import { KEYS_PER_QUEUE, bullmqJobKeyPrefix, bullmqQueueKeys } from './bullmq-ad
 import { jobAttemptOptions, type CourseJob, type EnrollmentJob } from './jobs.ts';
 import { ENROLLMENT_QUEUES, EVENT_QUEUES, QUEUES, type WorkQueueName } from './names.ts';
 import { enrollmentFields, pendingFlag, pendingKey } from './pending-events.ts';
+import { openSpan, tracing } from '../telemetry/spans.ts';
 import { writeArgs, type AcceptedEvent, type RecordWrite } from './record-write.ts';
 import { luaScript, type ScriptArg } from '../redis/scripts.ts';
 
@@ -45,6 +46,8 @@ interface PendingEvent {
   event: LoopwiseEvent;
   key: string;
   correlationId: string;
+  /** The intake span's trace context, carried in the jobs (OpenTelemetry on). */
+  traceparent?: string;
   resolve(outcome: IntakeOutcome): void;
   reject(err: unknown): void;
 }
@@ -101,10 +104,19 @@ export class EventIntake {
    * answer; a failed call fails every event of it (none is acknowledged).
    */
   accept(event: LoopwiseEvent, key: string, correlationId: string): Promise<IntakeOutcome> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ event, key, correlationId, resolve, reject });
+    // OpenTelemetry on: an `intake` span under the webhook's, whose context the jobs carry to the workers.
+    const span = tracing()
+      ? openSpan('intake', { attributes: { 'course_sync.event_type': event.type, 'course_sync.idempotency_key': key } })
+      : undefined;
+    const outcome = new Promise<IntakeOutcome>((resolve, reject) => {
+      this.pending.push({ event, key, correlationId, traceparent: span?.traceparent, resolve, reject });
       if (this.pending.length === 1) setImmediate(() => void this.flush());
     });
+    if (!span) return outcome;
+    return outcome.then(
+      (o) => (span.span.setAttribute('course_sync.outcome', o), span.end(), o),
+      (err: unknown) => (span.end(err), Promise.reject(err as Error)),
+    );
   }
 
   private async flush(): Promise<void> {
@@ -161,16 +173,23 @@ export class EventIntake {
    * job holding the course, and a plain dedupe marker.
    */
   private jobsOf(
-    { event, key, correlationId }: PendingEvent,
+    { event, key, correlationId, traceparent }: PendingEvent,
     receivedAt: string,
   ): { queues: WorkQueueName[]; data: string; held: string[] } {
     if (event.type === 'course.student_enroll') {
       const queues = ENROLLMENT_QUEUES;
-      const data: EnrollmentJob = { correlationId };
+      const data: EnrollmentJob = traceparent ? { correlationId, traceparent } : { correlationId };
       const held = [['c', correlationId], ...enrollmentFields(event.data)].flat();
       return { queues, data: JSON.stringify(data), held };
     }
-    const course: CourseJob = { key, eventType: event.type, receivedAt, correlationId, course: event.data };
+    const course: CourseJob = {
+      key,
+      eventType: event.type,
+      receivedAt,
+      correlationId,
+      ...(traceparent && { traceparent }),
+      course: event.data,
+    };
     return { queues: [QUEUES.products], data: JSON.stringify(course), held: [] };
   }
 

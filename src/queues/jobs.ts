@@ -13,6 +13,8 @@ export interface JobMeta {
   receivedAt: string;
   /** Follows the event through logs, from receiver to HubSpot and SendGrid. */
   correlationId: string;
+  /** The W3C trace context of the intake's span, with OpenTelemetry on (docs/observability.md); absent when off. */
+  traceparent?: string;
 }
 
 /**
@@ -35,6 +37,8 @@ export interface EmailEventsJob {
   key: string;
   receivedAt: string;
   correlationId: string;
+  /** The W3C trace context of the webhook's span, with OpenTelemetry on. */
+  traceparent?: string;
   events: EmailEvent[];
 }
 
@@ -43,6 +47,8 @@ export interface EmailStatusJob {
   kind: 'email-status';
   enrollmentId: string;
   email: string;
+  /** The trace context of the SendGrid events that moved the status, with OpenTelemetry on. */
+  traceparent?: string;
 }
 
 export interface CourseJob extends JobMeta {

@@ -8,7 +8,9 @@ import type { Metrics } from '../metrics.ts';
 import type { EventIntake } from '../queues/intake.ts';
 import type { QueueSet } from '../queues/registry.ts';
 import type { Quarantine } from '../quarantine/store.ts';
+import { tracing } from '../telemetry/spans.ts';
 import { sendgridWebhookHandler } from './sendgrid-webhook.ts';
+import { serverSpan } from './server-span.ts';
 import { webhookHandler } from './webhook.ts';
 
 export interface AppDeps {
@@ -46,6 +48,8 @@ const FAVICON =
 export function createApp(deps: AppDeps, surface: Surface = { webhooks: true, ops: true }): Koa {
   const app = new Koa({ proxy: deps.config.webhook.trustProxy });
   const router = new Router();
+  // OpenTelemetry on: a server span around everything below (the request log line included, so it carries trace_id).
+  if (tracing()) app.use(serverSpan);
   app.use(requestLog(deps.log));
 
   if (surface.webhooks) {

@@ -6,6 +6,7 @@ import { HttpError } from '../http-error.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { EmailEventsJob } from '../queues/jobs.ts';
+import { traceparentOf, tracing } from '../telemetry/spans.ts';
 import { QUEUES } from '../queues/names.ts';
 import type { QueueSet } from '../queues/registry.ts';
 import { EventBatchError, parseEventBatch } from '../sendgrid/events.ts';
@@ -83,7 +84,14 @@ export function sendgridWebhookHandler({ config, queues, quarantine, log, metric
           ctx.ip,
         );
       const key = bodyHashKey(body, 'sg');
-      const job: EmailEventsJob = { key, receivedAt: new Date().toISOString(), correlationId, events: parsed.events };
+      const traceparent = tracing() ? traceparentOf() : undefined;
+      const job: EmailEventsJob = {
+        key,
+        receivedAt: new Date().toISOString(),
+        correlationId,
+        ...(traceparent && { traceparent }),
+        events: parsed.events,
+      };
       try {
         if (parsed.events.length) await queue.add(TYPE, job, { jobId: key });
       } catch (err) {

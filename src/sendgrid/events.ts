@@ -27,6 +27,8 @@ export interface EmailEvent {
   sgMessageId?: string;
   /** The send's custom_args, when SendGrid passed them back. */
   enrollmentId?: string;
+  /** The send's trace context (custom_args, OpenTelemetry on): the event's span links to the send. */
+  traceparent?: string;
   /** Bounces and drops: why; deferrals: the receiving server's response and SendGrid's attempt. Bounces: `bounce` or `blocked`, the SMTP status. */
   reason?: string;
   type?: string;
@@ -163,6 +165,7 @@ export function parseEventBatch(body: Buffer | string): {
       email: String(e.email),
       sgMessageId: text(e.sg_message_id),
       enrollmentId: text(e.enrollment_id),
+      traceparent: typeof e.traceparent === 'string' && e.traceparent.length <= 64 ? e.traceparent : undefined,
       // A deferral has no reason: SendGrid gives the receiving server's `response` and its `attempt` (a count, sent as a string).
       reason: event === 'deferred' ? deferral(e) : text(e.reason),
       type: text(e.type),

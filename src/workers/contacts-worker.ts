@@ -7,6 +7,7 @@ import { QUEUES } from '../queues/names.ts';
 import { ContactsBatchHandler, type ContactsJob } from './contacts-batch.ts';
 import type { RunningWorker, WorkerDeps } from './deps.ts';
 import { hubSpotKit, type HubSpotWorkerOptions } from './hubspot-kit.ts';
+import { tracedBatch } from './job-spans.ts';
 import { MicroBatchWorker } from './micro-batch.ts';
 import { notStarted } from './start.ts';
 
@@ -47,7 +48,7 @@ export async function startContactsWorker(deps: WorkerDeps, opts: ContactsWorker
     waitMs: config.hubspot.batchWaitMs,
     concurrency: opts.concurrency ?? 8,
     retention: jobRetention(config),
-    handle: (jobs, token, signal) => handler.handle(jobs, token, signal),
+    handle: (jobs, token, signal) => tracedBatch(name, jobs, () => handler.handle(jobs, token, signal)),
     onError: (err) => log.error({ queue: name, err: err.message }, 'crm-contacts worker error'),
   });
   // Create the group and properties now, so a new portal needs no manual step; a failure here is

@@ -5,6 +5,7 @@ import type { EmailEventsJob, EmailStatusJob } from '../queues/jobs.ts';
 import { QUEUES } from '../queues/names.ts';
 import { EmailEventLog } from '../sendgrid/email-status.ts';
 import { eventReason, type EmailEvent } from '../sendgrid/events.ts';
+import { linkTo, openSpan, traceparentOf, tracing } from '../telemetry/spans.ts';
 import type { RunningWorker, WorkerDeps } from './deps.ts';
 import { startQueueWorker } from './start.ts';
 
@@ -28,9 +29,33 @@ function stepReason(e: EmailEvent, byAddress: boolean): string | undefined {
   return byAddress ? `${masked ? `${masked} ` : ''}(no message id: matched by address)` : masked;
 }
 
+/**
+ * OpenTelemetry on: one span per SendGrid event taken in, in the trace of the batch SendGrid posted,
+ * linked to the welcome email's send (its trace context came back in the event's custom_args).
+ */
+function eventSpan(e: EmailEvent, enrollmentId: string, status: string | undefined): void {
+  const attributes = {
+    'course_sync.email_event': e.event,
+    'course_sync.enrollment_id': enrollmentId,
+    ...(status && { 'course_sync.email_status': status }),
+  };
+  openSpan(`sendgrid event ${e.event}`, {
+    attributes,
+    links: linkTo(e.traceparent, { 'course_sync.link': 'send' }),
+    startTime: e.timestamp * 1000,
+  })?.end();
+}
+
 /** The crm-contacts job that writes an enrollment's welcome email status to HubSpot (one pending per enrollment at a time). */
 export function emailStatusJob(enrollmentId: string, email: string) {
-  const data: EmailStatusJob = { kind: 'email-status', enrollmentId, email: normalizeEmail(email) };
+  // OpenTelemetry on: the HubSpot write of the status continues the trace of the events that moved it.
+  const traceparent = tracing() ? traceparentOf() : undefined;
+  const data: EmailStatusJob = {
+    kind: 'email-status',
+    enrollmentId,
+    email: normalizeEmail(email),
+    ...(traceparent && { traceparent }),
+  };
   return { name: 'email-status', data, opts: { deduplication: { id: `email-status-${enrollmentId}` } } };
 }
 
@@ -82,6 +107,7 @@ export async function startEmailEventsWorker(deps: WorkerDeps): Promise<RunningW
         continue;
       }
       result.applied++;
+      if (tracing()) eventSpan(a.event, a.enrollmentId, a.status);
       if (a.by === 'address') result.byAddress++;
       if (a.status) changed.set(a.enrollmentId, a.event.email);
     }

@@ -3,6 +3,7 @@ import { jobRetention, WORKER_SETTINGS } from '../queues/jobs.ts';
 import { QUEUES, type WorkQueueName } from '../queues/names.ts';
 import { maskErrorText, maskText } from '../privacy/text.ts';
 import type { RunningWorker, WorkerDeps } from './deps.ts';
+import { tracedProcessor } from './job-spans.ts';
 
 /**
  * A ceiling far above any real rate. It must exist: BullMQ only honours `queue.rateLimit()` (used
@@ -117,7 +118,7 @@ function maskingErrors<D, R>(processor: Processor<D, R>): Processor<D, R> {
  */
 export async function startQueueWorker<D, R>(deps: WorkerDeps, opts: QueueWorkerOptions<D, R>): Promise<RunningWorker> {
   const { queue, concurrency } = opts;
-  const worker = new Worker<D, R>(queue, maskingErrors(opts.processor), {
+  const worker = new Worker<D, R>(queue, tracedProcessor(queue, maskingErrors(opts.processor)), {
     connection: deps.connect(),
     prefix: deps.config.redis.prefix,
     concurrency,

@@ -14,6 +14,7 @@ import type { SendGridMail } from '../sendgrid/client.ts';
 import { classifySendError } from '../sendgrid/send-errors.ts';
 import type { SentMarkers } from '../sendgrid/sent-markers.ts';
 import { welcomeMail, type WelcomeSettings } from '../sendgrid/welcome-mapping.ts';
+import { clientSpan, traceparentOf, tracing } from '../telemetry/spans.ts';
 
 /** What a welcome-email job returns: sent now, skipped because it was sent before, or not sent at all (suppressed student, personal data removed). */
 export interface WelcomeEmailResult {
@@ -50,6 +51,17 @@ function callRequest(mail: MailDataRequired): Record<string, unknown> {
     ...(mail.templateId ? { templateId: mail.templateId } : { subject: mail.subject }),
     customArgs: p?.customArgs,
   };
+}
+
+/**
+ * OpenTelemetry on: the send's trace context (its client span's) rides in its custom_args, which
+ * SendGrid hands back on each event, so the event that reports delivery links to the send.
+ */
+function withTraceparent(mail: MailDataRequired): MailDataRequired {
+  const tp = tracing() ? traceparentOf() : undefined;
+  const p = mail.personalizations?.[0];
+  if (tp && p) p.customArgs = { ...p.customArgs, traceparent: tp };
+  return mail;
 }
 
 function header(value: unknown): string {
@@ -133,7 +145,11 @@ export function welcomeEmailProcessor(ctx: WelcomeEmailContext) {
         .catch((err) => log.warn({ err: (err as Error).message }, 'calls not kept in the trace'));
     let response;
     try {
-      [response] = await mail.send(request);
+      [response] = await clientSpan(
+        api,
+        () => mail.send(withTraceparent(request)),
+        (r, err) => (err === undefined ? r?.[0]?.statusCode : classifySendError(err).status),
+      );
     } catch (err) {
       const failure = classifySendError(err);
       await keep({ status: failure.status ?? 'no answer', error: failure.message });
