@@ -23,7 +23,17 @@ export interface Config {
   logLevel: string;
   /** LOG_FORMAT: `auto` picks readable lines on a terminal, JSON elsewhere. */
   logFormat: 'auto' | 'json' | 'pretty';
-  redis: { url?: string; dataDir: string; prefix: string; /** REDIS_URL is a node of a Redis Cluster. */ cluster: boolean };
+  redis: {
+    url?: string;
+    dataDir: string;
+    prefix: string;
+    /** REDIS_URL is a node of a Redis Cluster. */
+    cluster: boolean;
+    /** REDIS_SENTINELS: the sentinels that name the current primary (REDIS_URL then gives only credentials, database and TLS). */
+    sentinel?: { nodes: { host: string; port: number }[]; master: string; password?: string };
+    /** REDIS_MIN_REPLICAS_ACK: replicas that must hold a webhook's write before it is answered 2xx (0: none), and the wait. */
+    ack: { replicas: number; timeoutMs: number };
+  };
   webhook: {
     secrets: string[];
     maxBodyBytes: number;
@@ -81,6 +91,10 @@ export interface Config {
 
 type Env = Record<string, string | undefined>;
 
+const fail = (key: string, message: string): never => {
+  throw new ConfigError(key, message);
+};
+
 function parseValue(key: string, setting: Setting, raw: string): unknown {
   switch (setting.kind) {
     case 'string':
@@ -131,6 +145,13 @@ function parseValue(key: string, setting: Setting, raw: string): unknown {
   }
 }
 
+/** `host:port`, `host` (port 26379) or `[v6 address]:port`, as REDIS_SENTINELS lists them; undefined when malformed. */
+function sentinelAddress(entry: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:[\]]+))(?::(\d{1,5}))?$/.exec(entry);
+  const port = Number(m?.[3] ?? 26379);
+  return m && port >= 1 && port <= 65535 ? { host: (m[1] ?? m[2])!, port } : undefined;
+}
+
 /** Reads every setting from `env`, falling back to the documented defaults. */
 function readAll(env: Env): Record<SettingName, any> {
   const out = {} as Record<SettingName, any>;
@@ -167,6 +188,11 @@ export function loadConfig(env: Env = process.env): Config {
   if (v.REDIS_CLUSTER && !v.REDIS_URL) throw new ConfigError('REDIS_CLUSTER', 'needs REDIS_URL pointing at a node of the cluster (the private redis-server is a single node)');
   // Redis Cluster hashes only the part between the first "{" and the next "}": one tag puts every key in one slot.
   if (v.REDIS_CLUSTER && !/^[^{]*\{[^}]+\}/.test(v.QUEUE_PREFIX)) throw new ConfigError('QUEUE_PREFIX', `must hold a {hash-tag} when REDIS_CLUSTER is true, e.g. {${v.QUEUE_PREFIX}}, got "${v.QUEUE_PREFIX}"`);
+  const sentinels = (v.REDIS_SENTINELS as string[]).map((entry) => sentinelAddress(entry) ?? fail('REDIS_SENTINELS', `expected host:port entries such as 10.0.0.5:26379, got "${entry}"`));
+  if (sentinels.length && v.REDIS_CLUSTER) throw new ConfigError('REDIS_SENTINELS', 'cannot be combined with REDIS_CLUSTER (a cluster fails over by itself): set one or the other');
+  if (!/^\S+$/.test(v.REDIS_SENTINEL_MASTER)) throw new ConfigError('REDIS_SENTINEL_MASTER', `must be the master name the sentinels monitor, without spaces, got "${v.REDIS_SENTINEL_MASTER}"`);
+  if (v.REDIS_MIN_REPLICAS_ACK > 0 && v.REDIS_CLUSTER) throw new ConfigError('REDIS_MIN_REPLICAS_ACK', 'is not supported with REDIS_CLUSTER: use 0, or a primary with replicas (REDIS_URL or REDIS_SENTINELS)');
+  if (v.REDIS_MIN_REPLICAS_ACK > 0 && !v.REDIS_URL && !sentinels.length) throw new ConfigError('REDIS_MIN_REPLICAS_ACK', 'needs a Redis with replicas (REDIS_SENTINELS or REDIS_URL): the private redis-server started without REDIS_URL has none');
   if (v.ADMIN_AUTH === 'proxy' && !v.ADMIN_PROXY_ALLOWLIST.length) throw new ConfigError('ADMIN_PROXY_ALLOWLIST', 'is required with ADMIN_AUTH=proxy: the addresses of the sign-on proxy (the user header is trusted from nowhere else)');
   for (const entry of v.ADMIN_PROXY_ALLOWLIST) if (!parseAddressRange(entry)) throw new ConfigError('ADMIN_PROXY_ALLOWLIST', `expected IP addresses or CIDR ranges such as 10.0.0.0/8, got "${entry}"`);
   if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(v.ADMIN_PROXY_USER_HEADER)) throw new ConfigError('ADMIN_PROXY_USER_HEADER', `is not a header name: "${v.ADMIN_PROXY_USER_HEADER}"`);
@@ -186,7 +212,14 @@ export function loadConfig(env: Env = process.env): Config {
     admin: { port: v.ADMIN_PORT, host: v.ADMIN_HOST, publicUrl: v.PUBLIC_URL, metricsToken: v.METRICS_TOKEN },
     logLevel: v.LOG_LEVEL,
     logFormat: v.LOG_FORMAT,
-    redis: { url: v.REDIS_URL, dataDir: v.REDIS_DATA_DIR, prefix: v.QUEUE_PREFIX, cluster: v.REDIS_CLUSTER },
+    redis: {
+      url: v.REDIS_URL,
+      dataDir: v.REDIS_DATA_DIR,
+      prefix: v.QUEUE_PREFIX,
+      cluster: v.REDIS_CLUSTER,
+      sentinel: sentinels.length ? { nodes: sentinels, master: v.REDIS_SENTINEL_MASTER, password: v.REDIS_SENTINEL_PASSWORD } : undefined,
+      ack: { replicas: v.REDIS_MIN_REPLICAS_ACK, timeoutMs: v.REDIS_REPLICA_ACK_TIMEOUT_MS },
+    },
     webhook: {
       secrets: v.WEBHOOK_SECRET ?? [],
       maxBodyBytes: v.WEBHOOK_MAX_BODY_BYTES,
