@@ -13,7 +13,7 @@ import { openQueues, type QueueSet } from './queues/registry.ts';
 import { startSandbox } from './emulators/sandbox.ts';
 import { createApp } from './receiver/app.ts';
 import { Quarantine } from './receiver/quarantine.ts';
-import { connectRedis, waitReady } from './redis/connection.ts';
+import { connectRedis, waitReady, type RedisTarget } from './redis/connection.ts';
 import { findLocalRedis, removeLocalRedisRecord, stopLeftOverRedis, writeLocalRedisRecord } from './redis/local-record.ts';
 import { startLocalRedis, type LocalRedis } from './redis/local-server.ts';
 import type { WorkerDeps } from './workers/deps.ts';
@@ -36,7 +36,10 @@ const portOf = (s: Server) => (s.address() as { port: number }).port;
 
 export interface RunningService {
   config: Config;
+  /** The Redis URL (REDIS_URL or the private Redis'; with Sentinel, REDIS_URL as given or ''). */
   redisUrl: string;
+  /** Where its connections go (the URL, or the sentinels). */
+  redis: RedisTarget;
   /** Port the HTTP server listens on (receiver and all roles). */
   port?: number;
   /** The internal port of /admin, /metrics and health, when ADMIN_PORT is set. */
@@ -45,12 +48,17 @@ export interface RunningService {
 }
 
 /**
- * Uses REDIS_URL, or starts the private redis-server under REDIS_DATA_DIR and records where it
- * listens there (removed again by `local.stop()`), so the other commands find it. Refuses to start
- * a second one on a data folder whose service still runs.
+ * Uses REDIS_SENTINELS (the primary they name), REDIS_URL, or starts the private redis-server under
+ * REDIS_DATA_DIR and records where it listens there (removed again by `local.stop()`), so the other
+ * commands find it. Refuses to start a second one on a data folder whose service still runs.
  */
-async function resolveRedis(config: Config, log: Logger): Promise<{ url: string; local?: LocalRedis }> {
-  if (config.redis.url) return { url: config.redis.url };
+async function resolveRedis(config: Config, log: Logger): Promise<{ url: string; target: RedisTarget; local?: LocalRedis }> {
+  const { url, cluster, sentinel } = config.redis;
+  if (sentinel) {
+    log.info({ sentinels: sentinel.nodes.map((n) => `${n.host}:${n.port}`), master: sentinel.master }, 'Redis through Sentinel: every connection follows the primary the sentinels name');
+    return { url: url ?? '', target: { url, sentinel } };
+  }
+  if (url) return { url, target: { url, cluster } };
   const { dataDir } = config.redis;
   const found = await findLocalRedis(dataDir);
   if (found.state === 'running') {
@@ -63,7 +71,7 @@ async function resolveRedis(config: Config, log: Logger): Promise<{ url: string;
   writeLocalRedisRecord(dataDir, { url: local.url, pid: process.pid, redisPid: local.process.pid, startedAt: new Date().toISOString() });
   log.info({ port: local.port, dataDir, record: found.path }, 'REDIS_URL not set: started a private redis-server (AOF on, noeviction)');
   const stop = local.stop;
-  return { url: local.url, local: { ...local, stop: () => stop().finally(() => removeLocalRedisRecord(dataDir)) } };
+  return { url: local.url, target: { url: local.url }, local: { ...local, stop: () => stop().finally(() => removeLocalRedisRecord(dataDir)) } };
 }
 
 export interface StartOptions {
@@ -87,7 +95,7 @@ export async function startService(givenConfig: Config, role: Role, log: Logger,
     log.warn('WEBHOOK_SECRET is not set: webhooks are accepted WITHOUT signature verification (refused in production)');
   }
   // No Redis (say, no redis-server on PATH): stop the emulators too, for a caller that carries on (a test).
-  const { url: redisUrl, local } = await resolveRedis(config, log).catch(async (err: unknown) => {
+  const { url: redisUrl, target, local } = await resolveRedis(config, log).catch(async (err: unknown) => {
     await sandbox?.close();
     throw err;
   });
@@ -95,7 +103,7 @@ export async function startService(givenConfig: Config, role: Role, log: Logger,
   const closers: (() => Promise<unknown>)[] = [];
   const connections: Redis[] = [];
   const connect = (r: 'producer' | 'worker') => {
-    const c = connectRedis(redisUrl, r, config.redis.cluster);
+    const c = connectRedis(target, r);
     connections.push(c);
     return c;
   };
@@ -154,6 +162,8 @@ export async function startService(givenConfig: Config, role: Role, log: Logger,
       const intakeRedis = connect('producer');
       await waitReady(intakeRedis);
       const intake = new EventIntake(intakeRedis, config, new TraceWriter(intakeRedis, config));
+      const { replicas, timeoutMs } = config.redis.ack;
+      if (replicas > 0) log.info({ replicas, timeoutMs }, 'REDIS_MIN_REPLICAS_ACK: webhooks are answered 2xx only once that many replicas hold them (else 503)');
       const quarantine = new Quarantine(shared, config.redis.prefix, config.webhook.quarantineMax);
       const mount = mountAdmin({ config, log, redis: shared, queues, quarantine, intake, metrics, sandbox: sandbox?.provider, announce: opts.announce });
       registerOpsGauges(metrics, { redis: shared, queues, prefix: config.redis.prefix });
@@ -174,6 +184,7 @@ export async function startService(givenConfig: Config, role: Role, log: Logger,
   return {
     config,
     redisUrl,
+    redis: target,
     port: server ? portOf(server) : undefined,
     adminPort: adminServer ? portOf(adminServer) : undefined,
     stop,
