@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { LoopwiseEvent } from '../events/types.ts';
+import { awaitReplicas } from '../redis/replica-ack.ts';
 import { BULLMQ_ADD_LUA, KEYS_PER_QUEUE, bullmqJobKeyPrefix, bullmqQueueKeys } from './bullmq-add.ts';
 import { jobAttemptOptions, type CourseJob, type EnrollmentJob } from './jobs.ts';
 import { ENROLLMENT_QUEUES, EVENT_QUEUES, QUEUES, type WorkQueueName } from './names.ts';
@@ -100,6 +101,11 @@ while i <= #ARGV do
       rcall('SET', seen, timestamp, 'EX', ARGV[1])
     end
     applyWrites(ARGV[i + 6 + jobs])
+  else
+    -- A duplicate rewrites its record's expiry unchanged: a write of this connection after the
+    -- first delivery's, so WAIT (REDIS_MIN_REPLICAS_ACK) also covers that one, whoever made it.
+    local ttl = rcall('PTTL', seen)
+    if ttl > 0 then rcall('PEXPIRE', seen, ttl) end
   end
   i = i + 7 + jobs
   out[#out + 1] = fresh and 1 or 0
@@ -115,7 +121,8 @@ type WithIntake = Redis & { csIntake(...args: (string | number)[]): Promise<numb
  * `email-welcome` job, which share its data, kept once in its pending record (pending-events.ts); a
  * course event one `crm-products` job holding its course. A delivery seen before (by its
  * idempotency key, remembered for DEDUPE_TTL_SECONDS) is a duplicate and enqueues nothing.
- * Resolves only after Redis acknowledged the write. Each call of the intake's script is atomic:
+ * Resolves only after Redis acknowledged the write — and, with REDIS_MIN_REPLICAS_ACK, after that many
+ * replicas did (else it rejects with ReplicaAckError, the write being on the primary only). Each call of the intake's script is atomic:
  * the dedupe record, the jobs and the observer's records (the trace) of an event are all written
  * or none are.
  */
@@ -178,6 +185,8 @@ export class EventIntake {
     const accepted = await this.redis.csIntake(...args);
     const outcomes = batch.map((_, i): IntakeOutcome => (accepted[i] === 1 ? 'accepted' : 'duplicate'));
     await Promise.all(batch.map((p, i) => (outcomes[i] === 'duplicate' ? this.duplicate(p.key, p.correlationId) : undefined)));
+    // REDIS_MIN_REPLICAS_ACK: no answer until enough replicas hold the batch (WAIT on this same connection).
+    await awaitReplicas(this.redis, this.config.redis.ack);
     return outcomes;
   }
 
