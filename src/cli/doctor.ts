@@ -52,7 +52,7 @@ async function sendgridChecks(config: Config): Promise<CheckResult[]> {
 /** Runs every check against the configured Redis, HubSpot and SendGrid. */
 export async function runDoctor(config: Config): Promise<CheckResult[]> {
   const [redis, hubspot, sendgrid] = await Promise.all([
-    config.redis.url ? within('Redis', CHECK_TIMEOUT_MS, () => checkRedis(config.redis.url!)) : Promise.resolve(checkLocalRedisBinary()),
+    config.redis.url || config.redis.sentinel ? within('Redis', CHECK_TIMEOUT_MS, () => checkRedis(config.redis, config.redis.ack)) : Promise.resolve(checkLocalRedisBinary()),
     hubspotChecks(config),
     sendgridChecks(config),
   ]);
@@ -69,6 +69,8 @@ export function registerDoctor(program: Command, io: CliIO): void {
       [
         '',
         'Checks: Redis reachable, version >= 6.2, maxmemory-policy noeviction, append-only file on;',
+        'its replicas (how far behind each is) and whether REDIS_MIN_REPLICAS_ACK can be met; with',
+        'REDIS_SENTINELS, what each sentinel says about REDIS_SENTINEL_MASTER (primary, replicas, quorum);',
         'WEBHOOK_SECRET set; the HubSpot token can read contacts, products and their properties;',
         'the SendGrid key has Mail Send; WELCOME_EMAIL_FROM is a verified sender or in an authenticated domain.',
         'Configuration comes from the environment, as for `start`.',

@@ -20,7 +20,7 @@ export interface CliOptions {
 }
 
 /** Never reach the command unless a test gives them: credentials, Redis and the test process's own settings. */
-const CLEARED = ['REDIS_URL', 'WEBHOOK_SECRET', 'HUBSPOT_ACCESS_TOKEN', 'SENDGRID_API_KEY', 'PORT', 'QUEUE_PREFIX', 'NODE_ENV'];
+const CLEARED = ['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_MIN_REPLICAS_ACK', 'WEBHOOK_SECRET', 'HUBSPOT_ACCESS_TOKEN', 'SENDGRID_API_KEY', 'PORT', 'QUEUE_PREFIX', 'NODE_ENV'];
 
 /**
  * A REDIS_DATA_DIR where no service ever runs: a command without REDIS_URL never finds (or, for
