@@ -129,6 +129,8 @@ type WithIntake = Redis & { csIntake(...args: (string | number)[]): Promise<numb
 export class EventIntake {
   private readonly redis: WithIntake;
   private pending: PendingEvent[] = [];
+  /** A batch is being written and replicated (REDIS_MIN_REPLICAS_ACK): the next waits for it. */
+  private writing = false;
   private readonly keys: string[];
   private readonly head: string[];
 
@@ -156,17 +158,28 @@ export class EventIntake {
   accept(event: LoopwiseEvent, key: string, correlationId: string): Promise<IntakeOutcome> {
     return new Promise((resolve, reject) => {
       this.pending.push({ event, key, correlationId, resolve, reject });
-      if (this.pending.length === 1) setImmediate(() => void this.flush());
+      if (this.pending.length === 1 && !this.writing) setImmediate(() => void this.flush());
     });
   }
 
+  /**
+   * Writes what is pending. With REDIS_MIN_REPLICAS_ACK one batch is written at a time: its WAIT
+   * holds the connection for a replica round trip, and what arrives meanwhile goes in the next batch
+   * under one WAIT (one per batch in flight would queue behind each other on the connection).
+   */
   private async flush(): Promise<void> {
     const batch = this.pending.splice(0, this.pending.length);
+    this.writing = this.config.redis.ack.replicas > 0;
     try {
       const outcomes = await this.write(batch);
       batch.forEach((p, i) => p.resolve(outcomes[i]!));
     } catch (err) {
       for (const p of batch) p.reject(err);
+    } finally {
+      if (this.writing) {
+        this.writing = false;
+        if (this.pending.length) setImmediate(() => void this.flush());
+      }
     }
   }
 
