@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { expect, vi } from 'vitest';
 import { answersPing, findRedisServer, freePort } from '../../src/redis/local-server.ts';
-import { startLaggingLink, type LaggingLink } from './lagging-link.ts';
+import { spawnLaggingLink, type LaggingLink } from './lagging-link.ts';
 
 /** One redis-server (data node or sentinel) started by a test. */
 export interface RedisProcess {
@@ -106,8 +106,8 @@ async function sentinelSays(port: number, name: string): Promise<Record<string, 
  * Starts a primary, a replica of it and three sentinels (quorum 2, down after 1 s), each
  * redis-server with its own folder under one temporary directory, and waits until every sentinel
  * knows the replica and the two other sentinels. With `lagMs`, the replica reads the primary
- * through a LaggingLink (the sentinels know the primary by the link's port, so a failover looks the
- * same). Anything started is stopped again when a step fails.
+ * through a LaggingLink in a process of its own (the sentinels, and so the clients, know the first
+ * primary by the link's port: only the replication stream is held back). Anything started is stopped again when a step fails.
  */
 export async function startSentinelSet(opts: { lagMs?: number; name?: string } = {}): Promise<SentinelSet> {
   const name = opts.name ?? 'mymaster';
@@ -122,7 +122,7 @@ export async function startSentinelSet(opts: { lagMs?: number; name?: string } =
   try {
     const primary = await startDataNode(join(root, 'primary'));
     started.push(primary);
-    link = opts.lagMs ? await startLaggingLink(primary.port, opts.lagMs) : undefined;
+    link = opts.lagMs ? await spawnLaggingLink(primary.port, opts.lagMs) : undefined;
     const primaryAddressPort = link?.port ?? primary.port;
     const replica = await startDataNode(join(root, 'replica'), { replicaOf: primaryAddressPort });
     started.push(replica);
