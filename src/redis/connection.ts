@@ -55,6 +55,9 @@ function sentinelOptions(target: RedisTarget & { sentinel: SentinelTarget }, rol
   const db = url ? Number(new URL(url).pathname.slice(1)) || 0 : 0;
   return {
     ...redisOptions(role),
+    // A producer's command in flight when the primary goes fails at once (its webhook: 503), instead
+    // of waiting to be sent again to whichever primary comes next.
+    ...(role === 'producer' ? { maxRetriesPerRequest: 0 } : {}),
     ...auth,
     db,
     sentinels: sentinel.nodes,
