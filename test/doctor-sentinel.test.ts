@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.ts';
 import { startSentinelSet, type SentinelSet } from './support/redis-sentinel.ts';
@@ -42,6 +43,20 @@ describe('with REDIS_SENTINELS', () => {
     expect(res.code).toBe(1);
     expect(line(res.stdout, 'Redis Sentinel')).toMatch(/^problem Redis Sentinel no sentinel answered about "nobody"/);
     expect(res.stdout).toMatch(/fix: set REDIS_SENTINEL_MASTER to the name of their `sentinel monitor` line/);
+  });
+
+  it('doctor says so when the server refuses WAIT (as some managed services do)', async () => {
+    const admin = new Redis({ port: set.primary.port, host: '127.0.0.1' });
+    try {
+      await admin.call('ACL', 'SETUSER', 'nowait', 'on', '>nowait-pw', '~*', '&*', '+@all', '-wait');
+      const res = await runCli(['doctor'], { REDIS_URL: `redis://nowait:nowait-pw@127.0.0.1:${set.primary.port}`, REDIS_MIN_REPLICAS_ACK: '1' });
+      expect(res.code).toBe(1);
+      expect(line(res.stdout, 'Redis replica acknowledgement')).toMatch(/^problem Redis replica acknowledgement REDIS_MIN_REPLICAS_ACK is 1 but this server refuses WAIT \(NOPERM/);
+      expect(res.stdout).not.toContain('nowait-pw');
+    } finally {
+      await admin.call('ACL', 'DELUSER', 'nowait');
+      admin.disconnect();
+    }
   });
 
   it('the ops commands connect through the sentinels', async () => {

@@ -63,6 +63,14 @@ export async function checkReplication(redis: Redis, ack: ReplicaAck, primary: s
   if (info.role && info.role !== 'master') return [problem('Redis replication', `${primary} is a ${info.role === 'slave' ? 'replica' : info.role} (read-only)`, 'point REDIS_URL at the primary, or use REDIS_SENTINELS')];
   const replicas = replicasOf(info);
   const online = replicas.filter((r) => r.state === 'online').length;
+  if (ack.replicas > 0) {
+    // Some managed services refuse WAIT: then no webhook could ever be confirmed.
+    const refused = await redis.wait(0, 0).then(
+      () => undefined,
+      (err: Error) => err.message,
+    );
+    if (refused) return [ok('Redis replication', `primary ${primary}, ${replicas.length} replica(s)`), problem(ACK_NAME, `REDIS_MIN_REPLICAS_ACK is ${ack.replicas} but this server refuses WAIT (${refused}): every webhook would be answered 503`, 'set REDIS_MIN_REPLICAS_ACK=0 (the service\'s own replication is then all there is)')];
+  }
   const list = replicas.map((r) => `${r.address} ${r.state}, ${r.behind} bytes not yet acknowledged, last ack ${r.lagSeconds} s ago`).join('; ');
   const detail = `primary ${primary} (offset ${info.master_repl_offset ?? '?'}); ${replicas.length ? `${replicas.length} replica${replicas.length > 1 ? 's' : ''}: ${list}` : 'no replicas'}`;
   return [ok('Redis replication', detail), ackCheck(ack, online)];
