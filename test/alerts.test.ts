@@ -45,6 +45,7 @@ const snapshot = (over: Partial<AlertSnapshot> = {}): AlertSnapshot => ({
   oldestWaiting: [{ queue: 'email-welcome', seconds: null }],
   authErrors: [{ api: 'hubspot', count: 0, windowMinutes: 10 }],
   bounces: { sent: 0, bounced: 0, dropped: 0 },
+  hubspotDaily: { paused: false },
   ...over,
 });
 const thresholds = { oldestWaitingSeconds: 900, bounceRate: 0.05, bounceMinSends: 20 };
@@ -60,6 +61,8 @@ describe('alert conditions (pure)', () => {
     ['bounces and drops above 5 % of 100 sends', snapshot({ bounces: { sent: 100, bounced: 4, dropped: 2 } }), ['bounce-rate']],
     ['exactly 5 % of 100 sends', snapshot({ bounces: { sent: 100, bounced: 5, dropped: 0 } }), []],
     ['a high share of too few sends', snapshot({ bounces: { sent: 19, bounced: 10, dropped: 0 } }), []],
+    ['HubSpot work paused for the daily limit', snapshot({ hubspotDaily: { paused: true, until: Date.parse('2024-05-01T16:00:00Z'), timeZone: 'Asia/Taipei' } }), ['hubspot-daily-limit']],
+    ['HubSpot daily usage known, not reached', snapshot({ hubspotDaily: { paused: false, usage: 249_999, limit: 250_000 } }), []],
   ] as const)('%s', (_name, s, active) => {
     const results = evaluateConditions(s, thresholds);
     expect(results.filter((r) => r.active).map((r) => r.id)).toEqual(active);
@@ -69,6 +72,9 @@ describe('alert conditions (pure)', () => {
     const [dlq] = evaluateConditions(snapshot({ deadLetters: [{ queue: 'crm-contacts', size: 3, baseline: 1 }] }), thresholds);
     expect(dlq!.firing).toBe('crm-contacts-dlq grew to 3 dead letter(s) (was 1). See why: course-sync dlq list crm-contacts');
     expect(redisCondition('w1:42', false, 'connection reconnecting').firing).toBe('worker w1:42 cannot reach Redis (connection reconnecting): jobs are not being processed');
+    const daily = evaluateConditions(snapshot({ hubspotDaily: { paused: true, until: Date.parse('2024-05-01T16:00:00Z'), timeZone: 'Asia/Taipei', usage: 250_003, limit: 250_000 } }), thresholds).find((c) => c.id === 'hubspot-daily-limit')!;
+    expect(daily.firing).toMatch(/^HubSpot daily API limit reached \(250,003 of 250,000 calls today\): all HubSpot work is paused until 2024-05-02 00:00 Asia\/Taipei \(portal time zone Asia\/Taipei\); jobs are kept/);
+    expect(daily.resolved).toBe('HubSpot daily API limit: HubSpot work resumed');
   });
 
   it('fires once, clears once, and holds a change back inside the minimum interval', async () => {

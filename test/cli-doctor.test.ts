@@ -58,13 +58,14 @@ describe('course-sync doctor', () => {
     for (const name of ['HubSpot contacts', 'HubSpot products', 'HubSpot contact properties', 'HubSpot product properties']) {
       expect(line(res.stdout, name)).toBe(`ok ${name} the token can read them`);
     }
+    expect(line(res.stdout, 'HubSpot daily API limit')).toMatch(/^ok HubSpot daily API limit \d+ of 250,000 calls used today \(0\.0 %\); resets \d{4}-\d\d-\d\d 00:00 US\/Eastern \(portal time zone US\/Eastern\)$/);
     expect(line(res.stdout, 'SendGrid API key')).toBe('ok SendGrid API key valid, with Mail Send permission');
     expect(line(res.stdout, 'SendGrid sender')).toBe(`ok SendGrid sender ${FROM} is a verified sender`);
     expect(res.stdout).toMatch(/No problems found\.$/m);
 
     // It asked the real questions, through the real clients.
     const gets = hs.state.requests.filter((r) => r.method === 'GET').map((r) => `${r.path}?${new URLSearchParams(r.query)}`);
-    expect(gets).toEqual(expect.arrayContaining(['/crm/v3/objects/contacts?limit=1', '/crm/v3/objects/products?limit=1', '/crm/v3/properties/contacts?', '/crm/v3/properties/products?']));
+    expect(gets).toEqual(expect.arrayContaining(['/crm/v3/objects/contacts?limit=1', '/crm/v3/objects/products?limit=1', '/crm/v3/properties/contacts?', '/crm/v3/properties/products?', '/account-info/v3/api-usage/daily/private-apps?', '/account-info/v3/details?']));
     expect(sg.requests.map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual(expect.arrayContaining(['GET /v3/scopes 200', 'GET /v3/verified_senders 200']));
   });
 

@@ -37,6 +37,7 @@ describe('ops/prometheus-alerts.yml', () => {
       'CourseSyncApiAuthFailing',
       'CourseSyncRedisUnreachable',
       'CourseSyncWorkerLostRedis',
+      'CourseSyncHubSpotDailyLimitReached',
     ]);
     for (const r of rules) {
       expect(['warning', 'critical']).toContain(r.labels.severity);
@@ -47,7 +48,7 @@ describe('ops/prometheus-alerts.yml', () => {
 
   it('uses only metrics that /metrics serves', () => {
     const used = new Set(rules.flatMap((r) => r.expr.match(/course_sync_[a-z_]+/g) ?? []));
-    expect(used.size).toBeGreaterThanOrEqual(5);
+    expect(used.size).toBeGreaterThanOrEqual(6);
     for (const name of used) expect(metricsText).toMatch(new RegExp(`^# TYPE ${name} (gauge|counter)$`, 'm'));
   });
 

@@ -7,7 +7,7 @@ import { ConfigError, loadConfig } from '../src/config.ts';
 import { idempotencyKey } from '../src/events/idempotency-key.ts';
 import { validateEvent } from '../src/events/schemas.ts';
 import { pendingKey } from '../src/queues/pending-events.ts';
-import { generateEventKeyPair } from '../src/receiver/sendgrid-signature.ts';
+import { generateEventKeyPair } from '../src/sendgrid-signature.ts';
 import { enrollEvent } from './support/faults.ts';
 import { startTestService } from './support/receiver.ts';
 import { replicaInStep, startDataNode, type RedisProcess } from './support/redis-sentinel.ts';

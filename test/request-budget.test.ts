@@ -4,27 +4,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startHubSpotEmulator } from '../src/emulators/hubspot/index.ts';
 import { createHubSpotCall } from '../src/hubspot/call.ts';
 import { HubSpotCallError } from '../src/hubspot/errors.ts';
-import { RequestBudget, type BudgetClock } from '../src/hubspot/request-budget.ts';
+import { BudgetBlockedError, RequestBudget } from '../src/hubspot/request-budget.ts';
 import { createMetrics } from '../src/metrics.ts';
+import { TestClock } from './support/clock.ts';
 import { dropPrefix, redisUrl, testConfig } from './support/env.ts';
-
-/**
- * Time that moves only when the test advances it or a budget sleeps on it (a sleep moves it on by
- * the time asked and returns at once), so nothing here races the wall clock, however busy the
- * machine. Given to the HubSpot emulator too, a request arrives at the very instant it was granted.
- * Meant for one waiter at a time: two sleeping together would each move it on.
- */
-class TestClock implements BudgetClock {
-  private t = 1_700_000_000_000;
-  readonly now = () => this.t;
-  advance(ms: number): void {
-    this.t += ms;
-  }
-  readonly sleep = async (ms: number, signal?: AbortSignal) => {
-    signal?.throwIfAborted();
-    this.t += ms;
-  };
-}
 
 // Two connections stand for two worker processes sharing one Redis.
 let a: Redis;
@@ -72,7 +55,10 @@ describe('RequestBudget', () => {
       granted.push(clock.now());
       expect(await a.zcard(windowKey)).toBeLessThanOrEqual(5);
     }
-    for (const gap of gaps(granted)) expect(gap).toBeGreaterThanOrEqual(2025), expect(gap).toBeLessThan(2100);
+    for (const gap of gaps(granted)) {
+      expect(gap).toBeGreaterThanOrEqual(2025);
+      expect(gap).toBeLessThan(2100);
+    }
     // Early by 25 ms five times over would fit a sixth into one window: the window itself stops it.
     for (let i = 0; i + 5 < granted.length; i++) expect(granted[i + 5]! - granted[i]!).toBeGreaterThanOrEqual(10_250);
   });
@@ -91,6 +77,21 @@ describe('RequestBudget', () => {
     clock.advance(1);
     expect(await other.blockedFor()).toBe(0);
     expect(await other.tryAcquire()).toBe(0);
+  });
+
+  it('gives up at once on a block longer than the caller would wait, and unblock() lifts a block', async () => {
+    const p = `${prefix}-long-block`;
+    const one = new RequestBudget(a, p, { max: 100, clock });
+    const other = new RequestBudget(b, p, { max: 100, clock });
+    await one.block(3_600_000);
+    const start = clock.now();
+    const err = await other.acquire(undefined, 60_000).catch((e) => e);
+    expect(err).toBeInstanceOf(BudgetBlockedError);
+    expect(err.waitMs).toBe(3_600_000);
+    expect(clock.now()).toBe(start); // it did not sleep
+    await one.unblock();
+    expect(await other.blockedFor()).toBe(0);
+    await other.acquire(undefined, 60_000);
   });
 
   it('goes by Redis\' own clock when given none', async () => {

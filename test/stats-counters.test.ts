@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderBarChart } from '../src/admin/charts.ts';
 import { readPictures } from '../src/admin/pictures.ts';
 import { createMetrics } from '../src/metrics.ts';
@@ -10,7 +10,7 @@ import { bucketOf, StatsKeys } from '../src/stats/keys.ts';
 import { ApiStatsShipper, sampleWaiting } from '../src/stats/shipper.ts';
 import { TraceKeys } from '../src/trace/keys.ts';
 import { StepLog } from '../src/trace/step-log.ts';
-import { dropPrefix, redisUrl, SETTLE, testConfig } from './support/env.ts';
+import { dropPrefix, redisUrl, testConfig } from './support/env.ts';
 
 const MIN = 60_000;
 const config = testConfig();
@@ -90,7 +90,7 @@ describe('job counters in time buckets', () => {
     counted.sendCommand = ((command: { name: string; args: unknown[] }, ...rest: unknown[]) => {
       if (command.name.toLowerCase() === 'hgetall' && String(command.args[0]).startsWith(`${prefix}:cs:stats:`)) reads.push(String(command.args[0]));
       return (send as (...a: unknown[]) => unknown)(command, ...rest);
-    }) as typeof counted.sendCommand;
+    });
     try {
       const series = seriesReader(counted, keys, now);
       await Promise.all([readTotals(counted, keys, [...WORK_QUEUES, 'api'], now, series), readPictures(counted, prefix, 100, now, series)]);

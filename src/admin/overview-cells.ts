@@ -1,4 +1,6 @@
 import type { ActiveAlert } from '../alerts/state.ts';
+import { formatPortalTime } from '../hubspot/daily-reset.ts';
+import type { HubSpotDailyOverview } from '../stats/hubspot-daily.ts';
 import type { Overview } from '../stats/overview.ts';
 
 /** Formats an age in seconds for people: "—", "42 s", "12 min", "3.5 h", "2.1 d". */
@@ -25,6 +27,18 @@ export function formatShare(share: number | null): string {
   return pct === 0 || pct >= 10 ? `${Math.round(pct)} %` : `${pct.toFixed(1)} %`;
 }
 
+/** HubSpot's daily limit in words: the banner while paused (empty otherwise), the usage, the state. */
+export function hubSpotDailyCells(d: HubSpotDailyOverview): Record<string, string> {
+  const until = d.until ? Date.parse(d.until) : undefined;
+  const when = until ? `${formatPortalTime(until, d.timeZone)} (portal time zone ${d.timeZone ?? 'unknown'})` : '';
+  const n = (x: number) => x.toLocaleString('en-US');
+  return {
+    'hubspot.daily.banner': d.paused ? `HubSpot daily API limit reached — HubSpot work paused until ${when}; jobs kept` : '',
+    'hubspot.daily.usage': d.usage !== undefined && d.limit ? `${n(d.usage)} of ${n(d.limit)} (${formatShare(Math.min(1, d.usage / d.limit))})` : '—',
+    'hubspot.daily.state': d.paused ? `reached: paused until ${when}` : 'not reached',
+  };
+}
+
 /**
  * Every figure of the overview page, formatted, by the `data-cell` name of the element showing it.
  * The server renders the page with these and the page's script refreshes them from
@@ -35,6 +49,7 @@ export function overviewCells(o: Overview, alerts: ActiveAlert[]): Record<string
     generatedAt: o.generatedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC'),
     quarantine: String(o.quarantine),
     alertCount: alerts.length ? `${alerts.length} firing` : 'none firing',
+    ...hubSpotDailyCells(o.hubspotDaily),
   };
   for (const q of o.queues) {
     const p = q.name;

@@ -1,6 +1,6 @@
-import { DASHBOARD_PATH } from './bull-board.ts';
+import { DASHBOARD_PATH } from '../console-links.ts';
 import type { ActiveAlert } from '../alerts/state.ts';
-import type { AuditEntry } from './audit.ts';
+import type { AuditEntry } from '../audit/trail.ts';
 import type { AdminUser } from './auth.ts';
 import { escapeHtml } from '../html.ts';
 import { renderPage, timeHtml } from './layout.ts';
@@ -43,7 +43,9 @@ function apiCard(api: 'hubspot' | 'sendgrid', c: Record<string, string>): string
   const rows = (['calls', 'rateLimited', 'authErrors', 'serverErrors'] as const)
     .map((k) => `<tr><th>${{ calls: 'calls', rateLimited: '429 rate limited', authErrors: '401/403', serverErrors: '5xx' }[k]}</th><td>${cell(c, `${api}.hour.${k}`)}</td><td>${cell(c, `${api}.day.${k}`)}</td></tr>`)
     .join('');
-  return `<article class="card"><h3>${title}</h3><table><tr><th></th><th>1 h</th><th>24 h</th></tr>${rows}</table></article>`;
+  // HubSpot's daily API limit (a private app's calls per day of the portal's time zone).
+  const daily = api === 'hubspot' ? `<dl class="daily"><div><dt>daily API calls today</dt><dd>${cell(c, 'hubspot.daily.usage')}</dd></div><div><dt>daily limit</dt><dd>${cell(c, 'hubspot.daily.state')}</dd></div></dl>` : '';
+  return `<article class="card"><h3>${title}</h3><table><tr><th></th><th>1 h</th><th>24 h</th></tr>${rows}</table>${daily}</article>`;
 }
 
 /** The welcome emails' fate (SendGrid's Event Webhook): sent, delivered, deferred, bounced, dropped, spam reports, bounce rate. */
@@ -67,6 +69,7 @@ export function renderAdminPage(p: AdminPageInput): string {
   const alerts = p.alerts.map((a) => `<li>${escapeHtml(a.text)} <span class="muted">(since ${escapeHtml(a.since)})</span></li>`).join('');
   const body = `<form method="post" action="/admin" role="search"><input type="search" name="q" value="${escapeHtml(p.query ?? '')}" placeholder="enrollment id, course id, plan id or student e-mail" aria-label="Find an event" autocomplete="off"><button type="submit">Find</button></form>
 ${p.results ?? ''}
+<p class="paused-banner" role="status">${cell(c, 'hubspot.daily.banner')}</p>
 <section class="alerts"><h2>Alerts <small class="muted">${cell(c, 'alertCount')}</small></h2><ul id="alert-list">${alerts}</ul></section>
 <section><h2>Queues</h2><div class="grid">${p.overview.queues.map((q) => queueCard(q.name, c)).join('\n')}</div></section>
 <section><h2>Last hour and day</h2><div class="charts">${chartIds.map((id) => `<div data-chart="${escapeHtml(id)}">${p.charts[id] ?? ''}</div>`).join('\n')}</div></section>

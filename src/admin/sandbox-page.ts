@@ -1,36 +1,6 @@
 import type { Middleware } from 'koa';
+import type { SandboxAddress, SandboxEmail, SandboxObject, SandboxProvider, SandboxSnapshot } from '../emulators/snapshot.ts';
 import { escapeHtml } from '../html.ts';
-
-/** A HubSpot object the emulator holds: its id and properties (the emulator's CrmObject fits). */
-export interface SandboxObject {
-  id?: string;
-  properties?: Record<string, unknown>;
-  archived?: boolean;
-}
-
-/** An address as a string or as SendGrid's `{email, name}`. */
-export type SandboxAddress = string | { email: string; name?: string };
-
-/** An e-mail the SendGrid emulator accepted, with its rendered bodies (the emulator's OutboxEmail fits). */
-export interface SandboxEmail {
-  messageId?: string;
-  to: SandboxAddress | SandboxAddress[];
-  from?: SandboxAddress;
-  subject?: string;
-  html?: string;
-  text?: string;
-  acceptedAt?: string;
-}
-
-/** What the emulators received so far. */
-export interface SandboxSnapshot {
-  contacts: SandboxObject[];
-  products: SandboxObject[];
-  emails: SandboxEmail[];
-}
-
-/** Reads the emulators' state; wired by the sandbox start-up. */
-export type SandboxProvider = () => SandboxSnapshot | Promise<SandboxSnapshot>;
 
 /** Where the page is served, behind the admin gate. */
 export const SANDBOX_PATH = '/admin/sandbox';

@@ -1,3 +1,5 @@
+import { formatPortalTime } from '../hubspot/daily-reset.ts';
+
 /** What the alert engine measured in one round. */
 export interface AlertSnapshot {
   /** Per dead-letter queue: its size now, and the size it had when it was last quiet. */
@@ -8,6 +10,8 @@ export interface AlertSnapshot {
   authErrors: { api: 'hubspot' | 'sendgrid'; count: number; windowMinutes: number }[];
   /** Welcome emails in the last hour: sent (SendGrid 2xx), and bounced or dropped (SendGrid's events). */
   bounces: { sent: number; bounced: number; dropped: number };
+  /** HubSpot's daily API limit: whether HubSpot work is paused until the portal's reset, and what is known of it. */
+  hubspotDaily: { paused: boolean; until?: number; timeZone?: string; usage?: number; limit?: number };
 }
 
 export interface AlertThresholds {
@@ -73,6 +77,14 @@ export function evaluateConditions(s: AlertSnapshot, t: AlertThresholds): Condit
     active: sent >= t.bounceMinSends && share > t.bounceRate,
     firing: `${bounced + dropped} of ${sent} welcome emails in the last hour bounced or were dropped (${pct(share)}, threshold ${pct(t.bounceRate)}): check the addresses Loopwise sends and SendGrid's suppression list`,
     resolved: `welcome email bounces are back under ${pct(t.bounceRate)} of the last hour's sends`,
+  });
+  const d = s.hubspotDaily;
+  const used = d.usage !== undefined && d.limit ? ` (${d.usage.toLocaleString('en-US')} of ${d.limit.toLocaleString('en-US')} calls today)` : '';
+  out.push({
+    id: 'hubspot-daily-limit',
+    active: d.paused,
+    firing: `HubSpot daily API limit reached${used}: all HubSpot work is paused until ${d.until ? formatPortalTime(d.until, d.timeZone) : 'the portal\'s daily reset'} (portal time zone ${d.timeZone ?? 'unknown'}); jobs are kept and resume by themselves. To resume sooner, raise the limit in HubSpot (a capacity pack); a probe every 15 min notices`,
+    resolved: 'HubSpot daily API limit: HubSpot work resumed',
   });
   return out;
 }

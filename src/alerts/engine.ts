@@ -11,6 +11,7 @@ import { evaluateConditions, redisCondition, type AlertSnapshot, type ConditionR
 import { webhookNotifier, type Notify } from './notifier.ts';
 import { MemoryAlertState, RedisAlertState, type AlertState, type Transition } from './state.ts';
 import { recordKey } from '../redis/keys.ts';
+import { readHubSpotDaily } from '../stats/hubspot-daily.ts';
 
 /** 401/403 answers count against this many recent minutes. */
 export const AUTH_WINDOW_MINUTES = 10;
@@ -145,7 +146,9 @@ export class AlertEngine {
       windowMinutes: AUTH_WINDOW_MINUTES,
     }));
     const { sent, bounced, dropped } = emailFigures(hourEmail, sumSeries(hourOfApi));
-    return { deadLetters, oldestWaiting, authErrors, bounces: { sent, bounced, dropped } };
+    const daily = await readHubSpotDaily(redis, prefix, now);
+    const hubspotDaily = { paused: daily.paused, until: daily.until ? Date.parse(daily.until) : undefined, timeZone: daily.timeZone, usage: daily.usage, limit: daily.limit };
+    return { deadLetters, oldestWaiting, authErrors, bounces: { sent, bounced, dropped }, hubspotDaily };
   }
 
   private async apply(state: AlertState, conditions: ConditionResult[], now: number): Promise<AlertMessage[]> {

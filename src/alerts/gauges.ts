@@ -7,6 +7,7 @@ import { oldestWaitingSince } from '../stats/overview.ts';
 import { readRecentMinutes } from '../stats/counters.ts';
 import { StatsKeys } from '../stats/keys.ts';
 import { AUTH_WINDOW_MINUTES, workersSeenKey } from './engine.ts';
+import { registerHubSpotDailyGauges } from './hubspot-daily-gauges.ts';
 
 export interface OpsGaugeDeps {
   /** A fail-fast (producer) connection: its PING is `course_sync_redis_up`. */
@@ -89,4 +90,5 @@ export function registerOpsGauges(metrics: Pick<Metrics, 'registry'>, deps: OpsG
       });
     },
   });
+  registerHubSpotDailyGauges(metrics.registry, redis, deps.prefix);
 }

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config.ts';
 import { formatResults, ok, problem, skipped, type CheckResult } from '../doctor/check.ts';
 import { checkHubSpot } from '../doctor/hubspot.ts';
+import { checkHubSpotDailyLimit, readRecordedPause } from '../doctor/hubspot-daily.ts';
 import { checkLocalRedisBinary, checkRedis } from '../doctor/redis.ts';
 import { checkEventWebhook, checkSendGridKey, checkSendGridSender } from '../doctor/sendgrid.ts';
 import { createHubSpotClient } from '../hubspot/client.ts';
@@ -33,7 +34,11 @@ function webhookCheck(config: Config): CheckResult {
 async function hubspotChecks(config: Config): Promise<CheckResult[]> {
   if (!config.hubspot.accessToken) return [skipped('HubSpot', 'sandbox mode: no HUBSPOT_ACCESS_TOKEN, the built-in emulator stands in')];
   const client = createHubSpotClient(config.hubspot);
-  return within('HubSpot', CHECK_TIMEOUT_MS, () => checkHubSpot(client, config.hubspot.baseUrl));
+  return within('HubSpot', CHECK_TIMEOUT_MS, async () => {
+    const access = await checkHubSpot(client, config.hubspot.baseUrl);
+    const recorded = await readRecordedPause(config.redis, config.redis.prefix);
+    return [...access, await checkHubSpotDailyLimit(client, recorded)];
+  });
 }
 
 async function sendgridChecks(config: Config): Promise<CheckResult[]> {
@@ -72,6 +77,7 @@ export function registerDoctor(program: Command, io: CliIO): void {
         'its replicas (how far behind each is) and whether REDIS_MIN_REPLICAS_ACK can be met; with',
         'REDIS_SENTINELS, what each sentinel says about REDIS_SENTINEL_MASTER (primary, replicas, quorum);',
         'WEBHOOK_SECRET set; the HubSpot token can read contacts, products and their properties;',
+        'HubSpot\'s daily API limit: calls used today, when it resets, and whether HubSpot work is paused for it;',
         'the SendGrid key has Mail Send; WELCOME_EMAIL_FROM is a verified sender or in an authenticated domain.',
         'Configuration comes from the environment, as for `start`.',
         '',

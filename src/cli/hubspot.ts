@@ -9,7 +9,7 @@ import type { CliIO } from './io.ts';
 
 const NOTE = `
 Creates the "loopwise" property group and course-sync's custom properties on contacts and
-products (see README "HubSpot contacts"); what exists already is left as it is.
+products (see docs/hubspot.md); what exists already is left as it is.
 Needs HUBSPOT_ACCESS_TOKEN (scopes crm.schemas.contacts.write, crm.schemas.products.write) and
 HUBSPOT_BASE_URL (default https://api.hubapi.com). The workers run the same check at start-up.
 Exit codes: 0 done; 1 a property exists with another type, or HubSpot refused; 2 token missing

@@ -30,6 +30,9 @@ function explainHubSpotError(probe: Pick<Probe, 'name' | 'scopes'>, err: unknown
     return problem(probe.name, 'the token was refused (401)', 'set HUBSPOT_ACCESS_TOKEN to the access token of a HubSpot private app (Settings → Integrations → Private apps)');
   }
   if (status === 403) return problem(probe.name, 'the token lacks a scope (403)', `give the private app the scopes ${probe.scopes}`);
+  if (status === 429 && (err as { body?: { policyName?: unknown } }).body?.policyName === 'DAILY') {
+    return problem(probe.name, 'HubSpot\'s daily API limit is reached (429 DAILY)', 'see the "HubSpot daily API limit" line: HubSpot answers again after the portal\'s daily reset');
+  }
   if (status === 429) return problem(probe.name, 'rate limited (429) while checking', 'run the doctor again in a few seconds; if it persists, lower HUBSPOT_REQUESTS_PER_10S');
   if (status !== undefined) return problem(probe.name, `HTTP ${status}: ${message.slice(0, 160)}`, 'check HUBSPOT_BASE_URL and HubSpot status');
   return problem(probe.name, `no answer from ${baseUrl} (${message.slice(0, 160)})`, 'check network access to HUBSPOT_BASE_URL');

@@ -24,7 +24,7 @@ function versionAtLeast(v: string, min: readonly number[]): boolean {
 async function setting(redis: Redis, info: Record<string, string>, infoField: string, configName: string): Promise<string | undefined> {
   if (info[infoField] !== undefined) return info[infoField];
   try {
-    const [, value] = (await redis.config('GET', configName)) as string[];
+    const [, value] = (await redis.config('GET', configName));
     return value;
   } catch {
     return undefined;
@@ -79,7 +79,7 @@ export async function checkRedis(target: RedisTarget, ack: ReplicaAck = { replic
     else if (aof === '1' || aof === 'yes') {
       let fsync: string | undefined;
       try {
-        fsync = ((await redis.config('GET', 'appendfsync')) as string[])[1];
+        fsync = ((await redis.config('GET', 'appendfsync')))[1];
       } catch {
         /* CONFIG disabled: fsync policy unknown, AOF still on */
       }

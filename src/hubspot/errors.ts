@@ -30,7 +30,8 @@ function header(headers: unknown, name: string): string | undefined {
 /**
  * How long a 429 asks us to wait: Retry-After when present, else the window HubSpot names in
  * X-HubSpot-RateLimit-Interval-Milliseconds (a rolling window frees up within one interval);
- * a DAILY policy waits an hour.
+ * a DAILY policy waits an hour here, a placeholder: workers pause until the portal's daily reset
+ * instead (daily-limit.ts).
  */
 export function rateLimitWaitMs(headers: unknown, body: unknown): number {
   const policy = (body as { policyName?: string } | undefined)?.policyName;

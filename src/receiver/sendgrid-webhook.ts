@@ -10,9 +10,9 @@ import { QUEUES } from '../queues/names.ts';
 import type { QueueSet } from '../queues/registry.ts';
 import { awaitReplicas, ReplicaAckError } from '../redis/replica-ack.ts';
 import { EventBatchError, parseEventBatch } from '../sendgrid/events.ts';
-import type { Quarantine } from './quarantine.ts';
-import { readWebhookBody } from './raw-body.ts';
-import { EventSignatureError, EventWebhookSignature } from './sendgrid-signature.ts';
+import type { Quarantine } from '../quarantine/store.ts';
+import { readWebhookBody } from '../raw-body.ts';
+import { EventSignatureError, EventWebhookSignature } from '../sendgrid-signature.ts';
 
 export interface SendGridWebhookDeps {
   config: Config;

@@ -2,9 +2,10 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { WORK_QUEUES } from '../queues/names.ts';
 import type { QueueSet } from '../queues/registry.ts';
-import type { Quarantine } from '../receiver/quarantine.ts';
+import type { Quarantine } from '../quarantine/store.ts';
 import { EMAIL_SCOPE, StatsKeys } from './keys.ts';
 import { readTotals, type SeriesRead, type Totals } from './counters.ts';
+import { readHubSpotDaily, type HubSpotDailyOverview } from './hubspot-daily.ts';
 
 /** Two figures of one measure: over the last hour and over the last day. */
 export interface HourDay<T> {
@@ -58,6 +59,8 @@ export interface Overview {
   quarantine: number;
   apis: ApiOverview[];
   email: HourDay<EmailFigures>;
+  /** HubSpot's daily API limit: usage so far, and whether HubSpot work is paused until the portal's reset. */
+  hubspotDaily: HubSpotDailyOverview;
 }
 
 export interface OverviewDeps {
@@ -135,5 +138,6 @@ export async function readOverview(deps: OverviewDeps, now = Date.now()): Promis
     quarantine: await quarantine.size(),
     apis: (['hubspot', 'sendgrid'] as const).map((name) => ({ api: name, figures: { hour: apiFigures(api.hour, name), day: apiFigures(api.day, name) } })),
     email: { hour: emailFigures(totals[EMAIL_SCOPE]!.hour, api.hour), day: emailFigures(totals[EMAIL_SCOPE]!.day, api.day) },
+    hubspotDaily: await readHubSpotDaily(redis, deps.prefix, now),
   };
 }

@@ -1,20 +1,15 @@
-import type { Client } from '@hubspot/api-client';
-import { createHubSpotCall } from '../hubspot/call.ts';
-import { createHubSpotClient } from '../hubspot/client.ts';
 import { CourseOptions } from '../hubspot/course-options.ts';
 import { CourseVersions } from '../hubspot/course-versions.ts';
-import { RequestBudget } from '../hubspot/request-budget.ts';
 import { setupOnce } from '../hubspot/setup.ts';
 import type { CourseJob } from '../queues/jobs.ts';
 import { QUEUES } from '../queues/names.ts';
 import type { RunningWorker, WorkerDeps } from './deps.ts';
+import { hubSpotKit, type HubSpotWorkerOptions } from './hubspot-kit.ts';
 import { productsProcessor, type ProductsJobResult } from './products-job.ts';
 import { notStarted, startQueueWorker } from './start.ts';
 
-/** Overrides for tests and the sandbox: an injected HubSpot client, a concurrency. */
-export interface ProductsWorkerOptions {
-  /** The HubSpot client; default one built from `config.hubspot` (token and base URL). */
-  client?: Client;
+/** Overrides for tests and the sandbox: an injected HubSpot client, a clock, a concurrency. */
+export interface ProductsWorkerOptions extends HubSpotWorkerOptions {
   /** Jobs processed at once per process (different courses run in parallel; one course never does). */
   concurrency?: number;
 }
@@ -29,10 +24,9 @@ export async function startProductsWorker(deps: WorkerDeps, opts: ProductsWorker
   if (!opts.client && !config.hubspot.accessToken) {
     return notStarted(deps, queue, 'HUBSPOT_ACCESS_TOKEN is not set and no HubSpot emulator was given; course events wait in the queue');
   }
-  const client = opts.client ?? createHubSpotClient(config.hubspot);
-  const abort = new AbortController();
-  const budget = new RequestBudget(deps.redis, config.redis.prefix, { max: config.hubspot.requestsPer10s });
-  const call = createHubSpotCall({ budget, metrics: deps.metrics, signal: abort.signal });
+  // The probe of a daily-limit pause: the smallest read of what this worker writes.
+  const kit = hubSpotKit(deps, opts, (c) => c.crm.products.basicApi.getPage(1));
+  const { client, call } = kit;
   const processor = productsProcessor({
     sync: {
       client,
@@ -52,6 +46,6 @@ export async function startProductsWorker(deps: WorkerDeps, opts: ProductsWorker
     processor,
     concurrency: opts.concurrency ?? DEFAULT_CONCURRENCY,
     details: { multiCurrency: config.hubspot.multiCurrency },
-    afterClose: () => abort.abort(),
+    afterClose: () => void kit.stop(),
   });
 }

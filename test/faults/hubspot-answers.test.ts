@@ -16,7 +16,8 @@ import { dropPrefix, redisUrl, testConfig } from '../support/env.ts';
 import { courseEvent, deadLetterCount, emailTally, enrollEvent, report, unfinished } from '../support/faults.ts';
 
 // A few thousand enrollments while HubSpot answers every way it documents, at random: 423 and 477
-// with Retry-After, 502/503/504, connections reset, its burst limit (429), students it already
+// with Retry-After, 502/503/504, connections reset, its burst limit (429), its daily limit (429
+// DAILY, running out half-way with the reset a few seconds off), students it already
 // holds with earlier courses (history reads), addresses it holds as another contact's secondary
 // one (409) and addresses it refuses (207). Every contact must end with every course it enrolled
 // in, once, nothing be lost, and only the refused addresses be dead letters.
@@ -65,7 +66,8 @@ async function seedPortal(em: HubSpotEmulator): Promise<void> {
 describe('HubSpot answering every documented way at random', () => {
   it('ends with every contact holding every course it enrolled in, no duplicate, nothing lost', { timeout: 240_000 }, async () => {
     const rand = random(20261207);
-    hubspot = await startHubSpotEmulator({ requestsPer10s: 20, intervalMs: 1000 });
+    // The usage endpoint answers past the limit, so the pause ends at its resetsAt (a few seconds off).
+    hubspot = await startHubSpotEmulator({ requestsPer10s: 20, intervalMs: 1000, portal: { accountInfoOverDailyLimit: 'answered' } });
     sendgrid = await startSendGridEmulator();
     await seedPortal(hubspot);
     hubspot.state.requests.length = 0;
@@ -119,9 +121,15 @@ describe('HubSpot answering every documented way at random', () => {
     const enrollments = events.filter((e) => e.type === 'course.student_enroll');
     const started = Date.now();
     const outcomes = new Map<string, number>();
+    let dailyAt: number | undefined;
     for (let i = 0; i < events.length; i += 50) {
       const results = await Promise.all(events.slice(i, i + 50).map((e) => intake.accept(e, idempotencyKey(e), `corr-${i}`)));
       for (const r of results) outcomes.set(r, (outcomes.get(r) ?? 0) + 1);
+      // Half-way, the portal's daily calls run out until a reset 4 s later.
+      if (dailyAt === undefined && i >= events.length / 2) {
+        dailyAt = Date.now();
+        hubspot.exhaustDaily(dailyAt + 4000);
+      }
     }
     expect(enrollments.length).toBeGreaterThanOrEqual(1500);
 
@@ -162,6 +170,11 @@ describe('HubSpot answering every documented way at random', () => {
 
     const answered = new Map<string, number>();
     for (const q of state.requests) answered.set(String(q.status), (answered.get(String(q.status)) ?? 0) + 1);
+    // The daily limit was met and waited out: at most a few calls while it lasted, work after it.
+    const during = state.requests.filter((q) => q.at >= dailyAt! && q.at < dailyAt! + 4000);
+    expect(during.filter((q) => q.status === 429).length).toBeGreaterThan(0);
+    expect(during.filter((q) => q.path.startsWith('/crm/')).length).toBeLessThanOrEqual(20);
+    expect(state.requests.some((q) => q.at >= dailyAt! + 4000 && q.status === 200 && q.path.startsWith('/crm/'))).toBe(true);
     report('hubspot-answers-mixed', {
       enrollments: enrollments.length,
       accepted: Object.fromEntries(outcomes),
@@ -170,6 +183,7 @@ describe('HubSpot answering every documented way at random', () => {
       secondaryAddresses: SECONDARY,
       hubspotRequests: state.requests.length,
       answers: Object.fromEntries([...answered].sort()),
+      callsWhileDailyLimitLasted: during.length,
       contactsWrong: wrong.length,
       deadLetters: dead.length,
       duplicateEmails: tally.duplicates,

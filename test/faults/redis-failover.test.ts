@@ -12,7 +12,7 @@ import { validateEvent } from '../../src/events/schemas.ts';
 import { EventIntake } from '../../src/queues/intake.ts';
 import { openQueues } from '../../src/queues/registry.ts';
 import { connectRedis, waitReady } from '../../src/redis/connection.ts';
-import { generateEventKeyPair } from '../../src/receiver/sendgrid-signature.ts';
+import { generateEventKeyPair } from '../../src/sendgrid-signature.ts';
 import { SECRET } from '../support/env.ts';
 import { contactEmails, emailTally, enrollEvent, report, unfinished } from '../support/faults.ts';
 import { deliver, isAck, summarise } from '../support/loopwise-sender.ts';

@@ -1,8 +1,11 @@
+import type { PortalAccount } from './account-info.ts';
 import type { HubSpotState, ObjectType } from './state.ts';
 
 /** What a route handler gets. */
 export interface RouteContext {
   state: HubSpotState;
+  /** The portal: account details, daily usage (account-info.ts). */
+  portal: PortalAccount;
   params: Record<string, string>;
   query: URLSearchParams;
   body: any;

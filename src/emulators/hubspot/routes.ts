@@ -28,6 +28,9 @@ export const ROUTES: Route[] = [
   route('POST', `/crm/v3/properties/${OBJECTS}`, createProperty),
   route('GET', `/crm/v3/properties/${OBJECTS}/${SEGMENT}`, getProperty),
   route('PATCH', `/crm/v3/properties/${OBJECTS}/${SEGMENT}`, updateProperty),
+  // Account information (account-info.ts): the portal's time zone and its daily API usage.
+  route('GET', '/account-info/v3/details', (c) => c.portal.details()),
+  route('GET', '/account-info/v3/api-usage/daily/private-apps', (c) => c.portal.dailyUsage()),
 ];
 
 /** The route for a request and the named parts of its path, if any. */

@@ -1,7 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { PortalAccount, type PortalOptions } from './account-info.ts';
 import type { HubSpotBehaviour } from './behaviour.ts';
+import { dailyHeaders, dailyLimitBody, type DayDecision } from './daily-limit.ts';
 import { FaultQueue, faultBody, faultHeaders, type FaultOptions } from './faults.ts';
 import { HubSpotHttpError, type RouteAnswer } from './http.ts';
 import { rateLimitBody, rateLimitHeaders, RollingWindow, type WindowDecision } from './rate-limit.ts';
@@ -24,6 +26,8 @@ export interface HubSpotEmulatorOptions {
   behaviour?: Partial<HubSpotBehaviour>;
   /** The clock of the burst limit and the request log (default Date.now); tests pass their own. */
   now?: () => number;
+  /** The portal: time zone and daily API limit (account-info.ts; default US/Eastern, 250,000 a day). */
+  portal?: PortalOptions;
 }
 
 /** A running emulator: its URL and token for the client, its state for assertions, and its fault controls. */
@@ -33,6 +37,14 @@ export interface HubSpotEmulator {
   state: HubSpotState;
   /** Changes the burst limit; undefined removes it. */
   setLimit(requestsPerWindow: number | undefined): void;
+  /** Changes the daily limit (today's count stays); undefined removes it. */
+  setDailyLimit(callsPerDay: number | undefined): void;
+  /**
+   * Uses up what is left of today's daily limit: every call answers 429 DAILY until the portal's
+   * midnight, or until `untilMs` (epoch ms, on the emulator's clock) when given — the usage
+   * endpoint's `resetsAt` then says that instant.
+   */
+  exhaustDaily(untilMs?: number): void;
   /** Switches how the emulator answers where HubSpot's documentation is silent (see behaviour.ts). */
   setBehaviour(b: Partial<HubSpotBehaviour>): void;
   /** Adds a fault for the next matching requests, or with `down` closes (true) / reopens (false) the port. */
@@ -70,7 +82,7 @@ function send(res: ServerResponse, answer: RouteAnswer, headers: Record<string, 
 
 /**
  * Starts the HubSpot emulator: the CRM endpoints course-sync calls, answering with HubSpot's
- * status codes, bodies and rate-limit headers (see README "HubSpot contacts").
+ * status codes, bodies and rate-limit headers (see docs/hubspot.md and docs/api-facts.md).
  */
 export async function startHubSpotEmulator(opts: HubSpotEmulatorOptions = {}): Promise<HubSpotEmulator> {
   const token = opts.token ?? 'emulator-token';
@@ -80,6 +92,7 @@ export async function startHubSpotEmulator(opts: HubSpotEmulatorOptions = {}): P
   const window = new RollingWindow('requestsPer10s' in opts ? opts.requestsPer10s : 100, opts.intervalMs ?? 10_000);
   const faults = new FaultQueue();
   const now = opts.now ?? Date.now;
+  const portal = new PortalAccount(opts.portal ?? {}, now);
   const sockets = new Set<Socket>();
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -88,9 +101,10 @@ export async function startHubSpotEmulator(opts: HubSpotEmulatorOptions = {}): P
     state.requests.push(entry);
     const correlationId = state.correlationId();
     let limit: WindowDecision | undefined;
+    let day: DayDecision | undefined;
     const answer = (a: RouteAnswer, extra: Record<string, string> = {}) => {
       entry.status = a.status;
-      send(res, a, { 'X-HubSpot-Correlation-Id': correlationId, ...(limit ? rateLimitHeaders(limit) : {}), ...extra }, `http://${req.headers.host ?? host}`);
+      send(res, a, { 'X-HubSpot-Correlation-Id': correlationId, ...(limit ? rateLimitHeaders(limit) : {}), ...(day ? dailyHeaders(day) : {}), ...extra }, `http://${req.headers.host ?? host}`);
     };
     try {
       const raw = await readBody(req);
@@ -119,12 +133,16 @@ export async function startHubSpotEmulator(opts: HubSpotEmulatorOptions = {}): P
           },
         });
       }
+      // The daily limit (daily-limit.ts) refuses first; a call the burst limit refuses is not counted.
+      day = portal.check(entry.path);
+      if (!day.allowed) return answer({ status: 429, body: dailyLimitBody(correlationId) });
       limit = window.take(now());
       if (!limit.allowed) return answer({ status: 429, body: rateLimitBody(correlationId) });
+      day = portal.daily.count(now());
 
       const found = match(entry.method, entry.path);
       if (!found) throw new HubSpotHttpError(404, 'OBJECT_NOT_FOUND', `No endpoint ${entry.method} ${entry.path} in the emulator`);
-      answer(found.route.handler({ state, params: found.params, query: url.searchParams, body: entry.body, correlationId }));
+      answer(found.route.handler({ state, portal, params: found.params, query: url.searchParams, body: entry.body, correlationId }));
     } catch (err) {
       if (err instanceof HubSpotHttpError) return answer({ status: err.status, body: err.body(correlationId) });
       answer({ status: 500, body: { status: 'error', message: (err as Error).message, correlationId, category: 'INTERNAL_ERROR' } });
@@ -159,6 +177,8 @@ export async function startHubSpotEmulator(opts: HubSpotEmulatorOptions = {}): P
     token,
     state,
     setLimit: (n) => window.setLimit(n),
+    setDailyLimit: (n) => portal.daily.setLimit(n),
+    exhaustDaily: (untilMs) => portal.daily.exhaust(now(), untilMs),
     setBehaviour: (b) => state.setBehaviour(b),
     async injectFaults(f) {
       if (f.down === true && !down) {
