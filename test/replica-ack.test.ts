@@ -120,8 +120,22 @@ describe('configuration', () => {
   };
 
   it('reads sentinels, the master name and the ack', () => {
-    const c = loadConfig({ ...env, REDIS_SENTINELS: '10.0.0.5:26380, sentinel-b, [::1]:26381', REDIS_SENTINEL_MASTER: 'cs', REDIS_SENTINEL_PASSWORD: 'pw', REDIS_MIN_REPLICAS_ACK: '1' });
-    expect(c.redis.sentinel).toEqual({ nodes: [{ host: '10.0.0.5', port: 26380 }, { host: 'sentinel-b', port: 26379 }, { host: '::1', port: 26381 }], master: 'cs', password: 'pw' });
+    const c = loadConfig({
+      ...env,
+      REDIS_SENTINELS: '10.0.0.5:26380, sentinel-b, [::1]:26381',
+      REDIS_SENTINEL_MASTER: 'cs',
+      REDIS_SENTINEL_PASSWORD: 'pw',
+      REDIS_MIN_REPLICAS_ACK: '1',
+    });
+    expect(c.redis.sentinel).toEqual({
+      nodes: [
+        { host: '10.0.0.5', port: 26380 },
+        { host: 'sentinel-b', port: 26379 },
+        { host: '::1', port: 26381 },
+      ],
+      master: 'cs',
+      password: 'pw',
+    });
     expect(c.redis.ack).toEqual({ replicas: 1, timeoutMs: 1000 });
     expect(loadConfig(env).redis).toMatchObject({ sentinel: undefined, ack: { replicas: 0, timeoutMs: 1000 } });
   });
@@ -129,13 +143,27 @@ describe('configuration', () => {
   it('stops start-up naming the key of a bad value', () => {
     expect(keyOf({ REDIS_SENTINELS: 'a:b' })).toMatch(/^config REDIS_SENTINELS: expected host:port/);
     expect(keyOf({ REDIS_SENTINELS: 'a:70000' })).toMatch(/^config REDIS_SENTINELS: /);
-    expect(keyOf({ REDIS_SENTINELS: 'a:1', REDIS_URL: 'redis://x:1', REDIS_CLUSTER: 'true', QUEUE_PREFIX: '{cs}' })).toMatch(/^config REDIS_SENTINELS: cannot be combined with REDIS_CLUSTER/);
-    expect(keyOf({ REDIS_SENTINELS: 'a:1', REDIS_SENTINEL_MASTER: 'my master' })).toMatch(/^config REDIS_SENTINEL_MASTER: /);
-    expect(keyOf({ REDIS_MIN_REPLICAS_ACK: '1' })).toMatch(/^config REDIS_MIN_REPLICAS_ACK: needs a Redis with replicas/);
-    expect(keyOf({ REDIS_MIN_REPLICAS_ACK: '1', REDIS_URL: 'redis://x:1', REDIS_CLUSTER: 'true', QUEUE_PREFIX: '{cs}' })).toMatch(/^config REDIS_MIN_REPLICAS_ACK: is not supported with REDIS_CLUSTER/);
-    expect(keyOf({ REDIS_MIN_REPLICAS_ACK: '-1', REDIS_URL: 'redis://x:1' })).toMatch(/^config REDIS_MIN_REPLICAS_ACK: /);
-    expect(keyOf({ REDIS_REPLICA_ACK_TIMEOUT_MS: '0' })).toMatch(/^config REDIS_REPLICA_ACK_TIMEOUT_MS: must be at least 1/);
-    expect(keyOf({ REDIS_REPLICA_ACK_TIMEOUT_MS: '5000' })).toMatch(/^config REDIS_REPLICA_ACK_TIMEOUT_MS: must be at most 4000/);
+    expect(
+      keyOf({ REDIS_SENTINELS: 'a:1', REDIS_URL: 'redis://x:1', REDIS_CLUSTER: 'true', QUEUE_PREFIX: '{cs}' }),
+    ).toMatch(/^config REDIS_SENTINELS: cannot be combined with REDIS_CLUSTER/);
+    expect(keyOf({ REDIS_SENTINELS: 'a:1', REDIS_SENTINEL_MASTER: 'my master' })).toMatch(
+      /^config REDIS_SENTINEL_MASTER: /,
+    );
+    expect(keyOf({ REDIS_MIN_REPLICAS_ACK: '1' })).toMatch(
+      /^config REDIS_MIN_REPLICAS_ACK: needs a Redis with replicas/,
+    );
+    expect(
+      keyOf({ REDIS_MIN_REPLICAS_ACK: '1', REDIS_URL: 'redis://x:1', REDIS_CLUSTER: 'true', QUEUE_PREFIX: '{cs}' }),
+    ).toMatch(/^config REDIS_MIN_REPLICAS_ACK: is not supported with REDIS_CLUSTER/);
+    expect(keyOf({ REDIS_MIN_REPLICAS_ACK: '-1', REDIS_URL: 'redis://x:1' })).toMatch(
+      /^config REDIS_MIN_REPLICAS_ACK: /,
+    );
+    expect(keyOf({ REDIS_REPLICA_ACK_TIMEOUT_MS: '0' })).toMatch(
+      /^config REDIS_REPLICA_ACK_TIMEOUT_MS: must be at least 1/,
+    );
+    expect(keyOf({ REDIS_REPLICA_ACK_TIMEOUT_MS: '5000' })).toMatch(
+      /^config REDIS_REPLICA_ACK_TIMEOUT_MS: must be at most 4000/,
+    );
     expect(keyOf({ REDIS_SENTINELS: 'a:1', REDIS_MIN_REPLICAS_ACK: '2' })).toBe('accepted');
   });
 });

@@ -70,7 +70,9 @@ async function serviceRedis(io: CliIO, config: Config): Promise<RedisTarget> {
     found.state === 'stale'
       ? `the course-sync recorded in ${found.path}${found.record ? ` (pid ${found.record.pid}, started at ${found.record.startedAt})` : ''} is not running any more: ${found.reason}`
       : `no course-sync service is running with a private Redis in ${dirname(found.path)} (REDIS_DATA_DIR)`;
-  throw new NoServiceError(`REDIS_URL is not set and ${why}. Start the service in this folder with \`npm start\` (or \`course-sync start\`), or set REDIS_URL to the Redis of the service you mean.`);
+  throw new NoServiceError(
+    `REDIS_URL is not set and ${why}. Start the service in this folder with \`npm start\` (or \`course-sync start\`), or set REDIS_URL to the Redis of the service you mean.`,
+  );
 }
 
 /**

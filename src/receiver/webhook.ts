@@ -51,7 +51,8 @@ export function webhookHandler(deps: WebhookDeps) {
       try {
         envelope = parseEnvelope(body);
       } catch (err) {
-        if (err instanceof EnvelopeError) throw new HttpError(err.status, err.message, err.errors.length ? { errors: err.errors } : {});
+        if (err instanceof EnvelopeError)
+          throw new HttpError(err.status, err.message, err.errors.length ? { errors: err.errors } : {});
         throw err;
       }
       const { type, data } = envelope;
@@ -59,7 +60,13 @@ export function webhookHandler(deps: WebhookDeps) {
       if (!isKnownType(type)) {
         metrics?.webhookIgnored.inc({ type: type.slice(0, 64) });
         ctx.status = 202;
-        ctx.body = { accepted: false, ignored: true, type, reason: 'event type is not handled by course-sync', key: bodyHashKey(body) };
+        ctx.body = {
+          accepted: false,
+          ignored: true,
+          type,
+          reason: 'event type is not handled by course-sync',
+          key: bodyHashKey(body),
+        };
         ctx.state.log = { eventType: type, outcome: 'ignored' };
         metrics?.webhookRequests.inc({ type: 'other', outcome: 'ignored' });
         return;
@@ -68,7 +75,8 @@ export function webhookHandler(deps: WebhookDeps) {
       try {
         event = validateEvent(type, data);
       } catch (err) {
-        if (err instanceof SchemaError) throw new HttpError(422, 'Payload does not match the schema of ' + type, { errors: err.errors });
+        if (err instanceof SchemaError)
+          throw new HttpError(422, 'Payload does not match the schema of ' + type, { errors: err.errors });
         throw err;
       }
       const key = idempotencyKey(event);
@@ -79,10 +87,16 @@ export function webhookHandler(deps: WebhookDeps) {
         if (err instanceof ReplicaAckError) {
           // On the primary, not yet on enough replicas: a failover now could lose it. The retry is
           // answered 200 duplicate once the replicas have it (or 202 if it was lost after all).
-          log.warn({ correlationId, eventType, key, err: err.message }, 'webhook not confirmed by the replicas (REDIS_MIN_REPLICAS_ACK)');
+          log.warn(
+            { correlationId, eventType, key, err: err.message },
+            'webhook not confirmed by the replicas (REDIS_MIN_REPLICAS_ACK)',
+          );
           throw new HttpError(503, 'Event not yet stored on enough Redis replicas, retry later');
         }
-        log.error({ correlationId, eventType, err: (err as Error).message }, 'webhook not persisted: Redis unavailable');
+        log.error(
+          { correlationId, eventType, err: (err as Error).message },
+          'webhook not persisted: Redis unavailable',
+        );
         throw new HttpError(503, 'Event could not be persisted, retry later');
       }
       ctx.status = outcome === 'accepted' ? 202 : 200;
@@ -95,19 +109,39 @@ export function webhookHandler(deps: WebhookDeps) {
       ctx.status = err.status;
       ctx.body = err.body();
       if (err.status === 503) ctx.set('Retry-After', '5');
-      metrics?.webhookRequests.inc({ type: isKnownType(eventType) ? eventType : 'other', outcome: `rejected_${err.status}` });
+      metrics?.webhookRequests.inc({
+        type: isKnownType(eventType) ? eventType : 'other',
+        outcome: `rejected_${err.status}`,
+      });
       log.warn({ correlationId, eventType, status: err.status, reason: err.message }, 'webhook rejected');
       if (err.status !== 503) await keep(err, eventType, body ?? Buffer.alloc(0), correlationId, ctx.ip);
     }
   };
 
-  async function keep(refusal: HttpError, eventType: string, body: Buffer, correlationId: string, source: string): Promise<void> {
+  async function keep(
+    refusal: HttpError,
+    eventType: string,
+    body: Buffer,
+    correlationId: string,
+    source: string,
+  ): Promise<void> {
     try {
       const errors = refusal.extra.errors as { field: string; message: string }[] | undefined;
-      const reason = errors ? `${refusal.message}: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}` : refusal.message;
-      const id = await quarantine.add({ status: refusal.status, reason, eventType, body, replayable: refusal.status === 422, errors, source });
+      const reason = errors
+        ? `${refusal.message}: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`
+        : refusal.message;
+      const id = await quarantine.add({
+        status: refusal.status,
+        reason,
+        eventType,
+        body,
+        replayable: refusal.status === 422,
+        errors,
+        source,
+      });
       // Signed but schema-invalid: searchable by the ids it names (`course-sync trace`).
-      if (refusal.status === 422) await intake.noteQuarantined({ id, eventType, body: body.toString('utf8'), status: refusal.status, reason });
+      if (refusal.status === 422)
+        await intake.noteQuarantined({ id, eventType, body: body.toString('utf8'), status: refusal.status, reason });
     } catch (err) {
       log.error({ correlationId, err: (err as Error).message }, 'could not keep the rejected webhook in quarantine');
     }

@@ -109,7 +109,10 @@ function connectCluster(url: string, role: ConnectionRole): Cluster {
  * A connection to one sentinel (for `doctor`: what it says about the master), failing fast: no
  * retries, no reconnection. TLS when `target.url` is rediss://, as the service's own sentinel lookups.
  */
-export function connectSentinel(node: { host: string; port: number }, target: RedisTarget & { sentinel: SentinelTarget }): Redis {
+export function connectSentinel(
+  node: { host: string; port: number },
+  target: RedisTarget & { sentinel: SentinelTarget },
+): Redis {
   const tls = target.url ? credentials(target.url).tls : undefined;
   const redis = new Redis({
     host: node.host,
@@ -128,7 +131,8 @@ export function connectSentinel(node: { host: string; port: number }, target: Re
 
 /** Where `target` points, for logs and messages: never a password. */
 export function describeRedis(target: RedisTarget): string {
-  if (target.sentinel) return `the primary of "${target.sentinel.master}" named by the sentinels ${target.sentinel.nodes.map((n) => `${n.host}:${n.port}`).join(', ')}`;
+  if (target.sentinel)
+    return `the primary of "${target.sentinel.master}" named by the sentinels ${target.sentinel.nodes.map((n) => `${n.host}:${n.port}`).join(', ')}`;
   if (!target.url) return 'no Redis';
   try {
     const u = new URL(target.url);

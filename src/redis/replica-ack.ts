@@ -12,7 +12,9 @@ export class ReplicaAckError extends Error {
     readonly confirmed: number,
     readonly ack: ReplicaAck,
   ) {
-    super(`${confirmed} of ${ack.replicas} replica${ack.replicas > 1 ? 's' : ''} confirmed the write within ${ack.timeoutMs} ms`);
+    super(
+      `${confirmed} of ${ack.replicas} replica${ack.replicas > 1 ? 's' : ''} confirmed the write within ${ack.timeoutMs} ms`,
+    );
     this.name = 'ReplicaAckError';
   }
 }

@@ -17,7 +17,13 @@ import { SECRET } from '../support/env.ts';
 import { contactEmails, emailTally, enrollEvent, report, unfinished } from '../support/faults.ts';
 import { deliver, isAck, summarise } from '../support/loopwise-sender.ts';
 import { spawnService, type ServiceProcess } from '../support/processes.ts';
-import { replicaInStep, startDataNode, startSentinelSet, type RedisProcess, type SentinelSet } from '../support/redis-sentinel.ts';
+import {
+  replicaInStep,
+  startDataNode,
+  startSentinelSet,
+  type RedisProcess,
+  type SentinelSet,
+} from '../support/redis-sentinel.ts';
 
 // Redis behind Sentinel — three sentinels, a primary and one replica, real redis-servers — and the
 // primary SIGKILLed while 2,000 enrollments are being posted. The replica reads the primary over a
@@ -82,7 +88,12 @@ async function failoverRun(ack: number) {
     const receiver = spawnService(`receiver-ack${ack}`, 'receiver', env);
     children.push(receiver);
     const base = `http://127.0.0.1:${await receiver.port()}`;
-    sendgrid.setEventWebhook({ url: `${base}/webhooks/sendgrid`, privateKey: keys.privateKey, deliverAfterMs: 200, flushMs: 1_000 });
+    sendgrid.setEventWebhook({
+      url: `${base}/webhooks/sendgrid`,
+      privateKey: keys.privateKey,
+      deliverAfterMs: 200,
+      flushMs: 1_000,
+    });
     const worker = spawnService(`worker-ack${ack}`, 'worker', env);
     children.push(worker);
     await worker.waitFor('"msg":"workers started"');
@@ -99,7 +110,10 @@ async function failoverRun(ack: number) {
     sending.done.catch(() => undefined); // awaited below; a rejection before that is not unhandled
     await vi.waitFor(() => expect(killedAt).toBeGreaterThan(0), { timeout: 60_000, interval: 10 });
     await set.primary.kill();
-    await vi.waitFor(async () => expect(await set.currentPrimaryPort()).toBe(set.replica.port), { timeout: 60_000, interval: 100 });
+    await vi.waitFor(async () => expect(await set.currentPrimaryPort()).toBe(set.replica.port), {
+      timeout: 60_000,
+      interval: 100,
+    });
     const failoverMs = Date.now() - killedAt;
     // The old primary back, as the new one's replica (its data folder still holds what was lost).
     await set.restartPrimaryAsReplicaOf(set.replica.port);
@@ -115,7 +129,10 @@ async function failoverRun(ack: number) {
     let drainedMs = 0;
     try {
       // One worker process on a busy 2-core machine can take a minute or more for 2,000 enrollments.
-      await vi.waitFor(async () => expect((await unfinished(queues)).total).toBe(0), { timeout: 180_000, interval: 250 });
+      await vi.waitFor(async () => expect((await unfinished(queues)).total).toBe(0), {
+        timeout: 180_000,
+        interval: 250,
+      });
       drainedMs = Date.now() - killedAt;
     } finally {
       await queues.close();
@@ -153,7 +170,10 @@ async function failoverRun(ack: number) {
 /** Median and 99th percentile of `ms`. */
 const percentiles = (ms: number[]) => {
   const sorted = [...ms].sort((a, b) => a - b);
-  return { p50: +sorted[Math.floor(sorted.length / 2)]!.toFixed(2), p99: +sorted[Math.floor(sorted.length * 0.99)]!.toFixed(2) };
+  return {
+    p50: +sorted[Math.floor(sorted.length / 2)]!.toFixed(2),
+    p99: +sorted[Math.floor(sorted.length * 0.99)]!.toFixed(2),
+  };
 };
 
 /**
@@ -163,7 +183,17 @@ const percentiles = (ms: number[]) => {
  */
 async function ackCost(redisUrl: string, ack: number) {
   const tag = `cost${ack}_${randomBytes(3).toString('hex')}`;
-  const env = { NODE_ENV: 'test', LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', REDIS_URL: redisUrl, QUEUE_PREFIX: tag, REDIS_MIN_REPLICAS_ACK: String(ack), WEBHOOK_SECRET: SECRET, DASHBOARD_PASSWORD: 'cost' };
+  const env = {
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'info',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    REDIS_URL: redisUrl,
+    QUEUE_PREFIX: tag,
+    REDIS_MIN_REPLICAS_ACK: String(ack),
+    WEBHOOK_SECRET: SECRET,
+    DASHBOARD_PASSWORD: 'cost',
+  };
   const conn = connectRedis(redisUrl, 'producer');
   const receiver = spawnService(`receiver-cost${ack}`, 'receiver', env);
   try {
@@ -178,8 +208,15 @@ async function ackCost(redisUrl: string, ack: number) {
     }
     const base = `http://127.0.0.1:${await receiver.port()}`;
     const started = Date.now();
-    await deliver(base, Array.from({ length: 1_000 }, (_, i) => `${tag}_par_${i}`), { senders: SENDERS, retryMs: 50, maxTries: 5 }).done;
-    return { intakeMs: percentiles(one.slice(100)), webhooksPerSecond: Math.round(1_000 / ((Date.now() - started) / 1000)) };
+    await deliver(
+      base,
+      Array.from({ length: 1_000 }, (_, i) => `${tag}_par_${i}`),
+      { senders: SENDERS, retryMs: 50, maxTries: 5 },
+    ).done;
+    return {
+      intakeMs: percentiles(one.slice(100)),
+      webhooksPerSecond: Math.round(1_000 / ((Date.now() - started) / 1000)),
+    };
   } finally {
     conn.disconnect();
     await receiver.stop();
@@ -222,7 +259,11 @@ it('measures what the replica ack costs per webhook, with a replica on the same 
     const without = await ackCost(url, 0);
     const withAck = await ackCost(url, 1);
     const round = (ms: number) => +ms.toFixed(2);
-    report('replica-ack-cost', { ack0: without, ack1: withAck, addedMsPerEnrollment: round(withAck.intakeMs.p50 - without.intakeMs.p50) });
+    report('replica-ack-cost', {
+      ack0: without,
+      ack1: withAck,
+      addedMsPerEnrollment: round(withAck.intakeMs.p50 - without.intakeMs.p50),
+    });
   } finally {
     for (const node of nodes) await node.kill();
     rmSync(dir, { recursive: true, force: true });

@@ -11,7 +11,6 @@ export interface LaggingLink {
   close(): Promise<void>;
 }
 
-
 /**
  * Forwards 127.0.0.1:<its port> to the Redis on `targetPort`, holding a replica's replication
  * stream for `delayMs` in each direction — as a replica in another zone, or one falling behind,
@@ -70,7 +69,11 @@ async function runLink(targetPort: number, delayMs: number, onDrop: (total: numb
  * while the test's event loop is busy, and a primary it kills has already sent what it answered.
  */
 export async function spawnLaggingLink(targetPort: number, delayMs: number): Promise<LaggingLink> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), String(targetPort), String(delayMs)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(import.meta.url), String(targetPort), String(delayMs)],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   let dropped = 0;
   const port = await new Promise<number>((ok, fail) => {
     child.once('exit', (code) => fail(new Error(`lagging link exited (${code}) before listening`)));

@@ -21,7 +21,11 @@ export const isAck = (status: number) => status === 202 || status === 200;
  * `retryMs` (the sender's back-off) — and never posted again after a 2xx. `onAck` hears of each 2xx
  * as it arrives (with the count so far). Gives up (rejects) on an enrollment after `maxTries`.
  */
-export function deliver(base: string, ids: string[], opts: { senders: number; retryMs: number; maxTries: number; onAck?: (acked: number) => void }): { deliveries: Deliveries; done: Promise<Deliveries> } {
+export function deliver(
+  base: string,
+  ids: string[],
+  opts: { senders: number; retryMs: number; maxTries: number; onAck?: (acked: number) => void },
+): { deliveries: Deliveries; done: Promise<Deliveries> } {
   const deliveries: Deliveries = new Map(ids.map((id) => [id, []]));
   let next = 0;
   let acked = 0;
@@ -38,7 +42,8 @@ export function deliver(base: string, ids: string[], opts: { senders: number; re
           opts.onAck?.(++acked);
           break;
         }
-        if (answers.length >= opts.maxTries) throw new Error(`${id}: no 2xx after ${answers.length} tries (last ${status})`);
+        if (answers.length >= opts.maxTries)
+          throw new Error(`${id}: no 2xx after ${answers.length} tries (last ${status})`);
         await sleep(opts.retryMs);
       }
     }
@@ -58,7 +63,9 @@ export function ackedCount(deliveries: Deliveries): number {
 export function summarise(deliveries: Deliveries, killedAt: number) {
   const all = [...deliveries.values()].flat();
   const refusals = all.filter((a) => !isAck(a.status));
-  const afterKill = all.filter((a) => a.sentAt >= killedAt && isAck(a.status)).sort((a, b) => a.answeredAt - b.answeredAt);
+  const afterKill = all
+    .filter((a) => a.sentAt >= killedAt && isAck(a.status))
+    .sort((a, b) => a.answeredAt - b.answeredAt);
   let retriedDuplicate = 0;
   let retriedAccepted = 0;
   for (const answers of deliveries.values()) {
@@ -68,7 +75,9 @@ export function summarise(deliveries: Deliveries, killedAt: number) {
     else if (last.status === 202) retriedAccepted++;
   }
   const firstAck = Math.min(...all.filter((a) => isAck(a.status)).map((a) => a.answeredAt));
-  const ackedBeforeKill = [...deliveries.values()].filter((a) => a.some((x) => isAck(x.status) && x.answeredAt < killedAt)).length;
+  const ackedBeforeKill = [...deliveries.values()].filter((a) =>
+    a.some((x) => isAck(x.status) && x.answeredAt < killedAt),
+  ).length;
   return {
     posts: all.length,
     /** 2xx a second before the kill: how fast webhooks were being taken. */

@@ -21,7 +21,8 @@ function launch(args: string[], port: number): Promise<RedisProcess> {
   const proc = spawn(findRedisServer(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   proc.stderr!.on('data', (d) => (err += d));
-  const kill = () => (gone(proc) ? Promise.resolve() : new Promise<void>((ok) => (proc.once('exit', () => ok()), proc.kill('SIGKILL'))));
+  const kill = () =>
+    gone(proc) ? Promise.resolve() : new Promise<void>((ok) => (proc.once('exit', () => ok()), proc.kill('SIGKILL')));
   return vi
     .waitFor(
       async () => {
@@ -37,10 +38,30 @@ function launch(args: string[], port: number): Promise<RedisProcess> {
  * A data node as the service's private Redis runs (AOF on, everysec, noeviction) in `dir`, on
  * `port` (or a free one), a replica of `replicaOf` when given.
  */
-export async function startDataNode(dir: string, opts: { port?: number; replicaOf?: number } = {}): Promise<RedisProcess> {
+export async function startDataNode(
+  dir: string,
+  opts: { port?: number; replicaOf?: number } = {},
+): Promise<RedisProcess> {
   mkdirSync(dir, { recursive: true });
   const port = opts.port ?? (await freePort());
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction', '--save', '', '--loglevel', 'warning'];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    'everysec',
+    '--maxmemory-policy',
+    'noeviction',
+    '--save',
+    '',
+    '--loglevel',
+    'warning',
+  ];
   if (opts.replicaOf) args.push('--replicaof', '127.0.0.1', String(opts.replicaOf));
   return launch(args, port);
 }
@@ -50,7 +71,10 @@ export async function replicaInStep(port: number): Promise<void> {
   const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true });
   probe.on('error', () => undefined);
   try {
-    await vi.waitFor(async () => expect(await probe.info('replication')).toMatch(/master_link_status:up/), { timeout: 20_000, interval: 50 });
+    await vi.waitFor(async () => expect(await probe.info('replication')).toMatch(/master_link_status:up/), {
+      timeout: 20_000,
+      interval: 50,
+    });
   } finally {
     probe.disconnect();
   }
@@ -63,7 +87,17 @@ async function startSentinel(dir: string, name: string, masterPort: number): Pro
   const conf = join(dir, 'sentinel.conf');
   writeFileSync(
     conf,
-    [`port ${port}`, 'bind 127.0.0.1', `dir ${dir}`, 'loglevel warning', `sentinel monitor ${name} 127.0.0.1 ${masterPort} 2`, `sentinel down-after-milliseconds ${name} 1000`, `sentinel failover-timeout ${name} 5000`, `sentinel parallel-syncs ${name} 1`, ''].join('\n'),
+    [
+      `port ${port}`,
+      'bind 127.0.0.1',
+      `dir ${dir}`,
+      'loglevel warning',
+      `sentinel monitor ${name} 127.0.0.1 ${masterPort} 2`,
+      `sentinel down-after-milliseconds ${name} 1000`,
+      `sentinel failover-timeout ${name} 5000`,
+      `sentinel parallel-syncs ${name} 1`,
+      '',
+    ].join('\n'),
   );
   return launch([conf, '--sentinel'], port);
 }
@@ -88,7 +122,13 @@ export interface SentinelSet {
 }
 
 async function sentinelSays(port: number, name: string): Promise<Record<string, string>> {
-  const s = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true });
+  const s = new Redis({
+    port,
+    host: '127.0.0.1',
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    lazyConnect: true,
+  });
   s.on('error', () => undefined);
   try {
     await s.connect();
@@ -137,7 +177,10 @@ export async function startSentinelSet(opts: { lagMs?: number; name?: string } =
       await vi.waitFor(
         async () => {
           const m = await sentinelSays(s.port, name);
-          expect({ replicas: m['num-slaves'], others: m['num-other-sentinels'] }).toEqual({ replicas: '1', others: '2' });
+          expect({ replicas: m['num-slaves'], others: m['num-other-sentinels'] }).toEqual({
+            replicas: '1',
+            others: '2',
+          });
         },
         { timeout: 30_000, interval: 100 },
       );
