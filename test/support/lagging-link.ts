@@ -77,7 +77,7 @@ export async function spawnLaggingLink(targetPort: number, delayMs: number): Pro
   let dropped = 0;
   const port = await new Promise<number>((ok, fail) => {
     child.once('exit', (code) => fail(new Error(`lagging link exited (${code}) before listening`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       const msg = JSON.parse(line) as { port?: number; dropped?: number };
       if (msg.port) ok(msg.port);
       if (msg.dropped !== undefined) dropped = msg.dropped;

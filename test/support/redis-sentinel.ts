@@ -20,7 +20,7 @@ const gone = (p: ChildProcess) => p.exitCode !== null || p.signalCode !== null;
 function launch(args: string[], port: number): Promise<RedisProcess> {
   const proc = spawn(findRedisServer(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
-  proc.stderr!.on('data', (d) => (err += d));
+  proc.stderr.on('data', (d) => (err += d));
   const kill = () =>
     gone(proc) ? Promise.resolve() : new Promise<void>((ok) => (proc.once('exit', () => ok()), proc.kill('SIGKILL')));
   return vi
@@ -132,7 +132,7 @@ async function sentinelSays(port: number, name: string): Promise<Record<string, 
   s.on('error', () => undefined);
   try {
     await s.connect();
-    const reply = (await s.call('SENTINEL', 'MASTER', name)) as unknown;
+    const reply = await s.call('SENTINEL', 'MASTER', name);
     const flat = Array.isArray(reply) ? (reply as string[]) : Object.entries(reply as object).flat();
     const out: Record<string, string> = {};
     for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = String(flat[i + 1]);
