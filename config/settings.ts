@@ -88,6 +88,34 @@ export const settings = {
     default: 'false',
     doc: 'REDIS_URL is one node of a Redis Cluster (the others are discovered); QUEUE_PREFIX must then hold a {hash-tag}, e.g. {course-sync}',
   },
+  REDIS_SENTINELS: {
+    kind: 'list',
+    default: '',
+    doc: 'comma-separated host:port of Redis Sentinels (port default 26379): every connection asks them for the current primary of REDIS_SENTINEL_MASTER and follows a failover; REDIS_URL, if set, then gives only the password, user, database and TLS (rediss://, also to the sentinels), not the address',
+  },
+  REDIS_SENTINEL_MASTER: {
+    kind: 'string',
+    default: 'mymaster',
+    doc: 'with REDIS_SENTINELS: the master name the sentinels monitor (the name in their "sentinel monitor" line)',
+  },
+  REDIS_SENTINEL_PASSWORD: {
+    kind: 'secret',
+    doc: 'with REDIS_SENTINELS: the password of the sentinels themselves (their requirepass), when they have one',
+  },
+  REDIS_MIN_REPLICAS_ACK: {
+    kind: 'int',
+    default: '0',
+    min: 0,
+    max: 16,
+    doc: 'answer a webhook 2xx only once this many replicas hold its write (Redis WAIT); otherwise 503 with Retry-After, and the sender retries. 0: answer once the primary has it (a failover can lose the last moments of acknowledged webhooks)',
+  },
+  REDIS_REPLICA_ACK_TIMEOUT_MS: {
+    kind: 'int',
+    default: '1000',
+    min: 1,
+    max: 4000,
+    doc: 'with REDIS_MIN_REPLICAS_ACK: how long a webhook waits for the replicas before it is answered 503',
+  },
 
   WEBHOOK_SECRET: {
     kind: 'secret-list',

@@ -90,3 +90,10 @@ export function readAll(env: Env): Record<SettingName, any> {
   }
   return out;
 }
+
+/** `host:port`, `host` (port 26379) or `[v6 address]:port`, as REDIS_SENTINELS lists them; undefined when malformed. */
+export function sentinelAddress(entry: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:[\]]+))(?::(\d{1,5}))?$/.exec(entry);
+  const port = Number(m?.[3] ?? 26379);
+  return m && port >= 1 && port <= 65535 ? { host: (m[1] ?? m[2])!, port } : undefined;
+}

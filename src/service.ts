@@ -13,7 +13,7 @@ import { openQueues, type QueueSet } from './queues/registry.ts';
 import { startSandbox } from './emulators/sandbox.ts';
 import { createApp, createWorkerOpsApp } from './receiver/app.ts';
 import { Quarantine } from './quarantine/store.ts';
-import { connectRedis, waitReady } from './redis/connection.ts';
+import { connectRedis, waitReady, type RedisTarget } from './redis/connection.ts';
 import {
   findLocalRedis,
   removeLocalRedisRecord,
@@ -41,7 +41,10 @@ const portOf = (s: Server) => (s.address() as { port: number }).port;
 
 export interface RunningService {
   config: Config;
+  /** The Redis URL (REDIS_URL or the private Redis'; with Sentinel, REDIS_URL as given or ''). */
   redisUrl: string;
+  /** Where its connections go (the URL, or the sentinels). */
+  redis: RedisTarget;
   /** Port the HTTP server listens on (receiver and all roles). */
   port?: number;
   /** The internal port of /admin, /metrics and health, when ADMIN_PORT is set. */
@@ -50,12 +53,23 @@ export interface RunningService {
 }
 
 /**
- * Uses REDIS_URL, or starts the private redis-server under REDIS_DATA_DIR and records where it
- * listens there (removed again by `local.stop()`), so the other commands find it. Refuses to start
- * a second one on a data folder whose service still runs.
+ * Uses REDIS_SENTINELS (the primary they name), REDIS_URL, or starts the private redis-server under
+ * REDIS_DATA_DIR and records where it listens there (removed again by `local.stop()`), so the other
+ * commands find it. Refuses to start a second one on a data folder whose service still runs.
  */
-async function resolveRedis(config: Config, log: Logger): Promise<{ url: string; local?: LocalRedis }> {
-  if (config.redis.url) return { url: config.redis.url };
+async function resolveRedis(
+  config: Config,
+  log: Logger,
+): Promise<{ url: string; target: RedisTarget; local?: LocalRedis }> {
+  const { url, cluster, sentinel } = config.redis;
+  if (sentinel) {
+    log.info(
+      { sentinels: sentinel.nodes.map((n) => `${n.host}:${n.port}`), master: sentinel.master },
+      'Redis through Sentinel: every connection follows the primary the sentinels name',
+    );
+    return { url: url ?? '', target: { url, sentinel } };
+  }
+  if (url) return { url, target: { url, cluster } };
   const { dataDir } = config.redis;
   const found = await findLocalRedis(dataDir);
   if (found.state === 'running') {
@@ -80,7 +94,11 @@ async function resolveRedis(config: Config, log: Logger): Promise<{ url: string;
     'REDIS_URL not set: started a private redis-server (AOF on, noeviction)',
   );
   const stop = local.stop;
-  return { url: local.url, local: { ...local, stop: () => stop().finally(() => removeLocalRedisRecord(dataDir)) } };
+  return {
+    url: local.url,
+    target: { url: local.url },
+    local: { ...local, stop: () => stop().finally(() => removeLocalRedisRecord(dataDir)) },
+  };
 }
 
 export interface StartOptions {
@@ -113,7 +131,11 @@ export async function startService(
     log.warn('WEBHOOK_SECRET is not set: webhooks are accepted WITHOUT signature verification (refused in production)');
   }
   // No Redis (say, no redis-server on PATH): stop the emulators too, for a caller that carries on (a test).
-  const { url: redisUrl, local } = await resolveRedis(config, log).catch(async (err: unknown) => {
+  const {
+    url: redisUrl,
+    target,
+    local,
+  } = await resolveRedis(config, log).catch(async (err: unknown) => {
     await sandbox?.close();
     throw err;
   });
@@ -121,7 +143,7 @@ export async function startService(
   const closers: (() => Promise<unknown>)[] = [];
   const connections: Redis[] = [];
   const connect = (r: 'producer' | 'worker') => {
-    const c = connectRedis(redisUrl, r, config.redis.cluster);
+    const c = connectRedis(target, r);
     connections.push(c);
     return c;
   };
@@ -146,7 +168,7 @@ export async function startService(
 
   try {
     const shared = connect(role === 'worker' ? 'worker' : 'producer');
-    await waitReady(shared, undefined, redisUrl);
+    await waitReady(shared, undefined, target);
     queues = openQueues(shared, config);
 
     if (role !== 'receiver') {
@@ -195,8 +217,14 @@ export async function startService(
     if (role !== 'worker') {
       // A connection of its own, without BullMQ's scripts on it, keeps the intake's pipelines cheap.
       const intakeRedis = connect('producer');
-      await waitReady(intakeRedis, undefined, redisUrl);
+      await waitReady(intakeRedis, undefined, target);
       const intake = new EventIntake(intakeRedis, config, new TraceWriter(intakeRedis, config));
+      const { replicas, timeoutMs } = config.redis.ack;
+      if (replicas > 0)
+        log.info(
+          { replicas, timeoutMs },
+          'REDIS_MIN_REPLICAS_ACK: webhooks are answered 2xx only once that many replicas hold them (else 503)',
+        );
       const quarantine = new Quarantine(shared, config.redis.prefix, config.webhook.quarantineMax);
       const mount = mountAdmin({
         config,
@@ -234,6 +262,7 @@ export async function startService(
   return {
     config,
     redisUrl,
+    redis: target,
     port: server ? portOf(server) : undefined,
     adminPort: adminServer ? portOf(adminServer) : undefined,
     stop,

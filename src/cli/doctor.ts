@@ -58,7 +58,7 @@ async function hubspotChecks(config: Config): Promise<CheckResult[]> {
   const client = createHubSpotClient(config.hubspot);
   return within('HubSpot', CHECK_TIMEOUT_MS, async () => {
     const access = await checkHubSpot(client, config.hubspot.baseUrl);
-    const recorded = await readRecordedPause(config.redis.url, config.redis.prefix, config.redis.cluster);
+    const recorded = await readRecordedPause(config.redis, config.redis.prefix);
     return [...access, await checkHubSpotDailyLimit(client, recorded)];
   });
 }
@@ -83,7 +83,8 @@ async function sendgridChecks(config: Config): Promise<CheckResult[]> {
  * redis-server that `start` would run.
  */
 async function redisChecks(config: Config): Promise<CheckResult[]> {
-  if (config.redis.url) return within('Redis', CHECK_TIMEOUT_MS, () => checkRedis(config.redis.url!));
+  if (config.redis.url || config.redis.sentinel)
+    return within('Redis', CHECK_TIMEOUT_MS, () => checkRedis(config.redis, config.redis.ack));
   const found = await findLocalRedis(config.redis.dataDir);
   if (found.state !== 'running') return checkLocalRedisBinary();
   const { url, pid, startedAt } = found.record;
@@ -91,7 +92,7 @@ async function redisChecks(config: Config): Promise<CheckResult[]> {
     'Redis of the running service',
     `REDIS_URL not set: the private Redis of the course-sync started at ${startedAt} (pid ${pid})`,
   );
-  return [service, ...(await within('Redis', CHECK_TIMEOUT_MS, () => checkRedis(url)))];
+  return [service, ...(await within('Redis', CHECK_TIMEOUT_MS, () => checkRedis({ url }, config.redis.ack)))];
 }
 
 /** Runs every check against the configured Redis, HubSpot and SendGrid. */
@@ -119,8 +120,11 @@ export function registerDoctor(program: Command, io: CliIO): void {
       'after',
       [
         '',
-        'Checks: Redis reachable, version >= 6.2, maxmemory-policy noeviction, append-only file on (REDIS_URL, or',
-        'the private Redis of the course-sync running from this folder); WEBHOOK_SECRET set (not needed in sandbox mode); the HubSpot token can read contacts, products and their properties;',
+        'Checks: Redis reachable, version >= 6.2, maxmemory-policy noeviction, append-only file on (REDIS_URL,',
+        'REDIS_SENTINELS, or the private Redis of the course-sync running from this folder); its replicas (how far',
+        'behind each is) and whether REDIS_MIN_REPLICAS_ACK can be met; with REDIS_SENTINELS, what each sentinel',
+        'says about REDIS_SENTINEL_MASTER (primary, replicas, quorum); WEBHOOK_SECRET set (not needed in sandbox',
+        'mode); the HubSpot token can read contacts, products and their properties;',
         "HubSpot's daily API limit: calls used today, when it resets, and whether HubSpot work is paused for it;",
         'the SendGrid key has Mail Send; WELCOME_EMAIL_FROM is a verified sender or in an authenticated domain.',
         'Configuration comes from the environment and the .env file of this folder (ENV_FILE), as for `start`.',

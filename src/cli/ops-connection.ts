@@ -10,7 +10,13 @@ import { EventIntake } from '../queues/intake.ts';
 import { WORK_QUEUES, type WorkQueueName } from '../queues/names.ts';
 import { openQueues, type QueueSet } from '../queues/registry.ts';
 import { Quarantine } from '../quarantine/store.ts';
-import { connectRedis, RedisUnreachableError, waitReady } from '../redis/connection.ts';
+import {
+  connectRedis,
+  describeRedis,
+  RedisUnreachableError,
+  waitReady,
+  type RedisTarget,
+} from '../redis/connection.ts';
 import { findLocalRedis } from '../redis/local-record.ts';
 import { EXIT } from './exit-codes.ts';
 import type { CliIO } from './io.ts';
@@ -45,24 +51,26 @@ const READY_TIMEOUT_MS = 5_000;
 
 /** How the commands that act on a running service's Redis find it (their --help says it). */
 export const REDIS_NOTE =
-  'Connects to REDIS_URL, or when it is unset to the private Redis of the course-sync running from this folder ' +
+  'Connects to the primary REDIS_SENTINELS name, or to REDIS_URL, or when both are unset to the private Redis of the course-sync running from this folder ' +
   '(recorded in REDIS_DATA_DIR by `course-sync start`), with QUEUE_PREFIX; never starts a Redis of its own.';
 
 /** REDIS_URL is unset and no course-sync with a private Redis runs on REDIS_DATA_DIR. */
 export class NoServiceError extends Error {}
 
 /**
- * The Redis of the running service: REDIS_URL, or the private Redis that `course-sync start`
- * recorded under REDIS_DATA_DIR (said on stderr). Throws NoServiceError, saying how to start one,
- * when there is none or the record is stale.
+ * The Redis of the running service: the primary REDIS_SENTINELS name, REDIS_URL, or the private
+ * Redis that `course-sync start` recorded under REDIS_DATA_DIR (said on stderr). Throws
+ * NoServiceError, saying how to start one, when there is none or the record is stale.
  */
-async function serviceRedisUrl(io: CliIO, config: Config): Promise<string> {
-  if (config.redis.url) return config.redis.url;
+async function serviceRedis(io: CliIO, config: Config): Promise<RedisTarget> {
+  const { url, cluster, sentinel } = config.redis;
+  if (sentinel) return { url, sentinel };
+  if (url) return { url, cluster };
   const found = await findLocalRedis(config.redis.dataDir);
   if (found.state === 'running') {
     const { startedAt, pid, url } = found.record;
     io.err(`using the private Redis of the course-sync started at ${startedAt} (pid ${pid}): ${url}`);
-    return url;
+    return { url };
   }
   const why =
     found.state === 'stale'
@@ -74,7 +82,7 @@ async function serviceRedisUrl(io: CliIO, config: Config): Promise<string> {
 }
 
 /**
- * Connects to the Redis of the running service (serviceRedisUrl: these commands never start a
+ * Connects to the Redis of the running service (serviceRedis: these commands never start a
  * private one). Throws NoServiceError when there is none, RedisUnreachableError when it does not answer.
  */
 async function openOps(io: CliIO): Promise<OpsHandles> {
@@ -110,15 +118,14 @@ export { RedisUnreachableError };
  * none (no REDIS_URL and no private Redis running), RedisUnreachableError when it does not answer.
  */
 export async function connectServiceRedis(io: CliIO, config: Config): Promise<Redis> {
-  const url = await serviceRedisUrl(io, config);
-  const redis = connectRedis(url, 'producer', config.redis.cluster);
+  const target = await serviceRedis(io, config);
+  const redis = connectRedis(target, 'producer');
   try {
     await waitReady(redis, READY_TIMEOUT_MS);
   } catch {
     redis.disconnect();
-    throw new RedisUnreachableError(
-      `Redis at ${new URL(url).host} is not reachable (waited ${READY_TIMEOUT_MS / 1000} s)`,
-    );
+    const where = target.sentinel ? describeRedis(target) : `Redis at ${new URL(target.url!).host}`;
+    throw new RedisUnreachableError(`${where} is not reachable (waited ${READY_TIMEOUT_MS / 1000} s)`);
   }
   return redis;
 }

@@ -2,7 +2,7 @@ import type { Client } from '@hubspot/api-client';
 import { readDailyUsage, readPortalDetails, type DailyUsage } from '../hubspot/account-info.ts';
 import { dailyResetAt, formatPortalTime } from '../hubspot/daily-reset.ts';
 import { classifyHubSpotError, type HubSpotFailure } from '../hubspot/errors.ts';
-import { connectRedis, waitReady } from '../redis/connection.ts';
+import { connectRedis, waitReady, type RedisTarget } from '../redis/connection.ts';
 import { readHubSpotDaily, type HubSpotDailyOverview } from '../stats/hubspot-daily.ts';
 import { ok, problem, unknown, type CheckResult } from './check.ts';
 
@@ -13,16 +13,15 @@ const RAISE =
 const n = (x: number) => x.toLocaleString('en-US');
 
 /**
- * The pause the workers recorded in Redis (REDIS_URL, QUEUE_PREFIX), if they did; undefined when
- * there is no REDIS_URL or Redis does not answer (the other Redis lines say why).
+ * The pause the workers recorded in Redis (REDIS_URL or REDIS_SENTINELS, QUEUE_PREFIX), if they did;
+ * undefined when neither is set or Redis does not answer (the other Redis lines say why).
  */
 export async function readRecordedPause(
-  url: string | undefined,
+  target: RedisTarget,
   prefix: string,
-  cluster: boolean,
 ): Promise<HubSpotDailyOverview | undefined> {
-  if (!url) return undefined;
-  const redis = connectRedis(url, 'producer', cluster);
+  if (!target.url && !target.sentinel) return undefined;
+  const redis = connectRedis(target, 'producer');
   try {
     await waitReady(redis, 3_000);
     return await readHubSpotDaily(redis, prefix);

@@ -1,7 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import type { Redis } from 'ioredis';
-import { connectRedis, redactRedisUrl as redactUrl, waitReady } from '../redis/connection.ts';
+import { connectRedis, describeRedis, waitReady, type RedisTarget } from '../redis/connection.ts';
+import type { ReplicaAck } from '../redis/replica-ack.ts';
 import { ok, problem, unknown, type CheckResult } from './check.ts';
+import { checkReplication, checkSentinels, parseInfo } from './redis-topology.ts';
 
 /** BullMQ needs Redis 6.2 or newer. */
 const MIN_REDIS_VERSION = [6, 2, 0] as const;
@@ -13,16 +15,6 @@ function versionAtLeast(v: string, min: readonly number[]): boolean {
     if ((parts[i] ?? 0) !== min[i]) return (parts[i] ?? 0) > min[i]!;
   }
   return true;
-}
-
-/** `field:value` lines of an INFO section as a map. */
-function parseInfo(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of text.split(/\r?\n/)) {
-    const i = line.indexOf(':');
-    if (i > 0 && !line.startsWith('#')) out[line.slice(0, i)] = line.slice(i + 1).trim();
-  }
-  return out;
 }
 
 /**
@@ -57,23 +49,37 @@ const POLICY_FIX =
   "set maxmemory-policy noeviction (redis.conf, `redis-server --maxmemory-policy noeviction`, or your provider's console): any other policy may silently delete queued jobs";
 const AOF_FIX = 'turn on the append-only file (appendonly yes) so acknowledged webhooks survive a Redis restart';
 
-/** Checks the Redis at `url`: reachable, version, eviction policy, AOF. */
-export async function checkRedis(url: string, timeoutMs = 3_000): Promise<CheckResult[]> {
-  const redis = connectRedis(url, 'producer');
+/**
+ * Checks the Redis of `target` (REDIS_URL, or the primary REDIS_SENTINELS name): the sentinels,
+ * reachable, version, eviction policy, AOF, its replicas and what REDIS_MIN_REPLICAS_ACK needs of them.
+ * A node of a Redis Cluster is checked on its own.
+ */
+export async function checkRedis(
+  target: RedisTarget,
+  ack: ReplicaAck = { replicas: 0, timeoutMs: 0 },
+  timeoutMs = 3_000,
+): Promise<CheckResult[]> {
+  const sentinel = target.sentinel ? await checkSentinels({ ...target, sentinel: target.sentinel }) : undefined;
+  const where = describeRedis(target);
+  const redis = connectRedis(target.sentinel ? target : { url: target.url }, 'producer');
   try {
+    const results: CheckResult[] = [...(sentinel?.results ?? [])];
     try {
       await waitReady(redis, timeoutMs);
       await redis.ping();
     } catch (err) {
       return [
+        ...results,
         problem(
           'Redis reachable',
-          `no answer from ${redactUrl(url)} (${(err as Error).message})`,
-          'start Redis or correct REDIS_URL',
+          `no answer from ${where} (${(err as Error).message})`,
+          target.sentinel
+            ? 'start Redis, or correct REDIS_SENTINELS and REDIS_SENTINEL_MASTER'
+            : 'start Redis or correct REDIS_URL',
         ),
       ];
     }
-    const results: CheckResult[] = [ok('Redis reachable', redactUrl(url))];
+    results.push(ok('Redis reachable', where));
     const fields = await info(redis);
 
     const version = fields.redis_version;
@@ -101,6 +107,8 @@ export async function checkRedis(url: string, timeoutMs = 3_000): Promise<CheckR
       }
       results.push(ok('Redis append-only file', fsync ? `on (appendfsync ${fsync})` : 'on'));
     } else results.push(problem('Redis append-only file', 'off', AOF_FIX));
+    const primary = sentinel?.primary ?? (target.url ? new URL(target.url).host : 'the server');
+    if (!target.cluster) results.push(...(await checkReplication(redis, ack, primary)));
     return results;
   } finally {
     redis.disconnect();

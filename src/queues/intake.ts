@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { LoopwiseEvent } from '../events/types.ts';
+import { awaitReplicas } from '../redis/replica-ack.ts';
 import { KEYS_PER_QUEUE, bullmqJobKeyPrefix, bullmqQueueKeys } from './bullmq-add.ts';
 import { jobAttemptOptions, type CourseJob, type EnrollmentJob } from './jobs.ts';
 import { ENROLLMENT_QUEUES, EVENT_QUEUES, QUEUES, type WorkQueueName } from './names.ts';
@@ -70,12 +71,15 @@ const INTAKE = luaScript<ScriptArg[], number[]>(
  * `email-welcome` job, which share its data, kept once in its pending record (pending-events.ts); a
  * course event one `crm-products` job holding its course. A delivery seen before (by its
  * idempotency key, remembered for DEDUPE_TTL_SECONDS) is a duplicate and enqueues nothing.
- * Resolves only after Redis acknowledged the write. Each call of the intake's script is atomic:
+ * Resolves only after Redis acknowledged the write — and, with REDIS_MIN_REPLICAS_ACK, after that many
+ * replicas did (else it rejects with ReplicaAckError, the write being on the primary only). Each call of the intake's script is atomic:
  * the dedupe record, the jobs and the observer's records (the trace) of an event are all written
  * or none are.
  */
 export class EventIntake {
   private pending: PendingEvent[] = [];
+  /** A batch is being written and replicated (REDIS_MIN_REPLICAS_ACK): the next waits for it. */
+  private writing = false;
   private readonly keys: string[];
   private readonly head: string[];
 
@@ -110,7 +114,7 @@ export class EventIntake {
       : undefined;
     const outcome = new Promise<IntakeOutcome>((resolve, reject) => {
       this.pending.push({ event, key, correlationId, traceparent: span?.traceparent, resolve, reject });
-      if (this.pending.length === 1) setImmediate(() => void this.flush());
+      if (this.pending.length === 1 && !this.writing) setImmediate(() => void this.flush());
     });
     if (!span) return outcome;
     return outcome.then(
@@ -119,13 +123,24 @@ export class EventIntake {
     );
   }
 
+  /**
+   * Writes what is pending. With REDIS_MIN_REPLICAS_ACK one batch is written at a time: its WAIT
+   * holds the connection for a replica round trip, and what arrives meanwhile goes in the next batch
+   * under one WAIT (one per batch in flight would queue behind each other on the connection).
+   */
   private async flush(): Promise<void> {
     const batch = this.pending.splice(0, this.pending.length);
+    this.writing = this.config.redis.ack.replicas > 0;
     try {
       const outcomes = await this.write(batch);
       batch.forEach((p, i) => p.resolve(outcomes[i]!));
     } catch (err) {
       for (const p of batch) p.reject(err);
+    } finally {
+      if (this.writing) {
+        this.writing = false;
+        if (this.pending.length) setImmediate(() => void this.flush());
+      }
     }
   }
 
@@ -163,6 +178,8 @@ export class EventIntake {
     await Promise.all(
       batch.filter((_, i) => outcomes[i] === 'duplicate').map((p) => this.duplicate(p.key, p.correlationId)),
     );
+    // REDIS_MIN_REPLICAS_ACK: no answer until enough replicas hold the batch (WAIT on this same connection).
+    await awaitReplicas(this.redis, this.config.redis.ack);
     return outcomes;
   }
 

@@ -6,6 +6,8 @@ import { WORK_QUEUES, deadLetterQueueName, type WorkQueueName } from './names.ts
 
 /** Handles on every work queue and its dead-letter queue, sharing one connection. */
 export interface QueueSet {
+  /** The one connection every queue of the set writes on (a WAIT after `add` goes here). */
+  connection: Redis;
   work: Record<WorkQueueName, Queue>;
   deadLetter: Record<WorkQueueName, Queue>;
   /** Work queues then dead-letter queues, for dashboards and metrics. */
@@ -32,6 +34,7 @@ export function openQueues(connection: Redis, config: Config): QueueSet {
   // report: readiness, the redis-unreachable alert and the workers' own error log say it once.
   for (const queue of [...Object.values(work), ...Object.values(deadLetter)]) queue.on('error', () => undefined);
   return {
+    connection,
     work,
     deadLetter,
     all: () => [...Object.values(work), ...Object.values(deadLetter)],

@@ -9,6 +9,7 @@ import type { EmailEventsJob } from '../queues/jobs.ts';
 import { traceparentOf, tracing } from '../telemetry/spans.ts';
 import { QUEUES } from '../queues/names.ts';
 import type { QueueSet } from '../queues/registry.ts';
+import { awaitReplicas, ReplicaAckError } from '../redis/replica-ack.ts';
 import { EventBatchError, parseEventBatch } from '../sendgrid/events.ts';
 import type { Quarantine } from '../quarantine/store.ts';
 import { readWebhookBody } from '../raw-body.ts';
@@ -29,7 +30,8 @@ const TYPE = 'sendgrid-events';
 /**
  * `POST /webhooks/sendgrid`, SendGrid's Event Webhook, taken in as carefully as Loopwise's: content
  * type (415) → size (413) → ECDSA signature and age (401) → a JSON array (400) → the batch stored
- * as one `email-events` job (200 only once Redis has it; 503 otherwise, and SendGrid retries for 24 h).
+ * as one `email-events` job (200 only once Redis has it — with REDIS_MIN_REPLICAS_ACK, once that many
+ * replicas do; 503 otherwise, and SendGrid retries for 24 h).
  * Every refusal, and every event of a batch that is not an event, is kept in quarantine. In
  * production without SENDGRID_WEBHOOK_PUBLIC_KEY the endpoint does not exist (404).
  */
@@ -93,8 +95,19 @@ export function sendgridWebhookHandler({ config, queues, quarantine, log, metric
         events: parsed.events,
       };
       try {
-        if (parsed.events.length) await queue.add(TYPE, job, { jobId: key });
+        if (parsed.events.length) {
+          await queue.add(TYPE, job, { jobId: key });
+          // REDIS_MIN_REPLICAS_ACK: WAIT on the connection the queue wrote on (a repeat's add writes too).
+          await awaitReplicas(queues.connection, config.redis.ack);
+        }
       } catch (err) {
+        if (err instanceof ReplicaAckError) {
+          log.warn(
+            { correlationId, key, err: err.message },
+            'SendGrid events not confirmed by the replicas (REDIS_MIN_REPLICAS_ACK)',
+          );
+          throw new HttpError(503, 'Events not yet stored on enough Redis replicas, retry later');
+        }
         log.error({ correlationId, err: (err as Error).message }, 'SendGrid events not persisted: Redis unavailable');
         throw new HttpError(503, 'Events could not be persisted, retry later');
       }

@@ -12,6 +12,7 @@ import type { Metrics } from '../metrics.ts';
 import type { EventIntake } from '../queues/intake.ts';
 import type { Quarantine } from '../quarantine/store.ts';
 import { readWebhookBody } from '../raw-body.ts';
+import { ReplicaAckError } from '../redis/replica-ack.ts';
 import { SignatureError, WebhookSignature } from './signature.ts';
 
 export interface WebhookDeps {
@@ -24,7 +25,8 @@ export interface WebhookDeps {
 
 /**
  * `POST /webhooks/loopwise`: allow-list → content type (415) → size (413) → signature (401) →
- * JSON (400) → schema (422, quarantined) → dedupe and atomic enqueue (202, 200 duplicate, 503).
+ * JSON (400) → schema (422, quarantined) → dedupe and atomic enqueue (202, 200 duplicate, 503) →
+ * with REDIS_MIN_REPLICAS_ACK, enough replicas hold it (else 503).
  */
 export function webhookHandler(deps: WebhookDeps) {
   const { config, intake, quarantine, log, metrics } = deps;
@@ -82,6 +84,15 @@ export function webhookHandler(deps: WebhookDeps) {
       try {
         outcome = await intake.accept(event, key, correlationId);
       } catch (err) {
+        if (err instanceof ReplicaAckError) {
+          // On the primary, not yet on enough replicas: a failover now could lose it. The retry is
+          // answered 200 duplicate once the replicas have it (or 202 if it was lost after all).
+          log.warn(
+            { correlationId, eventType, key, err: err.message },
+            'webhook not confirmed by the replicas (REDIS_MIN_REPLICAS_ACK)',
+          );
+          throw new HttpError(503, 'Event not yet stored on enough Redis replicas, retry later');
+        }
         log.error(
           { correlationId, eventType, err: (err as Error).message },
           'webhook not persisted: Redis unavailable',

@@ -94,7 +94,7 @@ it('syncs enrollments and courses through a 3-master cluster: every contact, one
   const again = await Promise.all(sent.slice(0, 10).map((e) => postSigned(base, e)));
   expect(again.map((r) => r.status)).toEqual(again.map(() => 200));
 
-  const redis = connectRedis(cluster.url, 'producer', true);
+  const redis = connectRedis({ url: cluster.url, cluster: true }, 'producer');
   await waitReady(redis);
   const queues: QueueSet = openQueues(redis, loadConfig(clusterEnv()));
   try {

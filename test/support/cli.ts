@@ -23,6 +23,8 @@ export interface CliOptions {
 const CLEARED = [
   'ENV_FILE',
   'REDIS_URL',
+  'REDIS_SENTINELS',
+  'REDIS_MIN_REPLICAS_ACK',
   'WEBHOOK_SECRET',
   'HUBSPOT_ACCESS_TOKEN',
   'SENDGRID_API_KEY',

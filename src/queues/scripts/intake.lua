@@ -75,6 +75,11 @@ while group <= #ARGV do
       rcall('SET', seen, timestamp, 'EX', dedupeTtlSeconds)
     end
     applyWrites(eventArg(group, WRITES + jobs))
+  else
+    -- A duplicate rewrites its record's expiry unchanged: a write of this connection after the
+    -- first delivery's, so WAIT (REDIS_MIN_REPLICAS_ACK) also covers that one, whoever made it.
+    local ttl = rcall('PTTL', seen)
+    if ttl > 0 then rcall('PEXPIRE', seen, ttl) end
   end
   group = group + EVENT_FIELDS + jobs
   out[#out + 1] = fresh and 1 or 0
