@@ -418,7 +418,17 @@ export const settingGroups: readonly SettingGroup[] = [
   {
     title: 'Redis',
     about: 'The one Redis every process shares: queues, dedupe records, traces.',
-    keys: ['REDIS_URL', 'REDIS_DATA_DIR', 'QUEUE_PREFIX', 'REDIS_CLUSTER'],
+    keys: [
+      'REDIS_URL',
+      'REDIS_DATA_DIR',
+      'QUEUE_PREFIX',
+      'REDIS_CLUSTER',
+      'REDIS_SENTINELS',
+      'REDIS_SENTINEL_MASTER',
+      'REDIS_SENTINEL_PASSWORD',
+      'REDIS_MIN_REPLICAS_ACK',
+      'REDIS_REPLICA_ACK_TIMEOUT_MS',
+    ],
   },
   {
     title: 'Webhooks from Loopwise',

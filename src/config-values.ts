@@ -97,3 +97,37 @@ export function sentinelAddress(entry: string): { host: string; port: number } |
   const port = Number(m?.[3] ?? 26379);
   return m && port >= 1 && port <= 65535 ? { host: (m[1] ?? m[2])!, port } : undefined;
 }
+
+const fail = (key: string, message: string): never => {
+  throw new ConfigError(key, message);
+};
+
+/** REDIS_SENTINELS read and checked with the settings it goes with (REDIS_SENTINEL_MASTER, REDIS_MIN_REPLICAS_ACK). */
+export function sentinelNodes(v: Record<SettingName, any>): { host: string; port: number }[] {
+  const sentinels = (v.REDIS_SENTINELS as string[]).map(
+    (entry) =>
+      sentinelAddress(entry) ??
+      fail('REDIS_SENTINELS', `expected host:port entries such as 10.0.0.5:26379, got "${entry}"`),
+  );
+  if (sentinels.length && v.REDIS_CLUSTER)
+    throw new ConfigError(
+      'REDIS_SENTINELS',
+      'cannot be combined with REDIS_CLUSTER (a cluster fails over by itself): set one or the other',
+    );
+  if (!/^\S+$/.test(v.REDIS_SENTINEL_MASTER))
+    throw new ConfigError(
+      'REDIS_SENTINEL_MASTER',
+      `must be the master name the sentinels monitor, without spaces, got "${v.REDIS_SENTINEL_MASTER}"`,
+    );
+  if (v.REDIS_MIN_REPLICAS_ACK > 0 && v.REDIS_CLUSTER)
+    throw new ConfigError(
+      'REDIS_MIN_REPLICAS_ACK',
+      'is not supported with REDIS_CLUSTER: use 0, or a primary with replicas (REDIS_URL or REDIS_SENTINELS)',
+    );
+  if (v.REDIS_MIN_REPLICAS_ACK > 0 && !v.REDIS_URL && !sentinels.length)
+    throw new ConfigError(
+      'REDIS_MIN_REPLICAS_ACK',
+      'needs a Redis with replicas (REDIS_SENTINELS or REDIS_URL): the private redis-server started without REDIS_URL has none',
+    );
+  return sentinels;
+}

@@ -1,4 +1,4 @@
-import { ConfigError, readAll, sentinelAddress, type Env } from './config-values.ts';
+import { ConfigError, readAll, sentinelNodes, type Env } from './config-values.ts';
 
 export { ConfigError } from './config-values.ts';
 import { parseAddressRange } from './address-list.ts';
@@ -95,10 +95,6 @@ export function defaultConfig(): Config {
   return (defaults ??= loadConfig({}));
 }
 
-const fail = (key: string, message: string): never => {
-  throw new ConfigError(key, message);
-};
-
 /** Builds and validates the configuration; throws ConfigError naming the first bad key. */
 export function loadConfig(env: Env = process.env): Config {
   const v = readAll(env);
@@ -164,31 +160,7 @@ export function loadConfig(env: Env = process.env): Config {
       'QUEUE_PREFIX',
       `must hold a {hash-tag} when REDIS_CLUSTER is true, e.g. {${v.QUEUE_PREFIX}}, got "${v.QUEUE_PREFIX}"`,
     );
-  const sentinels = (v.REDIS_SENTINELS as string[]).map(
-    (entry) =>
-      sentinelAddress(entry) ??
-      fail('REDIS_SENTINELS', `expected host:port entries such as 10.0.0.5:26379, got "${entry}"`),
-  );
-  if (sentinels.length && v.REDIS_CLUSTER)
-    throw new ConfigError(
-      'REDIS_SENTINELS',
-      'cannot be combined with REDIS_CLUSTER (a cluster fails over by itself): set one or the other',
-    );
-  if (!/^\S+$/.test(v.REDIS_SENTINEL_MASTER))
-    throw new ConfigError(
-      'REDIS_SENTINEL_MASTER',
-      `must be the master name the sentinels monitor, without spaces, got "${v.REDIS_SENTINEL_MASTER}"`,
-    );
-  if (v.REDIS_MIN_REPLICAS_ACK > 0 && v.REDIS_CLUSTER)
-    throw new ConfigError(
-      'REDIS_MIN_REPLICAS_ACK',
-      'is not supported with REDIS_CLUSTER: use 0, or a primary with replicas (REDIS_URL or REDIS_SENTINELS)',
-    );
-  if (v.REDIS_MIN_REPLICAS_ACK > 0 && !v.REDIS_URL && !sentinels.length)
-    throw new ConfigError(
-      'REDIS_MIN_REPLICAS_ACK',
-      'needs a Redis with replicas (REDIS_SENTINELS or REDIS_URL): the private redis-server started without REDIS_URL has none',
-    );
+  const sentinels = sentinelNodes(v);
   if (v.ADMIN_AUTH === 'proxy' && !v.ADMIN_PROXY_ALLOWLIST.length)
     throw new ConfigError(
       'ADMIN_PROXY_ALLOWLIST',
