@@ -25,7 +25,7 @@ const FLOORS: Floor[] = [
   {
     // The toolkit: knows no room above it. config.ts also stands for config/settings.ts.
     name: 'ground',
-    rooms: ['config', 'config-values', 'log', 'metrics', 'html', 'http-error', 'raw-body', 'address-list', 'constant-time', 'api-failure', 'duration', 'console-links', 'sendgrid-signature', 'privacy', 'redis'],
+    rooms: ['config', 'config-values', 'log', 'metrics', 'html', 'http-error', 'raw-body', 'address-list', 'constant-time', 'api-failure', 'duration', 'console-links', 'sendgrid-signature', 'formats', 'privacy', 'redis'],
     sideways: 'any',
   },
   {

@@ -145,7 +145,7 @@ describe("the intake's jobs against BullMQ's own", () => {
       await worker.close();
     }
     // The enrollment waits in its pending record (pending-events.ts): the job holds the correlation id.
-    expect(seen.find((s) => s.id === 'enroll-run_3')).toEqual({ id: 'enroll-run_3', data: { correlationId: 'c-run_3' }, attempts: own.jobs.attempts, attempt: 1 });
+    expect(seen.find((s) => s.id === 'enroll-run_3')).toEqual({ id: 'enroll-run_3', data: { v: 2, correlationId: 'c-run_3' }, attempts: own.jobs.attempts, attempt: 1 });
     expect(seen.filter((s) => s.id === 'enroll-run_2').map((s) => s.attempt)).toEqual([1, 2]);
   });
 });

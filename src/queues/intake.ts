@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { LoopwiseEvent } from '../events/types.ts';
+import { FORMAT_VERSION } from '../formats.ts';
 import { BULLMQ_ADD_LUA, KEYS_PER_QUEUE, bullmqJobKeyPrefix, bullmqQueueKeys } from './bullmq-add.ts';
 import { jobAttemptOptions, type CourseJob, type EnrollmentJob } from './jobs.ts';
 import { ENROLLMENT_QUEUES, EVENT_QUEUES, QUEUES, type WorkQueueName } from './names.ts';
@@ -190,11 +191,11 @@ export class EventIntake {
   private jobsOf({ event, key, correlationId }: PendingEvent, receivedAt: string): { queues: WorkQueueName[]; data: string; held: string[] } {
     if (event.type === 'course.student_enroll') {
       const queues = ENROLLMENT_QUEUES;
-      const data: EnrollmentJob = { correlationId };
-      const held = [['c', correlationId], ...enrollmentFields(event.data)].flat();
+      const data: EnrollmentJob = { v: FORMAT_VERSION.enrollmentJob, correlationId };
+      const held = [['v', String(FORMAT_VERSION.pending)], ['c', correlationId], ...enrollmentFields(event.data)].flat();
       return { queues, data: JSON.stringify(data), held };
     }
-    const course: CourseJob = { key, eventType: event.type, receivedAt, correlationId, course: event.data };
+    const course: CourseJob = { v: FORMAT_VERSION.courseJob, key, eventType: event.type, receivedAt, correlationId, course: event.data };
     return { queues: [QUEUES.products], data: JSON.stringify(course), held: [] };
   }
 

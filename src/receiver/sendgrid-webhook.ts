@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from 'koa';
 import type { Config } from '../config.ts';
 import { bodyHashKey } from '../events/idempotency-key.ts';
+import { FORMAT_VERSION } from '../formats.ts';
 import { HttpError } from '../http-error.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
@@ -70,7 +71,7 @@ export function sendgridWebhookHandler({ config, queues, quarantine, log, metric
       }
       if (parsed.invalid.length) await keep(422, `${parsed.invalid.length} event(s) not taken: ${parsed.invalid.slice(0, 5).map((i) => `#${i.index} ${i.reason}`).join('; ')}`, body, ctx.ip);
       const key = bodyHashKey(body, 'sg');
-      const job: EmailEventsJob = { key, receivedAt: new Date().toISOString(), correlationId, events: parsed.events };
+      const job: EmailEventsJob = { v: FORMAT_VERSION.emailEventsJob, key, receivedAt: new Date().toISOString(), correlationId, events: parsed.events };
       try {
         if (parsed.events.length) await queue.add(TYPE, job, { jobId: key });
       } catch (err) {

@@ -1,5 +1,6 @@
 import type { Job } from 'bullmq';
 import type { JobOutcome } from '../api-failure.ts';
+import { FORMAT_VERSION } from '../formats.ts';
 import { maskEmail, maskEmails, normalizeEmail } from '../privacy/email.ts';
 import type { EmailEventsJob, EmailStatusJob } from '../queues/jobs.ts';
 import { QUEUES } from '../queues/names.ts';
@@ -30,7 +31,7 @@ function stepReason(e: EmailEvent, byAddress: boolean): string | undefined {
 
 /** The crm-contacts job that writes an enrollment's welcome email status to HubSpot (one pending per enrollment at a time). */
 export function emailStatusJob(enrollmentId: string, email: string) {
-  const data: EmailStatusJob = { kind: 'email-status', enrollmentId, email: normalizeEmail(email) };
+  const data: EmailStatusJob = { v: FORMAT_VERSION.emailStatusJob, kind: 'email-status', enrollmentId, email: normalizeEmail(email) };
   return { name: 'email-status', data, opts: { deduplication: { id: `email-status-${enrollmentId}` } } };
 }
 
