@@ -171,11 +171,25 @@ export function shapeOf(value: unknown): unknown {
   return value === null ? 'null' : typeof value;
 }
 
-/** The shape of records: each key's family and type, then its value's shape. */
+const isShapeObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+
+/** Two shapes as one: the fields of both (the first's type where both have one), whatever order the records came in. */
+function mergeShapes(a: unknown, b: unknown): unknown {
+  if (!isShapeObject(a) || !isShapeObject(b)) return a;
+  const out: Record<string, unknown> = {};
+  for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) out[k] = k in a && k in b ? mergeShapes(a[k], b[k]) : k in a ? a[k] : b[k];
+  return out;
+}
+
+/** The shape of records: per family and type, the shape of all their values. */
 export function recordsShape(records: FixtureRecord[]): unknown {
   const byFamily: Record<string, unknown> = {};
-  for (const r of records) byFamily[`${r.key.split(':')[2]}:${r.type}`] ??= shapeOf(r.type === 'zset' ? 'zset' : r.value);
-  return byFamily;
+  for (const r of records) {
+    const name = `${r.key.split(':')[2]}:${r.type}`;
+    const shape = shapeOf(r.type === 'zset' ? 'zset' : r.value);
+    byFamily[name] = name in byFamily ? mergeShapes(byFamily[name], shape) : shape;
+  }
+  return Object.fromEntries(Object.entries(byFamily).sort(([x], [y]) => (x < y ? -1 : 1)));
 }
 
 /** The shape of jobs: per queue and name, the shape of their data. */
