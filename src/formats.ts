@@ -58,6 +58,9 @@ export const FORMATS: readonly Format[] = [
     { version: 1, shape: 'a string: the arrival time in ms (a plain dedupe marker; still what a course event and a released enrollment leave)', readableUntil: 'DEDUPE_TTL_SECONDS after arrival' },
     current(2, 'a hash: v, at, c, q:<queue> per unfinished job, e:<field> per scalar of the enrollment, x the rest'),
   ] },
+  { name: 'dead-letter', where: '<queue>-dlq jobs, a job that failed for good', marked: 'shape', current: 1, versions: [
+    current(1, '{queue, jobId, name, data (the job\'s data, an enrollment job\'s with its enrollment), attemptsMade, errors[{attempt, message, at}], deadAt, unrecoverable}'),
+  ] },
   { name: 'trace', where: 'cs:trace:<key> and cs:calls:<key>, an event\'s journey and its call details', marked: 'shape', current: 2, versions: [
     { version: 1, shape: 'calls in the trace hash (c:<queue>:<attempt>), packed into one field z; indexes as sorted sets cs:trace-idx:<kind>:<value>', readableUntil: 'TRACE_RETENTION_DAYS after its last step (calls moved out while CALL_DETAIL_RETENTION_DAYS lasts)' },
     current(2, 'h (header JSON), s:<order> (steps), packed into z0, z1, … (64-byte pieces, first byte the dictionary: 1); calls beside it in cs:calls (<queue>:<attempt>); indexes by day'),

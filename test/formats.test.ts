@@ -84,7 +84,7 @@ describe('each fixture, read by this release', () => {
 
   it('jobs queued by every version complete: contacts written, one welcome email each, products written; then traced, exported, forgotten', async () => {
     const queued = readFixtures().filter((f) => f.jobs.length);
-    expect(queued.map((f) => `${f.format}/${f.version}`)).toEqual(expect.arrayContaining(['job-enrollment/1', 'job-enrollment/2', 'pending/1', 'pending/2', 'job-course/1']));
+    expect(queued.map((f) => `${f.format}/${f.version}`)).toEqual(expect.arrayContaining(['job-enrollment/1', 'job-enrollment/2', 'pending/1', 'pending/2', 'job-course/1', 'dead-letter/1']));
     // Emulators of its own: what the capture wrote into the shared ones is not what these jobs did.
     const [hubspot, sendgrid] = await Promise.all([startHubSpotEmulator({ requestsPer10s: undefined }), startSendGridEmulator()]);
     const t = await startTestService(formatEnv(hubspot, sendgrid), 'receiver');
@@ -93,8 +93,12 @@ describe('each fixture, read by this release', () => {
     try {
       for (const f of queued) await loadFixture(t.redis, queues, t.config.redis.prefix, f);
       worker = await startTestService({ ...formatEnv(hubspot, sendgrid), QUEUE_PREFIX: t.config.redis.prefix }, 'worker');
+      for (const { queue, id } of queued.flatMap((f) => f.expect.replays ?? [])) {
+        const replay = await runCli(['dlq', 'replay', queue, id], cliEnv(t.config.redis.prefix));
+        expect(replay.stdout, `dlq replay ${queue} ${id}: ${replay.stderr}`).toContain(`replayed\t${queue}\t${id}`);
+      }
       await vi.waitFor(async () => {
-        for (const j of queued.flatMap((f) => f.jobs)) expect(await (await queues.work[j.queue].getJob(j.id))?.getState(), `${j.queue} job ${j.id}`).toBe('completed');
+        for (const j of queued.flatMap((f) => f.jobs.filter((job) => !job.deadLetter))) expect(await (await queues.work[j.queue].getJob(j.id))?.getState(), `${j.queue} job ${j.id}`).toBe('completed');
       }, { timeout: 45_000, interval: 100 });
       const contacts = [...hubspot.state.objects.contacts.values()];
       for (const { email, courses } of queued.flatMap((f) => f.expect.contacts ?? [])) {

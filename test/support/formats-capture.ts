@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { UnrecoverableError } from 'bullmq';
 import { expect, vi } from 'vitest';
 import type { HubSpotEmulator } from '../../src/emulators/hubspot/index.ts';
 import type { SendGridEmulator } from '../../src/emulators/sendgrid/index.ts';
 import { FORMATS } from '../../src/formats.ts';
 import { QUEUES, WORK_QUEUES } from '../../src/queues/names.ts';
+import { DeadLetters } from '../../src/queues/dead-letter.ts';
+import { PendingEvents } from '../../src/queues/pending-events.ts';
 import { openQueues } from '../../src/queues/registry.ts';
 import { traceFields } from '../../src/trace/packing.ts';
 import { emailStatusJob } from '../../src/workers/email-events-worker.ts';
@@ -17,6 +20,33 @@ export const FIXTURE_PII_HASH_KEY = 'format-fixtures-pii-hash-key-not-a-secret';
 /** The settings a release runs fixtures with: the emulators, the fixtures' hash key, traces packed a second after. */
 export function formatEnv(hubspot: HubSpotEmulator, sendgrid: SendGridEmulator): Record<string, string> {
   return { ...emulatorEnv(hubspot, sendgrid), PII_HASH_KEY: FIXTURE_PII_HASH_KEY, TRACE_COMPACT_AFTER_SECONDS: '1', HUBSPOT_BATCH_WAIT_MS: '20' };
+}
+
+/**
+ * A dead letter as this release writes it: another enrollment's crm-contacts job, read as a worker
+ * reads it and failed for good (HubSpot refused it), then its jobs taken off the queues.
+ */
+async function deadLetter(receiver: Awaited<ReturnType<typeof startTestService>>, tag: string): Promise<FormatFixture> {
+  const enroll = fixture('course.student_enroll');
+  const id = `fmt_dead_${tag}`;
+  const email = `format-dead-${tag}@example.com`;
+  enroll.data.id = id;
+  enroll.data.user.email = email;
+  enroll.data.course.id = `course_dead_${tag}`;
+  expect((await receiver.post(enroll)).status).toBe(202);
+  const queues = openQueues(receiver.redis, receiver.config);
+  try {
+    const pending = new PendingEvents(receiver.redis, receiver.config);
+    const job = (await queues.work[QUEUES.contacts].getJob(`enroll-${id}`))!;
+    await pending.resolve([job]);
+    await new DeadLetters(receiver.redis, queues, receiver.config.redis.prefix, pending).recordFailure(QUEUES.contacts, job, new UnrecoverableError('HubSpot 400 rejected: Property values were not valid'));
+    for (const q of [QUEUES.contacts, QUEUES.email]) await (await queues.work[q].getJob(`enroll-${id}`))?.remove();
+    const letter = (await queues.deadLetter[QUEUES.contacts].getJob(`enroll-${id}`))!;
+    const jobs = [{ queue: QUEUES.contacts, deadLetter: true as const, id: letter.id!, name: letter.name, data: letter.data, timestamp: letter.timestamp }];
+    return make('dead-letter', 'written by this release\'s DeadLetters', [], jobs, { replays: [{ queue: QUEUES.contacts, id: letter.id! }], contacts: [{ email, courses: [enroll.data.course.id] }] });
+  } finally {
+    await queues.close();
+  }
 }
 
 const current = (name: string) => FORMATS.find((f) => f.name === name)!.current;
@@ -76,6 +106,7 @@ export async function captureFormats(hubspot: HubSpotEmulator, sendgrid: SendGri
       make('job-course', 'captured from this release\'s receiver', [], of(QUEUES.products), { products: course.data.plans?.map((p: { id: string }) => p.id) ?? [] }),
       make('job-email-events', 'captured from this release\'s receiver', [], of(QUEUES.emailEvents), {}),
       make('job-email-status', 'what this release\'s email-events worker queues', [], [{ queue: QUEUES.contacts, id: `email-status-${tag}`, name: 'email-status', data: emailStatusJob(id, email).data, timestamp: Date.now() }], {}),
+      await deadLetter(receiver, tag),
     ];
 
     worker = await startTestService({ ...env, QUEUE_PREFIX: prefix }, 'worker');

@@ -26,6 +26,8 @@ export type FixtureRecord =
 
 export interface FixtureJob {
   queue: WorkQueueName;
+  /** A dead letter (in the queue's dead-letter queue), not a job to run. */
+  deadLetter?: true;
   id: string;
   name: string;
   data: unknown;
@@ -38,6 +40,8 @@ export interface FixtureExpect {
   contacts?: { email: string; courses: string[] }[];
   /** Addresses that get one welcome email. */
   welcomes?: string[];
+  /** Dead letters `course-sync dlq replay` puts back, whose job then completes. */
+  replays?: { queue: WorkQueueName; id: string }[];
   /** Plan ids the products jobs write to HubSpot. */
   products?: string[];
   /** `course-sync trace <query>` finds trace `key`. */
@@ -133,6 +137,10 @@ export async function loadFixture(redis: Redis, queues: QueueSet, prefix: string
     await redis.expire(key, r.ttl ?? 86_400);
   }
   for (const j of fixture.jobs) {
+    if (j.deadLetter) {
+      await queues.deadLetter[j.queue].add(j.name, j.data, { jobId: j.id, timestamp: j.timestamp });
+      continue;
+    }
     await queues.work[j.queue].add(j.name, j.data, { jobId: j.id, timestamp: j.timestamp, attempts, backoff: { type: 'jittered', delay: 50 } });
   }
 }
@@ -195,6 +203,6 @@ export function recordsShape(records: FixtureRecord[]): unknown {
 /** The shape of jobs: per queue and name, the shape of their data. */
 export function jobsShape(jobs: FixtureJob[]): unknown {
   const out: Record<string, unknown> = {};
-  for (const j of jobs) out[`${j.queue}/${j.name}`] ??= shapeOf(j.data);
+  for (const j of jobs) out[`${j.queue}${j.deadLetter ? '-dlq' : ''}/${j.name}`] ??= shapeOf(j.data);
   return out;
 }
