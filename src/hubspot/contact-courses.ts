@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { defaultConfig } from '../config.ts';
 import type { LastEnrollment } from './contact-mapping.ts';
 import { recordKey } from '../redis/keys.ts';
+import { luaScript } from '../redis/scripts.ts';
 
 /** The key part of an address's course record and alias: the first 32 hex digits of the SHA-256 of the (normalized) address. */
 export function contactRecordDigest(email: string): string {
@@ -33,91 +34,14 @@ export interface Claim {
   formerOwner?: string;
 }
 
-/**
- * Adds course ids and keeps the newest "last enrollment", atomically. KEYS[1] the contact hash;
- * ARGV[1] ttl seconds, ARGV[2] last-enrollment JSON (at, courseId) or "", ARGV[3] its course name,
- * ARGV[4] the HubSpot contact id once its value is merged in (or ""), ARGV[5..] course ids. Returns
- * the whole hash. The course name has a field of its own (`lastCourseName`; records written before
- * kept it inside `last`): short values keep the hash in Redis' compact encoding, a third of the
- * memory. The contact id (`id`) replaces the `seeded` mark of records written before.
- */
-const NOTE = `
-for i = 5, #ARGV do redis.call('HSET', KEYS[1], 'c:' .. ARGV[i], '1') end
-if ARGV[2] ~= '' then
-  local cur = redis.call('HGET', KEYS[1], 'last')
-  if not cur or cjson.decode(cur).at <= cjson.decode(ARGV[2]).at then
-    redis.call('HSET', KEYS[1], 'last', ARGV[2])
-    if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'lastCourseName', ARGV[3]) else redis.call('HDEL', KEYS[1], 'lastCourseName') end
-  end
-end
-if ARGV[4] ~= '' then
-  redis.call('HSET', KEYS[1], 'id', ARGV[4])
-  redis.call('HDEL', KEYS[1], 'seeded')
-end
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-return redis.call('HGETALL', KEYS[1])
-`;
-
-/**
- * Folds one address's record into another's, for good: KEYS[1] the record folded in (deleted),
- * KEYS[2] the record kept, KEYS[3] the alias key of the address folded in, KEYS[4] the alias key of
- * the address kept (deleted: it is no alias now), KEYS[5] the contact's owner key of earlier
- * versions (deleted); ARGV[1] ttl, ARGV[2] the address kept, ARGV[3] the contact id to note in the
- * kept record (its value merged in) or "", ARGV[4] "1" to do nothing when there is no record to
- * fold in, ARGV[5..] more course ids for the kept record. Returns the kept record, or false when
- * nothing was folded.
- */
-const FOLD = `
-if ARGV[4] == '1' and redis.call('EXISTS', KEYS[1]) == 0 then return false end
-local from = redis.call('HGETALL', KEYS[1])
-local name
-for i = 1, #from, 2 do
-  if from[i] == 'lastCourseName' then name = from[i + 1] end
-end
-for i = 1, #from, 2 do
-  local f, v = from[i], from[i + 1]
-  if string.sub(f, 1, 2) == 'c:' then redis.call('HSET', KEYS[2], f, '1')
-  elseif f == 'last' then
-    local cur = redis.call('HGET', KEYS[2], 'last')
-    if not cur or cjson.decode(cur).at <= cjson.decode(v).at then
-      redis.call('HSET', KEYS[2], 'last', v)
-      if name then redis.call('HSET', KEYS[2], 'lastCourseName', name) else redis.call('HDEL', KEYS[2], 'lastCourseName') end
-    end
-  end
-end
-for i = 5, #ARGV do redis.call('HSET', KEYS[2], 'c:' .. ARGV[i], '1') end
-if ARGV[3] ~= '' then
-  redis.call('HSET', KEYS[2], 'id', ARGV[3])
-  redis.call('HDEL', KEYS[2], 'seeded')
-end
-redis.call('DEL', KEYS[1], KEYS[4], KEYS[5])
-redis.call('SET', KEYS[3], ARGV[2], 'EX', ARGV[1])
-redis.call('EXPIRE', KEYS[2], ARGV[1])
-return redis.call('HGETALL', KEYS[2])
-`;
-
-/**
- * After a write of an address to a HubSpot contact: KEYS[1] the address's record, KEYS[2] the
- * contact's owner key of earlier versions (read, then gone); ARGV[1] ttl, ARGV[2] the contact id,
- * ARGV[3] the address, ARGV[4] "1" when this write created the contact. The record notes the
- * contact id when it knew the contact already, when the write created it, or when an earlier
- * version had seeded it; otherwise the caller must read the contact first.
- * Returns {'known' | 'check', the other address an earlier version wrote the contact under, or ''}.
- */
-const CLAIM = `
-local id = redis.call('HGET', KEYS[1], 'id')
-local owner = redis.call('GET', KEYS[2])
-local other = ''
-if owner == ARGV[3] then redis.call('DEL', KEYS[2]) elseif owner then other = owner end
-if id == ARGV[2] then return {'known', other} end
-if ARGV[4] == '1' or (not id and redis.call('HEXISTS', KEYS[1], 'seeded') == 1) then
-  redis.call('HSET', KEYS[1], 'id', ARGV[2])
-  redis.call('HDEL', KEYS[1], 'seeded')
-  redis.call('EXPIRE', KEYS[1], ARGV[1])
-  return {'known', other}
-end
-return {'check', other}
-`;
+// The course record's scripts (scripts/*.lua name each argument): add courses and a newer last
+// enrollment; fold one address's record into another's; note the contact a write went to.
+const NOTE = luaScript<[contactKey: string, ttlSeconds: number, lastJson: string, lastCourseName: string, contactId: string, ...courseIds: string[]], string[]>(import.meta.url, 'scripts/note-courses.lua', 1);
+const FOLD = luaScript<
+  [fromKey: string, toKey: string, fromAliasKey: string, toAliasKey: string, ownerKey: string, ttlSeconds: number, keptAddress: string, contactId: string, ifRecorded: '1' | '0', ...courseIds: string[]],
+  string[] | null
+>(import.meta.url, 'scripts/fold-contact.lua', 5);
+const CLAIM = luaScript<[contactKey: string, ownerKey: string, ttlSeconds: number, contactId: string, address: string, created: '1' | '0'], [Claim['state'], string]>(import.meta.url, 'scripts/claim-contact.lua', 2);
 
 /** Alias hops followed at most (an alias of an alias comes from two folds in a row). */
 const MAX_HOPS = 4;
@@ -161,16 +85,9 @@ export class ContactCourses {
     private readonly prefix: string,
     private readonly ttlSeconds = defaultConfig().hubspot.contactRecordTtlSeconds,
   ) {
-    // Run once per contact of a batch, pipelined: by SHA (EVALSHA), not the script's text each time.
-    if (!('csNoteCourses' in redis)) redis.defineCommand('csNoteCourses', { numberOfKeys: 1, lua: NOTE });
-    if (!('csClaimContact' in redis)) redis.defineCommand('csClaimContact', { numberOfKeys: 2, lua: CLAIM });
-  }
-
-  private pipeline() {
-    return this.redis.pipeline() as ReturnType<Redis['pipeline']> & {
-      csNoteCourses(key: string, ...args: (string | number)[]): unknown;
-      csClaimContact(key: string, ...args: (string | number)[]): unknown;
-    };
+    // Run once per contact of a batch, pipelined: defined before any pipeline is made.
+    NOTE.define(redis);
+    CLAIM.define(redis);
   }
 
   private key(email: string, kind = 'contact'): string {
@@ -185,10 +102,10 @@ export class ContactCourses {
   /** Adds courses (and a newer last enrollment, and the contact whose value is merged in) per address; returns the records after the change. */
   async note(entries: { email: string; courses: string[]; last?: LastEnrollment; contactId?: string }[]): Promise<ContactCourseRecord[]> {
     if (!entries.length) return [];
-    const pipe = this.pipeline();
+    const pipe = this.redis.pipeline();
     for (const e of entries) {
       const last = e.last && { at: e.last.at, courseId: e.last.courseId };
-      pipe.csNoteCourses(this.key(e.email), this.ttlSeconds, last ? JSON.stringify(last) : '', e.last?.courseName ?? '', e.contactId ?? '', ...e.courses);
+      NOTE.queue(pipe, this.key(e.email), this.ttlSeconds, last ? JSON.stringify(last) : '', e.last?.courseName ?? '', e.contactId ?? '', ...e.courses);
     }
     return (await pipe.exec())!.map(([err, flat]) => {
       if (err) throw err;
@@ -230,8 +147,8 @@ export class ContactCourses {
    * `ifRecorded`, an address without a record is left alone (undefined).
    */
   async fold(from: string, to: string, contactId: string, more: { courses?: string[]; seeded?: boolean; ifRecorded?: boolean } = {}): Promise<ContactCourseRecord | undefined> {
-    const keys = [this.key(from), this.key(to), this.key(from, 'contact-alias'), this.key(to, 'contact-alias'), this.ownerKey(contactId)];
-    const flat = (await this.redis.eval(FOLD, keys.length, ...keys, this.ttlSeconds, to, more.seeded ? contactId : '', more.ifRecorded ? '1' : '0', ...(more.courses ?? []))) as string[] | null;
+    const keys = [this.key(from), this.key(to), this.key(from, 'contact-alias'), this.key(to, 'contact-alias'), this.ownerKey(contactId)] as const;
+    const flat = await FOLD.run(this.redis, ...keys, this.ttlSeconds, to, more.seeded ? contactId : '', more.ifRecorded ? '1' : '0', ...(more.courses ?? []));
     return flat ? parse(flat) : undefined;
   }
 
@@ -242,8 +159,8 @@ export class ContactCourses {
    */
   async claim(entries: { contactId: string; email: string; created: boolean }[]): Promise<Claim[]> {
     if (!entries.length) return [];
-    const pipe = this.pipeline();
-    for (const e of entries) pipe.csClaimContact(this.key(e.email), this.ownerKey(e.contactId), this.ttlSeconds, e.contactId, e.email, e.created ? '1' : '0');
+    const pipe = this.redis.pipeline();
+    for (const e of entries) CLAIM.queue(pipe, this.key(e.email), this.ownerKey(e.contactId), this.ttlSeconds, e.contactId, e.email, e.created ? '1' : '0');
     return (await pipe.exec())!.map(([err, v]) => {
       if (err) throw err;
       const [state, other] = v as [Claim['state'], string];

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { luaScript } from '../redis/scripts.ts';
 
 /** What the intake knows about an event it accepted. */
 export interface AcceptedEvent {
@@ -29,41 +30,15 @@ function writeArg(w: RecordWrite): string[] {
   return ['L', w.key, String(w.expireAt), w.member];
 }
 
-/** `writes` as one script argument (JSON): ['H', key, ttl, field, value, …], ['F', key, expireAt, field, member] or ['L', key, expireAt, member] each. */
+/** `writes` as one script argument (JSON): ['H', key, ttl, field, value, …], ['F', key, expireAt, field, member] or ['L', key, expireAt, member] each (scripts/includes/record-writes.lua reads them). */
 export function writeArgs(writes: RecordWrite[]): string {
   return JSON.stringify(writes.map(writeArg));
 }
 
-/** Lua: `applyWrites(json)` performs the writes `writeArgs` encoded. Needs `local rcall = redis.call`. */
-export const APPLY_WRITES_LUA = `
-local function applyWrites(json)
-  for _, w in ipairs(cjson.decode(json)) do
-    if w[1] == 'H' then
-      if rcall('HSETNX', w[2], w[4], w[5]) == 1 and #w > 5 then rcall('HSET', w[2], unpack(w, 6)) end
-      rcall('EXPIRE', w[2], w[3])
-    else
-      if w[1] == 'F' then
-        -- Usually the address's first entry of the day: one command; else appended unless there.
-        if rcall('HSETNX', w[2], w[4], w[5]) == 0 then
-          local cur = rcall('HGET', w[2], w[4])
-          if not string.find(' ' .. cur .. ' ', ' ' .. w[5] .. ' ', 1, true) then rcall('HSET', w[2], w[4], cur .. ' ' .. w[5]) end
-        end
-      else
-        rcall('RPUSH', w[2], w[4])
-      end
-      rcall('EXPIREAT', w[2], w[3])
-    end
-  end
-end
-`;
-
-const APPLY_WRITES = `
-local rcall = redis.call
-${APPLY_WRITES_LUA}
-applyWrites(ARGV[1])
-`;
+/** Performs the writes (scripts/apply-record-writes.lua; every script that writes records includes scripts/includes/record-writes.lua). */
+const APPLY_WRITES = luaScript<[writes: string], null>(import.meta.url, 'scripts/apply-record-writes.lua', 0);
 
 /** Performs `writes` on their own, in one script call (records written outside an intake script: a quarantined delivery's trace). */
 export async function applyRecordWrites(redis: Redis, writes: RecordWrite[]): Promise<void> {
-  await redis.eval(APPLY_WRITES, 0, writeArgs(writes));
+  await APPLY_WRITES.run(redis, writeArgs(writes));
 }

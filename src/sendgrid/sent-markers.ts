@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { enrollmentKey } from '../events/idempotency-key.ts';
 import { recordKey } from '../redis/keys.ts';
 import { RedisLock } from '../redis/lock.ts';
+import { luaScript } from '../redis/scripts.ts';
 import { defaultConfig } from '../config.ts';
 import { emailKeys } from './email-keys.ts';
 
@@ -21,39 +22,14 @@ export type ClaimResult =
   /** An earlier attempt started sending and never said how it ended: wait for SendGrid's event before sending again. */
   | { state: 'unsure'; retryInMs: number };
 
-// KEYS: sent marker, claim, attempt. ARGV: job id, claim ttl ms, grace ms (0: no waiting).
+// Before a send: sent already, or claimed for the job (scripts/claim-send.lua names each argument).
 // → {'sent', messageId, sentAt, jobId} | {'claimed'} | {'busy', pttl} | {'unsure', ms left of the grace}
-const CLAIM = `
-local sent = redis.call('HMGET', KEYS[1], 'messageId', 'sentAt', 'jobId')
-if sent[2] then return {'sent', sent[1] or '', sent[2], sent[3] or ''} end
-if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'busy', redis.call('PTTL', KEYS[2])} end
-local grace = tonumber(ARGV[3])
-if grace > 0 then
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  local started = tonumber(redis.call('GET', KEYS[3]) or '0')
-  if started > 0 and now - started < grace then
-    redis.call('DEL', KEYS[2])
-    return {'unsure', grace - (now - started)}
-  end
-  redis.call('SET', KEYS[3], now, 'PX', grace + tonumber(ARGV[2]))
-end
-return {'claimed'}
-`;
-
-// KEYS: sent marker, claim, attempt, message index. ARGV: job id, message id, sent at, index ttl s,
-// enrollment id, marker ttl s, the job id the marker keeps ('' for the enrollment's own job: not
-// stored, 25 B less for SENT_MARKER_TTL_DAYS). Writes the marker and the message id → enrollment
-// index, drops our claim and the attempt.
-const RECORD = `
-redis.call('HSET', KEYS[1], 'messageId', ARGV[2], 'sentAt', ARGV[3])
-if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'jobId', ARGV[7]) end
-redis.call('EXPIRE', KEYS[1], ARGV[6])
-if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
-redis.call('DEL', KEYS[3])
-if ARGV[2] ~= '' then redis.call('SET', KEYS[4], ARGV[5], 'EX', ARGV[4]) end
-return 1
-`;
+const CLAIM = luaScript<[sentKey: string, claimKey: string, attemptKey: string, jobId: string, claimTtlMs: string, graceMs: string], (string | number)[]>(import.meta.url, 'scripts/claim-send.lua', 3);
+// After SendGrid's 202: the marker and the message index written, the claim and the attempt dropped.
+const RECORD = luaScript<
+  [sentKey: string, claimKey: string, attemptKey: string, messageKey: string, jobId: string, messageId: string, sentAt: string, messageIndexTtlSeconds: number, enrollmentId: string, markerTtlSeconds: number, keptJobId: string],
+  1
+>(import.meta.url, 'scripts/record-send.lua', 4);
 
 /**
  * Exactly-once bookkeeping of welcome emails in Redis: a "sent" marker per enrollment (checked
@@ -97,8 +73,8 @@ export class SentMarkers {
 
   /** Says whether the email was sent already; if not, claims the enrollment for `jobId`. */
   async claim(enrollmentId: string, jobId: string): Promise<ClaimResult> {
-    const keys = [this.sentKey(enrollmentId), this.claimKey(enrollmentId), this.attemptKey(enrollmentId)];
-    const r = (await this.redis.eval(CLAIM, 3, ...keys, jobId, String(this.claimTtlMs), String(this.graceMs))) as (string | number)[];
+    const keys = [this.sentKey(enrollmentId), this.claimKey(enrollmentId), this.attemptKey(enrollmentId)] as const;
+    const r = await CLAIM.run(this.redis, ...keys, jobId, String(this.claimTtlMs), String(this.graceMs));
     if (r[0] === 'sent') return { state: 'sent', marker: { messageId: String(r[1]), sentAt: String(r[2]), jobId: String(r[3]) || enrollmentKey(enrollmentId) } };
     if (r[0] === 'claimed') return { state: 'claimed' };
     // Look again soon: a claim is usually released within one SendGrid round trip, long before its TTL.
@@ -108,9 +84,9 @@ export class SentMarkers {
 
   /** Records the accepted email (and its message id, for SendGrid's events) and releases the claim. */
   async record(enrollmentId: string, marker: SentMarker): Promise<void> {
-    const keys = [this.sentKey(enrollmentId), this.claimKey(enrollmentId), this.attemptKey(enrollmentId), emailKeys.message(this.prefix, marker.messageId || '-')];
+    const keys = [this.sentKey(enrollmentId), this.claimKey(enrollmentId), this.attemptKey(enrollmentId), emailKeys.message(this.prefix, marker.messageId || '-')] as const;
     const kept = marker.jobId === enrollmentKey(enrollmentId) ? '' : marker.jobId;
-    await this.redis.eval(RECORD, 4, ...keys, marker.jobId, marker.messageId, marker.sentAt, this.messageIndexTtlSeconds, enrollmentId, this.markerTtlSeconds, kept);
+    await RECORD.run(this.redis, ...keys, marker.jobId, marker.messageId, marker.sentAt, this.messageIndexTtlSeconds, enrollmentId, this.markerTtlSeconds, kept);
   }
 
   /** Releases `jobId`'s claim after a send that SendGrid did not accept (the attempt ended: nothing to wait for). */

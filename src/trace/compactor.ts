@@ -4,7 +4,8 @@ import type { Logger } from '../log.ts';
 import type { TraceKeys } from './keys.ts';
 import { headerOf, type TraceStep } from './model.ts';
 import { OLD_CALLS_FIELD } from './calls.ts';
-import { isPackable, isPackedField, packedPieces, packedValue, packFields, PACKED_FIELD, traceFields } from './packing.ts';
+import { isPackable, isPackedField, packedPieces, packedValue, packFields, traceFields } from './packing.ts';
+import { luaScript } from '../redis/scripts.ts';
 
 /** Traces packed at a time (each a read and a script call, sent together). */
 const ROUND = 200;
@@ -16,53 +17,11 @@ const MAX_WAITING = 200_000;
  */
 const headlessTries = (afterMs: number) => Math.max(5, Math.ceil(60_000 / Math.max(afterMs, 1)));
 
-// KEYS: the hash (a trace or its calls). ARGV: the number n of pieces of the packed value, its n
-// pieces, the packed value read (or ''), then the fields packed.
-// Replaces those fields by the packed one only if none changed since they were read (the packed
-// value as read, the others still there): a forget, an expiry or another packer in between leaves
-// the hash alone. The hash is written anew: Redis does not shrink a hash's encoding on HDEL.
-const PACK = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local n = tonumber(ARGV[1])
-local was, pieces = redis.call('HGET', KEYS[1], '${PACKED_FIELD}'), {'${PACKED_FIELD}'}
-if not was then
-  local parts = {}
-  pieces = {}
-  while true do
-    local piece = redis.call('HGET', KEYS[1], '${PACKED_FIELD}' .. #pieces)
-    if not piece then break end
-    parts[#parts + 1] = piece
-    pieces[#pieces + 1] = '${PACKED_FIELD}' .. #pieces
-  end
-  was = table.concat(parts)
-end
-if was ~= ARGV[n + 2] then return 0 end
-for i = n + 3, #ARGV do
-  if redis.call('HEXISTS', KEYS[1], ARGV[i]) == 0 then return 0 end
-end
-local ttl = redis.call('PTTL', KEYS[1])
-if #pieces > 0 then redis.call('HDEL', KEYS[1], unpack(pieces)) end
-if #ARGV >= n + 3 then redis.call('HDEL', KEYS[1], unpack(ARGV, n + 3)) end
-local rest = redis.call('HGETALL', KEYS[1])
-redis.call('DEL', KEYS[1])
-for i = 1, n do rest[#rest + 1] = '${PACKED_FIELD}' .. (i - 1); rest[#rest + 1] = ARGV[i + 1] end
-redis.call('HSET', KEYS[1], unpack(rest))
-if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
-return 1`;
-
-// KEYS: the calls hash. ARGV: its TTL in ms (when it is new), then field, value pairs. Call details
-// an earlier version kept in the trace move out beside it: fields already there stay, and a hash
-// that was there keeps its TTL (a later call's).
-const MOVE_CALLS = `
-local fresh = redis.call('EXISTS', KEYS[1]) == 0
-for i = 2, #ARGV, 2 do redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end
-if fresh then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return 1`;
-
-type WithPack = Redis & {
-  csPackTrace(key: string, ...args: (string | Buffer)[]): Promise<number>;
-  csMoveCalls(key: string, ...args: (string | number)[]): Promise<number>;
-};
+// Packs a hash's fields into its packed field unless they changed since they were read: its key, the
+// number n of the new packed value's pieces, its n pieces, the packed value read (or ''), the fields packed.
+const PACK = luaScript<[hashKey: string, pieceCount: string, ...rest: (string | Buffer)[]], 0 | 1>(import.meta.url, 'scripts/pack-trace.lua', 1);
+// Moves call details an earlier version kept in a trace beside it: the calls hash, its TTL (ms) when new, field/value pairs.
+const MOVE_CALLS = luaScript<[callsKey: string, ttlMs: number, ...fieldsAndValues: string[]], 1>(import.meta.url, 'scripts/move-calls.lua', 1);
 
 /** The last time a trace's steps name (ms), or undefined without steps. */
 function lastStepAt(fields: Record<string, string>): number | undefined {
@@ -100,14 +59,12 @@ export class TraceCompactor {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
 
-  private readonly redis: WithPack;
-
   private readonly beforeRound: () => Promise<void>;
   private readonly callRetentionMs: number;
   private readonly traceRetentionMs: number;
 
   constructor(
-    redis: Redis,
+    private readonly redis: Redis,
     private readonly keys: TraceKeys,
     private readonly afterMs: number,
     private readonly log: Logger,
@@ -123,10 +80,6 @@ export class TraceCompactor {
     this.beforeRound = opts.beforeRound ?? (async () => undefined);
     this.callRetentionMs = opts.callRetentionMs ?? defaultConfig().trace.callRetentionDays * 86_400_000;
     this.traceRetentionMs = opts.traceRetentionMs ?? defaultConfig().trace.retentionDays * 86_400_000;
-    // One call per trace: by SHA (EVALSHA), not the script's text each time.
-    if (!('csPackTrace' in redis)) redis.defineCommand('csPackTrace', { numberOfKeys: 1, lua: PACK });
-    if (!('csMoveCalls' in redis)) redis.defineCommand('csMoveCalls', { numberOfKeys: 1, lua: MOVE_CALLS });
-    this.redis = redis as WithPack;
   }
 
   /** Packs `key` once it has been left alone for the delay (a later call moves it back). */
@@ -211,7 +164,7 @@ export class TraceCompactor {
     const ttl = old.length ? await this.redis.pttl(this.keys.trace(key)) : 0;
     const age = Math.max(Date.now() - (lastStepAt(fields) ?? 0), ttl > 0 ? this.traceRetentionMs - ttl : 0);
     const left = this.callRetentionMs - age;
-    if (old.length && left > 0) await this.redis.csMoveCalls(this.keys.calls(key), Math.round(left), ...old.flatMap(([name, json]) => [name.slice(OLD_CALLS_FIELD.length), json]));
+    if (old.length && left > 0) await MOVE_CALLS.run(this.redis, this.keys.calls(key), Math.round(left), ...old.flatMap(([name, json]) => [name.slice(OLD_CALLS_FIELD.length), json]));
     return this.packHash(this.keys.trace(key), hash, (name) => name === 'h' || name.startsWith('s:'), isPackable);
   }
 
@@ -225,6 +178,6 @@ export class TraceCompactor {
     if (!live.length) return false;
     const packable = Object.entries(traceFields(hash, laterWins)).filter(([name]) => keep(name));
     const pieces = packedPieces(packFields(packable)).map(([, piece]) => piece);
-    return (await this.redis.csPackTrace(redisKey, String(pieces.length), ...pieces, packedValue(hash) ?? '', ...live)) === 1;
+    return (await PACK.run(this.redis, redisKey, String(pieces.length), ...pieces, packedValue(hash) ?? '', ...live)) === 1;
   }
 }
