@@ -19,7 +19,11 @@ export interface ServiceSample {
 const role = (process.argv[2] ?? 'all') as Role;
 const delay = monitorEventLoopDelay({ resolution: 10 });
 delay.enable();
-const service = await startService(loadConfig(process.env), role, createLogger(process.env.LOG_LEVEL === 'silent' ? 'silent' : 'warn'));
+const service = await startService(
+  loadConfig(process.env),
+  role,
+  createLogger(process.env.LOG_LEVEL === 'silent' ? 'silent' : 'warn'),
+);
 process.send?.({ kind: 'up', port: service.port });
 
 process.on('message', (m: { kind: string }) => {

@@ -42,13 +42,23 @@ function option(argv: string[], name: string, fallback: number): number {
 }
 
 /** A service process of the soak, with the IPC that samples it. */
-function startChild(name: string, role: 'receiver' | 'worker', env: Record<string, string>): { proc: ChildProcess; up: Promise<number | undefined>; sample(): Promise<ServiceSample> } {
+function startChild(
+  name: string,
+  role: 'receiver' | 'worker',
+  env: Record<string, string>,
+): { proc: ChildProcess; up: Promise<number | undefined>; sample(): Promise<ServiceSample> } {
   const fd = openSync(join(RESULTS, 'logs', `soak-${name}.log`), 'w');
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'soak-service.ts'), role], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', fd, fd, 'ipc'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'soak-service.ts'), role], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', fd, fd, 'ipc'],
+  });
   closeSync(fd);
   const up = new Promise<number | undefined>((ok, fail) => {
     proc.on('message', (m: { kind: string; port?: number }) => m.kind === 'up' && ok(m.port));
-    proc.once('exit', (code) => fail(new Error(`soak: the ${name} exited (${code}) before it was up: see bench/results/logs/soak-${name}.log`)));
+    proc.once('exit', (code) =>
+      fail(new Error(`soak: the ${name} exited (${code}) before it was up: see bench/results/logs/soak-${name}.log`)),
+    );
   });
   const sample = () =>
     new Promise<ServiceSample>((ok, fail) => {
@@ -73,22 +83,45 @@ async function main(argv: string[]): Promise<void> {
   const keep = option(argv, 'keep', 100);
   const warmupSeconds = option(argv, 'warmup', Math.max(1, minutes / 3)) * 60;
   mkdirSync(join(RESULTS, 'logs'), { recursive: true });
-  const ctx = await openContext({ quick: false, profile: false, report: new Report(), logDir: join(RESULTS, 'logs'), profileDir: join(RESULTS, 'profiles') });
+  const ctx = await openContext({
+    quick: false,
+    profile: false,
+    report: new Report(),
+    logDir: join(RESULTS, 'logs'),
+    profileDir: join(RESULTS, 'profiles'),
+  });
   const hs = await hubspot(hubspotLimit);
   let faults = 0;
   await hs.emulator.injectFaults({ status: 503, count: Infinity, match: () => Math.random() < 0.01 && ++faults > 0 });
   const keys = generateEventKeyPair();
   const prefix = 'soak';
-  const env = (extra: Record<string, string> = {}) => ctx.env(prefix, { ...hs.env, SENDGRID_WEBHOOK_PUBLIC_KEY: keys.publicKey, LOG_LEVEL: 'warn', COMPLETED_JOBS_KEEP: String(keep), ...extra });
+  const env = (extra: Record<string, string> = {}) =>
+    ctx.env(prefix, {
+      ...hs.env,
+      SENDGRID_WEBHOOK_PUBLIC_KEY: keys.publicKey,
+      LOG_LEVEL: 'warn',
+      COMPLETED_JOBS_KEEP: String(keep),
+      ...extra,
+    });
   const receiver = startChild('receiver', 'receiver', env());
   const port = await receiver.up;
   const base = `http://127.0.0.1:${port}`;
-  const sendgrid: SendGridEmulator = await startSendGridEmulator({ eventWebhook: { url: `${base}/webhooks/sendgrid`, privateKey: keys.privateKey, flushMs: 1_000 } });
-  const worker = startChild('worker', 'worker', env({ SENDGRID_BASE_URL: sendgrid.url, SENDGRID_API_KEY: sendgrid.apiKey }));
+  const sendgrid: SendGridEmulator = await startSendGridEmulator({
+    eventWebhook: { url: `${base}/webhooks/sendgrid`, privateKey: keys.privateKey, flushMs: 1_000 },
+  });
+  const worker = startChild(
+    'worker',
+    'worker',
+    env({ SENDGRID_BASE_URL: sendgrid.url, SENDGRID_API_KEY: sendgrid.apiKey }),
+  );
   await worker.up;
   const stopAll = async () => {
     for (const c of [receiver, worker]) if (c.proc.exitCode === null) c.proc.kill('SIGTERM');
-    await Promise.all([receiver, worker].map((c) => (c.proc.exitCode === null ? new Promise((ok) => c.proc.once('exit', ok)) : Promise.resolve())));
+    await Promise.all(
+      [receiver, worker].map((c) =>
+        c.proc.exitCode === null ? new Promise((ok) => c.proc.once('exit', ok)) : Promise.resolve(),
+      ),
+    );
     await Promise.all([hs.emulator.close(), sendgrid.close()]);
     await ctx.close();
   };
@@ -96,7 +129,9 @@ async function main(argv: string[]): Promise<void> {
 
   const connection = new Redis(ctx.redisUrl, { maxRetriesPerRequest: null });
   const queues = WORK_QUEUES.map((name) => new Queue(name, { connection, prefix }));
-  const course = JSON.parse(readFileSync(join(ROOT, 'fixtures', 'loopwise', 'course.updated.json'), 'utf8')) as { data: Record<string, unknown> };
+  const course = JSON.parse(readFileSync(join(ROOT, 'fixtures', 'loopwise', 'course.updated.json'), 'utf8')) as {
+    data: Record<string, unknown>;
+  };
   const tag = Date.now().toString(36);
   let [posted, failedPosts, n, courses] = [0, 0, 0, 0];
   const post = (body: string) =>
@@ -111,25 +146,48 @@ async function main(argv: string[]): Promise<void> {
     while (courses < t * courseRate) {
       const i = courses++;
       const now = new Date().toISOString();
-      void post(JSON.stringify({ type: 'course.updated', data: { ...course.data, id: `course-soak-${i % 20}`, name: `Soak course ${i % 20} (${i})`, updated_at: now } }));
+      void post(
+        JSON.stringify({
+          type: 'course.updated',
+          data: { ...course.data, id: `course-soak-${i % 20}`, name: `Soak course ${i % 20} (${i})`, updated_at: now },
+        }),
+      );
     }
   }, 100);
 
   const samples: SoakSample[] = [];
   let [lastPosted, lastEmails] = [0, 0];
-  process.stderr.write(`soak: ${minutes} min, ${rate} enrollments/s, ${courseRate} course updates/s, HubSpot limit ${hubspotLimit}/10 s with 1 % 503s, ${keep} completed jobs kept per queue; warm-up ${warmupSeconds / 60} min; a sample every 10 s\n`);
+  process.stderr.write(
+    `soak: ${minutes} min, ${rate} enrollments/s, ${courseRate} course updates/s, HubSpot limit ${hubspotLimit}/10 s with 1 % 503s, ${keep} completed jobs kept per queue; warm-up ${warmupSeconds / 60} min; a sample every 10 s\n`,
+  );
   while (Date.now() - started < minutes * 60_000) {
     await new Promise((ok) => setTimeout(ok, SAMPLE_MS - ((Date.now() - started) % SAMPLE_MS)));
-    const [r, w, redisMemory, keyspace, counts] = await Promise.all([receiver.sample(), worker.sample(), usedMemory(ctx.redis), ctx.redis.info('keyspace'), Promise.all(queues.map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'prioritized')))]);
+    const [r, w, redisMemory, keyspace, counts] = await Promise.all([
+      receiver.sample(),
+      worker.sample(),
+      usedMemory(ctx.redis),
+      ctx.redis.info('keyspace'),
+      Promise.all(queues.map((q) => q.getJobCounts('waiting', 'active', 'delayed', 'prioritized'))),
+    ]);
     const [, keys = 0, expires = 0] = (/keys=(\d+),expires=(\d+)/.exec(keyspace) ?? []).map(Number);
     const requests = hs.emulator.state.requests.splice(0);
     const emails = sendgrid.outbox.all().length;
     const s: SoakSample = {
       t: Math.round((Date.now() - started) / 1000),
-      receiverRss: r.rss, receiverHeap: r.heapUsed, receiverEldP99: r.eldP99,
-      workerRss: w.rss, workerHeap: w.heapUsed, workerEldP99: w.eldP99,
-      redisMemory, redisLasting: keys - expires, queueDepth: counts.reduce((a, c) => a + Object.values(c).reduce((x, y) => x + y, 0), 0),
-      posted: posted - lastPosted, hubspotRequests: requests.length, hubspot429: requests.filter((q) => q.status === 429).length, hubspotFaults: faults, emails: emails - lastEmails,
+      receiverRss: r.rss,
+      receiverHeap: r.heapUsed,
+      receiverEldP99: r.eldP99,
+      workerRss: w.rss,
+      workerHeap: w.heapUsed,
+      workerEldP99: w.eldP99,
+      redisMemory,
+      redisLasting: keys - expires,
+      queueDepth: counts.reduce((a, c) => a + Object.values(c).reduce((x, y) => x + y, 0), 0),
+      posted: posted - lastPosted,
+      hubspotRequests: requests.length,
+      hubspot429: requests.filter((q) => q.status === 429).length,
+      hubspotFaults: faults,
+      emails: emails - lastEmails,
     };
     faults = 0;
     [lastPosted, lastEmails] = [posted, emails];
@@ -141,11 +199,28 @@ async function main(argv: string[]): Promise<void> {
   const when = new Date().toISOString();
   const m = machine();
   const title = `course-sync soak ${when.slice(0, 16)}Z · ${minutes} min · ${rate} enrollments/s · ${m.nproc} CPU ${m.cpu} · Node ${m.node} · Redis ${m.redis}`;
-  const lines = [title, `command: npm run soak -- ${argv.join(' ')}`, `load average at the end: ${load1()}; posts refused or failed: ${failedPosts}`, '', ...table(samples), '', `slopes after the warm-up (${warmupSeconds / 60} min):`, ...slopeLines(slopes(samples, warmupSeconds)), `Redis used_memory per enrollment after the warm-up: ${Math.round(redisPerEnrollment(samples, warmupSeconds))} B (records that live days: see Performance)`];
+  const lines = [
+    title,
+    `command: npm run soak -- ${argv.join(' ')}`,
+    `load average at the end: ${load1()}; posts refused or failed: ${failedPosts}`,
+    '',
+    ...table(samples),
+    '',
+    `slopes after the warm-up (${warmupSeconds / 60} min):`,
+    ...slopeLines(slopes(samples, warmupSeconds)),
+    `Redis used_memory per enrollment after the warm-up: ${Math.round(redisPerEnrollment(samples, warmupSeconds))} B (records that live days: see Performance)`,
+  ];
   const stamp = when.replace(/[:.]/g, '-');
   const svg = join(RESULTS, `soak-${stamp}.svg`);
   writeFileSync(svg, chart(samples, warmupSeconds, title));
-  writeFileSync(join(RESULTS, `soak-${stamp}.json`), JSON.stringify({ title, argv, machine: m, warmupSeconds, samples, slopes: slopes(samples, warmupSeconds) }, null, 1));
+  writeFileSync(
+    join(RESULTS, `soak-${stamp}.json`),
+    JSON.stringify(
+      { title, argv, machine: m, warmupSeconds, samples, slopes: slopes(samples, warmupSeconds) },
+      null,
+      1,
+    ),
+  );
   console.log([...lines, '', `chart: ${svg}`].join('\n'));
   await Promise.all(queues.map((q) => q.close()));
   await connection.quit();

@@ -51,7 +51,12 @@ afterAll(async () => {
 function enrollment(n: number) {
   return {
     type: 'course.student_enroll',
-    data: { id: `roll_${n}`, course: { id: 'course_roll', name: 'Rolling 101' }, user: { id: `user_roll_${n}`, name: 'Roll Student', email: `roll-${n}@example.com` }, created_at: new Date().toISOString() },
+    data: {
+      id: `roll_${n}`,
+      course: { id: 'course_roll', name: 'Rolling 101' },
+      user: { id: `user_roll_${n}`, name: 'Roll Student', email: `roll-${n}@example.com` },
+      created_at: new Date().toISOString(),
+    },
   };
 }
 
@@ -62,7 +67,15 @@ function previousFormatJobs(count: number): FormatFixture {
     base.jobs.map((j) => {
       const data = j.data as { key: string; enrollment: { id: string; user: { email: string } } };
       const id = `roll_old_${n}`;
-      return { ...j, id: `enroll-${id}`, data: { ...data, key: `enroll-${id}`, enrollment: { ...data.enrollment, id, user: { ...data.enrollment.user, email: `roll-old-${n}@example.com` } } } };
+      return {
+        ...j,
+        id: `enroll-${id}`,
+        data: {
+          ...data,
+          key: `enroll-${id}`,
+          enrollment: { ...data.enrollment, id, user: { ...data.enrollment.user, email: `roll-old-${n}@example.com` } },
+        },
+      };
     }),
   ).flat();
   return { ...base, records: [], jobs };
@@ -81,7 +94,10 @@ describe.skipIf(!previous)(`a rolling deploy from ${PREVIOUS_RELEASE}`, () => {
       old = spawnService('previous worker', 'worker', env, previous);
       for (let n = 0; n < HALF; n++) expect((await receiver.post(enrollment(n))).status).toBe(202);
       // Only the old worker runs: it reads the new receiver's jobs and pending records.
-      await vi.waitFor(() => expect(Array.from({ length: HALF }, (_, n) => emailed(n))).toEqual(Array(HALF).fill(1)), { timeout: 60_000, interval: 100 });
+      await vi.waitFor(() => expect(Array.from({ length: HALF }, (_, n) => emailed(n))).toEqual(Array(HALF).fill(1)), {
+        timeout: 60_000,
+        interval: 100,
+      });
 
       current = await startTestService({ ...formatEnv(hubspot, sendgrid), QUEUE_PREFIX: prefix }, 'worker');
       const posting = (async () => {
@@ -90,14 +106,25 @@ describe.skipIf(!previous)(`a rolling deploy from ${PREVIOUS_RELEASE}`, () => {
       await loadFixture(receiver.redis, queues, prefix, previousFormatJobs(5));
       await old.stop();
       await posting;
-      await vi.waitFor(() => {
-        expect(Array.from({ length: 2 * HALF }, (_, n) => emailed(n))).toEqual(Array(2 * HALF).fill(1));
-        expect(Array.from({ length: 5 }, (_, n) => emailed(n, true))).toEqual(Array(5).fill(1));
-        const contacts = new Set([...hubspot.state.objects.contacts.values()].map((c) => c.properties.email));
-        for (let n = 0; n < 2 * HALF; n++) expect(contacts.has(`roll-${n}@example.com`), `contact roll-${n}`).toBe(true);
-        for (let n = 0; n < 5; n++) expect(contacts.has(`roll-old-${n}@example.com`), `contact roll-old-${n}`).toBe(true);
-      }, { timeout: 60_000, interval: 100 });
-      for (const q of Object.values(queues.work)) expect(await q.getJobCounts('failed', 'waiting', 'active', 'delayed'), q.name).toEqual({ failed: 0, waiting: 0, active: 0, delayed: 0 });
+      await vi.waitFor(
+        () => {
+          expect(Array.from({ length: 2 * HALF }, (_, n) => emailed(n))).toEqual(Array(2 * HALF).fill(1));
+          expect(Array.from({ length: 5 }, (_, n) => emailed(n, true))).toEqual(Array(5).fill(1));
+          const contacts = new Set([...hubspot.state.objects.contacts.values()].map((c) => c.properties.email));
+          for (let n = 0; n < 2 * HALF; n++)
+            expect(contacts.has(`roll-${n}@example.com`), `contact roll-${n}`).toBe(true);
+          for (let n = 0; n < 5; n++)
+            expect(contacts.has(`roll-old-${n}@example.com`), `contact roll-old-${n}`).toBe(true);
+        },
+        { timeout: 60_000, interval: 100 },
+      );
+      for (const q of Object.values(queues.work))
+        expect(await q.getJobCounts('failed', 'waiting', 'active', 'delayed'), q.name).toEqual({
+          failed: 0,
+          waiting: 0,
+          active: 0,
+          delayed: 0,
+        });
     } finally {
       await old?.kill();
       await current?.service.stop();

@@ -69,7 +69,11 @@ export function slopes(samples: SoakSample[], warmupSeconds: number): Slope[] {
   return FIGURES.map(({ key, label, unit }) => {
     const ys = after.map((s) => shown(s[key], unit));
     const mean = ys.length ? ys.reduce((a, b) => a + b, 0) / ys.length : 0;
-    const per10min = slope(after.map((s) => s.t), ys) * 600;
+    const per10min =
+      slope(
+        after.map((s) => s.t),
+        ys,
+      ) * 600;
     return { label, unit, mean, per10min, percentPer10min: mean ? (per10min / mean) * 100 : 0 };
   });
 }
@@ -79,13 +83,45 @@ const mb = (b: number) => (b / MB).toFixed(1);
 
 /** The samples as a text table, one line per 10 s. */
 export function table(samples: SoakSample[]): string[] {
-  const head = ['t s', 'posted', 'rcv RSS', 'rcv heap', 'rcv eld99', 'wrk RSS', 'wrk heap', 'wrk eld99', 'redis MB', 'no-TTL', 'depth', 'HS req', 'HS 429', 'HS fault', 'emails'];
+  const head = [
+    't s',
+    'posted',
+    'rcv RSS',
+    'rcv heap',
+    'rcv eld99',
+    'wrk RSS',
+    'wrk heap',
+    'wrk eld99',
+    'redis MB',
+    'no-TTL',
+    'depth',
+    'HS req',
+    'HS 429',
+    'HS fault',
+    'emails',
+  ];
   const widths = head.map((h) => Math.max(h.length, 7));
   const line = (cells: (string | number)[]) => cells.map((c, i) => pad(c, widths[i]!)).join(' ');
   return [
     line(head),
     ...samples.map((s) =>
-      line([s.t, s.posted, mb(s.receiverRss), mb(s.receiverHeap), s.receiverEldP99.toFixed(1), mb(s.workerRss), mb(s.workerHeap), s.workerEldP99.toFixed(1), mb(s.redisMemory), s.redisLasting, s.queueDepth, s.hubspotRequests, s.hubspot429, s.hubspotFaults, s.emails]),
+      line([
+        s.t,
+        s.posted,
+        mb(s.receiverRss),
+        mb(s.receiverHeap),
+        s.receiverEldP99.toFixed(1),
+        mb(s.workerRss),
+        mb(s.workerHeap),
+        s.workerEldP99.toFixed(1),
+        mb(s.redisMemory),
+        s.redisLasting,
+        s.queueDepth,
+        s.hubspotRequests,
+        s.hubspot429,
+        s.hubspotFaults,
+        s.emails,
+      ]),
     ),
   ];
 }
@@ -98,13 +134,21 @@ export function table(samples: SoakSample[]): string[] {
  */
 export function redisPerEnrollment(samples: SoakSample[], warmupSeconds: number): number {
   let total = 0;
-  const points = samples.map((s) => ({ t: s.t, posted: (total += s.posted), memory: s.redisMemory })).filter((p) => p.t >= warmupSeconds);
-  return slope(points.map((p) => p.posted), points.map((p) => p.memory));
+  const points = samples
+    .map((s) => ({ t: s.t, posted: (total += s.posted), memory: s.redisMemory }))
+    .filter((p) => p.t >= warmupSeconds);
+  return slope(
+    points.map((p) => p.posted),
+    points.map((p) => p.memory),
+  );
 }
 
 /** The slopes as text lines. */
 export function slopeLines(list: Slope[]): string[] {
-  return list.map((s) => `${s.label.padEnd(32)} mean ${s.mean.toFixed(2).padStart(9)} ${s.unit.padEnd(4)} slope ${s.per10min >= 0 ? '+' : ''}${s.per10min.toFixed(3)} ${s.unit}/10 min (${s.percentPer10min >= 0 ? '+' : ''}${s.percentPer10min.toFixed(2)} %/10 min)`);
+  return list.map(
+    (s) =>
+      `${s.label.padEnd(32)} mean ${s.mean.toFixed(2).padStart(9)} ${s.unit.padEnd(4)} slope ${s.per10min >= 0 ? '+' : ''}${s.per10min.toFixed(3)} ${s.unit}/10 min (${s.percentPer10min >= 0 ? '+' : ''}${s.percentPer10min.toFixed(2)} %/10 min)`,
+  );
 }
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
@@ -115,7 +159,11 @@ export function chart(samples: SoakSample[], warmupSeconds: number, title: strin
   const rows = Math.ceil(FIGURES.length / cols);
   const [W, H] = [cols * pw + 20, rows * ph + 50];
   const tMax = Math.max(1, ...samples.map((s) => s.t));
-  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`, `<rect width="${W}" height="${H}" fill="#fff"/>`, `<text x="10" y="20" font-size="14">${esc(title)}</text>`];
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`,
+    `<rect width="${W}" height="${H}" fill="#fff"/>`,
+    `<text x="10" y="20" font-size="14">${esc(title)}</text>`,
+  ];
   FIGURES.forEach(({ key, label, unit }, i) => {
     const [x0, y0] = [10 + (i % cols) * pw + 50, 40 + Math.floor(i / cols) * ph];
     const [w, h] = [pw - 70, ph - 45];
@@ -124,11 +172,17 @@ export function chart(samples: SoakSample[], warmupSeconds: number, title: strin
     const px = (t: number) => x0 + (t / tMax) * w;
     const py = (v: number) => y0 + 15 + h - ((v - lo) / (hi - lo)) * h;
     parts.push(`<text x="${x0}" y="${y0 + 10}">${esc(label)} (${unit})</text>`);
-    parts.push(`<rect x="${x0}" y="${y0 + 15}" width="${px(Math.min(warmupSeconds, tMax)) - x0}" height="${h}" fill="#eee"/>`);
+    parts.push(
+      `<rect x="${x0}" y="${y0 + 15}" width="${px(Math.min(warmupSeconds, tMax)) - x0}" height="${h}" fill="#eee"/>`,
+    );
     parts.push(`<rect x="${x0}" y="${y0 + 15}" width="${w}" height="${h}" fill="none" stroke="#999"/>`);
-    parts.push(`<text x="${x0 - 4}" y="${y0 + 19}" text-anchor="end">${hi.toFixed(1)}</text><text x="${x0 - 4}" y="${y0 + 15 + h}" text-anchor="end">${lo.toFixed(1)}</text>`);
+    parts.push(
+      `<text x="${x0 - 4}" y="${y0 + 19}" text-anchor="end">${hi.toFixed(1)}</text><text x="${x0 - 4}" y="${y0 + 15 + h}" text-anchor="end">${lo.toFixed(1)}</text>`,
+    );
     parts.push(`<text x="${x0 + w}" y="${y0 + 27 + h}" text-anchor="end">${Math.round(tMax / 60)} min</text>`);
-    parts.push(`<polyline fill="none" stroke="#1f6fb4" stroke-width="1.5" points="${samples.map((s, j) => `${px(s.t).toFixed(1)},${py(ys[j]!).toFixed(1)}`).join(' ')}"/>`);
+    parts.push(
+      `<polyline fill="none" stroke="#1f6fb4" stroke-width="1.5" points="${samples.map((s, j) => `${px(s.t).toFixed(1)},${py(ys[j]!).toFixed(1)}`).join(' ')}"/>`,
+    );
   });
   parts.push('</svg>');
   return parts.join('\n') + '\n';

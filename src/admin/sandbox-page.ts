@@ -1,5 +1,11 @@
 import type { Middleware } from 'koa';
-import type { SandboxAddress, SandboxEmail, SandboxObject, SandboxProvider, SandboxSnapshot } from '../emulators/snapshot.ts';
+import type {
+  SandboxAddress,
+  SandboxEmail,
+  SandboxObject,
+  SandboxProvider,
+  SandboxSnapshot,
+} from '../emulators/snapshot.ts';
 import { escapeHtml } from '../html.ts';
 
 /** Where the page is served, behind the admin gate. */
@@ -9,13 +15,19 @@ function objectsTable(title: string, objects: SandboxObject[]): string {
   const keys = [...new Set(objects.flatMap((o) => Object.keys(o.properties ?? {})))].sort();
   const head = ['id', ...keys].map((k) => `<th>${escapeHtml(k)}</th>`).join('');
   const rows = objects
-    .map((o) => `<tr><td>${escapeHtml(o.id)}${o.archived ? ' (archived)' : ''}</td>${keys.map((k) => `<td>${escapeHtml(o.properties?.[k])}</td>`).join('')}</tr>`)
+    .map(
+      (o) =>
+        `<tr><td>${escapeHtml(o.id)}${o.archived ? ' (archived)' : ''}</td>${keys.map((k) => `<td>${escapeHtml(o.properties?.[k])}</td>`).join('')}</tr>`,
+    )
     .join('');
-  const body = objects.length ? `<div class="scroll"><table><tr>${head}</tr>${rows}</table></div>` : '<p class="none">none yet</p>';
+  const body = objects.length
+    ? `<div class="scroll"><table><tr>${head}</tr>${rows}</table></div>`
+    : '<p class="none">none yet</p>';
   return `<section><h2>${escapeHtml(title)} (${objects.length})</h2>${body}</section>`;
 }
 
-const address = (a: SandboxAddress): string => (typeof a === 'string' ? a : a.name ? `${a.name} <${a.email}>` : a.email);
+const address = (a: SandboxAddress): string =>
+  typeof a === 'string' ? a : a.name ? `${a.name} <${a.email}>` : a.email;
 
 function emailCard(email: SandboxEmail): string {
   const to = (Array.isArray(email.to) ? email.to : [email.to]).map(address).join(', ');

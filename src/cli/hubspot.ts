@@ -34,9 +34,14 @@ export function registerHubSpot(program: Command, io: CliIO): void {
     .addHelpText('after', NOTE)
     .action(async () => {
       const env = io.env;
-      if (!env.HUBSPOT_ACCESS_TOKEN) throw new ConfigError('HUBSPOT_ACCESS_TOKEN', 'is not set: hubspot setup needs a private-app token');
+      if (!env.HUBSPOT_ACCESS_TOKEN)
+        throw new ConfigError('HUBSPOT_ACCESS_TOKEN', 'is not set: hubspot setup needs a private-app token');
       // Only the HubSpot keys matter here; the other credentials are not needed for this command.
-      const config = loadConfig({ ...env, SENDGRID_API_KEY: env.SENDGRID_API_KEY || 'unused', WEBHOOK_SECRET: env.WEBHOOK_SECRET || 'unused' });
+      const config = loadConfig({
+        ...env,
+        SENDGRID_API_KEY: env.SENDGRID_API_KEY || 'unused',
+        WEBHOOK_SECRET: env.WEBHOOK_SECRET || 'unused',
+      });
       const client = createHubSpotClient(config.hubspot);
       try {
         const report = await ensureHubSpotSetup(client, createHubSpotCall({}));
@@ -46,7 +51,12 @@ export function registerHubSpot(program: Command, io: CliIO): void {
         if (!(err instanceof HubSpotCallError)) throw err;
         io.err(`course-sync hubspot setup: ${err.message}`);
         const kind = err.failure.kind;
-        io.exitCode = kind === 'auth' ? EXIT.usage : kind === 'transient' && err.failure.status === undefined ? EXIT.unavailable : EXIT.problem;
+        io.exitCode =
+          kind === 'auth'
+            ? EXIT.usage
+            : kind === 'transient' && err.failure.status === undefined
+              ? EXIT.unavailable
+              : EXIT.problem;
       }
     });
 }

@@ -34,9 +34,15 @@ export async function startSandbox(config: Config, log: Logger): Promise<Sandbox
     config: {
       ...config,
       hubspot: { ...config.hubspot, baseUrl: hubspot.url, accessToken: hubspot.token },
-      sendgrid: { ...config.sendgrid, baseUrl: sendgrid.url, apiKey: sendgrid.apiKey, events: { ...config.sendgrid.events, publicKeys: [...config.sendgrid.events.publicKeys, keys.publicKey] } },
+      sendgrid: {
+        ...config.sendgrid,
+        baseUrl: sendgrid.url,
+        apiKey: sendgrid.apiKey,
+        events: { ...config.sendgrid.events, publicKeys: [...config.sendgrid.events.publicKeys, keys.publicKey] },
+      },
     },
-    postEventsTo: (url) => sendgrid.setEventWebhook({ url, privateKey: keys.privateKey, deliverAfterMs: 1000, flushMs: 1000 }),
+    postEventsTo: (url) =>
+      sendgrid.setEventWebhook({ url, privateKey: keys.privateKey, deliverAfterMs: 1000, flushMs: 1000 }),
     provider: () => ({
       contacts: [...hubspot.state.contacts.values()],
       products: [...hubspot.state.products.values(), ...hubspot.state.archivedProducts.values()],

@@ -26,12 +26,32 @@ function enrollment(id: string, email: string, courseId: string) {
 
 function inlineJobs(id: string, email: string, courseId: string): FormatFixture['jobs'] {
   const key = `enroll-${id}`;
-  const data = { key, eventType: 'course.student_enroll', receivedAt: ISO, correlationId: `corr-${id}`, enrollment: enrollment(id, email, courseId) };
-  return [QUEUES.contacts, QUEUES.email].map((queue) => ({ queue, id: key, name: 'course.student_enroll', data, timestamp: AT }));
+  const data = {
+    key,
+    eventType: 'course.student_enroll',
+    receivedAt: ISO,
+    correlationId: `corr-${id}`,
+    enrollment: enrollment(id, email, courseId),
+  };
+  return [QUEUES.contacts, QUEUES.email].map((queue) => ({
+    queue,
+    id: key,
+    name: 'course.student_enroll',
+    data,
+    timestamp: AT,
+  }));
 }
 
 const header = (id: string, email: string, courseId: string) =>
-  JSON.stringify({ eventType: 'course.student_enroll', receivedAt: ISO, correlationId: `corr-${id}`, queues: [QUEUES.contacts, QUEUES.email], enrollmentId: id, courseId, studentEmail: `${email[0]}***@example.com` });
+  JSON.stringify({
+    eventType: 'course.student_enroll',
+    receivedAt: ISO,
+    correlationId: `corr-${id}`,
+    queues: [QUEUES.contacts, QUEUES.email],
+    enrollmentId: id,
+    courseId,
+    studentEmail: `${email[0]}***@example.com`,
+  });
 
 export function legacyFixtures(): FormatFixture[] {
   const rebuilt = (what: string) => `rebuilt from the code that wrote it (${what})`;
@@ -39,48 +59,97 @@ export function legacyFixtures(): FormatFixture[] {
   const p = { id: 'fmt_v1_pending', email: 'format-v1-pending@example.com', course: 'course_fmt_v1' };
   const t = { id: 'fmt_v1_trace', email: 'format-v1-trace@example.com', course: 'course_fmt_v1' };
   const c = { email: 'format-v1-contact@example.com', contactId: '9001' };
-  const step = (queue: string, extra: object) => JSON.stringify({ at: ISO, queue, kind: 'completed', attempt: 1, durationMs: 12, ...extra });
+  const step = (queue: string, extra: object) =>
+    JSON.stringify({ at: ISO, queue, kind: 'completed', attempt: 1, durationMs: 12, ...extra });
   const packed = packFields([
     ['h', header(t.id, t.email, t.course)],
     [`s:${AT}-crm-contacts-${AT}-0`, step(QUEUES.contacts, { hubspotContactId: '9002' })],
     [`s:${AT}-email-welcome-${AT}-0`, step(QUEUES.email, { sendgridMessageId: 'fmt-v1-message' })],
-    [`c:${QUEUES.contacts}:1`, JSON.stringify([{ api: 'hubspot', operation: 'contacts.upsert', request: { email: 'f***@example.com' }, response: { outcome: 'written', contactId: '9002', created: true } }])],
+    [
+      `c:${QUEUES.contacts}:1`,
+      JSON.stringify([
+        {
+          api: 'hubspot',
+          operation: 'contacts.upsert',
+          request: { email: 'f***@example.com' },
+          response: { outcome: 'written', contactId: '9002', created: true },
+        },
+      ]),
+    ],
   ]);
-  const idx = (kind: string, value: string, key: string) => ({ key: `{prefix}:cs:trace-idx:${kind}:${encodeURIComponent(value)}`, type: 'zset' as const, value: [[key, AT]] as [string, number][] });
+  const idx = (kind: string, value: string, key: string) => ({
+    key: `{prefix}:cs:trace-idx:${kind}:${encodeURIComponent(value)}`,
+    type: 'zset' as const,
+    value: [[key, AT]] as [string, number][],
+  });
   return [
     {
-      format: 'job-enrollment', version: 1, origin: rebuilt('the enrollment in each job; trace header and index written at intake'),
+      format: 'job-enrollment',
+      version: 1,
+      origin: rebuilt('the enrollment in each job; trace header and index written at intake'),
       records: [
         { key: `{prefix}:cs:seen:enroll-${j.id}`, type: 'string', value: String(AT) },
         { key: `{prefix}:cs:trace:enroll-${j.id}`, type: 'hash', value: { h: header(j.id, j.email, j.course) } },
         idx('email', emailHash(j.email), `enroll-${j.id}`),
       ],
       jobs: inlineJobs(j.id, j.email, j.course),
-      expect: { contacts: [{ email: j.email, courses: [j.course] }], welcomes: [j.email], traces: [{ query: j.id, key: `enroll-${j.id}` }, { query: j.email, key: `enroll-${j.id}` }], students: [{ email: j.email, where: [`cs:trace:enroll-${j.id}`] }] },
+      expect: {
+        contacts: [{ email: j.email, courses: [j.course] }],
+        welcomes: [j.email],
+        traces: [
+          { query: j.id, key: `enroll-${j.id}` },
+          { query: j.email, key: `enroll-${j.id}` },
+        ],
+        students: [{ email: j.email, where: [`cs:trace:enroll-${j.id}`] }],
+      },
     },
     {
-      format: 'pending', version: 1, origin: rebuilt('a plain dedupe marker: the arrival time; the jobs held the enrollment'),
+      format: 'pending',
+      version: 1,
+      origin: rebuilt('a plain dedupe marker: the arrival time; the jobs held the enrollment'),
       records: [
         { key: `{prefix}:cs:seen:enroll-${p.id}`, type: 'string', value: String(AT) },
         { key: `{prefix}:cs:trace:enroll-${p.id}`, type: 'hash', value: { h: header(p.id, p.email, p.course) } },
       ],
       jobs: inlineJobs(p.id, p.email, p.course),
-      expect: { contacts: [{ email: p.email, courses: [p.course] }], welcomes: [p.email], traces: [{ query: p.id, key: `enroll-${p.id}` }] },
+      expect: {
+        contacts: [{ email: p.email, courses: [p.course] }],
+        welcomes: [p.email],
+        traces: [{ query: p.id, key: `enroll-${p.id}` }],
+      },
     },
     {
-      format: 'trace', version: 1, origin: rebuilt('calls in the trace, packed into one field z; indexes as sorted sets'),
+      format: 'trace',
+      version: 1,
+      origin: rebuilt('calls in the trace, packed into one field z; indexes as sorted sets'),
       records: [
         { key: `{prefix}:cs:trace:enroll-${t.id}`, type: 'hash', value: { z: { base64: packed.toString('base64') } } },
         idx('email', emailHash(t.email), `enroll-${t.id}`),
         idx('course', t.course, `enroll-${t.id}`),
       ],
       jobs: [],
-      expect: { traces: [{ query: t.id, key: `enroll-${t.id}` }, { query: t.email, key: `enroll-${t.id}` }], students: [{ email: t.email, where: [`cs:trace:enroll-${t.id}`] }] },
+      expect: {
+        traces: [
+          { query: t.id, key: `enroll-${t.id}` },
+          { query: t.email, key: `enroll-${t.id}` },
+        ],
+        students: [{ email: t.email, where: [`cs:trace:enroll-${t.id}`] }],
+      },
     },
     {
-      format: 'contact', version: 1, origin: rebuilt('`seeded` and the course name inside `last`; the contact\'s address in an owner key'),
+      format: 'contact',
+      version: 1,
+      origin: rebuilt("`seeded` and the course name inside `last`; the contact's address in an owner key"),
       records: [
-        { key: `{prefix}:cs:contact:${contactRecordDigest(c.email)}`, type: 'hash', value: { 'c:course_fmt_v1': '1', last: JSON.stringify({ at: ISO, courseId: 'course_fmt_v1', courseName: 'Formats 101' }), seeded: '1' } },
+        {
+          key: `{prefix}:cs:contact:${contactRecordDigest(c.email)}`,
+          type: 'hash',
+          value: {
+            'c:course_fmt_v1': '1',
+            last: JSON.stringify({ at: ISO, courseId: 'course_fmt_v1', courseName: 'Formats 101' }),
+            seeded: '1',
+          },
+        },
         { key: `{prefix}:cs:contact-owner:${c.contactId}`, type: 'string', value: c.email },
       ],
       jobs: [],

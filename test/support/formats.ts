@@ -89,10 +89,15 @@ const text = (b: Buffer): StoredText => {
   const s = b.toString('utf8');
   return Buffer.from(s, 'utf8').equals(b) ? s : { base64: b.toString('base64') };
 };
-const bytes = (v: StoredText): Buffer => (typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.from(v.base64, 'base64'));
+const bytes = (v: StoredText): Buffer =>
+  typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.from(v.base64, 'base64');
 
 /** course-sync's own records under `prefix` whose family (`cs:<kind>`) passes `keep`, as a fixture holds them. */
-export async function dumpRecords(redis: Redis, prefix: string, keep: (family: string) => boolean): Promise<FixtureRecord[]> {
+export async function dumpRecords(
+  redis: Redis,
+  prefix: string,
+  keep: (family: string) => boolean,
+): Promise<FixtureRecord[]> {
   const keys = (await scanKeys(redis, `${globSafe(prefix)}:cs:*`)).sort();
   const out: FixtureRecord[] = [];
   for (const full of keys) {
@@ -102,7 +107,13 @@ export async function dumpRecords(redis: Redis, prefix: string, keep: (family: s
     const kept = ttl > 0 ? { ttl } : {};
     const type = await redis.type(full);
     if (type === 'string') out.push({ key, type, value: text((await redis.getBuffer(full))!), ...kept });
-    else if (type === 'hash') out.push({ key, type, value: Object.fromEntries(Object.entries(await redis.hgetallBuffer(full)).map(([f, v]) => [f, text(v)])), ...kept });
+    else if (type === 'hash')
+      out.push({
+        key,
+        type,
+        value: Object.fromEntries(Object.entries(await redis.hgetallBuffer(full)).map(([f, v]) => [f, text(v)])),
+        ...kept,
+      });
     else if (type === 'list') out.push({ key, type, value: await redis.lrange(full, 0, -1), ...kept });
     else if (type === 'zset') {
       const flat = await redis.zrange(full, '0', '-1', 'WITHSCORES');
@@ -126,12 +137,19 @@ export async function dumpJobs(queues: QueueSet, names: WorkQueueName[]): Promis
 }
 
 /** Writes a fixture's records under `prefix` (TTL as kept, else a day) and adds its jobs as the release that wrote them did. */
-export async function loadFixture(redis: Redis, queues: QueueSet, prefix: string, fixture: FormatFixture, attempts = 3): Promise<void> {
+export async function loadFixture(
+  redis: Redis,
+  queues: QueueSet,
+  prefix: string,
+  fixture: FormatFixture,
+  attempts = 3,
+): Promise<void> {
   for (const r of fixture.records) {
     const key = prefix + r.key.slice(PREFIX.length);
     await redis.del(key);
     if (r.type === 'string') await redis.set(key, bytes(r.value));
-    else if (r.type === 'hash') await redis.hset(key, Object.fromEntries(Object.entries(r.value).map(([f, v]) => [f, bytes(v)])));
+    else if (r.type === 'hash')
+      await redis.hset(key, Object.fromEntries(Object.entries(r.value).map(([f, v]) => [f, bytes(v)])));
     else if (r.type === 'list') await redis.rpush(key, ...r.value);
     else await redis.zadd(key, ...r.value.flatMap(([m, s]) => [String(s), m]));
     await redis.expire(key, r.ttl ?? 86_400);
@@ -141,7 +159,12 @@ export async function loadFixture(redis: Redis, queues: QueueSet, prefix: string
       await queues.deadLetter[j.queue].add(j.name, j.data, { jobId: j.id, timestamp: j.timestamp });
       continue;
     }
-    await queues.work[j.queue].add(j.name, j.data, { jobId: j.id, timestamp: j.timestamp, attempts, backoff: { type: 'jittered', delay: 50 } });
+    await queues.work[j.queue].add(j.name, j.data, {
+      jobId: j.id,
+      timestamp: j.timestamp,
+      attempts,
+      backoff: { type: 'jittered', delay: 50 },
+    });
   }
 }
 
@@ -173,7 +196,8 @@ export function shapeOf(value: unknown): unknown {
   if (value && typeof value === 'object') {
     if ('base64' in value) return 'bytes';
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value).sort(([a], [b]) => (a < b ? -1 : 1))) out[fieldPattern(k)] ??= shapeOf(v);
+    for (const [k, v] of Object.entries(value).sort(([a], [b]) => (a < b ? -1 : 1)))
+      out[fieldPattern(k)] ??= shapeOf(v);
     return out;
   }
   return value === null ? 'null' : typeof value;
@@ -185,7 +209,8 @@ const isShapeObject = (v: unknown): v is Record<string, unknown> => !!v && typeo
 function mergeShapes(a: unknown, b: unknown): unknown {
   if (!isShapeObject(a) || !isShapeObject(b)) return a;
   const out: Record<string, unknown> = {};
-  for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) out[k] = k in a && k in b ? mergeShapes(a[k], b[k]) : k in a ? a[k] : b[k];
+  for (const k of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort())
+    out[k] = k in a && k in b ? mergeShapes(a[k], b[k]) : k in a ? a[k] : b[k];
   return out;
 }
 

@@ -25,12 +25,21 @@ export interface ServiceProcess {
  * checkout), with only `env` plus PATH and HOME (nothing leaks from the test process). LOG_LEVEL
  * defaults to info.
  */
-export function spawnService(name: string, role: 'all' | 'receiver' | 'worker', env: Record<string, string>, root = ROOT): ServiceProcess {
-  const proc = spawn(process.execPath, [root === ROOT ? BIN : join(root, 'bin', 'course-sync.js'), 'start', '--role', role], {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export function spawnService(
+  name: string,
+  role: 'all' | 'receiver' | 'worker',
+  env: Record<string, string>,
+  root = ROOT,
+): ServiceProcess {
+  const proc = spawn(
+    process.execPath,
+    [root === ROOT ? BIN : join(root, 'bin', 'course-sync.js'), 'start', '--role', role],
+    {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   proc.stdout.on('data', (d) => (out += d));
   proc.stderr.on('data', (d) => (out += d));
@@ -53,8 +62,16 @@ export function spawnService(name: string, role: 'all' | 'receiver' | 'worker', 
         else ok();
       };
       const check = () => seen() && done();
-      const exited = () => done(seen() ? undefined : new Error(`${name} exited (${proc.exitCode ?? proc.signalCode}) before "${text}":\n${tail()}`));
-      const timer = setTimeout(() => done(new Error(`${name} did not print "${text}" within ${timeoutMs} ms:\n${tail()}`)), timeoutMs);
+      const exited = () =>
+        done(
+          seen()
+            ? undefined
+            : new Error(`${name} exited (${proc.exitCode ?? proc.signalCode}) before "${text}":\n${tail()}`),
+        );
+      const timer = setTimeout(
+        () => done(new Error(`${name} did not print "${text}" within ${timeoutMs} ms:\n${tail()}`)),
+        timeoutMs,
+      );
       proc.stdout.on('data', check);
       proc.stderr.on('data', check);
       proc.once('close', exited);

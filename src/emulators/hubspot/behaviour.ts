@@ -47,4 +47,9 @@ export interface HubSpotBehaviour {
   multiStatus: 'trace-id' | 'always' | 'never';
 }
 
-export const DEFAULT_BEHAVIOUR: HubSpotBehaviour = { allMissingRead: '404', invalidValues: 'batch-400', secondaryEmail: 'conflict-409', multiStatus: 'trace-id' };
+export const DEFAULT_BEHAVIOUR: HubSpotBehaviour = {
+  allMissingRead: '404',
+  invalidValues: 'batch-400',
+  secondaryEmail: 'conflict-409',
+  multiStatus: 'trace-id',
+};

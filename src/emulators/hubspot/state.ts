@@ -113,7 +113,10 @@ export class HubSpotState {
   readonly blocklist = new Set<string>();
   private lastId = 100;
   /** Lookup indexes of live records by property value, built on first lookup of a property. */
-  private readonly indexes: Record<ObjectType, Map<string, Map<string, CrmObject>>> = { contacts: new Map(), products: new Map() };
+  private readonly indexes: Record<ObjectType, Map<string, Map<string, CrmObject>>> = {
+    contacts: new Map(),
+    products: new Map(),
+  };
 
   constructor(currencies: string[] = ['TWD', 'USD', 'JPY', 'EUR']) {
     this.properties = {
@@ -151,7 +154,8 @@ export class HubSpotState {
     let index = this.indexes[type].get(property);
     if (!index) {
       index = new Map();
-      for (const o of this.objects[type].values()) for (const k of indexKeys(property, o.properties[property])) index.set(k, o);
+      for (const o of this.objects[type].values())
+        for (const k of indexKeys(property, o.properties[property])) index.set(k, o);
       this.indexes[type].set(property, index);
     }
     return index.get(value);
@@ -197,7 +201,14 @@ export class HubSpotState {
   create(type: ObjectType): CrmObject {
     const now = new Date().toISOString();
     const id = String(++this.lastId);
-    const o: CrmObject = { id, properties: { hs_object_id: id, createdate: now, lastmodifieddate: now }, history: {}, createdAt: now, updatedAt: now, archived: false };
+    const o: CrmObject = {
+      id,
+      properties: { hs_object_id: id, createdate: now, lastmodifieddate: now },
+      history: {},
+      createdAt: now,
+      updatedAt: now,
+      archived: false,
+    };
     this.objects[type].set(id, o);
     return o;
   }
