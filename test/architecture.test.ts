@@ -40,6 +40,7 @@ const FLOORS: Floor[] = [
       'duration',
       'console-links',
       'sendgrid-signature',
+      'formats',
       'privacy',
       'redis',
       'telemetry',

@@ -159,7 +159,7 @@ describe("the intake's jobs against BullMQ's own", () => {
     // The enrollment waits in its pending record (pending-events.ts): the job holds the correlation id.
     expect(seen.find((s) => s.id === 'enroll-run_3')).toEqual({
       id: 'enroll-run_3',
-      data: { correlationId: 'c-run_3' },
+      data: { v: 2, correlationId: 'c-run_3' },
       attempts: own.jobs.attempts,
       attempt: 1,
     });

@@ -79,7 +79,7 @@ describe('an accepted enrollment until its jobs are done', () => {
 
   it('is read by each job, shown in its trace, and released by the last job done: then the header is written and the dedupe marker alone stays', async () => {
     const { contacts, email } = await accept('held_1');
-    expect(contacts.data).toEqual({ correlationId: 'c-held_1' });
+    expect(contacts.data).toEqual({ v: 2, correlationId: 'c-held_1' });
     expect(await deps.redis.ttl(pendingKey(config.redis.prefix, 'enroll-held_1'))).toBeGreaterThan(2 * 86_400 - 60);
     // Searchable while it waits: the header comes from the pending record.
     expect((await trace('held_1'))[0]!.header).toMatchObject({
@@ -177,7 +177,7 @@ describe('an accepted enrollment until its jobs are done', () => {
     const limited = new Redis(redisUrl(), { username: user, password: 'pw', maxRetriesPerRequest: null });
     try {
       await expect(new PendingEvents(limited, config).resolve([contacts])).rejects.toThrow(/NOPERM/);
-      expect(contacts.data).toEqual({ correlationId: 'c-held_unread' });
+      expect(contacts.data).toEqual({ v: 2, correlationId: 'c-held_unread' });
     } finally {
       await limited.quit();
       await deps.redis.call('ACL', 'DELUSER', user);

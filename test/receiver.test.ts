@@ -30,7 +30,7 @@ describe('POST /webhooks/loopwise with the seed payloads', () => {
       const jobs = await waiting(name);
       expect(jobs.map((j) => j.id)).toEqual(['enroll-enroll_123456']);
       // The two jobs share the enrollment, kept once in its pending record (their workers read it there).
-      expect(jobs[0]!.data).toEqual({ correlationId: res.headers.get('x-request-id') });
+      expect(jobs[0]!.data).toEqual({ v: 2, correlationId: res.headers.get('x-request-id') });
       await new PendingEvents(t.redis, t.config).resolve(jobs);
       expect(jobs[0]!.data.enrollment.user.email).toBe('student@example.com');
       expect(jobs[0]!.data.enrollment.course.id).toBe('course_789012');

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { LoopwiseEvent } from '../events/types.ts';
 import { awaitReplicas } from '../redis/replica-ack.ts';
+import { FORMAT_VERSION } from '../formats.ts';
 import { KEYS_PER_QUEUE, bullmqJobKeyPrefix, bullmqQueueKeys } from './bullmq-add.ts';
 import { jobAttemptOptions, type CourseJob, type EnrollmentJob } from './jobs.ts';
 import { ENROLLMENT_QUEUES, EVENT_QUEUES, QUEUES, type WorkQueueName } from './names.ts';
@@ -195,11 +196,18 @@ export class EventIntake {
   ): { queues: WorkQueueName[]; data: string; held: string[] } {
     if (event.type === 'course.student_enroll') {
       const queues = ENROLLMENT_QUEUES;
-      const data: EnrollmentJob = traceparent ? { correlationId, traceparent } : { correlationId };
-      const held = [['c', correlationId], ...enrollmentFields(event.data)].flat();
+      const data: EnrollmentJob = traceparent
+        ? { v: FORMAT_VERSION.enrollmentJob, correlationId, traceparent }
+        : { v: FORMAT_VERSION.enrollmentJob, correlationId };
+      const held = [
+        ['v', String(FORMAT_VERSION.pending)],
+        ['c', correlationId],
+        ...enrollmentFields(event.data),
+      ].flat();
       return { queues, data: JSON.stringify(data), held };
     }
     const course: CourseJob = {
+      v: FORMAT_VERSION.courseJob,
       key,
       eventType: event.type,
       receivedAt,

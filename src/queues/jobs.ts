@@ -26,6 +26,8 @@ export interface JobMeta {
  * also kept `key`, `eventType` and `receivedAt`).
  */
 export interface EnrollmentJob extends Partial<Omit<JobMeta, 'correlationId'>> {
+  /** Its format version (src/formats.ts): 2; none, with the enrollment in the job, is version 1. */
+  v?: number;
   correlationId: string;
   eventType?: 'course.student_enroll';
   enrollment?: Enrollment;
@@ -33,6 +35,8 @@ export interface EnrollmentJob extends Partial<Omit<JobMeta, 'correlationId'>> {
 
 /** A batch of SendGrid events as received (one job per batch; each event deduplicated by the worker). */
 export interface EmailEventsJob {
+  /** Its format version (src/formats.ts); none before versions were written. */
+  v?: number;
   /** Hash of the raw body: a batch SendGrid posts again is the same job. */
   key: string;
   receivedAt: string;
@@ -44,6 +48,8 @@ export interface EmailEventsJob {
 
 /** A welcome email status to write to the student's HubSpot contact, through the contacts batches. */
 export interface EmailStatusJob {
+  /** Its format version (src/formats.ts); none before versions were written. */
+  v?: number;
   kind: 'email-status';
   enrollmentId: string;
   email: string;
@@ -52,6 +58,8 @@ export interface EmailStatusJob {
 }
 
 export interface CourseJob extends JobMeta {
+  /** Its format version (src/formats.ts); none before versions were written. */
+  v?: number;
   eventType: 'course.created' | 'course.updated';
   course: Course;
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from 'koa';
 import type { Config } from '../config.ts';
 import { bodyHashKey } from '../events/idempotency-key.ts';
+import { FORMAT_VERSION } from '../formats.ts';
 import { HttpError } from '../http-error.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
@@ -88,6 +89,7 @@ export function sendgridWebhookHandler({ config, queues, quarantine, log, metric
       const key = bodyHashKey(body, 'sg');
       const traceparent = tracing() ? traceparentOf() : undefined;
       const job: EmailEventsJob = {
+        v: FORMAT_VERSION.emailEventsJob,
         key,
         receivedAt: new Date().toISOString(),
         correlationId,

@@ -1,5 +1,6 @@
 import type { Job } from 'bullmq';
 import type { JobOutcome } from '../api-failure.ts';
+import { FORMAT_VERSION } from '../formats.ts';
 import { maskEmail, maskEmails, normalizeEmail } from '../privacy/email.ts';
 import type { EmailEventsJob, EmailStatusJob } from '../queues/jobs.ts';
 import { QUEUES } from '../queues/names.ts';
@@ -51,6 +52,7 @@ export function emailStatusJob(enrollmentId: string, email: string) {
   // OpenTelemetry on: the HubSpot write of the status continues the trace of the events that moved it.
   const traceparent = tracing() ? traceparentOf() : undefined;
   const data: EmailStatusJob = {
+    v: FORMAT_VERSION.emailStatusJob,
     kind: 'email-status',
     enrollmentId,
     email: normalizeEmail(email),

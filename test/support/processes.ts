@@ -21,19 +21,25 @@ export interface ServiceProcess {
 }
 
 /**
- * Starts the real service in a child process, from the project root, with only `env` plus PATH
- * and HOME (nothing leaks from the test process). LOG_LEVEL defaults to info.
+ * Starts the real service in a child process, from the project root (or `root`: another release's
+ * checkout), with only `env` plus PATH and HOME (nothing leaks from the test process). LOG_LEVEL
+ * defaults to info.
  */
 export function spawnService(
   name: string,
   role: 'all' | 'receiver' | 'worker',
   env: Record<string, string>,
+  root = ROOT,
 ): ServiceProcess {
-  const proc = spawn(process.execPath, [BIN, 'start', '--role', role], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = spawn(
+    process.execPath,
+    [root === ROOT ? BIN : join(root, 'bin', 'course-sync.js'), 'start', '--role', role],
+    {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   proc.stdout.on('data', (d) => (out += d));
   proc.stderr.on('data', (d) => (out += d));
