@@ -61,9 +61,10 @@ export const FORMATS: readonly Format[] = [
   { name: 'dead-letter', where: '<queue>-dlq jobs, a job that failed for good', marked: 'shape', current: 1, versions: [
     current(1, '{queue, jobId, name, data (the job\'s data, an enrollment job\'s with its enrollment), attemptsMade, errors[{attempt, message, at}], deadAt, unrecoverable}'),
   ] },
-  { name: 'trace', where: 'cs:trace:<key> and cs:calls:<key>, an event\'s journey and its call details', marked: 'shape', current: 2, versions: [
+  { name: 'trace', where: 'cs:trace:<key> and cs:calls:<key>, an event\'s journey and its call details', marked: 'shape', current: 3, versions: [
     { version: 1, shape: 'calls in the trace hash (c:<queue>:<attempt>), packed into one field z; indexes as sorted sets cs:trace-idx:<kind>:<value>', readableUntil: 'TRACE_RETENTION_DAYS after its last step (calls moved out while CALL_DETAIL_RETENTION_DAYS lasts)' },
-    current(2, 'h (header JSON), s:<order> (steps), packed into z0, z1, … (64-byte pieces, first byte the dictionary: 1); calls beside it in cs:calls (<queue>:<attempt>); indexes by day'),
+    { version: 2, shape: 'h (header JSON), s:<order> (steps), packed into z0, z1, … (64-byte pieces, first byte the dictionary: 1); calls beside it in cs:calls (<queue>:<attempt>, a welcome email status write under email-status:<attempt>); indexes by day', readableUntil: 'TRACE_RETENTION_DAYS after its last step (call details CALL_DETAIL_RETENTION_DAYS)' },
+    current(3, 'as version 2; a welcome email status write\'s calls under email-status (<status>):<attempt>, and a SendGrid event\'s step names its email-events job (jobId)'),
   ] },
   { name: 'contact', where: 'cs:contact:<address digest>, a student\'s course record', marked: 'shape', current: 2, versions: [
     { version: 1, shape: 'a hash: c:<course id> per course, last (JSON with courseName inside), seeded; the contact\'s address in cs:contact-owner:<id>', readableUntil: 'CONTACT_RECORD_TTL_DAYS after its last write (the first write turns it into version 2)' },
