@@ -23,6 +23,7 @@ export function find(state: HubSpotState, type: ObjectType, idProperty: string |
 const DEFAULT_READ: Record<ObjectType, string[]> = {
   contacts: ['createdate', 'email', 'firstname', 'hs_object_id', 'lastmodifieddate', 'lastname'],
   products: ['createdate', 'description', 'hs_object_id', 'lastmodifieddate', 'name', 'price'],
+  courses: ['createdate', 'hs_course_name', 'hs_object_id', 'lastmodifieddate'],
 };
 
 /** A record as HubSpot shows it: the requested properties (null when unset) and, if asked, their history. */
@@ -58,7 +59,7 @@ export function batchRead(type: ObjectType, { state, body }: RouteContext): Rout
     if (o) results.push(present(o, type, body.properties, body.propertiesWithHistory));
     else missing.push(id);
   }
-  const label = type === 'contacts' ? 'CONTACT' : 'PRODUCT';
+  const label = ({ contacts: 'CONTACT', products: 'PRODUCT', courses: 'COURSE' } as const)[type];
   const message = `Could not get some ${label} objects, they may be deleted or not exist. Check that ids are valid.`;
   if (!results.length && state.behaviour.allMissingRead === '404') throw new HubSpotHttpError(404, 'OBJECT_NOT_FOUND', message, { context: { ids: missing } });
   return batchAnswer(results, missing.length ? [recordError('OBJECT_NOT_FOUND', message, { ids: missing })] : [], startedAt);
@@ -70,7 +71,8 @@ export function batchArchive(type: ObjectType, { state, body }: RouteContext): R
   checkBatchSize(inputs);
   for (const input of inputs) {
     if (type === 'products') state.archiveProduct(String(input?.id));
-    else throw badRequest('The emulator archives products only');
+    else if (type === 'courses') state.deleteRecord(type, String(input?.id));
+    else throw badRequest('The emulator archives products and course records only');
   }
   return { status: 204 };
 }
