@@ -1,6 +1,8 @@
 import { UnrecoverableError, type Job, type Queue } from 'bullmq';
 import type { JobOutcome } from '../api-failure.ts';
 import { ContactCourses } from '../hubspot/contact-courses.ts';
+import { compileContactMapping, type ContactPropertyMapping } from '../hubspot/contact-mapping-apply.ts';
+import type { CourseRecords } from '../hubspot/courses-sync.ts';
 import { mapEnrollment, mergeByEmail, type MappedContact } from '../hubspot/contact-mapping.ts';
 import { syncContacts, type ContactOutcome, type ContactSyncDeps } from '../hubspot/contacts-sync.ts';
 import { CourseOptions } from '../hubspot/course-options.ts';
@@ -11,6 +13,8 @@ import { maskPersonalData, personalDataRemoved } from '../privacy/mask.ts';
 import { SuppressionList } from '../privacy/suppression.ts';
 import { maskErrorText, maskText } from '../privacy/text.ts';
 import { jobRetention, type EmailStatusJob, type EnrollmentJob } from '../queues/jobs.ts';
+import { linkCourses, type JobLink } from './contacts-courses.ts';
+import { startCoursesKit } from './courses-kit.ts';
 import { StatusWriter } from './email-status-writer.ts';
 import { QUEUES } from '../queues/names.ts';
 import type { RunningWorker, WorkerDeps } from './deps.ts';
@@ -45,7 +49,9 @@ class ContactsBatchHandler {
 
   constructor(
     private readonly deps: WorkerDeps,
-    private readonly sync: ContactSyncDeps,
+    private readonly sync: ContactSyncDeps & { mapping: ContactPropertyMapping },
+    /** The Courses object: each written student associated with the course record (HUBSPOT_COURSES_OBJECT). */
+    private readonly courses: CourseRecords,
     private readonly queue: Queue,
     /** Aborted when the worker stops: jobs in hand go back to the queue. */
     private readonly stopping: AbortSignal,
@@ -73,7 +79,7 @@ class ContactsBatchHandler {
     const valid: ValidContact[] = [];
     let outcome: JobOutcome = 'completed';
     for (const job of jobs) {
-      const m = mapEnrollment(job.data.enrollment, { phoneRegion: this.deps.config.hubspot.phoneRegion });
+      const m = mapEnrollment(job.data.enrollment, { phoneRegion: this.deps.config.hubspot.phoneRegion, extraSources: this.sync.mapping.extraSources });
       if (m.ok) valid.push({ job, m });
       else {
         outcome = 'partial';
@@ -83,13 +89,14 @@ class ContactsBatchHandler {
     if (valid.length) {
       try {
         const outcomes = await syncContacts(this.sync, mergeByEmail(valid.map((v) => v.m)));
+        const linked = await linkCourses(this.courses, valid.map(({ job, m }) => ({ job, course: job.data.enrollment!.course, outcome: outcomes.get(m.input.id)! })));
         await this.keepCalls(valid, (m) => {
           const o = outcomes.get(m.input.id)!;
           return o.status === 'written' ? { outcome: 'written', contactId: o.contactId, created: o.created } : { outcome: o.status, error: maskText(o.message) };
-        });
+        }, linked);
         const done: Job<EnrollmentJob>[] = [];
         for (const { job, m } of valid) {
-          const o = outcomes.get(m.input.id)!;
+          const o = linked.get(job.id!)?.outcome ?? outcomes.get(m.input.id)!;
           if (o.status !== 'written') outcome = 'partial';
           if (await this.settle(job, o, token)) done.push(job);
         }
@@ -133,13 +140,19 @@ class ContactsBatchHandler {
     return rest;
   }
 
-  /** Keeps, in each job's trace, its own part of the batch upsert: the properties asked for (masked) and its own result. */
-  private async keepCalls(valid: ValidContact[], response: (m: ValidContact['m']) => Record<string, unknown>): Promise<void> {
+  /**
+   * Keeps, in each job's trace, its own part of the batch upsert: the properties asked for (as the
+   * contact mapping sends them, masked) and its own result; then its course record and association calls.
+   */
+  private async keepCalls(valid: ValidContact[], response: (m: ValidContact['m']) => Record<string, unknown>, linked?: Map<string, JobLink>): Promise<void> {
     const entries = valid.map(({ job, m }) => ({
       queue: this.queueName,
       jobId: job.id!,
       attempt: job.attemptsMade + 1,
-      calls: [{ api: 'hubspot' as const, operation: 'contacts.upsert', request: maskPersonalData(m.input.properties) as Record<string, unknown>, response: response(m) }],
+      calls: [
+        { api: 'hubspot' as const, operation: 'contacts.upsert', request: maskPersonalData(this.sync.mapping.toHubSpot(m.input.properties)) as Record<string, unknown>, response: response(m) },
+        ...(linked?.get(job.id!)?.calls ?? []),
+      ],
     }));
     await this.deps.calls?.recorded(entries).catch((err) => this.deps.log.warn({ err: (err as Error).message }, 'calls not kept in the trace'));
   }
@@ -214,14 +227,16 @@ export async function startContactsWorker(deps: WorkerDeps, opts: ContactsWorker
   const kit = hubSpotKit(deps, opts, (c) => c.crm.contacts.basicApi.getPage(1));
   const { client, call } = kit;
   const setup = setupOnce(client, call, ['contacts']);
-  const sync: ContactSyncDeps = {
+  const sync = {
     client,
     call,
     setup,
     courses: new ContactCourses(deps.redis, config.redis.prefix, config.hubspot.contactRecordTtlSeconds),
     options: new CourseOptions(client, call, deps.redis, config.redis.prefix),
-  };
-  const handler = new ContactsBatchHandler(deps, sync, queue, kit.signal);
+    mapping: compileContactMapping(config.hubspot.contactMapping),
+  } satisfies ContactSyncDeps;
+  const courses = await startCoursesKit(deps, kit, opts);
+  const handler = new ContactsBatchHandler(deps, sync, courses.records, queue, kit.signal);
   const batches = new MicroBatchWorker<ContactsJob>({
     queue,
     connection: deps.connect(),
