@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config.ts';
 import { formatResults, ok, problem, skipped, type CheckResult } from '../doctor/check.ts';
 import { checkHubSpot } from '../doctor/hubspot.ts';
+import { checkCoursesObject, checkContactMapping } from '../doctor/hubspot-courses.ts';
 import { checkHubSpotDailyLimit, readRecordedPause } from '../doctor/hubspot-daily.ts';
 import { checkLocalRedisBinary, checkRedis } from '../doctor/redis.ts';
 import { checkEventWebhook, checkSendGridKey, checkSendGridSender } from '../doctor/sendgrid.ts';
@@ -37,7 +38,7 @@ async function hubspotChecks(config: Config): Promise<CheckResult[]> {
   return within('HubSpot', CHECK_TIMEOUT_MS, async () => {
     const access = await checkHubSpot(client, config.hubspot.baseUrl);
     const recorded = await readRecordedPause(config.redis.url, config.redis.prefix, config.redis.cluster);
-    return [...access, await checkHubSpotDailyLimit(client, recorded)];
+    return [...access, await checkHubSpotDailyLimit(client, recorded), await checkCoursesObject(client, config.hubspot), await checkContactMapping(client, config.hubspot.contactMapping)];
   });
 }
 
@@ -76,6 +77,8 @@ export function registerDoctor(program: Command, io: CliIO): void {
         'Checks: Redis reachable, version >= 6.2, maxmemory-policy noeviction, append-only file on;',
         'WEBHOOK_SECRET set; the HubSpot token can read contacts, products and their properties;',
         'HubSpot\'s daily API limit: calls used today, when it resets, and whether HubSpot work is paused for it;',
+        'whether the Courses object is active and the token has its scopes (HUBSPOT_COURSES_OBJECT), and how to activate it;',
+        'whether every property of the contact mapping (HUBSPOT_CONTACT_MAPPING) exists in the portal and takes what is written;',
         'the SendGrid key has Mail Send; WELCOME_EMAIL_FROM is a verified sender or in an authenticated domain.',
         'Configuration comes from the environment, as for `start`.',
         '',
