@@ -1,5 +1,6 @@
 import type { Middleware } from 'koa';
 import { escapeHtml } from '../html.ts';
+import { mappingSection, type MappingView } from './contact-mapping-page.ts';
 
 /** A HubSpot object the emulator holds: its id and properties (the emulator's CrmObject fits). */
 export interface SandboxObject {
@@ -22,11 +23,22 @@ export interface SandboxEmail {
   acceptedAt?: string;
 }
 
+/** A contact associated with a course record (HubSpot's Courses object), as the emulator holds it. */
+export interface SandboxAssociation {
+  contactId: string;
+  contactEmail?: string;
+  courseRecordId: string;
+  courseName?: string;
+}
+
 /** What the emulators received so far. */
 export interface SandboxSnapshot {
   contacts: SandboxObject[];
   products: SandboxObject[];
   emails: SandboxEmail[];
+  /** Course records (HubSpot's Courses object, 0-410) and the contacts associated with them. */
+  courses?: SandboxObject[];
+  associations?: SandboxAssociation[];
 }
 
 /** Reads the emulators' state; wired by the sandbox start-up. */
@@ -57,8 +69,14 @@ function emailCard(email: SandboxEmail): string {
 ${html}${text}</article>`;
 }
 
-/** The sandbox page as HTML: contacts, products and e-mails the emulators received. */
-export function renderSandboxPage(snapshot: SandboxSnapshot): string {
+function associationsTable(list: SandboxAssociation[]): string {
+  const rows = list.map((a) => `<tr><td>${escapeHtml(a.contactId)}</td><td>${escapeHtml(a.contactEmail)}</td><td>${escapeHtml(a.courseRecordId)}</td><td>${escapeHtml(a.courseName)}</td></tr>`).join('');
+  const body = list.length ? `<div class="scroll"><table><tr><th>contact</th><th>email</th><th>course record</th><th>hs_course_name</th></tr>${rows}</table></div>` : '<p class="none">none yet</p>';
+  return `<section><h2>HubSpot contacts associated with course records (${list.length})</h2>${body}</section>`;
+}
+
+/** The sandbox page as HTML: contacts, course records and their students, products, e-mails, and the contact mapping. */
+export function renderSandboxPage(snapshot: SandboxSnapshot, mapping?: MappingView): string {
   const emails = snapshot.emails.length ? snapshot.emails.map(emailCard).join('\n') : '<p class="none">none yet</p>';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -67,10 +85,13 @@ export function renderSandboxPage(snapshot: SandboxSnapshot): string {
 <h1>course-sync sandbox</h1>
 <p class="banner">Sandbox mode: HubSpot and SendGrid are the built-in emulators. This is what they received. <a href="/admin/queues">Queues</a></p>
 ${objectsTable('HubSpot contacts', snapshot.contacts)}
+${objectsTable('HubSpot course records (Courses object)', snapshot.courses ?? [])}
+${associationsTable(snapshot.associations ?? [])}
 ${objectsTable('HubSpot products', snapshot.products)}
 <section><h2>SendGrid e-mails (${snapshot.emails.length})</h2>
 ${emails}
 </section>
+${mapping ? mappingSection(mapping) : ''}
 </body></html>`;
 }
 
@@ -78,7 +99,7 @@ ${emails}
  * Serves the sandbox page at SANDBOX_PATH (and its JSON with `?format=json`). With no provider
  * (not in sandbox mode) the path answers 404. Mount behind the admin gate.
  */
-export function sandboxMiddleware(provider: SandboxProvider | undefined): Middleware {
+export function sandboxMiddleware(provider: SandboxProvider | undefined, mapping?: MappingView): Middleware {
   return async (ctx, next) => {
     if (ctx.path !== SANDBOX_PATH || ctx.method !== 'GET') return next();
     if (!provider) {
@@ -92,6 +113,6 @@ export function sandboxMiddleware(provider: SandboxProvider | undefined): Middle
       return;
     }
     ctx.type = 'html';
-    ctx.body = renderSandboxPage(snapshot);
+    ctx.body = renderSandboxPage(snapshot, mapping);
   };
 }
