@@ -23,14 +23,14 @@ export interface PausedQueue {
  * jobs of each, the enrollment in its pending record, the trace's index entries), with both
  * enrollment queues paused: only `queueName` is resumed, the other's jobs stay where they are.
  */
-export async function fillPaused(ctx: BenchContext, prefix: string, queueName: WorkQueueName, tag: string, count: number, from = 0): Promise<PausedQueue> {
+export async function fillPaused(ctx: BenchContext, prefix: string, queueName: WorkQueueName, tag: string, count: number, from = 0, make: typeof enrollment = enrollment): Promise<PausedQueue> {
   const connection = new Redis(ctx.redisUrl, { maxRetriesPerRequest: null });
   const [queue, other] = [queueName, queueName === QUEUES.email ? QUEUES.contacts : QUEUES.email].map((name) => new Queue(name, { connection, prefix }));
   await Promise.all([queue!.pause(), other!.pause()]);
   const config = ctx.config(prefix);
   const intake = new EventIntake(connection, config, new TraceWriter(connection, config));
   for (let i = 0; i < count; i += 500) {
-    const events = Array.from({ length: Math.min(500, count - i) }, (_, k) => ({ type: 'course.student_enroll' as const, data: enrollment(tag, from + i + k) }));
+    const events = Array.from({ length: Math.min(500, count - i) }, (_, k) => ({ type: 'course.student_enroll' as const, data: make(tag, from + i + k) }));
     await Promise.all(events.map((e) => intake.accept(e, idempotencyKey(e), `bench-${e.data.id}`)));
   }
   return {
