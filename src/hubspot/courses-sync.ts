@@ -92,7 +92,7 @@ export class CourseRecords {
       const missing = await this.associate(links, got, out);
       if (missing.length) {
         const again = await this.recordIds(missing.map((l) => l.course), true);
-        for (const l of await this.associate(missing, again, out)) out.set(l.key, { status: 'retry', message: `HubSpot says course record ${idOf(again.get(l.course.id))} of course ${l.course.id} does not exist right after it was written` });
+        for (const l of await this.associate(missing, again, out)) out.set(l.key, { status: 'retry', message: `HubSpot says course record ${idOf(again.get(l.course.id))} of course ${l.course.id} does not exist right after it was written`, courseRecordId: idOf(again.get(l.course.id)) });
       }
       return out;
     } catch (err) {
@@ -118,7 +118,7 @@ export class CourseRecords {
       const res = results.get(pairKey(r.link.contactId, r.recordId))!;
       if ('ok' in res) out.set(r.link.key, { status: 'associated', courseRecordId: r.recordId, ...(r.written ? { written: r.written } : {}) });
       else if ('error' in res) out.set(r.link.key, { status: 'retry', message: res.error, courseRecordId: r.recordId });
-      else if (res.missing === 'contact') out.set(r.link.key, { status: 'retry', message: `HubSpot says contact ${r.link.contactId} does not exist (deleted while it was written); the next attempt writes it again` });
+      else if (res.missing === 'contact') out.set(r.link.key, { status: 'retry', message: `HubSpot says contact ${r.link.contactId} does not exist (deleted while it was written); the next attempt writes it again`, courseRecordId: r.recordId });
       else gone.push(r.link);
     }
     await this.deps.ids.forget([...new Set(gone.map((l) => l.course.id))]);
