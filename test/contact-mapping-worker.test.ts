@@ -4,7 +4,11 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startHubSpotEmulator, type HubSpotEmulator } from '../src/emulators/hubspot/index.ts';
 import type { Enrollment } from '../src/events/types.ts';
+import { createHubSpotCall } from '../src/hubspot/call.ts';
+import { ContactCourses } from '../src/hubspot/contact-courses.ts';
 import { compileContactMapping } from '../src/hubspot/contact-mapping-apply.ts';
+import { writeEmailStatuses } from '../src/hubspot/email-status-write.ts';
+import { setupOnce } from '../src/hubspot/setup.ts';
 import { lastEnrollmentProperties, mapEnrollment, mergeByEmail, type MappedContact } from '../src/hubspot/contact-mapping.ts';
 import { ENROLLED_COURSES } from '../src/hubspot/properties.ts';
 import { runCli } from './support/cli.ts';
@@ -111,6 +115,22 @@ describe('a contact mapping marketing controls, against the emulator', () => {
     expect(Object.keys(sent[0]!)).toEqual(Object.keys(expected));
     const { hs_object_id, createdate, lastmodifieddate, ...stored } = rig.em.state.contact('mary@example.com')!.properties;
     expect(stored).toEqual(expected);
+  });
+
+  it('leaves the welcome email status writes as they were: the e-mail and the status, no constant', async () => {
+    rig = await contactsRig({ HUBSPOT_CONTACT_MAPPING: mappingFile('status.json', MARKETING) });
+    await portalWithMarketingProperties(rig);
+    const call = createHubSpotCall({});
+    const deps = {
+      client: rig.hubspot,
+      call,
+      setup: setupOnce(rig.hubspot, call, ['contacts']),
+      options: { ensure: async () => undefined, has: () => true },
+      courses: new ContactCourses(rig.deps.redis, rig.config.redis.prefix),
+      mapping: compileContactMapping(rig.config.hubspot.contactMapping),
+    };
+    await writeEmailStatuses(deps, [{ email: 'status@example.com', status: 'delivered' }]);
+    expect(rig.upserts().flat().map((i) => i.properties)).toEqual([{ email: 'status@example.com', loopwise_welcome_email_status: 'delivered' }]);
   });
 
   it('takes other enrollment fields when the mapping names them', async () => {

@@ -23,7 +23,9 @@ export async function writeEmailStatuses(deps: Pick<ContactSyncDeps, 'client' | 
   writes.forEach((w, i) => byTarget.set(targets[i]!, w.status));
   const inputs = [...byTarget].map(([email, status]) => ({ idProperty: 'email' as const, id: email, properties: { email, [EMAIL_STATUS]: status } }));
   const results = new Map<string, UpsertResult>();
-  for (let i = 0; i < inputs.length; i += 100) for (const [k, v] of await upsertContacts(deps, new Map(), inputs.slice(i, i + 100))) results.set(k, v);
+  // The status is course-sync's own property, sent as it is: the contact mapping (and its constants) is for enrollments.
+  const unmapped = { ...deps, mapping: undefined };
+  for (let i = 0; i < inputs.length; i += 100) for (const [k, v] of await upsertContacts(unmapped, new Map(), inputs.slice(i, i + 100))) results.set(k, v);
   writes.forEach((w, i) => out.set(w.email, results.get(targets[i]!)!));
   return out;
 }
