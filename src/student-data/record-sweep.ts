@@ -14,7 +14,7 @@ import type { StudentRecord } from './student-records.ts';
  * An event's dedupe record (`seen`) is read: an enrollment's holds its data until its jobs are done.
  */
 const NO_PERSONAL_DATA = new Set([
-  'sg-event', 'sg-unmatched', 'stats', 'hubspot', 'course-version', 'course-lock', 'alert', 'alerts-active',
+  'sg-event', 'sg-unmatched', 'stats', 'hubspot', 'course-version', 'course-lock', 'course-record', 'alert', 'alerts-active',
   'alert-baseline', 'workers-seen', 'tracer-lease', 'trace-cursor', 'admin-login-failures', 'suppressed', 'pii-hash-key',
 ]);
 
