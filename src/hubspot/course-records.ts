@@ -1,5 +1,5 @@
 import type { Client } from '@hubspot/api-client';
-import { inputOfResult, inputsNamed, withTraceIds } from './batch-write.ts';
+import { inputOfResult, inputsInMessage, inputsNamed, withTraceIds } from './batch-write.ts';
 import type { HubSpotCall } from './call.ts';
 import { HubSpotCallError } from './errors.ts';
 
@@ -59,6 +59,15 @@ function needsSetup(err: unknown): boolean {
   return /PROPERTY_DOESNT_EXIST|non-unique|does not exist/i.test(err.failure.message);
 }
 
+/**
+ * A 400 about the records sent (a value HubSpot does not take), not about the object: "Unable to
+ * infer object type" says the Courses object is not there, which the caller's switch handles.
+ */
+function isRecordRefusal(err: unknown): err is HubSpotCallError {
+  if (!(err instanceof HubSpotCallError) || err.failure.kind !== 'rejected' || err.failure.status !== 400) return false;
+  return !/unable to infer object type/i.test(err.failure.message);
+}
+
 const courseIdOf = (i: CourseRecordInput) => i.id;
 
 /** What upserting course records needs. */
@@ -73,8 +82,9 @@ export interface CourseRecordDeps {
  * Upserts course records by `loopwise_course_id`, at most 100 per request, each input with an
  * `objectWriteTraceId` (batch-write.ts), and returns each course's record id or refusal. A 400
  * naming a missing property runs the course property set-up (`hubspot setup` does it beforehand;
- * a portal that activated the object later needs no manual step) and sends the batch once more.
- * Whole-call failures are thrown as HubSpotCallError.
+ * a portal that activated the object later needs no manual step) and sends the batch once more;
+ * another 400 is narrowed down to the courses it refuses. Other whole-call failures are thrown as
+ * HubSpotCallError.
  */
 export async function upsertCourseRecords(deps: CourseRecordDeps, inputs: CourseRecordInput[]): Promise<Map<string, CourseRecordResult>> {
   const out = new Map<string, CourseRecordResult>();
@@ -88,10 +98,25 @@ async function upsertBatch(deps: CourseRecordDeps, batch: CourseRecordInput[], o
   try {
     res = await deps.call('courses.upsert', () => deps.client.crm.objects.batchApi.upsert(COURSE_OBJECT, { inputs: traced }));
   } catch (err) {
-    if (repaired || !needsSetup(err)) throw err;
-    deps.setup.forget();
-    await deps.setup.ensure();
-    return upsertBatch(deps, batch, out, true);
+    if (needsSetup(err)) {
+      if (repaired) throw err;
+      deps.setup.forget();
+      await deps.setup.ensure();
+      return upsertBatch(deps, batch, out, true);
+    }
+    if (!isRecordRefusal(err)) throw err;
+    // A whole-batch refusal of what was sent (HubSpot may answer invalid values so, behaviour.ts
+    // `invalidValues`): narrowed down as for products, until each refused course stands alone.
+    const { message, category } = err.failure as { message: string; category?: string };
+    if (batch.length === 1) {
+      out.set(batch[0]!.id, { error: message, category: category ?? 'VALIDATION_ERROR' });
+      return;
+    }
+    const named = inputsInMessage(message, batch, courseIdOf);
+    const half = Math.ceil(batch.length / 2);
+    const parts = named.length && named.length < batch.length ? [...named.map((i) => [i]), batch.filter((i) => !named.includes(i))] : [batch.slice(0, half), batch.slice(half)];
+    for (const part of parts) await upsertBatch(deps, part, out, repaired);
+    return;
   }
   for (const r of res.results) {
     const input = inputOfResult(r, traced, courseIdOf, r.properties[COURSE_ID_PROPERTY] ?? undefined);

@@ -9,6 +9,7 @@ import type { CourseJob, EnrollmentJob } from '../../src/queues/jobs.ts';
 import { QUEUES } from '../../src/queues/names.ts';
 import { startContactsWorker } from '../../src/workers/contacts-worker.ts';
 import type { RunningWorker } from '../../src/workers/deps.ts';
+import type { HubSpotWorkerOptions } from '../../src/workers/hubspot-kit.ts';
 import { startProductsWorker } from '../../src/workers/products-worker.ts';
 import { fixture, testConfig } from './env.ts';
 import { finishedJob, testWorkerDeps } from './worker-deps.ts';
@@ -50,9 +51,9 @@ export async function coursesRig(env: Record<string, string> = {}, emulator: Hub
     client,
     contacts,
     products,
-    /** Starts the crm-contacts and crm-products workers (as one process). */
-    async start(): Promise<void> {
-      workers.push(await startContactsWorker(deps, { client }), await startProductsWorker(deps, { client }));
+    /** Starts the crm-contacts and crm-products workers (as one process), with `opts` (a clock of the test's). */
+    async start(opts: Omit<HubSpotWorkerOptions, 'client'> = {}): Promise<void> {
+      workers.push(await startContactsWorker(deps, { client, ...opts }), await startProductsWorker(deps, { client, ...opts }));
     },
     /** Enqueues enrollments as the receiver does. */
     async enroll(...enrollments: Enrollment[]): Promise<Job<EnrollmentJob>[]> {
