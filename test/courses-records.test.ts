@@ -36,6 +36,9 @@ describe('with the Courses object active', () => {
     expect(records).toHaveLength(1);
     expect(records[0]!.properties).toMatchObject({ loopwise_course_id: c.id, hs_course_name: 'Data Science 101', hs_course_description: c.description, loopwise_course_slug: 'ds-101', loopwise_course_state: c.state });
     for (const n of ['a', 'b', 'c']) expect(rig.coursesOf(`student-c-courses-${n}@example.com`)).toEqual([records[0]!.id]);
+    // The contact's course list and the course's products stay as they were.
+    for (const n of ['a', 'b', 'c']) expect(rig.em.state.contact(`student-c-courses-${n}@example.com`)!.properties.loopwise_enrolled_courses).toBe(c.id);
+    expect([...rig.em.state.objects.products.values()].filter((p) => p.properties.loopwise_course_id === c.id)).toHaveLength(c.plans.length);
     const extra = rig.requestLines().filter((l) => /0-410/.test(l));
     expect(extra).toEqual(['GET /crm/v3/object-library/enablement/0-410', 'POST /crm/v3/objects/0-410/batch/upsert', 'POST /crm/v4/associations/0-1/0-410/batch/associate/default']);
     expect(rig.em.state.requests.length - today).toBeLessThanOrEqual(4);
