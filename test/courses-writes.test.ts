@@ -1,4 +1,6 @@
 import { Client } from '@hubspot/api-client';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHubSpotEmulator, type HubSpotEmulator } from '../src/emulators/hubspot/index.ts';
 import { createHubSpotCall } from '../src/hubspot/call.ts';
@@ -6,8 +8,10 @@ import { CourseAssociations } from '../src/hubspot/course-associations.ts';
 import { ensureHubSpotSetup } from '../src/hubspot/setup.ts';
 import { QUEUES } from '../src/queues/names.ts';
 import { recordKey } from '../src/redis/keys.ts';
+import { runCli } from './support/cli.ts';
 import { TestClock } from './support/clock.ts';
 import { course, coursesRig, enrollmentIn, type CoursesRig } from './support/courses.ts';
+import { dropPrefix, redisUrl } from './support/env.ts';
 import { deadLetterOf } from './support/worker-deps.ts';
 
 // Course records and associations are HubSpot writes like the contact's: retried when the call
@@ -128,5 +132,28 @@ describe('HUBSPOT_COURSES_OBJECT=auto, on a clock of the test\'s', () => {
     expect(rig.coursesOf('student-l3@example.com')).toEqual([record.id]);
     // Earlier students are associated by their next enrollment (their contact already has the course).
     expect(rig.coursesOf('student-l1@example.com')).toEqual([]);
+  });
+});
+
+describe('HUBSPOT_COURSES_OBJECT=on with the object not active', () => {
+  it('`course-sync start` stops naming the setting, and leaves no worker of this process running', async () => {
+    em = await startHubSpotEmulator({ coursesObject: 'inactive' });
+    const prefix = `tcon${Date.now()}`;
+    const env = { REDIS_URL: redisUrl(), QUEUE_PREFIX: prefix, PORT: '0', HOST: '127.0.0.1', NODE_ENV: 'test', WEBHOOK_SECRET: 'test-secret', HUBSPOT_ACCESS_TOKEN: em.token, HUBSPOT_BASE_URL: em.url, SENDGRID_API_KEY: 'SG.unused', SENDGRID_BASE_URL: 'http://127.0.0.1:9', HUBSPOT_COURSES_OBJECT: 'on' };
+    const res = await runCli(['start', '--role', 'worker'], env);
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toMatch(/config HUBSPOT_COURSES_OBJECT: is "on" but HubSpot says the Courses object \(0-410\) is not active/);
+    const redis = new Redis(redisUrl());
+    try {
+      // Workers that had started beside the refused ones were stopped with them.
+      for (const name of Object.values(QUEUES)) {
+        const queue = new Queue(name, { connection: redis, prefix });
+        expect(await queue.getWorkers(), `workers of ${name}`).toEqual([]);
+        await queue.close();
+      }
+    } finally {
+      await dropPrefix(redis, prefix);
+      await redis.quit();
+    }
   });
 });
