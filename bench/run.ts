@@ -70,7 +70,7 @@ async function main(argv: string[]): Promise<void> {
         await (await load(file, fn))(ctx);
       } catch (err) {
         report.add({ scenario: title, metric: 'scenario failed', value: NaN, unit: '', versus: (err as Error).message.split('\n')[0]!.slice(0, 120), pass: false });
-        report.note(title, `failed: ${(err as Error).stack ?? err}`);
+        report.note(title, `failed: ${(err as Error).stack ?? String(err)}`);
       }
       timings[name] = Math.round((Date.now() - t0) / 100) / 10;
       if (interference.worst > 0.25) report.note(title, `WARNING: other processes on this machine used up to ${interference.worst.toFixed(2)} cores while it was measured; its figures are low`);

@@ -1,8 +1,9 @@
 /**
  * Every setting of course-sync: its environment variable, its default and what it means.
  * This table is the single source of defaults; `src/config.ts` reads the environment against it,
- * validates each value and stops start-up naming the key of a bad one. README's
- * "Configuration" section documents the same keys (a test keeps them in step).
+ * validates each value and stops start-up naming the key of a bad one. docs/configuration.md and
+ * .env.example are generated from it (`npm run docs:config`, `npm run env:example`; tests keep
+ * them in step), grouped by `settingGroups` below.
  */
 export type SettingKind =
   | 'string'
@@ -56,7 +57,7 @@ export const settings = {
   HUBSPOT_REQUESTS_PER_10S: { kind: 'int', default: '100', min: 1, doc: 'request budget shared by all workers (Free/Starter 100, Professional/Enterprise 190)' },
   HUBSPOT_BATCH_SIZE: { kind: 'int', default: '100', min: 1, max: 100, doc: 'contacts per batch upsert call' },
   HUBSPOT_BATCH_WAIT_MS: { kind: 'int', default: '250', min: 0, doc: 'how long the contacts worker waits to fill a batch' },
-  CONTACT_RECORD_TTL_DAYS: { kind: 'int', default: '180', min: 1, max: 3650, doc: 'how long a student\'s course record (the courses written to loopwise_enrolled_courses, which address a HubSpot contact is written under) is kept after its last write; a student met again later is re-read from HubSpot\'s property history' },
+  CONTACT_RECORD_TTL_DAYS: { kind: 'int', default: '30', min: 1, max: 3650, doc: 'how long a student\'s course record (the courses written to loopwise_enrolled_courses, the HubSpot contact it is written to) is kept after its last write: a cache of HubSpot; a student met again later is re-read from HubSpot\'s property history, one batch read per 50 students' },
   HUBSPOT_MULTI_CURRENCY: { kind: 'bool', default: 'false', doc: 'the portal has multi-currency on: also write hs_price_<currency> on products' },
   PHONE_DEFAULT_REGION: { kind: 'string', default: 'TW', doc: 'region used to read phone numbers without a country code (E.164 output)' },
   CURRENCY_DIGITS: { kind: 'map-int', default: '', doc: 'per-currency decimal digits override, e.g. "TWD=0,HUF=2" (TWD is 0 by default)' },
@@ -91,8 +92,9 @@ export const settings = {
   ADMIN_PROXY_ALLOWLIST: { kind: 'list', default: '', doc: 'with ADMIN_AUTH=proxy: addresses or CIDR ranges of the proxy; the header is trusted only from these (required)' },
   ADMIN_OPERATORS: { kind: 'list', default: '', doc: 'with ADMIN_AUTH=proxy: users (comma-separated) who are operators; everyone else the proxy lets in is a viewer' },
 
-  TRACE_RETENTION_DAYS: { kind: 'int', default: '30', min: 1, max: 365, doc: 'how long the journey of each event (trace) is kept for `course-sync trace` and /admin' },
-  TRACE_COMPACT_AFTER_SECONDS: { kind: 'int', default: '120', min: 0, max: 86400, doc: 'a finished journey\'s trace (every job done) is packed into one compressed field this long after its last job, about a quarter of its memory; 0: never' },
+  TRACE_RETENTION_DAYS: { kind: 'int', default: '30', min: 1, max: 365, doc: 'how long the journey of each event (trace: its steps, ids and outcome) is kept for `course-sync trace` and /admin' },
+  CALL_DETAIL_RETENTION_DAYS: { kind: 'int', default: '7', min: 1, max: 365, doc: 'how long the HubSpot and SendGrid call details of a journey (each record\'s part of what was asked and answered, shown by `trace --calls` and /admin) are kept after the last call; at most TRACE_RETENTION_DAYS' },
+  TRACE_COMPACT_AFTER_SECONDS: { kind: 'int', default: '120', min: 0, max: 86400, doc: 'a finished journey\'s trace (every job done) and its call details are packed, each into one compressed value, this long after its last job, about a quarter of their memory; 0: never' },
   PII_RETENTION_DAYS: { kind: 'int', default: '30', min: 1, max: 3650, doc: 'dead letters and quarantined webhooks (which hold students\' personal data) older than this are purged automatically' },
   PII_HASH_KEY: { kind: 'secret', doc: 'key of the HMAC that indexes student e-mails for trace search; unset: a random key is made once and kept in Redis' },
   ALERT_WEBHOOK_URL: { kind: 'url', doc: 'Slack-compatible incoming webhook ({"text": ...}) for alerts; unset: alerts are only logged' },
@@ -104,3 +106,65 @@ export const settings = {
 } as const satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof settings;
+
+/** A concern settings are grouped by in docs/configuration.md. */
+export interface SettingGroup {
+  title: string;
+  /** One sentence: what these settings decide. */
+  about: string;
+  keys: readonly SettingName[];
+}
+
+/** Every setting in exactly one group, in the order docs/configuration.md shows them (a test checks). */
+export const settingGroups: readonly SettingGroup[] = [
+  {
+    title: 'Service and HTTP',
+    about: 'Where course-sync listens, which port serves the console and metrics, and how it logs.',
+    keys: ['NODE_ENV', 'PORT', 'HOST', 'ADMIN_PORT', 'ADMIN_HOST', 'PUBLIC_URL', 'METRICS_TOKEN', 'LOG_LEVEL', 'LOG_FORMAT'],
+  },
+  {
+    title: 'Redis',
+    about: 'The one Redis every process shares: queues, dedupe records, traces.',
+    keys: ['REDIS_URL', 'REDIS_DATA_DIR', 'QUEUE_PREFIX', 'REDIS_CLUSTER'],
+  },
+  {
+    title: 'Webhooks from Loopwise',
+    about: 'Who may post, how large, and how long a delivery is remembered to answer its repeat.',
+    keys: ['WEBHOOK_SECRET', 'WEBHOOK_MAX_BODY_BYTES', 'WEBHOOK_IP_ALLOWLIST', 'TRUST_PROXY', 'DEDUPE_TTL_SECONDS', 'QUARANTINE_MAX_ENTRIES'],
+  },
+  {
+    title: 'HubSpot',
+    about: 'The private app, its request budget, contact batches and what course-sync remembers of each contact, products.',
+    keys: ['HUBSPOT_ACCESS_TOKEN', 'HUBSPOT_BASE_URL', 'HUBSPOT_REQUESTS_PER_10S', 'HUBSPOT_BATCH_SIZE', 'HUBSPOT_BATCH_WAIT_MS', 'CONTACT_RECORD_TTL_DAYS', 'HUBSPOT_MULTI_CURRENCY', 'PHONE_DEFAULT_REGION', 'CURRENCY_DIGITS'],
+  },
+  {
+    title: 'Welcome email (SendGrid)',
+    about: 'The key, the sender, the content, and how long each enrollment\'s email record holds exactly-once.',
+    keys: ['SENDGRID_API_KEY', 'SENDGRID_BASE_URL', 'WELCOME_EMAIL_FROM', 'WELCOME_EMAIL_FROM_NAME', 'SENDGRID_WELCOME_TEMPLATE_ID', 'WELCOME_EMAIL_LANGUAGE', 'COURSE_URL_PATTERN', 'EMAIL_CONCURRENCY', 'SENT_MARKER_TTL_DAYS'],
+  },
+  {
+    title: 'Delivery events (SendGrid Event Webhook)',
+    about: 'Verifying SendGrid\'s signed events, matching them to welcome emails, and recognising repeats.',
+    keys: ['SENDGRID_WEBHOOK_PUBLIC_KEY', 'SENDGRID_WEBHOOK_MAX_AGE_SECONDS', 'SENDGRID_MESSAGE_INDEX_DAYS', 'SENDGRID_EVENT_DEDUPE_HOURS', 'SENDGRID_EVENT_GRACE_SECONDS'],
+  },
+  {
+    title: 'Retries and kept jobs',
+    about: 'How often a failing job is tried before it becomes a dead letter, and how many finished jobs the dashboard keeps.',
+    keys: ['JOB_ATTEMPTS', 'JOB_BACKOFF_MS', 'COMPLETED_JOBS_KEEP'],
+  },
+  {
+    title: 'The console: sign-in and roles',
+    about: 'Who may see /admin and who may change things there: passwords, or a sign-on proxy.',
+    keys: ['DASHBOARD_USER', 'DASHBOARD_PASSWORD', 'DASHBOARD_VIEWER_USER', 'DASHBOARD_VIEWER_PASSWORD', 'ADMIN_AUTH', 'ADMIN_PROXY_USER_HEADER', 'ADMIN_PROXY_ALLOWLIST', 'ADMIN_OPERATORS'],
+  },
+  {
+    title: 'Traces and personal data',
+    about: 'How long each event\'s journey and the students\' data in dead letters and the quarantine are kept.',
+    keys: ['TRACE_RETENTION_DAYS', 'CALL_DETAIL_RETENTION_DAYS', 'TRACE_COMPACT_AFTER_SECONDS', 'PII_RETENTION_DAYS', 'PII_HASH_KEY'],
+  },
+  {
+    title: 'Alerts',
+    about: 'Where alerts go and what raises them.',
+    keys: ['ALERT_WEBHOOK_URL', 'ALERT_OLDEST_WAITING_SECONDS', 'ALERT_CHECK_INTERVAL_SECONDS', 'ALERT_BOUNCE_RATE', 'ALERT_BOUNCE_MIN_SENDS', 'ALERT_MIN_INTERVAL_SECONDS'],
+  },
+];

@@ -20,7 +20,8 @@ const HEADER = [
   '# Generated from config/settings.ts by `npm run env:example` - edit settings.ts, not this file.',
 ];
 
-function describe(setting: Setting): string {
+/** A setting's meaning with its allowed values (enum values, whole-number bounds, true/false). */
+export function describeSetting(setting: Setting): string {
   const extra: string[] = [];
   if (setting.kind === 'enum') extra.push(`one of: ${setting.values!.join(', ')}`);
   if (setting.kind === 'int') {
@@ -35,7 +36,7 @@ function describe(setting: Setting): string {
 export function renderEnvExample(): string {
   const blocks = (Object.entries(settings) as [string, Setting][]).map(([key, setting]) => {
     const line = setting.default === undefined ? `${key}=` : `# ${key}=${/[\s#"']/.test(setting.default) ? JSON.stringify(setting.default) : setting.default}`;
-    return `# ${describe(setting)}\n${line}`;
+    return `# ${describeSetting(setting)}\n${line}`;
   });
   return `${HEADER.join('\n')}\n\n${blocks.join('\n\n')}\n`;
 }

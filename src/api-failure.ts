@@ -1,6 +1,6 @@
 /**
  * One vocabulary for what a failed HubSpot or SendGrid call means, used by the error classifiers,
- * the workers, the `outcome` label of `course_sync_job_duration_seconds` and the README:
+ * the workers, the `outcome` label of `course_sync_job_duration_seconds` and docs/hubspot.md:
  * - `rate_limited`: 429. The queue waits as long as the API asked; no attempt is used.
  * - `auth`: 401/403 from HubSpot. The queue pauses until someone fixes the token; no attempt is used.
  * - `rejected`: the request as sent is refused (4xx). Retrying cannot help: the job is dead-lettered.

@@ -1,21 +1,12 @@
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { settings, type Setting, type SettingName } from '../config/settings.ts';
+import { ConfigError, readAll, type Env } from './config-values.ts';
 import { MappingFileError, readContactMapping, type ContactMappingSpec } from './hubspot/contact-mapping-file.ts';
-import { parseAddressRange } from './address-list.ts';
-import { eventKeyProblem } from './receiver/sendgrid-signature.ts';
-import { isEmail } from './privacy/email.ts';
 
-/** A bad configuration value; the message names the key. */
-export class ConfigError extends Error {
-  constructor(
-    readonly key: string,
-    message: string,
-  ) {
-    super(`config ${key}: ${message}`);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError } from './config-values.ts';
+import { parseAddressRange } from './address-list.ts';
+import { eventKeyProblem } from './sendgrid-signature.ts';
+import { isEmail } from './privacy/email.ts';
 
 export interface Config {
   env: 'development' | 'production' | 'test';
@@ -78,7 +69,8 @@ export interface Config {
     proxyAllowlist: string[];
     operators: string[];
   };
-  trace: { retentionDays: number; compactAfterSeconds: number; piiHashKey?: string };
+  /** How long journeys are kept, and their call details (at most as long), in days; when finished traces are packed. */
+  trace: { retentionDays: number; callRetentionDays: number; compactAfterSeconds: number; piiHashKey?: string };
   /** How long dead letters and quarantine entries (personal data) are kept. */
   privacy: { retentionDays: number };
   alerts: { webhookUrl?: string; oldestWaitingSeconds: number; checkIntervalSeconds: number; minIntervalSeconds: number; bounceRate: number; bounceMinSends: number };
@@ -86,7 +78,12 @@ export interface Config {
   sandbox: boolean;
 }
 
-type Env = Record<string, string | undefined>;
+let defaults: Config | undefined;
+
+/** The configuration with every setting at its default (config/settings.ts), for code run without one: tests, one-off tools. */
+export function defaultConfig(): Config {
+  return (defaults ??= loadConfig({}));
+}
 
 /** course-sync's own mapping file: today's built-in mapping, written out. */
 const DEFAULT_CONTACT_MAPPING = fileURLToPath(new URL('../config/contact-mapping.json', import.meta.url));
@@ -100,67 +97,6 @@ function contactMapping(given: string | undefined): ContactMappingSpec {
     if (err instanceof MappingFileError) throw new ConfigError('HUBSPOT_CONTACT_MAPPING', err.message);
     throw err;
   }
-}
-
-function parseValue(key: string, setting: Setting, raw: string): unknown {
-  switch (setting.kind) {
-    case 'string':
-    case 'secret':
-      return raw;
-    case 'int': {
-      if (!/^-?\d+$/.test(raw)) throw new ConfigError(key, `expected a whole number, got "${raw}"`);
-      const n = Number(raw);
-      if (setting.min !== undefined && n < setting.min) throw new ConfigError(key, `must be at least ${setting.min}, got ${n}`);
-      if (setting.max !== undefined && n > setting.max) throw new ConfigError(key, `must be at most ${setting.max}, got ${n}`);
-      return n;
-    }
-    case 'fraction': {
-      const n = Number(raw);
-      if (!/^\d*\.?\d+$/.test(raw) || !(n >= 0 && n <= 1)) throw new ConfigError(key, `expected a share from 0 to 1 such as 0.05, got "${raw}"`);
-      return n;
-    }
-    case 'bool':
-      if (/^(1|true|yes|on)$/i.test(raw)) return true;
-      if (/^(0|false|no|off)$/i.test(raw)) return false;
-      throw new ConfigError(key, `expected true or false, got "${raw}"`);
-    case 'url': {
-      let url: URL;
-      try {
-        url = new URL(raw);
-      } catch {
-        throw new ConfigError(key, 'is not a valid URL');
-      }
-      const allowed = key === 'REDIS_URL' ? ['redis:', 'rediss:'] : ['http:', 'https:'];
-      if (!allowed.includes(url.protocol)) throw new ConfigError(key, `must start with ${allowed.map((p) => p + '//').join(' or ')}`);
-      return raw.replace(/\/+$/, '');
-    }
-    case 'list':
-    case 'secret-list':
-      return raw.split(',').map((s) => s.trim()).filter(Boolean);
-    case 'enum':
-      if (!setting.values!.includes(raw)) throw new ConfigError(key, `must be one of ${setting.values!.join(', ')}, got "${raw}"`);
-      return raw;
-    case 'map-int': {
-      const out: Record<string, number> = {};
-      for (const pair of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
-        const m = /^([A-Za-z]{3})\s*=\s*(\d)$/.exec(pair);
-        if (!m) throw new ConfigError(key, `expected entries like "TWD=0", got "${pair}"`);
-        out[m[1]!.toUpperCase()] = Number(m[2]);
-      }
-      return out;
-    }
-  }
-}
-
-/** Reads every setting from `env`, falling back to the documented defaults. */
-function readAll(env: Env): Record<SettingName, any> {
-  const out = {} as Record<SettingName, any>;
-  for (const [key, setting] of Object.entries(settings) as [SettingName, Setting][]) {
-    const given = env[key];
-    const raw = given !== undefined && given !== '' ? given : setting.default;
-    out[key] = raw === undefined ? undefined : parseValue(key, setting, raw);
-  }
-  return out;
 }
 
 /** Builds and validates the configuration; throws ConfigError naming the first bad key. */
@@ -253,7 +189,7 @@ export function loadConfig(env: Env = process.env): Config {
       proxyAllowlist: v.ADMIN_PROXY_ALLOWLIST,
       operators: v.ADMIN_OPERATORS,
     },
-    trace: { retentionDays: v.TRACE_RETENTION_DAYS, compactAfterSeconds: v.TRACE_COMPACT_AFTER_SECONDS, piiHashKey: v.PII_HASH_KEY },
+    trace: { retentionDays: v.TRACE_RETENTION_DAYS, callRetentionDays: Math.min(v.CALL_DETAIL_RETENTION_DAYS, v.TRACE_RETENTION_DAYS), compactAfterSeconds: v.TRACE_COMPACT_AFTER_SECONDS, piiHashKey: v.PII_HASH_KEY },
     privacy: { retentionDays: v.PII_RETENTION_DAYS },
     alerts: {
       webhookUrl: v.ALERT_WEBHOOK_URL,

@@ -12,7 +12,7 @@ import { PendingEvents } from './queues/pending-events.ts';
 import { openQueues, type QueueSet } from './queues/registry.ts';
 import { startSandbox } from './emulators/sandbox.ts';
 import { createApp } from './receiver/app.ts';
-import { Quarantine } from './receiver/quarantine.ts';
+import { Quarantine } from './quarantine/store.ts';
 import { connectRedis, waitReady } from './redis/connection.ts';
 import { findLocalRedis, removeLocalRedisRecord, stopLeftOverRedis, writeLocalRedisRecord } from './redis/local-record.ts';
 import { startLocalRedis, type LocalRedis } from './redis/local-server.ts';
@@ -137,7 +137,7 @@ export async function startService(givenConfig: Config, role: Role, log: Logger,
         deadLetters: new DeadLetters(workerRedis, queues, config.redis.prefix, pending),
         pending,
         metrics,
-        calls: new TraceCallLog(workerRedis, config),
+        calls: new TraceCallLog(workerRedis, config, (key) => emailEvents.schedule(key)),
         emailEvents,
         sendsByAddress: new TraceSendsByAddress(workerRedis, config),
       };

@@ -4,7 +4,7 @@ import { ApiStatsShipper, sampleWaiting } from './stats/shipper.ts';
 import { StatsKeys } from './stats/keys.ts';
 import { Tracer } from './trace/tracer.ts';
 import { purgePastRetention, RETENTION_PURGE_INTERVAL_MS } from './student-data/retention.ts';
-import { Quarantine } from './receiver/quarantine.ts';
+import { Quarantine } from './quarantine/store.ts';
 
 const SHIP_INTERVAL_MS = 5_000;
 
@@ -26,7 +26,7 @@ export async function startOpsWatchers(deps: WorkerDeps): Promise<RunningWorker>
     // One process samples the queue depths for the overview's pictures: the one that traces.
     if (tracer.leading) await sampleWaiting(deps.redis, keys, work).catch((err) => log.debug({ err: (err as Error).message }, 'queue depths not sampled'));
   };
-  const shipTimer = setInterval(ship, SHIP_INTERVAL_MS);
+  const shipTimer = setInterval(() => void ship(), SHIP_INTERVAL_MS);
   shipTimer.unref();
   const quarantine = new Quarantine(deps.redis, deps.config.redis.prefix, deps.config.webhook.quarantineMax);
   const purge = async () => {
@@ -37,8 +37,8 @@ export async function startOpsWatchers(deps: WorkerDeps): Promise<RunningWorker>
     if (purged && (purged.deadLetters || purged.quarantined)) log.info({ ...purged, retentionDays: deps.config.privacy.retentionDays }, 'removed dead letters and quarantined deliveries past PII_RETENTION_DAYS');
   };
   // A minute after start (the tracer has settled who leads), then hourly.
-  const firstPurge = setTimeout(purge, 60_000);
-  const purgeTimer = setInterval(purge, RETENTION_PURGE_INTERVAL_MS);
+  const firstPurge = setTimeout(() => void purge(), 60_000);
+  const purgeTimer = setInterval(() => void purge(), RETENTION_PURGE_INTERVAL_MS);
   firstPurge.unref();
   purgeTimer.unref();
   const alerts = new AlertEngine(deps);

@@ -5,6 +5,7 @@ import { validateEvent } from '../src/events/schemas.ts';
 import { EventIntake } from '../src/queues/intake.ts';
 import { jitteredDelay, jobAttemptOptions, jobRetention, WORKER_SETTINGS } from '../src/queues/jobs.ts';
 import { QUEUES } from '../src/queues/names.ts';
+import { endDedupeWindow } from './support/dedupe.ts';
 import { dropPrefix, fixture, redisUrl, testConfig } from './support/env.ts';
 
 // The intake writes BullMQ's job format with its own script (src/queues/bullmq-add.ts). Here the
@@ -105,7 +106,7 @@ describe("the intake's jobs against BullMQ's own", () => {
     const { ours, theirs } = pair();
     await addBoth({ ours, theirs }, ['fmt_dup']);
     const intake = new EventIntake(redis, ours);
-    await intake.forget('enroll-fmt_dup'); // the dedupe marker is gone, the jobs are not
+    await endDedupeWindow(redis, ours.redis.prefix, 'enroll-fmt_dup'); // the dedupe marker is gone, the jobs are not
     const before = await redis.hgetall(`${ours.redis.prefix}:${QUEUES.contacts}:enroll-fmt_dup`);
     expect(await intake.accept(enrollment('fmt_dup'), 'enroll-fmt_dup', 'c-again')).toBe('accepted');
     await queue(theirs.redis.prefix, QUEUES.contacts).add('course.student_enroll', {}, { jobId: 'enroll-fmt_dup' });

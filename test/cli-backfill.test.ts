@@ -163,7 +163,7 @@ describe('course-sync backfill on a terminal', () => {
 describe('progress line', () => {
   const tally = { lines: 10, accepted: 7, duplicate: 1, ignored: 0, invalid: 1, failed: 1 };
   it.each([
-    [50, 100, /^\[#{12}-{12}\]  50% 10 lines · 7 accepted · 1 duplicate · 1 invalid · 1 failed$/],
+    [50, 100, /^\[#{12}-{12}\] {2}50% 10 lines · 7 accepted · 1 duplicate · 1 invalid · 1 failed$/],
     [100, 100, /^\[#{24}\] 100% /],
     [0, undefined, /^10 lines · 7 accepted/],
   ])('renders %s of %s bytes', (done, total, expected) => {

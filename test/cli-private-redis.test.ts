@@ -22,7 +22,7 @@ const NO_SERVICE = /REDIS_URL is not set and .*Start the service in this folder 
 
 /** A pid that no process has any more: a child that has already exited. */
 function deadPid(): number {
-  return spawnSync(process.execPath, ['-e', '']).pid!;
+  return spawnSync(process.execPath, ['-e', '']).pid;
 }
 
 describe('commands find the private Redis of `npm start` by themselves', () => {

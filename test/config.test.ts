@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { settings } from '../config/settings.ts';
+import { settingGroups, settings } from '../config/settings.ts';
+import { CONFIG_DOCS_PATH, renderConfigDocs } from '../scripts/config-docs.ts';
 import { ConfigError, loadConfig } from '../src/config.ts';
 
 const load = (env: Record<string, string>) => loadConfig({ NODE_ENV: 'test', ...env });
@@ -60,9 +61,30 @@ describe('loadConfig', () => {
 });
 
 describe('documentation', () => {
-  it('README documents every environment variable', () => {
-    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-    const missing = Object.keys(settings).filter((key) => !readme.includes('`' + key + '`'));
-    expect(missing).toEqual([]);
+  it('groups every setting exactly once for docs/configuration.md', () => {
+    const grouped = settingGroups.flatMap((g) => g.keys);
+    expect([...grouped].sort()).toEqual(Object.keys(settings).sort());
+    expect(new Set(grouped).size).toBe(grouped.length);
+  });
+
+  it('docs/configuration.md is the output of scripts/config-docs.ts (run `npm run docs:config` after changing settings)', () => {
+    const page = readFileSync(CONFIG_DOCS_PATH, 'utf8');
+    expect(page).toBe(renderConfigDocs());
+    for (const key of Object.keys(settings)) expect(page).toContain('`' + key + '`');
+  });
+
+  it('README links every page of docs/, and every link between the docs leads to a page that exists', () => {
+    const root = new URL('../', import.meta.url);
+    const readme = readFileSync(new URL('README.md', root), 'utf8');
+    const pages = readdirSync(new URL('docs/', root)).filter((f) => f.endsWith('.md'));
+    expect(pages.filter((p) => !readme.includes(`(docs/${p})`))).toEqual([]);
+    const broken: string[] = [];
+    for (const [from, text] of [['README.md', readme], ...pages.map((p) => [`docs/${p}`, readFileSync(new URL(`docs/${p}`, root), 'utf8')])] as [string, string][]) {
+      for (const m of text.matchAll(/\]\(([^)#\s]+\.md)(#[^)\s]*)?\)/g)) {
+        const target = new URL(m[1]!, new URL(from, root));
+        if (!existsSync(target)) broken.push(`${from} → ${m[1]}`);
+      }
+    }
+    expect(broken).toEqual([]);
   });
 });

@@ -4,8 +4,9 @@ import { ContactCourses, contactRecordDigest } from '../src/hubspot/contact-cour
 import { recordKey } from '../src/redis/keys.ts';
 import { dropPrefix, redisUrl, testConfig } from './support/env.ts';
 
-// A contact's course record lives 180 days: kept in short fields, it stays in Redis' compact hash
-// encoding; records written before the course name had a field of its own are read as they are.
+// A contact's course record lives CONTACT_RECORD_TTL_DAYS: kept in short fields, it stays in Redis'
+// compact hash encoding; records written before the course name had a field of its own, or before
+// the record noted its contact, are read as they are.
 const { prefix } = testConfig().redis;
 let redis: Redis;
 let courses: ContactCourses;
@@ -21,8 +22,8 @@ afterAll(async () => {
 });
 
 it('keeps the last enrollment with its course name, in a compact hash', async () => {
-  const [rec] = await courses.note([{ email: 'a@example.com', courses: ['course_789012'], last: { at: 2_000, courseId: 'course_789012', courseName: 'Introduction to Programming' }, seeded: true }]);
-  expect(rec).toEqual({ courses: ['course_789012'], seeded: true, last: { at: 2_000, courseId: 'course_789012', courseName: 'Introduction to Programming' } });
+  const [rec] = await courses.note([{ email: 'a@example.com', courses: ['course_789012'], last: { at: 2_000, courseId: 'course_789012', courseName: 'Introduction to Programming' }, contactId: '101' }]);
+  expect(rec).toEqual({ courses: ['course_789012'], seeded: true, contactId: '101', last: { at: 2_000, courseId: 'course_789012', courseName: 'Introduction to Programming' } });
   expect(await redis.object('ENCODING', key('a@example.com'))).toBe('listpack');
   // An older enrollment changes nothing; a newer one without a name drops the old name.
   await courses.note([{ email: 'a@example.com', courses: ['c2'], last: { at: 1_000, courseId: 'c2', courseName: 'Older' } }]);

@@ -4,7 +4,7 @@ import { renderAdminPage } from '../src/admin/overview-page.ts';
 import { DailyLimitPause, PROBE_INTERVAL_MS } from '../src/hubspot/daily-limit.ts';
 import { DailyLimitStore } from '../src/hubspot/daily-limit-store.ts';
 import { QUEUES } from '../src/queues/names.ts';
-import { Quarantine } from '../src/receiver/quarantine.ts';
+import { Quarantine } from '../src/quarantine/store.ts';
 import { readOverview } from '../src/stats/overview.ts';
 import { TestClock } from './support/clock.ts';
 import { SETTLE } from './support/env.ts';

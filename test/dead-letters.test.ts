@@ -111,7 +111,7 @@ describe('replay', () => {
     const all = await api('POST', '/dlq/crm-products/replay', { all: true });
     expect(all.json.replayed).toEqual(expect.arrayContaining([ids[1], ids[2]]));
     expect(await rig.deadLetters.size(QUEUES.products)).toBe(0);
-    for (const id of ids) expect(await rig.queues.work[QUEUES.products].getJobState(id!)).toBe('waiting');
+    for (const id of ids) expect(await rig.queues.work[QUEUES.products].getJobState(id)).toBe('waiting');
   });
 
   it('refuses a replay request that names neither ids nor all', async () => {

@@ -1,7 +1,7 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { parseDuration } from '../src/cli/duration.ts';
-import { AuditTrail } from '../src/admin/audit.ts';
+import { parseDuration } from '../src/duration.ts';
+import { AuditTrail } from '../src/audit/trail.ts';
 import { QUEUES } from '../src/queues/names.ts';
 import { runCli } from './support/cli.ts';
 import { deadLetterRig } from './support/dead-letters.ts';

@@ -125,4 +125,26 @@ describe('the welcome email record', () => {
     await log.apply([event('unrecorded', 'open', 9)]);
     expect(await redis.ttl(recordKey(prefix, 'sent', 'unrecorded'))).toBe(ttl);
   });
+
+  it('keeps only what cannot be told otherwise (no own job id, no rank, no empty reason), and reads an earlier version\'s on', async () => {
+    const markers = new SentMarkers(redis, prefix, 10_000);
+    const log = new EmailEventLog(redis, prefix, 60);
+    const sentAt = new Date().toISOString();
+    await markers.claim('slim', 'enroll-slim');
+    await markers.record('slim', { messageId: 'SLIM1', sentAt, jobId: 'enroll-slim' });
+    await log.apply([event('slim', 'delivered', 5)]);
+    expect(Object.keys(await redis.hgetall(recordKey(prefix, 'sent', 'slim'))).sort()).toEqual(['messageId', 'sentAt', 'status', 'statusAt']);
+    expect(await markers.get('slim')).toEqual({ messageId: 'SLIM1', sentAt, jobId: 'enroll-slim' });
+    expect(await markers.claim('slim', 'enroll-slim')).toEqual({ state: 'sent', marker: { messageId: 'SLIM1', sentAt, jobId: 'enroll-slim' } });
+
+    // As the earlier version wrote it: the job id, the rank, a reason.
+    const old = recordKey(prefix, 'sent', 'old');
+    await redis.hset(old, 'messageId', 'OLD1', 'sentAt', sentAt, 'jobId', 'enroll-old', 'status', 'bounced', 'statusRank', '4', 'statusAt', '5000', 'reason', '550 5.1.1 unknown');
+    await log.apply([event('old', 'delivered', 9)]);
+    expect((await log.read(['old']))[0]).toMatchObject({ status: 'bounced', reason: '550 5.1.1 unknown' });
+    await log.apply([event('old', 'spamreport', 10)]);
+    expect((await log.read(['old']))[0]).toMatchObject({ status: 'spam_report', statusAt: 10_000, reason: undefined });
+    expect(await redis.hmget(old, 'statusRank', 'reason', 'jobId')).toEqual([null, null, 'enroll-old']);
+    expect(await markers.get('old')).toEqual({ messageId: 'OLD1', sentAt, jobId: 'enroll-old' });
+  });
 });

@@ -83,7 +83,7 @@ beforeAll(async () => {
   await vi.waitFor(async () => expect((await queues.work[QUEUES.email].getJob('enroll-bob-1'))?.attemptsMade).toBe(1), { timeout: 15_000, interval: 20 });
   sendgrid.answer({ status: 202, headers: { 'x-message-id': 'msg-bob-1' } });
   const trace = new TraceKeys(t.config.redis.prefix).trace('enroll-bob-1');
-  await vi.waitFor(async () => expect(await t.redis.hexists(trace, 'z')).toBe(1), { timeout: 20_000, interval: 100 });
+  await vi.waitFor(async () => expect(await t.redis.hexists(trace, 'z0')).toBe(1), { timeout: 20_000, interval: 100 });
 }, 90_000);
 
 afterAll(async () => {
@@ -115,8 +115,8 @@ describe('API error texts naming a student', () => {
     expect(places(/cs:attempts:email-welcome:enroll-ada-1/).length).toBeGreaterThan(0);
     expect(places(/crm-contacts-dlq:enroll-ada-1 data \(the letter\)/)).toHaveLength(1);
     expect(places(/cs:trace:enroll-ada-1 s:/).length).toBeGreaterThan(1);
-    expect(places(/cs:trace:enroll-ada-1 c:crm-contacts:1/)).toHaveLength(1);
-    expect(places(/cs:trace:enroll-ada-1 c:email-welcome:/).length).toBeGreaterThan(0);
+    expect(places(/cs:calls:enroll-ada-1 crm-contacts:1/)).toHaveLength(1);
+    expect(places(/cs:calls:enroll-ada-1 email-welcome:/).length).toBeGreaterThan(0);
     const bobs = texts.filter((h) => h.key.endsWith(':cs:trace:enroll-bob-1'));
     expect(bobs.filter((h) => h.where.startsWith('z → s:') && /retrying/.test(h.text) && /b\*\*\*@example\.com.*\+88\* \*\*\* \*\*\* \*56/.test(h.text))).toHaveLength(1);
 

@@ -77,7 +77,7 @@ it('keeps both jobs of an enrollment together and each once, through 50 copies a
       check.exists(`${prefix}:${QUEUES.email}:enroll-${id}`),
       check.hgetall(pendingKey(prefix, `enroll-${id}`)).catch(() => ({})),
     ]);
-    return { contacts, email, data: pendingEvent(`enroll-${id}`, pending as Record<string, string>)?.data as { id?: string } | undefined };
+    return { contacts, email, data: pendingEvent(`enroll-${id}`, pending)?.data as { id?: string } | undefined };
   };
   // Both or neither, for every event; both for every event answered 2xx.
   for (const id of ids) {

@@ -10,6 +10,7 @@ import { QUEUES } from '../src/queues/names.ts';
 import { enrollmentFields, enrollmentFrom, erasePending, pendingKey, PendingEvents } from '../src/queues/pending-events.ts';
 import { TraceReader } from '../src/trace/reader.ts';
 import { TraceWriter } from '../src/trace/writer.ts';
+import { endDedupeWindow } from './support/dedupe.ts';
 import { fixture, redisUrl, testConfig } from './support/env.ts';
 import { testWorkerDeps } from './support/worker-deps.ts';
 
@@ -99,7 +100,7 @@ describe('an accepted enrollment until its jobs are done', () => {
     await deps.pending.resolve([contacts, email]);
     await deps.pending.done(QUEUES.contacts, contacts);
     await deps.pending.done(QUEUES.email, email);
-    await intake.forget('enroll-held_kept'); // the dedupe window over, the done jobs still kept
+    await endDedupeWindow(deps.redis, config.redis.prefix, 'enroll-held_kept'); // the dedupe window over, the done jobs still kept
     const counts = () => Promise.all([QUEUES.contacts, QUEUES.email].map((q) => deps.queues.work[q].getJobCounts()));
     const before = await counts();
 

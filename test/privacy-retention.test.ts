@@ -4,7 +4,7 @@ import { purgePastRetention } from '../src/student-data/retention.ts';
 import { DeadLetters, type DeadLetter } from '../src/queues/dead-letter.ts';
 import { QUEUES, type WorkQueueName } from '../src/queues/names.ts';
 import { openQueues, type QueueSet } from '../src/queues/registry.ts';
-import { Quarantine } from '../src/receiver/quarantine.ts';
+import { Quarantine } from '../src/quarantine/store.ts';
 import { enrollmentJob } from './support/dead-letters.ts';
 import { dropPrefix, redisUrl, testConfig } from './support/env.ts';
 

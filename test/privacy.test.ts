@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { AuditTrail } from '../src/admin/audit.ts';
+import { AuditTrail } from '../src/audit/trail.ts';
 import { startHubSpotEmulator, type HubSpotEmulator } from '../src/emulators/hubspot/index.ts';
 import { startSendGridEmulator, type SendGridEmulator } from '../src/emulators/sendgrid/index.ts';
 import type { DeadLetter } from '../src/queues/dead-letter.ts';
 import { QUEUES } from '../src/queues/names.ts';
 import { openQueues, type QueueSet } from '../src/queues/registry.ts';
 import { recordKey } from '../src/redis/keys.ts';
-import { generateEventKeyPair } from '../src/receiver/sendgrid-signature.ts';
+import { generateEventKeyPair } from '../src/sendgrid-signature.ts';
 import { EmailEventLog } from '../src/sendgrid/email-status.ts';
 import { basic } from './support/admin.ts';
 import { runCli } from './support/cli.ts';
@@ -239,8 +239,12 @@ describe('export', () => {
     expect(trace.header.enrollmentId).toBe('eve-1');
     expect(trace.steps.map((s: any) => `${s.queue ?? ''}:${s.kind}`)).toEqual(expect.arrayContaining(['crm-contacts:completed', 'email-welcome:completed']));
     expect(json.suppressed).toBe(false);
-    // Read only: everything is still there.
-    expect(await keysHolding(t.redis, [eve.email])).not.toEqual([]);
+    // Read only: everything is still there (the records named by her enrollment; none holds her address in clear once her jobs are done).
+    const records = async () => (await keysHolding(t.redis, ['eve-1'])).map((h) => h.key).filter((k) => k.includes(':cs:')).sort();
+    const held = await records();
+    expect(held.filter((k) => /:cs:(trace|calls):enroll-eve-1$|:cs:sent:eve-1$/.test(k)).length).toBe(3);
+    expect((await api('/privacy/export', { student: eve.user.email })).status).toBe(200);
+    expect(await records()).toEqual(held);
   }, 60_000);
 
   it('includes an enrollment whose jobs have not run yet: its trace as search shows it, from the pending record', async () => {

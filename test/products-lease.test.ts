@@ -102,8 +102,7 @@ describe('a products job that loses its course lock', () => {
   it('records no version when the lock is lost after the products were written, and writes them again on retry', async () => {
     const course = { ...fixture('course.created').data, id: `course-${randomBytes(4).toString('hex')}` };
     let stolen = false;
-    let r!: Awaited<ReturnType<typeof productsRig>>;
-    r = await productsRig(async (operation, send) => {
+    const r: Awaited<ReturnType<typeof productsRig>> = await productsRig(async (operation, send) => {
       const answer = await send();
       if (operation === 'products.upsert' && !stolen) {
         stolen = true;

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replayQuarantined } from '../src/receiver/quarantine-replay.ts';
 import { EventIntake } from '../src/queues/intake.ts';
 import { QUEUES } from '../src/queues/names.ts';
-import { Quarantine } from '../src/receiver/quarantine.ts';
+import { Quarantine } from '../src/quarantine/store.ts';
 import { runCli } from './support/cli.ts';
 import { fixture } from './support/env.ts';
 import { startTestService } from './support/receiver.ts';
@@ -17,11 +17,11 @@ let intake: EventIntake;
 const auth = { authorization: 'Basic ' + Buffer.from(`admin:${PASSWORD}`).toString('base64') };
 const get = async (path: string) => {
   const res = await fetch(`${t.base}/admin/api${path}`, { headers: auth });
-  return { status: res.status, json: (await res.json()) as any };
+  return { status: res.status, json: (await res.json()) };
 };
 const replay = async (id: string) => {
   const res = await fetch(`${t.base}/admin/api/quarantine/${id}/replay`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' } });
-  return { status: res.status, json: (await res.json()) as any };
+  return { status: res.status, json: (await res.json()) };
 };
 const cli = (...args: string[]) => runCli(args, { REDIS_URL: t.service.redisUrl, QUEUE_PREFIX: t.config.redis.prefix });
 
@@ -152,6 +152,9 @@ describe('course-sync quarantine', () => {
     const res = await cli('quarantine', 'show', id);
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(/^status: 422$/m);
+    // The field errors as JSON (they printed as "[object Object]" before the linter found it).
+    expect(res.stdout).not.toContain('[object Object]');
+    expect(res.stdout).toMatch(/^errors: \[\{"field":"data.course.id",.*"field":"data.user.email","message":"user.email must be a valid e-mail address"\}\]$/m);
     expect(res.stdout).toContain('"id": "enroll_cli_show"');
     expect((await cli('quarantine', 'show', '1-1')).code).toBe(1);
   });

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Quarantine } from '../src/receiver/quarantine.ts';
+import { Quarantine } from '../src/quarantine/store.ts';
 import { dropPrefix, redisUrl, testConfig } from './support/env.ts';
 
 let redis: Redis;
@@ -25,7 +25,7 @@ describe('the quarantine size cap', () => {
     const ids: string[] = [];
     for (let i = 0; i < 450; i++) ids.push(await q.add(rejected(`{"n":${i}}`)));
     // With `~` Redis trims only whole nodes of the stream, so a little more than `max` may stay.
-    const nodeSize = Number(((await redis.config('GET', 'stream-node-max-entries')) as string[])[1]);
+    const nodeSize = Number(((await redis.config('GET', 'stream-node-max-entries')))[1]);
     const size = await q.size();
     expect(size).toBeGreaterThanOrEqual(100);
     expect(size).toBeLessThan(100 + nodeSize);

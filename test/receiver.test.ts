@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUES } from '../src/queues/names.ts';
 import { PendingEvents } from '../src/queues/pending-events.ts';
-import { Quarantine } from '../src/receiver/quarantine.ts';
+import { Quarantine } from '../src/quarantine/store.ts';
 import { fixture } from './support/env.ts';
 import { startTestService } from './support/receiver.ts';
 

@@ -55,7 +55,10 @@ describe('RequestBudget', () => {
       granted.push(clock.now());
       expect(await a.zcard(windowKey)).toBeLessThanOrEqual(5);
     }
-    for (const gap of gaps(granted)) expect(gap).toBeGreaterThanOrEqual(2025), expect(gap).toBeLessThan(2100);
+    for (const gap of gaps(granted)) {
+      expect(gap).toBeGreaterThanOrEqual(2025);
+      expect(gap).toBeLessThan(2100);
+    }
     // Early by 25 ms five times over would fit a sixth into one window: the window itself stops it.
     for (let i = 0; i + 5 < granted.length; i++) expect(granted[i + 5]! - granted[i]!).toBeGreaterThanOrEqual(10_250);
   });

@@ -7,7 +7,7 @@ import { createMetrics } from '../src/metrics.ts';
 import { EventIntake } from '../src/queues/intake.ts';
 import { openQueues } from '../src/queues/registry.ts';
 import { createApp } from '../src/receiver/app.ts';
-import { Quarantine } from '../src/receiver/quarantine.ts';
+import { Quarantine } from '../src/quarantine/store.ts';
 import { WebhookSignature } from '../src/receiver/signature.ts';
 import { dropPrefix, fixture, redisUrl, SECRET, testConfig } from './support/env.ts';
 import { TraceWriter } from '../src/trace/writer.ts';

@@ -68,10 +68,10 @@ it('closes the loop: the SendGrid emulator posts signed delivery events, which r
   body.data.id = 'enroll_sandbox_events';
   body.data.user.email = 'events@bounce.example.com';
   expect((await t.post(body)).status).toBe(202);
-  const journey = async () => ((await (await fetch(`${t.base}/admin/api/events?q=enroll_sandbox_events`, { headers: auth })).json()) as any).journeys[0];
+  const journey = async () => ((await (await fetch(`${t.base}/admin/api/events?q=enroll_sandbox_events`, { headers: auth })).json())).journeys[0];
   await vi.waitFor(async () => expect((await journey()).steps.map((s: any) => s.event).filter(Boolean)).toEqual(expect.arrayContaining(['processed', 'bounce'])), { timeout: 20_000, interval: 200 });
   const bounce = (await journey()).steps.find((s: any) => s.event === 'bounce');
   expect(bounce).toMatchObject({ kind: 'email', emailStatus: 'bounced', reason: expect.stringContaining('550') });
-  const contactStatus = async () => ((await (await fetch(`${t.base}/admin/sandbox?format=json`, { headers: auth })).json()) as any).contacts.find((c: any) => c.properties.email === 'events@bounce.example.com')?.properties.loopwise_welcome_email_status;
+  const contactStatus = async () => ((await (await fetch(`${t.base}/admin/sandbox?format=json`, { headers: auth })).json())).contacts.find((c: any) => c.properties.email === 'events@bounce.example.com')?.properties.loopwise_welcome_email_status;
   await vi.waitFor(async () => expect(await contactStatus()).toBe('bounced'), { timeout: 20_000, interval: 200 });
 });

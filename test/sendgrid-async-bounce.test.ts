@@ -6,7 +6,7 @@ import { createLogger } from '../src/log.ts';
 import { QUEUES } from '../src/queues/names.ts';
 import { openQueues, type QueueSet } from '../src/queues/registry.ts';
 import { recordKey } from '../src/redis/keys.ts';
-import { generateEventKeyPair } from '../src/receiver/sendgrid-signature.ts';
+import { generateEventKeyPair } from '../src/sendgrid-signature.ts';
 import { EmailEventLog } from '../src/sendgrid/email-status.ts';
 import { startService, type RunningService } from '../src/service.ts';
 import { TraceReader } from '../src/trace/reader.ts';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startHubSpotEmulator, type HubSpotEmulator } from '../src/emulators/hubspot/index.ts';
 import { startSendGridEmulator, type SendGridEmulator } from '../src/emulators/sendgrid/index.ts';
-import { generateEventKeyPair } from '../src/receiver/sendgrid-signature.ts';
+import { generateEventKeyPair } from '../src/sendgrid-signature.ts';
 import { EmailEventLog } from '../src/sendgrid/email-status.ts';
 import { TraceReader } from '../src/trace/reader.ts';
 import { emulatorEnv } from './support/env.ts';

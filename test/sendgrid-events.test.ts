@@ -4,7 +4,7 @@ import { startSendGridEmulator, type SendGridEmulator } from '../src/emulators/s
 import { QUEUES } from '../src/queues/names.ts';
 import { openQueues, type QueueSet } from '../src/queues/registry.ts';
 import { recordKey } from '../src/redis/keys.ts';
-import { generateEventKeyPair } from '../src/receiver/sendgrid-signature.ts';
+import { generateEventKeyPair } from '../src/sendgrid-signature.ts';
 import { EmailEventLog } from '../src/sendgrid/email-status.ts';
 import { TraceReader } from '../src/trace/reader.ts';
 import { enrollEvent } from './support/faults.ts';
@@ -101,7 +101,7 @@ describe('a signed batch of SendGrid events', () => {
     ['the trailing newline removed after signing', { alter: (b: string) => b.trimEnd() }],
   ])('answers 401 to %s and records nothing', async (_name, opts) => {
     const before = await eventsJobs();
-    const res = await postEvents(t.base, keys.privateKey, [sgEvent('processed', 'e1', 'x')], opts as never);
+    const res = await postEvents(t.base, keys.privateKey, [sgEvent('processed', 'e1', 'x')], opts);
     expect(res.status).toBe(401);
     expect(await eventsJobs()).toEqual(before);
   });

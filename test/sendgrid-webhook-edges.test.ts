@@ -7,7 +7,7 @@ import { createLogger } from '../src/log.ts';
 import { QUEUES } from '../src/queues/names.ts';
 import { openQueues } from '../src/queues/registry.ts';
 import { startLocalRedis } from '../src/redis/local-server.ts';
-import { EVENT_SIGNATURE_HEADER, EVENT_TIMESTAMP_HEADER, EventWebhookSignature, generateEventKeyPair, signEventBatch } from '../src/receiver/sendgrid-signature.ts';
+import { EVENT_SIGNATURE_HEADER, EVENT_TIMESTAMP_HEADER, EventWebhookSignature, generateEventKeyPair, signEventBatch } from '../src/sendgrid-signature.ts';
 import { startService } from '../src/service.ts';
 import { testConfig } from './support/env.ts';
 import { startTestService } from './support/receiver.ts';

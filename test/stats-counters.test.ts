@@ -90,7 +90,7 @@ describe('job counters in time buckets', () => {
     counted.sendCommand = ((command: { name: string; args: unknown[] }, ...rest: unknown[]) => {
       if (command.name.toLowerCase() === 'hgetall' && String(command.args[0]).startsWith(`${prefix}:cs:stats:`)) reads.push(String(command.args[0]));
       return (send as (...a: unknown[]) => unknown)(command, ...rest);
-    }) as typeof counted.sendCommand;
+    });
     try {
       const series = seriesReader(counted, keys, now);
       await Promise.all([readTotals(counted, keys, [...WORK_QUEUES, 'api'], now, series), readPictures(counted, prefix, 100, now, series)]);

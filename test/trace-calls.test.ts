@@ -36,7 +36,7 @@ describe('calls kept with the trace', () => {
       enrollment(`calls_${i}`, { email: i === 42 ? 'broken@school.c0m' : `student${i}@example.com`, name: `Student Number${i}`, phone_number: `0912 345 ${String(i).padStart(3, '0')}` }, { id: `course-${i % 3}` }),
     );
     const queue = deps.queues.work[QUEUES.contacts];
-    await queue.addBulk(list.map((e) => ({ name: 'course.student_enroll', data: { key: `enroll-${e.id}`, eventType: 'course.student_enroll', receivedAt: new Date().toISOString(), correlationId: e.id, enrollment: e }, opts: { jobId: `enroll-${e.id}` } })) as any);
+    await queue.addBulk(list.map((e) => ({ name: 'course.student_enroll', data: { key: `enroll-${e.id}`, eventType: 'course.student_enroll', receivedAt: new Date().toISOString(), correlationId: e.id, enrollment: e }, opts: { jobId: `enroll-${e.id}` } })));
     await vi.waitFor(async () => expect(await queue.getJobCounts('completed', 'failed')).toMatchObject({ completed: 99, failed: 1 }), { timeout: 30_000, interval: 100 });
     expect(em.state.requestsTo('/contacts/batch/upsert')[0]!.body).toMatchObject({ inputs: expect.any(Array) });
     expect((em.state.requestsTo('/contacts/batch/upsert')[0]!.body as any).inputs).toHaveLength(100);

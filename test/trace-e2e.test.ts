@@ -68,8 +68,8 @@ describe('the seed enrollment, end to end', () => {
 
     // --calls: each attempt's own part of the HubSpot and SendGrid calls, address and phone masked.
     const calls = await runCli(['trace', EMAIL, '--calls'], { REDIS_URL: t.service.redisUrl, QUEUE_PREFIX: t.config.redis.prefix });
-    expect(calls.stdout).toMatch(/^  call: crm-contacts attempt 1: hubspot contacts\.upsert asked \{"email":"s\*\*\*@example\.com",.*"phone":"\+12\*+90".*\} → answered \{.*"contactId":"\d+"/m);
-    expect(calls.stdout).toMatch(/^  call: email-welcome attempt 1: sendgrid mail\.send asked \{.*\} → answered \{"status":202,"messageId":"[^"]+"\}$/m);
+    expect(calls.stdout).toMatch(/^ {2}call: crm-contacts attempt 1: hubspot contacts\.upsert asked \{"email":"s\*\*\*@example\.com",.*"phone":"\+12\*+90".*\} → answered \{.*"contactId":"\d+"/m);
+    expect(calls.stdout).toMatch(/^ {2}call: email-welcome attempt 1: sendgrid mail\.send asked \{.*\} → answered \{"status":202,"messageId":"[^"]+"\}$/m);
     expect(calls.stdout).not.toContain(EMAIL);
   });
 

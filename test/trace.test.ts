@@ -3,9 +3,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { createLogger } from '../src/log.ts';
 import { QUEUES } from '../src/queues/names.ts';
 import { openQueues } from '../src/queues/registry.ts';
-import { Quarantine } from '../src/receiver/quarantine.ts';
+import { Quarantine } from '../src/quarantine/store.ts';
 import { formatJourney } from '../src/trace/format.ts';
-import { TraceKeys } from '../src/trace/keys.ts';
+import { dayOf, DayIndex, shortEmailHash } from '../src/trace/day-index.ts';
 import { resolvePiiHasher } from '../src/privacy/pii-hash.ts';
 import { TraceSearch } from '../src/trace/search.ts';
 import { Tracer } from '../src/trace/tracer.ts';
@@ -13,7 +13,7 @@ import { runCli } from './support/cli.ts';
 import { deadLetterRig } from './support/dead-letters.ts';
 import { fixture } from './support/env.ts';
 import { startTestService } from './support/receiver.ts';
-import { adminLinks } from '../src/admin/links.ts';
+import { adminLinks } from '../src/console-links.ts';
 
 const EMAIL = 'student@example.com';
 let t: Awaited<ReturnType<typeof startTestService>>;
@@ -124,14 +124,15 @@ describe('the trace of an accepted event', () => {
     // While the jobs wait, the header is read from the enrollment's pending record: shown masked.
     const [journey] = await search.find(EMAIL);
     expect(journey!.header!.studentEmail).toBe('s***@example.com');
-    const keys = new TraceKeys(t.config.redis.prefix);
     const hasher = await resolvePiiHasher(t.redis, t.config.redis.prefix);
     expect(hasher.hash(EMAIL)).toMatch(/^[0-9a-f]{64}$/);
-    expect(await t.redis.zrange(keys.index('email', hasher.hash(EMAIL)), 0, '-1')).toEqual(['enroll-enroll_123456']);
+    const day = new DayIndex(t.config.redis.prefix, t.config.trace.retentionDays);
+    expect(await t.redis.hgetall(day.emailKey(dayOf(Date.now())))).toEqual({ [shortEmailHash(hasher.hash(EMAIL))]: 'enroll-enroll_123456' });
     for (const key of await t.redis.keys(`${t.config.redis.prefix}:cs:trace*`)) {
       const ttl = await t.redis.ttl(key);
       expect(ttl).toBeGreaterThan(29 * 86_400);
-      expect(ttl).toBeLessThanOrEqual(30 * 86_400);
+      // A day's index expires whole once its last entry is 30 days old.
+      expect(ttl).toBeLessThanOrEqual(key.includes(':cs:trace-idx:') ? day.expireAt(Date.now()) - Math.floor(Date.now() / 1000) : 30 * 86_400);
     }
   });
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { QUEUES } from '../../src/queues/names.ts';
 import { freePort } from '../../src/redis/local-server.ts';
-import { generateEventKeyPair, signedEventHeaders } from '../../src/receiver/sendgrid-signature.ts';
+import { generateEventKeyPair, signedEventHeaders } from '../../src/sendgrid-signature.ts';
 import type { BenchContext } from '../lib/context.ts';
 import { cpuLine, cpuMeter, startWorkerProcesses, waitUntil } from '../lib/drain.ts';
 import { hubspot } from '../lib/emulators.ts';

@@ -8,7 +8,7 @@
 import { Queue } from 'bullmq';
 import Koa from 'koa';
 import { connectRedis } from '../../src/redis/connection.ts';
-import { readRawBody } from '../../src/receiver/raw-body.ts';
+import { readRawBody } from '../../src/raw-body.ts';
 
 const mode = process.argv[2];
 const port = Number(process.env.PORT);

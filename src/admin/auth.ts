@@ -111,12 +111,6 @@ function matches(given: { user: string; password: string }, expected: { user: st
   return userOk && passwordOk;
 }
 
-/** Compares the user and password of a Basic `Authorization` header with `creds`, in constant time. */
-export function checkBasicAuth(header: string | undefined, creds: { user: string; password: string }): boolean {
-  const pair = basicPair(header);
-  return matches(pair ?? { user: '', password: '' }, creds) && !!pair;
-}
-
 /** Compared against when there is no viewer, so that a request takes as long either way; never matches (checked below). */
 const NO_VIEWER = { user: '\0no viewer', password: randomBytes(16).toString('hex') };
 

@@ -3,11 +3,9 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { KoaAdapter } from '@bull-board/koa';
 import type { Context, Middleware, Next } from 'koa';
 import type { QueueSet } from '../queues/registry.ts';
-import type { AuditTrail } from './audit.ts';
+import type { AuditTrail } from '../audit/trail.ts';
 import type { AdminUser } from './auth.ts';
-
-/** Where bull-board is served; the admin gate in front of it owns authentication. */
-export const DASHBOARD_PATH = '/admin/queues';
+import { DASHBOARD_PATH } from '../console-links.ts';
 
 const DLQ_HINT = 'Dead letters: replay with `course-sync dlq replay` or POST /admin/api/dlq/<queue>/replay';
 /** bull-board's pages get a "trace" link beside each job (assets/bull-board-links.js). */

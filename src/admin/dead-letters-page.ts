@@ -6,9 +6,8 @@ import type { DeadLetterGroup } from '../queues/dead-letter-groups.ts';
 import { eventIdOf, shownLetter } from '../queues/dead-letter-view.ts';
 import type { WorkQueueName } from '../queues/names.ts';
 import type { AdminUser } from './auth.ts';
-import { DASHBOARD_PATH } from './bull-board.ts';
 import { actionButton, timeHtml } from './layout.ts';
-import { adminLinks } from './links.ts';
+import { DASHBOARD_PATH, adminLinks } from '../console-links.ts';
 
 /** One work queue's dead letters, grouped, with the newest letter of each group to open. */
 export interface QueueDeadLetters {

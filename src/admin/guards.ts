@@ -1,8 +1,8 @@
 import type { Context, Middleware, Next } from 'koa';
 import type { Metrics } from '../metrics.ts';
-import { isJsonContentType } from '../receiver/raw-body.ts';
+import { isJsonContentType } from '../raw-body.ts';
 import { isAdminPath, normalizedPath } from './auth.ts';
-import { DASHBOARD_PATH } from './bull-board.ts';
+import { DASHBOARD_PATH } from '../console-links.ts';
 import { adminUser } from './gate.ts';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);

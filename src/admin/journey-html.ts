@@ -1,10 +1,10 @@
-import { describeCalls, describeStep, describeSubject } from '../trace/format.ts';
+import { callsExpiredText, describeCalls, describeStep, describeSubject } from '../trace/format.ts';
 import type { Journey } from '../trace/journey.ts';
 import type { TraceStep } from '../trace/model.ts';
 import { escapeHtml } from '../html.ts';
 import { deadLetterQueueName, type WorkQueueName } from '../queues/names.ts';
 import { timeHtml } from './layout.ts';
-import { adminLinks } from './links.ts';
+import { adminLinks } from '../console-links.ts';
 
 function idsHtml(step: TraceStep): string {
   const ids = [
@@ -32,6 +32,7 @@ function stepHtml(key: string, step: TraceStep): string {
 
 /** The HubSpot and SendGrid calls the event's jobs took part in (its own part of each), folded. */
 function callsHtml(j: Journey): string {
+  if (j.callsExpiredAfterDays) return `<p class="calls muted">${escapeHtml(callsExpiredText(j.callsExpiredAfterDays))}</p>`;
   const lines = describeCalls(j.calls);
   return lines.length ? `<details class="calls"><summary>${lines.length} HubSpot/SendGrid call(s): what was asked and answered for this record</summary><ul>${lines.map((l) => `<li><code>${escapeHtml(l)}</code></li>`).join('')}</ul></details>` : '';
 }

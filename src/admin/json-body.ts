@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import { HttpError } from '../http-error.ts';
-import { readRawBody } from '../receiver/raw-body.ts';
+import { readRawBody } from '../raw-body.ts';
 
 const MAX_BODY = 64 * 1024;
 

@@ -1,6 +1,6 @@
 import { escapeHtml } from '../html.ts';
 import type { AdminUser } from './auth.ts';
-import { DASHBOARD_PATH } from './bull-board.ts';
+import { DASHBOARD_PATH } from '../console-links.ts';
 
 export interface PageFrame {
   title: string;

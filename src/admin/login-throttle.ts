@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { recordKey } from '../redis/keys.ts';
+import { luaScript } from '../redis/scripts.ts';
 
 export interface LoginThrottleOptions {
   /** Failed logins from one address that close the door (default 10). */
@@ -8,12 +9,8 @@ export interface LoginThrottleOptions {
   windowMs?: number;
 }
 
-// KEYS[1] failures of one address. ARGV[1] window ms. Counts a failure; the window starts with the first.
-// → {failures, ms left of the window}
-const FAIL = `
-local n = redis.call('INCR', KEYS[1])
-if n == 1 or redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return {n, redis.call('PTTL', KEYS[1])}`;
+// Counts a failed login; the window starts with the first. → {failures, ms left of the window}
+const FAIL = luaScript<[failuresKey: string, windowMs: number], [number, number]>(import.meta.url, 'scripts/count-login-failure.lua', 1);
 
 /**
  * Throttles password guessing on /admin: after `maxFailures` failed logins from one source address
@@ -47,7 +44,7 @@ export class LoginThrottle {
 
   /** Counts a failed login of `address`: how many in this window, and whether it was the first. */
   async fail(address: string): Promise<{ failures: number; retryAfterMs: number }> {
-    const [failures, ttl] = (await this.redis.eval(FAIL, 1, this.key(address), this.windowMs)) as [number, number];
+    const [failures, ttl] = await FAIL.run(this.redis, this.key(address), this.windowMs);
     return { failures, retryAfterMs: failures >= this.maxFailures ? Math.max(1, ttl) : 0 };
   }
 }

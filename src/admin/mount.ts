@@ -7,12 +7,12 @@ import type { Metrics } from '../metrics.ts';
 import { DeadLetters } from '../queues/dead-letter.ts';
 import type { EventIntake } from '../queues/intake.ts';
 import type { QueueSet } from '../queues/registry.ts';
-import type { Quarantine } from '../receiver/quarantine.ts';
+import type { Quarantine } from '../quarantine/store.ts';
 import { adminApiRouter } from './api.ts';
 import { openPrivacy } from '../student-data/deps.ts';
 import { adminAssets } from './assets.ts';
 import { contactMappingRoute, mappingView } from './contact-mapping-page.ts';
-import { AuditTrail } from './audit.ts';
+import { AuditTrail } from '../audit/trail.ts';
 import { isAdminPath, resolveAdminAccess } from './auth.ts';
 import { dashboardMiddleware } from './bull-board.ts';
 import { adminGate } from './gate.ts';
@@ -20,7 +20,8 @@ import { crossSiteGuard, roleGuard, securityHeaders } from './guards.ts';
 import { LoginThrottle } from './login-throttle.ts';
 import { overviewRoutes } from './overview-routes.ts';
 import { repairRoutes } from './repair-routes.ts';
-import { sandboxMiddleware, type SandboxProvider } from './sandbox-page.ts';
+import type { SandboxProvider } from '../emulators/snapshot.ts';
+import { sandboxMiddleware } from './sandbox-page.ts';
 
 export interface AdminDeps {
   config: Config;

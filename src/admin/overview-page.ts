@@ -1,6 +1,6 @@
-import { DASHBOARD_PATH } from './bull-board.ts';
+import { DASHBOARD_PATH } from '../console-links.ts';
 import type { ActiveAlert } from '../alerts/state.ts';
-import type { AuditEntry } from './audit.ts';
+import type { AuditEntry } from '../audit/trail.ts';
 import type { AdminUser } from './auth.ts';
 import { escapeHtml } from '../html.ts';
 import { renderPage, timeHtml } from './layout.ts';

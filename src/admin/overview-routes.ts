@@ -2,8 +2,8 @@ import type { Redis } from 'ioredis';
 import type { Context, Middleware } from 'koa';
 import type { Config } from '../config.ts';
 import type { QueueSet } from '../queues/registry.ts';
-import type { Quarantine } from '../receiver/quarantine.ts';
-import { readRawBody } from '../receiver/raw-body.ts';
+import type { Quarantine } from '../quarantine/store.ts';
+import { readRawBody } from '../raw-body.ts';
 import { RedisAlertState } from '../alerts/state.ts';
 import { isEmail } from '../privacy/email.ts';
 import { SEARCH_LIMIT } from '../trace/reader.ts';
@@ -16,8 +16,8 @@ import { StatsKeys } from '../stats/keys.ts';
 import { readOverview } from '../stats/overview.ts';
 import { renderAdminPage } from './overview-page.ts';
 import { maskEmail } from '../privacy/email.ts';
-import { adminLinks } from './links.ts';
-import type { AuditTrail } from './audit.ts';
+import { adminLinks } from '../console-links.ts';
+import type { AuditTrail } from '../audit/trail.ts';
 import { adminUser } from './gate.ts';
 
 export interface OverviewRoutesDeps {

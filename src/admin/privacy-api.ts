@@ -7,7 +7,7 @@ import { maskText } from '../privacy/text.ts';
 import { exportAudit, exportStudent } from '../student-data/export.ts';
 import { erasureAudit, forgetStudent, type PrivacyDeps } from '../student-data/forget.ts';
 import { parseStudentQuery, type StudentQuery } from '../student-data/student.ts';
-import type { AuditEntry } from './audit.ts';
+import type { AuditEntry } from '../audit/trail.ts';
 import { jsonBody } from './json-body.ts';
 
 /** Opens the privacy deps on first use (the PII hash key is read from Redis then). */

@@ -1,6 +1,6 @@
 import { escapeHtml } from '../html.ts';
 import { maskBody } from '../privacy/mask.ts';
-import { canReplay, type QuarantineEntry } from '../receiver/quarantine.ts';
+import { canReplay, type QuarantineEntry } from '../quarantine/store.ts';
 import type { AdminUser } from './auth.ts';
 import { actionButton, timeHtml } from './layout.ts';
 

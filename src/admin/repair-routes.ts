@@ -3,7 +3,7 @@ import type { DeadLetters } from '../queues/dead-letter.ts';
 import { groupDeadLetters } from '../queues/dead-letter-groups.ts';
 import { resolveWorkQueue } from '../queues/dead-letter-view.ts';
 import { WORK_QUEUES, deadLetterQueueName } from '../queues/names.ts';
-import type { Quarantine } from '../receiver/quarantine.ts';
+import type { Quarantine } from '../quarantine/store.ts';
 import { deadLetterBody, deadLettersBody, type QueueDeadLetters } from './dead-letters-page.ts';
 import { adminUser } from './gate.ts';
 import { renderPage } from './layout.ts';

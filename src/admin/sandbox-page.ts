@@ -1,48 +1,14 @@
 import type { Middleware } from 'koa';
+import type {
+  SandboxAddress,
+  SandboxAssociation,
+  SandboxEmail,
+  SandboxObject,
+  SandboxProvider,
+  SandboxSnapshot,
+} from '../emulators/snapshot.ts';
 import { escapeHtml } from '../html.ts';
 import { mappingSection, type MappingView } from './contact-mapping-page.ts';
-
-/** A HubSpot object the emulator holds: its id and properties (the emulator's CrmObject fits). */
-export interface SandboxObject {
-  id?: string;
-  properties?: Record<string, unknown>;
-  archived?: boolean;
-}
-
-/** An address as a string or as SendGrid's `{email, name}`. */
-export type SandboxAddress = string | { email: string; name?: string };
-
-/** An e-mail the SendGrid emulator accepted, with its rendered bodies (the emulator's OutboxEmail fits). */
-export interface SandboxEmail {
-  messageId?: string;
-  to: SandboxAddress | SandboxAddress[];
-  from?: SandboxAddress;
-  subject?: string;
-  html?: string;
-  text?: string;
-  acceptedAt?: string;
-}
-
-/** A contact associated with a course record (HubSpot's Courses object), as the emulator holds it. */
-export interface SandboxAssociation {
-  contactId: string;
-  contactEmail?: string;
-  courseRecordId: string;
-  courseName?: string;
-}
-
-/** What the emulators received so far. */
-export interface SandboxSnapshot {
-  contacts: SandboxObject[];
-  products: SandboxObject[];
-  emails: SandboxEmail[];
-  /** Course records (HubSpot's Courses object, 0-410) and the contacts associated with them. */
-  courses?: SandboxObject[];
-  associations?: SandboxAssociation[];
-}
-
-/** Reads the emulators' state; wired by the sandbox start-up. */
-export type SandboxProvider = () => SandboxSnapshot | Promise<SandboxSnapshot>;
 
 /** Where the page is served, behind the admin gate. */
 export const SANDBOX_PATH = '/admin/sandbox';

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { recordKey } from '../redis/keys.ts';
+import { luaScript } from '../redis/scripts.ts';
 
 /** What a condition's new verdict means: tell ops it fires or resolved, nothing changed, or wait (rate limit). */
 export type Transition = 'fire' | 'resolve' | 'none' | 'deferred';
@@ -23,22 +24,9 @@ export interface ActiveAlert {
   since: string;
 }
 
-// KEYS: alert hash, set of active ids. ARGV: id, wanted '1'/'0', now ms, min interval ms, text.
-const TRANSITION = `
-local cur = redis.call('HGET', KEYS[1], 'active') or '0'
-if cur == ARGV[2] then return 0 end
-local last = tonumber(redis.call('HGET', KEYS[1], 'sentAt') or '0')
-if last > 0 and tonumber(ARGV[3]) - last < tonumber(ARGV[4]) then return -1 end
-redis.call('HSET', KEYS[1], 'active', ARGV[2], 'sentAt', ARGV[3], 'prevSentAt', tostring(last), 'text', ARGV[5])
-if ARGV[2] == '1' then redis.call('SADD', KEYS[2], ARGV[1]) else redis.call('SREM', KEYS[2], ARGV[1]) end
-return 1`;
-
-const REVERT = `
-local cur = redis.call('HGET', KEYS[1], 'active') or '0'
-local back = cur == '1' and '0' or '1'
-redis.call('HSET', KEYS[1], 'active', back, 'sentAt', redis.call('HGET', KEYS[1], 'prevSentAt') or '0')
-if back == '1' then redis.call('SADD', KEYS[2], ARGV[1]) else redis.call('SREM', KEYS[2], ARGV[1]) end
-return 1`;
+// A condition's state moved (1 changed, 0 no change, -1 deferred), or moved back (scripts/*.lua name each argument).
+const TRANSITION = luaScript<[alertKey: string, activeKey: string, id: string, wanted: '1' | '0', nowMs: number, minIntervalMs: number, text: string], 1 | 0 | -1>(import.meta.url, 'scripts/transition-alert.lua', 2);
+const REVERT = luaScript<[alertKey: string, activeKey: string, id: string], 1>(import.meta.url, 'scripts/revert-alert.lua', 2);
 
 const toTransition = (r: number, active: boolean): Transition => (r === 1 ? (active ? 'fire' : 'resolve') : r === -1 ? 'deferred' : 'none');
 
@@ -58,12 +46,12 @@ export class RedisAlertState implements AlertState {
   }
 
   async transition(id: string, active: boolean, text: string, now: number, minIntervalMs: number): Promise<Transition> {
-    const r = await this.redis.eval(TRANSITION, 2, this.key(id), this.activeKey(), id, active ? '1' : '0', now, minIntervalMs, text);
+    const r = await TRANSITION.run(this.redis, this.key(id), this.activeKey(), id, active ? '1' : '0', now, minIntervalMs, text);
     return toTransition(Number(r), active);
   }
 
   async revert(id: string): Promise<void> {
-    await this.redis.eval(REVERT, 2, this.key(id), this.activeKey(), id);
+    await REVERT.run(this.redis, this.key(id), this.activeKey(), id);
   }
 
   /** The conditions firing now, with their message and since when. */

@@ -1,7 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { shownLetter, summarizeDeadLetter, type DeadLetterSummary } from '../queues/dead-letter-view.ts';
 import { groupDeadLetters } from '../queues/dead-letter-groups.ts';
-import { DurationError, parseDuration } from './duration.ts';
+import { DurationError, parseDuration } from '../duration.ts';
 import { WORK_QUEUES, type WorkQueueName } from '../queues/names.ts';
 import { EXIT } from './exit-codes.ts';
 import type { CliIO } from './io.ts';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { generateEventKeyPair, signedEventHeaders } from '../receiver/sendgrid-signature.ts';
+import { generateEventKeyPair, signedEventHeaders } from '../sendgrid-signature.ts';
 import { EXIT } from './exit-codes.ts';
 import type { CliIO } from './io.ts';
 import { localWebhookUrl, postAndReport, postJson } from './post-webhook.ts';

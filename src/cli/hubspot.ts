@@ -14,9 +14,10 @@ import type { CliIO } from './io.ts';
 
 const NOTE = `
 Creates the "loopwise" property group and course-sync's custom properties on contacts and
-products, and on course records when the Courses object is active (HUBSPOT_COURSES_OBJECT); what
-exists already is left as it is. Refuses, changing nothing, when a property the contact mapping
-(HUBSPOT_CONTACT_MAPPING) names is missing from the portal or does not take what is written to it.
+products, and on course records when the Courses object is active (HUBSPOT_COURSES_OBJECT); see
+docs/hubspot.md. What exists already is left as it is. Refuses, changing nothing, when a property
+the contact mapping (HUBSPOT_CONTACT_MAPPING) names is missing from the portal or does not take
+what is written to it.
 Needs HUBSPOT_ACCESS_TOKEN (scopes crm.schemas.contacts.write, crm.schemas.products.write) and
 HUBSPOT_BASE_URL (default https://api.hubapi.com). The workers run the same check at start-up.
 Exit codes: 0 done; 1 a property exists with another type, or HubSpot refused; 2 token missing

@@ -23,7 +23,7 @@ export interface CliStreams {
   /** Configuration is read from here, never from process.env. */
   env: Readonly<Record<string, string | undefined>>;
   /** Resolves with a signal name when a long-running command (`start`) should stop. */
-  untilStopped(): Promise<string>;
+  untilStopped: () => Promise<string>;
 }
 
 /**
@@ -33,9 +33,9 @@ export interface CliStreams {
  */
 export interface CliIO extends CliStreams {
   /** Prints a line on standard output. */
-  out(text: string): void;
+  out: (text: string) => void;
   /** Prints a line on standard error. */
-  err(text: string): void;
+  err: (text: string) => void;
   /** The code the run ends with (0 unless a command sets another). */
   exitCode: number;
 }

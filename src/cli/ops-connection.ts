@@ -9,13 +9,13 @@ import { DeadLetters } from '../queues/dead-letter.ts';
 import { EventIntake } from '../queues/intake.ts';
 import { WORK_QUEUES, type WorkQueueName } from '../queues/names.ts';
 import { openQueues, type QueueSet } from '../queues/registry.ts';
-import { Quarantine } from '../receiver/quarantine.ts';
+import { Quarantine } from '../quarantine/store.ts';
 import { connectRedis, waitReady } from '../redis/connection.ts';
 import { findLocalRedis } from '../redis/local-record.ts';
 import { EXIT } from './exit-codes.ts';
 import type { CliIO } from './io.ts';
 import { TraceWriter } from '../trace/writer.ts';
-import { AuditTrail, type AuditEntry } from '../admin/audit.ts';
+import { AuditTrail, type AuditEntry } from '../audit/trail.ts';
 
 /** What the ops commands work with, on the Redis of a running service. */
 export interface OpsHandles {
@@ -26,7 +26,7 @@ export interface OpsHandles {
   quarantine: Quarantine;
   intake: EventIntake;
   /** Records an action of this command in the audit trail, as `<os user>@<host>` via the CLI. */
-  audit(entry: Omit<AuditEntry, 'at' | 'who' | 'via'>): Promise<void>;
+  audit: (entry: Omit<AuditEntry, 'at' | 'who' | 'via'>) => Promise<void>;
   close(): Promise<void>;
 }
 

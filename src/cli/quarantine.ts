@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { replayQuarantined } from '../receiver/quarantine-replay.ts';
-import type { QuarantineEntry } from '../receiver/quarantine.ts';
+import type { QuarantineEntry } from '../quarantine/store.ts';
 import { EXIT } from './exit-codes.ts';
 import type { CliIO } from './io.ts';
 import { REDIS_NOTE, withOps } from './ops-connection.ts';
@@ -60,7 +60,8 @@ export function registerQuarantine(program: Command, io: CliIO): void {
           return EXIT.problem;
         }
         const { body, ...meta } = entry;
-        for (const [k, v] of Object.entries(meta)) io.out(`${k}: ${v}`);
+        // Field errors are a list of objects: shown as JSON, not "[object Object]".
+        for (const [k, v] of Object.entries(meta)) io.out(`${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
         io.out('body:');
         io.out(prettyBody(body));
         return EXIT.ok;

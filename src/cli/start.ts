@@ -19,7 +19,7 @@ export function registerStart(program: Command, io: CliIO): void {
   program
     .command('start')
     .description('run the service: receiver (HTTP), worker (queues) or all in one process')
-    .addHelpText('after', '\nConfiguration comes from environment variables; see README "Configuration".')
+    .addHelpText('after', '\nConfiguration comes from environment variables; see docs/configuration.md.')
     .option('--role <role>', 'all | receiver | worker', parseRole, 'all')
     .action(async (opts: { role: Role }) => {
       const config = loadConfig(io.env);

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { describeCalls, formatJourney } from '../trace/format.ts';
+import { callsExpiredText, describeCalls, formatJourney } from '../trace/format.ts';
 import { isEmail } from '../privacy/email.ts';
 import { SEARCH_LIMIT } from '../trace/reader.ts';
 import { TraceSearch } from '../trace/search.ts';
@@ -7,7 +7,7 @@ import { EXIT } from './exit-codes.ts';
 import type { CliIO } from './io.ts';
 import { REDIS_NOTE, withOps } from './ops-connection.ts';
 import { maskEmail } from '../privacy/email.ts';
-import { adminLinks } from '../admin/links.ts';
+import { adminLinks } from '../console-links.ts';
 
 function parseLimit(value: string): number {
   const n = Number(value);
@@ -37,7 +37,8 @@ export function registerTrace(program: Command, io: CliIO): void {
         const journeys = await new TraceSearch({ redis, config, queues, quarantine, links: adminLinks }).find(query, opts.limit);
         if (opts.json) io.out(JSON.stringify(journeys, null, 2));
         else if (journeys.length) {
-          const text = (j: (typeof journeys)[number]) => [...formatJourney(j), ...(opts.calls ? describeCalls(j.calls).map((c) => `  call: ${c}`) : [])].join('\n');
+          const calls = (j: (typeof journeys)[number]) => (j.callsExpiredAfterDays ? [`  calls: ${callsExpiredText(j.callsExpiredAfterDays)}`] : describeCalls(j.calls).map((c) => `  call: ${c}`));
+          const text = (j: (typeof journeys)[number]) => [...formatJourney(j), ...(opts.calls ? calls(j) : [])].join('\n');
           io.out(journeys.map(text).join('\n\n'));
         }
         if (!journeys.length) {

@@ -32,7 +32,7 @@ function parseInfo(text: string): Record<string, string> {
 async function setting(redis: Redis, info: Record<string, string>, infoField: string, configName: string): Promise<string | undefined> {
   if (info[infoField] !== undefined) return info[infoField];
   try {
-    const [, value] = (await redis.config('GET', configName)) as string[];
+    const [, value] = (await redis.config('GET', configName));
     return value;
   } catch {
     return undefined;
@@ -80,7 +80,7 @@ export async function checkRedis(url: string, timeoutMs = 3_000): Promise<CheckR
     else if (aof === '1' || aof === 'yes') {
       let fsync: string | undefined;
       try {
-        fsync = ((await redis.config('GET', 'appendfsync')) as string[])[1];
+        fsync = ((await redis.config('GET', 'appendfsync')))[1];
       } catch {
         /* CONFIG disabled: fsync policy unknown, AOF still on */
       }

@@ -1,9 +1,9 @@
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
-import type { SandboxProvider } from '../admin/sandbox-page.ts';
 import { startHubSpotEmulator } from './hubspot/index.ts';
-import { generateEventKeyPair } from '../receiver/sendgrid-signature.ts';
+import { generateEventKeyPair } from '../sendgrid-signature.ts';
 import { startSendGridEmulator } from './sendgrid/index.ts';
+import type { SandboxProvider } from './snapshot.ts';
 
 export interface Sandbox {
   /** The configuration with HubSpot and SendGrid pointed at the emulators. */

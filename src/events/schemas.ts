@@ -108,7 +108,7 @@ export function validateEvent(type: EventType, data: unknown): LoopwiseEvent {
 export function validateWithSchema(type: EventType, data: object): LoopwiseEvent {
   try {
     const value = schemas[type].validateSync(data, { abortEarly: false, stripUnknown: false });
-    return { type, data: value } as LoopwiseEvent;
+    return { type, data: value };
   } catch (err) {
     if (err instanceof yup.ValidationError) {
       const inner = err.inner.length ? err.inner : [err];

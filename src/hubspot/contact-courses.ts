@@ -1,94 +1,51 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { defaultConfig } from '../config.ts';
 import type { LastEnrollment } from './contact-mapping.ts';
 import { recordKey } from '../redis/keys.ts';
+import { luaScript } from '../redis/scripts.ts';
 
 /** The key part of an address's course record and alias: the first 32 hex digits of the SHA-256 of the (normalized) address. */
 export function contactRecordDigest(email: string): string {
   return createHash('sha256').update(email).digest('hex').slice(0, 32);
 }
 
-/** What course-sync knows of one contact's courses (a Redis hash per contact). */
+/** What course-sync knows of one contact's courses (a Redis hash per address). */
 export interface ContactCourseRecord {
   /** Every course id known to belong in `loopwise_enrolled_courses`. */
   courses: string[];
   /** True once HubSpot's value from before course-sync met the contact is merged in (or we created the contact). */
   seeded: boolean;
+  /** The HubSpot contact this address is written to, once known (with its value merged in). */
+  contactId?: string;
   /** The latest enrollment: what `loopwise_last_*` must show. */
   last?: LastEnrollment;
 }
 
-/**
- * Adds course ids and keeps the newest "last enrollment", atomically. KEYS[1] the contact hash;
- * ARGV[1] ttl seconds, ARGV[2] last-enrollment JSON (at, courseId) or "", ARGV[3] its course name,
- * ARGV[4] "1" to mark seeded, ARGV[5..] course ids. Returns the whole hash. The course name has a
- * field of its own (`lastCourseName`; records written before kept it inside `last`): short values
- * keep the hash in Redis' compact encoding, a third of the memory.
- */
-const NOTE = `
-for i = 5, #ARGV do redis.call('HSET', KEYS[1], 'c:' .. ARGV[i], '1') end
-if ARGV[2] ~= '' then
-  local cur = redis.call('HGET', KEYS[1], 'last')
-  if not cur or cjson.decode(cur).at <= cjson.decode(ARGV[2]).at then
-    redis.call('HSET', KEYS[1], 'last', ARGV[2])
-    if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'lastCourseName', ARGV[3]) else redis.call('HDEL', KEYS[1], 'lastCourseName') end
-  end
-end
-if ARGV[4] == '1' then redis.call('HSET', KEYS[1], 'seeded', '1') end
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-return redis.call('HGETALL', KEYS[1])
-`;
+/** What a write to a contact means for the address's record (see `claim`). */
+export interface Claim {
+  /**
+   * `known`: the record knew this contact (or the write created it); `check`: the address met a
+   * contact its record does not know (HubSpot had it before, the record expired, or it is another
+   * address of a contact written under one): read the contact before trusting the record.
+   */
+  state: 'known' | 'check';
+  /** Another address an earlier version had written this contact under (its owner key): fold it in. */
+  formerOwner?: string;
+}
 
-/**
- * Folds one address's record into another's, for good: KEYS[1] the record folded in (deleted),
- * KEYS[2] the record kept, KEYS[3] the alias key of the address folded in, KEYS[4] the owner key of
- * the contact, KEYS[5] the alias key of the address kept (deleted: it is no alias now); ARGV[1] ttl,
- * ARGV[2] the address kept, ARGV[3] "1" to mark the kept record seeded, ARGV[4..] more course ids
- * for it. Returns the kept record.
- */
-const FOLD = `
-local from = redis.call('HGETALL', KEYS[1])
-local name
-for i = 1, #from, 2 do
-  if from[i] == 'lastCourseName' then name = from[i + 1] end
-end
-for i = 1, #from, 2 do
-  local f, v = from[i], from[i + 1]
-  if string.sub(f, 1, 2) == 'c:' then redis.call('HSET', KEYS[2], f, '1')
-  elseif f == 'last' then
-    local cur = redis.call('HGET', KEYS[2], 'last')
-    if not cur or cjson.decode(cur).at <= cjson.decode(v).at then
-      redis.call('HSET', KEYS[2], 'last', v)
-      if name then redis.call('HSET', KEYS[2], 'lastCourseName', name) else redis.call('HDEL', KEYS[2], 'lastCourseName') end
-    end
-  end
-end
-for i = 4, #ARGV do redis.call('HSET', KEYS[2], 'c:' .. ARGV[i], '1') end
-if ARGV[3] == '1' then redis.call('HSET', KEYS[2], 'seeded', '1') end
-redis.call('DEL', KEYS[1], KEYS[5])
-redis.call('SET', KEYS[3], ARGV[2], 'EX', ARGV[1])
-redis.call('SET', KEYS[4], ARGV[2], 'EX', ARGV[1])
-redis.call('EXPIRE', KEYS[2], ARGV[1])
-return redis.call('HGETALL', KEYS[2])
-`;
-
-/**
- * Claims a HubSpot contact for an address: KEYS[1] the contact's owner key; ARGV[1] ttl, ARGV[2]
- * the address. Returns the address that owned it before when that was another one (the owner is
- * then left as it was), else nothing.
- */
-const CLAIM = `
-local cur = redis.call('GET', KEYS[1])
-if cur and cur ~= ARGV[2] then return cur end
-redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[1])
-return false
-`;
+// The course record's scripts (scripts/*.lua name each argument): add courses and a newer last
+// enrollment; fold one address's record into another's; note the contact a write went to.
+const NOTE = luaScript<[contactKey: string, ttlSeconds: number, lastJson: string, lastCourseName: string, contactId: string, ...courseIds: string[]], string[]>(import.meta.url, 'scripts/note-courses.lua', 1);
+const FOLD = luaScript<
+  [fromKey: string, toKey: string, fromAliasKey: string, toAliasKey: string, ownerKey: string, ttlSeconds: number, keptAddress: string, contactId: string, ifRecorded: '1' | '0', ...courseIds: string[]],
+  string[] | null
+>(import.meta.url, 'scripts/fold-contact.lua', 5);
+const CLAIM = luaScript<[contactKey: string, ownerKey: string, ttlSeconds: number, contactId: string, address: string, created: '1' | '0'], [Claim['state'], string]>(import.meta.url, 'scripts/claim-contact.lua', 2);
 
 /** Alias hops followed at most (an alias of an alias comes from two folds in a row). */
 const MAX_HOPS = 4;
 
-/** CONTACT_RECORD_TTL_DAYS's default: how long a contact's course record, aliases and owner are kept after their last write. */
-export const CONTACT_RECORD_TTL_SECONDS = 180 * 24 * 3600;
 
 function parse(flat: string[]): ContactCourseRecord {
   const rec: ContactCourseRecord = { courses: [], seeded: false };
@@ -96,6 +53,7 @@ function parse(flat: string[]): ContactCourseRecord {
   for (let i = 0; i < flat.length; i += 2) {
     const [field, value] = [flat[i]!, flat[i + 1]!];
     if (field.startsWith('c:')) rec.courses.push(field.slice(2));
+    else if (field === 'id') [rec.seeded, rec.contactId] = [true, value];
     else if (field === 'seeded') rec.seeded = true;
     else if (field === 'last') rec.last = JSON.parse(value) as LastEnrollment;
     else if (field === 'lastCourseName') name = value;
@@ -108,47 +66,46 @@ function parse(flat: string[]): ContactCourseRecord {
 /**
  * The courses of each contact, kept in Redis so that every worker process writes the union of
  * all of a student's enrollments to HubSpot (a checkbox write replaces the whole value). Keys are
- * a hash of the e-mail, never the address. The record expires after `ttlSeconds` without writes;
- * a contact met again after that is re-seeded from HubSpot's property history.
+ * a hash of the e-mail, never the address. The record is a cache of what HubSpot holds: it expires
+ * after `ttlSeconds` without writes, and a contact met again after that is re-seeded from HubSpot's
+ * property history.
  *
  * One HubSpot contact can have several addresses (secondary ones, or a merged contact's): an
  * address found to belong to a contact written under another one is folded into it (an alias,
- * `<prefix>:cs:contact-alias:<hash>`), and each contact id remembers the address it is written under
- * (`<prefix>:cs:contact-owner:<id>`), so two addresses never write two different course lists to it.
+ * `<prefix>:cs:contact-alias:<hash>`). Each record notes the contact its address is written to
+ * (`id`); an address meeting a contact its record does not know is checked against HubSpot (the
+ * contact's addresses and course history, see seed-courses.ts) before its record is trusted, so
+ * two addresses never write two different course lists to one contact. Earlier versions kept the
+ * contact's address in a key of its own (`<prefix>:cs:contact-owner:<id>`): read, and removed, by
+ * the first write to that contact.
  */
 export class ContactCourses {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-    private readonly ttlSeconds = CONTACT_RECORD_TTL_SECONDS,
+    private readonly ttlSeconds = defaultConfig().hubspot.contactRecordTtlSeconds,
   ) {
-    // Run once per contact of a batch, pipelined: by SHA (EVALSHA), not the script's text each time.
-    if (!('csNoteCourses' in redis)) redis.defineCommand('csNoteCourses', { numberOfKeys: 1, lua: NOTE });
-    if (!('csClaimContact' in redis)) redis.defineCommand('csClaimContact', { numberOfKeys: 1, lua: CLAIM });
-  }
-
-  private pipeline() {
-    return this.redis.pipeline() as ReturnType<Redis['pipeline']> & {
-      csNoteCourses(key: string, ...args: (string | number)[]): unknown;
-      csClaimContact(key: string, ...args: (string | number)[]): unknown;
-    };
+    // Run once per contact of a batch, pipelined: defined before any pipeline is made.
+    NOTE.define(redis);
+    CLAIM.define(redis);
   }
 
   private key(email: string, kind = 'contact'): string {
     return recordKey(this.prefix, kind, contactRecordDigest(email));
   }
 
+  /** Earlier versions' key of the address a contact is written under (read and removed, never written). */
   private ownerKey(contactId: string): string {
     return recordKey(this.prefix, 'contact-owner', contactId);
   }
 
-  /** Adds courses (and a newer last enrollment, and the seeded mark) per contact; returns the records after the change. */
-  async note(entries: { email: string; courses: string[]; last?: LastEnrollment; seeded?: boolean }[]): Promise<ContactCourseRecord[]> {
+  /** Adds courses (and a newer last enrollment, and the contact whose value is merged in) per address; returns the records after the change. */
+  async note(entries: { email: string; courses: string[]; last?: LastEnrollment; contactId?: string }[]): Promise<ContactCourseRecord[]> {
     if (!entries.length) return [];
-    const pipe = this.pipeline();
+    const pipe = this.redis.pipeline();
     for (const e of entries) {
       const last = e.last && { at: e.last.at, courseId: e.last.courseId };
-      pipe.csNoteCourses(this.key(e.email), this.ttlSeconds, last ? JSON.stringify(last) : '', e.last?.courseName ?? '', e.seeded ? '1' : '0', ...e.courses);
+      NOTE.queue(pipe, this.key(e.email), this.ttlSeconds, last ? JSON.stringify(last) : '', e.last?.courseName ?? '', e.contactId ?? '', ...e.courses);
     }
     return (await pipe.exec())!.map(([err, flat]) => {
       if (err) throw err;
@@ -185,26 +142,29 @@ export class ContactCourses {
 
   /**
    * Records that `from` and `to` are addresses of one HubSpot contact (`contactId`), written under
-   * `to` from now on: `from`'s courses and last enrollment move to `to`'s record (plus `courses`),
-   * which is marked seeded when `seeded`.
+   * `to` from now on: `from`'s courses and last enrollment move to `to`'s record (plus `courses`);
+   * with `seeded`, the contact's value is merged in (the record notes the contact). With
+   * `ifRecorded`, an address without a record is left alone (undefined).
    */
-  async fold(from: string, to: string, contactId: string, more: { courses?: string[]; seeded?: boolean } = {}): Promise<ContactCourseRecord> {
-    const keys = [this.key(from), this.key(to), this.key(from, 'contact-alias'), this.ownerKey(contactId), this.key(to, 'contact-alias')];
-    const flat = (await this.redis.eval(FOLD, keys.length, ...keys, this.ttlSeconds, to, more.seeded ? '1' : '0', ...(more.courses ?? []))) as string[];
-    return parse(flat);
+  async fold(from: string, to: string, contactId: string, more: { courses?: string[]; seeded?: boolean; ifRecorded?: boolean } = {}): Promise<ContactCourseRecord | undefined> {
+    const keys = [this.key(from), this.key(to), this.key(from, 'contact-alias'), this.key(to, 'contact-alias'), this.ownerKey(contactId)] as const;
+    const flat = await FOLD.run(this.redis, ...keys, this.ttlSeconds, to, more.seeded ? contactId : '', more.ifRecorded ? '1' : '0', ...(more.courses ?? []));
+    return flat ? parse(flat) : undefined;
   }
 
   /**
-   * Notes which address each written HubSpot contact is written under. Returns, per entry, the
-   * address that owned that contact before when it is another one (two addresses of one contact).
+   * After writing each address to its HubSpot contact (`created` when the write made it): whether
+   * the address's record knew that contact, and another address an earlier version had written the
+   * contact under (see `Claim`).
    */
-  async claim(entries: { contactId: string; email: string }[]): Promise<(string | undefined)[]> {
+  async claim(entries: { contactId: string; email: string; created: boolean }[]): Promise<Claim[]> {
     if (!entries.length) return [];
-    const pipe = this.pipeline();
-    for (const e of entries) pipe.csClaimContact(this.ownerKey(e.contactId), this.ttlSeconds, e.email);
+    const pipe = this.redis.pipeline();
+    for (const e of entries) CLAIM.queue(pipe, this.key(e.email), this.ownerKey(e.contactId), this.ttlSeconds, e.contactId, e.email, e.created ? '1' : '0');
     return (await pipe.exec())!.map(([err, v]) => {
       if (err) throw err;
-      return (v as string | null) ?? undefined;
+      const [state, other] = v as [Claim['state'], string];
+      return other ? { state, formerOwner: other } : { state };
     });
   }
 

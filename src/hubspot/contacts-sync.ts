@@ -2,7 +2,7 @@ import type { ContactCourseRecord, ContactCourses } from './contact-courses.ts';
 import { lastEnrollmentProperties, type ContactDraft, type ContactUpsertInput } from './contact-mapping.ts';
 import { coursesOf, upsertContacts, type ContactUpsertDeps } from './contacts-upsert.ts';
 import { ENROLLED_COURSES } from './properties.ts';
-import { followConflicts, seedFromHistory } from './seed-courses.ts';
+import { checkContacts, followConflicts } from './seed-courses.ts';
 
 export interface ContactSyncDeps extends ContactUpsertDeps {
   courses: ContactCourses;
@@ -68,26 +68,20 @@ async function writeRound(deps: ContactSyncDeps, names: Map<string, string | und
   const sent = new Map(inputs.map((i) => [i.id, i.properties]));
 
   const results = await upsertContacts(deps, names, inputs);
-  const created: string[] = [];
-  const unseeded: string[] = [];
-  drafts.forEach((d, i) => {
+  for (const d of drafts) {
     const r = results.get(d.email)!;
     if ('rejected' in r) outcomes.set(d.email, { status: 'rejected', message: r.rejected });
     else if ('retry' in r) outcomes.set(d.email, { status: 'retry', message: r.retry });
     else if ('conflict' in r) outcomes.set(d.email, { status: 'conflict', contactId: r.conflict });
-    else {
-      outcomes.set(d.email, { status: 'written', contactId: r.id, created: r.created });
-      if (r.created) created.push(d.email);
-      else if (!records[i]!.seeded) unseeded.push(d.email);
-    }
-  });
-  const written = [...outcomes].flatMap(([email, o]) => (o.status === 'written' ? [{ email, contactId: o.contactId }] : []));
-  // An address written to a contact already written under another address (HubSpot found it by a
-  // secondary address, or someone changed its primary one): that other address folds into this one.
-  const owners = await deps.courses.claim(written);
-  for (const [i, owner] of owners.entries()) if (owner) await deps.courses.fold(owner, written[i]!.email, written[i]!.contactId);
-  await deps.courses.note(created.map((email) => ({ email, courses: [], seeded: true })));
-  await seedFromHistory(deps, unseeded);
+    else outcomes.set(d.email, { status: 'written', contactId: r.id, created: r.created });
+  }
+  const written = [...outcomes].flatMap(([email, o]) => (o.status === 'written' ? [{ email, contactId: o.contactId, created: o.created }] : []));
+  // A contact the address's record does not know (HubSpot had it before, the record expired, or it
+  // is another address of a contact written under one) is read, with its course history and its
+  // addresses, before the record is trusted; an address an earlier version wrote the contact under folds in.
+  const claims = await deps.courses.claim(written);
+  for (const [i, c] of claims.entries()) if (c.formerOwner) await deps.courses.fold(c.formerOwner, written[i]!.email, written[i]!.contactId);
+  await checkContacts(deps, written.filter((_, i) => claims[i]!.state === 'check'));
 
   let pending = written.map((w) => w.email);
   for (let round = 1; pending.length; round++) {
@@ -119,8 +113,9 @@ async function writeRound(deps: ContactSyncDeps, names: Map<string, string | und
  *    unless it was found to be another address of a contact, see ContactCourses);
  * 2. courses are noted in Redis first (ContactCourses), so every process sees every enrollment;
  * 3. one batch upsert writes each contact with the union of its known courses;
- * 4. a contact that already existed in HubSpot before course-sync knew it gets its earlier values
- *    back from the property history (seed-courses.ts) and is rewritten;
+ * 4. a contact the address's record does not know (it existed in HubSpot before course-sync met
+ *    the address, or the record expired) is read: its earlier values come back from the property
+ *    history, another address of it with a record folds in (seed-courses.ts), and it is rewritten;
  * 5. each written contact's record is re-read: if another process added a course meanwhile (its
  *    write may have landed before ours), the contact is written again, until nothing changed;
  * 6. an address HubSpot says another contact holds (a secondary address, or a merged contact's) is

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { recordKey } from '../redis/keys.ts';
 import { RedisLock, type KeptLease, type Lease } from '../redis/lock.ts';
+import { luaScript } from '../redis/scripts.ts';
 
 export type { KeptLease };
 
@@ -27,12 +28,7 @@ export interface CourseLease extends Lease {
 }
 
 // Records a version only while the lease is held and never moves the instant backwards.
-const COMMIT = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-local at = redis.call('HGET', KEYS[2], 'at')
-if at and tonumber(at) > tonumber(ARGV[2]) then return 0 end
-redis.call('HSET', KEYS[2], 'at', ARGV[2], 'digest', ARGV[3], 'planIds', ARGV[4], 'name', ARGV[5])
-return 1`;
+const COMMIT = luaScript<[lockKey: string, versionKey: string, token: string, at: string, digest: string, planIds: string, name: string], 0 | 1>(import.meta.url, 'scripts/commit-course-version.lua', 2);
 
 /** Pure ordering rule: older → stale; same instant and same content → duplicate; else apply. */
 export function decideVersion(previous: AppliedVersion | undefined, at: number, digest: string, planIds: string[]): VersionDecision {
@@ -73,11 +69,6 @@ export class CourseVersions {
     return lease && { ...lease, courseId };
   }
 
-  /** Renews the lease for another lock period; false when it was lost (expired and taken). */
-  async extend(lease: CourseLease): Promise<boolean> {
-    return this.locks.extend(lease, this.lockTtlMs);
-  }
-
   /** Renews the lease in the background until `stop()` (see RedisLock.keepAlive). */
   keepAlive(lease: CourseLease): KeptLease {
     return this.locks.keepAlive(lease, this.lockTtlMs);
@@ -102,9 +93,8 @@ export class CourseVersions {
 
   /** Records `version` as applied; false when the lease was lost or a newer version is recorded. */
   async commit(lease: CourseLease, version: AppliedVersion): Promise<boolean> {
-    const done = await this.redis.eval(
-      COMMIT,
-      2,
+    const done = await COMMIT.run(
+      this.redis,
       lease.key,
       this.versionKey(lease.courseId),
       lease.token,

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { recordKey } from '../redis/keys.ts';
+import { luaScript } from '../redis/scripts.ts';
 import type { ResetSource } from './daily-reset.ts';
 
 /**
@@ -42,30 +43,10 @@ export const PAUSE_MARGIN_MS = 60 * 60_000;
 /** Last-seen usage is of today only: it is dropped a day after it was written at the latest. */
 const USAGE_TTL_MS = 24 * 60 * 60_000;
 
-/**
- * Claims the probe if none was sent in the last ARGV[2] ms: KEYS[1] pause record, ARGV[1] now.
- * 1 when this caller may probe (probedAt set to now), 0 otherwise (no pause, or probed recently).
- */
-const CLAIM_PROBE = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local last = tonumber(redis.call('HGET', KEYS[1], 'probedAt') or '0')
-if tonumber(ARGV[1]) - last < tonumber(ARGV[2]) then return 0 end
-redis.call('HSET', KEYS[1], 'probedAt', ARGV[1])
-return 1
-`;
-
-/**
- * Starts a pause unless one is in force: KEYS[1] pause record, ARGV[1] now, ARGV[2] TTL (ms), then
- * field/value pairs. 1 when this caller started it (and should find its reset), 0 when one runs.
- */
-const START_PAUSE = `
-local ends = tonumber(redis.call('HGET', KEYS[1], 'until') or '0')
-if ends > tonumber(ARGV[1]) then return 0 end
-redis.call('DEL', KEYS[1])
-for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1
-`;
+// Claims the probe if none was sent in the last `intervalMs` (1: this caller may probe); starts a
+// pause unless one is in force (1: this caller started it). scripts/*.lua name each argument.
+const CLAIM_PROBE = luaScript<[pauseKey: string, nowMs: number, intervalMs: number], 0 | 1>(import.meta.url, 'scripts/claim-daily-probe.lua', 1);
+const START_PAUSE = luaScript<[pauseKey: string, nowMs: number, ttlMs: number, ...fieldsAndValues: (string | number)[]], 0 | 1>(import.meta.url, 'scripts/start-daily-pause.lua', 1);
 
 const num = (v: string | undefined) => (v === undefined || v === '' ? undefined : Number(v));
 
@@ -102,7 +83,7 @@ export class DailyLimitStore {
    */
   async startPause(r: DailyLimitPauseRecord, now: number): Promise<boolean> {
     const flat = Object.entries(fieldsOf(r)).flat();
-    return Number(await this.redis.eval(START_PAUSE, 1, this.pauseKey, now, ttlOf(r, now), ...flat)) === 1;
+    return Number(await START_PAUSE.run(this.redis, this.pauseKey, now, ttlOf(r, now), ...flat)) === 1;
   }
 
   /** Writes the pause, living until its reset plus PAUSE_MARGIN_MS from `now`. */
@@ -117,7 +98,7 @@ export class DailyLimitStore {
 
   /** True when this caller may send the probe now: none was sent in the last `intervalMs`, in any process. */
   async claimProbe(now: number, intervalMs: number): Promise<boolean> {
-    return Number(await this.redis.eval(CLAIM_PROBE, 1, this.pauseKey, now, intervalMs)) === 1;
+    return Number(await CLAIM_PROBE.run(this.redis, this.pauseKey, now, intervalMs)) === 1;
   }
 
   async readUsage(): Promise<DailyUsageRecord | undefined> {

@@ -2,57 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { recordKey } from '../redis/keys.ts';
+import { luaScript } from '../redis/scripts.ts';
 
-// Every script starts by reading the time: ARGV[1] when the budget has a clock of its own (tests),
-// else Redis' own TIME, so that every process shares one clock. Key TTLs only collect garbage.
-const NOW = `
-local now = tonumber(ARGV[1])
-if not now then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-end
-`;
-
-/**
- * Takes one request. Two rules must both allow it: requests are spaced ARGV[5] ms apart (GCRA;
- * a request may go up to ARGV[6] ms early, which gives back time lost to timer and network
- * lateness), so they flow evenly instead of in bursts that a rolling window would repeat window
- * after window; and a rolling window of ARGV[2] requests per ARGV[3] ms is never exceeded.
- * KEYS[1] window (sorted set), KEYS[2] block marker (until when, set after a 429), KEYS[3]
- * theoretical arrival time. ARGV[4] member. Returns 0 when granted, else the milliseconds to wait.
- */
-const TAKE = `${NOW}
-local blocked = tonumber(redis.call('GET', KEYS[2]) or '0') - now
-if blocked > 0 then return math.max(1, math.ceil(blocked)) end
-local window = tonumber(ARGV[3])
-local spacing = tonumber(ARGV[5])
-local tat = math.max(tonumber(redis.call('GET', KEYS[3]) or '0'), now)
-local wait = tat - now - tonumber(ARGV[6])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
-  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  wait = math.max(wait, tonumber(oldest[2]) + window - now)
-end
-if wait > 0 then return math.max(1, math.ceil(wait)) end
-redis.call('ZADD', KEYS[1], now, ARGV[4])
-redis.call('PEXPIRE', KEYS[1], window)
-redis.call('SET', KEYS[3], string.format('%.3f', tat + spacing), 'PX', window)
-return 0
-`;
-
-/** Blocks until now + ARGV[2] ms unless a longer block is already in place. KEYS[1] marker. */
-const BLOCK = `${NOW}
-local untilMs = now + tonumber(ARGV[2])
-if tonumber(redis.call('GET', KEYS[1]) or '0') < untilMs then
-  redis.call('SET', KEYS[1], string.format('%.3f', untilMs), 'PX', ARGV[2])
-end
-return 0
-`;
-
-/** Milliseconds left of the block at KEYS[1], 0 when none. */
-const BLOCKED = `${NOW}
-return math.max(0, math.ceil(tonumber(redis.call('GET', KEYS[1]) or '0') - now))
-`;
+// The budget's scripts (scripts/*.lua name each argument). Each reads the time first: `clockMs`
+// when the budget has a clock of its own (tests), else ('') Redis' own TIME, so that every process
+// shares one clock.
+type Clock = number | '';
+const TAKE = luaScript<[windowKey: string, blockKey: string, tatKey: string, clockMs: Clock, max: number, windowMs: number, member: string, spacingMs: number, toleranceMs: number], number>(import.meta.url, 'scripts/take-request.lua', 3);
+const BLOCK = luaScript<[blockKey: string, clockMs: Clock, blockMs: number], 0>(import.meta.url, 'scripts/block-requests.lua', 1);
+const BLOCKED = luaScript<[blockKey: string, clockMs: Clock], number>(import.meta.url, 'scripts/blocked-for.lua', 1);
 
 /** The budget is blocked for longer than the caller would wait (see `acquire`). */
 export class BudgetBlockedError extends Error {
@@ -122,7 +80,7 @@ export class RequestBudget {
   /** Takes a request if the window has room: 0, else how many ms to wait before asking again. */
   async tryAcquire(): Promise<number> {
     const member = `${this.member}:${++this.seq}`;
-    return Number(await this.redis.eval(TAKE, 3, this.windowKey, this.blockKey, this.tatKey, this.now(), this.opts.max, this.windowMs, member, this.spacingMs, this.toleranceMs));
+    return Number(await TAKE.run(this.redis, this.windowKey, this.blockKey, this.tatKey, this.now(), this.opts.max, this.windowMs, member, this.spacingMs, this.toleranceMs));
   }
 
   /**
@@ -144,7 +102,7 @@ export class RequestBudget {
 
   /** Makes every process wait `ms` before its next request (HubSpot answered 429). */
   async block(ms: number): Promise<void> {
-    await this.redis.eval(BLOCK, 1, this.blockKey, this.now(), Math.max(1, Math.ceil(ms)));
+    await BLOCK.run(this.redis, this.blockKey, this.now(), Math.max(1, Math.ceil(ms)));
   }
 
   /** Lifts a block at once (the daily limit was lifted before its reset). */
@@ -154,11 +112,11 @@ export class RequestBudget {
 
   /** Milliseconds left of a block, 0 when none. */
   async blockedFor(): Promise<number> {
-    return Number(await this.redis.eval(BLOCKED, 1, this.blockKey, this.now()));
+    return Number(await BLOCKED.run(this.redis, this.blockKey, this.now()));
   }
 
   /** The injected clock's time, or '' for the scripts to read Redis' own. */
-  private now(): number | string {
+  private now(): Clock {
     return this.opts.clock?.now() ?? '';
   }
 }

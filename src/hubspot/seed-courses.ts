@@ -4,6 +4,7 @@ import { readBatch } from './batch-read.ts';
 import type { HubSpotCall } from './call.ts';
 import type { ContactCourses } from './contact-courses.ts';
 import type { CourseOptions } from './course-options.ts';
+import { SECONDARY_EMAILS } from './contacts-conflict.ts';
 import { ENROLLED_COURSES } from './properties.ts';
 
 /**
@@ -30,33 +31,53 @@ async function learnOptions(options: SeedDeps['options'], values: string[]): Pro
   if (values.some((v) => !options.has(v))) await options.ensure(new Map(), true);
 }
 
+/** The contact a read by id answered for `id`: itself, or the contact it was merged into. */
+function holderOf(results: SimplePublicObject[], id: string): SimplePublicObject | undefined {
+  return results.find((r) => r.id === id || split(r.properties.hs_merged_object_ids).includes(id));
+}
+
+/** A contact's addresses, lower-cased: its primary one and its secondary ones (also where a merge put the merged contact's). */
+function addressesOf(r: SimplePublicObject): string[] {
+  return [r.properties.email ?? '', ...split(r.properties[SECONDARY_EMAILS])].map((a) => a.trim().toLowerCase()).filter(Boolean);
+}
+
 /**
- * For contacts that already existed in HubSpot before course-sync had a record of them: reads
- * `loopwise_enrolled_courses` with its history (batch read by e-mail) and adds every course id
- * it ever held to the contact's record, marking it seeded. Our own upsert has just replaced the
- * value, so the earlier one is only in the history. Ids that are no longer options are dropped
- * (HubSpot would refuse them). The caller then rewrites the contacts whose record grew. One read
- * per 50 contacts (HISTORY_READ_LIMIT); should one fail, the contacts of that read and after stay
- * unseeded and the next attempt reads their history again (their earlier value is still in it).
+ * For addresses just written to a HubSpot contact their record does not know (`Claim` state
+ * `check`: the contact existed before course-sync met the address, the record expired, or it is
+ * another address of a contact written under one): reads those contacts by id, with
+ * `loopwise_enrolled_courses` and its history, their addresses and merged ids. Every course id the
+ * contact's property ever held is added to the address's record (our own upsert has just replaced
+ * the value, so the earlier one is only in the history; ids that are no longer options are
+ * dropped, HubSpot would refuse them), any other address of the contact that has a record is
+ * folded into this one (so two addresses never write two course lists to one contact), and the
+ * record notes the contact. The caller then rewrites the contacts whose record grew. One read per
+ * 50 contacts (HISTORY_READ_LIMIT); should one fail, the contacts of that read and after stay
+ * unchecked and the next attempt reads them again (their earlier value is still in the history).
  */
-export async function seedFromHistory(deps: SeedDeps, emails: string[]): Promise<void> {
-  for (let i = 0; i < emails.length; i += HISTORY_READ_LIMIT) {
-    const chunk = emails.slice(i, i + HISTORY_READ_LIMIT);
+export async function checkContacts(deps: SeedDeps, written: { email: string; contactId: string }[]): Promise<void> {
+  for (let i = 0; i < written.length; i += HISTORY_READ_LIMIT) {
+    const chunk = written.slice(i, i + HISTORY_READ_LIMIT);
     const results = await readBatch(deps.call, 'contacts.read', () =>
       deps.client.crm.contacts.batchApi.read({
-        idProperty: 'email',
-        inputs: chunk.map((id) => ({ id })),
-        properties: ['email', ENROLLED_COURSES],
+        inputs: [...new Set(chunk.map((w) => w.contactId))].map((id) => ({ id })),
+        properties: ['email', ENROLLED_COURSES, SECONDARY_EMAILS, 'hs_merged_object_ids'],
         propertiesWithHistory: [ENROLLED_COURSES],
       }),
     );
-    const found = new Map<string, string[]>();
-    for (const r of results) {
-      const email = r.properties.email?.toLowerCase();
-      if (email) found.set(email, coursesEverHeld(r));
+    await learnOptions(deps.options, results.flatMap(coursesEverHeld));
+    // Two addresses of one contact in the same chunk: the first folds the second in, not both ways.
+    const gone = new Set<string>();
+    for (const w of chunk) {
+      const r = holderOf(results, w.contactId);
+      if (!r || gone.has(w.email)) continue;
+      for (const other of addressesOf(r).filter((a) => a !== w.email && !gone.has(a))) {
+        if (await deps.courses.fold(other, w.email, w.contactId, { ifRecorded: true })) gone.add(other);
+      }
     }
-    await learnOptions(deps.options, [...found.values()].flat());
-    await deps.courses.note(chunk.map((email) => ({ email, courses: (found.get(email) ?? []).filter((v) => deps.options.has(v)), seeded: true })));
+    await deps.courses.note(chunk.filter((w) => !gone.has(w.email)).map((w) => {
+      const r = holderOf(results, w.contactId);
+      return { email: w.email, courses: (r ? coursesEverHeld(r) : []).filter((v) => deps.options.has(v)), contactId: w.contactId };
+    }));
   }
 }
 
@@ -80,10 +101,9 @@ export async function followConflicts(deps: SeedDeps, conflicts: { email: string
       }),
     );
     await learnOptions(deps.options, results.flatMap(coursesEverHeld));
-    // A merged contact's id reads as the contact it went into.
-    const holder = (id: string) => results.find((r) => r.id === id || split(r.properties.hs_merged_object_ids).includes(id));
     for (const c of conflicts.filter((x) => chunk.includes(x.contactId))) {
-      const r = holder(c.contactId);
+      // A merged contact's id reads as the contact it went into.
+      const r = holderOf(results, c.contactId);
       const primary = r?.properties.email?.toLowerCase();
       if (!r || !primary || primary === c.email) continue;
       await deps.courses.fold(c.email, primary, r.id, { courses: coursesEverHeld(r).filter((v) => deps.options.has(v)), seeded: true });

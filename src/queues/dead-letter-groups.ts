@@ -48,6 +48,7 @@ export function causeOf(message: string): string {
     .replace(SINGLE_QUOTED, (m, inner: string) => quoted(inner) ?? m)
     .replace(IP, '<n>')
     .replace(WITH_DIGIT, '<n>')
+    // eslint-disable-next-line no-control-regex -- NUL marks the placeholders this function itself put in
     .replace(/\u0000([A-Z])\u0000/g, (_m, c: string) => statuses[c.charCodeAt(0) - 65]!)
     .replace(/\s+/g, ' ')
     .trim()

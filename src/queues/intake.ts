@@ -1,11 +1,12 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { LoopwiseEvent } from '../events/types.ts';
-import { BULLMQ_ADD_LUA, KEYS_PER_QUEUE, bullmqJobKeyPrefix, bullmqQueueKeys } from './bullmq-add.ts';
+import { KEYS_PER_QUEUE, bullmqJobKeyPrefix, bullmqQueueKeys } from './bullmq-add.ts';
 import { jobAttemptOptions, type CourseJob, type EnrollmentJob } from './jobs.ts';
 import { ENROLLMENT_QUEUES, EVENT_QUEUES, QUEUES, type WorkQueueName } from './names.ts';
 import { enrollmentFields, pendingFlag, pendingKey } from './pending-events.ts';
-import { APPLY_WRITES_LUA, writeArgs, type AcceptedEvent, type RecordWrite } from './record-write.ts';
+import { writeArgs, type AcceptedEvent, type RecordWrite } from './record-write.ts';
+import { luaScript, type ScriptArg } from '../redis/scripts.ts';
 
 export type { AcceptedEvent, RecordWrite } from './record-write.ts';
 
@@ -52,63 +53,10 @@ interface PendingEvent {
 const SCRIPT_QUEUES = EVENT_QUEUES;
 const QUEUE_INDEX = new Map(SCRIPT_QUEUES.map((q, i) => [q, i + 1]));
 
-// ARGV[1] dedupe TTL (s), ARGV[2] dedupe key prefix, ARGV[3] lifetime of a pending record (s);
-// ARGV[4..] per queue of SCRIPT_QUEUES: job key prefix, job options (JSON), its flag in a pending
-// record (q:<queue>); then per event: job id
-// (its idempotency key), job name, received at (ms), job data, job count, the queue index of each
-// job, the pending record's fields as a JSON list ('': none, a plain dedupe marker), the records to
-// write (record-write.ts). KEYS: BullMQ's keys of each queue (bullmq-add.ts).
-// Returns 1 (accepted) or 0 (duplicate) per event. The dedupe record decides each event;
-// everything after it is written or not at all.
-const INTAKE = `
-local rcall = redis.call
-${BULLMQ_ADD_LUA}
-${APPLY_WRITES_LUA}
-local queues = {}
-local i = 4
-for q = 1, ${SCRIPT_QUEUES.length} do
-  queues[q] = newQueue((q - 1) * ${KEYS_PER_QUEUE}, ARGV[i], ARGV[i + 1])
-  queues[q].flag = ARGV[i + 2]
-  i = i + 3
-end
-local out = {}
-while i <= #ARGV do
-  local jobId, name, timestamp, data, jobs = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])
-  local seen = ARGV[2] .. jobId
-  local held = ARGV[i + 5 + jobs]
-  local fresh
-  if held == '' then
-    fresh = rcall('SET', seen, timestamp, 'NX', 'EX', ARGV[1])
-  else
-    fresh = rcall('EXISTS', seen) == 0
-  end
-  if fresh then
-    -- A job id still in Redis (a completed job kept after its dedupe window) is not added again:
-    -- the pending record flags only the jobs added, and with none it is a plain marker (nothing
-    -- would ever release it).
-    local flags = {}
-    for j = 1, jobs do
-      local q = queues[tonumber(ARGV[i + 4 + j])]
-      if addJob(q, jobId, name, data, timestamp) then flags[#flags + 1] = q.flag; flags[#flags + 1] = '1' end
-    end
-    if held ~= '' and #flags > 0 then
-      local fields = cjson.decode(held)
-      for f = 1, #flags do fields[#fields + 1] = flags[f] end
-      rcall('HSET', seen, 'at', timestamp, unpack(fields))
-      rcall('EXPIRE', seen, ARGV[3])
-    elseif held ~= '' then
-      rcall('SET', seen, timestamp, 'EX', ARGV[1])
-    end
-    applyWrites(ARGV[i + 6 + jobs])
-  end
-  i = i + 7 + jobs
-  out[#out + 1] = fresh and 1 or 0
-end
-for q = 1, #queues do wakeWorkers(queues[q]) end
-return out
-`;
-
-type WithIntake = Redis & { csIntake(...args: (string | number)[]): Promise<number[]> };
+// The intake's script; scripts/intake.lua names its arguments: BullMQ's keys of each queue of
+// SCRIPT_QUEUES (bullmq-add.ts), then `head` (the dedupe and pending lifetimes, the queue table),
+// then one group per event (`write`).
+const INTAKE = luaScript<ScriptArg[], number[]>(import.meta.url, 'scripts/intake.lua', SCRIPT_QUEUES.length * KEYS_PER_QUEUE);
 
 /**
  * Puts accepted events on the work queues. An enrollment becomes one `crm-contacts` and one
@@ -120,19 +68,16 @@ type WithIntake = Redis & { csIntake(...args: (string | number)[]): Promise<numb
  * or none are.
  */
 export class EventIntake {
-  private readonly redis: WithIntake;
   private pending: PendingEvent[] = [];
   private readonly keys: string[];
   private readonly head: string[];
 
   constructor(
-    redis: Redis,
+    private readonly redis: Redis,
     private readonly config: Config,
     private readonly observer?: IntakeObserver,
   ) {
     const prefix = config.redis.prefix;
-    if (!('csIntake' in redis)) redis.defineCommand('csIntake', { numberOfKeys: SCRIPT_QUEUES.length * KEYS_PER_QUEUE, lua: INTAKE });
-    this.redis = redis as WithIntake;
     this.keys = SCRIPT_QUEUES.flatMap((q) => bullmqQueueKeys(prefix, q));
     // Retention is the workers' (removeOnComplete / removeOnFail): the job keeps only what differs per job.
     const opts = JSON.stringify(jobAttemptOptions(config));
@@ -175,9 +120,9 @@ export class EventIntake {
       const writes = this.observer ? [...this.observer.accepted(event), ...(held.length ? [] : [this.observer.finalRecord(event)])] : [];
       args.push(writeArgs(writes));
     }
-    const accepted = await this.redis.csIntake(...args);
+    const accepted = await INTAKE.run(this.redis, ...args);
     const outcomes = batch.map((_, i): IntakeOutcome => (accepted[i] === 1 ? 'accepted' : 'duplicate'));
-    await Promise.all(batch.map((p, i) => (outcomes[i] === 'duplicate' ? this.duplicate(p.key, p.correlationId) : undefined)));
+    await Promise.all(batch.filter((_, i) => outcomes[i] === 'duplicate').map((p) => this.duplicate(p.key, p.correlationId)));
     return outcomes;
   }
 
@@ -208,10 +153,4 @@ export class EventIntake {
   async noteQuarantined(entry: QuarantinedDelivery): Promise<void> {
     await this.observer?.quarantined(entry).catch(() => undefined);
   }
-
-  /** Forgets that `key` was delivered, so it can be accepted again (backfill, tests). */
-  async forget(key: string): Promise<void> {
-    await this.redis.del(pendingKey(this.config.redis.prefix, key));
-  }
-
 }

@@ -6,7 +6,8 @@ import { personalDataRemoved, withoutPersonalData } from '../privacy/mask.ts';
 import { recordKey } from '../redis/keys.ts';
 import type { EnrollmentJob } from './jobs.ts';
 import { ENROLLMENT_QUEUES, type WorkQueueName } from './names.ts';
-import { APPLY_WRITES_LUA, writeArgs, type AcceptedEvent, type RecordWrite } from './record-write.ts';
+import { writeArgs, type AcceptedEvent, type RecordWrite } from './record-write.ts';
+import { luaScript } from '../redis/scripts.ts';
 
 /**
  * An accepted enrollment keeps its data once, in its dedupe record `<prefix>:cs:seen:<key>` (a
@@ -71,43 +72,13 @@ export function pendingEvent(key: string, hash: Record<string, string>): Accepte
   return { key, type: 'course.student_enroll', data: enrollment, receivedAt: new Date(Number(hash.at)).toISOString(), correlationId: hash.c ?? '', queues: ENROLLMENT_QUEUES };
 }
 
-// KEYS[1] the pending record; ARGV[1] the queue whose job is done, ARGV[2] DEDUPE_TTL_SECONDS,
-// ARGV[3] now (ms), ARGV[4] the event's final record (record-write.ts). 0: nothing held for that
-// job; 1: another job still to finish; 2: it was the last, the data is gone.
-const RELEASE = `
-local rcall = redis.call
-${APPLY_WRITES_LUA}
-if rcall('TYPE', KEYS[1])['ok'] ~= 'hash' then return 0 end
-if rcall('HDEL', KEYS[1], 'q:' .. ARGV[1]) == 0 then return 0 end
-local at
-local flat = rcall('HGETALL', KEYS[1])
-for i = 1, #flat, 2 do
-  if string.sub(flat[i], 1, 2) == 'q:' then return 1 end
-  if flat[i] == 'at' then at = flat[i + 1] end
-end
-applyWrites(ARGV[4])
-rcall('DEL', KEYS[1])
-local left = at and (tonumber(at) + tonumber(ARGV[2]) * 1000 - tonumber(ARGV[3])) or 0
-if left > 0 then rcall('SET', KEYS[1], at, 'PX', math.floor(left)) end
-return 2
-`;
-
-// KEYS[1] the pending record: its enrollment is dropped, the dedupe marker and the jobs' flags stay.
-const ERASE = `
-if redis.call('TYPE', KEYS[1])['ok'] ~= 'hash' then return 0 end
-local flat = redis.call('HGETALL', KEYS[1])
-local n = 0
-for i = 1, #flat, 2 do
-  if flat[i] == 'x' or string.sub(flat[i], 1, 2) == 'e:' then n = n + redis.call('HDEL', KEYS[1], flat[i]) end
-end
-return n
-`;
-
-type WithPending = Redis & { csReleasePending(key: string, ...args: (string | number)[]): Promise<number> };
+// A job done for good (0 nothing held for it, 1 another job still to finish, 2 the data is gone); the enrollment forgotten.
+const RELEASE = luaScript<[pendingKey: string, queue: WorkQueueName, dedupeTtlSeconds: number, nowMs: number, finalRecord: string], 0 | 1 | 2>(import.meta.url, 'scripts/release-pending.lua', 1);
+const ERASE = luaScript<[pendingKey: string], number>(import.meta.url, 'scripts/erase-pending.lua', 1);
 
 /** Drops the enrollment from its pending record (`forget`): its jobs then complete without acting; the dedupe marker stays. */
 export async function erasePending(redis: Redis, prefix: string, key: string): Promise<void> {
-  await redis.eval(ERASE, 1, pendingKey(prefix, key));
+  await ERASE.run(redis, pendingKey(prefix, key));
 }
 
 /** Masks the e-mail, phone and name a job carries itself, and marks it so no worker acts on it again. */
@@ -122,17 +93,12 @@ export function pendingKey(prefix: string, key: string): string {
 
 /** The pending records of accepted enrollments: what the workers read them for and how their jobs end. */
 export class PendingEvents {
-  private readonly redis: WithPending;
-
   constructor(
-    redis: Redis,
+    private readonly redis: Redis,
     private readonly config: Pick<Config, 'redis' | 'webhook'>,
     /** The event's own record (the trace header); none: nothing is written when the last job is done. */
     private readonly finalRecord?: FinalRecord,
-  ) {
-    if (!('csReleasePending' in redis)) redis.defineCommand('csReleasePending', { numberOfKeys: 1, lua: RELEASE });
-    this.redis = redis as WithPending;
-  }
+  ) {}
 
   private key(key: string): string {
     return pendingKey(this.config.redis.prefix, key);
@@ -169,7 +135,7 @@ export class PendingEvents {
     if (data?.[HELD]) {
       const event: AcceptedEvent = { key: job.id!, type: job.name, data: data.enrollment, receivedAt: new Date(job.timestamp).toISOString(), correlationId: data.correlationId, queues: ENROLLMENT_QUEUES };
       const writes = this.finalRecord ? [this.finalRecord(event)] : [];
-      await this.redis.csReleasePending(this.key(job.id!), queue, this.config.webhook.dedupeTtlSeconds, Date.now(), writeArgs(writes));
+      await RELEASE.run(this.redis, this.key(job.id!), queue, this.config.webhook.dedupeTtlSeconds, Date.now(), writeArgs(writes));
     }
     await forgetPersonalData(job);
   }

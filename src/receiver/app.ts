@@ -7,7 +7,7 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { EventIntake } from '../queues/intake.ts';
 import type { QueueSet } from '../queues/registry.ts';
-import type { Quarantine } from './quarantine.ts';
+import type { Quarantine } from '../quarantine/store.ts';
 import { sendgridWebhookHandler } from './sendgrid-webhook.ts';
 import { webhookHandler } from './webhook.ts';
 

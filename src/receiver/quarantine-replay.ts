@@ -5,7 +5,7 @@ import { EVENT_TYPES, isKnownType, type LoopwiseEvent } from '../events/types.ts
 import { EnvelopeError, parseEnvelope } from '../events/envelope.ts';
 import type { Logger } from '../log.ts';
 import type { EventIntake, IntakeOutcome } from '../queues/intake.ts';
-import { canReplay, type Quarantine } from './quarantine.ts';
+import { canReplay, type Quarantine } from '../quarantine/store.ts';
 
 /** What replaying a quarantined delivery came to. */
 export type QuarantineReplayResult =

@@ -9,9 +9,9 @@ import type { EmailEventsJob } from '../queues/jobs.ts';
 import { QUEUES } from '../queues/names.ts';
 import type { QueueSet } from '../queues/registry.ts';
 import { EventBatchError, parseEventBatch } from '../sendgrid/events.ts';
-import type { Quarantine } from './quarantine.ts';
-import { readWebhookBody } from './raw-body.ts';
-import { EventSignatureError, EventWebhookSignature } from './sendgrid-signature.ts';
+import type { Quarantine } from '../quarantine/store.ts';
+import { readWebhookBody } from '../raw-body.ts';
+import { EventSignatureError, EventWebhookSignature } from '../sendgrid-signature.ts';
 
 export interface SendGridWebhookDeps {
   config: Config;

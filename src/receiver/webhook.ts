@@ -10,8 +10,8 @@ import { isKnownType } from '../events/types.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { EventIntake } from '../queues/intake.ts';
-import type { Quarantine } from './quarantine.ts';
-import { readWebhookBody } from './raw-body.ts';
+import type { Quarantine } from '../quarantine/store.ts';
+import { readWebhookBody } from '../raw-body.ts';
 import { SignatureError, WebhookSignature } from './signature.ts';
 
 export interface WebhookDeps {

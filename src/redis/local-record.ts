@@ -96,7 +96,7 @@ export async function stopLeftOverRedis(record: LocalRedisRecord, dataDir: strin
   redis.on('error', () => undefined);
   try {
     await redis.connect();
-    const [, dir] = (await redis.config('GET', 'dir')) as string[];
+    const [, dir] = (await redis.config('GET', 'dir'));
     if (!dir || resolve(dir) !== resolve(dataDir)) return false;
     await redis.call('SHUTDOWN').catch(() => undefined); // answered by closing the connection
   } finally {

@@ -23,7 +23,7 @@ export interface LocalRedis {
   url: string;
   port: number;
   process: ChildProcess;
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 export interface LocalRedisOptions {
@@ -93,8 +93,8 @@ export async function startLocalRedis(opts: LocalRedisOptions): Promise<LocalRed
   // must outlive the service's graceful stop (which ends it with SIGTERM once jobs are finished).
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
 
   await new Promise<void>((ok, fail) => {
     const deadline = Date.now() + 15_000;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
+import { luaScript } from './scripts.ts';
 
 /** A held lock: its key and the random token that proves who holds it. */
 export interface Lease {
@@ -22,15 +23,10 @@ export class LockTimeoutError extends Error {
   }
 }
 
-// Deletes KEYS[1] only while it still holds the token ARGV[1].
-const RELEASE_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
-// Renews KEYS[1] for ARGV[2] ms while it holds ARGV[1].
-const EXTEND_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
-// Renews KEYS[1] if held by ARGV[1], else takes it if free. → 1 held, 0 someone else holds it.
-const HOLD_SCRIPT = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
-return 0`;
+type LeaseArgs = [lockKey: string, token: string];
+const RELEASE = luaScript<LeaseArgs, number>(import.meta.url, 'scripts/release-lock.lua', 1);
+const EXTEND = luaScript<[...LeaseArgs, ttlMs: number], number>(import.meta.url, 'scripts/extend-lock.lua', 1);
+const HOLD = luaScript<[...LeaseArgs, ttlMs: number], number>(import.meta.url, 'scripts/hold-lock.lua', 1);
 
 /** A fresh random token for a lease. */
 export function leaseToken(): string {
@@ -73,17 +69,17 @@ export class RedisLock {
 
   /** Renews the lease for `ttlMs`; false when it was lost (expired and maybe taken by another). */
   async extend(lease: Lease, ttlMs: number): Promise<boolean> {
-    return Number(await this.redis.eval(EXTEND_SCRIPT, 1, lease.key, lease.token, ttlMs)) === 1;
+    return (await EXTEND.run(this.redis, lease.key, lease.token, ttlMs)) === 1;
   }
 
   /** Renews the lease if held, takes it if free: true while `lease.token` holds it (leader election). */
   async hold(lease: Lease, ttlMs: number): Promise<boolean> {
-    return Number(await this.redis.eval(HOLD_SCRIPT, 1, lease.key, lease.token, ttlMs)) === 1;
+    return (await HOLD.run(this.redis, lease.key, lease.token, ttlMs)) === 1;
   }
 
   /** Releases the lease if still held; true when it was. */
   async release(lease: Lease): Promise<boolean> {
-    return Number(await this.redis.eval(RELEASE_SCRIPT, 1, lease.key, lease.token)) === 1;
+    return (await RELEASE.run(this.redis, lease.key, lease.token)) === 1;
   }
 
   /**

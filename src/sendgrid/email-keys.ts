@@ -7,6 +7,3 @@ export const emailKeys = {
   /** A send's X-Message-Id → its enrollment id, for matching SendGrid's events. */
   message: (prefix: string, messageId: string) => recordKey(prefix, 'sent-by', messageId),
 };
-
-/** SENT_MARKER_TTL_DAYS's default (45 days), for callers without a config (tests, one-off tools). */
-export const DEFAULT_SENT_RECORD_TTL_SECONDS = 45 * 86_400;

@@ -1,7 +1,9 @@
 import type { Redis } from 'ioredis';
 import { recordKey } from '../redis/keys.ts';
+import { luaScript } from '../redis/scripts.ts';
 import { eventReason, sendIdOf, statusOfEvent, statusRank, type EmailEvent, type EmailStatus } from './events.ts';
-import { DEFAULT_SENT_RECORD_TTL_SECONDS, emailKeys } from './email-keys.ts';
+import { defaultConfig } from '../config.ts';
+import { emailKeys } from './email-keys.ts';
 import { EventMatcher, type MatchedBy, type SendsByAddress } from './event-match.ts';
 import { maskEmail, maskEmails } from '../privacy/email.ts';
 
@@ -18,28 +20,12 @@ export type AppliedEvent =
   /** Taken in; `status` is the enrollment's new status when this event moved it; `by`, how it was matched. */
   | { event: EmailEvent; outcome: 'applied'; enrollmentId: string; by: MatchedBy; status?: EmailStatus };
 
-// Takes one event, once. KEYS[1] the event's dedupe marker, KEYS[2] the enrollment's sent record.
-// ARGV: 1 dedupe ttl s, 2 status ('' for none), 3 its rank, 4 event time ms, 5 reason,
-// 6 counter field ('' | 'opens' | 'clicks'), 7 send id ('' when unknown), 8 1 when the event proves a send,
-// 9 the event's time as ISO (the sent marker it writes then), 10 the sent record's ttl s.
+// Takes one event, once (scripts/apply-email-event.lua names each argument).
 // → -1 duplicate, 0 taken without a status change, 1 status changed.
-const APPLY = `
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return -1 end
-if ARGV[6] ~= '' then redis.call('HINCRBY', KEYS[2], ARGV[6], 1) end
-if ARGV[8] == '1' and redis.call('HEXISTS', KEYS[2], 'sentAt') == 0 then
-  redis.call('HSET', KEYS[2], 'messageId', ARGV[7], 'sentAt', ARGV[9], 'jobId', 'SendGrid event')
-end
-if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('EXPIRE', KEYS[2], ARGV[10]) end
-if ARGV[2] == '' then return 0 end
-local cur = redis.call('HMGET', KEYS[2], 'status', 'statusRank', 'statusAt')
-local was, rank = tonumber(cur[2] or '0'), tonumber(ARGV[3])
-local later = tonumber(ARGV[4]) > tonumber(cur[3] or '0')
-if rank > was or (rank == 4 and was == 4 and later and ARGV[2] ~= cur[1]) then
-  redis.call('HSET', KEYS[2], 'status', ARGV[2], 'statusRank', ARGV[3], 'statusAt', ARGV[4], 'reason', ARGV[5])
-  redis.call('EXPIRE', KEYS[2], ARGV[10])
-  return 1
-end
-return 0`;
+const APPLY = luaScript<
+  [dedupeKey: string, sentKey: string, dedupeTtlSeconds: number, status: EmailStatus | '', rank: number, eventAtMs: number, reason: string, counterField: '' | 'opens' | 'clicks', sendId: string, provesSend: '1' | '0', eventAtIso: string, recordTtlSeconds: number],
+  -1 | 0 | 1
+>(import.meta.url, 'scripts/apply-email-event.lua', 2);
 
 /** Events that prove SendGrid took the send: an earlier attempt of unknown outcome did send. */
 const PROVES_SEND = new Set(['processed', 'delivered', 'dropped', 'deferred', 'bounce']);
@@ -72,13 +58,13 @@ export class EmailEventLog {
     private readonly prefix: string,
     private readonly dedupeTtlSeconds: number,
     /** How long an enrollment's sent record lives after its last change (SENT_MARKER_TTL_DAYS). */
-    private readonly recordTtlSeconds = DEFAULT_SENT_RECORD_TTL_SECONDS,
+    private readonly recordTtlSeconds = defaultConfig().sendgrid.sentRecordTtlSeconds,
     /** Matching by address (events with neither message id nor custom_args), back `windowSeconds` (SENDGRID_MESSAGE_INDEX_DAYS). */
     byAddress?: { sends?: SendsByAddress; windowSeconds?: number },
   ) {
     this.matcher = new EventMatcher(redis, prefix, byAddress?.sends, byAddress?.windowSeconds);
-    // A batch can hold thousands of events: the script goes by its SHA (EVALSHA), not its text each time.
-    if (!('csApplyEmailEvent' in redis)) redis.defineCommand('csApplyEmailEvent', { numberOfKeys: 2, lua: APPLY });
+    // A batch can hold thousands of events, pipelined: defined before any pipeline is made.
+    APPLY.define(redis);
   }
 
   private dedupeKey(sgEventId: string): string {
@@ -94,7 +80,7 @@ export class EmailEventLog {
   async apply(events: EmailEvent[]): Promise<AppliedEvent[]> {
     const matches = await this.matcher.match(events);
     const enrollments = matches.map((m) => m.enrollmentId);
-    const batch = this.redis.pipeline() as ReturnType<Redis['pipeline']> & { csApplyEmailEvent(...args: (string | number)[]): unknown };
+    const batch = this.redis.pipeline();
     events.forEach((e, i) => {
       const enrollmentId = enrollments[i];
       // Unmatched events are still deduplicated, so each is counted once (the stream is only touched: its lifetime).
@@ -103,7 +89,7 @@ export class EmailEventLog {
       const counter = !enrollmentId ? '' : e.event === 'open' ? 'opens' : e.event === 'click' ? 'clicks' : '';
       const proves = enrollmentId && PROVES_SEND.has(e.event) ? '1' : '0';
       const atMs = e.timestamp * 1000;
-      batch.csApplyEmailEvent(this.dedupeKey(e.sgEventId), key, this.dedupeTtlSeconds, status ?? '', status ? statusRank(status) : 0, atMs, maskEmails(eventReason(e) ?? ''), counter, sendIdOf(e.sgMessageId) ?? '', proves, new Date(atMs).toISOString(), this.recordTtlSeconds);
+      APPLY.queue(batch, this.dedupeKey(e.sgEventId), key, this.dedupeTtlSeconds, status ?? '', status ? statusRank(status) : 0, atMs, maskEmails(eventReason(e) ?? ''), counter, sendIdOf(e.sgMessageId) ?? '', proves, new Date(atMs).toISOString(), this.recordTtlSeconds);
     });
     const results = (await batch.exec()) ?? [];
     const applied = events.map((event, i): AppliedEvent => {

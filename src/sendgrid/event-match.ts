@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { defaultConfig } from '../config.ts';
 import { normalizeEmail } from '../privacy/email.ts';
 import { emailKeys } from './email-keys.ts';
 import { sendIdOf, type EmailEvent } from './events.ts';
@@ -38,7 +39,7 @@ export class EventMatcher {
     private readonly prefix: string,
     private readonly byAddress?: SendsByAddress,
     /** How far back an event without message id is matched to a send (SENDGRID_MESSAGE_INDEX_DAYS, like the message ids). */
-    private readonly windowSeconds = 7 * 86_400,
+    private readonly windowSeconds = defaultConfig().sendgrid.messageIndexTtlSeconds,
   ) {}
 
   /** One round trip for the message ids; two more (the address index, then the sends) only for events that carry neither id. */
@@ -49,7 +50,7 @@ export class EventMatcher {
     const byId = new Map(wanted.map((id, i) => [id, found[i] ?? undefined]));
     const matches = events.map((e, i): EventMatch => {
       if (e.enrollmentId) return { enrollmentId: e.enrollmentId, by: 'custom_args' };
-      const enrollmentId = lookups[i] ? byId.get(lookups[i]!) : undefined;
+      const enrollmentId = lookups[i] ? byId.get(lookups[i]) : undefined;
       return enrollmentId ? { enrollmentId, by: 'message_id' } : {};
     });
     const orphans = events.flatMap((e, i) => (!e.enrollmentId && !lookups[i] ? [i] : []));

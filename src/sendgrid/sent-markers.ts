@@ -1,12 +1,16 @@
 import type { Redis } from 'ioredis';
+import { enrollmentKey } from '../events/idempotency-key.ts';
 import { recordKey } from '../redis/keys.ts';
 import { RedisLock } from '../redis/lock.ts';
-import { DEFAULT_SENT_RECORD_TTL_SECONDS, emailKeys } from './email-keys.ts';
+import { luaScript } from '../redis/scripts.ts';
+import { defaultConfig } from '../config.ts';
+import { emailKeys } from './email-keys.ts';
 
 /** The record of a welcome email SendGrid accepted, kept per enrollment. */
 export interface SentMarker {
   messageId: string;
   sentAt: string;
+  /** The job that sent it ("SendGrid event" when an event told); the enrollment's own job is not stored but read back. */
   jobId: string;
 }
 
@@ -18,39 +22,14 @@ export type ClaimResult =
   /** An earlier attempt started sending and never said how it ended: wait for SendGrid's event before sending again. */
   | { state: 'unsure'; retryInMs: number };
 
-/** SENDGRID_MESSAGE_INDEX_DAYS's default: how long SendGrid's events can still be matched to their send by message id (they come within 24 h of retries; late bounces within days). */
-export const MESSAGE_INDEX_TTL_SECONDS = 7 * 86_400;
-
-// KEYS: sent marker, claim, attempt. ARGV: job id, claim ttl ms, grace ms (0: no waiting).
+// Before a send: sent already, or claimed for the job (scripts/claim-send.lua names each argument).
 // → {'sent', messageId, sentAt, jobId} | {'claimed'} | {'busy', pttl} | {'unsure', ms left of the grace}
-const CLAIM = `
-local sent = redis.call('HMGET', KEYS[1], 'messageId', 'sentAt', 'jobId')
-if sent[2] then return {'sent', sent[1] or '', sent[2], sent[3] or ''} end
-if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'busy', redis.call('PTTL', KEYS[2])} end
-local grace = tonumber(ARGV[3])
-if grace > 0 then
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  local started = tonumber(redis.call('GET', KEYS[3]) or '0')
-  if started > 0 and now - started < grace then
-    redis.call('DEL', KEYS[2])
-    return {'unsure', grace - (now - started)}
-  end
-  redis.call('SET', KEYS[3], now, 'PX', grace + tonumber(ARGV[2]))
-end
-return {'claimed'}
-`;
-
-// KEYS: sent marker, claim, attempt, message index. ARGV: job id, message id, sent at, index ttl s,
-// enrollment id, marker ttl s. Writes the marker and the message id → enrollment index, drops our claim and the attempt.
-const RECORD = `
-redis.call('HSET', KEYS[1], 'messageId', ARGV[2], 'sentAt', ARGV[3], 'jobId', ARGV[1])
-redis.call('EXPIRE', KEYS[1], ARGV[6])
-if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
-redis.call('DEL', KEYS[3])
-if ARGV[2] ~= '' then redis.call('SET', KEYS[4], ARGV[5], 'EX', ARGV[4]) end
-return 1
-`;
+const CLAIM = luaScript<[sentKey: string, claimKey: string, attemptKey: string, jobId: string, claimTtlMs: string, graceMs: string], (string | number)[]>(import.meta.url, 'scripts/claim-send.lua', 3);
+// After SendGrid's 202: the marker and the message index written, the claim and the attempt dropped.
+const RECORD = luaScript<
+  [sentKey: string, claimKey: string, attemptKey: string, messageKey: string, jobId: string, messageId: string, sentAt: string, messageIndexTtlSeconds: number, enrollmentId: string, markerTtlSeconds: number, keptJobId: string],
+  1
+>(import.meta.url, 'scripts/record-send.lua', 4);
 
 /**
  * Exactly-once bookkeeping of welcome emails in Redis: a "sent" marker per enrollment (checked
@@ -72,9 +51,9 @@ export class SentMarkers {
     /** How long a send of unknown outcome waits for SendGrid's event before sending again; 0: no waiting (no Event Webhook). */
     private readonly graceMs = 0,
     /** How long the sent marker is kept (SENT_MARKER_TTL_DAYS): exactly-once holds this long. */
-    private readonly markerTtlSeconds = DEFAULT_SENT_RECORD_TTL_SECONDS,
-    /** How long the X-Message-Id → enrollment entry is kept (SENDGRID_MESSAGE_INDEX_DAYS). */
-    private readonly messageIndexTtlSeconds = MESSAGE_INDEX_TTL_SECONDS,
+    private readonly markerTtlSeconds = defaultConfig().sendgrid.sentRecordTtlSeconds,
+    /** How long the X-Message-Id → enrollment entry is kept (SENDGRID_MESSAGE_INDEX_DAYS): SendGrid's events can be matched to their send by message id this long. */
+    private readonly messageIndexTtlSeconds = defaultConfig().sendgrid.messageIndexTtlSeconds,
   ) {
     this.locks = new RedisLock(redis);
   }
@@ -94,9 +73,9 @@ export class SentMarkers {
 
   /** Says whether the email was sent already; if not, claims the enrollment for `jobId`. */
   async claim(enrollmentId: string, jobId: string): Promise<ClaimResult> {
-    const keys = [this.sentKey(enrollmentId), this.claimKey(enrollmentId), this.attemptKey(enrollmentId)];
-    const r = (await this.redis.eval(CLAIM, 3, ...keys, jobId, String(this.claimTtlMs), String(this.graceMs))) as (string | number)[];
-    if (r[0] === 'sent') return { state: 'sent', marker: { messageId: String(r[1]), sentAt: String(r[2]), jobId: String(r[3]) } };
+    const keys = [this.sentKey(enrollmentId), this.claimKey(enrollmentId), this.attemptKey(enrollmentId)] as const;
+    const r = await CLAIM.run(this.redis, ...keys, jobId, String(this.claimTtlMs), String(this.graceMs));
+    if (r[0] === 'sent') return { state: 'sent', marker: { messageId: String(r[1]), sentAt: String(r[2]), jobId: String(r[3]) || enrollmentKey(enrollmentId) } };
     if (r[0] === 'claimed') return { state: 'claimed' };
     // Look again soon: a claim is usually released within one SendGrid round trip, long before its TTL.
     if (r[0] === 'busy') return { state: 'busy', retryInMs: Math.min(1000, Math.max(100, Number(r[1]))) };
@@ -105,8 +84,9 @@ export class SentMarkers {
 
   /** Records the accepted email (and its message id, for SendGrid's events) and releases the claim. */
   async record(enrollmentId: string, marker: SentMarker): Promise<void> {
-    const keys = [this.sentKey(enrollmentId), this.claimKey(enrollmentId), this.attemptKey(enrollmentId), emailKeys.message(this.prefix, marker.messageId || '-')];
-    await this.redis.eval(RECORD, 4, ...keys, marker.jobId, marker.messageId, marker.sentAt, this.messageIndexTtlSeconds, enrollmentId, this.markerTtlSeconds);
+    const keys = [this.sentKey(enrollmentId), this.claimKey(enrollmentId), this.attemptKey(enrollmentId), emailKeys.message(this.prefix, marker.messageId || '-')] as const;
+    const kept = marker.jobId === enrollmentKey(enrollmentId) ? '' : marker.jobId;
+    await RECORD.run(this.redis, ...keys, marker.jobId, marker.messageId, marker.sentAt, this.messageIndexTtlSeconds, enrollmentId, this.markerTtlSeconds, kept);
   }
 
   /** Releases `jobId`'s claim after a send that SendGrid did not accept (the attempt ended: nothing to wait for). */
@@ -119,6 +99,6 @@ export class SentMarkers {
   /** The sent marker of `enrollmentId`, if its email went out. */
   async get(enrollmentId: string): Promise<SentMarker | undefined> {
     const m = await this.redis.hgetall(this.sentKey(enrollmentId));
-    return m.sentAt ? { messageId: m.messageId ?? '', sentAt: m.sentAt, jobId: m.jobId ?? '' } : undefined;
+    return m.sentAt ? { messageId: m.messageId ?? '', sentAt: m.sentAt, jobId: m.jobId ?? enrollmentKey(enrollmentId) } : undefined;
   }
 }

@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { WORK_QUEUES } from '../queues/names.ts';
 import type { QueueSet } from '../queues/registry.ts';
-import type { Quarantine } from '../receiver/quarantine.ts';
+import type { Quarantine } from '../quarantine/store.ts';
 import { EMAIL_SCOPE, StatsKeys } from './keys.ts';
 import { readTotals, type SeriesRead, type Totals } from './counters.ts';
 import { readHubSpotDaily, type HubSpotDailyOverview } from './hubspot-daily.ts';

@@ -1,5 +1,5 @@
 import { EmailEventLog, type EmailStatusRecord } from '../sendgrid/email-status.ts';
-import type { AuditEntry } from '../admin/audit.ts';
+import type { AuditEntry } from '../audit/trail.ts';
 import { enrollmentKey } from '../events/idempotency-key.ts';
 import type { TraceRecord } from '../trace/model.ts';
 import type { PrivacyDeps } from './forget.ts';

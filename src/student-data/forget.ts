@@ -1,4 +1,4 @@
-import type { AuditEntry } from '../admin/audit.ts';
+import type { AuditEntry } from '../audit/trail.ts';
 import type { GdprDeleteResult } from '../hubspot/gdpr-delete.ts';
 import { maskEmail } from '../privacy/email.ts';
 import type { PiiHasher } from '../privacy/pii-hash.ts';

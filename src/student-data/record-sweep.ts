@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { enrollmentKey } from '../events/idempotency-key.ts';
 import { erasePending, pendingEvent } from '../queues/pending-events.ts';
 import { globSafe, recordKey, scanKeys } from '../redis/keys.ts';
+import { shortEmailHash } from '../trace/day-index.ts';
 import { traceFields } from '../trace/packing.ts';
 import { pairs } from './queue-records.ts';
 import type { Student } from './student.ts';
@@ -22,6 +23,7 @@ const NO_PERSONAL_DATA = new Set([
 const KIND_LABEL: Record<string, string> = {
   seen: 'enrollments waiting for their jobs',
   trace: 'traces',
+  calls: 'call details',
   'trace-idx': 'trace index entries',
   quarantine: 'quarantined deliveries',
   contact: 'contact course records',
@@ -53,6 +55,7 @@ function keyNamer(student: Student): (parts: string[]) => boolean {
       case 'contact-alias':
         return digests.has(a!);
       case 'trace':
+      case 'calls':
         return student.recordKeys.has(a!) || enrollmentTraces.has(a!);
       case 'attempts':
         return student.recordKeys.has(b!);
@@ -73,7 +76,8 @@ interface Read {
 
 async function readAll(redis: Redis, keys: string[], partsOf: (key: string) => string[]): Promise<Read[]> {
   const out: Read[] = [];
-  const isTrace = (k: string) => partsOf(k)[0] === 'trace';
+  // Traces and their call details may be packed.
+  const packs = (k: string) => partsOf(k)[0] === 'trace' || partsOf(k)[0] === 'calls';
   for (let i = 0; i < keys.length; i += READ_CHUNK) {
     const chunk = keys.slice(i, i + READ_CHUNK).filter((k) => !NO_PERSONAL_DATA.has(partsOf(k)[0]!));
     const types = chunk.length ? ((await chunk.reduce((p, k) => p.type(k), redis.pipeline()).exec()) ?? []) : [];
@@ -81,8 +85,8 @@ async function readAll(redis: Redis, keys: string[], partsOf: (key: string) => s
     chunk.forEach((k, j) => {
       const type = String(types[j]?.[1]);
       if (type === 'string') reads.get(k);
-      // A trace may be packed: read as bytes, it is unpacked below.
-      else if (type === 'hash' && isTrace(k)) reads.hgetallBuffer(k);
+      // A trace or its calls may be packed: read as bytes, unpacked below.
+      else if (type === 'hash' && packs(k)) reads.hgetallBuffer(k);
       else if (type === 'hash') reads.hgetall(k);
       else if (type === 'list') reads.lrange(k, 0, -1);
       else if (type === 'set') reads.smembers(k);
@@ -93,7 +97,8 @@ async function readAll(redis: Redis, keys: string[], partsOf: (key: string) => s
     const values = chunk.length ? ((await reads.exec()) ?? []) : [];
     chunk.forEach((k, j) => {
       const value = values[j]?.[1];
-      out.push({ key: k, parts: partsOf(k), type: String(types[j]?.[1]), value: isTrace(k) && value && typeof value === 'object' ? traceFields(value as Record<string, Buffer>) : value });
+      const unpacked = packs(k) && value && typeof value === 'object' ? traceFields(value as Record<string, Buffer>, partsOf(k)[0] === 'calls') : value;
+      out.push({ key: k, parts: partsOf(k), type: String(types[j]?.[1]), value: unpacked });
     });
   }
   return out;
@@ -109,6 +114,7 @@ export async function findOwnRecords(redis: Redis, prefix: string, student: Stud
   const base = recordKey(prefix, '');
   const reads = await readAll(redis, await scanKeys(redis, `${globSafe(base)}*`), (k) => k.slice(base.length).split(':'));
   const namedByKey = keyNamer(student);
+  const shortHashes = new Set(student.emailHashes().map(shortEmailHash));
   // Keys named by their record first: a trace found so teaches the ids its index entries are read by.
   reads.sort((x, y) => Number(namedByKey(y.parts)) - Number(namedByKey(x.parts)));
   const found: StudentRecord[] = [];
@@ -121,6 +127,13 @@ export async function findOwnRecords(redis: Redis, prefix: string, student: Stud
       if (!event || !student.learnFrom(event.data)) continue;
       student.recordKeys.add(event.key);
       found.push({ kind, where: r.key, content: event, erase: () => erasePending(redis, prefix, event.key) });
+    } else if (r.parts[0] === 'trace-idx' && r.parts[1] === 'email-day' && r.type === 'hash') {
+      // One day's e-mail index, shared by that day's students: only their fields, whose values are their traces.
+      for (const [field, keys] of Object.entries(r.value as Record<string, string>)) {
+        if (!shortHashes.has(field)) continue;
+        for (const key of keys.split(' ')) student.recordKeys.add(key);
+        found.push({ kind, where: `${r.key}/${field}`, content: keys, erase: async () => void (await redis.hdel(r.key, field)) });
+      }
     } else if (r.type === 'string' || r.type === 'hash') {
       if (!student.learnFrom(r.value) && !whole) continue;
       if (r.parts[0] === 'trace') student.recordKeys.add(r.parts[1]!);

@@ -1,6 +1,6 @@
 import { WORK_QUEUES } from '../queues/names.ts';
 import type { DeadLetters } from '../queues/dead-letter.ts';
-import type { Quarantine } from '../receiver/quarantine.ts';
+import type { Quarantine } from '../quarantine/store.ts';
 
 /** How often the retention purge runs (each process that leads the tracer runs it). */
 export const RETENTION_PURGE_INTERVAL_MS = 3_600_000;

@@ -1,36 +1,33 @@
+import { defaultConfig } from '../config.ts';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.ts';
 import type { TraceKeys } from './keys.ts';
 import { headerOf, type TraceStep } from './model.ts';
-import { isPackable, packFields, PACKED_FIELD, traceFields } from './packing.ts';
+import { OLD_CALLS_FIELD } from './calls.ts';
+import { isPackable, isPackedField, packedPieces, packedValue, packFields, traceFields } from './packing.ts';
+import { luaScript } from '../redis/scripts.ts';
 
 /** Traces packed at a time (each a read and a script call, sent together). */
 const ROUND = 200;
 /** Traces waiting to be packed, at most: past it the newest are left as they are (they still expire). */
 const MAX_WAITING = 200_000;
-/** How many times a trace without its header yet is looked at again, the delay apart. */
-const HEADLESS_TRIES = 5;
+/**
+ * How many times a trace without its header yet is looked at again, the delay apart: 5, and as many
+ * as a minute takes at short delays (a busy worker writes an enrollment's header seconds late).
+ */
+const headlessTries = (afterMs: number) => Math.max(5, Math.ceil(60_000 / Math.max(afterMs, 1)));
 
-// KEYS: trace. ARGV: packed value, the packed field read (or ''), then the fields packed.
-// Replaces those fields by the packed one only if none changed since they were read (the packed
-// field as read, the others still there): a forget, an expiry or another packer in between leaves
-// the trace alone. The hash is written anew: Redis does not shrink a hash's encoding on HDEL.
-const PACK = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local was = redis.call('HGET', KEYS[1], '${PACKED_FIELD}')
-if (was or '') ~= ARGV[2] then return 0 end
-for i = 3, #ARGV do
-  if redis.call('HEXISTS', KEYS[1], ARGV[i]) == 0 then return 0 end
-end
-local ttl = redis.call('PTTL', KEYS[1])
-redis.call('HDEL', KEYS[1], '${PACKED_FIELD}', unpack(ARGV, 3))
-local rest = redis.call('HGETALL', KEYS[1])
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], '${PACKED_FIELD}', ARGV[1], unpack(rest))
-if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
-return 1`;
+// Packs a hash's fields into its packed field unless they changed since they were read: its key, the
+// number n of the new packed value's pieces, its n pieces, the packed value read (or ''), the fields packed.
+const PACK = luaScript<[hashKey: string, pieceCount: string, ...rest: (string | Buffer)[]], 0 | 1>(import.meta.url, 'scripts/pack-trace.lua', 1);
+// Moves call details an earlier version kept in a trace beside it: the calls hash, its TTL (ms) when new, field/value pairs.
+const MOVE_CALLS = luaScript<[callsKey: string, ttlMs: number, ...fieldsAndValues: string[]], 1>(import.meta.url, 'scripts/move-calls.lua', 1);
 
-type WithPack = Redis & { csPackTrace(key: string, ...args: (string | Buffer)[]): Promise<number> };
+/** The last time a trace's steps name (ms), or undefined without steps. */
+function lastStepAt(fields: Record<string, string>): number | undefined {
+  const times = Object.entries(fields).filter(([name]) => name.startsWith('s:')).map(([, json]) => Date.parse((JSON.parse(json) as TraceStep).at));
+  return times.length ? Math.max(...times) : undefined;
+}
 
 /**
  * Whether every queue of the trace's event has a completed (or skipped) step: nothing more is coming
@@ -62,19 +59,27 @@ export class TraceCompactor {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
 
-  private readonly redis: WithPack;
+  private readonly beforeRound: () => Promise<void>;
+  private readonly callRetentionMs: number;
+  private readonly traceRetentionMs: number;
 
   constructor(
-    redis: Redis,
+    private readonly redis: Redis,
     private readonly keys: TraceKeys,
     private readonly afterMs: number,
     private readonly log: Logger,
-    /** Run before each round (the tracer saves its stream cursors, so no packed step is read again). */
-    private readonly beforeRound: () => Promise<void> = async () => undefined,
+    opts: {
+      /** Run before each round (the tracer saves its stream cursors, so no packed step is read again). */
+      beforeRound?: () => Promise<void>;
+      /** CALL_DETAIL_RETENTION_DAYS in ms: call details an earlier version kept in a trace move out for what is left of it. */
+      callRetentionMs?: number;
+      /** TRACE_RETENTION_DAYS in ms: how long ago a trace's last step was is also told by its TTL. */
+      traceRetentionMs?: number;
+    } = {},
   ) {
-    // One call per trace: by SHA (EVALSHA), not the script's text each time.
-    if (!('csPackTrace' in redis)) redis.defineCommand('csPackTrace', { numberOfKeys: 1, lua: PACK });
-    this.redis = redis as WithPack;
+    this.beforeRound = opts.beforeRound ?? (async () => undefined);
+    this.callRetentionMs = opts.callRetentionMs ?? defaultConfig().trace.callRetentionDays * 86_400_000;
+    this.traceRetentionMs = opts.traceRetentionMs ?? defaultConfig().trace.retentionDays * 86_400_000;
   }
 
   /** Packs `key` once it has been left alone for the delay (a later call moves it back). */
@@ -117,7 +122,7 @@ export class TraceCompactor {
         const results = await Promise.allSettled(due.map(([key]) => this.pack(key)));
         results.forEach((r, i) => {
           const [key, headless] = due[i]!;
-          if (r.status === 'fulfilled' && r.value === 'headless' && headless < HEADLESS_TRIES) this.schedule(key, headless + 1);
+          if (r.status === 'fulfilled' && r.value === 'headless' && headless < headlessTries(this.afterMs)) this.schedule(key, headless + 1);
         });
         const failed = results.filter((r) => r.status === 'rejected');
         if (failed.length) this.log.warn({ traces: failed.length, err: String(failed[0]!.reason) }, 'trace: could not pack finished traces (left as they are)');
@@ -128,22 +133,51 @@ export class TraceCompactor {
   }
 
   /**
-   * Packs trace `key` if its event is finished: `packed`, or why not — `running` (a job not done),
-   * `headless` (no header yet), `unchanged` (nothing new since it was packed, or changed meanwhile).
+   * Packs trace `key` if its event is finished, and its call details beside it: `packed`, or why
+   * not — `running` (a job not done), `headless` (no header yet), `unchanged` (nothing new since
+   * they were packed, or changed meanwhile).
    */
   async pack(key: string): Promise<'packed' | 'running' | 'headless' | 'unchanged'> {
     const redisKey = this.keys.trace(key);
-    // As text (less work for the client than bytes); the packed field, when there is one, again as bytes.
-    const text = await this.redis.hgetall(redisKey);
-    const hash: Record<string, string | Buffer> = text;
-    if (PACKED_FIELD in text) hash[PACKED_FIELD] = (await this.redis.hgetBuffer(redisKey, PACKED_FIELD)) ?? Buffer.alloc(0);
+    const hash = await this.read(redisKey);
     const fields = traceFields(hash);
     const now = state(key, fields);
     if (now !== 'finished') return now;
-    const packable = Object.entries(fields).filter(([name]) => isPackable(name));
-    const live = Object.keys(hash).filter((name) => name !== PACKED_FIELD && isPackable(name));
-    if (!live.length) return 'unchanged';
-    const done = await this.redis.csPackTrace(redisKey, packFields(packable), hash[PACKED_FIELD] ?? '', ...live);
-    return done === 1 ? 'packed' : 'unchanged';
+    const trace = await this.packTrace(key, hash, fields);
+    const calls = await this.packHash(this.keys.calls(key), await this.read(this.keys.calls(key)), () => true, undefined, true);
+    return trace || calls ? 'packed' : 'unchanged';
+  }
+
+  /** A hash as text (less work for the client than bytes); again as bytes when it holds a packed value. */
+  private async read(redisKey: string): Promise<Record<string, string | Buffer>> {
+    const hash: Record<string, string | Buffer> = await this.redis.hgetall(redisKey);
+    return Object.keys(hash).some(isPackedField) ? this.redis.hgetallBuffer(redisKey) : hash;
+  }
+
+  /**
+   * Packs the trace's header and steps. Call details an earlier version kept in it (`c:` fields)
+   * leave it: moved to its calls hash while younger than CALL_DETAIL_RETENTION_DAYS, else dropped.
+   */
+  private async packTrace(key: string, hash: Record<string, string | Buffer>, fields: Record<string, string>): Promise<boolean> {
+    const old = Object.entries(fields).filter(([name]) => name.startsWith(OLD_CALLS_FIELD));
+    // How long ago the journey's last step was: by the clock, or by its TTL (each step sets TRACE_RETENTION_DAYS).
+    const ttl = old.length ? await this.redis.pttl(this.keys.trace(key)) : 0;
+    const age = Math.max(Date.now() - (lastStepAt(fields) ?? 0), ttl > 0 ? this.traceRetentionMs - ttl : 0);
+    const left = this.callRetentionMs - age;
+    if (old.length && left > 0) await MOVE_CALLS.run(this.redis, this.keys.calls(key), Math.round(left), ...old.flatMap(([name, json]) => [name.slice(OLD_CALLS_FIELD.length), json]));
+    return this.packHash(this.keys.trace(key), hash, (name) => name === 'h' || name.startsWith('s:'), isPackable);
+  }
+
+  /**
+   * Packs the fields of `redisKey` that `keep` says (with those already packed) into its packed
+   * field, removing every live field `drop` says (by default the same): false when there is none.
+   * `laterWins`: a live field replaces a packed one of the same name (see `traceFields`).
+   */
+  private async packHash(redisKey: string, hash: Record<string, string | Buffer>, keep: (name: string) => boolean, drop = keep, laterWins = false): Promise<boolean> {
+    const live = Object.keys(hash).filter((name) => !isPackedField(name) && drop(name));
+    if (!live.length) return false;
+    const packable = Object.entries(traceFields(hash, laterWins)).filter(([name]) => keep(name));
+    const pieces = packedPieces(packFields(packable)).map(([, piece]) => piece);
+    return (await PACK.run(this.redis, redisKey, String(pieces.length), ...pieces, packedValue(hash) ?? '', ...live)) === 1;
   }
 }

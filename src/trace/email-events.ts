@@ -22,7 +22,7 @@ export class TraceEmailEvents implements EmailEventsObserver {
     const keys = new TraceKeys(config.redis.prefix);
     this.steps = new StepLog(redis, keys, config.trace.retentionDays * 86_400);
     // A SendGrid event read twice is dropped by its sg_event_id before it gets here: no cursor to save first.
-    this.compactor = new TraceCompactor(redis, keys, config.trace.compactAfterSeconds * 1000, log);
+    this.compactor = new TraceCompactor(redis, keys, config.trace.compactAfterSeconds * 1000, log, { callRetentionMs: config.trace.callRetentionDays * 86_400_000, traceRetentionMs: config.trace.retentionDays * 86_400_000 });
   }
 
   async observed(events: ObservedEmailEvent[]): Promise<void> {
@@ -33,6 +33,11 @@ export class TraceEmailEvents implements EmailEventsObserver {
         if (await this.steps.append(key, step, `sg${e.id}`, { queue: EMAIL_SCOPE, field: e.event })) this.compactor.schedule(key);
       }),
     );
+  }
+
+  /** Packs trace `key` (and its call details) again TRACE_COMPACT_AFTER_SECONDS from now: something was written to it after its jobs were done. */
+  schedule(key: string): void {
+    this.compactor.schedule(key);
   }
 
   /** Stops packing (traces still waiting stay as they are). */

@@ -92,3 +92,8 @@ const compact = (v: unknown) => JSON.stringify(v);
 export function describeCalls(calls: AttemptCalls[] | undefined): string[] {
   return (calls ?? []).flatMap((a) => a.calls.map((c) => `${a.queue} attempt ${a.attempt}: ${c.api} ${c.operation} asked ${compact(c.request)} → answered ${compact(c.response)}`));
 }
+
+/** What is said of a journey whose call details expired (see TraceRecord.callsExpiredAfterDays). */
+export function callsExpiredText(days: number): string {
+  return `call details expired: they are kept ${days} day${days === 1 ? '' : 's'} after the calls (CALL_DETAIL_RETENTION_DAYS), the journey longer (TRACE_RETENTION_DAYS)`;
+}

@@ -1,6 +1,6 @@
 import { EVENT_QUEUES, type WorkQueueName } from '../queues/names.ts';
 import type { QueueSet } from '../queues/registry.ts';
-import type { Quarantine } from '../receiver/quarantine.ts';
+import type { Quarantine } from '../quarantine/store.ts';
 import type { TraceRecord } from './model.ts';
 import { whereabouts, type Whereabouts } from './whereabouts.ts';
 
@@ -18,7 +18,7 @@ export interface Journey extends TraceRecord {
   now: Position[];
 }
 
-/** Where ops open a job or a quarantine entry; the admin surface supplies them (see admin/links.ts). */
+/** Where ops open a job or a quarantine entry; the console and the CLI supply them (see console-links.ts). */
 export interface JourneyLinks {
   /** The page of job `jobId` of queue `queueName` (a work or dead-letter queue). */
   job(queueName: string, jobId: string): string;

@@ -5,9 +5,17 @@ import { recordKey } from '../redis/keys.ts';
 export class TraceKeys {
   constructor(readonly prefix: string) {}
 
-  /** The hash holding one event's header (field `h`) and steps (fields `s:<order>`). */
+  /** The hash holding one event's header (field `h`) and steps (fields `s:<order>`); earlier versions kept its calls there too (`c:<queue>:<attempt>`). */
   trace(key: string): string {
     return recordKey(this.prefix, 'trace', key);
+  }
+
+  /**
+   * The hash holding the HubSpot and SendGrid call details of trace `key` (fields `<queue>:<attempt>`,
+   * packed like the trace once it is finished): kept CALL_DETAIL_RETENTION_DAYS, apart from the journey.
+   */
+  calls(key: string): string {
+    return recordKey(this.prefix, 'calls', key);
   }
 
   /** Sorted set of trace keys found by one value (score: received at, ms). */

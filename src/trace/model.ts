@@ -66,6 +66,8 @@ export interface TraceRecord {
   steps: TraceStep[];
   /** The HubSpot and SendGrid calls each attempt of its jobs took part in. */
   calls?: AttemptCalls[];
+  /** Set when its jobs made calls whose details are gone: kept this many days (CALL_DETAIL_RETENTION_DAYS), the journey longer. */
+  callsExpiredAfterDays?: number;
 }
 
 /** The kinds of value a trace is found by. */

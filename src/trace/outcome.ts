@@ -1,5 +1,5 @@
 import { QUEUES, type WorkQueueName } from '../queues/names.ts';
-import type { ContactJobResult } from '../workers/contacts-worker.ts';
+import type { ContactJobResult } from '../workers/contacts-batch.ts';
 import type { ProductsJobResult } from '../workers/products-job.ts';
 import type { WelcomeEmailResult } from '../workers/welcome-email-job.ts';
 import type { TraceStep } from './model.ts';

@@ -1,7 +1,33 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 
-/** The hash field holding a finished trace's header, steps and calls, packed. */
+/** The hash field that held a finished trace's header, steps and calls, packed, before it was kept in pieces. */
 export const PACKED_FIELD = 'z';
+
+/**
+ * Longest piece of a packed value: a hash whose values are all at most 64 bytes stays in Redis'
+ * compact encoding (hash-max-listpack-value), about 60 B less per record than one long field.
+ */
+const PIECE_BYTES = 64;
+
+/** Whether a hash field holds (a piece of) a packed value: `z` (one field, earlier versions) or `z0`, `z1`, …. */
+export function isPackedField(name: string): boolean {
+  return name === PACKED_FIELD || /^z\d+$/.test(name);
+}
+
+/** A packed value as the fields that hold it: `z0`, `z1`, … of at most PIECE_BYTES each. */
+export function packedPieces(packed: Buffer): [string, Buffer][] {
+  const pieces: [string, Buffer][] = [];
+  for (let at = 0; at < packed.length; at += PIECE_BYTES) pieces.push([`${PACKED_FIELD}${pieces.length}`, packed.subarray(at, at + PIECE_BYTES)]);
+  return pieces;
+}
+
+/** The packed value of a hash read as bytes (its pieces joined, or the one field of earlier versions), if it has one. */
+export function packedValue(hash: Record<string, Buffer | string>): Buffer | undefined {
+  if (hash[PACKED_FIELD] !== undefined) return Buffer.from(hash[PACKED_FIELD]);
+  const pieces: Buffer[] = [];
+  for (let i = 0; hash[`${PACKED_FIELD}${i}`] !== undefined; i++) pieces.push(Buffer.from(hash[`${PACKED_FIELD}${i}`]!));
+  return pieces.length ? Buffer.concat(pieces) : undefined;
+}
 
 /**
  * What finished traces have in common (field and property names, queue names, kinds, the shape of
@@ -27,7 +53,7 @@ const DICTIONARIES: Record<number, Buffer> = {
 };
 const VERSION = 1;
 
-/** The fields a finished trace packs: its header, steps and calls (markers stay as they are). */
+/** The fields a finished trace packs: its header and steps, and the calls earlier versions kept in it (markers stay as they are). */
 export function isPackable(field: string): boolean {
   return field === 'h' || field.startsWith('s:') || field.startsWith('c:');
 }
@@ -48,14 +74,16 @@ export function unpackFields(packed: Buffer): [string, string][] {
 }
 
 /**
- * A trace hash as read (its packed field as bytes) to its fields as text: the packed ones and those
+ * A trace hash as read (its packed pieces as bytes) to its fields as text: the packed ones and those
  * written since. A packed field wins over a later one of the same name: each is written once (the
- * header stays the first delivery's), so a later one is a re-read of the same event.
+ * header stays the first delivery's), so a later one is a re-read of the same event. In a calls
+ * hash (`laterWins`) a field written again replaces what it held: the later one wins.
  */
-export function traceFields(hash: Record<string, Buffer | string>): Record<string, string> {
+export function traceFields(hash: Record<string, Buffer | string>, laterWins = false): Record<string, string> {
   const fields: Record<string, string> = {};
-  for (const [name, value] of Object.entries(hash)) if (name !== PACKED_FIELD) fields[name] = value.toString();
-  const packed = hash[PACKED_FIELD];
-  if (packed) for (const [name, value] of unpackFields(Buffer.from(packed))) fields[name] = value;
+  const packed = packedValue(hash);
+  if (packed && laterWins) for (const [name, value] of unpackFields(packed)) fields[name] = value;
+  for (const [name, value] of Object.entries(hash)) if (!isPackedField(name)) fields[name] = value.toString();
+  if (packed && !laterWins) for (const [name, value] of unpackFields(packed)) fields[name] = value;
   return fields;
 }

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { QueueSet } from '../queues/registry.ts';
-import type { Quarantine } from '../receiver/quarantine.ts';
+import type { Quarantine } from '../quarantine/store.ts';
 import { maskText } from '../privacy/text.ts';
 import { maskCalls } from './calls.ts';
 import { locate, type Journey, type JourneyLinks } from './journey.ts';

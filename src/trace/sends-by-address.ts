@@ -3,6 +3,7 @@ import type { Config } from '../config.ts';
 import { enrollmentKey, isEnrollmentKey } from '../events/idempotency-key.ts';
 import { resolvePiiHasher, type PiiHasher } from '../privacy/pii-hash.ts';
 import type { SendsByAddress } from '../sendgrid/event-match.ts';
+import { DayIndex } from './day-index.ts';
 import { TraceKeys } from './keys.ts';
 
 /** The most enrollments of one address looked at (newest first): a student has a handful. */
@@ -22,6 +23,7 @@ function enrollmentIdOf(key: string): string | undefined {
  */
 export class TraceSendsByAddress implements SendsByAddress {
   private readonly keys: TraceKeys;
+  private readonly days: DayIndex;
   private hasher?: Promise<PiiHasher>;
 
   constructor(
@@ -29,6 +31,7 @@ export class TraceSendsByAddress implements SendsByAddress {
     private readonly config: Pick<Config, 'redis' | 'trace'>,
   ) {
     this.keys = new TraceKeys(config.redis.prefix);
+    this.days = new DayIndex(config.redis.prefix, config.trace.retentionDays);
   }
 
   async enrollmentsOf(emails: string[]): Promise<string[][]> {
@@ -38,11 +41,17 @@ export class TraceSendsByAddress implements SendsByAddress {
       throw err;
     });
     const hasher = await this.hasher;
+    const hashes = emails.map((email) => hasher.hash(email));
+    // The index by day, and the sorted sets of earlier versions (read while they live).
     const reads = this.redis.pipeline();
-    for (const email of emails) reads.zrevrange(this.keys.index('email', hasher.hash(email)), 0, LIMIT - 1);
-    return ((await reads.exec()) ?? []).map(([err, keys]) => {
+    for (const hash of hashes) reads.zrevrange(this.keys.index('email', hash), 0, LIMIT - 1, 'WITHSCORES');
+    const [old, byDay] = await Promise.all([reads.exec().then((r) => r ?? []), this.days.byEmail(this.redis, hashes)]);
+    return old.map(([err, flat], i) => {
       if (err) throw err;
-      return (keys as string[]).flatMap((key) => enrollmentIdOf(key) ?? []);
+      const scored = new Map(byDay[i]!.map(({ key, score }) => [key, score]));
+      const list = flat as string[];
+      for (let j = 0; j < list.length; j += 2) scored.set(list[j]!, Math.max(scored.get(list[j]!) ?? 0, Number(list[j + 1])));
+      return [...scored].sort((a, b) => b[1] - a[1]).slice(0, LIMIT).flatMap(([key]) => enrollmentIdOf(key) ?? []);
     });
   }
 }

@@ -1,27 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { luaScript } from '../redis/scripts.ts';
 import { bucketOf, expiresAt, StatsKeys } from '../stats/keys.ts';
 import type { TraceKeys } from './keys.ts';
 import { maskStepTexts, type TraceStep } from './model.ts';
 
-// Writes a step once: HSETNX on its field makes a second writer (another worker process's tracer,
-// or a re-read of the same event stream entry) a no-op, and only the first writer counts it.
-// ARGV[7], when given, is a marker field: the step is written only by the first call carrying it.
-const APPEND_STEP = `
-if ARGV[7] ~= '' and redis.call('HSETNX', KEYS[1], ARGV[7], '1') == 0 then return 0 end
-if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-if ARGV[4] ~= '' then
-  redis.call('HINCRBY', KEYS[2], ARGV[4], 1)
-  redis.call('EXPIREAT', KEYS[2], ARGV[5])
-  redis.call('HINCRBY', KEYS[3], ARGV[4], 1)
-  redis.call('EXPIREAT', KEYS[3], ARGV[6])
-end
-return 1`;
-
-type WithAppend = Redis & {
-  csAppendTraceStep(k1: string, k2: string, k3: string, ...args: (string | number)[]): Promise<number>;
-};
+// Writes a step once, and bumps its counter only then (scripts/append-step.lua names each argument).
+const APPEND_STEP = luaScript<
+  [traceKey: string, minuteCounterKey: string, quarterCounterKey: string, stepField: string, stepJson: string, ttlSeconds: number, counterField: string, minuteExpiresAt: number | '', quarterExpiresAt: number | '', onceField: string],
+  0 | 1
+>(import.meta.url, 'scripts/append-step.lua', 3);
 
 /** A job counter a step bumps: `field` (completed, retried, failed) of `queue`'s minute and quarter-hour buckets. */
 export interface StepCounter {
@@ -38,17 +26,14 @@ function stepField(atMs: number, unique: string): string {
 
 /** Appends steps to traces, each exactly once however many processes see the same event. */
 export class StepLog {
-  private readonly redis: WithAppend;
   private readonly stats: StatsKeys;
 
   constructor(
-    redis: Redis,
+    private readonly redis: Redis,
     private readonly keys: TraceKeys,
     private readonly retentionSeconds: number,
   ) {
     this.stats = new StatsKeys(keys.prefix);
-    if (!('csAppendTraceStep' in redis)) redis.defineCommand('csAppendTraceStep', { numberOfKeys: 3, lua: APPEND_STEP });
-    this.redis = redis as WithAppend;
   }
 
   /**
@@ -61,7 +46,8 @@ export class StepLog {
     const at = Date.parse(step.at);
     const b = counter ? this.buckets(counter.queue, at) : undefined;
     const trace = this.keys.trace(key);
-    const added = await this.redis.csAppendTraceStep(
+    const added = await APPEND_STEP.run(
+      this.redis,
       trace, b?.minute ?? trace, b?.quarter ?? trace,
       stepField(at, unique), JSON.stringify(maskStepTexts(step)), this.retentionSeconds,
       counter?.field ?? '', b?.minuteExpires ?? '', b?.quarterExpires ?? '', once ? `o:${once}` : '',
@@ -93,6 +79,6 @@ export class StepLog {
 
   /** Appends a step that has no event-stream id of its own (receiver decisions). */
   async appendNow(key: string, step: Omit<TraceStep, 'at'>): Promise<void> {
-    await this.append(key, { at: new Date().toISOString(), ...step } as TraceStep, `r${randomBytes(4).toString('hex')}`);
+    await this.append(key, { at: new Date().toISOString(), ...step }, `r${randomBytes(4).toString('hex')}`);
   }
 }

@@ -1,16 +1,13 @@
-import { QueueEvents, QueueKeys, type Job } from 'bullmq';
+import { QueueEvents, QueueKeys } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
-import type { DeadLetter } from '../queues/dead-letter.ts';
 import { EVENT_QUEUES, WORK_QUEUES, type WorkQueueName } from '../queues/names.ts';
 import type { QueueSet } from '../queues/registry.ts';
 import { TraceKeys } from './keys.ts';
-import type { TraceStep } from './model.ts';
-import { outcomeOf } from './outcome.ts';
 import { StepLog } from './step-log.ts';
+import { StreamSteps, streamIdMs, type EventArgs } from './stream-steps.ts';
 import { TraceCompactor } from './compactor.ts';
-import { isEventKey } from '../events/idempotency-key.ts';
 import { recordKey } from '../redis/keys.ts';
 import { leaseToken, RedisLock, type Lease } from '../redis/lock.ts';
 
@@ -24,31 +21,10 @@ export interface TracerDeps {
   queues: QueueSet;
 }
 
-type EventArgs = { jobId: string; [field: string]: unknown };
-
 const CURSOR_FLUSH_MS = 5_000;
 /** One worker process traces at a time; another takes over within the lease time when it stops. */
 const LEASE_TTL_MS = 15_000;
 const LEASE_RENEW_MS = 5_000;
-
-/** What the tracer reads of a job. */
-interface JobTimes {
-  processedOn?: number;
-  finishedOn?: number;
-  attemptsMade: number;
-  failedReason?: string;
-}
-
-/** Milliseconds of an event-stream id ("1700000000000-0"). */
-function streamIdMs(id: string): number {
-  return Number(id.split('-')[0]);
-}
-
-const iso = (ms: number) => new Date(ms).toISOString();
-
-function duration(from: number | undefined, to: number | undefined): number | undefined {
-  return from && to && to >= from ? to - from : undefined;
-}
 
 /**
  * The worker side of the trace: follows the BullMQ event streams of every work queue (completed
@@ -77,6 +53,7 @@ export class Tracer {
   private readonly lease: Lease;
   private readonly locks: RedisLock;
   private readonly compactor: TraceCompactor;
+  private readonly write: StreamSteps;
 
   constructor(private readonly deps: TracerDeps) {
     this.keys = new TraceKeys(deps.config.redis.prefix);
@@ -84,7 +61,8 @@ export class Tracer {
     this.locks = new RedisLock(deps.redis);
     this.lease = { key: recordKey(deps.config.redis.prefix, 'tracer-lease'), token: leaseToken() };
     // Cursors saved before each packing round: a takeover never reads a packed step's event again.
-    this.compactor = new TraceCompactor(deps.redis, this.keys, deps.config.trace.compactAfterSeconds * 1000, deps.log, () => this.flushCursors());
+    this.compactor = new TraceCompactor(deps.redis, this.keys, deps.config.trace.compactAfterSeconds * 1000, deps.log, { beforeRound: () => this.flushCursors(), callRetentionMs: deps.config.trace.callRetentionDays * 86_400_000, traceRetentionMs: deps.config.trace.retentionDays * 86_400_000 });
+    this.write = new StreamSteps(deps.redis, deps.queues, this.keys, this.steps, this.compactor);
   }
 
   /** Takes part in the tracer lease; resolves once this process follows the streams or knows another does. */
@@ -124,13 +102,13 @@ export class Tracer {
     for (const queue of WORK_QUEUES) {
       const work = this.follow(queues.work[queue].name, saved[names.indexOf(queues.work[queue].name)]);
       work.on('active', (a, id) => void this.started.set(`${queue}:${(a as EventArgs).jobId}`, streamIdMs(id)));
-      work.on('completed', (a, id) => this.ended(work.name, queue, a as EventArgs, id, this.completed));
-      work.on('failed', (a, id) => this.ended(work.name, queue, a as EventArgs, id, this.failed));
-      work.on('delayed', (a, id) => this.ended(work.name, queue, a as EventArgs, id, this.delayed));
-      work.on('added', (a, id) => this.track(work.name, id, () => this.added(queue, a as EventArgs, id)));
+      work.on('completed', (a, id) => this.ended(work.name, queue, a as EventArgs, id, (...s) => this.write.completed(...s)));
+      work.on('failed', (a, id) => this.ended(work.name, queue, a as EventArgs, id, (...s) => this.write.failed(...s)));
+      work.on('delayed', (a, id) => this.ended(work.name, queue, a as EventArgs, id, (...s) => this.write.delayed(...s)));
+      work.on('added', (a, id) => this.track(work.name, id, () => this.write.added(queue, a, id)));
       if (!EVENT_QUEUES.includes(queue)) continue;
       const dlq = this.follow(queues.deadLetter[queue].name, saved[names.indexOf(queues.deadLetter[queue].name)]);
-      dlq.on('added', (a, id) => this.track(dlq.name, id, () => this.deadLettered(queue, a as EventArgs, id)));
+      dlq.on('added', (a, id) => this.track(dlq.name, id, () => this.write.deadLettered(queue, a, id)));
     }
     await Promise.all(this.streams.map((s) => s.waitUntilReady()));
     this.flushTimer = setInterval(() => void this.flushCursors(), CURSOR_FLUSH_MS);
@@ -190,7 +168,7 @@ export class Tracer {
     const key = `${queue}:${args.jobId}`;
     const startedAt = this.started.get(key);
     this.started.delete(key);
-    this.track(stream, eventId, () => step.call(this, queue, args, eventId, startedAt));
+    this.track(stream, eventId, () => step(queue, args, eventId, startedAt));
   }
 
   private track(stream: string, eventId: string, write: () => Promise<unknown>): void {
@@ -202,91 +180,11 @@ export class Tracer {
     this.pending.add(p);
   }
 
-
   private async flushCursors(): Promise<void> {
     if (!this.cursors.size) return;
     const batch = this.deps.redis.pipeline();
     for (const [stream, id] of this.cursors) batch.set(this.keys.cursor(stream), id, 'EX', 7 * 86_400);
     this.cursors.clear();
     await batch.exec().catch(() => undefined);
-  }
-
-  /**
-   * The few job fields a step needs, without the job's data (one HMGET per event). `atm` is
-   * BullMQ's hash field for attemptsMade (5 and 6 store it so; BullMQ reads it the same way). Undefined once removed.
-   */
-  private async job(queue: WorkQueueName, id: string): Promise<JobTimes | undefined> {
-    const key = this.deps.queues.work[queue].toKey(id);
-    const [processedOn, finishedOn, atm, failedReason] = await this.deps.redis.hmget(key, 'processedOn', 'finishedOn', 'atm', 'failedReason');
-    if (processedOn == null && atm == null && failedReason == null) return undefined;
-    const num = (v: string | null | undefined) => (v === null || v === '' ? undefined : Number(v));
-    return { processedOn: num(processedOn), finishedOn: num(finishedOn), attemptsMade: num(atm) ?? 0, failedReason: failedReason || undefined };
-  }
-
-  // Jobs that are no event of their own (crm-contacts' welcome email status writes, SendGrid event
-  // batches) have no trace: their results are counted for the overview, nothing more.
-
-  private async completed(queue: WorkQueueName, { jobId, returnvalue }: EventArgs, eventId: string, startedAt?: number) {
-    if (!isEventKey(jobId)) return this.steps.count({ queue, field: 'completed' }, streamIdMs(eventId));
-    const job = await this.job(queue, jobId);
-    const at = streamIdMs(eventId);
-    const durationMs = startedAt ? duration(startedAt, at) : duration(job?.processedOn, job?.finishedOn ?? at);
-    const step: TraceStep = { at: iso(at), queue, ...outcomeOf(queue, returnvalue), attempt: job?.attemptsMade, durationMs };
-    await this.steps.append(jobId, step, `${queue}-${eventId}`, { queue, field: 'completed' });
-    this.compactor.schedule(jobId);
-  }
-
-  private async failed(queue: WorkQueueName, { jobId, failedReason }: EventArgs, eventId: string, startedAt?: number) {
-    if (!isEventKey(jobId)) return this.steps.count({ queue, field: 'failed' }, streamIdMs(eventId));
-    const job = await this.job(queue, jobId);
-    const at = streamIdMs(eventId);
-    const durationMs = startedAt ? duration(startedAt, at) : duration(job?.processedOn, job?.finishedOn ?? at);
-    const step: TraceStep = { at: iso(at), queue, kind: 'failed', error: String(failedReason ?? ''), attempt: job?.attemptsMade, durationMs };
-    await this.steps.append(jobId, step, `${queue}-${eventId}`, { queue, field: 'failed' });
-  }
-
-  /**
-   * A delay is a retry after a failed attempt when the attempt count went up (BullMQ counts the
-   * attempt and keeps failedReason); a worker's own delay (a busy claim) leaves the count alone,
-   * so "once per attempt" keeps it from posing as another failure.
-   */
-  private async delayed(queue: WorkQueueName, { jobId, delay }: EventArgs, eventId: string, startedAt?: number) {
-    const job = await this.job(queue, jobId);
-    if (!job) return;
-    const at = streamIdMs(eventId);
-    const retryAt = Number(delay) > 0 ? iso(Number(delay)) : undefined;
-    const attempt = job.attemptsMade;
-    if (!isEventKey(jobId)) {
-      if (attempt > 0 && job.failedReason) await this.steps.count({ queue, field: 'retried' }, at);
-      return;
-    }
-    if (attempt > 0 && job.failedReason) {
-      const step: TraceStep = { at: iso(at), queue, kind: 'retrying', attempt, error: job.failedReason, durationMs: duration(startedAt ?? job.processedOn, at), retryAt };
-      await this.steps.append(jobId, step, `${queue}-${eventId}`, { queue, field: 'retried' }, `retry:${queue}:${attempt}`);
-    } else {
-      await this.steps.append(jobId, { at: iso(at), queue, kind: 'delayed', retryAt }, `${queue}-${eventId}`, undefined, `delay:${queue}:${attempt}`);
-    }
-  }
-
-  private async deadLettered(queue: WorkQueueName, { jobId }: EventArgs, eventId: string) {
-    if (!isEventKey(jobId)) return;
-    const letter = (await this.deps.queues.deadLetter[queue].getJob(jobId)) as Job<DeadLetter> | undefined;
-    const step: TraceStep = {
-      at: iso(streamIdMs(eventId)),
-      queue,
-      kind: 'dead-lettered',
-      errors: letter?.data.errors,
-      attempt: letter?.data.attemptsMade,
-      unrecoverable: letter?.data.unrecoverable,
-    };
-    await this.steps.append(jobId, step, `${queue}-dlq-${eventId}`);
-    await this.deps.redis.hset(this.keys.trace(jobId), `p:${queue}`, '1');
-  }
-
-  /** A job added to a work queue after its dead letter was recorded is a replay. */
-  private async added(queue: WorkQueueName, { jobId }: EventArgs, eventId: string) {
-    if (!isEventKey(jobId)) return;
-    if ((await this.deps.redis.hdel(this.keys.trace(jobId), `p:${queue}`)) !== 1) return;
-    await this.steps.append(jobId, { at: iso(streamIdMs(eventId)), queue, kind: 'replayed' }, `${queue}-${eventId}`);
   }
 }

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import { enrollmentKey } from '../events/idempotency-key.ts';
+import { dayOf, DayIndex, shortEmailHash } from './day-index.ts';
 import { TraceKeys } from './keys.ts';
 import type { IndexTerm, TraceHeader } from './model.ts';
 import { resolvePiiHasher, type PiiHasher } from '../privacy/pii-hash.ts';
@@ -8,9 +9,6 @@ import { StepLog } from './step-log.ts';
 import { eventHeader, indexTerms, subjectFields, subjectOf } from './subject.ts';
 import type { AcceptedEvent, IntakeObserver, QuarantinedDelivery, RecordWrite } from '../queues/intake.ts';
 import { applyRecordWrites } from '../queues/record-write.ts';
-
-/** One write in this many also trims the index entries that are past retention. */
-const TRIM_EVERY = 32;
 
 /**
  * The writing side of the trace store for the intake: the index entries of each accepted event
@@ -23,6 +21,7 @@ export class TraceWriter implements IntakeObserver {
   readonly keys: TraceKeys;
   readonly steps: StepLog;
   private readonly retentionSeconds: number;
+  private readonly days: DayIndex;
   private hasher?: PiiHasher;
   private resolving?: Promise<void>;
 
@@ -33,6 +32,7 @@ export class TraceWriter implements IntakeObserver {
     this.keys = new TraceKeys(config.redis.prefix);
     this.retentionSeconds = config.trace.retentionDays * 86_400;
     this.steps = new StepLog(redis, this.keys, this.retentionSeconds);
+    this.days = new DayIndex(config.redis.prefix, config.trace.retentionDays);
   }
 
   /** Resolves the e-mail hash key (once; later calls return at once). */
@@ -85,14 +85,19 @@ export class TraceWriter implements IntakeObserver {
     return { kind: 'hash', key: this.keys.trace(key), ttlSeconds: this.retentionSeconds, fields: [['h', JSON.stringify(rest)]] };
   }
 
-  /** One index entry per term. An enrollment's own trace is found by its key, which its id gives: no enrollment index entry. */
+  /**
+   * One index entry per term, in the records of its day (day-index.ts), which expire whole. An
+   * enrollment's own trace is found by its key, which its id gives: no enrollment index entry.
+   */
   private indexes(key: string, terms: IndexTerm[], atMs: number): RecordWrite[] {
-    const ttlSeconds = this.retentionSeconds;
-    // Entries past retention are trimmed on about one write in TRIM_EVERY (and on every search), not on
-    // each write: it keeps a busy course's index bounded while saving the hot path a command per term.
-    const trimAt = Math.random() * TRIM_EVERY < 1 ? atMs - ttlSeconds * 1000 : undefined;
+    const day = dayOf(atMs);
+    const expireAt = this.days.expireAt(atMs);
     return terms
       .filter((term) => !(term.kind === 'enrollment' && enrollmentKey(term.value) === key))
-      .map((term) => ({ kind: 'index', key: this.keys.index(term.kind, term.value), ttlSeconds, score: atMs, member: key, trimAt }));
+      .map((term): RecordWrite =>
+        term.kind === 'email'
+          ? { kind: 'field', key: this.days.emailKey(day), expireAt, field: shortEmailHash(term.value), member: key }
+          : { kind: 'list', key: this.days.listKey(term.kind, term.value, day), expireAt, member: key },
+      );
   }
 }

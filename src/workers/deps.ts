@@ -26,6 +26,8 @@ export interface JobCalls {
   /** The attempt (1 = first) these calls belong to. */
   attempt: number;
   calls: RecordCall[];
+  /** Made after the event's own jobs were done (a welcome email status write): its trace may be packed already. */
+  late?: boolean;
 }
 
 /** Who keeps the calls each job took part in (the trace store); told after each attempt, never changes an outcome. */

@@ -11,6 +11,9 @@ import type { WorkerDeps } from './deps.ts';
 import { emailStatusJob } from './email-events-worker.ts';
 import type { SuppressionList } from '../privacy/suppression.ts';
 
+/** The label of a welcome email status write among an enrollment's call details. */
+export const EMAIL_STATUS_CALLS = 'email-status';
+
 type Settle<J> = (jobs: Job<J>[], err: unknown, token: string, signal: AbortSignal) => Promise<JobOutcome>;
 type Fail<J> = (job: Job<J>, err: Error, token: string) => Promise<void>;
 /** Lets completed jobs go of their data (never throws: see ContactsBatchHandler). */
@@ -48,7 +51,8 @@ export class StatusWriter {
       return this.batchFailed(jobs, err, token, signal);
     }
     await this.deps.calls
-      ?.recorded(writes.map((w) => ({ queue: QUEUES.contacts, jobId: enrollmentKey(w.job.data.enrollmentId), attempt: w.job.attemptsMade + 1, calls: [{ api: 'hubspot', operation: 'contacts.upsert (welcome email status)', request: { email: maskEmail(w.email), status: w.status }, response: { ...results.get(w.email) } }] })))
+      // A field of its own ("email-status"), not the enrollment's crm-contacts attempt, whose contact write it would replace.
+      ?.recorded(writes.map((w) => ({ queue: EMAIL_STATUS_CALLS, late: true, jobId: enrollmentKey(w.job.data.enrollmentId), attempt: w.job.attemptsMade + 1, calls: [{ api: 'hubspot', operation: 'contacts.upsert (welcome email status)', request: { email: maskEmail(w.email), status: w.status }, response: { ...results.get(w.email) } }] })))
       .catch(() => undefined);
     let outcome: JobOutcome = 'completed';
     const completed: Job[] = [];

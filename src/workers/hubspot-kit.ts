@@ -49,7 +49,8 @@ export function hubSpotQueuesHold(deps: Pick<WorkerDeps, 'queues'>): DailyLimitO
  */
 export function hubSpotKit(deps: WorkerDeps, opts: HubSpotWorkerOptions, probe: (client: Client) => Promise<unknown>): HubSpotKit {
   const { config, log } = deps;
-  const now = opts.clock?.now ?? Date.now;
+  const clock = opts.clock;
+  const now = clock ? () => clock.now() : Date.now;
   const store = new DailyLimitStore(deps.redis, config.redis.prefix);
   const client = opts.client ?? createHubSpotClient(config.hubspot);
   const meter = new DailyUsageMeter(store, now, (err) => log.debug({ err: err.message }, 'HubSpot daily usage not recorded'));

@@ -119,7 +119,7 @@ export function welcomeEmailProcessor(ctx: WelcomeEmailContext) {
       }
       observe(failure.kind);
       if (failure.kind === 'rejected') throw new UnrecoverableError(failure.message);
-      throw new Error(failure.message);
+      throw new Error(failure.message, { cause: err });
     }
 
     metrics.apiCalls.inc({ ...api, status: String(response.statusCode) });

@@ -6,7 +6,7 @@ import { idempotencyKey } from '../../src/events/idempotency-key.ts';
 import { EventIntake } from '../../src/queues/intake.ts';
 import { QUEUES } from '../../src/queues/names.ts';
 import { openQueues, type QueueSet } from '../../src/queues/registry.ts';
-import { generateEventKeyPair } from '../../src/receiver/sendgrid-signature.ts';
+import { generateEventKeyPair } from '../../src/sendgrid-signature.ts';
 import { redisUrl } from '../support/env.ts';
 import { emailTally, enrollEvent, report } from '../support/faults.ts';
 import { spawnService, type ServiceProcess } from '../support/processes.ts';

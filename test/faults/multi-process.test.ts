@@ -10,7 +10,7 @@ import { spawnService, type ServiceProcess } from '../support/processes.ts';
 
 // Two receiver and two worker processes on one Redis. Every event is delivered to both receivers
 // at once; HubSpot allows LIMIT requests per rolling 10 s and each worker process is given a budget
-// of BUDGET (10 % below, as README advises: the budget is taken just before a request leaves, so
+// of BUDGET (10 % below, as docs/hubspot.md advises: the budget is taken just before a request leaves, so
 // a CPU-starved process can send late and bunch requests; measured: with BUDGET = LIMIT on a
 // machine loaded by a second test run, 21 arrived in one window). The budget lives in Redis, so
 // together they must stay within LIMIT; two separate budgets would allow 2 x BUDGET.

@@ -55,7 +55,7 @@ describe('the same enrollment webhook delivered 5 times', () => {
     ['one after another', 'redeliver_seq', false],
     ['all at once', 'redeliver_conc', true],
   ])('%s: one 202, four 200 duplicates, one contact write, one email', async (_how, id, concurrent) => {
-    const body = enrollEvent(id as string);
+    const body = enrollEvent(id);
     const statuses = concurrent
       ? (await Promise.all(Array.from({ length: 5 }, () => t.post(body)))).map((r) => r.status)
       : await (async () => {
@@ -65,13 +65,13 @@ describe('the same enrollment webhook delivered 5 times', () => {
         })();
     expect([...statuses].sort()).toEqual([200, 200, 200, 200, 202]);
 
-    await settled(id as string);
+    await settled(id);
     // And once more after it was processed: still a duplicate, nothing sent again.
     expect((await t.post(body)).status).toBe(200);
     expect((await unfinished(queues)).total, 'jobs made by the late copy').toBe(0);
 
     const writes = contactWrites(hubspot, `${id}@example.com`);
-    const emails = sendgrid.outbox.withCustomArg('enrollment_id', id as string).length;
+    const emails = sendgrid.outbox.withCustomArg('enrollment_id', id).length;
     expect(writes).toBe(1);
     expect(emails).toBe(1);
     report(`redelivery-${concurrent ? 'concurrent' : 'sequential'}`, { sent: 6, acknowledged202: 1, duplicate200: 5, contactWrites: writes, emails });

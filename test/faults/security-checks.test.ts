@@ -17,7 +17,7 @@ describe('production start-up without WEBHOOK_SECRET', () => {
     ['receiver', ''],
     ['worker', ' , '],
   ])('refuses --role %s (WEBHOOK_SECRET=%j) with exit code 2 and a message naming the key', async (role, secret) => {
-    const res = await runCli(['start', '--role', role!], { ...production, WEBHOOK_SECRET: secret });
+    const res = await runCli(['start', '--role', role], { ...production, WEBHOOK_SECRET: secret });
     expect(res.code).toBe(2);
     expect(res.stderr).toMatch(/config WEBHOOK_SECRET: is required in production/);
     expect(res.stdout).not.toMatch(/listening/);

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { QUEUES } from '../../src/queues/names.ts';
 import { openQueues, type QueueSet } from '../../src/queues/registry.ts';
-import { EVENT_SIGNATURE_HEADER, EVENT_TIMESTAMP_HEADER, generateEventKeyPair, signEventBatch } from '../../src/receiver/sendgrid-signature.ts';
+import { EVENT_SIGNATURE_HEADER, EVENT_TIMESTAMP_HEADER, generateEventKeyPair, signEventBatch } from '../../src/sendgrid-signature.ts';
 import { report } from '../support/faults.ts';
 import { startTestService } from '../support/receiver.ts';
 

@@ -1,6 +1,6 @@
 import { appRoutes } from '@bull-board/api/dist/routes.js';
 import { adminApiRouter, type AdminApiDeps } from '../../src/admin/api.ts';
-import { DASHBOARD_PATH } from '../../src/admin/bull-board.ts';
+import { DASHBOARD_PATH } from '../../src/console-links.ts';
 import { SANDBOX_PATH } from '../../src/admin/sandbox-page.ts';
 import { createLogger } from '../../src/log.ts';
 import type { DeadLetter } from '../../src/queues/dead-letter.ts';

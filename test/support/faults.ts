@@ -96,7 +96,7 @@ export function emailTally(sg: SendGridEmulator): { perEnrollment: Map<string, n
   return { perEnrollment, duplicates };
 }
 
-/** Prints one scenario's measured numbers on a line of their own (collected into README "Reliability"). */
+/** Prints one scenario's measured numbers on a line of their own (collected into docs/reliability.md). */
 export function report(scenario: string, numbers: Record<string, unknown>): void {
   console.log(`[faults] ${scenario}: ${JSON.stringify(numbers)}`);
 }

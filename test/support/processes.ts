@@ -31,8 +31,8 @@ export function spawnService(name: string, role: 'all' | 'receiver' | 'worker', 
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (out += d));
+  proc.stdout.on('data', (d) => (out += d));
+  proc.stderr.on('data', (d) => (out += d));
   const gone = new Promise<void>((ok) => proc.once('exit', () => ok()));
   let closed = false; // exited and its output read to the end
   proc.once('close', () => (closed = true));
@@ -45,8 +45,8 @@ export function spawnService(name: string, role: 'all' | 'receiver' | 'worker', 
       const seen = () => (typeof text === 'string' ? out.includes(text) : text.test(out));
       const done = (err?: Error) => {
         clearTimeout(timer);
-        proc.stdout!.off('data', check);
-        proc.stderr!.off('data', check);
+        proc.stdout.off('data', check);
+        proc.stderr.off('data', check);
         proc.off('close', exited);
         if (err) fail(err);
         else ok();
@@ -54,8 +54,8 @@ export function spawnService(name: string, role: 'all' | 'receiver' | 'worker', 
       const check = () => seen() && done();
       const exited = () => done(seen() ? undefined : new Error(`${name} exited (${proc.exitCode ?? proc.signalCode}) before "${text}":\n${tail()}`));
       const timer = setTimeout(() => done(new Error(`${name} did not print "${text}" within ${timeoutMs} ms:\n${tail()}`)), timeoutMs);
-      proc.stdout!.on('data', check);
-      proc.stderr!.on('data', check);
+      proc.stdout.on('data', check);
+      proc.stderr.on('data', check);
       proc.once('close', exited);
       if (seen() || closed) exited();
     });

@@ -39,7 +39,7 @@ export async function startLocalCluster(masters = 3): Promise<LocalCluster> {
   }
   const stop = async () => {
     await Promise.all(
-      procs.map((p) => (p.exitCode !== null || p.signalCode !== null ? undefined : new Promise<void>((ok) => (p.once('exit', () => ok()), p.kill('SIGTERM'))))),
+      procs.map((p) => (p.exitCode !== null || p.signalCode !== null ? Promise.resolve() : new Promise<void>((ok) => (p.once('exit', () => ok()), p.kill('SIGTERM'))))),
     );
     rmSync(dir, { recursive: true, force: true });
   };

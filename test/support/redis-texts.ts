@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { globSafe, scanKeys } from '../../src/redis/keys.ts';
-import { PACKED_FIELD, unpackFields } from '../../src/trace/packing.ts';
+import { isPackedField, PACKED_FIELD, packedValue, unpackFields } from '../../src/trace/packing.ts';
 
 /** One text Redis holds: the key, what part of it (a field, a stream entry, a packed trace's field), the text. */
 export interface HeldText {
@@ -33,8 +33,11 @@ export async function textsUnder(redis: Redis, prefix: string): Promise<HeldText
     const type = await redis.type(key);
     if (type === 'string') out.push({ key, where: 'value', text: (await redis.get(key)) ?? '' });
     else if (type === 'hash') {
-      for (const [field, value] of Object.entries(await redis.hgetallBuffer(key))) {
-        if (field === PACKED_FIELD) for (const [name, text] of unpackFields(value)) out.push({ key, where: `${PACKED_FIELD} → ${name}`, text });
+      const hash = await redis.hgetallBuffer(key);
+      const packed = packedValue(hash);
+      if (packed) for (const [name, text] of unpackFields(packed)) out.push({ key, where: `${PACKED_FIELD} → ${name}`, text });
+      for (const [field, value] of Object.entries(hash)) {
+        if (isPackedField(field)) continue;
         else if (field === 'data' && /-dlq:[^:]+$/.test(key)) out.push(...splitLetter(key, value.toString()));
         else out.push({ key, where: field, text: value.toString() });
       }
@@ -54,4 +57,10 @@ export function holding(texts: HeldText[], needles: string[], digitRuns: string[
     const digits = all.replace(/[\s()+.-]/g, '');
     return needles.some((n) => lower.includes(n.toLowerCase())) || digitRuns.some((d) => digits.includes(d));
   });
+}
+
+/** Whether a hash holds a packed value and nothing beside it (every field one of its pieces). */
+export async function packedOnly(redis: Redis, key: string): Promise<boolean> {
+  const fields = await redis.hkeys(key);
+  return fields.length > 0 && fields.every(isPackedField);
 }

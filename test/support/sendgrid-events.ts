@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { EVENT_SIGNATURE_HEADER, EVENT_TIMESTAMP_HEADER, signEventBatch } from '../../src/receiver/sendgrid-signature.ts';
+import { EVENT_SIGNATURE_HEADER, EVENT_TIMESTAMP_HEADER, signEventBatch } from '../../src/sendgrid-signature.ts';
 
 /** A SendGrid event as SendGrid posts it, about the send `messageId` of `enrollmentId` (custom_args on unless `bare`). */
 export function sgEvent(event: string, enrollmentId: string, messageId: string, over: Record<string, unknown> = {}, bare = false): Record<string, unknown> {

@@ -1,7 +1,7 @@
 /**
  * How the emulator answers where HubSpot's documentation is silent and integrators report one
  * behaviour or another. course-sync must be right either way, so its tests run against each.
- * The defaults are what the sources make most likely (README "The HubSpot emulator").
+ * The defaults are what the sources make most likely (docs/emulators.md).
  */
 export interface HubSpotBehaviour {
   /**

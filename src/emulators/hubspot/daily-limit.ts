@@ -40,7 +40,7 @@ export function portalDay(timeZone: string, t: number): string {
 export function utcOffsetMs(timeZone: string, t: number): number {
   const p = parts(timeZone, t);
   const second = Math.floor(t / 1000) * 1000;
-  return Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!, p.second!) - second;
+  return Date.UTC(p.year!, p.month! - 1, p.day, p.hour, p.minute, p.second) - second;
 }
 
 /**

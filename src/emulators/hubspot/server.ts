@@ -94,7 +94,7 @@ function send(res: ServerResponse, answer: RouteAnswer, headers: Record<string, 
 
 /**
  * Starts the HubSpot emulator: the CRM endpoints course-sync calls, answering with HubSpot's
- * status codes, bodies and rate-limit headers (see README "HubSpot contacts").
+ * status codes, bodies and rate-limit headers (see docs/hubspot.md and docs/api-facts.md).
  */
 export async function startHubSpotEmulator(opts: HubSpotEmulatorOptions = {}): Promise<HubSpotEmulator> {
   const token = opts.token ?? 'emulator-token';

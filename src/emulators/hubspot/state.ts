@@ -261,7 +261,7 @@ export class HubSpotState {
 
   private indexBy(type: ObjectType, property: string): Map<string, CrmObject> {
     const out = new Map<string, CrmObject>();
-    for (const o of this.objects[type].values()) if (o.properties[property]) out.set(o.properties[property]!, o);
+    for (const o of this.objects[type].values()) if (o.properties[property]) out.set(o.properties[property], o);
     return out;
   }
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { signedEventHeaders } from '../../receiver/sendgrid-signature.ts';
+import { signedEventHeaders } from '../../sendgrid-signature.ts';
 import { DEFAULT_FATE_DOMAINS, scriptFor, type Fate } from './event-script.ts';
 import type { OutboxEmail } from './outbox.ts';
 
@@ -116,7 +116,7 @@ export class EventPoster {
     while (this.pending.length) {
       const batch = this.pending.splice(0, MAX_BATCH);
       const body = JSON.stringify(batch.map((b) => b.event));
-      let status = 0;
+      let status: number;
       try {
         const res = await fetch(this.opts.url, {
           method: 'POST',

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { BodyTooLargeError, readRawBody } from '../../receiver/raw-body.ts';
+import { BodyTooLargeError, readRawBody } from '../../raw-body.ts';
 import { accountAnswer, type AccountOptions } from './account.ts';
 import type { EventPoster } from './event-poster.ts';
 import type { Outbox } from './outbox.ts';

@@ -31,6 +31,8 @@ const MAX_KEPT_BYTES = 64 * 1024;
 /**
  * Rejected webhooks, in a bounded Redis stream (oldest dropped past `maxEntries`), so a bad
  * delivery is never silently lost and ops can see what Loopwise sent and why it was refused.
+ * A room of its own below the pipeline: the receiver writes it; the traces, the console, the CLI,
+ * the overview and the retention purge read it (README "Layout").
  */
 export class Quarantine {
   readonly key: string;

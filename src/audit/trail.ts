@@ -24,7 +24,9 @@ const AUDIT_TTL_SECONDS = 90 * 86_400;
 
 /**
  * The audit trail of operator actions: each is logged, and the last AUDIT_KEEP are kept in Redis
- * (one capped list) for the overview page, whichever process or command did them.
+ * (one capped list) for the overview page, whichever process or command did them. A room of its
+ * own below the faces: the console and the CLI write it, student-data records what forget and
+ * export did in its terms (README "Layout").
  */
 export class AuditTrail {
   private readonly key: string;

@@ -1,6 +1,9 @@
+// A request's body as bytes, and the refusals that go with it (413, 415): the webhooks (whose
+// signatures are over the raw bytes), the console's forms and JSON, and the SendGrid emulator read
+// bodies here, on the ground beside http-error.ts.
 import type { IncomingMessage } from 'node:http';
 import type { Context } from 'koa';
-import { HttpError } from '../http-error.ts';
+import { HttpError } from './http-error.ts';
 
 const JSON_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
 

@@ -1,3 +1,6 @@
+// SendGrid's Signed Event Webhook, both halves side by side: config checks the verification key at
+// start-up, the receiver verifies each batch, the SendGrid emulator and `course-sync emit
+// sendgrid-events` sign. On the ground, so that each reaches it without importing another's room.
 import { createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 
 /** The headers of SendGrid's Signed Event Webhook. */

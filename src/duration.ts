@@ -1,3 +1,5 @@
+// How long ago, in the words ops type: `course-sync dlq purge <queue> --older-than 7d` and the console's
+// `{"olderThan": "7d"}` read durations the same way, so the parsing sits on the ground both stand on.
 const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
 
 /** A duration such as "30m", "12h" or "7d" could not be read; the message shows the accepted forms. */
