@@ -6,7 +6,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'data/**', 'test-results/**', 'bench/results/**', 'src/admin/assets/**', 'bin/**', '**/*.js'] },
+  {
+    ignores: [
+      'node_modules/**',
+      'data/**',
+      'test-results/**',
+      'bench/results/**',
+      'src/admin/assets/**',
+      'bin/**',
+      '**/*.js',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -19,7 +29,10 @@ export default tseslint.config(
       // String(value) of a JSON scalar of unknown type is deliberate throughout (payload fields, headers);
       // template literals, where an object slips in unnoticed, are checked by the next rule.
       '@typescript-eslint/no-base-to-string': 'off',
-      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true, allowNullish: true }],
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowNumber: true, allowBoolean: true, allowNullish: true },
+      ],
       '@typescript-eslint/unbound-method': 'error',
       '@typescript-eslint/only-throw-error': 'error',
       '@typescript-eslint/prefer-promise-reject-errors': 'error',
@@ -31,7 +44,15 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'off',
       // A test declares what its clean-up closes before it is made (the closure reads it later).
       'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        {
+          argsIgnorePattern: '^_',
+          varsIgnorePattern: '^_',
+          destructuredArrayIgnorePattern: '^_',
+          ignoreRestSiblings: true,
+        },
+      ],
     },
   },
 );

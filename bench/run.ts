@@ -40,7 +40,10 @@ async function main(argv: string[]): Promise<void> {
   const flags = new Set(argv.filter((a) => a.startsWith('--')));
   const names = argv.filter((a) => !a.startsWith('--'));
   if (flags.has('--help')) return void console.log(USAGE);
-  const unknown = [...names.filter((n) => !SCENARIOS[n]), ...[...flags].filter((f) => !['--quick', '--profile'].includes(f))];
+  const unknown = [
+    ...names.filter((n) => !SCENARIOS[n]),
+    ...[...flags].filter((f) => !['--quick', '--profile'].includes(f)),
+  ];
   if (unknown.length) {
     console.error(`unknown: ${unknown.join(', ')}\n${USAGE}`);
     process.exitCode = 2;
@@ -51,11 +54,23 @@ async function main(argv: string[]): Promise<void> {
   const profileDir = `${results}profiles`;
   rmSync(profileDir, { recursive: true, force: true });
   const loadBefore = load1();
-  if (loadBefore > 0.5) process.stderr.write(`bench: WARNING load average is ${loadBefore} before the run: other processes compete for the CPUs and the figures will be low\n`);
+  if (loadBefore > 0.5)
+    process.stderr.write(
+      `bench: WARNING load average is ${loadBefore} before the run: other processes compete for the CPUs and the figures will be low\n`,
+    );
   const report = new Report();
-  const ctx = await openContext({ quick: flags.has('--quick'), profile: flags.has('--profile'), report, logDir: `${results}logs`, profileDir });
+  const ctx = await openContext({
+    quick: flags.has('--quick'),
+    profile: flags.has('--profile'),
+    report,
+    logDir: `${results}logs`,
+    profileDir,
+  });
   // Ctrl-C (or SIGTERM): stop the children, Redis, and remove Redis' temporary data.
-  const abort = () => void stopAllChildren().then(() => ctx.close()).finally(() => process.exit(130));
+  const abort = () =>
+    void stopAllChildren()
+      .then(() => ctx.close())
+      .finally(() => process.exit(130));
   process.once('SIGINT', abort).once('SIGTERM', abort);
   const started = Date.now();
   const timings: Record<string, number> = {};
@@ -67,13 +82,26 @@ async function main(argv: string[]): Promise<void> {
       interference.worst = 0;
       try {
         await ctx.redis.flushall(); // each scenario starts on an empty Redis
-        await (await load(file, fn))(ctx);
+        await (
+          await load(file, fn)
+        )(ctx);
       } catch (err) {
-        report.add({ scenario: title, metric: 'scenario failed', value: NaN, unit: '', versus: (err as Error).message.split('\n')[0]!.slice(0, 120), pass: false });
+        report.add({
+          scenario: title,
+          metric: 'scenario failed',
+          value: NaN,
+          unit: '',
+          versus: (err as Error).message.split('\n')[0]!.slice(0, 120),
+          pass: false,
+        });
         report.note(title, `failed: ${(err as Error).stack ?? String(err)}`);
       }
       timings[name] = Math.round((Date.now() - t0) / 100) / 10;
-      if (interference.worst > 0.25) report.note(title, `WARNING: other processes on this machine used up to ${interference.worst.toFixed(2)} cores while it was measured; its figures are low`);
+      if (interference.worst > 0.25)
+        report.note(
+          title,
+          `WARNING: other processes on this machine used up to ${interference.worst.toFixed(2)} cores while it was measured; its figures are low`,
+        );
       process.stderr.write(`bench: ${title} done in ${timings[name]} s\n`);
     }
   } finally {
@@ -83,8 +111,17 @@ async function main(argv: string[]): Promise<void> {
   const m = { ...machine(), loadBefore };
   const total = Math.round((Date.now() - started) / 1000);
   console.log(report.table());
-  console.log(`\nmachine: ${m.nproc} CPUs (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}, Redis ${m.redis}; load average before the run ${m.loadBefore}; mode ${ctx.quick ? 'quick' : 'full'}; ${total} s`);
-  report.write(`${results}latest.json`, { startedAt: new Date(started).toISOString(), seconds: total, mode: ctx.quick ? 'quick' : 'full', scenarios: selected, timings, machine: m });
+  console.log(
+    `\nmachine: ${m.nproc} CPUs (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}, Redis ${m.redis}; load average before the run ${m.loadBefore}; mode ${ctx.quick ? 'quick' : 'full'}; ${total} s`,
+  );
+  report.write(`${results}latest.json`, {
+    startedAt: new Date(started).toISOString(),
+    seconds: total,
+    mode: ctx.quick ? 'quick' : 'full',
+    scenarios: selected,
+    timings,
+    machine: m,
+  });
   console.log(`figures written to bench/results/latest.json`);
   if (report.rows.some((r) => r.metric === 'scenario failed')) process.exitCode = 1;
 }

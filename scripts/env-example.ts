@@ -26,7 +26,13 @@ export function describeSetting(setting: Setting): string {
   if (setting.kind === 'enum') extra.push(`one of: ${setting.values!.join(', ')}`);
   if (setting.kind === 'int') {
     const { min, max } = setting;
-    extra.push(min !== undefined && max !== undefined ? `whole number ${min}..${max}` : min !== undefined ? `whole number >= ${min}` : 'whole number');
+    extra.push(
+      min !== undefined && max !== undefined
+        ? `whole number ${min}..${max}`
+        : min !== undefined
+          ? `whole number >= ${min}`
+          : 'whole number',
+    );
   }
   if (setting.kind === 'bool') extra.push('true or false');
   return extra.length ? `${setting.doc} (${extra.join('; ')})` : setting.doc;
@@ -35,7 +41,10 @@ export function describeSetting(setting: Setting): string {
 /** The text of `.env.example`: one commented block per setting, in the order of settings.ts. */
 export function renderEnvExample(): string {
   const blocks = (Object.entries(settings) as [string, Setting][]).map(([key, setting]) => {
-    const line = setting.default === undefined ? `${key}=` : `# ${key}=${/[\s#"']/.test(setting.default) ? JSON.stringify(setting.default) : setting.default}`;
+    const line =
+      setting.default === undefined
+        ? `${key}=`
+        : `# ${key}=${/[\s#"']/.test(setting.default) ? JSON.stringify(setting.default) : setting.default}`;
     return `# ${describeSetting(setting)}\n${line}`;
   });
   return `${HEADER.join('\n')}\n\n${blocks.join('\n\n')}\n`;

@@ -1,7 +1,9 @@
 import { BlockList, isIP } from 'node:net';
 
 /** "1.2.3.4", "::1" or "10.0.0.0/8" as [address, prefix length, family], or undefined when it is neither. */
-export function parseAddressRange(entry: string): [address: string, prefix: number, family: 'ipv4' | 'ipv6'] | undefined {
+export function parseAddressRange(
+  entry: string,
+): [address: string, prefix: number, family: 'ipv4' | 'ipv6'] | undefined {
   const [address = '', bits, extra] = entry.trim().split('/');
   const version = isIP(address);
   if (!version || extra !== undefined) return undefined;

@@ -27,13 +27,16 @@ function parseValue(key: string, setting: Setting, raw: string): unknown {
     case 'int': {
       if (!/^-?\d+$/.test(raw)) throw new ConfigError(key, `expected a whole number, got "${raw}"`);
       const n = Number(raw);
-      if (setting.min !== undefined && n < setting.min) throw new ConfigError(key, `must be at least ${setting.min}, got ${n}`);
-      if (setting.max !== undefined && n > setting.max) throw new ConfigError(key, `must be at most ${setting.max}, got ${n}`);
+      if (setting.min !== undefined && n < setting.min)
+        throw new ConfigError(key, `must be at least ${setting.min}, got ${n}`);
+      if (setting.max !== undefined && n > setting.max)
+        throw new ConfigError(key, `must be at most ${setting.max}, got ${n}`);
       return n;
     }
     case 'fraction': {
       const n = Number(raw);
-      if (!/^\d*\.?\d+$/.test(raw) || !(n >= 0 && n <= 1)) throw new ConfigError(key, `expected a share from 0 to 1 such as 0.05, got "${raw}"`);
+      if (!/^\d*\.?\d+$/.test(raw) || !(n >= 0 && n <= 1))
+        throw new ConfigError(key, `expected a share from 0 to 1 such as 0.05, got "${raw}"`);
       return n;
     }
     case 'bool':
@@ -48,18 +51,26 @@ function parseValue(key: string, setting: Setting, raw: string): unknown {
         throw new ConfigError(key, 'is not a valid URL');
       }
       const allowed = key === 'REDIS_URL' ? ['redis:', 'rediss:'] : ['http:', 'https:'];
-      if (!allowed.includes(url.protocol)) throw new ConfigError(key, `must start with ${allowed.map((p) => p + '//').join(' or ')}`);
+      if (!allowed.includes(url.protocol))
+        throw new ConfigError(key, `must start with ${allowed.map((p) => p + '//').join(' or ')}`);
       return raw.replace(/\/+$/, '');
     }
     case 'list':
     case 'secret-list':
-      return raw.split(',').map((s) => s.trim()).filter(Boolean);
+      return raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     case 'enum':
-      if (!setting.values!.includes(raw)) throw new ConfigError(key, `must be one of ${setting.values!.join(', ')}, got "${raw}"`);
+      if (!setting.values!.includes(raw))
+        throw new ConfigError(key, `must be one of ${setting.values!.join(', ')}, got "${raw}"`);
       return raw;
     case 'map-int': {
       const out: Record<string, number> = {};
-      for (const pair of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+      for (const pair of raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)) {
         const m = /^([A-Za-z]{3})\s*=\s*(\d)$/.exec(pair);
         if (!m) throw new ConfigError(key, `expected entries like "TWD=0", got "${pair}"`);
         out[m[1]!.toUpperCase()] = Number(m[2]);

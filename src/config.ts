@@ -17,7 +17,12 @@ export interface Config {
   logLevel: string;
   /** LOG_FORMAT: `auto` picks readable lines on a terminal, JSON elsewhere. */
   logFormat: 'auto' | 'json' | 'pretty';
-  redis: { url?: string; dataDir: string; prefix: string; /** REDIS_URL is a node of a Redis Cluster. */ cluster: boolean };
+  redis: {
+    url?: string;
+    dataDir: string;
+    prefix: string;
+    /** REDIS_URL is a node of a Redis Cluster. */ cluster: boolean;
+  };
   webhook: {
     secrets: string[];
     maxBodyBytes: number;
@@ -73,7 +78,14 @@ export interface Config {
   trace: { retentionDays: number; callRetentionDays: number; compactAfterSeconds: number; piiHashKey?: string };
   /** How long dead letters and quarantine entries (personal data) are kept. */
   privacy: { retentionDays: number };
-  alerts: { webhookUrl?: string; oldestWaitingSeconds: number; checkIntervalSeconds: number; minIntervalSeconds: number; bounceRate: number; bounceMinSends: number };
+  alerts: {
+    webhookUrl?: string;
+    oldestWaitingSeconds: number;
+    checkIntervalSeconds: number;
+    minIntervalSeconds: number;
+    bounceRate: number;
+    bounceMinSends: number;
+  };
   /** True when HubSpot and SendGrid are served by the built-in emulators. */
   sandbox: boolean;
 }
@@ -105,36 +117,93 @@ export function loadConfig(env: Env = process.env): Config {
   const production = v.NODE_ENV === 'production';
   const sandbox = !v.HUBSPOT_ACCESS_TOKEN && !v.SENDGRID_API_KEY;
   if (production) {
-    if (!v.WEBHOOK_SECRET?.length) throw new ConfigError('WEBHOOK_SECRET', 'is required in production (the Loopwise signing key)');
-    if (!v.HUBSPOT_ACCESS_TOKEN) throw new ConfigError('HUBSPOT_ACCESS_TOKEN', 'is required in production (sandbox emulators are for development only)');
-    if (!v.SENDGRID_API_KEY) throw new ConfigError('SENDGRID_API_KEY', 'is required in production (sandbox emulators are for development only)');
+    if (!v.WEBHOOK_SECRET?.length)
+      throw new ConfigError('WEBHOOK_SECRET', 'is required in production (the Loopwise signing key)');
+    if (!v.HUBSPOT_ACCESS_TOKEN)
+      throw new ConfigError(
+        'HUBSPOT_ACCESS_TOKEN',
+        'is required in production (sandbox emulators are for development only)',
+      );
+    if (!v.SENDGRID_API_KEY)
+      throw new ConfigError(
+        'SENDGRID_API_KEY',
+        'is required in production (sandbox emulators are for development only)',
+      );
   } else if (!sandbox) {
-    if (!v.HUBSPOT_ACCESS_TOKEN) throw new ConfigError('HUBSPOT_ACCESS_TOKEN', 'is missing while SENDGRID_API_KEY is set: give both, or neither for sandbox mode');
-    if (!v.SENDGRID_API_KEY) throw new ConfigError('SENDGRID_API_KEY', 'is missing while HUBSPOT_ACCESS_TOKEN is set: give both, or neither for sandbox mode');
+    if (!v.HUBSPOT_ACCESS_TOKEN)
+      throw new ConfigError(
+        'HUBSPOT_ACCESS_TOKEN',
+        'is missing while SENDGRID_API_KEY is set: give both, or neither for sandbox mode',
+      );
+    if (!v.SENDGRID_API_KEY)
+      throw new ConfigError(
+        'SENDGRID_API_KEY',
+        'is missing while HUBSPOT_ACCESS_TOKEN is set: give both, or neither for sandbox mode',
+      );
   }
-  if (!/^[A-Za-z]{2}$/.test(v.PHONE_DEFAULT_REGION)) throw new ConfigError('PHONE_DEFAULT_REGION', `expected a two-letter region code such as TW, got "${v.PHONE_DEFAULT_REGION}"`);
-  if (!isEmail(v.WELCOME_EMAIL_FROM)) throw new ConfigError('WELCOME_EMAIL_FROM', `is not an e-mail address: "${v.WELCOME_EMAIL_FROM}"`);
-  for (const entry of v.WEBHOOK_IP_ALLOWLIST) if (!parseAddressRange(entry)) throw new ConfigError('WEBHOOK_IP_ALLOWLIST', `expected IP addresses or CIDR ranges, got "${entry}"`);
+  if (!/^[A-Za-z]{2}$/.test(v.PHONE_DEFAULT_REGION))
+    throw new ConfigError(
+      'PHONE_DEFAULT_REGION',
+      `expected a two-letter region code such as TW, got "${v.PHONE_DEFAULT_REGION}"`,
+    );
+  if (!isEmail(v.WELCOME_EMAIL_FROM))
+    throw new ConfigError('WELCOME_EMAIL_FROM', `is not an e-mail address: "${v.WELCOME_EMAIL_FROM}"`);
+  for (const entry of v.WEBHOOK_IP_ALLOWLIST)
+    if (!parseAddressRange(entry))
+      throw new ConfigError('WEBHOOK_IP_ALLOWLIST', `expected IP addresses or CIDR ranges, got "${entry}"`);
   // A redelivery the dedupe no longer recognises must still find the sent marker.
-  if (v.SENT_MARKER_TTL_DAYS * 86_400 < v.DEDUPE_TTL_SECONDS) throw new ConfigError('SENT_MARKER_TTL_DAYS', `must cover DEDUPE_TTL_SECONDS (${v.DEDUPE_TTL_SECONDS} s = ${+(v.DEDUPE_TTL_SECONDS / 86_400).toFixed(2)} days), got ${v.SENT_MARKER_TTL_DAYS} days`);
+  if (v.SENT_MARKER_TTL_DAYS * 86_400 < v.DEDUPE_TTL_SECONDS)
+    throw new ConfigError(
+      'SENT_MARKER_TTL_DAYS',
+      `must cover DEDUPE_TTL_SECONDS (${v.DEDUPE_TTL_SECONDS} s = ${+(v.DEDUPE_TTL_SECONDS / 86_400).toFixed(2)} days), got ${v.SENT_MARKER_TTL_DAYS} days`,
+    );
   // A batch still young enough to be taken in must still be recognised when it comes again.
   const maxAge = v.SENDGRID_WEBHOOK_MAX_AGE_SECONDS;
-  if (maxAge !== undefined && maxAge > v.SENDGRID_EVENT_DEDUPE_HOURS * 3600) throw new ConfigError('SENDGRID_EVENT_DEDUPE_HOURS', `must cover SENDGRID_WEBHOOK_MAX_AGE_SECONDS (${maxAge} s = ${+(maxAge / 3600).toFixed(2)} hours), got ${v.SENDGRID_EVENT_DEDUPE_HOURS} hours`);
+  if (maxAge !== undefined && maxAge > v.SENDGRID_EVENT_DEDUPE_HOURS * 3600)
+    throw new ConfigError(
+      'SENDGRID_EVENT_DEDUPE_HOURS',
+      `must cover SENDGRID_WEBHOOK_MAX_AGE_SECONDS (${maxAge} s = ${+(maxAge / 3600).toFixed(2)} hours), got ${v.SENDGRID_EVENT_DEDUPE_HOURS} hours`,
+    );
   if (v.QUEUE_PREFIX.includes(':')) throw new ConfigError('QUEUE_PREFIX', 'may not contain ":"');
-  if (v.REDIS_CLUSTER && !v.REDIS_URL) throw new ConfigError('REDIS_CLUSTER', 'needs REDIS_URL pointing at a node of the cluster (the private redis-server is a single node)');
+  if (v.REDIS_CLUSTER && !v.REDIS_URL)
+    throw new ConfigError(
+      'REDIS_CLUSTER',
+      'needs REDIS_URL pointing at a node of the cluster (the private redis-server is a single node)',
+    );
   // Redis Cluster hashes only the part between the first "{" and the next "}": one tag puts every key in one slot.
-  if (v.REDIS_CLUSTER && !/^[^{]*\{[^}]+\}/.test(v.QUEUE_PREFIX)) throw new ConfigError('QUEUE_PREFIX', `must hold a {hash-tag} when REDIS_CLUSTER is true, e.g. {${v.QUEUE_PREFIX}}, got "${v.QUEUE_PREFIX}"`);
-  if (v.ADMIN_AUTH === 'proxy' && !v.ADMIN_PROXY_ALLOWLIST.length) throw new ConfigError('ADMIN_PROXY_ALLOWLIST', 'is required with ADMIN_AUTH=proxy: the addresses of the sign-on proxy (the user header is trusted from nowhere else)');
-  for (const entry of v.ADMIN_PROXY_ALLOWLIST) if (!parseAddressRange(entry)) throw new ConfigError('ADMIN_PROXY_ALLOWLIST', `expected IP addresses or CIDR ranges such as 10.0.0.0/8, got "${entry}"`);
-  if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(v.ADMIN_PROXY_USER_HEADER)) throw new ConfigError('ADMIN_PROXY_USER_HEADER', `is not a header name: "${v.ADMIN_PROXY_USER_HEADER}"`);
-  if (v.ADMIN_PORT !== undefined && v.ADMIN_PORT !== 0 && v.ADMIN_PORT === v.PORT) throw new ConfigError('ADMIN_PORT', `must differ from PORT (${v.PORT})`);
-  if (v.DASHBOARD_VIEWER_PASSWORD && v.DASHBOARD_VIEWER_USER === v.DASHBOARD_USER) throw new ConfigError('DASHBOARD_VIEWER_USER', `must differ from DASHBOARD_USER ("${v.DASHBOARD_USER}")`);
-  if (v.DASHBOARD_VIEWER_PASSWORD && v.DASHBOARD_VIEWER_PASSWORD === v.DASHBOARD_PASSWORD) throw new ConfigError('DASHBOARD_VIEWER_PASSWORD', 'must differ from DASHBOARD_PASSWORD');
+  if (v.REDIS_CLUSTER && !/^[^{]*\{[^}]+\}/.test(v.QUEUE_PREFIX))
+    throw new ConfigError(
+      'QUEUE_PREFIX',
+      `must hold a {hash-tag} when REDIS_CLUSTER is true, e.g. {${v.QUEUE_PREFIX}}, got "${v.QUEUE_PREFIX}"`,
+    );
+  if (v.ADMIN_AUTH === 'proxy' && !v.ADMIN_PROXY_ALLOWLIST.length)
+    throw new ConfigError(
+      'ADMIN_PROXY_ALLOWLIST',
+      'is required with ADMIN_AUTH=proxy: the addresses of the sign-on proxy (the user header is trusted from nowhere else)',
+    );
+  for (const entry of v.ADMIN_PROXY_ALLOWLIST)
+    if (!parseAddressRange(entry))
+      throw new ConfigError(
+        'ADMIN_PROXY_ALLOWLIST',
+        `expected IP addresses or CIDR ranges such as 10.0.0.0/8, got "${entry}"`,
+      );
+  if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(v.ADMIN_PROXY_USER_HEADER))
+    throw new ConfigError('ADMIN_PROXY_USER_HEADER', `is not a header name: "${v.ADMIN_PROXY_USER_HEADER}"`);
+  if (v.ADMIN_PORT !== undefined && v.ADMIN_PORT !== 0 && v.ADMIN_PORT === v.PORT)
+    throw new ConfigError('ADMIN_PORT', `must differ from PORT (${v.PORT})`);
+  if (v.DASHBOARD_VIEWER_PASSWORD && v.DASHBOARD_VIEWER_USER === v.DASHBOARD_USER)
+    throw new ConfigError('DASHBOARD_VIEWER_USER', `must differ from DASHBOARD_USER ("${v.DASHBOARD_USER}")`);
+  if (v.DASHBOARD_VIEWER_PASSWORD && v.DASHBOARD_VIEWER_PASSWORD === v.DASHBOARD_PASSWORD)
+    throw new ConfigError('DASHBOARD_VIEWER_PASSWORD', 'must differ from DASHBOARD_PASSWORD');
   for (const key of v.SENDGRID_WEBHOOK_PUBLIC_KEY) {
     const problem = eventKeyProblem(key);
     if (problem) throw new ConfigError('SENDGRID_WEBHOOK_PUBLIC_KEY', problem);
   }
-  if (v.SENDGRID_WELCOME_TEMPLATE_ID && !/^d-[A-Za-z0-9]+$/.test(v.SENDGRID_WELCOME_TEMPLATE_ID)) throw new ConfigError('SENDGRID_WELCOME_TEMPLATE_ID', `must be a dynamic template id starting with "d-", got "${v.SENDGRID_WELCOME_TEMPLATE_ID}"`);
+  if (v.SENDGRID_WELCOME_TEMPLATE_ID && !/^d-[A-Za-z0-9]+$/.test(v.SENDGRID_WELCOME_TEMPLATE_ID))
+    throw new ConfigError(
+      'SENDGRID_WELCOME_TEMPLATE_ID',
+      `must be a dynamic template id starting with "d-", got "${v.SENDGRID_WELCOME_TEMPLATE_ID}"`,
+    );
 
   return {
     env: v.NODE_ENV,
@@ -174,7 +243,12 @@ export function loadConfig(env: Env = process.env): Config {
       language: v.WELCOME_EMAIL_LANGUAGE,
       courseUrlPattern: v.COURSE_URL_PATTERN,
       concurrency: v.EMAIL_CONCURRENCY,
-      events: { publicKeys: v.SENDGRID_WEBHOOK_PUBLIC_KEY, maxAgeSeconds: v.SENDGRID_WEBHOOK_MAX_AGE_SECONDS, graceSeconds: v.SENDGRID_EVENT_GRACE_SECONDS, dedupeTtlSeconds: v.SENDGRID_EVENT_DEDUPE_HOURS * 3600 },
+      events: {
+        publicKeys: v.SENDGRID_WEBHOOK_PUBLIC_KEY,
+        maxAgeSeconds: v.SENDGRID_WEBHOOK_MAX_AGE_SECONDS,
+        graceSeconds: v.SENDGRID_EVENT_GRACE_SECONDS,
+        dedupeTtlSeconds: v.SENDGRID_EVENT_DEDUPE_HOURS * 3600,
+      },
       sentRecordTtlSeconds: v.SENT_MARKER_TTL_DAYS * 86_400,
       messageIndexTtlSeconds: v.SENDGRID_MESSAGE_INDEX_DAYS * 86_400,
     },
@@ -189,7 +263,12 @@ export function loadConfig(env: Env = process.env): Config {
       proxyAllowlist: v.ADMIN_PROXY_ALLOWLIST,
       operators: v.ADMIN_OPERATORS,
     },
-    trace: { retentionDays: v.TRACE_RETENTION_DAYS, callRetentionDays: Math.min(v.CALL_DETAIL_RETENTION_DAYS, v.TRACE_RETENTION_DAYS), compactAfterSeconds: v.TRACE_COMPACT_AFTER_SECONDS, piiHashKey: v.PII_HASH_KEY },
+    trace: {
+      retentionDays: v.TRACE_RETENTION_DAYS,
+      callRetentionDays: Math.min(v.CALL_DETAIL_RETENTION_DAYS, v.TRACE_RETENTION_DAYS),
+      compactAfterSeconds: v.TRACE_COMPACT_AFTER_SECONDS,
+      piiHashKey: v.PII_HASH_KEY,
+    },
     privacy: { retentionDays: v.PII_RETENTION_DAYS },
     alerts: {
       webhookUrl: v.ALERT_WEBHOOK_URL,

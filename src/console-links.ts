@@ -10,6 +10,7 @@ export const DASHBOARD_PATH = '/admin/queues';
  * entry: the JourneyLinks (trace/journey.ts) the console and the CLI hand to the traces.
  */
 export const adminLinks = {
-  job: (queueName: string, jobId: string) => `${DASHBOARD_PATH}/queue/${encodeURIComponent(queueName)}/${encodeURIComponent(jobId)}`,
+  job: (queueName: string, jobId: string) =>
+    `${DASHBOARD_PATH}/queue/${encodeURIComponent(queueName)}/${encodeURIComponent(jobId)}`,
   quarantine: (id: string) => `/admin/api/quarantine/${encodeURIComponent(id)}`,
 };

@@ -23,17 +23,38 @@ export function logFormatFor(setting: 'auto' | LogFormat, stdoutIsTTY: boolean):
  * clear. The readable format is made from that same censored, masked JSON line.
  */
 export function createLogger(level: string, destination?: DestinationStream, opts: LogOptions = {}): Logger {
-  const out = opts.format === 'pretty' ? readableStream(destination ?? pino.destination({ dest: 1, sync: true }), opts.color ?? false) : destination;
+  const out =
+    opts.format === 'pretty'
+      ? readableStream(destination ?? pino.destination({ dest: 1, sync: true }), opts.color ?? false)
+      : destination;
   return pino(
     {
       level,
       base: { service: 'course-sync' },
       redact: {
         paths: [
-          'email', '*.email', 'phone', '*.phone', 'phone_number', '*.phone_number', 'name', 'user.name',
-          'secret', '*.secret', 'token', '*.token', 'apiKey', '*.apiKey', 'password', '*.password',
-          'headers.authorization', 'headers["loopwise-webhook-signature"]', 'headers["teachify-webhook-signature"]',
-          'req.headers.authorization', 'req.headers["loopwise-webhook-signature"]', 'req.headers["teachify-webhook-signature"]',
+          'email',
+          '*.email',
+          'phone',
+          '*.phone',
+          'phone_number',
+          '*.phone_number',
+          'name',
+          'user.name',
+          'secret',
+          '*.secret',
+          'token',
+          '*.token',
+          'apiKey',
+          '*.apiKey',
+          'password',
+          '*.password',
+          'headers.authorization',
+          'headers["loopwise-webhook-signature"]',
+          'headers["teachify-webhook-signature"]',
+          'req.headers.authorization',
+          'req.headers["loopwise-webhook-signature"]',
+          'req.headers["teachify-webhook-signature"]',
         ],
         censor: '[redacted]',
       },
@@ -94,7 +115,16 @@ export function formatLogLine(line: string, color = false): string {
       }
       return `${paint('2', `${key}=`)}${fieldValue(value)}`;
     });
-  const head = [paint('2', time), paint(level.color, level.name.padEnd(5)), String(entry.msg ?? ''), ...fields].filter(Boolean).join(' ');
-  const tail = stack && (entry.level as number) >= 50 ? `\n${stack.split('\n').slice(1).map((l) => paint('2', `    ${l.trim()}`)).join('\n')}` : '';
+  const head = [paint('2', time), paint(level.color, level.name.padEnd(5)), String(entry.msg ?? ''), ...fields]
+    .filter(Boolean)
+    .join(' ');
+  const tail =
+    stack && (entry.level as number) >= 50
+      ? `\n${stack
+          .split('\n')
+          .slice(1)
+          .map((l) => paint('2', `    ${l.trim()}`))
+          .join('\n')}`
+      : '';
   return `${head}${tail}\n`;
 }

@@ -52,6 +52,8 @@ export async function readWebhookBody(ctx: Context, limit: number): Promise<Buff
   try {
     return await readRawBody(ctx.req, limit);
   } catch (err) {
-    throw err instanceof BodyTooLargeError ? new HttpError(413, `Body larger than ${limit} bytes`) : new HttpError(400, 'Could not read the request body');
+    throw err instanceof BodyTooLargeError
+      ? new HttpError(413, `Body larger than ${limit} bytes`)
+      : new HttpError(400, 'Could not read the request body');
   }
 }

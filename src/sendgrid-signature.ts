@@ -29,7 +29,9 @@ export function eventKeyProblem(base64: string): string | undefined {
     return 'is not a public key: paste the "Verification Key" of the Signed Event Webhook (base64) as SendGrid shows it';
   }
   const curve = key.asymmetricKeyDetails?.namedCurve;
-  return key.asymmetricKeyType === 'ec' && curve === 'prime256v1' ? undefined : `must be an ECDSA P-256 key, got ${key.asymmetricKeyType}${curve ? ` ${curve}` : ''}`;
+  return key.asymmetricKeyType === 'ec' && curve === 'prime256v1'
+    ? undefined
+    : `must be an ECDSA P-256 key, got ${key.asymmetricKeyType}${curve ? ` ${curve}` : ''}`;
 }
 
 /** A key pair for signing test batches (the emulator, `course-sync emit sendgrid-events`): the public half as SendGrid shows it. */
@@ -47,8 +49,15 @@ export function signEventBatch(privateKeyPem: string, timestamp: string, body: B
 }
 
 /** The headers SendGrid sends with a signed batch (timestamp: Unix seconds, now by default). */
-export function signedEventHeaders(privateKeyPem: string, body: Buffer | string, timestamp = String(Math.floor(Date.now() / 1000))): Record<string, string> {
-  return { [EVENT_TIMESTAMP_HEADER]: timestamp, [EVENT_SIGNATURE_HEADER]: signEventBatch(privateKeyPem, timestamp, body) };
+export function signedEventHeaders(
+  privateKeyPem: string,
+  body: Buffer | string,
+  timestamp = String(Math.floor(Date.now() / 1000)),
+): Record<string, string> {
+  return {
+    [EVENT_TIMESTAMP_HEADER]: timestamp,
+    [EVENT_SIGNATURE_HEADER]: signEventBatch(privateKeyPem, timestamp, body),
+  };
 }
 
 /**
@@ -76,8 +85,12 @@ export class EventWebhookSignature {
     };
     const signature = one(EVENT_SIGNATURE_HEADER);
     const timestamp = one(EVENT_TIMESTAMP_HEADER);
-    if (!signature || !timestamp) throw new EventSignatureError(`Missing signature headers (${EVENT_SIGNATURE_HEADER} and ${EVENT_TIMESTAMP_HEADER})`);
-    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(signature)) throw new EventSignatureError('Malformed signature: expected base64 DER ECDSA');
+    if (!signature || !timestamp)
+      throw new EventSignatureError(
+        `Missing signature headers (${EVENT_SIGNATURE_HEADER} and ${EVENT_TIMESTAMP_HEADER})`,
+      );
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(signature))
+      throw new EventSignatureError('Malformed signature: expected base64 DER ECDSA');
     const signed = Buffer.concat([Buffer.from(timestamp), body]);
     const ok = this.keys.some((key) => {
       try {
@@ -91,7 +104,10 @@ export class EventWebhookSignature {
       const at = Number(timestamp);
       if (!Number.isFinite(at)) throw new EventSignatureError('Timestamp is not a number of seconds');
       const age = this.now() / 1000 - at;
-      if (age > this.maxAgeSeconds) throw new EventSignatureError(`Timestamp is ${Math.round(age)} s old, more than SENDGRID_WEBHOOK_MAX_AGE_SECONDS (${this.maxAgeSeconds})`);
+      if (age > this.maxAgeSeconds)
+        throw new EventSignatureError(
+          `Timestamp is ${Math.round(age)} s old, more than SENDGRID_WEBHOOK_MAX_AGE_SECONDS (${this.maxAgeSeconds})`,
+        );
     }
   }
 }

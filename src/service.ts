@@ -14,7 +14,12 @@ import { startSandbox } from './emulators/sandbox.ts';
 import { createApp } from './receiver/app.ts';
 import { Quarantine } from './quarantine/store.ts';
 import { connectRedis, waitReady } from './redis/connection.ts';
-import { findLocalRedis, removeLocalRedisRecord, stopLeftOverRedis, writeLocalRedisRecord } from './redis/local-record.ts';
+import {
+  findLocalRedis,
+  removeLocalRedisRecord,
+  stopLeftOverRedis,
+  writeLocalRedisRecord,
+} from './redis/local-record.ts';
 import { startLocalRedis, type LocalRedis } from './redis/local-server.ts';
 import type { WorkerDeps } from './workers/deps.ts';
 import { startWorkers } from './workers/index.ts';
@@ -55,13 +60,25 @@ async function resolveRedis(config: Config, log: Logger): Promise<{ url: string;
   const found = await findLocalRedis(dataDir);
   if (found.state === 'running') {
     const { pid, startedAt, url } = found.record;
-    throw new ConfigError('REDIS_DATA_DIR', `the course-sync started at ${startedAt} (pid ${pid}) already runs its private Redis (${url}) in ${dataDir}: stop it first, or give this one another REDIS_DATA_DIR or a REDIS_URL`);
+    throw new ConfigError(
+      'REDIS_DATA_DIR',
+      `the course-sync started at ${startedAt} (pid ${pid}) already runs its private Redis (${url}) in ${dataDir}: stop it first, or give this one another REDIS_DATA_DIR or a REDIS_URL`,
+    );
   }
   // A killed service leaves its Redis running: stopped first, so two never share the data folder.
-  if (found.state === 'stale' && found.record && (await stopLeftOverRedis(found.record, dataDir))) log.warn({ url: found.record.url, dataDir }, 'stopped the private Redis a stopped course-sync left running');
+  if (found.state === 'stale' && found.record && (await stopLeftOverRedis(found.record, dataDir)))
+    log.warn({ url: found.record.url, dataDir }, 'stopped the private Redis a stopped course-sync left running');
   const local = await startLocalRedis({ dataDir });
-  writeLocalRedisRecord(dataDir, { url: local.url, pid: process.pid, redisPid: local.process.pid, startedAt: new Date().toISOString() });
-  log.info({ port: local.port, dataDir, record: found.path }, 'REDIS_URL not set: started a private redis-server (AOF on, noeviction)');
+  writeLocalRedisRecord(dataDir, {
+    url: local.url,
+    pid: process.pid,
+    redisPid: local.process.pid,
+    startedAt: new Date().toISOString(),
+  });
+  log.info(
+    { port: local.port, dataDir, record: found.path },
+    'REDIS_URL not set: started a private redis-server (AOF on, noeviction)',
+  );
   const stop = local.stop;
   return { url: local.url, local: { ...local, stop: () => stop().finally(() => removeLocalRedisRecord(dataDir)) } };
 }
@@ -76,12 +93,21 @@ export interface StartOptions {
  * (the queue workers) or `all` (both, one process). Resolves once it is serving; when a step
  * fails (say, PORT is taken), stops what it had started, the private Redis included, and throws.
  */
-export async function startService(givenConfig: Config, role: Role, log: Logger, opts: StartOptions = {}): Promise<RunningService> {
+export async function startService(
+  givenConfig: Config,
+  role: Role,
+  log: Logger,
+  opts: StartOptions = {},
+): Promise<RunningService> {
   // Sandbox mode: HubSpot and SendGrid are emulators in this process (config.sandbox is never true in production).
   const sandbox = givenConfig.sandbox ? await startSandbox(givenConfig, log) : undefined;
   const config = sandbox?.config ?? givenConfig;
   if (role !== 'worker' && !config.sendgrid.events.publicKeys.length) {
-    log.warn(config.env === 'production' ? 'SENDGRID_WEBHOOK_PUBLIC_KEY is not set: POST /webhooks/sendgrid answers 404 (welcome email delivery is not followed)' : 'SENDGRID_WEBHOOK_PUBLIC_KEY is not set: SendGrid events are accepted WITHOUT signature verification (404 in production)');
+    log.warn(
+      config.env === 'production'
+        ? 'SENDGRID_WEBHOOK_PUBLIC_KEY is not set: POST /webhooks/sendgrid answers 404 (welcome email delivery is not followed)'
+        : 'SENDGRID_WEBHOOK_PUBLIC_KEY is not set: SendGrid events are accepted WITHOUT signature verification (404 in production)',
+    );
   }
   if (role !== 'worker' && config.webhook.secrets.length === 0) {
     log.warn('WEBHOOK_SECRET is not set: webhooks are accepted WITHOUT signature verification (refused in production)');
@@ -104,7 +130,8 @@ export async function startService(givenConfig: Config, role: Role, log: Logger,
   const stop = () =>
     (stopping ??= (async () => {
       // Stop taking requests, let in-flight requests and jobs finish, then close Redis.
-      for (const close of closers) await close().catch((err) => log.warn({ err: (err as Error).message }, 'error while stopping'));
+      for (const close of closers)
+        await close().catch((err) => log.warn({ err: (err as Error).message }, 'error while stopping'));
       await queues?.close();
       await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
       await local?.stop();
@@ -143,7 +170,10 @@ export async function startService(givenConfig: Config, role: Role, log: Logger,
       };
       // Tracer, API call counts and alerts: started before and closed after the workers, to see all their events.
       const watchers = await startOpsWatchers(deps);
-      closers.push(() => watchers.close(), () => emailEvents.close());
+      closers.push(
+        () => watchers.close(),
+        () => emailEvents.close(),
+      );
       const workers = await startWorkers(deps);
       closers.unshift(() => Promise.all(workers.map((w) => w.close())));
       log.info({ workers: workers.map((w) => w.name) }, 'workers started');
@@ -155,16 +185,33 @@ export async function startService(givenConfig: Config, role: Role, log: Logger,
       await waitReady(intakeRedis);
       const intake = new EventIntake(intakeRedis, config, new TraceWriter(intakeRedis, config));
       const quarantine = new Quarantine(shared, config.redis.prefix, config.webhook.quarantineMax);
-      const mount = mountAdmin({ config, log, redis: shared, queues, quarantine, intake, metrics, sandbox: sandbox?.provider, announce: opts.announce });
+      const mount = mountAdmin({
+        config,
+        log,
+        redis: shared,
+        queues,
+        quarantine,
+        intake,
+        metrics,
+        sandbox: sandbox?.provider,
+        announce: opts.announce,
+      });
       registerOpsGauges(metrics, { redis: shared, queues, prefix: config.redis.prefix });
       const appDeps = { config, log, redis: shared, intake, quarantine, queues, metrics, mount };
       // With ADMIN_PORT the public port answers webhooks only; /admin, /metrics and health move inside.
       const split = config.admin.port !== undefined;
       server = listening(await listen(createApp(appDeps, { webhooks: true, ops: !split }), config.port, config.host));
-      if (split) adminServer = listening(await listen(createApp(appDeps, { webhooks: false, ops: true }), config.admin.port!, config.admin.host));
+      if (split)
+        adminServer = listening(
+          await listen(createApp(appDeps, { webhooks: false, ops: true }), config.admin.port!, config.admin.host),
+        );
       log.info({ port: portOf(server), role }, 'listening');
       sandbox?.postEventsTo(`http://127.0.0.1:${portOf(server)}/webhooks/sendgrid`);
-      if (adminServer) log.info({ adminPort: portOf(adminServer), host: config.admin.host }, 'admin, metrics and health listening on the internal port');
+      if (adminServer)
+        log.info(
+          { adminPort: portOf(adminServer), host: config.admin.host },
+          'admin, metrics and health listening on the internal port',
+        );
     }
   } catch (err) {
     await stop();

@@ -24,17 +24,27 @@ export async function startOpsWatchers(deps: WorkerDeps): Promise<RunningWorker>
   const ship = async () => {
     await shipper.ship().catch((err) => log.debug({ err: (err as Error).message }, 'API call counts not shipped yet'));
     // One process samples the queue depths for the overview's pictures: the one that traces.
-    if (tracer.leading) await sampleWaiting(deps.redis, keys, work).catch((err) => log.debug({ err: (err as Error).message }, 'queue depths not sampled'));
+    if (tracer.leading)
+      await sampleWaiting(deps.redis, keys, work).catch((err) =>
+        log.debug({ err: (err as Error).message }, 'queue depths not sampled'),
+      );
   };
   const shipTimer = setInterval(() => void ship(), SHIP_INTERVAL_MS);
   shipTimer.unref();
   const quarantine = new Quarantine(deps.redis, deps.config.redis.prefix, deps.config.webhook.quarantineMax);
   const purge = async () => {
     if (!tracer.leading) return;
-    const purged = await purgePastRetention({ deadLetters: deps.deadLetters, quarantine }, deps.config.privacy.retentionDays).catch((err) => {
+    const purged = await purgePastRetention(
+      { deadLetters: deps.deadLetters, quarantine },
+      deps.config.privacy.retentionDays,
+    ).catch((err) => {
       log.warn({ err: (err as Error).message }, 'retention purge failed; next try in an hour');
     });
-    if (purged && (purged.deadLetters || purged.quarantined)) log.info({ ...purged, retentionDays: deps.config.privacy.retentionDays }, 'removed dead letters and quarantined deliveries past PII_RETENTION_DAYS');
+    if (purged && (purged.deadLetters || purged.quarantined))
+      log.info(
+        { ...purged, retentionDays: deps.config.privacy.retentionDays },
+        'removed dead letters and quarantined deliveries past PII_RETENTION_DAYS',
+      );
   };
   // A minute after start (the tracer has settled who leads), then hourly.
   const firstPurge = setTimeout(() => void purge(), 60_000);
@@ -43,7 +53,10 @@ export async function startOpsWatchers(deps: WorkerDeps): Promise<RunningWorker>
   purgeTimer.unref();
   const alerts = new AlertEngine(deps);
   alerts.start();
-  log.info({ alertWebhook: !!deps.config.alerts.webhookUrl, everySeconds: deps.config.alerts.checkIntervalSeconds }, 'tracer and alerts started');
+  log.info(
+    { alertWebhook: !!deps.config.alerts.webhookUrl, everySeconds: deps.config.alerts.checkIntervalSeconds },
+    'tracer and alerts started',
+  );
   return {
     name: 'ops-watchers',
     close: async () => {

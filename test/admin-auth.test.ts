@@ -21,7 +21,8 @@ const silent = createLogger('silent');
 describe('identify, with Basic passwords', () => {
   const access: AdminAccess = { mode: 'basic', operator: { user: 'ops', password: 'pa:ss word', generated: false } };
   /** A request carrying `header` as its Authorization, as the gate reads it (Koa answers '' for a missing header). */
-  const request = (header: string | undefined) => ({ get: (name: string) => (name.toLowerCase() === 'authorization' ? (header ?? '') : '') }) as unknown as Context;
+  const request = (header: string | undefined) =>
+    ({ get: (name: string) => (name.toLowerCase() === 'authorization' ? (header ?? '') : '') }) as unknown as Context;
   it.each([
     ['the right user and password', basic('ops', 'pa:ss word'), true],
     ['a lower-case scheme', basic('ops', 'pa:ss word').replace('Basic', 'basic'), true],
@@ -59,7 +60,11 @@ describe('isAdminPath', () => {
 describe('resolveAdminCredentials', () => {
   it('uses DASHBOARD_USER and DASHBOARD_PASSWORD when a password is set, printing nothing', () => {
     const printed: string[] = [];
-    const creds = resolveAdminCredentials(testConfig({ DASHBOARD_USER: 'ops', DASHBOARD_PASSWORD: 's3cret' }), silent, (l) => printed.push(l));
+    const creds = resolveAdminCredentials(
+      testConfig({ DASHBOARD_USER: 'ops', DASHBOARD_PASSWORD: 's3cret' }),
+      silent,
+      (l) => printed.push(l),
+    );
     expect(creds).toEqual({ user: 'ops', password: 's3cret', generated: false });
     expect(printed).toEqual([]);
   });
@@ -116,9 +121,20 @@ describe('a service with DASHBOARD_PASSWORD', () => {
   });
 
   it('shows every work queue and every dead-letter queue in bull-board', async () => {
-    const res = await fetch(`${t.base}/admin/queues/api/queues`, { headers: { authorization: basic('ops', 'correct horse') } });
+    const res = await fetch(`${t.base}/admin/queues/api/queues`, {
+      headers: { authorization: basic('ops', 'correct horse') },
+    });
     const names = ((await res.json()) as { queues: { name: string }[] }).queues.map((q) => q.name).sort();
-    expect(names).toEqual(['crm-contacts', 'crm-contacts-dlq', 'crm-products', 'crm-products-dlq', 'email-events', 'email-events-dlq', 'email-welcome', 'email-welcome-dlq']);
+    expect(names).toEqual([
+      'crm-contacts',
+      'crm-contacts-dlq',
+      'crm-products',
+      'crm-products-dlq',
+      'email-events',
+      'email-events-dlq',
+      'email-welcome',
+      'email-welcome-dlq',
+    ]);
   });
 
   it('leaves the webhook and health endpoints open', async () => {
@@ -130,16 +146,27 @@ describe('a service with DASHBOARD_PASSWORD', () => {
 describe('production without DASHBOARD_PASSWORD', () => {
   let t: Awaited<ReturnType<typeof startTestService>>;
   beforeAll(async () => {
-    t = await startTestService({ NODE_ENV: 'production', HUBSPOT_ACCESS_TOKEN: 'pat-test', SENDGRID_API_KEY: 'SG.test' });
+    t = await startTestService({
+      NODE_ENV: 'production',
+      HUBSPOT_ACCESS_TOKEN: 'pat-test',
+      SENDGRID_API_KEY: 'SG.test',
+    });
   });
   afterAll(async () => t.stop());
 
-  it.each(['/admin', '/admin/queues', '/admin/queues/api/queues', '/admin/api/dlq'])('%s is not reachable, with or without credentials', async (path) => {
-    for (const headers of [{} as Record<string, string>, { authorization: basic('admin', '') }, { authorization: basic('admin', 'admin') }]) {
-      const res = await fetch(t.base + path, { headers });
-      expect(res.status).toBe(404);
-    }
-  });
+  it.each(['/admin', '/admin/queues', '/admin/queues/api/queues', '/admin/api/dlq'])(
+    '%s is not reachable, with or without credentials',
+    async (path) => {
+      for (const headers of [
+        {} as Record<string, string>,
+        { authorization: basic('admin', '') },
+        { authorization: basic('admin', 'admin') },
+      ]) {
+        const res = await fetch(t.base + path, { headers });
+        expect(res.status).toBe(404);
+      }
+    },
+  );
 });
 
 describe('outside production without DASHBOARD_PASSWORD, and the sandbox page', () => {
@@ -167,7 +194,17 @@ describe('outside production without DASHBOARD_PASSWORD, and the sandbox page', 
   let base: string;
 
   beforeAll(async () => {
-    const mount = mountAdmin({ config, log: silent, redis, queues, quarantine, intake, metrics: createMetrics(), sandbox: () => snapshot, announce: (l) => printed.push(l) });
+    const mount = mountAdmin({
+      config,
+      log: silent,
+      redis,
+      queues,
+      quarantine,
+      intake,
+      metrics: createMetrics(),
+      sandbox: () => snapshot,
+      announce: (l) => printed.push(l),
+    });
     const app = createApp({ config, log: silent, redis, intake, quarantine, queues, metrics: createMetrics(), mount });
     server = await new Promise<Server>((ok) => {
       const s = app.listen(0, '127.0.0.1', () => ok(s));
@@ -186,7 +223,9 @@ describe('outside production without DASHBOARD_PASSWORD, and the sandbox page', 
     const password = /^\s{6}(\S+)$/m.exec(printed[0]!)![1]!;
     expect((await fetch(`${base}/admin/queues`)).status).toBe(401);
     expect((await fetch(`${base}/admin/queues`, { headers: { authorization: basic('admin', '') } })).status).toBe(401);
-    expect((await fetch(`${base}/admin/queues`, { headers: { authorization: basic('admin', password) } })).status).toBe(200);
+    expect((await fetch(`${base}/admin/queues`, { headers: { authorization: basic('admin', password) } })).status).toBe(
+      200,
+    );
   });
 
   it('serves the sandbox page (behind the gate) with contacts, products and rendered e-mails, escaped', async () => {
@@ -199,9 +238,13 @@ describe('outside production without DASHBOARD_PASSWORD, and the sandbox page', 
     expect(html).toContain('Introduction to Programming — Basic');
     expect(html).toContain('Welcome &lt;script&gt;alert(1)&lt;/script&gt;');
     expect(html).not.toContain('<script>');
-    expect(html).toContain('<iframe sandbox="" title="HTML body" srcdoc="&lt;p&gt;Hello &lt;b&gt;Sample&lt;/b&gt;&lt;/p&gt;">');
+    expect(html).toContain(
+      '<iframe sandbox="" title="HTML body" srcdoc="&lt;p&gt;Hello &lt;b&gt;Sample&lt;/b&gt;&lt;/p&gt;">',
+    );
     expect(html).toContain('X-Message-Id msg-1');
-    const json = await fetch(`${base}/admin/sandbox?format=json`, { headers: { authorization: basic('admin', password) } });
+    const json = await fetch(`${base}/admin/sandbox?format=json`, {
+      headers: { authorization: basic('admin', password) },
+    });
     expect(await json.json()).toEqual(snapshot);
   });
 });
@@ -209,12 +252,18 @@ describe('outside production without DASHBOARD_PASSWORD, and the sandbox page', 
 describe('the sandbox page outside sandbox mode', () => {
   let t: Awaited<ReturnType<typeof startTestService>>;
   beforeAll(async () => {
-    t = await startTestService({ DASHBOARD_PASSWORD: 'pw', HUBSPOT_ACCESS_TOKEN: 'pat-test', SENDGRID_API_KEY: 'SG.test' });
+    t = await startTestService({
+      DASHBOARD_PASSWORD: 'pw',
+      HUBSPOT_ACCESS_TOKEN: 'pat-test',
+      SENDGRID_API_KEY: 'SG.test',
+    });
   });
   afterAll(async () => t.stop());
 
   it('answers 404 (after authentication)', async () => {
     expect((await fetch(`${t.base}/admin/sandbox`)).status).toBe(401);
-    expect((await fetch(`${t.base}/admin/sandbox`, { headers: { authorization: basic('admin', 'pw') } })).status).toBe(404);
+    expect((await fetch(`${t.base}/admin/sandbox`, { headers: { authorization: basic('admin', 'pw') } })).status).toBe(
+      404,
+    );
   });
 });

@@ -12,7 +12,21 @@ const path = join(dir, 'marketing.json');
 let t: Awaited<ReturnType<typeof startTestService>>;
 
 beforeAll(async () => {
-  writeFileSync(path, JSON.stringify({ properties: { email: 'user.email', firstname: 'user.first_name', school_course_name: 'course.name', hs_lead_source: { value: '<b onmouseover="x()">Loopwise</b>' } } }, null, 2));
+  writeFileSync(
+    path,
+    JSON.stringify(
+      {
+        properties: {
+          email: 'user.email',
+          firstname: 'user.first_name',
+          school_course_name: 'course.name',
+          hs_lead_source: { value: '<b onmouseover="x()">Loopwise</b>' },
+        },
+      },
+      null,
+      2,
+    ),
+  );
   t = await startTestService({ DASHBOARD_PASSWORD: 'pw', HUBSPOT_CONTACT_MAPPING: path });
 });
 afterAll(async () => {
@@ -20,7 +34,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-it('shows the mapping and the seed enrollment\'s contact under it, escaped', async () => {
+it("shows the mapping and the seed enrollment's contact under it, escaped", async () => {
   const res = await fetch(`${t.base}/admin/contact-mapping`, { headers: { authorization: basic('admin', 'pw') } });
   expect(res.status).toBe(200);
   const html = await res.text();

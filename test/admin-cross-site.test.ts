@@ -15,8 +15,18 @@ let queues: QueueSet;
 type Attempt = { method: string; path: string; type?: string; body?: string };
 const attempts: Attempt[] = [
   { method: 'POST', path: `/admin/api/dlq/${QUEUES.contacts}/purge`, type: 'text/plain', body: '{"olderThan":"0m"}' },
-  { method: 'POST', path: `/admin/api/dlq/${QUEUES.contacts}/replay`, type: 'application/x-www-form-urlencoded', body: '{"all":true,"x":"="}' },
-  { method: 'POST', path: `/admin/api/dlq/${QUEUES.contacts}/purge`, type: 'application/json', body: '{"olderThan":"0m"}' },
+  {
+    method: 'POST',
+    path: `/admin/api/dlq/${QUEUES.contacts}/replay`,
+    type: 'application/x-www-form-urlencoded',
+    body: '{"all":true,"x":"="}',
+  },
+  {
+    method: 'POST',
+    path: `/admin/api/dlq/${QUEUES.contacts}/purge`,
+    type: 'application/json',
+    body: '{"olderThan":"0m"}',
+  },
   { method: 'PUT', path: `/admin/queues/api/queues/${QUEUES.contacts}/pause` },
   { method: 'PUT', path: '/admin/queues/api/queues/pause' },
   { method: 'POST', path: '/admin', type: 'application/x-www-form-urlencoded', body: 'q=enroll_1' },
@@ -63,7 +73,11 @@ describe('state-changing /admin requests from another site', () => {
   });
 
   it('are refused before authentication, so they neither prompt nor count as failed logins', async () => {
-    const res = await fetch(`${t.base}/admin/api/dlq/${QUEUES.contacts}/purge`, { method: 'POST', headers: { origin: elsewhere, authorization: basic('admin', 'guess') }, body: '{}' });
+    const res = await fetch(`${t.base}/admin/api/dlq/${QUEUES.contacts}/purge`, {
+      method: 'POST',
+      headers: { origin: elsewhere, authorization: basic('admin', 'guess') },
+      body: '{}',
+    });
     expect(res.status).toBe(403);
     expect(res.headers.get('www-authenticate')).toBeNull();
     expect(await t.redis.keys(`${t.config.redis.prefix}:cs:admin-login-failures:*`)).toEqual([]);
@@ -78,33 +92,68 @@ describe('the JSON API from the own origin', () => {
     ['no content type', undefined],
   ])('answers 415 to %s and changes nothing', async (_name, type) => {
     const before = await deadLetterCounts(queues);
-    const res = await send({ method: 'POST', path: `/admin/api/dlq/${QUEUES.contacts}/purge`, type, body: '{"olderThan":"0m"}' }, { origin: 'OWN', 'sec-fetch-site': 'same-origin' });
+    const res = await send(
+      { method: 'POST', path: `/admin/api/dlq/${QUEUES.contacts}/purge`, type, body: '{"olderThan":"0m"}' },
+      { origin: 'OWN', 'sec-fetch-site': 'same-origin' },
+    );
     expect(res.status).toBe(415);
     expect(await deadLetterCounts(queues)).toEqual(before);
   });
 
   it('acts on JSON sent from the own origin, as the console does, and on requests without browser headers, as scripts do', async () => {
-    const own = await send({ method: 'POST', path: `/admin/api/dlq/${QUEUES.contacts}/purge`, type: 'application/json', body: '{"olderThan":"0m"}' }, { origin: 'OWN', 'sec-fetch-site': 'same-origin' });
+    const own = await send(
+      {
+        method: 'POST',
+        path: `/admin/api/dlq/${QUEUES.contacts}/purge`,
+        type: 'application/json',
+        body: '{"olderThan":"0m"}',
+      },
+      { origin: 'OWN', 'sec-fetch-site': 'same-origin' },
+    );
     expect(own.status).toBe(200);
     expect((await own.json()).purged).toHaveLength(3);
     await seedDeadLetters(queues, 2, 'script');
-    const script = await send({ method: 'POST', path: `/admin/api/dlq/${QUEUES.contacts}/purge`, type: 'application/json', body: '{"olderThan":"0m"}' }, {});
+    const script = await send(
+      {
+        method: 'POST',
+        path: `/admin/api/dlq/${QUEUES.contacts}/purge`,
+        type: 'application/json',
+        body: '{"olderThan":"0m"}',
+      },
+      {},
+    );
     expect(script.status).toBe(200);
     expect((await script.json()).purged).toHaveLength(2);
-    const pause = await send({ method: 'PUT', path: `/admin/queues/api/queues/${QUEUES.products}/pause` }, { origin: 'OWN' });
+    const pause = await send(
+      { method: 'PUT', path: `/admin/queues/api/queues/${QUEUES.products}/pause` },
+      { origin: 'OWN' },
+    );
     expect(pause.status).toBe(200);
     expect(await queues.work[QUEUES.products].isPaused()).toBe(true);
     await queues.work[QUEUES.products].resume();
-    const search = await send({ method: 'POST', path: '/admin', type: 'application/x-www-form-urlencoded', body: 'q=enroll_1' }, { origin: 'OWN', referer: `${t.base}/admin` });
+    const search = await send(
+      { method: 'POST', path: '/admin', type: 'application/x-www-form-urlencoded', body: 'q=enroll_1' },
+      { origin: 'OWN', referer: `${t.base}/admin` },
+    );
     expect(search.status).toBe(200);
     // The console's own form under Referrer-Policy: no-referrer: Origin null, Sec-Fetch-Site same-origin.
-    const form = await send({ method: 'POST', path: '/admin', type: 'application/x-www-form-urlencoded', body: 'q=enroll_1' }, { origin: 'null', 'sec-fetch-site': 'same-origin' });
+    const form = await send(
+      { method: 'POST', path: '/admin', type: 'application/x-www-form-urlencoded', body: 'q=enroll_1' },
+      { origin: 'null', 'sec-fetch-site': 'same-origin' },
+    );
     expect(form.status).toBe(200);
   });
 });
 
 describe('headers of every /admin answer', () => {
-  it.each(['/admin', '/admin/api/dlq', '/admin/queues', '/admin/queues/api/queues', '/admin/api/nothing-here', '/admin/assets/admin.css'])('%s: no framing, no sniffing, no referrer', async (path) => {
+  it.each([
+    '/admin',
+    '/admin/api/dlq',
+    '/admin/queues',
+    '/admin/queues/api/queues',
+    '/admin/api/nothing-here',
+    '/admin/assets/admin.css',
+  ])('%s: no framing, no sniffing, no referrer', async (path) => {
     const res = await fetch(t.base + path, { headers: { authorization: auth } });
     expect(res.headers.get('x-frame-options')).toBe('DENY');
     expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
@@ -127,7 +176,11 @@ describe('the own origin', () => {
     const s = await startTestService({ DASHBOARD_PASSWORD: PASSWORD, PUBLIC_URL: 'https://sync.example.com' });
     try {
       const purge = (origin: string) =>
-        fetch(`${s.base}/admin/api/dlq/${QUEUES.contacts}/purge`, { method: 'POST', headers: { authorization: auth, origin, 'content-type': 'application/json' }, body: '{"olderThan":"1d"}' });
+        fetch(`${s.base}/admin/api/dlq/${QUEUES.contacts}/purge`, {
+          method: 'POST',
+          headers: { authorization: auth, origin, 'content-type': 'application/json' },
+          body: '{"olderThan":"1d"}',
+        });
       expect((await purge('https://sync.example.com')).status).toBe(200);
       expect((await purge(s.base)).status).toBe(403);
     } finally {
@@ -138,8 +191,18 @@ describe('the own origin', () => {
   it('is taken from X-Forwarded-Host and -Proto with TRUST_PROXY', async () => {
     const s = await startTestService({ DASHBOARD_PASSWORD: PASSWORD, TRUST_PROXY: 'true' });
     try {
-      const headers = { authorization: auth, 'content-type': 'application/json', 'x-forwarded-host': 'ops.example.com', 'x-forwarded-proto': 'https' };
-      const purge = (origin: string) => fetch(`${s.base}/admin/api/dlq/${QUEUES.contacts}/purge`, { method: 'POST', headers: { ...headers, origin }, body: '{"olderThan":"1d"}' });
+      const headers = {
+        authorization: auth,
+        'content-type': 'application/json',
+        'x-forwarded-host': 'ops.example.com',
+        'x-forwarded-proto': 'https',
+      };
+      const purge = (origin: string) =>
+        fetch(`${s.base}/admin/api/dlq/${QUEUES.contacts}/purge`, {
+          method: 'POST',
+          headers: { ...headers, origin },
+          body: '{"olderThan":"1d"}',
+        });
       expect((await purge('https://ops.example.com')).status).toBe(200);
       expect((await purge(s.base)).status).toBe(403);
     } finally {

@@ -14,14 +14,28 @@ describe('ADMIN_PORT: the inside on a second port', () => {
       expect(t.service.adminPort).toBeGreaterThan(0);
       expect(t.service.adminPort).not.toBe(t.service.port);
       for (const path of ['/admin', '/admin/queues', '/ADMIN/api/dlq', '/metrics', '/healthz', '/readyz']) {
-        expect((await fetch(t.base + path, { headers: { authorization: basic('admin', 'pw') } })).status, `public ${path}`).toBe(404);
+        expect(
+          (await fetch(t.base + path, { headers: { authorization: basic('admin', 'pw') } })).status,
+          `public ${path}`,
+        ).toBe(404);
       }
       for (const path of ['/admin', '/admin/api/dlq', '/metrics', '/healthz', '/readyz']) {
-        expect((await fetch(inside + path, { headers: { authorization: basic('admin', 'pw') } })).status, `inside ${path}`).toBe(200);
+        expect(
+          (await fetch(inside + path, { headers: { authorization: basic('admin', 'pw') } })).status,
+          `inside ${path}`,
+        ).toBe(200);
       }
       expect((await fetch(`${inside}/admin/api/dlq`)).status).toBe(401);
       expect((await t.post(fixture('course.student_enroll'))).status).toBe(202);
-      expect((await fetch(`${inside}/webhooks/loopwise`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).status).toBe(404);
+      expect(
+        (
+          await fetch(`${inside}/webhooks/loopwise`, {
+            method: 'POST',
+            body: '{}',
+            headers: { 'content-type': 'application/json' },
+          })
+        ).status,
+      ).toBe(404);
     } finally {
       await t.stop();
     }
@@ -32,7 +46,13 @@ describe('METRICS_TOKEN', () => {
   it('makes /metrics answer 401 without "Authorization: Bearer <token>", and the metrics with it', async () => {
     const t = await startTestService({ METRICS_TOKEN: 'scrape-me' });
     try {
-      for (const authorization of [undefined, 'Bearer wrong', 'Bearer scrape-me-too', 'Basic c2NyYXBlLW1l', 'scrape-me']) {
+      for (const authorization of [
+        undefined,
+        'Bearer wrong',
+        'Bearer scrape-me-too',
+        'Basic c2NyYXBlLW1l',
+        'scrape-me',
+      ]) {
         const res = await fetch(`${t.base}/metrics`, { headers: authorization ? { authorization } : {} });
         expect(res.status, authorization).toBe(401);
         expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
@@ -57,7 +77,10 @@ describe('failed admin logins in the log', () => {
     const { Redis } = await import('ioredis');
     const redis = new Redis(service.redisUrl);
     try {
-      for (let i = 0; i < 12; i++) await fetch(`http://127.0.0.1:${service.port}/admin`, { headers: { authorization: basic('admin', `tried-secret-${i}`) } });
+      for (let i = 0; i < 12; i++)
+        await fetch(`http://127.0.0.1:${service.port}/admin`, {
+          headers: { authorization: basic('admin', `tried-secret-${i}`) },
+        });
       const failures = lines.filter((l) => l.includes('failed admin login'));
       expect(failures).toHaveLength(1);
       expect(JSON.parse(failures[0]!)).toMatchObject({ level: 40, address: '127.0.0.1' });

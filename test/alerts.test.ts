@@ -53,27 +53,75 @@ const thresholds = { oldestWaitingSeconds: 900, bounceRate: 0.05, bounceMinSends
 describe('alert conditions (pure)', () => {
   it.each([
     ['nothing wrong', snapshot(), []],
-    ['a DLQ above its quiet size', snapshot({ deadLetters: [{ queue: 'crm-contacts', size: 3, baseline: 1 }] }), ['dlq-grew:crm-contacts']],
+    [
+      'a DLQ above its quiet size',
+      snapshot({ deadLetters: [{ queue: 'crm-contacts', size: 3, baseline: 1 }] }),
+      ['dlq-grew:crm-contacts'],
+    ],
     ['a DLQ at its quiet size', snapshot({ deadLetters: [{ queue: 'crm-contacts', size: 4, baseline: 4 }] }), []],
-    ['a job waiting past the threshold', snapshot({ oldestWaiting: [{ queue: 'email-welcome', seconds: 901 }] }), ['oldest-waiting:email-welcome']],
-    ['a job waiting exactly the threshold', snapshot({ oldestWaiting: [{ queue: 'email-welcome', seconds: 900 }] }), []],
-    ['a HubSpot 401/403', snapshot({ authErrors: [{ api: 'hubspot', count: 2, windowMinutes: 10 }] }), ['auth:hubspot']],
-    ['bounces and drops above 5 % of 100 sends', snapshot({ bounces: { sent: 100, bounced: 4, dropped: 2 } }), ['bounce-rate']],
+    [
+      'a job waiting past the threshold',
+      snapshot({ oldestWaiting: [{ queue: 'email-welcome', seconds: 901 }] }),
+      ['oldest-waiting:email-welcome'],
+    ],
+    [
+      'a job waiting exactly the threshold',
+      snapshot({ oldestWaiting: [{ queue: 'email-welcome', seconds: 900 }] }),
+      [],
+    ],
+    [
+      'a HubSpot 401/403',
+      snapshot({ authErrors: [{ api: 'hubspot', count: 2, windowMinutes: 10 }] }),
+      ['auth:hubspot'],
+    ],
+    [
+      'bounces and drops above 5 % of 100 sends',
+      snapshot({ bounces: { sent: 100, bounced: 4, dropped: 2 } }),
+      ['bounce-rate'],
+    ],
     ['exactly 5 % of 100 sends', snapshot({ bounces: { sent: 100, bounced: 5, dropped: 0 } }), []],
     ['a high share of too few sends', snapshot({ bounces: { sent: 19, bounced: 10, dropped: 0 } }), []],
-    ['HubSpot work paused for the daily limit', snapshot({ hubspotDaily: { paused: true, until: Date.parse('2024-05-01T16:00:00Z'), timeZone: 'Asia/Taipei' } }), ['hubspot-daily-limit']],
-    ['HubSpot daily usage known, not reached', snapshot({ hubspotDaily: { paused: false, usage: 249_999, limit: 250_000 } }), []],
+    [
+      'HubSpot work paused for the daily limit',
+      snapshot({ hubspotDaily: { paused: true, until: Date.parse('2024-05-01T16:00:00Z'), timeZone: 'Asia/Taipei' } }),
+      ['hubspot-daily-limit'],
+    ],
+    [
+      'HubSpot daily usage known, not reached',
+      snapshot({ hubspotDaily: { paused: false, usage: 249_999, limit: 250_000 } }),
+      [],
+    ],
   ] as const)('%s', (_name, s, active) => {
     const results = evaluateConditions(s, thresholds);
     expect(results.filter((r) => r.active).map((r) => r.id)).toEqual(active);
   });
 
   it('words messages without any payload data', () => {
-    const [dlq] = evaluateConditions(snapshot({ deadLetters: [{ queue: 'crm-contacts', size: 3, baseline: 1 }] }), thresholds);
-    expect(dlq!.firing).toBe('crm-contacts-dlq grew to 3 dead letter(s) (was 1). See why: course-sync dlq list crm-contacts');
-    expect(redisCondition('w1:42', false, 'connection reconnecting').firing).toBe('worker w1:42 cannot reach Redis (connection reconnecting): jobs are not being processed');
-    const daily = evaluateConditions(snapshot({ hubspotDaily: { paused: true, until: Date.parse('2024-05-01T16:00:00Z'), timeZone: 'Asia/Taipei', usage: 250_003, limit: 250_000 } }), thresholds).find((c) => c.id === 'hubspot-daily-limit')!;
-    expect(daily.firing).toMatch(/^HubSpot daily API limit reached \(250,003 of 250,000 calls today\): all HubSpot work is paused until 2024-05-02 00:00 Asia\/Taipei \(portal time zone Asia\/Taipei\); jobs are kept/);
+    const [dlq] = evaluateConditions(
+      snapshot({ deadLetters: [{ queue: 'crm-contacts', size: 3, baseline: 1 }] }),
+      thresholds,
+    );
+    expect(dlq!.firing).toBe(
+      'crm-contacts-dlq grew to 3 dead letter(s) (was 1). See why: course-sync dlq list crm-contacts',
+    );
+    expect(redisCondition('w1:42', false, 'connection reconnecting').firing).toBe(
+      'worker w1:42 cannot reach Redis (connection reconnecting): jobs are not being processed',
+    );
+    const daily = evaluateConditions(
+      snapshot({
+        hubspotDaily: {
+          paused: true,
+          until: Date.parse('2024-05-01T16:00:00Z'),
+          timeZone: 'Asia/Taipei',
+          usage: 250_003,
+          limit: 250_000,
+        },
+      }),
+      thresholds,
+    ).find((c) => c.id === 'hubspot-daily-limit')!;
+    expect(daily.firing).toMatch(
+      /^HubSpot daily API limit reached \(250,003 of 250,000 calls today\): all HubSpot work is paused until 2024-05-02 00:00 Asia\/Taipei \(portal time zone Asia\/Taipei\); jobs are kept/,
+    );
     expect(daily.resolved).toBe('HubSpot daily API limit: HubSpot work resumed');
   });
 
@@ -97,11 +145,25 @@ describe('the alert engine', () => {
   let queues: QueueSet;
   let now: number;
   const engine = (over: Partial<ConstructorParameters<typeof AlertEngine>[0]> = {}) =>
-    new AlertEngine({ config, log: createLogger('silent'), redis, queues, worker: 'test-worker', clock: () => now, ...over });
+    new AlertEngine({
+      config,
+      log: createLogger('silent'),
+      redis,
+      queues,
+      worker: 'test-worker',
+      clock: () => now,
+      ...over,
+    });
 
   beforeEach(async () => {
     hook = await startReceiver();
-    config = testConfig({ ALERT_WEBHOOK_URL: hook.url, ALERT_MIN_INTERVAL_SECONDS: '60', ALERT_OLDEST_WAITING_SECONDS: '600', JOB_ATTEMPTS: '2', JOB_BACKOFF_MS: '10' });
+    config = testConfig({
+      ALERT_WEBHOOK_URL: hook.url,
+      ALERT_MIN_INTERVAL_SECONDS: '60',
+      ALERT_OLDEST_WAITING_SECONDS: '600',
+      JOB_ATTEMPTS: '2',
+      JOB_BACKOFF_MS: '10',
+    });
     redis = new Redis(redisUrl(), { maxRetriesPerRequest: null });
     queues = openQueues(redis, config);
     now = Date.now();
@@ -121,7 +183,11 @@ describe('the alert engine', () => {
       const [fired, ...rest] = await engine().evaluate();
       expect(rest).toEqual([]);
       expect(fired).toMatchObject({ id: 'dlq-grew:crm-contacts', transition: 'fire' });
-      expect(hook.bodies).toEqual([{ text: 'course-sync ALERT: crm-contacts-dlq grew to 1 dead letter(s) (was 0). See why: course-sync dlq list crm-contacts' }]);
+      expect(hook.bodies).toEqual([
+        {
+          text: 'course-sync ALERT: crm-contacts-dlq grew to 1 dead letter(s) (was 0). See why: course-sync dlq list crm-contacts',
+        },
+      ]);
       // Still true, and a second process evaluating too: no second message.
       expect(await engine().evaluate()).toEqual([]);
       expect(await engine({ worker: 'other-worker' }).evaluate()).toEqual([]);
@@ -149,7 +215,9 @@ describe('the alert engine', () => {
     hook.failWith(200);
     expect((await engine().evaluate()).map((m) => m.id)).toEqual(['oldest-waiting:email-welcome']);
     expect(hook.bodies).toHaveLength(1);
-    expect(hook.bodies[0]!.text).toMatch(/^course-sync ALERT: email-welcome: the oldest waiting job has waited 1\d min \(threshold 10 min\)/);
+    expect(hook.bodies[0]!.text).toMatch(
+      /^course-sync ALERT: email-welcome: the oldest waiting job has waited 1\d min \(threshold 10 min\)/,
+    );
     await queues.work[QUEUES.email].obliterate({ force: true });
     now += 60_000;
     expect((await engine().evaluate()).map((m) => m.transition)).toEqual(['resolve']);
@@ -162,7 +230,9 @@ describe('the alert engine', () => {
     await new ApiStatsShipper(redis, new StatsKeys(config.redis.prefix), metrics.apiCalls).ship(Date.now());
     now = Date.now();
     expect((await engine().evaluate()).map((m) => m.id)).toEqual(['auth:hubspot']);
-    expect(hook.bodies[0]!.text).toBe('course-sync ALERT: HubSpot answered 401/403 1 time(s) in the last 10 min: check HUBSPOT_ACCESS_TOKEN (and its scopes)');
+    expect(hook.bodies[0]!.text).toBe(
+      'course-sync ALERT: HubSpot answered 401/403 1 time(s) in the last 10 min: check HUBSPOT_ACCESS_TOKEN (and its scopes)',
+    );
     now += 11 * 60_000;
     expect((await engine().evaluate()).map((m) => `${m.transition} ${m.id}`)).toEqual(['resolve auth:hubspot']);
   });

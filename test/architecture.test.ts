@@ -25,7 +25,23 @@ const FLOORS: Floor[] = [
   {
     // The toolkit: knows no room above it. config.ts also stands for config/settings.ts.
     name: 'ground',
-    rooms: ['config', 'config-values', 'log', 'metrics', 'html', 'http-error', 'raw-body', 'address-list', 'constant-time', 'api-failure', 'duration', 'console-links', 'sendgrid-signature', 'privacy', 'redis'],
+    rooms: [
+      'config',
+      'config-values',
+      'log',
+      'metrics',
+      'html',
+      'http-error',
+      'raw-body',
+      'address-list',
+      'constant-time',
+      'api-failure',
+      'duration',
+      'console-links',
+      'sendgrid-signature',
+      'privacy',
+      'redis',
+    ],
     sideways: 'any',
   },
   {
@@ -54,7 +70,9 @@ const FLOORS: Floor[] = [
   },
 ];
 
-const floorOf = new Map(FLOORS.flatMap((floor, level) => floor.rooms.map((room) => [room, { ...floor, level }] as const)));
+const floorOf = new Map(
+  FLOORS.flatMap((floor, level) => floor.rooms.map((room) => [room, { ...floor, level }] as const)),
+);
 
 /** Why `from` may not import `to`, or undefined when it may. */
 function refusal(from: string, to: string): string | undefined {
@@ -63,10 +81,14 @@ function refusal(from: string, to: string): string | undefined {
   if (!a || !b) return `${!a ? from : to} has no floor`;
   if (from === to) return undefined;
   if (a.level === b.level) {
-    return a.sideways === 'any' || a.sideways.includes(`${from} → ${to}`) ? undefined : `sideways on the ${a.name} floor`;
+    return a.sideways === 'any' || a.sideways.includes(`${from} → ${to}`)
+      ? undefined
+      : `sideways on the ${a.name} floor`;
   }
   if (a.level < b.level) return `upward, ${a.name} → ${b.name}`;
-  return b.seenFrom && !b.seenFrom.includes(a.name) ? `${b.name} is seen only from ${b.seenFrom.join(', ')}` : undefined;
+  return b.seenFrom && !b.seenFrom.includes(a.name)
+    ? `${b.name} is seen only from ${b.seenFrom.join(', ')}`
+    : undefined;
 }
 
 function files(dir: string, out: string[] = []): string[] {
@@ -175,7 +197,8 @@ describe('the rooms of src/', () => {
       state.set(file, 'open');
       stack.push(file);
       for (const next of graph.get(file) ?? []) {
-        if (state.get(next) === 'open') cycles.push([...stack.slice(stack.indexOf(next)), next].map((f) => relative(SRC, f)).join(' → '));
+        if (state.get(next) === 'open')
+          cycles.push([...stack.slice(stack.indexOf(next)), next].map((f) => relative(SRC, f)).join(' → '));
         else if (!state.has(next)) visit(next);
       }
       stack.pop();

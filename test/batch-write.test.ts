@@ -15,7 +15,11 @@ describe('withTraceIds', () => {
 describe('inputsNamed: the inputs a per-record error is about', () => {
   it.each([
     ['by its trace id', { objectWriteTraceId: ['1'] }, ['bob@example.com']],
-    ['by its trace id, whatever ids it names besides', { objectWriteTraceId: ['2'], ids: ['ann@example.com'] }, ['ann@example.co']],
+    [
+      'by its trace id, whatever ids it names besides',
+      { objectWriteTraceId: ['2'], ids: ['ann@example.com'] },
+      ['ann@example.co'],
+    ],
     ['by id when it echoes no trace id (case-insensitive)', { ids: ['ANN@example.com'] }, ['ann@example.com']],
     ['none when it names neither', { other: ['x'] }, []],
     ['none without a context', undefined, []],
@@ -26,7 +30,12 @@ describe('inputsNamed: the inputs a per-record error is about', () => {
 
 describe('inputOfResult', () => {
   it.each([
-    ['by the echoed trace id, even when the result shows another address', { objectWriteTraceId: '0' }, 'someone@else.example', 'ann@example.com'],
+    [
+      'by the echoed trace id, even when the result shows another address',
+      { objectWriteTraceId: '0' },
+      'someone@else.example',
+      'ann@example.com',
+    ],
     ['by address when no trace id is echoed', {}, 'BOB@example.com', 'bob@example.com'],
     ['none for an unknown address without a trace id', {}, 'carl@example.com', undefined],
   ])('%s', (_what, result, address, expected) => {
@@ -36,7 +45,11 @@ describe('inputOfResult', () => {
 
 describe('inputsInMessage: the inputs a whole-batch refusal names', () => {
   it.each([
-    ['an address in HubSpot\'s words', 'Property values were not valid: [{"message":"Email address ann@example.co is invalid"}]', ['ann@example.co']],
+    [
+      "an address in HubSpot's words",
+      'Property values were not valid: [{"message":"Email address ann@example.co is invalid"}]',
+      ['ann@example.co'],
+    ],
     ['not a longer address that contains it', 'Email address xann@example.com is invalid', []],
     ['at the end of a sentence', 'Email address bob@example.com.', ['bob@example.com']],
     ['two of them', 'ann@example.com and bob@example.com', ['ann@example.com', 'bob@example.com']],

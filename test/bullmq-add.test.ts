@@ -111,7 +111,8 @@ describe("the intake's jobs against BullMQ's own", () => {
     expect(await intake.accept(enrollment('fmt_dup'), 'enroll-fmt_dup', 'c-again')).toBe('accepted');
     await queue(theirs.redis.prefix, QUEUES.contacts).add('course.student_enroll', {}, { jobId: 'enroll-fmt_dup' });
     expect(await redis.hgetall(`${ours.redis.prefix}:${QUEUES.contacts}:enroll-fmt_dup`)).toEqual(before);
-    const last = async (prefix: string) => (await redis.xrevrange(`${prefix}:${QUEUES.contacts}:events`, '+', '-', 'COUNT', 1))[0]![1];
+    const last = async (prefix: string) =>
+      (await redis.xrevrange(`${prefix}:${QUEUES.contacts}:events`, '+', '-', 'COUNT', 1))[0]![1];
     expect(await last(ours.redis.prefix)).toEqual(['event', 'duplicated', 'jobId', 'enroll-fmt_dup']);
     expect(await last(ours.redis.prefix)).toEqual(await last(theirs.redis.prefix));
   });
@@ -119,7 +120,8 @@ describe("the intake's jobs against BullMQ's own", () => {
   it('is processed by a BullMQ worker: data and options as given, retried on failure, kept per the worker retention', async () => {
     const { ours: own } = pair({ JOB_BACKOFF_MS: '50', COMPLETED_JOBS_KEEP: '2' });
     const intake = new EventIntake(redis, own);
-    for (const id of ['run_1', 'run_2', 'run_3']) expect(await intake.accept(enrollment(id), `enroll-${id}`, `c-${id}`)).toBe('accepted');
+    for (const id of ['run_1', 'run_2', 'run_3'])
+      expect(await intake.accept(enrollment(id), `enroll-${id}`, `c-${id}`)).toBe('accepted');
     const seen: { id?: string; data: unknown; attempts?: number; attempt: number }[] = [];
     const worker = new Worker(
       QUEUES.contacts,
@@ -128,7 +130,12 @@ describe("the intake's jobs against BullMQ's own", () => {
         if (job.id === 'enroll-run_2' && job.attemptsMade === 0) throw new Error('first attempt fails');
         return 'done';
       },
-      { connection: new Redis(redisUrl(), { maxRetriesPerRequest: null }), prefix: own.redis.prefix, ...jobRetention(own), settings: WORKER_SETTINGS },
+      {
+        connection: new Redis(redisUrl(), { maxRetriesPerRequest: null }),
+        prefix: own.redis.prefix,
+        ...jobRetention(own),
+        settings: WORKER_SETTINGS,
+      },
     );
     const q = queue(own.redis.prefix, QUEUES.contacts);
     try {
@@ -140,12 +147,22 @@ describe("the intake's jobs against BullMQ's own", () => {
         { timeout: 20_000, interval: 50 },
       );
       // Three completed, the worker's retention keeps two (the job's own options say nothing of it).
-      expect(await q.getJobCounts('completed', 'failed', 'wait', 'delayed')).toEqual({ completed: 2, failed: 0, wait: 0, delayed: 0 });
+      expect(await q.getJobCounts('completed', 'failed', 'wait', 'delayed')).toEqual({
+        completed: 2,
+        failed: 0,
+        wait: 0,
+        delayed: 0,
+      });
     } finally {
       await worker.close();
     }
     // The enrollment waits in its pending record (pending-events.ts): the job holds the correlation id.
-    expect(seen.find((s) => s.id === 'enroll-run_3')).toEqual({ id: 'enroll-run_3', data: { correlationId: 'c-run_3' }, attempts: own.jobs.attempts, attempt: 1 });
+    expect(seen.find((s) => s.id === 'enroll-run_3')).toEqual({
+      id: 'enroll-run_3',
+      data: { correlationId: 'c-run_3' },
+      attempts: own.jobs.attempts,
+      attempt: 1,
+    });
     expect(seen.filter((s) => s.id === 'enroll-run_2').map((s) => s.attempt)).toEqual([1, 2]);
   });
 });
@@ -154,7 +171,16 @@ describe('the jittered backoff', () => {
   it("waits what BullMQ's exponential backoff with a jitter of 0.5 waits", () => {
     for (const random of [0, 0.25, 0.999]) {
       vi.spyOn(Math, 'random').mockReturnValue(random);
-      for (const attempt of [1, 2, 5, 8]) expect(jitteredDelay(attempt, 2000)).toBe(Backoffs.calculate({ type: 'exponential', delay: 2000, jitter: 0.5 }, attempt, new Error(), {} as Job, undefined));
+      for (const attempt of [1, 2, 5, 8])
+        expect(jitteredDelay(attempt, 2000)).toBe(
+          Backoffs.calculate(
+            { type: 'exponential', delay: 2000, jitter: 0.5 },
+            attempt,
+            new Error(),
+            {} as Job,
+            undefined,
+          ),
+        );
       vi.restoreAllMocks();
     }
     expect(jitteredDelay(3, 1000, 0)).toBe(2000);

@@ -31,7 +31,12 @@ async function enrollAndSettle(id: string): Promise<string> {
   await vi.waitFor(
     async () => {
       const [trace] = await reader.load([enrollmentKey(id)]);
-      expect(trace?.steps.filter((s) => s.kind === 'completed').map((s) => s.queue).sort()).toEqual(['crm-contacts', 'email-welcome']);
+      expect(
+        trace?.steps
+          .filter((s) => s.kind === 'completed')
+          .map((s) => s.queue)
+          .sort(),
+      ).toEqual(['crm-contacts', 'email-welcome']);
       expect(trace?.calls?.map((c) => c.queue)).toEqual(['crm-contacts', 'email-welcome']);
     },
     { timeout: 25_000 },
@@ -41,18 +46,29 @@ async function enrollAndSettle(id: string): Promise<string> {
 
 /** Turns a journey into what the earlier version wrote: its calls inside the trace (`c:` fields), packed with it or not. */
 async function asEarlierVersion(key: string, packed: boolean): Promise<void> {
-  const calls = Object.entries(await fieldsOf(reader.keys.calls(key))).map(([name, json]): [string, string] => [`c:${name}`, json]);
+  const calls = Object.entries(await fieldsOf(reader.keys.calls(key))).map(([name, json]): [string, string] => [
+    `c:${name}`,
+    json,
+  ]);
   await t.redis.del(reader.keys.calls(key));
   if (!packed) return void (await t.redis.hset(reader.keys.trace(key), ...calls.flat()));
   const fields = Object.entries(traceFields(await t.redis.hgetallBuffer(reader.keys.trace(key))));
   const ttl = await t.redis.pttl(reader.keys.trace(key));
-  await t.redis.multi().del(reader.keys.trace(key)).hset(reader.keys.trace(key), 'z', packFields([...fields, ...calls])).pexpire(reader.keys.trace(key), ttl).exec();
+  await t.redis
+    .multi()
+    .del(reader.keys.trace(key))
+    .hset(reader.keys.trace(key), 'z', packFields([...fields, ...calls]))
+    .pexpire(reader.keys.trace(key), ttl)
+    .exec();
 }
 
 beforeAll(async () => {
   hubspot = await startHubSpotEmulator({ requestsPer10s: undefined });
   sendgrid = await startSendGridEmulator();
-  t = await startTestService({ ...emulatorEnv(hubspot, sendgrid), HUBSPOT_BATCH_WAIT_MS: '20', TRACE_COMPACT_AFTER_SECONDS: '0' }, 'all');
+  t = await startTestService(
+    { ...emulatorEnv(hubspot, sendgrid), HUBSPOT_BATCH_WAIT_MS: '20', TRACE_COMPACT_AFTER_SECONDS: '0' },
+    'all',
+  );
   reader = new TraceReader(t.redis, t.config);
   compactor = new TraceCompactor(t.redis, reader.keys, 0, createLogger('silent'), { callRetentionMs: 7 * DAY_MS });
 }, 60_000);
@@ -77,7 +93,9 @@ describe('call details', () => {
     expect(await reader.load([key])).toEqual([before]);
 
     await ageKeys(t.redis, t.config.redis.prefix, 6 * DAY_MS);
-    expect((await cli('trace', 'calls_week', '--calls')).stdout).toMatch(/call: crm-contacts attempt 1: hubspot contacts\.upsert asked/);
+    expect((await cli('trace', 'calls_week', '--calls')).stdout).toMatch(
+      /call: crm-contacts attempt 1: hubspot contacts\.upsert asked/,
+    );
 
     await ageKeys(t.redis, t.config.redis.prefix, DAY_MS + 60_000);
     expect(await t.redis.exists(reader.keys.calls(key))).toBe(0);
@@ -88,7 +106,9 @@ describe('call details', () => {
     const shown = await cli('trace', 'calls_week', '--calls');
     expect(shown.code).toBe(0);
     expect(shown.stdout).toMatch(/email-welcome +completed/);
-    expect(shown.stdout).toMatch(/calls: call details expired: they are kept 7 days after the calls \(CALL_DETAIL_RETENTION_DAYS\)/);
+    expect(shown.stdout).toMatch(
+      /calls: call details expired: they are kept 7 days after the calls \(CALL_DETAIL_RETENTION_DAYS\)/,
+    );
     expect(shown.stdout).not.toMatch(/call: /);
   });
 
@@ -99,7 +119,11 @@ describe('call details', () => {
       await asEarlierVersion(key, packed);
       expect(await reader.load([key])).toEqual([now]);
 
-      await t.redis.hset(reader.keys.trace(key), 's:9999999999999-later', JSON.stringify({ at: new Date().toISOString(), kind: 'duplicate' }));
+      await t.redis.hset(
+        reader.keys.trace(key),
+        's:9999999999999-later',
+        JSON.stringify({ at: new Date().toISOString(), kind: 'duplicate' }),
+      );
       expect(await compactor.pack(key)).toBe('packed');
       expect(Object.keys(await fieldsOf(reader.keys.trace(key))).filter((f) => f.startsWith('c:'))).toEqual([]);
       expect(Object.keys(await fieldsOf(reader.keys.calls(key))).sort()).toEqual(['crm-contacts:1', 'email-welcome:1']);
@@ -114,21 +138,29 @@ describe('call details', () => {
     await ageKeys(t.redis, t.config.redis.prefix, 8 * DAY_MS);
     expect((await reader.load([key]))[0]).toMatchObject({ calls: [], callsExpiredAfterDays: 7 });
 
-    await t.redis.hset(reader.keys.trace(key), 's:9999999999999-later', JSON.stringify({ at: new Date(Date.now() - 8 * DAY_MS).toISOString(), kind: 'duplicate' }));
+    await t.redis.hset(
+      reader.keys.trace(key),
+      's:9999999999999-later',
+      JSON.stringify({ at: new Date(Date.now() - 8 * DAY_MS).toISOString(), kind: 'duplicate' }),
+    );
     expect(await compactor.pack(key)).toBe('packed');
     expect(Object.keys(await fieldsOf(reader.keys.trace(key))).filter((f) => f.startsWith('c:'))).toEqual([]);
     expect(await t.redis.exists(reader.keys.calls(key))).toBe(0);
   });
 
   it('are found by export and removed by forget, in the new form and the earlier one', async () => {
-    for (const [id, earlier] of [['calls_forget_new', false], ['calls_forget_old', true]] as const) {
+    for (const [id, earlier] of [
+      ['calls_forget_new', false],
+      ['calls_forget_old', true],
+    ] as const) {
       const key = await enrollAndSettle(id);
       if (earlier) await asEarlierVersion(key, false);
       else expect(await compactor.pack(key)).toBe('packed');
 
       const exported = await cli('export', id);
       expect(exported.code).toBe(0);
-      const records = (JSON.parse(exported.stdout) as { records: { kind: string; where: string; content: unknown }[] }).records;
+      const records = (JSON.parse(exported.stdout) as { records: { kind: string; where: string; content: unknown }[] })
+        .records;
       const where = earlier ? reader.keys.trace(key) : reader.keys.calls(key);
       const held = records.find((r) => r.where === where)!;
       expect(held.kind).toBe(earlier ? 'traces' : 'call details');

@@ -48,7 +48,13 @@ beforeAll(async () => {
 afterAll(async () => t.stop());
 
 describe('course-sync backfill through the receiver', () => {
-  const clean = () => jsonl('clean.jsonl', [enrollment('bf_a'), enrollment('bf_b'), '', course('bf_course', '2024-01-02T03:04:05+08:00')]);
+  const clean = () =>
+    jsonl('clean.jsonl', [
+      enrollment('bf_a'),
+      enrollment('bf_b'),
+      '',
+      course('bf_course', '2024-01-02T03:04:05+08:00'),
+    ]);
 
   it('prints help', async () => {
     const res = await runCli(['backfill', '--help']);
@@ -78,11 +84,19 @@ describe('course-sync backfill through the receiver', () => {
   it('counts invalid lines with their numbers, ignores unknown types, and exits 1', async () => {
     const bad = enrollment('bf_bad');
     bad.data.user.email = 'not-an-email';
-    const file = jsonl('mixed.jsonl', [enrollment('bf_c'), '{"type": "course.student_enroll", "data": ', bad, { type: 'course.deleted', data: { id: 'x' } }, enrollment('bf_c')]);
+    const file = jsonl('mixed.jsonl', [
+      enrollment('bf_c'),
+      '{"type": "course.student_enroll", "data": ',
+      bad,
+      { type: 'course.deleted', data: { id: 'x' } },
+      enrollment('bf_c'),
+    ]);
     const res = await runCli(['backfill', file, '--url', url], { WEBHOOK_SECRET: SECRET });
     expect(res.code).toBe(1);
     expect(res.stdout).toMatch(/: 5 events/);
-    expect(res.stdout).toMatch(/accepted {3}1\n {2}duplicate {2}1\n {2}ignored {4}1 .*\n {2}invalid {4}2 {2}\(lines 2, 3\)\n {2}failed {5}0/);
+    expect(res.stdout).toMatch(
+      /accepted {3}1\n {2}duplicate {2}1\n {2}ignored {4}1 .*\n {2}invalid {4}2 {2}\(lines 2, 3\)\n {2}failed {5}0/,
+    );
     expect(res.stdout).toMatch(/line 2 invalid: HTTP 400 Body is not valid JSON/);
     expect(res.stdout).toMatch(/line 3 invalid: HTTP 422 .*data\.user\.email/);
     expect(res.stdout).not.toContain('not-an-email@'); // no student data echoed beyond field names
@@ -91,22 +105,42 @@ describe('course-sync backfill through the receiver', () => {
   });
 
   it('reads standard input with "-"', async () => {
-    const res = await runCli(['backfill', '-', '--url', url], { WEBHOOK_SECRET: SECRET }, { input: JSON.stringify(enrollment('bf_stdin')) + '\n' });
+    const res = await runCli(
+      ['backfill', '-', '--url', url],
+      { WEBHOOK_SECRET: SECRET },
+      { input: JSON.stringify(enrollment('bf_stdin')) + '\n' },
+    );
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(/backfill standard input .*: 1 events\n {2}accepted {3}1/);
     expect(await jobIds(QUEUES.email)).toContain('enroll-bf_stdin');
   });
 
   it('stops with exit 1 when the receiver refuses the signature', async () => {
-    const res = await runCli(['backfill', jsonl('sig.jsonl', [enrollment('bf_sig1'), enrollment('bf_sig2')]), '--url', url, '--secret', 'wrong', '--concurrency', '1'], {});
+    const res = await runCli(
+      [
+        'backfill',
+        jsonl('sig.jsonl', [enrollment('bf_sig1'), enrollment('bf_sig2')]),
+        '--url',
+        url,
+        '--secret',
+        'wrong',
+        '--concurrency',
+        '1',
+      ],
+      {},
+    );
     expect(res.code).toBe(1);
-    expect(res.stderr).toMatch(/stopped after 0 of 1 events read: the receiver refused the delivery \(HTTP 401 No matching signature found\)/);
+    expect(res.stderr).toMatch(
+      /stopped after 0 of 1 events read: the receiver refused the delivery \(HTTP 401 No matching signature found\)/,
+    );
     expect(await jobIds(QUEUES.contacts)).not.toContain('enroll-bf_sig1');
   });
 
   it('exits 3 when no receiver answers', async () => {
     const port = await freePort();
-    const res = await runCli(['backfill', clean(), '--url', `http://127.0.0.1:${port}/webhooks/loopwise`], { WEBHOOK_SECRET: SECRET });
+    const res = await runCli(['backfill', clean(), '--url', `http://127.0.0.1:${port}/webhooks/loopwise`], {
+      WEBHOOK_SECRET: SECRET,
+    });
     expect(res.code).toBe(3);
     expect(res.stderr).toMatch(/no receiver answered at .* \(ECONNREFUSED\)/);
   });
@@ -122,10 +156,12 @@ describe('course-sync backfill --direct', () => {
   const env = () => ({ REDIS_URL: redisUrl(), QUEUE_PREFIX: t.config.redis.prefix });
   const file = () => jsonl('direct.jsonl', [enrollment('bf_d1'), enrollment('bf_d2'), enrollment('bf_a'), '[1, 2]']);
 
-  it('enqueues through EventIntake with the receiver\'s checks and dedupe, twice without change', async () => {
+  it("enqueues through EventIntake with the receiver's checks and dedupe, twice without change", async () => {
     const first = await runCli(['backfill', file(), '--direct'], env());
     expect(first.code).toBe(1); // line 4 is not an envelope
-    expect(first.stdout).toMatch(/→ Redis \(queue prefix t[0-9a-f]+\): 4 events\n {2}accepted {3}2\n {2}duplicate {2}1\n/);
+    expect(first.stdout).toMatch(
+      /→ Redis \(queue prefix t[0-9a-f]+\): 4 events\n {2}accepted {3}2\n {2}duplicate {2}1\n/,
+    );
     expect(first.stdout).toMatch(/line 4 invalid: not an object/);
     const after = await jobIds(QUEUES.email);
     expect(after).toEqual(expect.arrayContaining(['enroll-bf_d1', 'enroll-bf_d2']));
@@ -139,7 +175,9 @@ describe('course-sync backfill --direct', () => {
   it('needs REDIS_URL or a running service', async () => {
     const res = await runCli(['backfill', file(), '--direct'], {});
     expect(res.code).toBe(3);
-    expect(res.stderr).toMatch(/--direct needs the Redis the workers use: REDIS_URL is not set and no course-sync service is running/);
+    expect(res.stderr).toMatch(
+      /--direct needs the Redis the workers use: REDIS_URL is not set and no course-sync service is running/,
+    );
   });
 
   it('exits 3 when Redis is unreachable', async () => {

@@ -27,11 +27,18 @@ const env = (over: Record<string, string> = {}) => ({
 });
 
 /** The doctor's line for one check: status and detail. */
-const line = (stdout: string, name: string) => stdout.split('\n').find((l) => l.slice(8).startsWith(name))?.replace(/\s+/g, ' ');
+const line = (stdout: string, name: string) =>
+  stdout
+    .split('\n')
+    .find((l) => l.slice(8).startsWith(name))
+    ?.replace(/\s+/g, ' ');
 
 beforeAll(async () => {
   hs = await startHubSpotEmulator();
-  sg = await startSendGridEmulator({ verifiedSenders: [FROM, '@mail.example'], account: { pendingSenders: ['new@school.example'] } });
+  sg = await startSendGridEmulator({
+    verifiedSenders: [FROM, '@mail.example'],
+    account: { pendingSenders: ['new@school.example'] },
+  });
 });
 afterAll(async () => {
   await hs.close();
@@ -55,29 +62,53 @@ describe('course-sync doctor', () => {
     expect(line(res.stdout, 'Redis eviction policy')).toBe('ok Redis eviction policy noeviction');
     expect(line(res.stdout, 'Redis append-only file')).toBe('ok Redis append-only file on (appendfsync everysec)');
     expect(line(res.stdout, 'Webhook signing')).toBe('ok Webhook signing WEBHOOK_SECRET set (1 key accepted)');
-    for (const name of ['HubSpot contacts', 'HubSpot products', 'HubSpot contact properties', 'HubSpot product properties']) {
+    for (const name of [
+      'HubSpot contacts',
+      'HubSpot products',
+      'HubSpot contact properties',
+      'HubSpot product properties',
+    ]) {
       expect(line(res.stdout, name)).toBe(`ok ${name} the token can read them`);
     }
-    expect(line(res.stdout, 'HubSpot daily API limit')).toMatch(/^ok HubSpot daily API limit \d+ of 250,000 calls used today \(0\.0 %\); resets \d{4}-\d\d-\d\d 00:00 US\/Eastern \(portal time zone US\/Eastern\)$/);
+    expect(line(res.stdout, 'HubSpot daily API limit')).toMatch(
+      /^ok HubSpot daily API limit \d+ of 250,000 calls used today \(0\.0 %\); resets \d{4}-\d\d-\d\d 00:00 US\/Eastern \(portal time zone US\/Eastern\)$/,
+    );
     expect(line(res.stdout, 'SendGrid API key')).toBe('ok SendGrid API key valid, with Mail Send permission');
     expect(line(res.stdout, 'SendGrid sender')).toBe(`ok SendGrid sender ${FROM} is a verified sender`);
     expect(res.stdout).toMatch(/No problems found\.$/m);
 
     // It asked the real questions, through the real clients.
-    const gets = hs.state.requests.filter((r) => r.method === 'GET').map((r) => `${r.path}?${new URLSearchParams(r.query)}`);
-    expect(gets).toEqual(expect.arrayContaining(['/crm/v3/objects/contacts?limit=1', '/crm/v3/objects/products?limit=1', '/crm/v3/properties/contacts?', '/crm/v3/properties/products?', '/account-info/v3/api-usage/daily/private-apps?', '/account-info/v3/details?']));
-    expect(sg.requests.map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual(expect.arrayContaining(['GET /v3/scopes 200', 'GET /v3/verified_senders 200']));
+    const gets = hs.state.requests
+      .filter((r) => r.method === 'GET')
+      .map((r) => `${r.path}?${new URLSearchParams(r.query)}`);
+    expect(gets).toEqual(
+      expect.arrayContaining([
+        '/crm/v3/objects/contacts?limit=1',
+        '/crm/v3/objects/products?limit=1',
+        '/crm/v3/properties/contacts?',
+        '/crm/v3/properties/products?',
+        '/account-info/v3/api-usage/daily/private-apps?',
+        '/account-info/v3/details?',
+      ]),
+    );
+    expect(sg.requests.map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual(
+      expect.arrayContaining(['GET /v3/scopes 200', 'GET /v3/verified_senders 200']),
+    );
   });
 
   it('accepts a sender in an authenticated domain', async () => {
     const res = await runCli(['doctor'], env({ WELCOME_EMAIL_FROM: 'hello@mail.example' }));
-    expect(line(res.stdout, 'SendGrid sender')).toBe('ok SendGrid sender hello@mail.example is in the authenticated domain mail.example');
+    expect(line(res.stdout, 'SendGrid sender')).toBe(
+      'ok SendGrid sender hello@mail.example is in the authenticated domain mail.example',
+    );
   });
 
   it('reports an unverified sender as a problem, exit 1', async () => {
     const res = await runCli(['doctor'], env({ WELCOME_EMAIL_FROM: 'nobody@elsewhere.example' }));
     expect(res.code).toBe(1);
-    expect(line(res.stdout, 'SendGrid sender')).toMatch(/^problem SendGrid sender nobody@elsewhere.example is unverified: not a Single Sender/);
+    expect(line(res.stdout, 'SendGrid sender')).toMatch(
+      /^problem SendGrid sender nobody@elsewhere.example is unverified: not a Single Sender/,
+    );
     expect(res.stdout).toMatch(/fix: verify nobody@elsewhere.example as a Single Sender or authenticate its domain/);
     expect(res.stdout).toMatch(/1 problem found\./);
   });
@@ -85,7 +116,9 @@ describe('course-sync doctor', () => {
   it('reports a sender awaiting verification as unverified', async () => {
     const res = await runCli(['doctor'], env({ WELCOME_EMAIL_FROM: 'new@school.example' }));
     expect(res.code).toBe(1);
-    expect(line(res.stdout, 'SendGrid sender')).toBe('problem SendGrid sender new@school.example is unverified (verification pending)');
+    expect(line(res.stdout, 'SendGrid sender')).toBe(
+      'problem SendGrid sender new@school.example is unverified (verification pending)',
+    );
   });
 
   it('reports a refused HubSpot token as a problem with the fix, exit 1', async () => {
@@ -99,14 +132,20 @@ describe('course-sync doctor', () => {
   it('reports a SendGrid key that is refused, or lacks Mail Send', async () => {
     const refused = await runCli(['doctor'], env({ SENDGRID_API_KEY: 'SG.wrong' }));
     expect(refused.code).toBe(1);
-    expect(line(refused.stdout, 'SendGrid API key')).toMatch(/^problem SendGrid API key refused \(401: The provided authorization grant is invalid, expired, or revoked\)/);
-    expect(line(refused.stdout, 'SendGrid sender')).toBe('skipped SendGrid sender not checked: the API key does not work');
+    expect(line(refused.stdout, 'SendGrid API key')).toMatch(
+      /^problem SendGrid API key refused \(401: The provided authorization grant is invalid, expired, or revoked\)/,
+    );
+    expect(line(refused.stdout, 'SendGrid sender')).toBe(
+      'skipped SendGrid sender not checked: the API key does not work',
+    );
 
     const noSend = await startSendGridEmulator({ verifiedSenders: [FROM], account: { scopes: ['alerts.read'] } });
     try {
       const res = await runCli(['doctor'], env({ SENDGRID_API_KEY: noSend.apiKey, SENDGRID_BASE_URL: noSend.url }));
       expect(res.code).toBe(1);
-      expect(line(res.stdout, 'SendGrid API key')).toBe('problem SendGrid API key valid but without Mail Send permission');
+      expect(line(res.stdout, 'SendGrid API key')).toBe(
+        'problem SendGrid API key valid but without Mail Send permission',
+      );
     } finally {
       await noSend.close();
     }
@@ -122,7 +161,9 @@ describe('course-sync doctor', () => {
   it('reports a missing WEBHOOK_SECRET and an unreachable Redis as problems', async () => {
     const res = await runCli(['doctor'], env({ REDIS_URL: 'redis://127.0.0.1:1', WEBHOOK_SECRET: '' }));
     expect(res.code).toBe(1);
-    expect(line(res.stdout, 'Redis reachable')).toMatch(/^problem Redis reachable no answer from redis:\/\/127.0.0.1:1/);
+    expect(line(res.stdout, 'Redis reachable')).toMatch(
+      /^problem Redis reachable no answer from redis:\/\/127.0.0.1:1/,
+    );
     expect(line(res.stdout, 'Webhook signing')).toMatch(/^problem Webhook signing WEBHOOK_SECRET is not set/);
   });
 });
@@ -147,7 +188,9 @@ describe('course-sync doctor on a misconfigured Redis', () => {
   it('reports allkeys-lru and AOF off as problems with the fix, exit 1', async () => {
     const res = await runCli(['doctor'], env({ REDIS_URL: local.url }));
     expect(res.code).toBe(1);
-    expect(line(res.stdout, 'Redis eviction policy')).toBe('problem Redis eviction policy maxmemory-policy is allkeys-lru');
+    expect(line(res.stdout, 'Redis eviction policy')).toBe(
+      'problem Redis eviction policy maxmemory-policy is allkeys-lru',
+    );
     expect(res.stdout).toMatch(/fix: set maxmemory-policy noeviction/);
     expect(line(res.stdout, 'Redis append-only file')).toBe('problem Redis append-only file off');
     expect(res.stdout).toMatch(/2 problems found\./);
@@ -173,7 +216,9 @@ describe('course-sync doctor where INFO and CONFIG are not allowed (managed Redi
     expect(res.code).toBe(0);
     expect(line(res.stdout, 'Redis reachable')).toMatch(new RegExp(`^ok Redis reachable redis://${user}:\\*\\*\\*@`));
     expect(line(res.stdout, 'Redis version')).toMatch(/^unknown Redis version INFO is not allowed/);
-    expect(line(res.stdout, 'Redis eviction policy')).toMatch(/^unknown Redis eviction policy neither INFO nor CONFIG GET/);
+    expect(line(res.stdout, 'Redis eviction policy')).toMatch(
+      /^unknown Redis eviction policy neither INFO nor CONFIG GET/,
+    );
     expect(line(res.stdout, 'Redis append-only file')).toMatch(/^unknown Redis append-only file/);
     expect(res.stdout).not.toContain(':pw@');
   });

@@ -14,7 +14,9 @@ const seed = () => fixture('course.student_enroll').data;
 describe('email preview', () => {
   it('prints the English email for the seed enrollment, with the address masked', () => {
     const out = previewText(seed(), {}, { NODE_ENV: 'development' });
-    expect(out).toMatch(/^From: Course team <no-reply@example.com>\nTo: Sample User <s\*\*\*@example.com>\nSubject: Welcome to Introduction to Programming\nLanguage: en\n\nHi Sample,/);
+    expect(out).toMatch(
+      /^From: Course team <no-reply@example.com>\nTo: Sample User <s\*\*\*@example.com>\nSubject: Welcome to Introduction to Programming\nLanguage: en\n\nHi Sample,/,
+    );
     expect(out).not.toContain('student@example.com');
   });
 
@@ -27,8 +29,14 @@ describe('email preview', () => {
   });
 
   it('prints the dynamic_template_data with --template-data', () => {
-    const data = JSON.parse(previewText(seed(), { templateData: true }, { COURSE_URL_PATTERN: 'https://s.example/{slug}' }));
-    expect(data).toMatchObject({ first_name: 'Sample', course_url: 'https://s.example/intro-to-programming', enrollment_id: 'enroll_123456' });
+    const data = JSON.parse(
+      previewText(seed(), { templateData: true }, { COURSE_URL_PATTERN: 'https://s.example/{slug}' }),
+    );
+    expect(data).toMatchObject({
+      first_name: 'Sample',
+      course_url: 'https://s.example/intro-to-programming',
+      enrollment_id: 'enroll_123456',
+    });
   });
 
   it('reads an enrollment webhook file, validated like the receiver', () => {

@@ -60,7 +60,10 @@ describe('course-sync emit', () => {
   });
 
   it('defaults to http://localhost:$PORT/webhooks/loopwise and the first WEBHOOK_SECRET', async () => {
-    const res = await runCli(['emit', 'course.created'], { PORT: String(t.service.port), WEBHOOK_SECRET: `${SECRET},older-secret` });
+    const res = await runCli(['emit', 'course.created'], {
+      PORT: String(t.service.port),
+      WEBHOOK_SECRET: `${SECRET},older-secret`,
+    });
     expect(res.code).toBe(0);
     expect(res.stdout).toContain(`POST http://localhost:${t.service.port}/webhooks/loopwise`);
     expect(await jobIds(QUEUES.products)).toHaveLength(1);
@@ -78,7 +81,10 @@ describe('course-sync emit', () => {
   });
 
   it('exits 1 on a non-2xx answer and prints it (wrong secret → 401)', async () => {
-    const res = await runCli(['emit', 'course.student_enroll', '--url', url, '--id', 'enroll_bad_sig', '--secret', 'wrong'], env());
+    const res = await runCli(
+      ['emit', 'course.student_enroll', '--url', url, '--id', 'enroll_bad_sig', '--secret', 'wrong'],
+      env(),
+    );
     expect(res.code).toBe(1);
     expect(res.stdout).toMatch(/HTTP 401 Unauthorized/);
     expect(res.stdout).toMatch(/No matching signature found/);
@@ -87,7 +93,10 @@ describe('course-sync emit', () => {
 
   it('exits 3 with a clear message when no receiver listens', async () => {
     const port = await freePort();
-    const res = await runCli(['emit', 'course.student_enroll', '--url', `http://127.0.0.1:${port}/webhooks/loopwise`], env());
+    const res = await runCli(
+      ['emit', 'course.student_enroll', '--url', `http://127.0.0.1:${port}/webhooks/loopwise`],
+      env(),
+    );
     expect(res.code).toBe(3);
     expect(res.stderr).toMatch(/no receiver answered at http:\/\/127.0.0.1:\d+\/webhooks\/loopwise \(ECONNREFUSED\)/);
     expect(res.stderr).toMatch(/Is `course-sync start` running/);
@@ -96,7 +105,9 @@ describe('course-sync emit', () => {
   it('exits 2 for something that is neither an event type nor a file', async () => {
     const res = await runCli(['emit', 'course.deleted', '--url', url], env());
     expect(res.code).toBe(2);
-    expect(res.stderr).toMatch(/neither an event type \(course.created, course.updated, course.student_enroll\) nor a file/);
+    expect(res.stderr).toMatch(
+      /neither an event type \(course.created, course.updated, course.student_enroll\) nor a file/,
+    );
   });
 });
 
@@ -121,27 +132,70 @@ describe('course-sync emit sendgrid-keys / sendgrid-events', () => {
 
   it('signs a file of events with the generated key; the receiver takes it as one batch', async () => {
     const file = join(dir, 'events.json');
-    writeFileSync(file, JSON.stringify([{ email: 'a@example.com', timestamp: 1_700_000_000, event: 'delivered', sg_event_id: 'e1', sg_message_id: 'm1.x', enrollment_id: 'enroll_sg_1' }]));
-    const res = await runCli(['emit', 'sendgrid-events', file, '--key', keyFile, '--url', `${sg.base}/webhooks/sendgrid`]);
+    writeFileSync(
+      file,
+      JSON.stringify([
+        {
+          email: 'a@example.com',
+          timestamp: 1_700_000_000,
+          event: 'delivered',
+          sg_event_id: 'e1',
+          sg_message_id: 'm1.x',
+          enrollment_id: 'enroll_sg_1',
+        },
+      ]),
+    );
+    const res = await runCli([
+      'emit',
+      'sendgrid-events',
+      file,
+      '--key',
+      keyFile,
+      '--url',
+      `${sg.base}/webhooks/sendgrid`,
+    ]);
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(/^HTTP 200 OK$/m);
-    const sample = await runCli(['emit', 'sendgrid-events', '--id', 'enroll_sg_2', '--key', keyFile], { PORT: String(sg.service.port) });
+    const sample = await runCli(['emit', 'sendgrid-events', '--id', 'enroll_sg_2', '--key', keyFile], {
+      PORT: String(sg.service.port),
+    });
     expect(sample.code).toBe(0);
     const q = new Queue(QUEUES.emailEvents, { connection: sg.redis, prefix: sg.config.redis.prefix });
     const batches = await q.getJobs(['waiting', 'active', 'delayed', 'prioritized']);
     await q.close();
     expect(batches.map((b) => b.data.events.map((e: any) => [e.enrollmentId, e.event])).sort()).toEqual([
       [['enroll_sg_1', 'delivered']],
-      [['enroll_sg_2', 'processed'], ['enroll_sg_2', 'delivered']],
+      [
+        ['enroll_sg_2', 'processed'],
+        ['enroll_sg_2', 'delivered'],
+      ],
     ]);
   });
 
   it('exits 1 when the receiver refuses the signature, 2 without a key or events', async () => {
     const other = join(dir, 'other.pem');
-    writeFileSync(other, (await runCli(['emit', 'sendgrid-keys'])).stdout.replace(/^SENDGRID_WEBHOOK_PUBLIC_KEY=.*\n/, ''));
-    const refused = await runCli(['emit', 'sendgrid-events', '--id', 'enroll_sg_3', '--key', other, '--url', `${sg.base}/webhooks/sendgrid`]);
+    writeFileSync(
+      other,
+      (await runCli(['emit', 'sendgrid-keys'])).stdout.replace(/^SENDGRID_WEBHOOK_PUBLIC_KEY=.*\n/, ''),
+    );
+    const refused = await runCli([
+      'emit',
+      'sendgrid-events',
+      '--id',
+      'enroll_sg_3',
+      '--key',
+      other,
+      '--url',
+      `${sg.base}/webhooks/sendgrid`,
+    ]);
     expect(refused).toMatchObject({ code: 1, stdout: expect.stringMatching(/^HTTP 401/m) });
-    expect(await runCli(['emit', 'sendgrid-events', '--id', 'x'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--key <file> is required') });
-    expect(await runCli(['emit', 'sendgrid-events', '--key', keyFile])).toMatchObject({ code: 2, stderr: expect.stringContaining('--id <enrollment id>') });
+    expect(await runCli(['emit', 'sendgrid-events', '--id', 'x'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--key <file> is required'),
+    });
+    expect(await runCli(['emit', 'sendgrid-events', '--key', keyFile])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--id <enrollment id>'),
+    });
   });
 });

@@ -5,7 +5,9 @@ import { runCli } from './support/cli.ts';
 
 /** Every command path of the CLI, e.g. ["dlq", "replay"], from the program itself (so new commands are covered). */
 function commandPaths(cmd: Command, prefix: string[] = []): string[][] {
-  return cmd.commands.filter((c) => c.name() !== 'help').flatMap((c) => [[...prefix, c.name()], ...commandPaths(c, [...prefix, c.name()])]);
+  return cmd.commands
+    .filter((c) => c.name() !== 'help')
+    .flatMap((c) => [[...prefix, c.name()], ...commandPaths(c, [...prefix, c.name()])]);
 }
 
 const paths = commandPaths(buildProgram());

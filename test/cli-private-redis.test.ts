@@ -17,8 +17,13 @@ const freshDir = () => {
 };
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-const OPS: string[][] = [['trace', 'enroll_123456'], ['dlq', 'list'], ['quarantine', 'list']];
-const NO_SERVICE = /REDIS_URL is not set and .*Start the service in this folder with `npm start` \(or `course-sync start`\), or set REDIS_URL/;
+const OPS: string[][] = [
+  ['trace', 'enroll_123456'],
+  ['dlq', 'list'],
+  ['quarantine', 'list'],
+];
+const NO_SERVICE =
+  /REDIS_URL is not set and .*Start the service in this folder with `npm start` \(or `course-sync start`\), or set REDIS_URL/;
 
 /** A pid that no process has any more: a child that has already exited. */
 function deadPid(): number {
@@ -26,19 +31,28 @@ function deadPid(): number {
 }
 
 describe('commands find the private Redis of `npm start` by themselves', () => {
-  it('trace, dlq list and quarantine list use the running service\'s private Redis without REDIS_URL; stopped, they exit 3 saying how to start one', async () => {
+  it("trace, dlq list and quarantine list use the running service's private Redis without REDIS_URL; stopped, they exit 3 saying how to start one", async () => {
     const dir = freshDir();
     // As `npm start` does: no REDIS_URL, no credentials (sandbox mode), role all.
     const service = startCli(['start'], { REDIS_DATA_DIR: dir, PORT: '0', HOST: '127.0.0.1' });
     try {
-      await vi.waitFor(() => expect(service.stderr()).toMatch(/course-sync is running in sandbox mode\. Next:/), { timeout: 30_000, interval: 50 });
+      await vi.waitFor(() => expect(service.stderr()).toMatch(/course-sync is running in sandbox mode\. Next:/), {
+        timeout: 30_000,
+        interval: 50,
+      });
       const banner = service.stderr();
-      const record = JSON.parse(readFileSync(join(dir, RECORD_FILE), 'utf8')) as { url: string; pid: number; startedAt: string };
+      const record = JSON.parse(readFileSync(join(dir, RECORD_FILE), 'utf8')) as {
+        url: string;
+        pid: number;
+        startedAt: string;
+      };
       expect(record).toMatchObject({ url: expect.stringMatching(/^redis:\/\/127\.0\.0\.1:\d+$/), pid: process.pid });
       expect(Date.now() - Date.parse(record.startedAt)).toBeLessThan(60_000);
 
       // The three next steps, once: admin URL and user, the seed events, the sandbox page.
-      const webhook = /emit course\.student_enroll --url (http:\/\/localhost:\d+\/webhooks\/loopwise)/.exec(banner)![1]!;
+      const webhook = /emit course\.student_enroll --url (http:\/\/localhost:\d+\/webhooks\/loopwise)/.exec(
+        banner,
+      )![1]!;
       const base = webhook.replace('/webhooks/loopwise', '').replace('localhost', '127.0.0.1'); // HOST=127.0.0.1
       expect(banner).toContain(`admin    ${base}/admin  (user "admin", the password printed above)`);
       expect(banner).toContain(`sandbox  ${base}/admin/sandbox`);
@@ -66,7 +80,9 @@ describe('commands find the private Redis of `npm start` by themselves', () => {
       // A second service on the same data folder would share its append-only file: refused.
       const second = await runCli(['start'], { REDIS_DATA_DIR: dir, PORT: '0', HOST: '127.0.0.1' });
       expect(second.code).toBe(2);
-      expect(second.stderr).toContain(`config REDIS_DATA_DIR: the course-sync started at ${record.startedAt} (pid ${process.pid}) already runs its private Redis (${record.url})`);
+      expect(second.stderr).toContain(
+        `config REDIS_DATA_DIR: the course-sync started at ${record.startedAt} (pid ${process.pid}) already runs its private Redis (${record.url})`,
+      );
       expect(existsSync(join(dir, RECORD_FILE))).toBe(true);
     } finally {
       expect((await service.stop()).code).toBe(0);
@@ -77,8 +93,12 @@ describe('commands find the private Redis of `npm start` by themselves', () => {
     for (const args of OPS) {
       const res = await runCli(args, { REDIS_DATA_DIR: dir });
       expect(res.code, args.join(' ')).toBe(3);
-      expect(res.stderr, args.join(' ')).toMatch(new RegExp(`^course-sync ${args.slice(0, args[0] === 'trace' ? 1 : 2).join(' ')}: `));
-      expect(res.stderr, args.join(' ')).toContain(`no course-sync service is running with a private Redis in ${dir} (REDIS_DATA_DIR)`);
+      expect(res.stderr, args.join(' ')).toMatch(
+        new RegExp(`^course-sync ${args.slice(0, args[0] === 'trace' ? 1 : 2).join(' ')}: `),
+      );
+      expect(res.stderr, args.join(' ')).toContain(
+        `no course-sync service is running with a private Redis in ${dir} (REDIS_DATA_DIR)`,
+      );
       expect(res.stderr, args.join(' ')).toMatch(NO_SERVICE);
       expect(res.stdout).toBe('');
     }
@@ -88,11 +108,16 @@ describe('commands find the private Redis of `npm start` by themselves', () => {
     const dir = freshDir();
     const port = await freePort();
     const pid = deadPid();
-    writeFileSync(join(dir, RECORD_FILE), JSON.stringify({ url: `redis://127.0.0.1:${port}`, pid, startedAt: '2026-01-02T03:04:05.000Z' }));
+    writeFileSync(
+      join(dir, RECORD_FILE),
+      JSON.stringify({ url: `redis://127.0.0.1:${port}`, pid, startedAt: '2026-01-02T03:04:05.000Z' }),
+    );
     for (const args of OPS) {
       const res = await runCli(args, { REDIS_DATA_DIR: dir });
       expect(res.code, args.join(' ')).toBe(3);
-      expect(res.stderr).toContain(`the course-sync recorded in ${join(dir, RECORD_FILE)} (pid ${pid}, started at 2026-01-02T03:04:05.000Z) is not running any more: its process ${pid} is gone`);
+      expect(res.stderr).toContain(
+        `the course-sync recorded in ${join(dir, RECORD_FILE)} (pid ${pid}, started at 2026-01-02T03:04:05.000Z) is not running any more: its process ${pid} is gone`,
+      );
       expect(res.stderr).toMatch(NO_SERVICE);
     }
   });
@@ -103,10 +128,21 @@ describe('commands find the private Redis of `npm start` by themselves', () => {
     const before = new Redis(orphan.url);
     await before.set('left-over', 'kept');
     await before.quit();
-    writeFileSync(join(dir, RECORD_FILE), JSON.stringify({ url: orphan.url, pid: deadPid(), redisPid: orphan.process.pid, startedAt: '2026-01-02T03:04:05.000Z' }));
+    writeFileSync(
+      join(dir, RECORD_FILE),
+      JSON.stringify({
+        url: orphan.url,
+        pid: deadPid(),
+        redisPid: orphan.process.pid,
+        startedAt: '2026-01-02T03:04:05.000Z',
+      }),
+    );
     const service = startCli(['start'], { REDIS_DATA_DIR: dir, PORT: '0', HOST: '127.0.0.1' });
     try {
-      await vi.waitFor(() => expect(service.stderr()).toMatch(/course-sync is running in sandbox mode\. Next:/), { timeout: 30_000, interval: 50 });
+      await vi.waitFor(() => expect(service.stderr()).toMatch(/course-sync is running in sandbox mode\. Next:/), {
+        timeout: 30_000,
+        interval: 50,
+      });
       await vi.waitFor(() => expect(orphan.process.exitCode ?? orphan.process.signalCode).not.toBeNull(), SETTLE);
       const record = JSON.parse(readFileSync(join(dir, RECORD_FILE), 'utf8')) as { url: string };
       expect(record.url).not.toBe(orphan.url);
@@ -122,7 +158,10 @@ describe('commands find the private Redis of `npm start` by themselves', () => {
   it('reports a record whose Redis does not answer as no service, and an unreadable one too', async () => {
     const dir = freshDir();
     const port = await freePort();
-    writeFileSync(join(dir, RECORD_FILE), JSON.stringify({ url: `redis://127.0.0.1:${port}`, pid: process.pid, startedAt: '2026-01-02T03:04:05.000Z' }));
+    writeFileSync(
+      join(dir, RECORD_FILE),
+      JSON.stringify({ url: `redis://127.0.0.1:${port}`, pid: process.pid, startedAt: '2026-01-02T03:04:05.000Z' }),
+    );
     const silent = await runCli(['dlq', 'list'], { REDIS_DATA_DIR: dir });
     expect(silent.code).toBe(3);
     expect(silent.stderr).toContain(`is not running any more: nothing answers at redis://127.0.0.1:${port}`);
@@ -140,6 +179,8 @@ describe('commands find the private Redis of `npm start` by themselves', () => {
     writeFileSync(file, '{}\n');
     const res = await runCli(['backfill', file, '--direct'], { REDIS_DATA_DIR: dir });
     expect(res.code).toBe(3);
-    expect(res.stderr).toMatch(/^course-sync backfill: --direct needs the Redis the workers use: REDIS_URL is not set and no course-sync service is running/);
+    expect(res.stderr).toMatch(
+      /^course-sync backfill: --direct needs the Redis the workers use: REDIS_URL is not set and no course-sync service is running/,
+    );
   });
 });

@@ -49,9 +49,15 @@ describe('course-sync start', () => {
 });
 
 /** Runs the real binary once, in a child process, with only `env` plus PATH and HOME. */
-function runBinary(args: string[], env: Record<string, string>, input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runBinary(
+  args: string[],
+  env: Record<string, string>,
+  input: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const bin = join(import.meta.dirname, '..', 'bin', 'course-sync.js');
-  const child = spawn(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'silent', ...env } });
+  const child = spawn(process.execPath, [bin, ...args], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'silent', ...env },
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
@@ -68,18 +74,31 @@ function runBinary(args: string[], env: Record<string, string>, input: string): 
 describe('the course-sync binary', () => {
   it('starts with a private Redis under REDIS_DATA_DIR, serves, answers another command on that Redis, and stops cleanly on SIGTERM', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cs-start-'));
-    const service = spawnService('start', 'receiver', { REDIS_DATA_DIR: join(dir, 'redis'), PORT: '0', HOST: '127.0.0.1' });
+    const service = spawnService('start', 'receiver', {
+      REDIS_DATA_DIR: join(dir, 'redis'),
+      PORT: '0',
+      HOST: '127.0.0.1',
+    });
     try {
       const port = await service.port();
       expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
-      const started = service.output().split('\n').find((l) => l.includes('started a private redis-server'));
+      const started = service
+        .output()
+        .split('\n')
+        .find((l) => l.includes('started a private redis-server'));
       const redisPort = (JSON.parse(started!) as { port: number }).port;
 
       // Standard input in, summary out, exit code 1 (one line is not an event), through the private Redis.
-      const backfill = await runBinary(['backfill', '-', '--direct'], { REDIS_URL: `redis://127.0.0.1:${redisPort}` }, `${JSON.stringify(fixture('course.student_enroll'))}\n[1, 2]\n`);
+      const backfill = await runBinary(
+        ['backfill', '-', '--direct'],
+        { REDIS_URL: `redis://127.0.0.1:${redisPort}` },
+        `${JSON.stringify(fixture('course.student_enroll'))}\n[1, 2]\n`,
+      );
       expect(backfill.stderr).toBe('');
       expect(backfill.code).toBe(1);
-      expect(backfill.stdout).toMatch(/^backfill standard input → Redis \(queue prefix course-sync\): 2 events\n {2}accepted {3}1\n/);
+      expect(backfill.stdout).toMatch(
+        /^backfill standard input → Redis \(queue prefix course-sync\): 2 events\n {2}accepted {3}1\n/,
+      );
       expect(backfill.stdout).toMatch(/line 2 invalid: not an object/);
 
       await service.stop();

@@ -35,8 +35,16 @@ describe('loadConfig', () => {
     [{ HUBSPOT_BATCH_SIZE: '101' }, 'HUBSPOT_BATCH_SIZE', /at most 100/],
     [{ WELCOME_EMAIL_FROM: 'nobody' }, 'WELCOME_EMAIL_FROM', /e-mail address/],
     [{ HUBSPOT_ACCESS_TOKEN: 'pat-x' }, 'SENDGRID_API_KEY', /give both/],
-    [{ SENT_MARKER_TTL_DAYS: '20' }, 'SENT_MARKER_TTL_DAYS', /must cover DEDUPE_TTL_SECONDS \(2592000 s = 30 days\), got 20 days/],
-    [{ SENDGRID_WEBHOOK_MAX_AGE_SECONDS: '360000' }, 'SENDGRID_EVENT_DEDUPE_HOURS', /must cover SENDGRID_WEBHOOK_MAX_AGE_SECONDS \(360000 s = 100 hours\), got 72 hours/],
+    [
+      { SENT_MARKER_TTL_DAYS: '20' },
+      'SENT_MARKER_TTL_DAYS',
+      /must cover DEDUPE_TTL_SECONDS \(2592000 s = 30 days\), got 20 days/,
+    ],
+    [
+      { SENDGRID_WEBHOOK_MAX_AGE_SECONDS: '360000' },
+      'SENDGRID_EVENT_DEDUPE_HOURS',
+      /must cover SENDGRID_WEBHOOK_MAX_AGE_SECONDS \(360000 s = 100 hours\), got 72 hours/,
+    ],
     [{ PII_RETENTION_DAYS: '0' }, 'PII_RETENTION_DAYS', /at least 1/],
   ])('stops on %o naming %s', (env, key, message) => {
     let error: unknown;
@@ -54,8 +62,15 @@ describe('loadConfig', () => {
   it('refuses production without the webhook secret or credentials', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/WEBHOOK_SECRET/);
     expect(() => loadConfig({ NODE_ENV: 'production', WEBHOOK_SECRET: 's' })).toThrow(/HUBSPOT_ACCESS_TOKEN/);
-    expect(() => loadConfig({ NODE_ENV: 'production', WEBHOOK_SECRET: 's', HUBSPOT_ACCESS_TOKEN: 't' })).toThrow(/SENDGRID_API_KEY/);
-    const c = loadConfig({ NODE_ENV: 'production', WEBHOOK_SECRET: 's', HUBSPOT_ACCESS_TOKEN: 't', SENDGRID_API_KEY: 'k' });
+    expect(() => loadConfig({ NODE_ENV: 'production', WEBHOOK_SECRET: 's', HUBSPOT_ACCESS_TOKEN: 't' })).toThrow(
+      /SENDGRID_API_KEY/,
+    );
+    const c = loadConfig({
+      NODE_ENV: 'production',
+      WEBHOOK_SECRET: 's',
+      HUBSPOT_ACCESS_TOKEN: 't',
+      SENDGRID_API_KEY: 'k',
+    });
     expect(c.sandbox).toBe(false);
   });
 });
@@ -79,7 +94,10 @@ describe('documentation', () => {
     const pages = readdirSync(new URL('docs/', root)).filter((f) => f.endsWith('.md'));
     expect(pages.filter((p) => !readme.includes(`(docs/${p})`))).toEqual([]);
     const broken: string[] = [];
-    for (const [from, text] of [['README.md', readme], ...pages.map((p) => [`docs/${p}`, readFileSync(new URL(`docs/${p}`, root), 'utf8')])] as [string, string][]) {
+    for (const [from, text] of [
+      ['README.md', readme],
+      ...pages.map((p) => [`docs/${p}`, readFileSync(new URL(`docs/${p}`, root), 'utf8')]),
+    ] as [string, string][]) {
       for (const m of text.matchAll(/\]\(([^)#\s]+\.md)(#[^)\s]*)?\)/g)) {
         const target = new URL(m[1]!, new URL(from, root));
         if (!existsSync(target)) broken.push(`${from} → ${m[1]}`);

@@ -11,7 +11,10 @@ const EMAIL = '    "email": "user.email"';
 
 describe('parseContactMapping', () => {
   it('reads sources and constants in file order, with their lines', () => {
-    const spec = parseContactMapping(file(`${EMAIL},\n    "hs_lead_source": {"value": "Loopwise"},\n    "school_course": "course.name"`), 'm.json');
+    const spec = parseContactMapping(
+      file(`${EMAIL},\n    "hs_lead_source": {"value": "Loopwise"},\n    "school_course": "course.name"`),
+      'm.json',
+    );
     expect(spec).toEqual({
       path: 'm.json',
       entries: [
@@ -23,16 +26,76 @@ describe('parseContactMapping', () => {
   });
 
   it.each([
-    ['an unknown source', file(`${EMAIL},\n    "firstname": "user.firstname"`), 4, 'firstname', /property "firstname": unknown source "user\.firstname" \(sources: user\.email, user\.name, user\.first_name/],
-    ['a property listed twice', file(`${EMAIL},\n    "phone": "user.phone",\n    "phone": "user.id"`), 5, 'phone', /property "phone" is listed twice \(lines 4 and 5\)/],
-    ['the e-mail missing', file('    "firstname": "user.first_name"'), 2, 'email', /the e-mail is missing: "email": "user\.email" is required/],
-    ['the e-mail from another source', file('    "email": "user.id"'), 3, 'email', /property "email" must be "user\.email"/],
-    ['course-sync\'s course list', file(`${EMAIL},\n    "loopwise_enrolled_courses": "course.id"`), 4, 'loopwise_enrolled_courses', /is course-sync's own \(every course of the student\) and cannot be mapped/],
-    ['course-sync\'s delivery status', file(`${EMAIL},\n    "loopwise_welcome_email_status": {"value": "sent"}`), 4, 'loopwise_welcome_email_status', /is course-sync's own \(the welcome email status\)/],
-    ['a label instead of an internal name', file(`${EMAIL},\n    "Lead Source": {"value": "x"}`), 4, 'Lead Source', /is not a HubSpot property name/],
-    ['an empty constant', file(`${EMAIL},\n    "hs_lead_source": {"value": "  "}`), 4, 'hs_lead_source', /an empty constant would never be written/],
-    ['a malformed constant', file(`${EMAIL},\n    "hs_lead_source": {"constant": "x"}`), 4, 'hs_lead_source', /a constant is written \{"value": "<text>"\}/],
-    ['a number', file(`${EMAIL},\n    "age": 3`), 4, 'age', /expected a source such as "user\.email" or \{"value": "<constant>"\}, got number/],
+    [
+      'an unknown source',
+      file(`${EMAIL},\n    "firstname": "user.firstname"`),
+      4,
+      'firstname',
+      /property "firstname": unknown source "user\.firstname" \(sources: user\.email, user\.name, user\.first_name/,
+    ],
+    [
+      'a property listed twice',
+      file(`${EMAIL},\n    "phone": "user.phone",\n    "phone": "user.id"`),
+      5,
+      'phone',
+      /property "phone" is listed twice \(lines 4 and 5\)/,
+    ],
+    [
+      'the e-mail missing',
+      file('    "firstname": "user.first_name"'),
+      2,
+      'email',
+      /the e-mail is missing: "email": "user\.email" is required/,
+    ],
+    [
+      'the e-mail from another source',
+      file('    "email": "user.id"'),
+      3,
+      'email',
+      /property "email" must be "user\.email"/,
+    ],
+    [
+      "course-sync's course list",
+      file(`${EMAIL},\n    "loopwise_enrolled_courses": "course.id"`),
+      4,
+      'loopwise_enrolled_courses',
+      /is course-sync's own \(every course of the student\) and cannot be mapped/,
+    ],
+    [
+      "course-sync's delivery status",
+      file(`${EMAIL},\n    "loopwise_welcome_email_status": {"value": "sent"}`),
+      4,
+      'loopwise_welcome_email_status',
+      /is course-sync's own \(the welcome email status\)/,
+    ],
+    [
+      'a label instead of an internal name',
+      file(`${EMAIL},\n    "Lead Source": {"value": "x"}`),
+      4,
+      'Lead Source',
+      /is not a HubSpot property name/,
+    ],
+    [
+      'an empty constant',
+      file(`${EMAIL},\n    "hs_lead_source": {"value": "  "}`),
+      4,
+      'hs_lead_source',
+      /an empty constant would never be written/,
+    ],
+    [
+      'a malformed constant',
+      file(`${EMAIL},\n    "hs_lead_source": {"constant": "x"}`),
+      4,
+      'hs_lead_source',
+      /a constant is written \{"value": "<text>"\}/,
+    ],
+    [
+      'a number',
+      file(`${EMAIL},\n    "age": 3`),
+      4,
+      'age',
+      /expected a source such as "user\.email" or \{"value": "<constant>"\}, got number/,
+    ],
   ])('refuses %s, naming the line and the property', (_what, text, line, property, message) => {
     let err: unknown;
     try {
@@ -47,8 +110,18 @@ describe('parseContactMapping', () => {
   });
 
   it.each([
-    ['not JSON', '{\n  "properties": {\n    "email": "user.email",\n  }\n}', 4, /not valid JSON: unexpected "}", expected a "quoted" key/],
-    ['another top-level key', '{\n  "properties": {"email": "user.email"},\n  "propreties": {}\n}', 3, /unknown key "propreties"/],
+    [
+      'not JSON',
+      '{\n  "properties": {\n    "email": "user.email",\n  }\n}',
+      4,
+      /not valid JSON: unexpected "}", expected a "quoted" key/,
+    ],
+    [
+      'another top-level key',
+      '{\n  "properties": {"email": "user.email"},\n  "propreties": {}\n}',
+      3,
+      /unknown key "propreties"/,
+    ],
     ['no properties', '{}', 1, /no "properties" object/],
   ])('refuses a file that is %s, naming the line', (_what, text, line, message) => {
     expect(() => parseContactMapping(text, 'm.json')).toThrow(message);
@@ -60,7 +133,7 @@ describe('HUBSPOT_CONTACT_MAPPING at start-up', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mapping-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('reads course-sync\'s own file when unset: today\'s mapping', () => {
+  it("reads course-sync's own file when unset: today's mapping", () => {
     const spec = loadConfig({ NODE_ENV: 'test' }).hubspot.contactMapping;
     expect(spec.path).toMatch(/config\/contact-mapping\.json$/);
     expect(spec.entries.map((e) => [e.property, 'source' in e ? e.source : e.value])).toEqual([
@@ -79,18 +152,27 @@ describe('HUBSPOT_CONTACT_MAPPING at start-up', () => {
     const path = join(dir, 'bad.json');
     writeFileSync(path, file(`${EMAIL},\n    "school_course": "course.title"`));
     expect(() => loadConfig({ NODE_ENV: 'test', HUBSPOT_CONTACT_MAPPING: path })).toThrow(ConfigError);
-    expect(() => loadConfig({ NODE_ENV: 'test', HUBSPOT_CONTACT_MAPPING: path })).toThrow(`config HUBSPOT_CONTACT_MAPPING: ${path} line 4: property "school_course": unknown source "course.title"`);
-    expect(() => loadConfig({ NODE_ENV: 'test', HUBSPOT_CONTACT_MAPPING: join(dir, 'none.json') })).toThrow(/config HUBSPOT_CONTACT_MAPPING: .*none\.json: cannot be read \(ENOENT\)/);
+    expect(() => loadConfig({ NODE_ENV: 'test', HUBSPOT_CONTACT_MAPPING: path })).toThrow(
+      `config HUBSPOT_CONTACT_MAPPING: ${path} line 4: property "school_course": unknown source "course.title"`,
+    );
+    expect(() => loadConfig({ NODE_ENV: 'test', HUBSPOT_CONTACT_MAPPING: join(dir, 'none.json') })).toThrow(
+      /config HUBSPOT_CONTACT_MAPPING: .*none\.json: cannot be read \(ENOENT\)/,
+    );
   });
 
   it('refuses an unknown HUBSPOT_COURSES_OBJECT, naming it', () => {
-    expect(() => loadConfig({ NODE_ENV: 'test', HUBSPOT_COURSES_OBJECT: 'yes' })).toThrow('config HUBSPOT_COURSES_OBJECT: must be one of auto, on, off, got "yes"');
+    expect(() => loadConfig({ NODE_ENV: 'test', HUBSPOT_COURSES_OBJECT: 'yes' })).toThrow(
+      'config HUBSPOT_COURSES_OBJECT: must be one of auto, on, off, got "yes"',
+    );
     expect(loadConfig({ NODE_ENV: 'test' }).hubspot.coursesObject).toBe('auto');
   });
 });
 
-describe('mappingProblems (the portal\'s properties against the mapping)', () => {
-  const prop = (name: string, type: string, extra: Partial<PortalProperty> = {}): [string, PortalProperty] => [name, { name, type, fieldType: 'text', ...extra }];
+describe("mappingProblems (the portal's properties against the mapping)", () => {
+  const prop = (name: string, type: string, extra: Partial<PortalProperty> = {}): [string, PortalProperty] => [
+    name,
+    { name, type, fieldType: 'text', ...extra },
+  ];
   const portal = new Map([
     prop('email', 'string'),
     prop('phone', 'string'),
@@ -112,7 +194,10 @@ describe('mappingProblems (the portal\'s properties against the mapping)', () =>
     ['    "loopwise_user_id": "user.id"', undefined],
     ['    "missing_one": "user.id"', /does not exist in the portal: create it in HubSpot/],
     ['    "lead_source": {"value": "Facebook"}', /"Facebook" is not one of its options \(Loopwise, Referral\)/],
-    ['    "lead_source": "course.name"', /enumeration that takes only its options \(Loopwise, Referral\) and course\.name is free text/],
+    [
+      '    "lead_source": "course.name"',
+      /enumeration that takes only its options \(Loopwise, Referral\) and course\.name is free text/,
+    ],
     ['    "enrolled_on": "enrollment.created_at"', /it is a date property \(midnight UTC only\)/],
     ['    "score": "user.id"', /it is a number property and user\.id is text/],
     ['    "score": {"value": "many"}', /"many" is not a number/],

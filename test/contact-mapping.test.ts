@@ -1,12 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import type { Enrollment } from '../src/events/types.ts';
-import { formatPhone, mapEnrollment, mergeByEmail, normaliseEmail, splitName, type MappedContact } from '../src/hubspot/contact-mapping.ts';
+import {
+  formatPhone,
+  mapEnrollment,
+  mergeByEmail,
+  normaliseEmail,
+  splitName,
+  type MappedContact,
+} from '../src/hubspot/contact-mapping.ts';
 import { optionLabel } from '../src/hubspot/course-options.ts';
 import { fixture } from './support/env.ts';
 
 const TW = { phoneRegion: 'TW' };
 
-function enrollment(user: Partial<Enrollment['user']> = {}, course: Partial<Enrollment['course']> = {}, createdAt = '2023-05-15T14:30:00Z'): Enrollment {
+function enrollment(
+  user: Partial<Enrollment['user']> = {},
+  course: Partial<Enrollment['course']> = {},
+  createdAt = '2023-05-15T14:30:00Z',
+): Enrollment {
   const e = fixture('course.student_enroll').data as Enrollment;
   return { ...e, created_at: createdAt, user: { ...e.user, ...user }, course: { ...e.course, ...course } };
 }
@@ -83,7 +94,11 @@ describe('mapEnrollment', () => {
         },
       },
       course: { id: 'course_789012', name: 'Introduction to Programming' },
-      last: { at: Date.parse('2023-05-15T14:30:00Z'), courseId: 'course_789012', courseName: 'Introduction to Programming' },
+      last: {
+        at: Date.parse('2023-05-15T14:30:00Z'),
+        courseId: 'course_789012',
+        courseName: 'Introduction to Programming',
+      },
     });
   });
 
@@ -111,7 +126,9 @@ describe('mapEnrollment', () => {
   });
 
   it('writes the enrollment time as UTC', () => {
-    expect(props(mapEnrollment(enrollment({}, {}, '2023-12-04T18:45:44+08:00'), TW)).loopwise_last_enrolled_at).toBe('2023-12-04T10:45:44.000Z');
+    expect(props(mapEnrollment(enrollment({}, {}, '2023-12-04T18:45:44+08:00'), TW)).loopwise_last_enrolled_at).toBe(
+      '2023-12-04T10:45:44.000Z',
+    );
     expect(props(mapEnrollment(enrollment({}, {}, 'not a time'), TW))).not.toHaveProperty('loopwise_last_enrolled_at');
   });
 
@@ -132,19 +149,29 @@ describe('mergeByEmail', () => {
     const earlier = ok(enrollment({ phone_number: null }, { id: 'c1', name: 'First' }, '2023-05-01T00:00:00Z'));
     const [draft, ...rest] = mergeByEmail([later, earlier]);
     expect(rest).toEqual([]);
-    expect([...draft!.courses]).toEqual([['c1', 'First'], ['c2', 'Second']]);
+    expect([...draft!.courses]).toEqual([
+      ['c1', 'First'],
+      ['c2', 'Second'],
+    ]);
     expect(draft!.last).toMatchObject({ courseId: 'c2', courseName: 'Second' });
     expect(draft!.properties).toMatchObject({ firstname: 'New', lastname: 'Name', phone: '+1234567890' });
     expect(draft!.properties).not.toHaveProperty('loopwise_enrolled_courses');
   });
 
   it('keeps a value from an earlier enrollment when the later one has none', () => {
-    const [draft] = mergeByEmail([ok(enrollment({ name: 'Kept Name' }, {}, '2023-05-01T00:00:00Z')), ok(enrollment({ name: null }, {}, '2023-06-01T00:00:00Z'))]);
+    const [draft] = mergeByEmail([
+      ok(enrollment({ name: 'Kept Name' }, {}, '2023-05-01T00:00:00Z')),
+      ok(enrollment({ name: null }, {}, '2023-06-01T00:00:00Z')),
+    ]);
     expect(draft!.properties).toMatchObject({ firstname: 'Kept', lastname: 'Name' });
   });
 
   it('keeps one draft per e-mail, in first-seen order', () => {
-    const drafts = mergeByEmail([ok(enrollment({ email: 'b@example.com' })), ok(enrollment({ email: 'a@example.com' })), ok(enrollment({ email: 'B@example.com' }))]);
+    const drafts = mergeByEmail([
+      ok(enrollment({ email: 'b@example.com' })),
+      ok(enrollment({ email: 'a@example.com' })),
+      ok(enrollment({ email: 'B@example.com' })),
+    ]);
     expect(drafts.map((d) => d.email)).toEqual(['b@example.com', 'a@example.com']);
   });
 });

@@ -12,8 +12,12 @@ afterEach(async () => {
 
 const SECONDARY_MODES: HubSpotBehaviour['secondaryEmail'][] = ['conflict-409', 'conflict-207', 'update'];
 
-const coursesOf = (r: ContactsRig, id: string) => r.em.state.values(r.em.state.byId('contacts', id), 'loopwise_enrolled_courses').sort();
-const holdersOf = (r: ContactsRig, course: string) => [...r.em.state.objects.contacts.values()].filter((c) => r.em.state.values(c, 'loopwise_enrolled_courses').includes(course));
+const coursesOf = (r: ContactsRig, id: string) =>
+  r.em.state.values(r.em.state.byId('contacts', id), 'loopwise_enrolled_courses').sort();
+const holdersOf = (r: ContactsRig, course: string) =>
+  [...r.em.state.objects.contacts.values()].filter((c) =>
+    r.em.state.values(c, 'loopwise_enrolled_courses').includes(course),
+  );
 const deadLetters = (r: ContactsRig) => r.deps.deadLetters.list(QUEUES.contacts);
 
 async function enroll(r: ContactsRig, id: string, email: string, course: string) {
@@ -28,7 +32,15 @@ describe.each(SECONDARY_MODES)('an address HubSpot holds on another contact, ups
     await rig.startWorker();
     await enroll(rig, 'warmup', 'warmup@example.com', 'c_old');
     // Someone's contact in HubSpot: primary work address, the student's address added by hand, a course already.
-    await rig.hubspot.crm.contacts.batchApi.upsert({ inputs: [{ id: 'ada@work.example', idProperty: 'email', properties: { firstname: 'Ada', loopwise_enrolled_courses: 'c_old' } }] });
+    await rig.hubspot.crm.contacts.batchApi.upsert({
+      inputs: [
+        {
+          id: 'ada@work.example',
+          idProperty: 'email',
+          properties: { firstname: 'Ada', loopwise_enrolled_courses: 'c_old' },
+        },
+      ],
+    });
     const holder = rig.em.state.contact('ada@work.example')!;
     rig.em.state.addSecondaryEmail(holder, 'ada@home.example');
     const contacts = rig.em.state.objects.contacts.size;
@@ -71,7 +83,11 @@ describe.each(['batch-400', 'record-207'] as const)('an option deleted in HubSpo
     const written = await enroll(rig, 'second', 'second@example.com', 'c1');
     expect(coursesOf(rig, written.contactId)).toEqual(['c1']);
     expect(prop.options.map((o) => [o.value, o.label])).toEqual([['c1', 'Course c1']]);
-    expect(rig.em.state.requestsTo('/contacts/batch/upsert').map((r) => r.status)).toEqual([200, mode === 'batch-400' ? 400 : 207, 200]);
+    expect(rig.em.state.requestsTo('/contacts/batch/upsert').map((r) => r.status)).toEqual([
+      200,
+      mode === 'batch-400' ? 400 : 207,
+      200,
+    ]);
     expect(await deadLetters(rig)).toEqual([]);
   });
 });

@@ -49,7 +49,11 @@ const draft = (email: string, courseId: string): ContactDraft => ({
 });
 
 /** Statuses of the upserts the emulator answered since `from`. */
-const upserts = (e: HubSpotEmulator, from = 0) => e.state.requestsTo('/contacts/batch/upsert').slice(from).map((r) => r.status);
+const upserts = (e: HubSpotEmulator, from = 0) =>
+  e.state
+    .requestsTo('/contacts/batch/upsert')
+    .slice(from)
+    .map((r) => r.status);
 /** Requests after the first refused upsert: what the repair did. */
 const afterRefusal = (e: HubSpotEmulator) => {
   const i = e.state.requests.findIndex((r) => r.path.endsWith('/contacts/batch/upsert') && r.status !== 200);
@@ -60,7 +64,9 @@ const refusal = (mode: (typeof MODES)[number]) => (mode === 'batch-400' ? 400 : 
 describe.each(MODES)('contacts repair, HubSpot reporting it as %s', (mode) => {
   it('re-runs the property set-up when a property was deleted, and writes the contact', async () => {
     const { em, deps } = await rig(mode);
-    expect((await syncContacts(deps, [draft('first@example.com', 'c1')])).get('first@example.com')).toMatchObject({ status: 'written' });
+    expect((await syncContacts(deps, [draft('first@example.com', 'c1')])).get('first@example.com')).toMatchObject({
+      status: 'written',
+    });
     em.state.properties.contacts.delete('loopwise_last_course_name'); // deleted by hand in HubSpot
     const from = em.state.requestsTo('/contacts/batch/upsert').length;
 
@@ -82,7 +88,9 @@ describe.each(MODES)('contacts repair, HubSpot reporting it as %s', (mode) => {
     expect(out.get('second@example.com')).toMatchObject({ status: 'written' });
     expect(upserts(em, from)).toEqual([refusal(mode), 200]);
     const steps = afterRefusal(em);
-    const [read, patch] = ['GET', 'PATCH'].map((m) => steps.indexOf(`${m} /crm/v3/properties/contacts/loopwise_enrolled_courses`)) as [number, number];
+    const [read, patch] = ['GET', 'PATCH'].map((m) =>
+      steps.indexOf(`${m} /crm/v3/properties/contacts/loopwise_enrolled_courses`),
+    ) as [number, number];
     expect(read).toBeGreaterThanOrEqual(0);
     expect(patch).toBeGreaterThan(read);
     expect(prop.options.map((o) => o.value)).toEqual(['c1']);
@@ -96,10 +104,14 @@ describe.each(MODES)('contacts repair, HubSpot reporting it as %s', (mode) => {
     const stuck: ContactSyncDeps = { ...deps, setup: { ensure: async () => undefined, forget: () => undefined } };
     const from = em.state.requestsTo('/contacts/batch/upsert').length;
 
-    const err = await syncContacts(stuck, [{ ...draft('second@example.com', 'c1'), properties: { email: 'second@example.com', loopwise_user_id: 'u2' } }]).catch((e) => e);
+    const err = await syncContacts(stuck, [
+      { ...draft('second@example.com', 'c1'), properties: { email: 'second@example.com', loopwise_user_id: 'u2' } },
+    ]).catch((e) => e);
     expect(err).toBeInstanceOf(HubSpotCallError);
     expect(err.failure).toMatchObject({ kind: 'transient' });
-    expect(err.message).toMatch(/still refuses the contacts after re-running the property set-up: .*PROPERTY_DOESNT_EXIST/);
+    expect(err.message).toMatch(
+      /still refuses the contacts after re-running the property set-up: .*PROPERTY_DOESNT_EXIST/,
+    );
     expect(upserts(em, from)).toEqual([refusal(mode), refusal(mode)]);
   });
 

@@ -11,7 +11,8 @@ afterEach(async () => {
   rig = undefined;
 });
 
-const courses = (r: ContactsRig, email: string) => r.em.state.values(r.em.state.contact(email), 'loopwise_enrolled_courses').sort();
+const courses = (r: ContactsRig, email: string) =>
+  r.em.state.values(r.em.state.contact(email), 'loopwise_enrolled_courses').sort();
 const deadLetters = (r: ContactsRig) => r.deps.deadLetters.list(QUEUES.contacts);
 
 describe('crm-contacts worker', () => {
@@ -41,7 +42,7 @@ describe('crm-contacts worker', () => {
     expect(await deadLetters(rig)).toEqual([]);
   });
 
-  it('keeps the student\'s course record for CONTACT_RECORD_TTL_DAYS after the write', async () => {
+  it("keeps the student's course record for CONTACT_RECORD_TTL_DAYS after the write", async () => {
     rig = await contactsRig({ CONTACT_RECORD_TTL_DAYS: '3' });
     const jobs = await rig.add(enrollment('ttl1', { email: 'ttl@example.com' }));
     await rig.startWorker();
@@ -55,10 +56,15 @@ describe('crm-contacts worker', () => {
 
   it('writes two students of one batch in one upsert request', async () => {
     rig = await contactsRig();
-    const jobs = await rig.add(enrollment('e1', { email: 'one@example.com', name: 'One A' }), enrollment('e2', { email: 'two@example.com', name: 'Two B' }));
+    const jobs = await rig.add(
+      enrollment('e1', { email: 'one@example.com', name: 'One A' }),
+      enrollment('e2', { email: 'two@example.com', name: 'Two B' }),
+    );
     await rig.startWorker();
     await rig.settled(jobs);
-    expect(rig.upserts().map((inputs) => inputs.map((i) => i.id).sort())).toEqual([['one@example.com', 'two@example.com']]);
+    expect(rig.upserts().map((inputs) => inputs.map((i) => i.id).sort())).toEqual([
+      ['one@example.com', 'two@example.com'],
+    ]);
     expect(rig.em.state.contact('one@example.com')!.properties.firstname).toBe('One');
     expect(rig.em.state.contact('two@example.com')!.properties.firstname).toBe('Two');
   });
@@ -76,7 +82,10 @@ describe('crm-contacts worker', () => {
     expect(upserts[0]!.map((i) => i.id)).toEqual(['twice@example.com']);
     expect(courses(rig, 'twice@example.com')).toEqual(['c1', 'c2']);
     expect(rig.em.state.contact('twice@example.com')!.properties.loopwise_last_course_id).toBe('c2');
-    expect(done.map((j) => j.returnvalue.contactId)).toEqual([rig.em.state.contact('twice@example.com')!.id, rig.em.state.contact('twice@example.com')!.id]);
+    expect(done.map((j) => j.returnvalue.contactId)).toEqual([
+      rig.em.state.contact('twice@example.com')!.id,
+      rig.em.state.contact('twice@example.com')!.id,
+    ]);
   });
 
   it('keeps both courses when two batches of one student are written concurrently by two workers', async () => {
@@ -86,7 +95,8 @@ describe('crm-contacts worker', () => {
     await r.startWorker({ concurrency: 1 });
     // Hold back the first write for course A, so the write for course B lands before it.
     const isFirstWriteOfA = (req: { path: string; body: any }) =>
-      req.path.endsWith('/contacts/batch/upsert') && req.body?.inputs?.[0]?.properties?.loopwise_enrolled_courses === 'cA';
+      req.path.endsWith('/contacts/batch/upsert') &&
+      req.body?.inputs?.[0]?.properties?.loopwise_enrolled_courses === 'cA';
     await r.em.injectFaults({ delayMs: 500, match: isFirstWriteOfA });
     const [a] = await r.add(enrollment('ea', { email: 'race@example.com' }, { id: 'cA', name: 'Course A' }));
     await vi.waitFor(() => expect(r.em.state.requests.some((q) => isFirstWriteOfA(q as any))).toBe(true), SETTLE);
@@ -96,7 +106,11 @@ describe('crm-contacts worker', () => {
     expect(done.map((j) => j.finishedOn && j.failedReason)).toEqual([undefined, undefined]);
     expect(courses(r, 'race@example.com')).toEqual(['cA', 'cB']);
     // The late write of A alone replaced the value; the worker saw its record had grown and wrote again.
-    const values = r.upserts().flat().filter((i) => i.id === 'race@example.com').map((i) => i.properties.loopwise_enrolled_courses);
+    const values = r
+      .upserts()
+      .flat()
+      .filter((i) => i.id === 'race@example.com')
+      .map((i) => i.properties.loopwise_enrolled_courses);
     expect(values).toContain('cA');
     expect(values.at(-1)).toBe('cA;cB');
   });
@@ -107,11 +121,26 @@ describe('crm-contacts worker', () => {
     await rig.settled(await rig.add(enrollment('warmup', { email: 'warmup@example.com' })));
     // A contact course-sync has never seen, already holding a course and a first name.
     await rig.hubspot.crm.properties.coreApi.update('contacts', 'loopwise_enrolled_courses', {
-      options: [...rig.em.state.properties.contacts.get('loopwise_enrolled_courses')!.options, { label: 'Old course', value: 'c_old', hidden: false, displayOrder: 9 }],
+      options: [
+        ...rig.em.state.properties.contacts.get('loopwise_enrolled_courses')!.options,
+        { label: 'Old course', value: 'c_old', hidden: false, displayOrder: 9 },
+      ],
     });
-    await rig.hubspot.crm.contacts.batchApi.upsert({ inputs: [{ id: 'known@example.com', idProperty: 'email', properties: { firstname: 'Kept', loopwise_enrolled_courses: 'c_old' } }] });
+    await rig.hubspot.crm.contacts.batchApi.upsert({
+      inputs: [
+        {
+          id: 'known@example.com',
+          idProperty: 'email',
+          properties: { firstname: 'Kept', loopwise_enrolled_courses: 'c_old' },
+        },
+      ],
+    });
 
-    await rig.settled(await rig.add(enrollment('e_new', { email: 'known@example.com', name: null }, { id: 'c_new', name: 'New course' })));
+    await rig.settled(
+      await rig.add(
+        enrollment('e_new', { email: 'known@example.com', name: null }, { id: 'c_new', name: 'New course' }),
+      ),
+    );
     expect(courses(rig, 'known@example.com')).toEqual(['c_new', 'c_old']);
     expect(rig.em.state.contact('known@example.com')!.properties.firstname).toBe('Kept');
   });
@@ -131,24 +160,47 @@ describe('crm-contacts worker', () => {
     expect(more).toEqual([]);
     expect(letter!.data).toMatchObject({ jobId: 'enroll-bad', unrecoverable: true, attemptsMade: 1 });
     expect(letter!.data.errors[0]!.message).toContain('Email address b***@example.c0m is invalid');
-    expect(rig.upserts().flat().filter((i) => i.id === 'bad@example.c0m')).toHaveLength(1);
-    expect(rig.upserts().flat().filter((i) => i.id === 'good1@example.com')).toHaveLength(1);
+    expect(
+      rig
+        .upserts()
+        .flat()
+        .filter((i) => i.id === 'bad@example.c0m'),
+    ).toHaveLength(1);
+    expect(
+      rig
+        .upserts()
+        .flat()
+        .filter((i) => i.id === 'good1@example.com'),
+    ).toHaveLength(1);
   });
 
   it('dead-letters an enrollment with an invalid e-mail with its reason, never sending it', async () => {
     rig = await contactsRig();
-    const jobs = await rig.add(enrollment('broken', { email: 'not-an-email' }), enrollment('fine', { email: 'fine@example.com' }));
+    const jobs = await rig.add(
+      enrollment('broken', { email: 'not-an-email' }),
+      enrollment('fine', { email: 'fine@example.com' }),
+    );
     await rig.startWorker();
     await rig.settled(jobs);
     const [letter] = await deadLetters(rig);
     expect(letter!.data).toMatchObject({ jobId: 'enroll-broken', unrecoverable: true });
     expect(letter!.data.errors[0]!.message).toMatch(/^invalid e-mail address/);
-    expect(rig.upserts().flat().map((i) => i.id)).toEqual(['fine@example.com']);
+    expect(
+      rig
+        .upserts()
+        .flat()
+        .map((i) => i.id),
+    ).toEqual(['fine@example.com']);
   });
 
   it('rides out a 429 storm: every job completes, none loses an attempt, none is dead-lettered', async () => {
-    rig = await contactsRig({ HUBSPOT_BATCH_SIZE: '5', HUBSPOT_BATCH_WAIT_MS: '20' }, { requestsPer10s: 3, intervalMs: 1000 });
-    const jobs = await rig.add(...Array.from({ length: 30 }, (_, i) => enrollment(`storm${i}`, { email: `storm${i}@example.com` })));
+    rig = await contactsRig(
+      { HUBSPOT_BATCH_SIZE: '5', HUBSPOT_BATCH_WAIT_MS: '20' },
+      { requestsPer10s: 3, intervalMs: 1000 },
+    );
+    const jobs = await rig.add(
+      ...Array.from({ length: 30 }, (_, i) => enrollment(`storm${i}`, { email: `storm${i}@example.com` })),
+    );
     await rig.startWorker();
     await rig.startWorker();
     const done = await rig.settled(jobs, 60_000);
@@ -179,14 +231,18 @@ describe('crm-contacts worker', () => {
     const [done] = await rig.settled(jobs);
     expect(await done!.getState()).toBe('completed');
     expect(done!.attemptsMade).toBe(2);
-    expect(await rig.deps.redis.lrange(`${rig.config.redis.prefix}:cs:attempts:crm-contacts:enroll-reset`, 0, -1)).toEqual([expect.stringContaining('HubSpot unreachable')]);
+    expect(
+      await rig.deps.redis.lrange(`${rig.config.redis.prefix}:cs:attempts:crm-contacts:enroll-reset`, 0, -1),
+    ).toEqual([expect.stringContaining('HubSpot unreachable')]);
   });
 
   it('pauses the queue on a 401 and keeps the jobs with their attempts until the token is fixed', async () => {
     rig = await contactsRig();
     const r = rig;
     const jobs = await r.add(enrollment('auth', { email: 'auth@example.com' }));
-    const wrong = await r.startWorker({ client: new (r.hubspot.constructor as any)({ accessToken: 'revoked', basePath: r.em.url }) });
+    const wrong = await r.startWorker({
+      client: new (r.hubspot.constructor as any)({ accessToken: 'revoked', basePath: r.em.url }),
+    });
     await vi.waitFor(async () => expect(await r.queue.isPaused()).toBe(true), SETTLE);
     await wrong.close();
     const job = (await r.queue.getJob(jobs[0]!.id!))!;
@@ -209,10 +265,18 @@ describe('crm-contacts worker on a 400 for the whole batch', () => {
     const poisoned = (req: { path: string; body: any }) =>
       req.path.endsWith('/contacts/batch/upsert') && req.body?.inputs?.some((i: any) => i.id === 'poison@example.com');
     await rig.em.injectFaults({ status: 400, count: Infinity, match: poisoned });
-    const jobs = await rig.add(...['a', 'b', 'poison', 'c', 'd'].map((n) => enrollment(`p-${n}`, { email: `${n}@example.com` })));
+    const jobs = await rig.add(
+      ...['a', 'b', 'poison', 'c', 'd'].map((n) => enrollment(`p-${n}`, { email: `${n}@example.com` })),
+    );
     await rig.startWorker();
     const done = await rig.settled(jobs);
-    expect(await Promise.all(done.map((j) => j.getState()))).toEqual(['completed', 'completed', 'failed', 'completed', 'completed']);
+    expect(await Promise.all(done.map((j) => j.getState()))).toEqual([
+      'completed',
+      'completed',
+      'failed',
+      'completed',
+      'completed',
+    ]);
     const [letter] = await deadLetters(rig);
     expect(letter!.data).toMatchObject({ jobId: 'enroll-p-poison', unrecoverable: true });
     expect(letter!.data.errors[0]!.message).toContain('HubSpot 400');

@@ -7,17 +7,71 @@ import { renewalsOf } from './support/locks.ts';
 import { recordKey } from '../src/redis/keys.ts';
 import { RedisLock } from '../src/redis/lock.ts';
 
-const applied: AppliedVersion = { at: instantOf('2023-06-01T10:15:00Z'), digest: 'd1', planIds: ['a', 'b'], name: 'Course' };
+const applied: AppliedVersion = {
+  at: instantOf('2023-06-01T10:15:00Z'),
+  digest: 'd1',
+  planIds: ['a', 'b'],
+  name: 'Course',
+};
 
 describe('decideVersion', () => {
-  const cases: [title: string, prev: AppliedVersion | undefined, at: string, digest: string, plans: string[], expected: unknown][] = [
+  const cases: [
+    title: string,
+    prev: AppliedVersion | undefined,
+    at: string,
+    digest: string,
+    plans: string[],
+    expected: unknown,
+  ][] = [
     ['first version applies', undefined, '2023-05-15T14:30:00Z', 'd0', ['a'], { action: 'apply', removedPlanIds: [] }],
-    ['older is stale', applied, '2023-05-15T14:30:00Z', 'd0', ['a'], { action: 'skip', reason: 'stale', previous: applied }],
-    ['same instant in +08:00, same content: duplicate', applied, '2023-06-01T18:15:00+08:00', 'd1', ['a', 'b'], { action: 'skip', reason: 'duplicate', previous: applied }],
-    ['same instant, other content: applies', applied, '2023-06-01T10:15:00Z', 'd2', ['a', 'b'], { action: 'apply', previous: applied, removedPlanIds: [] }],
-    ['newer with a plan gone: that plan is removed', applied, '2023-06-02T00:00:00Z', 'd3', ['b', 'c'], { action: 'apply', previous: applied, removedPlanIds: ['a'] }],
-    ['newer with identical content still applies', applied, '2023-06-02T00:00:00Z', 'd1', ['a', 'b'], { action: 'apply', previous: applied, removedPlanIds: [] }],
-    ['incomplete write (empty digest) is re-applied', { ...applied, digest: '' }, '2023-06-01T10:15:00Z', '', ['a', 'b'], expect.objectContaining({ action: 'apply' })],
+    [
+      'older is stale',
+      applied,
+      '2023-05-15T14:30:00Z',
+      'd0',
+      ['a'],
+      { action: 'skip', reason: 'stale', previous: applied },
+    ],
+    [
+      'same instant in +08:00, same content: duplicate',
+      applied,
+      '2023-06-01T18:15:00+08:00',
+      'd1',
+      ['a', 'b'],
+      { action: 'skip', reason: 'duplicate', previous: applied },
+    ],
+    [
+      'same instant, other content: applies',
+      applied,
+      '2023-06-01T10:15:00Z',
+      'd2',
+      ['a', 'b'],
+      { action: 'apply', previous: applied, removedPlanIds: [] },
+    ],
+    [
+      'newer with a plan gone: that plan is removed',
+      applied,
+      '2023-06-02T00:00:00Z',
+      'd3',
+      ['b', 'c'],
+      { action: 'apply', previous: applied, removedPlanIds: ['a'] },
+    ],
+    [
+      'newer with identical content still applies',
+      applied,
+      '2023-06-02T00:00:00Z',
+      'd1',
+      ['a', 'b'],
+      { action: 'apply', previous: applied, removedPlanIds: [] },
+    ],
+    [
+      'incomplete write (empty digest) is re-applied',
+      { ...applied, digest: '' },
+      '2023-06-01T10:15:00Z',
+      '',
+      ['a', 'b'],
+      expect.objectContaining({ action: 'apply' }),
+    ],
   ];
   it.each(cases)('%s', (_t, prev, at, digest, plans, expected) => {
     expect(decideVersion(prev, instantOf(at), digest, plans)).toEqual(expected);

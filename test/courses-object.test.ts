@@ -61,7 +61,9 @@ describe('CoursesObject', () => {
   it('under on refuses to start only when HubSpot says inactive, and under off never asks', async () => {
     const clock = new TestClock();
     em.setObjectActive('0-410', false);
-    await expect(switchFor('on', `tco${++n}`, clock).start()).rejects.toThrow(/^config HUBSPOT_COURSES_OBJECT: is "on"/);
+    await expect(switchFor('on', `tco${++n}`, clock).start()).rejects.toThrow(
+      /^config HUBSPOT_COURSES_OBJECT: is "on"/,
+    );
     const before = checks();
     const off = switchFor('off', `tco${++n}`, clock);
     await off.start();
@@ -74,7 +76,11 @@ describe('CoursesObject', () => {
     const prefix = `tco${++n}`;
     const clock = new TestClock();
     em.setObjectActive('0-410', true);
-    await em.injectFaults({ status: 503, count: 1, match: (r) => r.path === '/crm/v3/object-library/enablement/0-410' });
+    await em.injectFaults({
+      status: 503,
+      count: 1,
+      match: (r) => r.path === '/crm/v3/object-library/enablement/0-410',
+    });
     const s = switchFor('auto', prefix, clock);
     await s.start();
     expect(await s.whyNot()).toMatch(/^not checked: HubSpot 503/);

@@ -16,12 +16,14 @@ async function courseAndThreeStudents(r: CoursesRig, id: string) {
   const [event] = await r.settled([await r.courseEvent(c)]);
   expect(event!.returnvalue?.status).toBe('written');
   const jobs = await r.settled(await r.enroll(...['a', 'b', 'c'].map((n) => enrollmentIn(c, `${id}-${n}`))));
-  expect(jobs.map((j) => j.returnvalue)).toEqual(jobs.map(() => expect.objectContaining({ contactId: expect.any(String) })));
+  expect(jobs.map((j) => j.returnvalue)).toEqual(
+    jobs.map(() => expect.objectContaining({ contactId: expect.any(String) })),
+  );
   return c;
 }
 
 describe('with the Courses object active', () => {
-  it('makes one course record and associates three students, in at most 4 HubSpot requests beyond today\'s', async () => {
+  it("makes one course record and associates three students, in at most 4 HubSpot requests beyond today's", async () => {
     rig = await coursesRig({ HUBSPOT_COURSES_OBJECT: 'off' });
     await rig.start();
     await courseAndThreeStudents(rig, 'c-today');
@@ -34,16 +36,34 @@ describe('with the Courses object active', () => {
     const c = await courseAndThreeStudents(rig, 'c-courses');
     const records = [...rig.em.state.objects.courses.values()];
     expect(records).toHaveLength(1);
-    expect(records[0]!.properties).toMatchObject({ loopwise_course_id: c.id, hs_course_name: 'Data Science 101', hs_course_description: c.description, loopwise_course_slug: 'ds-101', loopwise_course_state: c.state });
-    for (const n of ['a', 'b', 'c']) expect(rig.coursesOf(`student-c-courses-${n}@example.com`)).toEqual([records[0]!.id]);
+    expect(records[0]!.properties).toMatchObject({
+      loopwise_course_id: c.id,
+      hs_course_name: 'Data Science 101',
+      hs_course_description: c.description,
+      loopwise_course_slug: 'ds-101',
+      loopwise_course_state: c.state,
+    });
+    for (const n of ['a', 'b', 'c'])
+      expect(rig.coursesOf(`student-c-courses-${n}@example.com`)).toEqual([records[0]!.id]);
     // The contact's course list and the course's products stay as they were.
-    for (const n of ['a', 'b', 'c']) expect(rig.em.state.contact(`student-c-courses-${n}@example.com`)!.properties.loopwise_enrolled_courses).toBe(c.id);
-    expect([...rig.em.state.objects.products.values()].filter((p) => p.properties.loopwise_course_id === c.id)).toHaveLength(c.plans.length);
+    for (const n of ['a', 'b', 'c'])
+      expect(rig.em.state.contact(`student-c-courses-${n}@example.com`)!.properties.loopwise_enrolled_courses).toBe(
+        c.id,
+      );
+    expect(
+      [...rig.em.state.objects.products.values()].filter((p) => p.properties.loopwise_course_id === c.id),
+    ).toHaveLength(c.plans.length);
     const extra = rig.requestLines().filter((l) => /0-410/.test(l));
-    expect(extra).toEqual(['GET /crm/v3/object-library/enablement/0-410', 'POST /crm/v3/objects/0-410/batch/upsert', 'POST /crm/v4/associations/0-1/0-410/batch/associate/default']);
+    expect(extra).toEqual([
+      'GET /crm/v3/object-library/enablement/0-410',
+      'POST /crm/v3/objects/0-410/batch/upsert',
+      'POST /crm/v4/associations/0-1/0-410/batch/associate/default',
+    ]);
     expect(rig.em.state.requests.length - today).toBeLessThanOrEqual(4);
     // Every association input carried a trace id.
-    const assoc = rig.em.state.requestsTo('/batch/associate/default')[0]!.body as { inputs: { objectWriteTraceId?: string }[] };
+    const assoc = rig.em.state.requestsTo('/batch/associate/default')[0]!.body as {
+      inputs: { objectWriteTraceId?: string }[];
+    };
     expect(assoc.inputs.map((i) => i.objectWriteTraceId)).toEqual(['0', '1', '2']);
   });
 
@@ -66,26 +86,33 @@ describe('with the Courses object active', () => {
     await rig.start();
     const c = course('c-no-event', { name: 'Only Enrolled', slug: 'only-enrolled' });
     await rig.settled(await rig.enroll(enrollmentIn(c, 'n1')));
-    expect(rig.em.state.course(c.id)!.properties).toMatchObject({ loopwise_course_id: c.id, hs_course_name: 'Only Enrolled', loopwise_course_slug: 'only-enrolled' });
+    expect(rig.em.state.course(c.id)!.properties).toMatchObject({
+      loopwise_course_id: c.id,
+      hs_course_name: 'Only Enrolled',
+      loopwise_course_slug: 'only-enrolled',
+    });
     expect(rig.coursesOf('student-n1@example.com')).toEqual([rig.em.state.course(c.id)!.id]);
   });
 
-  it.each(['record-207', 'batch-400'] as const)('recreates a course record deleted by hand and re-associates on the next enrollment (missing record answered %s)', async (associationMissing) => {
-    rig = await coursesRig({}, { behaviour: { associationMissing } });
-    await rig.start();
-    const c = await courseAndThreeStudents(rig, 'c-del');
-    const first = rig.em.state.course(c.id)!.id;
-    rig.em.state.deleteRecord('courses', first);
-    expect(rig.em.state.course(c.id)).toBeUndefined();
+  it.each(['record-207', 'batch-400'] as const)(
+    'recreates a course record deleted by hand and re-associates on the next enrollment (missing record answered %s)',
+    async (associationMissing) => {
+      rig = await coursesRig({}, { behaviour: { associationMissing } });
+      await rig.start();
+      const c = await courseAndThreeStudents(rig, 'c-del');
+      const first = rig.em.state.course(c.id)!.id;
+      rig.em.state.deleteRecord('courses', first);
+      expect(rig.em.state.course(c.id)).toBeUndefined();
 
-    const [job] = await rig.settled(await rig.enroll(enrollmentIn(c, 'c-del-d')));
-    expect(job!.returnvalue).toEqual(expect.objectContaining({ contactId: expect.any(String) }));
-    const again = rig.em.state.course(c.id)!;
-    expect(again.id).not.toBe(first);
-    expect(again.properties).toMatchObject({ loopwise_course_id: c.id, hs_course_name: 'Data Science 101' });
-    expect(rig.coursesOf('student-c-del-d@example.com')).toEqual([again.id]);
-    expect(await rig.deps.redis.get(recordKey(rig.config.redis.prefix, 'course-record', c.id))).toBe(again.id);
-  });
+      const [job] = await rig.settled(await rig.enroll(enrollmentIn(c, 'c-del-d')));
+      expect(job!.returnvalue).toEqual(expect.objectContaining({ contactId: expect.any(String) }));
+      const again = rig.em.state.course(c.id)!;
+      expect(again.id).not.toBe(first);
+      expect(again.properties).toMatchObject({ loopwise_course_id: c.id, hs_course_name: 'Data Science 101' });
+      expect(rig.coursesOf('student-c-del-d@example.com')).toEqual([again.id]);
+      expect(await rig.deps.redis.get(recordKey(rig.config.redis.prefix, 'course-record', c.id))).toBe(again.id);
+    },
+  );
 
   it('associates again a contact deleted by hand: the next enrollment recreates it and links the new contact', async () => {
     rig = await coursesRig();
@@ -117,8 +144,13 @@ describe('with the Courses object active', () => {
     await rig.start();
     const c = await courseAndThreeStudents(rig, 'c-notrace');
     expect(rig.coursesOf('student-c-notrace-a@example.com')).toEqual([rig.em.state.course(c.id)!.id]);
-    const bodies = rig.em.state.requestsTo('/batch/associate/default').map((r) => ({ status: r.status, traced: (r.body as any).inputs.some((i: any) => 'objectWriteTraceId' in i) }));
-    expect(bodies).toEqual([{ status: 400, traced: true }, { status: 200, traced: false }]);
+    const bodies = rig.em.state
+      .requestsTo('/batch/associate/default')
+      .map((r) => ({ status: r.status, traced: (r.body as any).inputs.some((i: any) => 'objectWriteTraceId' in i) }));
+    expect(bodies).toEqual([
+      { status: 400, traced: true },
+      { status: 200, traced: false },
+    ]);
   });
 });
 
@@ -137,7 +169,9 @@ describe('with the Courses object not active', () => {
     };
     const off = await run({ HUBSPOT_COURSES_OBJECT: 'off' });
     const auto = await run({});
-    expect(auto.lines.filter((l) => /0-410|\/associations\//.test(l))).toEqual(['GET /crm/v3/object-library/enablement/0-410']);
+    expect(auto.lines.filter((l) => /0-410|\/associations\//.test(l))).toEqual([
+      'GET /crm/v3/object-library/enablement/0-410',
+    ]);
     expect(auto.lines.filter((l) => !l.includes('object-library')).sort()).toEqual(off.lines.sort());
     expect(auto.contact.loopwise_enrolled_courses).toBe('c-inactive');
     const { lastmodifieddate, createdate, hs_object_id, ...rest } = auto.contact;
@@ -152,19 +186,22 @@ describe('with the Courses object not active', () => {
     expect(rig.requestLines().filter((l) => /0-410|object-library|associations/.test(l))).toEqual([]);
   });
 
-  it.each(['missing-scopes-403', 'unknown-type-400'] as const)('under auto, an object deactivated since the check (answered %s) is skipped: contacts still written, jobs complete', async (inactiveObject) => {
-    rig = await coursesRig({}, { behaviour: { inactiveObject } });
-    await rig.start();
-    rig.em.setObjectActive('0-410', false);
-    const c = course('c-deactivated');
-    const [job] = await rig.settled(await rig.enroll(enrollmentIn(c, 'd1')));
-    expect(job!.returnvalue).toEqual(expect.objectContaining({ contactId: expect.any(String) }));
-    expect(rig.em.state.contact('student-d1@example.com')!.properties.loopwise_enrolled_courses).toBe(c.id);
-    // It asked again, and then left the Courses object alone.
-    expect(rig.requestLines().filter((l) => l.includes('enablement'))).toHaveLength(2);
-    await rig.settled(await rig.enroll(enrollmentIn(c, 'd2')));
-    expect(rig.em.state.requestsTo('/0-410/batch/upsert')).toHaveLength(1);
-  });
+  it.each(['missing-scopes-403', 'unknown-type-400'] as const)(
+    'under auto, an object deactivated since the check (answered %s) is skipped: contacts still written, jobs complete',
+    async (inactiveObject) => {
+      rig = await coursesRig({}, { behaviour: { inactiveObject } });
+      await rig.start();
+      rig.em.setObjectActive('0-410', false);
+      const c = course('c-deactivated');
+      const [job] = await rig.settled(await rig.enroll(enrollmentIn(c, 'd1')));
+      expect(job!.returnvalue).toEqual(expect.objectContaining({ contactId: expect.any(String) }));
+      expect(rig.em.state.contact('student-d1@example.com')!.properties.loopwise_enrolled_courses).toBe(c.id);
+      // It asked again, and then left the Courses object alone.
+      expect(rig.requestLines().filter((l) => l.includes('enablement'))).toHaveLength(2);
+      await rig.settled(await rig.enroll(enrollmentIn(c, 'd2')));
+      expect(rig.em.state.requestsTo('/0-410/batch/upsert')).toHaveLength(1);
+    },
+  );
 
   it('under auto, a token without the courses scopes: contacts still written, course records left alone', async () => {
     rig = await coursesRig({}, { scopes: ['crm.objects.contacts.write'] });
@@ -178,6 +215,8 @@ describe('with the Courses object not active', () => {
 
   it('under on refuses to start, naming the setting', async () => {
     rig = await coursesRig({ HUBSPOT_COURSES_OBJECT: 'on' }, { coursesObject: 'inactive' });
-    await expect(rig.start()).rejects.toThrow(/^config HUBSPOT_COURSES_OBJECT: is "on" but HubSpot says the Courses object \(0-410\) is not active/);
+    await expect(rig.start()).rejects.toThrow(
+      /^config HUBSPOT_COURSES_OBJECT: is "on" but HubSpot says the Courses object \(0-410\) is not active/,
+    );
   });
 });

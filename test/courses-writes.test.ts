@@ -47,48 +47,63 @@ describe('retried and dead-lettered like every HubSpot write', () => {
   it.each([
     ['per record (207)', 'trace-id'],
     ['for the whole batch (400)', 'never'],
-  ] as const)('dead-letters the enrollments of a course record HubSpot refuses as sent (answered %s), with its words; the other course goes on', async (_answer, multiStatus) => {
-    rig = await coursesRig({}, { behaviour: { multiStatus } });
-    // Marketing made the slug property a number in the portal: HubSpot refuses "ds-101".
-    const slug = rig.em.state.properties.courses.get('loopwise_course_slug')!;
-    Object.assign(slug, { type: 'number', fieldType: 'number' });
-    await rig.start();
-    const bad = course('c-bad-slug', { name: 'Bad slug', slug: 'ds-101' });
-    const good = course('c-no-slug', { name: 'No slug', slug: null });
-    const [refused, fine] = await rig.settled(await rig.enroll(enrollmentIn(bad, 'v1'), enrollmentIn(good, 'v2')));
+  ] as const)(
+    'dead-letters the enrollments of a course record HubSpot refuses as sent (answered %s), with its words; the other course goes on',
+    async (_answer, multiStatus) => {
+      rig = await coursesRig({}, { behaviour: { multiStatus } });
+      // Marketing made the slug property a number in the portal: HubSpot refuses "ds-101".
+      const slug = rig.em.state.properties.courses.get('loopwise_course_slug')!;
+      Object.assign(slug, { type: 'number', fieldType: 'number' });
+      await rig.start();
+      const bad = course('c-bad-slug', { name: 'Bad slug', slug: 'ds-101' });
+      const good = course('c-no-slug', { name: 'No slug', slug: null });
+      const [refused, fine] = await rig.settled(await rig.enroll(enrollmentIn(bad, 'v1'), enrollmentIn(good, 'v2')));
 
-    expect(await refused!.getState()).toBe('failed');
-    expect(refused!.attemptsMade).toBe(1);
-    const letter = await deadLetterOf(rig.deps.deadLetters, QUEUES.contacts, refused!.id!);
-    expect(letter.unrecoverable).toBe(true);
-    expect(letter.errors.map((e) => e.message)).toEqual([expect.stringMatching(/VALIDATION_ERROR.*ds-101 was not a valid number/)]);
-    // Its contact was written all the same; only the course record and its association are missing.
-    expect(rig.em.state.contact('student-v1@example.com')!.properties.loopwise_enrolled_courses).toBe(bad.id);
-    expect(rig.em.state.course(bad.id)).toBeUndefined();
-    expect(rig.coursesOf('student-v1@example.com')).toEqual([]);
+      expect(await refused!.getState()).toBe('failed');
+      expect(refused!.attemptsMade).toBe(1);
+      const letter = await deadLetterOf(rig.deps.deadLetters, QUEUES.contacts, refused!.id!);
+      expect(letter.unrecoverable).toBe(true);
+      expect(letter.errors.map((e) => e.message)).toEqual([
+        expect.stringMatching(/VALIDATION_ERROR.*ds-101 was not a valid number/),
+      ]);
+      // Its contact was written all the same; only the course record and its association are missing.
+      expect(rig.em.state.contact('student-v1@example.com')!.properties.loopwise_enrolled_courses).toBe(bad.id);
+      expect(rig.em.state.course(bad.id)).toBeUndefined();
+      expect(rig.coursesOf('student-v1@example.com')).toEqual([]);
 
-    expect(await fine!.getState()).toBe('completed');
-    expect(rig.coursesOf('student-v2@example.com')).toEqual([rig.em.state.course(good.id)!.id]);
-  });
+      expect(await fine!.getState()).toBe('completed');
+      expect(rig.coursesOf('student-v2@example.com')).toEqual([rig.em.state.course(good.id)!.id]);
+    },
+  );
 });
 
 describe('associations: at most 100 a request, through the shared budget', () => {
-  it('sends 150 associations as requests of 100 and 50, each answered in its pair\'s place', async () => {
+  it("sends 150 associations as requests of 100 and 50, each answered in its pair's place", async () => {
     em = await startHubSpotEmulator({ requestsPer10s: 1000, coursesObject: 'active' });
     const client = new Client({ accessToken: em.token, basePath: em.url, numberOfApiCallRetries: 0 });
     await ensureHubSpotSetup(client, createHubSpotCall({}), ['contacts', 'courses']);
     const emails = Array.from({ length: 150 }, (_, i) => `many${i}@example.com`);
     const contactIds: string[] = [];
     for (let i = 0; i < emails.length; i += 100) {
-      const res = await client.crm.contacts.batchApi.upsert({ inputs: emails.slice(i, i + 100).map((e) => ({ idProperty: 'email', id: e, properties: { email: e } })) });
+      const res = await client.crm.contacts.batchApi.upsert({
+        inputs: emails.slice(i, i + 100).map((e) => ({ idProperty: 'email', id: e, properties: { email: e } })),
+      });
       contactIds.push(...emails.slice(i, i + 100).map((e) => res.results.find((r) => r.properties.email === e)!.id));
     }
-    const record = (await client.crm.objects.batchApi.upsert('0-410', { inputs: [{ idProperty: 'loopwise_course_id', id: 'c-many', properties: { loopwise_course_id: 'c-many' } }] })).results[0]!.id;
+    const record = (
+      await client.crm.objects.batchApi.upsert('0-410', {
+        inputs: [{ idProperty: 'loopwise_course_id', id: 'c-many', properties: { loopwise_course_id: 'c-many' } }],
+      })
+    ).results[0]!.id;
     em.state.deleteRecord('contacts', contactIds[120]!);
     em.state.requests.length = 0;
 
-    const results = await new CourseAssociations(client, createHubSpotCall({})).associate(contactIds.map((contactId) => ({ contactId, recordId: record })));
-    const sent = em.state.requestsTo('/batch/associate/default').map((r) => (r.body as { inputs: unknown[] }).inputs.length);
+    const results = await new CourseAssociations(client, createHubSpotCall({})).associate(
+      contactIds.map((contactId) => ({ contactId, recordId: record })),
+    );
+    const sent = em.state
+      .requestsTo('/batch/associate/default')
+      .map((r) => (r.body as { inputs: unknown[] }).inputs.length);
     expect(sent).toEqual([100, 50]);
     expect(results).toHaveLength(150);
     expect(results.flatMap((r, i) => ('ok' in r ? [] : [[i, r]]))).toEqual([[120, { missing: 'contact' }]]);
@@ -103,13 +118,19 @@ describe('associations: at most 100 a request, through the shared budget', () =>
     await rig.settled([await rig.courseEvent(c)]);
     await rig.settled(await rig.enroll(enrollmentIn(c, 'b1'), enrollmentIn(c, 'b2')));
     const lines = rig.requestLines();
-    expect(lines).toEqual(expect.arrayContaining(['GET /crm/v3/object-library/enablement/0-410', 'POST /crm/v3/objects/0-410/batch/upsert', 'POST /crm/v4/associations/0-1/0-410/batch/associate/default']));
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        'GET /crm/v3/object-library/enablement/0-410',
+        'POST /crm/v3/objects/0-410/batch/upsert',
+        'POST /crm/v4/associations/0-1/0-410/batch/associate/default',
+      ]),
+    );
     // The budget's window (on the test's clock, so none has lapsed) holds one entry per request sent.
     expect(await rig.deps.redis.zcard(recordKey(rig.config.redis.prefix, 'hubspot', 'budget'))).toBe(lines.length);
   });
 });
 
-describe('HUBSPOT_COURSES_OBJECT=auto, on a clock of the test\'s', () => {
+describe("HUBSPOT_COURSES_OBJECT=auto, on a clock of the test's", () => {
   it('starts writing course records once the check after a super admin activated the object says so (within 5 minutes)', async () => {
     const clock = new TestClock();
     rig = await coursesRig({}, { coursesObject: 'inactive', now: clock.now });
@@ -139,10 +160,24 @@ describe('HUBSPOT_COURSES_OBJECT=on with the object not active', () => {
   it('`course-sync start` stops naming the setting, and leaves no worker of this process running', async () => {
     em = await startHubSpotEmulator({ coursesObject: 'inactive' });
     const prefix = `tcon${Date.now()}`;
-    const env = { REDIS_URL: redisUrl(), QUEUE_PREFIX: prefix, PORT: '0', HOST: '127.0.0.1', NODE_ENV: 'test', WEBHOOK_SECRET: 'test-secret', HUBSPOT_ACCESS_TOKEN: em.token, HUBSPOT_BASE_URL: em.url, SENDGRID_API_KEY: 'SG.unused', SENDGRID_BASE_URL: 'http://127.0.0.1:9', HUBSPOT_COURSES_OBJECT: 'on' };
+    const env = {
+      REDIS_URL: redisUrl(),
+      QUEUE_PREFIX: prefix,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      NODE_ENV: 'test',
+      WEBHOOK_SECRET: 'test-secret',
+      HUBSPOT_ACCESS_TOKEN: em.token,
+      HUBSPOT_BASE_URL: em.url,
+      SENDGRID_API_KEY: 'SG.unused',
+      SENDGRID_BASE_URL: 'http://127.0.0.1:9',
+      HUBSPOT_COURSES_OBJECT: 'on',
+    };
     const res = await runCli(['start', '--role', 'worker'], env);
     expect(res.code).not.toBe(0);
-    expect(res.stderr).toMatch(/config HUBSPOT_COURSES_OBJECT: is "on" but HubSpot says the Courses object \(0-410\) is not active/);
+    expect(res.stderr).toMatch(
+      /config HUBSPOT_COURSES_OBJECT: is "on" but HubSpot says the Courses object \(0-410\) is not active/,
+    );
     const redis = new Redis(redisUrl());
     try {
       // Workers that had started beside the refused ones were stopped with them.

@@ -15,7 +15,8 @@ import { dropPrefix, redisUrl, testConfig } from './support/env.ts';
 
 let em: HubSpotEmulator;
 let redis: Redis;
-const config = () => testConfig({ HUBSPOT_ACCESS_TOKEN: em.token, HUBSPOT_BASE_URL: em.url, SENDGRID_API_KEY: 'SG.unused' });
+const config = () =>
+  testConfig({ HUBSPOT_ACCESS_TOKEN: em.token, HUBSPOT_BASE_URL: em.url, SENDGRID_API_KEY: 'SG.unused' });
 beforeAll(async () => {
   em = await startHubSpotEmulator({ portal: { timeZone: 'Asia/Taipei' } });
   redis = new Redis(redisUrl());
@@ -28,7 +29,17 @@ afterAll(async () => {
 /** A pause recorded as the workers record it, until `until`, with the budget blocked. */
 async function pausedUntil(prefix: string, clock: TestClock, until: number) {
   const store = new DailyLimitStore(redis, prefix);
-  await store.writePause({ since: clock.now(), until, policy: 'DAILY', resetSource: 'api-usage', timeZone: 'Asia/Taipei', probedAt: clock.now() }, clock.now());
+  await store.writePause(
+    {
+      since: clock.now(),
+      until,
+      policy: 'DAILY',
+      resetSource: 'api-usage',
+      timeZone: 'Asia/Taipei',
+      probedAt: clock.now(),
+    },
+    clock.now(),
+  );
   const budget = new RequestBudget(redis, prefix, { max: 100, clock });
   await budget.block(until - clock.now());
   return { store, budget };
@@ -40,12 +51,25 @@ describe('a HubSpot call while the daily limit holds', () => {
     const { prefix } = config().redis;
     const { store, budget } = await pausedUntil(prefix, clock, Date.parse('2024-05-01T16:00:00Z'));
     const client = createHubSpotClient({ accessToken: em.token, baseUrl: em.url });
-    const daily = new DailyLimitPause({ client, store, budget, probe: async () => undefined, log: createLogger('silent'), now: clock.now });
+    const daily = new DailyLimitPause({
+      client,
+      store,
+      budget,
+      probe: async () => undefined,
+      log: createLogger('silent'),
+      now: clock.now,
+    });
     const call = createHubSpotCall({ budget, daily });
     const sent = em.state.requests.length;
     const err = await call('contacts.upsert', () => client.crm.contacts.basicApi.getPage(1)).catch((e) => e);
     expect(err).toBeInstanceOf(HubSpotCallError);
-    expect(err.failure).toEqual({ kind: 'rate_limited', status: 429, policy: 'DAILY', waitMs: 60_000, message: 'HubSpot daily API limit reached: HubSpot work paused until 2024-05-02 00:00 Asia/Taipei; jobs kept' });
+    expect(err.failure).toEqual({
+      kind: 'rate_limited',
+      status: 429,
+      policy: 'DAILY',
+      waitMs: 60_000,
+      message: 'HubSpot daily API limit reached: HubSpot work paused until 2024-05-02 00:00 Asia/Taipei; jobs kept',
+    });
     expect(em.state.requests.length).toBe(sent);
     expect(clock.now()).toBe(Date.parse('2024-05-01T10:00:00Z')); // it did not wait for the budget
     await dropPrefix(redis, prefix);
@@ -60,7 +84,9 @@ describe('a HubSpot call while the daily limit holds', () => {
       const privacy = await openPrivacy(c, redis, queues);
       const err = await privacy.gdprDelete!('student@example.com').catch((e) => e);
       expect(err).toBeInstanceOf(HubSpotCallError);
-      expect(err.message).toMatch(/HubSpot daily API limit reached: HubSpot work paused until \d{4}-\d\d-\d\d \d\d:\d\d Asia\/Taipei; jobs kept$/);
+      expect(err.message).toMatch(
+        /HubSpot daily API limit reached: HubSpot work paused until \d{4}-\d\d-\d\d \d\d:\d\d Asia\/Taipei; jobs kept$/,
+      );
     } finally {
       await queues.close();
       await dropPrefix(redis, c.redis.prefix);
@@ -71,11 +97,17 @@ describe('a HubSpot call while the daily limit holds', () => {
     const clock = new TestClock();
     const { prefix } = config().redis;
     const budget = new RequestBudget(redis, prefix, { max: 100, clock });
-    const failing = { reached: () => Promise.reject(new Error('Redis away')), current: async () => undefined, failure: () => expect.unreachable() };
+    const failing = {
+      reached: () => Promise.reject(new Error('Redis away')),
+      current: async () => undefined,
+      failure: () => expect.unreachable(),
+    };
     const limited = await startHubSpotEmulator({ portal: { dailyLimit: 0 } });
     try {
       const client = createHubSpotClient({ accessToken: limited.token, baseUrl: limited.url });
-      const err = await createHubSpotCall({ budget, daily: failing })('contacts.read', () => client.crm.contacts.basicApi.getPage(1)).catch((e) => e);
+      const err = await createHubSpotCall({ budget, daily: failing })('contacts.read', () =>
+        client.crm.contacts.basicApi.getPage(1),
+      ).catch((e) => e);
       expect(err.failure).toMatchObject({ kind: 'rate_limited', policy: 'DAILY', waitMs: 3_600_000 });
       expect(await budget.blockedFor()).toBe(3_600_000);
     } finally {

@@ -30,7 +30,10 @@ afterEach(async () => {
 async function dailyRig(accountInfo: 'answered' | 'refused') {
   const clock = new TestClock(Date.parse(START));
   const checks = vi.spyOn(DailyLimitPause.prototype, 'check');
-  const r = await contactsRig({ HUBSPOT_BATCH_SIZE: '5', HUBSPOT_BATCH_WAIT_MS: '20' }, { now: clock.now, portal: { timeZone: 'Asia/Taipei', accountInfoOverDailyLimit: accountInfo } });
+  const r = await contactsRig(
+    { HUBSPOT_BATCH_SIZE: '5', HUBSPOT_BATCH_WAIT_MS: '20' },
+    { now: clock.now, portal: { timeZone: 'Asia/Taipei', accountInfoOverDailyLimit: accountInfo } },
+  );
   rig = r;
   const store = new DailyLimitStore(r.deps.redis, r.config.redis.prefix);
   const start = () => r.startWorker({ clock, dailyCheckIntervalMs: 100 });
@@ -44,7 +47,8 @@ async function dailyRig(accountInfo: 'answered' | 'refused') {
   };
   const requests = () => r.em.state.requests.length;
   const probes = () => r.em.state.requests.filter((q) => q.method === 'GET' && q.path === PROBE_PATH);
-  const students = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => enrollment(`${prefix}${i}`, { email: `${prefix}${i}@example.com` }));
+  const students = (prefix: string, n: number) =>
+    Array.from({ length: n }, (_, i) => enrollment(`${prefix}${i}`, { email: `${prefix}${i}@example.com` }));
   /** Waits until HubSpot work is paused, the jobs given back to the waiting list. */
   const paused = async (jobs: number) => {
     const pause = await vi.waitFor(async () => {
@@ -52,26 +56,38 @@ async function dailyRig(accountInfo: 'answered' | 'refused') {
       expect(p?.resetSource, 'the pause and its reset time').toMatch(/^(api-usage|time-zone|utc)$/);
       return p!;
     }, SETTLE);
-    await vi.waitFor(async () => expect(await r.queue.getJobCounts('waiting', 'active')).toEqual({ waiting: jobs, active: 0 }), SETTLE);
+    await vi.waitFor(
+      async () => expect(await r.queue.getJobCounts('waiting', 'active')).toEqual({ waiting: jobs, active: 0 }),
+      SETTLE,
+    );
     return pause;
   };
   return { r, clock, store, start, checked, requests, probes, students, paused };
 }
 
-describe('crm-contacts under HubSpot\'s daily limit', () => {
-  it('pauses all HubSpot work until the portal\'s midnight read from resetsAt, keeps every job unharmed, and resumes at the reset', async () => {
+describe("crm-contacts under HubSpot's daily limit", () => {
+  it("pauses all HubSpot work until the portal's midnight read from resetsAt, keeps every job unharmed, and resumes at the reset", async () => {
     const t = await dailyRig('answered');
     await t.start();
     // A first day of work: its answers carry the daily usage headers, which are kept for the overview.
     await t.r.settled(await t.r.add(...t.students('early', 2)));
-    const usage = await vi.waitFor(async () => (await t.store.readUsage()) ?? expect.unreachable('no usage yet'), SETTLE);
+    const usage = await vi.waitFor(
+      async () => (await t.store.readUsage()) ?? expect.unreachable('no usage yet'),
+      SETTLE,
+    );
     expect(usage).toMatchObject({ limit: 250_000, source: 'headers' });
     expect(usage.remaining).toBeLessThan(250_000);
 
     t.r.em.exhaustDaily();
     const jobs = await t.r.add(...t.students('late', 12));
     const pause = await t.paused(12);
-    expect(pause).toMatchObject({ policy: 'DAILY', until: TAIPEI_MIDNIGHT, resetSource: 'api-usage', timeZone: 'Asia/Taipei', limit: 250_000 });
+    expect(pause).toMatchObject({
+      policy: 'DAILY',
+      until: TAIPEI_MIDNIGHT,
+      resetSource: 'api-usage',
+      timeZone: 'Asia/Taipei',
+      limit: 250_000,
+    });
     expect(pause.usage).toBeGreaterThanOrEqual(250_000);
     // Both HubSpot queues are held; the welcome e-mails (SendGrid) are not.
     expect(await t.r.queue.getRateLimitTtl(1)).toBeGreaterThan(0);
@@ -86,7 +102,9 @@ describe('crm-contacts under HubSpot\'s daily limit', () => {
     }
     expect(t.requests()).toBe(sent);
     // The daily 429, the usage and account reads, and the 429s of batches already on their way: a few calls, no more.
-    expect(t.r.em.state.requests.filter((q) => q.status === 429 || q.path.startsWith('/account-info/')).length).toBeLessThanOrEqual(6);
+    expect(
+      t.r.em.state.requests.filter((q) => q.status === 429 || q.path.startsWith('/account-info/')).length,
+    ).toBeLessThanOrEqual(6);
 
     for (const job of await Promise.all(jobs.map((j) => t.r.queue.getJob(j.id!)))) {
       expect([await job!.getState(), job!.attemptsMade, job!.failedReason]).toEqual(['waiting', 0, undefined]);
@@ -94,23 +112,52 @@ describe('crm-contacts under HubSpot\'s daily limit', () => {
     expect(await t.r.deps.deadLetters.list(QUEUES.contacts)).toEqual([]);
 
     // What the overview shows meanwhile.
-    const overview = await readOverview({ redis: t.r.deps.redis, prefix: t.r.config.redis.prefix, queues: t.r.deps.queues, quarantine: new Quarantine(t.r.deps.redis, t.r.config.redis.prefix, 10) }, t.clock.now());
-    expect(overview.hubspotDaily).toMatchObject({ paused: true, until: '2024-05-01T16:00:00.000Z', timeZone: 'Asia/Taipei', resetSource: 'api-usage', limit: 250_000 });
+    const overview = await readOverview(
+      {
+        redis: t.r.deps.redis,
+        prefix: t.r.config.redis.prefix,
+        queues: t.r.deps.queues,
+        quarantine: new Quarantine(t.r.deps.redis, t.r.config.redis.prefix, 10),
+      },
+      t.clock.now(),
+    );
+    expect(overview.hubspotDaily).toMatchObject({
+      paused: true,
+      until: '2024-05-01T16:00:00.000Z',
+      timeZone: 'Asia/Taipei',
+      resetSource: 'api-usage',
+      limit: 250_000,
+    });
     const cells = overviewCells(overview, []);
-    expect(cells['hubspot.daily.banner']).toBe('HubSpot daily API limit reached — HubSpot work paused until 2024-05-02 00:00 Asia/Taipei (portal time zone Asia/Taipei); jobs kept');
-    const html = renderAdminPage({ overview, cells, charts: {}, alerts: [], sandbox: false, user: { name: 'ops', role: 'operator' }, audit: [], refreshSeconds: 10 });
-    expect(html).toContain('<span data-cell="hubspot.daily.banner">HubSpot daily API limit reached — HubSpot work paused until 2024-05-02 00:00 Asia/Taipei (portal time zone Asia/Taipei); jobs kept</span>');
+    expect(cells['hubspot.daily.banner']).toBe(
+      'HubSpot daily API limit reached — HubSpot work paused until 2024-05-02 00:00 Asia/Taipei (portal time zone Asia/Taipei); jobs kept',
+    );
+    const html = renderAdminPage({
+      overview,
+      cells,
+      charts: {},
+      alerts: [],
+      sandbox: false,
+      user: { name: 'ops', role: 'operator' },
+      audit: [],
+      refreshSeconds: 10,
+    });
+    expect(html).toContain(
+      '<span data-cell="hubspot.daily.banner">HubSpot daily API limit reached — HubSpot work paused until 2024-05-02 00:00 Asia/Taipei (portal time zone Asia/Taipei); jobs kept</span>',
+    );
 
     // Midnight in Taipei: HubSpot's day starts again and so does the work, every job completing on its first attempt.
     t.clock.set('2024-05-01T16:00:01Z');
     const done = await t.r.settled(jobs, 30_000);
-    expect(done.map((j) => [j.finishedOn !== undefined, j.attemptsMade, j.failedReason])).toEqual(done.map(() => [true, 1, undefined]));
+    expect(done.map((j) => [j.finishedOn !== undefined, j.attemptsMade, j.failedReason])).toEqual(
+      done.map(() => [true, 1, undefined]),
+    );
     expect(t.r.em.state.contacts.size).toBe(14);
     expect(await t.store.readPause()).toBeUndefined();
     expect(await t.r.deps.deadLetters.list(QUEUES.contacts)).toEqual([]);
   }, 60_000);
 
-  it('without the account reads (refused too), waits for midnight UTC, and its probe every 15 minutes finds the portal\'s real reset first', async () => {
+  it("without the account reads (refused too), waits for midnight UTC, and its probe every 15 minutes finds the portal's real reset first", async () => {
     const t = await dailyRig('refused');
     await t.start();
     await t.start(); // a second worker process: still one probe per 15 minutes between them
@@ -118,8 +165,15 @@ describe('crm-contacts under HubSpot\'s daily limit', () => {
     t.r.em.exhaustDaily();
     const jobs = await t.r.add(...t.students('held', 6));
     const pause = await t.paused(6);
-    expect(pause).toMatchObject({ until: Date.parse('2024-05-02T00:00:00Z'), resetSource: 'utc', timeZone: undefined, probedAt: expect.any(Number) });
-    expect(t.r.em.state.requests.filter((q) => q.path.startsWith('/account-info/')).map((q) => q.status)).toEqual([429, 429]);
+    expect(pause).toMatchObject({
+      until: Date.parse('2024-05-02T00:00:00Z'),
+      resetSource: 'utc',
+      timeZone: undefined,
+      probedAt: expect.any(Number),
+    });
+    expect(t.r.em.state.requests.filter((q) => q.path.startsWith('/account-info/')).map((q) => q.status)).toEqual([
+      429, 429,
+    ]);
 
     // 14 minutes on: no probe yet.
     t.clock.advance(PROBE_INTERVAL_MS - 60_000);

@@ -26,14 +26,27 @@ let t: Awaited<ReturnType<typeof startTestService>>;
 
 const overview = async () => (await fetch(`${t.base}/admin/api/overview`, { headers: auth })).json();
 const metrics = async () => (await fetch(`${t.base}/metrics`)).text();
-const doctorEnv = () => ({ REDIS_URL: t.service.redisUrl, QUEUE_PREFIX: t.config.redis.prefix, WEBHOOK_SECRET: SECRET, ...emulatorEnv(hs, sg), WELCOME_EMAIL_FROM: 'team@school.example' });
+const doctorEnv = () => ({
+  REDIS_URL: t.service.redisUrl,
+  QUEUE_PREFIX: t.config.redis.prefix,
+  WEBHOOK_SECRET: SECRET,
+  ...emulatorEnv(hs, sg),
+  WELCOME_EMAIL_FROM: 'team@school.example',
+});
 /** The doctor's line for one check: status and detail. */
-const line = (stdout: string, name: string) => stdout.split('\n').find((l) => l.slice(8).startsWith(name))?.replace(/\s+/g, ' ');
+const line = (stdout: string, name: string) =>
+  stdout
+    .split('\n')
+    .find((l) => l.slice(8).startsWith(name))
+    ?.replace(/\s+/g, ' ');
 
 beforeAll(async () => {
   hs = await startHubSpotEmulator({ portal: { timeZone: zone, accountInfoOverDailyLimit: 'answered' } });
   sg = await startSendGridEmulator({ verifiedSenders: ['team@school.example'] });
-  t = await startTestService({ ...emulatorEnv(hs, sg), DASHBOARD_PASSWORD: PASSWORD, WELCOME_EMAIL_FROM: 'team@school.example' }, 'all');
+  t = await startTestService(
+    { ...emulatorEnv(hs, sg), DASHBOARD_PASSWORD: PASSWORD, WELCOME_EMAIL_FROM: 'team@school.example' },
+    'all',
+  );
 });
 afterAll(async () => {
   await t?.stop();
@@ -41,7 +54,7 @@ afterAll(async () => {
   await sg?.close();
 });
 
-describe('HubSpot\'s daily limit as ops see it', () => {
+describe("HubSpot's daily limit as ops see it", () => {
   it('before it is reached: the usage on the overview and in /metrics, the usage and reset time in doctor', async () => {
     expect((await t.post(fixture('course.student_enroll'))).status).toBe(202);
     await vi.waitFor(() => expect(hs.state.contact('student@example.com')).toBeDefined(), SETTLE);
@@ -60,7 +73,11 @@ describe('HubSpot\'s daily limit as ops see it', () => {
     expect(Number(/^course_sync_hubspot_daily_calls_remaining (\d+)$/m.exec(text)?.[1])).toBeGreaterThan(249_900);
 
     const res = await runCli(['doctor'], doctorEnv());
-    expect(line(res.stdout, 'HubSpot daily API limit')).toMatch(new RegExp(`^ok HubSpot daily API limit \\d+ of 250,000 calls used today \\(0\\.0 %\\); resets \\d{4}-\\d\\d-\\d\\d 00:00 ${zone.replace('+', '\\+')} \\(portal time zone ${zone.replace('+', '\\+')}\\)$`));
+    expect(line(res.stdout, 'HubSpot daily API limit')).toMatch(
+      new RegExp(
+        `^ok HubSpot daily API limit \\d+ of 250,000 calls used today \\(0\\.0 %\\); resets \\d{4}-\\d\\d-\\d\\d 00:00 ${zone.replace('+', '\\+')} \\(portal time zone ${zone.replace('+', '\\+')}\\)$`,
+      ),
+    );
     expect(res.code).toBe(0);
   });
 
@@ -78,12 +95,23 @@ describe('HubSpot\'s daily limit as ops see it', () => {
     }, SETTLE);
 
     const o = await overview();
-    expect(o.hubspotDaily).toMatchObject({ paused: true, timeZone: zone, policy: 'DAILY', until: new Date(pause.until).toISOString() });
+    expect(o.hubspotDaily).toMatchObject({
+      paused: true,
+      timeZone: zone,
+      policy: 'DAILY',
+      until: new Date(pause.until).toISOString(),
+    });
     // Midnight in the portal's zone, named; the date is the portal's next day.
-    const localDate = new Date(pause.until + Number(/[+-]\d+$/.exec(zone)?.[0] ?? 0) * -3_600_000).toISOString().slice(0, 10);
-    expect(o.cells['hubspot.daily.banner']).toBe(`HubSpot daily API limit reached — HubSpot work paused until ${localDate} 00:00 ${zone} (portal time zone ${zone}); jobs kept`);
+    const localDate = new Date(pause.until + Number(/[+-]\d+$/.exec(zone)?.[0] ?? 0) * -3_600_000)
+      .toISOString()
+      .slice(0, 10);
+    expect(o.cells['hubspot.daily.banner']).toBe(
+      `HubSpot daily API limit reached — HubSpot work paused until ${localDate} 00:00 ${zone} (portal time zone ${zone}); jobs kept`,
+    );
     const html = await (await fetch(`${t.base}/admin`, { headers: auth })).text();
-    expect(html).toContain(`<p class="paused-banner" role="status"><span data-cell="hubspot.daily.banner">${o.cells['hubspot.daily.banner']}</span></p>`);
+    expect(html).toContain(
+      `<p class="paused-banner" role="status"><span data-cell="hubspot.daily.banner">${o.cells['hubspot.daily.banner']}</span></p>`,
+    );
 
     const text = await metrics();
     expect(text).toMatch(/^course_sync_hubspot_daily_limit_paused 1$/m);
@@ -92,14 +120,31 @@ describe('HubSpot\'s daily limit as ops see it', () => {
 
     const sent: string[] = [];
     const queues = openQueues(t.redis, t.config);
-    await new AlertEngine({ config: t.config, log: createLogger('silent'), redis: t.redis, queues, notify: async (text) => void sent.push(text), worker: 'test' }).evaluate();
+    await new AlertEngine({
+      config: t.config,
+      log: createLogger('silent'),
+      redis: t.redis,
+      queues,
+      notify: async (text) => void sent.push(text),
+      worker: 'test',
+    }).evaluate();
     await queues.close();
-    expect(sent.filter((s) => s.includes('daily'))).toEqual([expect.stringMatching(new RegExp(`^course-sync ALERT: HubSpot daily API limit reached \\(\\d[\\d,]* of 250,000 calls today\\): all HubSpot work is paused until .* 00:00 ${zone.replace('+', '\\+')} \\(portal time zone`))]);
+    expect(sent.filter((s) => s.includes('daily'))).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^course-sync ALERT: HubSpot daily API limit reached \\(\\d[\\d,]* of 250,000 calls today\\): all HubSpot work is paused until .* 00:00 ${zone.replace('+', '\\+')} \\(portal time zone`,
+        ),
+      ),
+    ]);
 
     const res = await runCli(['doctor'], doctorEnv());
     expect(res.code).toBe(1);
-    expect(line(res.stdout, 'HubSpot daily API limit')).toMatch(/^problem HubSpot daily API limit reached: HubSpot work paused since .* until .* 00:00 .*; jobs kept$/);
-    expect(line(res.stdout, 'HubSpot contacts')).toBe('problem HubSpot contacts HubSpot\'s daily API limit is reached (429 DAILY)');
+    expect(line(res.stdout, 'HubSpot daily API limit')).toMatch(
+      /^problem HubSpot daily API limit reached: HubSpot work paused since .* until .* 00:00 .*; jobs kept$/,
+    );
+    expect(line(res.stdout, 'HubSpot contacts')).toBe(
+      "problem HubSpot contacts HubSpot's daily API limit is reached (429 DAILY)",
+    );
     expect(res.stdout).toContain('HubSpot work resumes by itself at the reset, every job kept');
   });
 });

@@ -15,11 +15,23 @@ afterEach(async () => {
   stop = undefined;
 });
 
-it('crm-products under HubSpot\'s daily limit: the course job waits with its attempts, both HubSpot queues are held, and it completes after the reset', async () => {
+it("crm-products under HubSpot's daily limit: the course job waits with its attempts, both HubSpot queues are held, and it completes after the reset", async () => {
   // 18:00 in Taipei; the portal's day starts again at 16:00 UTC.
   const clock = new TestClock(Date.parse('2024-05-01T10:00:00Z'));
-  const em: HubSpotEmulator = await startHubSpotEmulator({ requestsPer10s: undefined, now: clock.now, portal: { timeZone: 'Asia/Taipei', accountInfoOverDailyLimit: 'answered' } });
-  const deps = testWorkerDeps(testConfig({ HUBSPOT_ACCESS_TOKEN: em.token, HUBSPOT_BASE_URL: em.url, SENDGRID_API_KEY: 'SG.unused', JOB_ATTEMPTS: '2', JOB_BACKOFF_MS: '10' }));
+  const em: HubSpotEmulator = await startHubSpotEmulator({
+    requestsPer10s: undefined,
+    now: clock.now,
+    portal: { timeZone: 'Asia/Taipei', accountInfoOverDailyLimit: 'answered' },
+  });
+  const deps = testWorkerDeps(
+    testConfig({
+      HUBSPOT_ACCESS_TOKEN: em.token,
+      HUBSPOT_BASE_URL: em.url,
+      SENDGRID_API_KEY: 'SG.unused',
+      JOB_ATTEMPTS: '2',
+      JOB_BACKOFF_MS: '10',
+    }),
+  );
   let worker: RunningWorker | undefined;
   stop = async () => {
     await worker?.close();
@@ -32,7 +44,13 @@ it('crm-products under HubSpot\'s daily limit: the course job waits with its att
   em.exhaustDaily();
   worker = await startProductsWorker(deps, { clock, dailyCheckIntervalMs: 100 });
   const course = fixture('course.created').data;
-  const data: CourseJob = { key: 'course.created-daily', eventType: 'course.created', receivedAt: new Date().toISOString(), correlationId: 'c-daily', course };
+  const data: CourseJob = {
+    key: 'course.created-daily',
+    eventType: 'course.created',
+    receivedAt: new Date().toISOString(),
+    correlationId: 'c-daily',
+    course,
+  };
   await products.add('course.created', data, { jobId: 'course-daily' });
 
   const pause = await vi.waitFor(async () => {
@@ -41,7 +59,10 @@ it('crm-products under HubSpot\'s daily limit: the course job waits with its att
     return p!;
   }, SETTLE);
   expect(pause).toMatchObject({ until: Date.parse('2024-05-01T16:00:00Z'), timeZone: 'Asia/Taipei' });
-  await vi.waitFor(async () => expect(await (await products.getJob('course-daily'))!.getState()).toBe('waiting'), SETTLE);
+  await vi.waitFor(
+    async () => expect(await (await products.getJob('course-daily'))!.getState()).toBe('waiting'),
+    SETTLE,
+  );
   const held = (await products.getJob('course-daily'))!;
   expect([held.attemptsMade, held.failedReason]).toEqual([0, undefined]);
   expect(await products.getRateLimitTtl(1)).toBeGreaterThan(0);

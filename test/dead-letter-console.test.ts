@@ -22,16 +22,38 @@ const BOUNCED = ids('enroll_sg400'); // SendGrid answers 400 to their welcome em
 const OUTAGE = ids('enroll_hs503'); // HubSpot answers 503 to their contact writes, every attempt
 
 async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${t.base}/admin/api${path}`, { method, headers: { authorization: OPERATOR, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(`${t.base}/admin/api${path}`, {
+    method,
+    headers: { authorization: OPERATOR, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   return { status: res.status, json: await res.json() };
 }
-const groups = async (queue: WorkQueueName) => (await api('GET', `/dlq/${queue}/groups`)).json.groups as { cause: string; count: number; category?: string; ids: string[]; firstAt: string; lastAt: string }[];
+const groups = async (queue: WorkQueueName) =>
+  (await api('GET', `/dlq/${queue}/groups`)).json.groups as {
+    cause: string;
+    count: number;
+    category?: string;
+    ids: string[];
+    firstAt: string;
+    lastAt: string;
+  }[];
 
 beforeAll(async () => {
   hubspot = await startHubSpotEmulator({ requestsPer10s: undefined });
   sendgrid = await startSendGridEmulator();
   t = await startTestService(
-    { HUBSPOT_ACCESS_TOKEN: hubspot.token, HUBSPOT_BASE_URL: hubspot.url, SENDGRID_API_KEY: sendgrid.apiKey, SENDGRID_BASE_URL: sendgrid.url, JOB_ATTEMPTS: '2', JOB_BACKOFF_MS: '10', HUBSPOT_BATCH_WAIT_MS: '20', DASHBOARD_USER: 'ops', DASHBOARD_PASSWORD: 'console-pw' },
+    {
+      HUBSPOT_ACCESS_TOKEN: hubspot.token,
+      HUBSPOT_BASE_URL: hubspot.url,
+      SENDGRID_API_KEY: sendgrid.apiKey,
+      SENDGRID_BASE_URL: sendgrid.url,
+      JOB_ATTEMPTS: '2',
+      JOB_BACKOFF_MS: '10',
+      HUBSPOT_BATCH_WAIT_MS: '20',
+      DASHBOARD_USER: 'ops',
+      DASHBOARD_PASSWORD: 'console-pw',
+    },
     'all',
   );
   queues = openQueues(t.redis, t.config);
@@ -42,10 +64,19 @@ beforeAll(async () => {
     if (INVALID.includes(id)) event.data.user.email = `${id}@school${id.slice(-1)}.c${id.slice(-1)}`;
     expect((await t.post(event)).status).toBe(202);
   };
-  const deadLetters = async () => (await queues.deadLetter[QUEUES.contacts].count()) + (await queues.deadLetter[QUEUES.email].count());
+  const deadLetters = async () =>
+    (await queues.deadLetter[QUEUES.contacts].count()) + (await queues.deadLetter[QUEUES.email].count());
   for (const id of [...INVALID, ...BOUNCED]) await post(id);
   await vi.waitFor(async () => expect(await deadLetters()).toBe(20), { timeout: 60_000, interval: 100 });
-  await vi.waitFor(async () => expect(await queues.work[QUEUES.contacts].getJobCounts('waiting', 'active', 'delayed')).toMatchObject({ waiting: 0, active: 0, delayed: 0 }), { timeout: 30_000 });
+  await vi.waitFor(
+    async () =>
+      expect(await queues.work[QUEUES.contacts].getJobCounts('waiting', 'active', 'delayed')).toMatchObject({
+        waiting: 0,
+        active: 0,
+        delayed: 0,
+      }),
+    { timeout: 30_000 },
+  );
   // Then HubSpot fails every contact write of the next ten (alone in their batches) until the attempts run out.
   await hubspot.injectFaults({ status: 503, count: Infinity, match: (r) => r.path.endsWith('/contacts/batch/upsert') });
   for (const id of OUTAGE) await post(id);
@@ -66,7 +97,9 @@ describe('dead letters grouped by cause', () => {
     const invalid = contacts.find((g) => g.category?.includes('INVALID_EMAIL'))!;
     expect(invalid.ids.sort()).toEqual(INVALID.map((id) => `enroll-${id}`).sort());
     expect(invalid.cause).not.toMatch(/@school/);
-    expect(contacts.find((g) => g.category === 'SERVICE_UNAVAILABLE')!.ids.sort()).toEqual(OUTAGE.map((id) => `enroll-${id}`).sort());
+    expect(contacts.find((g) => g.category === 'SERVICE_UNAVAILABLE')!.ids.sort()).toEqual(
+      OUTAGE.map((id) => `enroll-${id}`).sort(),
+    );
     expect(email).toEqual([expect.objectContaining({ count: 10, category: 'SendGrid 400' })]);
     for (const g of [...contacts, ...email]) expect(Date.parse(g.firstAt)).toBeLessThanOrEqual(Date.parse(g.lastAt));
   });
@@ -83,10 +116,15 @@ describe('dead letters grouped by cause', () => {
     expect((await groups(QUEUES.contacts)).map((g) => g.count)).toEqual([10]);
     expect((await groups(QUEUES.email)).map((g) => g.count)).toEqual([10]);
     for (const id of outage.ids) {
-      await expect.poll(async () => (await queues.work[QUEUES.contacts].getJob(id))?.getState(), { timeout: 20_000 }).toBe('completed');
+      await expect
+        .poll(async () => (await queues.work[QUEUES.contacts].getJob(id))?.getState(), { timeout: 20_000 })
+        .toBe('completed');
       expect((await queues.work[QUEUES.contacts].getJob(id))!.attemptsMade).toBe(1);
     }
-    for (const id of OUTAGE) expect([...hubspot.state.objects.contacts.values()].some((c) => c.properties.email === `${id}@example.com`)).toBe(true);
+    for (const id of OUTAGE)
+      expect([...hubspot.state.objects.contacts.values()].some((c) => c.properties.email === `${id}@example.com`)).toBe(
+        true,
+      );
     // Their welcome emails had gone out before; the replay did not send them again.
     const after = emailTally(sendgrid).perEnrollment;
     for (const id of OUTAGE) expect([sentBefore.get(id), after.get(id)]).toEqual([1, 1]);
@@ -104,7 +142,9 @@ describe('dead letters grouped by cause', () => {
   });
 
   it('shows the groups on /admin/dead-letters with masked payloads; buttons for operators only', async () => {
-    const asOperator = await (await fetch(`${t.base}/admin/dead-letters`, { headers: { authorization: OPERATOR } })).text();
+    const asOperator = await (
+      await fetch(`${t.base}/admin/dead-letters`, { headers: { authorization: OPERATOR } })
+    ).text();
     expect(asOperator).toContain('SendGrid 400');
     expect(asOperator).toMatch(/<span data-count>10<\/span>/);
     expect(asOperator).toContain('data-api="/admin/api/dlq/email-welcome/replay"');

@@ -46,7 +46,10 @@ describe('dead letters of the email-welcome worker', () => {
   it('a job SendGrid refuses on every attempt dies with each error; `dlq replay` then sends it once', async () => {
     emu.failNext(3, 503);
     await queue().add('course.student_enroll', enrollmentJob('enroll_dlq_mail'), { jobId: 'enroll-enroll_dlq_mail' });
-    await vi.waitFor(async () => expect(await deps.deadLetters.get(QUEUES.email, 'enroll-enroll_dlq_mail')).toBeTruthy(), { timeout: 15_000 });
+    await vi.waitFor(
+      async () => expect(await deps.deadLetters.get(QUEUES.email, 'enroll-enroll_dlq_mail')).toBeTruthy(),
+      { timeout: 15_000 },
+    );
     const letter = (await deps.deadLetters.get(QUEUES.email, 'enroll-enroll_dlq_mail'))!;
     expect(letter.data.errors).toHaveLength(3);
     expect(letter.data.attemptsMade).toBe(3);
@@ -54,7 +57,11 @@ describe('dead letters of the email-welcome worker', () => {
     expect(sentTo('enroll_dlq_mail')).toHaveLength(0);
 
     const listed = await cli('dlq', 'list', 'email-welcome');
-    expect(listed.stdout.split('\t').slice(0, 3)).toEqual(['email-welcome', 'enroll-enroll_dlq_mail', 'enroll_dlq_mail']);
+    expect(listed.stdout.split('\t').slice(0, 3)).toEqual([
+      'email-welcome',
+      'enroll-enroll_dlq_mail',
+      'enroll_dlq_mail',
+    ]);
 
     const replayed = await cli('dlq', 'replay', 'email-welcome', 'enroll-enroll_dlq_mail');
     expect(replayed.code).toBe(0);
@@ -69,7 +76,13 @@ describe('dead letters of the email-welcome worker', () => {
     expect(sentTo('enroll_dlq_sent')).toHaveLength(1);
     // As if the job had been declared dead after SendGrid accepted it (e.g. it stalled past its attempts).
     const job = (await queue().getJob('enroll-enroll_dlq_sent'))!;
-    expect(await deps.deadLetters.recordFailure(QUEUES.email, job, new UnrecoverableError('job stalled more than allowable limit'))).toBe(true);
+    expect(
+      await deps.deadLetters.recordFailure(
+        QUEUES.email,
+        job,
+        new UnrecoverableError('job stalled more than allowable limit'),
+      ),
+    ).toBe(true);
 
     const res = await cli('dlq', 'replay', 'email-welcome', '--all');
     expect(res.code).toBe(0);

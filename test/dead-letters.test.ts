@@ -42,9 +42,20 @@ describe('a job failing past its attempts', () => {
     const [id] = await rig.kill(QUEUES.contacts, ['enroll_dead_1']);
     const letter = (await rig.deadLetters.get(QUEUES.contacts, id!))!;
     expect(letter.queueName).toBe('crm-contacts-dlq');
-    expect(letter.data).toMatchObject({ queue: 'crm-contacts', jobId: 'enroll-enroll_dead_1', attemptsMade: 3, unrecoverable: false });
-    expect(letter.data.data).toEqual(expect.objectContaining({ key: 'enroll-enroll_dead_1', correlationId: 'corr-enroll_dead_1' }));
-    expect(letter.data.errors.map((e) => e.message)).toEqual(['HubSpot answered 500 #1', 'HubSpot answered 500 #2', 'HubSpot answered 500 #3']);
+    expect(letter.data).toMatchObject({
+      queue: 'crm-contacts',
+      jobId: 'enroll-enroll_dead_1',
+      attemptsMade: 3,
+      unrecoverable: false,
+    });
+    expect(letter.data.data).toEqual(
+      expect.objectContaining({ key: 'enroll-enroll_dead_1', correlationId: 'corr-enroll_dead_1' }),
+    );
+    expect(letter.data.errors.map((e) => e.message)).toEqual([
+      'HubSpot answered 500 #1',
+      'HubSpot answered 500 #2',
+      'HubSpot answered 500 #3',
+    ]);
     expect(letter.data.errors.every((e) => !Number.isNaN(Date.parse(e.at)))).toBe(true);
     // Only the final failure makes a dead letter; the original stays failed in its work queue.
     expect(await rig.queues.work[QUEUES.contacts].getJobState(id!)).toBe('failed');
@@ -54,7 +65,9 @@ describe('a job failing past its attempts', () => {
     const worker = rig.work(QUEUES.email, async () => {
       throw new UnrecoverableError('SendGrid 400: Does not contain a valid address');
     });
-    await rig.queues.work[QUEUES.email].add('course.student_enroll', enrollmentJob('enroll_bad_address'), { jobId: 'enroll-enroll_bad_address' });
+    await rig.queues.work[QUEUES.email].add('course.student_enroll', enrollmentJob('enroll_bad_address'), {
+      jobId: 'enroll-enroll_bad_address',
+    });
     const letter = await deadLetterOf(rig.deadLetters, QUEUES.email, 'enroll-enroll_bad_address');
     await worker.close();
     expect(letter).toMatchObject({ attemptsMade: 1, unrecoverable: true });
@@ -71,10 +84,20 @@ describe('a job failing past its attempts', () => {
     const res = await api('GET', '/dlq/crm-contacts');
     expect(res.status).toBe(200);
     const line = res.json.letters.find((l: any) => l.id === 'enroll-enroll_dead_1');
-    expect(line).toMatchObject({ queue: 'crm-contacts', eventId: 'enroll_dead_1', lastError: 'HubSpot answered 500 #3', attempts: 3 });
+    expect(line).toMatchObject({
+      queue: 'crm-contacts',
+      eventId: 'enroll_dead_1',
+      lastError: 'HubSpot answered 500 #3',
+      attempts: 3,
+    });
     expect(Date.parse(line.lastErrorAt)).toBeGreaterThan(Date.now() - 60_000);
     const all = await api('GET', '/dlq');
-    expect(all.json.queues.map((q: any) => q.queue)).toEqual(['crm-contacts', 'email-welcome', 'crm-products', 'email-events']);
+    expect(all.json.queues.map((q: any) => q.queue)).toEqual([
+      'crm-contacts',
+      'email-welcome',
+      'crm-products',
+      'email-events',
+    ]);
     expect((await api('GET', '/dlq/crm-contacts-dlq')).status).toBe(200);
     expect((await api('GET', '/dlq/no-such-queue')).status).toBe(404);
     const one = await api('GET', '/dlq/crm-contacts/enroll-enroll_dead_1');
@@ -91,7 +114,10 @@ describe('replay', () => {
       return 'synced';
     });
     expect(await rig.deadLetters.replay(QUEUES.contacts, [id!])).toEqual({ replayed: [id], notReplayed: [] });
-    await vi.waitFor(async () => expect(await rig.queues.work[QUEUES.contacts].getJobState(id!)).toBe('completed'), SETTLE);
+    await vi.waitFor(
+      async () => expect(await rig.queues.work[QUEUES.contacts].getJobState(id!)).toBe('completed'),
+      SETTLE,
+    );
     await worker.close();
     expect(seen).toEqual([{ attemptsMade: 0, attempts: 3 }]);
     const job = (await rig.queues.work[QUEUES.contacts].getJob(id!))!;
@@ -105,7 +131,11 @@ describe('replay', () => {
     const ids = await rig.kill(QUEUES.products, ['enroll_api_a', 'enroll_api_b', 'enroll_api_c']);
     const one = await api('POST', '/dlq/crm-products/replay', { ids: [ids[0], 'enroll-nope'] });
     expect(one.status).toBe(200);
-    expect(one.json).toEqual({ queue: 'crm-products', replayed: [ids[0]], notReplayed: [{ id: 'enroll-nope', reason: expect.stringContaining('no dead letter') }] });
+    expect(one.json).toEqual({
+      queue: 'crm-products',
+      replayed: [ids[0]],
+      notReplayed: [{ id: 'enroll-nope', reason: expect.stringContaining('no dead letter') }],
+    });
     expect(await rig.queues.work[QUEUES.products].getJobState(ids[0]!)).toBe('waiting');
 
     const all = await api('POST', '/dlq/crm-products/replay', { all: true });
@@ -156,4 +186,3 @@ describe('metrics', () => {
     expect(text).toContain(`course_sync_queue_jobs{queue="email-welcome-dlq",state="waiting"} ${size}\n`);
   });
 });
-

@@ -48,7 +48,10 @@ describe('docker-compose.yml', () => {
   });
 
   it('builds receiver and worker from the one Dockerfile and starts each in its role', () => {
-    for (const [name, role] of [['receiver', 'receiver'], ['worker', 'worker']] as const) {
+    for (const [name, role] of [
+      ['receiver', 'receiver'],
+      ['worker', 'worker'],
+    ] as const) {
       const svc = compose.services[name];
       expect(svc.build === '.' || svc.build?.context === '.').toBe(true);
       expect(svc.build?.dockerfile ?? 'Dockerfile').toBe('Dockerfile');
@@ -115,7 +118,10 @@ describe('Dockerfile', () => {
 
   it('copies what the app needs at run time, and that exists', () => {
     for (const path of ['package.json', 'bin', 'config', 'src', 'fixtures', 'reference']) {
-      expect(finalStage.some((l) => new RegExp(`^COPY ${path} `).test(l)), path).toBe(true);
+      expect(
+        finalStage.some((l) => new RegExp(`^COPY ${path} `).test(l)),
+        path,
+      ).toBe(true);
       expect(existsSync(join(root, path)), path).toBe(true);
     }
     const pkg = JSON.parse(read('package.json'));

@@ -80,10 +80,15 @@ describe('course-sync dlq', () => {
     const worker = rig.work(QUEUES.contacts, async (job) => {
       started.push(job.attemptsMade);
     });
-    await vi.waitFor(async () => expect(await rig.queues.work[QUEUES.contacts].getJobState('enroll-enroll_cli_1')).toBe('completed'), { timeout: 15_000 });
+    await vi.waitFor(
+      async () => expect(await rig.queues.work[QUEUES.contacts].getJobState('enroll-enroll_cli_1')).toBe('completed'),
+      { timeout: 15_000 },
+    );
     await worker.close();
     expect(started).toEqual([0]);
-    expect(lines((await cli('dlq', 'list', 'crm-contacts')).stdout).map((l) => l.split('\t')[1])).toEqual(['enroll-enroll_cli_2']);
+    expect(lines((await cli('dlq', 'list', 'crm-contacts')).stdout).map((l) => l.split('\t')[1])).toEqual([
+      'enroll-enroll_cli_2',
+    ]);
   });
 
   it('replay exits 1 naming ids that are not dead letters', async () => {
@@ -113,12 +118,24 @@ describe('course-sync dlq', () => {
 
     const res = await cli('dlq', 'replay', 'email-events', '--cause', rows[0]![4]!);
     expect(res.code).toBe(0);
-    expect(lines(res.stdout).sort()).toEqual(['replayed\temail-events\tenroll-enroll_grp_1', 'replayed\temail-events\tenroll-enroll_grp_2']);
+    expect(lines(res.stdout).sort()).toEqual([
+      'replayed\temail-events\tenroll-enroll_grp_1',
+      'replayed\temail-events\tenroll-enroll_grp_2',
+    ]);
     expect((await rig.deadLetters.list(QUEUES.emailEvents)).map((l) => l.id)).toEqual(['enroll-enroll_grp_3']);
     const [audit] = await new AuditTrail(rig.redis, config.redis.prefix).list(1);
-    expect(audit).toMatchObject({ via: 'cli', action: 'replay', queue: 'email-events', count: 2, detail: `cause: ${rows[0]![4]}` });
+    expect(audit).toMatchObject({
+      via: 'cli',
+      action: 'replay',
+      queue: 'email-events',
+      count: 2,
+      detail: `cause: ${rows[0]![4]}`,
+    });
 
-    expect(await cli('dlq', 'replay', 'email-events', '--cause', 'no such cause')).toMatchObject({ code: 1, stderr: expect.stringContaining('dlq groups email-events') });
+    expect(await cli('dlq', 'replay', 'email-events', '--cause', 'no such cause')).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('dlq groups email-events'),
+    });
   });
 
   it('purge --older-than removes only older dead letters', async () => {
@@ -133,13 +150,18 @@ describe('course-sync dlq', () => {
     const res = await cli('dlq', 'purge', 'crm-products', '--older-than', '2h');
     expect(res.code).toBe(0);
     expect(res.stdout).toBe(`purged\tcrm-products\t${old}\n`);
-    expect(lines((await cli('dlq', 'list', 'crm-products')).stdout).map((l) => l.split('\t')[1])).toEqual(['enroll-enroll_cli_new']);
+    expect(lines((await cli('dlq', 'list', 'crm-products')).stdout).map((l) => l.split('\t')[1])).toEqual([
+      'enroll-enroll_cli_new',
+    ]);
   });
 
   it.each([
     [['dlq', 'list', 'no-such-queue'], /unknown queue; expected one of crm-contacts, email-welcome, crm-products/],
     [['dlq', 'replay', 'crm-contacts'], /give one of --all, --cause <cause>, or one or more job ids/],
-    [['dlq', 'replay', 'crm-contacts', '--all', 'enroll-x'], /give one of --all, --cause <cause>, or one or more job ids/],
+    [
+      ['dlq', 'replay', 'crm-contacts', '--all', 'enroll-x'],
+      /give one of --all, --cause <cause>, or one or more job ids/,
+    ],
     [['dlq', 'purge', 'crm-contacts'], /required option '--older-than <duration>'/],
     [['dlq', 'purge', 'crm-contacts', '--older-than', 'soon'], /"soon" is not a duration/],
   ])('exits 2 on bad usage: %j', async (args, message) => {
@@ -151,7 +173,9 @@ describe('course-sync dlq', () => {
   it('exits 3 when REDIS_URL is not set and no service runs, saying how to start one (it never starts a Redis itself)', async () => {
     const res = await runCli(['dlq', 'list'], { QUEUE_PREFIX: config.redis.prefix });
     expect(res.code).toBe(3);
-    expect(res.stderr).toMatch(/^course-sync dlq list: REDIS_URL is not set and no course-sync service is running with a private Redis in .* Start the service in this folder with `npm start`/);
+    expect(res.stderr).toMatch(
+      /^course-sync dlq list: REDIS_URL is not set and no course-sync service is running with a private Redis in .* Start the service in this folder with `npm start`/,
+    );
   });
 
   it('exits 3 when Redis does not answer; closes every connection it opened, answered or not (it runs inside tests too)', async () => {
@@ -160,7 +184,9 @@ describe('course-sync dlq', () => {
     await new Promise<void>((ok) => silent.listen(0, '127.0.0.1', ok));
     const open = () => new Promise<number>((ok, fail) => silent.getConnections((err, n) => (err ? fail(err) : ok(n))));
     try {
-      const res = await runCli(['dlq', 'list'], { REDIS_URL: `redis://127.0.0.1:${(silent.address() as AddressInfo).port}` });
+      const res = await runCli(['dlq', 'list'], {
+        REDIS_URL: `redis://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+      });
       expect(res.code).toBe(3);
       expect(res.stderr).toMatch(/Redis at 127.0.0.1:\d+ is not reachable/);
       await vi.waitFor(async () => expect(await open()).toBe(0));

@@ -35,7 +35,13 @@ function enrollment(id: string, user: Record<string, unknown> = {}): EnrollmentJ
   const data = fixture('course.student_enroll').data;
   data.id = id;
   Object.assign(data.user, { email: `${id}@example.com` }, user);
-  return { key: `enroll-${id}`, eventType: 'course.student_enroll', receivedAt: new Date().toISOString(), correlationId: `c-${id}`, enrollment: data };
+  return {
+    key: `enroll-${id}`,
+    eventType: 'course.student_enroll',
+    receivedAt: new Date().toISOString(),
+    correlationId: `c-${id}`,
+    enrollment: data,
+  };
 }
 
 const emailQueue = () => deps.queues.work[QUEUES.email];
@@ -96,8 +102,12 @@ describe('email-welcome worker against the SendGrid emulator', () => {
     const third = await service.post(body);
     expect([...first.map((r) => r.status), third.status].sort()).toEqual([200, 200, 202]);
     // And as separate jobs that slipped past the receiver's dedupe (different job ids).
-    await Promise.all(['a', 'b', 'c'].map((s) => add(`thrice-${s}`, { ...enrollment('enroll_thrice'), enrollment: body.data })));
-    const results = await Promise.all(['a', 'b', 'c'].map(async (s) => (await finished(`thrice-${s}`)).returnvalue.status));
+    await Promise.all(
+      ['a', 'b', 'c'].map((s) => add(`thrice-${s}`, { ...enrollment('enroll_thrice'), enrollment: body.data })),
+    );
+    const results = await Promise.all(
+      ['a', 'b', 'c'].map(async (s) => (await finished(`thrice-${s}`)).returnvalue.status),
+    );
     expect(results).toEqual(['skipped', 'skipped', 'skipped']);
     expect(sentTo('enroll_thrice')).toHaveLength(1);
     expect(emu.requests).toHaveLength(1);
@@ -106,7 +116,9 @@ describe('email-welcome worker against the SendGrid emulator', () => {
   it('lets only one of several concurrent jobs of one enrollment send', async () => {
     const data = enrollment('enroll_race');
     await Promise.all([1, 2, 3, 4, 5].map((i) => add(`race-${i}`, data)));
-    const results = await Promise.all([1, 2, 3, 4, 5].map(async (i) => (await finished(`race-${i}`)).returnvalue.status));
+    const results = await Promise.all(
+      [1, 2, 3, 4, 5].map(async (i) => (await finished(`race-${i}`)).returnvalue.status),
+    );
     expect(results.filter((s) => s === 'sent')).toHaveLength(1);
     expect(results.filter((s) => s === 'skipped')).toHaveLength(4);
     expect(sentTo('enroll_race')).toHaveLength(1);
@@ -117,7 +129,10 @@ describe('email-welcome worker against the SendGrid emulator', () => {
     const job = await finished('replay-1');
     expect(job.returnvalue.status).toBe('sent');
     await job.retry('completed');
-    await vi.waitFor(async () => expect((await emailQueue().getJob('replay-1'))?.returnvalue?.status).toBe('skipped'), SETTLE);
+    await vi.waitFor(
+      async () => expect((await emailQueue().getJob('replay-1'))?.returnvalue?.status).toBe('skipped'),
+      SETTLE,
+    );
     expect(sentTo('enroll_replay')).toHaveLength(1);
   });
 
@@ -149,7 +164,9 @@ describe('email-welcome worker against the SendGrid emulator', () => {
     const letter = await deadLetterOf(deps.deadLetters, QUEUES.email, 'invalid-1');
     expect(letter.unrecoverable).toBe(true);
     expect(letter.attemptsMade).toBe(1);
-    expect(letter.errors.map((e) => e.message)).toEqual(['SendGrid 400: Does not contain a valid address. (personalizations.0.to.0.email)']);
+    expect(letter.errors.map((e) => e.message)).toEqual([
+      'SendGrid 400: Does not contain a valid address. (personalizations.0.to.0.email)',
+    ]);
     expect(emu.requests.map((r) => r.status)).toEqual([400]);
     expect(await markers.get('enroll_invalid')).toBeUndefined();
     expect(emu.outbox.size).toBe(0);
@@ -174,14 +191,24 @@ describe('email-welcome worker against the SendGrid emulator', () => {
 
 describe('email-welcome worker with other settings', () => {
   it('sends the dynamic template with its data when SENDGRID_WELCOME_TEMPLATE_ID is set', async () => {
-    const other = testWorkerDeps(testConfig({ ...env(), SENDGRID_WELCOME_TEMPLATE_ID: 'd-welcome1', COURSE_URL_PATTERN: 'https://s.example/{id}' }));
+    const other = testWorkerDeps(
+      testConfig({
+        ...env(),
+        SENDGRID_WELCOME_TEMPLATE_ID: 'd-welcome1',
+        COURSE_URL_PATTERN: 'https://s.example/{id}',
+      }),
+    );
     const w = await startEmailWorker(other);
     try {
       await other.queues.work[QUEUES.email].add('course.student_enroll', enrollment('enroll_tpl'), { jobId: 'tpl-1' });
       await vi.waitFor(() => expect(sentTo('enroll_tpl')).toHaveLength(1), SETTLE);
       expect(sentTo('enroll_tpl')[0]).toMatchObject({
         templateId: 'd-welcome1',
-        dynamicTemplateData: { first_name: 'Sample', course_url: 'https://s.example/course_789012', enrollment_id: 'enroll_tpl' },
+        dynamicTemplateData: {
+          first_name: 'Sample',
+          course_url: 'https://s.example/course_789012',
+          enrollment_id: 'enroll_tpl',
+        },
       });
     } finally {
       await w.close();
@@ -195,7 +222,9 @@ describe('email-welcome worker with other settings', () => {
     try {
       await other.queues.work[QUEUES.email].add('course.student_enroll', enrollment('enroll_401'), { jobId: 'k-1' });
       const letter = await deadLetterOf(other.deadLetters, QUEUES.email, 'k-1');
-      expect(letter.errors[0]!.message).toBe('SendGrid 401: The provided authorization grant is invalid, expired, or revoked');
+      expect(letter.errors[0]!.message).toBe(
+        'SendGrid 401: The provided authorization grant is invalid, expired, or revoked',
+      );
       expect(emu.outbox.size).toBe(0);
     } finally {
       await w.close();

@@ -22,7 +22,12 @@ import { finishedJob, testWorkerDeps } from './support/worker-deps.ts';
 // nothing in Redis holds their address or phone in clear but the data kept on purpose, and the
 // console, the admin API and the CLI show the masked form.
 const AUTH = basic('ops', 'error-texts-pw');
-const ada = { email: 'ada.lovelace@school.c0m', phone: '+886 987 654 321', digits: '987654321', masked: { email: 'a***@school.c0m', phone: '+88********21' } };
+const ada = {
+  email: 'ada.lovelace@school.c0m',
+  phone: '+886 987 654 321',
+  digits: '987654321',
+  masked: { email: 'a***@school.c0m', phone: '+88********21' },
+};
 const bob = { email: 'bob.babbage@example.com', phone: '+886 955 123 456', digits: '955123456' };
 const RAW = [ada.email, bob.email];
 const RAW_DIGITS = [ada.digits, bob.digits];
@@ -35,7 +40,15 @@ let queues: QueueSet;
 /** SendGrid's answer to a Mail Send whose mailbox is away, in SendGrid's error shape, naming the student. */
 const sendGridDown = (s: { email: string; phone: string }) => ({
   status: 500,
-  body: { errors: [{ message: `Mailbox ${s.email} unavailable; the recipient asks to be called at ${s.phone}`, field: 'personalizations.0.to', help: null }] },
+  body: {
+    errors: [
+      {
+        message: `Mailbox ${s.email} unavailable; the recipient asks to be called at ${s.phone}`,
+        field: 'personalizations.0.to',
+        help: null,
+      },
+    ],
+  },
 });
 
 function enrollment(id: string, s: { email: string; phone: string }) {
@@ -74,13 +87,22 @@ beforeAll(async () => {
   hubspot.state.properties.contacts.get('phone')!.type = 'number';
   sendgrid.answer(sendGridDown(ada));
   expect((await t.post(enrollment('ada-1', ada))).status).toBe(202);
-  await vi.waitFor(async () => expect([await queues.deadLetter[QUEUES.contacts].count(), await queues.deadLetter[QUEUES.email].count()]).toEqual([1, 1]), { timeout: 30_000, interval: 50 });
+  await vi.waitFor(
+    async () =>
+      expect([await queues.deadLetter[QUEUES.contacts].count(), await queues.deadLetter[QUEUES.email].count()]).toEqual(
+        [1, 1],
+      ),
+    { timeout: 30_000, interval: 50 },
+  );
   hubspot.state.properties.contacts.get('phone')!.type = 'string';
 
   // Bob: his welcome email fails once naming him, then goes out; his journey is packed.
   sendgrid.answer(sendGridDown(bob));
   expect((await t.post(enrollment('bob-1', bob))).status).toBe(202);
-  await vi.waitFor(async () => expect((await queues.work[QUEUES.email].getJob('enroll-bob-1'))?.attemptsMade).toBe(1), { timeout: 15_000, interval: 20 });
+  await vi.waitFor(async () => expect((await queues.work[QUEUES.email].getJob('enroll-bob-1'))?.attemptsMade).toBe(1), {
+    timeout: 15_000,
+    interval: 20,
+  });
   sendgrid.answer({ status: 202, headers: { 'x-message-id': 'msg-bob-1' } });
   const trace = new TraceKeys(t.config.redis.prefix).trace('enroll-bob-1');
   await vi.waitFor(async () => expect(await t.redis.hexists(trace, 'z0')).toBe(1), { timeout: 20_000, interval: 100 });
@@ -99,7 +121,10 @@ describe('API error texts naming a student', () => {
     expect(refused.length).toBeGreaterThan(0);
     const letter = (await queues.deadLetter[QUEUES.contacts].getJob('enroll-ada-1'))!.data as DeadLetter;
     expect(letter.errors.at(-1)!.message).toMatch(/INVALID_EMAIL.*INVALID_DECIMAL/);
-    expect((await queues.work[QUEUES.email].getJob('enroll-bob-1'))!.returnvalue).toMatchObject({ status: 'sent', messageId: 'msg-bob-1' });
+    expect((await queues.work[QUEUES.email].getJob('enroll-bob-1'))!.returnvalue).toMatchObject({
+      status: 'sent',
+      messageId: 'msg-bob-1',
+    });
   });
 
   it('are nowhere in Redis in clear: job hashes, event streams, attempt logs, dead letters, traces (packed too) and their calls', async () => {
@@ -118,13 +143,23 @@ describe('API error texts naming a student', () => {
     expect(places(/cs:calls:enroll-ada-1 crm-contacts:1/)).toHaveLength(1);
     expect(places(/cs:calls:enroll-ada-1 email-welcome:/).length).toBeGreaterThan(0);
     const bobs = texts.filter((h) => h.key.endsWith(':cs:trace:enroll-bob-1'));
-    expect(bobs.filter((h) => h.where.startsWith('z → s:') && /retrying/.test(h.text) && /b\*\*\*@example\.com.*\+88\* \*\*\* \*\*\* \*56/.test(h.text))).toHaveLength(1);
+    expect(
+      bobs.filter(
+        (h) =>
+          h.where.startsWith('z → s:') &&
+          /retrying/.test(h.text) &&
+          /b\*\*\*@example\.com.*\+88\* \*\*\* \*\*\* \*56/.test(h.text),
+      ),
+    ).toHaveLength(1);
 
     expect(holding(texts, RAW, RAW_DIGITS).filter((h) => !onPurpose(h))).toEqual([]);
   });
 
   it('are masked on the console, in the admin API and in the CLI', async () => {
-    for (const html of [await page('/admin/dead-letters'), await page('/admin/dead-letters/crm-contacts/enroll-ada-1')]) {
+    for (const html of [
+      await page('/admin/dead-letters'),
+      await page('/admin/dead-letters/crm-contacts/enroll-ada-1'),
+    ]) {
       expect(html).toContain(ada.masked.email);
       expect(html).toContain(ada.masked.phone);
       expect(html).not.toContain(ada.email);
@@ -136,7 +171,9 @@ describe('API error texts naming a student', () => {
 
     const trace = await cli(['trace', 'ada-1', '--calls']);
     expect(trace.code).toBe(0);
-    expect(trace.stdout).toMatch(/call: crm-contacts attempt 1: hubspot contacts\.upsert .*a\*\*\*@school\.c0m.*\+88\*\*\*\*\*\*\*\*21/);
+    expect(trace.stdout).toMatch(
+      /call: crm-contacts attempt 1: hubspot contacts\.upsert .*a\*\*\*@school\.c0m.*\+88\*\*\*\*\*\*\*\*21/,
+    );
     expect(trace.stdout).toMatch(/dead-lettered .*a\*\*\*@school\.c0m/);
     expect(holding([{ key: '', where: '', text: trace.stdout }], RAW, RAW_DIGITS)).toEqual([]);
 
@@ -150,7 +187,16 @@ describe('API error texts naming a student', () => {
 
   it('are masked where shown even when stored raw (a letter an older version wrote)', async () => {
     const error = `HubSpot 400 VALIDATION_ERROR: contact cy@old.example has phone 0912 345 678`;
-    const letter: DeadLetter = { queue: QUEUES.contacts, jobId: 'enroll-old-1', name: 'course.student_enroll', data: { key: 'enroll-old-1' }, attemptsMade: 1, errors: [{ attempt: 1, message: error, at: new Date().toISOString() }], deadAt: new Date().toISOString(), unrecoverable: true };
+    const letter: DeadLetter = {
+      queue: QUEUES.contacts,
+      jobId: 'enroll-old-1',
+      name: 'course.student_enroll',
+      data: { key: 'enroll-old-1' },
+      attemptsMade: 1,
+      errors: [{ attempt: 1, message: error, at: new Date().toISOString() }],
+      deadAt: new Date().toISOString(),
+      unrecoverable: true,
+    };
     await queues.deadLetter[QUEUES.contacts].add('course.student_enroll', letter, { jobId: 'enroll-old-1' });
     const masked = 'contact c***@old.example has phone 09** *** *78';
     expect(await page('/admin/dead-letters/crm-contacts/enroll-old-1')).toContain(masked);
@@ -176,12 +222,21 @@ describe('any worker of a work queue', () => {
     try {
       await deps.queues.work[QUEUES.products].add('course.updated', { key: 'course-c1' }, { jobId: 'course-c1' });
       const job = await finishedJob(deps.queues.work[QUEUES.products], 'course-c1');
-      expect(job.failedReason).toBe(`HubSpot 400 VALIDATION_ERROR: contact ${ada.masked.email} has phone +88* *** *** *21`);
+      expect(job.failedReason).toBe(
+        `HubSpot 400 VALIDATION_ERROR: contact ${ada.masked.email} has phone +88* *** *** *21`,
+      );
       expect((job.stacktrace ?? []).join('\n')).toContain(job.failedReason);
-      await vi.waitFor(async () => expect(await deps.queues.deadLetter[QUEUES.products].getJob('course-c1')).toBeDefined());
+      await vi.waitFor(async () =>
+        expect(await deps.queues.deadLetter[QUEUES.products].getJob('course-c1')).toBeDefined(),
+      );
       const texts = await textsUnder(deps.redis, deps.config.redis.prefix);
       expect(holding(texts, [ada.masked.email]).map((h) => h.key.slice(deps.config.redis.prefix.length + 1))).toEqual(
-        expect.arrayContaining(['crm-products:course-c1', 'crm-products:events', 'crm-products-dlq:course-c1', 'cs:attempts:crm-products:course-c1']),
+        expect.arrayContaining([
+          'crm-products:course-c1',
+          'crm-products:events',
+          'crm-products-dlq:course-c1',
+          'cs:attempts:crm-products:course-c1',
+        ]),
       );
       expect(holding(texts, RAW, RAW_DIGITS)).toEqual([]);
     } finally {

@@ -29,8 +29,16 @@ describe('timestamps', () => {
 describe('idempotency keys', () => {
   it.each([
     ['enrollment', fixture('course.student_enroll'), 'enroll-enroll_123456'],
-    ['course', fixture('course.created'), `course.created-550e8400-e29b-41d4-a716-446655440000-${Date.parse('2023-05-15T14:30:00Z')}`],
-    ['id with ":"', { type: 'course.student_enroll', data: { ...fixture('course.student_enroll').data, id: 'a:b%c' } }, 'enroll-a%3Ab%25c'],
+    [
+      'course',
+      fixture('course.created'),
+      `course.created-550e8400-e29b-41d4-a716-446655440000-${Date.parse('2023-05-15T14:30:00Z')}`,
+    ],
+    [
+      'id with ":"',
+      { type: 'course.student_enroll', data: { ...fixture('course.student_enroll').data, id: 'a:b%c' } },
+      'enroll-a%3Ab%25c',
+    ],
   ])('%s', (_name, event, key) => {
     expect(idempotencyKey(validateEvent(event.type, event.data))).toBe(key);
   });
@@ -69,15 +77,28 @@ describe('schemas', () => {
   });
 
   it('turns numeric ids into strings and trims the e-mail, keeping extra fields', () => {
-    const event = validateEvent('course.student_enroll', { ...enroll(), id: 42, extra: 1, user: { ...enroll().user, email: ' a@b.co ' } });
+    const event = validateEvent('course.student_enroll', {
+      ...enroll(),
+      id: 42,
+      extra: 1,
+      user: { ...enroll().user, email: ' a@b.co ' },
+    });
     expect(event.data).toMatchObject({ id: '42', extra: 1, user: { email: 'a@b.co' } });
   });
 
   it.each([
     ['the seed course', {}, []],
     ['no plans', { plans: undefined }, ['data.plans']],
-    ['float amount', { plans: [{ ...fixture('course.created').data.plans[0], amount: 19.5 }] }, ['data.plans[0].amount']],
-    ['bad currency', { plans: [{ ...fixture('course.created').data.plans[0], currency: 'dollars' }] }, ['data.plans[0].currency']],
+    [
+      'float amount',
+      { plans: [{ ...fixture('course.created').data.plans[0], amount: 19.5 }] },
+      ['data.plans[0].amount'],
+    ],
+    [
+      'bad currency',
+      { plans: [{ ...fixture('course.created').data.plans[0], currency: 'dollars' }] },
+      ['data.plans[0].currency'],
+    ],
     ['no updated_at', { updated_at: undefined }, ['data.updated_at']],
   ])('course: %s', (_name, patch, expected) => {
     expect(fields('course.updated', { ...fixture('course.updated').data, ...patch })).toEqual(expected);
@@ -92,23 +113,74 @@ describe('the enrollment fast path', () => {
   // Values a field may take: good ones, and each way a sender could get it wrong or merely unusual.
   const good = fc.constantFrom('enroll_1', 'Intro', 'a b', '42', 'café', 'x');
   const text = fc.oneof(fc.constantFrom(' padded ', '', '  ', 'a\n'), good, fc.string({ maxLength: 12 }));
-  const anyValue = fc.oneof(text, fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constant(undefined), fc.constant({}), fc.constant([]), fc.constant({ id: 'x' }));
-  const email = fc.oneof({ arbitrary: fc.emailAddress(), weight: 3 }, fc.constantFrom('student@example.com', ' a@b.co ', 'a@b', 'a@', '@b.co', 'A.B+c@Ex-ample.COM', 'a@b..co', 'x@-b.co'), text);
-  const time = fc.constantFrom('2023-12-04T18:45:44+08:00', '2023-05-15T14:30:00Z', '2023-12-04T18:45:44', 'yesterday', '2023-13-04T18:45:44Z', '2023-12-04T18:45:44.123+0800');
+  const anyValue = fc.oneof(
+    text,
+    fc.integer(),
+    fc.double(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.constant(undefined),
+    fc.constant({}),
+    fc.constant([]),
+    fc.constant({ id: 'x' }),
+  );
+  const email = fc.oneof(
+    { arbitrary: fc.emailAddress(), weight: 3 },
+    fc.constantFrom(
+      'student@example.com',
+      ' a@b.co ',
+      'a@b',
+      'a@',
+      '@b.co',
+      'A.B+c@Ex-ample.COM',
+      'a@b..co',
+      'x@-b.co',
+    ),
+    text,
+  );
+  const time = fc.constantFrom(
+    '2023-12-04T18:45:44+08:00',
+    '2023-05-15T14:30:00Z',
+    '2023-12-04T18:45:44',
+    'yesterday',
+    '2023-13-04T18:45:44Z',
+    '2023-12-04T18:45:44.123+0800',
+  );
   /** Mostly a value of `arb`, sometimes any text or anything at all (so that many payloads are valid or nearly). */
-  const maybe = <T>(arb: fc.Arbitrary<T>) => fc.oneof({ arbitrary: arb, weight: 24 }, { arbitrary: text, weight: 1 }, { arbitrary: anyValue, weight: 1 });
-  const enrollment = fc.record(
-    {
-      id: maybe(good),
-      course: fc.oneof({ arbitrary: fc.record({ id: maybe(good), name: maybe(good), slug: maybe(good), subtitle: maybe(good), extra: anyValue }, { requiredKeys: ['id', 'name'] }), weight: 12 }, anyValue),
-      user: fc.oneof({ arbitrary: fc.record({ id: maybe(good), name: maybe(good), email: maybe(email), phone_number: maybe(good), locale: anyValue }, { requiredKeys: ['id', 'email'] }), weight: 12 }, anyValue),
-      created_at: maybe(time),
-      updated_at: maybe(time),
-      state: maybe(good),
-      coupon: anyValue,
-    },
-    { requiredKeys: ['id', 'course', 'user', 'created_at'] },
-  ).map((d) => JSON.parse(JSON.stringify(d)) as Record<string, unknown>); // as a webhook body gives it
+  const maybe = <T>(arb: fc.Arbitrary<T>) =>
+    fc.oneof({ arbitrary: arb, weight: 24 }, { arbitrary: text, weight: 1 }, { arbitrary: anyValue, weight: 1 });
+  const enrollment = fc
+    .record(
+      {
+        id: maybe(good),
+        course: fc.oneof(
+          {
+            arbitrary: fc.record(
+              { id: maybe(good), name: maybe(good), slug: maybe(good), subtitle: maybe(good), extra: anyValue },
+              { requiredKeys: ['id', 'name'] },
+            ),
+            weight: 12,
+          },
+          anyValue,
+        ),
+        user: fc.oneof(
+          {
+            arbitrary: fc.record(
+              { id: maybe(good), name: maybe(good), email: maybe(email), phone_number: maybe(good), locale: anyValue },
+              { requiredKeys: ['id', 'email'] },
+            ),
+            weight: 12,
+          },
+          anyValue,
+        ),
+        created_at: maybe(time),
+        updated_at: maybe(time),
+        state: maybe(good),
+        coupon: anyValue,
+      },
+      { requiredKeys: ['id', 'course', 'user', 'created_at'] },
+    )
+    .map((d) => JSON.parse(JSON.stringify(d)) as Record<string, unknown>); // as a webhook body gives it
   const outcome = (f: () => unknown) => {
     try {
       return { data: f() };
@@ -121,7 +193,9 @@ describe('the enrollment fast path', () => {
     let fast = 0;
     fc.assert(
       fc.property(enrollment, (data) => {
-        const bySchema = outcome(() => validateWithSchema('course.student_enroll', JSON.parse(JSON.stringify(data))).data);
+        const bySchema = outcome(
+          () => validateWithSchema('course.student_enroll', JSON.parse(JSON.stringify(data))).data,
+        );
         if (isCanonicalEnrollment(data)) {
           fast++;
           expect(bySchema).toStrictEqual({ data });

@@ -10,7 +10,11 @@ beforeAll(async () => {
   hs = await startHubSpotEmulator();
   client = new Client({ accessToken: hs.token, basePath: hs.url, numberOfApiCallRetries: 0 });
   await client.crm.contacts.batchApi.upsert({
-    inputs: ['a@example.com', 'b@example.com', 'c@example.com'].map((email) => ({ id: email, idProperty: 'email', properties: { email } })),
+    inputs: ['a@example.com', 'b@example.com', 'c@example.com'].map((email) => ({
+      id: email,
+      idProperty: 'email',
+      properties: { email },
+    })),
   });
 });
 afterAll(() => hs.close());
@@ -34,7 +38,9 @@ describe('HubSpot emulator: list objects', () => {
   });
 
   it('answers 400 to a limit that is not a number', async () => {
-    const res = await fetch(`${hs.url}/crm/v3/objects/contacts?limit=ten`, { headers: { authorization: `Bearer ${hs.token}` } });
+    const res = await fetch(`${hs.url}/crm/v3/objects/contacts?limit=ten`, {
+      headers: { authorization: `Bearer ${hs.token}` },
+    });
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ status: 'error', category: 'VALIDATION_ERROR' });
   });

@@ -36,20 +36,38 @@ describe('ensureHubSpotSetup', () => {
     await ensureHubSpotSetup(hs, createHubSpotCall({}));
     const contact = (name: string) => em.state.properties.contacts.get(name)!;
     const product = (name: string) => em.state.properties.products.get(name)!;
-    expect(contact('loopwise_enrolled_courses')).toMatchObject({ type: 'enumeration', fieldType: 'checkbox', groupName: 'loopwise', options: [] });
+    expect(contact('loopwise_enrolled_courses')).toMatchObject({
+      type: 'enumeration',
+      fieldType: 'checkbox',
+      groupName: 'loopwise',
+      options: [],
+    });
     expect(contact('loopwise_last_enrolled_at')).toMatchObject({ type: 'datetime', fieldType: 'date' });
     expect(contact('loopwise_user_id')).toMatchObject({ type: 'string', fieldType: 'text', hasUniqueValue: false });
     expect(product('loopwise_plan_id')).toMatchObject({ type: 'string', groupName: 'loopwise', hasUniqueValue: true });
-    for (const name of ['loopwise_course_id', 'loopwise_course_slug', 'loopwise_course_state', 'loopwise_plan_currency']) {
+    for (const name of [
+      'loopwise_course_id',
+      'loopwise_course_slug',
+      'loopwise_course_state',
+      'loopwise_plan_currency',
+    ]) {
       expect(product(name)).toMatchObject({ type: 'string', groupName: 'loopwise' });
     }
   });
 
   it('leaves a property that exists with another type alone and reports it', async () => {
     await hs.crm.properties.groupsApi.create('contacts', { name: 'loopwise', label: 'Loopwise' });
-    await hs.crm.properties.coreApi.create('contacts', { name: 'loopwise_enrolled_courses', label: 'x', type: 'string' as any, fieldType: 'text' as any, groupName: 'loopwise' });
+    await hs.crm.properties.coreApi.create('contacts', {
+      name: 'loopwise_enrolled_courses',
+      label: 'x',
+      type: 'string' as any,
+      fieldType: 'text' as any,
+      groupName: 'loopwise',
+    });
     const report = await ensureHubSpotSetup(hs, createHubSpotCall({}));
-    expect(report.mismatched).toEqual(['contacts property loopwise_enrolled_courses (is string/text, expected enumeration/checkbox)']);
+    expect(report.mismatched).toEqual([
+      'contacts property loopwise_enrolled_courses (is string/text, expected enumeration/checkbox)',
+    ]);
     expect(report.existing).toContain('contacts group loopwise');
     expect(em.state.properties.contacts.get('loopwise_enrolled_courses')!.type).toBe('string');
   });
@@ -57,7 +75,10 @@ describe('ensureHubSpotSetup', () => {
   it('waits out a 429 and carries on from where it was', async () => {
     const limited = await startHubSpotEmulator({ requestsPer10s: 4, intervalMs: 300 });
     try {
-      const report = await ensureHubSpotSetup(new Client({ accessToken: limited.token, basePath: limited.url }), createHubSpotCall({}));
+      const report = await ensureHubSpotSetup(
+        new Client({ accessToken: limited.token, basePath: limited.url }),
+        createHubSpotCall({}),
+      );
       expect(report.created).toEqual(everything);
       expect(limited.state.requests.some((r) => r.status === 429)).toBe(true);
     } finally {

@@ -88,9 +88,13 @@ it('keeps both jobs of an enrollment together and each once, through 50 copies a
 
   // Every event that got no 2xx can be delivered again: it ends accepted (or a duplicate of a write that did land).
   for (const id of ids.filter((id) => !statuses.get(id)!.some((x) => x === 200 || x === 202))) {
-    await vi.waitFor(async () => expect([200, 202], id).toContain((await postSigned(base, enrollEvent(id))).status), SETTLE);
+    await vi.waitFor(
+      async () => expect([200, 202], id).toContain((await postSigned(base, enrollEvent(id))).status),
+      SETTLE,
+    );
   }
-  for (const id of ids) expect(await state(id), id).toEqual({ contacts: 1, email: 1, data: expect.objectContaining({ id }) });
+  for (const id of ids)
+    expect(await state(id), id).toEqual({ contacts: 1, email: 1, data: expect.objectContaining({ id }) });
 
   // No job twice: each queue lists every event once.
   for (const queue of [QUEUES.contacts, QUEUES.email]) {

@@ -10,13 +10,30 @@ function capture(format: 'json' | 'pretty', color = false) {
   return { log, lines };
 }
 
-const STUDENT = { email: 'ana.lee@example.com', phone: '+886912345678', user: { name: 'Ana Lee', phone_number: '0912345678' } };
+const STUDENT = {
+  email: 'ana.lee@example.com',
+  phone: '+886912345678',
+  user: { name: 'Ana Lee', phone_number: '0912345678' },
+};
 
 describe('the readable log format', () => {
   it('writes time, level, message and the fields that matter on one line, without the fields every line has', () => {
     const at = new Date(2026, 0, 2, 3, 4, 5, 67).getTime();
-    const json = JSON.stringify({ level: 40, time: at, pid: 1, hostname: 'h', service: 'course-sync', msg: 'HubSpot rate limit', queue: 'crm-contacts', waitMs: 1500, reason: 'ten secondly', ids: ['a', 'b'] });
-    expect(formatLogLine(json)).toBe('03:04:05.067 WARN  HubSpot rate limit queue=crm-contacts waitMs=1500 reason="ten secondly" ids=["a","b"]\n');
+    const json = JSON.stringify({
+      level: 40,
+      time: at,
+      pid: 1,
+      hostname: 'h',
+      service: 'course-sync',
+      msg: 'HubSpot rate limit',
+      queue: 'crm-contacts',
+      waitMs: 1500,
+      reason: 'ten secondly',
+      ids: ['a', 'b'],
+    });
+    expect(formatLogLine(json)).toBe(
+      '03:04:05.067 WARN  HubSpot rate limit queue=crm-contacts waitMs=1500 reason="ten secondly" ids=["a","b"]\n',
+    );
   });
 
   it('colours the level and dims time and keys on a terminal', () => {
@@ -37,17 +54,22 @@ describe('the readable log format', () => {
     expect(formatLogLine('plain text\n')).toBe('plain text\n');
   });
 
-  it.each(['pretty', 'json'] as const)('%s: no student e-mail or phone number, censored fields stay censored', (format) => {
-    const { log, lines } = capture(format);
-    log.info({ ...STUDENT, note: 'reply went to ana.lee@example.com' }, 'enrolled ana.lee@example.com');
-    const text = lines.join('');
-    expect(text).not.toMatch(/ana\.lee@example\.com|912345678|Ana Lee/);
-    expect(text).toContain('a***@example.com');
-    expect(text.match(/\[redacted\]/g)).toHaveLength(4); // email, phone, user.name, user.phone_number
-    if (format === 'pretty') {
-      expect(text).toContain('INFO  enrolled a***@example.com email=[redacted] phone=[redacted] user={"name":"[redacted]","phone_number":"[redacted]"} note="reply went to a***@example.com"\n');
-    }
-  });
+  it.each(['pretty', 'json'] as const)(
+    '%s: no student e-mail or phone number, censored fields stay censored',
+    (format) => {
+      const { log, lines } = capture(format);
+      log.info({ ...STUDENT, note: 'reply went to ana.lee@example.com' }, 'enrolled ana.lee@example.com');
+      const text = lines.join('');
+      expect(text).not.toMatch(/ana\.lee@example\.com|912345678|Ana Lee/);
+      expect(text).toContain('a***@example.com');
+      expect(text.match(/\[redacted\]/g)).toHaveLength(4); // email, phone, user.name, user.phone_number
+      if (format === 'pretty') {
+        expect(text).toContain(
+          'INFO  enrolled a***@example.com email=[redacted] phone=[redacted] user={"name":"[redacted]","phone_number":"[redacted]"} note="reply went to a***@example.com"\n',
+        );
+      }
+    },
+  );
 
   it('is chosen by LOG_FORMAT: auto is readable only on a terminal, json and pretty always', () => {
     expect(logFormatFor('auto', true)).toBe('pretty');
@@ -58,21 +80,39 @@ describe('the readable log format', () => {
 });
 
 describe('course-sync start logs', () => {
-  const env = (extra: Record<string, string> = {}) => ({ REDIS_URL: redisUrl(), QUEUE_PREFIX: `log${Date.now()}`, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', DASHBOARD_PASSWORD: 'pw', ...extra });
+  const env = (extra: Record<string, string> = {}) => ({
+    REDIS_URL: redisUrl(),
+    QUEUE_PREFIX: `log${Date.now()}`,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    DASHBOARD_PASSWORD: 'pw',
+    ...extra,
+  });
   const listening = (stdout: string) => stdout.split('\n').find((l) => l.includes('listening'));
 
   it('on a terminal: readable lines', async () => {
     const res = await runCli(['start', '--role', 'receiver'], env(), { ttyColumns: 100 });
     expect(res.code).toBe(0);
     // eslint-disable-next-line no-control-regex -- the ANSI colour codes are what this test checks
-    expect(listening(res.stdout)).toMatch(/^\x1b\[2m\d\d:\d\d:\d\d\.\d{3}\x1b\[0m \x1b\[32mINFO \x1b\[0m listening \x1b\[2mport=\x1b\[0m\d+ \x1b\[2mrole=\x1b\[0mreceiver$/);
+    expect(listening(res.stdout)).toMatch(
+      /^\x1b\[2m\d\d:\d\d:\d\d\.\d{3}\x1b\[0m \x1b\[32mINFO \x1b\[0m listening \x1b\[2mport=\x1b\[0m\d+ \x1b\[2mrole=\x1b\[0mreceiver$/,
+    );
     expect(res.stdout).not.toMatch(/^\{/m);
   });
 
   it('with LOG_FORMAT=json on a terminal, and by default when stdout is not a terminal: JSON', async () => {
-    for (const res of [await runCli(['start', '--role', 'receiver'], env({ LOG_FORMAT: 'json' }), { ttyColumns: 100 }), await runCli(['start', '--role', 'receiver'], env())]) {
+    for (const res of [
+      await runCli(['start', '--role', 'receiver'], env({ LOG_FORMAT: 'json' }), { ttyColumns: 100 }),
+      await runCli(['start', '--role', 'receiver'], env()),
+    ]) {
       expect(res.code).toBe(0);
-      expect(JSON.parse(listening(res.stdout)!)).toMatchObject({ level: 30, msg: 'listening', role: 'receiver', service: 'course-sync' });
+      expect(JSON.parse(listening(res.stdout)!)).toMatchObject({
+        level: 30,
+        msg: 'listening',
+        role: 'receiver',
+        service: 'course-sync',
+      });
       for (const line of res.stdout.trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
     }
   });

@@ -49,7 +49,9 @@ describe('Lua scripts', () => {
   it('each is run by a module, and no TypeScript file holds Lua of its own', () => {
     const unused = scripts.filter((f) => !tsText.some(({ text }) => text.includes(`/${basename(f)}'`)));
     expect(unused.map(name)).toEqual([]);
-    const inline = tsText.filter(({ file, text }) => file !== join('redis', 'scripts.ts') && /\b(KEYS|ARGV)\[/.test(text));
+    const inline = tsText.filter(
+      ({ file, text }) => file !== join('redis', 'scripts.ts') && /\b(KEYS|ARGV)\[/.test(text),
+    );
     expect(inline.map(({ file }) => file)).toEqual([]);
   });
 

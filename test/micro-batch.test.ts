@@ -53,7 +53,12 @@ describe('MicroBatchWorker lock renewal', () => {
     // Another process whose stalled check runs every 100 ms: it takes back any active job whose
     // lock has lapsed, and would then process it itself.
     const takenOver: string[] = [];
-    const other = new Worker(NAME, async (job) => void takenOver.push(job.id!), { connection: connect(), prefix, stalledInterval: 100, lockDuration: LOCK_MS });
+    const other = new Worker(NAME, async (job) => void takenOver.push(job.id!), {
+      connection: connect(),
+      prefix,
+      stalledInterval: 100,
+      lockDuration: LOCK_MS,
+    });
     closers.push(() => other.close());
     const stalledEvents: string[] = [];
     other.on('stalled', (id) => stalledEvents.push(id));
@@ -63,13 +68,18 @@ describe('MicroBatchWorker lock renewal', () => {
 
     // Held until each job's lock was renewed three times (every 500 ms: past its 1 s duration),
     // and then while the other worker's stalled check runs five more times (each run stamps the marker).
-    await Promise.all(batch!.jobs.map((j) => renewalsOf(redis, { key: `${prefix}:${NAME}:${j.id}:lock`, token: batch!.token }, 3)));
+    await Promise.all(
+      batch!.jobs.map((j) => renewalsOf(redis, { key: `${prefix}:${NAME}:${j.id}:lock`, token: batch!.token }, 3)),
+    );
     const checks = new Set<string>();
-    await vi.waitFor(async () => {
-      const stamp = await redis.get(`${prefix}:${NAME}:stalled-check`);
-      if (stamp) checks.add(stamp);
-      expect(checks.size).toBeGreaterThanOrEqual(5);
-    }, { ...SETTLE, interval: 20 });
+    await vi.waitFor(
+      async () => {
+        const stamp = await redis.get(`${prefix}:${NAME}:stalled-check`);
+        if (stamp) checks.add(stamp);
+        expect(checks.size).toBeGreaterThanOrEqual(5);
+      },
+      { ...SETTLE, interval: 20 },
+    );
     expect(await queue.getJobCounts('active', 'wait')).toEqual({ active: 3, wait: 0 });
 
     release();

@@ -42,7 +42,15 @@ describe('formatting (pure)', () => {
   ])('share %s → %s', (s, text) => expect(formatShare(s)).toBe(text));
 
   it('sums API calls per status family', () => {
-    const totals = { 'hubspot:200': 10, 'hubspot:207': 2, 'hubspot:429': 3, 'hubspot:401': 1, 'hubspot:403': 1, 'hubspot:502': 2, 'sendgrid:202': 7 };
+    const totals = {
+      'hubspot:200': 10,
+      'hubspot:207': 2,
+      'hubspot:429': 3,
+      'hubspot:401': 1,
+      'hubspot:403': 1,
+      'hubspot:502': 2,
+      'sendgrid:202': 7,
+    };
     expect(apiFigures(totals, 'hubspot')).toEqual({ calls: 19, rateLimited: 3, authErrors: 2, serverErrors: 2 });
     expect(apiFigures(totals, 'sendgrid')).toEqual({ calls: 7, rateLimited: 0, authErrors: 0, serverErrors: 0 });
   });
@@ -53,7 +61,11 @@ describe('/admin overview page', () => {
     for (const path of ['/admin', '/admin/api/overview', '/admin/api/events?q=enroll_123456']) {
       expect((await get(path, {})).status).toBe(401);
     }
-    const res = await fetch(`${t.base}/admin`, { method: 'POST', body: 'q=enroll_123456', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const res = await fetch(`${t.base}/admin`, {
+      method: 'POST',
+      body: 'q=enroll_123456',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect(res.status).toBe(401);
   });
 
@@ -107,7 +119,9 @@ describe('/admin overview page', () => {
     const html = await res.text();
     expect(html).toContain('1 event matches s***@example.com');
     expect(html).toContain('<article class="journey" data-key="enroll-enroll_123456">');
-    expect(html).toContain('<a href="/admin/queues/queue/crm-contacts/enroll-enroll_123456">crm-contacts: <b>waiting</b></a>');
+    expect(html).toContain(
+      '<a href="/admin/queues/queue/crm-contacts/enroll-enroll_123456">crm-contacts: <b>waiting</b></a>',
+    );
     expect(html).not.toContain('student@example.com');
   });
 
@@ -123,7 +137,10 @@ describe('GET /admin/api/events', () => {
     expect(res.status).toBe(200);
     const body = await res.json();
     expect(body).toMatchObject({ query: 'enroll_123456', count: 1 });
-    expect(body.journeys[0]).toMatchObject({ key: 'enroll-enroll_123456', header: { studentEmail: 's***@example.com' } });
+    expect(body.journeys[0]).toMatchObject({
+      key: 'enroll-enroll_123456',
+      header: { studentEmail: 's***@example.com' },
+    });
     expect(body.journeys[0].now.map((p: any) => p.state)).toEqual(['waiting', 'waiting']);
   });
 

@@ -7,7 +7,13 @@ import type { Enrollment } from '../src/events/types.ts';
 import { EventIntake } from '../src/queues/intake.ts';
 import type { EnrollmentJob } from '../src/queues/jobs.ts';
 import { QUEUES } from '../src/queues/names.ts';
-import { enrollmentFields, enrollmentFrom, erasePending, pendingKey, PendingEvents } from '../src/queues/pending-events.ts';
+import {
+  enrollmentFields,
+  enrollmentFrom,
+  erasePending,
+  pendingKey,
+  PendingEvents,
+} from '../src/queues/pending-events.ts';
 import { TraceReader } from '../src/trace/reader.ts';
 import { TraceWriter } from '../src/trace/writer.ts';
 import { endDedupeWindow } from './support/dedupe.ts';
@@ -18,7 +24,11 @@ import { testWorkerDeps } from './support/worker-deps.ts';
 // done, the trace header is written then, and the dedupe marker alone stays for the rest of its window.
 describe('the enrollment in its pending record', () => {
   const scalar = fc.oneof(fc.string({ maxLength: 8 }), fc.integer(), fc.boolean(), fc.constant(null));
-  const value = fc.oneof(scalar, fc.array(scalar, { maxLength: 3 }), fc.dictionary(fc.string({ maxLength: 4 }), scalar, { maxKeys: 3 }));
+  const value = fc.oneof(
+    scalar,
+    fc.array(scalar, { maxLength: 3 }),
+    fc.dictionary(fc.string({ maxLength: 4 }), scalar, { maxKeys: 3 }),
+  );
   const keyName = fc.oneof(fc.constantFrom('id', 'name', 'a.b', 'email', 'x', 'e:y'), fc.string({ maxLength: 5 }));
   const object = fc.dictionary(keyName, fc.oneof(value, fc.dictionary(keyName, value, { maxKeys: 4 })), { maxKeys: 6 });
 
@@ -55,8 +65,13 @@ describe('an accepted enrollment until its jobs are done', () => {
   async function accept(id: string): Promise<{ contacts: Job<EnrollmentJob>; email: Job<EnrollmentJob> }> {
     const body = fixture('course.student_enroll');
     body.data.id = id;
-    expect(await intake.accept(validateEvent('course.student_enroll', body.data), `enroll-${id}`, `c-${id}`)).toBe('accepted');
-    const [contacts, email] = await Promise.all([deps.queues.work[QUEUES.contacts].getJob(`enroll-${id}`), deps.queues.work[QUEUES.email].getJob(`enroll-${id}`)]);
+    expect(await intake.accept(validateEvent('course.student_enroll', body.data), `enroll-${id}`, `c-${id}`)).toBe(
+      'accepted',
+    );
+    const [contacts, email] = await Promise.all([
+      deps.queues.work[QUEUES.contacts].getJob(`enroll-${id}`),
+      deps.queues.work[QUEUES.email].getJob(`enroll-${id}`),
+    ]);
     return { contacts: contacts!, email: email! };
   }
   const record = (id: string) => deps.redis.hgetall(pendingKey(config.redis.prefix, `enroll-${id}`));
@@ -67,13 +82,20 @@ describe('an accepted enrollment until its jobs are done', () => {
     expect(contacts.data).toEqual({ correlationId: 'c-held_1' });
     expect(await deps.redis.ttl(pendingKey(config.redis.prefix, 'enroll-held_1'))).toBeGreaterThan(2 * 86_400 - 60);
     // Searchable while it waits: the header comes from the pending record.
-    expect((await trace('held_1'))[0]!.header).toMatchObject({ enrollmentId: 'held_1', studentEmail: 's***@example.com', correlationId: 'c-held_1' });
+    expect((await trace('held_1'))[0]!.header).toMatchObject({
+      enrollmentId: 'held_1',
+      studentEmail: 's***@example.com',
+      correlationId: 'c-held_1',
+    });
     expect(await deps.redis.exists(`${config.redis.prefix}:cs:trace:enroll-held_1`)).toBe(0);
 
     await deps.pending.resolve([contacts, email]);
     expect(contacts.data.enrollment).toMatchObject({ id: 'held_1', user: { email: 'student@example.com' } });
     await deps.pending.done(QUEUES.contacts, contacts);
-    expect(await record('held_1')).toMatchObject({ 'e:user.email': '"student@example.com"', [`q:${QUEUES.email}`]: '1' });
+    expect(await record('held_1')).toMatchObject({
+      'e:user.email': '"student@example.com"',
+      [`q:${QUEUES.email}`]: '1',
+    });
     await deps.pending.done(QUEUES.email, email);
 
     const marker = pendingKey(config.redis.prefix, 'enroll-held_1');
@@ -82,14 +104,23 @@ describe('an accepted enrollment until its jobs are done', () => {
     expect(ttl).toBeGreaterThan(3_500_000);
     expect(ttl).toBeLessThanOrEqual(3_600_000);
     const [done] = await trace('held_1');
-    expect(done!.header).toMatchObject({ key: 'enroll-held_1', enrollmentId: 'held_1', studentEmail: 's***@example.com', queues: [QUEUES.contacts, QUEUES.email] });
+    expect(done!.header).toMatchObject({
+      key: 'enroll-held_1',
+      enrollmentId: 'held_1',
+      studentEmail: 's***@example.com',
+      queues: [QUEUES.contacts, QUEUES.email],
+    });
     expect(await deps.redis.ttl(`${config.redis.prefix}:cs:trace:enroll-held_1`)).toBeGreaterThan(29 * 86_400);
     // The done jobs keep the student's data masked, as every done job does.
-    expect((await deps.queues.work[QUEUES.email].getJob('enroll-held_1'))!.data.enrollment.user.email).toBe('s***@example.com');
+    expect((await deps.queues.work[QUEUES.email].getJob('enroll-held_1'))!.data.enrollment.user.email).toBe(
+      's***@example.com',
+    );
     // A redelivery within the window is still a duplicate.
     const body = fixture('course.student_enroll');
     body.data.id = 'held_1';
-    expect(await intake.accept(validateEvent('course.student_enroll', body.data), 'enroll-held_1', 'again')).toBe('duplicate');
+    expect(await intake.accept(validateEvent('course.student_enroll', body.data), 'enroll-held_1', 'again')).toBe(
+      'duplicate',
+    );
     // Releasing twice changes nothing.
     await deps.pending.done(QUEUES.email, email);
     expect(await deps.redis.get(marker)).toBe(String(email.timestamp));
@@ -106,7 +137,9 @@ describe('an accepted enrollment until its jobs are done', () => {
 
     const body = fixture('course.student_enroll');
     body.data.id = 'held_kept';
-    expect(await intake.accept(validateEvent('course.student_enroll', body.data), 'enroll-held_kept', 'late')).toBe('accepted');
+    expect(await intake.accept(validateEvent('course.student_enroll', body.data), 'enroll-held_kept', 'late')).toBe(
+      'accepted',
+    );
 
     expect(await counts()).toEqual(before);
     const marker = pendingKey(config.redis.prefix, 'enroll-held_kept');
@@ -118,12 +151,19 @@ describe('an accepted enrollment until its jobs are done', () => {
   it('goes to the dead letter with the job that failed for good, so a replay has it', async () => {
     const { contacts } = await accept('held_dead');
     await deps.pending.resolve([contacts]);
-    expect(await deps.deadLetters.recordFailure(QUEUES.contacts, contacts, new UnrecoverableError('HubSpot said no'))).toBe(true);
+    expect(
+      await deps.deadLetters.recordFailure(QUEUES.contacts, contacts, new UnrecoverableError('HubSpot said no')),
+    ).toBe(true);
     const letter = await deps.deadLetters.get(QUEUES.contacts, 'enroll-held_dead');
-    expect(letter!.data.data).toMatchObject({ correlationId: 'c-held_dead', enrollment: { id: 'held_dead', user: { email: 'student@example.com' } } });
+    expect(letter!.data.data).toMatchObject({
+      correlationId: 'c-held_dead',
+      enrollment: { id: 'held_dead', user: { email: 'student@example.com' } },
+    });
     // The email job still needs the enrollment: kept until that one is done too.
     expect(await record('held_dead')).toHaveProperty('e:user.email');
-    expect((await deps.deadLetters.replay(QUEUES.contacts, ['enroll-held_dead'])).replayed).toEqual(['enroll-held_dead']);
+    expect((await deps.deadLetters.replay(QUEUES.contacts, ['enroll-held_dead'])).replayed).toEqual([
+      'enroll-held_dead',
+    ]);
     const replayed = await deps.queues.work[QUEUES.contacts].getJob('enroll-held_dead');
     expect(replayed!.data.enrollment.user.email).toBe('student@example.com');
   });

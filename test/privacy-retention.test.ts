@@ -19,7 +19,16 @@ let quarantine: Quarantine;
 
 async function letter(queue: WorkQueueName, id: string, deadAtMs: number): Promise<void> {
   const data = enrollmentJob(id);
-  const l: DeadLetter = { queue, jobId: data.key, name: 'course.student_enroll', data, attemptsMade: 1, errors: [], deadAt: new Date(deadAtMs).toISOString(), unrecoverable: true };
+  const l: DeadLetter = {
+    queue,
+    jobId: data.key,
+    name: 'course.student_enroll',
+    data,
+    attemptsMade: 1,
+    errors: [],
+    deadAt: new Date(deadAtMs).toISOString(),
+    unrecoverable: true,
+  };
   await queues.deadLetter[queue].add('course.student_enroll', l, { jobId: data.key });
 }
 
@@ -43,17 +52,29 @@ describe('the retention purge', () => {
     await letter(QUEUES.email, 'old-email', cutoff - 5 * DAY);
     await letter(QUEUES.email, 'young-email', NOW - DAY);
     // Stream ids start with the time the entry was added.
-    for (const [ms, name] of [[cutoff - DAY, 'old-1'], [cutoff - 1, 'old-2'], [cutoff, 'at-cutoff'], [cutoff + 1, 'young-1'], [NOW, 'young-2']] as const) {
+    for (const [ms, name] of [
+      [cutoff - DAY, 'old-1'],
+      [cutoff - 1, 'old-2'],
+      [cutoff, 'at-cutoff'],
+      [cutoff + 1, 'young-1'],
+      [NOW, 'young-2'],
+    ] as const) {
       await redis.xadd(quarantine.key, `${ms}-0`, 'reason', name, 'body', '{}');
     }
 
     expect(config.privacy.retentionDays).toBe(30);
-    expect(await purgePastRetention({ deadLetters, quarantine }, config.privacy.retentionDays, NOW)).toEqual({ deadLetters: 2, quarantined: 2 });
+    expect(await purgePastRetention({ deadLetters, quarantine }, config.privacy.retentionDays, NOW)).toEqual({
+      deadLetters: 2,
+      quarantined: 2,
+    });
     expect((await deadLetters.list(QUEUES.contacts)).map((l) => l.id)).toEqual(['enroll-young-contact']);
     expect((await deadLetters.list(QUEUES.email)).map((l) => l.id)).toEqual(['enroll-young-email']);
     expect((await quarantine.list()).map((e) => e.reason)).toEqual(['young-2', 'young-1', 'at-cutoff']);
 
     // Nothing more the second time.
-    expect(await purgePastRetention({ deadLetters, quarantine }, config.privacy.retentionDays, NOW)).toEqual({ deadLetters: 0, quarantined: 0 });
+    expect(await purgePastRetention({ deadLetters, quarantine }, config.privacy.retentionDays, NOW)).toEqual({
+      deadLetters: 0,
+      quarantined: 0,
+    });
   });
 });

@@ -30,7 +30,12 @@ let queues: QueueSet;
 /** A student of their own: a name, an address in mixed case, a phone number with spaces. */
 function student(tag: string) {
   return {
-    user: { id: `user-${tag}`, name: `${tag} Forgetmenot`, email: `${tag}.Forget@Example.com`, phone_number: `+886 912 ${tag.length}45 678` },
+    user: {
+      id: `user-${tag}`,
+      name: `${tag} Forgetmenot`,
+      email: `${tag}.Forget@Example.com`,
+      phone_number: `+886 912 ${tag.length}45 678`,
+    },
     email: `${tag.toLowerCase()}.forget@example.com`,
     phoneDigits: `912${tag.length}45678`,
     name: `${tag} Forgetmenot`,
@@ -64,7 +69,8 @@ async function settled(enrollmentId: string): Promise<void> {
   );
 }
 
-const contactOf = (email: string) => [...hubspot.state.objects.contacts.values()].find((c) => c.properties.email === email);
+const contactOf = (email: string) =>
+  [...hubspot.state.objects.contacts.values()].find((c) => c.properties.email === email);
 
 beforeAll(async () => {
   hubspot = await startHubSpotEmulator({ requestsPer10s: undefined });
@@ -103,16 +109,30 @@ describe('forget', () => {
     await settled('ada-1');
     await settled('bob-1');
     const sent = (id: string) => sendgrid.outbox.all().find((m) => m.customArgs.enrollment_id === id)!.messageId;
-    const batch = [sgEvent('delivered', 'ada-1', sent('ada-1'), { email: ada.user.email }), sgEvent('delivered', 'bob-1', sent('bob-1'), { email: bob.user.email })];
+    const batch = [
+      sgEvent('delivered', 'ada-1', sent('ada-1'), { email: ada.user.email }),
+      sgEvent('delivered', 'bob-1', sent('bob-1'), { email: bob.user.email }),
+    ];
     expect((await postEvents(t.base, keys.privateKey, batch)).status).toBe(200);
     const statuses = new EmailEventLog(t.redis, t.config.redis.prefix, 60);
-    await vi.waitFor(async () => expect((await statuses.read(['ada-1', 'bob-1'])).map((s) => s.status)).toEqual(['delivered', 'delivered']), { timeout: 15_000 });
+    await vi.waitFor(
+      async () =>
+        expect((await statuses.read(['ada-1', 'bob-1'])).map((s) => s.status)).toEqual(['delivered', 'delivered']),
+      { timeout: 15_000 },
+    );
     // The statuses go on to HubSpot in a contacts job of their own; once it is done its copy of the
     // address is masked. Wait for that, so the records below stay what they are while the tests look.
     await vi.waitFor(
       async () => {
-        expect(await queues.work[QUEUES.contacts].getJobCounts('wait', 'active', 'delayed', 'prioritized')).toEqual({ wait: 0, active: 0, delayed: 0, prioritized: 0 });
-        const jobsNamingAda = (await keysHolding(t.redis, [ada.email])).filter((k) => k.key.startsWith(`${t.config.redis.prefix}:${QUEUES.contacts}:`));
+        expect(await queues.work[QUEUES.contacts].getJobCounts('wait', 'active', 'delayed', 'prioritized')).toEqual({
+          wait: 0,
+          active: 0,
+          delayed: 0,
+          prioritized: 0,
+        });
+        const jobsNamingAda = (await keysHolding(t.redis, [ada.email])).filter((k) =>
+          k.key.startsWith(`${t.config.redis.prefix}:${QUEUES.contacts}:`),
+        );
         expect(jobsNamingAda).toEqual([]);
       },
       { timeout: 15_000 },
@@ -120,11 +140,29 @@ describe('forget', () => {
 
     // A second enrollment of Ada's that HubSpot refused for good: in the contacts dead-letter queue.
     const failed = enrollmentOf(ada, 'ada-2');
-    const data = { key: 'enroll-ada-2', eventType: 'course.student_enroll', receivedAt: new Date().toISOString(), correlationId: 'corr-ada-2', enrollment: failed.data };
+    const data = {
+      key: 'enroll-ada-2',
+      eventType: 'course.student_enroll',
+      receivedAt: new Date().toISOString(),
+      correlationId: 'corr-ada-2',
+      enrollment: failed.data,
+    };
     const error = `HubSpot 400 VALIDATION_ERROR: Property values were not valid: ${ada.user.email} (${ada.user.phone_number})`;
-    const letter: DeadLetter = { queue: QUEUES.contacts, jobId: data.key, name: 'course.student_enroll', data, attemptsMade: 1, errors: [{ attempt: 1, message: error, at: new Date().toISOString() }], deadAt: new Date().toISOString(), unrecoverable: true };
+    const letter: DeadLetter = {
+      queue: QUEUES.contacts,
+      jobId: data.key,
+      name: 'course.student_enroll',
+      data,
+      attemptsMade: 1,
+      errors: [{ attempt: 1, message: error, at: new Date().toISOString() }],
+      deadAt: new Date().toISOString(),
+      unrecoverable: true,
+    };
     await queues.deadLetter[QUEUES.contacts].add('course.student_enroll', letter, { jobId: data.key });
-    await t.redis.rpush(recordKey(t.config.redis.prefix, 'attempts', QUEUES.contacts, data.key), JSON.stringify({ attempt: 1, message: error }));
+    await t.redis.rpush(
+      recordKey(t.config.redis.prefix, 'attempts', QUEUES.contacts, data.key),
+      JSON.stringify({ attempt: 1, message: error }),
+    );
 
     // And a delivery of hers the receiver refused (no course id): quarantined with its own trace.
     const invalid = enrollmentOf(ada, 'ada-3');
@@ -140,7 +178,18 @@ describe('forget', () => {
     const { status, json } = await api('/privacy/forget', { student: ada.user.email, dryRun: true });
     expect(status).toBe(200);
     expect(json).toMatchObject({ dryRun: true, addresses: 1, enrollments: 3 });
-    expect(Object.keys(json.removed)).toEqual(expect.arrayContaining(['jobs', 'dead letters', 'quarantined deliveries', 'traces', 'welcome email records', 'contact course records', 'attempt logs', 'SendGrid event batches']));
+    expect(Object.keys(json.removed)).toEqual(
+      expect.arrayContaining([
+        'jobs',
+        'dead letters',
+        'quarantined deliveries',
+        'traces',
+        'welcome email records',
+        'contact course records',
+        'attempt logs',
+        'SendGrid event batches',
+      ]),
+    );
     expect(JSON.stringify(json)).not.toMatch(/ada\.forget@/i);
     expect(await keysHolding(t.redis, [ada.email, ada.name], [ada.phoneDigits])).toEqual(before);
   });
@@ -188,8 +237,18 @@ describe('forget --suppress', () => {
   it('keeps a later enrollment of the address from HubSpot and SendGrid until the suppression is lifted', async () => {
     expect((await t.post(enrollmentOf(sue, 'sue-1'))).status).toBe(202);
     await settled('sue-1');
-    expect((await api('/privacy/forget', { student: sue.email, suppress: true })).json).toMatchObject({ suppressed: 1, remaining: 0 });
-    const hubspotWrites = () => hubspot.state.requests.filter((r) => r.method === 'POST' && JSON.stringify(r.body ?? '').toLowerCase().includes(sue.email)).length;
+    expect((await api('/privacy/forget', { student: sue.email, suppress: true })).json).toMatchObject({
+      suppressed: 1,
+      remaining: 0,
+    });
+    const hubspotWrites = () =>
+      hubspot.state.requests.filter(
+        (r) =>
+          r.method === 'POST' &&
+          JSON.stringify(r.body ?? '')
+            .toLowerCase()
+            .includes(sue.email),
+      ).length;
     const writesBefore = hubspotWrites();
     const mailsBefore = sendgrid.outbox.to(sue.user.email).length;
 
@@ -197,7 +256,12 @@ describe('forget --suppress', () => {
     await settled('sue-2');
     const [j] = await journeys('sue-2');
     const skipped = j.steps.filter((s: any) => s.kind === 'skipped').map((s: any) => [s.queue, s.reason]);
-    expect(skipped).toEqual(expect.arrayContaining([['crm-contacts', 'suppressed'], ['email-welcome', 'suppressed']]));
+    expect(skipped).toEqual(
+      expect.arrayContaining([
+        ['crm-contacts', 'suppressed'],
+        ['email-welcome', 'suppressed'],
+      ]),
+    );
     expect(hubspotWrites()).toBe(writesBefore);
     expect(sendgrid.outbox.to(sue.user.email).length).toBe(mailsBefore);
     const metrics = await (await fetch(`${t.base}/metrics`)).text();
@@ -220,16 +284,26 @@ describe('export', () => {
     expect((await t.post(enrollmentOf(eve, 'eve-1'))).status).toBe(202);
     await settled('eve-1');
     const messageId = sendgrid.outbox.all().find((m) => m.customArgs.enrollment_id === 'eve-1')!.messageId;
-    expect((await postEvents(t.base, keys.privateKey, [sgEvent('delivered', 'eve-1', messageId, { email: eve.user.email })])).status).toBe(200);
+    expect(
+      (await postEvents(t.base, keys.privateKey, [sgEvent('delivered', 'eve-1', messageId, { email: eve.user.email })]))
+        .status,
+    ).toBe(200);
     const statuses = new EmailEventLog(t.redis, t.config.redis.prefix, 60);
-    await vi.waitFor(async () => expect((await statuses.read(['eve-1']))[0]!.status).toBe('delivered'), { timeout: 15_000 });
+    await vi.waitFor(async () => expect((await statuses.read(['eve-1']))[0]!.status).toBe('delivered'), {
+      timeout: 15_000,
+    });
 
     // Done jobs keep the student's name, address and phone only masked: the export shows what is held.
     // The workers mask a job's data on its `completed` event, just after the trace says done.
     const exported = async () => {
       const { status, json } = await api('/privacy/export', { student: eve.user.email });
       expect(status).toBe(200);
-      expect(json.student).toMatchObject({ emails: [eve.email], userIds: ['user-Eve'], names: ['E*** F***'], phones: ['+88* *** *** *78'] });
+      expect(json.student).toMatchObject({
+        emails: [eve.email],
+        userIds: ['user-Eve'],
+        names: ['E*** F***'],
+        phones: ['+88* *** *** *78'],
+      });
       return json;
     };
     const json = await vi.waitFor(exported, { timeout: 10_000, interval: 100 });
@@ -237,10 +311,16 @@ describe('export', () => {
     expect(json.welcomeEmails).toEqual([expect.objectContaining({ enrollmentId: 'eve-1', status: 'delivered' })]);
     const [trace] = json.traces;
     expect(trace.header.enrollmentId).toBe('eve-1');
-    expect(trace.steps.map((s: any) => `${s.queue ?? ''}:${s.kind}`)).toEqual(expect.arrayContaining(['crm-contacts:completed', 'email-welcome:completed']));
+    expect(trace.steps.map((s: any) => `${s.queue ?? ''}:${s.kind}`)).toEqual(
+      expect.arrayContaining(['crm-contacts:completed', 'email-welcome:completed']),
+    );
     expect(json.suppressed).toBe(false);
     // Read only: everything is still there (the records named by her enrollment; none holds her address in clear once her jobs are done).
-    const records = async () => (await keysHolding(t.redis, ['eve-1'])).map((h) => h.key).filter((k) => k.includes(':cs:')).sort();
+    const records = async () =>
+      (await keysHolding(t.redis, ['eve-1']))
+        .map((h) => h.key)
+        .filter((k) => k.includes(':cs:'))
+        .sort();
     const held = await records();
     expect(held.filter((k) => /:cs:(trace|calls):enroll-eve-1$|:cs:sent:eve-1$/.test(k)).length).toBe(3);
     expect((await api('/privacy/export', { student: eve.user.email })).status).toBe(200);
@@ -256,7 +336,9 @@ describe('export', () => {
       const { status, json } = await api('/privacy/export', { student: fay.user.email });
       expect(status).toBe(200);
       expect(json.student.enrollments.map((e: any) => e.id)).toEqual(['fay-1']);
-      expect(json.traces.map((tr: any) => [tr.key, tr.header?.enrollmentId, tr.header?.studentEmail])).toEqual([['enroll-fay-1', 'fay-1', 'f***@example.com']]);
+      expect(json.traces.map((tr: any) => [tr.key, tr.header?.enrollmentId, tr.header?.studentEmail])).toEqual([
+        ['enroll-fay-1', 'fay-1', 'f***@example.com'],
+      ]);
     } finally {
       await Promise.all(paused.map((q) => q.resume()));
     }
@@ -272,7 +354,17 @@ describe('export', () => {
 describe('the forget and export commands', () => {
   const cy = student('Cy');
   const cli = (args: string[], opts = {}) =>
-    runCli(args, { REDIS_URL: t.service.redisUrl, QUEUE_PREFIX: t.config.redis.prefix, HUBSPOT_ACCESS_TOKEN: hubspot.token, HUBSPOT_BASE_URL: hubspot.url, SENDGRID_API_KEY: sendgrid.apiKey }, opts);
+    runCli(
+      args,
+      {
+        REDIS_URL: t.service.redisUrl,
+        QUEUE_PREFIX: t.config.redis.prefix,
+        HUBSPOT_ACCESS_TOKEN: hubspot.token,
+        HUBSPOT_BASE_URL: hubspot.url,
+        SENDGRID_API_KEY: sendgrid.apiKey,
+      },
+      opts,
+    );
 
   it('asks before removing, removes with --yes, exports what is held, and records who did it', async () => {
     expect((await t.post(enrollmentOf(cy, 'cy-1'))).status).toBe(202);
@@ -290,8 +382,14 @@ describe('the forget and export commands', () => {
     expect(dry.stdout).not.toMatch(/cy\.forget@/i);
 
     // Not a terminal and no --yes: refused. A terminal answering no: nothing removed.
-    expect(await cli(['forget', cy.user.email])).toMatchObject({ code: 2, stderr: expect.stringContaining('add --yes') });
-    expect(await cli(['forget', cy.user.email], { ttyInput: true, input: 'n\n' })).toMatchObject({ code: 0, stderr: expect.stringContaining('nothing removed') });
+    expect(await cli(['forget', cy.user.email])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('add --yes'),
+    });
+    expect(await cli(['forget', cy.user.email], { ttyInput: true, input: 'n\n' })).toMatchObject({
+      code: 0,
+      stderr: expect.stringContaining('nothing removed'),
+    });
     expect(await journeys('cy-1')).toHaveLength(1);
 
     const done = await cli(['forget', cy.user.email, '--hubspot', '--yes']);
@@ -306,7 +404,11 @@ describe('the forget and export commands', () => {
 
     const entries = await new AuditTrail(t.redis, t.config.redis.prefix).list(5);
     const entry = entries.find((e) => e.action === 'forget student');
-    expect(entry).toMatchObject({ via: 'cli', who: expect.stringMatching(/^.+@.+$/), detail: expect.stringContaining('HubSpot contacts deleted 1') });
+    expect(entry).toMatchObject({
+      via: 'cli',
+      who: expect.stringMatching(/^.+@.+$/),
+      detail: expect.stringContaining('HubSpot contacts deleted 1'),
+    });
     expect(entries[0]).toMatchObject({ action: 'export student', via: 'cli', count: 0 });
     expect(JSON.stringify(entry)).not.toMatch(/forget@/i);
   }, 60_000);
@@ -328,12 +430,16 @@ describe('the forget and export commands', () => {
       const contactId = contactOf(dee.email)!.id;
       const done = await cli(['forget', dee.email, '--hubspot', '--yes']);
       expect(done.code).toBe(0);
-      expect(done.stdout).toMatch(new RegExp(`^HubSpot\\td\\*\\*\\*@example\\.com: HubSpot contact ${contactId} deleted$`, 'm'));
+      expect(done.stdout).toMatch(
+        new RegExp(`^HubSpot\\td\\*\\*\\*@example\\.com: HubSpot contact ${contactId} deleted$`, 'm'),
+      );
       expect(done.stdout).not.toMatch(/blocklisted/);
       expect(hubspot.state.gdprDeleted).toContain(dee.email);
       expect(hubspot.state.blocklist.has(dee.email)).toBe(false);
       const entry = (await new AuditTrail(t.redis, t.config.redis.prefix).list(1))[0];
-      expect(entry!.detail).toContain(`HubSpot contacts deleted 1 (${contactId}), addresses without a contact blocklisted by HubSpot 0`);
+      expect(entry!.detail).toContain(
+        `HubSpot contacts deleted 1 (${contactId}), addresses without a contact blocklisted by HubSpot 0`,
+      );
     }, 60_000);
 
     it('says when there was no contact, and that HubSpot blocklisted the address', async () => {
@@ -341,23 +447,33 @@ describe('the forget and export commands', () => {
       const deleted = hubspot.state.gdprDeleted.length;
       const done = await cli(['forget', nobody, '--hubspot', '--yes']);
       expect(done.code).toBe(0);
-      expect(done.stdout).toMatch(/^HubSpot\tn\*\*\*@example\.com: no HubSpot contact; HubSpot blocklisted the address$/m);
+      expect(done.stdout).toMatch(
+        /^HubSpot\tn\*\*\*@example\.com: no HubSpot contact; HubSpot blocklisted the address$/m,
+      );
       expect(done.stdout).not.toMatch(/HubSpot contact \d+ deleted/);
       expect(done.stdout).not.toContain(nobody);
       // Looked up first, then deleted; HubSpot deleted nothing and blocklisted the address.
-      expect(requestsAfter(seen)).toEqual(['POST /crm/v3/objects/contacts/batch/read', 'POST /crm/v3/objects/contacts/gdpr-delete']);
+      expect(requestsAfter(seen)).toEqual([
+        'POST /crm/v3/objects/contacts/batch/read',
+        'POST /crm/v3/objects/contacts/gdpr-delete',
+      ]);
       expect(hubspot.state.requests.at(-2)!.status).toBe(mode === '404' ? 404 : 207);
       expect(hubspot.state.gdprDeleted).toHaveLength(deleted);
       expect(hubspot.state.blocklist.has(nobody)).toBe(true);
       const entry = (await new AuditTrail(t.redis, t.config.redis.prefix).list(1))[0];
-      expect(entry!.detail).toContain('HubSpot contacts deleted 0, addresses without a contact blocklisted by HubSpot 1');
+      expect(entry!.detail).toContain(
+        'HubSpot contacts deleted 0, addresses without a contact blocklisted by HubSpot 1',
+      );
       expect(JSON.stringify(entry)).not.toContain(nobody);
     });
   });
 
   it('refuses --unsuppress of something that is not an address, and --hubspot without a token', async () => {
     expect((await cli(['forget', '--unsuppress', 'cy-1'])).code).toBe(2);
-    const noToken = await runCli(['forget', 'x@example.com', '--hubspot', '--yes'], { REDIS_URL: t.service.redisUrl, QUEUE_PREFIX: t.config.redis.prefix });
+    const noToken = await runCli(['forget', 'x@example.com', '--hubspot', '--yes'], {
+      REDIS_URL: t.service.redisUrl,
+      QUEUE_PREFIX: t.config.redis.prefix,
+    });
     expect(noToken).toMatchObject({ code: 2, stderr: expect.stringContaining('HUBSPOT_ACCESS_TOKEN') });
   });
 });

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { Course, Plan } from '../src/events/types.ts';
-import { productInputs, productName, productProperties, type ProductMappingOptions } from '../src/hubspot/product-mapping.ts';
+import {
+  productInputs,
+  productName,
+  productProperties,
+  type ProductMappingOptions,
+} from '../src/hubspot/product-mapping.ts';
 import { fixture } from './support/env.ts';
 
 const single: ProductMappingOptions = { multiCurrency: false, currencyDigits: {} };
@@ -16,7 +21,14 @@ const course = (over: Partial<Course> = {}): Course => ({
   plans: [],
   ...over,
 });
-const plan = (over: Partial<Plan> = {}): Plan => ({ id: 'p1', name: 'Plan', description: 'plan text', currency: 'USD', amount: 1999, ...over });
+const plan = (over: Partial<Plan> = {}): Plan => ({
+  id: 'p1',
+  name: 'Plan',
+  description: 'plan text',
+  currency: 'USD',
+  amount: 1999,
+  ...over,
+});
 
 describe('productProperties', () => {
   const cases: [title: string, c: Course, p: Plan, opts: ProductMappingOptions, expected: Record<string, string>][] = [
@@ -127,12 +139,18 @@ describe('productInputs', () => {
           loopwise_plan_currency: 'TWD',
         },
       },
-      expect.objectContaining({ id: 'plan_456', properties: expect.objectContaining({ price: '15000', name: 'Advanced Programming Techniques – Premium Plan' }) }),
+      expect.objectContaining({
+        id: 'plan_456',
+        properties: expect.objectContaining({ price: '15000', name: 'Advanced Programming Techniques – Premium Plan' }),
+      }),
     ]);
   });
 
   it('keeps the last entry of a plan id listed twice', () => {
-    const inputs = productInputs(course({ plans: [plan({ amount: 100 }), plan({ id: 'p2' }), plan({ amount: 200 })] }), single);
+    const inputs = productInputs(
+      course({ plans: [plan({ amount: 100 }), plan({ id: 'p2' }), plan({ amount: 200 })] }),
+      single,
+    );
     expect(inputs.map((i) => [i.id, i.properties.price])).toEqual([
       ['p2', '19.99'],
       ['p1', '2.00'],

@@ -44,20 +44,31 @@ async function productsRig(around: (operation: string, send: () => Promise<unkno
   closers.push(() => dropPrefix(redis, prefix));
   const client = createHubSpotClient({ accessToken: em.token, baseUrl: em.url });
   const real = createHubSpotCall({});
-  const call: HubSpotCall = (operation, request) => around(operation, () => real(operation, request)) as ReturnType<typeof request>;
+  const call: HubSpotCall = (operation, request) =>
+    around(operation, () => real(operation, request)) as ReturnType<typeof request>;
   // A 3 s lock, renewed every second: the lock taken away is seen within a second, and a busy
   // machine stalling the renewal for a few hundred milliseconds does not lose the lease by itself.
   const versions = new WatchedVersions(redis, prefix, 3000);
   const queue = new Queue<CourseJob>(QUEUES.products, { connection: redis, prefix });
   closers.push(() => queue.close());
   const processor = productsProcessor({
-    sync: { client, call, versions, options: new CourseOptions(client, call, redis, prefix), setup: setupOnce(client, call), mapping: { multiCurrency: false, currencyDigits: {} } },
+    sync: {
+      client,
+      call,
+      versions,
+      options: new CourseOptions(client, call, redis, prefix),
+      setup: setupOnce(client, call),
+      mapping: { multiCurrency: false, currencyDigits: {} },
+    },
     queue,
     metrics: createMetrics(),
     log: createLogger('silent'),
   });
   const failures: string[] = [];
-  const worker = new Worker<CourseJob>(QUEUES.products, processor, { connection: new Redis(redisUrl(), { maxRetriesPerRequest: null }), prefix });
+  const worker = new Worker<CourseJob>(QUEUES.products, processor, {
+    connection: new Redis(redisUrl(), { maxRetriesPerRequest: null }),
+    prefix,
+  });
   worker.on('failed', (_job, err) => failures.push(`${err.name}: ${err.message}`));
   closers.push(() => worker.close());
   return { em, redis, prefix, versions, queue, failures };
@@ -77,9 +88,22 @@ describe('a products job that loses its course lock', () => {
       }
       return send();
     });
-    await r.queue.add('course.created', { key: `course-${course.id}`, eventType: 'course.created', receivedAt: new Date().toISOString(), correlationId: 'c-1', course }, { jobId: 'lease-1', attempts: 3, backoff: { type: 'fixed', delay: 10 } });
+    await r.queue.add(
+      'course.created',
+      {
+        key: `course-${course.id}`,
+        eventType: 'course.created',
+        receivedAt: new Date().toISOString(),
+        correlationId: 'c-1',
+        course,
+      },
+      { jobId: 'lease-1', attempts: 3, backoff: { type: 'fixed', delay: 10 } },
+    );
 
-    await vi.waitFor(() => expect(r.failures).toEqual(['LeaseLostError: lost the course lock before a HubSpot request; retrying']), SETTLE);
+    await vi.waitFor(
+      () => expect(r.failures).toEqual(['LeaseLostError: lost the course lock before a HubSpot request; retrying']),
+      SETTLE,
+    );
     // Set-up and option writes went out before; from the moment the lock was gone, nothing did.
     expect(stolenAt).toBeGreaterThan(0);
     expect(r.em.state.requests.slice(stolenAt)).toEqual([]);
@@ -111,7 +135,17 @@ describe('a products job that loses its course lock', () => {
       }
       return answer;
     });
-    await r.queue.add('course.created', { key: `course-${course.id}`, eventType: 'course.created', receivedAt: new Date().toISOString(), correlationId: 'c-2', course }, { jobId: 'lease-2', attempts: 3, backoff: { type: 'fixed', delay: 10 } });
+    await r.queue.add(
+      'course.created',
+      {
+        key: `course-${course.id}`,
+        eventType: 'course.created',
+        receivedAt: new Date().toISOString(),
+        correlationId: 'c-2',
+        course,
+      },
+      { jobId: 'lease-2', attempts: 3, backoff: { type: 'fixed', delay: 10 } },
+    );
 
     await vi.waitFor(async () => expect(await r.queue.getJobState('lease-2')).toBe('completed'), SETTLE);
     expect(r.failures).toEqual(['LeaseLostError: lost the course lock before recording the version; retrying']);

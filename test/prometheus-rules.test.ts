@@ -13,7 +13,9 @@ interface Rule {
   annotations: Record<string, string>;
 }
 
-const file = parse(readFileSync(join(import.meta.dirname, '..', 'ops', 'prometheus-alerts.yml'), 'utf8')) as { groups: { name: string; rules: Rule[] }[] };
+const file = parse(readFileSync(join(import.meta.dirname, '..', 'ops', 'prometheus-alerts.yml'), 'utf8')) as {
+  groups: { name: string; rules: Rule[] }[];
+};
 const rules = file.groups.flatMap((g) => g.rules);
 let t: Awaited<ReturnType<typeof startTestService>>;
 let metricsText = '';

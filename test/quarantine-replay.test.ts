@@ -17,11 +17,14 @@ let intake: EventIntake;
 const auth = { authorization: 'Basic ' + Buffer.from(`admin:${PASSWORD}`).toString('base64') };
 const get = async (path: string) => {
   const res = await fetch(`${t.base}/admin/api${path}`, { headers: auth });
-  return { status: res.status, json: (await res.json()) };
+  return { status: res.status, json: await res.json() };
 };
 const replay = async (id: string) => {
-  const res = await fetch(`${t.base}/admin/api/quarantine/${id}/replay`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' } });
-  return { status: res.status, json: (await res.json()) };
+  const res = await fetch(`${t.base}/admin/api/quarantine/${id}/replay`, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json' },
+  });
+  return { status: res.status, json: await res.json() };
 };
 const cli = (...args: string[]) => runCli(args, { REDIS_URL: t.service.redisUrl, QUEUE_PREFIX: t.config.redis.prefix });
 
@@ -36,8 +39,17 @@ async function jobIds(name: string): Promise<string[]> {
  * Keeps `body` as a 422 the way the receiver does; used for a payload an earlier (stricter) schema
  * refused but the current one accepts — the "mapping was fixed" case.
  */
-async function quarantined(body: unknown, reason = 'Payload does not match the schema of course.student_enroll: data.user.phone_number: too long'): Promise<string> {
-  return quarantine.add({ status: 422, reason, eventType: 'course.student_enroll', body: JSON.stringify(body), replayable: true });
+async function quarantined(
+  body: unknown,
+  reason = 'Payload does not match the schema of course.student_enroll: data.user.phone_number: too long',
+): Promise<string> {
+  return quarantine.add({
+    status: 422,
+    reason,
+    eventType: 'course.student_enroll',
+    body: JSON.stringify(body),
+    replayable: true,
+  });
 }
 
 /** Posts an invalid enrollment through the receiver and returns its quarantine id. */
@@ -75,7 +87,10 @@ describe('replayQuarantined', () => {
     const id = await rejected('enroll_still_bad');
     const result = await replayQuarantined({ quarantine, intake }, id);
     expect(result.status).toBe('invalid');
-    expect(result.status === 'invalid' && result.errors.map((e) => e.field).sort()).toEqual(['data.course.id', 'data.user.email']);
+    expect(result.status === 'invalid' && result.errors.map((e) => e.field).sort()).toEqual([
+      'data.course.id',
+      'data.user.email',
+    ]);
     expect(await quarantine.get(id)).toBeDefined();
   });
 
@@ -91,10 +106,19 @@ describe('replayQuarantined', () => {
   });
 
   it('refuses unsigned or oversized deliveries and unknown ids', async () => {
-    const unsigned = await quarantine.add({ status: 401, reason: 'Missing signature header', eventType: 'unknown', body: '{}', replayable: false });
+    const unsigned = await quarantine.add({
+      status: 401,
+      reason: 'Missing signature header',
+      eventType: 'unknown',
+      body: '{}',
+      replayable: false,
+    });
     expect(await replayQuarantined({ quarantine, intake }, unsigned)).toMatchObject({ status: 'not-replayable' });
     expect(await replayQuarantined({ quarantine, intake }, '1-1')).toEqual({ status: 'not-found', id: '1-1' });
-    expect(await replayQuarantined({ quarantine, intake }, 'not-an-id')).toEqual({ status: 'not-found', id: 'not-an-id' });
+    expect(await replayQuarantined({ quarantine, intake }, 'not-an-id')).toEqual({
+      status: 'not-found',
+      id: 'not-an-id',
+    });
   });
 });
 
@@ -115,7 +139,13 @@ describe('admin API', () => {
   it('replays: 200 when valid, 422 with the field errors when still invalid, 404 when gone, 409 when not replayable', async () => {
     const body = fixture('course.updated');
     body.data.id = 'course-fixed';
-    const good = await quarantine.add({ status: 422, reason: 'old schema', eventType: 'course.updated', body: JSON.stringify(body), replayable: true });
+    const good = await quarantine.add({
+      status: 422,
+      reason: 'old schema',
+      eventType: 'course.updated',
+      body: JSON.stringify(body),
+      replayable: true,
+    });
     const ok = await replay(good);
     expect(ok.status).toBe(200);
     expect(ok.json).toMatchObject({ status: 'replayed', outcome: 'accepted' });
@@ -127,7 +157,13 @@ describe('admin API', () => {
     expect(refused.status).toBe(422);
     expect(refused.json.errors.map((e: any) => e.field)).toContain('data.user.email');
 
-    const unsigned = await quarantine.add({ status: 401, reason: 'No matching signature found', eventType: 'unknown', body: '{}', replayable: false });
+    const unsigned = await quarantine.add({
+      status: 401,
+      reason: 'No matching signature found',
+      eventType: 'unknown',
+      body: '{}',
+      replayable: false,
+    });
     expect((await replay(unsigned)).status).toBe(409);
   });
 
@@ -154,7 +190,9 @@ describe('course-sync quarantine', () => {
     expect(res.stdout).toMatch(/^status: 422$/m);
     // The field errors as JSON (they printed as "[object Object]" before the linter found it).
     expect(res.stdout).not.toContain('[object Object]');
-    expect(res.stdout).toMatch(/^errors: \[\{"field":"data.course.id",.*"field":"data.user.email","message":"user.email must be a valid e-mail address"\}\]$/m);
+    expect(res.stdout).toMatch(
+      /^errors: \[\{"field":"data.course.id",.*"field":"data.user.email","message":"user.email must be a valid e-mail address"\}\]$/m,
+    );
     expect(res.stdout).toContain('"id": "enroll_cli_show"');
     expect((await cli('quarantine', 'show', '1-1')).code).toBe(1);
   });

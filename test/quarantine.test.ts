@@ -8,7 +8,13 @@ let prefix: string;
 let n = 0;
 /** A quarantine of its own per test (its own key), keeping about `max` entries. */
 const quarantine = (max = 100) => new Quarantine(redis, `${prefix}-${++n}`, max);
-const rejected = (body: string | Buffer, replayable = false) => ({ status: replayable ? 422 : 401, reason: 'test', eventType: 'course.student_enroll', body, replayable });
+const rejected = (body: string | Buffer, replayable = false) => ({
+  status: replayable ? 422 : 401,
+  reason: 'test',
+  eventType: 'course.student_enroll',
+  body,
+  replayable,
+});
 
 beforeAll(() => {
   redis = new Redis(redisUrl());
@@ -25,7 +31,7 @@ describe('the quarantine size cap', () => {
     const ids: string[] = [];
     for (let i = 0; i < 450; i++) ids.push(await q.add(rejected(`{"n":${i}}`)));
     // With `~` Redis trims only whole nodes of the stream, so a little more than `max` may stay.
-    const nodeSize = Number(((await redis.config('GET', 'stream-node-max-entries')))[1]);
+    const nodeSize = Number((await redis.config('GET', 'stream-node-max-entries'))[1]);
     const size = await q.size();
     expect(size).toBeGreaterThanOrEqual(100);
     expect(size).toBeLessThan(100 + nodeSize);

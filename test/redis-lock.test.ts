@@ -25,7 +25,10 @@ afterAll(async () => {
 describe('RedisLock', () => {
   it('has one holder at a time, for its TTL', async () => {
     const k = key();
-    const [mine, theirs] = await Promise.all([new RedisLock(a).tryAcquire(k, 60_000), new RedisLock(b).tryAcquire(k, 60_000)]);
+    const [mine, theirs] = await Promise.all([
+      new RedisLock(a).tryAcquire(k, 60_000),
+      new RedisLock(b).tryAcquire(k, 60_000),
+    ]);
     const held = [mine, theirs].filter((l): l is Lease => !!l);
     expect(held).toHaveLength(1);
     expect(await a.get(k)).toBe(held[0]!.token);
@@ -141,7 +144,9 @@ describe('RedisLock', () => {
     const lock = new RedisLock(a);
     expect(await lock.withLock(k, 60_000, 1000, async () => (await b.get(k)) !== null)).toBe(true);
     expect(await a.exists(k)).toBe(0);
-    await expect(lock.withLock(k, 60_000, 1000, async () => Promise.reject(new Error('work failed')))).rejects.toThrow('work failed');
+    await expect(lock.withLock(k, 60_000, 1000, async () => Promise.reject(new Error('work failed')))).rejects.toThrow(
+      'work failed',
+    );
     expect(await a.exists(k)).toBe(0);
   });
 });

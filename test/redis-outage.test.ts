@@ -34,7 +34,10 @@ function post(id: string) {
   const raw = JSON.stringify(body);
   return fetch(`${base}/webhooks/loopwise`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'loopwise-webhook-signature': new WebhookSignature([SECRET]).sign(raw) },
+    headers: {
+      'content-type': 'application/json',
+      'loopwise-webhook-signature': new WebhookSignature([SECRET]).sign(raw),
+    },
     body: raw,
   });
 }
@@ -50,7 +53,10 @@ it('answers 503 while Redis is down, acknowledges nothing, and recovers when it 
 
   redis = await startLocalRedis({ dataDir: dir, port: redis.port });
   // The producer connection reconnects on its own: 503 until it has.
-  await vi.waitFor(async () => expect((await post('enroll_after')).status).toBe(202), { timeout: 15_000, interval: 100 });
+  await vi.waitFor(async () => expect((await post('enroll_after')).status).toBe(202), {
+    timeout: 15_000,
+    interval: 100,
+  });
 
   const check = new Redis(redis.url);
   const q = new Queue('crm-contacts', { connection: check, prefix: service.config.redis.prefix });

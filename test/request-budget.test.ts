@@ -94,7 +94,7 @@ describe('RequestBudget', () => {
     await other.acquire(undefined, 60_000);
   });
 
-  it('goes by Redis\' own clock when given none', async () => {
+  it("goes by Redis' own clock when given none", async () => {
     const p = `${prefix}-redis-time`;
     const one = new RequestBudget(a, p, { max: 1 });
     const other = new RequestBudget(b, p, { max: 1 });
@@ -107,7 +107,7 @@ describe('RequestBudget', () => {
     expect(await other.blockedFor()).toBeLessThanOrEqual(60_000);
   });
 
-  it('keeps two processes sharing it under HubSpot\'s burst limit: no 429', async () => {
+  it("keeps two processes sharing it under HubSpot's burst limit: no 429", async () => {
     const em = await startHubSpotEmulator({ requestsPer10s: 5, now: clock.now });
     const hs = new Client({ accessToken: em.token, basePath: em.url });
     const p = `${prefix}-hubspot`;
@@ -115,11 +115,17 @@ describe('RequestBudget', () => {
     const calls = [a, b].map((r) => createHubSpotCall({ budget: new RequestBudget(r, p, { max: 5, clock }), metrics }));
     try {
       // The two processes take turns; each waits for the shared budget before its request.
-      for (let i = 0; i < 16; i++) await calls[i % 2]!('properties.groups.list', () => hs.crm.properties.groupsApi.getAll('contacts'));
+      for (let i = 0; i < 16; i++)
+        await calls[i % 2]!('properties.groups.list', () => hs.crm.properties.groupsApi.getAll('contacts'));
       expect(em.state.requests.map((r) => r.status)).toEqual(Array(16).fill(200));
       // One per 2050 ms (10 000 ms + 250 ms margin over 5), each up to 25 ms early.
       for (const gap of gaps(em.state.requests.map((r) => r.at))) expect(gap).toBeGreaterThanOrEqual(2025);
-      expect((await metrics.apiCalls.get()).values).toEqual([expect.objectContaining({ labels: { api: 'hubspot', operation: 'properties.groups.list', status: '2xx' }, value: 16 })]);
+      expect((await metrics.apiCalls.get()).values).toEqual([
+        expect.objectContaining({
+          labels: { api: 'hubspot', operation: 'properties.groups.list', status: '2xx' },
+          value: 16,
+        }),
+      ]);
     } finally {
       await em.close();
     }
@@ -127,7 +133,7 @@ describe('RequestBudget', () => {
 });
 
 describe('createHubSpotCall on a 429', () => {
-  it('throws a rate-limit failure with HubSpot\'s wait and blocks the budget for everyone', async () => {
+  it("throws a rate-limit failure with HubSpot's wait and blocks the budget for everyone", async () => {
     const em = await startHubSpotEmulator({ requestsPer10s: 1, intervalMs: 2000, now: clock.now });
     const hs = new Client({ accessToken: em.token, basePath: em.url });
     const p = `${prefix}-429`;
@@ -136,7 +142,12 @@ describe('createHubSpotCall on a 429', () => {
       await call('groups', () => hs.crm.properties.groupsApi.getAll('contacts'));
       const err = await call('groups', () => hs.crm.properties.groupsApi.getAll('contacts')).catch((e) => e);
       expect(err).toBeInstanceOf(HubSpotCallError);
-      expect(err.failure).toMatchObject({ kind: 'rate_limited', status: 429, waitMs: 2000, policy: 'TEN_SECONDLY_ROLLING' });
+      expect(err.failure).toMatchObject({
+        kind: 'rate_limited',
+        status: 429,
+        waitMs: 2000,
+        policy: 'TEN_SECONDLY_ROLLING',
+      });
       expect(await new RequestBudget(b, p, { max: 100, clock }).blockedFor()).toBe(2000);
     } finally {
       await em.close();

@@ -44,7 +44,10 @@ describe('request log', () => {
     const body = JSON.stringify(fixture('course.student_enroll'));
     const res = await fetch(`${base}/webhooks/loopwise`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'loopwise-webhook-signature': new WebhookSignature([SECRET]).sign(body) },
+      headers: {
+        'content-type': 'application/json',
+        'loopwise-webhook-signature': new WebhookSignature([SECRET]).sign(body),
+      },
       body,
     });
     expect(res.status).toBe(202);
@@ -65,7 +68,9 @@ describe('request log', () => {
   });
 
   it('never writes the student e-mail, phone or the admin credentials', async () => {
-    await fetch(`${base}/admin/queues`, { headers: { authorization: 'Basic ' + Buffer.from('admin:log-test').toString('base64') } });
+    await fetch(`${base}/admin/queues`, {
+      headers: { authorization: 'Basic ' + Buffer.from('admin:log-test').toString('base64') },
+    });
     const all = output.join('');
     expect(all).not.toContain('student@example.com');
     expect(all).not.toContain('+1234567890');

@@ -40,16 +40,24 @@ it('runs in sandbox mode: a signed enrollment becomes an emulated HubSpot contac
   expect(page).not.toContain('<b>Student</b>');
 
   await t.post(fixture('course.created'));
-  await vi.waitFor(async () => expect(await sandboxPage()).toContain('Introduction to Programming – Basic Plan'), { timeout: 20_000, interval: 100 });
+  await vi.waitFor(async () => expect(await sandboxPage()).toContain('Introduction to Programming – Basic Plan'), {
+    timeout: 20_000,
+    interval: 100,
+  });
 });
 
 it('shows the course records, the students associated with them and the contact mapping', async () => {
-  const snapshot = async () => (await (await fetch(`${t.base}/admin/sandbox?format=json`, { headers: auth })).json()) as any;
+  const snapshot = async () =>
+    (await (await fetch(`${t.base}/admin/sandbox?format=json`, { headers: auth })).json()) as any;
   await vi.waitFor(
     async () => {
       const s = await snapshot();
-      expect(s.courses.map((c: any) => c.properties.loopwise_course_id)).toEqual(expect.arrayContaining(['course_789012', '550e8400-e29b-41d4-a716-446655440000']));
-      expect(s.associations).toContainEqual(expect.objectContaining({ contactEmail: 'student@example.com', courseName: 'Introduction to Programming' }));
+      expect(s.courses.map((c: any) => c.properties.loopwise_course_id)).toEqual(
+        expect.arrayContaining(['course_789012', '550e8400-e29b-41d4-a716-446655440000']),
+      );
+      expect(s.associations).toContainEqual(
+        expect.objectContaining({ contactEmail: 'student@example.com', courseName: 'Introduction to Programming' }),
+      );
     },
     { timeout: 20_000, interval: 100 },
   );
@@ -68,10 +76,20 @@ it('closes the loop: the SendGrid emulator posts signed delivery events, which r
   body.data.id = 'enroll_sandbox_events';
   body.data.user.email = 'events@bounce.example.com';
   expect((await t.post(body)).status).toBe(202);
-  const journey = async () => ((await (await fetch(`${t.base}/admin/api/events?q=enroll_sandbox_events`, { headers: auth })).json())).journeys[0];
-  await vi.waitFor(async () => expect((await journey()).steps.map((s: any) => s.event).filter(Boolean)).toEqual(expect.arrayContaining(['processed', 'bounce'])), { timeout: 20_000, interval: 200 });
+  const journey = async () =>
+    (await (await fetch(`${t.base}/admin/api/events?q=enroll_sandbox_events`, { headers: auth })).json()).journeys[0];
+  await vi.waitFor(
+    async () =>
+      expect((await journey()).steps.map((s: any) => s.event).filter(Boolean)).toEqual(
+        expect.arrayContaining(['processed', 'bounce']),
+      ),
+    { timeout: 20_000, interval: 200 },
+  );
   const bounce = (await journey()).steps.find((s: any) => s.event === 'bounce');
   expect(bounce).toMatchObject({ kind: 'email', emailStatus: 'bounced', reason: expect.stringContaining('550') });
-  const contactStatus = async () => ((await (await fetch(`${t.base}/admin/sandbox?format=json`, { headers: auth })).json())).contacts.find((c: any) => c.properties.email === 'events@bounce.example.com')?.properties.loopwise_welcome_email_status;
+  const contactStatus = async () =>
+    (await (await fetch(`${t.base}/admin/sandbox?format=json`, { headers: auth })).json()).contacts.find(
+      (c: any) => c.properties.email === 'events@bounce.example.com',
+    )?.properties.loopwise_welcome_email_status;
   await vi.waitFor(async () => expect(await contactStatus()).toBe('bounced'), { timeout: 20_000, interval: 200 });
 });

@@ -14,14 +14,26 @@ beforeAll(async () => {
 });
 afterAll(async () => server.close());
 
-const MAIL: MailDataRequired = { to: 'ana@example.com', from: 'school@example.com', subject: 'Welcome', text: 'Hi Ana' };
+const MAIL: MailDataRequired = {
+  to: 'ana@example.com',
+  from: 'school@example.com',
+  subject: 'Welcome',
+  text: 'Hi Ana',
+};
 /** A fixed "now" for the X-RateLimit-Reset arithmetic: 100 s before 1 700 000 100. */
 const NOW = 1_700_000_000_000;
 
 /** The error `send` throws on `answer` (or on `data`, or from `baseUrl`). */
-async function thrownOn(answer: ScriptedAnswer, opts: { data?: MailDataRequired; baseUrl?: string; timeoutMs?: number } = {}): Promise<unknown> {
+async function thrownOn(
+  answer: ScriptedAnswer,
+  opts: { data?: MailDataRequired; baseUrl?: string; timeoutMs?: number } = {},
+): Promise<unknown> {
   server.answer(answer);
-  const mail = createSendGridMail({ apiKey: 'SG.test-key', baseUrl: opts.baseUrl ?? server.url, timeoutMs: opts.timeoutMs });
+  const mail = createSendGridMail({
+    apiKey: 'SG.test-key',
+    baseUrl: opts.baseUrl ?? server.url,
+    timeoutMs: opts.timeoutMs,
+  });
   const err = await mail.send(opts.data ?? MAIL).then(
     () => undefined,
     (e: unknown) => e,
@@ -30,18 +42,28 @@ async function thrownOn(answer: ScriptedAnswer, opts: { data?: MailDataRequired;
   return err;
 }
 
-const errors = (...messages: [message: string, field?: string][]) => ({ errors: messages.map(([message, field]) => ({ message, field: field ?? null, help: null })) });
+const errors = (...messages: [message: string, field?: string][]) => ({
+  errors: messages.map(([message, field]) => ({ message, field: field ?? null, help: null })),
+});
 
 describe('classifySendError', () => {
   const cases: [title: string, answer: ScriptedAnswer, expected: SendFailure][] = [
     [
       '429 waits until X-RateLimit-Reset (Unix seconds)',
-      { status: 429, headers: { 'X-RateLimit-Limit': '600', 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': '1700000005' }, body: errors(['too many requests']) },
+      {
+        status: 429,
+        headers: { 'X-RateLimit-Limit': '600', 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': '1700000005' },
+        body: errors(['too many requests']),
+      },
       { kind: 'rate_limited', status: 429, waitMs: 5000, message: 'SendGrid 429: too many requests' },
     ],
     [
       '429 with X-RateLimit-Reset and Retry-After: the reset wins',
-      { status: 429, headers: { 'X-RateLimit-Reset': '1700000030', 'Retry-After': '7' }, body: errors(['too many requests']) },
+      {
+        status: 429,
+        headers: { 'X-RateLimit-Reset': '1700000030', 'Retry-After': '7' },
+        body: errors(['too many requests']),
+      },
       { kind: 'rate_limited', status: 429, waitMs: 30_000, message: 'SendGrid 429: too many requests' },
     ],
     [
@@ -65,14 +87,29 @@ describe('classifySendError', () => {
       { kind: 'rate_limited', status: 429, waitMs: 1000, message: 'SendGrid 429: Too Many Requests' },
     ],
     [
-      '400: rejected with SendGrid\'s reasons and fields, addresses masked',
-      { status: 400, body: errors(['Does not contain a valid address.', 'personalizations.0.to.0.email'], ['The from address school@example.com does not match a verified Sender Identity.', 'from']) },
-      { kind: 'rejected', status: 400, message: 'SendGrid 400: Does not contain a valid address. (personalizations.0.to.0.email); The from address s***@example.com does not match a verified Sender Identity. (from)' },
+      "400: rejected with SendGrid's reasons and fields, addresses masked",
+      {
+        status: 400,
+        body: errors(
+          ['Does not contain a valid address.', 'personalizations.0.to.0.email'],
+          ['The from address school@example.com does not match a verified Sender Identity.', 'from'],
+        ),
+      },
+      {
+        kind: 'rejected',
+        status: 400,
+        message:
+          'SendGrid 400: Does not contain a valid address. (personalizations.0.to.0.email); The from address s***@example.com does not match a verified Sender Identity. (from)',
+      },
     ],
     [
       '401: the API key',
       { status: 401, body: errors(['The provided authorization grant is invalid, expired, or revoked']) },
-      { kind: 'rejected', status: 401, message: 'SendGrid 401: The provided authorization grant is invalid, expired, or revoked' },
+      {
+        kind: 'rejected',
+        status: 401,
+        message: 'SendGrid 401: The provided authorization grant is invalid, expired, or revoked',
+      },
     ],
     [
       '403: a sender or scope',
@@ -95,7 +132,7 @@ describe('classifySendError', () => {
       { kind: 'transient', status: 500, message: 'SendGrid 500: internal error' },
     ],
     [
-      '503 with a proxy\'s HTML page',
+      "503 with a proxy's HTML page",
       { status: 503, body: '<html>unavailable</html>' },
       { kind: 'transient', status: 503, message: 'SendGrid 503: Service Unavailable' },
     ],
@@ -108,22 +145,42 @@ describe('classifySendError', () => {
 
   it('a timeout: transient, no status', async () => {
     const err = await thrownOn('silent', { timeoutMs: 50 });
-    expect(classifySendError(err)).toEqual({ kind: 'transient', message: 'SendGrid unreachable: ECONNABORTED timeout of 50ms exceeded' });
+    expect(classifySendError(err)).toEqual({
+      kind: 'transient',
+      message: 'SendGrid unreachable: ECONNABORTED timeout of 50ms exceeded',
+    });
   });
 
   it('a connection refused or dropped: transient, no status', async () => {
     const refused = await thrownOn({ status: 200 }, { baseUrl: `http://127.0.0.1:${await freePort()}` });
-    expect(classifySendError(refused)).toEqual({ kind: 'transient', message: expect.stringMatching(/^SendGrid unreachable: ECONNREFUSED connect ECONNREFUSED 127\.0\.0\.1:\d+$/) });
-    expect(classifySendError(await thrownOn('reset'))).toEqual({ kind: 'transient', message: 'SendGrid unreachable: ECONNRESET socket hang up' });
+    expect(classifySendError(refused)).toEqual({
+      kind: 'transient',
+      message: expect.stringMatching(/^SendGrid unreachable: ECONNREFUSED connect ECONNREFUSED 127\.0\.0\.1:\d+$/),
+    });
+    expect(classifySendError(await thrownOn('reset'))).toEqual({
+      kind: 'transient',
+      message: 'SendGrid unreachable: ECONNRESET socket hang up',
+    });
   });
 
   it('a request the library refuses before sending: rejected with status 0', async () => {
-    const err = await thrownOn({ status: 202 }, { data: { from: 'school@example.com', subject: 'Welcome', text: 'Hi' } as MailDataRequired });
-    expect(classifySendError(err)).toEqual({ kind: 'rejected', status: 0, message: 'Invalid mail request: Provide at least one of to, cc or bcc' });
+    const err = await thrownOn(
+      { status: 202 },
+      { data: { from: 'school@example.com', subject: 'Welcome', text: 'Hi' } as MailDataRequired },
+    );
+    expect(classifySendError(err)).toEqual({
+      kind: 'rejected',
+      status: 0,
+      message: 'Invalid mail request: Provide at least one of to, cc or bcc',
+    });
   });
 
   it('masks addresses in the message of an error that came without an answer', () => {
-    expect(classifySendError(new Error('cannot send to Ana.Lee@example.com or bo@example.org'))).toEqual({ kind: 'rejected', status: 0, message: 'Invalid mail request: cannot send to A***@example.com or b***@example.org' });
+    expect(classifySendError(new Error('cannot send to Ana.Lee@example.com or bo@example.org'))).toEqual({
+      kind: 'rejected',
+      status: 0,
+      message: 'Invalid mail request: cannot send to A***@example.com or b***@example.org',
+    });
   });
 });
 

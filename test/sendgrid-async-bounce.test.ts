@@ -32,7 +32,13 @@ const prefix = () => service.config.redis.prefix;
 
 /** The async bounce SendGrid posts: no custom_args, and sg_message_id empty (as observed) or absent. */
 const lateBounce = (address: string, over: Record<string, unknown> = {}, emptyId = false) => {
-  const e = sgEvent('bounce', 'x', 'x', { email: address, type: 'bounce', status: '5.1.1', reason: `550 5.1.1 <${address}>: mailbox unknown`, ...over }, true);
+  const e = sgEvent(
+    'bounce',
+    'x',
+    'x',
+    { email: address, type: 'bounce', status: '5.1.1', reason: `550 5.1.1 <${address}>: mailbox unknown`, ...over },
+    true,
+  );
   if (emptyId) e.sg_message_id = '';
   else delete e.sg_message_id;
   return e;
@@ -41,12 +47,24 @@ const enroll = async (id: string, email: string) => {
   const body = enrollEvent(id);
   body.data.user.email = email;
   const raw = JSON.stringify(body);
-  const res = await fetch(`${base}/webhooks/loopwise`, { method: 'POST', headers: { 'content-type': 'application/json', 'loopwise-webhook-signature': new WebhookSignature([SECRET]).sign(raw) }, body: raw });
+  const res = await fetch(`${base}/webhooks/loopwise`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'loopwise-webhook-signature': new WebhookSignature([SECRET]).sign(raw),
+    },
+    body: raw,
+  });
   expect(res.status).toBe(202);
   await vi.waitFor(async () => expect((await statuses.read([id]))[0]!.status).toBe('sent'), SETTLE);
 };
-const contactStatus = (address: string) => [...hubspot.state.objects.contacts.values()].find((c) => c.properties.email === address)?.properties.loopwise_welcome_email_status;
-const metric = async (name: string, label: string) => Number(new RegExp(`^${name}\\{${label}\\} (\\d+)`, 'm').exec(await (await fetch(`${base}/metrics`)).text())?.[1] ?? 0);
+const contactStatus = (address: string) =>
+  [...hubspot.state.objects.contacts.values()].find((c) => c.properties.email === address)?.properties
+    .loopwise_welcome_email_status;
+const metric = async (name: string, label: string) =>
+  Number(
+    new RegExp(`^${name}\\{${label}\\} (\\d+)`, 'm').exec(await (await fetch(`${base}/metrics`)).text())?.[1] ?? 0,
+  );
 const completedBatches = async () => (await queues.work[QUEUES.emailEvents].getJobCounts('completed')).completed ?? 0;
 /** Posts a batch and waits until its job is done. */
 const deliver = async (events: unknown[]) => {
@@ -61,8 +79,17 @@ const sentAt = (id: string) => recordKey(prefix(), 'sent', id);
 beforeAll(async () => {
   hubspot = await startHubSpotEmulator({ requestsPer10s: undefined });
   sendgrid = await startSendGridEmulator();
-  const config = testConfig({ ...emulatorEnv(hubspot, sendgrid), SENDGRID_WEBHOOK_PUBLIC_KEY: keys.publicKey, HUBSPOT_BATCH_WAIT_MS: '50', LOG_LEVEL: 'info' });
-  service = await startService(config, 'all', createLogger('info', { write: (line: string) => void logLines.push(line) }));
+  const config = testConfig({
+    ...emulatorEnv(hubspot, sendgrid),
+    SENDGRID_WEBHOOK_PUBLIC_KEY: keys.publicKey,
+    HUBSPOT_BATCH_WAIT_MS: '50',
+    LOG_LEVEL: 'info',
+  });
+  service = await startService(
+    config,
+    'all',
+    createLogger('info', { write: (line: string) => void logLines.push(line) }),
+  );
   base = `http://127.0.0.1:${service.port}`;
   redis = new Redis(service.redisUrl);
   queues = openQueues(redis, config);
@@ -83,24 +110,34 @@ describe('an asynchronous bounce without sg_message_id or custom_args', () => {
   it.each([
     ['absent', false],
     ['empty, as SendGrid sends it', true],
-  ])('(sg_message_id %s) bounces the welcome email sent to that address, on the contact and in the trace', async (_name, emptyId) => {
-    const id = `late-${emptyId ? 'empty' : 'absent'}`;
-    const address = `${id}@example.com`;
-    await enroll(id, address);
-    await deliver([sgEvent('delivered', id, sendgrid.outbox.to(address)[0]!.messageId)]);
-    expect((await statuses.read([id]))[0]!.status).toBe('delivered');
-    const bouncesBefore = await metric('course_sync_email_events_total', 'event="bounce"');
+  ])(
+    '(sg_message_id %s) bounces the welcome email sent to that address, on the contact and in the trace',
+    async (_name, emptyId) => {
+      const id = `late-${emptyId ? 'empty' : 'absent'}`;
+      const address = `${id}@example.com`;
+      await enroll(id, address);
+      await deliver([sgEvent('delivered', id, sendgrid.outbox.to(address)[0]!.messageId)]);
+      expect((await statuses.read([id]))[0]!.status).toBe('delivered');
+      const bouncesBefore = await metric('course_sync_email_events_total', 'event="bounce"');
 
-    // The address in another letter case is still the student's.
-    await deliver([lateBounce(address.toUpperCase(), {}, emptyId)]);
+      // The address in another letter case is still the student's.
+      await deliver([lateBounce(address.toUpperCase(), {}, emptyId)]);
 
-    expect((await statuses.read([id]))[0]).toMatchObject({ status: 'bounced', reason: '550 5.1.1 <L***@EXAMPLE.COM>: mailbox unknown' });
-    expect(await metric('course_sync_email_events_total', 'event="bounce"')).toBe(bouncesBefore + 1);
-    expect(await metric('course_sync_email_events_ignored_total', 'reason="no_message_id"')).toBe(0);
-    const [trace] = await new TraceReader(redis, service.config).load([`enroll-${id}`]);
-    expect(trace!.steps.find((s) => s.event === 'bounce')).toMatchObject({ kind: 'email', emailStatus: 'bounced', reason: '550 5.1.1 <L***@EXAMPLE.COM>: mailbox unknown (no message id: matched by address)' });
-    await vi.waitFor(() => expect(contactStatus(address)).toBe('bounced'), SETTLE);
-  });
+      expect((await statuses.read([id]))[0]).toMatchObject({
+        status: 'bounced',
+        reason: '550 5.1.1 <L***@EXAMPLE.COM>: mailbox unknown',
+      });
+      expect(await metric('course_sync_email_events_total', 'event="bounce"')).toBe(bouncesBefore + 1);
+      expect(await metric('course_sync_email_events_ignored_total', 'reason="no_message_id"')).toBe(0);
+      const [trace] = await new TraceReader(redis, service.config).load([`enroll-${id}`]);
+      expect(trace!.steps.find((s) => s.event === 'bounce')).toMatchObject({
+        kind: 'email',
+        emailStatus: 'bounced',
+        reason: '550 5.1.1 <L***@EXAMPLE.COM>: mailbox unknown (no message id: matched by address)',
+      });
+      await vi.waitFor(() => expect(contactStatus(address)).toBe('bounced'), SETTLE);
+    },
+  );
 
   it('goes to the latest welcome email sent to the address before it, not to a later one', async () => {
     const address = 'twice@example.com';
@@ -124,7 +161,10 @@ describe('an asynchronous bounce without sg_message_id or custom_args', () => {
     await enroll('new-send', 'new@example.com');
     const unmatched = await metric('course_sync_email_events_ignored_total', 'reason="no_message_id"');
 
-    await deliver([lateBounce('old@example.com'), lateBounce('new@example.com', { timestamp: Math.floor(Date.now() / 1000) - 3600 })]);
+    await deliver([
+      lateBounce('old@example.com'),
+      lateBounce('new@example.com', { timestamp: Math.floor(Date.now() / 1000) - 3600 }),
+    ]);
 
     expect((await statuses.read(['old-send', 'new-send'])).map((s) => s.status)).toEqual(['sent', 'sent']);
     expect(await metric('course_sync_email_events_ignored_total', 'reason="no_message_id"')).toBe(unmatched + 2);
@@ -134,7 +174,10 @@ describe('an asynchronous bounce without sg_message_id or custom_args', () => {
     await enroll('batch-mate', 'mate@example.com');
     const key = recordKey(prefix(), 'sg-unmatched');
     const keptBefore = await redis.xlen(key);
-    const [bounces, unmatched] = [await metric('course_sync_email_events_total', 'event="bounce"'), await metric('course_sync_email_events_ignored_total', 'reason="no_message_id"')];
+    const [bounces, unmatched] = [
+      await metric('course_sync_email_events_total', 'event="bounce"'),
+      await metric('course_sync_email_events_ignored_total', 'reason="no_message_id"'),
+    ];
     const stranger = lateBounce('stranger@example.org');
     const batch = [stranger, sgEvent('delivered', 'batch-mate', sendgrid.outbox.to('mate@example.com')[0]!.messageId)];
 
@@ -144,12 +187,33 @@ describe('an asynchronous bounce without sg_message_id or custom_args', () => {
     expect((await statuses.read(['batch-mate']))[0]!.status).toBe('delivered');
     expect(await metric('course_sync_email_events_total', 'event="bounce"')).toBe(bounces + 1);
     expect(await metric('course_sync_email_events_ignored_total', 'reason="no_message_id"')).toBe(unmatched + 1);
-    const kept = (await redis.xrange(key, '-', '+')).slice(keptBefore).map(([, fields]) => Object.fromEntries(fields.reduce<[string, string][]>((acc, v, i) => (i % 2 ? acc : [...acc, [v, fields[i + 1]!]]), [])));
-    expect(kept).toEqual([{ sgEventId: stranger.sg_event_id, event: 'bounce', at: new Date(Number(stranger.timestamp) * 1000).toISOString(), email: 's***@example.org', reason: '550 5.1.1 <s***@example.org>: mailbox unknown', status: '5.1.1' }]);
+    const kept = (await redis.xrange(key, '-', '+'))
+      .slice(keptBefore)
+      .map(([, fields]) =>
+        Object.fromEntries(
+          fields.reduce<[string, string][]>((acc, v, i) => (i % 2 ? acc : [...acc, [v, fields[i + 1]!]]), []),
+        ),
+      );
+    expect(kept).toEqual([
+      {
+        sgEventId: stranger.sg_event_id,
+        event: 'bounce',
+        at: new Date(Number(stranger.timestamp) * 1000).toISOString(),
+        email: 's***@example.org',
+        reason: '550 5.1.1 <s***@example.org>: mailbox unknown',
+        status: '5.1.1',
+      },
+    ]);
     expect(JSON.stringify(await redis.xrange(key, '-', '+'))).not.toContain('stranger@');
     expect(await redis.ttl(key)).toBeGreaterThan(0);
-    const warning = logLines.map((l) => JSON.parse(l)).find((l) => /matched no welcome email/.test(l.msg) && l.sample?.[0]?.sgEventId === stranger.sg_event_id);
-    expect(warning).toMatchObject({ level: 40, count: 1, sample: [{ event: 'bounce', to: 's***@example.org', sgEventId: stranger.sg_event_id }] });
+    const warning = logLines
+      .map((l) => JSON.parse(l))
+      .find((l) => /matched no welcome email/.test(l.msg) && l.sample?.[0]?.sgEventId === stranger.sg_event_id);
+    expect(warning).toMatchObject({
+      level: 40,
+      count: 1,
+      sample: [{ event: 'bounce', to: 's***@example.org', sgEventId: stranger.sg_event_id }],
+    });
     expect(logLines.join('\n')).not.toContain('stranger@example.org');
 
     // SendGrid posts the event again in another batch: a duplicate by its sg_event_id, neither counted nor kept twice.

@@ -36,7 +36,7 @@ describe('SendGrid emulator account endpoints', () => {
   it('GET /v3/verified_senders lists verified and pending single senders', async () => {
     const { status, body } = await get(sg.apiKey, '/v3/verified_senders');
     expect(status).toBe(200);
-    expect((body).results.map((s: any) => [s.from_email, s.verified])).toEqual([
+    expect(body.results.map((s: any) => [s.from_email, s.verified])).toEqual([
       ['team@school.example', true],
       ['new@school.example', false],
     ]);
@@ -48,10 +48,10 @@ describe('SendGrid emulator account endpoints', () => {
     expect((body as any[]).map((d) => [d.domain, d.valid])).toEqual([['mail.example', true]]);
   });
 
-  it('answers 401 with SendGrid\'s error body to a wrong key', async () => {
+  it("answers 401 with SendGrid's error body to a wrong key", async () => {
     const res = await get('SG.wrong', '/v3/scopes');
     expect(res.status).toBe(401);
-    expect((res.body).errors[0].message).toMatch(/invalid, expired, or revoked/);
+    expect(res.body.errors[0].message).toMatch(/invalid, expired, or revoked/);
   });
 
   it('defaults to a key with mail.send only', async () => {

@@ -17,7 +17,12 @@ const valid = () => ({
 });
 
 /** The same email as @sendgrid/mail data, to `to`. */
-const sendable = (to: string, from: string = 'school@example.com'): MailDataRequired => ({ from, subject: 'Hello', text: 'Hi', personalizations: [{ to }] });
+const sendable = (to: string, from: string = 'school@example.com'): MailDataRequired => ({
+  from,
+  subject: 'Hello',
+  text: 'Hi',
+  personalizations: [{ to }],
+});
 
 /** POSTs a raw body to the emulator, as any HTTP client would. */
 async function post(body: unknown, headers: Record<string, string> = { authorization: `Bearer ${emu.apiKey}` }) {
@@ -70,7 +75,11 @@ describe('through the real @sendgrid/mail', () => {
     const mail = createSendGridMail({ apiKey: 'SG.wrong', baseUrl: emu.url });
     const err = await mail.send(sendable('ana@example.com')).catch((e) => e);
     expect(err.code).toBe(401);
-    expect(err.response.body).toEqual({ errors: [{ field: null, message: 'The provided authorization grant is invalid, expired, or revoked', help: null }] });
+    expect(err.response.body).toEqual({
+      errors: [
+        { field: null, message: 'The provided authorization grant is invalid, expired, or revoked', help: null },
+      ],
+    });
     expect(emu.outbox.size).toBe(0);
   });
 
@@ -92,24 +101,65 @@ describe('through the real @sendgrid/mail', () => {
 });
 
 describe('validation as the live API', () => {
-  const personalizations = (n: number) => Array.from({ length: n }, (_, i) => ({ to: [{ email: `s${i}@example.com` }] }));
+  const personalizations = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({ to: [{ email: `s${i}@example.com` }] }));
   it.each<[string, (b: any) => unknown, string, RegExp]>([
     ['no personalizations', (b) => delete b.personalizations, 'personalizations', /personalizations field is required/],
     ['empty personalizations', (b) => (b.personalizations = []), 'personalizations', /at least one personalization/],
     ['no from', (b) => delete b.from, 'from.email', /from object must be provided/],
-    ['a bad from address', (b) => (b.from.email = 'school@'), 'from.email', /from email does not contain a valid address/],
+    [
+      'a bad from address',
+      (b) => (b.from.email = 'school@'),
+      'from.email',
+      /from email does not contain a valid address/,
+    ],
     ['no to', (b) => delete b.personalizations[0].to, 'personalizations.0.to', /to array is required/],
-    ['an invalid recipient', (b) => (b.personalizations[0].to[0].email = 'ana@example'), 'personalizations.0.to.0.email', /^Does not contain a valid address\.$/],
-    ['a recipient with a space', (b) => (b.personalizations[0].to[0].email = 'ana maria@example.com'), 'personalizations.0.to.0.email', /valid address/],
-    ['to and cc repeating an address', (b) => (b.personalizations[0].cc = [{ email: 'ANA@example.com' }]), 'personalizations.0', /unique between to, cc, and bcc/],
-    ['an address in two personalizations', (b) => b.personalizations.push({ to: [{ email: 'ana@example.com' }] }), 'personalizations', /only be included once/],
-    ['1001 personalizations', (b) => (b.personalizations = personalizations(1001)), 'personalizations', /limited to 1000 personalizations.*You have provided 1001/],
+    [
+      'an invalid recipient',
+      (b) => (b.personalizations[0].to[0].email = 'ana@example'),
+      'personalizations.0.to.0.email',
+      /^Does not contain a valid address\.$/,
+    ],
+    [
+      'a recipient with a space',
+      (b) => (b.personalizations[0].to[0].email = 'ana maria@example.com'),
+      'personalizations.0.to.0.email',
+      /valid address/,
+    ],
+    [
+      'to and cc repeating an address',
+      (b) => (b.personalizations[0].cc = [{ email: 'ANA@example.com' }]),
+      'personalizations.0',
+      /unique between to, cc, and bcc/,
+    ],
+    [
+      'an address in two personalizations',
+      (b) => b.personalizations.push({ to: [{ email: 'ana@example.com' }] }),
+      'personalizations',
+      /only be included once/,
+    ],
+    [
+      '1001 personalizations',
+      (b) => (b.personalizations = personalizations(1001)),
+      'personalizations',
+      /limited to 1000 personalizations.*You have provided 1001/,
+    ],
     ['no subject and no template', (b) => delete b.subject, 'subject', /subject is required/],
     ['no content and no template', (b) => delete b.content, 'content', /content parameter is required/],
     ['an empty content value', (b) => (b.content[0].value = ''), 'content.0.value', /at least one character/],
     ['html before text', (b) => b.content.reverse(), 'content', /text\/plain must be first/],
-    ['personalizations of the wrong type', (b) => (b.personalizations = 'ana@example.com'), 'personalizations', /Invalid type. Expected: array, given: string/],
-    ['a number in custom_args', (b) => (b.personalizations[0].custom_args.n = 5), 'personalizations.0.custom_args.n', /Expected: string/],
+    [
+      'personalizations of the wrong type',
+      (b) => (b.personalizations = 'ana@example.com'),
+      'personalizations',
+      /Invalid type. Expected: array, given: string/,
+    ],
+    [
+      'a number in custom_args',
+      (b) => (b.personalizations[0].custom_args.n = 5),
+      'personalizations.0.custom_args.n',
+      /Expected: string/,
+    ],
   ])('answers 400 to %s', async (_name, change, field, message) => {
     const body = valid();
     change(body);
@@ -173,7 +223,8 @@ describe('limits and faults', () => {
   it('answers 429 with X-RateLimit headers past the budget', async () => {
     emu.setRateLimit({ limit: 2, windowMs: 60_000 });
     const statuses = [];
-    for (let i = 0; i < 3; i++) statuses.push(await post({ ...valid(), personalizations: [{ to: [{ email: `r${i}@example.com` }] }] }));
+    for (let i = 0; i < 3; i++)
+      statuses.push(await post({ ...valid(), personalizations: [{ to: [{ email: `r${i}@example.com` }] }] }));
     expect(statuses.map((r) => r.status)).toEqual([202, 202, 429]);
     const limited = statuses[2]!;
     expect(limited.json).toEqual({ errors: [{ field: null, message: 'too many requests', help: null }] });
@@ -199,7 +250,10 @@ describe('limits and faults', () => {
       const mail = createSendGridMail({ apiKey: strict.apiKey, baseUrl: strict.url });
       const err = await mail.send(sendable('ana@example.com')).catch((e) => e);
       expect(err.code).toBe(403);
-      expect(err.response.body.errors[0]).toMatchObject({ field: 'from', message: expect.stringMatching(/verified Sender Identity/) });
+      expect(err.response.body.errors[0]).toMatchObject({
+        field: 'from',
+        message: expect.stringMatching(/verified Sender Identity/),
+      });
       await mail.send(sendable('ana@example.com', 'team@school.example'));
       expect(strict.outbox.size).toBe(1);
     } finally {
@@ -227,7 +281,11 @@ describe('limits and faults', () => {
 
 describe('sandbox page', () => {
   it('shows accepted emails with their HTML in a sandboxed frame, escaped', async () => {
-    await post({ ...valid(), subject: 'Hi <b>you</b>', content: [{ type: 'text/html', value: '<p>x</p><script>alert(1)</script>' }] });
+    await post({
+      ...valid(),
+      subject: 'Hi <b>you</b>',
+      content: [{ type: 'text/html', value: '<p>x</p><script>alert(1)</script>' }],
+    });
     const page = await (await fetch(`${emu.url}/`)).text();
     expect(page).toContain('Hi &lt;b&gt;you&lt;/b&gt;');
     expect(page).toContain('<iframe sandbox="" srcdoc="&lt;p&gt;x&lt;/p&gt;&lt;script&gt;alert(1)&lt;/script&gt;">');
@@ -237,11 +295,20 @@ describe('sandbox page', () => {
   });
 
   it('renders a registered dynamic template with the data escaped in HTML', async () => {
-    const withTemplate = await startSendGridEmulator({ templates: { 'd-welcome': { subject: 'Welcome {{first_name}}', html: '<p>Hi {{first_name}}</p>' } } });
+    const withTemplate = await startSendGridEmulator({
+      templates: { 'd-welcome': { subject: 'Welcome {{first_name}}', html: '<p>Hi {{first_name}}</p>' } },
+    });
     try {
       const mail = createSendGridMail({ apiKey: withTemplate.apiKey, baseUrl: withTemplate.url });
-      await mail.send({ from: 'school@example.com', templateId: 'd-welcome', personalizations: [{ to: 'a@example.com', dynamicTemplateData: { first_name: '<i>A</i>' } }] });
-      expect(withTemplate.outbox.all()[0]).toMatchObject({ subject: 'Welcome <i>A</i>', html: '<p>Hi &lt;i&gt;A&lt;/i&gt;</p>' });
+      await mail.send({
+        from: 'school@example.com',
+        templateId: 'd-welcome',
+        personalizations: [{ to: 'a@example.com', dynamicTemplateData: { first_name: '<i>A</i>' } }],
+      });
+      expect(withTemplate.outbox.all()[0]).toMatchObject({
+        subject: 'Welcome <i>A</i>',
+        html: '<p>Hi &lt;i&gt;A&lt;/i&gt;</p>',
+      });
     } finally {
       await withTemplate.close();
     }

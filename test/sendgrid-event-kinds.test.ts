@@ -33,15 +33,31 @@ const CASES: [string, string, string[]][] = [
 ];
 const idOf = (domain: string) => `kind-${domain.split('.')[0]}`;
 const addressOf = (domain: string) => `${idOf(domain)}@${domain}`;
-const contactStatus = (address: string) => [...hubspot.state.objects.contacts.values()].find((c) => c.properties.email === address)?.properties.loopwise_welcome_email_status;
-const emailSteps = async (domain: string) => ((await new TraceReader(t.redis, t.config).load([`enroll-${idOf(domain)}`]))[0]?.steps ?? []).filter((s) => s.kind === 'email');
-const metric = async (name: string, label: string) => Number(new RegExp(`^${name}\\{${label}\\} (\\d+)`, 'm').exec(await (await fetch(`${t.base}/metrics`)).text())?.[1] ?? 0);
+const contactStatus = (address: string) =>
+  [...hubspot.state.objects.contacts.values()].find((c) => c.properties.email === address)?.properties
+    .loopwise_welcome_email_status;
+const emailSteps = async (domain: string) =>
+  ((await new TraceReader(t.redis, t.config).load([`enroll-${idOf(domain)}`]))[0]?.steps ?? []).filter(
+    (s) => s.kind === 'email',
+  );
+const metric = async (name: string, label: string) =>
+  Number(
+    new RegExp(`^${name}\\{${label}\\} (\\d+)`, 'm').exec(await (await fetch(`${t.base}/metrics`)).text())?.[1] ?? 0,
+  );
 
 beforeAll(async () => {
   hubspot = await startHubSpotEmulator({ requestsPer10s: undefined });
   sendgrid = await startSendGridEmulator();
-  t = await startTestService({ ...emulatorEnv(hubspot, sendgrid), SENDGRID_WEBHOOK_PUBLIC_KEY: keys.publicKey, HUBSPOT_BATCH_WAIT_MS: '50' }, 'all');
-  sendgrid.setEventWebhook({ url: `${t.base}/webhooks/sendgrid`, privateKey: keys.privateKey, deliverAfterMs: 50, flushMs: 50 });
+  t = await startTestService(
+    { ...emulatorEnv(hubspot, sendgrid), SENDGRID_WEBHOOK_PUBLIC_KEY: keys.publicKey, HUBSPOT_BATCH_WAIT_MS: '50' },
+    'all',
+  );
+  sendgrid.setEventWebhook({
+    url: `${t.base}/webhooks/sendgrid`,
+    privateKey: keys.privateKey,
+    deliverAfterMs: 50,
+    flushMs: 50,
+  });
   statuses = new EmailEventLog(t.redis, t.config.redis.prefix, 60);
   for (const [domain] of CASES) {
     const body = enrollEvent(idOf(domain));
@@ -73,7 +89,19 @@ describe('every Event Webhook type the emulator posts', () => {
   });
 
   it('counts each type in course_sync_email_events_total, and the late bounce was matched (nothing left unmatched)', async () => {
-    for (const event of ['processed', 'delivered', 'deferred', 'bounce', 'dropped', 'open', 'click', 'spamreport', 'unsubscribe', 'group_unsubscribe', 'group_resubscribe']) {
+    for (const event of [
+      'processed',
+      'delivered',
+      'deferred',
+      'bounce',
+      'dropped',
+      'open',
+      'click',
+      'spamreport',
+      'unsubscribe',
+      'group_unsubscribe',
+      'group_resubscribe',
+    ]) {
       expect(await metric('course_sync_email_events_total', `event="${event}"`), event).toBeGreaterThan(0);
     }
     expect(await metric('course_sync_email_events_total', 'event="bounce"')).toBe(3);
@@ -81,21 +109,34 @@ describe('every Event Webhook type the emulator posts', () => {
     expect(await metric('course_sync_email_events_ignored_total', 'reason="not_ours"')).toBe(0);
   });
 
-  it('keeps what each event says: a deferral\'s response, a block, the unsubscribe group, opens and clicks, a bounce matched by address', async () => {
+  it("keeps what each event says: a deferral's response, a block, the unsubscribe group, opens and clicks, a bounce matched by address", async () => {
     const step = async (domain: string, event: string) => (await emailSteps(domain)).find((s) => s.event === event)!;
-    expect(await step('defer.example.com', 'deferred')).toMatchObject({ emailStatus: 'deferred', reason: '421 4.7.0 Try again later (attempt 1)' });
-    expect(await step('blocked.example.com', 'bounce')).toMatchObject({ emailStatus: 'bounced', reason: expect.stringMatching(/^blocked: 554 /) });
-    expect(await step('group-unsubscribe.example.com', 'group_unsubscribe')).toMatchObject({ emailStatus: 'unsubscribed', reason: 'unsubscribe group 10' });
+    expect(await step('defer.example.com', 'deferred')).toMatchObject({
+      emailStatus: 'deferred',
+      reason: '421 4.7.0 Try again later (attempt 1)',
+    });
+    expect(await step('blocked.example.com', 'bounce')).toMatchObject({
+      emailStatus: 'bounced',
+      reason: expect.stringMatching(/^blocked: 554 /),
+    });
+    expect(await step('group-unsubscribe.example.com', 'group_unsubscribe')).toMatchObject({
+      emailStatus: 'unsubscribed',
+      reason: 'unsubscribe group 10',
+    });
     // A resubscribe is shown and counted, but the status only moves forward: still unsubscribed.
     const resubscribe = await step('resubscribe.example.com', 'group_resubscribe');
     expect(resubscribe.emailStatus).toBeUndefined();
     expect(resubscribe.reason).toBe('unsubscribe group 10');
-    expect((await step('async-bounce.example.com', 'bounce')).reason).toMatch(/^550 5\.1\.1 .*\(no message id: matched by address\)$/);
+    expect((await step('async-bounce.example.com', 'bounce')).reason).toMatch(
+      /^550 5\.1\.1 .*\(no message id: matched by address\)$/,
+    );
     const [engaged, bounced] = await statuses.read([idOf('engaged.example.com'), idOf('async-bounce.example.com')]);
     expect(engaged).toMatchObject({ status: 'delivered', opens: 1, clicks: 1 });
     expect(bounced!.reason).toMatch(/^550 5\.1\.1 /);
     // The emulated late bounce came as SendGrid sends one: no message id, none of the send's custom_args.
-    const late = sendgrid.events!.posted.flatMap((b) => b.events).find((e) => e.event === 'bounce' && e.email === addressOf('async-bounce.example.com'))!;
+    const late = sendgrid
+      .events!.posted.flatMap((b) => b.events)
+      .find((e) => e.event === 'bounce' && e.email === addressOf('async-bounce.example.com'))!;
     expect(late.sg_message_id).toBe('');
     expect(late).not.toHaveProperty('enrollment_id');
   });

@@ -21,15 +21,29 @@ let queues: QueueSet;
 let statuses: EmailEventLog;
 const messageIds = new Map<string, string>();
 
-const eventsJobs = () => queues.work[QUEUES.emailEvents].getJobCounts('completed', 'failed', 'waiting', 'active', 'delayed');
-const contactStatus = (id: string) => [...hubspot.state.objects.contacts.values()].find((c) => c.properties.email === `${id}@example.com`)?.properties.loopwise_welcome_email_status;
-const metric = async (name: string, label: string) => Number(new RegExp(`^${name}\\{${label}\\} (\\d+)`, 'm').exec(await (await fetch(`${t.base}/metrics`)).text())?.[1] ?? 0);
+const eventsJobs = () =>
+  queues.work[QUEUES.emailEvents].getJobCounts('completed', 'failed', 'waiting', 'active', 'delayed');
+const contactStatus = (id: string) =>
+  [...hubspot.state.objects.contacts.values()].find((c) => c.properties.email === `${id}@example.com`)?.properties
+    .loopwise_welcome_email_status;
+const metric = async (name: string, label: string) =>
+  Number(
+    new RegExp(`^${name}\\{${label}\\} (\\d+)`, 'm').exec(await (await fetch(`${t.base}/metrics`)).text())?.[1] ?? 0,
+  );
 
 beforeAll(async () => {
   hubspot = await startHubSpotEmulator({ requestsPer10s: undefined });
   sendgrid = await startSendGridEmulator();
   t = await startTestService(
-    { HUBSPOT_ACCESS_TOKEN: hubspot.token, HUBSPOT_BASE_URL: hubspot.url, SENDGRID_API_KEY: sendgrid.apiKey, SENDGRID_BASE_URL: sendgrid.url, SENDGRID_WEBHOOK_PUBLIC_KEY: keys.publicKey, HUBSPOT_BATCH_WAIT_MS: '100', SENDGRID_WEBHOOK_MAX_AGE_SECONDS: '600' },
+    {
+      HUBSPOT_ACCESS_TOKEN: hubspot.token,
+      HUBSPOT_BASE_URL: hubspot.url,
+      SENDGRID_API_KEY: sendgrid.apiKey,
+      SENDGRID_BASE_URL: sendgrid.url,
+      SENDGRID_WEBHOOK_PUBLIC_KEY: keys.publicKey,
+      HUBSPOT_BATCH_WAIT_MS: '100',
+      SENDGRID_WEBHOOK_MAX_AGE_SECONDS: '600',
+    },
     'all',
   );
   queues = openQueues(t.redis, t.config);
@@ -37,7 +51,17 @@ beforeAll(async () => {
   for (const id of ['e1', 'e2', 'e3', 'e4']) expect((await t.post(enrollEvent(id))).status).toBe(202);
   await vi.waitFor(() => expect(sendgrid.outbox.size).toBe(4), { timeout: 20_000 });
   for (const e of sendgrid.outbox.all()) messageIds.set(e.customArgs.enrollment_id!, e.messageId);
-  await vi.waitFor(() => expect(['e1', 'e2', 'e3', 'e4'].every((id) => contactStatus(id) !== undefined || [...hubspot.state.objects.contacts.values()].some((c) => c.properties.email === `${id}@example.com`))).toBe(true), { timeout: 20_000 });
+  await vi.waitFor(
+    () =>
+      expect(
+        ['e1', 'e2', 'e3', 'e4'].every(
+          (id) =>
+            contactStatus(id) !== undefined ||
+            [...hubspot.state.objects.contacts.values()].some((c) => c.properties.email === `${id}@example.com`),
+        ),
+      ).toBe(true),
+    { timeout: 20_000 },
+  );
 }, 60_000);
 afterAll(async () => {
   await queues?.close();
@@ -83,14 +107,22 @@ describe('a signed batch of SendGrid events', () => {
 
     const [trace] = await new TraceReader(t.redis, t.config).load(['enroll-e2']);
     // Both events carry the same second: their order in the trace is not the point.
-    expect(trace!.steps.filter((s) => s.kind === 'email').map((s) => [s.event, s.emailStatus]).sort()).toEqual([
+    expect(
+      trace!.steps
+        .filter((s) => s.kind === 'email')
+        .map((s) => [s.event, s.emailStatus])
+        .sort(),
+    ).toEqual([
       ['bounce', 'bounced'],
       ['processed', 'sent'],
     ]);
     expect(trace!.steps.find((s) => s.event === 'bounce')!.reason).toBe('550 5.1.1 no such user');
 
     // Marketing sees it on the contact, and a late "delivered" never hid e4's bounce.
-    await vi.waitFor(() => expect(['e1', 'e2', 'e3', 'e4'].map(contactStatus)).toEqual(['delivered', 'bounced', 'dropped', 'bounced']), { timeout: 20_000 });
+    await vi.waitFor(
+      () => expect(['e1', 'e2', 'e3', 'e4'].map(contactStatus)).toEqual(['delivered', 'bounced', 'dropped', 'bounced']),
+      { timeout: 20_000 },
+    );
   });
 
   it.each([
@@ -107,7 +139,9 @@ describe('a signed batch of SendGrid events', () => {
   });
 
   it('answers 401 to a batch signed longer ago than SENDGRID_WEBHOOK_MAX_AGE_SECONDS', async () => {
-    const res = await postEvents(t.base, keys.privateKey, [sgEvent('processed', 'e1', 'x')], { timestamp: String(Math.floor(Date.now() / 1000) - 3600) });
+    const res = await postEvents(t.base, keys.privateKey, [sgEvent('processed', 'e1', 'x')], {
+      timestamp: String(Math.floor(Date.now() / 1000) - 3600),
+    });
     expect(res.status).toBe(401);
     expect(res.json.error).toMatch(/old/);
   });
@@ -126,12 +160,23 @@ describe('many events', () => {
   it('5,000 events for 1,000 enrollments cost at most 12 HubSpot requests for the status property', async () => {
     const requestsBefore = hubspot.state.requestsTo('/contacts/batch/upsert').length;
     for (let b = 0; b < 10; b++) {
-      const batch = Array.from({ length: 100 }, (_, i) => `bulk_${b * 100 + i}`).flatMap((id) => ['processed', 'deferred', 'delivered', 'open', 'click'].map((e) => sgEvent(e, id, `msg_${id}`)));
+      const batch = Array.from({ length: 100 }, (_, i) => `bulk_${b * 100 + i}`).flatMap((id) =>
+        ['processed', 'deferred', 'delivered', 'open', 'click'].map((e) => sgEvent(e, id, `msg_${id}`)),
+      );
       batch.sort(() => Math.random() - 0.5);
       expect((await postEvents(t.base, keys.privateKey, batch)).status).toBe(200);
     }
-    await vi.waitFor(() => expect(Array.from({ length: 1000 }, (_, i) => contactStatus(`bulk_${i}`)).filter((s) => s === 'delivered')).toHaveLength(1000), { timeout: 60_000, interval: 200 });
-    const statusRequests = hubspot.state.requestsTo('/contacts/batch/upsert').slice(requestsBefore).filter((r) => (r.body as any).inputs.some((i: any) => 'loopwise_welcome_email_status' in i.properties));
+    await vi.waitFor(
+      () =>
+        expect(
+          Array.from({ length: 1000 }, (_, i) => contactStatus(`bulk_${i}`)).filter((s) => s === 'delivered'),
+        ).toHaveLength(1000),
+      { timeout: 60_000, interval: 200 },
+    );
+    const statusRequests = hubspot.state
+      .requestsTo('/contacts/batch/upsert')
+      .slice(requestsBefore)
+      .filter((r) => (r.body as any).inputs.some((i: any) => 'loopwise_welcome_email_status' in i.properties));
     expect(statusRequests.length).toBeLessThanOrEqual(12);
   }, 90_000);
 });

@@ -16,7 +16,13 @@ const prefix = config.redis.prefix;
 let redis: Redis;
 let sends: TraceSendsByAddress;
 const at = (iso: string) => Math.floor(Date.parse(iso) / 1000);
-const event = (email: string, when: string, over: Partial<EmailEvent> = {}): EmailEvent => ({ sgEventId: `e-${Math.random()}`, event: 'bounce', timestamp: at(when), email, ...over });
+const event = (email: string, when: string, over: Partial<EmailEvent> = {}): EmailEvent => ({
+  sgEventId: `e-${Math.random()}`,
+  event: 'bounce',
+  timestamp: at(when),
+  email,
+  ...over,
+});
 
 /** Indexes a trace under an address, as the intake does for an accepted enrollment. */
 async function indexed(email: string, traceKey: string, receivedAt: string): Promise<void> {
@@ -44,9 +50,12 @@ afterAll(async () => {
   await redis.quit();
 });
 
-describe('the enrollments of an address, from the traces\' e-mail index', () => {
+describe("the enrollments of an address, from the traces' e-mail index", () => {
   it('are the enrollment traces under its keyed hash, newest first, ids unescaped; other traces and addresses left out', async () => {
-    expect(await sends.enrollmentsOf(['ANN@example.com ', 'nobody@example.com'])).toEqual([['ann-unsent', 'ann-2', 'ann:1%'], []]);
+    expect(await sends.enrollmentsOf(['ANN@example.com ', 'nobody@example.com'])).toEqual([
+      ['ann-unsent', 'ann-2', 'ann:1%'],
+      [],
+    ]);
   });
 });
 
@@ -56,23 +65,33 @@ describe('an event without message id nor custom_args', () => {
   it.each([
     ['after both sends: the latest one', '2024-01-05T00:00:00Z', { enrollmentId: 'ann-2', by: 'address' }],
     ['between them: the first', '2024-01-02T00:00:00Z', { enrollmentId: 'ann:1%', by: 'address' }],
-    ['a few seconds before a send is recorded (whole-second timestamps): that send', '2024-01-03T10:00:02Z', { enrollmentId: 'ann-2', by: 'address' }],
+    [
+      'a few seconds before a send is recorded (whole-second timestamps): that send',
+      '2024-01-03T10:00:02Z',
+      { enrollmentId: 'ann-2', by: 'address' },
+    ],
     ['before any send: none', '2023-12-31T00:00:00Z', {}],
     ['past the window after the last send: none', '2024-01-11T00:00:00Z', {}],
   ])('%s', async (_name, when, expected) => {
     expect(await matcher().match([event('ann@example.com', when)])).toEqual([expected]);
   });
 
-  it('is matched only by address when it has neither id; an unknown message id stays another app\'s mail', async () => {
+  it("is matched only by address when it has neither id; an unknown message id stays another app's mail", async () => {
     const [byArgs, byUnknownId, byAddress] = await matcher().match([
       event('ann@example.com', '2024-01-05T00:00:00Z', { enrollmentId: 'someone' }),
       event('ann@example.com', '2024-01-05T00:00:00Z', { sgMessageId: 'UNKNOWN.filter' }),
       event('ann@example.com', '2024-01-05T00:00:00Z'),
     ]);
-    expect([byArgs, byUnknownId, byAddress]).toEqual([{ enrollmentId: 'someone', by: 'custom_args' }, {}, { enrollmentId: 'ann-2', by: 'address' }]);
+    expect([byArgs, byUnknownId, byAddress]).toEqual([
+      { enrollmentId: 'someone', by: 'custom_args' },
+      {},
+      { enrollmentId: 'ann-2', by: 'address' },
+    ]);
   });
 
   it('is not matched by address when nothing can look addresses up', async () => {
-    expect(await new EventMatcher(redis, prefix).match([event('ann@example.com', '2024-01-05T00:00:00Z')])).toEqual([{}]);
+    expect(await new EventMatcher(redis, prefix).match([event('ann@example.com', '2024-01-05T00:00:00Z')])).toEqual([
+      {},
+    ]);
   });
 });

@@ -27,12 +27,28 @@ describe('WebhookSignature', () => {
 
   it.each([
     ['no header', {}, 'Missing signature header (loopwise-webhook-signature or teachify-webhook-signature)'],
-    ['empty header', { 'loopwise-webhook-signature': '' }, 'Malformed signature: expected 64 hex characters of HMAC-SHA256'],
-    ['short header', { 'loopwise-webhook-signature': 'abcd' }, 'Malformed signature: expected 64 hex characters of HMAC-SHA256'],
-    ['non-hex header', { 'loopwise-webhook-signature': 'z'.repeat(64) }, 'Malformed signature: expected 64 hex characters of HMAC-SHA256'],
+    [
+      'empty header',
+      { 'loopwise-webhook-signature': '' },
+      'Malformed signature: expected 64 hex characters of HMAC-SHA256',
+    ],
+    [
+      'short header',
+      { 'loopwise-webhook-signature': 'abcd' },
+      'Malformed signature: expected 64 hex characters of HMAC-SHA256',
+    ],
+    [
+      'non-hex header',
+      { 'loopwise-webhook-signature': 'z'.repeat(64) },
+      'Malformed signature: expected 64 hex characters of HMAC-SHA256',
+    ],
     ['other secret', { 'loopwise-webhook-signature': hex('other', body) }, 'No matching signature found'],
     ['other body', { 'loopwise-webhook-signature': hex('k', body.toString() + ' ') }, 'No matching signature found'],
-    ['sha1-length digest', { 'loopwise-webhook-signature': 'a'.repeat(40) }, 'Malformed signature: expected 64 hex characters of HMAC-SHA256'],
+    [
+      'sha1-length digest',
+      { 'loopwise-webhook-signature': 'a'.repeat(40) },
+      'Malformed signature: expected 64 hex characters of HMAC-SHA256',
+    ],
   ])('refuses %s with a SignatureError saying what failed', (_name, headers, message) => {
     let error: unknown;
     try {

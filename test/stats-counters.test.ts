@@ -24,7 +24,12 @@ const now = Date.now();
 
 let seq = 0;
 const count = (at: number, field: 'completed' | 'retried' | 'failed', queue: string = QUEUES.contacts) =>
-  steps.append(`job-${++seq}`, { at: new Date(at).toISOString(), kind: field === 'completed' ? 'completed' : 'failed', queue }, `e${seq}`, { queue, field });
+  steps.append(
+    `job-${++seq}`,
+    { at: new Date(at).toISOString(), kind: field === 'completed' ? 'completed' : 'failed', queue },
+    `e${seq}`,
+    { queue, field },
+  );
 
 beforeAll(() => {
   redis = new Redis(redisUrl());
@@ -57,7 +62,10 @@ describe('job counters in time buckets', () => {
     expect(day.reduce((n, b) => n + (b.counts.completed ?? 0), 0)).toBe(4);
     expect(day.reduce((n, b) => n + (b.counts.retried ?? 0), 0)).toBe(1);
     const totals = await readTotals(redis, keys, [QUEUES.contacts], now);
-    expect(totals[QUEUES.contacts]).toEqual({ hour: { completed: 3, failed: 1 }, day: { completed: 4, failed: 1, retried: 1 } });
+    expect(totals[QUEUES.contacts]).toEqual({
+      hour: { completed: 3, failed: 1 },
+      day: { completed: 4, failed: 1, retried: 1 },
+    });
   });
 
   it('ship API call deltas into 10-second, minute and quarter buckets, and sample the waiting depth', async () => {
@@ -79,7 +87,7 @@ describe('job counters in time buckets', () => {
     expect(pictures['hubspot.budget']).toContain('429 rate limited in 1 bucket(s)');
   });
 
-  it('are read once for the overview\'s figures and its pictures together', async () => {
+  it("are read once for the overview's figures and its pictures together", async () => {
     // Every command this client sends, pipelined or not, passes through sendCommand: count the
     // HGETALLs of counter buckets there (MONITOR raced ioredis' switch to monitor mode under load).
     const reads: string[] = [];
@@ -87,13 +95,17 @@ describe('job counters in time buckets', () => {
     // Connected first: a command queued offline passes through sendCommand again once connected.
     await counted.ping();
     const send = counted.sendCommand.bind(counted);
-    counted.sendCommand = ((command: { name: string; args: unknown[] }, ...rest: unknown[]) => {
-      if (command.name.toLowerCase() === 'hgetall' && String(command.args[0]).startsWith(`${prefix}:cs:stats:`)) reads.push(String(command.args[0]));
+    counted.sendCommand = (command: { name: string; args: unknown[] }, ...rest: unknown[]) => {
+      if (command.name.toLowerCase() === 'hgetall' && String(command.args[0]).startsWith(`${prefix}:cs:stats:`))
+        reads.push(String(command.args[0]));
       return (send as (...a: unknown[]) => unknown)(command, ...rest);
-    });
+    };
     try {
       const series = seriesReader(counted, keys, now);
-      await Promise.all([readTotals(counted, keys, [...WORK_QUEUES, 'api'], now, series), readPictures(counted, prefix, 100, now, series)]);
+      await Promise.all([
+        readTotals(counted, keys, [...WORK_QUEUES, 'api'], now, series),
+        readPictures(counted, prefix, 100, now, series),
+      ]);
       expect(new Set(reads).size).toBe(WORK_QUEUES.length * (60 + 96) + 180 + 60 + 96);
       expect(reads.length).toBe(new Set(reads).size);
     } finally {
@@ -104,10 +116,17 @@ describe('job counters in time buckets', () => {
   it('stay bounded: after a day of simulated minutes only the buckets the pictures show are left, each expiring', async () => {
     const bounded = testConfig();
     const b = new StepLog(redis, new TraceKeys(bounded.redis.prefix), 3600);
-    const shipper = new ApiStatsShipper(redis, new StatsKeys(bounded.redis.prefix), { get: () => ({ values: [{ labels: { api: 'hubspot', status: '200' }, value: ++shipped }] }) });
+    const shipper = new ApiStatsShipper(redis, new StatsKeys(bounded.redis.prefix), {
+      get: () => ({ values: [{ labels: { api: 'hubspot', status: '200' }, value: ++shipped }] }),
+    });
     let shipped = 0;
     for (let t = now - 26 * 60 * MIN; t <= now; t += MIN) {
-      await b.append(`job-${t}`, { at: new Date(t).toISOString(), kind: 'completed', queue: QUEUES.contacts }, `e${t}`, { queue: QUEUES.contacts, field: 'completed' });
+      await b.append(
+        `job-${t}`,
+        { at: new Date(t).toISOString(), kind: 'completed', queue: QUEUES.contacts },
+        `e${t}`,
+        { queue: QUEUES.contacts, field: 'completed' },
+      );
       await shipper.ship(t);
     }
     const stats = await redis.keys(`${bounded.redis.prefix}:cs:stats:*`);
@@ -127,7 +146,10 @@ describe('bar charts', () => {
     const svg = renderBarChart({
       title: 'q<script>',
       starts: [0, 60_000, 120_000],
-      bars: [{ name: 'done', values: [1, 0, 3], className: 'ok' }, { name: 'bad', values: [0, 2, 0], className: 'bad' }],
+      bars: [
+        { name: 'done', values: [1, 0, 3], className: 'ok' },
+        { name: 'bad', values: [0, 2, 0], className: 'bad' },
+      ],
       limit: { name: 'budget', value: 5 },
       marks: { name: '429', at: [false, true, false] },
     });

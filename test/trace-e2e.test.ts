@@ -40,7 +40,10 @@ afterAll(async () => {
 describe('the seed enrollment, end to end', () => {
   it('is traced by its id and by its e-mail with the HubSpot contact id and SendGrid message id the emulators returned', async () => {
     expect((await t.post(fixture('course.student_enroll'))).status).toBe(202);
-    await vi.waitFor(async () => expect((await events('enroll_123456'))[0]?.now.map((p) => p.state)).toEqual(['done', 'done']), { timeout: 25_000 });
+    await vi.waitFor(
+      async () => expect((await events('enroll_123456'))[0]?.now.map((p) => p.state)).toEqual(['done', 'done']),
+      { timeout: 25_000 },
+    );
 
     const contact = [...hubspot.state.objects.contacts.values()].find((c) => c.properties.email === EMAIL);
     const [email] = sendgrid.outbox.to(EMAIL);
@@ -50,8 +53,14 @@ describe('the seed enrollment, end to end', () => {
     for (const q of ['enroll_123456', EMAIL]) {
       const [journey, ...more] = await events(q);
       expect(more).toEqual([]);
-      expect(stepOf(journey!, 'crm-contacts', 'completed')).toMatchObject({ attempt: 1, hubspotContactId: contact!.id });
-      expect(stepOf(journey!, 'email-welcome', 'completed')).toMatchObject({ attempt: 1, sendgridMessageId: email!.messageId });
+      expect(stepOf(journey!, 'crm-contacts', 'completed')).toMatchObject({
+        attempt: 1,
+        hubspotContactId: contact!.id,
+      });
+      expect(stepOf(journey!, 'email-welcome', 'completed')).toMatchObject({
+        attempt: 1,
+        sendgridMessageId: email!.messageId,
+      });
       expect(journey!.now.map((p) => [p.queue, p.state])).toEqual([
         ['crm-contacts', 'done'],
         ['email-welcome', 'done'],
@@ -60,16 +69,30 @@ describe('the seed enrollment, end to end', () => {
 
     const cli = await runCli(['trace', EMAIL], { REDIS_URL: t.service.redisUrl, QUEUE_PREFIX: t.config.redis.prefix });
     expect(cli.code).toBe(0);
-    expect(cli.stdout).toMatch(new RegExp(`crm-contacts +completed \\(attempt 1, \\d+ ms\\) HubSpot contact ${contact!.id}$`, 'm'));
-    expect(cli.stdout).toMatch(new RegExp(`email-welcome +completed \\(attempt 1, \\d+ ms\\) SendGrid message ${email!.messageId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
+    expect(cli.stdout).toMatch(
+      new RegExp(`crm-contacts +completed \\(attempt 1, \\d+ ms\\) HubSpot contact ${contact!.id}$`, 'm'),
+    );
+    expect(cli.stdout).toMatch(
+      new RegExp(
+        `email-welcome +completed \\(attempt 1, \\d+ ms\\) SendGrid message ${email!.messageId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`,
+        'm',
+      ),
+    );
     expect(cli.stdout).toMatch(/now: crm-contacts done · email-welcome done$/m);
     expect(cli.stdout).not.toContain(EMAIL);
     expect(cli.stdout).not.toContain('call:');
 
     // --calls: each attempt's own part of the HubSpot and SendGrid calls, address and phone masked.
-    const calls = await runCli(['trace', EMAIL, '--calls'], { REDIS_URL: t.service.redisUrl, QUEUE_PREFIX: t.config.redis.prefix });
-    expect(calls.stdout).toMatch(/^ {2}call: crm-contacts attempt 1: hubspot contacts\.upsert asked \{"email":"s\*\*\*@example\.com",.*"phone":"\+12\*+90".*\} → answered \{.*"contactId":"\d+"/m);
-    expect(calls.stdout).toMatch(/^ {2}call: email-welcome attempt 1: sendgrid mail\.send asked \{.*\} → answered \{"status":202,"messageId":"[^"]+"\}$/m);
+    const calls = await runCli(['trace', EMAIL, '--calls'], {
+      REDIS_URL: t.service.redisUrl,
+      QUEUE_PREFIX: t.config.redis.prefix,
+    });
+    expect(calls.stdout).toMatch(
+      /^ {2}call: crm-contacts attempt 1: hubspot contacts\.upsert asked \{"email":"s\*\*\*@example\.com",.*"phone":"\+12\*+90".*\} → answered \{.*"contactId":"\d+"/m,
+    );
+    expect(calls.stdout).toMatch(
+      /^ {2}call: email-welcome attempt 1: sendgrid mail\.send asked \{.*\} → answered \{"status":202,"messageId":"[^"]+"\}$/m,
+    );
     expect(calls.stdout).not.toContain(EMAIL);
   });
 
@@ -85,9 +108,13 @@ describe('course events, end to end', () => {
   it('show the HubSpot product ids written, and an older version skipped as stale', async () => {
     // The update (newer) first, then the creation (older): the second must not overwrite the first.
     const updated = await t.post(fixture('course.updated'));
-    await vi.waitFor(async () => expect((await events(updated.json.key))[0]?.now[0]?.state).toBe('done'), { timeout: 25_000 });
+    await vi.waitFor(async () => expect((await events(updated.json.key))[0]?.now[0]?.state).toBe('done'), {
+      timeout: 25_000,
+    });
     const created = await t.post(fixture('course.created'));
-    await vi.waitFor(async () => expect((await events(created.json.key))[0]?.now[0]?.state).toBe('done'), { timeout: 25_000 });
+    await vi.waitFor(async () => expect((await events(created.json.key))[0]?.now[0]?.state).toBe('done'), {
+      timeout: 25_000,
+    });
 
     const products = [...hubspot.state.objects.products.values()];
     const journeys = await events('550e8400-e29b-41d4-a716-446655440000');
@@ -109,7 +136,8 @@ describe('the overview after the flow', () => {
         expect(calls('hubspot')).toBeGreaterThan(0);
         expect(calls('sendgrid')).toBeGreaterThanOrEqual(1);
         // The queues this flow used (email-events takes SendGrid's delivery events, none here).
-        for (const q of o.queues.filter((q: any) => q.name !== 'email-events')) expect(q.jobsPerMinute.hour, q.name).toBeGreaterThan(0);
+        for (const q of o.queues.filter((q: any) => q.name !== 'email-events'))
+          expect(q.jobsPerMinute.hour, q.name).toBeGreaterThan(0);
       },
       { timeout: 20_000 },
     );

@@ -26,7 +26,19 @@ const keys = new TraceKeys(prefix);
 /** Takes in enrollment `id` of `email` in `course` as the intake does (its index entries and trace header), received at `at`. */
 async function accepted(id: string, email: string, course: string, at = Date.now()): Promise<string> {
   const body = fixture('course.student_enroll');
-  const event: AcceptedEvent = { key: enrollmentKey(id), type: 'course.student_enroll', receivedAt: new Date(at).toISOString(), correlationId: `c-${id}`, queues: ['crm-contacts', 'email-welcome'], data: { ...body.data, id, user: { ...body.data.user, id: `user-${id}`, email }, course: { ...body.data.course, id: course } } };
+  const event: AcceptedEvent = {
+    key: enrollmentKey(id),
+    type: 'course.student_enroll',
+    receivedAt: new Date(at).toISOString(),
+    correlationId: `c-${id}`,
+    queues: ['crm-contacts', 'email-welcome'],
+    data: {
+      ...body.data,
+      id,
+      user: { ...body.data.user, id: `user-${id}`, email },
+      course: { ...body.data.course, id: course },
+    },
+  };
   await writer.ready();
   await applyRecordWrites(redis, [...writer.accepted(event), writer.finalRecord(event)]);
   return event.key;
@@ -35,7 +47,21 @@ async function accepted(id: string, email: string, course: string, at = Date.now
 /** What the earlier version wrote for a trace: a sorted set per address and per course, scored by the time. */
 async function acceptedBefore(id: string, email: string, course: string, at: number): Promise<string> {
   const key = enrollmentKey(id);
-  await redis.multi().zadd(keys.index('email', hasher.hash(email)), at, key).zadd(keys.index('course', course), at, key).hset(keys.trace(key), 'h', JSON.stringify({ eventType: 'course.student_enroll', receivedAt: new Date(at).toISOString(), queues: [], enrollmentId: id })).exec();
+  await redis
+    .multi()
+    .zadd(keys.index('email', hasher.hash(email)), at, key)
+    .zadd(keys.index('course', course), at, key)
+    .hset(
+      keys.trace(key),
+      'h',
+      JSON.stringify({
+        eventType: 'course.student_enroll',
+        receivedAt: new Date(at).toISOString(),
+        queues: [],
+        enrollmentId: id,
+      }),
+    )
+    .exec();
   return key;
 }
 
@@ -55,9 +81,13 @@ describe('the trace index by day', () => {
     const first = await accepted('idx-1', 'Idx@example.com', 'course_idx');
     const second = await accepted('idx-2', 'idx@example.com', 'course_idx');
     const today = dayOf(Date.now());
-    expect(await redis.hget(days.emailKey(today), shortEmailHash(hasher.hash('idx@example.com')))).toBe(`${first} ${second}`);
+    expect(await redis.hget(days.emailKey(today), shortEmailHash(hasher.hash('idx@example.com')))).toBe(
+      `${first} ${second}`,
+    );
     expect(await redis.lrange(days.listKey('course', 'course_idx', today), 0, -1)).toEqual([first, second]);
-    expect(await redis.exists(keys.index('email', hasher.hash('idx@example.com')), keys.index('course', 'course_idx'))).toBe(0);
+    expect(
+      await redis.exists(keys.index('email', hasher.hash('idx@example.com')), keys.index('course', 'course_idx')),
+    ).toBe(0);
     for (const key of [days.emailKey(today), days.listKey('course', 'course_idx', today)]) {
       const ttl = await redis.ttl(key);
       expect(Math.abs(ttl - (days.expireAt(Date.now()) - Date.now() / 1000))).toBeLessThan(5);
@@ -77,23 +107,39 @@ describe('the trace index by day', () => {
     expect(await reader.findKeys('nobody@example.com')).toEqual([]);
   });
 
-  it('gives forget and export only the student\'s field of a shared day, and their traces; the earlier version\'s sorted set too', async () => {
+  it("gives forget and export only the student's field of a shared day, and their traces; the earlier version's sorted set too", async () => {
     const gone = await accepted('fgt-1', 'fgt@example.com', 'course_fgt');
     const old = await acceptedBefore('fgt-old', 'fgt@example.com', 'course_fgt', Date.now() - 2 * DAY);
     const stays = await accepted('fgt-2', 'stays@example.com', 'course_fgt');
     const today = dayOf(Date.now());
     const cli = (...args: string[]) => runCli(args, { REDIS_URL: redisUrl(), QUEUE_PREFIX: prefix });
 
-    const exported = JSON.parse((await cli('export', 'fgt@example.com')).stdout) as { records: { where: string; content: unknown }[] };
-    expect(exported.records).toEqual(expect.arrayContaining([{ kind: 'trace index entries', where: `${days.emailKey(today)}/${shortEmailHash(hasher.hash('fgt@example.com'))}`, content: gone }]));
-    expect(exported.records.map((r) => r.where)).toEqual(expect.arrayContaining([keys.trace(gone), keys.trace(old), keys.index('email', hasher.hash('fgt@example.com'))]));
+    const exported = JSON.parse((await cli('export', 'fgt@example.com')).stdout) as {
+      records: { where: string; content: unknown }[];
+    };
+    expect(exported.records).toEqual(
+      expect.arrayContaining([
+        {
+          kind: 'trace index entries',
+          where: `${days.emailKey(today)}/${shortEmailHash(hasher.hash('fgt@example.com'))}`,
+          content: gone,
+        },
+      ]),
+    );
+    expect(exported.records.map((r) => r.where)).toEqual(
+      expect.arrayContaining([keys.trace(gone), keys.trace(old), keys.index('email', hasher.hash('fgt@example.com'))]),
+    );
 
     const forgotten = await cli('forget', 'fgt@example.com', '--yes');
     expect(forgotten.stdout).toMatch(/nothing left in Redis names the student/);
-    expect(Object.keys(await redis.hgetall(days.emailKey(today)))).not.toContain(shortEmailHash(hasher.hash('fgt@example.com')));
+    expect(Object.keys(await redis.hgetall(days.emailKey(today)))).not.toContain(
+      shortEmailHash(hasher.hash('fgt@example.com')),
+    );
     expect(await redis.hget(days.emailKey(today), shortEmailHash(hasher.hash('stays@example.com')))).toBe(stays);
     expect(await redis.lrange(days.listKey('course', 'course_fgt', today), 0, -1)).toEqual([stays]);
-    expect(await redis.exists(keys.trace(gone), keys.trace(old), keys.index('email', hasher.hash('fgt@example.com')))).toBe(0);
+    expect(
+      await redis.exists(keys.trace(gone), keys.trace(old), keys.index('email', hasher.hash('fgt@example.com'))),
+    ).toBe(0);
     expect(await redis.zrange(keys.index('course', 'course_fgt'), 0, '-1')).toEqual([]);
   });
 });

@@ -38,7 +38,12 @@ async function enrollAndSettle(t: Service, id: string): Promise<void> {
   await vi.waitFor(
     async () => {
       const [trace] = await reader.load([enrollmentKey(id)]);
-      expect(trace?.steps.filter((s) => s.kind === 'completed').map((s) => s.queue).sort()).toEqual(['crm-contacts', 'email-welcome']);
+      expect(
+        trace?.steps
+          .filter((s) => s.kind === 'completed')
+          .map((s) => s.queue)
+          .sort(),
+      ).toEqual(['crm-contacts', 'email-welcome']);
       expect(trace?.calls?.length).toBe(2);
     },
     { timeout: 25_000 },
@@ -57,9 +62,29 @@ afterAll(async () => {
 describe('the packed form', () => {
   it('gives back every field as it was written, whatever it holds', () => {
     const fields: [string, string][] = [
-      ['h', JSON.stringify({ eventType: 'course.student_enroll', queues: ['crm-contacts'], studentEmail: 'z***@example.com' })],
-      ['s:1796150499537-crm-contacts-1-0', JSON.stringify({ at: '2026-12-01T18:41:39.537Z', kind: 'failed', error: 'Zoë’s “name” 名前 \u0000 \\ "q"', attempt: 1 })],
-      ['c:crm-contacts:1', JSON.stringify([{ api: 'hubspot', request: { firstname: 'Zoë' }, response: { status: 207, error: 'INVALID_EMAIL' } }])],
+      [
+        'h',
+        JSON.stringify({
+          eventType: 'course.student_enroll',
+          queues: ['crm-contacts'],
+          studentEmail: 'z***@example.com',
+        }),
+      ],
+      [
+        's:1796150499537-crm-contacts-1-0',
+        JSON.stringify({
+          at: '2026-12-01T18:41:39.537Z',
+          kind: 'failed',
+          error: 'Zoë’s “name” 名前 \u0000 \\ "q"',
+          attempt: 1,
+        }),
+      ],
+      [
+        'c:crm-contacts:1',
+        JSON.stringify([
+          { api: 'hubspot', request: { firstname: 'Zoë' }, response: { status: 207, error: 'INVALID_EMAIL' } },
+        ]),
+      ],
     ];
     expect(unpackFields(packFields(fields))).toEqual(fields);
   });
@@ -114,7 +139,10 @@ describe('packing a finished trace by hand', () => {
     expect(await compactor.pack(enrollmentKey(id))).toBe('packed');
 
     expect((await t.post(enrollEvent(id))).status).toBe(200);
-    await vi.waitFor(async () => expect((await t.redis.hkeys(key)).filter((f) => !isPackedField(f))).toHaveLength(1), SETTLE);
+    await vi.waitFor(
+      async () => expect((await t.redis.hkeys(key)).filter((f) => !isPackedField(f))).toHaveLength(1),
+      SETTLE,
+    );
     const [withDuplicate] = await reader.load([enrollmentKey(id)]);
     expect(withDuplicate!.steps.map((s) => s.kind)).toContain('duplicate');
     expect(withDuplicate!.steps.filter((s) => s.kind === 'completed')).toHaveLength(2);
@@ -126,7 +154,11 @@ describe('packing a finished trace by hand', () => {
 
   it('leaves a trace alone while one of its jobs is not done', async () => {
     const key = reader.keys.trace('enroll-pack_waiting');
-    const header = JSON.stringify({ eventType: 'course.student_enroll', receivedAt: new Date().toISOString(), queues: ['crm-contacts', 'email-welcome'] });
+    const header = JSON.stringify({
+      eventType: 'course.student_enroll',
+      receivedAt: new Date().toISOString(),
+      queues: ['crm-contacts', 'email-welcome'],
+    });
     const done = JSON.stringify({ at: new Date().toISOString(), queue: 'crm-contacts', kind: 'completed', attempt: 1 });
     await t.redis.hset(key, 'h', header, 's:1-crm-contacts-1-0', done);
     await t.redis.expire(key, 600);
@@ -139,14 +171,28 @@ describe('packing a finished trace by hand', () => {
     const key = reader.keys.trace('enroll-pack_headless');
     const at = new Date().toISOString();
     const step = (queue: string) => JSON.stringify({ at, queue, kind: 'completed', attempt: 1 });
-    await t.redis.hset(key, 's:1-crm-contacts-1-0', step('crm-contacts'), 's:1-email-welcome-1-0', step('email-welcome'));
+    await t.redis.hset(
+      key,
+      's:1-crm-contacts-1-0',
+      step('crm-contacts'),
+      's:1-email-welcome-1-0',
+      step('email-welcome'),
+    );
     await t.redis.expire(key, 600);
     const soon = new TraceCompactor(t.redis, reader.keys, 50, createLogger('silent'));
     const looks = vi.spyOn(soon, 'pack');
     try {
       soon.schedule('enroll-pack_headless');
       await vi.waitFor(async () => expect(await looks.mock.results[0]?.value).toBe('headless'), SETTLE);
-      await t.redis.hset(key, 'h', JSON.stringify({ eventType: 'course.student_enroll', receivedAt: at, queues: ['crm-contacts', 'email-welcome'] }));
+      await t.redis.hset(
+        key,
+        'h',
+        JSON.stringify({
+          eventType: 'course.student_enroll',
+          receivedAt: at,
+          queues: ['crm-contacts', 'email-welcome'],
+        }),
+      );
       await vi.waitFor(async () => expect(await packedOnly(t.redis, key)).toBe(true), SETTLE);
     } finally {
       await soon.close();
@@ -158,7 +204,10 @@ describe('packing a finished trace by hand', () => {
     const key = reader.keys.trace(enrollmentKey(id));
     await enrollAndSettle(t, id);
     expect(await compactor.pack(enrollmentKey(id))).toBe('packed');
-    const call = (path: string, body: unknown) => fetch(`${t.base}/admin/api${path}`, { method: 'POST', headers: auth, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, json: await r.json() }));
+    const call = (path: string, body: unknown) =>
+      fetch(`${t.base}/admin/api${path}`, { method: 'POST', headers: auth, body: JSON.stringify(body) }).then(
+        async (r) => ({ status: r.status, json: await r.json() }),
+      );
 
     const exported = await call('/privacy/export', { student: `${id}@example.com` });
     expect(exported.status).toBe(200);
@@ -187,12 +236,20 @@ describe('TRACE_COMPACT_AFTER_SECONDS', () => {
     const id = 'pack_auto';
     const reader = new TraceReader(t.redis, t.config);
     await enrollAndSettle(t, id);
-    await vi.waitFor(async () => expect(await packedOnly(t.redis, reader.keys.trace(enrollmentKey(id)))).toBe(true), SETTLE);
+    await vi.waitFor(
+      async () => expect(await packedOnly(t.redis, reader.keys.trace(enrollmentKey(id)))).toBe(true),
+      SETTLE,
+    );
 
     const [journey, ...more] = await reader.search(`${id}@example.com`);
     expect(more).toEqual([]);
     expect(journey!.header).toMatchObject({ enrollmentId: id, queues: ['crm-contacts', 'email-welcome'] });
-    expect(journey!.steps.filter((s) => s.kind === 'completed').map((s) => s.queue).sort()).toEqual(['crm-contacts', 'email-welcome']);
+    expect(
+      journey!.steps
+        .filter((s) => s.kind === 'completed')
+        .map((s) => s.queue)
+        .sort(),
+    ).toEqual(['crm-contacts', 'email-welcome']);
     expect(journey!.calls?.map((c) => `${c.queue}:${c.attempt}`)).toEqual(['crm-contacts:1', 'email-welcome:1']);
   });
 
@@ -206,15 +263,38 @@ describe('TRACE_COMPACT_AFTER_SECONDS', () => {
     const messageId = journey!.steps.find((s) => s.queue === 'email-welcome')!.sendgridMessageId!;
 
     // The status write to HubSpot that the event brings lands after the trace is packed again.
-    await hubspot.injectFaults({ delayMs: 2_500, match: (r) => r.path.endsWith('/contacts/batch/upsert') && JSON.stringify(r.body).includes('loopwise_welcome_email_status') });
+    await hubspot.injectFaults({
+      delayMs: 2_500,
+      match: (r) =>
+        r.path.endsWith('/contacts/batch/upsert') && JSON.stringify(r.body).includes('loopwise_welcome_email_status'),
+    });
     expect((await postEvents(t.base, eventKeys.privateKey, [sgEvent('delivered', id, messageId)])).status).toBe(200);
-    await vi.waitFor(async () => expect((await reader.load([enrollmentKey(id)]))[0]!.steps.map((s) => s.event).filter(Boolean)).toEqual(['delivered']), SETTLE);
+    await vi.waitFor(
+      async () =>
+        expect((await reader.load([enrollmentKey(id)]))[0]!.steps.map((s) => s.event).filter(Boolean)).toEqual([
+          'delivered',
+        ]),
+      SETTLE,
+    );
     await vi.waitFor(async () => expect(await packedOnly(t.redis, key)).toBe(true), SETTLE);
     const [after] = await reader.load([enrollmentKey(id)]);
-    expect(after!.steps.filter((s) => s.kind === 'email')).toMatchObject([{ event: 'delivered', emailStatus: 'delivered' }]);
+    expect(after!.steps.filter((s) => s.kind === 'email')).toMatchObject([
+      { event: 'delivered', emailStatus: 'delivered' },
+    ]);
     expect(after!.steps.filter((s) => s.kind === 'completed')).toHaveLength(2);
     // That write is a call of its own, packed in beside the trace as well.
-    await vi.waitFor(async () => expect((await reader.load([enrollmentKey(id)]))[0]!.calls?.map((c) => `${c.queue}:${c.attempt}`)).toEqual(['crm-contacts:1', 'email-status:1', 'email-welcome:1']), SETTLE);
-    await vi.waitFor(async () => expect(await packedOnly(t.redis, reader.keys.calls(enrollmentKey(id)))).toBe(true), SETTLE);
+    await vi.waitFor(
+      async () =>
+        expect((await reader.load([enrollmentKey(id)]))[0]!.calls?.map((c) => `${c.queue}:${c.attempt}`)).toEqual([
+          'crm-contacts:1',
+          'email-status:1',
+          'email-welcome:1',
+        ]),
+      SETTLE,
+    );
+    await vi.waitFor(
+      async () => expect(await packedOnly(t.redis, reader.keys.calls(enrollmentKey(id)))).toBe(true),
+      SETTLE,
+    );
   });
 });

@@ -35,7 +35,13 @@ async function traceDump(): Promise<string> {
 // A service (and queue prefix) per test: each sets up the events it looks at, so tests pass alone and in any order.
 beforeEach(async () => {
   t = await startTestService({ JOB_ATTEMPTS: '3', JOB_BACKOFF_MS: '10' });
-  search = new TraceSearch({ redis: t.redis, config: t.config, queues: openQueues(t.redis, t.config), quarantine: new Quarantine(t.redis, t.config.redis.prefix, 100), links: adminLinks });
+  search = new TraceSearch({
+    redis: t.redis,
+    config: t.config,
+    queues: openQueues(t.redis, t.config),
+    quarantine: new Quarantine(t.redis, t.config.redis.prefix, 100),
+    links: adminLinks,
+  });
 });
 afterEach(async () => t.stop());
 
@@ -76,7 +82,9 @@ describe('the trace of an accepted event', () => {
     const again = await t.post(fixture('course.student_enroll'));
     expect(again.status).toBe(200);
     const [journey] = await search.find('enroll_123456');
-    expect(journey!.steps).toEqual([expect.objectContaining({ kind: 'duplicate', correlationId: again.headers.get('x-request-id') })]);
+    expect(journey!.steps).toEqual([
+      expect.objectContaining({ kind: 'duplicate', correlationId: again.headers.get('x-request-id') }),
+    ]);
   });
 
   it('finds course events by course id and by plan id', async () => {
@@ -99,10 +107,24 @@ describe('the trace of an accepted event', () => {
     for (const query of ['enroll_broken', 'broken@example.com']) {
       const [journey, ...more] = await search.find(query);
       expect(more).toEqual([]);
-      expect(journey!.header).toMatchObject({ eventType: 'course.student_enroll', enrollmentId: 'enroll_broken', queues: [], studentEmail: 'b***@example.com' });
-      expect(journey!.steps).toEqual([expect.objectContaining({ kind: 'quarantined', error: expect.stringMatching(/^422: .*created_at/) })]);
+      expect(journey!.header).toMatchObject({
+        eventType: 'course.student_enroll',
+        enrollmentId: 'enroll_broken',
+        queues: [],
+        studentEmail: 'b***@example.com',
+      });
+      expect(journey!.steps).toEqual([
+        expect.objectContaining({ kind: 'quarantined', error: expect.stringMatching(/^422: .*created_at/) }),
+      ]);
       const id = journey!.header!.quarantineId!;
-      expect(journey!.now).toEqual([{ queue: 'quarantine', state: 'quarantine', detail: expect.stringMatching(/created_at/), url: `/admin/api/quarantine/${id}` }]);
+      expect(journey!.now).toEqual([
+        {
+          queue: 'quarantine',
+          state: 'quarantine',
+          detail: expect.stringMatching(/created_at/),
+          url: `/admin/api/quarantine/${id}`,
+        },
+      ]);
     }
     // An unsigned body is kept in quarantine too, but never indexed: anyone could have sent it.
     const forged = fixture('course.student_enroll');
@@ -127,12 +149,16 @@ describe('the trace of an accepted event', () => {
     const hasher = await resolvePiiHasher(t.redis, t.config.redis.prefix);
     expect(hasher.hash(EMAIL)).toMatch(/^[0-9a-f]{64}$/);
     const day = new DayIndex(t.config.redis.prefix, t.config.trace.retentionDays);
-    expect(await t.redis.hgetall(day.emailKey(dayOf(Date.now())))).toEqual({ [shortEmailHash(hasher.hash(EMAIL))]: 'enroll-enroll_123456' });
+    expect(await t.redis.hgetall(day.emailKey(dayOf(Date.now())))).toEqual({
+      [shortEmailHash(hasher.hash(EMAIL))]: 'enroll-enroll_123456',
+    });
     for (const key of await t.redis.keys(`${t.config.redis.prefix}:cs:trace*`)) {
       const ttl = await t.redis.ttl(key);
       expect(ttl).toBeGreaterThan(29 * 86_400);
       // A day's index expires whole once its last entry is 30 days old.
-      expect(ttl).toBeLessThanOrEqual(key.includes(':cs:trace-idx:') ? day.expireAt(Date.now()) - Math.floor(Date.now() / 1000) : 30 * 86_400);
+      expect(ttl).toBeLessThanOrEqual(
+        key.includes(':cs:trace-idx:') ? day.expireAt(Date.now()) - Math.floor(Date.now() / 1000) : 30 * 86_400,
+      );
     }
   });
 
@@ -154,7 +180,9 @@ describe('course-sync trace', () => {
     const res = await runCli(['trace', 'enroll_123456'], env());
     expect(res.code).toBe(0);
     const lines = res.stdout.trim().split('\n');
-    expect(lines[0]).toBe('enroll-enroll_123456  course.student_enroll  enrollment enroll_123456 · course course_789012 · s***@example.com');
+    expect(lines[0]).toBe(
+      'enroll-enroll_123456  course.student_enroll  enrollment enroll_123456 · course course_789012 · s***@example.com',
+    );
     expect(lines[1]).toMatch(/^ {2}\S+Z {2}receiver {7}received → crm-contacts, email-welcome {2}\(request [\w-]+\)$/);
     expect(lines[2]).toMatch(/receiver\s+duplicate delivery answered 200 duplicate/);
     expect(lines.at(-1)).toBe('  now: crm-contacts waiting · email-welcome waiting');
@@ -188,13 +216,24 @@ describe('the tracer', () => {
   let search: TraceSearch;
   beforeAll(async () => {
     t = await startTestService({ JOB_ATTEMPTS: '3', JOB_BACKOFF_MS: '10' });
-    search = new TraceSearch({ redis: t.redis, config: t.config, queues: openQueues(t.redis, t.config), links: adminLinks });
+    search = new TraceSearch({
+      redis: t.redis,
+      config: t.config,
+      queues: openQueues(t.redis, t.config),
+      links: adminLinks,
+    });
   });
   afterAll(async () => t.stop());
 
   it('records each failed attempt with its error and the dead letter with every error', async () => {
     const rig = deadLetterRig(t.config, t.service.redisUrl);
-    const tracer = new Tracer({ config: t.config, log: createLogger('silent'), connect: () => new Redis(t.service.redisUrl, { maxRetriesPerRequest: null }), redis: rig.redis, queues: rig.queues });
+    const tracer = new Tracer({
+      config: t.config,
+      log: createLogger('silent'),
+      connect: () => new Redis(t.service.redisUrl, { maxRetriesPerRequest: null }),
+      redis: rig.redis,
+      queues: rig.queues,
+    });
     await tracer.start();
     try {
       const event = fixture('course.student_enroll');
@@ -203,9 +242,16 @@ describe('the tracer', () => {
       const worker = rig.work(QUEUES.contacts, async (job) => {
         throw new Error(`HubSpot answered 503 #${job.attemptsMade + 1}`);
       });
-      await vi.waitFor(async () => expect(await rig.deadLetters.get(QUEUES.contacts, 'enroll-enroll_doomed')).toBeTruthy(), { timeout: 15_000 });
+      await vi.waitFor(
+        async () => expect(await rig.deadLetters.get(QUEUES.contacts, 'enroll-enroll_doomed')).toBeTruthy(),
+        { timeout: 15_000 },
+      );
       await worker.close();
-      await vi.waitFor(async () => expect((await search.find('enroll_doomed'))[0]!.steps.map((s) => s.kind)).toContain('dead-lettered'), { timeout: 15_000 });
+      await vi.waitFor(
+        async () =>
+          expect((await search.find('enroll_doomed'))[0]!.steps.map((s) => s.kind)).toContain('dead-lettered'),
+        { timeout: 15_000 },
+      );
       await tracer.settled();
 
       const [journey] = await search.find('enroll_doomed');
@@ -216,12 +262,22 @@ describe('the tracer', () => {
         ['failed', 3, 'HubSpot answered 503 #3'],
         ['dead-lettered', 3, undefined],
       ]);
-      expect(steps[3]!.errors!.map((e) => e.message)).toEqual(['HubSpot answered 503 #1', 'HubSpot answered 503 #2', 'HubSpot answered 503 #3']);
+      expect(steps[3]!.errors!.map((e) => e.message)).toEqual([
+        'HubSpot answered 503 #1',
+        'HubSpot answered 503 #2',
+        'HubSpot answered 503 #3',
+      ]);
       expect(steps.slice(0, 3).every((s) => typeof s.durationMs === 'number')).toBe(true);
-      expect(journey!.now[0]).toMatchObject({ queue: QUEUES.contacts, state: 'dead letter', url: '/admin/queues/queue/crm-contacts-dlq/enroll-enroll_doomed' });
+      expect(journey!.now[0]).toMatchObject({
+        queue: QUEUES.contacts,
+        state: 'dead letter',
+        url: '/admin/queues/queue/crm-contacts-dlq/enroll-enroll_doomed',
+      });
       expect(journey!.now[1]).toMatchObject({ queue: QUEUES.email, state: 'waiting' });
       const text = formatJourney(journey!).join('\n');
-      expect(text).toContain('dead-lettered (attempt 3) after 3 error(s) [1] HubSpot answered 503 #1 [2] HubSpot answered 503 #2 [3] HubSpot answered 503 #3');
+      expect(text).toContain(
+        'dead-lettered (attempt 3) after 3 error(s) [1] HubSpot answered 503 #1 [2] HubSpot answered 503 #2 [3] HubSpot answered 503 #3',
+      );
 
       // Counted once per attempt, in the minute it happened.
       const stats = await t.redis.keys(`${t.config.redis.prefix}:cs:stats:crm-contacts:m:*`);
@@ -230,8 +286,14 @@ describe('the tracer', () => {
       expect([sum('retried'), sum('failed')]).toEqual([2, 1]);
 
       // Replayed: a step, and the job is back on its queue.
-      expect(await rig.deadLetters.replay(QUEUES.contacts, ['enroll-enroll_doomed'])).toEqual({ replayed: ['enroll-enroll_doomed'], notReplayed: [] });
-      await vi.waitFor(async () => expect((await search.find('enroll_doomed'))[0]!.steps.map((s) => s.kind)).toContain('replayed'), { timeout: 15_000 });
+      expect(await rig.deadLetters.replay(QUEUES.contacts, ['enroll-enroll_doomed'])).toEqual({
+        replayed: ['enroll-enroll_doomed'],
+        notReplayed: [],
+      });
+      await vi.waitFor(
+        async () => expect((await search.find('enroll_doomed'))[0]!.steps.map((s) => s.kind)).toContain('replayed'),
+        { timeout: 15_000 },
+      );
       expect((await search.find('enroll_doomed'))[0]!.now[0]).toMatchObject({ state: 'waiting' });
     } finally {
       await tracer.close();
@@ -241,7 +303,13 @@ describe('the tracer', () => {
 
   it('runs in one worker process at a time; another takes over when it stops', async () => {
     const make = () =>
-      new Tracer({ config: t.config, log: createLogger('silent'), connect: () => new Redis(t.service.redisUrl, { maxRetriesPerRequest: null }), redis: t.redis, queues: openQueues(t.redis, t.config) });
+      new Tracer({
+        config: t.config,
+        log: createLogger('silent'),
+        connect: () => new Redis(t.service.redisUrl, { maxRetriesPerRequest: null }),
+        redis: t.redis,
+        queues: openQueues(t.redis, t.config),
+      });
     const first = make();
     const second = make();
     await first.start();
@@ -254,7 +322,11 @@ describe('the tracer', () => {
       const rig = deadLetterRig(t.config, t.service.redisUrl);
       await rig.kill(QUEUES.email, ['enroll_takeover']);
       await rig.stop();
-      await vi.waitFor(async () => expect((await search.find('enroll-enroll_takeover'))[0]?.steps.map((s) => s.kind)).toContain('dead-lettered'), { timeout: 15_000 });
+      await vi.waitFor(
+        async () =>
+          expect((await search.find('enroll-enroll_takeover'))[0]?.steps.map((s) => s.kind)).toContain('dead-lettered'),
+        { timeout: 15_000 },
+      );
     } finally {
       await first.close();
       await second.close();

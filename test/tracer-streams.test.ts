@@ -21,8 +21,10 @@ afterEach(async () => {
 function held(redis: Redis, command: 'hmget' | 'xread', gate: Promise<void>): Redis {
   return new Proxy(redis, {
     get(target, prop) {
-      if (prop === command) return async (...args: unknown[]) => (await gate, (target[command] as (...a: unknown[]) => unknown)(...args));
-      if (prop === 'duplicate') return (...args: Parameters<Redis['duplicate']>) => held(target.duplicate(...args), command, gate);
+      if (prop === command)
+        return async (...args: unknown[]) => (await gate, (target[command] as (...a: unknown[]) => unknown)(...args));
+      if (prop === 'duplicate')
+        return (...args: Parameters<Redis['duplicate']>) => held(target.duplicate(...args), command, gate);
       const value = Reflect.get(target, prop, target);
       return typeof value === 'function' ? value.bind(target) : value;
     },
@@ -87,7 +89,11 @@ describe('the tracer, starting to follow the streams', () => {
     await rig.kill(QUEUES.email, ['enroll_early']);
     open();
 
-    await vi.waitFor(async () => expect((await search.find('enroll-enroll_early'))[0]?.steps.map((s) => s.kind)).toContain('dead-lettered'), SETTLE);
+    await vi.waitFor(
+      async () =>
+        expect((await search.find('enroll-enroll_early'))[0]?.steps.map((s) => s.kind)).toContain('dead-lettered'),
+      SETTLE,
+    );
   });
 });
 
@@ -101,7 +107,11 @@ describe('the tracer, reading the streams late', () => {
       return 'synced';
     });
     closers.push(() => worker.close());
-    await rig.queues.work[QUEUES.contacts].add('course.student_enroll', enrollmentJob('enroll_lagging'), { jobId: 'enroll-enroll_lagging', attempts: 2, backoff: { type: 'fixed', delay: 1 } });
+    await rig.queues.work[QUEUES.contacts].add('course.student_enroll', enrollmentJob('enroll_lagging'), {
+      jobId: 'enroll-enroll_lagging',
+      attempts: 2,
+      backoff: { type: 'fixed', delay: 1 },
+    });
 
     const steps = await vi.waitFor(async () => {
       const [journey] = await search.find('enroll-enroll_lagging');

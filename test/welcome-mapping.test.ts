@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.ts';
 import type { Enrollment } from '../src/events/types.ts';
-import { courseUrl, firstNameOf, welcomeMail, welcomeTemplateData, type WelcomeSettings } from '../src/sendgrid/welcome-mapping.ts';
+import {
+  courseUrl,
+  firstNameOf,
+  welcomeMail,
+  welcomeTemplateData,
+  type WelcomeSettings,
+} from '../src/sendgrid/welcome-mapping.ts';
 import { fixture } from './support/env.ts';
 
 const settings: WelcomeSettings = {
@@ -15,11 +21,17 @@ const withUser = (user: Partial<Enrollment['user']>, course: Partial<Enrollment[
   const e = seed();
   return { ...e, user: { ...e.user, ...user }, course: { ...e.course, ...course } };
 };
-const html = (m: ReturnType<typeof welcomeMail>) => (m.content as { type: string; value: string }[]).find((c) => c.type === 'text/html')!.value;
-const text = (m: ReturnType<typeof welcomeMail>) => (m.content as { type: string; value: string }[]).find((c) => c.type === 'text/plain')!.value;
+const html = (m: ReturnType<typeof welcomeMail>) =>
+  (m.content as { type: string; value: string }[]).find((c) => c.type === 'text/html')!.value;
+const text = (m: ReturnType<typeof welcomeMail>) =>
+  (m.content as { type: string; value: string }[]).find((c) => c.type === 'text/plain')!.value;
 
 describe('welcomeMail with a dynamic template', () => {
-  const templated = { ...settings, templateId: 'd-welcome123', courseUrlPattern: 'https://school.example.com/c/{id}/{slug}' };
+  const templated = {
+    ...settings,
+    templateId: 'd-welcome123',
+    courseUrlPattern: 'https://school.example.com/c/{id}/{slug}',
+  };
 
   it('maps the seed enrollment to template_id and dynamic_template_data', () => {
     expect(welcomeMail({ enrollment: seed() }, templated)).toEqual({
@@ -47,9 +59,17 @@ describe('welcomeMail with a dynamic template', () => {
     ['no name', withUser({ name: null }), { student_name: '', first_name: '' }],
     ['a Chinese name', withUser({ name: '王小明' }), { student_name: '王小明', first_name: '王小明' }],
     ['a name with a newline', withUser({ name: 'Ana\r\nBcc: x' }), { student_name: 'Ana Bcc: x', first_name: 'Ana' }],
-    ['no slug (the id stands in)', withUser({}, { slug: null }), { course_slug: '', course_url: 'https://school.example.com/c/course_789012/course_789012' }],
+    [
+      'no slug (the id stands in)',
+      withUser({}, { slug: null }),
+      { course_slug: '', course_url: 'https://school.example.com/c/course_789012/course_789012' },
+    ],
     ['no subtitle', withUser({}, { subtitle: undefined }), { course_subtitle: '' }],
-    ['a slug needing encoding', withUser({}, { slug: 'a b/c?d' }), { course_url: 'https://school.example.com/c/course_789012/a%20b%2Fc%3Fd' }],
+    [
+      'a slug needing encoding',
+      withUser({}, { slug: 'a b/c?d' }),
+      { course_url: 'https://school.example.com/c/course_789012/a%20b%2Fc%3Fd' },
+    ],
   ])('fills the template data for %s', (_case, enrollment, expected) => {
     expect(welcomeTemplateData(enrollment, templated)).toMatchObject(expected);
   });
@@ -57,8 +77,18 @@ describe('welcomeMail with a dynamic template', () => {
 
 describe('welcomeMail with the built-in content', () => {
   it.each<[string, WelcomeSettings['language'], RegExp, RegExp]>([
-    ['English', 'en', /^Welcome to Introduction to Programming$/, /^Hi Sample,\n\nWelcome to Introduction to Programming!\nLearn the basics of coding\n/],
-    ['Traditional Chinese', 'zh-TW', /^歡迎加入「Introduction to Programming」$/, /^Sample User，您好：\n\n歡迎加入「Introduction to Programming」！/],
+    [
+      'English',
+      'en',
+      /^Welcome to Introduction to Programming$/,
+      /^Hi Sample,\n\nWelcome to Introduction to Programming!\nLearn the basics of coding\n/,
+    ],
+    [
+      'Traditional Chinese',
+      'zh-TW',
+      /^歡迎加入「Introduction to Programming」$/,
+      /^Sample User，您好：\n\n歡迎加入「Introduction to Programming」！/,
+    ],
   ])('writes subject, text and HTML in %s', (_lang, language, subject, body) => {
     const m = welcomeMail({ enrollment: seed() }, { ...settings, language });
     expect(m.templateId).toBeUndefined();
@@ -72,10 +102,25 @@ describe('welcomeMail with the built-in content', () => {
   });
 
   it.each<[string, Enrollment, string[], string[]]>([
-    ['<script> in the name', withUser({ name: '<script>alert(1)</script> Lee' }), ['Hi &lt;script&gt;alert(1)&lt;/script&gt;,'], ['<script>']],
-    ['markup in the course name', withUser({}, { name: 'C++ & <b>Rust</b>' }), ['C++ &amp; &lt;b&gt;Rust&lt;/b&gt;'], ['<b>Rust</b>']],
-    ['a quote in the slug', withUser({}, { slug: 'x"onmouseover="alert(1)' }), ['href="https://school.example.com/courses/x%22onmouseover%3D%22alert(1)"'], ['"onmouseover']],
-    ["an apostrophe in the name", withUser({ name: "O'Brien" }), ['Hi O&#39;Brien,'], ["O'Brien"]],
+    [
+      '<script> in the name',
+      withUser({ name: '<script>alert(1)</script> Lee' }),
+      ['Hi &lt;script&gt;alert(1)&lt;/script&gt;,'],
+      ['<script>'],
+    ],
+    [
+      'markup in the course name',
+      withUser({}, { name: 'C++ & <b>Rust</b>' }),
+      ['C++ &amp; &lt;b&gt;Rust&lt;/b&gt;'],
+      ['<b>Rust</b>'],
+    ],
+    [
+      'a quote in the slug',
+      withUser({}, { slug: 'x"onmouseover="alert(1)' }),
+      ['href="https://school.example.com/courses/x%22onmouseover%3D%22alert(1)"'],
+      ['"onmouseover'],
+    ],
+    ['an apostrophe in the name', withUser({ name: "O'Brien" }), ['Hi O&#39;Brien,'], ["O'Brien"]],
   ])('escapes %s in the HTML body', (_case, enrollment, present, absent) => {
     const body = html(welcomeMail({ enrollment }, settings));
     for (const s of present) expect(body).toContain(s);
@@ -90,8 +135,12 @@ describe('welcomeMail with the built-in content', () => {
 
   it('greets a student without a name', () => {
     expect(text(welcomeMail({ enrollment: withUser({ name: '' }) }, settings))).toMatch(/^Hi there,/);
-    expect(text(welcomeMail({ enrollment: withUser({ name: null }) }, { ...settings, language: 'zh-TW' }))).toMatch(/^同學，您好：/);
-    expect(welcomeMail({ enrollment: withUser({ name: '  ' }) }, settings).personalizations![0]!.to).toEqual([{ email: 'student@example.com' }]);
+    expect(text(welcomeMail({ enrollment: withUser({ name: null }) }, { ...settings, language: 'zh-TW' }))).toMatch(
+      /^同學，您好：/,
+    );
+    expect(welcomeMail({ enrollment: withUser({ name: '  ' }) }, settings).personalizations![0]!.to).toEqual([
+      { email: 'student@example.com' },
+    ]);
   });
 });
 
@@ -112,7 +161,11 @@ describe('helpers', () => {
   ])('courseUrl(%j)', (pattern, course, url) => expect(courseUrl(pattern, course)).toBe(url));
 
   it('refuses a template id that is not a dynamic template (its data would be dropped by @sendgrid/mail)', () => {
-    expect(() => loadConfig({ SENDGRID_WELCOME_TEMPLATE_ID: '13b8f94f-bcae-4ec6-b752-70d6cb59f932' })).toThrow(/SENDGRID_WELCOME_TEMPLATE_ID: must be a dynamic template id starting with "d-"/);
-    expect(loadConfig({ SENDGRID_WELCOME_TEMPLATE_ID: 'd-13b8f94fbcae4ec6' }).sendgrid.templateId).toBe('d-13b8f94fbcae4ec6');
+    expect(() => loadConfig({ SENDGRID_WELCOME_TEMPLATE_ID: '13b8f94f-bcae-4ec6-b752-70d6cb59f932' })).toThrow(
+      /SENDGRID_WELCOME_TEMPLATE_ID: must be a dynamic template id starting with "d-"/,
+    );
+    expect(loadConfig({ SENDGRID_WELCOME_TEMPLATE_ID: 'd-13b8f94fbcae4ec6' }).sendgrid.templateId).toBe(
+      'd-13b8f94fbcae4ec6',
+    );
   });
 });

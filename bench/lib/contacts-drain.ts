@@ -57,7 +57,11 @@ export async function drainContacts(ctx: BenchContext, opts: ContactDrainOptions
     const cpu = cpuMeter(ctx, workers);
     const t0 = await filled.resume();
     const ceilingSeconds = opts.limit ? total / (opts.limit * 10) : 0;
-    await waitUntil(() => contacts.size >= total, 60_000 + ceilingSeconds * 2_000, `${total} contacts in the HubSpot emulator`);
+    await waitUntil(
+      () => contacts.size >= total,
+      60_000 + ceilingSeconds * 2_000,
+      `${total} contacts in the HubSpot emulator`,
+    );
     const shares = cpu.stop();
     const drainSeconds = (Date.now() - t0) / 1000;
     const state = hs.emulator.state;

@@ -32,7 +32,13 @@ export interface BenchContext {
 }
 
 /** Starts the run's private Redis (temporary data folder, AOF everysec, noeviction). */
-export async function openContext(opts: { quick: boolean; profile: boolean; report: Report; logDir: string; profileDir: string }): Promise<BenchContext & { close(): Promise<void> }> {
+export async function openContext(opts: {
+  quick: boolean;
+  profile: boolean;
+  report: Report;
+  logDir: string;
+  profileDir: string;
+}): Promise<BenchContext & { close(): Promise<void> }> {
   const workDir = mkdtempSync(join(tmpdir(), 'course-sync-bench-'));
   const logDir = opts.logDir;
   mkdirSync(logDir, { recursive: true });

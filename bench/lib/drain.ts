@@ -23,14 +23,27 @@ export interface PausedQueue {
  * jobs of each, the enrollment in its pending record, the trace's index entries), with both
  * enrollment queues paused: only `queueName` is resumed, the other's jobs stay where they are.
  */
-export async function fillPaused(ctx: BenchContext, prefix: string, queueName: WorkQueueName, tag: string, count: number, from = 0, make: typeof enrollment = enrollment): Promise<PausedQueue> {
+export async function fillPaused(
+  ctx: BenchContext,
+  prefix: string,
+  queueName: WorkQueueName,
+  tag: string,
+  count: number,
+  from = 0,
+  make: typeof enrollment = enrollment,
+): Promise<PausedQueue> {
   const connection = new Redis(ctx.redisUrl, { maxRetriesPerRequest: null });
-  const [queue, other] = [queueName, queueName === QUEUES.email ? QUEUES.contacts : QUEUES.email].map((name) => new Queue(name, { connection, prefix }));
+  const [queue, other] = [queueName, queueName === QUEUES.email ? QUEUES.contacts : QUEUES.email].map(
+    (name) => new Queue(name, { connection, prefix }),
+  );
   await Promise.all([queue!.pause(), other!.pause()]);
   const config = ctx.config(prefix);
   const intake = new EventIntake(connection, config, new TraceWriter(connection, config));
   for (let i = 0; i < count; i += 500) {
-    const events = Array.from({ length: Math.min(500, count - i) }, (_, k) => ({ type: 'course.student_enroll' as const, data: make(tag, from + i + k) }));
+    const events = Array.from({ length: Math.min(500, count - i) }, (_, k) => ({
+      type: 'course.student_enroll' as const,
+      data: make(tag, from + i + k),
+    }));
     await Promise.all(events.map((e) => intake.accept(e, idempotencyKey(e), `bench-${e.data.id}`)));
   }
   return {
@@ -47,9 +60,18 @@ export async function fillPaused(ctx: BenchContext, prefix: string, queueName: W
 }
 
 /** Starts `count` worker processes (`course-sync start --role worker`) and waits until each has its workers running. */
-export async function startWorkerProcesses(ctx: BenchContext, name: string, env: Record<string, string>, count = 1): Promise<Child[]> {
+export async function startWorkerProcesses(
+  ctx: BenchContext,
+  name: string,
+  env: Record<string, string>,
+  count = 1,
+): Promise<Child[]> {
   const children = Array.from({ length: count }, (_, i) =>
-    spawnService(`${name}-worker${count > 1 ? i + 1 : ''}`, 'worker', { env, logDir: ctx.logDir, nodeFlags: ctx.profileFlags(`${name}-worker${i + 1}`) }),
+    spawnService(`${name}-worker${count > 1 ? i + 1 : ''}`, 'worker', {
+      env,
+      logDir: ctx.logDir,
+      nodeFlags: ctx.profileFlags(`${name}-worker${i + 1}`),
+    }),
   );
   try {
     await Promise.all(children.map((c) => waitLog(c, '"workers started"', 60_000)));
@@ -61,7 +83,11 @@ export async function startWorkerProcesses(ctx: BenchContext, name: string, env:
 }
 
 /** Polls `done` every 20 ms (or as soon as its promise settles); throws after `timeoutMs` naming `what`. */
-export async function waitUntil(done: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+export async function waitUntil(
+  done: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await done())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
@@ -74,11 +100,18 @@ export const interference = { worst: 0 };
 
 /** CPU time used by each process during a measured stretch: start() then stop() → ms per process. */
 export function cpuMeter(ctx: BenchContext, children: Child[]) {
-  const pids: Record<string, number> = { redis: ctx.redisPid, ...Object.fromEntries(children.map((c) => [c.name, c.proc.pid!])) };
+  const pids: Record<string, number> = {
+    redis: ctx.redisPid,
+    ...Object.fromEntries(children.map((c) => [c.name, c.proc.pid!])),
+  };
   const read = () => {
     const own = process.cpuUsage();
     // "bench" is this process: the load generator and the in-process emulators.
-    return { ...Object.fromEntries(Object.entries(pids).map(([n, pid]) => [n, procCpuMs(pid)])), bench: (own.user + own.system) / 1000, machine: machineBusyMs() };
+    return {
+      ...Object.fromEntries(Object.entries(pids).map(([n, pid]) => [n, procCpuMs(pid)])),
+      bench: (own.user + own.system) / 1000,
+      machine: machineBusyMs(),
+    };
   };
   const before = read();
   const t0 = Date.now();
@@ -91,11 +124,20 @@ export function cpuMeter(ctx: BenchContext, children: Child[]) {
       const after = read();
       const wall = Math.max(1, Date.now() - t0);
       const share = (ms: number) => Math.round((ms / wall) * 100) / 100;
-      const used = Object.fromEntries(Object.keys(after).map((n) => [n, (after as Record<string, number>)[n]! - (before as Record<string, number>)[n]!]));
+      const used = Object.fromEntries(
+        Object.keys(after).map((n) => [
+          n,
+          (after as Record<string, number>)[n]! - (before as Record<string, number>)[n]!,
+        ]),
+      );
       const { machine, ...ours } = used;
       const others = machine! - Object.values(ours).reduce((a, b) => a + b, 0);
       interference.worst = Math.max(interference.worst, share(others));
-      return { ...Object.fromEntries(Object.entries(ours).map(([n, ms]) => [n, share(ms)])), others: Math.max(0, share(others)), machine: share(machine!) };
+      return {
+        ...Object.fromEntries(Object.entries(ours).map(([n, ms]) => [n, share(ms)])),
+        others: Math.max(0, share(others)),
+        machine: share(machine!),
+      };
     },
   };
 }
@@ -103,6 +145,8 @@ export function cpuMeter(ctx: BenchContext, children: Child[]) {
 /** "redis 0.31, worker 0.95, others 0.02; machine 1.30 of 2 cores" — CPU shares as printed in notes. */
 export function cpuLine(shares: Record<string, number>): string {
   const { machine, ...each } = shares;
-  const parts = Object.entries(each).map(([n, s]) => `${n} ${s.toFixed(2)}`).join(', ');
+  const parts = Object.entries(each)
+    .map(([n, s]) => `${n} ${s.toFixed(2)}`)
+    .join(', ');
   return machine === undefined ? parts : `${parts}; machine ${machine.toFixed(2)} of ${availableParallelism()} cores`;
 }

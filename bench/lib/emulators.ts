@@ -2,11 +2,18 @@ import { startHubSpotEmulator, type HubSpotEmulator } from '../../src/emulators/
 import { startSendGridEmulator, type SendGridEmulator } from '../../src/emulators/sendgrid/index.ts';
 
 /** The HubSpot emulator in this process with a burst limit (undefined = none), and the env that points a service at it. */
-export async function hubspot(limit: number | undefined, budget = limit ?? 1_000_000): Promise<{ emulator: HubSpotEmulator; env: Record<string, string> }> {
+export async function hubspot(
+  limit: number | undefined,
+  budget = limit ?? 1_000_000,
+): Promise<{ emulator: HubSpotEmulator; env: Record<string, string> }> {
   const emulator = await startHubSpotEmulator({ requestsPer10s: limit });
   return {
     emulator,
-    env: { HUBSPOT_BASE_URL: emulator.url, HUBSPOT_ACCESS_TOKEN: emulator.token, HUBSPOT_REQUESTS_PER_10S: String(budget) },
+    env: {
+      HUBSPOT_BASE_URL: emulator.url,
+      HUBSPOT_ACCESS_TOKEN: emulator.token,
+      HUBSPOT_REQUESTS_PER_10S: String(budget),
+    },
   };
 }
 

@@ -9,7 +9,12 @@ export function enrollment(tag: string, i: number): Enrollment {
   const now = new Date().toISOString();
   return {
     id: `enroll-${tag}-${i}`,
-    course: { id: 'course_789012', name: 'Introduction to Programming', slug: 'intro-to-programming', subtitle: 'Learn the basics of coding' },
+    course: {
+      id: 'course_789012',
+      name: 'Introduction to Programming',
+      slug: 'intro-to-programming',
+      subtitle: 'Learn the basics of coding',
+    },
     user: { id: `user-${tag}-${i}`, name: `Bench Student${i}`, email: emailOf(tag, i), phone_number: '0912 345 678' },
     created_at: now,
     updated_at: now,

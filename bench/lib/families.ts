@@ -19,7 +19,26 @@ export interface Family {
 const empty = (): Family => ({ keys: 0, bytes: 0, byteDays: 0, keyDays: 0, lastingKeys: 0, lastingBytes: 0 });
 
 /** BullMQ's per-queue structures (not jobs): lists, sets, the meta hash, the id counter, the marker... */
-const QUEUE_PARTS = new Set(['wait', 'paused', 'active', 'completed', 'failed', 'delayed', 'prioritized', 'meta', 'id', 'marker', 'stalled', 'stalled-check', 'limiter', 'pc', 'events', 'metrics', 'repeat', 'de']);
+const QUEUE_PARTS = new Set([
+  'wait',
+  'paused',
+  'active',
+  'completed',
+  'failed',
+  'delayed',
+  'prioritized',
+  'meta',
+  'id',
+  'marker',
+  'stalled',
+  'stalled-check',
+  'limiter',
+  'pc',
+  'events',
+  'metrics',
+  'repeat',
+  'de',
+]);
 
 /**
  * The family of a key under `prefix`: `cs:<kind>` (`cs:trace-idx:<kind>` for the trace index) for
@@ -49,7 +68,12 @@ export function lifetimeLabel(family: string, config: Config): string {
   if (l.kind === 'count') return `by count: ${l.bound}`;
   if (l.kind === 'until') return `until ${l.what}`;
   const sec = l.seconds(config);
-  const span = sec >= 86_400 ? `${+(sec / 86_400).toFixed(1)} d` : sec >= 3_600 ? `${+(sec / 3_600).toFixed(1)} h` : `${Math.round(sec)} s`;
+  const span =
+    sec >= 86_400
+      ? `${+(sec / 86_400).toFixed(1)} d`
+      : sec >= 3_600
+        ? `${+(sec / 3_600).toFixed(1)} h`
+        : `${Math.round(sec)} s`;
   return l.setting ? `${span} (${l.setting})` : span;
 }
 
@@ -87,7 +111,9 @@ export function familyGrowth(before: Record<string, Family>, after: Record<strin
   for (const name of new Set([...Object.keys(before), ...Object.keys(after)])) {
     const a = after[name] ?? empty();
     const b = before[name] ?? empty();
-    out[name] = Object.fromEntries(Object.keys(a).map((k) => [k, a[k as keyof Family] - b[k as keyof Family]])) as unknown as Family;
+    out[name] = Object.fromEntries(
+      Object.keys(a).map((k) => [k, a[k as keyof Family] - b[k as keyof Family]]),
+    ) as unknown as Family;
   }
   return out;
 }

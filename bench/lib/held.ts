@@ -71,12 +71,18 @@ export function heldLines(held: Held): string[] {
   const n = (v: number) => Math.round(v).toLocaleString('en-US');
   return held.families
     .filter((f) => Math.abs(f.byteDaysWithKeys) >= 1 || Math.abs(f.bytes) >= 0.5)
-    .map((f) => `${f.name.padEnd(24)} ${n(f.bytes).padStart(6)} B ${f.keys.toFixed(2)} keys, lives ${f.lifetime}: ${n(f.byteDays)} B·d (${n(f.byteDaysWithKeys)} with key bookkeeping)`);
+    .map(
+      (f) =>
+        `${f.name.padEnd(24)} ${n(f.bytes).padStart(6)} B ${f.keys.toFixed(2)} keys, lives ${f.lifetime}: ${n(f.byteDays)} B·d (${n(f.byteDaysWithKeys)} with key bookkeeping)`,
+    );
 }
 
 /** The capacity table: enrollments a day → Redis a steady flow holds. */
 export function capacityLine(held: Held): string {
   return [1_000, 10_000, 50_000]
-    .map((perDay) => `${perDay.toLocaleString('en-US')} a day → ${(mib(held.byteDays) * perDay / 1024).toFixed(2)} GiB (${(mib(held.byteDaysWithKeys) * perDay / 1024).toFixed(2)} GiB with key bookkeeping)`)
+    .map(
+      (perDay) =>
+        `${perDay.toLocaleString('en-US')} a day → ${((mib(held.byteDays) * perDay) / 1024).toFixed(2)} GiB (${((mib(held.byteDaysWithKeys) * perDay) / 1024).toFixed(2)} GiB with key bookkeeping)`,
+    )
     .join('; ');
 }

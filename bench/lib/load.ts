@@ -29,7 +29,13 @@ export async function postEnrollments(opts: LoadOptions): Promise<Result & { sen
   const given = { duration: opts.duration, amount: opts.amount, overallRate: opts.overallRate };
   // autocannon treats a key set to undefined as given, so only defined ones are passed.
   const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
-  const result = await autocannon({ url: opts.url, connections: opts.connections, timeout: 30, requests: [request], ...defined });
+  const result = await autocannon({
+    url: opts.url,
+    connections: opts.connections,
+    timeout: 30,
+    requests: [request],
+    ...defined,
+  });
   return Object.assign(result, { sentIds: next - (opts.from ?? 0) });
 }
 

@@ -36,7 +36,11 @@ export function spawnNode(name: string, script: string, args: string[], opts: Sp
   const logFile = join(opts.logDir, `${name}.log`);
   const fd = openSync(logFile, 'a');
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...opts.env };
-  const proc = spawn(process.execPath, [...(opts.nodeFlags ?? []), script, ...args], { cwd: ROOT, env, stdio: ['ignore', fd, fd] });
+  const proc = spawn(process.execPath, [...(opts.nodeFlags ?? []), script, ...args], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', fd, fd],
+  });
   closeSync(fd);
   const child: Child = {
     name,
@@ -91,7 +95,11 @@ export function procCpuMs(pid: number): number {
 /** CPU time all processes of the machine have used so far (from /proc/stat), in ms. */
 export function machineBusyMs(): number {
   try {
-    const [, user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).map(Number);
+    const [, user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8')
+      .split('\n')[0]!
+      .trim()
+      .split(/\s+/)
+      .map(Number);
     return (user! + nice! + system! + irq! + softirq! + steal!) * 10;
   } catch {
     return 0;
@@ -102,7 +110,8 @@ export function machineBusyMs(): number {
 export async function waitHttp(url: string, child: Child, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.proc.exitCode !== null) throw new Error(`${child.name} exited (${child.proc.exitCode}):\n${tail(child.logFile)}`);
+    if (child.proc.exitCode !== null)
+      throw new Error(`${child.name} exited (${child.proc.exitCode}):\n${tail(child.logFile)}`);
     try {
       const res = await fetch(url);
       if (res.ok) return;
@@ -119,7 +128,8 @@ export async function waitLog(child: Child, text: string, timeoutMs = 30_000): P
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (readFileSync(child.logFile, 'utf8').includes(text)) return;
-    if (child.proc.exitCode !== null) throw new Error(`${child.name} exited (${child.proc.exitCode}):\n${tail(child.logFile)}`);
+    if (child.proc.exitCode !== null)
+      throw new Error(`${child.name} exited (${child.proc.exitCode}):\n${tail(child.logFile)}`);
     await sleep(100);
   }
   throw new Error(`${child.name} did not log "${text}" within ${timeoutMs} ms:\n${tail(child.logFile)}`);

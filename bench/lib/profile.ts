@@ -24,7 +24,12 @@ function area(url: string, fn: string): string {
 }
 
 /** Self time by function and by area of a .cpuprofile, largest first. */
-export function summarise(profile: CpuProfile): { total: number; functions: [string, number][]; areas: [string, number][]; inclusive: [string, number][] } {
+export function summarise(profile: CpuProfile): {
+  total: number;
+  functions: [string, number][];
+  areas: [string, number][];
+  inclusive: [string, number][];
+} {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -39,7 +44,8 @@ export function summarise(profile: CpuProfile): { total: number; functions: [str
     total += dt;
     const { functionName, url, lineNumber } = node.callFrame;
     const where = area(url, functionName || '(anonymous)');
-    const name = `${functionName || '(anonymous)'} ${url ? `${where}:${url.split('/').pop()}:${lineNumber + 1}` : ''}`.trim();
+    const name =
+      `${functionName || '(anonymous)'} ${url ? `${where}:${url.split('/').pop()}:${lineNumber + 1}` : ''}`.trim();
     fnTime.set(name, (fnTime.get(name) ?? 0) + dt);
     areaTime.set(where, (areaTime.get(where) ?? 0) + dt);
     // Inclusive time of course-sync's own functions: each counted once per sample it is on the stack.
@@ -71,9 +77,24 @@ export function summariseProfiles(dir: string, topN = 10): string[] {
     const s = all.sort((a, b) => busy(b) - busy(a))[0];
     if (!s) continue;
     const pct = (t: number) => `${((100 * t) / s.total).toFixed(1)}%`;
-    lines.push(`${name}: ${(s.total / 1e6).toFixed(1)} s sampled, busy ${pct(busy(s))}; by area: ${s.areas.slice(0, 9).map(([a, t]) => `${a} ${pct(t)}`).join(', ')}`);
-    lines.push(`${name}: course-sync functions incl. callees: ${s.inclusive.slice(0, topN).map(([f, t]) => `${f} ${pct(t)}`).join('; ')}`);
-    lines.push(`${name}: top self time: ${s.functions.slice(0, topN).map(([f, t]) => `${f} ${pct(t)}`).join('; ')}`);
+    lines.push(
+      `${name}: ${(s.total / 1e6).toFixed(1)} s sampled, busy ${pct(busy(s))}; by area: ${s.areas
+        .slice(0, 9)
+        .map(([a, t]) => `${a} ${pct(t)}`)
+        .join(', ')}`,
+    );
+    lines.push(
+      `${name}: course-sync functions incl. callees: ${s.inclusive
+        .slice(0, topN)
+        .map(([f, t]) => `${f} ${pct(t)}`)
+        .join('; ')}`,
+    );
+    lines.push(
+      `${name}: top self time: ${s.functions
+        .slice(0, topN)
+        .map(([f, t]) => `${f} ${pct(t)}`)
+        .join('; ')}`,
+    );
   }
   return lines;
 }

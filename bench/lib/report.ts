@@ -24,9 +24,23 @@ export class Report {
   readonly details: Record<string, unknown> = {};
 
   /** A figure compared with a baseline measured in the same run; passes when ratio ≥ minRatio or ≤ maxRatio (when given). */
-  baseline(scenario: string, metric: string, value: number, unit: string, label: string, base: number, minRatio?: number, maxRatio?: number): Row {
+  baseline(
+    scenario: string,
+    metric: string,
+    value: number,
+    unit: string,
+    label: string,
+    base: number,
+    minRatio?: number,
+    maxRatio?: number,
+  ): Row {
     const ratio = base > 0 ? value / base : NaN;
-    const goal = minRatio !== undefined ? `≥ ${minRatio.toFixed(2)}` : maxRatio !== undefined ? `≤ ${maxRatio.toFixed(2)}` : undefined;
+    const goal =
+      minRatio !== undefined
+        ? `≥ ${minRatio.toFixed(2)}`
+        : maxRatio !== undefined
+          ? `≤ ${maxRatio.toFixed(2)}`
+          : undefined;
     const pass = minRatio !== undefined ? ratio >= minRatio : maxRatio !== undefined ? ratio <= maxRatio : undefined;
     return this.add({ scenario, metric, value, unit, versus: `${label} ${fmt(base)} ${unit}`, ratio, goal, pass });
   }
@@ -35,7 +49,16 @@ export class Report {
   target(scenario: string, metric: string, value: number, unit: string, kind: 'min' | 'max', target: number): Row {
     const op = kind === 'min' ? '≥' : '≤';
     const pass = kind === 'min' ? value >= target : value <= target;
-    return this.add({ scenario, metric, value, unit, versus: `target ${op} ${fmt(target)} ${unit}`, ratio: target > 0 ? value / target : undefined, goal: `${op} 1.00`, pass });
+    return this.add({
+      scenario,
+      metric,
+      value,
+      unit,
+      versus: `target ${op} ${fmt(target)} ${unit}`,
+      ratio: target > 0 ? value / target : undefined,
+      goal: `${op} 1.00`,
+      pass,
+    });
   }
 
   /** A figure printed for information, optionally with what it relates to. */
@@ -64,7 +87,11 @@ export class Report {
       r.pass === undefined ? 'info' : r.pass ? 'PASS' : 'MISS',
     ]);
     const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-    const line = (cells: string[]) => cells.map((c, i) => (i === 2 || i === 4 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ').trimEnd();
+    const line = (cells: string[]) =>
+      cells
+        .map((c, i) => (i === 2 || i === 4 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+        .join(' | ')
+        .trimEnd();
     const out = [line(head), widths.map((w) => '-'.repeat(w)).join('-|-'), ...body.map(line)];
     if (this.notes.length) out.push('', ...this.notes.map((n) => `[${n.scenario}] ${n.text}`));
     return out.join('\n');
@@ -73,7 +100,10 @@ export class Report {
   /** Writes rows, notes and details to `file` as JSON. */
   write(file: string, meta: Record<string, unknown>): void {
     mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, JSON.stringify({ ...meta, rows: this.rows, notes: this.notes, details: this.details }, null, 2) + '\n');
+    writeFileSync(
+      file,
+      JSON.stringify({ ...meta, rows: this.rows, notes: this.notes, details: this.details }, null, 2) + '\n',
+    );
   }
 }
 

@@ -10,10 +10,22 @@ export function contactRows(ctx: BenchContext, scenario: string, label: string, 
   const ceiling = (limit * 100) / 10;
   r.baseline(scenario, `contacts/s ${label}`, d.rate, '/s', `ceiling ${limit}×100/10s`, ceiling, 0.9);
   r.baseline(scenario, `  same, from resume (warm-up incl.) ${label}`, d.rawRate, '/s', 'ceiling', ceiling);
-  r.add({ scenario, metric: `429s / upsert calls ${label}`, value: d.tooMany, unit: `of ${d.calls}`, versus: 'target ≤ 1 % of calls', ratio: d.calls ? d.tooMany / d.calls : 0, goal: '≤ 0.01', pass: d.calls > 0 && d.tooMany / d.calls <= 0.01 });
+  r.add({
+    scenario,
+    metric: `429s / upsert calls ${label}`,
+    value: d.tooMany,
+    unit: `of ${d.calls}`,
+    versus: 'target ≤ 1 % of calls',
+    ratio: d.calls ? d.tooMany / d.calls : 0,
+    goal: '≤ 0.01',
+    pass: d.calls > 0 && d.tooMany / d.calls <= 0.01,
+  });
   r.target(scenario, `max requests in a rolling 10 s ${label}`, d.maxPer10s, 'req', 'max', limit);
   r.target(scenario, `lost contacts ${label}`, d.lost + d.deadLetters, '', 'max', 0);
-  r.note(scenario, `${label}: ${d.warm} warm-up + ${d.n} measured contacts in ${d.seconds.toFixed(1)} s; CPU share of one core: ${cpuLine(d.cpu)}`);
+  r.note(
+    scenario,
+    `${label}: ${d.warm} warm-up + ${d.n} measured contacts in ${d.seconds.toFixed(1)} s; CPU share of one core: ${cpuLine(d.cpu)}`,
+  );
 }
 
 /**

@@ -23,7 +23,11 @@ export async function endToEnd(ctx: BenchContext): Promise<void> {
   const sg = await sendgrid();
   const env = ctx.env(prefix, { ...hs.env, ...sg.env });
   const port = await freePort();
-  const receiver = spawnService('e2e-receiver', 'receiver', { env: { ...env, PORT: String(port) }, logDir: ctx.logDir, nodeFlags: ctx.profileFlags('e2e-receiver') });
+  const receiver = spawnService('e2e-receiver', 'receiver', {
+    env: { ...env, PORT: String(port) },
+    logDir: ctx.logDir,
+    nodeFlags: ctx.profileFlags('e2e-receiver'),
+  });
   const workers = await startWorkerProcesses(ctx, 'e2e', env).catch(async (err) => {
     await receiver.stop();
     throw err;
@@ -52,13 +56,19 @@ export async function endToEnd(ctx: BenchContext): Promise<void> {
     await Promise.all(sends);
     const postSeconds = (performance.now() - t0) / 1000;
     const contacts = hs.emulator.state.objects.contacts;
-    await waitUntil(() => contacts.size >= accepted.size && sg.emulator.outbox.size >= accepted.size, 60_000, 'every contact and email');
+    await waitUntil(
+      () => contacts.size >= accepted.size && sg.emulator.outbox.size >= accepted.size,
+      60_000,
+      'every contact and email',
+    );
     const shares = cpu.stop();
 
     const contactAt = new Map<string, number>();
-    for (const w of hs.emulator.state.writes) if (w.objectType === 'contacts' && !contactAt.has(w.properties.email!)) contactAt.set(w.properties.email!, w.at);
+    for (const w of hs.emulator.state.writes)
+      if (w.objectType === 'contacts' && !contactAt.has(w.properties.email!)) contactAt.set(w.properties.email!, w.at);
     const emailAt = new Map<string, number>();
-    for (const e of sg.emulator.outbox.all()) if (!emailAt.has(e.to[0]!.email)) emailAt.set(e.to[0]!.email, Date.parse(e.acceptedAt));
+    for (const e of sg.emulator.outbox.all())
+      if (!emailAt.has(e.to[0]!.email)) emailAt.set(e.to[0]!.email, Date.parse(e.acceptedAt));
     const toContact: number[] = [];
     const toEmail: number[] = [];
     for (const [email, at] of accepted) {
@@ -74,8 +84,19 @@ export async function endToEnd(ctx: BenchContext): Promise<void> {
     r.target(S, '202 → contact upserted p99', percentile(toContact, 99), 'ms', 'max', 2_000);
     r.info(S, '202 → email accepted p50', percentile(toEmail, 50), 'ms');
     r.target(S, '202 → email accepted p99', percentile(toEmail, 99), 'ms', 'max', 1_000);
-    r.note(S, `${accepted.size} enrollments at ${rate}/s for ${seconds} s; latency targets are this bench's reading of "within seconds" (issue 3): contact p99 ≤ 2 s, email p99 ≤ 1 s. CPU share of one core: ${cpuLine(shares)}`);
-    r.details.e2e = { n, accepted: accepted.size, refused, postSeconds, contactMs: summary(toContact), emailMs: summary(toEmail), cpu: shares };
+    r.note(
+      S,
+      `${accepted.size} enrollments at ${rate}/s for ${seconds} s; latency targets are this bench's reading of "within seconds" (issue 3): contact p99 ≤ 2 s, email p99 ≤ 1 s. CPU share of one core: ${cpuLine(shares)}`,
+    );
+    r.details.e2e = {
+      n,
+      accepted: accepted.size,
+      refused,
+      postSeconds,
+      contactMs: summary(toContact),
+      emailMs: summary(toEmail),
+      cpu: shares,
+    };
   } finally {
     await Promise.all([receiver, ...workers].map((c) => c.stop()));
     await hs.emulator.close();
@@ -84,5 +105,10 @@ export async function endToEnd(ctx: BenchContext): Promise<void> {
 }
 
 function summary(values: number[]) {
-  return { p50: percentile(values, 50), p90: percentile(values, 90), p99: percentile(values, 99), max: Math.max(...values) };
+  return {
+    p50: percentile(values, 50),
+    p90: percentile(values, 90),
+    p99: percentile(values, 99),
+    max: Math.max(...values),
+  };
 }

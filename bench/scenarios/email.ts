@@ -19,7 +19,11 @@ export async function email(ctx: BenchContext): Promise<void> {
   try {
     const cpu = cpuMeter(ctx, workers);
     const t0 = await filled.resume();
-    await waitUntil(() => sg.emulator.outbox.size >= n, ctx.quick ? 60_000 : 120_000, `${n} emails in the SendGrid outbox`);
+    await waitUntil(
+      () => sg.emulator.outbox.size >= n,
+      ctx.quick ? 60_000 : 120_000,
+      `${n} emails in the SendGrid outbox`,
+    );
     const shares = cpu.stop();
     const emails = sg.emulator.outbox.all();
     const last = Math.max(...emails.map((e) => Date.parse(e.acceptedAt)));
@@ -27,7 +31,8 @@ export async function email(ctx: BenchContext): Promise<void> {
     // Give late duplicates a moment to show up before counting.
     await new Promise((ok) => setTimeout(ok, 500));
     const perEnrollment = new Map<string, number>();
-    for (const e of sg.emulator.outbox.all()) perEnrollment.set(e.customArgs.enrollment_id!, (perEnrollment.get(e.customArgs.enrollment_id!) ?? 0) + 1);
+    for (const e of sg.emulator.outbox.all())
+      perEnrollment.set(e.customArgs.enrollment_id!, (perEnrollment.get(e.customArgs.enrollment_id!) ?? 0) + 1);
     const duplicates = [...perEnrollment.values()].reduce((sum, c) => sum + (c - 1), 0);
     const missing = n - perEnrollment.size;
     await Promise.all(workers.map((w) => w.stop()));
@@ -40,7 +45,15 @@ export async function email(ctx: BenchContext): Promise<void> {
     r.target(S, 'enrollments without email', missing, '', 'max', 0);
     r.target(S, `completed jobs kept after ${n / 1000}k`, completed, 'jobs', 'max', keep);
     r.note(S, `CPU (share of one core) during the drain: ${cpuLine(shares)}`);
-    r.details.email = { n, seconds, requests: sg.emulator.requests.length, duplicates, missing, completed, cpu: shares };
+    r.details.email = {
+      n,
+      seconds,
+      requests: sg.emulator.requests.length,
+      duplicates,
+      missing,
+      completed,
+      cpu: shares,
+    };
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
     await filled.close();

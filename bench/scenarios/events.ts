@@ -17,7 +17,15 @@ function batch(first: number, perBatch: number): string {
   for (let i = first; i < first + perBatch / 5; i++) {
     const id = `bench_ev_${i}`;
     for (const event of ['processed', 'deferred', 'delivered', 'open', 'click']) {
-      events.push({ email: `${id}@example.com`, timestamp: Math.floor(Date.now() / 1000), event, sg_event_id: randomBytes(16).toString('base64url'), sg_message_id: `msg${i}.filter0001.0`, enrollment_id: id, course_id: 'course_789012' });
+      events.push({
+        email: `${id}@example.com`,
+        timestamp: Math.floor(Date.now() / 1000),
+        event,
+        sg_event_id: randomBytes(16).toString('base64url'),
+        sg_message_id: `msg${i}.filter0001.0`,
+        enrollment_id: id,
+        course_id: 'course_789012',
+      });
     }
   }
   events.sort(() => Math.random() - 0.5);
@@ -37,12 +45,20 @@ export async function events(ctx: BenchContext): Promise<void> {
   const hs = await hubspot(undefined, 190);
   const env = ctx.env(prefix, { ...hs.env, SENDGRID_WEBHOOK_PUBLIC_KEY: keys.publicKey });
   const port = await freePort();
-  const receiver = spawnService('events-receiver', 'receiver', { env: { ...env, PORT: String(port) }, logDir: ctx.logDir, nodeFlags: ctx.profileFlags('events-receiver') });
+  const receiver = spawnService('events-receiver', 'receiver', {
+    env: { ...env, PORT: String(port) },
+    logDir: ctx.logDir,
+    nodeFlags: ctx.profileFlags('events-receiver'),
+  });
   try {
     await waitHttp(`http://127.0.0.1:${port}/healthz`, receiver);
     const bodies = Array.from({ length: batches }, (_, b) => batch(b * (BATCH / 5), BATCH));
     const post = async (body: string) => {
-      const res = await fetch(`http://127.0.0.1:${port}/webhooks/sendgrid`, { method: 'POST', headers: { 'content-type': 'application/json', ...signedEventHeaders(keys.privateKey, body) }, body });
+      const res = await fetch(`http://127.0.0.1:${port}/webhooks/sendgrid`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...signedEventHeaders(keys.privateKey, body) },
+        body,
+      });
       await res.arrayBuffer();
       return res.status;
     };
@@ -58,19 +74,35 @@ export async function events(ctx: BenchContext): Promise<void> {
     const requestsBefore = hs.emulator.state.requestsTo('/contacts/batch/upsert').length;
     const workers = await startWorkerProcesses(ctx, 'events', env);
     try {
-      const written = () => [...hs.emulator.state.objects.contacts.values()].filter((c) => c.properties[STATUS_PROPERTY] === 'delivered').length;
-      await waitUntil(() => written() >= enrollments, ctx.quick ? 120_000 : 240_000, `${enrollments} contacts with the status delivered`);
+      const written = () =>
+        [...hs.emulator.state.objects.contacts.values()].filter((c) => c.properties[STATUS_PROPERTY] === 'delivered')
+          .length;
+      await waitUntil(
+        () => written() >= enrollments,
+        ctx.quick ? 120_000 : 240_000,
+        `${enrollments} contacts with the status delivered`,
+      );
     } finally {
       await Promise.all(workers.map((w) => w.stop()));
     }
-    const statusRequests = hs.emulator.state.requestsTo('/contacts/batch/upsert').slice(requestsBefore).filter((r) => (r.body as { inputs: { properties: Record<string, string> }[] }).inputs.some((i) => STATUS_PROPERTY in i.properties)).length;
+    const statusRequests = hs.emulator.state
+      .requestsTo('/contacts/batch/upsert')
+      .slice(requestsBefore)
+      .filter((r) =>
+        (r.body as { inputs: { properties: Record<string, string> }[] }).inputs.some(
+          (i) => STATUS_PROPERTY in i.properties,
+        ),
+      ).length;
     const left = await ctx.redis.llen(`${prefix}:${QUEUES.emailEvents}:wait`);
 
     const r = ctx.report;
     r.target(S, `events/s taken in (batches of ${BATCH}, signed)`, (batches * BATCH) / seconds, '/s', 'min', 5_000);
     r.target(S, 'batches not answered 200', failed, '', 'max', 0);
     r.target(S, 'HubSpot requests per 1,000 status changes', (statusRequests * 1000) / enrollments, 'req', 'max', 12);
-    r.note(S, `${batches} batches of ${BATCH} events for ${enrollments} enrollments in ${seconds.toFixed(1)} s; receiver CPU (share of one core): ${cpuLine(shares)}; ${statusRequests} status upserts; ${left} batches left waiting`);
+    r.note(
+      S,
+      `${batches} batches of ${BATCH} events for ${enrollments} enrollments in ${seconds.toFixed(1)} s; receiver CPU (share of one core): ${cpuLine(shares)}; ${statusRequests} status upserts; ${left} batches left waiting`,
+    );
     r.details.events = { enrollments, batches, seconds, statusRequests, failed, cpu: shares };
   } finally {
     await receiver.stop();

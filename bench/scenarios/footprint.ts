@@ -37,7 +37,11 @@ export async function footprint(ctx: BenchContext): Promise<void> {
   await conn.quit();
 
   const port = await freePort();
-  const child = spawnService('footprint-receiver', 'receiver', { env: ctx.env(prefix, { PORT: String(port) }), logDir: ctx.logDir, nodeFlags: ctx.profileFlags('footprint-receiver') });
+  const child = spawnService('footprint-receiver', 'receiver', {
+    env: ctx.env(prefix, { PORT: String(port) }),
+    logDir: ctx.logDir,
+    nodeFlags: ctx.profileFlags('footprint-receiver'),
+  });
   try {
     await waitHttp(`http://127.0.0.1:${port}/healthz`, child);
     const idle = child.memory().rss;
@@ -57,12 +61,14 @@ export async function footprint(ctx: BenchContext): Promise<void> {
     const accepted = statuses['202'] ?? 0;
     const perEvent = ((await usedMemory(ctx.redis)) - mem0) / accepted;
     const families = await countFamilies(ctx.redis, prefix);
-    const waiting = await Promise.all([QUEUES.contacts, QUEUES.email].map(async (name) => {
-      const q = new Queue(name, { connection: ctx.redis, prefix });
-      const c = await q.getWaitingCount();
-      await q.close();
-      return c;
-    }));
+    const waiting = await Promise.all(
+      [QUEUES.contacts, QUEUES.email].map(async (name) => {
+        const q = new Queue(name, { connection: ctx.redis, prefix });
+        const c = await q.getWaitingCount();
+        await q.close();
+        return c;
+      }),
+    );
 
     const r = ctx.report;
     r.target(S, 'events queued (202) of posted', accepted, 'events', 'min', n);
@@ -71,9 +77,26 @@ export async function footprint(ctx: BenchContext): Promise<void> {
     r.info(S, 'queued events per GiB of Redis', 2 ** 30 / perEvent, 'events');
     r.baseline(S, `receiver peak RSS at ${n / 1000}k queued`, peak / 2 ** 20, 'MiB', 'idle receiver', idle / 2 ** 20);
     r.baseline(S, 'receiver RSS peak, 2nd half of load', secondHalf / 2 ** 20, 'MiB', '1st half', firstHalf / 2 ** 20);
-    r.note(S, `posted ${n} at ${Math.round(result.requests.total / result.duration)} req/s; CPU share of one core: ${cpuLine(shares)}`);
-    r.note(S, `queued, per enrollment by family (MEMORY USAGE, without Redis' per-key bookkeeping): ${familyLine(families, accepted)}`);
-    r.details.footprint = { families, posted: n, statuses, redisBytesPerEvent: perEvent, baselineBytesPerJob: basePerEvent, idleRss: idle, peakRss: peak, rssSamples: samples, waiting, postRate: result.requests.total / result.duration };
+    r.note(
+      S,
+      `posted ${n} at ${Math.round(result.requests.total / result.duration)} req/s; CPU share of one core: ${cpuLine(shares)}`,
+    );
+    r.note(
+      S,
+      `queued, per enrollment by family (MEMORY USAGE, without Redis' per-key bookkeeping): ${familyLine(families, accepted)}`,
+    );
+    r.details.footprint = {
+      families,
+      posted: n,
+      statuses,
+      redisBytesPerEvent: perEvent,
+      baselineBytesPerJob: basePerEvent,
+      idleRss: idle,
+      peakRss: peak,
+      rssSamples: samples,
+      waiting,
+      postRate: result.requests.total / result.duration,
+    };
   } finally {
     await child.stop();
   }

@@ -62,8 +62,18 @@ export async function ingest(ctx: BenchContext): Promise<void> {
     }
   };
 
-  const bare = await run('bare202', (port) => spawnTs('ingest-bare-202', 'bench/servers/bare-koa.ts', ['202'], { env: ctx.env('bench-b202', { PORT: String(port) }), logDir: ctx.logDir }));
-  const add = await run('queueadd', (port) => spawnTs('ingest-queue-add', 'bench/servers/bare-koa.ts', ['queue-add'], { env: ctx.env('bench-badd', { PORT: String(port) }), logDir: ctx.logDir }));
+  const bare = await run('bare202', (port) =>
+    spawnTs('ingest-bare-202', 'bench/servers/bare-koa.ts', ['202'], {
+      env: ctx.env('bench-b202', { PORT: String(port) }),
+      logDir: ctx.logDir,
+    }),
+  );
+  const add = await run('queueadd', (port) =>
+    spawnTs('ingest-queue-add', 'bench/servers/bare-koa.ts', ['queue-add'], {
+      env: ctx.env('bench-badd', { PORT: String(port) }),
+      logDir: ctx.logDir,
+    }),
+  );
   const ours = await run('receiver', (port) =>
     spawnService('ingest-receiver', 'receiver', {
       env: ctx.env('bench-ingest', { PORT: String(port) }),
@@ -81,9 +91,26 @@ export async function ingest(ctx: BenchContext): Promise<void> {
   r.baseline(S, 'queue.add req/s vs bare 202', add.rps, 'req/s', 'bare 202', bare.rps);
   r.baseline(S, 'receiver p50 latency', ours.p50, 'ms', 'queue.add', add.p50);
   r.info(S, 'bare 202 p50 / p99 latency', bare.p50, 'ms', `p99 ${bare.p99} ms`);
-  r.baseline(S, 'Redis commands per request', ours.redisCommandsPerRequest, '', 'queue.add', add.redisCommandsPerRequest);
-  r.baseline(S, 'bytes sent to Redis per request', ours.redisBytesPerRequest, 'B', 'queue.add', add.redisBytesPerRequest);
+  r.baseline(
+    S,
+    'Redis commands per request',
+    ours.redisCommandsPerRequest,
+    '',
+    'queue.add',
+    add.redisCommandsPerRequest,
+  );
+  r.baseline(
+    S,
+    'bytes sent to Redis per request',
+    ours.redisBytesPerRequest,
+    'B',
+    'queue.add',
+    add.redisBytesPerRequest,
+  );
   r.target(S, 'receiver errors + non-2xx', ours.errors, 'req', 'max', 0);
-  r.note(S, `CPU share of one core while loaded: bare 202 {${cpuLine(bare.cpu)}}; queue.add {${cpuLine(add.cpu)}}; receiver {${cpuLine(ours.cpu)}} (bench = autocannon)`);
+  r.note(
+    S,
+    `CPU share of one core while loaded: bare 202 {${cpuLine(bare.cpu)}}; queue.add {${cpuLine(add.cpu)}}; receiver {${cpuLine(ours.cpu)}} (bench = autocannon)`,
+  );
   r.details.ingest = { durationSeconds: duration, connections, bare202: bare, queueAdd: add, receiver: ours };
 }

@@ -21,7 +21,14 @@ export async function scaleOut(ctx: BenchContext): Promise<void> {
   const r = ctx.report;
   r.info(S, 'contacts/s no limit, 1 process', one.rate, '/s');
   r.baseline(S, 'contacts/s no limit, 2 processes', two.rate, '/s', '1 process', one.rate);
-  r.baseline(S, 'CPU per contact (workers + Redis), 2 procs', cpuPerContact(two), 'µs', '1 process', cpuPerContact(one));
+  r.baseline(
+    S,
+    'CPU per contact (workers + Redis), 2 procs',
+    cpuPerContact(two),
+    'µs',
+    '1 process',
+    cpuPerContact(one),
+  );
   r.target(S, 'lost contacts (no limit runs)', one.lost + one.deadLetters + two.lost + two.deadLetters, '', 'max', 0);
   r.note(S, `no limit, 1 process: CPU share of one core ${cpuLine(one.cpu)}`);
   r.note(S, `no limit, 2 processes: CPU share of one core ${cpuLine(two.cpu)}`);
@@ -30,6 +37,8 @@ export async function scaleOut(ctx: BenchContext): Promise<void> {
 
 /** CPU time (µs) the worker processes and Redis spent per contact during a drain. */
 function cpuPerContact(d: ContactDrain): number {
-  const cores = Object.entries(d.cpu).filter(([n]) => n === 'redis' || n.includes('-worker')).reduce((sum, [, s]) => sum + s, 0);
+  const cores = Object.entries(d.cpu)
+    .filter(([n]) => n === 'redis' || n.includes('-worker'))
+    .reduce((sum, [, s]) => sum + s, 0);
   return (cores * d.drainSeconds * 1e6) / (d.n + d.warm);
 }

@@ -42,7 +42,10 @@ export async function steps(ctx: BenchContext): Promise<void> {
   const signature = new WebhookSignature([BENCH_SECRET]);
   const r = ctx.report;
 
-  const verifyUs = perCall(bodies.map((b, i) => ({ b, h: headers[i]! })), ({ b, h }) => signature.verify(b, h));
+  const verifyUs = perCall(
+    bodies.map((b, i) => ({ b, h: headers[i]! })),
+    ({ b, h }) => signature.verify(b, h),
+  );
   const envelopes = bodies.map((b) => parseEnvelope(b));
   const parseUs = perCall(bodies, (b) => parseEnvelope(b));
   const validateUs = perCall(envelopes, (e) => validateEvent(e.type as EventType, e.data));
@@ -50,12 +53,27 @@ export async function steps(ctx: BenchContext): Promise<void> {
   const keyUs = perCall(events, (e) => idempotencyKey(e));
   const sink = new Writable({ write: (_chunk, _enc, done) => done() });
   const log = createLogger('info', sink);
-  const logUs = perCall(events, (e) => log.info({ method: 'POST', path: '/webhooks/loopwise', status: 202, ms: 3, correlationId: 'c0ffee00-0000-4000-8000-000000000000', eventType: e.type, key: idempotencyKey(e), outcome: 'accepted' }, 'request'));
+  const logUs = perCall(events, (e) =>
+    log.info(
+      {
+        method: 'POST',
+        path: '/webhooks/loopwise',
+        status: 202,
+        ms: 3,
+        correlationId: 'c0ffee00-0000-4000-8000-000000000000',
+        eventType: e.type,
+        key: idempotencyKey(e),
+        outcome: 'accepted',
+      },
+      'request',
+    ),
+  );
 
   const redis = new Redis(ctx.redisUrl);
   const config = ctx.config(prefix);
   const intake = new EventIntake(redis, config, new TraceWriter(redis, config));
-  const accept = (batch: LoopwiseEvent[]) => Promise.all(batch.map((e, i) => intake.accept(e, idempotencyKey(e), `bench-${i}`)));
+  const accept = (batch: LoopwiseEvent[]) =>
+    Promise.all(batch.map((e, i) => intake.accept(e, idempotencyKey(e), `bench-${i}`)));
   const turn = 50;
   const warm = events.slice(0, turn * 4);
   for (let i = 0; i < warm.length; i += turn) await accept(warm.slice(i, i + turn));
@@ -73,8 +91,31 @@ export async function steps(ctx: BenchContext): Promise<void> {
   r.info(S, 'JSON parse of the envelope', parseUs, 'µs');
   r.info(S, 'schema (yup)', validateUs, 'µs');
   r.info(S, 'idempotency key', keyUs, 'µs');
-  r.info(S, 'intake at 50 per turn (Node side)', intakeUs, 'µs', `${commands.toFixed(1)} Redis commands, ${Math.round(bytes)} B sent`);
+  r.info(
+    S,
+    'intake at 50 per turn (Node side)',
+    intakeUs,
+    'µs',
+    `${commands.toFixed(1)} Redis commands, ${Math.round(bytes)} B sent`,
+  );
   r.info(S, 'request log line', logUs, 'µs');
-  r.info(S, 'sum of the steps', verifyUs + parseUs + validateUs + keyUs + intakeUs + logUs, 'µs', 'the rest of the ingest CPU per request: HTTP, Koa, GC');
-  r.details.steps = { n, turn, verifyUs, parseUs, validateUs, keyUs, intakeUs, logUs, redisCommandsPerEvent: commands, redisBytesPerEvent: bytes };
+  r.info(
+    S,
+    'sum of the steps',
+    verifyUs + parseUs + validateUs + keyUs + intakeUs + logUs,
+    'µs',
+    'the rest of the ingest CPU per request: HTTP, Koa, GC',
+  );
+  r.details.steps = {
+    n,
+    turn,
+    verifyUs,
+    parseUs,
+    validateUs,
+    keyUs,
+    intakeUs,
+    logUs,
+    redisCommandsPerEvent: commands,
+    redisBytesPerEvent: bytes,
+  };
 }

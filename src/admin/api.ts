@@ -38,13 +38,21 @@ function workQueue(name: string): WorkQueueName {
 const SELECTION_HELP = 'Give {"all": true}, {"ids": ["<job id>", ...]} or {"cause": "<cause from /groups>"}';
 
 /** Which dead letters a replay or purge is about: all, these ids, one cause's group, or (purge) those older than a duration. */
-async function selectLetters(deadLetters: DeadLetters, queue: WorkQueueName, body: Record<string, unknown>, withAge: boolean): Promise<{ ids: string[] | 'all'; detail: string; olderThan?: string }> {
+async function selectLetters(
+  deadLetters: DeadLetters,
+  queue: WorkQueueName,
+  body: Record<string, unknown>,
+  withAge: boolean,
+): Promise<{ ids: string[] | 'all'; detail: string; olderThan?: string }> {
   const { ids, all, cause, olderThan } = body;
-  const given = [all === true, ids !== undefined, cause !== undefined, withAge && olderThan !== undefined].filter(Boolean).length;
+  const given = [all === true, ids !== undefined, cause !== undefined, withAge && olderThan !== undefined].filter(
+    Boolean,
+  ).length;
   if (given !== 1) throw new HttpError(400, withAge ? `${SELECTION_HELP} or {"olderThan": "7d"}` : SELECTION_HELP);
   if (all === true) return { ids: 'all', detail: 'all' };
   if (ids !== undefined) {
-    if (!Array.isArray(ids) || !ids.length || !ids.every((id) => typeof id === 'string' && id !== '')) throw new HttpError(400, '"ids" must be a list of job ids');
+    if (!Array.isArray(ids) || !ids.length || !ids.every((id) => typeof id === 'string' && id !== ''))
+      throw new HttpError(400, '"ids" must be a list of job ids');
     return { ids: ids as string[], detail: `${ids.length} id(s) asked` };
   }
   if (cause !== undefined) {
@@ -53,7 +61,8 @@ async function selectLetters(deadLetters: DeadLetters, queue: WorkQueueName, bod
     if (!ofCause) throw new HttpError(404, `No dead letters in ${queue} with the cause "${cause}"`);
     return { ids: ofCause, detail: `cause: ${cause.slice(0, 200)}` };
   }
-  if (typeof olderThan !== 'string') throw new HttpError(400, '"olderThan" must be a duration such as "7d", "12h" or "30m"');
+  if (typeof olderThan !== 'string')
+    throw new HttpError(400, '"olderThan" must be a duration such as "7d", "12h" or "30m"');
   let ms: number;
   try {
     ms = parseDuration(olderThan);
@@ -75,7 +84,8 @@ function brief({ body: _body, ...rest }: QuarantineEntry) {
  */
 export function adminApiRouter(deps: AdminApiDeps): Router {
   const { deadLetters, quarantine, intake, audit, log } = deps;
-  const record = (ctx: Context, entry: Omit<AuditEntry, 'at' | 'who' | 'via'>) => audit.record({ who: adminUser(ctx).name, via: 'admin-api', ...entry });
+  const record = (ctx: Context, entry: Omit<AuditEntry, 'at' | 'who' | 'via'>) =>
+    audit.record({ who: adminUser(ctx).name, via: 'admin-api', ...entry });
   const router = new Router({ prefix: '/admin/api' });
 
   router.use(async (ctx, next) => {
@@ -137,7 +147,8 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
   });
   router.post('/quarantine/replay', async (ctx) => {
     const { reason } = await jsonBody(ctx);
-    if (typeof reason !== 'string' || !reason) throw new HttpError(400, 'Give {"reason": "<reason of the entries to replay>"}');
+    if (typeof reason !== 'string' || !reason)
+      throw new HttpError(400, 'Give {"reason": "<reason of the entries to replay>"}');
     const entries = (await quarantine.list(QUARANTINE_SCAN)).filter((e) => canReplay(e) && e.reason === reason);
     if (!entries.length) throw new HttpError(404, 'No replayable quarantined webhook has that reason');
     const results = [];
@@ -148,7 +159,8 @@ export function adminApiRouter(deps: AdminApiDeps): Router {
   });
   router.post('/quarantine/:id/replay', async (ctx) => {
     const result = await replayQuarantined({ quarantine, intake, log }, ctx.params.id!);
-    if (result.status === 'replayed') await record(ctx, { action: 'quarantine replay', count: 1, detail: `entry ${result.id} → ${result.outcome}` });
+    if (result.status === 'replayed')
+      await record(ctx, { action: 'quarantine replay', count: 1, detail: `entry ${result.id} → ${result.outcome}` });
     const status = { replayed: 200, 'not-found': 404, 'not-replayable': 409, invalid: 422 }[result.status];
     ctx.status = status;
     ctx.body = result;

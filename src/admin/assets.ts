@@ -5,7 +5,13 @@ import type { Context, Middleware, Next } from 'koa';
 /** The console's own static files, served from src/admin/assets/ so no page needs inline script or style. */
 const CSS = 'text/css; charset=utf-8';
 const JS = 'text/javascript; charset=utf-8';
-const FILES: Record<string, string> = { 'admin.css': CSS, 'sandbox.css': CSS, 'overview.js': JS, 'actions.js': JS, 'bull-board-links.js': JS };
+const FILES: Record<string, string> = {
+  'admin.css': CSS,
+  'sandbox.css': CSS,
+  'overview.js': JS,
+  'actions.js': JS,
+  'bull-board-links.js': JS,
+};
 
 const loaded = Object.fromEntries(
   Object.entries(FILES).map(([name, type]) => {

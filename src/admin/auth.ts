@@ -68,11 +68,23 @@ export function resolveAdminCredentials(
 }
 
 /** How /admin is entered with this configuration; undefined when the admin area is off. */
-export function resolveAdminAccess(config: Config, log: Logger, announce?: (line: string) => void): AdminAccess | undefined {
+export function resolveAdminAccess(
+  config: Config,
+  log: Logger,
+  announce?: (line: string) => void,
+): AdminAccess | undefined {
   const d = config.dashboard;
   if (d.auth === 'proxy') {
-    log.info({ header: d.proxyUserHeader, proxies: d.proxyAllowlist, operators: d.operators.length }, 'admin sign-on through a proxy (ADMIN_AUTH=proxy)');
-    return { mode: 'proxy', header: d.proxyUserHeader, proxies: new AddressList(d.proxyAllowlist), operators: new Set(d.operators) };
+    log.info(
+      { header: d.proxyUserHeader, proxies: d.proxyAllowlist, operators: d.operators.length },
+      'admin sign-on through a proxy (ADMIN_AUTH=proxy)',
+    );
+    return {
+      mode: 'proxy',
+      header: d.proxyUserHeader,
+      proxies: new AddressList(d.proxyAllowlist),
+      operators: new Set(d.operators),
+    };
   }
   const operator = resolveAdminCredentials(config, log, announce);
   if (!operator) return undefined;

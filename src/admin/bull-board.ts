@@ -18,7 +18,15 @@ function board(queues: QueueSet, readOnly: boolean): Middleware {
   const serverAdapter = new KoaAdapter();
   serverAdapter.setBasePath(DASHBOARD_PATH);
   createBullBoard({
-    queues: queues.all().map((queue) => new BullMQAdapter(queue, { readOnlyMode: readOnly, ...(deadLetterNames.has(queue.name) ? { description: DLQ_HINT } : {}) })),
+    queues: queues
+      .all()
+      .map(
+        (queue) =>
+          new BullMQAdapter(queue, {
+            readOnlyMode: readOnly,
+            ...(deadLetterNames.has(queue.name) ? { description: DLQ_HINT } : {}),
+          }),
+      ),
     serverAdapter,
     options: { uiConfig: { boardTitle: readOnly ? 'course-sync (read-only)' : 'course-sync' } },
   });
@@ -33,8 +41,22 @@ function describeAction(path: string): { action: string; queue?: string; count?:
   const queue = decodeURIComponent(m[2]!);
   const rest = m[3]!.split('/').map(decodeURIComponent);
   // "<jobId>/retry" is one job; "retry/failed", "clean/completed", "pause", "empty" act on the queue.
-  const known = ['retry', 'clean', 'promote', 'pause', 'resume', 'empty', 'obliterate', 'add', 'concurrency', 'rate-limit', 'job-schedulers'];
-  return known.includes(rest[0]!) ? { action: rest.join(' '), queue } : { action: `${rest.slice(1).join(' ')} job ${rest[0]}`, queue, count: 1 };
+  const known = [
+    'retry',
+    'clean',
+    'promote',
+    'pause',
+    'resume',
+    'empty',
+    'obliterate',
+    'add',
+    'concurrency',
+    'rate-limit',
+    'job-schedulers',
+  ];
+  return known.includes(rest[0]!)
+    ? { action: rest.join(' '), queue }
+    : { action: `${rest.slice(1).join(' ')} job ${rest[0]}`, queue, count: 1 };
 }
 
 /**
@@ -48,7 +70,8 @@ export function dashboardMiddleware(queues: QueueSet, audit?: AuditTrail): Middl
   return async function bullBoard(ctx: Context, next: Next): Promise<void> {
     const user = (ctx.state as { admin?: AdminUser }).admin;
     await (user?.role === 'operator' ? full : readOnly)(ctx, next);
-    if (typeof ctx.body === 'string' && ctx.response.is('html')) ctx.body = ctx.body.replace('</body>', `${TRACE_LINKS}</body>`);
+    if (typeof ctx.body === 'string' && ctx.response.is('html'))
+      ctx.body = ctx.body.replace('</body>', `${TRACE_LINKS}</body>`);
     if (user?.role !== 'operator') return;
     const action = ctx.method === 'GET' || ctx.status >= 400 ? undefined : describeAction(ctx.path);
     if (action) await audit?.record({ who: user.name, via: 'bull-board', ...action });

@@ -52,26 +52,38 @@ export function renderBarChart(c: BarChart): string {
     const x = (PAD.left + i * slot + (slot - barW) / 2).toFixed(2);
     for (const s of c.bars) {
       const v = s.values[i] ?? 0;
-      if (v > 0) rects.push(`<rect class="${escapeHtml(s.className)}" x="${x}" y="${y(base + v).toFixed(2)}" width="${barW.toFixed(2)}" height="${((v / top) * PLOT_H).toFixed(2)}"><title>${escapeHtml(`${hhmm(start)} ${s.name}: ${fmt(v)}`)}</title></rect>`);
+      if (v > 0)
+        rects.push(
+          `<rect class="${escapeHtml(s.className)}" x="${x}" y="${y(base + v).toFixed(2)}" width="${barW.toFixed(2)}" height="${((v / top) * PLOT_H).toFixed(2)}"><title>${escapeHtml(`${hhmm(start)} ${s.name}: ${fmt(v)}`)}</title></rect>`,
+        );
       base += v;
     }
-    if (c.marks?.at[i]) rects.push(`<path class="mark" d="M${(PAD.left + i * slot + slot / 2).toFixed(2)} ${(y(base) - 2).toFixed(2)} l-3 -5 h6 z"><title>${escapeHtml(`${hhmm(start)} ${c.marks.name}`)}</title></path>`);
+    if (c.marks?.at[i])
+      rects.push(
+        `<path class="mark" d="M${(PAD.left + i * slot + slot / 2).toFixed(2)} ${(y(base) - 2).toFixed(2)} l-3 -5 h6 z"><title>${escapeHtml(`${hhmm(start)} ${c.marks.name}`)}</title></path>`,
+      );
   });
   const parts = [...rects];
   if (c.limit) {
     const ly = y(c.limit.value).toFixed(2);
-    parts.push(`<line class="limit" x1="${PAD.left}" x2="${W - PAD.right}" y1="${ly}" y2="${ly}"/><text class="axis" x="${W - PAD.right}" y="${(Number(ly) - 2).toFixed(2)}" text-anchor="end">${escapeHtml(`${c.limit.name} ${fmt(c.limit.value)}`)}</text>`);
+    parts.push(
+      `<line class="limit" x1="${PAD.left}" x2="${W - PAD.right}" y1="${ly}" y2="${ly}"/><text class="axis" x="${W - PAD.right}" y="${(Number(ly) - 2).toFixed(2)}" text-anchor="end">${escapeHtml(`${c.limit.name} ${fmt(c.limit.value)}`)}</text>`,
+    );
   }
   let lineNote = '';
   if (c.line) {
     const lmax = niceMax(Math.max(...c.line.values, 0));
-    const pts = c.line.values.map((v, i) => `${(PAD.left + i * slot + slot / 2).toFixed(2)},${(PAD.top + PLOT_H - (v / lmax) * PLOT_H).toFixed(2)}`);
+    const pts = c.line.values.map(
+      (v, i) => `${(PAD.left + i * slot + slot / 2).toFixed(2)},${(PAD.top + PLOT_H - (v / lmax) * PLOT_H).toFixed(2)}`,
+    );
     if (pts.length) parts.push(`<polyline class="line" points="${pts.join(' ')}"/>`);
     lineNote = ` · ${c.line.name} (line, max ${fmt(Math.max(...c.line.values, 0))})`;
   }
   const totals = c.bars.map((s) => `${fmt(s.values.reduce((a, b) => a + b, 0))} ${s.name}`).join(', ');
   const label = `${c.title}: ${totals}${c.marks?.at.some(Boolean) ? `; ${c.marks.name} in ${c.marks.at.filter(Boolean).length} bucket(s)` : ''}`;
-  const legend = c.bars.map((s) => `<span class="swatch ${escapeHtml(s.className)}"></span>${escapeHtml(s.name)}`).join(' ');
+  const legend = c.bars
+    .map((s) => `<span class="swatch ${escapeHtml(s.className)}"></span>${escapeHtml(s.name)}`)
+    .join(' ');
   return `<figure class="chart"><svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${escapeHtml(label)}" preserveAspectRatio="none"><title>${escapeHtml(label)}</title>
 <text class="axis" x="${PAD.left}" y="10">${escapeHtml(fmt(top))}</text>
 <line class="axis-line" x1="${PAD.left}" x2="${W - PAD.right}" y1="${PAD.top + PLOT_H}" y2="${PAD.top + PLOT_H}"/>

@@ -26,13 +26,18 @@ export function mappingView(hubspot: Pick<Config['hubspot'], 'contactMapping' | 
   return { spec: hubspot.contactMapping, preview: previewContact(hubspot.contactMapping, seed, hubspot.phoneRegion) };
 }
 
-const row = (cells: unknown[], head = false) => `<tr>${cells.map((c) => (head ? `<th>${escapeHtml(c)}</th>` : `<td>${escapeHtml(c)}</td>`)).join('')}</tr>`;
+const row = (cells: unknown[], head = false) =>
+  `<tr>${cells.map((c) => (head ? `<th>${escapeHtml(c)}</th>` : `<td>${escapeHtml(c)}</td>`)).join('')}</tr>`;
 
 /** The mapping and the seed enrollment's contact as HTML (every value escaped); shared by this page and the sandbox page. */
 export function mappingSection(view: MappingView): string {
-  const entries = view.spec.entries.map((e) => row([e.property, 'source' in e ? e.source : `"${e.value}" (constant)`, e.line]));
+  const entries = view.spec.entries.map((e) =>
+    row([e.property, 'source' in e ? e.source : `"${e.value}" (constant)`, e.line]),
+  );
   const preview = view.preview.ok
-    ? `<table>${row(['HubSpot contact property', 'value'], true)}${Object.entries(view.preview.properties).map(([k, v]) => row([k, v])).join('')}</table>`
+    ? `<table>${row(['HubSpot contact property', 'value'], true)}${Object.entries(view.preview.properties)
+        .map(([k, v]) => row([k, v]))
+        .join('')}</table>`
     : `<p>The seed enrollment makes no contact: ${escapeHtml(view.preview.reason)}</p>`;
   return `<section><h2>Contact mapping</h2>
 <p>From <code>${escapeHtml(view.spec.path)}</code> (HUBSPOT_CONTACT_MAPPING). course-sync keeps ${OWN_CONTACT_PROPERTIES.map((p) => `<code>${escapeHtml(p)}</code>`).join(' and ')} itself.</p>
@@ -47,6 +52,11 @@ export function contactMappingRoute(view: MappingView, sandbox: boolean): Middle
   return async (ctx: Context, next: Next) => {
     if (ctx.method !== 'GET' || ctx.path.replace(/\/+$/, '') !== CONTACT_MAPPING_PATH) return next();
     ctx.type = 'html';
-    ctx.body = renderPage({ title: 'course-sync contact mapping', user: adminUser(ctx), sandbox, body: mappingSection(view) });
+    ctx.body = renderPage({
+      title: 'course-sync contact mapping',
+      user: adminUser(ctx),
+      sandbox,
+      body: mappingSection(view),
+    });
   };
 }

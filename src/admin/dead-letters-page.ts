@@ -20,19 +20,33 @@ const SHOWN_IDS = 20;
 
 /** Where a letter's event is traced (job ids are idempotency keys, never an address). */
 export const traceUrl = (jobId: string) => `/admin?q=${encodeURIComponent(jobId)}`;
-const letterUrl = (queue: string, id: string) => `/admin/dead-letters/${encodeURIComponent(queue)}/${encodeURIComponent(id)}`;
+const letterUrl = (queue: string, id: string) =>
+  `/admin/dead-letters/${encodeURIComponent(queue)}/${encodeURIComponent(id)}`;
 
 /** Every attempt's error of a letter, then its payload, with e-mail and phone masked in both. */
 export function letterDetails(letter: DeadLetter): string {
-  const attempts = shownLetter(letter).errors.map((e) => `<li>${timeHtml(e.at)} attempt ${e.attempt}: <code>${escapeHtml(e.message)}</code></li>`).join('');
+  const attempts = shownLetter(letter)
+    .errors.map((e) => `<li>${timeHtml(e.at)} attempt ${e.attempt}: <code>${escapeHtml(e.message)}</code></li>`)
+    .join('');
   return `<ol class="attempts">${attempts}</ol>
 <p class="muted">${letter.attemptsMade} attempt(s)${letter.unrecoverable ? ', not retryable' : ''}; dead since ${timeHtml(letter.deadAt)}</p>
 <pre class="payload">${escapeHtml(JSON.stringify(maskPersonalData(letter.data), null, 2))}</pre>`;
 }
 
-function groupCard(user: AdminUser, q: QueueDeadLetters, { group, example }: QueueDeadLetters['groups'][number]): string {
+function groupCard(
+  user: AdminUser,
+  q: QueueDeadLetters,
+  { group, example }: QueueDeadLetters['groups'][number],
+): string {
   const api = (what: string) => `/admin/api/dlq/${encodeURIComponent(q.queue)}/${what}`;
-  const ids = group.ids.slice(-SHOWN_IDS).reverse().map((id) => `<li><a href="${letterUrl(q.queue, id)}">${escapeHtml(id)}</a> · <a href="${traceUrl(id)}">trace</a></li>`).join('');
+  const ids = group.ids
+    .slice(-SHOWN_IDS)
+    .reverse()
+    .map(
+      (id) =>
+        `<li><a href="${letterUrl(q.queue, id)}">${escapeHtml(id)}</a> · <a href="${traceUrl(id)}">trace</a></li>`,
+    )
+    .join('');
   const more = group.ids.length > SHOWN_IDS ? `<li class="muted">and ${group.ids.length - SHOWN_IDS} more</li>` : '';
   const n = group.count;
   return `<article class="card group" data-queue="${escapeHtml(q.queue)}" data-cause="${escapeHtml(group.cause)}">

@@ -48,7 +48,11 @@ export function adminGate({ access, throttle, metrics, log }: GateDeps): Middlew
     if (who.failed === 'wrong') {
       metrics.adminLoginFailures.inc();
       const counted = await throttle.fail(address).catch(() => undefined);
-      if (counted?.failures === 1) log.warn({ address, windowMinutes: throttle.windowMs / 60_000 }, 'failed admin login; further failures from this address in this window are counted, not logged');
+      if (counted?.failures === 1)
+        log.warn(
+          { address, windowMinutes: throttle.windowMs / 60_000 },
+          'failed admin login; further failures from this address in this window are counted, not logged',
+        );
       if (counted?.retryAfterMs) return tooMany(ctx, counted.retryAfterMs, metrics);
     }
     ctx.status = 401;

@@ -10,11 +10,14 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const READ_ONLY_POSTS = new Set(['/admin', '/admin/']);
 
 /** Content-Security-Policy of our own pages: nothing inline, nothing from elsewhere, never framed. */
-const STRICT_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+const STRICT_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 /** bull-board's UI: its own scripts only, but it sets a <base> and inline styles. */
-const BULL_BOARD_CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'self'; frame-ancestors 'none'";
+const BULL_BOARD_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'self'; frame-ancestors 'none'";
 /** The sandbox page shows the e-mails as sent, inline styles included, in sandboxed frames that run no script. */
-const SANDBOX_CSP = "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+const SANDBOX_CSP =
+  "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 export interface GuardDeps {
   /** PUBLIC_URL: the service's own origin when the Host header cannot tell it. */
@@ -42,8 +45,17 @@ export function securityHeaders(): Middleware {
   return async function adminHeaders(ctx: Context, next: Next): Promise<void> {
     if (!isAdminPath(ctx.path)) return next();
     const path = normalizedPath(ctx.path);
-    const csp = path.startsWith(DASHBOARD_PATH) ? BULL_BOARD_CSP : path.startsWith('/admin/sandbox') ? SANDBOX_CSP : STRICT_CSP;
-    ctx.set({ 'Content-Security-Policy': csp, 'X-Frame-Options': 'DENY', 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer' });
+    const csp = path.startsWith(DASHBOARD_PATH)
+      ? BULL_BOARD_CSP
+      : path.startsWith('/admin/sandbox')
+        ? SANDBOX_CSP
+        : STRICT_CSP;
+    ctx.set({
+      'Content-Security-Policy': csp,
+      'X-Frame-Options': 'DENY',
+      'X-Content-Type-Options': 'nosniff',
+      'Referrer-Policy': 'no-referrer',
+    });
     const asset = path.startsWith(`${DASHBOARD_PATH}/static/`) || path.startsWith('/admin/assets/');
     if (!asset) ctx.set('Cache-Control', 'no-store');
     await next();
@@ -104,7 +116,8 @@ export function roleGuard({ metrics }: Pick<GuardDeps, 'metrics'>): Middleware {
     if (!isAdminPath(ctx.path) || !isStateChanging(ctx)) return next();
     const path = normalizedPath(ctx.path);
     if (ctx.method === 'POST' && READ_ONLY_POSTS.has(path)) return next();
-    if (adminUser(ctx).role !== 'operator') return refuse(ctx, 403, 'Viewers may not change anything: sign in as an operator', metrics, 'role');
+    if (adminUser(ctx).role !== 'operator')
+      return refuse(ctx, 403, 'Viewers may not change anything: sign in as an operator', metrics, 'role');
     if (path.startsWith('/admin/api/') && !isJsonContentType(ctx.get('content-type'))) {
       return refuse(ctx, 415, 'Content-Type must be application/json', metrics, 'content_type');
     }

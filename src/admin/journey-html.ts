@@ -25,16 +25,26 @@ function stepLink(key: string, step: TraceStep): string {
 function stepHtml(key: string, step: TraceStep): string {
   // describeStep ends with the ids as text; they are shown as code instead.
   const ids = idsHtml(step);
-  const text = ids ? describeStep({ ...step, hubspotContactId: undefined, hubspotProductIds: undefined, sendgridMessageId: undefined }) : describeStep(step);
-  const kind = step.kind === 'failed' || step.kind === 'dead-lettered' || step.kind === 'quarantined' ? 'bad' : step.kind === 'retrying' ? 'warn' : 'ok';
+  const text = ids
+    ? describeStep({ ...step, hubspotContactId: undefined, hubspotProductIds: undefined, sendgridMessageId: undefined })
+    : describeStep(step);
+  const kind =
+    step.kind === 'failed' || step.kind === 'dead-lettered' || step.kind === 'quarantined'
+      ? 'bad'
+      : step.kind === 'retrying'
+        ? 'warn'
+        : 'ok';
   return `<li class="${kind}">${timeHtml(step.at)} <b>${escapeHtml(step.queue ?? 'receiver')}</b> ${escapeHtml(text)}${ids}${stepLink(key, step)}</li>`;
 }
 
 /** The HubSpot and SendGrid calls the event's jobs took part in (its own part of each), folded. */
 function callsHtml(j: Journey): string {
-  if (j.callsExpiredAfterDays) return `<p class="calls muted">${escapeHtml(callsExpiredText(j.callsExpiredAfterDays))}</p>`;
+  if (j.callsExpiredAfterDays)
+    return `<p class="calls muted">${escapeHtml(callsExpiredText(j.callsExpiredAfterDays))}</p>`;
   const lines = describeCalls(j.calls);
-  return lines.length ? `<details class="calls"><summary>${lines.length} HubSpot/SendGrid call(s): what was asked and answered for this record</summary><ul>${lines.map((l) => `<li><code>${escapeHtml(l)}</code></li>`).join('')}</ul></details>` : '';
+  return lines.length
+    ? `<details class="calls"><summary>${lines.length} HubSpot/SendGrid call(s): what was asked and answered for this record</summary><ul>${lines.map((l) => `<li><code>${escapeHtml(l)}</code></li>`).join('')}</ul></details>`
+    : '';
 }
 
 /** One journey as an HTML card: what it is, where each job is now (linked to bull-board), every step. */

@@ -29,8 +29,12 @@ function links(sandbox: boolean): [href: string, text: string][] {
 
 /** A console page: header with the pages and who is signed in, the content, its scripts; style from /admin/assets/admin.css. */
 export function renderPage(p: PageFrame): string {
-  const attrs = Object.entries(p.bodyAttributes ?? {}).map(([k, v]) => ` ${k}="${escapeHtml(v)}"`).join('');
-  const nav = links(p.sandbox).map(([href, text]) => `<a href="${href}">${text}</a>`).join('');
+  const attrs = Object.entries(p.bodyAttributes ?? {})
+    .map(([k, v]) => ` ${k}="${escapeHtml(v)}"`)
+    .join('');
+  const nav = links(p.sandbox)
+    .map(([href, text]) => `<a href="${href}">${text}</a>`)
+    .join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(p.title)}</title><link rel="stylesheet" href="/admin/assets/admin.css"></head><body${attrs}>
@@ -51,8 +55,17 @@ export function timeHtml(iso: string): string {
  * An action button for operators: POSTs `body` as JSON to `api` (assets/actions.js) after the
  * confirmation, then shows the answer. Viewers never get one.
  */
-export function actionButton(user: AdminUser, label: string, api: string, body: unknown, confirm: string, extra: Record<string, string> = {}): string {
+export function actionButton(
+  user: AdminUser,
+  label: string,
+  api: string,
+  body: unknown,
+  confirm: string,
+  extra: Record<string, string> = {},
+): string {
   if (user.role !== 'operator') return '';
   const data = { 'data-api': api, 'data-body': JSON.stringify(body), 'data-confirm': confirm, ...extra };
-  return `<button type="button" class="action"${Object.entries(data).map(([k, v]) => ` ${k}="${escapeHtml(v)}"`).join('')}>${escapeHtml(label)}</button>`;
+  return `<button type="button" class="action"${Object.entries(data)
+    .map(([k, v]) => ` ${k}="${escapeHtml(v)}"`)
+    .join('')}>${escapeHtml(label)}</button>`;
 }

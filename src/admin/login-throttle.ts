@@ -10,7 +10,11 @@ export interface LoginThrottleOptions {
 }
 
 // Counts a failed login; the window starts with the first. → {failures, ms left of the window}
-const FAIL = luaScript<[failuresKey: string, windowMs: number], [number, number]>(import.meta.url, 'scripts/count-login-failure.lua', 1);
+const FAIL = luaScript<[failuresKey: string, windowMs: number], [number, number]>(
+  import.meta.url,
+  'scripts/count-login-failure.lua',
+  1,
+);
 
 /**
  * Throttles password guessing on /admin: after `maxFailures` failed logins from one source address
@@ -38,7 +42,10 @@ export class LoginThrottle {
   /** Milliseconds until `address` may try again; 0 when it may now. */
   async retryAfterMs(address: string): Promise<number> {
     const key = this.key(address);
-    const [[, n], [, ttl]] = (await this.redis.multi().get(key).pttl(key).exec()) as [[unknown, string | null], [unknown, number]];
+    const [[, n], [, ttl]] = (await this.redis.multi().get(key).pttl(key).exec()) as [
+      [unknown, string | null],
+      [unknown, number],
+    ];
     return Number(n ?? 0) >= this.maxFailures ? Math.max(1, ttl) : 0;
   }
 

@@ -50,7 +50,11 @@ export function mountAdmin(deps: AdminDeps): (app: Koa) => void {
   const access = resolveAdminAccess(config, log, deps.announce);
   const throttle = new LoginThrottle(redis, config.redis.prefix);
   return (app) => {
-    const chain: Middleware[] = [securityHeaders(), crossSiteGuard({ publicUrl: config.admin.publicUrl, metrics }), adminGate({ access, throttle, metrics, log })];
+    const chain: Middleware[] = [
+      securityHeaders(),
+      crossSiteGuard({ publicUrl: config.admin.publicUrl, metrics }),
+      adminGate({ access, throttle, metrics, log }),
+    ];
     app.use(onAdminPaths(chain));
     if (!access) return;
     chain.push(roleGuard({ metrics }));
@@ -60,11 +64,18 @@ export function mountAdmin(deps: AdminDeps): (app: Koa) => void {
     const deadLetters = new DeadLetters(redis, queues, config.redis.prefix);
     chain.push(repairRoutes({ deadLetters, quarantine, sandbox: config.sandbox })); // /admin/dead-letters, /admin/quarantine
     let privacy: ReturnType<typeof openPrivacy> | undefined;
-    const api = adminApiRouter({ deadLetters, quarantine, intake, audit, log, privacy: () =>
-      (privacy ??= openPrivacy(config, redis, queues).catch((err) => {
-        privacy = undefined;
-        throw err;
-      })) });
+    const api = adminApiRouter({
+      deadLetters,
+      quarantine,
+      intake,
+      audit,
+      log,
+      privacy: () =>
+        (privacy ??= openPrivacy(config, redis, queues).catch((err) => {
+          privacy = undefined;
+          throw err;
+        })),
+    });
     chain.push(api.routes() as Middleware, api.allowedMethods() as Middleware);
     const mapping = mappingView(config.hubspot);
     chain.push(contactMappingRoute(mapping, config.sandbox)); // /admin/contact-mapping
@@ -80,7 +91,8 @@ export function mountAdmin(deps: AdminDeps): (app: Koa) => void {
 function onAdminPaths(chain: Middleware[]): Middleware {
   return (ctx, next) => {
     if (!isAdminPath(ctx.path)) return next();
-    const run = (i: number): Promise<unknown> => (i < chain.length ? Promise.resolve(chain[i]!(ctx, () => run(i + 1))) : next());
+    const run = (i: number): Promise<unknown> =>
+      i < chain.length ? Promise.resolve(chain[i]!(ctx, () => run(i + 1))) : next();
     return run(0);
   };
 }

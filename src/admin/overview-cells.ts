@@ -33,8 +33,13 @@ export function hubSpotDailyCells(d: HubSpotDailyOverview): Record<string, strin
   const when = until ? `${formatPortalTime(until, d.timeZone)} (portal time zone ${d.timeZone ?? 'unknown'})` : '';
   const n = (x: number) => x.toLocaleString('en-US');
   return {
-    'hubspot.daily.banner': d.paused ? `HubSpot daily API limit reached — HubSpot work paused until ${when}; jobs kept` : '',
-    'hubspot.daily.usage': d.usage !== undefined && d.limit ? `${n(d.usage)} of ${n(d.limit)} (${formatShare(Math.min(1, d.usage / d.limit))})` : '—',
+    'hubspot.daily.banner': d.paused
+      ? `HubSpot daily API limit reached — HubSpot work paused until ${when}; jobs kept`
+      : '',
+    'hubspot.daily.usage':
+      d.usage !== undefined && d.limit
+        ? `${n(d.usage)} of ${n(d.limit)} (${formatShare(Math.min(1, d.usage / d.limit))})`
+        : '—',
     'hubspot.daily.state': d.paused ? `reached: paused until ${when}` : 'not reached',
   };
 }
@@ -75,7 +80,8 @@ export function overviewCells(o: Overview, alerts: ActiveAlert[]): Record<string
   }
   for (const period of ['hour', 'day'] as const) {
     const e = o.email[period];
-    for (const k of ['sent', 'delivered', 'deferred', 'bounced', 'dropped', 'spamReports'] as const) cells[`email.${period}.${k}`] = String(e[k]);
+    for (const k of ['sent', 'delivered', 'deferred', 'bounced', 'dropped', 'spamReports'] as const)
+      cells[`email.${period}.${k}`] = String(e[k]);
     cells[`email.${period}.bounceRate`] = formatShare(e.bounceRate);
   }
   return cells;

@@ -86,7 +86,9 @@ export function overviewRoutes(deps: OverviewRoutesDeps): Middleware {
     }
     if (path !== '/admin' || (ctx.method !== 'GET' && ctx.method !== 'POST')) return next();
 
-    const q = (ctx.method === 'POST' ? await formQuery(ctx) : typeof ctx.query.q === 'string' ? ctx.query.q : '').trim();
+    const q = (
+      ctx.method === 'POST' ? await formQuery(ctx) : typeof ctx.query.q === 'string' ? ctx.query.q : ''
+    ).trim();
     const results = q ? searchResultsHtml(shown(q), await search.find(q, 20)) : undefined;
     ctx.type = 'html';
     ctx.body = renderAdminPage({

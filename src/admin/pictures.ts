@@ -10,7 +10,10 @@ export type Pictures = Record<string, string>;
 const field = (b: Bucket, name: string) => b.counts[name] ?? 0;
 /** Calls of one API in a bucket whose status matches. */
 const calls = (b: Bucket, api: string, status: (s: string) => boolean) =>
-  Object.entries(b.counts).reduce((n, [f, v]) => (f.startsWith(`${api}:`) && status(f.slice(api.length + 1)) ? n + v : n), 0);
+  Object.entries(b.counts).reduce(
+    (n, [f, v]) => (f.startsWith(`${api}:`) && status(f.slice(api.length + 1)) ? n + v : n),
+    0,
+  );
 const ok = (s: string) => /^2/.test(s);
 const limited = (s: string) => s === '429';
 
@@ -33,7 +36,11 @@ function sendgridChart(title: string, series: Bucket[]): string {
     bars: [
       { name: 'sent', values: series.map((b) => calls(b, 'sendgrid', ok)), className: 'ok' },
       { name: 'rate limited', values: series.map((b) => calls(b, 'sendgrid', limited)), className: 'warn' },
-      { name: 'failed', values: series.map((b) => calls(b, 'sendgrid', (s) => !ok(s) && !limited(s))), className: 'bad' },
+      {
+        name: 'failed',
+        values: series.map((b) => calls(b, 'sendgrid', (s) => !ok(s) && !limited(s))),
+        className: 'bad',
+      },
     ],
   });
 }
@@ -44,7 +51,13 @@ function sendgridChart(title: string, series: Bucket[]): string {
  * HubSpot requests per 10 s over the last 30 minutes against the budget, 429s marked; SendGrid
  * sends and failures per minute and per 15 minutes.
  */
-export async function readPictures(redis: Redis, prefix: string, hubspotBudget: number, now = Date.now(), series: SeriesRead = seriesReader(redis, new StatsKeys(prefix), now)): Promise<Pictures> {
+export async function readPictures(
+  redis: Redis,
+  prefix: string,
+  hubspotBudget: number,
+  now = Date.now(),
+  series: SeriesRead = seriesReader(redis, new StatsKeys(prefix), now),
+): Promise<Pictures> {
   const out: Pictures = {};
   await Promise.all(
     WORK_QUEUES.map(async (q) => {
@@ -53,7 +66,11 @@ export async function readPictures(redis: Redis, prefix: string, hubspotBudget: 
       out[`${q}.day`] = queueChart(`${q}, last day, per 15 minutes`, day);
     }),
   );
-  const [tens, hour, day] = await Promise.all([series('api', 's', 180), series('api', 'm', 60), series('api', 'q', 96)]);
+  const [tens, hour, day] = await Promise.all([
+    series('api', 's', 180),
+    series('api', 'm', 60),
+    series('api', 'q', 96),
+  ]);
   out['hubspot.budget'] = renderBarChart({
     title: 'HubSpot requests per 10 s, last 30 minutes',
     starts: tens.map((b) => b.start),

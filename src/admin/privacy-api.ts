@@ -14,7 +14,8 @@ import { jsonBody } from './json-body.ts';
 export type PrivacyProvider = () => Promise<PrivacyDeps>;
 
 function studentOf(value: unknown): StudentQuery {
-  if (typeof value !== 'string') throw new HttpError(400, 'Give {"student": "<e-mail address, enrollment id or user id>"}');
+  if (typeof value !== 'string')
+    throw new HttpError(400, 'Give {"student": "<e-mail address, enrollment id or user id>"}');
   try {
     return parseStudentQuery(value);
   } catch (err) {
@@ -34,18 +35,29 @@ function flag(body: Record<string, unknown>, name: string): boolean {
  * viewers): forget a student, export what is held about them, lift a suppression. Each is recorded
  * in the audit trail with kinds and counts, never the address.
  */
-export function privacyRoutes(router: Router, deps: { privacy: PrivacyProvider; record(ctx: Context, entry: Omit<AuditEntry, 'at' | 'who' | 'via'>): Promise<void> }): void {
+export function privacyRoutes(
+  router: Router,
+  deps: {
+    privacy: PrivacyProvider;
+    record(ctx: Context, entry: Omit<AuditEntry, 'at' | 'who' | 'via'>): Promise<void>;
+  },
+): void {
   router.post('/privacy/forget', async (ctx) => {
     const body = await jsonBody(ctx);
     const query = studentOf(body.student);
     const opts = { dryRun: flag(body, 'dryRun'), hubspot: flag(body, 'hubspot'), suppress: flag(body, 'suppress') };
     const privacy = await deps.privacy();
-    if (opts.hubspot && !privacy.gdprDelete) throw new HttpError(400, 'HUBSPOT_ACCESS_TOKEN is not set: HubSpot cannot be asked to delete the contact');
+    if (opts.hubspot && !privacy.gdprDelete)
+      throw new HttpError(400, 'HUBSPOT_ACCESS_TOKEN is not set: HubSpot cannot be asked to delete the contact');
     let report;
     try {
       report = await forgetStudent(privacy, query, opts);
     } catch (err) {
-      if (err instanceof HubSpotCallError) throw new HttpError(502, `HubSpot did not delete the contact, so nothing was removed: ${maskText(err.message)}`);
+      if (err instanceof HubSpotCallError)
+        throw new HttpError(
+          502,
+          `HubSpot did not delete the contact, so nothing was removed: ${maskText(err.message)}`,
+        );
       throw err;
     }
     if (!opts.dryRun) await deps.record(ctx, erasureAudit(report));

@@ -47,12 +47,20 @@ export function repairRoutes({ deadLetters, quarantine, sandbox }: RepairRoutesD
       const letter = queue ? await deadLetters.get(queue, decodeURIComponent(one[2]!)) : undefined;
       if (!queue || !letter) {
         ctx.status = 404;
-        return page(ctx, 'course-sync dead letter', '<p>No such dead letter (replayed or purged?). <a href="/admin/dead-letters">All dead letters</a></p>');
+        return page(
+          ctx,
+          'course-sync dead letter',
+          '<p>No such dead letter (replayed or purged?). <a href="/admin/dead-letters">All dead letters</a></p>',
+        );
       }
       return page(ctx, `course-sync dead letter ${letter.id}`, deadLetterBody(adminUser(ctx), queue, letter));
     }
     if (path === '/admin/quarantine') {
-      return page(ctx, 'course-sync quarantine', quarantineBody(adminUser(ctx), await quarantine.list(QUARANTINE_SHOWN), await quarantine.size()));
+      return page(
+        ctx,
+        'course-sync quarantine',
+        quarantineBody(adminUser(ctx), await quarantine.list(QUARANTINE_SHOWN), await quarantine.size()),
+      );
     }
     await next();
   };

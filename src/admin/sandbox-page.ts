@@ -17,13 +17,19 @@ function objectsTable(title: string, objects: SandboxObject[]): string {
   const keys = [...new Set(objects.flatMap((o) => Object.keys(o.properties ?? {})))].sort();
   const head = ['id', ...keys].map((k) => `<th>${escapeHtml(k)}</th>`).join('');
   const rows = objects
-    .map((o) => `<tr><td>${escapeHtml(o.id)}${o.archived ? ' (archived)' : ''}</td>${keys.map((k) => `<td>${escapeHtml(o.properties?.[k])}</td>`).join('')}</tr>`)
+    .map(
+      (o) =>
+        `<tr><td>${escapeHtml(o.id)}${o.archived ? ' (archived)' : ''}</td>${keys.map((k) => `<td>${escapeHtml(o.properties?.[k])}</td>`).join('')}</tr>`,
+    )
     .join('');
-  const body = objects.length ? `<div class="scroll"><table><tr>${head}</tr>${rows}</table></div>` : '<p class="none">none yet</p>';
+  const body = objects.length
+    ? `<div class="scroll"><table><tr>${head}</tr>${rows}</table></div>`
+    : '<p class="none">none yet</p>';
   return `<section><h2>${escapeHtml(title)} (${objects.length})</h2>${body}</section>`;
 }
 
-const address = (a: SandboxAddress): string => (typeof a === 'string' ? a : a.name ? `${a.name} <${a.email}>` : a.email);
+const address = (a: SandboxAddress): string =>
+  typeof a === 'string' ? a : a.name ? `${a.name} <${a.email}>` : a.email;
 
 function emailCard(email: SandboxEmail): string {
   const to = (Array.isArray(email.to) ? email.to : [email.to]).map(address).join(', ');
@@ -36,8 +42,15 @@ ${html}${text}</article>`;
 }
 
 function associationsTable(list: SandboxAssociation[]): string {
-  const rows = list.map((a) => `<tr><td>${escapeHtml(a.contactId)}</td><td>${escapeHtml(a.contactEmail)}</td><td>${escapeHtml(a.courseRecordId)}</td><td>${escapeHtml(a.courseName)}</td></tr>`).join('');
-  const body = list.length ? `<div class="scroll"><table><tr><th>contact</th><th>email</th><th>course record</th><th>hs_course_name</th></tr>${rows}</table></div>` : '<p class="none">none yet</p>';
+  const rows = list
+    .map(
+      (a) =>
+        `<tr><td>${escapeHtml(a.contactId)}</td><td>${escapeHtml(a.contactEmail)}</td><td>${escapeHtml(a.courseRecordId)}</td><td>${escapeHtml(a.courseName)}</td></tr>`,
+    )
+    .join('');
+  const body = list.length
+    ? `<div class="scroll"><table><tr><th>contact</th><th>email</th><th>course record</th><th>hs_course_name</th></tr>${rows}</table></div>`
+    : '<p class="none">none yet</p>';
   return `<section><h2>HubSpot contacts associated with course records (${list.length})</h2>${body}</section>`;
 }
 

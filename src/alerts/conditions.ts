@@ -61,7 +61,10 @@ export function evaluateConditions(s: AlertSnapshot, t: AlertThresholds): Condit
   }
   for (const a of s.authErrors) {
     const name = API_NAMES[a.api];
-    const fix = a.api === 'hubspot' ? 'HUBSPOT_ACCESS_TOKEN (and its scopes)' : 'SENDGRID_API_KEY (Mail Send permission) and the sender';
+    const fix =
+      a.api === 'hubspot'
+        ? 'HUBSPOT_ACCESS_TOKEN (and its scopes)'
+        : 'SENDGRID_API_KEY (Mail Send permission) and the sender';
     out.push({
       id: `auth:${a.api}`,
       active: a.count > 0,
@@ -79,11 +82,14 @@ export function evaluateConditions(s: AlertSnapshot, t: AlertThresholds): Condit
     resolved: `welcome email bounces are back under ${pct(t.bounceRate)} of the last hour's sends`,
   });
   const d = s.hubspotDaily;
-  const used = d.usage !== undefined && d.limit ? ` (${d.usage.toLocaleString('en-US')} of ${d.limit.toLocaleString('en-US')} calls today)` : '';
+  const used =
+    d.usage !== undefined && d.limit
+      ? ` (${d.usage.toLocaleString('en-US')} of ${d.limit.toLocaleString('en-US')} calls today)`
+      : '';
   out.push({
     id: 'hubspot-daily-limit',
     active: d.paused,
-    firing: `HubSpot daily API limit reached${used}: all HubSpot work is paused until ${d.until ? formatPortalTime(d.until, d.timeZone) : 'the portal\'s daily reset'} (portal time zone ${d.timeZone ?? 'unknown'}); jobs are kept and resume by themselves. To resume sooner, raise the limit in HubSpot (a capacity pack); a probe every 15 min notices`,
+    firing: `HubSpot daily API limit reached${used}: all HubSpot work is paused until ${d.until ? formatPortalTime(d.until, d.timeZone) : "the portal's daily reset"} (portal time zone ${d.timeZone ?? 'unknown'}); jobs are kept and resume by themselves. To resume sooner, raise the limit in HubSpot (a capacity pack); a probe every 15 min notices`,
     resolved: 'HubSpot daily API limit: HubSpot work resumed',
   });
   return out;

@@ -71,7 +71,11 @@ export class AlertEngine {
     const sent = await this.apply(this.local, [redisCondition(this.worker, reachable, error)], now);
     if (!reachable) return sent;
     // Mark this worker alive (and forget ones not seen for a day: restarts leave old host:pid names).
-    await this.deps.redis.multi().zadd(this.heartbeatKey(), now, this.worker).zremrangebyscore(this.heartbeatKey(), '-inf', now - 86_400_000).exec();
+    await this.deps.redis
+      .multi()
+      .zadd(this.heartbeatKey(), now, this.worker)
+      .zremrangebyscore(this.heartbeatKey(), '-inf', now - 86_400_000)
+      .exec();
     const { oldestWaitingSeconds, bounceRate, bounceMinSends } = this.deps.config.alerts;
     const thresholds = { oldestWaitingSeconds, bounceRate, bounceMinSends };
     return [...sent, ...(await this.apply(this.shared, evaluateConditions(await this.snapshot(now), thresholds), now))];
@@ -93,7 +97,8 @@ export class AlertEngine {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await this.running;
-    if (this.deps.redis.status === 'ready') await this.deps.redis.zrem(this.heartbeatKey(), this.worker).catch(() => undefined);
+    if (this.deps.redis.status === 'ready')
+      await this.deps.redis.zrem(this.heartbeatKey(), this.worker).catch(() => undefined);
   }
 
   /** Sorted set of worker processes by the time their alert loop last reached Redis (for /metrics). */
@@ -106,7 +111,10 @@ export class AlertEngine {
     if (redis.status === 'end') return { reachable: false, error: 'connection closed' };
     // A connecting worker connection queues the PING until it is ready: give it the timeout to answer.
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, fail) => (timer = setTimeout(() => fail(new Error(`no PING answer in ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS)));
+    const timeout = new Promise<never>(
+      (_, fail) =>
+        (timer = setTimeout(() => fail(new Error(`no PING answer in ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS)),
+    );
     try {
       await Promise.race([redis.ping(), timeout]);
       return { reachable: true };
@@ -138,7 +146,10 @@ export class AlertEngine {
       }),
     );
     // The last hour of API calls, read once: its last minutes for the 401/403s, all of it for the sends.
-    const [hourOfApi, hourEmail] = await Promise.all([readSeries(redis, this.keys, 'api', 'm', 60, now), readRecentMinutes(redis, this.keys, EMAIL_SCOPE, 60, now)]);
+    const [hourOfApi, hourEmail] = await Promise.all([
+      readSeries(redis, this.keys, 'api', 'm', 60, now),
+      readRecentMinutes(redis, this.keys, EMAIL_SCOPE, 60, now),
+    ]);
     const api = sumSeries(hourOfApi.slice(-AUTH_WINDOW_MINUTES));
     const authErrors = (['hubspot', 'sendgrid'] as const).map((name) => ({
       api: name,
@@ -147,7 +158,13 @@ export class AlertEngine {
     }));
     const { sent, bounced, dropped } = emailFigures(hourEmail, sumSeries(hourOfApi));
     const daily = await readHubSpotDaily(redis, prefix, now);
-    const hubspotDaily = { paused: daily.paused, until: daily.until ? Date.parse(daily.until) : undefined, timeZone: daily.timeZone, usage: daily.usage, limit: daily.limit };
+    const hubspotDaily = {
+      paused: daily.paused,
+      until: daily.until ? Date.parse(daily.until) : undefined,
+      timeZone: daily.timeZone,
+      usage: daily.usage,
+      limit: daily.limit,
+    };
     return { deadLetters, oldestWaiting, authErrors, bounces: { sent, bounced, dropped }, hubspotDaily };
   }
 
@@ -163,7 +180,10 @@ export class AlertEngine {
         await this.notify?.(text);
         sent.push({ id: c.id, transition, text });
       } catch (err) {
-        this.deps.log.error({ alert: c.id, err: (err as Error).message }, 'alert not delivered; will try again next round');
+        this.deps.log.error(
+          { alert: c.id, err: (err as Error).message },
+          'alert not delivered; will try again next round',
+        );
         await state.revert(c.id);
       }
     }

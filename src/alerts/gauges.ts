@@ -71,7 +71,8 @@ export function registerOpsGauges(metrics: Pick<Metrics, 'registry'>, deps: OpsG
     async collect() {
       await quietly(async () => {
         const totals = await readRecentMinutes(redis, keys, 'api', AUTH_WINDOW_MINUTES);
-        for (const api of ['hubspot', 'sendgrid']) this.set({ api }, (totals[`${api}:401`] ?? 0) + (totals[`${api}:403`] ?? 0));
+        for (const api of ['hubspot', 'sendgrid'])
+          this.set({ api }, (totals[`${api}:401`] ?? 0) + (totals[`${api}:403`] ?? 0));
       });
     },
   });

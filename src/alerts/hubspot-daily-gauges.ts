@@ -24,8 +24,24 @@ export function registerHubSpotDailyGauges(registry: Registry, redis: Redis, pre
         if (d) this.set(value(d));
       },
     });
-  gauge('course_sync_hubspot_daily_limit_paused', 'Whether HubSpot work is paused (1) until the portal\'s daily reset because HubSpot answered 429 DAILY; jobs are kept', (d) => (d.paused ? 1 : 0));
-  gauge('course_sync_hubspot_daily_limit_reset_timestamp_seconds', 'When the paused HubSpot work resumes: the portal\'s daily reset (0 when not paused)', (d) => (d.paused && d.until ? Date.parse(d.until) / 1000 : 0));
-  gauge('course_sync_hubspot_daily_calls_limit', 'HubSpot API calls the private app may make a day, as last seen (0 until known)', (d) => d.limit ?? 0);
-  gauge('course_sync_hubspot_daily_calls_remaining', 'HubSpot API calls left today, as last seen (X-HubSpot-RateLimit-Daily-Remaining; 0 until known)', (d) => (d.limit === undefined ? 0 : Math.max(0, d.limit - (d.usage ?? 0))));
+  gauge(
+    'course_sync_hubspot_daily_limit_paused',
+    "Whether HubSpot work is paused (1) until the portal's daily reset because HubSpot answered 429 DAILY; jobs are kept",
+    (d) => (d.paused ? 1 : 0),
+  );
+  gauge(
+    'course_sync_hubspot_daily_limit_reset_timestamp_seconds',
+    "When the paused HubSpot work resumes: the portal's daily reset (0 when not paused)",
+    (d) => (d.paused && d.until ? Date.parse(d.until) / 1000 : 0),
+  );
+  gauge(
+    'course_sync_hubspot_daily_calls_limit',
+    'HubSpot API calls the private app may make a day, as last seen (0 until known)',
+    (d) => d.limit ?? 0,
+  );
+  gauge(
+    'course_sync_hubspot_daily_calls_remaining',
+    'HubSpot API calls left today, as last seen (X-HubSpot-RateLimit-Daily-Remaining; 0 until known)',
+    (d) => (d.limit === undefined ? 0 : Math.max(0, d.limit - (d.usage ?? 0))),
+  );
 }

@@ -25,10 +25,26 @@ export interface ActiveAlert {
 }
 
 // A condition's state moved (1 changed, 0 no change, -1 deferred), or moved back (scripts/*.lua name each argument).
-const TRANSITION = luaScript<[alertKey: string, activeKey: string, id: string, wanted: '1' | '0', nowMs: number, minIntervalMs: number, text: string], 1 | 0 | -1>(import.meta.url, 'scripts/transition-alert.lua', 2);
-const REVERT = luaScript<[alertKey: string, activeKey: string, id: string], 1>(import.meta.url, 'scripts/revert-alert.lua', 2);
+const TRANSITION = luaScript<
+  [
+    alertKey: string,
+    activeKey: string,
+    id: string,
+    wanted: '1' | '0',
+    nowMs: number,
+    minIntervalMs: number,
+    text: string,
+  ],
+  1 | 0 | -1
+>(import.meta.url, 'scripts/transition-alert.lua', 2);
+const REVERT = luaScript<[alertKey: string, activeKey: string, id: string], 1>(
+  import.meta.url,
+  'scripts/revert-alert.lua',
+  2,
+);
 
-const toTransition = (r: number, active: boolean): Transition => (r === 1 ? (active ? 'fire' : 'resolve') : r === -1 ? 'deferred' : 'none');
+const toTransition = (r: number, active: boolean): Transition =>
+  r === 1 ? (active ? 'fire' : 'resolve') : r === -1 ? 'deferred' : 'none';
 
 /** Alert states in Redis, shared by every worker process (atomic transitions in Lua). */
 export class RedisAlertState implements AlertState {
@@ -46,7 +62,16 @@ export class RedisAlertState implements AlertState {
   }
 
   async transition(id: string, active: boolean, text: string, now: number, minIntervalMs: number): Promise<Transition> {
-    const r = await TRANSITION.run(this.redis, this.key(id), this.activeKey(), id, active ? '1' : '0', now, minIntervalMs, text);
+    const r = await TRANSITION.run(
+      this.redis,
+      this.key(id),
+      this.activeKey(),
+      id,
+      active ? '1' : '0',
+      now,
+      minIntervalMs,
+      text,
+    );
     return toTransition(Number(r), active);
   }
 
@@ -71,7 +96,13 @@ export class RedisAlertState implements AlertState {
 export class MemoryAlertState implements AlertState {
   private readonly states = new Map<string, { active: boolean; sentAt: number; prevSentAt: number }>();
 
-  async transition(id: string, active: boolean, _text: string, now: number, minIntervalMs: number): Promise<Transition> {
+  async transition(
+    id: string,
+    active: boolean,
+    _text: string,
+    now: number,
+    minIntervalMs: number,
+  ): Promise<Transition> {
     const s = this.states.get(id) ?? { active: false, sentAt: 0, prevSentAt: 0 };
     if (s.active === active) return 'none';
     if (s.sentAt > 0 && now - s.sentAt < minIntervalMs) return 'deferred';

@@ -44,9 +44,17 @@ export class AuditTrail {
     const full: AuditEntry = { at: new Date().toISOString(), ...entry };
     this.log?.info({ audit: full }, 'operator action');
     try {
-      await this.redis.multi().lpush(this.key, JSON.stringify(full)).ltrim(this.key, 0, AUDIT_KEEP - 1).expire(this.key, AUDIT_TTL_SECONDS).exec();
+      await this.redis
+        .multi()
+        .lpush(this.key, JSON.stringify(full))
+        .ltrim(this.key, 0, AUDIT_KEEP - 1)
+        .expire(this.key, AUDIT_TTL_SECONDS)
+        .exec();
     } catch (err) {
-      this.log?.error({ err: (err as Error).message, action: entry.action }, 'operator action not kept in the audit trail');
+      this.log?.error(
+        { err: (err as Error).message, action: entry.action },
+        'operator action not kept in the audit trail',
+      );
     }
   }
 

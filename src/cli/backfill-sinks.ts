@@ -84,7 +84,10 @@ export function directSink(intake: EventIntake): Sink {
       event = validateEvent(type, data);
       key = idempotencyKey(event);
     } catch (err) {
-      const reason = err instanceof SchemaError ? err.errors.map((e) => `${e.field}: ${e.message}`).join('; ') : (err as Error).message;
+      const reason =
+        err instanceof SchemaError
+          ? err.errors.map((e) => `${e.field}: ${e.message}`).join('; ')
+          : (err as Error).message;
       return { kind: 'invalid', reason };
     }
     try {

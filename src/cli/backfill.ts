@@ -40,8 +40,18 @@ export function registerBackfill(program: Command, io: CliIO): void {
     .command('backfill')
     .description('re-send events (one JSON envelope per line) through the normal pipeline; idempotent')
     .argument('<file>', 'JSON-lines file, one { "type": ..., "data": {...} } per line; "-" reads standard input')
-    .addOption(new Option('--url <url>', 'post each event, signed, to this receiver (default: http://localhost:$PORT/webhooks/loopwise)').conflicts('direct'))
-    .addOption(new Option('--direct', 'enqueue straight into Redis (REDIS_URL, or the private Redis of the course-sync running here) with the receiver\'s checks, without HTTP'))
+    .addOption(
+      new Option(
+        '--url <url>',
+        'post each event, signed, to this receiver (default: http://localhost:$PORT/webhooks/loopwise)',
+      ).conflicts('direct'),
+    )
+    .addOption(
+      new Option(
+        '--direct',
+        "enqueue straight into Redis (REDIS_URL, or the private Redis of the course-sync running here) with the receiver's checks, without HTTP",
+      ),
+    )
     .option('--secret <secret>', 'signing key for posting (default: the first of WEBHOOK_SECRET)')
     .option('--concurrency <n>', 'events in flight at once', positiveInt, 4)
     .addHelpText(
@@ -65,17 +75,29 @@ export function registerBackfill(program: Command, io: CliIO): void {
     });
 }
 
-async function openSink(io: CliIO, config: Config, opts: BackfillOptions): Promise<{ sink: Sink; target: string; close(): Promise<void> } | number> {
+async function openSink(
+  io: CliIO,
+  config: Config,
+  opts: BackfillOptions,
+): Promise<{ sink: Sink; target: string; close(): Promise<void> } | number> {
   if (!opts.direct) {
     const url = opts.url ?? localWebhookUrl(config.port);
-    return { sink: receiverSink(url, opts.secret ?? config.webhook.secrets[0]), target: url, close: async () => undefined };
+    return {
+      sink: receiverSink(url, opts.secret ?? config.webhook.secrets[0]),
+      target: url,
+      close: async () => undefined,
+    };
   }
   let redis: Redis;
   try {
     redis = await connectServiceRedis(io, config);
   } catch (err) {
-    if (err instanceof NoServiceError) io.err(`course-sync backfill: --direct needs the Redis the workers use: ${err.message}`);
-    else if (err instanceof RedisUnreachableError) io.err(`course-sync backfill: Redis at ${config.redis.url ? 'REDIS_URL' : "the service's private address"} is unreachable: ${err.message}`);
+    if (err instanceof NoServiceError)
+      io.err(`course-sync backfill: --direct needs the Redis the workers use: ${err.message}`);
+    else if (err instanceof RedisUnreachableError)
+      io.err(
+        `course-sync backfill: Redis at ${config.redis.url ? 'REDIS_URL' : "the service's private address"} is unreachable: ${err.message}`,
+      );
     else throw err;
     return EXIT.unavailable;
   }
@@ -149,11 +171,20 @@ async function backfill(io: CliIO, file: string, opts: BackfillOptions): Promise
   return stopped || tally.invalid || tally.failed ? EXIT.problem : EXIT.ok;
 }
 
-function printSummary(io: CliIO, file: string, target: string, tally: Tally, problems: Problem[], stopped?: Error): void {
+function printSummary(
+  io: CliIO,
+  file: string,
+  target: string,
+  tally: Tally,
+  problems: Problem[],
+  stopped?: Error,
+): void {
   problems.sort((a, b) => a.line - b.line);
   const lineList = (kind: Problem['kind']) => {
     const nums = problems.filter((p) => p.kind === kind).map((p) => p.line);
-    return nums.length ? `  (line${nums.length > 1 ? 's' : ''} ${nums.slice(0, 20).join(', ')}${nums.length > 20 ? ', …' : ''})` : '';
+    return nums.length
+      ? `  (line${nums.length > 1 ? 's' : ''} ${nums.slice(0, 20).join(', ')}${nums.length > 20 ? ', …' : ''})`
+      : '';
   };
   const out = [
     `backfill ${file === '-' ? 'standard input' : file} → ${target}: ${tally.lines} events`,

@@ -7,7 +7,8 @@ import { EXIT } from './exit-codes.ts';
 import type { CliIO } from './io.ts';
 import { parseQueue, REDIS_NOTE, withOps } from './ops-connection.ts';
 
-const EXIT_NOTE = 'Exit codes: 0 done; 1 something asked for was not found; 2 bad usage or configuration; 3 no service running (REDIS_URL unset) or Redis unreachable.';
+const EXIT_NOTE =
+  'Exit codes: 0 done; 1 something asked for was not found; 2 bad usage or configuration; 3 no service running (REDIS_URL unset) or Redis unreachable.';
 
 /** One list line: queue, id, event id, time of the last error, last error (tab-separated). */
 function formatDeadLetterLine(s: DeadLetterSummary): string {
@@ -39,14 +40,17 @@ export function registerDlq(program: Command, io: CliIO): void {
 
   dlq
     .command('list')
-    .description('one line per dead letter: queue, job id, event id (enrollment or course id), time of the last error, last error')
+    .description(
+      'one line per dead letter: queue, job id, event id (enrollment or course id), time of the last error, last error',
+    )
     .argument('[queue]', 'only this queue', parseQueue)
     .option('--json', 'print JSON instead of tab-separated lines')
     .addHelpText('after', `\n${REDIS_NOTE}\n${EXIT_NOTE}`)
     .action((queue: WorkQueueName | undefined, opts: { json?: boolean }) =>
       withOps(io, 'dlq list', async ({ deadLetters }) => {
         const summaries: DeadLetterSummary[] = [];
-        for (const q of queue ? [queue] : WORK_QUEUES) summaries.push(...(await deadLetters.list(q)).map(summarizeDeadLetter));
+        for (const q of queue ? [queue] : WORK_QUEUES)
+          summaries.push(...(await deadLetters.list(q)).map(summarizeDeadLetter));
         printRows(io, summaries, opts.json, formatDeadLetterLine, `no dead letters${queue ? ` in ${queue}` : ''}`);
         return EXIT.ok;
       }),
@@ -54,7 +58,9 @@ export function registerDlq(program: Command, io: CliIO): void {
 
   dlq
     .command('show')
-    .description('one dead letter in full: original job data and every attempt error (addresses and phone numbers in the errors masked)')
+    .description(
+      'one dead letter in full: original job data and every attempt error (addresses and phone numbers in the errors masked)',
+    )
     .argument('<queue>', 'its queue', parseQueue)
     .argument('<id>', 'its job id')
     .addHelpText('after', `\n${REDIS_NOTE}\n${EXIT_NOTE}`)
@@ -75,11 +81,20 @@ export function registerDlq(program: Command, io: CliIO): void {
     .description('the dead letters of a queue grouped by cause: count, category, first and last seen, the cause')
     .argument('<queue>', 'the queue', parseQueue)
     .option('--json', 'print JSON instead of tab-separated lines')
-    .addHelpText('after', `\nReplay a whole group with: course-sync dlq replay <queue> --cause "<cause>"\n\n${REDIS_NOTE}\n${EXIT_NOTE}`)
+    .addHelpText(
+      'after',
+      `\nReplay a whole group with: course-sync dlq replay <queue> --cause "<cause>"\n\n${REDIS_NOTE}\n${EXIT_NOTE}`,
+    )
     .action((queue: WorkQueueName, opts: { json?: boolean }) =>
       withOps(io, 'dlq groups', async ({ deadLetters }) => {
         const groups = groupDeadLetters(await deadLetters.list(queue));
-        printRows(io, groups, opts.json, (g) => [g.count, g.category ?? '-', g.firstAt, g.lastAt, g.cause.replace(/\s+/g, ' ')].join('\t'), `no dead letters in ${queue}`);
+        printRows(
+          io,
+          groups,
+          opts.json,
+          (g) => [g.count, g.category ?? '-', g.firstAt, g.lastAt, g.cause.replace(/\s+/g, ' ')].join('\t'),
+          `no dead letters in ${queue}`,
+        );
         return EXIT.ok;
       }),
     );
@@ -106,13 +121,19 @@ export function registerDlq(program: Command, io: CliIO): void {
         if (opts.cause !== undefined) {
           const ofCause = await deadLetters.idsOfCause(queue, opts.cause);
           if (!ofCause) {
-            io.err(`course-sync dlq replay: no dead letters in ${queue} with that cause (see \`course-sync dlq groups ${queue}\`)`);
+            io.err(
+              `course-sync dlq replay: no dead letters in ${queue} with that cause (see \`course-sync dlq groups ${queue}\`)`,
+            );
             return EXIT.problem;
           }
           selection = ofCause;
         }
         const { replayed, notReplayed } = await deadLetters.replay(queue, selection);
-        const detail = opts.all ? 'all' : opts.cause !== undefined ? `cause: ${opts.cause.slice(0, 200)}` : `${ids.length} id(s) asked`;
+        const detail = opts.all
+          ? 'all'
+          : opts.cause !== undefined
+            ? `cause: ${opts.cause.slice(0, 200)}`
+            : `${ids.length} id(s) asked`;
         await audit({ action: 'replay', queue, count: replayed.length, detail });
         for (const id of replayed) io.out(`replayed\t${queue}\t${id}`);
         for (const { id, reason } of notReplayed) io.err(`not replayed: ${id}: ${reason}`);
@@ -126,11 +147,19 @@ export function registerDlq(program: Command, io: CliIO): void {
     .description('delete dead letters that died longer ago than a duration')
     .argument('<queue>', 'the queue', parseQueue)
     .requiredOption('--older-than <duration>', 'e.g. 30m, 12h, 7d, 2w', parseOlderThan)
-    .addHelpText('after', `\nExample:\n  course-sync dlq purge crm-products --older-than 30d\n\n${REDIS_NOTE}\n${EXIT_NOTE}`)
+    .addHelpText(
+      'after',
+      `\nExample:\n  course-sync dlq purge crm-products --older-than 30d\n\n${REDIS_NOTE}\n${EXIT_NOTE}`,
+    )
     .action((queue: WorkQueueName, opts: { olderThan: number }) =>
       withOps(io, 'dlq purge', async ({ deadLetters, audit }) => {
         const purged = await deadLetters.purge(queue, opts.olderThan);
-        await audit({ action: 'purge', queue, count: purged.length, detail: `older than ${+(opts.olderThan / 86_400_000).toFixed(3)} days` });
+        await audit({
+          action: 'purge',
+          queue,
+          count: purged.length,
+          detail: `older than ${+(opts.olderThan / 86_400_000).toFixed(3)} days`,
+        });
         for (const id of purged) io.out(`purged\t${queue}\t${id}`);
         io.err(`${purged.length} purged from ${queue}`);
         return EXIT.ok;

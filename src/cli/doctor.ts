@@ -17,7 +17,11 @@ const CHECK_TIMEOUT_MS = 10_000;
 async function within(name: string, ms: number, run: () => Promise<CheckResult[]>): Promise<CheckResult[]> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<CheckResult[]>((resolve) => {
-    timer = setTimeout(() => resolve([problem(name, `no answer within ${ms / 1000} s`, 'check the network path and the service status')]), ms);
+    timer = setTimeout(
+      () =>
+        resolve([problem(name, `no answer within ${ms / 1000} s`, 'check the network path and the service status')]),
+      ms,
+    );
   });
   try {
     return await Promise.race([run(), timeout]);
@@ -29,21 +33,32 @@ async function within(name: string, ms: number, run: () => Promise<CheckResult[]
 function webhookCheck(config: Config): CheckResult {
   const n = config.webhook.secrets.length;
   if (n) return ok('Webhook signing', `WEBHOOK_SECRET set (${n} key${n > 1 ? 's' : ''} accepted)`);
-  return problem('Webhook signing', 'WEBHOOK_SECRET is not set: webhooks are accepted unsigned', 'set WEBHOOK_SECRET to the signing key shown in Loopwise\'s webhook settings');
+  return problem(
+    'Webhook signing',
+    'WEBHOOK_SECRET is not set: webhooks are accepted unsigned',
+    "set WEBHOOK_SECRET to the signing key shown in Loopwise's webhook settings",
+  );
 }
 
 async function hubspotChecks(config: Config): Promise<CheckResult[]> {
-  if (!config.hubspot.accessToken) return [skipped('HubSpot', 'sandbox mode: no HUBSPOT_ACCESS_TOKEN, the built-in emulator stands in')];
+  if (!config.hubspot.accessToken)
+    return [skipped('HubSpot', 'sandbox mode: no HUBSPOT_ACCESS_TOKEN, the built-in emulator stands in')];
   const client = createHubSpotClient(config.hubspot);
   return within('HubSpot', CHECK_TIMEOUT_MS, async () => {
     const access = await checkHubSpot(client, config.hubspot.baseUrl);
     const recorded = await readRecordedPause(config.redis.url, config.redis.prefix, config.redis.cluster);
-    return [...access, await checkHubSpotDailyLimit(client, recorded), await checkCoursesObject(client, config.hubspot), await checkContactMapping(client, config.hubspot.contactMapping)];
+    return [
+      ...access,
+      await checkHubSpotDailyLimit(client, recorded),
+      await checkCoursesObject(client, config.hubspot),
+      await checkContactMapping(client, config.hubspot.contactMapping),
+    ];
   });
 }
 
 async function sendgridChecks(config: Config): Promise<CheckResult[]> {
-  if (!config.sendgrid.apiKey) return [skipped('SendGrid', 'sandbox mode: no SENDGRID_API_KEY, the built-in emulator stands in')];
+  if (!config.sendgrid.apiKey)
+    return [skipped('SendGrid', 'sandbox mode: no SENDGRID_API_KEY, the built-in emulator stands in')];
   const client = new SendGridClient();
   client.setApiKey(config.sendgrid.apiKey);
   // setApiKey resets the base URL, so it is set after.
@@ -58,11 +73,19 @@ async function sendgridChecks(config: Config): Promise<CheckResult[]> {
 /** Runs every check against the configured Redis, HubSpot and SendGrid. */
 export async function runDoctor(config: Config): Promise<CheckResult[]> {
   const [redis, hubspot, sendgrid] = await Promise.all([
-    config.redis.url ? within('Redis', CHECK_TIMEOUT_MS, () => checkRedis(config.redis.url!)) : Promise.resolve(checkLocalRedisBinary()),
+    config.redis.url
+      ? within('Redis', CHECK_TIMEOUT_MS, () => checkRedis(config.redis.url!))
+      : Promise.resolve(checkLocalRedisBinary()),
     hubspotChecks(config),
     sendgridChecks(config),
   ]);
-  return [...redis, webhookCheck(config), ...hubspot, ...sendgrid, checkEventWebhook(config.sendgrid.events, config.env === 'production')];
+  return [
+    ...redis,
+    webhookCheck(config),
+    ...hubspot,
+    ...sendgrid,
+    checkEventWebhook(config.sendgrid.events, config.env === 'production'),
+  ];
 }
 
 /** Registers `course-sync doctor`: checks Redis, HubSpot and SendGrid and says how to fix what is wrong. */
@@ -76,7 +99,7 @@ export function registerDoctor(program: Command, io: CliIO): void {
         '',
         'Checks: Redis reachable, version >= 6.2, maxmemory-policy noeviction, append-only file on;',
         'WEBHOOK_SECRET set; the HubSpot token can read contacts, products and their properties;',
-        'HubSpot\'s daily API limit: calls used today, when it resets, and whether HubSpot work is paused for it;',
+        "HubSpot's daily API limit: calls used today, when it resets, and whether HubSpot work is paused for it;",
         'whether the Courses object is active and the token has its scopes (HUBSPOT_COURSES_OBJECT), and how to activate it;',
         'whether every property of the contact mapping (HUBSPOT_CONTACT_MAPPING) exists in the portal and takes what is written;',
         'the SendGrid key has Mail Send; WELCOME_EMAIL_FROM is a verified sender or in an authenticated domain.',

@@ -21,7 +21,8 @@ interface PreviewOptions {
 }
 
 function parseLanguage(value: string): WelcomeLanguage {
-  if (!(LANGUAGES as string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${LANGUAGES.join(', ')}`);
+  if (!(LANGUAGES as string[]).includes(value))
+    throw new InvalidArgumentError(`expected one of ${LANGUAGES.join(', ')}`);
   return value as WelcomeLanguage;
 }
 
@@ -37,12 +38,17 @@ export function readEnrollment(path: string): Enrollment {
  * What `email preview` prints: the built-in welcome email (headers and text, or only the HTML),
  * or the `dynamic_template_data` a dynamic template would receive.
  */
-export function previewText(enrollment: Enrollment, opts: PreviewOptions, env: Readonly<Record<string, string | undefined>>): string {
+export function previewText(
+  enrollment: Enrollment,
+  opts: PreviewOptions,
+  env: Readonly<Record<string, string | undefined>>,
+): string {
   const config = loadConfig(env);
   const settings = { ...config.sendgrid, templateId: undefined, language: opts.lang ?? config.sendgrid.language };
   if (opts.templateData) return JSON.stringify(welcomeTemplateData(enrollment, settings), null, 2) + '\n';
   const mail = welcomeMail({ enrollment }, settings);
-  const body = (type: string) => (mail.content as { type: string; value: string }[]).find((c) => c.type === type)!.value;
+  const body = (type: string) =>
+    (mail.content as { type: string; value: string }[]).find((c) => c.type === type)!.value;
   if (opts.html) return body('text/html');
   const to = mail.personalizations![0]!.to as { email: string; name?: string }[];
   const lines = [
@@ -54,7 +60,10 @@ export function previewText(enrollment: Enrollment, opts: PreviewOptions, env: R
     body('text/plain'),
   ];
   if (config.sendgrid.templateId) {
-    lines.unshift(`(SENDGRID_WELCOME_TEMPLATE_ID=${config.sendgrid.templateId} is set: real sends use that template; see --template-data. Below is the built-in email.)`, '');
+    lines.unshift(
+      `(SENDGRID_WELCOME_TEMPLATE_ID=${config.sendgrid.templateId} is set: real sends use that template; see --template-data. Below is the built-in email.)`,
+      '',
+    );
   }
   return lines.join('\n');
 }
@@ -69,7 +78,10 @@ export function registerEmail(program: Command, io: CliIO): void {
     .option('--html', 'print only the HTML body (e.g. > welcome.html, then open it in a browser)')
     .option('--template-data', 'print the dynamic_template_data a SendGrid dynamic template receives')
     .option('--file <path>', 'a course.student_enroll webhook JSON instead of the seed sample')
-    .addHelpText('after', '\nExamples:\n  course-sync email preview\n  course-sync email preview --lang zh-TW --html > welcome.html\n  course-sync email preview --template-data')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  course-sync email preview\n  course-sync email preview --lang zh-TW --html > welcome.html\n  course-sync email preview --template-data',
+    )
     .action((opts: PreviewOptions) => {
       let enrollment: Enrollment;
       try {

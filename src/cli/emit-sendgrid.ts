@@ -16,7 +16,9 @@ interface SendGridEmitOptions {
 /** `emit sendgrid-keys`: a new key pair, the public half as SendGrid shows it, the private half to sign with. */
 export function emitSendGridKeys(io: CliIO): number {
   const { publicKey, privateKey } = generateEventKeyPair();
-  io.err('A key pair for testing the Event Webhook endpoint. Give the receiver the public key, keep the private one in a file:');
+  io.err(
+    'A key pair for testing the Event Webhook endpoint. Give the receiver the public key, keep the private one in a file:',
+  );
   io.out(`SENDGRID_WEBHOOK_PUBLIC_KEY=${publicKey}`);
   io.out(privateKey.trimEnd());
   io.err('Then: course-sync emit sendgrid-events <events.json> --key <file with the private key>');
@@ -43,20 +45,30 @@ function sampleBatch(enrollmentId: string): string {
  * SendGrid's Signed Event Webhook does, with the private key in `--key`, and posts it to the
  * receiver's /webhooks/sendgrid.
  */
-export async function emitSendGridEvents(io: CliIO, file: string | undefined, opts: SendGridEmitOptions, port: number): Promise<number> {
+export async function emitSendGridEvents(
+  io: CliIO,
+  file: string | undefined,
+  opts: SendGridEmitOptions,
+  port: number,
+): Promise<number> {
   const usage = (message: string) => {
     io.err(`course-sync emit sendgrid-events: ${message}`);
     return EXIT.usage;
   };
-  if (!opts.key) return usage('--key <file> is required: the private key whose public half the receiver has (make a pair with `course-sync emit sendgrid-keys`)');
+  if (!opts.key)
+    return usage(
+      '--key <file> is required: the private key whose public half the receiver has (make a pair with `course-sync emit sendgrid-keys`)',
+    );
   if (!existsSync(opts.key)) return usage(`no key file ${opts.key}`);
-  if (!file && !opts.id) return usage('give a file with a JSON array of events, or --id <enrollment id> for a sample batch');
+  if (!file && !opts.id)
+    return usage('give a file with a JSON array of events, or --id <enrollment id> for a sample batch');
   let body: string;
   if (file) {
     if (!existsSync(file)) return usage(`no file ${file}`);
     body = readFileSync(file, 'utf8');
     try {
-      if (!Array.isArray(JSON.parse(body))) return usage(`${file} must hold a JSON array of events, as SendGrid posts them`);
+      if (!Array.isArray(JSON.parse(body)))
+        return usage(`${file} must hold a JSON array of events, as SendGrid posts them`);
     } catch {
       return usage(`${file} is not valid JSON`);
     }

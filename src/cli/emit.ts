@@ -40,7 +40,8 @@ export function emitBody(source: string, id?: string): { body: string; origin: s
   const origin = path === fixture ? `seed sample ${source}` : path;
   if (id === undefined) return { body: text, origin };
   const data = (parsed as { data?: unknown } | null)?.data;
-  if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new EmitUsageError(`--id needs a body with a "data" object (${path})`);
+  if (data === null || typeof data !== 'object' || Array.isArray(data))
+    throw new EmitUsageError(`--id needs a body with a "data" object (${path})`);
   (data as Record<string, unknown>).id = id;
   return { body: JSON.stringify(parsed), origin };
 }
@@ -50,11 +51,17 @@ export function registerEmit(program: Command, io: CliIO): void {
   program
     .command('emit')
     .description('send a correctly signed webhook (a seed sample or a JSON file) to a running receiver')
-    .argument('<type|file>', `event type of a seed sample (${EVENT_TYPES.join(', ')}) or a JSON file; or sendgrid-events, sendgrid-keys`)
+    .argument(
+      '<type|file>',
+      `event type of a seed sample (${EVENT_TYPES.join(', ')}) or a JSON file; or sendgrid-events, sendgrid-keys`,
+    )
     .argument('[events-file]', 'with sendgrid-events: a JSON array of SendGrid events')
     .option('--url <url>', 'webhook URL (default: http://localhost:$PORT/webhooks/loopwise, or …/webhooks/sendgrid)')
     .option('--secret <secret>', 'signing key (default: the first of WEBHOOK_SECRET; none: sent unsigned)')
-    .option('--id <id>', 'replace data.id, e.g. to send a new enrollment instead of a duplicate (sendgrid-events: a sample batch for this enrollment id)')
+    .option(
+      '--id <id>',
+      'replace data.id, e.g. to send a new enrollment instead of a duplicate (sendgrid-events: a sample batch for this enrollment id)',
+    )
     .option('--key <file>', 'sendgrid-events: the private key (PEM) to sign with')
     .addHelpText(
       'after',
@@ -73,7 +80,8 @@ export function registerEmit(program: Command, io: CliIO): void {
     )
     .action(async (source: string, eventsFile: string | undefined, opts: EmitOptions) => {
       if (source === 'sendgrid-keys') io.exitCode = emitSendGridKeys(io);
-      else if (source === 'sendgrid-events') io.exitCode = await emitSendGridEvents(io, eventsFile, opts, loadConfig(io.env).port);
+      else if (source === 'sendgrid-events')
+        io.exitCode = await emitSendGridEvents(io, eventsFile, opts, loadConfig(io.env).port);
       else if (eventsFile !== undefined) {
         io.err(`course-sync emit: one event at a time ("${eventsFile}" is one too many)`);
         io.exitCode = EXIT.usage;
@@ -94,8 +102,17 @@ async function emit(io: CliIO, source: string, opts: EmitOptions): Promise<numbe
   }
   const url = opts.url ?? localWebhookUrl(config.port);
   const secret = opts.secret ?? config.webhook.secrets[0];
-  if (!secret) io.err('course-sync emit: no --secret and no WEBHOOK_SECRET: sending unsigned (a receiver with a secret answers 401)');
-  return postAndReport(io, url, `${origin}${secret ? ', signed' : ', unsigned'}`, () => postWebhook(url, body, secret), pretty);
+  if (!secret)
+    io.err(
+      'course-sync emit: no --secret and no WEBHOOK_SECRET: sending unsigned (a receiver with a secret answers 401)',
+    );
+  return postAndReport(
+    io,
+    url,
+    `${origin}${secret ? ', signed' : ', unsigned'}`,
+    () => postWebhook(url, body, secret),
+    pretty,
+  );
 }
 
 function pretty(text: string): string {

@@ -34,18 +34,30 @@ export function formatSetupReport(report: SetupReport): string[] {
 }
 
 /** The object types to set up, and what to say about course records (HUBSPOT_COURSES_OBJECT and the portal's Courses object). */
-async function coursesPlan(client: Client, call: HubSpotCall, mode: CoursesMode): Promise<{ types: CrmObjectType[]; line?: string; problem?: boolean }> {
+async function coursesPlan(
+  client: Client,
+  call: HubSpotCall,
+  mode: CoursesMode,
+): Promise<{ types: CrmObjectType[]; line?: string; problem?: boolean }> {
   const base: CrmObjectType[] = ['contacts', 'products'];
   if (mode === 'off') return { types: base };
   let active: boolean;
   try {
     active = await readCoursesEnablement(client, call);
   } catch (err) {
-    return { types: base, line: `unknown  courses: could not ask HubSpot whether the Courses object is active (${(err as Error).message.split('\n')[0]})`, problem: mode === 'on' };
+    return {
+      types: base,
+      line: `unknown  courses: could not ask HubSpot whether the Courses object is active (${(err as Error).message.split('\n')[0]})`,
+      problem: mode === 'on',
+    };
   }
   if (active) return { types: [...base, 'courses'] };
   const how = 'a super admin activates it in Settings → Objects → Courses, then run this again';
-  return { types: base, line: `skipped  courses: the Courses object (0-410) is not active in this portal (${how})`, problem: mode === 'on' };
+  return {
+    types: base,
+    line: `skipped  courses: the Courses object (0-410) is not active in this portal (${how})`,
+    problem: mode === 'on',
+  };
 }
 
 /** Registers `course-sync hubspot setup`. */
@@ -57,9 +69,14 @@ export function registerHubSpot(program: Command, io: CliIO): void {
     .addHelpText('after', NOTE)
     .action(async () => {
       const env = io.env;
-      if (!env.HUBSPOT_ACCESS_TOKEN) throw new ConfigError('HUBSPOT_ACCESS_TOKEN', 'is not set: hubspot setup needs a private-app token');
+      if (!env.HUBSPOT_ACCESS_TOKEN)
+        throw new ConfigError('HUBSPOT_ACCESS_TOKEN', 'is not set: hubspot setup needs a private-app token');
       // Only the HubSpot keys matter here; the other credentials are not needed for this command.
-      const config = loadConfig({ ...env, SENDGRID_API_KEY: env.SENDGRID_API_KEY || 'unused', WEBHOOK_SECRET: env.WEBHOOK_SECRET || 'unused' });
+      const config = loadConfig({
+        ...env,
+        SENDGRID_API_KEY: env.SENDGRID_API_KEY || 'unused',
+        WEBHOOK_SECRET: env.WEBHOOK_SECRET || 'unused',
+      });
       const client = createHubSpotClient(config.hubspot);
       const call = createHubSpotCall({});
       try {
@@ -67,7 +84,9 @@ export function registerHubSpot(program: Command, io: CliIO): void {
         const misfits = await checkMappingAgainstPortal(client, call, config.hubspot.contactMapping);
         if (misfits.length) {
           for (const m of misfits) io.out(`REFUSED  ${describeMappingProblem(m)}`);
-          io.err(`course-sync hubspot setup: the contact mapping ${config.hubspot.contactMapping.path} does not fit this portal (${misfits.map((m) => m.property).join(', ')}); nothing was changed`);
+          io.err(
+            `course-sync hubspot setup: the contact mapping ${config.hubspot.contactMapping.path} does not fit this portal (${misfits.map((m) => m.property).join(', ')}); nothing was changed`,
+          );
           io.exitCode = EXIT.problem;
           return;
         }
@@ -80,7 +99,12 @@ export function registerHubSpot(program: Command, io: CliIO): void {
         if (!(err instanceof HubSpotCallError)) throw err;
         io.err(`course-sync hubspot setup: ${err.message}`);
         const kind = err.failure.kind;
-        io.exitCode = kind === 'auth' ? EXIT.usage : kind === 'transient' && err.failure.status === undefined ? EXIT.unavailable : EXIT.problem;
+        io.exitCode =
+          kind === 'auth'
+            ? EXIT.usage
+            : kind === 'transient' && err.failure.status === undefined
+              ? EXIT.unavailable
+              : EXIT.problem;
       }
     });
 }

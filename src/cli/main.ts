@@ -54,7 +54,8 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
     return io.exitCode;
   } catch (err) {
     const e = err as Error & { code?: string };
-    if (e.code?.startsWith('commander.')) return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? EXIT.ok : EXIT.usage;
+    if (e.code?.startsWith('commander.'))
+      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? EXIT.ok : EXIT.usage;
     io.err(`course-sync: ${e.message}`);
     if (err instanceof ConfigError) return EXIT.usage;
     if (err instanceof RedisBinaryMissingError) return EXIT.unavailable;

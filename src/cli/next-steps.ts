@@ -19,10 +19,19 @@ function reachableHost(host: string): string {
 export function nextSteps(service: RunningService, role: Role): string[] {
   const { config, port, adminPort } = service;
   if (role === 'worker' || port === undefined || config.env === 'production') return [];
-  const admin = adminPort !== undefined ? `http://${reachableHost(config.admin.host)}:${adminPort}/admin` : `http://${reachableHost(config.host)}:${port}/admin`;
+  const admin =
+    adminPort !== undefined
+      ? `http://${reachableHost(config.admin.host)}:${adminPort}/admin`
+      : `http://${reachableHost(config.host)}:${port}/admin`;
   const d = config.dashboard;
-  const who = d.auth === 'proxy' ? 'signed in through your sign-on proxy' : d.password ? `user "${d.user}", password DASHBOARD_PASSWORD` : `user "${d.user}", the password printed above`;
-  const emit = (type: string) => `npx course-sync emit ${type}${port === DEFAULT_PORT ? '' : ` --url ${localWebhookUrl(port)}`}`;
+  const who =
+    d.auth === 'proxy'
+      ? 'signed in through your sign-on proxy'
+      : d.password
+        ? `user "${d.user}", password DASHBOARD_PASSWORD`
+        : `user "${d.user}", the password printed above`;
+  const emit = (type: string) =>
+    `npx course-sync emit ${type}${port === DEFAULT_PORT ? '' : ` --url ${localWebhookUrl(port)}`}`;
   return [
     '',
     `  course-sync is running${config.sandbox ? ' in sandbox mode' : ''}. Next:`,

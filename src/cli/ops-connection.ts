@@ -68,7 +68,9 @@ async function serviceRedisUrl(io: CliIO, config: Config): Promise<string> {
     found.state === 'stale'
       ? `the course-sync recorded in ${found.path}${found.record ? ` (pid ${found.record.pid}, started at ${found.record.startedAt})` : ''} is not running any more: ${found.reason}`
       : `no course-sync service is running with a private Redis in ${dirname(found.path)} (REDIS_DATA_DIR)`;
-  throw new NoServiceError(`REDIS_URL is not set and ${why}. Start the service in this folder with \`npm start\` (or \`course-sync start\`), or set REDIS_URL to the Redis of the service you mean.`);
+  throw new NoServiceError(
+    `REDIS_URL is not set and ${why}. Start the service in this folder with \`npm start\` (or \`course-sync start\`), or set REDIS_URL to the Redis of the service you mean.`,
+  );
 }
 
 /**
@@ -114,7 +116,9 @@ export async function connectServiceRedis(io: CliIO, config: Config): Promise<Re
     await waitReady(redis, READY_TIMEOUT_MS);
   } catch {
     redis.disconnect();
-    throw new RedisUnreachableError(`Redis at ${new URL(url).host} is not reachable (waited ${READY_TIMEOUT_MS / 1000} s)`);
+    throw new RedisUnreachableError(
+      `Redis at ${new URL(url).host} is not reachable (waited ${READY_TIMEOUT_MS / 1000} s)`,
+    );
   }
   return redis;
 }

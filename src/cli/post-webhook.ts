@@ -8,7 +8,9 @@ export class ReceiverUnreachableError extends Error {
     readonly url: string,
     reason: string,
   ) {
-    super(`no receiver answered at ${url} (${reason}). Is \`course-sync start\` running there? Use --url to point elsewhere.`);
+    super(
+      `no receiver answered at ${url} (${reason}). Is \`course-sync start\` running there? Use --url to point elsewhere.`,
+    );
     this.name = 'ReceiverUnreachableError';
   }
 }
@@ -29,7 +31,13 @@ export function localWebhookUrl(port: number, path = '/webhooks/loopwise'): stri
  * Sends `post` and tells what came back, as every \`emit\` does: the request line, the status and
  * the body (through `show`). Exit 0 on a 2xx, 1 on another answer, 3 when nothing answered.
  */
-export async function postAndReport(io: CliIO, url: string, what: string, post: () => Promise<WebhookReply>, show = (body: string) => body): Promise<number> {
+export async function postAndReport(
+  io: CliIO,
+  url: string,
+  what: string,
+  post: () => Promise<WebhookReply>,
+  show = (body: string) => body,
+): Promise<number> {
   io.out(`POST ${url}  (${what})`);
   try {
     const reply = await post();
@@ -48,20 +56,36 @@ export async function postAndReport(io: CliIO, url: string, what: string, post: 
  * `Loopwise-Webhook-Signature` (unsigned when no secret). Throws ReceiverUnreachableError when
  * nothing answers; any HTTP answer, 2xx or not, is returned.
  */
-export async function postWebhook(url: string, body: string, secret?: string, timeoutMs = 15_000): Promise<WebhookReply> {
+export async function postWebhook(
+  url: string,
+  body: string,
+  secret?: string,
+  timeoutMs = 15_000,
+): Promise<WebhookReply> {
   const headers: Record<string, string> = {};
   if (secret) headers['loopwise-webhook-signature'] = new WebhookSignature([secret]).sign(body);
   return postJson(url, body, headers, timeoutMs);
 }
 
 /** POSTs a raw JSON body with extra headers; throws ReceiverUnreachableError when nothing answers. */
-export async function postJson(url: string, body: string, headers: Record<string, string>, timeoutMs = 15_000): Promise<WebhookReply> {
+export async function postJson(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+  timeoutMs = 15_000,
+): Promise<WebhookReply> {
   let res: Response;
   try {
-    res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, signal: AbortSignal.timeout(timeoutMs) });
+    res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
   } catch (err) {
     const e = err as Error & { cause?: { code?: string; message?: string } };
-    const reason = e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (e.cause?.code ?? e.cause?.message ?? e.message);
+    const reason =
+      e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (e.cause?.code ?? e.cause?.message ?? e.message);
     throw new ReceiverUnreachableError(url, reason);
   }
   return { status: res.status, statusText: res.statusText, body: await res.text() };

@@ -28,8 +28,14 @@ function formatForgetReport(report: ForgetReport): string[] {
   if (report.dryRun) for (const r of report.records) lines.push(`  ${r.kind}\t${r.where}`);
   if (!report.total) lines.push('nothing in Redis names the student');
   for (const a of report.hubspot?.addresses ?? []) lines.push(`HubSpot\t${a.email}: ${a.said}`);
-  if (report.suppressed !== undefined) lines.push(`suppressed\t${report.suppressed} address(es) newly (later events for them are not processed)`);
-  if (!report.dryRun) lines.push(report.remaining ? `NOT DONE: ${report.remaining} record(s) still name the student (a job running right now?); run forget again` : 'checked: nothing left in Redis names the student');
+  if (report.suppressed !== undefined)
+    lines.push(`suppressed\t${report.suppressed} address(es) newly (later events for them are not processed)`);
+  if (!report.dryRun)
+    lines.push(
+      report.remaining
+        ? `NOT DONE: ${report.remaining} record(s) still name the student (a job running right now?); run forget again`
+        : 'checked: nothing left in Redis names the student',
+    );
   return lines;
 }
 
@@ -55,7 +61,10 @@ export function registerPrivacy(program: Command, io: CliIO): void {
     .description("remove every copy of a student's personal data from Redis (and with --hubspot from HubSpot)")
     .argument('<student>', 'their e-mail address, an enrollment id or their user id', parseStudent)
     .option('--dry-run', 'list what would be removed; remove nothing')
-    .option('--hubspot', 'also ask HubSpot to delete their contact permanently (GDPR delete; an address without a contact is blocklisted by HubSpot; needs HUBSPOT_ACCESS_TOKEN)')
+    .option(
+      '--hubspot',
+      'also ask HubSpot to delete their contact permanently (GDPR delete; an address without a contact is blocklisted by HubSpot; needs HUBSPOT_ACCESS_TOKEN)',
+    )
     .option('--suppress', 'keep a keyed hash of their address so later events for it are not synced or e-mailed')
     .option('--unsuppress', 'lift the suppression of <student> (an e-mail address); removes nothing')
     .option('--yes', 'do not ask for confirmation')
@@ -71,44 +80,65 @@ export function registerPrivacy(program: Command, io: CliIO): void {
         '\nExit codes: 0 done; 1 something still names the student, or HubSpot refused (nothing removed then);' +
         '\n2 bad usage or configuration (no confirmation); 3 no service running (REDIS_URL unset), Redis or HubSpot unreachable.',
     )
-    .action((query: StudentQuery, opts: { dryRun?: boolean; hubspot?: boolean; suppress?: boolean; unsuppress?: boolean; yes?: boolean }) => {
-      if (opts.unsuppress && !('email' in query)) throw new InvalidArgumentError('--unsuppress takes the e-mail address');
-      if (opts.hubspot && !opts.dryRun && !io.env.HUBSPOT_ACCESS_TOKEN) throw new ConfigError('HUBSPOT_ACCESS_TOKEN', 'is not set: forget --hubspot asks HubSpot to delete the contact');
-      return withOps(io, 'forget', async ({ config, redis, queues, audit }) => {
-        const privacy = await openPrivacy(config, redis, queues);
-        if (opts.unsuppress) {
-          const email = (query as { email: string }).email;
-          const lifted = await privacy.suppression.remove(email);
-          await audit({ action: 'unsuppress student', count: lifted ? 1 : 0 });
-          io.err(lifted ? `${maskEmail(email)} is processed again from now on` : `${maskEmail(email)} was not suppressed`);
-          return EXIT.ok;
-        }
-        if (!opts.dryRun && !opts.yes) {
-          const preview = await forgetStudent(privacy, query, { dryRun: true });
-          for (const line of formatForgetReport(preview).filter((l) => !l.startsWith('  '))) io.err(line);
-          const stdin = io.stdin() as NodeJS.ReadableStream & { isTTY?: boolean };
-          if (!stdin.isTTY) {
-            io.err('course-sync forget: add --yes to remove this (or --dry-run to list it)');
-            return EXIT.usage;
-          }
-          if (!(await confirm(io, `Remove ${preview.total} record(s)${opts.hubspot ? ' and the HubSpot contact' : ''}?`))) {
-            io.err('nothing removed');
+    .action(
+      (
+        query: StudentQuery,
+        opts: { dryRun?: boolean; hubspot?: boolean; suppress?: boolean; unsuppress?: boolean; yes?: boolean },
+      ) => {
+        if (opts.unsuppress && !('email' in query))
+          throw new InvalidArgumentError('--unsuppress takes the e-mail address');
+        if (opts.hubspot && !opts.dryRun && !io.env.HUBSPOT_ACCESS_TOKEN)
+          throw new ConfigError(
+            'HUBSPOT_ACCESS_TOKEN',
+            'is not set: forget --hubspot asks HubSpot to delete the contact',
+          );
+        return withOps(io, 'forget', async ({ config, redis, queues, audit }) => {
+          const privacy = await openPrivacy(config, redis, queues);
+          if (opts.unsuppress) {
+            const email = (query as { email: string }).email;
+            const lifted = await privacy.suppression.remove(email);
+            await audit({ action: 'unsuppress student', count: lifted ? 1 : 0 });
+            io.err(
+              lifted ? `${maskEmail(email)} is processed again from now on` : `${maskEmail(email)} was not suppressed`,
+            );
             return EXIT.ok;
           }
-        }
-        let report: ForgetReport;
-        try {
-          report = await forgetStudent(privacy, query, opts);
-        } catch (err) {
-          if (!(err instanceof HubSpotCallError)) throw err;
-          io.err(`course-sync forget: HubSpot did not delete the contact, so nothing was removed: ${maskText(err.message)}`);
-          return err.failure.kind === 'transient' && err.failure.status === undefined ? EXIT.unavailable : EXIT.problem;
-        }
-        if (!report.dryRun) await audit(erasureAudit(report));
-        for (const line of formatForgetReport(report)) io.out(line);
-        return report.remaining ? EXIT.problem : EXIT.ok;
-      });
-    });
+          if (!opts.dryRun && !opts.yes) {
+            const preview = await forgetStudent(privacy, query, { dryRun: true });
+            for (const line of formatForgetReport(preview).filter((l) => !l.startsWith('  '))) io.err(line);
+            const stdin = io.stdin() as NodeJS.ReadableStream & { isTTY?: boolean };
+            if (!stdin.isTTY) {
+              io.err('course-sync forget: add --yes to remove this (or --dry-run to list it)');
+              return EXIT.usage;
+            }
+            if (
+              !(await confirm(
+                io,
+                `Remove ${preview.total} record(s)${opts.hubspot ? ' and the HubSpot contact' : ''}?`,
+              ))
+            ) {
+              io.err('nothing removed');
+              return EXIT.ok;
+            }
+          }
+          let report: ForgetReport;
+          try {
+            report = await forgetStudent(privacy, query, opts);
+          } catch (err) {
+            if (!(err instanceof HubSpotCallError)) throw err;
+            io.err(
+              `course-sync forget: HubSpot did not delete the contact, so nothing was removed: ${maskText(err.message)}`,
+            );
+            return err.failure.kind === 'transient' && err.failure.status === undefined
+              ? EXIT.unavailable
+              : EXIT.problem;
+          }
+          if (!report.dryRun) await audit(erasureAudit(report));
+          for (const line of formatForgetReport(report)) io.out(line);
+          return report.remaining ? EXIT.problem : EXIT.ok;
+        });
+      },
+    );
 
   program
     .command('export')

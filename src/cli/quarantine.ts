@@ -5,16 +5,25 @@ import { EXIT } from './exit-codes.ts';
 import type { CliIO } from './io.ts';
 import { REDIS_NOTE, withOps } from './ops-connection.ts';
 
-const EXIT_NOTE = 'Exit codes: 0 done; 1 not found, not replayable or still invalid; 2 bad usage or configuration; 3 no service running (REDIS_URL unset) or Redis unreachable.';
+const EXIT_NOTE =
+  'Exit codes: 0 done; 1 not found, not replayable or still invalid; 2 bad usage or configuration; 3 no service running (REDIS_URL unset) or Redis unreachable.';
 
 /** One list line: id, received at, HTTP status, event type, replayable or not, reason (tab-separated). */
 function formatQuarantineLine(e: QuarantineEntry): string {
-  return [e.id, e.receivedAt, e.status, e.eventType || '-', e.replayable ? 'replayable' : '-', e.reason.replace(/\s+/g, ' ')].join('\t');
+  return [
+    e.id,
+    e.receivedAt,
+    e.status,
+    e.eventType || '-',
+    e.replayable ? 'replayable' : '-',
+    e.reason.replace(/\s+/g, ' '),
+  ].join('\t');
 }
 
 function parseLimit(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new InvalidArgumentError('expected a whole number from 1 to 10000');
+  if (!Number.isInteger(n) || n < 1 || n > 10_000)
+    throw new InvalidArgumentError('expected a whole number from 1 to 10000');
   return n;
 }
 
@@ -61,7 +70,8 @@ export function registerQuarantine(program: Command, io: CliIO): void {
         }
         const { body, ...meta } = entry;
         // Field errors are a list of objects: shown as JSON, not "[object Object]".
-        for (const [k, v] of Object.entries(meta)) io.out(`${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+        for (const [k, v] of Object.entries(meta))
+          io.out(`${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
         io.out('body:');
         io.out(prettyBody(body));
         return EXIT.ok;

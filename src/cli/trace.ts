@@ -11,7 +11,8 @@ import { adminLinks } from '../console-links.ts';
 
 function parseLimit(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > SEARCH_LIMIT) throw new InvalidArgumentError(`expected a whole number from 1 to ${SEARCH_LIMIT}`);
+  if (!Number.isInteger(n) || n < 1 || n > SEARCH_LIMIT)
+    throw new InvalidArgumentError(`expected a whole number from 1 to ${SEARCH_LIMIT}`);
   return n;
 }
 
@@ -19,10 +20,15 @@ function parseLimit(value: string): number {
 export function registerTrace(program: Command, io: CliIO): void {
   program
     .command('trace')
-    .description('where is my event? the journey of every event matching an enrollment id, course id, plan id or student e-mail')
+    .description(
+      'where is my event? the journey of every event matching an enrollment id, course id, plan id or student e-mail',
+    )
     .argument('<query>', 'enrollment id, course id, plan id, student e-mail or idempotency key')
     .option('--json', 'print the journeys as JSON')
-    .option('--calls', 'also print the HubSpot and SendGrid calls each attempt took part in (its own part; e-mail and phone masked)')
+    .option(
+      '--calls',
+      'also print the HubSpot and SendGrid calls each attempt took part in (its own part; e-mail and phone masked)',
+    )
     .option('--limit <n>', `newest n matches (at most ${SEARCH_LIMIT})`, parseLimit, 10)
     .addHelpText(
       'after',
@@ -34,11 +40,18 @@ export function registerTrace(program: Command, io: CliIO): void {
     )
     .action((query: string, opts: { json?: boolean; limit: number; calls?: boolean }) =>
       withOps(io, 'trace', async ({ redis, config, queues, quarantine }) => {
-        const journeys = await new TraceSearch({ redis, config, queues, quarantine, links: adminLinks }).find(query, opts.limit);
+        const journeys = await new TraceSearch({ redis, config, queues, quarantine, links: adminLinks }).find(
+          query,
+          opts.limit,
+        );
         if (opts.json) io.out(JSON.stringify(journeys, null, 2));
         else if (journeys.length) {
-          const calls = (j: (typeof journeys)[number]) => (j.callsExpiredAfterDays ? [`  calls: ${callsExpiredText(j.callsExpiredAfterDays)}`] : describeCalls(j.calls).map((c) => `  call: ${c}`));
-          const text = (j: (typeof journeys)[number]) => [...formatJourney(j), ...(opts.calls ? calls(j) : [])].join('\n');
+          const calls = (j: (typeof journeys)[number]) =>
+            j.callsExpiredAfterDays
+              ? [`  calls: ${callsExpiredText(j.callsExpiredAfterDays)}`]
+              : describeCalls(j.calls).map((c) => `  call: ${c}`);
+          const text = (j: (typeof journeys)[number]) =>
+            [...formatJourney(j), ...(opts.calls ? calls(j) : [])].join('\n');
           io.out(journeys.map(text).join('\n\n'));
         }
         if (!journeys.length) {

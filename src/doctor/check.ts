@@ -16,8 +16,18 @@ export interface CheckResult {
 
 /** Shorthand constructors, so checks read as sentences. */
 export const ok = (name: string, detail: string): CheckResult => ({ name, status: 'ok', detail });
-export const problem = (name: string, detail: string, fix: string): CheckResult => ({ name, status: 'problem', detail, fix });
-export const unknown = (name: string, detail: string, fix?: string): CheckResult => ({ name, status: 'unknown', detail, fix });
+export const problem = (name: string, detail: string, fix: string): CheckResult => ({
+  name,
+  status: 'problem',
+  detail,
+  fix,
+});
+export const unknown = (name: string, detail: string, fix?: string): CheckResult => ({
+  name,
+  status: 'unknown',
+  detail,
+  fix,
+});
 export const skipped = (name: string, detail: string): CheckResult => ({ name, status: 'skipped', detail });
 
 /** One line per result (and an indented fix line), aligned for a terminal. */

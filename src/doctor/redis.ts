@@ -29,10 +29,15 @@ function parseInfo(text: string): Record<string, string> {
  * A server setting: from INFO when it reports it (allowed on most managed Redis), else from
  * CONFIG GET; undefined when neither is allowed.
  */
-async function setting(redis: Redis, info: Record<string, string>, infoField: string, configName: string): Promise<string | undefined> {
+async function setting(
+  redis: Redis,
+  info: Record<string, string>,
+  infoField: string,
+  configName: string,
+): Promise<string | undefined> {
   if (info[infoField] !== undefined) return info[infoField];
   try {
-    const [, value] = (await redis.config('GET', configName));
+    const [, value] = await redis.config('GET', configName);
     return value;
   } catch {
     return undefined;
@@ -49,7 +54,7 @@ async function info(redis: Redis): Promise<Record<string, string>> {
 
 const VERSION_FIX = 'BullMQ needs Redis 6.2 or newer: upgrade the server (docker compose uses redis:7)';
 const POLICY_FIX =
-  'set maxmemory-policy noeviction (redis.conf, `redis-server --maxmemory-policy noeviction`, or your provider\'s console): any other policy may silently delete queued jobs';
+  "set maxmemory-policy noeviction (redis.conf, `redis-server --maxmemory-policy noeviction`, or your provider's console): any other policy may silently delete queued jobs";
 const AOF_FIX = 'turn on the append-only file (appendonly yes) so acknowledged webhooks survive a Redis restart';
 
 /** Checks the Redis at `url`: reachable, version, eviction policy, AOF. */
@@ -60,7 +65,13 @@ export async function checkRedis(url: string, timeoutMs = 3_000): Promise<CheckR
       await waitReady(redis, timeoutMs);
       await redis.ping();
     } catch (err) {
-      return [problem('Redis reachable', `no answer from ${redactUrl(url)} (${(err as Error).message})`, 'start Redis or correct REDIS_URL')];
+      return [
+        problem(
+          'Redis reachable',
+          `no answer from ${redactUrl(url)} (${(err as Error).message})`,
+          'start Redis or correct REDIS_URL',
+        ),
+      ];
     }
     const results: CheckResult[] = [ok('Redis reachable', redactUrl(url))];
     const fields = await info(redis);
@@ -71,16 +82,20 @@ export async function checkRedis(url: string, timeoutMs = 3_000): Promise<CheckR
     else results.push(problem('Redis version', `${version} is older than ${MIN_REDIS_VERSION.join('.')}`, VERSION_FIX));
 
     const policy = await setting(redis, fields, 'maxmemory_policy', 'maxmemory-policy');
-    if (policy === undefined) results.push(unknown('Redis eviction policy', 'neither INFO nor CONFIG GET reports maxmemory-policy here', POLICY_FIX));
+    if (policy === undefined)
+      results.push(
+        unknown('Redis eviction policy', 'neither INFO nor CONFIG GET reports maxmemory-policy here', POLICY_FIX),
+      );
     else if (policy === 'noeviction') results.push(ok('Redis eviction policy', 'noeviction'));
     else results.push(problem('Redis eviction policy', `maxmemory-policy is ${policy}`, POLICY_FIX));
 
     const aof = await setting(redis, fields, 'aof_enabled', 'appendonly');
-    if (aof === undefined) results.push(unknown('Redis append-only file', 'neither INFO nor CONFIG GET reports it here', AOF_FIX));
+    if (aof === undefined)
+      results.push(unknown('Redis append-only file', 'neither INFO nor CONFIG GET reports it here', AOF_FIX));
     else if (aof === '1' || aof === 'yes') {
       let fsync: string | undefined;
       try {
-        fsync = ((await redis.config('GET', 'appendfsync')))[1];
+        fsync = (await redis.config('GET', 'appendfsync'))[1];
       } catch {
         /* CONFIG disabled: fsync policy unknown, AOF still on */
       }
@@ -97,10 +112,17 @@ export function checkLocalRedisBinary(binary = 'redis-server'): CheckResult[] {
   const name = 'Redis (private redis-server)';
   const probe = spawnSync(binary, ['--version'], { encoding: 'utf8' });
   if (probe.error || probe.status !== 0) {
-    return [problem(name, 'REDIS_URL is not set and no redis-server is on PATH', 'set REDIS_URL, or install Redis 6.2+ (apt-get install redis-server, brew install redis)')];
+    return [
+      problem(
+        name,
+        'REDIS_URL is not set and no redis-server is on PATH',
+        'set REDIS_URL, or install Redis 6.2+ (apt-get install redis-server, brew install redis)',
+      ),
+    ];
   }
   const version = /v=(\d+\.\d+\.\d+)/.exec(probe.stdout)?.[1] ?? '';
-  if (!versionAtLeast(version, MIN_REDIS_VERSION)) return [problem(name, `redis-server ${version} is older than 6.2`, VERSION_FIX)];
+  if (!versionAtLeast(version, MIN_REDIS_VERSION))
+    return [problem(name, `redis-server ${version} is older than 6.2`, VERSION_FIX)];
   return [ok(name, `REDIS_URL not set: redis-server ${version} from PATH will be started with AOF on and noeviction`)];
 }
 

@@ -30,11 +30,21 @@ export async function checkSendGridKey(client: Client, baseUrl: string): Promise
   try {
     const { scopes } = await get<{ scopes?: string[] }>(client, '/v3/scopes');
     if (scopes?.includes('mail.send')) return ok(KEY, 'valid, with Mail Send permission');
-    return problem(KEY, 'valid but without Mail Send permission', 'give the key "Mail Send" access (Settings → API Keys → Edit)');
+    return problem(
+      KEY,
+      'valid but without Mail Send permission',
+      'give the key "Mail Send" access (Settings → API Keys → Edit)',
+    );
   } catch (err) {
     const status = statusOf(err);
-    if (status === 401 || status === 403) return problem(KEY, `refused (${status}: ${messageOf(err)})`, 'set SENDGRID_API_KEY to a valid key with Mail Send permission');
-    if (status !== undefined) return problem(KEY, `HTTP ${status}: ${messageOf(err)}`, 'check SENDGRID_BASE_URL and SendGrid status');
+    if (status === 401 || status === 403)
+      return problem(
+        KEY,
+        `refused (${status}: ${messageOf(err)})`,
+        'set SENDGRID_API_KEY to a valid key with Mail Send permission',
+      );
+    if (status !== undefined)
+      return problem(KEY, `HTTP ${status}: ${messageOf(err)}`, 'check SENDGRID_BASE_URL and SendGrid status');
     return problem(KEY, `no answer from ${baseUrl} (${messageOf(err)})`, 'check network access to SENDGRID_BASE_URL');
   }
 }
@@ -66,7 +76,11 @@ export async function checkSendGridSender(client: Client, from: string): Promise
   } catch (err) {
     const status = statusOf(err);
     if (status === 401 || status === 403) {
-      return unknown(SENDER, `this API key may not read sender identities (${status})`, `check in SendGrid that ${from} is verified, or give the key read access to Sender Authentication`);
+      return unknown(
+        SENDER,
+        `this API key may not read sender identities (${status})`,
+        `check in SendGrid that ${from} is verified, or give the key read access to Sender Authentication`,
+      );
     }
     return unknown(SENDER, `could not list verified senders (${messageOf(err)})`);
   }
@@ -79,17 +93,44 @@ export async function checkSendGridSender(client: Client, from: string): Promise
   } catch {
     /* no access to domain authentication: judged on single senders alone */
   }
-  if (domains.some((d) => d.valid && d.domain?.toLowerCase() === domain)) return ok(SENDER, `${from} is in the authenticated domain ${domain}`);
-  if (match) return problem(SENDER, `${from} is unverified (verification pending)`, `open the verification email SendGrid sent to ${from}, or resend it from Settings → Sender Authentication`);
-  return problem(SENDER, `${from} is unverified: not a Single Sender and not in an authenticated domain`, SENDER_FIX(from));
+  if (domains.some((d) => d.valid && d.domain?.toLowerCase() === domain))
+    return ok(SENDER, `${from} is in the authenticated domain ${domain}`);
+  if (match)
+    return problem(
+      SENDER,
+      `${from} is unverified (verification pending)`,
+      `open the verification email SendGrid sent to ${from}, or resend it from Settings → Sender Authentication`,
+    );
+  return problem(
+    SENDER,
+    `${from} is unverified: not a Single Sender and not in an authenticated domain`,
+    SENDER_FIX(from),
+  );
 }
 
 const EVENTS = 'SendGrid Event Webhook';
-const HOW_TO = 'in SendGrid, Settings → Mail Settings → Event Webhook: HTTP POST URL https://<this service>/webhooks/sendgrid; events Processed, Dropped, Deferred, Bounced, Delivered, Opened, Clicked, Spam Reports, Unsubscribes; turn on the Signed Event Webhook and set SENDGRID_WEBHOOK_PUBLIC_KEY to its Verification Key';
+const HOW_TO =
+  'in SendGrid, Settings → Mail Settings → Event Webhook: HTTP POST URL https://<this service>/webhooks/sendgrid; events Processed, Dropped, Deferred, Bounced, Delivered, Opened, Clicked, Spam Reports, Unsubscribes; turn on the Signed Event Webhook and set SENDGRID_WEBHOOK_PUBLIC_KEY to its Verification Key';
 
 /** Whether delivery events can come in: the Signed Event Webhook's key is set (in production the endpoint is off without it). */
-export function checkEventWebhook(events: { publicKeys: string[]; maxAgeSeconds?: number }, production: boolean): CheckResult {
-  if (events.publicKeys.length) return ok(EVENTS, `POST /webhooks/sendgrid verifies SendGrid's signature${events.maxAgeSeconds ? ` and refuses batches older than ${events.maxAgeSeconds} s` : ''}`);
-  if (production) return problem(EVENTS, 'SENDGRID_WEBHOOK_PUBLIC_KEY is not set: POST /webhooks/sendgrid answers 404, so bounces and drops of welcome emails go unseen', HOW_TO);
-  return unknown(EVENTS, 'SENDGRID_WEBHOOK_PUBLIC_KEY is not set: events are taken unsigned outside production', HOW_TO);
+export function checkEventWebhook(
+  events: { publicKeys: string[]; maxAgeSeconds?: number },
+  production: boolean,
+): CheckResult {
+  if (events.publicKeys.length)
+    return ok(
+      EVENTS,
+      `POST /webhooks/sendgrid verifies SendGrid's signature${events.maxAgeSeconds ? ` and refuses batches older than ${events.maxAgeSeconds} s` : ''}`,
+    );
+  if (production)
+    return problem(
+      EVENTS,
+      'SENDGRID_WEBHOOK_PUBLIC_KEY is not set: POST /webhooks/sendgrid answers 404, so bounces and drops of welcome emails go unseen',
+      HOW_TO,
+    );
+  return unknown(
+    EVENTS,
+    'SENDGRID_WEBHOOK_PUBLIC_KEY is not set: events are taken unsigned outside production',
+    HOW_TO,
+  );
 }

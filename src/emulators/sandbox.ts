@@ -21,7 +21,10 @@ export interface Sandbox {
  */
 export async function startSandbox(config: Config, log: Logger): Promise<Sandbox> {
   // The Courses object is active in the sandbox's portal, so that its page shows course records and their students.
-  const hubspot = await startHubSpotEmulator({ requestsPer10s: config.hubspot.requestsPer10s, coursesObject: 'active' });
+  const hubspot = await startHubSpotEmulator({
+    requestsPer10s: config.hubspot.requestsPer10s,
+    coursesObject: 'active',
+  });
   const sendgrid = await startSendGridEmulator({ verifiedSenders: [config.sendgrid.from] });
   // The emulator signs its Event Webhook like SendGrid; the service verifies with the public half
   // (and with any key configured, so `course-sync emit sendgrid-events` works in sandbox mode too).
@@ -35,9 +38,15 @@ export async function startSandbox(config: Config, log: Logger): Promise<Sandbox
     config: {
       ...config,
       hubspot: { ...config.hubspot, baseUrl: hubspot.url, accessToken: hubspot.token },
-      sendgrid: { ...config.sendgrid, baseUrl: sendgrid.url, apiKey: sendgrid.apiKey, events: { ...config.sendgrid.events, publicKeys: [...config.sendgrid.events.publicKeys, keys.publicKey] } },
+      sendgrid: {
+        ...config.sendgrid,
+        baseUrl: sendgrid.url,
+        apiKey: sendgrid.apiKey,
+        events: { ...config.sendgrid.events, publicKeys: [...config.sendgrid.events.publicKeys, keys.publicKey] },
+      },
     },
-    postEventsTo: (url) => sendgrid.setEventWebhook({ url, privateKey: keys.privateKey, deliverAfterMs: 1000, flushMs: 1000 }),
+    postEventsTo: (url) =>
+      sendgrid.setEventWebhook({ url, privateKey: keys.privateKey, deliverAfterMs: 1000, flushMs: 1000 }),
     provider: () => ({
       contacts: [...hubspot.state.contacts.values()],
       products: [...hubspot.state.products.values(), ...hubspot.state.archivedProducts.values()],

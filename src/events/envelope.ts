@@ -31,11 +31,15 @@ export function parseEnvelope(body: Buffer | string): Envelope {
     throw new EnvelopeError(400, 'Body is not valid JSON');
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new EnvelopeError(422, 'Body must be an object { "type": ..., "data": {...} }', [{ field: 'type', message: 'type is required' }]);
+    throw new EnvelopeError(422, 'Body must be an object { "type": ..., "data": {...} }', [
+      { field: 'type', message: 'type is required' },
+    ]);
   }
   const { type, data } = parsed as { type?: unknown; data?: unknown };
   if (typeof type !== 'string' || type === '') {
-    throw new EnvelopeError(422, 'Event type is missing', [{ field: 'type', message: 'type must be a non-empty string' }]);
+    throw new EnvelopeError(422, 'Event type is missing', [
+      { field: 'type', message: 'type must be a non-empty string' },
+    ]);
   }
   return { type, data };
 }

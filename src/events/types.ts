@@ -37,8 +37,7 @@ export interface Enrollment {
 }
 
 export type LoopwiseEvent =
-  | { type: 'course.created' | 'course.updated'; data: Course }
-  | { type: 'course.student_enroll'; data: Enrollment };
+  { type: 'course.created' | 'course.updated'; data: Course } | { type: 'course.student_enroll'; data: Enrollment };
 
 export function isKnownType(type: unknown): type is EventType {
   return typeof type === 'string' && (EVENT_TYPES as readonly string[]).includes(type);

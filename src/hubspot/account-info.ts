@@ -72,7 +72,8 @@ export async function readDailyUsage(client: Client): Promise<DailyUsage> {
   const r = results.find((x) => x?.name === 'private-apps-api-calls-daily') ?? results[0];
   const usage = count(r?.currentUsage);
   const limit = count(r?.usageLimit);
-  if (usage === undefined || limit === undefined) throw new Error(`GET ${DAILY_USAGE_PATH}: no currentUsage/usageLimit in the answer`);
+  if (usage === undefined || limit === undefined)
+    throw new Error(`GET ${DAILY_USAGE_PATH}: no currentUsage/usageLimit in the answer`);
   return {
     usage,
     limit,

@@ -12,7 +12,11 @@ export function isNoneFound(err: unknown): boolean {
 }
 
 /** The records a batch read found: its `results`, or none when HubSpot answers 404 for "none of them exist". */
-export async function readBatch<R>(call: HubSpotCall, operation: string, request: () => Promise<{ results: R[] }>): Promise<R[]> {
+export async function readBatch<R>(
+  call: HubSpotCall,
+  operation: string,
+  request: () => Promise<{ results: R[] }>,
+): Promise<R[]> {
   try {
     return (await call(operation, request)).results;
   } catch (err) {

@@ -25,8 +25,14 @@ export interface RecordError {
  * (`idOf`) its context names (HubSpot answers that shape for some errors, and older portals may not
  * echo trace ids); else none (the caller decides what an error naming nothing means).
  */
-export function inputsNamed<I extends { objectWriteTraceId: string }>(e: RecordError, inputs: I[], idOf: (input: I) => string): I[] {
-  const values = Object.values(e.context ?? {}).flat().map(String);
+export function inputsNamed<I extends { objectWriteTraceId: string }>(
+  e: RecordError,
+  inputs: I[],
+  idOf: (input: I) => string,
+): I[] {
+  const values = Object.values(e.context ?? {})
+    .flat()
+    .map(String);
   const byTrace = inputs.filter((i) => (e.context?.objectWriteTraceId ?? []).includes(i.objectWriteTraceId));
   if (byTrace.length) return byTrace;
   const named = new Set(values.map((v) => v.toLowerCase()));
@@ -34,7 +40,12 @@ export function inputsNamed<I extends { objectWriteTraceId: string }>(e: RecordE
 }
 
 /** The input a result is for: by its echoed trace id, else by its id (`idOf` of the result). */
-export function inputOfResult<I extends { objectWriteTraceId: string }, R extends { objectWriteTraceId?: string }>(r: R, inputs: I[], idOf: (input: I) => string, resultId: string | undefined): I | undefined {
+export function inputOfResult<I extends { objectWriteTraceId: string }, R extends { objectWriteTraceId?: string }>(
+  r: R,
+  inputs: I[],
+  idOf: (input: I) => string,
+  resultId: string | undefined,
+): I | undefined {
   if (r.objectWriteTraceId !== undefined) {
     const traced = inputs.find((i) => i.objectWriteTraceId === r.objectWriteTraceId);
     if (traced) return traced;

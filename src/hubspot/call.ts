@@ -59,9 +59,16 @@ export function createHubSpotCall({ budget, metrics, signal, daily }: HubSpotCal
       return result;
     } catch (err) {
       let failure = classifyHubSpotError(err);
-      metrics?.apiCalls.inc({ api: 'hubspot', operation, status: failure.status === undefined ? 'network' : String(failure.status) });
+      metrics?.apiCalls.inc({
+        api: 'hubspot',
+        operation,
+        status: failure.status === undefined ? 'network' : String(failure.status),
+      });
       // The daily limit pauses every process until the reset; should recording that fail (Redis away), the plain block stands in.
-      const pause = failure.kind === 'rate_limited' && failure.policy === 'DAILY' ? await daily?.reached().catch(() => undefined) : undefined;
+      const pause =
+        failure.kind === 'rate_limited' && failure.policy === 'DAILY'
+          ? await daily?.reached().catch(() => undefined)
+          : undefined;
       const wait = accountWait(failure);
       if (pause) failure = daily!.failure(pause, failure.message);
       else if (wait !== undefined) await budget?.block(wait);

@@ -7,6 +7,7 @@ import type { Config } from '../config.ts';
  * the request budget is shared across processes (see request-budget.ts).
  */
 export function createHubSpotClient(hubspot: Pick<Config['hubspot'], 'accessToken' | 'baseUrl'>): Client {
-  if (!hubspot.accessToken) throw new Error('HubSpot client needs an access token (HUBSPOT_ACCESS_TOKEN, or the sandbox emulator)');
+  if (!hubspot.accessToken)
+    throw new Error('HubSpot client needs an access token (HUBSPOT_ACCESS_TOKEN, or the sandbox emulator)');
   return new Client({ accessToken: hubspot.accessToken, basePath: hubspot.baseUrl, numberOfApiCallRetries: 0 });
 }

@@ -36,16 +36,39 @@ export interface Claim {
 
 // The course record's scripts (scripts/*.lua name each argument): add courses and a newer last
 // enrollment; fold one address's record into another's; note the contact a write went to.
-const NOTE = luaScript<[contactKey: string, ttlSeconds: number, lastJson: string, lastCourseName: string, contactId: string, ...courseIds: string[]], string[]>(import.meta.url, 'scripts/note-courses.lua', 1);
+const NOTE = luaScript<
+  [
+    contactKey: string,
+    ttlSeconds: number,
+    lastJson: string,
+    lastCourseName: string,
+    contactId: string,
+    ...courseIds: string[],
+  ],
+  string[]
+>(import.meta.url, 'scripts/note-courses.lua', 1);
 const FOLD = luaScript<
-  [fromKey: string, toKey: string, fromAliasKey: string, toAliasKey: string, ownerKey: string, ttlSeconds: number, keptAddress: string, contactId: string, ifRecorded: '1' | '0', ...courseIds: string[]],
+  [
+    fromKey: string,
+    toKey: string,
+    fromAliasKey: string,
+    toAliasKey: string,
+    ownerKey: string,
+    ttlSeconds: number,
+    keptAddress: string,
+    contactId: string,
+    ifRecorded: '1' | '0',
+    ...courseIds: string[],
+  ],
   string[] | null
 >(import.meta.url, 'scripts/fold-contact.lua', 5);
-const CLAIM = luaScript<[contactKey: string, ownerKey: string, ttlSeconds: number, contactId: string, address: string, created: '1' | '0'], [Claim['state'], string]>(import.meta.url, 'scripts/claim-contact.lua', 2);
+const CLAIM = luaScript<
+  [contactKey: string, ownerKey: string, ttlSeconds: number, contactId: string, address: string, created: '1' | '0'],
+  [Claim['state'], string]
+>(import.meta.url, 'scripts/claim-contact.lua', 2);
 
 /** Alias hops followed at most (an alias of an alias comes from two folds in a row). */
 const MAX_HOPS = 4;
-
 
 function parse(flat: string[]): ContactCourseRecord {
   const rec: ContactCourseRecord = { courses: [], seeded: false };
@@ -100,12 +123,22 @@ export class ContactCourses {
   }
 
   /** Adds courses (and a newer last enrollment, and the contact whose value is merged in) per address; returns the records after the change. */
-  async note(entries: { email: string; courses: string[]; last?: LastEnrollment; contactId?: string }[]): Promise<ContactCourseRecord[]> {
+  async note(
+    entries: { email: string; courses: string[]; last?: LastEnrollment; contactId?: string }[],
+  ): Promise<ContactCourseRecord[]> {
     if (!entries.length) return [];
     const pipe = this.redis.pipeline();
     for (const e of entries) {
       const last = e.last && { at: e.last.at, courseId: e.last.courseId };
-      NOTE.queue(pipe, this.key(e.email), this.ttlSeconds, last ? JSON.stringify(last) : '', e.last?.courseName ?? '', e.contactId ?? '', ...e.courses);
+      NOTE.queue(
+        pipe,
+        this.key(e.email),
+        this.ttlSeconds,
+        last ? JSON.stringify(last) : '',
+        e.last?.courseName ?? '',
+        e.contactId ?? '',
+        ...e.courses,
+      );
     }
     return (await pipe.exec())!.map(([err, flat]) => {
       if (err) throw err;
@@ -146,9 +179,28 @@ export class ContactCourses {
    * with `seeded`, the contact's value is merged in (the record notes the contact). With
    * `ifRecorded`, an address without a record is left alone (undefined).
    */
-  async fold(from: string, to: string, contactId: string, more: { courses?: string[]; seeded?: boolean; ifRecorded?: boolean } = {}): Promise<ContactCourseRecord | undefined> {
-    const keys = [this.key(from), this.key(to), this.key(from, 'contact-alias'), this.key(to, 'contact-alias'), this.ownerKey(contactId)] as const;
-    const flat = await FOLD.run(this.redis, ...keys, this.ttlSeconds, to, more.seeded ? contactId : '', more.ifRecorded ? '1' : '0', ...(more.courses ?? []));
+  async fold(
+    from: string,
+    to: string,
+    contactId: string,
+    more: { courses?: string[]; seeded?: boolean; ifRecorded?: boolean } = {},
+  ): Promise<ContactCourseRecord | undefined> {
+    const keys = [
+      this.key(from),
+      this.key(to),
+      this.key(from, 'contact-alias'),
+      this.key(to, 'contact-alias'),
+      this.ownerKey(contactId),
+    ] as const;
+    const flat = await FOLD.run(
+      this.redis,
+      ...keys,
+      this.ttlSeconds,
+      to,
+      more.seeded ? contactId : '',
+      more.ifRecorded ? '1' : '0',
+      ...(more.courses ?? []),
+    );
     return flat ? parse(flat) : undefined;
   }
 
@@ -160,7 +212,16 @@ export class ContactCourses {
   async claim(entries: { contactId: string; email: string; created: boolean }[]): Promise<Claim[]> {
     if (!entries.length) return [];
     const pipe = this.redis.pipeline();
-    for (const e of entries) CLAIM.queue(pipe, this.key(e.email), this.ownerKey(e.contactId), this.ttlSeconds, e.contactId, e.email, e.created ? '1' : '0');
+    for (const e of entries)
+      CLAIM.queue(
+        pipe,
+        this.key(e.email),
+        this.ownerKey(e.contactId),
+        this.ttlSeconds,
+        e.contactId,
+        e.email,
+        e.created ? '1' : '0',
+      );
     return (await pipe.exec())!.map(([err, v]) => {
       if (err) throw err;
       const [state, other] = v as [Claim['state'], string];

@@ -31,7 +31,8 @@ export const CANONICAL_KEY: Readonly<Record<MappingSource, string>> = {
 };
 
 /** Sources today's mapping does not carry: the enrollment mapping adds them only when a mapping asks. */
-export type ExtraSource = 'user.name' | 'course.slug' | 'course.subtitle' | 'enrollment.id' | 'enrollment.state' | 'enrollment.updated_at';
+export type ExtraSource =
+  'user.name' | 'course.slug' | 'course.subtitle' | 'enrollment.id' | 'enrollment.state' | 'enrollment.updated_at';
 
 /** A mapping ready to use on every write. */
 export interface ContactPropertyMapping {

@@ -63,10 +63,17 @@ function entryOf(path: string, property: string, line: number, node: JsonNode): 
   const fail = (problem: string): never => {
     throw new MappingFileError(path, line, property, `property "${property}": ${problem}`);
   };
-  if (!PROPERTY_NAME.test(property)) fail('is not a HubSpot property name (its internal name: lower-case letters, digits and "_", as in Settings → Properties)');
-  if (OWN_CONTACT_PROPERTIES.includes(property)) fail(`is course-sync's own (${property === ENROLLED_COURSES ? 'every course of the student' : 'the welcome email status'}) and cannot be mapped`);
+  if (!PROPERTY_NAME.test(property))
+    fail(
+      'is not a HubSpot property name (its internal name: lower-case letters, digits and "_", as in Settings → Properties)',
+    );
+  if (OWN_CONTACT_PROPERTIES.includes(property))
+    fail(
+      `is course-sync's own (${property === ENROLLED_COURSES ? 'every course of the student' : 'the welcome email status'}) and cannot be mapped`,
+    );
   if (node.kind === 'string') {
-    if (!isSource(node.value)) fail(`unknown source "${node.value}" (sources: ${MAPPING_SOURCES.join(', ')}; or {"value": "<constant>"})`);
+    if (!isSource(node.value))
+      fail(`unknown source "${node.value}" (sources: ${MAPPING_SOURCES.join(', ')}; or {"value": "<constant>"})`);
     return { property, line, source: node.value as MappingSource };
   }
   if (node.kind === 'object') {
@@ -89,25 +96,53 @@ export function parseContactMapping(text: string, path: string): ContactMappingS
   try {
     root = parseJsonLines(text);
   } catch (err) {
-    if (err instanceof JsonLineError) throw new MappingFileError(path, err.line, undefined, `not valid JSON: ${err.message}`);
+    if (err instanceof JsonLineError)
+      throw new MappingFileError(path, err.line, undefined, `not valid JSON: ${err.message}`);
     throw err;
   }
-  if (root.kind !== 'object') throw new MappingFileError(path, root.line, undefined, 'expected an object {"properties": {...}}');
-  for (const e of root.entries) if (e.key !== 'properties') throw new MappingFileError(path, e.line, undefined, `unknown key "${e.key}" (the file holds "properties" only)`);
+  if (root.kind !== 'object')
+    throw new MappingFileError(path, root.line, undefined, 'expected an object {"properties": {...}}');
+  for (const e of root.entries)
+    if (e.key !== 'properties')
+      throw new MappingFileError(path, e.line, undefined, `unknown key "${e.key}" (the file holds "properties" only)`);
   const props = root.entries.find((e) => e.key === 'properties');
   if (!props) throw new MappingFileError(path, root.line, undefined, 'no "properties" object');
-  if (props.value.kind !== 'object') throw new MappingFileError(path, props.line, undefined, '"properties" must be an object of "<hubspot property>": "<source>"');
+  if (props.value.kind !== 'object')
+    throw new MappingFileError(
+      path,
+      props.line,
+      undefined,
+      '"properties" must be an object of "<hubspot property>": "<source>"',
+    );
   const seen = new Map<string, number>();
   const entries: MappingEntry[] = [];
   for (const e of props.value.entries) {
     const first = seen.get(e.key);
-    if (first !== undefined) throw new MappingFileError(path, e.line, e.key, `property "${e.key}" is listed twice (lines ${first} and ${e.line})`);
+    if (first !== undefined)
+      throw new MappingFileError(
+        path,
+        e.line,
+        e.key,
+        `property "${e.key}" is listed twice (lines ${first} and ${e.line})`,
+      );
     seen.set(e.key, e.line);
     entries.push(entryOf(path, e.key, e.line, e.value));
   }
   const email = entries.find((e) => e.property === 'email');
-  if (!email) throw new MappingFileError(path, props.line, 'email', 'the e-mail is missing: "email": "user.email" is required (contacts are upserted by e-mail)');
-  if (!('source' in email) || email.source !== 'user.email') throw new MappingFileError(path, email.line, 'email', 'property "email" must be "user.email" (contacts are upserted by e-mail)');
+  if (!email)
+    throw new MappingFileError(
+      path,
+      props.line,
+      'email',
+      'the e-mail is missing: "email": "user.email" is required (contacts are upserted by e-mail)',
+    );
+  if (!('source' in email) || email.source !== 'user.email')
+    throw new MappingFileError(
+      path,
+      email.line,
+      'email',
+      'property "email" must be "user.email" (contacts are upserted by e-mail)',
+    );
   return { path, entries };
 }
 
@@ -117,7 +152,12 @@ export function readContactMapping(path: string): ContactMappingSpec {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new MappingFileError(path, undefined, undefined, `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new MappingFileError(
+      path,
+      undefined,
+      undefined,
+      `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   }
   return parseContactMapping(text, path);
 }

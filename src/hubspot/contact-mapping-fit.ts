@@ -26,7 +26,9 @@ function constantMisfit(p: PortalProperty, value: string): string | undefined {
       return undefined;
     case 'enumeration': {
       const values = (p.options ?? []).map((o) => o.value);
-      return values.includes(value) ? undefined : `"${value}" is not one of its options (${values.join(', ') || 'none'})`;
+      return values.includes(value)
+        ? undefined
+        : `"${value}" is not one of its options (${values.join(', ') || 'none'})`;
     }
     case 'number':
       return /^-?\d+(\.\d+)?$/.test(value) ? undefined : `"${value}" is not a number`;
@@ -35,7 +37,9 @@ function constantMisfit(p: PortalProperty, value: string): string | undefined {
     case 'date':
       return /^\d{4}-\d\d-\d\d$/.test(value) ? undefined : `"${value}" is not a date (YYYY-MM-DD)`;
     case 'datetime':
-      return Number.isFinite(Date.parse(value)) || /^\d+$/.test(value) ? undefined : `"${value}" is not a time (ISO 8601)`;
+      return Number.isFinite(Date.parse(value)) || /^\d+$/.test(value)
+        ? undefined
+        : `"${value}" is not a time (ISO 8601)`;
     default:
       return `its type ${p.type} is not one course-sync writes`;
   }
@@ -46,16 +50,25 @@ function sourceMisfit(p: PortalProperty, source: string): string | undefined {
   if (p.type === 'string') return undefined;
   if (TIMES.has(source)) {
     if (p.type === 'datetime') return undefined;
-    if (p.type === 'date') return `it is a date property (midnight UTC only) and ${source} is a time: use a datetime or text property`;
+    if (p.type === 'date')
+      return `it is a date property (midnight UTC only) and ${source} is a time: use a datetime or text property`;
     return `it is a ${p.type} property and ${source} is a time: use a datetime or text property`;
   }
-  if (p.type === 'enumeration') return `it is an enumeration that takes only its options (${(p.options ?? []).map((o) => o.value).join(', ') || 'none'}) and ${source} is free text: use a text property, or map a constant`;
+  if (p.type === 'enumeration')
+    return `it is an enumeration that takes only its options (${(p.options ?? []).map((o) => o.value).join(', ') || 'none'}) and ${source} is free text: use a text property, or map a constant`;
   return `it is a ${p.type} property and ${source} is text: use a text property`;
 }
 
 /** The problem of one entry against the portal, if any (`createdBySetup`: properties `hubspot setup` creates itself). */
-function problemOf(e: MappingEntry, found: PortalProperty | undefined, createdBySetup: ReadonlySet<string>): string | undefined {
-  if (!found) return createdBySetup.has(e.property) ? undefined : 'does not exist in the portal: create it in HubSpot (Settings → Properties → Contact properties) or change the mapping';
+function problemOf(
+  e: MappingEntry,
+  found: PortalProperty | undefined,
+  createdBySetup: ReadonlySet<string>,
+): string | undefined {
+  if (!found)
+    return createdBySetup.has(e.property)
+      ? undefined
+      : 'does not exist in the portal: create it in HubSpot (Settings → Properties → Contact properties) or change the mapping';
   if (found.calculated || found.modificationMetadata?.readOnlyValue) return 'is set by HubSpot and cannot be written';
   return 'value' in e ? constantMisfit(found, e.value) : sourceMisfit(found, e.source);
 }
@@ -66,7 +79,11 @@ function problemOf(e: MappingEntry, found: PortalProperty | undefined, createdBy
  * text property, times a datetime (or text) property, a constant a value of the property's type,
  * of an enumeration one of its options. Pure: `hubspot setup` and `doctor` read the portal.
  */
-export function mappingProblems(spec: ContactMappingSpec, portal: ReadonlyMap<string, PortalProperty>, createdBySetup: ReadonlySet<string> = new Set()): MappingProblem[] {
+export function mappingProblems(
+  spec: ContactMappingSpec,
+  portal: ReadonlyMap<string, PortalProperty>,
+  createdBySetup: ReadonlySet<string> = new Set(),
+): MappingProblem[] {
   return spec.entries.flatMap((e) => {
     const problem = problemOf(e, portal.get(e.property), createdBySetup);
     return problem ? [{ property: e.property, line: e.line, problem }] : [];

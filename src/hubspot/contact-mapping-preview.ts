@@ -17,6 +17,11 @@ export function previewContact(spec: ContactMappingSpec, enrollment: Enrollment,
   const m = mapEnrollment(enrollment, { phoneRegion, extraSources: mapping.extraSources });
   if (!m.ok) return { ok: false, reason: m.reason };
   const [draft] = mergeByEmail([m]);
-  const canonical = { ...draft!.properties, email: draft!.email, [ENROLLED_COURSES]: [...draft!.courses.keys()].join(';'), ...lastEnrollmentProperties(draft!.last) };
+  const canonical = {
+    ...draft!.properties,
+    email: draft!.email,
+    [ENROLLED_COURSES]: [...draft!.courses.keys()].join(';'),
+    ...lastEnrollmentProperties(draft!.last),
+  };
   return { ok: true, properties: mapping.toHubSpot(canonical) };
 }

@@ -33,7 +33,6 @@ export type MappedContact =
   | { ok: true; input: ContactUpsertInput; course: { id: string; name?: string }; last: LastEnrollment }
   | { ok: false; reason: string };
 
-
 function text(value: unknown): string | undefined {
   if (value === null || value === undefined) return undefined;
   const s = String(value).trim();
@@ -119,7 +118,12 @@ export function mapEnrollment(enrollment: Enrollment | undefined, opts: ContactM
     [ENROLLED_COURSES]: courseId,
   };
   const properties = Object.fromEntries(Object.entries(props).filter((e): e is [string, string] => e[1] !== undefined));
-  return { ok: true, input: { idProperty: 'email', id: email, properties }, course: { id: courseId, name: courseName }, last };
+  return {
+    ok: true,
+    input: { idProperty: 'email', id: email, properties },
+    course: { id: courseId, name: courseName },
+    last,
+  };
 }
 
 /** Several enrollments of one e-mail folded into one contact write (HubSpot refuses duplicate ids in a batch). */
@@ -132,7 +136,12 @@ export interface ContactDraft {
   last: LastEnrollment;
 }
 
-const COURSE_PROPERTIES = new Set([ENROLLED_COURSES, 'loopwise_last_course_id', 'loopwise_last_course_name', 'loopwise_last_enrolled_at']);
+const COURSE_PROPERTIES = new Set([
+  ENROLLED_COURSES,
+  'loopwise_last_course_id',
+  'loopwise_last_course_name',
+  'loopwise_last_enrolled_at',
+]);
 
 /** Folds mapped enrollments into one draft per e-mail, in first-seen order. */
 export function mergeByEmail(contacts: Extract<MappedContact, { ok: true }>[]): ContactDraft[] {

@@ -29,13 +29,27 @@ function addressInBody(err: HubSpotCallError, inputs: ContactUpsertInput[]): str
  * name; else the only input; else one read of contact N (its primary and secondary addresses) and
  * the input among them. Undefined when none matches (the caller then halves the batch).
  */
-export async function inputHeldBy(deps: { client: Client; call: HubSpotCall }, err: HubSpotCallError, contactId: string, inputs: ContactUpsertInput[]): Promise<string | undefined> {
+export async function inputHeldBy(
+  deps: { client: Client; call: HubSpotCall },
+  err: HubSpotCallError,
+  contactId: string,
+  inputs: ContactUpsertInput[],
+): Promise<string | undefined> {
   const named = addressInBody(err, inputs);
   if (named) return named;
   if (inputs.length === 1) return inputs[0]!.id;
   const found = await readBatch(deps.call, 'contacts.read', () =>
-    deps.client.crm.contacts.batchApi.read({ inputs: [{ id: contactId }], properties: ['email', SECONDARY_EMAILS], propertiesWithHistory: [] }),
+    deps.client.crm.contacts.batchApi.read({
+      inputs: [{ id: contactId }],
+      properties: ['email', SECONDARY_EMAILS],
+      propertiesWithHistory: [],
+    }),
   );
-  const addresses = new Set(found.flatMap((r) => [r.properties.email ?? '', ...(r.properties[SECONDARY_EMAILS] ?? '').split(';')]).map((a) => a.trim().toLowerCase()).filter(Boolean));
+  const addresses = new Set(
+    found
+      .flatMap((r) => [r.properties.email ?? '', ...(r.properties[SECONDARY_EMAILS] ?? '').split(';')])
+      .map((a) => a.trim().toLowerCase())
+      .filter(Boolean),
+  );
   return inputs.find((i) => addresses.has(i.id))?.id;
 }

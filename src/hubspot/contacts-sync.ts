@@ -23,7 +23,10 @@ const CONVERGE_ROUNDS = 3;
 type RoundOutcome = ContactOutcome | { status: 'conflict'; contactId: string };
 
 /** The course and last-enrollment properties a record asks for. */
-function courseProperties(rec: ContactCourseRecord, fallbackLast: ContactDraft['last'] | undefined): Record<string, string> {
+function courseProperties(
+  rec: ContactCourseRecord,
+  fallbackLast: ContactDraft['last'] | undefined,
+): Record<string, string> {
   const last = rec.last ?? fallbackLast;
   return { [ENROLLED_COURSES]: rec.courses.join(';'), ...(last ? lastEnrollmentProperties(last) : {}) };
 }
@@ -57,9 +60,15 @@ function retarget(drafts: ContactDraft[], target: Map<string, string>): ContactD
  * before course-sync knew them, folds two addresses found on one contact into one, and rewrites
  * contacts whose record grew meanwhile. Addresses another contact holds come back as conflicts.
  */
-async function writeRound(deps: ContactSyncDeps, names: Map<string, string | undefined>, drafts: ContactDraft[]): Promise<Map<string, RoundOutcome>> {
+async function writeRound(
+  deps: ContactSyncDeps,
+  names: Map<string, string | undefined>,
+  drafts: ContactDraft[],
+): Promise<Map<string, RoundOutcome>> {
   const outcomes = new Map<string, RoundOutcome>();
-  const records = await deps.courses.note(drafts.map((d) => ({ email: d.email, courses: [...d.courses.keys()], last: d.last })));
+  const records = await deps.courses.note(
+    drafts.map((d) => ({ email: d.email, courses: [...d.courses.keys()], last: d.last })),
+  );
   const inputs: ContactUpsertInput[] = drafts.map((d, i) => ({
     idProperty: 'email',
     id: d.email,
@@ -75,24 +84,37 @@ async function writeRound(deps: ContactSyncDeps, names: Map<string, string | und
     else if ('conflict' in r) outcomes.set(d.email, { status: 'conflict', contactId: r.conflict });
     else outcomes.set(d.email, { status: 'written', contactId: r.id, created: r.created });
   }
-  const written = [...outcomes].flatMap(([email, o]) => (o.status === 'written' ? [{ email, contactId: o.contactId, created: o.created }] : []));
+  const written = [...outcomes].flatMap(([email, o]) =>
+    o.status === 'written' ? [{ email, contactId: o.contactId, created: o.created }] : [],
+  );
   // A contact the address's record does not know (HubSpot had it before, the record expired, or it
   // is another address of a contact written under one) is read, with its course history and its
   // addresses, before the record is trusted; an address an earlier version wrote the contact under folds in.
   const claims = await deps.courses.claim(written);
-  for (const [i, c] of claims.entries()) if (c.formerOwner) await deps.courses.fold(c.formerOwner, written[i]!.email, written[i]!.contactId);
-  await checkContacts(deps, written.filter((_, i) => claims[i]!.state === 'check'));
+  for (const [i, c] of claims.entries())
+    if (c.formerOwner) await deps.courses.fold(c.formerOwner, written[i]!.email, written[i]!.contactId);
+  await checkContacts(
+    deps,
+    written.filter((_, i) => claims[i]!.state === 'check'),
+  );
 
   let pending = written.map((w) => w.email);
   for (let round = 1; pending.length; round++) {
     const now = await deps.courses.read(pending);
-    const stale = pending.map((email, i) => ({ email, rec: now[i]! })).filter(({ email, rec }) => grewSince(sent.get(email)!, rec));
+    const stale = pending
+      .map((email, i) => ({ email, rec: now[i]! }))
+      .filter(({ email, rec }) => grewSince(sent.get(email)!, rec));
     if (!stale.length) break;
     if (round > CONVERGE_ROUNDS) {
-      for (const { email } of stale) outcomes.set(email, { status: 'retry', message: `${ENROLLED_COURSES} kept changing while it was written` });
+      for (const { email } of stale)
+        outcomes.set(email, { status: 'retry', message: `${ENROLLED_COURSES} kept changing while it was written` });
       break;
     }
-    const rewrites: ContactUpsertInput[] = stale.map(({ email, rec }) => ({ idProperty: 'email', id: email, properties: { email, ...courseProperties(rec, undefined) } }));
+    const rewrites: ContactUpsertInput[] = stale.map(({ email, rec }) => ({
+      idProperty: 'email',
+      id: email,
+      properties: { email, ...courseProperties(rec, undefined) },
+    }));
     await deps.options.ensure(new Map(coursesOf(rewrites).map((id) => [id, names.get(id)])));
     const again = await upsertContacts(deps, names, rewrites);
     pending = [];
@@ -101,7 +123,16 @@ async function writeRound(deps: ContactSyncDeps, names: Map<string, string | und
       if ('id' in r) {
         sent.set(input.id, { ...sent.get(input.id), ...input.properties });
         pending.push(input.id);
-      } else outcomes.set(input.id, { status: 'retry', message: 'rejected' in r ? r.rejected : 'retry' in r ? r.retry : `HubSpot says contact ${r.conflict} holds this address` });
+      } else
+        outcomes.set(input.id, {
+          status: 'retry',
+          message:
+            'rejected' in r
+              ? r.rejected
+              : 'retry' in r
+                ? r.retry
+                : `HubSpot says contact ${r.conflict} holds this address`,
+        });
     }
   }
   return outcomes;
@@ -122,7 +153,10 @@ async function writeRound(deps: ContactSyncDeps, names: Map<string, string | und
  *    folded into that contact's primary address, and written again under it.
  * Errors that concern the whole call (429, 401/403, 5xx, network) are thrown as HubSpotCallError.
  */
-export async function syncContacts(deps: ContactSyncDeps, drafts: ContactDraft[]): Promise<Map<string, ContactOutcome>> {
+export async function syncContacts(
+  deps: ContactSyncDeps,
+  drafts: ContactDraft[],
+): Promise<Map<string, ContactOutcome>> {
   const outcomes = new Map<string, ContactOutcome>();
   if (!drafts.length) return outcomes;
   await deps.setup.ensure();
@@ -132,7 +166,9 @@ export async function syncContacts(deps: ContactSyncDeps, drafts: ContactDraft[]
   const target = new Map(drafts.map((d, i) => [d.email, resolved[i]!]));
 
   const results = await writeRound(deps, names, retarget(drafts, target));
-  const conflicts = [...results].flatMap(([email, o]) => (o.status === 'conflict' ? [{ email, contactId: o.contactId }] : []));
+  const conflicts = [...results].flatMap(([email, o]) =>
+    o.status === 'conflict' ? [{ email, contactId: o.contactId }] : [],
+  );
   if (conflicts.length) {
     const moved = await followConflicts(deps, conflicts);
     const again = drafts.filter((d) => moved.has(target.get(d.email)!));
@@ -141,7 +177,15 @@ export async function syncContacts(deps: ContactSyncDeps, drafts: ContactDraft[]
   }
   for (const d of drafts) {
     const o = results.get(target.get(d.email)!)!;
-    outcomes.set(d.email, o.status === 'conflict' ? { status: 'retry', message: `HubSpot says contact ${o.contactId} holds this address, and it could not be written under that contact's primary address` } : o);
+    outcomes.set(
+      d.email,
+      o.status === 'conflict'
+        ? {
+            status: 'retry',
+            message: `HubSpot says contact ${o.contactId} holds this address, and it could not be written under that contact's primary address`,
+          }
+        : o,
+    );
   }
   return outcomes;
 }

@@ -1,5 +1,9 @@
 import type { Client } from '@hubspot/api-client';
-import type { BatchResponseSimplePublicUpsertObject, BatchResponseSimplePublicUpsertObjectWithErrors, StandardError } from '@hubspot/api-client/lib/codegen/crm/contacts/index.js';
+import type {
+  BatchResponseSimplePublicUpsertObject,
+  BatchResponseSimplePublicUpsertObjectWithErrors,
+  StandardError,
+} from '@hubspot/api-client/lib/codegen/crm/contacts/index.js';
 import { inputOfResult, inputsInMessage, inputsNamed, withTraceIds, type Traced } from './batch-write.ts';
 import type { HubSpotCall } from './call.ts';
 import type { ContactPropertyMapping } from './contact-mapping-apply.ts';
@@ -39,7 +43,11 @@ type Names = Map<string, string | undefined>;
 
 /** The repair a refusal asks for, if it names a missing property or option. */
 function fixFor(message: string): Fix | undefined {
-  return message.includes('PROPERTY_DOESNT_EXIST') ? 'setup' : message.includes('INVALID_OPTION') ? 'options' : undefined;
+  return message.includes('PROPERTY_DOESNT_EXIST')
+    ? 'setup'
+    : message.includes('INVALID_OPTION')
+      ? 'options'
+      : undefined;
 }
 
 export function coursesOf(inputs: ContactUpsertInput[]): string[] {
@@ -51,7 +59,9 @@ function verdict(e: StandardError, targets: number): UpsertResult | { fix: Fix }
   const text = `HubSpot 207 ${e.category}: ${e.message}`;
   const fix = e.category === 'VALIDATION_ERROR' ? fixFor(e.message) : undefined;
   if (fix) return { fix };
-  const existing = ['OBJECT_ALREADY_EXISTS', 'CONFLICT'].includes(e.category) ? existingContactId(e.message) : undefined;
+  const existing = ['OBJECT_ALREADY_EXISTS', 'CONFLICT'].includes(e.category)
+    ? existingContactId(e.message)
+    : undefined;
   // A conflict names one contact: it cannot be pinned on several records.
   if (existing) return targets === 1 ? { conflict: existing } : { retry: text };
   return { rejected: text };
@@ -63,7 +73,10 @@ const emailOf = (i: ContactUpsertInput) => i.id;
  * Results of a 200/207 by input id (e-mail); records to repair by the repair they need. Results
  * and errors are matched to inputs by their `objectWriteTraceId` (batch-write.ts), else by address.
  */
-function readUpsert(data: UpsertResponse, inputs: Traced<ContactUpsertInput>[]): { results: Map<string, UpsertResult>; fixes: Map<Fix, string[]> } {
+function readUpsert(
+  data: UpsertResponse,
+  inputs: Traced<ContactUpsertInput>[],
+): { results: Map<string, UpsertResult>; fixes: Map<Fix, string[]> } {
   const results = new Map<string, UpsertResult>();
   const fixes = new Map<Fix, string[]>();
   const unmatched = data.results.filter((r) => {
@@ -86,7 +99,8 @@ function readUpsert(data: UpsertResponse, inputs: Traced<ContactUpsertInput>[]):
   }
   // A contact HubSpot wrote under another primary address without echoing the trace id (it found it by a secondary one): one left of each can only pair up.
   const left = open();
-  if (left.length === 1 && unmatched.length === 1) results.set(left[0]!, { id: unmatched[0]!.id, created: unmatched[0]!._new });
+  if (left.length === 1 && unmatched.length === 1)
+    results.set(left[0]!, { id: unmatched[0]!.id, created: unmatched[0]!._new });
   for (const id of open()) results.set(id, { retry: 'HubSpot answered without this contact' });
   return { results, fixes };
 }
@@ -96,17 +110,28 @@ function readUpsert(data: UpsertResponse, inputs: Traced<ContactUpsertInput>[]):
  * the course options and adds the missing ones (someone may have deleted one by hand). A second
  * refusal of the same kind is thrown as transient: the batch is retried with backoff, not rejected.
  */
-async function repair(deps: ContactUpsertDeps, names: Names, fixes: Fix[], inputs: ContactUpsertInput[], repaired: Set<Fix>, message: string): Promise<Set<Fix>> {
+async function repair(
+  deps: ContactUpsertDeps,
+  names: Names,
+  fixes: Fix[],
+  inputs: ContactUpsertInput[],
+  repaired: Set<Fix>,
+  message: string,
+): Promise<Set<Fix>> {
   const again = fixes.find((f) => repaired.has(f));
   if (again) {
     const what = again === 'setup' ? 're-running the property set-up' : 're-reading the course options';
-    throw new HubSpotCallError({ kind: 'transient', message: `HubSpot still refuses the contacts after ${what}: ${message}` }, 'contacts.upsert');
+    throw new HubSpotCallError(
+      { kind: 'transient', message: `HubSpot still refuses the contacts after ${what}: ${message}` },
+      'contacts.upsert',
+    );
   }
   if (fixes.includes('setup')) {
     deps.setup.forget();
     await deps.setup.ensure();
   }
-  if (fixes.includes('options')) await deps.options.ensure(new Map(coursesOf(inputs).map((id) => [id, names.get(id)])), true);
+  if (fixes.includes('options'))
+    await deps.options.ensure(new Map(coursesOf(inputs).map((id) => [id, names.get(id)])), true);
   return new Set([...repaired, ...fixes]);
 }
 
@@ -118,13 +143,20 @@ async function repair(deps: ContactUpsertDeps, names: Names, fixes: Fix[], input
  * together; only when it names none is the batch halved, so one bad record never takes the
  * others down with it.
  */
-export async function upsertContacts(deps: ContactUpsertDeps, names: Names, inputs: ContactUpsertInput[], repaired = new Set<Fix>()): Promise<Map<string, UpsertResult>> {
+export async function upsertContacts(
+  deps: ContactUpsertDeps,
+  names: Names,
+  inputs: ContactUpsertInput[],
+  repaired = new Set<Fix>(),
+): Promise<Map<string, UpsertResult>> {
   if (!inputs.length) return new Map();
   const traced = withTraceIds(inputs);
   const sent = deps.mapping ? traced.map((i) => ({ ...i, properties: deps.mapping!.toHubSpot(i.properties) })) : traced;
   let data: UpsertResponse;
   try {
-    data = (await deps.call('contacts.upsert', () => deps.client.crm.contacts.batchApi.upsertWithHttpInfo({ inputs: sent }))).data;
+    data = (
+      await deps.call('contacts.upsert', () => deps.client.crm.contacts.batchApi.upsertWithHttpInfo({ inputs: sent }))
+    ).data;
   } catch (err) {
     return refused(deps, names, inputs, repaired, err);
   }
@@ -137,26 +169,47 @@ export async function upsertContacts(deps: ContactUpsertDeps, names: Names, inpu
 }
 
 /** Upserts each group on its own, in order; results together. */
-async function inParts(deps: ContactUpsertDeps, names: Names, parts: ContactUpsertInput[][], repaired: Set<Fix>): Promise<Map<string, UpsertResult>> {
+async function inParts(
+  deps: ContactUpsertDeps,
+  names: Names,
+  parts: ContactUpsertInput[][],
+  repaired: Set<Fix>,
+): Promise<Map<string, UpsertResult>> {
   const out = new Map<string, UpsertResult>();
   for (const part of parts) for (const [k, v] of await upsertContacts(deps, names, part, repaired)) out.set(k, v);
   return out;
 }
 
-async function refused(deps: ContactUpsertDeps, names: Names, inputs: ContactUpsertInput[], repaired: Set<Fix>, err: unknown): Promise<Map<string, UpsertResult>> {
+async function refused(
+  deps: ContactUpsertDeps,
+  names: Names,
+  inputs: ContactUpsertInput[],
+  repaired: Set<Fix>,
+  err: unknown,
+): Promise<Map<string, UpsertResult>> {
   if (!(err instanceof HubSpotCallError) || err.failure.kind !== 'rejected') throw err;
   const { status, message } = err.failure;
   const existing = status === 409 ? existingContactId(message) : undefined;
   if (status !== 400 && !existing) throw err;
   if (existing) {
     const email = await inputHeldBy(deps, err, existing, inputs);
-    if (email) return new Map([[email, { conflict: existing }], ...(await upsertContacts(deps, names, inputs.filter((i) => i.id !== email), repaired))]);
+    if (email)
+      return new Map([
+        [email, { conflict: existing }],
+        ...(await upsertContacts(
+          deps,
+          names,
+          inputs.filter((i) => i.id !== email),
+          repaired,
+        )),
+      ]);
   } else {
     const fix = fixFor(message);
     if (fix) return upsertContacts(deps, names, inputs, await repair(deps, names, [fix], inputs, repaired, message));
     if (inputs.length === 1) return new Map([[inputs[0]!.id, { rejected: message }]]);
     const named = inputsInMessage(message, inputs, emailOf);
-    if (named.length && named.length < inputs.length) return inParts(deps, names, [...named.map((i) => [i]), inputs.filter((i) => !named.includes(i))], repaired);
+    if (named.length && named.length < inputs.length)
+      return inParts(deps, names, [...named.map((i) => [i]), inputs.filter((i) => !named.includes(i))], repaired);
   }
   const half = Math.ceil(inputs.length / 2);
   return inParts(deps, names, [inputs.slice(0, half), inputs.slice(half)], repaired);

@@ -33,7 +33,10 @@ const BATCH = 100;
 
 /** "Course=123 is not valid" / "Contact=9 is not valid": which record of which pair is missing. */
 function missingIn(message: string): { kind: 'course' | 'contact'; id: string }[] {
-  return [...message.matchAll(/\b(Course|Contact)=(\d+) is not valid/gi)].map((m) => ({ kind: m[1]!.toLowerCase() as 'course' | 'contact', id: m[2]! }));
+  return [...message.matchAll(/\b(Course|Contact)=(\d+) is not valid/gi)].map((m) => ({
+    kind: m[1]!.toLowerCase() as 'course' | 'contact',
+    id: m[2]!,
+  }));
 }
 
 /** Sends contact → course record associations; remembers, per process, whether HubSpot takes trace ids on them. */
@@ -54,24 +57,46 @@ export class CourseAssociations {
 
   private async batch(pairs: AssociationPair[]): Promise<PairResult[]> {
     const traced = this.traceIds;
-    const inputs = pairs.map((p, i) => ({ from: { id: p.contactId }, to: { id: p.recordId }, ...(traced ? { objectWriteTraceId: String(i) } : {}) }));
+    const inputs = pairs.map((p, i) => ({
+      from: { id: p.contactId },
+      to: { id: p.recordId },
+      ...(traced ? { objectWriteTraceId: String(i) } : {}),
+    }));
     let body: { errors?: AnswerError[] } | undefined;
     try {
-      body = (await this.call('associations.create', () => requestJson<{ errors?: AnswerError[] }>(this.client, 'POST', ASSOCIATE_PATH, { inputs }))).body;
+      body = (
+        await this.call('associations.create', () =>
+          requestJson<{ errors?: AnswerError[] }>(this.client, 'POST', ASSOCIATE_PATH, { inputs }),
+        )
+      ).body;
     } catch (err) {
       return this.refused(pairs, err, traced);
     }
     const results: PairResult[] = pairs.map(() => ({ ok: true }));
     for (const e of body?.errors ?? []) {
       const message = `HubSpot 207 ${e.category ?? 'ERROR'}: ${e.message ?? ''}`;
-      const byTrace = (e.context?.objectWriteTraceId ?? []).map(Number).filter((n) => Number.isInteger(n) && n < pairs.length);
+      const byTrace = (e.context?.objectWriteTraceId ?? [])
+        .map(Number)
+        .filter((n) => Number.isInteger(n) && n < pairs.length);
       const named = missingIn(e.message ?? '');
-      const toIds = new Set([...(e.context?.toObjectId ?? []), ...named.filter((n) => n.kind === 'course').map((n) => n.id)]);
-      const fromIds = new Set([...(e.context?.fromObjectId ?? []), ...named.filter((n) => n.kind === 'contact').map((n) => n.id)]);
-      const hit = byTrace.length ? byTrace : pairs.flatMap((p, i) => (toIds.has(p.recordId) || fromIds.has(p.contactId) ? [i] : []));
+      const toIds = new Set([
+        ...(e.context?.toObjectId ?? []),
+        ...named.filter((n) => n.kind === 'course').map((n) => n.id),
+      ]);
+      const fromIds = new Set([
+        ...(e.context?.fromObjectId ?? []),
+        ...named.filter((n) => n.kind === 'contact').map((n) => n.id),
+      ]);
+      const hit = byTrace.length
+        ? byTrace
+        : pairs.flatMap((p, i) => (toIds.has(p.recordId) || fromIds.has(p.contactId) ? [i] : []));
       for (const i of hit) {
         const p = pairs[i]!;
-        results[i] = toIds.has(p.recordId) ? { missing: 'course' } : fromIds.has(p.contactId) ? { missing: 'contact' } : { error: message };
+        results[i] = toIds.has(p.recordId)
+          ? { missing: 'course' }
+          : fromIds.has(p.contactId)
+            ? { missing: 'contact' }
+            : { error: message };
       }
     }
     return results;

@@ -29,14 +29,24 @@ export function optionLabel(courseId: string, name: string | undefined, takenLab
 
 /** The options as HubSpot takes them back in a PATCH (every field set). */
 function asInputs(options: OptionLike[]): OptionInput[] {
-  return options.map((o, i) => ({ label: o.label, value: o.value, description: o.description ?? '', displayOrder: o.displayOrder ?? i, hidden: !!o.hidden }));
+  return options.map((o, i) => ({
+    label: o.label,
+    value: o.value,
+    description: o.description ?? '',
+    displayOrder: o.displayOrder ?? i,
+    hidden: !!o.hidden,
+  }));
 }
 
 /**
  * The option list after giving course `courseId` the label `name` (unique among the other
  * labels, see optionLabel): added at the end when missing, relabelled when the name changed.
  */
-export function withCourseOption(options: OptionLike[], courseId: string, name: string): { change: OptionChange; options: OptionInput[] } {
+export function withCourseOption(
+  options: OptionLike[],
+  courseId: string,
+  name: string,
+): { change: OptionChange; options: OptionInput[] } {
   const others = new Set(options.filter((o) => o.value !== courseId).map((o) => o.label));
   const label = optionLabel(courseId, name, others);
   const next = asInputs(options);
@@ -87,7 +97,10 @@ export class CourseOptions {
     if (refresh) this.known = undefined;
     const missing = () => [...courses.keys()].filter((id) => !this.known!.has(id));
     // Concurrent batches share one first read.
-    if (!this.known) await (this.loading ??= this.locks.withLock(this.lockKey, LOCK_MS, LOCK_WAIT_MS, async () => this.add(await this.load(), courses)).finally(() => (this.loading = undefined)));
+    if (!this.known)
+      await (this.loading ??= this.locks
+        .withLock(this.lockKey, LOCK_MS, LOCK_WAIT_MS, async () => this.add(await this.load(), courses))
+        .finally(() => (this.loading = undefined)));
     if (!missing().length) return;
     await this.locks.withLock(this.lockKey, LOCK_MS, LOCK_WAIT_MS, async () => {
       if (!missing().length) return; // added meanwhile by another batch of this process
@@ -123,13 +136,17 @@ export class CourseOptions {
   }
 
   private async load(call: HubSpotCall = this.call): Promise<Option[]> {
-    const p = await call('properties.get', () => this.client.crm.properties.coreApi.getByName('contacts', ENROLLED_COURSES));
+    const p = await call('properties.get', () =>
+      this.client.crm.properties.coreApi.getByName('contacts', ENROLLED_COURSES),
+    );
     this.known = new Set(p.options.map((o) => o.value));
     return p.options;
   }
 
   private async write(options: OptionInput[], call: HubSpotCall = this.call): Promise<void> {
-    const updated = await call('properties.update', () => this.client.crm.properties.coreApi.update('contacts', ENROLLED_COURSES, { options }));
+    const updated = await call('properties.update', () =>
+      this.client.crm.properties.coreApi.update('contacts', ENROLLED_COURSES, { options }),
+    );
     this.known = new Set(updated.options.map((o) => o.value));
   }
 }

@@ -86,17 +86,27 @@ export interface CourseRecordDeps {
  * another 400 is narrowed down to the courses it refuses. Other whole-call failures are thrown as
  * HubSpotCallError.
  */
-export async function upsertCourseRecords(deps: CourseRecordDeps, inputs: CourseRecordInput[]): Promise<Map<string, CourseRecordResult>> {
+export async function upsertCourseRecords(
+  deps: CourseRecordDeps,
+  inputs: CourseRecordInput[],
+): Promise<Map<string, CourseRecordResult>> {
   const out = new Map<string, CourseRecordResult>();
   for (let i = 0; i < inputs.length; i += BATCH) await upsertBatch(deps, inputs.slice(i, i + BATCH), out, false);
   return out;
 }
 
-async function upsertBatch(deps: CourseRecordDeps, batch: CourseRecordInput[], out: Map<string, CourseRecordResult>, repaired: boolean): Promise<void> {
+async function upsertBatch(
+  deps: CourseRecordDeps,
+  batch: CourseRecordInput[],
+  out: Map<string, CourseRecordResult>,
+  repaired: boolean,
+): Promise<void> {
   const traced = withTraceIds(batch);
   let res;
   try {
-    res = await deps.call('courses.upsert', () => deps.client.crm.objects.batchApi.upsert(COURSE_OBJECT, { inputs: traced }));
+    res = await deps.call('courses.upsert', () =>
+      deps.client.crm.objects.batchApi.upsert(COURSE_OBJECT, { inputs: traced }),
+    );
   } catch (err) {
     if (needsSetup(err)) {
       if (repaired) throw err;
@@ -114,7 +124,10 @@ async function upsertBatch(deps: CourseRecordDeps, batch: CourseRecordInput[], o
     }
     const named = inputsInMessage(message, batch, courseIdOf);
     const half = Math.ceil(batch.length / 2);
-    const parts = named.length && named.length < batch.length ? [...named.map((i) => [i]), batch.filter((i) => !named.includes(i))] : [batch.slice(0, half), batch.slice(half)];
+    const parts =
+      named.length && named.length < batch.length
+        ? [...named.map((i) => [i]), batch.filter((i) => !named.includes(i))]
+        : [batch.slice(0, half), batch.slice(half)];
     for (const part of parts) await upsertBatch(deps, part, out, repaired);
     return;
   }
@@ -124,7 +137,10 @@ async function upsertBatch(deps: CourseRecordDeps, batch: CourseRecordInput[], o
   }
   for (const e of ('errors' in res ? res.errors : undefined) ?? []) {
     const named = inputsNamed(e, traced, courseIdOf);
-    for (const input of named.length ? named : traced.filter((t) => !out.has(t.id))) out.set(input.id, { error: `HubSpot 207 ${e.category}: ${e.message}`, category: e.category });
+    for (const input of named.length ? named : traced.filter((t) => !out.has(t.id)))
+      out.set(input.id, { error: `HubSpot 207 ${e.category}: ${e.message}`, category: e.category });
   }
-  for (const input of batch) if (!out.has(input.id)) out.set(input.id, { error: 'HubSpot answered without this course record', category: 'MISSING' });
+  for (const input of batch)
+    if (!out.has(input.id))
+      out.set(input.id, { error: 'HubSpot answered without this course record', category: 'MISSING' });
 }

@@ -28,13 +28,22 @@ export interface CourseLease extends Lease {
 }
 
 // Records a version only while the lease is held and never moves the instant backwards.
-const COMMIT = luaScript<[lockKey: string, versionKey: string, token: string, at: string, digest: string, planIds: string, name: string], 0 | 1>(import.meta.url, 'scripts/commit-course-version.lua', 2);
+const COMMIT = luaScript<
+  [lockKey: string, versionKey: string, token: string, at: string, digest: string, planIds: string, name: string],
+  0 | 1
+>(import.meta.url, 'scripts/commit-course-version.lua', 2);
 
 /** Pure ordering rule: older → stale; same instant and same content → duplicate; else apply. */
-export function decideVersion(previous: AppliedVersion | undefined, at: number, digest: string, planIds: string[]): VersionDecision {
+export function decideVersion(
+  previous: AppliedVersion | undefined,
+  at: number,
+  digest: string,
+  planIds: string[],
+): VersionDecision {
   if (!previous) return { action: 'apply', removedPlanIds: [] };
   if (at < previous.at) return { action: 'skip', reason: 'stale', previous };
-  if (at === previous.at && digest !== '' && digest === previous.digest) return { action: 'skip', reason: 'duplicate', previous };
+  if (at === previous.at && digest !== '' && digest === previous.digest)
+    return { action: 'skip', reason: 'duplicate', previous };
   const keep = new Set(planIds);
   return { action: 'apply', previous, removedPlanIds: previous.planIds.filter((id) => !keep.has(id)) };
 }
@@ -83,7 +92,12 @@ export class CourseVersions {
   async get(courseId: string): Promise<AppliedVersion | undefined> {
     const h = await this.redis.hgetall(this.versionKey(courseId));
     if (h.at === undefined) return undefined;
-    return { at: Number(h.at), digest: h.digest ?? '', planIds: JSON.parse(h.planIds ?? '[]') as string[], name: h.name ?? '' };
+    return {
+      at: Number(h.at),
+      digest: h.digest ?? '',
+      planIds: JSON.parse(h.planIds ?? '[]') as string[],
+      name: h.name ?? '',
+    };
   }
 
   /** Reads the applied version and decides what to do with one at instant `at`. */

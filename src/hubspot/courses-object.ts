@@ -49,7 +49,9 @@ export interface CoursesObjectOptions {
 
 /** Reads the enablement endpoint: `{"enablement": true|false}`. */
 export async function readCoursesEnablement(client: Client, call: HubSpotCall): Promise<boolean> {
-  const res = await call('object-library.enablement', () => requestJson<{ enablement?: unknown }>(client, 'GET', ENABLEMENT_PATH));
+  const res = await call('object-library.enablement', () =>
+    requestJson<{ enablement?: unknown }>(client, 'GET', ENABLEMENT_PATH),
+  );
   return res.body?.enablement === true;
 }
 
@@ -87,7 +89,10 @@ export class CoursesObject {
     if (this.opts.mode === 'off') return undefined;
     const state = await this.state();
     if (this.opts.mode === 'on' && !state.active && state.reason === 'not active in the portal') {
-      throw new ConfigError('HUBSPOT_COURSES_OBJECT', `is "on" but HubSpot says the Courses object (${COURSE_OBJECT}) is not active in this portal: a super admin activates it in HubSpot (Settings → Objects → Courses), or set HUBSPOT_COURSES_OBJECT=auto to write contacts without course records until then`);
+      throw new ConfigError(
+        'HUBSPOT_COURSES_OBJECT',
+        `is "on" but HubSpot says the Courses object (${COURSE_OBJECT}) is not active in this portal: a super admin activates it in HubSpot (Settings → Objects → Courses), or set HUBSPOT_COURSES_OBJECT=auto to write contacts without course records until then`,
+      );
     }
     return state;
   }
@@ -111,7 +116,12 @@ export class CoursesObject {
     if (!fresh && this.memo && now - this.memo.checkedAt < this.memo.holdsMs) return this.memo;
     const kept = fresh ? undefined : await this.read(now);
     if (kept) return (this.memo = kept);
-    return (this.memo = await this.locks.withLock(this.lockKey, 10_000, 15_000, async () => (!fresh && (await this.read(this.now()))) || this.check()));
+    return (this.memo = await this.locks.withLock(
+      this.lockKey,
+      10_000,
+      15_000,
+      async () => (!fresh && (await this.read(this.now()))) || this.check(),
+    ));
   }
 
   /**
@@ -127,7 +137,10 @@ export class CoursesObject {
     if (state.active) {
       const reason = `HubSpot refused a courses call: ${(err as HubSpotCallError).failure.message}`;
       await this.write({ ...state, usable: false, reason });
-      this.opts.log?.warn({ reason }, 'Courses object: course records are NOT written for now (the private app needs the scopes crm.objects.courses.read and crm.objects.courses.write); contacts go on as without it');
+      this.opts.log?.warn(
+        { reason },
+        'Courses object: course records are NOT written for now (the private app needs the scopes crm.objects.courses.read and crm.objects.courses.write); contacts go on as without it',
+      );
     }
     return true;
   }
@@ -150,12 +163,33 @@ export class CoursesObject {
     try {
       const active = await readCoursesEnablement(this.opts.client, this.opts.call);
       const was = this.memo?.active;
-      if (was !== active) this.opts.log?.info({ objectTypeId: COURSE_OBJECT, active, mode: this.opts.mode }, active ? 'Courses object active: course records are written and students associated with them' : 'Courses object not active in the portal: contacts are written without course records');
-      return await this.write({ active, usable: active, reason: active ? undefined : 'not active in the portal', checkedAt, holdsMs });
+      if (was !== active)
+        this.opts.log?.info(
+          { objectTypeId: COURSE_OBJECT, active, mode: this.opts.mode },
+          active
+            ? 'Courses object active: course records are written and students associated with them'
+            : 'Courses object not active in the portal: contacts are written without course records',
+        );
+      return await this.write({
+        active,
+        usable: active,
+        reason: active ? undefined : 'not active in the portal',
+        checkedAt,
+        holdsMs,
+      });
     } catch (err) {
       if (!(err instanceof HubSpotCallError)) throw err;
-      this.opts.log?.warn({ err: err.message }, 'Courses object: could not ask HubSpot whether it is active; asking again in a minute');
-      return this.write({ active: false, usable: false, reason: `not checked: ${err.failure.message}`, checkedAt, holdsMs: Math.min(holdsMs, RETRY_CHECK_MS) });
+      this.opts.log?.warn(
+        { err: err.message },
+        'Courses object: could not ask HubSpot whether it is active; asking again in a minute',
+      );
+      return this.write({
+        active: false,
+        usable: false,
+        reason: `not checked: ${err.failure.message}`,
+        checkedAt,
+        holdsMs: Math.min(holdsMs, RETRY_CHECK_MS),
+      });
     }
   }
 }

@@ -1,7 +1,13 @@
 import type { HubSpotCall } from './call.ts';
 import type { CourseAssociations, PairResult } from './course-associations.ts';
 import type { CourseRecordIds } from './course-record-ids.ts';
-import { courseRecordInput, upsertCourseRecords, type CourseFacts, type CourseRecordDeps, type CourseRecordResult } from './course-records.ts';
+import {
+  courseRecordInput,
+  upsertCourseRecords,
+  type CourseFacts,
+  type CourseRecordDeps,
+  type CourseRecordResult,
+} from './course-records.ts';
 import type { CourseVersions } from './course-versions.ts';
 import type { CoursesObject } from './courses-object.ts';
 
@@ -38,7 +44,10 @@ export type LinkOutcome =
   | { status: 'rejected'; message: string };
 
 /** What became of a course event's course record. */
-export type CourseRecordOutcome = ({ status: 'written' } & CourseRecordWrite) | { status: 'skipped'; reason: string } | { status: 'refused'; message: string; category: string };
+export type CourseRecordOutcome =
+  | ({ status: 'written' } & CourseRecordWrite)
+  | { status: 'skipped'; reason: string }
+  | { status: 'refused'; message: string; category: string };
 
 type Got = { recordId: string; written?: CourseRecordWrite } | { error: string; category: string };
 
@@ -72,7 +81,8 @@ export class CourseRecords {
       await this.deps.ids.set(new Map([[course.id, r.recordId]]));
       return { status: 'written', recordId: r.recordId, created: r.created, properties: input.properties };
     } catch (err) {
-      if (await this.deps.object.refused(err)) return { status: 'skipped', reason: 'Courses object refused by HubSpot (see the log)' };
+      if (await this.deps.object.refused(err))
+        return { status: 'skipped', reason: 'Courses object refused by HubSpot (see the log)' };
       throw err;
     }
   }
@@ -91,34 +101,74 @@ export class CourseRecords {
       const got = await this.recordIds(links.map((l) => l.course));
       const missing = await this.associate(links, got, out);
       if (missing.length) {
-        const again = await this.recordIds(missing.map((l) => l.course), true);
-        for (const l of await this.associate(missing, again, out)) out.set(l.key, { status: 'retry', message: `HubSpot says course record ${idOf(again.get(l.course.id))} of course ${l.course.id} does not exist right after it was written`, courseRecordId: idOf(again.get(l.course.id)) });
+        const again = await this.recordIds(
+          missing.map((l) => l.course),
+          true,
+        );
+        for (const l of await this.associate(missing, again, out))
+          out.set(l.key, {
+            status: 'retry',
+            message: `HubSpot says course record ${idOf(again.get(l.course.id))} of course ${l.course.id} does not exist right after it was written`,
+            courseRecordId: idOf(again.get(l.course.id)),
+          });
       }
       return out;
     } catch (err) {
-      if (await this.deps.object.refused(err)) return new Map(links.map((l) => [l.key, { status: 'skipped', reason: 'Courses object refused by HubSpot (see the log)' }]));
+      if (await this.deps.object.refused(err))
+        return new Map(
+          links.map((l) => [l.key, { status: 'skipped', reason: 'Courses object refused by HubSpot (see the log)' }]),
+        );
       throw err;
     }
   }
 
   /** Associates the links whose course has a record; returns the links whose course record HubSpot says is gone (forgotten in Redis). */
-  private async associate(links: CourseLink[], got: Map<string, Got>, out: Map<string, LinkOutcome>): Promise<CourseLink[]> {
+  private async associate(
+    links: CourseLink[],
+    got: Map<string, Got>,
+    out: Map<string, LinkOutcome>,
+  ): Promise<CourseLink[]> {
     const ready: { link: CourseLink; recordId: string; written?: CourseRecordWrite }[] = [];
     for (const link of links) {
       const g = got.get(link.course.id)!;
-      if ('error' in g) out.set(link.key, g.category === 'VALIDATION_ERROR' ? { status: 'rejected', message: g.error } : { status: 'retry', message: g.error });
+      if ('error' in g)
+        out.set(
+          link.key,
+          g.category === 'VALIDATION_ERROR'
+            ? { status: 'rejected', message: g.error }
+            : { status: 'retry', message: g.error },
+        );
       else ready.push({ link, recordId: g.recordId, written: g.written });
     }
     const pairKey = (contactId: string, recordId: string) => `${contactId}>${recordId}`;
-    const pairs = [...new Map(ready.map((r) => [pairKey(r.link.contactId, r.recordId), { contactId: r.link.contactId, recordId: r.recordId }])).values()];
+    const pairs = [
+      ...new Map(
+        ready.map((r) => [
+          pairKey(r.link.contactId, r.recordId),
+          { contactId: r.link.contactId, recordId: r.recordId },
+        ]),
+      ).values(),
+    ];
     const results = new Map<string, PairResult>();
-    (await this.deps.associations.associate(pairs)).forEach((r, i) => results.set(pairKey(pairs[i]!.contactId, pairs[i]!.recordId), r));
+    (await this.deps.associations.associate(pairs)).forEach((r, i) =>
+      results.set(pairKey(pairs[i]!.contactId, pairs[i]!.recordId), r),
+    );
     const gone: CourseLink[] = [];
     for (const r of ready) {
       const res = results.get(pairKey(r.link.contactId, r.recordId))!;
-      if ('ok' in res) out.set(r.link.key, { status: 'associated', courseRecordId: r.recordId, ...(r.written ? { written: r.written } : {}) });
+      if ('ok' in res)
+        out.set(r.link.key, {
+          status: 'associated',
+          courseRecordId: r.recordId,
+          ...(r.written ? { written: r.written } : {}),
+        });
       else if ('error' in res) out.set(r.link.key, { status: 'retry', message: res.error, courseRecordId: r.recordId });
-      else if (res.missing === 'contact') out.set(r.link.key, { status: 'retry', message: `HubSpot says contact ${r.link.contactId} does not exist (deleted while it was written); the next attempt writes it again`, courseRecordId: r.recordId });
+      else if (res.missing === 'contact')
+        out.set(r.link.key, {
+          status: 'retry',
+          message: `HubSpot says contact ${r.link.contactId} does not exist (deleted while it was written); the next attempt writes it again`,
+          courseRecordId: r.recordId,
+        });
       else gone.push(r.link);
     }
     await this.deps.ids.forget([...new Set(gone.map((l) => l.course.id))]);
@@ -132,7 +182,9 @@ export class CourseRecords {
    */
   private async recordIds(courses: CourseFacts[], fresh = false): Promise<Map<string, Got>> {
     const unique = [...new Map(courses.map((c) => [c.id, c])).values()];
-    const waiting = new Map(fresh ? [] : unique.flatMap((c) => (this.inFlight.has(c.id) ? [[c.id, this.inFlight.get(c.id)!] as const] : [])));
+    const waiting = new Map(
+      fresh ? [] : unique.flatMap((c) => (this.inFlight.has(c.id) ? [[c.id, this.inFlight.get(c.id)!] as const] : [])),
+    );
     const todo = unique.filter((c) => !waiting.has(c.id));
     const done = this.fetch(todo, fresh);
     for (const c of todo) {
@@ -156,7 +208,13 @@ export class CourseRecords {
     const inputs = await Promise.all(
       unknown.map(async (c) => {
         const applied = await this.deps.versions?.get(c.id);
-        return courseRecordInput({ id: c.id, name: applied?.name || c.name, slug: c.slug, description: c.description, state: c.state });
+        return courseRecordInput({
+          id: c.id,
+          name: applied?.name || c.name,
+          slug: c.slug,
+          description: c.description,
+          state: c.state,
+        });
       }),
     );
     const written = await upsertCourseRecords(this.deps, inputs);
@@ -166,7 +224,10 @@ export class CourseRecords {
       if ('error' in r) out.set(input.id, r);
       else {
         ids.set(input.id, r.recordId);
-        out.set(input.id, { recordId: r.recordId, written: { recordId: r.recordId, created: r.created, properties: input.properties } });
+        out.set(input.id, {
+          recordId: r.recordId,
+          written: { recordId: r.recordId, created: r.created, properties: input.properties },
+        });
       }
     }
     await this.deps.ids.set(ids);

@@ -12,14 +12,36 @@
 /** Currencies whose number of decimals is not 2 (ISO 4217), plus TWD treated as 0. */
 export const CURRENCY_DIGITS: Readonly<Record<string, number>> = {
   // zero-decimal
-  BIF: 0, CLP: 0, DJF: 0, GNF: 0, ISK: 0, JPY: 0, KMF: 0, KRW: 0, PYG: 0, RWF: 0,
-  UGX: 0, UYI: 0, VND: 0, VUV: 0, XAF: 0, XOF: 0, XPF: 0,
+  BIF: 0,
+  CLP: 0,
+  DJF: 0,
+  GNF: 0,
+  ISK: 0,
+  JPY: 0,
+  KMF: 0,
+  KRW: 0,
+  PYG: 0,
+  RWF: 0,
+  UGX: 0,
+  UYI: 0,
+  VND: 0,
+  VUV: 0,
+  XAF: 0,
+  XOF: 0,
+  XPF: 0,
   // Loopwise's TWD amounts are whole dollars (see DESIGN.md), although ISO 4217 says 2.
   TWD: 0,
   // three-decimal
-  BHD: 3, IQD: 3, JOD: 3, KWD: 3, LYD: 3, OMR: 3, TND: 3,
+  BHD: 3,
+  IQD: 3,
+  JOD: 3,
+  KWD: 3,
+  LYD: 3,
+  OMR: 3,
+  TND: 3,
   // four-decimal
-  CLF: 4, UYW: 4,
+  CLF: 4,
+  UYW: 4,
 };
 
 /** Digits used for a currency that is neither overridden nor in the table. */
@@ -32,7 +54,11 @@ export function currencyDigits(currency: string, overrides: Readonly<Record<stri
 }
 
 /** Converts a smallest-unit integer amount to an exact decimal string with the currency's digits. */
-export function minorToDecimal(amount: number | bigint, currency: string, overrides: Readonly<Record<string, number>> = {}): string {
+export function minorToDecimal(
+  amount: number | bigint,
+  currency: string,
+  overrides: Readonly<Record<string, number>> = {},
+): string {
   if (typeof amount === 'number' && !Number.isSafeInteger(amount)) {
     throw new RangeError(`amount must be a whole number of the smallest unit, got ${amount}`);
   }

@@ -45,8 +45,15 @@ const USAGE_TTL_MS = 24 * 60 * 60_000;
 
 // Claims the probe if none was sent in the last `intervalMs` (1: this caller may probe); starts a
 // pause unless one is in force (1: this caller started it). scripts/*.lua name each argument.
-const CLAIM_PROBE = luaScript<[pauseKey: string, nowMs: number, intervalMs: number], 0 | 1>(import.meta.url, 'scripts/claim-daily-probe.lua', 1);
-const START_PAUSE = luaScript<[pauseKey: string, nowMs: number, ttlMs: number, ...fieldsAndValues: (string | number)[]], 0 | 1>(import.meta.url, 'scripts/start-daily-pause.lua', 1);
+const CLAIM_PROBE = luaScript<[pauseKey: string, nowMs: number, intervalMs: number], 0 | 1>(
+  import.meta.url,
+  'scripts/claim-daily-probe.lua',
+  1,
+);
+const START_PAUSE = luaScript<
+  [pauseKey: string, nowMs: number, ttlMs: number, ...fieldsAndValues: (string | number)[]],
+  0 | 1
+>(import.meta.url, 'scripts/start-daily-pause.lua', 1);
 
 const num = (v: string | undefined) => (v === undefined || v === '' ? undefined : Number(v));
 
@@ -55,7 +62,10 @@ export class DailyLimitStore {
   readonly pauseKey: string;
   readonly usageKey: string;
 
-  constructor(private readonly redis: Redis, prefix: string) {
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+  ) {
     this.pauseKey = recordKey(prefix, 'hubspot', 'daily-limit');
     this.usageKey = recordKey(prefix, 'hubspot', 'daily-usage');
   }
@@ -88,7 +98,12 @@ export class DailyLimitStore {
 
   /** Writes the pause, living until its reset plus PAUSE_MARGIN_MS from `now`. */
   async writePause(r: DailyLimitPauseRecord, now: number): Promise<void> {
-    await this.redis.multi().del(this.pauseKey).hset(this.pauseKey, fieldsOf(r)).pexpire(this.pauseKey, ttlOf(r, now)).exec();
+    await this.redis
+      .multi()
+      .del(this.pauseKey)
+      .hset(this.pauseKey, fieldsOf(r))
+      .pexpire(this.pauseKey, ttlOf(r, now))
+      .exec();
   }
 
   /** Removes the pause; false when there was none (another process ended it first). */
@@ -111,7 +126,11 @@ export class DailyLimitStore {
 
   /** Keeps the usage for `ttlMs` at most (a day by default: after the reset it is yesterday's). */
   async writeUsage(u: DailyUsageRecord, ttlMs = USAGE_TTL_MS): Promise<void> {
-    await this.redis.multi().hset(this.usageKey, { limit: u.limit, remaining: u.remaining, at: u.at, source: u.source }).pexpire(this.usageKey, Math.max(1, Math.ceil(Math.min(ttlMs, USAGE_TTL_MS)))).exec();
+    await this.redis
+      .multi()
+      .hset(this.usageKey, { limit: u.limit, remaining: u.remaining, at: u.at, source: u.source })
+      .pexpire(this.usageKey, Math.max(1, Math.ceil(Math.min(ttlMs, USAGE_TTL_MS))))
+      .exec();
   }
 
   async clearUsage(): Promise<void> {
@@ -120,7 +139,13 @@ export class DailyLimitStore {
 }
 
 function fieldsOf(r: DailyLimitPauseRecord): Record<string, string | number> {
-  const fields: Record<string, string | number> = { since: r.since, until: r.until, policy: r.policy, resetSource: r.resetSource, probedAt: r.probedAt };
+  const fields: Record<string, string | number> = {
+    since: r.since,
+    until: r.until,
+    policy: r.policy,
+    resetSource: r.resetSource,
+    probedAt: r.probedAt,
+  };
   if (r.timeZone) fields.timeZone = r.timeZone;
   if (r.usage !== undefined) fields.usage = r.usage;
   if (r.limit !== undefined) fields.limit = r.limit;

@@ -96,10 +96,19 @@ export class DailyLimitPause {
     } catch (err) {
       const failure = classifyHubSpotError(err);
       this.count('daily-limit.probe', failure.status === undefined ? 'network' : String(failure.status));
-      log.info({ status: failure.status, policy: failure.kind === 'rate_limited' ? failure.policy : undefined, until: new Date(pause.until).toISOString() }, `HubSpot daily limit probe: still refused (${failure.message}); next probe in 15 min`);
+      log.info(
+        {
+          status: failure.status,
+          policy: failure.kind === 'rate_limited' ? failure.policy : undefined,
+          until: new Date(pause.until).toISOString(),
+        },
+        `HubSpot daily limit probe: still refused (${failure.message}); next probe in 15 min`,
+      );
       return 'paused';
     }
-    return (await this.end(pause, 'a probe request succeeded (the limit was raised, or the day started again)')) ? 'resumed' : 'none';
+    return (await this.end(pause, 'a probe request succeeded (the limit was raised, or the day started again)'))
+      ? 'resumed'
+      : 'none';
   }
 
   /** Runs `check()` every `checkIntervalMs` until `stop()`; a round still running is not overlapped. */
@@ -125,8 +134,16 @@ export class DailyLimitPause {
     const { store, budget, observer } = this.opts;
     const now = this.now();
     // Claimed for the time the look-up takes; the process that claims it finds the reset, the others wait on it.
-    const claim: DailyLimitPauseRecord = { since: now, until: now + LOOKUP_GRACE_MS, policy: 'DAILY', resetSource: 'pending', probedAt: now };
-    const pause = (await store.startPause(claim, now)) ? await this.findReset(now) : ((await store.readPause()) ?? claim);
+    const claim: DailyLimitPauseRecord = {
+      since: now,
+      until: now + LOOKUP_GRACE_MS,
+      policy: 'DAILY',
+      resetSource: 'pending',
+      probedAt: now,
+    };
+    const pause = (await store.startPause(claim, now))
+      ? await this.findReset(now)
+      : ((await store.readPause()) ?? claim);
     await budget.block(pause.until - now);
     await observer?.paused(this.slice(pause), pause);
     return pause;
@@ -141,11 +158,30 @@ export class DailyLimitPause {
     const usage = await this.lookup('account-info.api-usage', () => readDailyUsage(this.opts.client));
     const details = await this.lookup('account-info.details', () => readPortalDetails(this.opts.client));
     const reset = dailyResetAt({ resetsAt: usage?.resetsAt, timeZone: details?.timeZone }, now);
-    const pause: DailyLimitPauseRecord = { since: now, until: reset.at, policy: 'DAILY', resetSource: reset.source, timeZone: details?.timeZone, usage: usage?.usage, limit: usage?.limit, probedAt: now };
+    const pause: DailyLimitPauseRecord = {
+      since: now,
+      until: reset.at,
+      policy: 'DAILY',
+      resetSource: reset.source,
+      timeZone: details?.timeZone,
+      usage: usage?.usage,
+      limit: usage?.limit,
+      probedAt: now,
+    };
     await store.writePause(pause, now);
-    if (usage) await store.writeUsage({ limit: usage.limit, remaining: Math.max(0, usage.limit - usage.usage), at: now, source: 'api-usage' }, reset.at - now);
+    if (usage)
+      await store.writeUsage(
+        { limit: usage.limit, remaining: Math.max(0, usage.limit - usage.usage), at: now, source: 'api-usage' },
+        reset.at - now,
+      );
     log.error(
-      { until: new Date(reset.at).toISOString(), resetSource: reset.source, timeZone: details?.timeZone, usage: usage?.usage, limit: usage?.limit },
+      {
+        until: new Date(reset.at).toISOString(),
+        resetSource: reset.source,
+        timeZone: details?.timeZone,
+        usage: usage?.usage,
+        limit: usage?.limit,
+      },
       `HubSpot daily API limit reached: all HubSpot work PAUSED until ${formatPortalTime(reset.at, details?.timeZone)} (the portal's daily reset, from ${reset.source}); jobs are kept and use no attempt; one probe request every 15 min resumes earlier if the limit is raised`,
     );
     return pause;
@@ -159,7 +195,10 @@ export class DailyLimitPause {
     await store.clearUsage();
     await budget.unblock();
     await observer?.resumed(pause);
-    log.warn({ since: new Date(pause.since).toISOString(), until: new Date(pause.until).toISOString() }, `HubSpot daily API limit: HubSpot work RESUMED, ${why}`);
+    log.warn(
+      { since: new Date(pause.since).toISOString(), until: new Date(pause.until).toISOString() },
+      `HubSpot daily API limit: HubSpot work RESUMED, ${why}`,
+    );
     return true;
   }
 
@@ -172,7 +211,10 @@ export class DailyLimitPause {
     } catch (err) {
       const failure = classifyHubSpotError(err);
       this.count(operation, failure.status === undefined ? 'network' : String(failure.status));
-      this.opts.log.info({ operation, status: failure.status }, `HubSpot daily limit: ${operation} not read (${failure.message}); using the next source for the reset time`);
+      this.opts.log.info(
+        { operation, status: failure.status },
+        `HubSpot daily limit: ${operation} not read (${failure.message}); using the next source for the reset time`,
+      );
       return undefined;
     }
   }

@@ -58,7 +58,8 @@ export interface ResetHints {
  */
 export function dailyResetAt(hints: ResetHints, now: number): { at: number; source: ResetSource } {
   const resetsAt = hints.resetsAt ? Date.parse(hints.resetsAt) : NaN;
-  if (Number.isFinite(resetsAt) && resetsAt > now && resetsAt - now <= LONGEST_DAY_MS) return { at: resetsAt, source: 'api-usage' };
+  if (Number.isFinite(resetsAt) && resetsAt > now && resetsAt - now <= LONGEST_DAY_MS)
+    return { at: resetsAt, source: 'api-usage' };
   if (hints.timeZone) {
     try {
       return { at: nextMidnight(hints.timeZone, now), source: 'time-zone' };
@@ -79,7 +80,15 @@ export function formatPortalTime(at: number, timeZone?: string): string {
   const zone = timeZone && isKnownZone(timeZone) ? timeZone : 'UTC';
   let f = timeFormats.get(zone);
   if (!f) {
-    f = new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    f = new Intl.DateTimeFormat('en-CA', {
+      timeZone: zone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    });
     timeFormats.set(zone, f);
   }
   return `${f.format(at).replace(', ', ' ')} ${zone}`;

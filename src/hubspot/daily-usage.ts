@@ -42,7 +42,9 @@ export class DailyUsageMeter {
     this.timer = undefined;
     this.pending = undefined;
     this.last = { limit: u.limit, remaining: u.remaining, writtenAt: u.at };
-    this.store.writeUsage({ limit: u.limit, remaining: Math.max(0, u.remaining), at: u.at, source: 'headers' }).catch((err: unknown) => this.onError(err as Error));
+    this.store
+      .writeUsage({ limit: u.limit, remaining: Math.max(0, u.remaining), at: u.at, source: 'headers' })
+      .catch((err: unknown) => this.onError(err as Error));
   }
 }
 

@@ -23,7 +23,8 @@ const MIGRATION_WAIT_MS = 60_000;
 function header(headers: unknown, name: string): string | undefined {
   if (!headers || typeof headers !== 'object') return undefined;
   const h = headers as Record<string, unknown>;
-  const v = h[name] ?? h[name.toLowerCase()] ?? Object.entries(h).find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1];
+  const v =
+    h[name] ?? h[name.toLowerCase()] ?? Object.entries(h).find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1];
   return v === undefined || v === null ? undefined : String(v);
 }
 
@@ -58,7 +59,14 @@ export function hubSpotMessage(body: unknown, fallback: string): string {
 
 /** Sorts an error thrown by @hubspot/api-client (ApiException, or a fetch error) into a HubSpotFailure. */
 export function classifyHubSpotError(err: unknown): HubSpotFailure {
-  const e = err as { code?: unknown; body?: unknown; headers?: unknown; message?: string; type?: string; name?: string };
+  const e = err as {
+    code?: unknown;
+    body?: unknown;
+    headers?: unknown;
+    message?: string;
+    type?: string;
+    name?: string;
+  };
   const status = typeof e?.code === 'number' ? e.code : undefined;
   if (status === undefined) {
     const code = typeof e?.code === 'string' ? `${e.code} ` : '';
@@ -72,10 +80,19 @@ export function classifyHubSpotError(err: unknown): HubSpotFailure {
   if (status === 401 || status === 403) return { kind: 'auth', status, message };
   // HubSpot's error-handling guide lists these as common answers that ask for a later retry.
   if (status === 423) return { kind: 'transient', status, message, waitMs: retryAfterMs(e.headers) ?? LOCKED_WAIT_MS };
-  if (status === 477) return { kind: 'transient', status, message, waitMs: retryAfterMs(e.headers) ?? MIGRATION_WAIT_MS, accountWide: true };
+  if (status === 477)
+    return {
+      kind: 'transient',
+      status,
+      message,
+      waitMs: retryAfterMs(e.headers) ?? MIGRATION_WAIT_MS,
+      accountWide: true,
+    };
   if (status >= 500) {
     const waitMs = retryAfterMs(e.headers);
-    return waitMs === undefined ? { kind: 'transient', status, message } : { kind: 'transient', status, message, waitMs };
+    return waitMs === undefined
+      ? { kind: 'transient', status, message }
+      : { kind: 'transient', status, message, waitMs };
   }
   return { kind: 'rejected', status, category: (e.body as { category?: string } | undefined)?.category, message };
 }

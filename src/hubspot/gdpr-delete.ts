@@ -19,7 +19,12 @@ export interface GdprDeleteResult {
  */
 async function contactIdOf(client: Client, call: HubSpotCall, email: string): Promise<string | undefined> {
   const found = await readBatch(call, 'contacts.read', () =>
-    client.crm.contacts.batchApi.read({ idProperty: 'email', inputs: [{ id: email }], properties: ['email'], propertiesWithHistory: [] }),
+    client.crm.contacts.batchApi.read({
+      idProperty: 'email',
+      inputs: [{ id: email }],
+      properties: ['email'],
+      propertiesWithHistory: [],
+    }),
   );
   return found[0]?.id;
 }
@@ -38,7 +43,11 @@ export async function gdprDeleteContact(client: Client, call: HubSpotCall, email
   const contactId = await contactIdOf(client, call, email);
   try {
     await call('contacts.gdpr-delete', async () => {
-      const res = await client.apiRequest({ method: 'POST', path: '/crm/v3/objects/contacts/gdpr-delete', body: { objectId: email, idProperty: 'email' } });
+      const res = await client.apiRequest({
+        method: 'POST',
+        path: '/crm/v3/objects/contacts/gdpr-delete',
+        body: { objectId: email, idProperty: 'email' },
+      });
       if (res.ok) return;
       const text = await res.text();
       let body: unknown = text;

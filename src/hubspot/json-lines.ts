@@ -28,7 +28,10 @@ export function parseJsonLines(text: string): JsonNode {
   let at = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   let line = 1;
   const fail = (what: string): never => {
-    throw new JsonLineError(line, at >= text.length ? `unexpected end of the file, ${what}` : `unexpected ${JSON.stringify(text[at])}, ${what}`);
+    throw new JsonLineError(
+      line,
+      at >= text.length ? `unexpected end of the file, ${what}` : `unexpected ${JSON.stringify(text[at])}, ${what}`,
+    );
   };
   const space = () => {
     while (at < text.length && ' \t\r\n'.includes(text[at]!)) if (text[at++] === '\n') line++;
@@ -56,7 +59,7 @@ export function parseJsonLines(text: string): JsonNode {
       at++;
       const entries: { key: string; line: number; value: JsonNode }[] = [];
       space();
-      if (text[at] === '}') return at++, { kind: 'object', line: here, entries };
+      if (text[at] === '}') return (at++, { kind: 'object', line: here, entries });
       for (;;) {
         space();
         if (text[at] !== '"') fail('expected a "quoted" key');
@@ -68,7 +71,7 @@ export function parseJsonLines(text: string): JsonNode {
         entries.push({ key, line: keyLine, value: value() });
         space();
         if (text[at] === ',') at++;
-        else if (text[at] === '}') return at++, { kind: 'object', line: here, entries };
+        else if (text[at] === '}') return (at++, { kind: 'object', line: here, entries });
         else fail('expected "," or "}"');
       }
     }
@@ -76,21 +79,25 @@ export function parseJsonLines(text: string): JsonNode {
       at++;
       const items: JsonNode[] = [];
       space();
-      if (text[at] === ']') return at++, { kind: 'array', line: here, items };
+      if (text[at] === ']') return (at++, { kind: 'array', line: here, items });
       for (;;) {
         items.push(value());
         space();
         if (text[at] === ',') at++;
-        else if (text[at] === ']') return at++, { kind: 'array', line: here, items };
+        else if (text[at] === ']') return (at++, { kind: 'array', line: here, items });
         else fail('expected "," or "]"');
       }
     }
     if (c === '"') return { kind: 'string', line: here, value: string() };
-    for (const [word, node] of [['true', { kind: 'boolean', value: true }], ['false', { kind: 'boolean', value: false }], ['null', { kind: 'null' }]] as const) {
-      if (text.startsWith(word, at)) return (at += word.length), { ...node, line: here } as JsonNode;
+    for (const [word, node] of [
+      ['true', { kind: 'boolean', value: true }],
+      ['false', { kind: 'boolean', value: false }],
+      ['null', { kind: 'null' }],
+    ] as const) {
+      if (text.startsWith(word, at)) return ((at += word.length), { ...node, line: here } as JsonNode);
     }
     const num = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(at, at + 64));
-    if (num) return (at += num[0].length), { kind: 'number', line: here, value: Number(num[0]) };
+    if (num) return ((at += num[0].length), { kind: 'number', line: here, value: Number(num[0]) });
     return fail('expected a value');
   };
   const root = value();

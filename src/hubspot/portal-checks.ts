@@ -15,7 +15,11 @@ export async function readContactProperties(client: Client, call: HubSpotCall): 
 export const CREATED_BY_SETUP: ReadonlySet<string> = new Set(CONTACT_PROPERTIES.map((p) => p.name));
 
 /** Reads the portal's contact properties and checks the mapping against them. */
-export async function checkMappingAgainstPortal(client: Client, call: HubSpotCall, spec: ContactMappingSpec): Promise<MappingProblem[]> {
+export async function checkMappingAgainstPortal(
+  client: Client,
+  call: HubSpotCall,
+  spec: ContactMappingSpec,
+): Promise<MappingProblem[]> {
   return mappingProblems(spec, await readContactProperties(client, call), CREATED_BY_SETUP);
 }
 
@@ -27,6 +31,10 @@ export const COURSE_SCOPES = ['crm.objects.courses.read', 'crm.objects.courses.w
  * (HubSpot's private apps guide, "Retrieve access token info").
  */
 export async function readTokenScopes(client: Client, call: HubSpotCall, token: string): Promise<string[]> {
-  const res = await call('oauth.token-info', () => requestJson<{ scopes?: unknown }>(client, 'POST', '/oauth/v2/private-apps/get/access-token-info', { tokenKey: token }));
+  const res = await call('oauth.token-info', () =>
+    requestJson<{ scopes?: unknown }>(client, 'POST', '/oauth/v2/private-apps/get/access-token-info', {
+      tokenKey: token,
+    }),
+  );
   return Array.isArray(res.body?.scopes) ? res.body.scopes.map(String) : [];
 }

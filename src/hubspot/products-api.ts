@@ -33,7 +33,11 @@ const planIdOf = (i: ProductUpsertInput) => i.id;
  * Upserts products by loopwise_plan_id, in batches of at most 100 (one request per batch), each
  * input with an `objectWriteTraceId` so that HubSpot answers per record (batch-write.ts).
  */
-export async function upsertProducts(client: Client, call: HubSpotCall, inputs: ProductUpsertInput[]): Promise<ProductUpsertResult> {
+export async function upsertProducts(
+  client: Client,
+  call: HubSpotCall,
+  inputs: ProductUpsertInput[],
+): Promise<ProductUpsertResult> {
   const out: ProductUpsertResult = { written: [], errors: [] };
   for (const batch of chunks(inputs, PRODUCT_BATCH_LIMIT)) await upsertBatch(client, call, batch, out);
   return out;
@@ -44,30 +48,54 @@ export async function upsertProducts(client: Client, call: HubSpotCall, inputs: 
  * set-up repairs) is narrowed down: the plans its message names are sent alone and the rest
  * together, or the batch is halved, until each refused plan stands alone as an error of its own.
  */
-async function upsertBatch(client: Client, call: HubSpotCall, batch: ProductUpsertInput[], out: ProductUpsertResult): Promise<void> {
+async function upsertBatch(
+  client: Client,
+  call: HubSpotCall,
+  batch: ProductUpsertInput[],
+  out: ProductUpsertResult,
+): Promise<void> {
   const traced = withTraceIds(batch);
   let res;
   try {
     res = await call('products.upsert', () => client.crm.products.batchApi.upsert({ inputs: traced }));
   } catch (err) {
-    if (!(err instanceof HubSpotCallError) || err.failure.kind !== 'rejected' || err.failure.status !== 400 || err.failure.message.includes('PROPERTY_DOESNT_EXIST')) throw err;
+    if (
+      !(err instanceof HubSpotCallError) ||
+      err.failure.kind !== 'rejected' ||
+      err.failure.status !== 400 ||
+      err.failure.message.includes('PROPERTY_DOESNT_EXIST')
+    )
+      throw err;
     if (batch.length === 1) {
-      out.errors.push({ planIds: [batch[0]!.id], category: err.failure.category ?? 'VALIDATION_ERROR', message: err.failure.message });
+      out.errors.push({
+        planIds: [batch[0]!.id],
+        category: err.failure.category ?? 'VALIDATION_ERROR',
+        message: err.failure.message,
+      });
       return;
     }
     const named = inputsInMessage(err.failure.message, batch, planIdOf);
     const half = Math.ceil(batch.length / 2);
-    const parts = named.length && named.length < batch.length ? [...named.map((i) => [i]), batch.filter((i) => !named.includes(i))] : [batch.slice(0, half), batch.slice(half)];
+    const parts =
+      named.length && named.length < batch.length
+        ? [...named.map((i) => [i]), batch.filter((i) => !named.includes(i))]
+        : [batch.slice(0, half), batch.slice(half)];
     for (const part of parts) await upsertBatch(client, call, part, out);
     return;
   }
   for (const r of res.results) {
-    const planId = inputOfResult(r, traced, planIdOf, r.properties[PLAN_ID_PROPERTY] ?? undefined)?.id ?? r.properties[PLAN_ID_PROPERTY];
+    const planId =
+      inputOfResult(r, traced, planIdOf, r.properties[PLAN_ID_PROPERTY] ?? undefined)?.id ??
+      r.properties[PLAN_ID_PROPERTY];
     if (planId) out.written.push({ planId, productId: r.id, created: r._new });
   }
   for (const e of ('errors' in res ? res.errors : undefined) ?? []) {
     const named = inputsNamed(e, traced, planIdOf);
-    out.errors.push({ planIds: named.length ? named.map(planIdOf) : batch.map(planIdOf), category: e.category, message: e.message });
+    out.errors.push({
+      planIds: named.length ? named.map(planIdOf) : batch.map(planIdOf),
+      category: e.category,
+      message: e.message,
+    });
   }
 }
 
@@ -78,7 +106,11 @@ export interface FoundProduct {
 }
 
 /** The live products of these plans, by plan id (plans without a product, e.g. deleted by hand, are left out). */
-export async function findProducts(client: Client, call: HubSpotCall, planIds: string[]): Promise<Map<string, FoundProduct>> {
+export async function findProducts(
+  client: Client,
+  call: HubSpotCall,
+  planIds: string[],
+): Promise<Map<string, FoundProduct>> {
   const found = new Map<string, FoundProduct>();
   for (const batch of chunks(planIds, PRODUCT_BATCH_LIMIT)) {
     const results = await readBatch(call, 'products.read', () =>

@@ -96,11 +96,23 @@ function leasedCall(call: HubSpotCall, kept: KeptLease): HubSpotCall {
 }
 
 /** Archives the live products of `planIds` that still belong to `courseId`. */
-async function archiveRemoved(client: Client, call: HubSpotCall, courseId: string, planIds: string[]): Promise<{ planId: string; productId: string }[]> {
+async function archiveRemoved(
+  client: Client,
+  call: HubSpotCall,
+  courseId: string,
+  planIds: string[],
+): Promise<{ planId: string; productId: string }[]> {
   if (!planIds.length) return [];
   const found = await findProducts(client, call, planIds);
-  const gone = [...found].filter(([, p]) => !p.courseId || p.courseId === courseId).map(([planId, p]) => ({ planId, productId: p.productId }));
-  if (gone.length) await archiveProducts(client, call, gone.map((g) => g.productId));
+  const gone = [...found]
+    .filter(([, p]) => !p.courseId || p.courseId === courseId)
+    .map(([planId, p]) => ({ planId, productId: p.productId }));
+  if (gone.length)
+    await archiveProducts(
+      client,
+      call,
+      gone.map((g) => g.productId),
+    );
   return gone;
 }
 
@@ -113,10 +125,16 @@ async function archiveRemoved(client: Client, call: HubSpotCall, courseId: strin
  * incomplete, so a retry applies it again). Whole-call failures are thrown as HubSpotCallError
  * (its cause a LeaseLostError when the lock lapsed); a lost lock at commit throws LeaseLostError.
  */
-export async function syncCourseProducts(deps: ProductsSyncDeps, prepared: PreparedCourse, lease: CourseLease, kept: KeptLease): Promise<ProductsSyncResult> {
+export async function syncCourseProducts(
+  deps: ProductsSyncDeps,
+  prepared: PreparedCourse,
+  lease: CourseLease,
+  kept: KeptLease,
+): Promise<ProductsSyncResult> {
   const { course, at, inputs, planIds, digest } = prepared;
   const decision = await deps.versions.decide(course.id, at, digest, planIds);
-  if (decision.action === 'skip') return { status: 'skipped', reason: decision.reason, appliedAt: decision.previous.at };
+  if (decision.action === 'skip')
+    return { status: 'skipped', reason: decision.reason, appliedAt: decision.previous.at };
 
   const call = leasedCall(deps.call, kept);
   await deps.setup.ensure();
@@ -127,10 +145,15 @@ export async function syncCourseProducts(deps: ProductsSyncDeps, prepared: Prepa
   const recordRefused = courseRecord?.status === 'refused' ? courseRecord : undefined;
 
   const complete = upserted.errors.length === 0 && !recordRefused;
-  if (!(await deps.versions.commit(lease, { at, digest: complete ? digest : '', planIds, name: course.name }))) throw new LeaseLostError('before recording the version');
+  if (!(await deps.versions.commit(lease, { at, digest: complete ? digest : '', planIds, name: course.name })))
+    throw new LeaseLostError('before recording the version');
   const invalid = upserted.errors.filter((e) => INVALID.has(e.category));
   if (invalid.length) return { status: 'rejected', message: `HubSpot rejected ${describe(invalid)}` };
-  if (recordRefused) return { status: INVALID.has(recordRefused.category) ? 'rejected' : 'incomplete', message: `HubSpot refused the course record: ${recordRefused.message}` };
+  if (recordRefused)
+    return {
+      status: INVALID.has(recordRefused.category) ? 'rejected' : 'incomplete',
+      message: `HubSpot refused the course record: ${recordRefused.message}`,
+    };
   if (!complete) return { status: 'incomplete', message: `HubSpot could not write ${describe(upserted.errors)}` };
   return { status: 'written', products: upserted.written, archived, option, ...(courseRecord ? { courseRecord } : {}) };
 }

@@ -22,7 +22,12 @@ export class HubSpotAnswerError extends Error {
  * a field course-sync sends (the v4 association inputs have no `objectWriteTraceId`). Resolves to
  * the parsed body of a 2xx answer (with its status); throws HubSpotAnswerError otherwise.
  */
-export async function requestJson<T = unknown>(client: Client, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: T }> {
+export async function requestJson<T = unknown>(
+  client: Client,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
   const res = await client.apiRequest({ method, path, ...(body === undefined ? {} : { body }) });
   const text = await res.text();
   let parsed: unknown = text;

@@ -8,8 +8,25 @@ import { luaScript } from '../redis/scripts.ts';
 // when the budget has a clock of its own (tests), else ('') Redis' own TIME, so that every process
 // shares one clock.
 type Clock = number | '';
-const TAKE = luaScript<[windowKey: string, blockKey: string, tatKey: string, clockMs: Clock, max: number, windowMs: number, member: string, spacingMs: number, toleranceMs: number], number>(import.meta.url, 'scripts/take-request.lua', 3);
-const BLOCK = luaScript<[blockKey: string, clockMs: Clock, blockMs: number], 0>(import.meta.url, 'scripts/block-requests.lua', 1);
+const TAKE = luaScript<
+  [
+    windowKey: string,
+    blockKey: string,
+    tatKey: string,
+    clockMs: Clock,
+    max: number,
+    windowMs: number,
+    member: string,
+    spacingMs: number,
+    toleranceMs: number,
+  ],
+  number
+>(import.meta.url, 'scripts/take-request.lua', 3);
+const BLOCK = luaScript<[blockKey: string, clockMs: Clock, blockMs: number], 0>(
+  import.meta.url,
+  'scripts/block-requests.lua',
+  1,
+);
 const BLOCKED = luaScript<[blockKey: string, clockMs: Clock], number>(import.meta.url, 'scripts/blocked-for.lua', 1);
 
 /** The budget is blocked for longer than the caller would wait (see `acquire`). */
@@ -66,7 +83,8 @@ export class RequestBudget {
     prefix: string,
     private readonly opts: RequestBudgetOptions,
   ) {
-    if (!Number.isInteger(opts.max) || opts.max < 1) throw new Error('RequestBudget max must be a whole number of at least 1');
+    if (!Number.isInteger(opts.max) || opts.max < 1)
+      throw new Error('RequestBudget max must be a whole number of at least 1');
     this.windowKey = recordKey(prefix, 'hubspot', 'budget');
     this.blockKey = recordKey(prefix, 'hubspot', 'blocked');
     this.tatKey = recordKey(prefix, 'hubspot', 'budget-tat');
@@ -80,7 +98,20 @@ export class RequestBudget {
   /** Takes a request if the window has room: 0, else how many ms to wait before asking again. */
   async tryAcquire(): Promise<number> {
     const member = `${this.member}:${++this.seq}`;
-    return Number(await TAKE.run(this.redis, this.windowKey, this.blockKey, this.tatKey, this.now(), this.opts.max, this.windowMs, member, this.spacingMs, this.toleranceMs));
+    return Number(
+      await TAKE.run(
+        this.redis,
+        this.windowKey,
+        this.blockKey,
+        this.tatKey,
+        this.now(),
+        this.opts.max,
+        this.windowMs,
+        member,
+        this.spacingMs,
+        this.toleranceMs,
+      ),
+    );
   }
 
   /**

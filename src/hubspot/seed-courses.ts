@@ -14,10 +14,18 @@ import { ENROLLED_COURSES } from './properties.ts';
  */
 export const HISTORY_READ_LIMIT = 50;
 
-type SeedDeps = { client: Client; call: HubSpotCall; courses: ContactCourses; options: Pick<CourseOptions, 'ensure' | 'has'> };
+type SeedDeps = {
+  client: Client;
+  call: HubSpotCall;
+  courses: ContactCourses;
+  options: Pick<CourseOptions, 'ensure' | 'has'>;
+};
 
 function split(value: string | null | undefined): string[] {
-  return (value ?? '').split(';').map((v) => v.trim()).filter(Boolean);
+  return (value ?? '')
+    .split(';')
+    .map((v) => v.trim())
+    .filter(Boolean);
 }
 
 /** Every course id a contact's `loopwise_enrolled_courses` holds or ever held (its history). */
@@ -38,7 +46,9 @@ function holderOf(results: SimplePublicObject[], id: string): SimplePublicObject
 
 /** A contact's addresses, lower-cased: its primary one and its secondary ones (also where a merge put the merged contact's). */
 function addressesOf(r: SimplePublicObject): string[] {
-  return [r.properties.email ?? '', ...split(r.properties[SECONDARY_EMAILS])].map((a) => a.trim().toLowerCase()).filter(Boolean);
+  return [r.properties.email ?? '', ...split(r.properties[SECONDARY_EMAILS])]
+    .map((a) => a.trim().toLowerCase())
+    .filter(Boolean);
 }
 
 /**
@@ -74,10 +84,18 @@ export async function checkContacts(deps: SeedDeps, written: { email: string; co
         if (await deps.courses.fold(other, w.email, w.contactId, { ifRecorded: true })) gone.add(other);
       }
     }
-    await deps.courses.note(chunk.filter((w) => !gone.has(w.email)).map((w) => {
-      const r = holderOf(results, w.contactId);
-      return { email: w.email, courses: (r ? coursesEverHeld(r) : []).filter((v) => deps.options.has(v)), contactId: w.contactId };
-    }));
+    await deps.courses.note(
+      chunk
+        .filter((w) => !gone.has(w.email))
+        .map((w) => {
+          const r = holderOf(results, w.contactId);
+          return {
+            email: w.email,
+            courses: (r ? coursesEverHeld(r) : []).filter((v) => deps.options.has(v)),
+            contactId: w.contactId,
+          };
+        }),
+    );
   }
 }
 
@@ -88,7 +106,10 @@ export async function checkContacts(deps: SeedDeps, written: { email: string; co
  * course the contact ever held. Returns the address each one is written under from now on; an
  * address whose contact is gone or has no other primary address is left out.
  */
-export async function followConflicts(deps: SeedDeps, conflicts: { email: string; contactId: string }[]): Promise<Map<string, string>> {
+export async function followConflicts(
+  deps: SeedDeps,
+  conflicts: { email: string; contactId: string }[],
+): Promise<Map<string, string>> {
   const moved = new Map<string, string>();
   const ids = [...new Set(conflicts.map((c) => c.contactId))];
   for (let i = 0; i < ids.length; i += HISTORY_READ_LIMIT) {
@@ -106,7 +127,10 @@ export async function followConflicts(deps: SeedDeps, conflicts: { email: string
       const r = holderOf(results, c.contactId);
       const primary = r?.properties.email?.toLowerCase();
       if (!r || !primary || primary === c.email) continue;
-      await deps.courses.fold(c.email, primary, r.id, { courses: coursesEverHeld(r).filter((v) => deps.options.has(v)), seeded: true });
+      await deps.courses.fold(c.email, primary, r.id, {
+        courses: coursesEverHeld(r).filter((v) => deps.options.has(v)),
+        seeded: true,
+      });
       moved.set(c.email, primary);
     }
   }

@@ -1,6 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@hubspot/api-client';
-import type { PropertyCreate, PropertyCreateFieldTypeEnum, PropertyCreateTypeEnum } from '@hubspot/api-client/lib/codegen/crm/properties/index.js';
+import type {
+  PropertyCreate,
+  PropertyCreateFieldTypeEnum,
+  PropertyCreateTypeEnum,
+} from '@hubspot/api-client/lib/codegen/crm/properties/index.js';
 import type { HubSpotCall } from './call.ts';
 import { HubSpotCallError } from './errors.ts';
 import { LOOPWISE_GROUP, OBJECT_PATH_NAME, PROPERTIES, type CrmObjectType, type PropertySpec } from './properties.ts';
@@ -27,7 +31,8 @@ function patient(call: HubSpotCall): HubSpotCall {
       try {
         return await call(operation, request);
       } catch (err) {
-        if (!(err instanceof HubSpotCallError) || err.failure.kind !== 'rate_limited' || attempt >= RATE_LIMIT_RETRIES) throw err;
+        if (!(err instanceof HubSpotCallError) || err.failure.kind !== 'rate_limited' || attempt >= RATE_LIMIT_RETRIES)
+          throw err;
         await sleep(err.failure.waitMs);
       }
     }
@@ -47,7 +52,9 @@ function createBody(spec: PropertySpec): PropertyCreate {
     type: spec.type as PropertyCreateTypeEnum,
     fieldType: spec.fieldType as PropertyCreateFieldTypeEnum,
     ...(spec.hasUniqueValue ? { hasUniqueValue: true } : {}),
-    ...(spec.type === 'enumeration' ? { options: (spec.options ?? []).map((o, i) => ({ ...o, displayOrder: i, hidden: false })) } : {}),
+    ...(spec.type === 'enumeration'
+      ? { options: (spec.options ?? []).map((o, i) => ({ ...o, displayOrder: i, hidden: false })) }
+      : {}),
   };
 }
 
@@ -58,19 +65,33 @@ function createBody(spec: PropertySpec): PropertyCreate {
  * ours shows the group exists (one request per type on a portal that is set up). Safe to run any number of times,
  * also by several processes at once (a 409 from a concurrent creation counts as "existing").
  */
-export async function ensureHubSpotSetup(client: Client, hubspotCall: HubSpotCall, types: readonly CrmObjectType[] = OBJECT_TYPES): Promise<SetupReport> {
+export async function ensureHubSpotSetup(
+  client: Client,
+  hubspotCall: HubSpotCall,
+  types: readonly CrmObjectType[] = OBJECT_TYPES,
+): Promise<SetupReport> {
   const call = patient(hubspotCall);
   const report: SetupReport = { created: [], existing: [], mismatched: [] };
   const note = (list: string[], type: CrmObjectType, what: string) => list.push(`${type} ${what}`);
   for (const type of types) {
     const path = OBJECT_PATH_NAME[type];
-    const existing = new Map((await call('properties.list', () => client.crm.properties.coreApi.getAll(path))).results.map((p) => [p.name, p]));
+    const existing = new Map(
+      (await call('properties.list', () => client.crm.properties.coreApi.getAll(path))).results.map((p) => [p.name, p]),
+    );
     // One of our properties in the group shows the group exists: no need to list the groups.
-    if (PROPERTIES[type].some((spec) => existing.get(spec.name)?.groupName === LOOPWISE_GROUP.name)) note(report.existing, type, `group ${LOOPWISE_GROUP.name}`);
-    else if ((await call(`properties.groups.list`, () => client.crm.properties.groupsApi.getAll(path))).results.some((g) => g.name === LOOPWISE_GROUP.name)) note(report.existing, type, `group ${LOOPWISE_GROUP.name}`);
+    if (PROPERTIES[type].some((spec) => existing.get(spec.name)?.groupName === LOOPWISE_GROUP.name))
+      note(report.existing, type, `group ${LOOPWISE_GROUP.name}`);
+    else if (
+      (await call(`properties.groups.list`, () => client.crm.properties.groupsApi.getAll(path))).results.some(
+        (g) => g.name === LOOPWISE_GROUP.name,
+      )
+    )
+      note(report.existing, type, `group ${LOOPWISE_GROUP.name}`);
     else {
       try {
-        await call('properties.groups.create', () => client.crm.properties.groupsApi.create(path, { ...LOOPWISE_GROUP }));
+        await call('properties.groups.create', () =>
+          client.crm.properties.groupsApi.create(path, { ...LOOPWISE_GROUP }),
+        );
         note(report.created, type, `group ${LOOPWISE_GROUP.name}`);
       } catch (err) {
         if (!isConflict(err)) throw err;
@@ -82,13 +103,30 @@ export async function ensureHubSpotSetup(client: Client, hubspotCall: HubSpotCal
       const found = existing.get(spec.name);
       if (found) {
         note(report.existing, type, `property ${spec.name}`);
-        if (found.type !== spec.type || found.fieldType !== spec.fieldType || !!found.hasUniqueValue !== !!spec.hasUniqueValue) {
-          note(report.mismatched, type, `property ${spec.name} (is ${found.type}/${found.fieldType}${found.hasUniqueValue ? '/unique' : ''}, expected ${spec.type}/${spec.fieldType}${spec.hasUniqueValue ? '/unique' : ''})`);
+        if (
+          found.type !== spec.type ||
+          found.fieldType !== spec.fieldType ||
+          !!found.hasUniqueValue !== !!spec.hasUniqueValue
+        ) {
+          note(
+            report.mismatched,
+            type,
+            `property ${spec.name} (is ${found.type}/${found.fieldType}${found.hasUniqueValue ? '/unique' : ''}, expected ${spec.type}/${spec.fieldType}${spec.hasUniqueValue ? '/unique' : ''})`,
+          );
         }
         // Options course-sync writes must exist (someone may have deleted one by hand): add back the missing.
         const missing = (spec.options ?? []).filter((o) => !found.options.some((f) => f.value === o.value));
         if (missing.length) {
-          const options = [...found.options.map((o) => ({ label: o.label, value: o.value, description: o.description, displayOrder: o.displayOrder, hidden: o.hidden })), ...missing.map((o, i) => ({ ...o, displayOrder: found.options.length + i, hidden: false }))];
+          const options = [
+            ...found.options.map((o) => ({
+              label: o.label,
+              value: o.value,
+              description: o.description,
+              displayOrder: o.displayOrder,
+              hidden: o.hidden,
+            })),
+            ...missing.map((o, i) => ({ ...o, displayOrder: found.options.length + i, hidden: false })),
+          ];
           await call('properties.update', () => client.crm.properties.coreApi.update(path, spec.name, { options }));
           note(report.created, type, `options ${missing.map((o) => o.value).join(', ')} of ${spec.name}`);
         }
@@ -110,7 +148,11 @@ export async function ensureHubSpotSetup(client: Client, hubspotCall: HubSpotCal
  * Runs `ensureHubSpotSetup` for `types` once per process and remembers success; a failure is
  * retried on the next call. Each worker should set up the object type it writes (default: both).
  */
-export function setupOnce(client: Client, call: HubSpotCall, types: readonly CrmObjectType[] = OBJECT_TYPES): { ensure(): Promise<SetupReport>; forget(): void } {
+export function setupOnce(
+  client: Client,
+  call: HubSpotCall,
+  types: readonly CrmObjectType[] = OBJECT_TYPES,
+): { ensure(): Promise<SetupReport>; forget(): void } {
   let done: Promise<SetupReport> | undefined;
   return {
     ensure: () =>

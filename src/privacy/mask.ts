@@ -12,7 +12,8 @@ export function maskPersonalData(value: unknown, key = ''): unknown {
   if (typeof value === 'string') return PHONE_KEY.test(key) ? maskPhone(maskEmails(value)) : maskText(value);
   if (typeof value === 'number' && PHONE_KEY.test(key)) return maskPhone(String(value));
   if (Array.isArray(value)) return value.map((v) => maskPersonalData(v, key));
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskPersonalData(v, k)]));
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskPersonalData(v, k)]));
   return value;
 }
 
@@ -40,7 +41,12 @@ function maskNames(value: unknown, inPerson = false): unknown {
   if (Array.isArray(value)) return value.map((v) => maskNames(v, inPerson));
   if (value === null || typeof value !== 'object') return value;
   return Object.fromEntries(
-    Object.entries(value).map(([k, v]) => [k, inPerson && typeof v === 'string' && NAME_KEY.test(k) ? maskName(v) : maskNames(v, k === 'user' || k === 'student')]),
+    Object.entries(value).map(([k, v]) => [
+      k,
+      inPerson && typeof v === 'string' && NAME_KEY.test(k)
+        ? maskName(v)
+        : maskNames(v, k === 'user' || k === 'student'),
+    ]),
   );
 }
 

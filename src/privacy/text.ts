@@ -44,7 +44,10 @@ function maskRun(run: string): string {
       const middle = groups.slice(i, j).join(' ');
       if (!isPhone(middle)) continue;
       const after = j < groups.length ? ` ${maskRun(groups.slice(j).join(' '))}` : '';
-      return `${groups.slice(0, i).map((g) => `${g} `).join('')}${maskPhone(middle)}${after}`;
+      return `${groups
+        .slice(0, i)
+        .map((g) => `${g} `)
+        .join('')}${maskPhone(middle)}${after}`;
     }
   }
   return run;
@@ -73,6 +76,7 @@ export function maskErrorText<E>(err: E): E {
   err.message = message;
   // The stack repeats the message above its frames; the frames (file paths such as
   // node_modules/@scope/pkg) are left as they are. A stack that does not hold it is masked whole.
-  if (typeof err.stack === 'string') err.stack = err.stack.includes(original) ? err.stack.split(original).join(message) : maskText(err.stack);
+  if (typeof err.stack === 'string')
+    err.stack = err.stack.includes(original) ? err.stack.split(original).join(message) : maskText(err.stack);
   return err;
 }

@@ -46,7 +46,13 @@ export class Quarantine {
   }
 
   /** Keeps a rejected delivery; returns its id. */
-  async add(entry: Omit<QuarantineEntry, 'id' | 'receivedAt' | 'truncated' | 'body' | 'errors' | 'source' | 'bytes'> & { body: Buffer | string; errors?: FieldError[]; source?: string }): Promise<string> {
+  async add(
+    entry: Omit<QuarantineEntry, 'id' | 'receivedAt' | 'truncated' | 'body' | 'errors' | 'source' | 'bytes'> & {
+      body: Buffer | string;
+      errors?: FieldError[];
+      source?: string;
+    },
+  ): Promise<string> {
     const raw = Buffer.isBuffer(entry.body) ? entry.body : Buffer.from(entry.body);
     const keepWhole = entry.replayable || raw.length <= MAX_KEPT_BYTES;
     const body = (keepWhole ? raw : raw.subarray(0, MAX_KEPT_BYTES)).toString('utf8');
@@ -62,7 +68,14 @@ export class Quarantine {
       source: entry.source ?? '',
       bytes: String(raw.length),
     };
-    const id = await this.redis.xadd(this.key, 'MAXLEN', '~', String(this.maxEntries), '*', ...Object.entries(fields).flat());
+    const id = await this.redis.xadd(
+      this.key,
+      'MAXLEN',
+      '~',
+      String(this.maxEntries),
+      '*',
+      ...Object.entries(fields).flat(),
+    );
     return id!;
   }
 

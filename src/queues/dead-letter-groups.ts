@@ -39,20 +39,25 @@ function quoted(inner: string): string | undefined {
  */
 export function causeOf(message: string): string {
   const statuses: string[] = [];
-  return message
-    .replace(EMAIL_IN_TEXT, '<email>')
-    .replace(UUID, '<id>')
-    // Set aside as letters (no digit), so the number rule below leaves them alone.
-    .replace(STATUS, (_m, who: string, status: string) => `${who} \u0000${String.fromCharCode(64 + statuses.push(status))}\u0000`)
-    .replace(DOUBLE_QUOTED, (m, inner: string, key: string | undefined) => (key ? m : (quoted(inner) ?? m)))
-    .replace(SINGLE_QUOTED, (m, inner: string) => quoted(inner) ?? m)
-    .replace(IP, '<n>')
-    .replace(WITH_DIGIT, '<n>')
-    // eslint-disable-next-line no-control-regex -- NUL marks the placeholders this function itself put in
-    .replace(/\u0000([A-Z])\u0000/g, (_m, c: string) => statuses[c.charCodeAt(0) - 65]!)
-    .replace(/\s+/g, ' ')
-    .trim()
-    .slice(0, MAX_CAUSE);
+  return (
+    message
+      .replace(EMAIL_IN_TEXT, '<email>')
+      .replace(UUID, '<id>')
+      // Set aside as letters (no digit), so the number rule below leaves them alone.
+      .replace(
+        STATUS,
+        (_m, who: string, status: string) => `${who} \u0000${String.fromCharCode(64 + statuses.push(status))}\u0000`,
+      )
+      .replace(DOUBLE_QUOTED, (m, inner: string, key: string | undefined) => (key ? m : (quoted(inner) ?? m)))
+      .replace(SINGLE_QUOTED, (m, inner: string) => quoted(inner) ?? m)
+      .replace(IP, '<n>')
+      .replace(WITH_DIGIT, '<n>')
+      // eslint-disable-next-line no-control-regex -- NUL marks the placeholders this function itself put in
+      .replace(/\u0000([A-Z])\u0000/g, (_m, c: string) => statuses[c.charCodeAt(0) - 65]!)
+      .replace(/\s+/g, ' ')
+      .trim()
+      .slice(0, MAX_CAUSE)
+  );
 }
 
 /** HubSpot's category ("VALIDATION_ERROR", with the record's error code when it names one) or SendGrid's status, if the message tells. */
@@ -81,7 +86,14 @@ export function groupDeadLetters(letters: Job<DeadLetter>[]): DeadLetterGroup[] 
     const at = job.data.deadAt;
     const g = groups.get(cause);
     if (!g) {
-      groups.set(cause, { cause, count: 1, firstAt: at, lastAt: at, category: categoryOf(message), ids: [job.id ?? job.data.jobId] });
+      groups.set(cause, {
+        cause,
+        count: 1,
+        firstAt: at,
+        lastAt: at,
+        category: categoryOf(message),
+        ids: [job.id ?? job.data.jobId],
+      });
       continue;
     }
     g.count++;

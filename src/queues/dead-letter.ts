@@ -37,7 +37,11 @@ const ATTEMPT_LOG_TTL_SECONDS = 30 * 24 * 3600;
 
 /** True when a failed attempt was the last one: out of attempts, or not worth retrying. */
 function isFinalFailure(job: Job, err: Error): boolean {
-  return err instanceof UnrecoverableError || err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+  return (
+    err instanceof UnrecoverableError ||
+    err.name === 'UnrecoverableError' ||
+    job.attemptsMade >= (job.opts.attempts ?? 1)
+  );
 }
 
 /**
@@ -63,11 +67,17 @@ export class DeadLetters {
    */
   async recordFailure(queue: WorkQueueName, job: Job, err: Error): Promise<boolean> {
     const key = this.attemptsKey(queue, job.id!);
-    const entry: AttemptError = { attempt: job.attemptsMade, message: maskText(err.message), at: new Date().toISOString() };
+    const entry: AttemptError = {
+      attempt: job.attemptsMade,
+      message: maskText(err.message),
+      at: new Date().toISOString(),
+    };
     await this.redis.multi().rpush(key, JSON.stringify(entry)).expire(key, ATTEMPT_LOG_TTL_SECONDS).exec();
     if (!isFinalFailure(job, err)) return false;
     // Entries an older version wrote are masked on the way into the letter.
-    const errors = (await this.redis.lrange(key, 0, -1)).map((s) => JSON.parse(s) as AttemptError).map((e) => ({ ...e, message: maskText(e.message) }));
+    const errors = (await this.redis.lrange(key, 0, -1))
+      .map((s) => JSON.parse(s) as AttemptError)
+      .map((e) => ({ ...e, message: maskText(e.message) }));
     const letter: DeadLetter = {
       queue,
       jobId: job.id!,
@@ -106,7 +116,10 @@ export class DeadLetters {
     for (const letterId of wanted) {
       const letter = await this.get(queue, letterId);
       if (!letter) {
-        result.notReplayed.push({ id: letterId, reason: `no dead letter "${letterId}" in ${queue} (replayed or purged meanwhile)` });
+        result.notReplayed.push({
+          id: letterId,
+          reason: `no dead letter "${letterId}" in ${queue} (replayed or purged meanwhile)`,
+        });
         continue;
       }
       const id = letter.data.jobId;

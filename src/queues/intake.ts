@@ -56,7 +56,11 @@ const QUEUE_INDEX = new Map(SCRIPT_QUEUES.map((q, i) => [q, i + 1]));
 // The intake's script; scripts/intake.lua names its arguments: BullMQ's keys of each queue of
 // SCRIPT_QUEUES (bullmq-add.ts), then `head` (the dedupe and pending lifetimes, the queue table),
 // then one group per event (`write`).
-const INTAKE = luaScript<ScriptArg[], number[]>(import.meta.url, 'scripts/intake.lua', SCRIPT_QUEUES.length * KEYS_PER_QUEUE);
+const INTAKE = luaScript<ScriptArg[], number[]>(
+  import.meta.url,
+  'scripts/intake.lua',
+  SCRIPT_QUEUES.length * KEYS_PER_QUEUE,
+);
 
 /**
  * Puts accepted events on the work queues. An enrollment becomes one `crm-contacts` and one
@@ -83,7 +87,12 @@ export class EventIntake {
     const opts = JSON.stringify(jobAttemptOptions(config));
     // An enrollment's data waits for its jobs at most PII_RETENTION_DAYS, and never less than the dedupe window.
     const pendingTtl = Math.max(config.webhook.dedupeTtlSeconds, config.privacy.retentionDays * 86_400);
-    this.head = [String(config.webhook.dedupeTtlSeconds), pendingKey(prefix, ''), String(pendingTtl), ...SCRIPT_QUEUES.flatMap((q) => [bullmqJobKeyPrefix(prefix, q), opts, pendingFlag(q)])];
+    this.head = [
+      String(config.webhook.dedupeTtlSeconds),
+      pendingKey(prefix, ''),
+      String(pendingTtl),
+      ...SCRIPT_QUEUES.flatMap((q) => [bullmqJobKeyPrefix(prefix, q), opts, pendingFlag(q)]),
+    ];
   }
 
   /**
@@ -115,14 +124,33 @@ export class EventIntake {
     const args: (string | number)[] = [...this.keys, ...this.head];
     for (const p of batch) {
       const { queues, data, held } = this.jobsOf(p, receivedAt);
-      args.push(p.key, p.event.type, now, data, queues.length, ...queues.map((q) => QUEUE_INDEX.get(q)!), held.length ? JSON.stringify(held) : '');
-      const event: AcceptedEvent = { key: p.key, type: p.event.type, data: p.event.data, receivedAt, correlationId: p.correlationId, queues };
-      const writes = this.observer ? [...this.observer.accepted(event), ...(held.length ? [] : [this.observer.finalRecord(event)])] : [];
+      args.push(
+        p.key,
+        p.event.type,
+        now,
+        data,
+        queues.length,
+        ...queues.map((q) => QUEUE_INDEX.get(q)!),
+        held.length ? JSON.stringify(held) : '',
+      );
+      const event: AcceptedEvent = {
+        key: p.key,
+        type: p.event.type,
+        data: p.event.data,
+        receivedAt,
+        correlationId: p.correlationId,
+        queues,
+      };
+      const writes = this.observer
+        ? [...this.observer.accepted(event), ...(held.length ? [] : [this.observer.finalRecord(event)])]
+        : [];
       args.push(writeArgs(writes));
     }
     const accepted = await INTAKE.run(this.redis, ...args);
     const outcomes = batch.map((_, i): IntakeOutcome => (accepted[i] === 1 ? 'accepted' : 'duplicate'));
-    await Promise.all(batch.filter((_, i) => outcomes[i] === 'duplicate').map((p) => this.duplicate(p.key, p.correlationId)));
+    await Promise.all(
+      batch.filter((_, i) => outcomes[i] === 'duplicate').map((p) => this.duplicate(p.key, p.correlationId)),
+    );
     return outcomes;
   }
 
@@ -132,7 +160,10 @@ export class EventIntake {
    * (the job's own id, name and timestamp say its key, type and arrival); for a course, a products
    * job holding the course, and a plain dedupe marker.
    */
-  private jobsOf({ event, key, correlationId }: PendingEvent, receivedAt: string): { queues: WorkQueueName[]; data: string; held: string[] } {
+  private jobsOf(
+    { event, key, correlationId }: PendingEvent,
+    receivedAt: string,
+  ): { queues: WorkQueueName[]; data: string; held: string[] } {
     if (event.type === 'course.student_enroll') {
       const queues = ENROLLMENT_QUEUES;
       const data: EnrollmentJob = { correlationId };

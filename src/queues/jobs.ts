@@ -77,7 +77,10 @@ export const WORKER_SETTINGS: NonNullable<WorkerOptions['settings']> = {
   backoffStrategy: (attemptsMade, type, err, job) => {
     if (type !== JITTERED) throw new Error(`Unknown backoff strategy ${type}`);
     const backoff = job?.opts.backoff;
-    return Math.max(jitteredDelay(attemptsMade, typeof backoff === 'object' ? (backoff.delay ?? 0) : 0), retryAfterOf(err));
+    return Math.max(
+      jitteredDelay(attemptsMade, typeof backoff === 'object' ? (backoff.delay ?? 0) : 0),
+      retryAfterOf(err),
+    );
   },
 };
 

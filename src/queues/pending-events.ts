@@ -29,7 +29,8 @@ export type FinalRecord = (event: AcceptedEvent) => RecordWrite;
 /** Marks job data that was read from the pending record (never written back to the job). */
 const HELD = Symbol('enrollment held in the pending record');
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
 const isScalar = (v: unknown) => v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
 
 /** The enrollment as `e:` fields and, for what does not fit them, `x`. */
@@ -69,11 +70,21 @@ export function enrollmentFrom(hash: Record<string, string>): Enrollment | undef
 export function pendingEvent(key: string, hash: Record<string, string>): AcceptedEvent | undefined {
   const enrollment = enrollmentFrom(hash);
   if (!enrollment || !hash.at) return undefined;
-  return { key, type: 'course.student_enroll', data: enrollment, receivedAt: new Date(Number(hash.at)).toISOString(), correlationId: hash.c ?? '', queues: ENROLLMENT_QUEUES };
+  return {
+    key,
+    type: 'course.student_enroll',
+    data: enrollment,
+    receivedAt: new Date(Number(hash.at)).toISOString(),
+    correlationId: hash.c ?? '',
+    queues: ENROLLMENT_QUEUES,
+  };
 }
 
 // A job done for good (0 nothing held for it, 1 another job still to finish, 2 the data is gone); the enrollment forgotten.
-const RELEASE = luaScript<[pendingKey: string, queue: WorkQueueName, dedupeTtlSeconds: number, nowMs: number, finalRecord: string], 0 | 1 | 2>(import.meta.url, 'scripts/release-pending.lua', 1);
+const RELEASE = luaScript<
+  [pendingKey: string, queue: WorkQueueName, dedupeTtlSeconds: number, nowMs: number, finalRecord: string],
+  0 | 1 | 2
+>(import.meta.url, 'scripts/release-pending.lua', 1);
 const ERASE = luaScript<[pendingKey: string], number>(import.meta.url, 'scripts/erase-pending.lua', 1);
 
 /** Drops the enrollment from its pending record (`forget`): its jobs then complete without acting; the dedupe marker stays. */
@@ -121,7 +132,9 @@ export class PendingEvents {
       const [err, hash] = hashes[i] ?? [];
       if (err && !err.message.startsWith('WRONGTYPE')) throw err;
       const enrollment = err ? undefined : enrollmentFrom(hash as Record<string, string>);
-      job.data = enrollment ? Object.assign({ ...job.data, enrollment }, { [HELD]: true }) : withoutPersonalData(job.data);
+      job.data = enrollment
+        ? Object.assign({ ...job.data, enrollment }, { [HELD]: true })
+        : withoutPersonalData(job.data);
     });
   }
 
@@ -133,9 +146,23 @@ export class PendingEvents {
   async done(queue: WorkQueueName, job: Job): Promise<void> {
     const data = job.data as (EnrollmentJob & { [HELD]?: true }) | undefined;
     if (data?.[HELD]) {
-      const event: AcceptedEvent = { key: job.id!, type: job.name, data: data.enrollment, receivedAt: new Date(job.timestamp).toISOString(), correlationId: data.correlationId, queues: ENROLLMENT_QUEUES };
+      const event: AcceptedEvent = {
+        key: job.id!,
+        type: job.name,
+        data: data.enrollment,
+        receivedAt: new Date(job.timestamp).toISOString(),
+        correlationId: data.correlationId,
+        queues: ENROLLMENT_QUEUES,
+      };
       const writes = this.finalRecord ? [this.finalRecord(event)] : [];
-      await RELEASE.run(this.redis, this.key(job.id!), queue, this.config.webhook.dedupeTtlSeconds, Date.now(), writeArgs(writes));
+      await RELEASE.run(
+        this.redis,
+        this.key(job.id!),
+        queue,
+        this.config.webhook.dedupeTtlSeconds,
+        Date.now(),
+        writeArgs(writes),
+      );
     }
     await forgetPersonalData(job);
   }

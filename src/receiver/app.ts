@@ -55,7 +55,10 @@ export function createApp(deps: AppDeps, surface: Surface = { webhooks: true, op
       // probes are frequent and only logged at debug level.
       const correlationId = (ctx.response.get('x-request-id') || ctx.get('x-request-id')).slice(0, 64) || undefined;
       const ms = Math.round(performance.now() - started);
-      log[PROBES.has(ctx.path) ? 'debug' : 'info']({ method: ctx.method, path: ctx.path, status: ctx.status, ms, correlationId, ...ctx.state.log }, 'request');
+      log[PROBES.has(ctx.path) ? 'debug' : 'info'](
+        { method: ctx.method, path: ctx.path, status: ctx.status, ms, correlationId, ...ctx.state.log },
+        'request',
+      );
     }
   });
 

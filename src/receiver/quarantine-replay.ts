@@ -26,13 +26,21 @@ export function isQuarantineId(id: string): boolean {
 }
 
 /** Checks a stored raw body as the receiver does, with the current schema; returns the event or the field errors. */
-function revalidate(body: string): { event: LoopwiseEvent; errors?: undefined } | { event?: undefined; errors: FieldError[] } {
+function revalidate(
+  body: string,
+): { event: LoopwiseEvent; errors?: undefined } | { event?: undefined; errors: FieldError[] } {
   try {
     const { type, data } = parseEnvelope(body);
-    if (!isKnownType(type)) return { errors: [{ field: 'type', message: `type must be one of ${EVENT_TYPES.join(', ')}, got ${JSON.stringify(type)}` }] };
+    if (!isKnownType(type))
+      return {
+        errors: [
+          { field: 'type', message: `type must be one of ${EVENT_TYPES.join(', ')}, got ${JSON.stringify(type)}` },
+        ],
+      };
     return { event: validateEvent(type, data) };
   } catch (err) {
-    if (err instanceof EnvelopeError) return { errors: err.errors.length ? err.errors : [{ field: 'body', message: err.message }] };
+    if (err instanceof EnvelopeError)
+      return { errors: err.errors.length ? err.errors : [{ field: 'body', message: err.message }] };
     if (err instanceof SchemaError) return { errors: err.errors };
     throw err;
   }
@@ -48,7 +56,11 @@ export async function replayQuarantined(deps: QuarantineReplayDeps, id: string):
   const entry = isQuarantineId(id) ? await deps.quarantine.get(id) : undefined;
   if (!entry) return { status: 'not-found', id };
   if (!canReplay(entry)) {
-    return { status: 'not-replayable', id, reason: `only schema-invalid (422) deliveries kept whole can be replayed; this one was ${entry.status}: ${entry.reason}` };
+    return {
+      status: 'not-replayable',
+      id,
+      reason: `only schema-invalid (422) deliveries kept whole can be replayed; this one was ${entry.status}: ${entry.reason}`,
+    };
   }
   const checked = revalidate(entry.body);
   if (!checked.event) return { status: 'invalid', id, errors: checked.errors };
@@ -56,6 +68,9 @@ export async function replayQuarantined(deps: QuarantineReplayDeps, id: string):
   const correlationId = randomUUID();
   const outcome = await deps.intake.accept(checked.event, key, correlationId);
   await deps.quarantine.remove(id);
-  deps.log?.info({ correlationId, quarantineId: id, key, outcome, eventType: checked.event.type }, 'quarantined webhook replayed');
+  deps.log?.info(
+    { correlationId, quarantineId: id, key, outcome, eventType: checked.event.type },
+    'quarantined webhook replayed',
+  );
   return { status: 'replayed', id, key, outcome, correlationId };
 }

@@ -41,7 +41,11 @@ export function sendgridWebhookHandler({ config, queues, quarantine, log, metric
   const count = (outcome: string) => metrics?.webhookRequests.inc({ type: TYPE, outcome });
 
   async function keep(status: number, reason: string, body: Buffer, source: string): Promise<void> {
-    await quarantine.add({ status, reason, eventType: TYPE, body, replayable: false, source }).catch((err) => log.error({ err: (err as Error).message }, 'could not keep the refused SendGrid batch in quarantine'));
+    await quarantine
+      .add({ status, reason, eventType: TYPE, body, replayable: false, source })
+      .catch((err) =>
+        log.error({ err: (err as Error).message }, 'could not keep the refused SendGrid batch in quarantine'),
+      );
   }
 
   return async function handleSendGridEvents(ctx: Context): Promise<void> {
@@ -68,7 +72,16 @@ export function sendgridWebhookHandler({ config, queues, quarantine, log, metric
         if (err instanceof EventBatchError) throw new HttpError(400, err.message);
         throw err;
       }
-      if (parsed.invalid.length) await keep(422, `${parsed.invalid.length} event(s) not taken: ${parsed.invalid.slice(0, 5).map((i) => `#${i.index} ${i.reason}`).join('; ')}`, body, ctx.ip);
+      if (parsed.invalid.length)
+        await keep(
+          422,
+          `${parsed.invalid.length} event(s) not taken: ${parsed.invalid
+            .slice(0, 5)
+            .map((i) => `#${i.index} ${i.reason}`)
+            .join('; ')}`,
+          body,
+          ctx.ip,
+        );
       const key = bodyHashKey(body, 'sg');
       const job: EmailEventsJob = { key, receivedAt: new Date().toISOString(), correlationId, events: parsed.events };
       try {

@@ -35,8 +35,9 @@ export class WebhookSignature {
   verify(body: Buffer, headers: Record<string, string | string[] | undefined>): void {
     const given = SIGNATURE_HEADERS.map((h) => headers[h]).find((v) => v !== undefined);
     if (given === undefined) throw new SignatureError(`Missing signature header (${SIGNATURE_HEADERS.join(' or ')})`);
-    const value = (Array.isArray(given) ? given[0] ?? '' : given).trim().toLowerCase();
-    if (!/^[0-9a-f]{64}$/.test(value)) throw new SignatureError('Malformed signature: expected 64 hex characters of HMAC-SHA256');
+    const value = (Array.isArray(given) ? (given[0] ?? '') : given).trim().toLowerCase();
+    if (!/^[0-9a-f]{64}$/.test(value))
+      throw new SignatureError('Malformed signature: expected 64 hex characters of HMAC-SHA256');
     const expected = Buffer.from(value, 'hex');
     let matched = false;
     // Every secret is compared, in constant time, whether or not an earlier one matched.

@@ -49,7 +49,8 @@ export function webhookHandler(deps: WebhookDeps) {
       try {
         envelope = parseEnvelope(body);
       } catch (err) {
-        if (err instanceof EnvelopeError) throw new HttpError(err.status, err.message, err.errors.length ? { errors: err.errors } : {});
+        if (err instanceof EnvelopeError)
+          throw new HttpError(err.status, err.message, err.errors.length ? { errors: err.errors } : {});
         throw err;
       }
       const { type, data } = envelope;
@@ -57,7 +58,13 @@ export function webhookHandler(deps: WebhookDeps) {
       if (!isKnownType(type)) {
         metrics?.webhookIgnored.inc({ type: type.slice(0, 64) });
         ctx.status = 202;
-        ctx.body = { accepted: false, ignored: true, type, reason: 'event type is not handled by course-sync', key: bodyHashKey(body) };
+        ctx.body = {
+          accepted: false,
+          ignored: true,
+          type,
+          reason: 'event type is not handled by course-sync',
+          key: bodyHashKey(body),
+        };
         ctx.state.log = { eventType: type, outcome: 'ignored' };
         metrics?.webhookRequests.inc({ type: 'other', outcome: 'ignored' });
         return;
@@ -66,7 +73,8 @@ export function webhookHandler(deps: WebhookDeps) {
       try {
         event = validateEvent(type, data);
       } catch (err) {
-        if (err instanceof SchemaError) throw new HttpError(422, 'Payload does not match the schema of ' + type, { errors: err.errors });
+        if (err instanceof SchemaError)
+          throw new HttpError(422, 'Payload does not match the schema of ' + type, { errors: err.errors });
         throw err;
       }
       const key = idempotencyKey(event);
@@ -74,7 +82,10 @@ export function webhookHandler(deps: WebhookDeps) {
       try {
         outcome = await intake.accept(event, key, correlationId);
       } catch (err) {
-        log.error({ correlationId, eventType, err: (err as Error).message }, 'webhook not persisted: Redis unavailable');
+        log.error(
+          { correlationId, eventType, err: (err as Error).message },
+          'webhook not persisted: Redis unavailable',
+        );
         throw new HttpError(503, 'Event could not be persisted, retry later');
       }
       ctx.status = outcome === 'accepted' ? 202 : 200;
@@ -87,19 +98,39 @@ export function webhookHandler(deps: WebhookDeps) {
       ctx.status = err.status;
       ctx.body = err.body();
       if (err.status === 503) ctx.set('Retry-After', '5');
-      metrics?.webhookRequests.inc({ type: isKnownType(eventType) ? eventType : 'other', outcome: `rejected_${err.status}` });
+      metrics?.webhookRequests.inc({
+        type: isKnownType(eventType) ? eventType : 'other',
+        outcome: `rejected_${err.status}`,
+      });
       log.warn({ correlationId, eventType, status: err.status, reason: err.message }, 'webhook rejected');
       if (err.status !== 503) await keep(err, eventType, body ?? Buffer.alloc(0), correlationId, ctx.ip);
     }
   };
 
-  async function keep(refusal: HttpError, eventType: string, body: Buffer, correlationId: string, source: string): Promise<void> {
+  async function keep(
+    refusal: HttpError,
+    eventType: string,
+    body: Buffer,
+    correlationId: string,
+    source: string,
+  ): Promise<void> {
     try {
       const errors = refusal.extra.errors as { field: string; message: string }[] | undefined;
-      const reason = errors ? `${refusal.message}: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}` : refusal.message;
-      const id = await quarantine.add({ status: refusal.status, reason, eventType, body, replayable: refusal.status === 422, errors, source });
+      const reason = errors
+        ? `${refusal.message}: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`
+        : refusal.message;
+      const id = await quarantine.add({
+        status: refusal.status,
+        reason,
+        eventType,
+        body,
+        replayable: refusal.status === 422,
+        errors,
+        source,
+      });
       // Signed but schema-invalid: searchable by the ids it names (`course-sync trace`).
-      if (refusal.status === 422) await intake.noteQuarantined({ id, eventType, body: body.toString('utf8'), status: refusal.status, reason });
+      if (refusal.status === 422)
+        await intake.noteQuarantined({ id, eventType, body: body.toString('utf8'), status: refusal.status, reason });
     } catch (err) {
       log.error({ correlationId, err: (err as Error).message }, 'could not keep the rejected webhook in quarantine');
     }

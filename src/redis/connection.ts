@@ -21,7 +21,9 @@ function redisOptions(role: ConnectionRole): RedisOptions {
  * MULTI stay in one slot).
  */
 export function connectRedis(url: string, role: ConnectionRole, cluster = false): Redis {
-  const redis = cluster ? (connectCluster(url, role) as unknown as Redis) : new Redis(url, { ...redisOptions(role), lazyConnect: false });
+  const redis = cluster
+    ? (connectCluster(url, role) as unknown as Redis)
+    : new Redis(url, { ...redisOptions(role), lazyConnect: false });
   redis.on('error', () => {
     /* reconnects on its own; readiness reports the outage */
   });

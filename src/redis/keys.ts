@@ -10,7 +10,10 @@ export function recordKey(prefix: string, ...parts: string[]): string {
 
 /** Every key matching `pattern` (SCAN MATCH), on every master of a cluster. */
 export async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
-  const nodes = 'nodes' in redis && typeof (redis as unknown as Cluster).nodes === 'function' ? (redis as unknown as Cluster).nodes('master') : [redis];
+  const nodes =
+    'nodes' in redis && typeof (redis as unknown as Cluster).nodes === 'function'
+      ? (redis as unknown as Cluster).nodes('master')
+      : [redis];
   const keys = new Set<string>();
   for (const node of nodes) {
     let cursor = '0';

@@ -48,7 +48,13 @@ function readRecord(path: string): LocalRedisRecord | 'missing' | 'unreadable' {
   }
   try {
     const r = JSON.parse(text) as Partial<LocalRedisRecord>;
-    if (typeof r.url === 'string' && /^redis:\/\/127\.0\.0\.1:\d+$/.test(r.url) && Number.isInteger(r.pid) && typeof r.startedAt === 'string') return r as LocalRedisRecord;
+    if (
+      typeof r.url === 'string' &&
+      /^redis:\/\/127\.0\.0\.1:\d+$/.test(r.url) &&
+      Number.isInteger(r.pid) &&
+      typeof r.startedAt === 'string'
+    )
+      return r as LocalRedisRecord;
   } catch {
     /* not JSON */
   }
@@ -89,14 +95,18 @@ export async function findLocalRedis(dataDir: string): Promise<LocalRedisLookup>
  * when it serves `dataDir`, so a new one never shares that folder's append-only file; Redis writes
  * its data out on SHUTDOWN, and the new one reads it back. Resolves true when it stopped one.
  */
-export async function stopLeftOverRedis(record: LocalRedisRecord, dataDir: string, timeoutMs = 10_000): Promise<boolean> {
+export async function stopLeftOverRedis(
+  record: LocalRedisRecord,
+  dataDir: string,
+  timeoutMs = 10_000,
+): Promise<boolean> {
   const port = Number(new URL(record.url).port);
   if (!(await answersPing(port))) return false;
   const redis = new Redis(record.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   redis.on('error', () => undefined);
   try {
     await redis.connect();
-    const [, dir] = (await redis.config('GET', 'dir'));
+    const [, dir] = await redis.config('GET', 'dir');
     if (!dir || resolve(dir) !== resolve(dataDir)) return false;
     await redis.call('SHUTDOWN').catch(() => undefined); // answered by closing the connection
   } finally {
@@ -104,7 +114,8 @@ export async function stopLeftOverRedis(record: LocalRedisRecord, dataDir: strin
   }
   const deadline = Date.now() + timeoutMs;
   while (await answersPing(port)) {
-    if (Date.now() > deadline) throw new Error(`the Redis left running at ${record.url} by a stopped course-sync did not shut down`);
+    if (Date.now() > deadline)
+      throw new Error(`the Redis left running at ${record.url} by a stopped course-sync did not shut down`);
     await new Promise((ok) => setTimeout(ok, 50));
   }
   return true;

@@ -79,15 +79,24 @@ export async function startLocalRedis(opts: LocalRedisOptions): Promise<LocalRed
   mkdirSync(dir, { recursive: true });
   const port = opts.port || (await freePort());
   const args = [
-    '--port', String(port),
-    '--bind', '127.0.0.1',
-    '--dir', dir,
-    '--appendonly', 'yes',
-    '--appendfsync', opts.appendfsync ?? 'everysec',
-    '--maxmemory-policy', 'noeviction',
-    '--save', '',
-    '--daemonize', 'no',
-    '--loglevel', 'warning',
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    opts.appendfsync ?? 'everysec',
+    '--maxmemory-policy',
+    'noeviction',
+    '--save',
+    '',
+    '--daemonize',
+    'no',
+    '--loglevel',
+    'warning',
   ];
   // A process group of its own: Ctrl-C on a terminal signals the whole foreground group, and Redis
   // must outlive the service's graceful stop (which ends it with SIGTERM once jobs are finished).
@@ -127,4 +136,3 @@ export async function startLocalRedis(opts: LocalRedisOptions): Promise<LocalRed
       }),
   };
 }
-

@@ -89,14 +89,17 @@ export class RedisLock {
    */
   keepAlive(lease: Lease, ttlMs: number): KeptLease {
     const state = { lost: false, stop: () => clearInterval(timer) };
-    const timer = setInterval(() => {
-      this.extend(lease, ttlMs).then(
-        (held) => {
-          if (!held) state.lost = true;
-        },
-        () => undefined,
-      );
-    }, Math.max(10, Math.floor(ttlMs / 3)));
+    const timer = setInterval(
+      () => {
+        this.extend(lease, ttlMs).then(
+          (held) => {
+            if (!held) state.lost = true;
+          },
+          () => undefined,
+        );
+      },
+      Math.max(10, Math.floor(ttlMs / 3)),
+    );
     timer.unref();
     return state;
   }

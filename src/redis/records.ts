@@ -26,7 +26,12 @@ export interface RecordFamily {
 }
 
 const days = (n: number) => n * 86_400;
-const ttl = (setting: SettingName | undefined, seconds: (c: Config) => number, from: string): Lifetime => ({ kind: 'ttl', setting, seconds, from });
+const ttl = (setting: SettingName | undefined, seconds: (c: Config) => number, from: string): Lifetime => ({
+  kind: 'ttl',
+  setting,
+  seconds,
+  from,
+});
 const trace = ttl('TRACE_RETENTION_DAYS', (c) => days(c.trace.retentionDays), 'the last step');
 const contact = ttl('CONTACT_RECORD_TTL_DAYS', (c) => c.hubspot.contactRecordTtlSeconds, 'the last write');
 const traceDay = ttl('TRACE_RETENTION_DAYS', (c) => days(c.trace.retentionDays + 1), 'the start of its day');

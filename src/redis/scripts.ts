@@ -58,7 +58,8 @@ export class LuaScript<Args extends ScriptArg[], Result> {
   ) {
     this.name = commandName(path);
     const other = loaded.get(this.name);
-    if (other && other !== path) throw new Error(`Lua scripts ${other} and ${path} would both be ${this.name}: rename one`);
+    if (other && other !== path)
+      throw new Error(`Lua scripts ${other} and ${path} would both be ${this.name}: rename one`);
     this.lua = readLua(path);
     loaded.set(this.name, path);
   }
@@ -71,13 +72,18 @@ export class LuaScript<Args extends ScriptArg[], Result> {
   /** Runs the script on `redis` (by its SHA), defining it there first if need be. */
   async run(redis: Redis, ...args: Args): Promise<Result> {
     this.define(redis);
-    return (await (redis as unknown as Record<string, (...a: Args) => Promise<unknown>>)[this.name]!(...args)) as Result;
+    return (await (redis as unknown as Record<string, (...a: Args) => Promise<unknown>>)[this.name]!(
+      ...args,
+    )) as Result;
   }
 
   /** Queues the script on `pipeline`, whose client must have had it defined (`define`) before the pipeline was made. */
   queue(pipeline: ChainableCommander, ...args: Args): void {
     const command = (pipeline as unknown as Record<string, ((...a: Args) => unknown) | undefined>)[this.name];
-    if (typeof command !== 'function') throw new Error(`Lua script ${this.name} is not defined on this pipeline's client: call define(redis) before redis.pipeline()`);
+    if (typeof command !== 'function')
+      throw new Error(
+        `Lua script ${this.name} is not defined on this pipeline's client: call define(redis) before redis.pipeline()`,
+      );
     command.apply(pipeline, args);
   }
 }
@@ -86,6 +92,10 @@ export class LuaScript<Args extends ScriptArg[], Result> {
  * The script `file` (relative to the module whose `import.meta.url` is `moduleUrl`), read now;
  * `numberOfKeys` of its arguments are KEYS.
  */
-export function luaScript<Args extends ScriptArg[], Result>(moduleUrl: string, file: string, numberOfKeys: number): LuaScript<Args, Result> {
+export function luaScript<Args extends ScriptArg[], Result>(
+  moduleUrl: string,
+  file: string,
+  numberOfKeys: number,
+): LuaScript<Args, Result> {
   return new LuaScript<Args, Result>(join(dirname(fileURLToPath(moduleUrl)), file), numberOfKeys);
 }

@@ -23,7 +23,20 @@ export type AppliedEvent =
 // Takes one event, once (scripts/apply-email-event.lua names each argument).
 // → -1 duplicate, 0 taken without a status change, 1 status changed.
 const APPLY = luaScript<
-  [dedupeKey: string, sentKey: string, dedupeTtlSeconds: number, status: EmailStatus | '', rank: number, eventAtMs: number, reason: string, counterField: '' | 'opens' | 'clicks', sendId: string, provesSend: '1' | '0', eventAtIso: string, recordTtlSeconds: number],
+  [
+    dedupeKey: string,
+    sentKey: string,
+    dedupeTtlSeconds: number,
+    status: EmailStatus | '',
+    rank: number,
+    eventAtMs: number,
+    reason: string,
+    counterField: '' | 'opens' | 'clicks',
+    sendId: string,
+    provesSend: '1' | '0',
+    eventAtIso: string,
+    recordTtlSeconds: number,
+  ],
   -1 | 0 | 1
 >(import.meta.url, 'scripts/apply-email-event.lua', 2);
 
@@ -89,7 +102,21 @@ export class EmailEventLog {
       const counter = !enrollmentId ? '' : e.event === 'open' ? 'opens' : e.event === 'click' ? 'clicks' : '';
       const proves = enrollmentId && PROVES_SEND.has(e.event) ? '1' : '0';
       const atMs = e.timestamp * 1000;
-      APPLY.queue(batch, this.dedupeKey(e.sgEventId), key, this.dedupeTtlSeconds, status ?? '', status ? statusRank(status) : 0, atMs, maskEmails(eventReason(e) ?? ''), counter, sendIdOf(e.sgMessageId) ?? '', proves, new Date(atMs).toISOString(), this.recordTtlSeconds);
+      APPLY.queue(
+        batch,
+        this.dedupeKey(e.sgEventId),
+        key,
+        this.dedupeTtlSeconds,
+        status ?? '',
+        status ? statusRank(status) : 0,
+        atMs,
+        maskEmails(eventReason(e) ?? ''),
+        counter,
+        sendIdOf(e.sgMessageId) ?? '',
+        proves,
+        new Date(atMs).toISOString(),
+        this.recordTtlSeconds,
+      );
     });
     const results = (await batch.exec()) ?? [];
     const applied = events.map((event, i): AppliedEvent => {
@@ -97,10 +124,19 @@ export class EmailEventLog {
       if (err) throw err;
       if (Number(r) === -1) return { event, outcome: 'duplicate' };
       const { enrollmentId, by } = matches[i]!;
-      if (!enrollmentId) return { event, outcome: 'unmatched', reason: sendIdOf(event.sgMessageId) ? 'not_ours' : 'no_message_id' };
-      return { event, outcome: 'applied', enrollmentId, by: by!, status: Number(r) === 1 ? statusOfEvent(event.event) : undefined };
+      if (!enrollmentId)
+        return { event, outcome: 'unmatched', reason: sendIdOf(event.sgMessageId) ? 'not_ours' : 'no_message_id' };
+      return {
+        event,
+        outcome: 'applied',
+        enrollmentId,
+        by: by!,
+        status: Number(r) === 1 ? statusOfEvent(event.event) : undefined,
+      };
     });
-    await this.keepUnmatched(applied.flatMap((a) => (a.outcome === 'unmatched' && a.reason === 'no_message_id' ? [a.event] : [])));
+    await this.keepUnmatched(
+      applied.flatMap((a) => (a.outcome === 'unmatched' && a.reason === 'no_message_id' ? [a.event] : [])),
+    );
     return applied;
   }
 
@@ -112,7 +148,14 @@ export class EmailEventLog {
     if (!events.length) return;
     const batch = this.redis.pipeline();
     for (const e of events) {
-      const fields = { sgEventId: e.sgEventId, event: e.event, at: new Date(e.timestamp * 1000).toISOString(), email: maskEmail(e.email), reason: maskEmails(eventReason(e) ?? ''), status: e.status ?? '' };
+      const fields = {
+        sgEventId: e.sgEventId,
+        event: e.event,
+        at: new Date(e.timestamp * 1000).toISOString(),
+        email: maskEmail(e.email),
+        reason: maskEmails(eventReason(e) ?? ''),
+        status: e.status ?? '',
+      };
       batch.xadd(this.unmatchedKey, 'MAXLEN', '~', UNMATCHED_KEPT, '*', ...Object.entries(fields).flat());
     }
     batch.expire(this.unmatchedKey, this.recordTtlSeconds);
@@ -123,7 +166,8 @@ export class EmailEventLog {
   async read(enrollmentIds: string[]): Promise<EmailStatusRecord[]> {
     if (!enrollmentIds.length) return [];
     const batch = this.redis.pipeline();
-    for (const id of enrollmentIds) batch.hmget(emailKeys.sent(this.prefix, id), 'status', 'statusAt', 'reason', 'opens', 'clicks', 'sentAt');
+    for (const id of enrollmentIds)
+      batch.hmget(emailKeys.sent(this.prefix, id), 'status', 'statusAt', 'reason', 'opens', 'clicks', 'sentAt');
     return ((await batch.exec()) ?? []).map(([err, row]) => {
       if (err) throw err;
       const [status, statusAt, reason, opens, clicks, sentAt] = row as (string | null)[];

@@ -1,7 +1,19 @@
 /** SendGrid Event Webhook events as course-sync reads them: the fields it uses, and the welcome email status they mean. */
 
 /** The event types SendGrid posts. */
-export const EVENT_TYPES = ['processed', 'dropped', 'delivered', 'deferred', 'bounce', 'open', 'click', 'spamreport', 'unsubscribe', 'group_unsubscribe', 'group_resubscribe'] as const;
+export const EVENT_TYPES = [
+  'processed',
+  'dropped',
+  'delivered',
+  'deferred',
+  'bounce',
+  'open',
+  'click',
+  'spamreport',
+  'unsubscribe',
+  'group_unsubscribe',
+  'group_resubscribe',
+] as const;
 export type EmailEventType = (typeof EVENT_TYPES)[number];
 
 /** One event, reduced to what course-sync uses (nothing else of SendGrid's payload is kept). */
@@ -24,7 +36,15 @@ export interface EmailEvent {
 }
 
 /** A welcome email's status, from first to last; the last four are final. */
-export const EMAIL_STATUSES = ['sent', 'deferred', 'delivered', 'bounced', 'dropped', 'spam_report', 'unsubscribed'] as const;
+export const EMAIL_STATUSES = [
+  'sent',
+  'deferred',
+  'delivered',
+  'bounced',
+  'dropped',
+  'spam_report',
+  'unsubscribed',
+] as const;
 export type EmailStatus = (typeof EMAIL_STATUSES)[number];
 
 const FINAL = new Set<EmailStatus>(['bounced', 'dropped', 'spam_report', 'unsubscribed']);
@@ -63,7 +83,10 @@ export function statusOfEvent(event: EmailEventType): EmailStatus | undefined {
  * and between two final ones the later event. Returns the new status, or undefined for no change.
  * The Lua in email-status.ts applies the same rule atomically (a test runs both on one table).
  */
-export function nextStatus(current: { status: EmailStatus; at: number } | undefined, incoming: { status: EmailStatus; at: number }): EmailStatus | undefined {
+export function nextStatus(
+  current: { status: EmailStatus; at: number } | undefined,
+  incoming: { status: EmailStatus; at: number },
+): EmailStatus | undefined {
   if (!current) return incoming.status;
   const [was, now] = [statusRank(current.status), statusRank(incoming.status)];
   if (now > was) return incoming.status;
@@ -78,7 +101,8 @@ export function nextStatus(current: { status: EmailStatus; at: number } | undefi
  */
 export function eventReason(e: Pick<EmailEvent, 'event' | 'reason' | 'type' | 'asmGroupId'>): string | undefined {
   if (e.event === 'bounce' && e.type === 'blocked') return e.reason ? `blocked: ${e.reason}` : 'blocked';
-  if (e.event === 'group_unsubscribe' || e.event === 'group_resubscribe') return e.asmGroupId ? `unsubscribe group ${e.asmGroupId}` : undefined;
+  if (e.event === 'group_unsubscribe' || e.event === 'group_resubscribe')
+    return e.asmGroupId ? `unsubscribe group ${e.asmGroupId}` : undefined;
   return e.reason ?? e.type;
 }
 
@@ -95,7 +119,8 @@ function deferral(e: Record<string, unknown>): string | undefined {
   return attempt ? `${response} (attempt ${attempt})` : response;
 }
 
-const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v.slice(0, 500) : typeof v === 'number' ? String(v) : undefined);
+const text = (v: unknown) =>
+  typeof v === 'string' && v !== '' ? v.slice(0, 500) : typeof v === 'number' ? String(v) : undefined;
 
 /** A batch that is not an array of events (400). */
 export class EventBatchError extends Error {}
@@ -105,7 +130,10 @@ export class EventBatchError extends Error {}
  * a `timestamp` or an `email` are returned apart (kept for inspection), the others reduced to
  * EmailEvent. Throws EventBatchError when the body is not JSON or not an array.
  */
-export function parseEventBatch(body: Buffer | string): { events: EmailEvent[]; invalid: { index: number; reason: string }[] } {
+export function parseEventBatch(body: Buffer | string): {
+  events: EmailEvent[];
+  invalid: { index: number; reason: string }[];
+} {
   let parsed: unknown;
   try {
     parsed = JSON.parse(typeof body === 'string' ? body : body.toString('utf8'));

@@ -23,7 +23,9 @@ interface ResponseErrorLike {
 function sendGridReasons(body: unknown): string {
   const errors = (body as { errors?: { message?: unknown; field?: unknown }[] } | undefined)?.errors;
   if (!Array.isArray(errors) || errors.length === 0) return '';
-  return maskText(errors.map((e) => `${String(e.message ?? 'error')}${e.field ? ` (${String(e.field)})` : ''}`).join('; '));
+  return maskText(
+    errors.map((e) => `${String(e.message ?? 'error')}${e.field ? ` (${String(e.field)})` : ''}`).join('; '),
+  );
 }
 
 /** Milliseconds until `X-RateLimit-Reset` (Unix seconds) or `Retry-After`, within sane bounds. */
@@ -43,13 +45,18 @@ export function classifySendError(err: unknown, now = Date.now()): SendFailure {
     const status = e.code;
     const reasons = sendGridReasons(e.response?.body);
     const message = `SendGrid ${status}${reasons ? `: ${reasons}` : e.message ? `: ${maskText(e.message)}` : ''}`;
-    if (status === 429) return { kind: 'rate_limited', status, waitMs: rateLimitWaitMs(e.response?.headers, now), message };
+    if (status === 429)
+      return { kind: 'rate_limited', status, waitMs: rateLimitWaitMs(e.response?.headers, now), message };
     if (status >= 400 && status < 500 && status !== 408) return { kind: 'rejected', status, message };
     return { kind: 'transient', status, message };
   }
   const text = maskText((e as Error)?.message ?? String(err));
   // No HTTP exchange happened: a network error or timeout is transient; anything else was thrown
   // while building the request (e.g. @sendgrid/mail refusing the data) and will not get better.
-  if (e?.isAxiosError || typeof e?.code === 'string') return { kind: 'transient', message: `SendGrid unreachable: ${typeof e.code === 'string' ? `${e.code} ` : ''}${text}` };
+  if (e?.isAxiosError || typeof e?.code === 'string')
+    return {
+      kind: 'transient',
+      message: `SendGrid unreachable: ${typeof e.code === 'string' ? `${e.code} ` : ''}${text}`,
+    };
   return { kind: 'rejected', status: 0, message: `Invalid mail request: ${text}` };
 }

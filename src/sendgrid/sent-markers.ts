@@ -24,10 +24,25 @@ export type ClaimResult =
 
 // Before a send: sent already, or claimed for the job (scripts/claim-send.lua names each argument).
 // → {'sent', messageId, sentAt, jobId} | {'claimed'} | {'busy', pttl} | {'unsure', ms left of the grace}
-const CLAIM = luaScript<[sentKey: string, claimKey: string, attemptKey: string, jobId: string, claimTtlMs: string, graceMs: string], (string | number)[]>(import.meta.url, 'scripts/claim-send.lua', 3);
+const CLAIM = luaScript<
+  [sentKey: string, claimKey: string, attemptKey: string, jobId: string, claimTtlMs: string, graceMs: string],
+  (string | number)[]
+>(import.meta.url, 'scripts/claim-send.lua', 3);
 // After SendGrid's 202: the marker and the message index written, the claim and the attempt dropped.
 const RECORD = luaScript<
-  [sentKey: string, claimKey: string, attemptKey: string, messageKey: string, jobId: string, messageId: string, sentAt: string, messageIndexTtlSeconds: number, enrollmentId: string, markerTtlSeconds: number, keptJobId: string],
+  [
+    sentKey: string,
+    claimKey: string,
+    attemptKey: string,
+    messageKey: string,
+    jobId: string,
+    messageId: string,
+    sentAt: string,
+    messageIndexTtlSeconds: number,
+    enrollmentId: string,
+    markerTtlSeconds: number,
+    keptJobId: string,
+  ],
   1
 >(import.meta.url, 'scripts/record-send.lua', 4);
 
@@ -75,7 +90,11 @@ export class SentMarkers {
   async claim(enrollmentId: string, jobId: string): Promise<ClaimResult> {
     const keys = [this.sentKey(enrollmentId), this.claimKey(enrollmentId), this.attemptKey(enrollmentId)] as const;
     const r = await CLAIM.run(this.redis, ...keys, jobId, String(this.claimTtlMs), String(this.graceMs));
-    if (r[0] === 'sent') return { state: 'sent', marker: { messageId: String(r[1]), sentAt: String(r[2]), jobId: String(r[3]) || enrollmentKey(enrollmentId) } };
+    if (r[0] === 'sent')
+      return {
+        state: 'sent',
+        marker: { messageId: String(r[1]), sentAt: String(r[2]), jobId: String(r[3]) || enrollmentKey(enrollmentId) },
+      };
     if (r[0] === 'claimed') return { state: 'claimed' };
     // Look again soon: a claim is usually released within one SendGrid round trip, long before its TTL.
     if (r[0] === 'busy') return { state: 'busy', retryInMs: Math.min(1000, Math.max(100, Number(r[1]))) };
@@ -84,9 +103,24 @@ export class SentMarkers {
 
   /** Records the accepted email (and its message id, for SendGrid's events) and releases the claim. */
   async record(enrollmentId: string, marker: SentMarker): Promise<void> {
-    const keys = [this.sentKey(enrollmentId), this.claimKey(enrollmentId), this.attemptKey(enrollmentId), emailKeys.message(this.prefix, marker.messageId || '-')] as const;
+    const keys = [
+      this.sentKey(enrollmentId),
+      this.claimKey(enrollmentId),
+      this.attemptKey(enrollmentId),
+      emailKeys.message(this.prefix, marker.messageId || '-'),
+    ] as const;
     const kept = marker.jobId === enrollmentKey(enrollmentId) ? '' : marker.jobId;
-    await RECORD.run(this.redis, ...keys, marker.jobId, marker.messageId, marker.sentAt, this.messageIndexTtlSeconds, enrollmentId, this.markerTtlSeconds, kept);
+    await RECORD.run(
+      this.redis,
+      ...keys,
+      marker.jobId,
+      marker.messageId,
+      marker.sentAt,
+      this.messageIndexTtlSeconds,
+      enrollmentId,
+      this.markerTtlSeconds,
+      kept,
+    );
   }
 
   /** Releases `jobId`'s claim after a send that SendGrid did not accept (the attempt ended: nothing to wait for). */
@@ -99,6 +133,8 @@ export class SentMarkers {
   /** The sent marker of `enrollmentId`, if its email went out. */
   async get(enrollmentId: string): Promise<SentMarker | undefined> {
     const m = await this.redis.hgetall(this.sentKey(enrollmentId));
-    return m.sentAt ? { messageId: m.messageId ?? '', sentAt: m.sentAt, jobId: m.jobId ?? enrollmentKey(enrollmentId) } : undefined;
+    return m.sentAt
+      ? { messageId: m.messageId ?? '', sentAt: m.sentAt, jobId: m.jobId ?? enrollmentKey(enrollmentId) }
+      : undefined;
   }
 }

@@ -22,7 +22,10 @@ export interface WelcomeContent {
 /** One line: no CR/LF or other control characters (subjects are headers). */
 export function oneLine(s: string): string {
   // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim();
+  return s
+    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 interface Phrases {
@@ -60,7 +63,20 @@ const PHRASES: Record<WelcomeLanguage, Phrases> = {
 export function welcomeContent(lang: WelcomeLanguage, v: WelcomeVars): WelcomeContent {
   const p = PHRASES[lang];
   const subtitle = v.courseSubtitle.trim();
-  const text = [p.greeting(v), '', p.welcome(v), ...(subtitle ? [subtitle] : []), '', p.enrolled, v.courseUrl, '', p.questions, '', p.signOff(v), ''].join('\n');
+  const text = [
+    p.greeting(v),
+    '',
+    p.welcome(v),
+    ...(subtitle ? [subtitle] : []),
+    '',
+    p.enrolled,
+    v.courseUrl,
+    '',
+    p.questions,
+    '',
+    p.signOff(v),
+    '',
+  ].join('\n');
   const e = escapeHtml;
   const html = `<!doctype html>
 <html lang="${lang}"><head><meta charset="utf-8"><title>${e(p.subject(v))}</title></head>

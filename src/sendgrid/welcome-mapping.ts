@@ -4,7 +4,10 @@ import type { Enrollment } from '../events/types.ts';
 import { oneLine, welcomeContent, type WelcomeVars } from './welcome-content.ts';
 
 /** The settings the welcome email is built from (`config.sendgrid`). */
-export type WelcomeSettings = Pick<Config['sendgrid'], 'from' | 'fromName' | 'templateId' | 'language' | 'courseUrlPattern'>;
+export type WelcomeSettings = Pick<
+  Config['sendgrid'],
+  'from' | 'fromName' | 'templateId' | 'language' | 'courseUrlPattern'
+>;
 
 /** The variables a SendGrid dynamic template receives (`dynamic_template_data`). */
 export interface WelcomeTemplateData {

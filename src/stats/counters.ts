@@ -25,7 +25,14 @@ function keyOf(keys: StatsKeys, scope: string, unit: BucketUnit, bucket: number)
 }
 
 /** The last `count` buckets of `unit` of one scope, oldest first (buckets with nothing counted are `{}`). */
-export async function readSeries(redis: Redis, keys: StatsKeys, scope: string, unit: BucketUnit, count: number, now = Date.now()): Promise<Bucket[]> {
+export async function readSeries(
+  redis: Redis,
+  keys: StatsKeys,
+  scope: string,
+  unit: BucketUnit,
+  count: number,
+  now = Date.now(),
+): Promise<Bucket[]> {
   const first = bucketOf(now, unit) - count + 1;
   const batch = redis.pipeline();
   for (let b = first; b < first + count; b++) batch.hgetall(keyOf(keys, scope, unit, b));
@@ -56,12 +63,19 @@ export function seriesReader(redis: Redis, keys: StatsKeys, now = Date.now()): S
 /** The sum of every counted field over a series (samples left out). */
 export function sumSeries(series: Bucket[]): Totals {
   const totals: Totals = {};
-  for (const { counts } of series) for (const [f, n] of Object.entries(counts)) if (!SAMPLES.has(f)) totals[f] = (totals[f] ?? 0) + n;
+  for (const { counts } of series)
+    for (const [f, n] of Object.entries(counts)) if (!SAMPLES.has(f)) totals[f] = (totals[f] ?? 0) + n;
   return totals;
 }
 
 /** Sums the counters of the last hour and day for each of `scopes` (queue names, or `api`). */
-export async function readTotals(redis: Redis, keys: StatsKeys, scopes: string[], now = Date.now(), series = seriesReader(redis, keys, now)): Promise<Record<string, HourAndDay>> {
+export async function readTotals(
+  redis: Redis,
+  keys: StatsKeys,
+  scopes: string[],
+  now = Date.now(),
+  series = seriesReader(redis, keys, now),
+): Promise<Record<string, HourAndDay>> {
   const read = async (scope: string): Promise<[string, HourAndDay]> => {
     const [hour, day] = await Promise.all([series(scope, 'm', 60), series(scope, 'q', 96)]);
     return [scope, { hour: sumSeries(hour), day: sumSeries(day) }];
@@ -70,6 +84,12 @@ export async function readTotals(redis: Redis, keys: StatsKeys, scopes: string[]
 }
 
 /** Sums the minute buckets of the last `minutes` minutes (this one included) of one scope (a queue, or `api`). */
-export async function readRecentMinutes(redis: Redis, keys: StatsKeys, scope: string, minutes: number, now = Date.now()): Promise<Totals> {
+export async function readRecentMinutes(
+  redis: Redis,
+  keys: StatsKeys,
+  scope: string,
+  minutes: number,
+  now = Date.now(),
+): Promise<Totals> {
   return sumSeries(await readSeries(redis, keys, scope, 'm', minutes, now));
 }

@@ -41,7 +41,9 @@ export async function readHubSpotDaily(redis: Redis, prefix: string, now = Date.
     timeZone: pause.timeZone,
     lastProbe: iso(pause.probedAt),
     // What the usage endpoint said when the limit was reached, unless answers since said more.
-    ...(pause.limit !== undefined && pause.usage !== undefined ? { usage: pause.usage, limit: pause.limit, usageAt: iso(pause.since) } : {}),
+    ...(pause.limit !== undefined && pause.usage !== undefined
+      ? { usage: pause.usage, limit: pause.limit, usageAt: iso(pause.since) }
+      : {}),
     ...usage,
   };
 }

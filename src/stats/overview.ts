@@ -104,7 +104,15 @@ export function emailFigures(events: Totals, api: Totals): EmailFigures {
   const sent = Object.entries(api).reduce((n, [f, v]) => (/^sendgrid:2\d\d$/.test(f) ? n + v : n), 0);
   const bounced = events.bounce ?? 0;
   const dropped = events.dropped ?? 0;
-  return { sent, delivered: events.delivered ?? 0, deferred: events.deferred ?? 0, bounced, dropped, spamReports: events.spamreport ?? 0, bounceRate: sent ? (bounced + dropped) / sent : null };
+  return {
+    sent,
+    delivered: events.delivered ?? 0,
+    deferred: events.deferred ?? 0,
+    bounced,
+    dropped,
+    spamReports: events.spamreport ?? 0,
+    bounceRate: sent ? (bounced + dropped) / sent : null,
+  };
 }
 
 /** Reads the overview: live queue counts, counters of the last hour and day, DLQ and quarantine sizes. */
@@ -123,7 +131,13 @@ export async function readOverview(deps: OverviewDeps, now = Date.now()): Promis
       const t = totals[name]!;
       return {
         name,
-        counts: { waiting: (c.waiting ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0, delayed: c.delayed ?? 0, failed: c.failed ?? 0, completed: c.completed ?? 0 },
+        counts: {
+          waiting: (c.waiting ?? 0) + (c.prioritized ?? 0),
+          active: c.active ?? 0,
+          delayed: c.delayed ?? 0,
+          failed: c.failed ?? 0,
+          completed: c.completed ?? 0,
+        },
         jobsPerMinute: { hour: perMinute(t.hour, 60), day: perMinute(t.day, 1440) },
         failureRate: { hour: rate(t.hour), day: rate(t.day) },
         oldestWaitingSeconds: since === undefined ? null : Math.max(0, Math.round((now - since) / 1000)),
@@ -136,8 +150,14 @@ export async function readOverview(deps: OverviewDeps, now = Date.now()): Promis
     generatedAt: new Date(now).toISOString(),
     queues: queueViews,
     quarantine: await quarantine.size(),
-    apis: (['hubspot', 'sendgrid'] as const).map((name) => ({ api: name, figures: { hour: apiFigures(api.hour, name), day: apiFigures(api.day, name) } })),
-    email: { hour: emailFigures(totals[EMAIL_SCOPE]!.hour, api.hour), day: emailFigures(totals[EMAIL_SCOPE]!.day, api.day) },
+    apis: (['hubspot', 'sendgrid'] as const).map((name) => ({
+      api: name,
+      figures: { hour: apiFigures(api.hour, name), day: apiFigures(api.day, name) },
+    })),
+    email: {
+      hour: emailFigures(totals[EMAIL_SCOPE]!.hour, api.hour),
+      day: emailFigures(totals[EMAIL_SCOPE]!.day, api.day),
+    },
     hubspotDaily: await readHubSpotDaily(redis, deps.prefix, now),
   };
 }

@@ -4,7 +4,9 @@ import { bucketOf, expiresAt, type BucketUnit, type StatsKeys } from './keys.ts'
 
 /** The `course_sync_api_calls_total` counter, as far as the shipper reads it. */
 export interface ApiCallsCounter {
-  get(): Promise<{ values: { labels: Record<string, string | number | undefined>; value: number }[] }> | { values: { labels: Record<string, string | number | undefined>; value: number }[] };
+  get():
+    | Promise<{ values: { labels: Record<string, string | number | undefined>; value: number }[] }>
+    | { values: { labels: Record<string, string | number | undefined>; value: number }[] };
 }
 
 const API_UNITS: BucketUnit[] = ['s', 'm', 'q'];
@@ -32,7 +34,9 @@ export class ApiStatsShipper {
       const field = `${labels.api ?? 'unknown'}:${labels.status ?? 'unknown'}`;
       totals.set(field, (totals.get(field) ?? 0) + value);
     }
-    const deltas = [...totals].map(([field, total]) => [field, total - (this.shipped.get(field) ?? 0)] as const).filter(([, d]) => d > 0);
+    const deltas = [...totals]
+      .map(([field, total]) => [field, total - (this.shipped.get(field) ?? 0)] as const)
+      .filter(([, d]) => d > 0);
     if (!deltas.length) return;
     const batch = this.redis.multi();
     for (const unit of API_UNITS) {
@@ -48,11 +52,19 @@ export class ApiStatsShipper {
 
 /** Samples how many jobs wait in each work queue into its minute and quarter-hour buckets (field `waiting`, the latest sample). */
 export async function sampleWaiting(redis: Redis, keys: StatsKeys, queues: Queue[], now = Date.now()): Promise<void> {
-  const depths = await Promise.all(queues.map(async (q) => [q.name, Object.values(await q.getJobCounts('waiting', 'prioritized')).reduce((a, b) => a + b, 0)] as const));
+  const depths = await Promise.all(
+    queues.map(
+      async (q) =>
+        [q.name, Object.values(await q.getJobCounts('waiting', 'prioritized')).reduce((a, b) => a + b, 0)] as const,
+    ),
+  );
   const batch = redis.multi();
   for (const unit of DEPTH_UNITS) {
     const bucket = bucketOf(now, unit);
-    for (const [name, depth] of depths) batch.hset(keys.queue(name, unit, bucket), 'waiting', depth).expireat(keys.queue(name, unit, bucket), expiresAt(bucket, unit));
+    for (const [name, depth] of depths)
+      batch
+        .hset(keys.queue(name, unit, bucket), 'waiting', depth)
+        .expireat(keys.queue(name, unit, bucket), expiresAt(bucket, unit));
   }
   await batch.exec();
 }

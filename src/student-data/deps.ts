@@ -26,7 +26,13 @@ export async function openPrivacy(config: Config, redis: Redis, queues: QueueSet
     const budget = new RequestBudget(redis, prefix, { max: config.hubspot.requestsPer10s });
     // While HubSpot work is paused for the daily limit a delete fails at once, saying until when,
     // instead of waiting hours for the budget (the workers log and end the pause; this never checks it).
-    const daily = new DailyLimitPause({ client, store: new DailyLimitStore(redis, prefix), budget, probe: () => client.crm.contacts.basicApi.getPage(1), log: createLogger('silent') });
+    const daily = new DailyLimitPause({
+      client,
+      store: new DailyLimitStore(redis, prefix),
+      budget,
+      probe: () => client.crm.contacts.basicApi.getPage(1),
+      log: createLogger('silent'),
+    });
     const call = createHubSpotCall({ budget, daily });
     gdprDelete = (email) => gdprDeleteContact(client, call, email);
   }

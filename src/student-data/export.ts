@@ -24,7 +24,9 @@ export interface StudentExport {
 /** The keys of their traces: those found among the records, and each enrollment's (whose header waits in its pending record while its jobs run). */
 function traceKeys(deps: PrivacyDeps, records: StudentRecord[], enrollmentIds: string[]): string[] {
   const ofTrace = deps.traces.keys.trace('');
-  const found = records.filter((r) => r.kind === 'traces' && r.where.startsWith(ofTrace)).map((r) => r.where.slice(ofTrace.length));
+  const found = records
+    .filter((r) => r.kind === 'traces' && r.where.startsWith(ofTrace))
+    .map((r) => r.where.slice(ofTrace.length));
   return [...new Set([...found, ...enrollmentIds.map(enrollmentKey)])];
 }
 
@@ -47,5 +49,9 @@ export async function exportStudent(deps: PrivacyDeps, query: StudentQuery): Pro
 
 /** The audit entry of an export: how many records, never the address. */
 export function exportAudit(doc: StudentExport): Pick<AuditEntry, 'action' | 'count' | 'detail'> {
-  return { action: 'export student', count: doc.records.length, detail: `${doc.student.enrollments.length} enrollment(s)` };
+  return {
+    action: 'export student',
+    count: doc.records.length,
+    detail: `${doc.student.enrollments.length} enrollment(s)`,
+  };
 }

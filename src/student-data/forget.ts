@@ -55,7 +55,9 @@ export interface HubSpotErasure {
 
 /** One address's outcome in words: "HubSpot contact 101 deleted", or that there was none and HubSpot blocklisted the address. */
 export function describeGdprDelete(result: GdprDeleteResult): string {
-  return result.contactId ? `HubSpot contact ${result.contactId} deleted` : 'no HubSpot contact; HubSpot blocklisted the address';
+  return result.contactId
+    ? `HubSpot contact ${result.contactId} deleted`
+    : 'no HubSpot contact; HubSpot blocklisted the address';
 }
 
 /**
@@ -65,7 +67,11 @@ export function describeGdprDelete(result: GdprDeleteResult): string {
  * fail, nothing is erased yet and a second run still knows every address). Then looks again: what
  * is still found is reported as `remaining`. Running it twice removes nothing more.
  */
-export async function forgetStudent(deps: PrivacyDeps, query: StudentQuery, opts: ForgetOptions = {}): Promise<ForgetReport> {
+export async function forgetStudent(
+  deps: PrivacyDeps,
+  query: StudentQuery,
+  opts: ForgetOptions = {},
+): Promise<ForgetReport> {
   const student = new Student(query, deps.hasher);
   const records = await findStudentRecords(deps, student);
   const emails = [...student.emails];
@@ -89,7 +95,11 @@ export async function forgetStudent(deps: PrivacyDeps, query: StudentQuery, opts
     for (const email of emails) {
       const result = await deps.gdprDelete(email);
       report.hubspot[result.contactId ? 'deleted' : 'not found']++;
-      report.hubspot.addresses.push({ email: maskEmail(email), ...(result.contactId && { contactId: result.contactId }), said: describeGdprDelete(result) });
+      report.hubspot.addresses.push({
+        email: maskEmail(email),
+        ...(result.contactId && { contactId: result.contactId }),
+        said: describeGdprDelete(result),
+      });
     }
   }
   for (const record of records) await record.erase();
@@ -102,7 +112,9 @@ export function erasureAudit(report: ForgetReport): Pick<AuditEntry, 'action' | 
   const parts = Object.entries(report.removed).map(([kind, n]) => `${kind} ${n}`);
   if (report.hubspot) {
     const ids = report.hubspot.addresses.flatMap((a) => (a.contactId ? [a.contactId] : []));
-    parts.push(`HubSpot contacts deleted ${report.hubspot.deleted}${ids.length ? ` (${ids.join(', ')})` : ''}, addresses without a contact blocklisted by HubSpot ${report.hubspot['not found']}`);
+    parts.push(
+      `HubSpot contacts deleted ${report.hubspot.deleted}${ids.length ? ` (${ids.join(', ')})` : ''}, addresses without a contact blocklisted by HubSpot ${report.hubspot['not found']}`,
+    );
   }
   if (report.suppressed !== undefined) parts.push(`addresses suppressed ${report.suppressed}`);
   parts.push(`left ${report.remaining}`);

@@ -53,13 +53,23 @@ export async function findQueueRecords(redis: Redis, queues: QueueSet, student: 
   const found: StudentRecord[] = [];
   const deadLetterQueues = new Set(Object.values(queues.deadLetter));
   for (const queue of queues.all()) {
-    const kind = deadLetterQueues.has(queue) ? 'dead letters' : queue.name === QUEUES.emailEvents ? 'SendGrid event batches' : 'jobs';
+    const kind = deadLetterQueues.has(queue)
+      ? 'dead letters'
+      : queue.name === QUEUES.emailEvents
+        ? 'SendGrid event batches'
+        : 'jobs';
     for await (const job of jobsOf(queue)) {
       const content = jobContent(job);
       const where = `${queue.name}/${job.id}`;
       if (kind === 'SendGrid event batches') {
         // A batch is shared with other students: found by its content only, and only their events go.
-        if (student.learnFrom(content)) found.push({ kind, where, content: { queue: queue.name, id: job.id, ...content }, erase: () => dropEvents(job, student) });
+        if (student.learnFrom(content))
+          found.push({
+            kind,
+            where,
+            content: { queue: queue.name, id: job.id, ...content },
+            erase: () => dropEvents(job, student),
+          });
         continue;
       }
       if (!student.learnFrom(content) && !student.recordKeys.has(job.id!)) continue;

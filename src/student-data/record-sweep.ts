@@ -15,8 +15,22 @@ import type { StudentRecord } from './student-records.ts';
  * An event's dedupe record (`seen`) is read: an enrollment's holds its data until its jobs are done.
  */
 const NO_PERSONAL_DATA = new Set([
-  'sg-event', 'sg-unmatched', 'stats', 'hubspot', 'course-version', 'course-lock', 'course-record', 'alert', 'alerts-active',
-  'alert-baseline', 'workers-seen', 'tracer-lease', 'trace-cursor', 'admin-login-failures', 'suppressed', 'pii-hash-key',
+  'sg-event',
+  'sg-unmatched',
+  'stats',
+  'hubspot',
+  'course-version',
+  'course-lock',
+  'course-record',
+  'alert',
+  'alerts-active',
+  'alert-baseline',
+  'workers-seen',
+  'tracer-lease',
+  'trace-cursor',
+  'admin-login-failures',
+  'suppressed',
+  'pii-hash-key',
 ]);
 
 /** What a record of each kind is, in `forget`'s report. */
@@ -60,7 +74,9 @@ function keyNamer(student: Student): (parts: string[]) => boolean {
       case 'attempts':
         return student.recordKeys.has(b!);
       case 'trace-idx':
-        return (a === 'email' && emailHashes.has(b!)) || (a === 'enrollment' && enrollments.has(decodeURIComponent(b!)));
+        return (
+          (a === 'email' && emailHashes.has(b!)) || (a === 'enrollment' && enrollments.has(decodeURIComponent(b!)))
+        );
       default:
         return false;
     }
@@ -97,7 +113,10 @@ async function readAll(redis: Redis, keys: string[], partsOf: (key: string) => s
     const values = chunk.length ? ((await reads.exec()) ?? []) : [];
     chunk.forEach((k, j) => {
       const value = values[j]?.[1];
-      const unpacked = packs(k) && value && typeof value === 'object' ? traceFields(value as Record<string, Buffer>, partsOf(k)[0] === 'calls') : value;
+      const unpacked =
+        packs(k) && value && typeof value === 'object'
+          ? traceFields(value as Record<string, Buffer>, partsOf(k)[0] === 'calls')
+          : value;
       out.push({ key: k, parts: partsOf(k), type: String(types[j]?.[1]), value: unpacked });
     });
   }
@@ -112,7 +131,9 @@ async function readAll(redis: Redis, keys: string[], partsOf: (key: string) => s
  */
 export async function findOwnRecords(redis: Redis, prefix: string, student: Student): Promise<StudentRecord[]> {
   const base = recordKey(prefix, '');
-  const reads = await readAll(redis, await scanKeys(redis, `${globSafe(base)}*`), (k) => k.slice(base.length).split(':'));
+  const reads = await readAll(redis, await scanKeys(redis, `${globSafe(base)}*`), (k) =>
+    k.slice(base.length).split(':'),
+  );
   const namedByKey = keyNamer(student);
   const shortHashes = new Set(student.emailHashes().map(shortEmailHash));
   // Keys named by their record first: a trace found so teaches the ids its index entries are read by.
@@ -123,7 +144,8 @@ export async function findOwnRecords(redis: Redis, prefix: string, student: Stud
     const whole = namedByKey(r.parts);
     if (r.parts[0] === 'seen') {
       // An enrollment's data while its jobs wait; erasing it keeps the dedupe marker (a redelivery stays a duplicate).
-      const event = r.type === 'hash' ? pendingEvent(r.parts.slice(1).join(':'), r.value as Record<string, string>) : undefined;
+      const event =
+        r.type === 'hash' ? pendingEvent(r.parts.slice(1).join(':'), r.value as Record<string, string>) : undefined;
       if (!event || !student.learnFrom(event.data)) continue;
       student.recordKeys.add(event.key);
       found.push({ kind, where: r.key, content: event, erase: () => erasePending(redis, prefix, event.key) });
@@ -132,7 +154,12 @@ export async function findOwnRecords(redis: Redis, prefix: string, student: Stud
       for (const [field, keys] of Object.entries(r.value as Record<string, string>)) {
         if (!shortHashes.has(field)) continue;
         for (const key of keys.split(' ')) student.recordKeys.add(key);
-        found.push({ kind, where: `${r.key}/${field}`, content: keys, erase: async () => void (await redis.hdel(r.key, field)) });
+        found.push({
+          kind,
+          where: `${r.key}/${field}`,
+          content: keys,
+          erase: async () => void (await redis.hdel(r.key, field)),
+        });
       }
     } else if (r.type === 'string' || r.type === 'hash') {
       if (!student.learnFrom(r.value) && !whole) continue;
@@ -147,13 +174,22 @@ export async function findOwnRecords(redis: Redis, prefix: string, student: Stud
         const entry = Object.fromEntries(pairs(fields));
         if (!student.learnFrom(entry)) continue;
         if (r.parts[0] === 'quarantine') student.recordKeys.add(`quarantine-${id}`);
-        found.push({ kind, where: `${r.key}/${id}`, content: { id, ...entry }, erase: async () => void (await redis.xdel(r.key, id)) });
+        found.push({
+          kind,
+          where: `${r.key}/${id}`,
+          content: { id, ...entry },
+          erase: async () => void (await redis.xdel(r.key, id)),
+        });
       }
     } else if (r.type === 'list' || r.type === 'set' || r.type === 'zset') {
       for (const member of r.value as string[]) {
         if (!student.learnFrom(member)) continue;
         const erase =
-          r.type === 'list' ? () => redis.lrem(r.key, 0, member) : r.type === 'set' ? () => redis.srem(r.key, member) : () => redis.zrem(r.key, member);
+          r.type === 'list'
+            ? () => redis.lrem(r.key, 0, member)
+            : r.type === 'set'
+              ? () => redis.srem(r.key, member)
+              : () => redis.zrem(r.key, member);
         found.push({ kind, where: `${r.key}/${member}`, content: member, erase: async () => void (await erase()) });
       }
     }

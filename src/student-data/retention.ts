@@ -14,7 +14,11 @@ export interface RetentionPurge {
  * Removes what holds a student's data longest: dead letters and quarantined deliveries older than
  * PII_RETENTION_DAYS (both are kept whole, for a replay; past that age nobody replays them).
  */
-export async function purgePastRetention(deps: { deadLetters: DeadLetters; quarantine: Quarantine }, retentionDays: number, now = Date.now()): Promise<RetentionPurge> {
+export async function purgePastRetention(
+  deps: { deadLetters: DeadLetters; quarantine: Quarantine },
+  retentionDays: number,
+  now = Date.now(),
+): Promise<RetentionPurge> {
   const ageMs = retentionDays * 86_400_000;
   let deadLetters = 0;
   for (const queue of WORK_QUEUES) deadLetters += (await deps.deadLetters.purge(queue, ageMs, now)).length;

@@ -34,7 +34,10 @@ export async function findStudentRecords(stores: StudentStores, student: Student
   let records: StudentRecord[] = [];
   for (let pass = 0; pass < MAX_PASSES; pass++) {
     const before = student.size;
-    records = [...(await findQueueRecords(stores.redis, stores.queues, student)), ...(await findOwnRecords(stores.redis, stores.prefix, student))];
+    records = [
+      ...(await findQueueRecords(stores.redis, stores.queues, student)),
+      ...(await findOwnRecords(stores.redis, stores.prefix, student)),
+    ];
     if (student.size === before) break;
   }
   return records;

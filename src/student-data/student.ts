@@ -36,7 +36,9 @@ function clearEmail(value: unknown): string | undefined {
 }
 
 function objectAt(value: unknown): Record<string, unknown> | undefined {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
 }
 
 function text(value: unknown): string | undefined {
@@ -96,11 +98,19 @@ export class Student {
   }
 
   details(): StudentDetails {
-    return { emails: [...this.emails], userIds: [...this.userIds], names: [...this.names], phones: [...this.phones], enrollments: [...this.enrollments.values()] };
+    return {
+      emails: [...this.emails],
+      userIds: [...this.userIds],
+      names: [...this.names],
+      phones: [...this.phones],
+      enrollments: [...this.enrollments.values()],
+    };
   }
 
   private isId(value: string): boolean {
-    return this.enrollmentIds.has(value) || this.userIds.has(value) || this.givenIds.has(value) || this.recordKeys.has(value);
+    return (
+      this.enrollmentIds.has(value) || this.userIds.has(value) || this.givenIds.has(value) || this.recordKeys.has(value)
+    );
   }
 
   /** Whether the text holds one of the student's addresses, as a whole address (ann@ is not in joann@). */
@@ -116,7 +126,11 @@ export class Student {
     const id = text(o.id);
     const userId = text(user.id);
     const email = clearEmail(user.email);
-    return (!!id && (this.enrollmentIds.has(id) || this.givenIds.has(id))) || (!!userId && (this.userIds.has(userId) || this.givenIds.has(userId))) || (!!email && this.emails.has(email));
+    return (
+      (!!id && (this.enrollmentIds.has(id) || this.givenIds.has(id))) ||
+      (!!userId && (this.userIds.has(userId) || this.givenIds.has(userId))) ||
+      (!!email && this.emails.has(email))
+    );
   }
 
   /** Whether `value` (job data, a stored field, a raw body) names the student. */

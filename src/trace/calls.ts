@@ -50,7 +50,9 @@ export class TraceCallLog implements CallObserver {
     const batch = this.redis.pipeline();
     for (const e of entries) {
       const key = this.keys.calls(e.jobId);
-      batch.hset(key, callsField(e.queue, e.attempt), JSON.stringify(maskCalls(e.calls))).expire(key, this.retentionSeconds);
+      batch
+        .hset(key, callsField(e.queue, e.attempt), JSON.stringify(maskCalls(e.calls)))
+        .expire(key, this.retentionSeconds);
     }
     await batch.exec();
     for (const e of entries) if (e.late) this.packLater(e.jobId);
@@ -66,7 +68,11 @@ export function readCalls(fields: [string, string][], prefix = ''): AttemptCalls
     .filter(([f]) => f.startsWith(prefix) && /:\d+$/.test(f))
     .map(([f, json]) => {
       const cut = f.lastIndexOf(':');
-      return { queue: f.slice(prefix.length, cut), attempt: Number(f.slice(cut + 1)), calls: JSON.parse(json) as RecordCall[] };
+      return {
+        queue: f.slice(prefix.length, cut),
+        attempt: Number(f.slice(cut + 1)),
+        calls: JSON.parse(json) as RecordCall[],
+      };
     })
     .sort((a, b) => (a.queue === b.queue ? a.attempt - b.attempt : a.queue < b.queue ? -1 : 1));
 }
@@ -74,7 +80,9 @@ export function readCalls(fields: [string, string][], prefix = ''): AttemptCalls
 /** Both sets of calls, one per queue and attempt (`newer` wins), in order. */
 export function mergeCalls(older: AttemptCalls[], newer: AttemptCalls[]): AttemptCalls[] {
   const seen = new Set(newer.map((a) => callsField(a.queue, a.attempt)));
-  return [...older.filter((a) => !seen.has(callsField(a.queue, a.attempt))), ...newer].sort((a, b) => (a.queue === b.queue ? a.attempt - b.attempt : a.queue < b.queue ? -1 : 1));
+  return [...older.filter((a) => !seen.has(callsField(a.queue, a.attempt))), ...newer].sort((a, b) =>
+    a.queue === b.queue ? a.attempt - b.attempt : a.queue < b.queue ? -1 : 1,
+  );
 }
 
 /** Queues whose attempts call HubSpot or SendGrid, and the steps that say an attempt was made. */
@@ -88,7 +96,13 @@ const ATTEMPT_KINDS = new Set<TraceStep['kind']>(['completed', 'failed', 'retryi
  * journey stays TRACE_RETENTION_DAYS). The journey's age is the larger of the clock's (`now` minus
  * its last attempt) and its trace's (`sinceLastStepMs`: TRACE_RETENTION_DAYS minus its TTL).
  */
-export function journeyCalls(steps: TraceStep[], kept: { newer: AttemptCalls[]; older: AttemptCalls[] }, retentionDays: number, now: number, sinceLastStepMs: number): Pick<TraceRecord, 'calls' | 'callsExpiredAfterDays'> {
+export function journeyCalls(
+  steps: TraceStep[],
+  kept: { newer: AttemptCalls[]; older: AttemptCalls[] },
+  retentionDays: number,
+  now: number,
+  sinceLastStepMs: number,
+): Pick<TraceRecord, 'calls' | 'callsExpiredAfterDays'> {
   const attempts = steps.filter((s) => s.queue && CALLING_QUEUES.has(s.queue) && ATTEMPT_KINDS.has(s.kind));
   if (!attempts.length) return { calls: mergeCalls(kept.older, kept.newer) };
   const age = Math.max(now - Math.max(...attempts.map((s) => Date.parse(s.at))), sinceLastStepMs);

@@ -19,13 +19,23 @@ const headlessTries = (afterMs: number) => Math.max(5, Math.ceil(60_000 / Math.m
 
 // Packs a hash's fields into its packed field unless they changed since they were read: its key, the
 // number n of the new packed value's pieces, its n pieces, the packed value read (or ''), the fields packed.
-const PACK = luaScript<[hashKey: string, pieceCount: string, ...rest: (string | Buffer)[]], 0 | 1>(import.meta.url, 'scripts/pack-trace.lua', 1);
+const PACK = luaScript<[hashKey: string, pieceCount: string, ...rest: (string | Buffer)[]], 0 | 1>(
+  import.meta.url,
+  'scripts/pack-trace.lua',
+  1,
+);
 // Moves call details an earlier version kept in a trace beside it: the calls hash, its TTL (ms) when new, field/value pairs.
-const MOVE_CALLS = luaScript<[callsKey: string, ttlMs: number, ...fieldsAndValues: string[]], 1>(import.meta.url, 'scripts/move-calls.lua', 1);
+const MOVE_CALLS = luaScript<[callsKey: string, ttlMs: number, ...fieldsAndValues: string[]], 1>(
+  import.meta.url,
+  'scripts/move-calls.lua',
+  1,
+);
 
 /** The last time a trace's steps name (ms), or undefined without steps. */
 function lastStepAt(fields: Record<string, string>): number | undefined {
-  const times = Object.entries(fields).filter(([name]) => name.startsWith('s:')).map(([, json]) => Date.parse((JSON.parse(json) as TraceStep).at));
+  const times = Object.entries(fields)
+    .filter(([name]) => name.startsWith('s:'))
+    .map(([, json]) => Date.parse((JSON.parse(json) as TraceStep).at));
   return times.length ? Math.max(...times) : undefined;
 }
 
@@ -122,10 +132,15 @@ export class TraceCompactor {
         const results = await Promise.allSettled(due.map(([key]) => this.pack(key)));
         results.forEach((r, i) => {
           const [key, headless] = due[i]!;
-          if (r.status === 'fulfilled' && r.value === 'headless' && headless < headlessTries(this.afterMs)) this.schedule(key, headless + 1);
+          if (r.status === 'fulfilled' && r.value === 'headless' && headless < headlessTries(this.afterMs))
+            this.schedule(key, headless + 1);
         });
         const failed = results.filter((r) => r.status === 'rejected');
-        if (failed.length) this.log.warn({ traces: failed.length, err: String(failed[0]!.reason) }, 'trace: could not pack finished traces (left as they are)');
+        if (failed.length)
+          this.log.warn(
+            { traces: failed.length, err: String(failed[0]!.reason) },
+            'trace: could not pack finished traces (left as they are)',
+          );
       }
     })()
       .catch((err) => this.log.warn({ err: (err as Error).message }, 'trace: could not pack finished traces'))
@@ -144,7 +159,13 @@ export class TraceCompactor {
     const now = state(key, fields);
     if (now !== 'finished') return now;
     const trace = await this.packTrace(key, hash, fields);
-    const calls = await this.packHash(this.keys.calls(key), await this.read(this.keys.calls(key)), () => true, undefined, true);
+    const calls = await this.packHash(
+      this.keys.calls(key),
+      await this.read(this.keys.calls(key)),
+      () => true,
+      undefined,
+      true,
+    );
     return trace || calls ? 'packed' : 'unchanged';
   }
 
@@ -158,13 +179,23 @@ export class TraceCompactor {
    * Packs the trace's header and steps. Call details an earlier version kept in it (`c:` fields)
    * leave it: moved to its calls hash while younger than CALL_DETAIL_RETENTION_DAYS, else dropped.
    */
-  private async packTrace(key: string, hash: Record<string, string | Buffer>, fields: Record<string, string>): Promise<boolean> {
+  private async packTrace(
+    key: string,
+    hash: Record<string, string | Buffer>,
+    fields: Record<string, string>,
+  ): Promise<boolean> {
     const old = Object.entries(fields).filter(([name]) => name.startsWith(OLD_CALLS_FIELD));
     // How long ago the journey's last step was: by the clock, or by its TTL (each step sets TRACE_RETENTION_DAYS).
     const ttl = old.length ? await this.redis.pttl(this.keys.trace(key)) : 0;
     const age = Math.max(Date.now() - (lastStepAt(fields) ?? 0), ttl > 0 ? this.traceRetentionMs - ttl : 0);
     const left = this.callRetentionMs - age;
-    if (old.length && left > 0) await MOVE_CALLS.run(this.redis, this.keys.calls(key), Math.round(left), ...old.flatMap(([name, json]) => [name.slice(OLD_CALLS_FIELD.length), json]));
+    if (old.length && left > 0)
+      await MOVE_CALLS.run(
+        this.redis,
+        this.keys.calls(key),
+        Math.round(left),
+        ...old.flatMap(([name, json]) => [name.slice(OLD_CALLS_FIELD.length), json]),
+      );
     return this.packHash(this.keys.trace(key), hash, (name) => name === 'h' || name.startsWith('s:'), isPackable);
   }
 
@@ -173,11 +204,19 @@ export class TraceCompactor {
    * field, removing every live field `drop` says (by default the same): false when there is none.
    * `laterWins`: a live field replaces a packed one of the same name (see `traceFields`).
    */
-  private async packHash(redisKey: string, hash: Record<string, string | Buffer>, keep: (name: string) => boolean, drop = keep, laterWins = false): Promise<boolean> {
+  private async packHash(
+    redisKey: string,
+    hash: Record<string, string | Buffer>,
+    keep: (name: string) => boolean,
+    drop = keep,
+    laterWins = false,
+  ): Promise<boolean> {
     const live = Object.keys(hash).filter((name) => !isPackedField(name) && drop(name));
     if (!live.length) return false;
     const packable = Object.entries(traceFields(hash, laterWins)).filter(([name]) => keep(name));
     const pieces = packedPieces(packFields(packable)).map(([, piece]) => piece);
-    return (await PACK.run(this.redis, redisKey, String(pieces.length), ...pieces, packedValue(hash) ?? '', ...live)) === 1;
+    return (
+      (await PACK.run(this.redis, redisKey, String(pieces.length), ...pieces, packedValue(hash) ?? '', ...live)) === 1
+    );
   }
 }

@@ -53,7 +53,10 @@ export class DayIndex {
   /** The days an entry can still be on, newest first (today and the retention before it). */
   days(now = Date.now()): { day: string; start: number }[] {
     const today = Math.floor(now / DAY_MS) * DAY_MS;
-    return Array.from({ length: this.retentionDays + 1 }, (_, i) => ({ day: dayOf(today - i * DAY_MS), start: today - i * DAY_MS }));
+    return Array.from({ length: this.retentionDays + 1 }, (_, i) => ({
+      day: dayOf(today - i * DAY_MS),
+      start: today - i * DAY_MS,
+    }));
   }
 
   /**
@@ -68,11 +71,18 @@ export class DayIndex {
       if (err) throw err;
       return (v as string | null) ?? '';
     });
-    return hexHashes.map((_, h) => days.flatMap(({ start }, d) => ranked(values[h * days.length + d]!.split(' ').filter(Boolean), start)));
+    return hexHashes.map((_, h) =>
+      days.flatMap(({ start }, d) => ranked(values[h * days.length + d]!.split(' ').filter(Boolean), start)),
+    );
   }
 
   /** The newest `limit` traces of each day indexed under `value` as each of `kinds` (course, plan, enrollment), newest first, scored as `byEmail`'s. */
-  async byId(redis: Redis, kinds: IndexKind[], value: string, limit: number): Promise<{ key: string; score: number }[]> {
+  async byId(
+    redis: Redis,
+    kinds: IndexKind[],
+    value: string,
+    limit: number,
+  ): Promise<{ key: string; score: number }[]> {
     const days = this.days();
     const batch = redis.pipeline();
     for (const kind of kinds) for (const { day } of days) batch.lrange(this.listKey(kind, value, day), -limit, -1);

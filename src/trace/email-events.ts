@@ -22,15 +22,26 @@ export class TraceEmailEvents implements EmailEventsObserver {
     const keys = new TraceKeys(config.redis.prefix);
     this.steps = new StepLog(redis, keys, config.trace.retentionDays * 86_400);
     // A SendGrid event read twice is dropped by its sg_event_id before it gets here: no cursor to save first.
-    this.compactor = new TraceCompactor(redis, keys, config.trace.compactAfterSeconds * 1000, log, { callRetentionMs: config.trace.callRetentionDays * 86_400_000, traceRetentionMs: config.trace.retentionDays * 86_400_000 });
+    this.compactor = new TraceCompactor(redis, keys, config.trace.compactAfterSeconds * 1000, log, {
+      callRetentionMs: config.trace.callRetentionDays * 86_400_000,
+      traceRetentionMs: config.trace.retentionDays * 86_400_000,
+    });
   }
 
   async observed(events: ObservedEmailEvent[]): Promise<void> {
     await Promise.all(
       events.map(async (e) => {
         const key = enrollmentKey(e.enrollmentId);
-        const step: TraceStep = { at: new Date(e.at).toISOString(), kind: 'email', queue: 'email-events', event: e.event, emailStatus: e.status, reason: e.reason };
-        if (await this.steps.append(key, step, `sg${e.id}`, { queue: EMAIL_SCOPE, field: e.event })) this.compactor.schedule(key);
+        const step: TraceStep = {
+          at: new Date(e.at).toISOString(),
+          kind: 'email',
+          queue: 'email-events',
+          event: e.event,
+          emailStatus: e.status,
+          reason: e.reason,
+        };
+        if (await this.steps.append(key, step, `sg${e.id}`, { queue: EMAIL_SCOPE, field: e.event }))
+          this.compactor.schedule(key);
       }),
     );
   }

@@ -33,7 +33,12 @@ function stepIds(step: TraceStep): string {
 
 /** One step as ops read it: "completed (attempt 1, 120 ms) HubSpot contact 101". */
 export function describeStep(step: TraceStep): string {
-  const attempt = [step.attempt !== undefined && `attempt ${step.attempt}`, step.durationMs !== undefined && `${step.durationMs} ms`].filter(Boolean).join(', ');
+  const attempt = [
+    step.attempt !== undefined && `attempt ${step.attempt}`,
+    step.durationMs !== undefined && `${step.durationMs} ms`,
+  ]
+    .filter(Boolean)
+    .join(', ');
   const parts: (string | false | undefined)[] = [step.kind, attempt && `(${attempt})`];
   switch (step.kind) {
     case 'skipped':
@@ -62,7 +67,11 @@ export function describeStep(step: TraceStep): string {
       parts.push('from the dead-letter queue');
       break;
     case 'email':
-      parts.push(step.event, step.emailStatus && `→ status ${step.emailStatus}`, step.reason && `— ${oneLine(step.reason, 200)}`);
+      parts.push(
+        step.event,
+        step.emailStatus && `→ status ${step.emailStatus}`,
+        step.reason && `— ${oneLine(step.reason, 200)}`,
+      );
       break;
   }
   parts.push(stepIds(step));
@@ -75,10 +84,14 @@ export function formatJourney(j: Journey): string[] {
   const lines = [`${j.key}  ${h?.eventType ?? ''}  ${describeSubject(h)}`.trimEnd()];
   if (h) {
     const where = h.quarantineId ? `quarantine (entry ${h.quarantineId})` : h.queues.join(', ');
-    lines.push(`  ${h.receivedAt}  ${'receiver'.padEnd(14)} received → ${where}${h.correlationId ? `  (request ${h.correlationId})` : ''}`);
+    lines.push(
+      `  ${h.receivedAt}  ${'receiver'.padEnd(14)} received → ${where}${h.correlationId ? `  (request ${h.correlationId})` : ''}`,
+    );
   }
   for (const s of j.steps) lines.push(`  ${s.at}  ${(s.queue ?? 'receiver').padEnd(14)} ${describeStep(s)}`);
-  lines.push(`  now: ${j.now.map((p) => `${p.queue} ${p.state}${p.detail ? ` (${p.detail})` : ''}`).join(' · ') || 'unknown'}`);
+  lines.push(
+    `  now: ${j.now.map((p) => `${p.queue} ${p.state}${p.detail ? ` (${p.detail})` : ''}`).join(' · ') || 'unknown'}`,
+  );
   return lines;
 }
 
@@ -90,7 +103,12 @@ const compact = (v: unknown) => JSON.stringify(v);
  * contacts.upsert asked {...} → answered {...}" (the record's own part; e-mail and phone masked).
  */
 export function describeCalls(calls: AttemptCalls[] | undefined): string[] {
-  return (calls ?? []).flatMap((a) => a.calls.map((c) => `${a.queue} attempt ${a.attempt}: ${c.api} ${c.operation} asked ${compact(c.request)} → answered ${compact(c.response)}`));
+  return (calls ?? []).flatMap((a) =>
+    a.calls.map(
+      (c) =>
+        `${a.queue} attempt ${a.attempt}: ${c.api} ${c.operation} asked ${compact(c.request)} → answered ${compact(c.response)}`,
+    ),
+  );
 }
 
 /** What is said of a journey whose call details expired (see TraceRecord.callsExpiredAfterDays). */

@@ -37,7 +37,12 @@ function queuesOf(record: TraceRecord): WorkQueueName[] {
 }
 
 /** Adds where each job of `record` is now, read from the live queues (and quarantine). */
-export async function locate(record: TraceRecord, queues: QueueSet, quarantine?: Quarantine, links?: JourneyLinks): Promise<Journey> {
+export async function locate(
+  record: TraceRecord,
+  queues: QueueSet,
+  quarantine?: Quarantine,
+  links?: JourneyLinks,
+): Promise<Journey> {
   const now: Position[] = [];
   const quarantineId = record.header?.quarantineId;
   if (quarantineId) {
@@ -49,13 +54,22 @@ export async function locate(record: TraceRecord, queues: QueueSet, quarantine?:
     );
   }
   for (const queue of queuesOf(record)) {
-    const [job, letter] = await Promise.all([queues.work[queue].getJob(record.key), queues.deadLetter[queue].getJob(record.key)]);
+    const [job, letter] = await Promise.all([
+      queues.work[queue].getJob(record.key),
+      queues.deadLetter[queue].getJob(record.key),
+    ]);
     const state = job ? await job.getState() : undefined;
     const where = whereabouts(
       { state: state === 'unknown' ? undefined : state, attemptsMade: job?.attemptsMade, inDeadLetter: !!letter },
       record.steps.filter((s) => s.queue === queue),
     );
-    const url = !links ? undefined : letter ? links.job(queues.deadLetter[queue].name, record.key) : job ? links.job(queue, record.key) : undefined;
+    const url = !links
+      ? undefined
+      : letter
+        ? links.job(queues.deadLetter[queue].name, record.key)
+        : job
+          ? links.job(queue, record.key)
+          : undefined;
     now.push({ queue, ...where, url });
   }
   return { ...record, now };

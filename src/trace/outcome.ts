@@ -5,7 +5,10 @@ import type { WelcomeEmailResult } from '../workers/welcome-email-job.ts';
 import type { TraceStep } from './model.ts';
 
 /** What a completed job's return value says, as trace step fields. */
-export type JobOutcome = Pick<TraceStep, 'kind' | 'reason' | 'hubspotContactId' | 'hubspotProductIds' | 'sendgridMessageId'>;
+export type JobOutcome = Pick<
+  TraceStep,
+  'kind' | 'reason' | 'hubspotContactId' | 'hubspotProductIds' | 'sendgridMessageId'
+>;
 
 /** What each work queue's worker returns for a completed job. */
 interface ResultOf {
@@ -30,8 +33,10 @@ export function outcomeOf(queue: WorkQueueName, returnvalue: unknown): JobOutcom
     }
     case QUEUES.email: {
       const r = returnvalue as Partial<ResultOf[typeof queue]>;
-      if (r.status === 'skipped') return { kind: 'skipped', reason: `already sent by job ${r.jobId}`, sendgridMessageId: r.messageId };
-      if (r.status === 'suppressed' || r.status === 'personal data removed') return { kind: 'skipped', reason: r.status };
+      if (r.status === 'skipped')
+        return { kind: 'skipped', reason: `already sent by job ${r.jobId}`, sendgridMessageId: r.messageId };
+      if (r.status === 'suppressed' || r.status === 'personal data removed')
+        return { kind: 'skipped', reason: r.status };
       return { kind: 'completed', sendgridMessageId: r.messageId };
     }
     case QUEUES.products: {

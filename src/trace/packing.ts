@@ -17,7 +17,8 @@ export function isPackedField(name: string): boolean {
 /** A packed value as the fields that hold it: `z0`, `z1`, … of at most PIECE_BYTES each. */
 export function packedPieces(packed: Buffer): [string, Buffer][] {
   const pieces: [string, Buffer][] = [];
-  for (let at = 0; at < packed.length; at += PIECE_BYTES) pieces.push([`${PACKED_FIELD}${pieces.length}`, packed.subarray(at, at + PIECE_BYTES)]);
+  for (let at = 0; at < packed.length; at += PIECE_BYTES)
+    pieces.push([`${PACKED_FIELD}${pieces.length}`, packed.subarray(at, at + PIECE_BYTES)]);
   return pieces;
 }
 
@@ -25,7 +26,8 @@ export function packedPieces(packed: Buffer): [string, Buffer][] {
 export function packedValue(hash: Record<string, Buffer | string>): Buffer | undefined {
   if (hash[PACKED_FIELD] !== undefined) return Buffer.from(hash[PACKED_FIELD]);
   const pieces: Buffer[] = [];
-  for (let i = 0; hash[`${PACKED_FIELD}${i}`] !== undefined; i++) pieces.push(Buffer.from(hash[`${PACKED_FIELD}${i}`]!));
+  for (let i = 0; hash[`${PACKED_FIELD}${i}`] !== undefined; i++)
+    pieces.push(Buffer.from(hash[`${PACKED_FIELD}${i}`]!));
   return pieces.length ? Buffer.concat(pieces) : undefined;
 }
 
@@ -38,16 +40,114 @@ export function packedValue(hash: Record<string, Buffer | string>): Buffer | und
 const DICTIONARIES: Record<number, Buffer> = {
   1: Buffer.from(
     JSON.stringify([
-      ["s:0000000000000-email-welcome-0000000000000-0",{"at":"2026-01-01T00:00:00.000Z","queue":"email-welcome","kind":"retrying","attempt":1,"error":"HubSpot 429 rate_limited: transient 503 Service Unavailable","durationMs":1,"retryAt":"2026-01-01T00:00:00.000Z"}],
-      ["s:0000000000000-crm-products-0000000000000-0",{"at":"2026-01-01T00:00:00.000Z","queue":"crm-products","kind":"completed","hubspotProductIds":["1"],"attempt":1,"durationMs":1}],
-      ["s:0000000000000-rdeadbeef",{"at":"2026-01-01T00:00:00.000Z","kind":"duplicate","correlationId":"00000000-0000-4000-8000-000000000000"}],
-      ["s:0000000000000-sg",{"at":"2026-01-01T00:00:00.000Z","kind":"email","queue":"email-events","event":"delivered","emailStatus":"delivered"}],
-      ["h",{"eventType":"course.student_enroll","receivedAt":"2026-01-01T00:00:00.000Z","correlationId":"00000000-0000-4000-8000-000000000000","queues":["crm-contacts","email-welcome"],"enrollmentId":"enroll_","courseId":"course_","planIds":["plan_"],"studentEmail":"a***@gmail.com"}],
-      ["c:crm-contacts:1",[{"api":"hubspot","operation":"contacts.upsert","request":{"email":"a***@gmail.com","firstname":"","lastname":"","phone":"+1*******00","loopwise_user_id":"user_","loopwise_last_course_id":"course_","loopwise_last_course_name":"","loopwise_last_enrolled_at":"2026-01-01T00:00:00.000Z","loopwise_enrolled_courses":"course_"},"response":{"outcome":"written","contactId":"1","created":true}}]],
-      ["s:0000000000000-email-welcome-0000000000000-0",{"at":"2026-01-01T00:00:00.000Z","queue":"email-welcome","kind":"completed","sendgridMessageId":"","attempt":1,"durationMs":1}],
-      ["c:email-welcome:1",[{"api":"sendgrid","operation":"mail.send","request":{"to":["a***@gmail.com"],"subject":"Welcome to ","customArgs":{"enrollment_id":"enroll_","course_id":"course_"}},"response":{"status":202,"messageId":""}}]],
-      ["s:0000000000000-crm-contacts-0000000000000-0",{"at":"2026-01-01T00:00:00.000Z","queue":"crm-contacts","kind":"completed","hubspotContactId":"1","attempt":1,"durationMs":1}],
-
+      [
+        's:0000000000000-email-welcome-0000000000000-0',
+        {
+          at: '2026-01-01T00:00:00.000Z',
+          queue: 'email-welcome',
+          kind: 'retrying',
+          attempt: 1,
+          error: 'HubSpot 429 rate_limited: transient 503 Service Unavailable',
+          durationMs: 1,
+          retryAt: '2026-01-01T00:00:00.000Z',
+        },
+      ],
+      [
+        's:0000000000000-crm-products-0000000000000-0',
+        {
+          at: '2026-01-01T00:00:00.000Z',
+          queue: 'crm-products',
+          kind: 'completed',
+          hubspotProductIds: ['1'],
+          attempt: 1,
+          durationMs: 1,
+        },
+      ],
+      [
+        's:0000000000000-rdeadbeef',
+        { at: '2026-01-01T00:00:00.000Z', kind: 'duplicate', correlationId: '00000000-0000-4000-8000-000000000000' },
+      ],
+      [
+        's:0000000000000-sg',
+        {
+          at: '2026-01-01T00:00:00.000Z',
+          kind: 'email',
+          queue: 'email-events',
+          event: 'delivered',
+          emailStatus: 'delivered',
+        },
+      ],
+      [
+        'h',
+        {
+          eventType: 'course.student_enroll',
+          receivedAt: '2026-01-01T00:00:00.000Z',
+          correlationId: '00000000-0000-4000-8000-000000000000',
+          queues: ['crm-contacts', 'email-welcome'],
+          enrollmentId: 'enroll_',
+          courseId: 'course_',
+          planIds: ['plan_'],
+          studentEmail: 'a***@gmail.com',
+        },
+      ],
+      [
+        'c:crm-contacts:1',
+        [
+          {
+            api: 'hubspot',
+            operation: 'contacts.upsert',
+            request: {
+              email: 'a***@gmail.com',
+              firstname: '',
+              lastname: '',
+              phone: '+1*******00',
+              loopwise_user_id: 'user_',
+              loopwise_last_course_id: 'course_',
+              loopwise_last_course_name: '',
+              loopwise_last_enrolled_at: '2026-01-01T00:00:00.000Z',
+              loopwise_enrolled_courses: 'course_',
+            },
+            response: { outcome: 'written', contactId: '1', created: true },
+          },
+        ],
+      ],
+      [
+        's:0000000000000-email-welcome-0000000000000-0',
+        {
+          at: '2026-01-01T00:00:00.000Z',
+          queue: 'email-welcome',
+          kind: 'completed',
+          sendgridMessageId: '',
+          attempt: 1,
+          durationMs: 1,
+        },
+      ],
+      [
+        'c:email-welcome:1',
+        [
+          {
+            api: 'sendgrid',
+            operation: 'mail.send',
+            request: {
+              to: ['a***@gmail.com'],
+              subject: 'Welcome to ',
+              customArgs: { enrollment_id: 'enroll_', course_id: 'course_' },
+            },
+            response: { status: 202, messageId: '' },
+          },
+        ],
+      ],
+      [
+        's:0000000000000-crm-contacts-0000000000000-0',
+        {
+          at: '2026-01-01T00:00:00.000Z',
+          queue: 'crm-contacts',
+          kind: 'completed',
+          hubspotContactId: '1',
+          attempt: 1,
+          durationMs: 1,
+        },
+      ],
     ]),
   ),
 };
@@ -68,7 +168,8 @@ export function packFields(fields: [string, string][]): Buffer {
 /** The fields `packFields` packed. */
 export function unpackFields(packed: Buffer): [string, string][] {
   const dictionary = DICTIONARIES[packed[0]!];
-  if (!dictionary) throw new Error(`trace packed with format ${packed[0]}, which this version of course-sync does not read`);
+  if (!dictionary)
+    throw new Error(`trace packed with format ${packed[0]}, which this version of course-sync does not read`);
   const fields = JSON.parse(inflateRawSync(packed.subarray(1), { dictionary }).toString('utf8')) as [string, unknown][];
   return fields.map(([name, value]) => [name, JSON.stringify(value)]);
 }

@@ -54,23 +54,33 @@ export class TraceReader {
     }
     const batch = this.redis.pipeline();
     const cutoff = Date.now() - this.config.trace.retentionDays * 86_400_000;
-    for (const index of indexes) batch.zremrangebyscore(index, '-inf', cutoff).zrevrange(index, 0, limit - 1, 'WITHSCORES');
+    for (const index of indexes)
+      batch.zremrangebyscore(index, '-inf', cutoff).zrevrange(index, 0, limit - 1, 'WITHSCORES');
     // The trace whose key the query is, and the trace of the enrollment whose id it is (an enrollment's
     // trace is not indexed by its id); while its jobs are not done, its pending record stands for it.
     const own = isEmail(q) ? [] : [...new Set([q, enrollmentKey(q)])];
-    for (const key of own) batch.hgetallBuffer(this.keys.trace(key)).exists(this.keys.trace(key)).hmget(pendingKey(this.config.redis.prefix, key), 'at', 'c');
+    for (const key of own)
+      batch
+        .hgetallBuffer(this.keys.trace(key))
+        .exists(this.keys.trace(key))
+        .hmget(pendingKey(this.config.redis.prefix, key), 'at', 'c');
     const [results, byDay] = await Promise.all([
       batch.exec().then((r) => r ?? []),
       // The index by day; the sorted sets above are what earlier versions wrote (read while they live).
-      emailHash ? this.days.byEmail(this.redis, [emailHash]).then(([found]) => found!) : this.days.byId(this.redis, ID_KINDS, q, limit),
+      emailHash
+        ? this.days.byEmail(this.redis, [emailHash]).then(([found]) => found!)
+        : this.days.byId(this.redis, ID_KINDS, q, limit),
     ]);
     const scored = new Map<string, number>();
     const score = (key: string, at: number) => scored.set(key, Math.max(scored.get(key) ?? 0, at));
-    results.slice(0, indexes.length * 2).filter((_, i) => i % 2 === 1).forEach(([err, flat]) => {
-      if (err) throw err;
-      const list = flat as string[];
-      for (let i = 0; i < list.length; i += 2) score(list[i]!, Number(list[i + 1]));
-    });
+    results
+      .slice(0, indexes.length * 2)
+      .filter((_, i) => i % 2 === 1)
+      .forEach(([err, flat]) => {
+        if (err) throw err;
+        const list = flat as string[];
+        for (let i = 0; i < list.length; i += 2) score(list[i]!, Number(list[i + 1]));
+      });
     for (const { key, score: at } of byDay) score(key, at);
     own.forEach((key, n) => {
       const [header, exists, pending] = results.slice(indexes.length * 2 + n * 3, indexes.length * 2 + n * 3 + 3);
@@ -96,7 +106,8 @@ export class TraceReader {
     if (!keys.length) return [];
     const batch = this.redis.pipeline();
     // Each trace, its TTL (how long ago its last step was) and its call details, kept apart.
-    for (const key of keys) batch.hgetallBuffer(this.keys.trace(key)).pttl(this.keys.trace(key)).hgetallBuffer(this.keys.calls(key));
+    for (const key of keys)
+      batch.hgetallBuffer(this.keys.trace(key)).pttl(this.keys.trace(key)).hgetallBuffer(this.keys.calls(key));
     const read = ((await batch.exec()) ?? []).map(([err, value]) => {
       if (err) throw err;
       return value;
@@ -122,7 +133,12 @@ export class TraceReader {
       const steps = sortSteps(fields.filter(([f]) => f.startsWith('s:')));
       const kept = { newer: readCalls(callFields[i]!), older: readCalls(fields, OLD_CALLS_FIELD) };
       const sinceLastStep = ttls[i]! > 0 ? retentionMs - ttls[i]! : 0;
-      records.push({ key, header: headerOf(key, hashes[i]!) ?? pending.get(key), steps, ...journeyCalls(steps, kept, this.config.trace.callRetentionDays, Date.now(), sinceLastStep) });
+      records.push({
+        key,
+        header: headerOf(key, hashes[i]!) ?? pending.get(key),
+        steps,
+        ...journeyCalls(steps, kept, this.config.trace.callRetentionDays, Date.now(), sinceLastStep),
+      });
     });
     return records;
   }

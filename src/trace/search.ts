@@ -10,7 +10,11 @@ import { SEARCH_LIMIT, TraceReader } from './reader.ts';
 
 /** A trace as shown: addresses and phone numbers masked in its steps and calls, whatever an older version stored. */
 function shown(record: TraceRecord): TraceRecord {
-  return { ...record, steps: record.steps.map(maskStepTexts), calls: record.calls?.map((a) => ({ ...a, calls: maskCalls(a.calls) })) };
+  return {
+    ...record,
+    steps: record.steps.map(maskStepTexts),
+    calls: record.calls?.map((a) => ({ ...a, calls: maskCalls(a.calls) })),
+  };
 }
 
 export interface TraceSearchDeps {
@@ -33,8 +37,13 @@ export class TraceSearch {
   /** Journeys of the events matching an enrollment id, course id, plan id, e-mail or idempotency key; their texts masked. */
   async find(query: string, limit = SEARCH_LIMIT): Promise<Journey[]> {
     const records = (await this.reader.search(query, limit)).map(shown);
-    const journeys = await Promise.all(records.map((r) => locate(r, this.deps.queues, this.deps.quarantine, this.deps.links)));
+    const journeys = await Promise.all(
+      records.map((r) => locate(r, this.deps.queues, this.deps.quarantine, this.deps.links)),
+    );
     // A quarantined delivery's position quotes the refusal's reason.
-    return journeys.map((j) => ({ ...j, now: j.now.map((p) => (p.detail ? { ...p, detail: maskText(p.detail) } : p)) }));
+    return journeys.map((j) => ({
+      ...j,
+      now: j.now.map((p) => (p.detail ? { ...p, detail: maskText(p.detail) } : p)),
+    }));
   }
 }

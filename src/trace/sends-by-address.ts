@@ -36,10 +36,12 @@ export class TraceSendsByAddress implements SendsByAddress {
 
   async enrollmentsOf(emails: string[]): Promise<string[][]> {
     if (!emails.length) return [];
-    this.hasher ??= resolvePiiHasher(this.redis, this.config.redis.prefix, this.config.trace.piiHashKey).catch((err: unknown) => {
-      this.hasher = undefined;
-      throw err;
-    });
+    this.hasher ??= resolvePiiHasher(this.redis, this.config.redis.prefix, this.config.trace.piiHashKey).catch(
+      (err: unknown) => {
+        this.hasher = undefined;
+        throw err;
+      },
+    );
     const hasher = await this.hasher;
     const hashes = emails.map((email) => hasher.hash(email));
     // The index by day, and the sorted sets of earlier versions (read while they live).
@@ -50,8 +52,12 @@ export class TraceSendsByAddress implements SendsByAddress {
       if (err) throw err;
       const scored = new Map(byDay[i]!.map(({ key, score }) => [key, score]));
       const list = flat as string[];
-      for (let j = 0; j < list.length; j += 2) scored.set(list[j]!, Math.max(scored.get(list[j]!) ?? 0, Number(list[j + 1])));
-      return [...scored].sort((a, b) => b[1] - a[1]).slice(0, LIMIT).flatMap(([key]) => enrollmentIdOf(key) ?? []);
+      for (let j = 0; j < list.length; j += 2)
+        scored.set(list[j]!, Math.max(scored.get(list[j]!) ?? 0, Number(list[j + 1])));
+      return [...scored]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, LIMIT)
+        .flatMap(([key]) => enrollmentIdOf(key) ?? []);
     });
   }
 }

@@ -7,7 +7,18 @@ import { maskStepTexts, type TraceStep } from './model.ts';
 
 // Writes a step once, and bumps its counter only then (scripts/append-step.lua names each argument).
 const APPEND_STEP = luaScript<
-  [traceKey: string, minuteCounterKey: string, quarterCounterKey: string, stepField: string, stepJson: string, ttlSeconds: number, counterField: string, minuteExpiresAt: number | '', quarterExpiresAt: number | '', onceField: string],
+  [
+    traceKey: string,
+    minuteCounterKey: string,
+    quarterCounterKey: string,
+    stepField: string,
+    stepJson: string,
+    ttlSeconds: number,
+    counterField: string,
+    minuteExpiresAt: number | '',
+    quarterExpiresAt: number | '',
+    onceField: string,
+  ],
   0 | 1
 >(import.meta.url, 'scripts/append-step.lua', 3);
 
@@ -48,9 +59,16 @@ export class StepLog {
     const trace = this.keys.trace(key);
     const added = await APPEND_STEP.run(
       this.redis,
-      trace, b?.minute ?? trace, b?.quarter ?? trace,
-      stepField(at, unique), JSON.stringify(maskStepTexts(step)), this.retentionSeconds,
-      counter?.field ?? '', b?.minuteExpires ?? '', b?.quarterExpires ?? '', once ? `o:${once}` : '',
+      trace,
+      b?.minute ?? trace,
+      b?.quarter ?? trace,
+      stepField(at, unique),
+      JSON.stringify(maskStepTexts(step)),
+      this.retentionSeconds,
+      counter?.field ?? '',
+      b?.minuteExpires ?? '',
+      b?.quarterExpires ?? '',
+      once ? `o:${once}` : '',
     );
     return added === 1;
   }
@@ -74,7 +92,13 @@ export class StepLog {
    */
   async count(counter: StepCounter, atMs: number): Promise<void> {
     const b = this.buckets(counter.queue, atMs);
-    await this.redis.multi().hincrby(b.minute, counter.field, 1).expireat(b.minute, b.minuteExpires).hincrby(b.quarter, counter.field, 1).expireat(b.quarter, b.quarterExpires).exec();
+    await this.redis
+      .multi()
+      .hincrby(b.minute, counter.field, 1)
+      .expireat(b.minute, b.minuteExpires)
+      .hincrby(b.quarter, counter.field, 1)
+      .expireat(b.quarter, b.quarterExpires)
+      .exec();
   }
 
   /** Appends a step that has no event-stream id of its own (receiver decisions). */

@@ -52,10 +52,21 @@ export class StreamSteps {
    */
   private async job(queue: WorkQueueName, id: string): Promise<JobTimes | undefined> {
     const key = this.queues.work[queue].toKey(id);
-    const [processedOn, finishedOn, atm, failedReason] = await this.redis.hmget(key, 'processedOn', 'finishedOn', 'atm', 'failedReason');
+    const [processedOn, finishedOn, atm, failedReason] = await this.redis.hmget(
+      key,
+      'processedOn',
+      'finishedOn',
+      'atm',
+      'failedReason',
+    );
     if (processedOn == null && atm == null && failedReason == null) return undefined;
     const num = (v: string | null | undefined) => (v === null || v === '' ? undefined : Number(v));
-    return { processedOn: num(processedOn), finishedOn: num(finishedOn), attemptsMade: num(atm) ?? 0, failedReason: failedReason || undefined };
+    return {
+      processedOn: num(processedOn),
+      finishedOn: num(finishedOn),
+      attemptsMade: num(atm) ?? 0,
+      failedReason: failedReason || undefined,
+    };
   }
 
   // Jobs that are no event of their own (crm-contacts' welcome email status writes, SendGrid event
@@ -66,7 +77,13 @@ export class StreamSteps {
     const job = await this.job(queue, jobId);
     const at = streamIdMs(eventId);
     const durationMs = startedAt ? duration(startedAt, at) : duration(job?.processedOn, job?.finishedOn ?? at);
-    const step: TraceStep = { at: iso(at), queue, ...outcomeOf(queue, returnvalue), attempt: job?.attemptsMade, durationMs };
+    const step: TraceStep = {
+      at: iso(at),
+      queue,
+      ...outcomeOf(queue, returnvalue),
+      attempt: job?.attemptsMade,
+      durationMs,
+    };
     await this.steps.append(jobId, step, `${queue}-${eventId}`, { queue, field: 'completed' });
     this.compactor.schedule(jobId);
   }
@@ -76,7 +93,14 @@ export class StreamSteps {
     const job = await this.job(queue, jobId);
     const at = streamIdMs(eventId);
     const durationMs = startedAt ? duration(startedAt, at) : duration(job?.processedOn, job?.finishedOn ?? at);
-    const step: TraceStep = { at: iso(at), queue, kind: 'failed', error: String(failedReason ?? ''), attempt: job?.attemptsMade, durationMs };
+    const step: TraceStep = {
+      at: iso(at),
+      queue,
+      kind: 'failed',
+      error: String(failedReason ?? ''),
+      attempt: job?.attemptsMade,
+      durationMs,
+    };
     await this.steps.append(jobId, step, `${queue}-${eventId}`, { queue, field: 'failed' });
   }
 
@@ -96,10 +120,30 @@ export class StreamSteps {
       return;
     }
     if (attempt > 0 && job.failedReason) {
-      const step: TraceStep = { at: iso(at), queue, kind: 'retrying', attempt, error: job.failedReason, durationMs: duration(startedAt ?? job.processedOn, at), retryAt };
-      await this.steps.append(jobId, step, `${queue}-${eventId}`, { queue, field: 'retried' }, `retry:${queue}:${attempt}`);
+      const step: TraceStep = {
+        at: iso(at),
+        queue,
+        kind: 'retrying',
+        attempt,
+        error: job.failedReason,
+        durationMs: duration(startedAt ?? job.processedOn, at),
+        retryAt,
+      };
+      await this.steps.append(
+        jobId,
+        step,
+        `${queue}-${eventId}`,
+        { queue, field: 'retried' },
+        `retry:${queue}:${attempt}`,
+      );
     } else {
-      await this.steps.append(jobId, { at: iso(at), queue, kind: 'delayed', retryAt }, `${queue}-${eventId}`, undefined, `delay:${queue}:${attempt}`);
+      await this.steps.append(
+        jobId,
+        { at: iso(at), queue, kind: 'delayed', retryAt },
+        `${queue}-${eventId}`,
+        undefined,
+        `delay:${queue}:${attempt}`,
+      );
     }
   }
 

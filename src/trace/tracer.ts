@@ -61,7 +61,11 @@ export class Tracer {
     this.locks = new RedisLock(deps.redis);
     this.lease = { key: recordKey(deps.config.redis.prefix, 'tracer-lease'), token: leaseToken() };
     // Cursors saved before each packing round: a takeover never reads a packed step's event again.
-    this.compactor = new TraceCompactor(deps.redis, this.keys, deps.config.trace.compactAfterSeconds * 1000, deps.log, { beforeRound: () => this.flushCursors(), callRetentionMs: deps.config.trace.callRetentionDays * 86_400_000, traceRetentionMs: deps.config.trace.retentionDays * 86_400_000 });
+    this.compactor = new TraceCompactor(deps.redis, this.keys, deps.config.trace.compactAfterSeconds * 1000, deps.log, {
+      beforeRound: () => this.flushCursors(),
+      callRetentionMs: deps.config.trace.callRetentionDays * 86_400_000,
+      traceRetentionMs: deps.config.trace.retentionDays * 86_400_000,
+    });
     this.write = new StreamSteps(deps.redis, deps.queues, this.keys, this.steps, this.compactor);
   }
 
@@ -97,14 +101,21 @@ export class Tracer {
     const { queues } = this.deps;
     // Every work queue's results are counted; only events' dead letters are traced (an email-events
     // batch is no event of its own), so the other dead-letter streams are not followed.
-    const names = [...WORK_QUEUES.map((q) => queues.work[q].name), ...EVENT_QUEUES.map((q) => queues.deadLetter[q].name)];
+    const names = [
+      ...WORK_QUEUES.map((q) => queues.work[q].name),
+      ...EVENT_QUEUES.map((q) => queues.deadLetter[q].name),
+    ];
     const saved = await this.startingPoints(names);
     for (const queue of WORK_QUEUES) {
       const work = this.follow(queues.work[queue].name, saved[names.indexOf(queues.work[queue].name)]);
       work.on('active', (a, id) => void this.started.set(`${queue}:${(a as EventArgs).jobId}`, streamIdMs(id)));
-      work.on('completed', (a, id) => this.ended(work.name, queue, a as EventArgs, id, (...s) => this.write.completed(...s)));
+      work.on('completed', (a, id) =>
+        this.ended(work.name, queue, a as EventArgs, id, (...s) => this.write.completed(...s)),
+      );
       work.on('failed', (a, id) => this.ended(work.name, queue, a as EventArgs, id, (...s) => this.write.failed(...s)));
-      work.on('delayed', (a, id) => this.ended(work.name, queue, a as EventArgs, id, (...s) => this.write.delayed(...s)));
+      work.on('delayed', (a, id) =>
+        this.ended(work.name, queue, a as EventArgs, id, (...s) => this.write.delayed(...s)),
+      );
       work.on('added', (a, id) => this.track(work.name, id, () => this.write.added(queue, a, id)));
       if (!EVENT_QUEUES.includes(queue)) continue;
       const dlq = this.follow(queues.deadLetter[queue].name, saved[names.indexOf(queues.deadLetter[queue].name)]);
@@ -125,7 +136,12 @@ export class Tracer {
     const saved = await this.deps.redis.mget(...names.map((n) => this.keys.cursor(n)));
     const events = new QueueKeys(this.deps.config.redis.prefix);
     return Promise.all(
-      names.map(async (name, i) => saved[i] ?? (await this.deps.redis.xrevrange(events.toKey(name, 'events'), '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0'),
+      names.map(
+        async (name, i) =>
+          saved[i] ??
+          (await this.deps.redis.xrevrange(events.toKey(name, 'events'), '+', '-', 'COUNT', 1))[0]?.[0] ??
+          '0-0',
+      ),
     );
   }
 
@@ -157,14 +173,24 @@ export class Tracer {
 
   private follow(name: string, lastEventId: string | null | undefined): QueueEvents {
     const { config, log } = this.deps;
-    const stream = new QueueEvents(name, { connection: this.deps.connect(), prefix: config.redis.prefix, lastEventId: lastEventId ?? undefined });
+    const stream = new QueueEvents(name, {
+      connection: this.deps.connect(),
+      prefix: config.redis.prefix,
+      lastEventId: lastEventId ?? undefined,
+    });
     stream.on('error', (err) => log.warn({ queue: name, err: err.message }, 'tracer: event stream error'));
     this.streams.push(stream);
     return stream;
   }
 
   /** An attempt ended (completed, failed, or delayed for a retry): its step, with when it started. */
-  private ended(stream: string, queue: WorkQueueName, args: EventArgs, eventId: string, step: (queue: WorkQueueName, args: EventArgs, eventId: string, startedAt?: number) => Promise<void>): void {
+  private ended(
+    stream: string,
+    queue: WorkQueueName,
+    args: EventArgs,
+    eventId: string,
+    step: (queue: WorkQueueName, args: EventArgs, eventId: string, startedAt?: number) => Promise<void>,
+  ): void {
     const key = `${queue}:${args.jobId}`;
     const startedAt = this.started.get(key);
     this.started.delete(key);
@@ -175,7 +201,9 @@ export class Tracer {
     this.cursors.set(stream, eventId);
     const p = write()
       .then(() => undefined)
-      .catch((err) => this.deps.log.warn({ stream, eventId, err: (err as Error).message }, 'tracer: could not record a step'))
+      .catch((err) =>
+        this.deps.log.warn({ stream, eventId, err: (err as Error).message }, 'tracer: could not record a step'),
+      )
       .finally(() => this.pending.delete(p));
     this.pending.add(p);
   }

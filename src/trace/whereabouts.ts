@@ -1,7 +1,8 @@
 import type { TraceStep } from './model.ts';
 
 /** Where an event's job is now, in ops words. */
-export type Whereabouts = 'waiting' | 'running' | 'retrying' | 'delayed' | 'done' | 'failed' | 'dead letter' | 'quarantine' | 'gone';
+export type Whereabouts =
+  'waiting' | 'running' | 'retrying' | 'delayed' | 'done' | 'failed' | 'dead letter' | 'quarantine' | 'gone';
 
 /** What BullMQ says about one job right now. */
 export interface LiveJob {
@@ -21,7 +22,9 @@ export function whereabouts(live: LiveJob, steps: TraceStep[]): { state: Whereab
   if (live.inDeadLetter) return { state: 'dead letter', detail: 'replay with `course-sync dlq replay`' };
   switch (live.state) {
     case 'completed':
-      return last?.kind === 'skipped' ? { state: 'done', detail: `skipped: ${last.reason ?? 'nothing to do'}` } : { state: 'done' };
+      return last?.kind === 'skipped'
+        ? { state: 'done', detail: `skipped: ${last.reason ?? 'nothing to do'}` }
+        : { state: 'done' };
     case 'active':
       return { state: 'running' };
     case 'waiting':
@@ -31,11 +34,14 @@ export function whereabouts(live: LiveJob, steps: TraceStep[]): { state: Whereab
     case 'waiting-children':
       return { state: 'waiting' };
     case 'delayed':
-      return (live.attemptsMade ?? 0) > 0 ? { state: 'retrying', detail: `after ${live.attemptsMade} failed attempt(s)` } : { state: 'delayed' };
+      return (live.attemptsMade ?? 0) > 0
+        ? { state: 'retrying', detail: `after ${live.attemptsMade} failed attempt(s)` }
+        : { state: 'delayed' };
     case 'failed':
       return { state: 'failed', detail: 'failed for good; not (or no longer) in the dead-letter queue' };
   }
-  if (last?.kind === 'completed' || last?.kind === 'skipped') return { state: 'done', detail: 'job record trimmed by retention' };
+  if (last?.kind === 'completed' || last?.kind === 'skipped')
+    return { state: 'done', detail: 'job record trimmed by retention' };
   if (last?.kind === 'dead-lettered') return { state: 'gone', detail: 'dead letter purged' };
   return { state: 'gone', detail: 'job no longer in Redis' };
 }

@@ -38,7 +38,11 @@ export class TraceWriter implements IntakeObserver {
   /** Resolves the e-mail hash key (once; later calls return at once). */
   ready(): Promise<void> {
     if (this.hasher) return Promise.resolve();
-    return (this.resolving ??= resolvePiiHasher(this.redis, this.config.redis.prefix, this.config.trace.piiHashKey).then(
+    return (this.resolving ??= resolvePiiHasher(
+      this.redis,
+      this.config.redis.prefix,
+      this.config.trace.piiHashKey,
+    ).then(
       (h) => void (this.hasher = h),
       (err) => {
         this.resolving = undefined;
@@ -50,7 +54,11 @@ export class TraceWriter implements IntakeObserver {
   /** The index entries of an accepted event; call after `ready()`. */
   accepted(event: AcceptedEvent): RecordWrite[] {
     if (!this.hasher) throw new Error('TraceWriter.accepted before ready()');
-    return this.indexes(event.key, indexTerms(subjectOf(event.type, event.data), this.hasher), Date.parse(event.receivedAt));
+    return this.indexes(
+      event.key,
+      indexTerms(subjectOf(event.type, event.data), this.hasher),
+      Date.parse(event.receivedAt),
+    );
   }
 
   /** The header of an accepted event's trace. */
@@ -75,14 +83,29 @@ export class TraceWriter implements IntakeObserver {
     const subject = subjectOf(entry.eventType, data);
     const key = `quarantine-${entry.id}`;
     const now = Date.now();
-    const header: TraceHeader = { key, eventType: entry.eventType, receivedAt: new Date(now).toISOString(), queues: [], quarantineId: entry.id, ...subjectFields(subject) };
-    await applyRecordWrites(this.redis, [this.header(header), ...this.indexes(key, indexTerms(subject, this.hasher!), now)]);
+    const header: TraceHeader = {
+      key,
+      eventType: entry.eventType,
+      receivedAt: new Date(now).toISOString(),
+      queues: [],
+      quarantineId: entry.id,
+      ...subjectFields(subject),
+    };
+    await applyRecordWrites(this.redis, [
+      this.header(header),
+      ...this.indexes(key, indexTerms(subject, this.hasher!), now),
+    ]);
     await this.steps.appendNow(key, { kind: 'quarantined', error: `${entry.status}: ${entry.reason}` });
   }
 
   /** The trace hash's header (unless one is there already: the first delivery's stays). */
   private header({ key, ...rest }: TraceHeader): RecordWrite {
-    return { kind: 'hash', key: this.keys.trace(key), ttlSeconds: this.retentionSeconds, fields: [['h', JSON.stringify(rest)]] };
+    return {
+      kind: 'hash',
+      key: this.keys.trace(key),
+      ttlSeconds: this.retentionSeconds,
+      fields: [['h', JSON.stringify(rest)]],
+    };
   }
 
   /**

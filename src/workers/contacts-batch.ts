@@ -68,21 +68,37 @@ export class ContactsBatchHandler {
     const valid: ValidContact[] = [];
     let outcome: JobOutcome = 'completed';
     for (const job of jobs) {
-      const m = mapEnrollment(job.data.enrollment, { phoneRegion: this.deps.config.hubspot.phoneRegion, extraSources: this.sync.mapping.extraSources });
+      const m = mapEnrollment(job.data.enrollment, {
+        phoneRegion: this.deps.config.hubspot.phoneRegion,
+        extraSources: this.sync.mapping.extraSources,
+      });
       if (m.ok) valid.push({ job, m });
       else {
         outcome = 'partial';
-        await this.fail(job, new UnrecoverableError(`${m.reason}: "${maskEmail(String(job.data.enrollment?.user?.email ?? ''))}"`), token);
+        await this.fail(
+          job,
+          new UnrecoverableError(`${m.reason}: "${maskEmail(String(job.data.enrollment?.user?.email ?? ''))}"`),
+          token,
+        );
       }
     }
     if (valid.length) {
       try {
         const outcomes = await syncContacts(this.sync, mergeByEmail(valid.map((v) => v.m)));
-        const linked = await linkCourses(this.courses, valid.map(({ job, m }) => ({ job, course: job.data.enrollment!.course, outcome: outcomes.get(m.input.id)! })));
-        await this.keepCalls(valid, (m) => {
-          const o = outcomes.get(m.input.id)!;
-          return o.status === 'written' ? { outcome: 'written', contactId: o.contactId, created: o.created } : { outcome: o.status, error: maskText(o.message) };
-        }, linked);
+        const linked = await linkCourses(
+          this.courses,
+          valid.map(({ job, m }) => ({ job, course: job.data.enrollment!.course, outcome: outcomes.get(m.input.id)! })),
+        );
+        await this.keepCalls(
+          valid,
+          (m) => {
+            const o = outcomes.get(m.input.id)!;
+            return o.status === 'written'
+              ? { outcome: 'written', contactId: o.contactId, created: o.created }
+              : { outcome: o.status, error: maskText(o.message) };
+          },
+          linked,
+        );
         const done: Job<EnrollmentJob>[] = [];
         for (const { job, m } of valid) {
           const o = linked.get(job.id!)?.outcome ?? outcomes.get(m.input.id)!;
@@ -92,8 +108,17 @@ export class ContactsBatchHandler {
         await this.done(done);
       } catch (err) {
         const failure = err instanceof HubSpotCallError ? err.failure : undefined;
-        await this.keepCalls(valid, () => ({ outcome: 'batch failed', status: failure?.status, error: maskText(err instanceof Error ? err.message : String(err)) }));
-        outcome = await this.batchFailed(valid.map((v) => v.job), err, token, signal);
+        await this.keepCalls(valid, () => ({
+          outcome: 'batch failed',
+          status: failure?.status,
+          error: maskText(err instanceof Error ? err.message : String(err)),
+        }));
+        outcome = await this.batchFailed(
+          valid.map((v) => v.job),
+          err,
+          token,
+          signal,
+        );
       }
     }
     if (statusJobs.length) {
@@ -102,7 +127,10 @@ export class ContactsBatchHandler {
     }
     const seconds = (performance.now() - started) / 1000;
     this.deps.metrics.jobDuration.observe({ queue: this.queueName, outcome }, seconds);
-    this.deps.log.debug({ queue: this.queueName, jobs: all.length, outcome, ms: Math.round(seconds * 1000) }, 'contacts batch done');
+    this.deps.log.debug(
+      { queue: this.queueName, jobs: all.length, outcome, ms: Math.round(seconds * 1000) },
+      'contacts batch done',
+    );
   }
 
   /**
@@ -111,7 +139,9 @@ export class ContactsBatchHandler {
    */
   private async withoutSkipped(jobs: Job<EnrollmentJob>[], token: string): Promise<Job<EnrollmentJob>[]> {
     const removed = jobs.map((j) => personalDataRemoved(j.data));
-    const suppressed = await this.suppression.has(jobs.map((j, i) => (removed[i] ? '' : String(j.data.enrollment?.user?.email ?? ''))));
+    const suppressed = await this.suppression.has(
+      jobs.map((j, i) => (removed[i] ? '' : String(j.data.enrollment?.user?.email ?? ''))),
+    );
     const rest: Job<EnrollmentJob>[] = [];
     const done: Job<EnrollmentJob>[] = [];
     for (const [i, job] of jobs.entries()) {
@@ -133,17 +163,28 @@ export class ContactsBatchHandler {
    * Keeps, in each job's trace, its own part of the batch upsert: the properties asked for (as the
    * contact mapping sends them, masked) and its own result; then its course record and association calls.
    */
-  private async keepCalls(valid: ValidContact[], response: (m: ValidContact['m']) => Record<string, unknown>, linked?: Map<string, JobLink>): Promise<void> {
+  private async keepCalls(
+    valid: ValidContact[],
+    response: (m: ValidContact['m']) => Record<string, unknown>,
+    linked?: Map<string, JobLink>,
+  ): Promise<void> {
     const entries = valid.map(({ job, m }) => ({
       queue: this.queueName,
       jobId: job.id!,
       attempt: job.attemptsMade + 1,
       calls: [
-        { api: 'hubspot' as const, operation: 'contacts.upsert', request: maskPersonalData(this.sync.mapping.toHubSpot(m.input.properties)) as Record<string, unknown>, response: response(m) },
+        {
+          api: 'hubspot' as const,
+          operation: 'contacts.upsert',
+          request: maskPersonalData(this.sync.mapping.toHubSpot(m.input.properties)) as Record<string, unknown>,
+          response: response(m),
+        },
         ...(linked?.get(job.id!)?.calls ?? []),
       ],
     }));
-    await this.deps.calls?.recorded(entries).catch((err) => this.deps.log.warn({ err: (err as Error).message }, 'calls not kept in the trace'));
+    await this.deps.calls
+      ?.recorded(entries)
+      .catch((err) => this.deps.log.warn({ err: (err as Error).message }, 'calls not kept in the trace'));
   }
 
   /**
@@ -153,7 +194,13 @@ export class ContactsBatchHandler {
   private async fail(job: Job<ContactsJob>, err: Error, token: string): Promise<void> {
     maskErrorText(err);
     await job.moveToFailed(err, token, false);
-    logFailure(this.deps, this.queueName, job, err, await this.deps.deadLetters.recordFailure(this.queueName, job, err));
+    logFailure(
+      this.deps,
+      this.queueName,
+      job,
+      err,
+      await this.deps.deadLetters.recordFailure(this.queueName, job, err),
+    );
   }
 
   /** Completes or fails one job with its outcome; true when it completed (see `done`). */
@@ -163,7 +210,11 @@ export class ContactsBatchHandler {
       await job.moveToCompleted(result, token, false);
       return true;
     }
-    await this.fail(job, outcome.status === 'rejected' ? new UnrecoverableError(outcome.message) : new Error(outcome.message), token);
+    await this.fail(
+      job,
+      outcome.status === 'rejected' ? new UnrecoverableError(outcome.message) : new Error(outcome.message),
+      token,
+    );
     return false;
   }
 
@@ -172,12 +223,23 @@ export class ContactsBatchHandler {
    * Redis fail it here, the data goes at the end of its record's lifetime.
    */
   private async done(jobs: Job[]): Promise<void> {
-    const failed = (await Promise.allSettled(jobs.map((job) => this.deps.pending.done(this.queueName, job)))).filter((r) => r.status === 'rejected');
-    if (failed.length) this.deps.log.warn({ queue: this.queueName, jobs: failed.length, err: String((failed[0] as PromiseRejectedResult).reason) }, 'completed jobs did not let go of their data; it expires with its record');
+    const failed = (await Promise.allSettled(jobs.map((job) => this.deps.pending.done(this.queueName, job)))).filter(
+      (r) => r.status === 'rejected',
+    );
+    if (failed.length)
+      this.deps.log.warn(
+        { queue: this.queueName, jobs: failed.length, err: String((failed[0] as PromiseRejectedResult).reason) },
+        'completed jobs did not let go of their data; it expires with its record',
+      );
   }
 
   /** Settles a batch whose HubSpot call failed as a whole; returns how it ended. */
-  private async batchFailed(jobs: Job<ContactsJob>[], err: unknown, token: string, signal: AbortSignal): Promise<JobOutcome> {
+  private async batchFailed(
+    jobs: Job<ContactsJob>[],
+    err: unknown,
+    token: string,
+    signal: AbortSignal,
+  ): Promise<JobOutcome> {
     const { log } = this.deps;
     const failure = err instanceof HubSpotCallError ? err.failure : undefined;
     if (signal.aborted || this.stopping.aborted) {
@@ -188,14 +250,29 @@ export class ContactsBatchHandler {
     if (wait !== undefined) {
       await this.queue.rateLimit(wait);
       await Promise.all(jobs.map((j) => j.moveToWait(token)));
-      const why = failure?.kind === 'rate_limited' ? 'HubSpot rate limit (429)' : `HubSpot account unavailable (${failure?.status})`;
-      log.warn({ queue: this.queueName, waitMs: wait, status: failure?.status, policy: failure?.kind === 'rate_limited' ? failure.policy : undefined, jobs: jobs.length }, `${why}: queue paused for the time HubSpot asked; jobs keep their attempts`);
+      const why =
+        failure?.kind === 'rate_limited'
+          ? 'HubSpot rate limit (429)'
+          : `HubSpot account unavailable (${failure?.status})`;
+      log.warn(
+        {
+          queue: this.queueName,
+          waitMs: wait,
+          status: failure?.status,
+          policy: failure?.kind === 'rate_limited' ? failure.policy : undefined,
+          jobs: jobs.length,
+        },
+        `${why}: queue paused for the time HubSpot asked; jobs keep their attempts`,
+      );
       return failure?.kind === 'rate_limited' ? 'rate_limited' : 'transient';
     }
     if (failure?.kind === 'auth') {
       await this.queue.pause();
       await Promise.all(jobs.map((j) => j.moveToWait(token)));
-      log.error({ queue: this.queueName, status: failure.status, reason: failure.message }, 'HubSpot refused the access token: crm-contacts queue PAUSED (jobs keep their attempts). Fix HUBSPOT_ACCESS_TOKEN or its scopes, then resume the queue (dashboard /admin/queues)');
+      log.error(
+        { queue: this.queueName, status: failure.status, reason: failure.message },
+        'HubSpot refused the access token: crm-contacts queue PAUSED (jobs keep their attempts). Fix HUBSPOT_ACCESS_TOKEN or its scopes, then resume the queue (dashboard /admin/queues)',
+      );
       return 'auth';
     }
     const reason = err instanceof Error ? err : new Error(String(err));

@@ -18,18 +18,35 @@ export interface JobLink {
   calls: RecordCall[];
 }
 
-const hubspot = (operation: string, request: Record<string, unknown>, response: Record<string, unknown>): RecordCall => ({ api: 'hubspot', operation, request, response });
+const hubspot = (
+  operation: string,
+  request: Record<string, unknown>,
+  response: Record<string, unknown>,
+): RecordCall => ({ api: 'hubspot', operation, request, response });
 
 /** A job's calls and outcome for its link (a skipped link made no request: no call, no change). */
 function jobLink(contactId: string, courseId: string, l: LinkOutcome): JobLink | undefined {
   if (l.status === 'skipped') return undefined;
   const calls: RecordCall[] = [];
-  if (l.status === 'associated' && l.written) calls.push(hubspot('courses.upsert', { courseId, properties: l.written.properties }, { courseRecordId: l.written.recordId, created: l.written.created }));
+  if (l.status === 'associated' && l.written)
+    calls.push(
+      hubspot(
+        'courses.upsert',
+        { courseId, properties: l.written.properties },
+        { courseRecordId: l.written.recordId, created: l.written.created },
+      ),
+    );
   const recordId = l.status === 'associated' || l.status === 'retry' ? l.courseRecordId : undefined;
   const request = { contactId, courseId, ...(recordId ? { courseRecordId: recordId } : {}) };
-  if (l.status === 'associated') return { calls: [...calls, hubspot('associations.create', request, { outcome: 'associated' })] };
+  if (l.status === 'associated')
+    return { calls: [...calls, hubspot('associations.create', request, { outcome: 'associated' })] };
   // Without a record id the course record was not written: that was the call that failed.
-  calls.push(hubspot(recordId ? 'associations.create' : 'courses.upsert', request, { outcome: l.status, error: maskText(l.message) }));
+  calls.push(
+    hubspot(recordId ? 'associations.create' : 'courses.upsert', request, {
+      outcome: l.status,
+      error: maskText(l.message),
+    }),
+  );
   return { outcome: { status: l.status, message: l.message }, calls };
 }
 
@@ -40,7 +57,9 @@ function jobLink(contactId: string, courseId: string, l: LinkOutcome): JobLink |
  * trace. Whole-call failures are thrown, as from the contact upsert.
  */
 export async function linkCourses(records: CourseRecords, links: EnrollmentLink[]): Promise<Map<string, JobLink>> {
-  const written = links.flatMap((l) => (l.outcome.status === 'written' ? [{ key: l.job.id!, contactId: l.outcome.contactId, course: l.course }] : []));
+  const written = links.flatMap((l) =>
+    l.outcome.status === 'written' ? [{ key: l.job.id!, contactId: l.outcome.contactId, course: l.course }] : [],
+  );
   const results = await records.link(written);
   const out = new Map<string, JobLink>();
   for (const w of written) {

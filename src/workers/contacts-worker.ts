@@ -22,7 +22,11 @@ export async function startContactsWorker(deps: WorkerDeps, opts: ContactsWorker
   const { config, log } = deps;
   const name = QUEUES.contacts;
   if (!opts.client && !config.hubspot.accessToken) {
-    return notStarted(deps, name, 'HUBSPOT_ACCESS_TOKEN is not set and no HubSpot emulator was given; enrollments wait in the queue');
+    return notStarted(
+      deps,
+      name,
+      'HUBSPOT_ACCESS_TOKEN is not set and no HubSpot emulator was given; enrollments wait in the queue',
+    );
   }
   const queue = deps.queues.work[name];
   // The probe of a daily-limit pause: the smallest read of what this worker writes.
@@ -54,10 +58,19 @@ export async function startContactsWorker(deps: WorkerDeps, opts: ContactsWorker
   // retried before the first batch.
   void setup.ensure().then(
     (report) => report.created.length && log.info({ created: report.created }, 'HubSpot properties created'),
-    (err) => log.warn({ err: (err as Error).message }, 'HubSpot property set-up failed; will retry before the first batch'),
+    (err) =>
+      log.warn({ err: (err as Error).message }, 'HubSpot property set-up failed; will retry before the first batch'),
   );
   await batches.start();
-  log.info({ queue: name, batchSize: config.hubspot.batchSize, batchWaitMs: config.hubspot.batchWaitMs, requestsPer10s: config.hubspot.requestsPer10s }, 'crm-contacts worker started');
+  log.info(
+    {
+      queue: name,
+      batchSize: config.hubspot.batchSize,
+      batchWaitMs: config.hubspot.batchWaitMs,
+      requestsPer10s: config.hubspot.requestsPer10s,
+    },
+    'crm-contacts worker started',
+  );
   return {
     name,
     close: async () => {

@@ -19,11 +19,23 @@ export interface CoursesKit {
  * and checks the Courses object once: under `on`, a portal without it stops start-up
  * (ConfigError naming HUBSPOT_COURSES_OBJECT), and the worker's kit is stopped first.
  */
-export async function startCoursesKit(deps: WorkerDeps, kit: HubSpotKit, opts: HubSpotWorkerOptions): Promise<CoursesKit> {
+export async function startCoursesKit(
+  deps: WorkerDeps,
+  kit: HubSpotKit,
+  opts: HubSpotWorkerOptions,
+): Promise<CoursesKit> {
   const { config, log } = deps;
   const { client, call } = kit;
   const prefix = config.redis.prefix;
-  const object = new CoursesObject({ mode: config.hubspot.coursesObject, client, call, redis: deps.redis, prefix, log, now: opts.clock ? () => opts.clock!.now() : undefined });
+  const object = new CoursesObject({
+    mode: config.hubspot.coursesObject,
+    client,
+    call,
+    redis: deps.redis,
+    prefix,
+    log,
+    now: opts.clock ? () => opts.clock!.now() : undefined,
+  });
   const records = new CourseRecords({
     client,
     call,

@@ -43,16 +43,29 @@ export function emailStatusJob(enrollmentId: string, email: string) {
  */
 export async function startEmailEventsWorker(deps: WorkerDeps): Promise<RunningWorker> {
   const { config, metrics, log } = deps;
-  const events = new EmailEventLog(deps.redis, config.redis.prefix, config.sendgrid.events.dedupeTtlSeconds, config.sendgrid.sentRecordTtlSeconds, {
-    sends: deps.sendsByAddress,
-    windowSeconds: config.sendgrid.messageIndexTtlSeconds,
-  });
+  const events = new EmailEventLog(
+    deps.redis,
+    config.redis.prefix,
+    config.sendgrid.events.dedupeTtlSeconds,
+    config.sendgrid.sentRecordTtlSeconds,
+    {
+      sends: deps.sendsByAddress,
+      windowSeconds: config.sendgrid.messageIndexTtlSeconds,
+    },
+  );
   const contacts = deps.queues.work[QUEUES.contacts];
 
   async function process(job: Job<EmailEventsJob>): Promise<EmailEventsResult> {
     const started = performance.now();
     const applied = await events.apply(job.data.events ?? []);
-    const result: EmailEventsResult = { applied: 0, byAddress: 0, duplicates: 0, notOurs: 0, unmatched: 0, statusChanges: 0 };
+    const result: EmailEventsResult = {
+      applied: 0,
+      byAddress: 0,
+      duplicates: 0,
+      notOurs: 0,
+      unmatched: 0,
+      statusChanges: 0,
+    };
     const changed = new Map<string, string>();
     const lost: EmailEvent[] = [];
     for (const a of applied) {
@@ -76,16 +89,43 @@ export async function startEmailEventsWorker(deps: WorkerDeps): Promise<RunningW
     if (lost.length) {
       // Possibly a welcome email's late bounce whose send is no longer known by address (a trace past
       // TRACE_RETENTION_DAYS, a forgotten student), possibly another app's: kept in EmailEventLog's stream.
-      log.warn({ jobId: job.id, count: lost.length, kept: events.unmatchedKey, sample: lost.slice(0, 5).map((e) => ({ event: e.event, to: maskEmail(e.email), sgEventId: e.sgEventId })) }, 'SendGrid events without sg_message_id or custom_args matched no welcome email by address: counted and kept');
+      log.warn(
+        {
+          jobId: job.id,
+          count: lost.length,
+          kept: events.unmatchedKey,
+          sample: lost.slice(0, 5).map((e) => ({ event: e.event, to: maskEmail(e.email), sgEventId: e.sgEventId })),
+        },
+        'SendGrid events without sg_message_id or custom_args matched no welcome email by address: counted and kept',
+      );
     }
     result.statusChanges = changed.size;
     if (changed.size) await contacts.addBulk([...changed].map(([id, email]) => emailStatusJob(id, email)));
-    const observed = applied.flatMap((a) => (a.outcome === 'applied' ? [{ id: a.event.sgEventId, enrollmentId: a.enrollmentId, event: a.event.event, at: a.event.timestamp * 1000, status: a.status, reason: stepReason(a.event, a.by === 'address') }] : []));
-    await deps.emailEvents?.observed(observed).catch((err) => log.warn({ err: (err as Error).message }, 'SendGrid events not shown in the traces'));
+    const observed = applied.flatMap((a) =>
+      a.outcome === 'applied'
+        ? [
+            {
+              id: a.event.sgEventId,
+              enrollmentId: a.enrollmentId,
+              event: a.event.event,
+              at: a.event.timestamp * 1000,
+              status: a.status,
+              reason: stepReason(a.event, a.by === 'address'),
+            },
+          ]
+        : [],
+    );
+    await deps.emailEvents
+      ?.observed(observed)
+      .catch((err) => log.warn({ err: (err as Error).message }, 'SendGrid events not shown in the traces'));
     const outcome: JobOutcome = 'completed';
     metrics.jobDuration.observe({ queue: QUEUES.emailEvents, outcome }, (performance.now() - started) / 1000);
     return result;
   }
 
-  return startQueueWorker<EmailEventsJob, EmailEventsResult>(deps, { queue: QUEUES.emailEvents, processor: process, concurrency: 4 });
+  return startQueueWorker<EmailEventsJob, EmailEventsResult>(deps, {
+    queue: QUEUES.emailEvents,
+    processor: process,
+    concurrency: 4,
+  });
 }

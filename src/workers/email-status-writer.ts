@@ -36,34 +36,73 @@ export class StatusWriter {
     private readonly fail: Fail<EmailStatusJob>,
     private readonly done: Done,
   ) {
-    this.events = new EmailEventLog(deps.redis, deps.config.redis.prefix, deps.config.sendgrid.events.dedupeTtlSeconds, deps.config.sendgrid.sentRecordTtlSeconds);
+    this.events = new EmailEventLog(
+      deps.redis,
+      deps.config.redis.prefix,
+      deps.config.sendgrid.events.dedupeTtlSeconds,
+      deps.config.sendgrid.sentRecordTtlSeconds,
+    );
   }
 
   async write(jobs: Job<EmailStatusJob>[], token: string, signal: AbortSignal): Promise<JobOutcome> {
     const ids = jobs.map((j) => j.data.enrollmentId);
-    const [before, suppressed] = await Promise.all([this.events.read(ids), this.suppression.has(jobs.map((j) => j.data.email))]);
+    const [before, suppressed] = await Promise.all([
+      this.events.read(ids),
+      this.suppression.has(jobs.map((j) => j.data.email)),
+    ]);
     // A suppressed student's status is not written either (the job completes with status "none").
-    const writes = jobs.map((j, i) => ({ job: j, email: j.data.email, status: suppressed[i] ? undefined : before[i]!.status }));
+    const writes = jobs.map((j, i) => ({
+      job: j,
+      email: j.data.email,
+      status: suppressed[i] ? undefined : before[i]!.status,
+    }));
     let results;
     try {
-      results = await writeEmailStatuses(this.sync, writes.filter((w) => w.status).map((w) => ({ email: w.email, status: w.status! })));
+      results = await writeEmailStatuses(
+        this.sync,
+        writes.filter((w) => w.status).map((w) => ({ email: w.email, status: w.status! })),
+      );
     } catch (err) {
       return this.batchFailed(jobs, err, token, signal);
     }
     await this.deps.calls
       // A field of its own ("email-status"), not the enrollment's crm-contacts attempt, whose contact write it would replace.
-      ?.recorded(writes.map((w) => ({ queue: EMAIL_STATUS_CALLS, late: true, jobId: enrollmentKey(w.job.data.enrollmentId), attempt: w.job.attemptsMade + 1, calls: [{ api: 'hubspot', operation: 'contacts.upsert (welcome email status)', request: { email: maskEmail(w.email), status: w.status }, response: { ...results.get(w.email) } }] })))
+      ?.recorded(
+        writes.map((w) => ({
+          queue: EMAIL_STATUS_CALLS,
+          late: true,
+          jobId: enrollmentKey(w.job.data.enrollmentId),
+          attempt: w.job.attemptsMade + 1,
+          calls: [
+            {
+              api: 'hubspot',
+              operation: 'contacts.upsert (welcome email status)',
+              request: { email: maskEmail(w.email), status: w.status },
+              response: { ...results.get(w.email) },
+            },
+          ],
+        })),
+      )
       .catch(() => undefined);
     let outcome: JobOutcome = 'completed';
     const completed: Job[] = [];
     for (const w of writes) {
       const r = w.status ? results.get(w.email) : undefined;
       if (!w.status || (r && 'id' in r)) {
-        await w.job.moveToCompleted({ status: w.status ?? 'none', contactId: r && 'id' in r ? r.id : undefined }, token, false);
+        await w.job.moveToCompleted(
+          { status: w.status ?? 'none', contactId: r && 'id' in r ? r.id : undefined },
+          token,
+          false,
+        );
         completed.push(w.job);
       } else {
         outcome = 'partial';
-        const message = r && 'rejected' in r ? r.rejected : r && 'retry' in r ? r.retry : `HubSpot says contact ${r && 'conflict' in r ? r.conflict : '?'} holds this address`;
+        const message =
+          r && 'rejected' in r
+            ? r.rejected
+            : r && 'retry' in r
+              ? r.retry
+              : `HubSpot says contact ${r && 'conflict' in r ? r.conflict : '?'} holds this address`;
         // `fail` masks HubSpot's message before BullMQ stores it.
         await this.fail(w.job, r && 'rejected' in r ? new UnrecoverableError(message) : new Error(message), token);
       }
@@ -71,7 +110,10 @@ export class StatusWriter {
     await this.done(completed);
     const after = await this.events.read(ids);
     const moved = writes.filter((w, i) => after[i]!.status !== w.status);
-    if (moved.length) await this.deps.queues.work[QUEUES.contacts].addBulk(moved.map((w) => emailStatusJob(w.job.data.enrollmentId, w.email)));
+    if (moved.length)
+      await this.deps.queues.work[QUEUES.contacts].addBulk(
+        moved.map((w) => emailStatusJob(w.job.data.enrollmentId, w.email)),
+      );
     return outcome;
   }
 }

@@ -47,16 +47,35 @@ export function hubSpotQueuesHold(deps: Pick<WorkerDeps, 'queues'>): DailyLimitO
  * request budget, the daily-limit pause (checked every `dailyCheckIntervalMs`, probing with
  * `probe`) and the call wrapper that ties them together.
  */
-export function hubSpotKit(deps: WorkerDeps, opts: HubSpotWorkerOptions, probe: (client: Client) => Promise<unknown>): HubSpotKit {
+export function hubSpotKit(
+  deps: WorkerDeps,
+  opts: HubSpotWorkerOptions,
+  probe: (client: Client) => Promise<unknown>,
+): HubSpotKit {
   const { config, log } = deps;
   const clock = opts.clock;
   const now = clock ? () => clock.now() : Date.now;
   const store = new DailyLimitStore(deps.redis, config.redis.prefix);
   const client = opts.client ?? createHubSpotClient(config.hubspot);
-  const meter = new DailyUsageMeter(store, now, (err) => log.debug({ err: err.message }, 'HubSpot daily usage not recorded'));
+  const meter = new DailyUsageMeter(store, now, (err) =>
+    log.debug({ err: err.message }, 'HubSpot daily usage not recorded'),
+  );
   const unfollow = followDailyUsage(config.hubspot.baseUrl, meter);
-  const budget = new RequestBudget(deps.redis, config.redis.prefix, { max: config.hubspot.requestsPer10s, clock: opts.clock });
-  const daily = new DailyLimitPause({ client, store, budget, probe: () => probe(client), observer: hubSpotQueuesHold(deps), metrics: deps.metrics, log, now, checkIntervalMs: opts.dailyCheckIntervalMs });
+  const budget = new RequestBudget(deps.redis, config.redis.prefix, {
+    max: config.hubspot.requestsPer10s,
+    clock: opts.clock,
+  });
+  const daily = new DailyLimitPause({
+    client,
+    store,
+    budget,
+    probe: () => probe(client),
+    observer: hubSpotQueuesHold(deps),
+    metrics: deps.metrics,
+    log,
+    now,
+    checkIntervalMs: opts.dailyCheckIntervalMs,
+  });
   daily.start();
   const abort = new AbortController();
   return {

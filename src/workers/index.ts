@@ -10,7 +10,12 @@ import { startProductsWorker } from './products-worker.ts';
  * nothing keeps taking jobs for a service that did not start.
  */
 export async function startWorkers(deps: WorkerDeps): Promise<RunningWorker[]> {
-  const starters: ((deps: WorkerDeps) => Promise<RunningWorker> | RunningWorker)[] = [(d) => startContactsWorker(d), startEmailWorker, startProductsWorker, startEmailEventsWorker];
+  const starters: ((deps: WorkerDeps) => Promise<RunningWorker> | RunningWorker)[] = [
+    (d) => startContactsWorker(d),
+    startEmailWorker,
+    startProductsWorker,
+    startEmailEventsWorker,
+  ];
   const started = await Promise.allSettled(starters.map(async (start) => start(deps)));
   const refused = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   const running = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));

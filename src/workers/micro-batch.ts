@@ -107,7 +107,9 @@ export class MicroBatchWorker<D> {
     const deadline = Date.now() + this.opts.waitMs;
     while (list.length < this.opts.batchSize && !this.stopping) {
       const want = Math.min(this.opts.batchSize - list.length, 20);
-      const got = (await Promise.all(Array.from({ length: want }, () => this.worker.getNextJob(token, { block: false })))).filter((j): j is Job<D> => !!j);
+      const got = (
+        await Promise.all(Array.from({ length: want }, () => this.worker.getNextJob(token, { block: false })))
+      ).filter((j): j is Job<D> => !!j);
       list.push(...got);
       if (got.length < want) {
         const left = deadline - Date.now();
@@ -131,7 +133,13 @@ export class MicroBatchWorker<D> {
   private async runBatch(jobs: Job<D>[], token: string): Promise<void> {
     const lockDuration = this.opts.lockDuration ?? 30_000;
     const renew = setInterval(() => {
-      this.worker.extendJobLocks(jobs.map((j) => j.id!), jobs.map(() => token), lockDuration).catch((err) => this.opts.onError(err as Error));
+      this.worker
+        .extendJobLocks(
+          jobs.map((j) => j.id!),
+          jobs.map(() => token),
+          lockDuration,
+        )
+        .catch((err) => this.opts.onError(err as Error));
     }, lockDuration / 2);
     try {
       await this.opts.handle(jobs, token, this.abort.signal);

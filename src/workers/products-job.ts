@@ -2,7 +2,14 @@ import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job, type 
 import type { JobOutcome } from '../api-failure.ts';
 import type { OptionChange } from '../hubspot/course-options.ts';
 import { accountWait, HubSpotCallError } from '../hubspot/errors.ts';
-import { CourseMappingError, LeaseLostError, prepareCourse, syncCourseProducts, type PreparedCourse, type ProductsSyncDeps } from '../hubspot/products-sync.ts';
+import {
+  CourseMappingError,
+  LeaseLostError,
+  prepareCourse,
+  syncCourseProducts,
+  type PreparedCourse,
+  type ProductsSyncDeps,
+} from '../hubspot/products-sync.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { CourseJob } from '../queues/jobs.ts';
@@ -38,7 +45,14 @@ export interface ProductsJobContext {
 /** The course record write of a course event, as its trace shows it (none when the Courses object is not used). */
 function courseRecordCalls(courseId: string, r: CourseRecordOutcome | undefined): RecordCall[] {
   if (r?.status !== 'written') return [];
-  return [{ api: 'hubspot', operation: 'courses.upsert', request: { courseId, properties: r.properties }, response: { courseRecordId: r.recordId, created: r.created } }];
+  return [
+    {
+      api: 'hubspot',
+      operation: 'courses.upsert',
+      request: { courseId, properties: r.properties },
+      response: { courseRecordId: r.recordId, created: r.created },
+    },
+  ];
 }
 
 /** How long a job waits before looking again when another job holds its course. */
@@ -55,9 +69,11 @@ export function productsProcessor(ctx: ProductsJobContext) {
 
   return async function processProducts(job: Job<CourseJob>, token?: string): Promise<ProductsJobResult> {
     const started = performance.now();
-    const observe = (outcome: JobOutcome) => metrics.jobDuration.observe({ queue: QUEUES.products, outcome }, (performance.now() - started) / 1000);
+    const observe = (outcome: JobOutcome) =>
+      metrics.jobDuration.observe({ queue: QUEUES.products, outcome }, (performance.now() - started) / 1000);
     const course = job.data?.course;
-    if (!course?.id || !course.updated_at || !Array.isArray(course.plans)) throw new UnrecoverableError('Job data has no course id, updated_at or plans');
+    if (!course?.id || !course.updated_at || !Array.isArray(course.plans))
+      throw new UnrecoverableError('Job data has no course id, updated_at or plans');
     const ids = { jobId: job.id, courseId: course.id, correlationId: job.data.correlationId };
     let prepared: PreparedCourse;
     try {
@@ -75,17 +91,48 @@ export function productsProcessor(ctx: ProductsJobContext) {
       throw new DelayedError();
     }
     const kept = sync.versions.keepAlive(lease);
-    const request = { plans: prepared.inputs.map((i) => ({ planId: i.id, name: i.properties.name, price: i.properties.price, currency: i.properties.loopwise_plan_currency })) };
+    const request = {
+      plans: prepared.inputs.map((i) => ({
+        planId: i.id,
+        name: i.properties.name,
+        price: i.properties.price,
+        currency: i.properties.loopwise_plan_currency,
+      })),
+    };
     const keep = (response: Record<string, unknown>, more: RecordCall[] = []) =>
-      ctx.calls?.recorded([{ queue: QUEUES.products, jobId: job.id!, attempt: job.attemptsMade + 1, calls: [{ api: 'hubspot', operation: 'products.upsert', request, response }, ...more] }]).catch((err) => log.warn({ err: (err as Error).message }, 'calls not kept in the trace'));
+      ctx.calls
+        ?.recorded([
+          {
+            queue: QUEUES.products,
+            jobId: job.id!,
+            attempt: job.attemptsMade + 1,
+            calls: [{ api: 'hubspot', operation: 'products.upsert', request, response }, ...more],
+          },
+        ])
+        .catch((err) => log.warn({ err: (err as Error).message }, 'calls not kept in the trace'));
     try {
       const result = await syncCourseProducts(sync, prepared, lease, kept);
-      if (result.status !== 'skipped') await keep(result.status === 'written' ? { products: result.products, archived: result.archived } : { error: result.message }, result.status === 'written' ? courseRecordCalls(course.id, result.courseRecord) : []);
+      if (result.status !== 'skipped')
+        await keep(
+          result.status === 'written'
+            ? { products: result.products, archived: result.archived }
+            : { error: result.message },
+          result.status === 'written' ? courseRecordCalls(course.id, result.courseRecord) : [],
+        );
       switch (result.status) {
         case 'skipped':
           observe('skipped');
-          log.info({ ...ids, reason: result.reason, updatedAt: course.updated_at }, 'course event not applied: an equal or newer version is in HubSpot');
-          return { status: 'skipped', skipped: result.reason, courseId: course.id, updatedAt: course.updated_at, appliedAt: new Date(result.appliedAt).toISOString() };
+          log.info(
+            { ...ids, reason: result.reason, updatedAt: course.updated_at },
+            'course event not applied: an equal or newer version is in HubSpot',
+          );
+          return {
+            status: 'skipped',
+            skipped: result.reason,
+            courseId: course.id,
+            updatedAt: course.updated_at,
+            appliedAt: new Date(result.appliedAt).toISOString(),
+          };
         case 'rejected':
           observe('rejected');
           throw new UnrecoverableError(result.message);
@@ -94,8 +141,19 @@ export function productsProcessor(ctx: ProductsJobContext) {
           throw new Error(result.message);
         case 'written':
           observe('completed');
-          log.info({ ...ids, products: result.products.length, archived: result.archived.length, option: result.option }, 'course products written to HubSpot');
-          return { status: 'written', courseId: course.id, updatedAt: course.updated_at, products: result.products, archived: result.archived, option: result.option, ...(result.courseRecord?.status === 'written' ? { courseRecordId: result.courseRecord.recordId } : {}) };
+          log.info(
+            { ...ids, products: result.products.length, archived: result.archived.length, option: result.option },
+            'course products written to HubSpot',
+          );
+          return {
+            status: 'written',
+            courseId: course.id,
+            updatedAt: course.updated_at,
+            products: result.products,
+            archived: result.archived,
+            option: result.option,
+            ...(result.courseRecord?.status === 'written' ? { courseRecordId: result.courseRecord.recordId } : {}),
+          };
       }
     } catch (err) {
       if (!(err instanceof HubSpotCallError)) throw err;
@@ -112,12 +170,18 @@ export function productsProcessor(ctx: ProductsJobContext) {
       observe(f.kind);
       const wait = accountWait(f);
       if (wait !== undefined) {
-        log.warn({ ...ids, waitMs: wait, status: f.status, policy: f.kind === 'rate_limited' ? f.policy : undefined }, 'HubSpot asked every request to wait: pausing the crm-products queue');
+        log.warn(
+          { ...ids, waitMs: wait, status: f.status, policy: f.kind === 'rate_limited' ? f.policy : undefined },
+          'HubSpot asked every request to wait: pausing the crm-products queue',
+        );
         await queue.rateLimit(wait);
         throw Worker.RateLimitError();
       }
       if (f.kind === 'auth') {
-        log.error({ ...ids, status: f.status, reason: f.message }, 'HubSpot refused the access token: crm-products queue PAUSED (jobs keep their attempts). Fix HUBSPOT_ACCESS_TOKEN or its scopes, then resume the queue (dashboard /admin/queues)');
+        log.error(
+          { ...ids, status: f.status, reason: f.message },
+          'HubSpot refused the access token: crm-products queue PAUSED (jobs keep their attempts). Fix HUBSPOT_ACCESS_TOKEN or its scopes, then resume the queue (dashboard /admin/queues)',
+        );
         // Back to the (now paused) queue without using an attempt; it runs again once resumed.
         await queue.pause();
         await job.moveToWait(token);

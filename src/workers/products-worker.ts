@@ -23,7 +23,11 @@ export async function startProductsWorker(deps: WorkerDeps, opts: ProductsWorker
   const { config, log } = deps;
   const queue = QUEUES.products;
   if (!opts.client && !config.hubspot.accessToken) {
-    return notStarted(deps, queue, 'HUBSPOT_ACCESS_TOKEN is not set and no HubSpot emulator was given; course events wait in the queue');
+    return notStarted(
+      deps,
+      queue,
+      'HUBSPOT_ACCESS_TOKEN is not set and no HubSpot emulator was given; course events wait in the queue',
+    );
   }
   // The probe of a daily-limit pause: the smallest read of what this worker writes.
   const kit = hubSpotKit(deps, opts, (c) => c.crm.products.basicApi.getPage(1));

@@ -20,8 +20,20 @@ export function notStarted(deps: Pick<WorkerDeps, 'log'>, queue: WorkQueueName, 
  * Logs a failed attempt: a warning when it made a dead letter, info when it will be retried. The
  * reason is HubSpot's or SendGrid's own words, which can quote an address or a phone number: masked.
  */
-export function logFailure(deps: Pick<WorkerDeps, 'log'>, queue: WorkQueueName, job: Job, err: Error, dead: boolean): void {
-  const fields = { queue, jobId: job.id, attemptsMade: job.attemptsMade, reason: maskText(err.message), correlationId: job.data?.correlationId };
+export function logFailure(
+  deps: Pick<WorkerDeps, 'log'>,
+  queue: WorkQueueName,
+  job: Job,
+  err: Error,
+  dead: boolean,
+): void {
+  const fields = {
+    queue,
+    jobId: job.id,
+    attemptsMade: job.attemptsMade,
+    reason: maskText(err.message),
+    correlationId: job.data?.correlationId,
+  };
   if (dead) deps.log.warn(fields, 'job moved to the dead-letter queue');
   else deps.log.info(fields, 'job attempt failed; will retry');
 }
@@ -40,7 +52,11 @@ export interface DeadLetterHook {
  * queue with every attempt's error, and logs each. Rate-limit and delay signals never reach it
  * (BullMQ does not emit `failed` for them). Worker errors are logged so they are never unhandled.
  */
-export function attachDeadLetters(worker: Worker, queue: WorkQueueName, deps: Pick<WorkerDeps, 'deadLetters' | 'log'>): DeadLetterHook {
+export function attachDeadLetters(
+  worker: Worker,
+  queue: WorkQueueName,
+  deps: Pick<WorkerDeps, 'deadLetters' | 'log'>,
+): DeadLetterHook {
   const pending = new Set<Promise<void>>();
   const track = (work: Promise<void>) => {
     const p = work.finally(() => pending.delete(p));
@@ -52,7 +68,9 @@ export function attachDeadLetters(worker: Worker, queue: WorkQueueName, deps: Pi
       deps.deadLetters
         .recordFailure(queue, job, err)
         .then((dead) => logFailure(deps, queue, job, err, dead))
-        .catch((e) => deps.log.error({ queue, jobId: job.id, err: (e as Error).message }, 'could not record a job failure')),
+        .catch((e) =>
+          deps.log.error({ queue, jobId: job.id, err: (e as Error).message }, 'could not record a job failure'),
+        ),
     );
   });
   worker.on('error', (err) => deps.log.error({ queue, err: err.message }, 'worker error'));
@@ -113,7 +131,16 @@ export async function startQueueWorker<D, R>(deps: WorkerDeps, opts: QueueWorker
   // A graceful stop waits for these releases too; one that fails leaves the record to its lifetime.
   if (queue !== QUEUES.products) {
     worker.on('completed', (job: Job) =>
-      failures.track(deps.pending.done(queue, job).catch((err) => deps.log.warn({ queue, jobId: job.id, err: (err as Error).message }, "could not release a completed job's enrollment"))),
+      failures.track(
+        deps.pending
+          .done(queue, job)
+          .catch((err) =>
+            deps.log.warn(
+              { queue, jobId: job.id, err: (err as Error).message },
+              "could not release a completed job's enrollment",
+            ),
+          ),
+      ),
     );
   }
   await worker.waitUntilReady();

@@ -45,7 +45,11 @@ export interface WelcomeEmailContext {
 function callRequest(mail: MailDataRequired): Record<string, unknown> {
   const p = mail.personalizations?.[0];
   const to = [p?.to].flat().map((a) => maskEmail(typeof a === 'string' ? a : (a?.email ?? '')));
-  return { to, ...(mail.templateId ? { templateId: mail.templateId } : { subject: mail.subject }), customArgs: p?.customArgs };
+  return {
+    to,
+    ...(mail.templateId ? { templateId: mail.templateId } : { subject: mail.subject }),
+    customArgs: p?.customArgs,
+  };
 }
 
 function header(value: unknown): string {
@@ -66,18 +70,26 @@ export function welcomeEmailProcessor(ctx: WelcomeEmailContext) {
 
   return async function processWelcomeEmail(job: Job<EnrollmentJob>, token?: string): Promise<WelcomeEmailResult> {
     const started = performance.now();
-    const observe = (outcome: JobOutcome) => metrics.jobDuration.observe({ queue: QUEUES.email, outcome }, (performance.now() - started) / 1000);
+    const observe = (outcome: JobOutcome) =>
+      metrics.jobDuration.observe({ queue: QUEUES.email, outcome }, (performance.now() - started) / 1000);
     await ctx.pending.resolve([job]);
     const enrollment = job.data?.enrollment;
     const enrollmentId = enrollment?.id;
-    const nothing = (status: 'suppressed' | 'personal data removed'): WelcomeEmailResult => ({ status, enrollmentId: enrollmentId ?? '', messageId: '', sentAt: '', jobId: job.id! });
+    const nothing = (status: 'suppressed' | 'personal data removed'): WelcomeEmailResult => ({
+      status,
+      enrollmentId: enrollmentId ?? '',
+      messageId: '',
+      sentAt: '',
+      jobId: job.id!,
+    });
     if (personalDataRemoved(job.data)) {
       // A re-run of a done job (or a forgotten student's): never sent to a masked address.
       observe('skipped');
       const marker = enrollmentId ? await markers.get(enrollmentId) : undefined;
       return marker ? { status: 'skipped', enrollmentId: enrollmentId!, ...marker } : nothing('personal data removed');
     }
-    if (!enrollment || !enrollmentId || !enrollment.user?.email) throw new UnrecoverableError('Job data has no enrollment id or student e-mail');
+    if (!enrollment || !enrollmentId || !enrollment.user?.email)
+      throw new UnrecoverableError('Job data has no enrollment id or student e-mail');
     const ids = { jobId: job.id, enrollmentId, correlationId: job.data.correlationId };
     if ((await ctx.suppression?.has([enrollment.user.email]))?.[0]) {
       observe('skipped');
@@ -88,21 +100,37 @@ export function welcomeEmailProcessor(ctx: WelcomeEmailContext) {
     const claim = await markers.claim(enrollmentId, job.id!);
     if (claim.state === 'sent') {
       observe('skipped');
-      log.info({ ...ids, messageId: claim.marker.messageId, sentBy: claim.marker.jobId }, 'welcome email already sent; skipped');
+      log.info(
+        { ...ids, messageId: claim.marker.messageId, sentBy: claim.marker.jobId },
+        'welcome email already sent; skipped',
+      );
       return { status: 'skipped', enrollmentId, ...claim.marker };
     }
     if (claim.state === 'busy' || claim.state === 'unsure') {
       // Another job is sending this enrollment's email, or an earlier attempt may have sent it (SendGrid's
       // event will say): look again shortly, without using an attempt.
       observe('deferred');
-      if (claim.state === 'unsure') log.info({ ...ids }, "an earlier attempt may have sent this welcome email: waiting for SendGrid's event before sending again");
+      if (claim.state === 'unsure')
+        log.info(
+          { ...ids },
+          "an earlier attempt may have sent this welcome email: waiting for SendGrid's event before sending again",
+        );
       await job.moveToDelayed(Date.now() + claim.retryInMs, token);
       throw new DelayedError();
     }
 
     const request = welcomeMail({ enrollment }, settings);
     const keep = (response: Record<string, unknown>) =>
-      ctx.calls?.recorded([{ queue: QUEUES.email, jobId: job.id!, attempt: job.attemptsMade + 1, calls: [{ ...api, request: callRequest(request), response }] }]).catch((err) => log.warn({ err: (err as Error).message }, 'calls not kept in the trace'));
+      ctx.calls
+        ?.recorded([
+          {
+            queue: QUEUES.email,
+            jobId: job.id!,
+            attempt: job.attemptsMade + 1,
+            calls: [{ ...api, request: callRequest(request), response }],
+          },
+        ])
+        .catch((err) => log.warn({ err: (err as Error).message }, 'calls not kept in the trace'));
     let response;
     try {
       [response] = await mail.send(request);
@@ -123,7 +151,11 @@ export function welcomeEmailProcessor(ctx: WelcomeEmailContext) {
     }
 
     metrics.apiCalls.inc({ ...api, status: String(response.statusCode) });
-    const marker = { messageId: header(response.headers?.['x-message-id']), sentAt: new Date().toISOString(), jobId: job.id! };
+    const marker = {
+      messageId: header(response.headers?.['x-message-id']),
+      sentAt: new Date().toISOString(),
+      jobId: job.id!,
+    };
     await markers.record(enrollmentId, marker);
     await keep({ status: response.statusCode, messageId: marker.messageId });
     observe('completed');

@@ -32,7 +32,12 @@ fetch('${base}/admin/api/dlq/${QUEUES.contacts}/replay', { method: 'POST', mode:
   }
 
   beforeAll(async () => {
-    t = await startTestService({ DASHBOARD_USER: 'ops', DASHBOARD_PASSWORD: 'operator-pw', DASHBOARD_VIEWER_USER: 'viewer', DASHBOARD_VIEWER_PASSWORD: 'viewer-pw' });
+    t = await startTestService({
+      DASHBOARD_USER: 'ops',
+      DASHBOARD_PASSWORD: 'operator-pw',
+      DASHBOARD_VIEWER_USER: 'viewer',
+      DASHBOARD_VIEWER_PASSWORD: 'viewer-pw',
+    });
     queues = openQueues(t.redis, t.config);
     await seedDeadLetters(queues, 4, 'browser-csrf');
     attacker = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(evilPage(t.base)));
@@ -56,7 +61,10 @@ fetch('${base}/admin/api/dlq/${QUEUES.contacts}/replay', { method: 'POST', mode:
     expect((await page.goto(`${t.base}/admin`))!.status()).toBe(200);
     const before = await deadLetterCounts(queues);
     const refused: number[] = [];
-    page.on('response', (r) => r.url().startsWith(`${t.base}/admin/`) && r.request().method() !== 'GET' && refused.push(r.status()));
+    page.on(
+      'response',
+      (r) => r.url().startsWith(`${t.base}/admin/`) && r.request().method() !== 'GET' && refused.push(r.status()),
+    );
     await page.goto(url());
     await page.waitForURL(`${t.base}/admin/api/dlq/${QUEUES.contacts}/purge`);
     expect(await page.textContent('body')).toContain('Cross-site request refused');
@@ -73,9 +81,12 @@ fetch('${base}/admin/api/dlq/${QUEUES.contacts}/replay', { method: 'POST', mode:
     const page = await b.context.newPage();
     await page.goto(`${t.base}/admin/queues/queue/${QUEUES.contacts}-dlq`);
     await page.getByText('browser-csrf', { exact: false }).first().waitFor();
-    for (const name of ['Retry all', 'Clean all', 'Promote all', 'Pause']) expect(await page.getByRole('button', { name }).count(), name).toBe(0);
+    for (const name of ['Retry all', 'Clean all', 'Promote all', 'Pause'])
+      expect(await page.getByRole('button', { name }).count(), name).toBe(0);
     await page.goto(`${t.base}/admin`);
     expect(await page.textContent('#who')).toContain('viewer (viewer)');
-    expect(await page.locator('button:not([type=submit]), form[action*="replay"], form[action*="purge"]').count()).toBe(0);
+    expect(await page.locator('button:not([type=submit]), form[action*="replay"], form[action*="purge"]').count()).toBe(
+      0,
+    );
   });
 });

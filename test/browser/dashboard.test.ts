@@ -9,11 +9,15 @@ import { startTestService } from '../support/receiver.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.warn(`SKIPPED the dashboard browser test: ${CHROMIUM} not found (Debian: apt-get install -y chromium)`);
+if (!hasChromium)
+  console.warn(`SKIPPED the dashboard browser test: ${CHROMIUM} not found (Debian: apt-get install -y chromium)`);
 
 const root = join(import.meta.dirname, '..', '..');
 /** The README screenshot is rewritten only when missing or asked for, so test runs leave the tree clean. */
-const screenshotPath = !existsSync(join(root, 'docs', 'dashboard.png')) || process.env.UPDATE_SCREENSHOTS === '1' ? join(root, 'docs', 'dashboard.png') : join(root, 'test-results', 'dashboard.png');
+const screenshotPath =
+  !existsSync(join(root, 'docs', 'dashboard.png')) || process.env.UPDATE_SCREENSHOTS === '1'
+    ? join(root, 'docs', 'dashboard.png')
+    : join(root, 'test-results', 'dashboard.png');
 
 describe.skipIf(!hasChromium)('bull-board in a browser', () => {
   let t: Awaited<ReturnType<typeof startTestService>>;
@@ -23,11 +27,20 @@ describe.skipIf(!hasChromium)('bull-board in a browser', () => {
   let failedIds: string[];
 
   beforeAll(async () => {
-    t = await startTestService({ DASHBOARD_USER: 'ops', DASHBOARD_PASSWORD: 'browser-test', JOB_ATTEMPTS: '2', JOB_BACKOFF_MS: '10' });
+    t = await startTestService({
+      DASHBOARD_USER: 'ops',
+      DASHBOARD_PASSWORD: 'browser-test',
+      JOB_ATTEMPTS: '2',
+      JOB_BACKOFF_MS: '10',
+    });
     rig = deadLetterRig(t.config, t.service.redisUrl);
     failedIds = await rig.kill(QUEUES.contacts, ['enroll_browser_1', 'enroll_browser_2'], 'HubSpot answered 502');
     await rig.queues.work[QUEUES.email].addBulk(
-      ['enroll_browser_1', 'enroll_browser_2', 'enroll_browser_3'].map((id) => ({ name: 'course.student_enroll', data: enrollmentJob(id), opts: { jobId: `enroll-${id}` } })),
+      ['enroll_browser_1', 'enroll_browser_2', 'enroll_browser_3'].map((id) => ({
+        name: 'course.student_enroll',
+        data: enrollmentJob(id),
+        opts: { jobId: `enroll-${id}` },
+      })),
     );
     profile = mkdtempSync(join(tmpdir(), 'course-sync-chromium-'));
     // A new, empty profile directory for this run.
@@ -67,7 +80,14 @@ describe.skipIf(!hasChromium)('bull-board in a browser', () => {
     const nav = page.locator('a[href^="/admin/queues/queue/"]');
     await nav.first().waitFor();
     const names = new Set((await nav.allTextContents()).map((s) => s.trim()));
-    for (const name of ['crm-contacts', 'email-welcome', 'crm-products', 'crm-contacts-dlq', 'email-welcome-dlq', 'crm-products-dlq']) {
+    for (const name of [
+      'crm-contacts',
+      'email-welcome',
+      'crm-products',
+      'crm-contacts-dlq',
+      'email-welcome-dlq',
+      'crm-products-dlq',
+    ]) {
       expect(names, name).toContain(name);
     }
     await page.getByText('FAILED', { exact: false }).first().waitFor();

@@ -9,7 +9,10 @@ import { startTestService } from '../support/receiver.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 /** The README screenshot is rewritten only when missing or asked for, so test runs leave the tree clean. */
-const shot = (name: string) => (!existsSync(join(root, 'docs', name)) || process.env.UPDATE_SCREENSHOTS === '1' ? join(root, 'docs', name) : join(root, 'test-results', name));
+const shot = (name: string) =>
+  !existsSync(join(root, 'docs', name)) || process.env.UPDATE_SCREENSHOTS === '1'
+    ? join(root, 'docs', name)
+    : join(root, 'test-results', name);
 
 describe.skipIf(!hasChromium)('the dead letters page in Chromium', () => {
   let t: Awaited<ReturnType<typeof startTestService>>;
@@ -17,11 +20,34 @@ describe.skipIf(!hasChromium)('the dead letters page in Chromium', () => {
   const browsers: { close(): Promise<void> }[] = [];
 
   beforeAll(async () => {
-    t = await startTestService({ DASHBOARD_USER: 'ops', DASHBOARD_PASSWORD: 'pw-op', DASHBOARD_VIEWER_USER: 'viewer', DASHBOARD_VIEWER_PASSWORD: 'pw-view' });
+    t = await startTestService({
+      DASHBOARD_USER: 'ops',
+      DASHBOARD_PASSWORD: 'pw-op',
+      DASHBOARD_VIEWER_USER: 'viewer',
+      DASHBOARD_VIEWER_PASSWORD: 'pw-view',
+    });
     queues = openQueues(t.redis, t.config);
-    await seedDeadLetters(queues, 12, 'outage', QUEUES.contacts, 'contacts.upsert: HubSpot 503 INTERNAL_ERROR: internal error');
-    await seedDeadLetters(queues, 3, 'blocked', QUEUES.contacts, 'HubSpot 207 VALIDATION_ERROR: Email address x@blocked.example is invalid');
-    await seedDeadLetters(queues, 2, 'sg', QUEUES.email, 'SendGrid 400: Does not contain a valid address. (personalizations.0.to.0.email)');
+    await seedDeadLetters(
+      queues,
+      12,
+      'outage',
+      QUEUES.contacts,
+      'contacts.upsert: HubSpot 503 INTERNAL_ERROR: internal error',
+    );
+    await seedDeadLetters(
+      queues,
+      3,
+      'blocked',
+      QUEUES.contacts,
+      'HubSpot 207 VALIDATION_ERROR: Email address x@blocked.example is invalid',
+    );
+    await seedDeadLetters(
+      queues,
+      2,
+      'sg',
+      QUEUES.email,
+      'SendGrid 400: Does not contain a valid address. (personalizations.0.to.0.email)',
+    );
   }, 60_000);
   afterAll(async () => {
     for (const b of browsers) await b.close();
@@ -49,7 +75,9 @@ describe.skipIf(!hasChromium)('the dead letters page in Chromium', () => {
     expect(await queues.deadLetter[QUEUES.contacts].count()).toBe(3);
     expect(await queues.work[QUEUES.contacts].getWaitingCount()).toBe(12);
     // The other groups are untouched.
-    expect(await page.locator('article.group', { hasText: 'SendGrid 400' }).locator('[data-count]').textContent()).toBe('2');
+    expect(await page.locator('article.group', { hasText: 'SendGrid 400' }).locator('[data-count]').textContent()).toBe(
+      '2',
+    );
   });
 
   it('as viewer: the same page, without the buttons', async () => {

@@ -11,13 +11,16 @@ import { startTestService } from '../support/receiver.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.warn(`SKIPPED the trace browser test: ${CHROMIUM} not found (Debian: apt-get install -y chromium)`);
+if (!hasChromium)
+  console.warn(`SKIPPED the trace browser test: ${CHROMIUM} not found (Debian: apt-get install -y chromium)`);
 
 const EMAIL = 'student@example.com';
 const root = join(import.meta.dirname, '..', '..');
 /** README screenshots are rewritten only when missing or asked for (UPDATE_SCREENSHOTS=1), so runs leave the tree clean. */
 const shot = (name: string) =>
-  !existsSync(join(root, 'docs', name)) || process.env.UPDATE_SCREENSHOTS === '1' ? join(root, 'docs', name) : join(root, 'test-results', name);
+  !existsSync(join(root, 'docs', name)) || process.env.UPDATE_SCREENSHOTS === '1'
+    ? join(root, 'docs', name)
+    : join(root, 'test-results', name);
 
 describe.skipIf(!hasChromium)('the /admin page in a browser', () => {
   let hubspot: HubSpotEmulator;
@@ -51,14 +54,23 @@ describe.skipIf(!hasChromium)('the /admin page in a browser', () => {
     refused.data.id = 'enroll_browser_refused';
     refused.data.user.email = 'refused@example.com';
     expect((await t.post(refused)).status).toBe(202);
-    await vi.waitFor(async () => expect(await t.redis.exists(`${t.config.redis.prefix}:${QUEUES.email}-dlq:enroll-enroll_browser_refused`)).toBe(1), { ...SETTLE, timeout: 25_000 });
+    await vi.waitFor(
+      async () =>
+        expect(await t.redis.exists(`${t.config.redis.prefix}:${QUEUES.email}-dlq:enroll-enroll_browser_refused`)).toBe(
+          1,
+        ),
+      { ...SETTLE, timeout: 25_000 },
+    );
     expect((await t.post(fixture('course.student_enroll'))).status).toBe(202);
     expect((await t.post(fixture('course.created'))).status).toBe(202);
-    await vi.waitFor(async () => {
-      const res = await fetch(`${t.base}/admin/api/events?q=enroll_123456`, { headers: auth });
-      const [j] = (await res.json()).journeys;
-      expect(j?.now.map((p: { state: string }) => p.state)).toEqual(['done', 'done']);
-    }, { ...SETTLE, timeout: 25_000 });
+    await vi.waitFor(
+      async () => {
+        const res = await fetch(`${t.base}/admin/api/events?q=enroll_123456`, { headers: auth });
+        const [j] = (await res.json()).journeys;
+        expect(j?.now.map((p: { state: string }) => p.state)).toEqual(['done', 'done']);
+      },
+      { ...SETTLE, timeout: 25_000 },
+    );
 
     profile = mkdtempSync(join(tmpdir(), 'course-sync-chromium-'));
     context = await chromium.launchPersistentContext(profile, {
@@ -66,7 +78,16 @@ describe.skipIf(!hasChromium)('the /admin page in a browser', () => {
       headless: true,
       httpCredentials: { username: 'ops', password: 'browser-test' },
       viewport: { width: 1280, height: 900 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   }, 90_000);
 
@@ -82,9 +103,12 @@ describe.skipIf(!hasChromium)('the /admin page in a browser', () => {
     const page = await context.newPage();
     const res = await page.goto(`${t.base}/admin`);
     expect(res!.status()).toBe(200);
-    for (const name of ['crm-contacts', 'email-welcome', 'crm-products']) await page.getByRole('link', { name, exact: true }).waitFor();
+    for (const name of ['crm-contacts', 'email-welcome', 'crm-products'])
+      await page.getByRole('link', { name, exact: true }).waitFor();
     expect(await page.locator('[data-cell="email-welcome.deadLetters"]').textContent()).toBe('1');
-    const refreshed = await page.waitForResponse((r) => r.url().endsWith('/admin/api/overview') && r.status() === 200, { timeout: 20_000 });
+    const refreshed = await page.waitForResponse((r) => r.url().endsWith('/admin/api/overview') && r.status() === 200, {
+      timeout: 20_000,
+    });
     expect((await refreshed.json()).cells['email-welcome.deadLetters']).toBe('1');
     mkdirSync(dirname(shot('overview.png')), { recursive: true });
     await page.screenshot({ path: shot('overview.png'), fullPage: true });

@@ -17,9 +17,16 @@ let queues: QueueSet;
 
 beforeAll(async () => {
   // Sandbox mode (no HubSpot/SendGrid credentials), so /admin/sandbox is mounted too.
-  t = await startTestService({ DASHBOARD_USER: 'ops', DASHBOARD_PASSWORD: PASSWORD, NODE_ENV: 'development', TRUST_PROXY: 'true' });
+  t = await startTestService({
+    DASHBOARD_USER: 'ops',
+    DASHBOARD_PASSWORD: PASSWORD,
+    NODE_ENV: 'development',
+    TRUST_PROXY: 'true',
+  });
   queues = openQueues(t.redis, t.config);
-  await queues.work[QUEUES.contacts].add('course.student_enroll', enrollmentJob('admin_probe'), { jobId: 'enroll-admin_probe' });
+  await queues.work[QUEUES.contacts].add('course.student_enroll', enrollmentJob('admin_probe'), {
+    jobId: 'enroll-admin_probe',
+  });
 }, 60_000);
 afterAll(async () => {
   await queues?.close();
@@ -33,12 +40,26 @@ it('answers 401 with a Basic challenge on every admin route, method and spelling
   let probes = 0;
   for (const { method, path } of routes) {
     for (const spelled of spellings(path)) {
-      for (const authorization of [undefined, basic('ops', 'wrong'), basic('ops', ''), basic('', PASSWORD), 'Bearer ' + PASSWORD]) {
+      for (const authorization of [
+        undefined,
+        basic('ops', 'wrong'),
+        basic('ops', ''),
+        basic('', PASSWORD),
+        'Bearer ' + PASSWORD,
+      ]) {
         probes++;
-        const from = { 'x-forwarded-for': `10.${(probes >> 16) & 255}.${(probes >> 8) & 255}.${probes & 255}`, 'content-type': 'application/json' };
-        const res = await fetch(t.base + spelled, { method, headers: authorization ? { authorization, ...from } : from, body: method === 'GET' ? undefined : '{}' });
+        const from = {
+          'x-forwarded-for': `10.${(probes >> 16) & 255}.${(probes >> 8) & 255}.${probes & 255}`,
+          'content-type': 'application/json',
+        };
+        const res = await fetch(t.base + spelled, {
+          method,
+          headers: authorization ? { authorization, ...from } : from,
+          body: method === 'GET' ? undefined : '{}',
+        });
         await res.arrayBuffer();
-        if (res.status !== 401 || !/^Basic realm=/.test(res.headers.get('www-authenticate') ?? '')) open.push(`${method} ${spelled} (${authorization ?? 'none'}) → ${res.status}`);
+        if (res.status !== 401 || !/^Basic realm=/.test(res.headers.get('www-authenticate') ?? ''))
+          open.push(`${method} ${spelled} (${authorization ?? 'none'}) → ${res.status}`);
       }
     }
   }

@@ -49,8 +49,17 @@ function startWorker(name: string): ServiceProcess {
 beforeAll(async () => {
   hubspot = await startHubSpotEmulator({ requestsPer10s: 100_000 });
   sendgrid = await startSendGridEmulator();
-  receiver = await startTestService({ SENDGRID_WEBHOOK_PUBLIC_KEY: keys.publicKey, HUBSPOT_ACCESS_TOKEN: hubspot.token, SENDGRID_API_KEY: sendgrid.apiKey });
-  sendgrid.setEventWebhook({ url: `${receiver.base}/webhooks/sendgrid`, privateKey: keys.privateKey, deliverAfterMs: 500, flushMs: 60_000 });
+  receiver = await startTestService({
+    SENDGRID_WEBHOOK_PUBLIC_KEY: keys.publicKey,
+    HUBSPOT_ACCESS_TOKEN: hubspot.token,
+    SENDGRID_API_KEY: sendgrid.apiKey,
+  });
+  sendgrid.setEventWebhook({
+    url: `${receiver.base}/webhooks/sendgrid`,
+    privateKey: keys.privateKey,
+    deliverAfterMs: 500,
+    flushMs: 60_000,
+  });
   sendgrid.setAnswerDelay(3_000);
   redis = new Redis(redisUrl(), { maxRetriesPerRequest: null });
   queues = openQueues(redis, receiver.config);
@@ -67,10 +76,12 @@ afterAll(async () => {
 it('emails each enrollment exactly once when a worker is SIGKILLed mid-drain with the Event Webhook on', async () => {
   const intake = new EventIntake(redis, receiver.config);
   const ids = Array.from({ length: N }, (_, i) => `evcrash_${i}`);
-  await Promise.all(ids.map((id) => {
-    const event = enrollEvent(id);
-    return intake.accept(event, idempotencyKey(event), `corr-${id}`);
-  }));
+  await Promise.all(
+    ids.map((id) => {
+      const event = enrollEvent(id);
+      return intake.accept(event, idempotencyKey(event), `corr-${id}`);
+    }),
+  );
 
   const first = startWorker('worker-1');
   await first.waitFor('"msg":"workers started"');
@@ -84,13 +95,25 @@ it('emails each enrollment exactly once when a worker is SIGKILLed mid-drain wit
   await vi.waitFor(
     async () => {
       expect(emailTally(sendgrid).perEnrollment.size).toBe(N);
-      expect(await queues.work[QUEUES.email].getJobCounts('waiting', 'active', 'delayed', 'failed')).toMatchObject({ waiting: 0, active: 0, delayed: 0, failed: 0 });
+      expect(await queues.work[QUEUES.email].getJobCounts('waiting', 'active', 'delayed', 'failed')).toMatchObject({
+        waiting: 0,
+        active: 0,
+        delayed: 0,
+        failed: 0,
+      });
     },
     { timeout: 200_000, interval: 500 },
   );
 
   const tally = emailTally(sendgrid);
-  report('worker-sigkill-with-events', { enrollments: N, emailsAtKill: atKill, activeEmailJobsAtKill: inFlight, emailsSent: sendgrid.outbox.size, duplicateEmails: tally.duplicates, eventBatchesPosted: sendgrid.events?.posted.length });
+  report('worker-sigkill-with-events', {
+    enrollments: N,
+    emailsAtKill: atKill,
+    activeEmailJobsAtKill: inFlight,
+    emailsSent: sendgrid.outbox.size,
+    duplicateEmails: tally.duplicates,
+    eventBatchesPosted: sendgrid.events?.posted.length,
+  });
   expect(tally.duplicates).toBe(0);
   expect([...tally.perEnrollment.keys()].sort()).toEqual([...ids].sort());
 }, 300_000);

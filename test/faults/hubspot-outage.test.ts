@@ -11,7 +11,15 @@ import { openQueues, type QueueSet } from '../../src/queues/registry.ts';
 import { startService, type RunningService } from '../../src/service.ts';
 import { runCli } from '../support/cli.ts';
 import { dropPrefix, redisUrl, testConfig } from '../support/env.ts';
-import { contactEmails, deadLetterCount, emailTally, enrollEvent, enrollmentIdOf, report, unfinished } from '../support/faults.ts';
+import {
+  contactEmails,
+  deadLetterCount,
+  emailTally,
+  enrollEvent,
+  enrollmentIdOf,
+  report,
+  unfinished,
+} from '../support/faults.ts';
 import { TraceWriter } from '../../src/trace/writer.ts';
 
 // HubSpot goes away (503s, then connection refused) while enrollments keep coming. The contacts
@@ -83,7 +91,10 @@ describe('HubSpot down for a while', () => {
     await r.accept(ids.slice(0, 50));
     await vi.waitFor(async () => expect(await queue.getDelayedCount()).toBe(50), { timeout: 10_000 });
     // The 503s last until the workers have come back for more after a backoff.
-    await vi.waitFor(async () => expect(Math.max(...(await attempts(queue)).values())).toBeGreaterThanOrEqual(2), { timeout: 10_000, interval: 100 });
+    await vi.waitFor(async () => expect(Math.max(...(await attempts(queue)).values())).toBeGreaterThanOrEqual(2), {
+      timeout: 10_000,
+      interval: 100,
+    });
     const answered503 = hubspot.state.requests.filter((q) => q.status === 503).length;
 
     // Now the port is closed: connection refused.
@@ -113,12 +124,24 @@ describe('HubSpot down for a while', () => {
     expect(Math.max(...attemptsDuring)).toBeGreaterThanOrEqual(2);
 
     await hubspot.injectFaults({ down: false });
-    await vi.waitFor(async () => expect([hasAll(ids), (await unfinished(r.queues)).total]).toEqual([true, 0]), { timeout: 60_000, interval: 100 });
+    await vi.waitFor(async () => expect([hasAll(ids), (await unfinished(r.queues)).total]).toEqual([true, 0]), {
+      timeout: 60_000,
+      interval: 100,
+    });
     expect(await deadLetterCount(r.queues)).toBe(0);
     const jobs = await queue.getCompleted(0, -1);
     const retried = jobs.filter((j) => ids.includes(enrollmentIdOf(j)) && j.attemptsMade > 1).length;
     expect(retried).toBeGreaterThan(0);
-    report('hubspot-outage', { enrollments: ids.length, answered503, outageMs, maxAttemptsDuringOutage: Math.max(...attemptsDuring), failedAttempts: jobs.reduce((a, j) => a + j.attemptsMade - 1, 0), jobsRetried: retried, contacts: emailsOf(ids).filter((e) => contactEmails(hubspot).has(e)).length, deadLetters: 0 });
+    report('hubspot-outage', {
+      enrollments: ids.length,
+      answered503,
+      outageMs,
+      maxAttemptsDuringOutage: Math.max(...attemptsDuring),
+      failedAttempts: jobs.reduce((a, j) => a + j.attemptsMade - 1, 0),
+      jobsRetried: retried,
+      contacts: emailsOf(ids).filter((e) => contactEmails(hubspot).has(e)).length,
+      deadLetters: 0,
+    });
   });
 
   it('past JOB_ATTEMPTS puts the jobs in the dead-letter queue, and `dlq replay` completes them', async () => {
@@ -126,18 +149,36 @@ describe('HubSpot down for a while', () => {
     const ids = Array.from({ length: 30 }, (_, i) => `dlq_outage_${i}`);
     await hubspot.injectFaults({ down: true });
     await r.accept(ids);
-    await vi.waitFor(async () => expect(await r.queues.deadLetter[QUEUES.contacts].count()).toBe(ids.length), { timeout: 20_000 });
+    await vi.waitFor(async () => expect(await r.queues.deadLetter[QUEUES.contacts].count()).toBe(ids.length), {
+      timeout: 20_000,
+    });
     expect(hasAll(ids.slice(0, 1))).toBe(false);
     // The welcome emails do not wait for HubSpot.
-    await vi.waitFor(() => expect(ids.map((id) => emailTally(sendgrid).perEnrollment.get(id))).toEqual(ids.map(() => 1)), { timeout: 10_000 });
+    await vi.waitFor(
+      () => expect(ids.map((id) => emailTally(sendgrid).perEnrollment.get(id))).toEqual(ids.map(() => 1)),
+      { timeout: 10_000 },
+    );
 
     await hubspot.injectFaults({ down: false });
-    const cli = await runCli(['dlq', 'replay', QUEUES.contacts, '--all'], { REDIS_URL: redisUrl(), QUEUE_PREFIX: r.config.redis.prefix });
+    const cli = await runCli(['dlq', 'replay', QUEUES.contacts, '--all'], {
+      REDIS_URL: redisUrl(),
+      QUEUE_PREFIX: r.config.redis.prefix,
+    });
     expect(cli.code, cli.stderr).toBe(0);
-    await vi.waitFor(async () => expect([hasAll(ids), (await unfinished(r.queues)).total]).toEqual([true, 0]), { timeout: 30_000, interval: 100 });
+    await vi.waitFor(async () => expect([hasAll(ids), (await unfinished(r.queues)).total]).toEqual([true, 0]), {
+      timeout: 30_000,
+      interval: 100,
+    });
     expect(await deadLetterCount(r.queues)).toBe(0);
     const tally = emailTally(sendgrid);
     expect(ids.map((id) => tally.perEnrollment.get(id))).toEqual(ids.map(() => 1));
-    report('hubspot-dlq-replay', { enrollments: ids.length, deadLettered: ids.length, replayed: ids.length, contacts: emailsOf(ids).filter((e) => contactEmails(hubspot).has(e)).length, emails: ids.length, duplicateEmails: 0 });
+    report('hubspot-dlq-replay', {
+      enrollments: ids.length,
+      deadLettered: ids.length,
+      replayed: ids.length,
+      contacts: emailsOf(ids).filter((e) => contactEmails(hubspot).has(e)).length,
+      emails: ids.length,
+      duplicateEmails: 0,
+    });
   });
 });

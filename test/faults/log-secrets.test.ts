@@ -30,7 +30,19 @@ let base: string;
 beforeAll(async () => {
   hubspot = await startHubSpotEmulator({ token: SECRETS.HUBSPOT_ACCESS_TOKEN, requestsPer10s: 1000 });
   sendgrid = await startSendGridEmulator({ apiKey: SECRETS.SENDGRID_API_KEY });
-  const env = { NODE_ENV: 'test', LOG_LEVEL: 'debug', HOST: '127.0.0.1', PORT: '0', REDIS_URL: redisUrl(), QUEUE_PREFIX: prefix, HUBSPOT_BASE_URL: hubspot.url, SENDGRID_BASE_URL: sendgrid.url, JOB_BACKOFF_MS: '100', HUBSPOT_BATCH_WAIT_MS: '20', ...SECRETS };
+  const env = {
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'debug',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    REDIS_URL: redisUrl(),
+    QUEUE_PREFIX: prefix,
+    HUBSPOT_BASE_URL: hubspot.url,
+    SENDGRID_BASE_URL: sendgrid.url,
+    JOB_BACKOFF_MS: '100',
+    HUBSPOT_BATCH_WAIT_MS: '20',
+    ...SECRETS,
+  };
   receiver = spawnService('receiver', 'receiver', env);
   worker = spawnService('worker', 'worker', env);
   base = `http://127.0.0.1:${await receiver.port()}`;
@@ -48,7 +60,14 @@ afterAll(async () => {
 
 async function post(body: unknown, secret = SECRETS.WEBHOOK_SECRET): Promise<number> {
   const raw = JSON.stringify(body);
-  const res = await fetch(`${base}/webhooks/loopwise`, { method: 'POST', headers: { 'content-type': 'application/json', 'loopwise-webhook-signature': new WebhookSignature([secret]).sign(raw) }, body: raw });
+  const res = await fetch(`${base}/webhooks/loopwise`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'loopwise-webhook-signature': new WebhookSignature([secret]).sign(raw),
+    },
+    body: raw,
+  });
   await res.arrayBuffer();
   return res.status;
 }
@@ -60,7 +79,12 @@ it('writes no secret and no student e-mail, phone or name to the logs of a full 
   invalid.data.created_at = 'not a date';
   const second = fixture('course.student_enroll');
   second.data.id = 'enroll_second';
-  second.data.user = { ...second.data.user, email: 'Other.Student@Example.com', phone_number: '0912345678', name: 'Other Student' };
+  second.data.user = {
+    ...second.data.user,
+    email: 'Other.Student@Example.com',
+    phone_number: '0912345678',
+    name: 'Other Student',
+  };
 
   await hubspot.injectFaults({ status: 503, count: 1 });
   sendgrid.failNext(1, 500);
@@ -71,16 +95,29 @@ it('writes no secret and no student e-mail, phone or name to the logs of a full 
   expect(await post(second)).toBe(202);
   expect(await post(courseEvent('course.created', 'course-logs'))).toBe(202);
   const auth = { authorization: 'Basic ' + Buffer.from(`admin:${SECRETS.DASHBOARD_PASSWORD}`).toString('base64') };
-  for (const path of ['/admin', `/admin/api/events?q=${encodeURIComponent(STUDENT.email)}`, '/admin/api/quarantine', '/admin/api/dlq', '/metrics']) {
+  for (const path of [
+    '/admin',
+    `/admin/api/events?q=${encodeURIComponent(STUDENT.email)}`,
+    '/admin/api/quarantine',
+    '/admin/api/dlq',
+    '/metrics',
+  ]) {
     expect((await fetch(base + path, { headers: auth })).status, path).toBe(200);
   }
-  await fetch(`${base}/admin`, { method: 'POST', headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' }, body: `q=${encodeURIComponent(STUDENT.email)}` });
+  await fetch(`${base}/admin`, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' },
+    body: `q=${encodeURIComponent(STUDENT.email)}`,
+  });
 
-  await vi.waitFor(() => {
-    expect([...contactEmails(hubspot)]).toEqual(expect.arrayContaining([STUDENT.email, 'other.student@example.com']));
-    expect(sendgrid.outbox.size).toBeGreaterThanOrEqual(2);
-    expect(hubspot.state.objects.products.size).toBeGreaterThanOrEqual(2);
-  }, { timeout: 30_000, interval: 25 });
+  await vi.waitFor(
+    () => {
+      expect([...contactEmails(hubspot)]).toEqual(expect.arrayContaining([STUDENT.email, 'other.student@example.com']));
+      expect(sendgrid.outbox.size).toBeGreaterThanOrEqual(2);
+      expect(hubspot.state.objects.products.size).toBeGreaterThanOrEqual(2);
+    },
+    { timeout: 30_000, interval: 25 },
+  );
   await receiver.stop();
   await worker.stop();
 
@@ -106,7 +143,17 @@ it('writes no secret and no student e-mail, phone or name to the logs of a full 
     ['student name', STUDENT.name],
     ['second student name', 'Other Student'],
   ];
-  const leaks = forbidden.filter(([, value]) => logs.toLowerCase().includes(value.toLowerCase())).map(([what]) => `${what}: ${lines.find((l) => l.toLowerCase().includes(forbidden.find(([w]) => w === what)![1].toLowerCase()))}`);
+  const leaks = forbidden
+    .filter(([, value]) => logs.toLowerCase().includes(value.toLowerCase()))
+    .map(
+      ([what]) =>
+        `${what}: ${lines.find((l) => l.toLowerCase().includes(forbidden.find(([w]) => w === what)![1].toLowerCase()))}`,
+    );
   expect(leaks).toEqual([]);
-  report('log-secrets', { logLines: lines.length, debugLines: lines.filter((l) => l.includes('"level":20')).length, checkedValues: forbidden.length, leaks: leaks.length });
+  report('log-secrets', {
+    logLines: lines.length,
+    debugLines: lines.filter((l) => l.includes('"level":20')).length,
+    checkedValues: forbidden.length,
+    leaks: leaks.length,
+  });
 });

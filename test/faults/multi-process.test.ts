@@ -5,7 +5,17 @@ import { startHubSpotEmulator, type HubSpotEmulator } from '../../src/emulators/
 import { startSendGridEmulator, type SendGridEmulator } from '../../src/emulators/sendgrid/index.ts';
 import { openQueues, type QueueSet } from '../../src/queues/registry.ts';
 import { dropPrefix, redisUrl, SECRET, testConfig } from '../support/env.ts';
-import { contactEmails, contactWrites, courseEvent, deadLetterCount, emailTally, enrollEvent, postSigned, report, unfinished } from '../support/faults.ts';
+import {
+  contactEmails,
+  contactWrites,
+  courseEvent,
+  deadLetterCount,
+  emailTally,
+  enrollEvent,
+  postSigned,
+  report,
+  unfinished,
+} from '../support/faults.ts';
 import { spawnService, type ServiceProcess } from '../support/processes.ts';
 
 // Two receiver and two worker processes on one Redis. Every event is delivered to both receivers
@@ -83,13 +93,23 @@ it('two receivers and two workers: no duplicates, and the HubSpot limit shared a
   ];
   const started = Date.now();
   // Each event reaches both receivers at the same moment: exactly one of them accepts it.
-  const answers = await Promise.all(events.map(async (e) => (await Promise.all(bases.map((b) => postSigned(b, e)))).map((r) => r.status).sort()));
+  const answers = await Promise.all(
+    events.map(async (e) => (await Promise.all(bases.map((b) => postSigned(b, e)))).map((r) => r.status).sort()),
+  );
   expect(answers).toEqual(events.map(() => [200, 202]));
 
-  await vi.waitFor(async () => {
-    const done = { contacts: contactEmails(hubspot).size, enrollmentsEmailed: emailTally(sendgrid).perEnrollment.size, products: hubspot.state.objects.products.size, unfinished: (await unfinished(queues)).total };
-    expect(done).toEqual({ contacts: ENROLLMENTS, enrollmentsEmailed: ENROLLMENTS, products: 4, unfinished: 0 });
-  }, { timeout: 90_000, interval: 50 });
+  await vi.waitFor(
+    async () => {
+      const done = {
+        contacts: contactEmails(hubspot).size,
+        enrollmentsEmailed: emailTally(sendgrid).perEnrollment.size,
+        products: hubspot.state.objects.products.size,
+        unfinished: (await unfinished(queues)).total,
+      };
+      expect(done).toEqual({ contacts: ENROLLMENTS, enrollmentsEmailed: ENROLLMENTS, products: 4, unfinished: 0 });
+    },
+    { timeout: 90_000, interval: 50 },
+  );
   const seconds = (Date.now() - started) / 1000;
 
   const tally = emailTally(sendgrid);
@@ -99,12 +119,30 @@ it('two receivers and two workers: no duplicates, and the HubSpot limit shared a
   expect(await deadLetterCount(queues)).toBe(0);
 
   const requests = hubspot.state.requests;
-  const busiest = busiestWindow(requests.map((r) => r.at), 10_000);
+  const busiest = busiestWindow(
+    requests.map((r) => r.at),
+    10_000,
+  );
   const refused429 = requests.filter((r) => r.status === 429).length;
   // Both workers really took part.
   const sentBy = children.slice(2).map((w) => (w.output().match(/welcome email sent/g) ?? []).length);
   expect(sentBy.every((n) => n > 0)).toBe(true);
-  report('two-receivers-two-workers', { events: events.length, deliveries: events.length * 2, acknowledged202: events.length, duplicate200: events.length, contacts: contactEmails(hubspot).size, emails: sendgrid.outbox.size, duplicateEmails: tally.duplicates, emailsByWorker: sentBy, hubspotRequests: requests.length, limitPer10s: LIMIT, budgetPer10s: BUDGET, busiest10s: busiest, refused429, seconds });
+  report('two-receivers-two-workers', {
+    events: events.length,
+    deliveries: events.length * 2,
+    acknowledged202: events.length,
+    duplicate200: events.length,
+    contacts: contactEmails(hubspot).size,
+    emails: sendgrid.outbox.size,
+    duplicateEmails: tally.duplicates,
+    emailsByWorker: sentBy,
+    hubspotRequests: requests.length,
+    limitPer10s: LIMIT,
+    budgetPer10s: BUDGET,
+    busiest10s: busiest,
+    refused429,
+    seconds,
+  });
   expect(requests.length).toBeGreaterThan(LIMIT * 1.5);
   expect(refused429).toBe(0);
   expect(busiest).toBeLessThanOrEqual(LIMIT);

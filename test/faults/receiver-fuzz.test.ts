@@ -32,7 +32,16 @@ async function workJobs(): Promise<number> {
 
 /** A value of any JSON shape, deeply nested at times. */
 const anyJson = fc.letrec((tie) => ({
-  value: fc.oneof({ depthSize: 'small' }, fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), tie('array'), tie('object')),
+  value: fc.oneof(
+    { depthSize: 'small' },
+    fc.string(),
+    fc.integer(),
+    fc.double(),
+    fc.boolean(),
+    fc.constant(null),
+    tie('array'),
+    tie('object'),
+  ),
   array: fc.array(tie('value'), { maxLength: 5 }),
   object: fc.dictionary(fc.string({ maxLength: 8 }), tie('value'), { maxKeys: 5 }),
 })).value;
@@ -41,8 +50,28 @@ const anyJson = fc.letrec((tie) => ({
 const brokenKnownEvent = fc
   .record({
     type: fc.constantFrom('course.created', 'course.updated', 'course.student_enroll'),
-    path: fc.constantFrom('id', 'user', 'user.email', 'course', 'course.id', 'created_at', 'updated_at', 'plans', 'plans.0.amount', 'plans.0.currency', 'name'),
-    value: fc.oneof(fc.constant(undefined), fc.constant(null), fc.integer(), fc.double({ noInteger: true }), fc.string({ maxLength: 3 }), fc.array(fc.integer(), { maxLength: 2 }), fc.constant({})),
+    path: fc.constantFrom(
+      'id',
+      'user',
+      'user.email',
+      'course',
+      'course.id',
+      'created_at',
+      'updated_at',
+      'plans',
+      'plans.0.amount',
+      'plans.0.currency',
+      'name',
+    ),
+    value: fc.oneof(
+      fc.constant(undefined),
+      fc.constant(null),
+      fc.integer(),
+      fc.double({ noInteger: true }),
+      fc.string({ maxLength: 3 }),
+      fc.array(fc.integer(), { maxLength: 2 }),
+      fc.constant({}),
+    ),
   })
   .map(({ type, path, value }) => {
     const body = fixture(type);
@@ -62,23 +91,52 @@ it('never crashes and never enqueues on malformed, truncated, mis-signed or wron
     // the seed truncated at a random point, signed
     fc.nat({ max: seed.length - 1 }).map((n) => ({ raw: seed.slice(0, n), signed: true, ct: 'application/json' })),
     // random bytes
-    fc.uint8Array({ maxLength: 300 }).map((b) => ({ raw: Buffer.from(b).toString('latin1'), signed: true, ct: 'application/json' })),
+    fc
+      .uint8Array({ maxLength: 300 })
+      .map((b) => ({ raw: Buffer.from(b).toString('latin1'), signed: true, ct: 'application/json' })),
     // a valid event, mis-signed
-    fc.string({ minLength: 1, maxLength: 70 }).map((sig) => ({ raw: seed, signed: false, ct: 'application/json', sig })),
+    fc
+      .string({ minLength: 1, maxLength: 70 })
+      .map((sig) => ({ raw: seed, signed: false, ct: 'application/json', sig })),
     // a valid event, wrong content type
-    fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', '', 'application/jsonp').map((ct) => ({ raw: seed, signed: true, ct })),
+    fc
+      .constantFrom('text/plain', 'application/x-www-form-urlencoded', '', 'application/jsonp')
+      .map((ct) => ({ raw: seed, signed: true, ct })),
     // deeply nested
-    fc.integer({ min: 100, max: 5000 }).map((d) => ({ raw: '['.repeat(d) + ']'.repeat(d), signed: true, ct: 'application/json' })),
+    fc
+      .integer({ min: 100, max: 5000 })
+      .map((d) => ({ raw: '['.repeat(d) + ']'.repeat(d), signed: true, ct: 'application/json' })),
     // oversized
-    fc.integer({ min: 65537, max: 200_000 }).map((n) => ({ raw: JSON.stringify({ type: 'course.created', data: { pad: 'x'.repeat(n) } }), signed: true, ct: 'application/json' })),
+    fc
+      .integer({ min: 65537, max: 200_000 })
+      .map((n) => ({
+        raw: JSON.stringify({ type: 'course.created', data: { pad: 'x'.repeat(n) } }),
+        signed: true,
+        ct: 'application/json',
+      })),
     // a known type whose data (or one of its parts) is deeply nested
-    fc.tuple(fc.constantFrom('course.created', 'course.student_enroll'), fc.integer({ min: 50, max: 3000 }), fc.constantFrom('data', 'user', 'plans')).map(([type, d, where]) => {
-      const nested = '{"a":'.repeat(d) + '1' + '}'.repeat(d);
-      const raw = where === 'data' ? `{"type":"${type}","data":${nested}}` : seed.replace(where === 'user' ? /"user":\{[^}]*\}/ : /"course":\{[^}]*\}/, `"${where}":${nested}`);
-      return { raw, signed: true, ct: 'application/json' };
-    }),
+    fc
+      .tuple(
+        fc.constantFrom('course.created', 'course.student_enroll'),
+        fc.integer({ min: 50, max: 3000 }),
+        fc.constantFrom('data', 'user', 'plans'),
+      )
+      .map(([type, d, where]) => {
+        const nested = '{"a":'.repeat(d) + '1' + '}'.repeat(d);
+        const raw =
+          where === 'data'
+            ? `{"type":"${type}","data":${nested}}`
+            : seed.replace(where === 'user' ? /"user":\{[^}]*\}/ : /"course":\{[^}]*\}/, `"${where}":${nested}`);
+        return { raw, signed: true, ct: 'application/json' };
+      }),
     // prototype-pollution keys in the envelope and the data
-    fc.constantFrom('__proto__', 'constructor', 'prototype').map((k) => ({ raw: `{"type":"course.student_enroll","${k}":{"polluted":1},"data":{"${k}":{"polluted":1},"id":"x"}}`, signed: true, ct: 'application/json' })),
+    fc
+      .constantFrom('__proto__', 'constructor', 'prototype')
+      .map((k) => ({
+        raw: `{"type":"course.student_enroll","${k}":{"polluted":1},"data":{"${k}":{"polluted":1},"id":"x"}}`,
+        signed: true,
+        ct: 'application/json',
+      })),
   );
   await fc.assert(
     fc.asyncProperty(cases, async (c: any) => {
@@ -87,7 +145,9 @@ it('never crashes and never enqueues on malformed, truncated, mis-signed or wron
       headers['loopwise-webhook-signature'] = c.signed ? sign(c.raw) : c.sig;
       const res = await send(c.raw, headers);
       const ignored = res.status === 202 && JSON.parse(res.text).ignored === true;
-      expect(ignored || (res.status >= 400 && res.status < 500), `status ${res.status} for ${c.raw.slice(0, 80)}`).toBe(true);
+      expect(ignored || (res.status >= 400 && res.status < 500), `status ${res.status} for ${c.raw.slice(0, 80)}`).toBe(
+        true,
+      );
       if (res.status >= 400) expect(JSON.parse(res.text).error).toEqual(expect.any(String));
     }),
     { numRuns: 300 },
@@ -112,24 +172,39 @@ it('never crashes and never enqueues on malformed, truncated, mis-signed or wron
 it('puts nothing on a work queue from unsigned or mis-signed input', async () => {
   const before = await workJobs();
   await fc.assert(
-    fc.asyncProperty(fc.constantFrom('course.created', 'course.updated', 'course.student_enroll'), fc.stringMatching(/^[0-9a-f]{64}$/), async (type, sig) => {
-      const body = fixture(type);
-      body.data.id = `fuzz-${sig.slice(0, 12)}`;
-      const res = await send(JSON.stringify(body), { 'content-type': 'application/json', 'loopwise-webhook-signature': sig });
-      expect(res.status).toBe(401);
-    }),
+    fc.asyncProperty(
+      fc.constantFrom('course.created', 'course.updated', 'course.student_enroll'),
+      fc.stringMatching(/^[0-9a-f]{64}$/),
+      async (type, sig) => {
+        const body = fixture(type);
+        body.data.id = `fuzz-${sig.slice(0, 12)}`;
+        const res = await send(JSON.stringify(body), {
+          'content-type': 'application/json',
+          'loopwise-webhook-signature': sig,
+        });
+        expect(res.status).toBe(401);
+      },
+    ),
     { numRuns: 100 },
   );
   expect(await workJobs()).toBe(before);
 });
 
-it.each(Object.getOwnPropertyNames(Object.prototype))('refuses a payload with an own "%s" key with 422 naming it (not a 500)', async (key) => {
-  for (const where of ['data', 'user', 'course']) {
-    const body = fixture('course.student_enroll');
-    const target = where === 'data' ? body.data : body.data[where];
-    const raw = JSON.stringify(body).replace(JSON.stringify(target), JSON.stringify(target).replace(/^\{/, `{"${key}":{"polluted":1},`));
-    const res = await send(raw, { 'content-type': 'application/json', 'loopwise-webhook-signature': sign(raw) });
-    expect(res.status, `${where}.${key}`).toBe(422);
-    expect(JSON.parse(res.text).errors).toEqual([expect.objectContaining({ field: where === 'data' ? `data.${key}` : `data.${where}.${key}` })]);
-  }
-});
+it.each(Object.getOwnPropertyNames(Object.prototype))(
+  'refuses a payload with an own "%s" key with 422 naming it (not a 500)',
+  async (key) => {
+    for (const where of ['data', 'user', 'course']) {
+      const body = fixture('course.student_enroll');
+      const target = where === 'data' ? body.data : body.data[where];
+      const raw = JSON.stringify(body).replace(
+        JSON.stringify(target),
+        JSON.stringify(target).replace(/^\{/, `{"${key}":{"polluted":1},`),
+      );
+      const res = await send(raw, { 'content-type': 'application/json', 'loopwise-webhook-signature': sign(raw) });
+      expect(res.status, `${where}.${key}`).toBe(422);
+      expect(JSON.parse(res.text).errors).toEqual([
+        expect.objectContaining({ field: where === 'data' ? `data.${key}` : `data.${where}.${key}` }),
+      ]);
+    }
+  },
+);

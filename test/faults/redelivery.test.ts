@@ -43,11 +43,14 @@ afterAll(async () => {
  * delayed or active, it has been processed too and shows in the counts.
  */
 async function settled(id: string): Promise<void> {
-  await vi.waitFor(async () => {
-    expect(sendgrid.outbox.withCustomArg('enrollment_id', id).length).toBeGreaterThan(0);
-    expect(contactWrites(hubspot, `${id}@example.com`)).toBeGreaterThan(0);
-    expect((await unfinished(queues)).total).toBe(0);
-  }, { timeout: 20_000, interval: 25 });
+  await vi.waitFor(
+    async () => {
+      expect(sendgrid.outbox.withCustomArg('enrollment_id', id).length).toBeGreaterThan(0);
+      expect(contactWrites(hubspot, `${id}@example.com`)).toBeGreaterThan(0);
+      expect((await unfinished(queues)).total).toBe(0);
+    },
+    { timeout: 20_000, interval: 25 },
+  );
 }
 
 describe('the same enrollment webhook delivered 5 times', () => {
@@ -74,6 +77,12 @@ describe('the same enrollment webhook delivered 5 times', () => {
     const emails = sendgrid.outbox.withCustomArg('enrollment_id', id).length;
     expect(writes).toBe(1);
     expect(emails).toBe(1);
-    report(`redelivery-${concurrent ? 'concurrent' : 'sequential'}`, { sent: 6, acknowledged202: 1, duplicate200: 5, contactWrites: writes, emails });
+    report(`redelivery-${concurrent ? 'concurrent' : 'sequential'}`, {
+      sent: 6,
+      acknowledged202: 1,
+      duplicate200: 5,
+      contactWrites: writes,
+      emails,
+    });
   });
 });

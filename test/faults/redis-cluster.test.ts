@@ -10,7 +10,17 @@ import { connectRedis, waitReady } from '../../src/redis/connection.ts';
 import { startService, type RunningService } from '../../src/service.ts';
 import { runCli } from '../support/cli.ts';
 import { SECRET } from '../support/env.ts';
-import { contactEmails, contactWrites, courseEvent, deadLetterCount, emailTally, enrollEvent, postSigned, report, unfinished } from '../support/faults.ts';
+import {
+  contactEmails,
+  contactWrites,
+  courseEvent,
+  deadLetterCount,
+  emailTally,
+  enrollEvent,
+  postSigned,
+  report,
+  unfinished,
+} from '../support/faults.ts';
 import { startLocalCluster, type LocalCluster } from '../support/redis-cluster.ts';
 import { recordKey } from '../../src/redis/keys.ts';
 
@@ -64,14 +74,20 @@ afterAll(async () => {
 });
 
 it('refuses a prefix without a {hash-tag} in cluster mode, naming QUEUE_PREFIX', () => {
-  expect(() => loadConfig({ ...clusterEnv(), QUEUE_PREFIX: 'course-sync' })).toThrow(/config QUEUE_PREFIX: must hold a \{hash-tag\}/);
+  expect(() => loadConfig({ ...clusterEnv(), QUEUE_PREFIX: 'course-sync' })).toThrow(
+    /config QUEUE_PREFIX: must hold a \{hash-tag\}/,
+  );
   expect(() => loadConfig({ ...clusterEnv(), REDIS_URL: '' })).toThrow(/config REDIS_CLUSTER: needs REDIS_URL/);
 });
 
 it('syncs enrollments and courses through a 3-master cluster: every contact, one email each, products, nothing left', async () => {
   const n = 60;
   const ids = Array.from({ length: n }, (_, i) => `cl_enroll_${i}`);
-  const sent = [...ids.map((id) => enrollEvent(id)), courseEvent('course.created', 'cl-course-1'), courseEvent('course.updated', 'cl-course-1', '2023-06-01T00:00:00Z')];
+  const sent = [
+    ...ids.map((id) => enrollEvent(id)),
+    courseEvent('course.created', 'cl-course-1'),
+    courseEvent('course.updated', 'cl-course-1', '2023-06-01T00:00:00Z'),
+  ];
   const first = await Promise.all(sent.map((e) => postSigned(base, e)));
   expect(first.map((r) => r.status)).toEqual(sent.map(() => 202));
   // Redeliveries are answered 200 duplicate by the same cluster-held dedupe marker.
@@ -103,16 +119,37 @@ it('syncs enrollments and courses through a 3-master cluster: every contact, one
     // Every key of the run is in the one slot of the hash tag: one master holds them all.
     const slot = Number(await redis.cluster('KEYSLOT', recordKey(prefix, 'seen', 'x')));
     const masters = (redis as unknown as Cluster).nodes('master');
-    const perNode = await Promise.all(masters.map(async (node) => ({ all: await node.dbsize(), inSlot: Number(await node.cluster('COUNTKEYSINSLOT', slot)) })));
+    const perNode = await Promise.all(
+      masters.map(async (node) => ({
+        all: await node.dbsize(),
+        inSlot: Number(await node.cluster('COUNTKEYSINSLOT', slot)),
+      })),
+    );
     const keysInSlot = perNode.reduce((a, p) => a + p.inSlot, 0);
     expect(masters).toHaveLength(3);
     expect(keysInSlot).toBeGreaterThan(n);
     expect(perNode.reduce((a, p) => a + p.all, 0)).toBe(keysInSlot);
     // The ops commands connect in cluster mode too.
-    const cli = await runCli(['dlq', 'list', '--json'], { REDIS_URL: cluster.url, REDIS_CLUSTER: 'true', QUEUE_PREFIX: prefix });
+    const cli = await runCli(['dlq', 'list', '--json'], {
+      REDIS_URL: cluster.url,
+      REDIS_CLUSTER: 'true',
+      QUEUE_PREFIX: prefix,
+    });
     expect(cli.code, cli.stderr).toBe(0);
     expect(JSON.parse(cli.stdout)).toEqual([]);
-    report('redis-cluster', { masters: 3, sent: sent.length + again.length, acknowledged: sent.length, duplicatesAnswered: again.length, contacts: contactEmails(hubspot).size, contactWrites: writes, emails: sendgrid.outbox.size, duplicateEmails: tally.duplicates, products: plans.length, slot, keysInSlot });
+    report('redis-cluster', {
+      masters: 3,
+      sent: sent.length + again.length,
+      acknowledged: sent.length,
+      duplicatesAnswered: again.length,
+      contacts: contactEmails(hubspot).size,
+      contactWrites: writes,
+      emails: sendgrid.outbox.size,
+      duplicateEmails: tally.duplicates,
+      products: plans.length,
+      slot,
+      keysInSlot,
+    });
   } finally {
     await queues.close();
     await redis.quit();

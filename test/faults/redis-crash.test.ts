@@ -57,8 +57,16 @@ function pour(base: string, tag: string, stop: () => boolean): { deliveries: Del
 }
 
 /** Waits until at least `n` deliveries answered after `since` match `which`. */
-async function answered(deliveries: Delivery[], since: number, which: (d: Delivery) => boolean, n: number): Promise<void> {
-  await vi.waitFor(() => expect(deliveries.filter((d) => d.answeredAt >= since && which(d)).length).toBeGreaterThanOrEqual(n), { timeout: 30_000, interval: 25 });
+async function answered(
+  deliveries: Delivery[],
+  since: number,
+  which: (d: Delivery) => boolean,
+  n: number,
+): Promise<void> {
+  await vi.waitFor(
+    () => expect(deliveries.filter((d) => d.answeredAt >= since && which(d)).length).toBeGreaterThanOrEqual(n),
+    { timeout: 30_000, interval: 25 },
+  );
 }
 
 const isAcknowledged = (d: Delivery) => d.status === 202 || d.status === 200;
@@ -91,7 +99,10 @@ async function crashRun(appendfsync: 'always' | 'everysec') {
     await answered(pouring.deliveries, killedAt, (d) => d.status === 503, 2 * POSTERS);
     redis = await startLocalRedis({ dataDir: dir, port, appendfsync });
     const restartedAt = Date.now();
-    await vi.waitFor(async () => expect((await fetch(`${base}/readyz`)).status).toBe(200), { timeout: 20_000, interval: 25 });
+    await vi.waitFor(async () => expect((await fetch(`${base}/readyz`)).status).toBe(200), {
+      timeout: 20_000,
+      interval: 25,
+    });
     await answered(pouring.deliveries, restartedAt, isAcknowledged, 2 * POSTERS);
     stop = true;
     const deliveries = await pouring.done;
@@ -100,19 +111,37 @@ async function crashRun(appendfsync: 'always' | 'everysec') {
     const refused = deliveries.filter((d) => d.status >= 500);
     const unanswered = deliveries.filter((d) => d.status === 0);
     // No other answer is allowed: never a 4xx for a good webhook, never a 2xx for an unsaved one.
-    expect(deliveries.filter((d) => !(d.status === 202 || d.status === 200 || d.status === 503 || d.status === 0))).toEqual([]);
+    expect(
+      deliveries.filter((d) => !(d.status === 202 || d.status === 200 || d.status === 503 || d.status === 0)),
+    ).toEqual([]);
 
     // Which acknowledged webhooks are in Redis after the restart (both jobs of each enrollment).
     const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
     const queues = openQueues(conn, config);
-    const stored = async (id: string) => !!(await queues.work[QUEUES.contacts].getJob(`enroll-${id}`)) && !!(await queues.work[QUEUES.email].getJob(`enroll-${id}`));
+    const stored = async (id: string) =>
+      !!(await queues.work[QUEUES.contacts].getJob(`enroll-${id}`)) &&
+      !!(await queues.work[QUEUES.email].getJob(`enroll-${id}`));
     const lost: Delivery[] = [];
     for (const d of acknowledged) if (!(await stored(d.id))) lost.push(d);
     let storedAfterRefusal = 0;
     for (const d of refused) if (await stored(d.id)) storedAfterRefusal++;
 
     // Process what survived with the real workers: every stored acknowledged enrollment becomes a contact and one email.
-    const worker = await startService({ ...testConfig({ REDIS_URL: redis.url, QUEUE_PREFIX: config.redis.prefix, HUBSPOT_ACCESS_TOKEN: hubspot.token, HUBSPOT_BASE_URL: hubspot.url, HUBSPOT_REQUESTS_PER_10S: '100000', SENDGRID_API_KEY: sendgrid.apiKey, SENDGRID_BASE_URL: sendgrid.url }) }, 'worker', createLogger('silent'));
+    const worker = await startService(
+      {
+        ...testConfig({
+          REDIS_URL: redis.url,
+          QUEUE_PREFIX: config.redis.prefix,
+          HUBSPOT_ACCESS_TOKEN: hubspot.token,
+          HUBSPOT_BASE_URL: hubspot.url,
+          HUBSPOT_REQUESTS_PER_10S: '100000',
+          SENDGRID_API_KEY: sendgrid.apiKey,
+          SENDGRID_BASE_URL: sendgrid.url,
+        }),
+      },
+      'worker',
+      createLogger('silent'),
+    );
     const kept = acknowledged.filter((d) => !lost.includes(d));
     try {
       await vi.waitFor(async () => expect((await unfinished(queues)).total).toBe(0), { timeout: 60_000, interval: 50 });
@@ -121,7 +150,9 @@ async function crashRun(appendfsync: 'always' | 'everysec') {
     }
     const tally = emailTally(sendgrid);
     const contacts = contactEmails(hubspot);
-    const processed = kept.filter((d) => tally.perEnrollment.get(d.id) === 1 && contacts.has(`${d.id}@example.com`)).length;
+    const processed = kept.filter(
+      (d) => tally.perEnrollment.get(d.id) === 1 && contacts.has(`${d.id}@example.com`),
+    ).length;
     const numbers = {
       appendfsync,
       sent: deliveries.length,

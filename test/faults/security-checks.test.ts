@@ -10,7 +10,15 @@ import { spawnService } from '../support/processes.ts';
 const ROOT = join(import.meta.dirname, '..', '..');
 
 describe('production start-up without WEBHOOK_SECRET', () => {
-  const production = { NODE_ENV: 'production', HUBSPOT_ACCESS_TOKEN: 'pat-na1-prod', SENDGRID_API_KEY: 'SG.prod', REDIS_URL: redisUrl(), QUEUE_PREFIX: `t${randomBytes(5).toString('hex')}`, PORT: '0', HOST: '127.0.0.1' };
+  const production = {
+    NODE_ENV: 'production',
+    HUBSPOT_ACCESS_TOKEN: 'pat-na1-prod',
+    SENDGRID_API_KEY: 'SG.prod',
+    REDIS_URL: redisUrl(),
+    QUEUE_PREFIX: `t${randomBytes(5).toString('hex')}`,
+    PORT: '0',
+    HOST: '127.0.0.1',
+  };
 
   it.each([
     ['all', undefined],
@@ -24,7 +32,10 @@ describe('production start-up without WEBHOOK_SECRET', () => {
   });
 
   it('starts with it (so the secret, nothing else, was missing)', async () => {
-    const child = spawnService('production-receiver', 'receiver', { ...production, WEBHOOK_SECRET: 'prod-signing-key' });
+    const child = spawnService('production-receiver', 'receiver', {
+      ...production,
+      WEBHOOK_SECRET: 'prod-signing-key',
+    });
     try {
       expect(await child.port()).toBeGreaterThan(0);
     } finally {
@@ -34,8 +45,18 @@ describe('production start-up without WEBHOOK_SECRET', () => {
 });
 
 it('npm audit finds no high or critical vulnerability in the production dependencies', (ctx) => {
-  const res = spawnSync('npm', ['audit', '--omit=dev', '--audit-level=high', '--json'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
-  let out: { metadata?: { vulnerabilities?: Record<string, number> }; vulnerabilities?: Record<string, { severity: string; name: string }>; error?: unknown; statusCode?: number; message?: string };
+  const res = spawnSync('npm', ['audit', '--omit=dev', '--audit-level=high', '--json'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  let out: {
+    metadata?: { vulnerabilities?: Record<string, number> };
+    vulnerabilities?: Record<string, { severity: string; name: string }>;
+    error?: unknown;
+    statusCode?: number;
+    message?: string;
+  };
   try {
     out = JSON.parse(res.stdout);
   } catch {
@@ -49,7 +70,9 @@ it('npm audit finds no high or critical vulnerability in the production dependen
     ctx.skip(`npm audit endpoint unreachable: ${why}`);
     return;
   }
-  const serious = Object.values(out.vulnerabilities ?? {}).filter((v) => v.severity === 'high' || v.severity === 'critical').map((v) => `${v.name} (${v.severity})`);
+  const serious = Object.values(out.vulnerabilities ?? {})
+    .filter((v) => v.severity === 'high' || v.severity === 'critical')
+    .map((v) => `${v.name} (${v.severity})`);
   report('npm-audit', counts);
   expect(serious).toEqual([]);
   expect((counts.high ?? 0) + (counts.critical ?? 0)).toBe(0);

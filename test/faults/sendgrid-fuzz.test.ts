@@ -2,7 +2,12 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { QUEUES } from '../../src/queues/names.ts';
 import { openQueues, type QueueSet } from '../../src/queues/registry.ts';
-import { EVENT_SIGNATURE_HEADER, EVENT_TIMESTAMP_HEADER, generateEventKeyPair, signEventBatch } from '../../src/sendgrid-signature.ts';
+import {
+  EVENT_SIGNATURE_HEADER,
+  EVENT_TIMESTAMP_HEADER,
+  generateEventKeyPair,
+  signEventBatch,
+} from '../../src/sendgrid-signature.ts';
 import { report } from '../support/faults.ts';
 import { startTestService } from '../support/receiver.ts';
 
@@ -14,7 +19,12 @@ let t: Awaited<ReturnType<typeof startTestService>>;
 let queues: QueueSet;
 
 beforeAll(async () => {
-  t = await startTestService({ SENDGRID_WEBHOOK_PUBLIC_KEY: keys.publicKey, HUBSPOT_ACCESS_TOKEN: 'pat-x', SENDGRID_API_KEY: 'SG.x', WEBHOOK_MAX_BODY_BYTES: '65536' });
+  t = await startTestService({
+    SENDGRID_WEBHOOK_PUBLIC_KEY: keys.publicKey,
+    HUBSPOT_ACCESS_TOKEN: 'pat-x',
+    SENDGRID_API_KEY: 'SG.x',
+    WEBHOOK_MAX_BODY_BYTES: '65536',
+  });
   queues = openQueues(t.redis, t.config);
 });
 afterAll(async () => {
@@ -23,14 +33,30 @@ afterAll(async () => {
 });
 
 const anyJson = fc.letrec((tie) => ({
-  value: fc.oneof({ depthSize: 'small' }, fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), tie('array'), tie('object')),
+  value: fc.oneof(
+    { depthSize: 'small' },
+    fc.string(),
+    fc.integer(),
+    fc.double(),
+    fc.boolean(),
+    fc.constant(null),
+    tie('array'),
+    tie('object'),
+  ),
   array: fc.array(tie('value'), { maxLength: 5 }),
   object: fc.dictionary(fc.string({ maxLength: 12 }), tie('value'), { maxKeys: 6 }),
 })).value;
 
 /** Something like an event: the right keys with values of any type, or missing. */
 const eventish = fc.record(
-  { event: fc.oneof(fc.constantFrom('processed', 'delivered', 'bounce', 'open', 'nope'), anyJson), sg_event_id: fc.oneof(fc.string(), anyJson), timestamp: fc.oneof(fc.integer(), anyJson), email: fc.oneof(fc.emailAddress(), anyJson), sg_message_id: anyJson, enrollment_id: anyJson },
+  {
+    event: fc.oneof(fc.constantFrom('processed', 'delivered', 'bounce', 'open', 'nope'), anyJson),
+    sg_event_id: fc.oneof(fc.string(), anyJson),
+    timestamp: fc.oneof(fc.integer(), anyJson),
+    email: fc.oneof(fc.emailAddress(), anyJson),
+    sg_message_id: anyJson,
+    enrollment_id: anyJson,
+  },
   { requiredKeys: [] },
 );
 
@@ -53,7 +79,11 @@ it('never answers 500 and stores nothing unsigned, whatever the body', async () 
   await fc.assert(
     fc.asyncProperty(
       fc.record({
-        body: fc.oneof(fc.string(), anyJson.map((v) => JSON.stringify(v) ?? 'null'), fc.array(eventish, { maxLength: 8 }).map((a) => JSON.stringify(a))),
+        body: fc.oneof(
+          fc.string(),
+          anyJson.map((v) => JSON.stringify(v) ?? 'null'),
+          fc.array(eventish, { maxLength: 8 }).map((a) => JSON.stringify(a)),
+        ),
         signWith: fc.constantFrom('right', 'other', 'none', 'garbage'),
         timestamp: fc.oneof(fc.constant(String(Math.floor(Date.now() / 1000))), fc.string({ maxLength: 12 })),
       }),

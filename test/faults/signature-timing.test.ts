@@ -43,10 +43,10 @@ function attempt(sig: WebhookSignature, signature: string): boolean {
 describe('signature compare', () => {
   it('runs timingSafeEqual over every secret, on full 32-byte digests, whatever the signature', () => {
     const calls: number[][] = [];
-    crypto.timingSafeEqual = ((a: NodeJS.ArrayBufferView, b: NodeJS.ArrayBufferView) => {
+    crypto.timingSafeEqual = (a: NodeJS.ArrayBufferView, b: NodeJS.ArrayBufferView) => {
       calls.push([a.byteLength, b.byteLength]);
       return realTimingSafeEqual(a, b);
-    });
+    };
     syncBuiltinESMExports();
     const sig = new WebhookSignature(SECRETS);
     const cases: [string, string, boolean][] = [
@@ -90,7 +90,11 @@ describe('signature compare', () => {
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const forgeryRatio = median(ratios.forgery);
     const secretRatio = median(ratios.secret);
-    report('signature-timing', { nsPerVerify: Object.fromEntries(names.map((k) => [k, Math.round(median(per[k]))])), forgeryRatio: +forgeryRatio.toFixed(3), secretRatio: +secretRatio.toFixed(3) });
+    report('signature-timing', {
+      nsPerVerify: Object.fromEntries(names.map((k) => [k, Math.round(median(per[k]))])),
+      forgeryRatio: +forgeryRatio.toFixed(3),
+      secretRatio: +secretRatio.toFixed(3),
+    });
     // One HMAC is a third of a verify with three secrets: an early exit shows as ~0.4.
     expect(forgeryRatio).toBeGreaterThan(0.8);
     expect(forgeryRatio).toBeLessThan(1.25);

@@ -8,7 +8,15 @@ import { EventIntake } from '../../src/queues/intake.ts';
 import { QUEUES } from '../../src/queues/names.ts';
 import { openQueues, type QueueSet } from '../../src/queues/registry.ts';
 import { dropPrefix, redisUrl, testConfig } from '../support/env.ts';
-import { contactEmails, deadLetterCount, emailTally, enrollEvent, enrollmentIdOf, report, unfinished } from '../support/faults.ts';
+import {
+  contactEmails,
+  deadLetterCount,
+  emailTally,
+  enrollEvent,
+  enrollmentIdOf,
+  report,
+  unfinished,
+} from '../support/faults.ts';
 import { spawnService, type ServiceProcess } from '../support/processes.ts';
 import { TraceWriter } from '../../src/trace/writer.ts';
 
@@ -63,33 +71,54 @@ it('loses nothing and emails each enrollment once (bar the jobs in flight) when 
   const intake = new EventIntake(redis, config, new TraceWriter(redis, config));
   const ids = Array.from({ length: N }, (_, i) => `crash_${i}`);
   for (let i = 0; i < N; i += 250) {
-    await Promise.all(ids.slice(i, i + 250).map((id) => {
-      const event = enrollEvent(id);
-      return intake.accept(event, idempotencyKey(event), `corr-${id}`);
-    }));
+    await Promise.all(
+      ids.slice(i, i + 250).map((id) => {
+        const event = enrollEvent(id);
+        return intake.accept(event, idempotencyKey(event), `corr-${id}`);
+      }),
+    );
   }
   expect(await queues.work[QUEUES.email].getWaitingCount()).toBe(N);
 
   const first = startWorker('worker-1');
   await first.waitFor('"msg":"workers started"');
-  await vi.waitFor(() => expect([sendgrid.outbox.size >= N * 0.3, contactEmails(hubspot).size >= 100]).toEqual([true, true]), { timeout: 60_000, interval: 25 });
+  await vi.waitFor(
+    () => expect([sendgrid.outbox.size >= N * 0.3, contactEmails(hubspot).size >= 100]).toEqual([true, true]),
+    { timeout: 60_000, interval: 25 },
+  );
   await first.kill();
 
   // What the dead process had in hand: its jobs stay "active" until the stalled check takes them back.
   const activeEmail = await queues.work[QUEUES.email].getActive();
   const activeContacts = await queues.work[QUEUES.contacts].getActiveCount();
   const inFlight = new Set(activeEmail.map(enrollmentIdOf));
-  const atKill = { emails: sendgrid.outbox.size, contacts: contactEmails(hubspot).size, activeEmailJobs: inFlight.size, activeContactJobs: activeContacts };
+  const atKill = {
+    emails: sendgrid.outbox.size,
+    contacts: contactEmails(hubspot).size,
+    activeEmailJobs: inFlight.size,
+    activeContactJobs: activeContacts,
+  };
   expect(atKill.emails).toBeLessThan(N); // the kill really came mid-drain
   const killedAt = Date.now();
 
   const second = startWorker('worker-2');
   await second.waitFor('"msg":"workers started"');
-  await vi.waitFor(async () => {
-    const left = await unfinished(queues);
-    const drained = { enrollmentsEmailed: emailTally(sendgrid).perEnrollment.size, contacts: contactEmails(hubspot).size, unfinished: left.total };
-    expect(drained, `not drained after the kill; unfinished ${JSON.stringify(left.byQueue)}`).toEqual({ enrollmentsEmailed: N, contacts: N, unfinished: 0 });
-  }, { timeout: 120_000, interval: 100 });
+  await vi.waitFor(
+    async () => {
+      const left = await unfinished(queues);
+      const drained = {
+        enrollmentsEmailed: emailTally(sendgrid).perEnrollment.size,
+        contacts: contactEmails(hubspot).size,
+        unfinished: left.total,
+      };
+      expect(drained, `not drained after the kill; unfinished ${JSON.stringify(left.byQueue)}`).toEqual({
+        enrollmentsEmailed: N,
+        contacts: N,
+        unfinished: 0,
+      });
+    },
+    { timeout: 120_000, interval: 100 },
+  );
   const recoveredMs = Date.now() - killedAt;
 
   expect([...contactEmails(hubspot)].sort()).toEqual(ids.map((id) => `${id}@example.com`).sort());
@@ -102,5 +131,12 @@ it('loses nothing and emails each enrollment once (bar the jobs in flight) when 
   expect((await unfinished(queues)).total).toBe(0);
   expect(await deadLetterCount(queues)).toBe(0);
 
-  report('worker-sigkill', { enrollments: N, atKill, emailsSent: sendgrid.outbox.size, duplicateEmails: tally.duplicates, contacts: contactEmails(hubspot).size, recoveredMs });
+  report('worker-sigkill', {
+    enrollments: N,
+    atKill,
+    emailsSent: sendgrid.outbox.size,
+    duplicateEmails: tally.duplicates,
+    contacts: contactEmails(hubspot).size,
+    recoveredMs,
+  });
 });

@@ -8,7 +8,9 @@ export const CHROMIUM = '/usr/bin/chromium';
 export const hasChromium = existsSync(CHROMIUM);
 
 /** A headless Chromium with a new, empty profile; `close()` also removes the profile. */
-export async function launchChromium(opts: { httpCredentials?: { username: string; password: string }; viewport?: { width: number; height: number } } = {}): Promise<{ context: BrowserContext; close(): Promise<void> }> {
+export async function launchChromium(
+  opts: { httpCredentials?: { username: string; password: string }; viewport?: { width: number; height: number } } = {},
+): Promise<{ context: BrowserContext; close(): Promise<void> }> {
   const profile = mkdtempSync(join(tmpdir(), 'course-sync-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -16,7 +18,16 @@ export async function launchChromium(opts: { httpCredentials?: { username: strin
     viewport: opts.viewport ?? { width: 1280, height: 800 },
     ...(opts.httpCredentials ? { httpCredentials: opts.httpCredentials } : {}),
     // Without the background-networking flags Chromium keeps trying hosts this closed network refuses.
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   return {
     context,

@@ -20,7 +20,15 @@ export interface CliOptions {
 }
 
 /** Never reach the command unless a test gives them: credentials, Redis and the test process's own settings. */
-const CLEARED = ['REDIS_URL', 'WEBHOOK_SECRET', 'HUBSPOT_ACCESS_TOKEN', 'SENDGRID_API_KEY', 'PORT', 'QUEUE_PREFIX', 'NODE_ENV'];
+const CLEARED = [
+  'REDIS_URL',
+  'WEBHOOK_SECRET',
+  'HUBSPOT_ACCESS_TOKEN',
+  'SENDGRID_API_KEY',
+  'PORT',
+  'QUEUE_PREFIX',
+  'NODE_ENV',
+];
 
 /**
  * A REDIS_DATA_DIR where no service ever runs: a command without REDIS_URL never finds (or, for
@@ -43,7 +51,11 @@ export interface RunningCli {
  * exit code), with a clean course-sync environment: no credentials or Redis from the caller unless
  * given in `env`, LOG_LEVEL silent, REDIS_DATA_DIR an empty folder. `start` runs until stop().
  */
-export function startCli(args: string[], env: Record<string, string | undefined> = {}, opts: CliOptions = {}): RunningCli {
+export function startCli(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  opts: CliOptions = {},
+): RunningCli {
   const base: Record<string, string | undefined> = { ...process.env };
   for (const key of CLEARED) delete base[key];
   let stdout = '';
@@ -72,7 +84,11 @@ export function startCli(args: string[], env: Record<string, string | undefined>
 }
 
 /** Runs `course-sync ...args` in this process to the end (see startCli); `start` stops as soon as it has started. */
-export async function runCli(args: string[], env: Record<string, string | undefined> = {}, opts: CliOptions = {}): Promise<CliResult> {
+export async function runCli(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  opts: CliOptions = {},
+): Promise<CliResult> {
   const run = startCli(args, env, opts);
   void run.stop();
   return run.done;

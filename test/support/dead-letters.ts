@@ -40,7 +40,11 @@ export function deadLetterRig(config: Config, url: string) {
   function work(queue: WorkQueueName, processor: Processor): Worker {
     // Connection options (not an instance), so the worker opens and closes its own connections.
     const { hostname, port } = new URL(url);
-    const worker = new Worker(queue, processor, { connection: { host: hostname, port: Number(port), maxRetriesPerRequest: null }, prefix: config.redis.prefix, settings: WORKER_SETTINGS });
+    const worker = new Worker(queue, processor, {
+      connection: { host: hostname, port: Number(port), maxRetriesPerRequest: null },
+      prefix: config.redis.prefix,
+      settings: WORKER_SETTINGS,
+    });
     hooks.push(attachDeadLetters(worker, queue, { deadLetters, log }));
     workers.push(worker);
     return worker;
@@ -50,14 +54,27 @@ export function deadLetterRig(config: Config, url: string) {
    * Adds one job per enrollment id to `queue` and fails every attempt with "<message> #<attempt>"
    * until all of them are dead letters; returns their job ids.
    */
-  async function kill(queue: WorkQueueName, enrollmentIds: string[], message = 'HubSpot answered 500'): Promise<string[]> {
+  async function kill(
+    queue: WorkQueueName,
+    enrollmentIds: string[],
+    message = 'HubSpot answered 500',
+  ): Promise<string[]> {
     const before = await deadLetters.size(queue);
     const worker = work(queue, async (job) => {
       throw new Error(`${message} #${job.attemptsMade + 1}`);
     });
     const ids = enrollmentIds.map((id) => `enroll-${id}`);
-    await queues.work[queue].addBulk(enrollmentIds.map((id, i) => ({ name: 'course.student_enroll', data: enrollmentJob(id), opts: { jobId: ids[i] } })));
-    await vi.waitFor(async () => expect(await deadLetters.size(queue)).toBeGreaterThanOrEqual(before + ids.length), SETTLE);
+    await queues.work[queue].addBulk(
+      enrollmentIds.map((id, i) => ({
+        name: 'course.student_enroll',
+        data: enrollmentJob(id),
+        opts: { jobId: ids[i] },
+      })),
+    );
+    await vi.waitFor(
+      async () => expect(await deadLetters.size(queue)).toBeGreaterThanOrEqual(before + ids.length),
+      SETTLE,
+    );
     await worker.close();
     return ids;
   }

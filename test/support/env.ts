@@ -16,8 +16,16 @@ export const SECRET = 'test-signing-secret';
 export const SETTLE = { timeout: 15_000, interval: 25 };
 
 /** The settings that point a service at running HubSpot and SendGrid emulators. */
-export function emulatorEnv(hubspot: { url: string; token: string }, sendgrid: { url: string; apiKey: string }): Record<string, string> {
-  return { HUBSPOT_BASE_URL: hubspot.url, HUBSPOT_ACCESS_TOKEN: hubspot.token, SENDGRID_BASE_URL: sendgrid.url, SENDGRID_API_KEY: sendgrid.apiKey };
+export function emulatorEnv(
+  hubspot: { url: string; token: string },
+  sendgrid: { url: string; apiKey: string },
+): Record<string, string> {
+  return {
+    HUBSPOT_BASE_URL: hubspot.url,
+    HUBSPOT_ACCESS_TOKEN: hubspot.token,
+    SENDGRID_BASE_URL: sendgrid.url,
+    SENDGRID_API_KEY: sendgrid.apiKey,
+  };
 }
 
 /** The test Redis (started by the global setup, or REDIS_URL). */

@@ -20,7 +20,11 @@ export function enrollmentIdOf(job: { id?: string; data?: { enrollment?: { id?: 
 }
 
 /** A seed course event with its own course id, plan ids and `updated_at`. */
-export function courseEvent(type: 'course.created' | 'course.updated', id: string, updatedAt = '2023-05-15T14:30:00Z'): any {
+export function courseEvent(
+  type: 'course.created' | 'course.updated',
+  id: string,
+  updatedAt = '2023-05-15T14:30:00Z',
+): any {
   const body = fixture(type);
   body.data.id = id;
   body.data.updated_at = updatedAt;
@@ -37,7 +41,10 @@ export async function postSigned(base: string, body: unknown, timeoutMs = 15_000
   try {
     const res = await fetch(`${base}/webhooks/loopwise`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'loopwise-webhook-signature': new WebhookSignature([SECRET]).sign(raw) },
+      headers: {
+        'content-type': 'application/json',
+        'loopwise-webhook-signature': new WebhookSignature([SECRET]).sign(raw),
+      },
       body: raw,
       signal: AbortSignal.timeout(timeoutMs),
     });
@@ -56,11 +63,20 @@ export async function postSigned(base: string, body: unknown, timeoutMs = 15_000
 }
 
 /** Jobs not yet finished, per work queue and in total (waiting, active, delayed, failed, paused, prioritized). */
-export async function unfinished(queues: QueueSet): Promise<{ total: number; byQueue: Record<string, Record<string, number>> }> {
+export async function unfinished(
+  queues: QueueSet,
+): Promise<{ total: number; byQueue: Record<string, Record<string, number>> }> {
   const byQueue: Record<string, Record<string, number>> = {};
   let total = 0;
   for (const name of WORK_QUEUES) {
-    const counts = await queues.work[name].getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized', 'waiting-children');
+    const counts = await queues.work[name].getJobCounts(
+      'waiting',
+      'active',
+      'delayed',
+      'failed',
+      'prioritized',
+      'waiting-children',
+    );
     byQueue[name] = counts;
     total += Object.values(counts).reduce((a, b) => a + b, 0);
   }

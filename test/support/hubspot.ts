@@ -1,7 +1,11 @@
 import { Client } from '@hubspot/api-client';
 import type { Job } from 'bullmq';
 import type { Config } from '../../src/config.ts';
-import { startHubSpotEmulator, type HubSpotEmulator, type HubSpotEmulatorOptions } from '../../src/emulators/hubspot/index.ts';
+import {
+  startHubSpotEmulator,
+  type HubSpotEmulator,
+  type HubSpotEmulatorOptions,
+} from '../../src/emulators/hubspot/index.ts';
 import type { Enrollment } from '../../src/events/types.ts';
 import type { EnrollmentJob } from '../../src/queues/jobs.ts';
 import { QUEUES } from '../../src/queues/names.ts';
@@ -11,9 +15,20 @@ import { fixture, testConfig } from './env.ts';
 import { finishedJob, testWorkerDeps } from './worker-deps.ts';
 
 /** An enrollment like the seed payload, with its own id, student and course. */
-export function enrollment(id: string, user: Partial<Enrollment['user']> = {}, course: Partial<Enrollment['course']> = {}, createdAt?: string): Enrollment {
+export function enrollment(
+  id: string,
+  user: Partial<Enrollment['user']> = {},
+  course: Partial<Enrollment['course']> = {},
+  createdAt?: string,
+): Enrollment {
   const e = fixture('course.student_enroll').data as Enrollment;
-  return { ...e, id, ...(createdAt ? { created_at: createdAt } : {}), user: { ...e.user, ...user }, course: { ...e.course, ...course } };
+  return {
+    ...e,
+    id,
+    ...(createdAt ? { created_at: createdAt } : {}),
+    user: { ...e.user, ...user },
+    course: { ...e.course, ...course },
+  };
 }
 
 /**
@@ -22,7 +37,13 @@ export function enrollment(id: string, user: Partial<Enrollment['user']> = {}, c
  */
 export async function contactsRig(env: Record<string, string> = {}, emulator: HubSpotEmulatorOptions = {}) {
   const em: HubSpotEmulator = await startHubSpotEmulator({ requestsPer10s: 1000, ...emulator });
-  const config: Config = testConfig({ HUBSPOT_ACCESS_TOKEN: em.token, HUBSPOT_BASE_URL: em.url, SENDGRID_API_KEY: 'SG.unused', HUBSPOT_BATCH_WAIT_MS: '50', ...env });
+  const config: Config = testConfig({
+    HUBSPOT_ACCESS_TOKEN: em.token,
+    HUBSPOT_BASE_URL: em.url,
+    SENDGRID_API_KEY: 'SG.unused',
+    HUBSPOT_BATCH_WAIT_MS: '50',
+    ...env,
+  });
   const deps: (WorkerDeps & { stop(): Promise<void> })[] = [];
   const workers: RunningWorker[] = [];
   const main = testWorkerDeps(config);
@@ -49,7 +70,13 @@ export async function contactsRig(env: Record<string, string> = {}, emulator: Hu
       return queue.addBulk(
         enrollments.map((e) => ({
           name: 'course.student_enroll',
-          data: { key: `enroll-${e.id}`, eventType: 'course.student_enroll', receivedAt: new Date().toISOString(), correlationId: `corr-${++n}`, enrollment: e },
+          data: {
+            key: `enroll-${e.id}`,
+            eventType: 'course.student_enroll',
+            receivedAt: new Date().toISOString(),
+            correlationId: `corr-${++n}`,
+            enrollment: e,
+          },
           opts: { jobId: `enroll-${e.id}` },
         })),
       ) as Promise<Job<EnrollmentJob>[]>;

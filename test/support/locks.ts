@@ -12,7 +12,10 @@ export async function renewalsOf(redis: Redis, lease: Lease, count: number): Pro
   let previous = Number.POSITIVE_INFINITY;
   let renewals = 0;
   await vi.waitFor(async () => {
-    const [[, holder], [, ttl]] = (await redis.multi().get(lease.key).pttl(lease.key).exec()) as [[unknown, string | null], [unknown, number]];
+    const [[, holder], [, ttl]] = (await redis.multi().get(lease.key).pttl(lease.key).exec()) as [
+      [unknown, string | null],
+      [unknown, number],
+    ];
     expect(holder, `holder of ${lease.key}`).toBe(lease.token);
     if (ttl > previous) renewals++;
     previous = ttl;

@@ -24,7 +24,11 @@ export interface ServiceProcess {
  * Starts the real service in a child process, from the project root, with only `env` plus PATH
  * and HOME (nothing leaks from the test process). LOG_LEVEL defaults to info.
  */
-export function spawnService(name: string, role: 'all' | 'receiver' | 'worker', env: Record<string, string>): ServiceProcess {
+export function spawnService(
+  name: string,
+  role: 'all' | 'receiver' | 'worker',
+  env: Record<string, string>,
+): ServiceProcess {
   const proc = spawn(process.execPath, [BIN, 'start', '--role', role], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'info', ...env },
@@ -52,8 +56,16 @@ export function spawnService(name: string, role: 'all' | 'receiver' | 'worker', 
         else ok();
       };
       const check = () => seen() && done();
-      const exited = () => done(seen() ? undefined : new Error(`${name} exited (${proc.exitCode ?? proc.signalCode}) before "${text}":\n${tail()}`));
-      const timer = setTimeout(() => done(new Error(`${name} did not print "${text}" within ${timeoutMs} ms:\n${tail()}`)), timeoutMs);
+      const exited = () =>
+        done(
+          seen()
+            ? undefined
+            : new Error(`${name} exited (${proc.exitCode ?? proc.signalCode}) before "${text}":\n${tail()}`),
+        );
+      const timer = setTimeout(
+        () => done(new Error(`${name} did not print "${text}" within ${timeoutMs} ms:\n${tail()}`)),
+        timeoutMs,
+      );
       proc.stdout.on('data', check);
       proc.stderr.on('data', check);
       proc.once('close', exited);

@@ -26,9 +26,17 @@ export async function startTestService(env: Record<string, string> = {}, role: R
     /** POSTs `body` (object → JSON) to the webhook endpoint, signed unless told otherwise. */
     async post(body: unknown, opts: PostOptions = {}): Promise<{ status: number; json: any; headers: Headers }> {
       const raw = typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
-      const headers: Record<string, string> = { 'content-type': opts.contentType ?? 'application/json', ...opts.headers };
-      if (opts.secret !== false) headers[opts.header ?? 'loopwise-webhook-signature'] = new WebhookSignature([opts.secret ?? SECRET]).sign(raw);
-      const res = await fetch(`${base}/webhooks/loopwise`, { method: 'POST', headers, body: typeof raw === 'string' ? raw : new Uint8Array(raw) });
+      const headers: Record<string, string> = {
+        'content-type': opts.contentType ?? 'application/json',
+        ...opts.headers,
+      };
+      if (opts.secret !== false)
+        headers[opts.header ?? 'loopwise-webhook-signature'] = new WebhookSignature([opts.secret ?? SECRET]).sign(raw);
+      const res = await fetch(`${base}/webhooks/loopwise`, {
+        method: 'POST',
+        headers,
+        body: typeof raw === 'string' ? raw : new Uint8Array(raw),
+      });
       const text = await res.text();
       let json: any;
       try {

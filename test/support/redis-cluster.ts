@@ -14,7 +14,8 @@ export interface LocalCluster {
 
 function cli(args: string[]): string {
   const r = spawnSync('redis-cli', args, { encoding: 'utf8', timeout: 30_000 });
-  if (r.error || r.status !== 0) throw new Error(`redis-cli ${args.join(' ')} failed: ${r.error?.message ?? ''}${r.stderr}${r.stdout}`);
+  if (r.error || r.status !== 0)
+    throw new Error(`redis-cli ${args.join(' ')} failed: ${r.error?.message ?? ''}${r.stderr}${r.stdout}`);
   return r.stdout;
 }
 
@@ -34,22 +35,60 @@ export async function startLocalCluster(masters = 3): Promise<LocalCluster> {
     mkdirSync(nodeDir);
     ports.push(port);
     procs.push(
-      spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--dir', nodeDir, '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--appendonly', 'yes', '--maxmemory-policy', 'noeviction', '--save', '', '--loglevel', 'warning'], { stdio: 'ignore' }),
+      spawn(
+        binary,
+        [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--dir',
+          nodeDir,
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          'nodes.conf',
+          '--appendonly',
+          'yes',
+          '--maxmemory-policy',
+          'noeviction',
+          '--save',
+          '',
+          '--loglevel',
+          'warning',
+        ],
+        { stdio: 'ignore' },
+      ),
     );
   }
   const stop = async () => {
     await Promise.all(
-      procs.map((p) => (p.exitCode !== null || p.signalCode !== null ? Promise.resolve() : new Promise<void>((ok) => (p.once('exit', () => ok()), p.kill('SIGTERM'))))),
+      procs.map((p) =>
+        p.exitCode !== null || p.signalCode !== null
+          ? Promise.resolve()
+          : new Promise<void>((ok) => (p.once('exit', () => ok()), p.kill('SIGTERM'))),
+      ),
     );
     rmSync(dir, { recursive: true, force: true });
   };
   try {
     for (const port of ports) {
-      await vi.waitFor(() => expect(spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout.trim(), `cluster node on ${port} started`).toBe('PONG'), { timeout: 10_000, interval: 50 });
+      await vi.waitFor(
+        () =>
+          expect(
+            spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout.trim(),
+            `cluster node on ${port} started`,
+          ).toBe('PONG'),
+        { timeout: 10_000, interval: 50 },
+      );
     }
     cli(['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes']);
     for (const port of ports) {
-      await vi.waitFor(() => expect(cli(['-p', String(port), 'cluster', 'info']), `cluster node on ${port}`).toContain('cluster_state:ok'), { timeout: 20_000, interval: 50 });
+      await vi.waitFor(
+        () =>
+          expect(cli(['-p', String(port), 'cluster', 'info']), `cluster node on ${port}`).toContain('cluster_state:ok'),
+        { timeout: 20_000, interval: 50 },
+      );
     }
   } catch (err) {
     await stop();

@@ -25,7 +25,11 @@ async function contentOf(redis: Redis, key: string): Promise<string[]> {
  * (letter case ignored) or one of the digit runs (in any format: spaces, dashes, brackets, a plus
  * are ignored), with the text or digits found. Independent of course-sync's own code on purpose.
  */
-export async function keysHolding(redis: Redis, texts: string[], digitRuns: string[] = []): Promise<{ key: string; found: string }[]> {
+export async function keysHolding(
+  redis: Redis,
+  texts: string[],
+  digitRuns: string[] = [],
+): Promise<{ key: string; found: string }[]> {
   const hits: { key: string; found: string }[] = [];
   let cursor = '0';
   do {

@@ -35,16 +35,22 @@ export async function textsUnder(redis: Redis, prefix: string): Promise<HeldText
     else if (type === 'hash') {
       const hash = await redis.hgetallBuffer(key);
       const packed = packedValue(hash);
-      if (packed) for (const [name, text] of unpackFields(packed)) out.push({ key, where: `${PACKED_FIELD} → ${name}`, text });
+      if (packed)
+        for (const [name, text] of unpackFields(packed)) out.push({ key, where: `${PACKED_FIELD} → ${name}`, text });
       for (const [field, value] of Object.entries(hash)) {
         if (isPackedField(field)) continue;
         else if (field === 'data' && /-dlq:[^:]+$/.test(key)) out.push(...splitLetter(key, value.toString()));
         else out.push({ key, where: field, text: value.toString() });
       }
-    } else if (type === 'list') out.push(...(await redis.lrange(key, 0, -1)).map((text, i) => ({ key, where: `[${i}]`, text })));
+    } else if (type === 'list')
+      out.push(...(await redis.lrange(key, 0, -1)).map((text, i) => ({ key, where: `[${i}]`, text })));
     else if (type === 'set') out.push(...(await redis.smembers(key)).map((text) => ({ key, where: 'member', text })));
-    else if (type === 'zset') out.push(...(await redis.zrange(key, 0, '-1')).map((text) => ({ key, where: 'member', text })));
-    else if (type === 'stream') out.push(...(await redis.xrange(key, '-', '+')).map(([id, fields]) => ({ key, where: id, text: fields.join(' ') })));
+    else if (type === 'zset')
+      out.push(...(await redis.zrange(key, 0, '-1')).map((text) => ({ key, where: 'member', text })));
+    else if (type === 'stream')
+      out.push(
+        ...(await redis.xrange(key, '-', '+')).map(([id, fields]) => ({ key, where: id, text: fields.join(' ') })),
+      );
   }
   return out;
 }

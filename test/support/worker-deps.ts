@@ -45,8 +45,16 @@ export function testWorkerDeps(config: Config): WorkerDeps & { stop(): Promise<v
 }
 
 /** Waits until job `jobId` is completed or failed for good; returns it fresh from Redis. */
-export async function finishedJob<D = any, R = any>(queue: Queue, jobId: string, timeout = SETTLE.timeout): Promise<Job<D, R>> {
-  await vi.waitFor(async () => expect(await (await queue.getJob(jobId))?.getState(), `state of job ${jobId}`).toMatch(/^(completed|failed)$/), { ...SETTLE, timeout });
+export async function finishedJob<D = any, R = any>(
+  queue: Queue,
+  jobId: string,
+  timeout = SETTLE.timeout,
+): Promise<Job<D, R>> {
+  await vi.waitFor(
+    async () =>
+      expect(await (await queue.getJob(jobId))?.getState(), `state of job ${jobId}`).toMatch(/^(completed|failed)$/),
+    { ...SETTLE, timeout },
+  );
   // Read again: a job read while active may have completed before its state was asked.
   return (await queue.getJob(jobId)) as Job<D, R>;
 }

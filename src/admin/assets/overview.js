@@ -5,7 +5,10 @@
   var seconds = Number(document.body.getAttribute('data-refresh')) || 10;
   async function refresh() {
     try {
-      var r = await fetch('/admin/api/overview', { headers: { accept: 'application/json' }, credentials: 'same-origin' });
+      var r = await fetch('/admin/api/overview', {
+        headers: { accept: 'application/json' },
+        credentials: 'same-origin',
+      });
       if (!r.ok) return;
       var o = await r.json();
       document.querySelectorAll('[data-cell]').forEach(function (el) {

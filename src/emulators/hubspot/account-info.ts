@@ -42,7 +42,8 @@ export class PortalAccount {
   /** Whether a request to `path` may go now, past the daily limit or not (not counted yet). */
   check(path: string): DayDecision {
     const d = this.daily.check(this.now());
-    if (!d.allowed && path.startsWith(ACCOUNT_INFO) && this.opts.accountInfoOverDailyLimit === 'answered') return { ...d, allowed: true };
+    if (!d.allowed && path.startsWith(ACCOUNT_INFO) && this.opts.accountInfoOverDailyLimit === 'answered')
+      return { ...d, allowed: true };
     return d;
   }
 

@@ -50,14 +50,24 @@ export class AssociationStore {
   from(fromType: ObjectType, fromId: string, toType: ObjectType): { toId: string; typeIds: number[] }[] {
     const out = this.edges.get(`${fromType}:${fromId}`);
     if (!out) return [];
-    return [...out].filter(([k]) => k.startsWith(`${toType}:`)).map(([k, types]) => ({ toId: k.slice(toType.length + 1), typeIds: [...types] }));
+    return [...out]
+      .filter(([k]) => k.startsWith(`${toType}:`))
+      .map(([k, types]) => ({ toId: k.slice(toType.length + 1), typeIds: [...types] }));
   }
 
   /** Every association from `fromType` to `toType` (tests and the sandbox page read it). */
   all(fromType: ObjectType, toType: ObjectType): StoredAssociation[] {
-    return [...this.edges].filter(([k]) => k.startsWith(`${fromType}:`)).flatMap(([k, out]) =>
-      this.from(fromType, k.slice(fromType.length + 1), toType).map((a) => ({ fromType, fromId: k.slice(fromType.length + 1), toType, toId: a.toId, typeIds: a.typeIds })),
-    );
+    return [...this.edges]
+      .filter(([k]) => k.startsWith(`${fromType}:`))
+      .flatMap(([k, out]) =>
+        this.from(fromType, k.slice(fromType.length + 1), toType).map((a) => ({
+          fromType,
+          fromId: k.slice(fromType.length + 1),
+          toType,
+          toId: a.toId,
+          typeIds: a.typeIds,
+        })),
+      );
   }
 
   /** Forgets every association of a record (it was deleted). */

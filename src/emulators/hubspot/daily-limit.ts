@@ -24,10 +24,24 @@ const formats = new Map<string, Intl.DateTimeFormat>();
 function parts(timeZone: string, t: number): Record<string, number> {
   let f = formats.get(timeZone);
   if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric', hourCycle: 'h23' });
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+      hourCycle: 'h23',
+    });
     formats.set(timeZone, f);
   }
-  return Object.fromEntries(f.formatToParts(t).filter((p) => p.type !== 'literal').map((p) => [p.type, Number(p.value)]));
+  return Object.fromEntries(
+    f
+      .formatToParts(t)
+      .filter((p) => p.type !== 'literal')
+      .map((p) => [p.type, Number(p.value)]),
+  );
 }
 
 /** The portal's calendar day at `t`, as "Y-M-D". */
@@ -53,7 +67,10 @@ export function nextPortalMidnight(timeZone: string, now: number): number {
   const p = parts(timeZone, now);
   const midnightAsUtc = Date.UTC(p.year!, p.month! - 1, p.day! + 1);
   const today = portalDay(timeZone, now);
-  const candidates = [midnightAsUtc - utcOffsetMs(timeZone, midnightAsUtc - 86_400_000), midnightAsUtc - utcOffsetMs(timeZone, midnightAsUtc + 86_400_000)].sort((a, b) => a - b);
+  const candidates = [
+    midnightAsUtc - utcOffsetMs(timeZone, midnightAsUtc - 86_400_000),
+    midnightAsUtc - utcOffsetMs(timeZone, midnightAsUtc + 86_400_000),
+  ].sort((a, b) => a - b);
   return candidates.find((t) => t > now && portalDay(timeZone, t) !== today) ?? candidates[1]!;
 }
 

@@ -1,17 +1,41 @@
 import type { GroupDef, ObjectType, PropertyDef } from './state.ts';
 
-function prop(name: string, label: string, type: string, fieldType: string, groupName: string, extra: Partial<PropertyDef> = {}): PropertyDef {
+function prop(
+  name: string,
+  label: string,
+  type: string,
+  fieldType: string,
+  groupName: string,
+  extra: Partial<PropertyDef> = {},
+): PropertyDef {
   const epoch = '2019-08-06T02:43:01.040Z';
   return {
-    name, label, type, fieldType, groupName,
-    description: '', options: [], displayOrder: -1, hasUniqueValue: false, hidden: false, formField: true,
-    calculated: false, externalOptions: false, hubspotDefined: true, createdAt: epoch, updatedAt: epoch, archived: false,
+    name,
+    label,
+    type,
+    fieldType,
+    groupName,
+    description: '',
+    options: [],
+    displayOrder: -1,
+    hasUniqueValue: false,
+    hidden: false,
+    formField: true,
+    calculated: false,
+    externalOptions: false,
+    hubspotDefined: true,
+    createdAt: epoch,
+    updatedAt: epoch,
+    archived: false,
     modificationMetadata: { archivable: false, readOnlyDefinition: true, readOnlyValue: false },
     ...extra,
   };
 }
 
-const readOnly = { modificationMetadata: { archivable: false, readOnlyDefinition: true, readOnlyValue: true }, formField: false };
+const readOnly = {
+  modificationMetadata: { archivable: false, readOnlyDefinition: true, readOnlyValue: true },
+  formField: false,
+};
 
 /** A subset of HubSpot's built-in properties, enough for what course-sync writes and reads. */
 const INFO_GROUP: Record<ObjectType, GroupDef> = {
@@ -30,7 +54,11 @@ export function defaultProperties(type: ObjectType, currencies: string[]): Prope
   if (type === 'courses') {
     // The course properties HubSpot's courses guide and object definition name; custom ones
     // (loopwise_course_id, the unique upsert key) are created by `course-sync hubspot setup`.
-    return [...common, prop('hs_course_name', 'Course name', 'string', 'text', info), prop('hs_course_description', 'Course description', 'string', 'textarea', info)];
+    return [
+      ...common,
+      prop('hs_course_name', 'Course name', 'string', 'text', info),
+      prop('hs_course_description', 'Course description', 'string', 'textarea', info),
+    ];
   }
   if (type === 'contacts') {
     const g = 'contactinformation';
@@ -51,7 +79,16 @@ export function defaultProperties(type: ObjectType, currencies: string[]): Prope
       prop('country', 'Country/Region', 'string', 'text', g),
       prop('jobtitle', 'Job Title', 'string', 'text', g),
       prop('lifecyclestage', 'Lifecycle Stage', 'enumeration', 'radio', g, {
-        options: ['subscriber', 'lead', 'marketingqualifiedlead', 'salesqualifiedlead', 'opportunity', 'customer', 'evangelist', 'other'].map((v, i) => ({ label: v, value: v, displayOrder: i, hidden: false })),
+        options: [
+          'subscriber',
+          'lead',
+          'marketingqualifiedlead',
+          'salesqualifiedlead',
+          'opportunity',
+          'customer',
+          'evangelist',
+          'other',
+        ].map((v, i) => ({ label: v, value: v, displayOrder: i, hidden: false })),
       }),
     ];
   }
@@ -64,11 +101,12 @@ export function defaultProperties(type: ObjectType, currencies: string[]): Prope
     prop('hs_sku', 'SKU', 'string', 'text', g),
     prop('hs_cost_of_goods_sold', 'Unit cost', 'number', 'number', g),
     prop('hs_recurring_billing_period', 'Term', 'string', 'text', g),
-    ...currencies.map((c) => prop(`hs_price_${c.toLowerCase()}`, `Unit price ${c.toUpperCase()}`, 'number', 'number', g)),
+    ...currencies.map((c) =>
+      prop(`hs_price_${c.toLowerCase()}`, `Unit price ${c.toUpperCase()}`, 'number', 'number', g),
+    ),
   ];
 }
 
 export function defaultGroups(type: ObjectType): GroupDef[] {
   return [{ ...INFO_GROUP[type] }];
 }
-

@@ -53,11 +53,28 @@ export class FaultQueue {
  * in its words: each asks the client to wait and try again, never to give up on the request.
  */
 const COMMON: Record<number, { category: string; message: string }> = {
-  423: { category: 'LOCKED', message: 'The record is locked while a large volume of data syncs; wait at least 2 seconds (Retry-After) and try again.' },
-  477: { category: 'MIGRATION_IN_PROGRESS', message: 'This HubSpot account is being migrated between data hosting locations; retry after the time given in Retry-After.' },
-  502: { category: 'BAD_GATEWAY', message: 'HubSpot\'s processing limits were met (timeout); pause for a few seconds and try again.' },
-  503: { category: 'SERVICE_UNAVAILABLE', message: 'HubSpot is temporarily unavailable; pause for a few seconds and try again.' },
-  504: { category: 'GATEWAY_TIMEOUT', message: 'HubSpot\'s processing limits were met (timeout); pause for a few seconds and try again.' },
+  423: {
+    category: 'LOCKED',
+    message:
+      'The record is locked while a large volume of data syncs; wait at least 2 seconds (Retry-After) and try again.',
+  },
+  477: {
+    category: 'MIGRATION_IN_PROGRESS',
+    message:
+      'This HubSpot account is being migrated between data hosting locations; retry after the time given in Retry-After.',
+  },
+  502: {
+    category: 'BAD_GATEWAY',
+    message: "HubSpot's processing limits were met (timeout); pause for a few seconds and try again.",
+  },
+  503: {
+    category: 'SERVICE_UNAVAILABLE',
+    message: 'HubSpot is temporarily unavailable; pause for a few seconds and try again.',
+  },
+  504: {
+    category: 'GATEWAY_TIMEOUT',
+    message: "HubSpot's processing limits were met (timeout); pause for a few seconds and try again.",
+  },
 };
 
 /** The headers of an injected answer: `Retry-After` when the fault asks for one. */
@@ -69,15 +86,31 @@ export function faultHeaders(f: Fault): Record<string, string> {
 export function faultBody(status: number, correlationId: string): Record<string, unknown> {
   const common = COMMON[status];
   if (common) return { status: 'error', message: common.message, correlationId, category: common.category };
-  if (status === 401) return { status: 'error', message: 'Authentication credentials not found.', correlationId, category: 'INVALID_AUTHENTICATION' };
+  if (status === 401)
+    return {
+      status: 'error',
+      message: 'Authentication credentials not found.',
+      correlationId,
+      category: 'INVALID_AUTHENTICATION',
+    };
   if (status === 403) {
     return {
       status: 'error',
-      message: 'This app hasn\'t been granted all required scopes to make this call.',
+      message: "This app hasn't been granted all required scopes to make this call.",
       correlationId,
       category: 'MISSING_SCOPES',
-      errors: [{ message: 'One or more of the following scopes are required.', context: { requiredGranularScopes: ['crm.objects.contacts.write'] } }],
+      errors: [
+        {
+          message: 'One or more of the following scopes are required.',
+          context: { requiredGranularScopes: ['crm.objects.contacts.write'] },
+        },
+      ],
     };
   }
-  return { status: 'error', message: status >= 500 ? 'internal error' : 'injected fault', correlationId, category: status >= 500 ? 'INTERNAL_ERROR' : 'VALIDATION_ERROR' };
+  return {
+    status: 'error',
+    message: status >= 500 ? 'internal error' : 'injected fault',
+    correlationId,
+    category: status >= 500 ? 'INTERNAL_ERROR' : 'VALIDATION_ERROR',
+  };
 }

@@ -32,13 +32,23 @@ export interface ErrorDetail {
  * A per-record error of a 207 answer, shaped like HubSpot's StandardError (whose required fields
  * are status, category, message, context, errors and links).
  */
-export function recordError(category: string, message: string, context: Record<string, string[]>, errors: ErrorDetail[] = []) {
+export function recordError(
+  category: string,
+  message: string,
+  context: Record<string, string[]>,
+  errors: ErrorDetail[] = [],
+) {
   return { status: 'error', category, message, context, errors, links: {} };
 }
 
 /** A batch answer: 200 with `results`, or 207 with `errors` besides when any record failed. */
 export function batchAnswer(results: unknown[], errors: unknown[], startedAt: string): RouteAnswer {
-  const body: Record<string, unknown> = { status: 'COMPLETE', results, startedAt, completedAt: new Date().toISOString() };
+  const body: Record<string, unknown> = {
+    status: 'COMPLETE',
+    results,
+    startedAt,
+    completedAt: new Date().toISOString(),
+  };
   if (!errors.length) return { status: 200, body };
   return { status: 207, body: { ...body, numErrors: errors.length, errors } };
 }
@@ -74,9 +84,15 @@ export function badRequest(message: string, extra: Record<string, unknown> = {})
 }
 
 const OBJECT_TYPES: Record<string, ObjectType> = {
-  contacts: 'contacts', contact: 'contacts', '0-1': 'contacts',
-  products: 'products', product: 'products', '0-7': 'products',
-  courses: 'courses', course: 'courses', '0-410': 'courses',
+  contacts: 'contacts',
+  contact: 'contacts',
+  '0-1': 'contacts',
+  products: 'products',
+  product: 'products',
+  '0-7': 'products',
+  courses: 'courses',
+  course: 'courses',
+  '0-410': 'courses',
 };
 
 /** The object type named in a path (`contacts`, `0-1`, `products`, `0-7`, `courses`, `0-410`); 400 for others. */
@@ -95,7 +111,10 @@ export function typeId(type: ObjectType): string {
 
 /** Reads `body.inputs` as an array, or answers 400 like HubSpot. */
 export function inputsOf(body: any): any[] {
-  if (!body || !Array.isArray(body.inputs)) throw badRequest('Invalid input JSON on line 1, column 1: Cannot build BatchInput, some of required attributes are not set [inputs]');
+  if (!body || !Array.isArray(body.inputs))
+    throw badRequest(
+      'Invalid input JSON on line 1, column 1: Cannot build BatchInput, some of required attributes are not set [inputs]',
+    );
   return body.inputs;
 }
 
@@ -104,7 +123,10 @@ export const BATCH_LIMIT = 100;
 
 /** Answers 400 when a batch has more inputs than HubSpot takes. */
 export function checkBatchSize(inputs: unknown[]): void {
-  if (inputs.length > BATCH_LIMIT) throw badRequest(`Batch input size ${inputs.length} exceeds limit of ${BATCH_LIMIT}`, { context: { size: [String(inputs.length)] } });
+  if (inputs.length > BATCH_LIMIT)
+    throw badRequest(`Batch input size ${inputs.length} exceeds limit of ${BATCH_LIMIT}`, {
+      context: { size: [String(inputs.length)] },
+    });
 }
 
 /**
@@ -118,5 +140,7 @@ export const HISTORY_READ_LIMIT = 50;
 /** Answers 400 when a batch read asks for property history on more inputs than HubSpot takes. */
 export function checkHistoryReadSize(inputs: unknown[], withHistory: unknown): void {
   if (!Array.isArray(withHistory) || !withHistory.length || inputs.length <= HISTORY_READ_LIMIT) return;
-  throw badRequest(`The maximum number of inputs supported in a batch request for property histories is ${HISTORY_READ_LIMIT}. Please reduce the number of items and try again`);
+  throw badRequest(
+    `The maximum number of inputs supported in a batch request for property histories is ${HISTORY_READ_LIMIT}. Please reduce the number of items and try again`,
+  );
 }

@@ -33,7 +33,14 @@ export function promoteSecondary(state: HubSpotState, holder: CrmObject, email: 
 }
 
 /** Properties a merge never copies from the merged contact. */
-const OWN = new Set(['hs_object_id', 'createdate', 'lastmodifieddate', 'email', SECONDARY_EMAILS, 'hs_merged_object_ids']);
+const OWN = new Set([
+  'hs_object_id',
+  'createdate',
+  'lastmodifieddate',
+  'email',
+  SECONDARY_EMAILS,
+  'hs_merged_object_ids',
+]);
 
 /**
  * POST /crm/v3/objects/contacts/merge `{primaryObjectId, objectIdToMerge}`: the merged contact
@@ -44,17 +51,30 @@ const OWN = new Set(['hs_object_id', 'createdate', 'lastmodifieddate', 'email', 
 export function mergeContacts({ state, body }: RouteContext): RouteAnswer {
   const b = body ?? {};
   if (typeof b.primaryObjectId !== 'string' || typeof b.objectIdToMerge !== 'string') {
-    throw badRequest('Invalid input JSON: Cannot build PublicMergeInput, some of required attributes are not set [objectIdToMerge, primaryObjectId]');
+    throw badRequest(
+      'Invalid input JSON: Cannot build PublicMergeInput, some of required attributes are not set [objectIdToMerge, primaryObjectId]',
+    );
   }
   const primary = state.byId('contacts', b.primaryObjectId);
   const merged = state.byId('contacts', b.objectIdToMerge);
-  if (!primary || !merged) throw new HubSpotHttpError(404, 'OBJECT_NOT_FOUND', 'Object not found.  objectId are usually numeric.');
+  if (!primary || !merged)
+    throw new HubSpotHttpError(404, 'OBJECT_NOT_FOUND', 'Object not found.  objectId are usually numeric.');
   if (primary === merged) throw badRequest('A contact cannot be merged with itself');
   state.remove('contacts', merged.id);
-  const filled = Object.fromEntries(Object.entries(merged.properties).filter(([k]) => !OWN.has(k) && primary.properties[k] === undefined));
+  const filled = Object.fromEntries(
+    Object.entries(merged.properties).filter(([k]) => !OWN.has(k) && primary.properties[k] === undefined),
+  );
   const own = primary.properties.email;
-  const addresses = [...state.values(primary, SECONDARY_EMAILS), merged.properties.email, ...state.values(merged, SECONDARY_EMAILS)];
-  const ids = [...state.values(primary, 'hs_merged_object_ids'), merged.id, ...state.values(merged, 'hs_merged_object_ids')];
+  const addresses = [
+    ...state.values(primary, SECONDARY_EMAILS),
+    merged.properties.email,
+    ...state.values(merged, SECONDARY_EMAILS),
+  ];
+  const ids = [
+    ...state.values(primary, 'hs_merged_object_ids'),
+    merged.id,
+    ...state.values(merged, 'hs_merged_object_ids'),
+  ];
   state.write('contacts', primary, {
     ...filled,
     [SECONDARY_EMAILS]: [...new Set(addresses.filter((a): a is string => !!a && a !== own))].join(';'),
@@ -76,10 +96,16 @@ export function mergeContacts({ state, body }: RouteContext): RouteAnswer {
  */
 export function gdprDelete({ state, body }: RouteContext): RouteAnswer {
   const b = body ?? {};
-  if (typeof b.objectId !== 'string' || !b.objectId) throw badRequest('Invalid input JSON: Cannot build PublicGdprDeleteInput, some of required attributes are not set [objectId]');
-  if (b.idProperty !== undefined && b.idProperty !== 'email' && b.idProperty !== 'hs_object_id') throw badRequest(`Unable to delete by property ${String(b.idProperty)}`);
+  if (typeof b.objectId !== 'string' || !b.objectId)
+    throw badRequest(
+      'Invalid input JSON: Cannot build PublicGdprDeleteInput, some of required attributes are not set [objectId]',
+    );
+  if (b.idProperty !== undefined && b.idProperty !== 'email' && b.idProperty !== 'hs_object_id')
+    throw badRequest(`Unable to delete by property ${String(b.idProperty)}`);
   const byEmail = b.idProperty === 'email';
-  const found = byEmail ? (state.contact(b.objectId) ?? state.contactHolding(b.objectId)) : state.byId('contacts', b.objectId);
+  const found = byEmail
+    ? (state.contact(b.objectId) ?? state.contactHolding(b.objectId))
+    : state.byId('contacts', b.objectId);
   if (found) {
     state.remove('contacts', found.id);
     state.gdprDeleted.push(found.properties.email ?? found.id);

@@ -8,7 +8,8 @@ const MAX_LIMIT = 100;
 function positiveInt(query: URLSearchParams, name: string): number | undefined {
   const raw = query.get(name);
   if (raw === null) return undefined;
-  if (!/^\d+$/.test(raw)) throw badRequest(`Unable to process JSON: invalid value '${raw}' for query parameter ${name}`);
+  if (!/^\d+$/.test(raw))
+    throw badRequest(`Unable to process JSON: invalid value '${raw}' for query parameter ${name}`);
   return Number(raw);
 }
 
@@ -37,10 +38,18 @@ function idAfter(cursor: string | null): number {
 export function listObjects(type: ObjectType, { state, query }: RouteContext): RouteAnswer {
   const limit = Math.min(positiveInt(query, 'limit') ?? DEFAULT_LIMIT, MAX_LIMIT);
   const after = idAfter(query.get('after'));
-  const pool: Iterable<CrmObject> = query.get('archived') === 'true' ? (type === 'products' ? state.archivedProducts.values() : []) : state.objects[type].values();
+  const pool: Iterable<CrmObject> =
+    query.get('archived') === 'true'
+      ? type === 'products'
+        ? state.archivedProducts.values()
+        : []
+      : state.objects[type].values();
   const sorted = [...pool].filter((o) => Number(o.id) > after).sort((a, b) => Number(a.id) - Number(b.id));
   const page = sorted.slice(0, limit);
-  const properties = query.getAll('properties').flatMap((v) => v.split(',')).filter(Boolean);
+  const properties = query
+    .getAll('properties')
+    .flatMap((v) => v.split(','))
+    .filter(Boolean);
   const body: Record<string, unknown> = { results: page.map((o) => present(o, type, properties)) };
   if (sorted.length > limit) {
     const next = cursorAfter(page[page.length - 1]!.id);

@@ -1,5 +1,10 @@
 /** The object library's object type ids the emulator knows (HubSpot's object activation guide lists these four). */
-export const LIBRARY_OBJECTS = { courses: '0-410', listings: '0-420', appointments: '0-421', services: '0-162' } as const;
+export const LIBRARY_OBJECTS = {
+  courses: '0-410',
+  listings: '0-420',
+  appointments: '0-421',
+  services: '0-162',
+} as const;
 
 /**
  * The scopes of the emulated private app: by default every scope course-sync uses, the Courses

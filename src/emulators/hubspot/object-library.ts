@@ -25,15 +25,22 @@ const COURSES = LIBRARY_OBJECTS.courses;
 
 /** 403 MISSING_SCOPES as HubSpot words it. */
 export function missingScopes(required: string[]): HubSpotHttpError {
-  return new HubSpotHttpError(403, 'MISSING_SCOPES', "This app hasn't been granted all required scopes to make this call. Read more about required scopes here: https://developers.hubspot.com/scopes.", {
-    errors: [{ message: 'One or more of the following scopes are required.', context: { requiredScopes: required } }],
-    links: { scopes: 'https://developers.hubspot.com/scopes' },
-  });
+  return new HubSpotHttpError(
+    403,
+    'MISSING_SCOPES',
+    "This app hasn't been granted all required scopes to make this call. Read more about required scopes here: https://developers.hubspot.com/scopes.",
+    {
+      errors: [{ message: 'One or more of the following scopes are required.', context: { requiredScopes: required } }],
+      links: { scopes: 'https://developers.hubspot.com/scopes' },
+    },
+  );
 }
 
 /** True for a CRM path about the Courses object: its records, properties, or associations with it. */
 function aboutCourses(path: string): boolean {
-  return path.startsWith('/crm/') && !path.startsWith('/crm/v3/object-library') && /\/(?:0-410|courses?)(?:\/|$)/i.test(path);
+  return (
+    path.startsWith('/crm/') && !path.startsWith('/crm/v3/object-library') && /\/(?:0-410|courses?)(?:\/|$)/i.test(path)
+  );
 }
 
 /** A read that is sent as POST: batch reads of records and of associations. */
@@ -48,7 +55,9 @@ export function objectLibraryRefusal(state: HubSpotState, method: string, path: 
   if (!aboutCourses(path)) return undefined;
   const scope = isRead(method, path) ? 'crm.objects.courses.read' : 'crm.objects.courses.write';
   if (!state.library.active(COURSES)) {
-    return state.behaviour.inactiveObject === 'unknown-type-400' ? badRequest(`Unable to infer object type from: ${COURSES}`) : missingScopes([scope]);
+    return state.behaviour.inactiveObject === 'unknown-type-400'
+      ? badRequest(`Unable to infer object type from: ${COURSES}`)
+      : missingScopes([scope]);
   }
   if (path.startsWith('/crm/v3/properties/')) return undefined;
   return state.library.scopes.has(scope) ? undefined : missingScopes([scope]);
@@ -62,7 +71,8 @@ export function allEnablement({ state }: RouteContext): RouteAnswer {
 /** GET /crm/v3/object-library/enablement/{objectTypeId}: 404 for a type that cannot be activated (contacts, ...). */
 export function oneEnablement({ state, params }: RouteContext): RouteAnswer {
   const id = params.objectTypeId!;
-  if (!state.library.enablement.has(id)) throw new HubSpotHttpError(404, 'OBJECT_NOT_FOUND', `Object type ${id} cannot be activated or deactivated`);
+  if (!state.library.enablement.has(id))
+    throw new HubSpotHttpError(404, 'OBJECT_NOT_FOUND', `Object type ${id} cannot be activated or deactivated`);
   return { status: 200, body: { enablement: state.library.active(id) } };
 }
 

@@ -16,8 +16,15 @@ function options(raw: unknown): OptionDef[] {
   if (raw === undefined) return [];
   if (!Array.isArray(raw)) throw badRequest('options must be a list');
   const out = raw.map((o: any, i: number) => {
-    if (typeof o?.label !== 'string' || typeof o?.value !== 'string' || !o.label || !o.value) throw badRequest('Every option needs a label and a value');
-    return { label: o.label, value: o.value, description: o.description ?? '', displayOrder: o.displayOrder ?? i, hidden: !!o.hidden };
+    if (typeof o?.label !== 'string' || typeof o?.value !== 'string' || !o.label || !o.value)
+      throw badRequest('Every option needs a label and a value');
+    return {
+      label: o.label,
+      value: o.value,
+      description: o.description ?? '',
+      displayOrder: o.displayOrder ?? i,
+      hidden: !!o.hidden,
+    };
   });
   for (const key of ['value', 'label'] as const) {
     const seen = new Set<string>();
@@ -30,7 +37,11 @@ function options(raw: unknown): OptionDef[] {
 }
 
 function notFound(name: string, type: string): HubSpotHttpError {
-  return new HubSpotHttpError(404, 'OBJECT_NOT_FOUND', `Unable to find property with name: ${name} for object type: ${type}`);
+  return new HubSpotHttpError(
+    404,
+    'OBJECT_NOT_FOUND',
+    `Unable to find property with name: ${name} for object type: ${type}`,
+  );
 }
 
 /** GET /crm/v3/properties/{objectType}. */
@@ -53,21 +64,44 @@ export function createProperty({ state, params, body }: RouteContext): RouteAnsw
   const type = objectTypeOf(params.objectType);
   const b = body ?? {};
   for (const key of ['name', 'label', 'type', 'fieldType', 'groupName']) {
-    if (typeof b[key] !== 'string' || !b[key]) throw badRequest(`Invalid input JSON: Cannot build PropertyCreate, some of required attributes are not set [${key}]`);
+    if (typeof b[key] !== 'string' || !b[key])
+      throw badRequest(
+        `Invalid input JSON: Cannot build PropertyCreate, some of required attributes are not set [${key}]`,
+      );
   }
-  if (!NAME.test(b.name)) throw badRequest(`Property name ${b.name} is invalid: use lower-case letters, digits and underscores, starting with a letter`);
+  if (!NAME.test(b.name))
+    throw badRequest(
+      `Property name ${b.name} is invalid: use lower-case letters, digits and underscores, starting with a letter`,
+    );
   if (state.properties[type].has(b.name)) {
-    throw new HubSpotHttpError(409, 'OBJECT_ALREADY_EXISTS', `Property named '${b.name}' already exists.`, { context: { name: [b.name] } });
+    throw new HubSpotHttpError(409, 'OBJECT_ALREADY_EXISTS', `Property named '${b.name}' already exists.`, {
+      context: { name: [b.name] },
+    });
   }
-  if (!FIELD_TYPES[b.type]?.includes(b.fieldType)) throw badRequest(`fieldType ${b.fieldType} is not valid for property type ${b.type}`);
+  if (!FIELD_TYPES[b.type]?.includes(b.fieldType))
+    throw badRequest(`fieldType ${b.fieldType} is not valid for property type ${b.type}`);
   if (!state.groups[type].has(b.groupName)) throw badRequest(`Property group ${b.groupName} does not exist`);
-  if (b.hasUniqueValue && !['string', 'number'].includes(b.type)) throw badRequest('Only string and number properties can require unique values');
+  if (b.hasUniqueValue && !['string', 'number'].includes(b.type))
+    throw badRequest('Only string and number properties can require unique values');
   const now = new Date().toISOString();
   const p: PropertyDef = {
-    name: b.name, label: b.label, type: b.type, fieldType: b.fieldType, groupName: b.groupName,
-    description: b.description ?? '', options: options(b.options), displayOrder: b.displayOrder ?? -1,
-    hasUniqueValue: !!b.hasUniqueValue, hidden: !!b.hidden, formField: !!b.formField, calculated: false,
-    externalOptions: false, hubspotDefined: false, createdAt: now, updatedAt: now, archived: false,
+    name: b.name,
+    label: b.label,
+    type: b.type,
+    fieldType: b.fieldType,
+    groupName: b.groupName,
+    description: b.description ?? '',
+    options: options(b.options),
+    displayOrder: b.displayOrder ?? -1,
+    hasUniqueValue: !!b.hasUniqueValue,
+    hidden: !!b.hidden,
+    formField: !!b.formField,
+    calculated: false,
+    externalOptions: false,
+    hubspotDefined: false,
+    createdAt: now,
+    updatedAt: now,
+    archived: false,
     modificationMetadata: { archivable: true, readOnlyDefinition: false, readOnlyValue: false },
   };
   state.properties[type].set(p.name, p);
@@ -79,12 +113,15 @@ export function updateProperty({ state, params, body }: RouteContext): RouteAnsw
   const type = objectTypeOf(params.objectType);
   const p = state.properties[type].get(params.name!);
   if (!p) throw notFound(params.name!, type);
-  if (p.modificationMetadata.readOnlyDefinition) throw badRequest(`Property ${p.name} is read only and cannot be updated`);
+  if (p.modificationMetadata.readOnlyDefinition)
+    throw badRequest(`Property ${p.name} is read only and cannot be updated`);
   const b = body ?? {};
   const nextType = b.type ?? p.type;
   const nextField = b.fieldType ?? p.fieldType;
-  if (!FIELD_TYPES[nextType]?.includes(nextField)) throw badRequest(`fieldType ${nextField} is not valid for property type ${nextType}`);
-  if (b.groupName !== undefined && !state.groups[type].has(b.groupName)) throw badRequest(`Property group ${b.groupName} does not exist`);
+  if (!FIELD_TYPES[nextType]?.includes(nextField))
+    throw badRequest(`fieldType ${nextField} is not valid for property type ${nextType}`);
+  if (b.groupName !== undefined && !state.groups[type].has(b.groupName))
+    throw badRequest(`Property group ${b.groupName} does not exist`);
   const next = b.options !== undefined ? options(b.options) : p.options;
   Object.assign(p, {
     label: b.label ?? p.label,
@@ -109,7 +146,8 @@ export function listGroups({ state, params }: RouteContext): RouteAnswer {
 /** GET /crm/v3/properties/{objectType}/groups/{name}. */
 export function getGroup({ state, params }: RouteContext): RouteAnswer {
   const g = state.groups[objectTypeOf(params.objectType)].get(params.name!);
-  if (!g) throw new HubSpotHttpError(404, 'OBJECT_NOT_FOUND', `Unable to find property group with name: ${params.name}`);
+  if (!g)
+    throw new HubSpotHttpError(404, 'OBJECT_NOT_FOUND', `Unable to find property group with name: ${params.name}`);
   return { status: 200, body: g };
 }
 
@@ -118,11 +156,18 @@ export function createGroup({ state, params, body }: RouteContext): RouteAnswer 
   const type = objectTypeOf(params.objectType);
   const b = body ?? {};
   if (typeof b.name !== 'string' || !b.name || typeof b.label !== 'string' || !b.label) {
-    throw badRequest('Invalid input JSON: Cannot build PropertyGroupCreate, some of required attributes are not set [name, label]');
+    throw badRequest(
+      'Invalid input JSON: Cannot build PropertyGroupCreate, some of required attributes are not set [name, label]',
+    );
   }
   if (!NAME.test(b.name)) throw badRequest(`Property group name ${b.name} is invalid`);
-  if (state.groups[type].has(b.name)) throw new HubSpotHttpError(409, 'OBJECT_ALREADY_EXISTS', `Property group named '${b.name}' already exists.`);
+  if (state.groups[type].has(b.name))
+    throw new HubSpotHttpError(409, 'OBJECT_ALREADY_EXISTS', `Property group named '${b.name}' already exists.`);
   const g = { name: b.name, label: b.label, displayOrder: b.displayOrder ?? -1, archived: false };
   state.groups[type].set(g.name, g);
-  return { status: 201, body: g, location: `/crm/v3/properties/${params.objectType}/groups/${encodeURIComponent(g.name)}` };
+  return {
+    status: 201,
+    body: g,
+    location: `/crm/v3/properties/${params.objectType}/groups/${encodeURIComponent(g.name)}`,
+  };
 }

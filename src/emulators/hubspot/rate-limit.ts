@@ -28,7 +28,8 @@ export class RollingWindow {
   take(now = Date.now()): WindowDecision {
     while (this.stamps.length && this.stamps[0]! <= now - this.intervalMs) this.stamps.shift();
     if (this.max === undefined) return { allowed: true, remaining: Infinity, intervalMs: this.intervalMs };
-    if (this.stamps.length >= this.max) return { allowed: false, max: this.max, remaining: 0, intervalMs: this.intervalMs };
+    if (this.stamps.length >= this.max)
+      return { allowed: false, max: this.max, remaining: 0, intervalMs: this.intervalMs };
     this.stamps.push(now);
     return { allowed: true, max: this.max, remaining: this.max - this.stamps.length, intervalMs: this.intervalMs };
   }

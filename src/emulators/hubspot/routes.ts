@@ -4,7 +4,15 @@ import { accessTokenInfo, allEnablement, oneEnablement } from './object-library.
 import { listObjects } from './list-objects.ts';
 import { gdprDelete, mergeContacts } from './identities.ts';
 import { batchArchive, batchRead, getObject } from './objects.ts';
-import { createGroup, createProperty, getGroup, getProperty, listGroups, listProperties, updateProperty } from './properties.ts';
+import {
+  createGroup,
+  createProperty,
+  getGroup,
+  getProperty,
+  listGroups,
+  listProperties,
+  updateProperty,
+} from './properties.ts';
 import { batchUpsert } from './upsert.ts';
 
 const OBJECTS = '(?<objectType>contacts|products|courses|0-1|0-7|0-410)';
@@ -49,7 +57,11 @@ export function match(method: string, path: string): { route: Route; params: Rec
   for (const r of ROUTES) {
     if (r.method !== method) continue;
     const m = r.pattern.exec(path);
-    if (m) return { route: r, params: Object.fromEntries(Object.entries(m.groups ?? {}).map(([k, v]) => [k, decodeURIComponent(v)])) };
+    if (m)
+      return {
+        route: r,
+        params: Object.fromEntries(Object.entries(m.groups ?? {}).map(([k, v]) => [k, decodeURIComponent(v)])),
+      };
   }
   return undefined;
 }

@@ -111,14 +111,30 @@ export async function startHubSpotEmulator(opts: HubSpotEmulatorOptions = {}): P
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://emulator');
-    const entry: RequestLogEntry = { method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), body: undefined, at: now() };
+    const entry: RequestLogEntry = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      body: undefined,
+      at: now(),
+    };
     state.requests.push(entry);
     const correlationId = state.correlationId();
     let limit: WindowDecision | undefined;
     let day: DayDecision | undefined;
     const answer = (a: RouteAnswer, extra: Record<string, string> = {}) => {
       entry.status = a.status;
-      send(res, a, { 'X-HubSpot-Correlation-Id': correlationId, ...(limit ? rateLimitHeaders(limit) : {}), ...(day ? dailyHeaders(day) : {}), ...extra }, `http://${req.headers.host ?? host}`);
+      send(
+        res,
+        a,
+        {
+          'X-HubSpot-Correlation-Id': correlationId,
+          ...(limit ? rateLimitHeaders(limit) : {}),
+          ...(day ? dailyHeaders(day) : {}),
+          ...extra,
+        },
+        `http://${req.headers.host ?? host}`,
+      );
     };
     try {
       const raw = await readBody(req);
@@ -134,14 +150,16 @@ export async function startHubSpotEmulator(opts: HubSpotEmulatorOptions = {}): P
         req.socket.destroy();
         return;
       }
-      if (fault?.status) return answer({ status: fault.status, body: faultBody(fault.status, correlationId) }, faultHeaders(fault));
+      if (fault?.status)
+        return answer({ status: fault.status, body: faultBody(fault.status, correlationId) }, faultHeaders(fault));
 
       if (req.headers.authorization !== `Bearer ${token}`) {
         return answer({
           status: 401,
           body: {
             status: 'error',
-            message: 'Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview',
+            message:
+              'Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview',
             correlationId,
             category: 'INVALID_AUTHENTICATION',
           },
@@ -157,11 +175,28 @@ export async function startHubSpotEmulator(opts: HubSpotEmulatorOptions = {}): P
       const refusal = objectLibraryRefusal(state, entry.method, entry.path);
       if (refusal) throw refusal;
       const found = match(entry.method, entry.path);
-      if (!found) throw new HubSpotHttpError(404, 'OBJECT_NOT_FOUND', `No endpoint ${entry.method} ${entry.path} in the emulator`);
-      answer(found.route.handler({ state, portal, params: found.params, query: url.searchParams, body: entry.body, correlationId }));
+      if (!found)
+        throw new HubSpotHttpError(
+          404,
+          'OBJECT_NOT_FOUND',
+          `No endpoint ${entry.method} ${entry.path} in the emulator`,
+        );
+      answer(
+        found.route.handler({
+          state,
+          portal,
+          params: found.params,
+          query: url.searchParams,
+          body: entry.body,
+          correlationId,
+        }),
+      );
     } catch (err) {
       if (err instanceof HubSpotHttpError) return answer({ status: err.status, body: err.body(correlationId) });
-      answer({ status: 500, body: { status: 'error', message: (err as Error).message, correlationId, category: 'INTERNAL_ERROR' } });
+      answer({
+        status: 500,
+        body: { status: 'error', message: (err as Error).message, correlationId, category: 'INTERNAL_ERROR' },
+      });
     }
   }
 

@@ -102,7 +102,11 @@ export class HubSpotState {
   readonly properties: Record<ObjectType, Map<string, PropertyDef>>;
   readonly groups: Record<ObjectType, Map<string, GroupDef>>;
   /** Live records by HubSpot id. */
-  readonly objects: Record<ObjectType, Map<string, CrmObject>> = { contacts: new Map(), products: new Map(), courses: new Map() };
+  readonly objects: Record<ObjectType, Map<string, CrmObject>> = {
+    contacts: new Map(),
+    products: new Map(),
+    courses: new Map(),
+  };
   /** Associations between records (the v4 associations API, associations.ts). */
   readonly associations = new AssociationStore();
   /** Which object library objects are active, and the private app's scopes (object-library.ts). */
@@ -121,10 +125,15 @@ export class HubSpotState {
   readonly blocklist = new Set<string>();
   private lastId = 100;
   /** Lookup indexes of live records by property value, built on first lookup of a property. */
-  private readonly indexes: Record<ObjectType, Map<string, Map<string, CrmObject>>> = { contacts: new Map(), products: new Map(), courses: new Map() };
+  private readonly indexes: Record<ObjectType, Map<string, Map<string, CrmObject>>> = {
+    contacts: new Map(),
+    products: new Map(),
+    courses: new Map(),
+  };
 
   constructor(currencies: string[] = ['TWD', 'USD', 'JPY', 'EUR']) {
-    const byType = <T>(make: (type: ObjectType) => [string, T][]) => Object.fromEntries(TYPES.map((t) => [t, new Map(make(t))])) as Record<ObjectType, Map<string, T>>;
+    const byType = <T>(make: (type: ObjectType) => [string, T][]) =>
+      Object.fromEntries(TYPES.map((t) => [t, new Map(make(t))])) as Record<ObjectType, Map<string, T>>;
     this.properties = byType((t) => defaultProperties(t, currencies).map((p) => [p.name, p]));
     this.groups = byType((t) => defaultGroups(t).map((g) => [g.name, g]));
   }
@@ -164,7 +173,8 @@ export class HubSpotState {
     let index = this.indexes[type].get(property);
     if (!index) {
       index = new Map();
-      for (const o of this.objects[type].values()) for (const k of indexKeys(property, o.properties[property])) index.set(k, o);
+      for (const o of this.objects[type].values())
+        for (const k of indexKeys(property, o.properties[property])) index.set(k, o);
       this.indexes[type].set(property, index);
     }
     return index.get(value);
@@ -210,7 +220,14 @@ export class HubSpotState {
   create(type: ObjectType): CrmObject {
     const now = new Date().toISOString();
     const id = String(++this.lastId);
-    const o: CrmObject = { id, properties: { hs_object_id: id, createdate: now, lastmodifieddate: now }, history: {}, createdAt: now, updatedAt: now, archived: false };
+    const o: CrmObject = {
+      id,
+      properties: { hs_object_id: id, createdate: now, lastmodifieddate: now },
+      history: {},
+      createdAt: now,
+      updatedAt: now,
+      archived: false,
+    };
     this.objects[type].set(id, o);
     return o;
   }

@@ -1,4 +1,15 @@
-import { badRequest, batchAnswer, checkBatchSize, HubSpotHttpError, inputsOf, recordError, typeId, type ErrorDetail, type RouteAnswer, type RouteContext } from './http.ts';
+import {
+  badRequest,
+  batchAnswer,
+  checkBatchSize,
+  HubSpotHttpError,
+  inputsOf,
+  recordError,
+  typeId,
+  type ErrorDetail,
+  type RouteAnswer,
+  type RouteContext,
+} from './http.ts';
 import { contactExists, contactExistsRecord, promoteSecondary } from './identities.ts';
 import { find, idPropertyDef, normaliseId } from './objects.ts';
 import type { CrmObject, HubSpotState, ObjectType, PropertyDef } from './state.ts';
@@ -13,7 +24,9 @@ interface Prepared {
 }
 
 /** What one input comes to: a write, or the error it is refused with (and the status a whole-batch refusal would have). */
-type Verdict = { write: { existing?: CrmObject; holder?: CrmObject; values: Record<string, string> } } | { error: Record<string, unknown>; refusal: HubSpotHttpError };
+type Verdict =
+  | { write: { existing?: CrmObject; holder?: CrmObject; values: Record<string, string> } }
+  | { error: Record<string, unknown>; refusal: HubSpotHttpError };
 
 /** Unknown properties and enumeration values that are not options in one input. */
 function unknownValues(defs: Map<string, PropertyDef>, p: Prepared): ValueError[] {
@@ -41,7 +54,8 @@ function prepare(state: HubSpotState, type: ObjectType, inputs: any[]): Prepared
     idPropertyDef(state, type, input.idProperty);
     const properties: Record<string, string> = {};
     for (const [k, v] of Object.entries(input.properties ?? {})) properties[k] = v === null ? '' : String(v);
-    const traceId = typeof input.objectWriteTraceId === 'string' && input.objectWriteTraceId ? input.objectWriteTraceId : undefined;
+    const traceId =
+      typeof input.objectWriteTraceId === 'string' && input.objectWriteTraceId ? input.objectWriteTraceId : undefined;
     return { idProperty: String(input.idProperty), id: normaliseId(input.idProperty, input.id), properties, traceId };
   });
   const seen = new Set<string>();
@@ -49,7 +63,9 @@ function prepare(state: HubSpotState, type: ObjectType, inputs: any[]): Prepared
   for (const p of prepared) (seen.has(`${p.idProperty}\0${p.id}`) ? dupes : seen).add(`${p.idProperty}\0${p.id}`);
   if (dupes.size) {
     const ids = [...dupes].map((d) => d.split('\0')[1]!);
-    throw badRequest(`Duplicate IDs found in batch input: [${ids.join(', ')}]. IDs must be unique`, { context: { ids } });
+    throw badRequest(`Duplicate IDs found in batch input: [${ids.join(', ')}]. IDs must be unique`, {
+      context: { ids },
+    });
   }
   return prepared;
 }
@@ -70,7 +86,12 @@ function answersPerRecord(state: HubSpotState, prepared: Prepared[]): boolean {
 }
 
 /** Decides one input: the values to write and over which record, or why it is refused. */
-function judge(state: HubSpotState, type: ObjectType, p: Prepared, planned: Map<string, Map<string, Prepared>>): Verdict {
+function judge(
+  state: HubSpotState,
+  type: ObjectType,
+  p: Prepared,
+  planned: Map<string, Map<string, Prepared>>,
+): Verdict {
   const defs = state.properties[type];
   const { invalidValues, secondaryEmail } = state.behaviour;
   const values: Record<string, string> = { ...p.properties, [p.idProperty]: p.id };
@@ -83,10 +104,14 @@ function judge(state: HubSpotState, type: ObjectType, p: Prepared, planned: Map<
   ];
   if (invalid.length) {
     const message = invalidValuesMessage(invalid);
-    return { error: recordError('VALIDATION_ERROR', message, contextOf(p), details(invalid)), refusal: badRequest(message) };
+    return {
+      error: recordError('VALIDATION_ERROR', message, contextOf(p), details(invalid)),
+      refusal: badRequest(message),
+    };
   }
   const holder = holderOf(state, type, p);
-  if (holder && secondaryEmail === 'conflict-207') return { error: contactExistsRecord(holder, contextOf(p)), refusal: contactExists(holder) };
+  if (holder && secondaryEmail === 'conflict-207')
+    return { error: contactExistsRecord(holder, contextOf(p)), refusal: contactExists(holder) };
   const existing = find(state, type, p.idProperty, p.id) ?? holder;
   const clash = Object.entries(values).find(([name, value]) => {
     if (!defs.get(name)?.hasUniqueValue || value === '') return false;
@@ -98,7 +123,9 @@ function judge(state: HubSpotState, type: ObjectType, p: Prepared, planned: Map<
     const message = `A ${typeId(type)} record with the unique value "${clash[1]}" for property "${clash[0]}" already exists`;
     return { error: recordError('VALIDATION_ERROR', message, contextOf(p)), refusal: badRequest(message) };
   }
-  for (const [name, value] of Object.entries(values)) if (defs.get(name)?.hasUniqueValue && value !== '') planned.set(name, (planned.get(name) ?? new Map()).set(value, p));
+  for (const [name, value] of Object.entries(values))
+    if (defs.get(name)?.hasUniqueValue && value !== '')
+      planned.set(name, (planned.get(name) ?? new Map()).set(value, p));
   return { write: { existing, holder, values } };
 }
 
@@ -144,8 +171,21 @@ export function batchUpsert(type: ObjectType, { state, body }: RouteContext): Ro
     const o = existing ?? state.create(type);
     state.write(type, o, values);
     state.writes.push({ objectType: type, id: o.id, properties: values, created: !existing, at: Date.now() });
-    const shown = { ...values, hs_object_id: o.id, createdate: o.properties.createdate!, lastmodifieddate: o.properties.lastmodifieddate! };
-    results.push({ id: o.id, properties: shown, createdAt: o.createdAt, updatedAt: o.updatedAt, archived: false, new: !existing, ...(p.traceId ? { objectWriteTraceId: p.traceId } : {}) });
+    const shown = {
+      ...values,
+      hs_object_id: o.id,
+      createdate: o.properties.createdate!,
+      lastmodifieddate: o.properties.lastmodifieddate!,
+    };
+    results.push({
+      id: o.id,
+      properties: shown,
+      createdAt: o.createdAt,
+      updatedAt: o.updatedAt,
+      archived: false,
+      new: !existing,
+      ...(p.traceId ? { objectWriteTraceId: p.traceId } : {}),
+    });
   });
   return batchAnswer(results, errors, startedAt);
 }

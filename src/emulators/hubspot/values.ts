@@ -27,21 +27,27 @@ export function isHubSpotEmail(email: string): boolean {
 
 function isDateTime(v: string): boolean {
   if (/^\d{1,15}$/.test(v)) return true;
-  return /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(v) && !Number.isNaN(Date.parse(v));
+  return (
+    /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(v) && !Number.isNaN(Date.parse(v))
+  );
 }
 
 /** Checks one value against its property; undefined when HubSpot would take it. "" (clear) is always valid. */
 export function checkValue(def: PropertyDef, value: string): ValueError | undefined {
   const fail = (error: string, message: string): ValueError => ({ isValid: false, message, error, name: def.name });
   if (value === '') return undefined;
-  if (def.modificationMetadata.readOnlyValue) return fail('READ_ONLY_VALUE', `"${def.name}" is a read only property; its value cannot be set.`);
-  if (value !== value.trim() && def.type !== 'string') return fail('INVALID_WHITESPACE', `${JSON.stringify(value)} has leading or trailing whitespace`);
+  if (def.modificationMetadata.readOnlyValue)
+    return fail('READ_ONLY_VALUE', `"${def.name}" is a read only property; its value cannot be set.`);
+  if (value !== value.trim() && def.type !== 'string')
+    return fail('INVALID_WHITESPACE', `${JSON.stringify(value)} has leading or trailing whitespace`);
   if (def.name === 'email' && !isHubSpotEmail(value)) return fail('INVALID_EMAIL', `Email address ${value} is invalid`);
   switch (def.type) {
     case 'number':
       return /^-?\d+(\.\d+)?$/.test(value) ? undefined : fail('INVALID_DECIMAL', `${value} was not a valid number.`);
     case 'bool':
-      return value === 'true' || value === 'false' ? undefined : fail('INVALID_BOOLEAN', `${value} was not a valid boolean.`);
+      return value === 'true' || value === 'false'
+        ? undefined
+        : fail('INVALID_BOOLEAN', `${value} was not a valid boolean.`);
     case 'datetime':
     case 'date':
       return isDateTime(value) ? undefined : fail('INVALID_DATE', `${value} was not a valid date or datetime.`);
@@ -49,7 +55,9 @@ export function checkValue(def: PropertyDef, value: string): ValueError | undefi
       const allowed = new Set(def.options.map((o) => o.value));
       const given = def.fieldType === 'checkbox' ? value.split(';').filter(Boolean) : [value];
       const bad = given.find((v) => !allowed.has(v));
-      return bad === undefined ? undefined : fail('INVALID_OPTION', `${bad} was not one of the allowed options: [${[...allowed].join(', ')}]`);
+      return bad === undefined
+        ? undefined
+        : fail('INVALID_OPTION', `${bad} was not one of the allowed options: [${[...allowed].join(', ')}]`);
     }
     default:
       return undefined;

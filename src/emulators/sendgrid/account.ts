@@ -68,16 +68,24 @@ function domain(id: number, name: string) {
  * them: verified senders are the addresses of `verifiedSenders`, authenticated domains its
  * `@domain` entries. Undefined for any other path.
  */
-export function accountAnswer(state: AccountState, method: string, path: string, authorization: string | undefined): AccountAnswer | undefined {
+export function accountAnswer(
+  state: AccountState,
+  method: string,
+  path: string,
+  authorization: string | undefined,
+): AccountAnswer | undefined {
   if (!PATHS.includes(path)) return undefined;
   if (!authorization) return error(401, 'authorization required');
-  if (authorization !== `Bearer ${state.apiKey}`) return error(401, 'The provided authorization grant is invalid, expired, or revoked');
+  if (authorization !== `Bearer ${state.apiKey}`)
+    return error(401, 'The provided authorization grant is invalid, expired, or revoked');
   if (method !== 'GET') return error(405, 'method not allowed');
   const entries = [...(state.verifiedSenders ?? [])];
   if (path === '/v3/scopes') return { status: 200, body: { scopes: state.account.scopes ?? ['mail.send'] } };
   if (path === '/v3/verified_senders') {
     const verified = entries.filter((e) => !e.startsWith('@')).map((e, i) => sender(i + 1, e, true));
-    const pending = (state.account.pendingSenders ?? []).map((e, i) => sender(verified.length + i + 1, e.toLowerCase(), false));
+    const pending = (state.account.pendingSenders ?? []).map((e, i) =>
+      sender(verified.length + i + 1, e.toLowerCase(), false),
+    );
     return { status: 200, body: { results: [...verified, ...pending] } };
   }
   return { status: 200, body: entries.filter((e) => e.startsWith('@')).map((e, i) => domain(i + 1, e.slice(1))) };

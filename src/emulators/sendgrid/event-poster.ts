@@ -55,7 +55,8 @@ const FATE_OPTIONS: [Exclude<Fate, 'delivered'>, keyof EventWebhookOptions][] = 
 function fatesByDomain(opts: EventWebhookOptions): Map<string, Fate> {
   const fates = new Map<string, Fate>();
   for (const [fate, option] of FATE_OPTIONS) {
-    for (const domain of (opts[option] as string[] | undefined) ?? DEFAULT_FATE_DOMAINS[fate]) if (!fates.has(domain.toLowerCase())) fates.set(domain.toLowerCase(), fate);
+    for (const domain of (opts[option] as string[] | undefined) ?? DEFAULT_FATE_DOMAINS[fate])
+      if (!fates.has(domain.toLowerCase())) fates.set(domain.toLowerCase(), fate);
   }
   return fates;
 }
@@ -104,7 +105,10 @@ export class EventPoster {
 
   // Reference: `timestamp` is a Unix timestamp (whole seconds); `sg_event_id` is unique per event, 22 or 48 characters (16 random bytes are 22 in base64url).
   private queue(event: Record<string, unknown>): void {
-    this.pending.push({ event: { ...event, timestamp: Math.floor(Date.now() / 1000), sg_event_id: randomBytes(16).toString('base64url') }, tries: 0 });
+    this.pending.push({
+      event: { ...event, timestamp: Math.floor(Date.now() / 1000), sg_event_id: randomBytes(16).toString('base64url') },
+      tries: 0,
+    });
   }
 
   /** Posts what is pending now (in batches of up to 500); resolves once done. */

@@ -7,7 +7,18 @@ import type { OutboxEmail } from './outbox.ts';
  * the older text in github.com/sendgrid/docs source/for-developers/tracking-events/event.md): which
  * events follow which, and the fields each event type carries.
  */
-export type Fate = 'delivered' | 'dropped' | 'bounce' | 'blocked' | 'deferred' | 'engaged' | 'spamreport' | 'unsubscribe' | 'group_unsubscribe' | 'group_resubscribe' | 'async_bounce';
+export type Fate =
+  | 'delivered'
+  | 'dropped'
+  | 'bounce'
+  | 'blocked'
+  | 'deferred'
+  | 'engaged'
+  | 'spamreport'
+  | 'unsubscribe'
+  | 'group_unsubscribe'
+  | 'group_resubscribe'
+  | 'async_bounce';
 
 /** The recipient domains of each fate but plain delivery, unless EventWebhookOptions says otherwise. */
 export const DEFAULT_FATE_DOMAINS: Record<Exclude<Fate, 'delivered'>, string[]> = {
@@ -61,15 +72,35 @@ export function scriptFor(email: OutboxEmail, to: Address, fate: Fate, asmGroupI
     case 'dropped': // reference: reason (e.g. "Bounced Address") and status on dropped.
       return [...script, at(1, { event: 'dropped', reason: 'Bounced Address', status: '5.0.0' })];
     case 'bounce': // reference: a bounce has type "bounce" (or "blocked"), status and reason.
-      return [...script, at(1, { event: 'bounce', type: 'bounce', status: '5.1.1', reason: '550 5.1.1 The email account that you tried to reach does not exist' })];
+      return [
+        ...script,
+        at(1, {
+          event: 'bounce',
+          type: 'bounce',
+          status: '5.1.1',
+          reason: '550 5.1.1 The email account that you tried to reach does not exist',
+        }),
+      ];
     case 'blocked':
       // A block is a bounce of type "blocked"; one observed in the wild came without `status` (a
       // Discourse fix for SendGrid's blocked bounce of an address with no mail server), so none here.
-      return [...script, at(1, { event: 'bounce', type: 'blocked', reason: '554 5.7.1 Rejected by the receiving server\'s policy' })];
+      return [
+        ...script,
+        at(1, { event: 'bounce', type: 'blocked', reason: "554 5.7.1 Rejected by the receiving server's policy" }),
+      ];
     case 'deferred': // reference: deferred has the server's response and SendGrid's attempt count (a string, "5").
-      return [...script, at(1, { event: 'deferred', response: '421 4.7.0 Try again later', attempt: '1' }), at(2, { event: 'delivered', response: '250 OK' })];
+      return [
+        ...script,
+        at(1, { event: 'deferred', response: '421 4.7.0 Try again later', attempt: '1' }),
+        at(2, { event: 'delivered', response: '250 OK' }),
+      ];
     case 'engaged': // reference: open (useragent, ip) and click (useragent, ip, url) follow delivery.
-      return [...script, delivered, at(2, { event: 'open', ...CLIENT }), at(3, { event: 'click', ...CLIENT, url: firstLink(email.html) })];
+      return [
+        ...script,
+        delivered,
+        at(2, { event: 'open', ...CLIENT }),
+        at(3, { event: 'click', ...CLIENT, url: firstLink(email.html) }),
+      ];
     case 'spamreport':
       return [...script, delivered, at(2, { event: 'spamreport' })];
     case 'unsubscribe':
@@ -77,13 +108,32 @@ export function scriptFor(email: OutboxEmail, to: Address, fate: Fate, asmGroupI
     case 'group_unsubscribe': // reference: asm_group_id (a number), useragent, ip and url on group events.
       return [...script, delivered, at(2, { event: 'group_unsubscribe', ...group })];
     case 'group_resubscribe':
-      return [...script, delivered, at(2, { event: 'group_unsubscribe', ...group }), at(3, { event: 'group_resubscribe', ...group })];
+      return [
+        ...script,
+        delivered,
+        at(2, { event: 'group_unsubscribe', ...group }),
+        at(3, { event: 'group_resubscribe', ...group }),
+      ];
     case 'async_bounce':
       // Twilio's glossary, "Bounces": an asynchronous bounce is reported after the message was
       // delivered (a message can have both a delivered and a bounce event), and "the message ID and IP
       // address might be unavailable". As observed (github.com/sendgrid/docs issue 5177): sg_message_id
       // empty, and none of the send's custom args (nor smtp-id, nor category).
-      return [...script, delivered, { step: 2, event: { email: to.email, event: 'bounce', type: 'bounce', status: '5.1.1', reason: '550 5.1.1 Recipient address rejected: mailbox unknown (reported after delivery)', sg_message_id: '' } }];
+      return [
+        ...script,
+        delivered,
+        {
+          step: 2,
+          event: {
+            email: to.email,
+            event: 'bounce',
+            type: 'bounce',
+            status: '5.1.1',
+            reason: '550 5.1.1 Recipient address rejected: mailbox unknown (reported after delivery)',
+            sg_message_id: '',
+          },
+        },
+      ];
     default:
       return [...script, delivered];
   }

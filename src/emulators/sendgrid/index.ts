@@ -88,7 +88,9 @@ export async function startSendGridEmulator(opts: SendGridEmulatorOptions = {}):
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((err) => {
       if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ errors: [{ field: null, message: `emulator error: ${(err as Error).message}`, help: null }] }));
+      res.end(
+        JSON.stringify({ errors: [{ field: null, message: `emulator error: ${(err as Error).message}`, help: null }] }),
+      );
     });
   });
   server.on('connection', (socket) => {

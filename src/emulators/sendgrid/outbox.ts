@@ -32,16 +32,23 @@ export interface OutboxEmail {
 
 function lookup(data: Record<string, unknown>, path: string): string {
   let v: unknown = data;
-  for (const part of path.split('.')) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[part] : undefined;
+  for (const part of path.split('.'))
+    v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[part] : undefined;
   return v === undefined || v === null ? '' : String(v);
 }
 
 /** Renders the small Handlebars subset the emulator supports; `escape` is for HTML bodies. */
-function renderTemplate(source: string | undefined, data: Record<string, unknown>, escape: boolean): string | undefined {
+function renderTemplate(
+  source: string | undefined,
+  data: Record<string, unknown>,
+  escape: boolean,
+): string | undefined {
   if (source === undefined) return undefined;
   return source
     .replace(/\{\{\{\s*([\w.]+)\s*\}\}\}/g, (_m, path: string) => lookup(data, path))
-    .replace(/\{\{\s*([\w.]+)\s*\}\}/g, (_m, path: string) => (escape ? escapeHtml(lookup(data, path)) : lookup(data, path)));
+    .replace(/\{\{\s*([\w.]+)\s*\}\}/g, (_m, path: string) =>
+      escape ? escapeHtml(lookup(data, path)) : lookup(data, path),
+    );
 }
 
 function substitute(source: string | undefined, subs: Record<string, string> | undefined): string | undefined {

@@ -14,7 +14,8 @@ function card(e: OutboxEmail): string {
     ['Accepted', e.acceptedAt],
     ['custom_args', JSON.stringify(e.customArgs)],
   ];
-  if (e.templateId) rows.push(['Template', e.templateId], ['dynamic_template_data', JSON.stringify(e.dynamicTemplateData, null, 2)]);
+  if (e.templateId)
+    rows.push(['Template', e.templateId], ['dynamic_template_data', JSON.stringify(e.dynamicTemplateData, null, 2)]);
   const table = rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td><pre>${esc(v)}</pre></td></tr>`).join('');
   // The email's HTML is shown in a sandboxed frame: no scripts, no same-origin access.
   const html = e.html ? `<iframe sandbox="" srcdoc="${esc(e.html)}"></iframe>` : '';

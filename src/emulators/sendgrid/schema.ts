@@ -30,19 +30,43 @@ interface Schema {
 
 type Check = (value: unknown, path: string, errors: SendGridError[]) => void;
 
-const SPEC_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'reference', 'sendgrid', 'mail-send-v3.openapi.json');
+const SPEC_PATH = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  '..',
+  'reference',
+  'sendgrid',
+  'mail-send-v3.openapi.json',
+);
 const HELP = 'http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html#message.';
 
 /** SendGrid's address check is lenient: one @, no spaces or brackets, a dotted domain. */
-const EMAIL_ADDRESS = /^[^\s@<>()[\],;:"\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
+const EMAIL_ADDRESS =
+  /^[^\s@<>()[\],;:"\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
 
 /** SendGrid's own wording for a missing required field, by path (indices written as N). */
 const REQUIRED_MESSAGES: Record<string, [field: string, message: string]> = {
-  personalizations: ['personalizations', 'The personalizations field is required and must have at least one personalization.'],
-  from: ['from.email', 'The from object must be provided for every email send. It is an object that requires the email parameter, but may also contain a name parameter.  e.g. {"email" : "example@example.com"}  or {"email" : "example@example.com", "name" : "Example Recipient"}.'],
-  'from.email': ['from.email', 'The from object must be provided for every email send. It is an object that requires the email parameter, but may also contain a name parameter.  e.g. {"email" : "example@example.com"}  or {"email" : "example@example.com", "name" : "Example Recipient"}.'],
-  'personalizations.N.to': ['personalizations.N.to', 'The to array is required for all personalization objects, and must have at least one email object with a valid email address.'],
-  'personalizations.N.to.N.email': ['personalizations.N.to.N.email', 'Each to object must at least have an email address and may also contain a name. e.g. {"email": "example@example.com"} or {"email": "example@example.com", "name": "Example Recipient"}'],
+  personalizations: [
+    'personalizations',
+    'The personalizations field is required and must have at least one personalization.',
+  ],
+  from: [
+    'from.email',
+    'The from object must be provided for every email send. It is an object that requires the email parameter, but may also contain a name parameter.  e.g. {"email" : "example@example.com"}  or {"email" : "example@example.com", "name" : "Example Recipient"}.',
+  ],
+  'from.email': [
+    'from.email',
+    'The from object must be provided for every email send. It is an object that requires the email parameter, but may also contain a name parameter.  e.g. {"email" : "example@example.com"}  or {"email" : "example@example.com", "name" : "Example Recipient"}.',
+  ],
+  'personalizations.N.to': [
+    'personalizations.N.to',
+    'The to array is required for all personalization objects, and must have at least one email object with a valid email address.',
+  ],
+  'personalizations.N.to.N.email': [
+    'personalizations.N.to.N.email',
+    'Each to object must at least have an email address and may also contain a name. e.g. {"email": "example@example.com"} or {"email": "example@example.com", "name": "Example Recipient"}',
+  ],
 };
 
 /**
@@ -89,7 +113,8 @@ function compile(schema: Schema, components: Record<string, Schema>): Check {
   if (schema.enum) {
     const allowed = schema.enum;
     checks.push((v, path, errors) => {
-      if (!allowed.includes(v)) errors.push({ field: path, message: `Must be one of ${allowed.join(', ')}.`, help: help(path) });
+      if (!allowed.includes(v))
+        errors.push({ field: path, message: `Must be one of ${allowed.join(', ')}.`, help: help(path) });
     });
   }
   if (type === 'string') {
@@ -97,14 +122,26 @@ function compile(schema: Schema, components: Record<string, Schema>): Check {
     checks.push((v, path, errors) => {
       const s = v as string;
       if (minLength !== undefined && s.length < minLength) {
-        errors.push({ field: path, message: `The ${last(path)} value must be a string at least ${minLength === 1 ? 'one character' : `${minLength} characters`} in length.`, help: help(path) });
+        errors.push({
+          field: path,
+          message: `The ${last(path)} value must be a string at least ${minLength === 1 ? 'one character' : `${minLength} characters`} in length.`,
+          help: help(path),
+        });
       }
       if (maxLength !== undefined && s.length > maxLength) {
-        errors.push({ field: path, message: `The ${last(path)} value must be at most ${maxLength} characters.`, help: help(path) });
+        errors.push({
+          field: path,
+          message: `The ${last(path)} value must be at most ${maxLength} characters.`,
+          help: help(path),
+        });
       }
       if (format === 'email' && !EMAIL_ADDRESS.test(s)) {
         const owner = path.split('.').find((p) => ['from', 'reply_to'].includes(p));
-        errors.push({ field: path, message: owner ? `The ${owner} email does not contain a valid address.` : 'Does not contain a valid address.', help: help(path) });
+        errors.push({
+          field: path,
+          message: owner ? `The ${owner} email does not contain a valid address.` : 'Does not contain a valid address.',
+          help: help(path),
+        });
       }
     });
   }
@@ -121,7 +158,12 @@ function compile(schema: Schema, components: Record<string, Schema>): Check {
         errors.push({ field: path, message, help: help(path) });
         return; // do not walk 100k items of a refused array
       }
-      if (minItems !== undefined && a.length < minItems) errors.push({ field: path, message: `The ${path} field must have at least ${minItems} items.`, help: help(path) });
+      if (minItems !== undefined && a.length < minItems)
+        errors.push({
+          field: path,
+          message: `The ${path} field must have at least ${minItems} items.`,
+          help: help(path),
+        });
       if (uniqueItems && new Set(a.map((x) => JSON.stringify(x))).size !== a.length) {
         errors.push({ field: path, message: `The ${path} field may not contain duplicates.`, help: help(path) });
       }
@@ -130,7 +172,8 @@ function compile(schema: Schema, components: Record<string, Schema>): Check {
   }
   if (type === 'object') {
     const props = Object.entries(schema.properties ?? {}).map(([k, s]) => [k, compile(s, components)] as const);
-    const extra = typeof schema.additionalProperties === 'object' ? compile(schema.additionalProperties, components) : undefined;
+    const extra =
+      typeof schema.additionalProperties === 'object' ? compile(schema.additionalProperties, components) : undefined;
     const known = new Set(Object.keys(schema.properties ?? {}));
     const required = schema.required ?? [];
     const { maxProperties } = schema;
@@ -140,23 +183,36 @@ function compile(schema: Schema, components: Record<string, Schema>): Check {
         if (o[key] === undefined) {
           const full = path ? `${path}.${key}` : key;
           const known = REQUIRED_MESSAGES[generic(full)];
-          errors.push(known ? { field: known[0] === generic(full) ? full : known[0], message: known[1], help: help(full) } : { field: full, message: `The ${key} field is required.`, help: help(full) });
+          errors.push(
+            known
+              ? { field: known[0] === generic(full) ? full : known[0], message: known[1], help: help(full) }
+              : { field: full, message: `The ${key} field is required.`, help: help(full) },
+          );
         }
       }
       if (maxProperties !== undefined && Object.keys(o).length > maxProperties) {
-        errors.push({ field: path, message: `The ${path} object may have at most ${maxProperties} properties.`, help: help(path) });
+        errors.push({
+          field: path,
+          message: `The ${path} object may have at most ${maxProperties} properties.`,
+          help: help(path),
+        });
       }
       for (const [key, check] of props) if (o[key] !== undefined) check(o[key], path ? `${path}.${key}` : key, errors);
       if (extra) for (const key of Object.keys(o)) if (!known.has(key)) extra(o[key], `${path}.${key}`, errors);
     });
   }
 
-  const expected = type === 'integer' ? ['integer'] : type === 'number' ? ['integer', 'number'] : type ? [type] : undefined;
+  const expected =
+    type === 'integer' ? ['integer'] : type === 'number' ? ['integer', 'number'] : type ? [type] : undefined;
   const nullable = schema.nullable === true;
   return (value, path, errors) => {
     if (value === null && nullable) return;
     if (expected && !expected.includes(jsonType(value))) {
-      errors.push({ field: path || null, message: `Invalid type. Expected: ${type}, given: ${jsonType(value)}.`, help: help(path) });
+      errors.push({
+        field: path || null,
+        message: `Invalid type. Expected: ${type}, given: ${jsonType(value)}.`,
+        help: help(path),
+      });
       return;
     }
     for (const check of checks) check(value, path, errors);

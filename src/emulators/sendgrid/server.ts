@@ -145,12 +145,16 @@ export function createHandler(state: EmulatorState) {
 
     const auth = req.headers.authorization;
     if (!auth) return answer(401, plainError(401, 'authorization required'));
-    if (auth !== `Bearer ${state.apiKey}`) return answer(401, plainError(401, 'The provided authorization grant is invalid, expired, or revoked'));
+    if (auth !== `Bearer ${state.apiKey}`)
+      return answer(401, plainError(401, 'The provided authorization grant is invalid, expired, or revoked'));
 
     const next = state.faults.findIndex((f) => !f.match);
     const fault = next >= 0 ? state.faults.splice(next, 1)[0] : undefined;
     if (fault) {
-      const headers = fault.status === 429 ? exhaustedHeaders(state.limiter?.opts.limit ?? DEFAULT_ADVERTISED_LIMIT, fault.resetInMs) : undefined;
+      const headers =
+        fault.status === 429
+          ? exhaustedHeaders(state.limiter?.opts.limit ?? DEFAULT_ADVERTISED_LIMIT, fault.resetInMs)
+          : undefined;
       return answer(fault.status, plainError(fault.status), headers);
     }
     let rateHeaders: Record<string, string> | undefined;

@@ -54,24 +54,33 @@ function ruleErrors(body: MailSendBody): SendGridError[] {
   const ps = body.personalizations;
 
   if (ps.length === 0) errors.push(error('personalizations', 'You must have at least one personalization.'));
-  if (!templated && !body.subject && !(ps.length > 0 && ps.every((p) => p.subject))) errors.push(error('subject', SUBJECT_REQUIRED));
+  if (!templated && !body.subject && !(ps.length > 0 && ps.every((p) => p.subject)))
+    errors.push(error('subject', SUBJECT_REQUIRED));
   if (!templated && !body.content?.length) errors.push(error('content', CONTENT_REQUIRED));
 
   const types = (body.content ?? []).map((c) => c.type.toLowerCase());
   for (const t of ['text/plain', 'text/html']) {
-    if (types.filter((x) => x === t).length > 1) errors.push(error('content', 'If present, text/plain and text/html may only be provided once.'));
+    if (types.filter((x) => x === t).length > 1)
+      errors.push(error('content', 'If present, text/plain and text/html may only be provided once.'));
   }
   const plain = types.indexOf('text/plain');
   const html = types.indexOf('text/html');
   if (plain > 0 || (html >= 0 && html !== (plain === 0 ? 1 : 0))) {
-    errors.push(error('content', 'If present, text/plain must be first, followed by text/html, followed by any other content.'));
+    errors.push(
+      error('content', 'If present, text/plain must be first, followed by text/html, followed by any other content.'),
+    );
   }
 
   let recipients = 0;
   const seen = new Map<string, number>();
   ps.forEach((p, i) => {
     if (p.to.length === 0) {
-      errors.push(error(`personalizations.${i}.to`, 'The to array is required for all personalization objects, and must have at least one email object with a valid email address.'));
+      errors.push(
+        error(
+          `personalizations.${i}.to`,
+          'The to array is required for all personalization objects, and must have at least one email object with a valid email address.',
+        ),
+      );
     }
     const inBlock = new Set<string>();
     for (const kind of ['to', 'cc', 'bcc'] as const) {
@@ -79,9 +88,19 @@ function ruleErrors(body: MailSendBody): SendGridError[] {
         recipients++;
         const address = a.email.trim().toLowerCase();
         if (inBlock.has(address)) {
-          errors.push(error(`personalizations.${i}`, `Each email address in the personalization block should be unique between to, cc, and bcc. We found the first duplicate instance of [${a.email}] in the personalizations.${i}.${kind} field.`));
+          errors.push(
+            error(
+              `personalizations.${i}`,
+              `Each email address in the personalization block should be unique between to, cc, and bcc. We found the first duplicate instance of [${a.email}] in the personalizations.${i}.${kind} field.`,
+            ),
+          );
         } else if (seen.has(address)) {
-          errors.push(error('personalizations', `Each unique email address in the personalizations array should only be included once. You have included [${a.email}] more than once.`));
+          errors.push(
+            error(
+              'personalizations',
+              `Each unique email address in the personalizations array should only be included once. You have included [${a.email}] more than once.`,
+            ),
+          );
         }
         inBlock.add(address);
         seen.set(address, i);
@@ -89,13 +108,28 @@ function ruleErrors(body: MailSendBody): SendGridError[] {
     }
     const args = { ...(body.custom_args ?? {}), ...(p.custom_args ?? {}) };
     for (const [k, v] of Object.entries(p.custom_args ?? {})) {
-      if (typeof v !== 'string') errors.push(error(`personalizations.${i}.custom_args.${k}`, `Invalid type. Expected: string, given: ${v === null ? 'null' : typeof v}.`, 'personalizations.custom_args'));
+      if (typeof v !== 'string')
+        errors.push(
+          error(
+            `personalizations.${i}.custom_args.${k}`,
+            `Invalid type. Expected: string, given: ${v === null ? 'null' : typeof v}.`,
+            'personalizations.custom_args',
+          ),
+        );
     }
     if (Buffer.byteLength(JSON.stringify(args)) > MAX_CUSTOM_ARGS_BYTES) {
-      errors.push(error(`personalizations.${i}.custom_args`, `The custom_args of a personalization may not exceed ${MAX_CUSTOM_ARGS_BYTES} bytes.`));
+      errors.push(
+        error(
+          `personalizations.${i}.custom_args`,
+          `The custom_args of a personalization may not exceed ${MAX_CUSTOM_ARGS_BYTES} bytes.`,
+        ),
+      );
     }
   });
-  if (recipients > MAX_RECIPIENTS) errors.push(error('personalizations', `There is a limit of ${MAX_RECIPIENTS} total recipients (to + cc + bcc) per request.`));
+  if (recipients > MAX_RECIPIENTS)
+    errors.push(
+      error('personalizations', `There is a limit of ${MAX_RECIPIENTS} total recipients (to + cc + bcc) per request.`),
+    );
   return errors;
 }
 
