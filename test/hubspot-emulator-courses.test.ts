@@ -31,7 +31,7 @@ const upsertCourse = (id: string, name: string) =>
         id,
         properties: { loopwise_course_id: id, hs_course_name: name },
         objectWriteTraceId: '0',
-      } as any,
+      },
     ],
   });
 

@@ -94,8 +94,8 @@ describe('course-sync start logs', () => {
   it('on a terminal: readable lines', async () => {
     const res = await runCli(['start', '--role', 'receiver'], env(), { ttyColumns: 100 });
     expect(res.code).toBe(0);
-    // eslint-disable-next-line no-control-regex -- the ANSI colour codes are what this test checks
     expect(listening(res.stdout)).toMatch(
+      // eslint-disable-next-line no-control-regex -- the ANSI colour codes are what this test checks
       /^\x1b\[2m\d\d:\d\d:\d\d\.\d{3}\x1b\[0m \x1b\[32mINFO \x1b\[0m listening \x1b\[2mport=\x1b\[0m\d+ \x1b\[2mrole=\x1b\[0mreceiver$/,
     );
     expect(res.stdout).not.toMatch(/^\{/m);

@@ -47,8 +47,7 @@ it('runs in sandbox mode: a signed enrollment becomes an emulated HubSpot contac
 });
 
 it('shows the course records, the students associated with them and the contact mapping', async () => {
-  const snapshot = async () =>
-    (await (await fetch(`${t.base}/admin/sandbox?format=json`, { headers: auth })).json()) as any;
+  const snapshot = async () => (await fetch(`${t.base}/admin/sandbox?format=json`, { headers: auth })).json();
   await vi.waitFor(
     async () => {
       const s = await snapshot();

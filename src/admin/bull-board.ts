@@ -18,15 +18,13 @@ function board(queues: QueueSet, readOnly: boolean): Middleware {
   const serverAdapter = new KoaAdapter();
   serverAdapter.setBasePath(DASHBOARD_PATH);
   createBullBoard({
-    queues: queues
-      .all()
-      .map(
-        (queue) =>
-          new BullMQAdapter(queue, {
-            readOnlyMode: readOnly,
-            ...(deadLetterNames.has(queue.name) ? { description: DLQ_HINT } : {}),
-          }),
-      ),
+    queues: queues.all().map(
+      (queue) =>
+        new BullMQAdapter(queue, {
+          readOnlyMode: readOnly,
+          ...(deadLetterNames.has(queue.name) ? { description: DLQ_HINT } : {}),
+        }),
+    ),
     serverAdapter,
     options: { uiConfig: { boardTitle: readOnly ? 'course-sync (read-only)' : 'course-sync' } },
   });

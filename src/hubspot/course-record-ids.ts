@@ -34,7 +34,7 @@ export class CourseRecordIds {
       if (err) throw err;
       return v as string | null;
     });
-    return new Map(courseIds.flatMap((id, i) => (found[i] ? [[id, found[i]!] as [string, string]] : [])));
+    return new Map(courseIds.flatMap((id, i) => (found[i] ? [[id, found[i]] as [string, string]] : [])));
   }
 
   /** Remembers record ids by course id. */

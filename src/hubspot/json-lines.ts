@@ -94,7 +94,7 @@ export function parseJsonLines(text: string): JsonNode {
       ['false', { kind: 'boolean', value: false }],
       ['null', { kind: 'null' }],
     ] as const) {
-      if (text.startsWith(word, at)) return ((at += word.length), { ...node, line: here } as JsonNode);
+      if (text.startsWith(word, at)) return ((at += word.length), { ...node, line: here });
     }
     const num = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(at, at + 64));
     if (num) return ((at += num[0].length), { kind: 'number', line: here, value: Number(num[0]) });

@@ -107,13 +107,11 @@ it('never crashes and never enqueues on malformed, truncated, mis-signed or wron
       .integer({ min: 100, max: 5000 })
       .map((d) => ({ raw: '['.repeat(d) + ']'.repeat(d), signed: true, ct: 'application/json' })),
     // oversized
-    fc
-      .integer({ min: 65537, max: 200_000 })
-      .map((n) => ({
-        raw: JSON.stringify({ type: 'course.created', data: { pad: 'x'.repeat(n) } }),
-        signed: true,
-        ct: 'application/json',
-      })),
+    fc.integer({ min: 65537, max: 200_000 }).map((n) => ({
+      raw: JSON.stringify({ type: 'course.created', data: { pad: 'x'.repeat(n) } }),
+      signed: true,
+      ct: 'application/json',
+    })),
     // a known type whose data (or one of its parts) is deeply nested
     fc
       .tuple(
@@ -130,13 +128,11 @@ it('never crashes and never enqueues on malformed, truncated, mis-signed or wron
         return { raw, signed: true, ct: 'application/json' };
       }),
     // prototype-pollution keys in the envelope and the data
-    fc
-      .constantFrom('__proto__', 'constructor', 'prototype')
-      .map((k) => ({
-        raw: `{"type":"course.student_enroll","${k}":{"polluted":1},"data":{"${k}":{"polluted":1},"id":"x"}}`,
-        signed: true,
-        ct: 'application/json',
-      })),
+    fc.constantFrom('__proto__', 'constructor', 'prototype').map((k) => ({
+      raw: `{"type":"course.student_enroll","${k}":{"polluted":1},"data":{"${k}":{"polluted":1},"id":"x"}}`,
+      signed: true,
+      ct: 'application/json',
+    })),
   );
   await fc.assert(
     fc.asyncProperty(cases, async (c: any) => {

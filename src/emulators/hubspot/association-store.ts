@@ -59,7 +59,7 @@ export class AssociationStore {
   all(fromType: ObjectType, toType: ObjectType): StoredAssociation[] {
     return [...this.edges]
       .filter(([k]) => k.startsWith(`${fromType}:`))
-      .flatMap(([k, out]) =>
+      .flatMap(([k]) =>
         this.from(fromType, k.slice(fromType.length + 1), toType).map((a) => ({
           fromType,
           fromId: k.slice(fromType.length + 1),
