@@ -23,6 +23,7 @@ const SCENARIOS: Record<string, { title: string; file: string; fn: string }> = {
   scaleout: { title: '6 scale-out', file: 'scale-out.ts', fn: 'scaleOut' },
   events: { title: '7 events', file: 'events.ts', fn: 'events' },
   steps: { title: '8 steps', file: 'steps.ts', fn: 'steps' },
+  courses: { title: '9 courses', file: 'courses.ts', fn: 'courses' },
 };
 
 async function load(file: string, fn: string): Promise<Scenario> {

@@ -190,6 +190,17 @@ export const settings = {
     default: '',
     doc: 'per-currency decimal digits override, e.g. "TWD=0,HUF=2" (TWD is 0 by default)',
   },
+  HUBSPOT_COURSES_OBJECT: {
+    kind: 'enum',
+    default: 'auto',
+    values: ['auto', 'on', 'off'],
+    doc: "HubSpot's Courses object (0-410): auto writes each course as a course record and associates enrolled students with it when the portal has the object active (checked at start and every 5 minutes), else works as without it; on requires it (start-up stops when it is not active); off never uses it",
+  },
+  HUBSPOT_CONTACT_MAPPING: {
+    kind: 'string',
+    default: 'config/contact-mapping.json',
+    doc: 'JSON file saying which HubSpot contact property gets which enrollment field or constant ({"properties": {"<property>": "<source>" | {"value": "<constant>"}}}); relative paths from the working directory; unset: course-sync\'s own config/contact-mapping.json (the built-in mapping)',
+  },
 
   SENDGRID_API_KEY: { kind: 'secret', doc: 'SendGrid API key with Mail Send permission' },
   SENDGRID_BASE_URL: { kind: 'url', default: 'https://api.sendgrid.com', doc: 'SendGrid API base URL' },

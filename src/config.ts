@@ -1,4 +1,7 @@
+import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ConfigError, readAll, sentinelNodes, type Env } from './config-values.ts';
+import { MappingFileError, readContactMapping, type ContactMappingSpec } from './hubspot/contact-mapping-file.ts';
 
 export { ConfigError } from './config-values.ts';
 import { parseAddressRange } from './address-list.ts';
@@ -44,6 +47,10 @@ export interface Config {
     multiCurrency: boolean;
     phoneRegion: string;
     currencyDigits: Record<string, number>;
+    /** HUBSPOT_COURSES_OBJECT: write course records (0-410) and associate students with them. */
+    coursesObject: 'auto' | 'on' | 'off';
+    /** HUBSPOT_CONTACT_MAPPING, read and checked: which contact property gets which enrollment field. */
+    contactMapping: ContactMappingSpec;
   };
   sendgrid: {
     apiKey?: string;
@@ -93,6 +100,20 @@ let defaults: Config | undefined;
 /** The configuration with every setting at its default (config/settings.ts), for code run without one: tests, one-off tools. */
 export function defaultConfig(): Config {
   return (defaults ??= loadConfig({}));
+}
+
+/** course-sync's own mapping file: today's built-in mapping, written out. */
+const DEFAULT_CONTACT_MAPPING = fileURLToPath(new URL('../config/contact-mapping.json', import.meta.url));
+
+/** Reads HUBSPOT_CONTACT_MAPPING (relative to the working directory; unset: the default file) and checks it. */
+function contactMapping(given: string | undefined): ContactMappingSpec {
+  const path = given ? (isAbsolute(given) ? given : resolve(given)) : DEFAULT_CONTACT_MAPPING;
+  try {
+    return readContactMapping(path);
+  } catch (err) {
+    if (err instanceof MappingFileError) throw new ConfigError('HUBSPOT_CONTACT_MAPPING', err.message);
+    throw err;
+  }
 }
 
 /** Builds and validates the configuration; throws ConfigError naming the first bad key. */
@@ -225,6 +246,8 @@ export function loadConfig(env: Env = process.env): Config {
       multiCurrency: v.HUBSPOT_MULTI_CURRENCY,
       phoneRegion: v.PHONE_DEFAULT_REGION.toUpperCase(),
       currencyDigits: v.CURRENCY_DIGITS,
+      coursesObject: v.HUBSPOT_COURSES_OBJECT,
+      contactMapping: contactMapping(env.HUBSPOT_CONTACT_MAPPING || undefined),
     },
     sendgrid: {
       apiKey: v.SENDGRID_API_KEY,

@@ -56,6 +56,26 @@ it('runs in sandbox mode: a signed enrollment becomes an emulated HubSpot contac
   );
 });
 
+it('shows the course records, the students associated with them and the contact mapping', async () => {
+  const snapshot = async () => (await fetch(`${t.base}/admin/sandbox?format=json`, { headers: auth })).json();
+  await vi.waitFor(
+    async () => {
+      const s = await snapshot();
+      expect(s.courses.map((c: any) => c.properties.loopwise_course_id)).toEqual(
+        expect.arrayContaining(['course_789012', '550e8400-e29b-41d4-a716-446655440000']),
+      );
+      expect(s.associations).toContainEqual(
+        expect.objectContaining({ contactEmail: 'student@example.com', courseName: 'Introduction to Programming' }),
+      );
+    },
+    { timeout: 20_000, interval: 100 },
+  );
+  const page = await sandboxPage();
+  expect(page).toMatch(/HubSpot course records \(Courses object\) \(\d+\)/);
+  expect(page).toMatch(/HubSpot contacts associated with course records \(\d+\)/);
+  expect(page).toContain('The contact the seed enrollment would produce');
+});
+
 it('keeps the sandbox page behind the admin password', async () => {
   expect((await fetch(`${t.base}/admin/sandbox`)).status).toBe(401);
 });

@@ -30,6 +30,7 @@ export async function fillPaused(
   tag: string,
   count: number,
   from = 0,
+  make: typeof enrollment = enrollment,
 ): Promise<PausedQueue> {
   const connection = new Redis(ctx.redisUrl, { maxRetriesPerRequest: null });
   const [queue, other] = [queueName, queueName === QUEUES.email ? QUEUES.contacts : QUEUES.email].map(
@@ -41,7 +42,7 @@ export async function fillPaused(
   for (let i = 0; i < count; i += 500) {
     const events = Array.from({ length: Math.min(500, count - i) }, (_, k) => ({
       type: 'course.student_enroll' as const,
-      data: enrollment(tag, from + i + k),
+      data: make(tag, from + i + k),
     }));
     await Promise.all(events.map((e) => intake.accept(e, idempotencyKey(e), `bench-${e.data.id}`)));
   }

@@ -23,6 +23,7 @@ function links(sandbox: boolean): [href: string, text: string][] {
     ['/admin/dead-letters', 'Dead letters'],
     ['/admin/quarantine', 'Quarantine'],
     [DASHBOARD_PATH, 'Queues'],
+    ['/admin/contact-mapping', 'Contact mapping'],
     ...(sandbox ? ([['/admin/sandbox', 'Sandbox']] as [string, string][]) : []),
     ['/metrics', 'Metrics'],
   ];

@@ -11,6 +11,7 @@ import type { Quarantine } from '../quarantine/store.ts';
 import { adminApiRouter } from './api.ts';
 import { openPrivacy } from '../student-data/deps.ts';
 import { adminAssets } from './assets.ts';
+import { contactMappingRoute, mappingView } from './contact-mapping-page.ts';
 import { AuditTrail } from '../audit/trail.ts';
 import { isAdminPath, resolveAdminAccess } from './auth.ts';
 import { dashboardMiddleware } from './bull-board.ts';
@@ -76,7 +77,9 @@ export function mountAdmin(deps: AdminDeps): (app: Koa) => void {
         })),
     });
     chain.push(api.routes() as Middleware, api.allowedMethods() as Middleware);
-    chain.push(sandboxMiddleware(config.sandbox ? deps.sandbox : undefined));
+    const mapping = mappingView(config.hubspot);
+    chain.push(contactMappingRoute(mapping, config.sandbox)); // /admin/contact-mapping
+    chain.push(sandboxMiddleware(config.sandbox ? deps.sandbox : undefined, mapping));
     chain.push(dashboardMiddleware(queues, audit));
   };
 }

@@ -1,6 +1,7 @@
 import type { Middleware } from 'koa';
 import type {
   SandboxAddress,
+  SandboxAssociation,
   SandboxEmail,
   SandboxObject,
   SandboxProvider,
@@ -10,6 +11,7 @@ import { escapeHtml } from '../html.ts';
 import type { AdminUser } from './auth.ts';
 import { adminUser } from './gate.ts';
 import { renderPage } from './layout.ts';
+import { mappingSection, type MappingView } from './contact-mapping-page.ts';
 
 /** Where the page is served, behind the admin gate. */
 export const SANDBOX_PATH = '/admin/sandbox';
@@ -54,17 +56,33 @@ export const SANDBOX_NOTE =
   'while Redis still remembers every delivery, so a sample sent again answers "200 duplicate". ' +
   'To see a new one here, give it a new id: course-sync emit course.student_enroll --id enroll_2';
 
-/** The sandbox page as HTML, in the console's frame: contacts, products and e-mails the emulators received. */
-export function renderSandboxPage(snapshot: SandboxSnapshot, user: AdminUser): string {
+function associationsTable(list: SandboxAssociation[]): string {
+  const rows = list
+    .map(
+      (a) =>
+        `<tr><td>${escapeHtml(a.contactId)}</td><td>${escapeHtml(a.contactEmail)}</td><td>${escapeHtml(a.courseRecordId)}</td><td>${escapeHtml(a.courseName)}</td></tr>`,
+    )
+    .join('');
+  const body = list.length
+    ? `<div class="scroll"><table><tr><th>contact</th><th>email</th><th>course record</th><th>hs_course_name</th></tr>${rows}</table></div>`
+    : '<p class="none">none yet</p>';
+  return `<section><h2>HubSpot contacts associated with course records (${list.length})</h2>${body}</section>`;
+}
+
+/** The sandbox page as HTML, in the console's frame: contacts, course records and their students, products, e-mails, and the contact mapping. */
+export function renderSandboxPage(snapshot: SandboxSnapshot, user: AdminUser, mapping?: MappingView): string {
   const emails = snapshot.emails.length ? snapshot.emails.map(emailCard).join('\n') : '<p class="none">none yet</p>';
   const body = `<h2>Sandbox</h2>
 <p class="banner">Sandbox mode: HubSpot and SendGrid are the built-in emulators. This is what they received since course-sync started.</p>
 <p class="banner-note">${escapeHtml(SANDBOX_NOTE)}</p>
 ${objectsTable('HubSpot contacts', snapshot.contacts)}
+${objectsTable('HubSpot course records (Courses object)', snapshot.courses ?? [])}
+${associationsTable(snapshot.associations ?? [])}
 ${objectsTable('HubSpot products', snapshot.products)}
 <section><h2>SendGrid e-mails (${snapshot.emails.length})</h2>
 ${emails}
-</section>`;
+</section>
+${mapping ? mappingSection(mapping) : ''}`;
   return renderPage({
     title: 'course-sync sandbox',
     user,
@@ -79,7 +97,7 @@ ${emails}
  * Serves the sandbox page at SANDBOX_PATH (and its JSON with `?format=json`). With no provider
  * (not in sandbox mode) the path answers 404. Mount behind the admin gate.
  */
-export function sandboxMiddleware(provider: SandboxProvider | undefined): Middleware {
+export function sandboxMiddleware(provider: SandboxProvider | undefined, mapping?: MappingView): Middleware {
   return async (ctx, next) => {
     if (ctx.path !== SANDBOX_PATH || ctx.method !== 'GET') return next();
     if (!provider) {
@@ -93,6 +111,6 @@ export function sandboxMiddleware(provider: SandboxProvider | undefined): Middle
       return;
     }
     ctx.type = 'html';
-    ctx.body = renderSandboxPage(snapshot, adminUser(ctx));
+    ctx.body = renderSandboxPage(snapshot, adminUser(ctx), mapping);
   };
 }

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config.ts';
 import { formatResults, ok, problem, skipped, type CheckResult } from '../doctor/check.ts';
 import { checkHubSpot } from '../doctor/hubspot.ts';
+import { checkCoursesObject, checkContactMapping } from '../doctor/hubspot-courses.ts';
 import { checkHubSpotDailyLimit, readRecordedPause } from '../doctor/hubspot-daily.ts';
 import { checkLocalRedisBinary, checkRedis } from '../doctor/redis.ts';
 import { findLocalRedis } from '../redis/local-record.ts';
@@ -59,7 +60,12 @@ async function hubspotChecks(config: Config): Promise<CheckResult[]> {
   return within('HubSpot', CHECK_TIMEOUT_MS, async () => {
     const access = await checkHubSpot(client, config.hubspot.baseUrl);
     const recorded = await readRecordedPause(config.redis, config.redis.prefix);
-    return [...access, await checkHubSpotDailyLimit(client, recorded)];
+    return [
+      ...access,
+      await checkHubSpotDailyLimit(client, recorded),
+      await checkCoursesObject(client, config.hubspot),
+      await checkContactMapping(client, config.hubspot.contactMapping),
+    ];
   });
 }
 
@@ -126,6 +132,8 @@ export function registerDoctor(program: Command, io: CliIO): void {
         'says about REDIS_SENTINEL_MASTER (primary, replicas, quorum); WEBHOOK_SECRET set (not needed in sandbox',
         'mode); the HubSpot token can read contacts, products and their properties;',
         "HubSpot's daily API limit: calls used today, when it resets, and whether HubSpot work is paused for it;",
+        'whether the Courses object is active and the token has its scopes (HUBSPOT_COURSES_OBJECT), and how to activate it;',
+        'whether every property of the contact mapping (HUBSPOT_CONTACT_MAPPING) exists in the portal and takes what is written;',
         'the SendGrid key has Mail Send; WELCOME_EMAIL_FROM is a verified sender or in an authenticated domain.',
         'Configuration comes from the environment and the .env file of this folder (ENV_FILE), as for `start`.',
         '',

@@ -20,7 +20,11 @@ export interface Sandbox {
  * loopback in this process and points the configuration at them, announcing it loudly.
  */
 export async function startSandbox(config: Config, log: Logger): Promise<Sandbox> {
-  const hubspot = await startHubSpotEmulator({ requestsPer10s: config.hubspot.requestsPer10s });
+  // The Courses object is active in the sandbox's portal, so that its page shows course records and their students.
+  const hubspot = await startHubSpotEmulator({
+    requestsPer10s: config.hubspot.requestsPer10s,
+    coursesObject: 'active',
+  });
   const sendgrid = await startSendGridEmulator({ verifiedSenders: [config.sendgrid.from] });
   // The emulator signs its Event Webhook like SendGrid; the service verifies with the public half
   // (and with any key configured, so `course-sync emit sendgrid-events` works in sandbox mode too).
@@ -46,6 +50,13 @@ export async function startSandbox(config: Config, log: Logger): Promise<Sandbox
     provider: () => ({
       contacts: [...hubspot.state.contacts.values()],
       products: [...hubspot.state.products.values(), ...hubspot.state.archivedProducts.values()],
+      courses: [...hubspot.state.objects.courses.values()],
+      associations: hubspot.state.associations.all('contacts', 'courses').map((a) => ({
+        contactId: a.fromId,
+        contactEmail: hubspot.state.objects.contacts.get(a.fromId)?.properties.email,
+        courseRecordId: a.toId,
+        courseName: hubspot.state.objects.courses.get(a.toId)?.properties.hs_course_name,
+      })),
       emails: sendgrid.outbox.all().map((e) => ({
         messageId: e.messageId,
         to: e.to,

@@ -22,11 +22,22 @@ export interface SandboxEmail {
   acceptedAt?: string;
 }
 
+/** A contact associated with a course record (HubSpot's Courses object), as the emulator holds it. */
+export interface SandboxAssociation {
+  contactId: string;
+  contactEmail?: string;
+  courseRecordId: string;
+  courseName?: string;
+}
+
 /** What the emulators received so far. */
 export interface SandboxSnapshot {
   contacts: SandboxObject[];
   products: SandboxObject[];
   emails: SandboxEmail[];
+  /** Course records (HubSpot's Courses object, 0-410) and the contacts associated with them. */
+  courses?: SandboxObject[];
+  associations?: SandboxAssociation[];
 }
 
 /** Reads the emulators' state; wired by the sandbox start-up (sandbox.ts). */

@@ -2,12 +2,15 @@ import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/
 import type { Enrollment } from '../events/types.ts';
 import { instantOf, isIsoTimestamp } from '../events/timestamps.ts';
 import { isEmail, normalizeEmail } from '../privacy/email.ts';
+import { CANONICAL_KEY, type ExtraSource } from './contact-mapping-apply.ts';
 import { ENROLLED_COURSES } from './properties.ts';
 
 /** What the mapping needs from config.hubspot. */
 export interface ContactMappingOptions {
   /** Region for phone numbers without a country code (PHONE_DEFAULT_REGION, e.g. "TW"). */
   phoneRegion: string;
+  /** Sources a HUBSPOT_CONTACT_MAPPING file uses beyond today's mapping, carried as "@<source>" (contact-mapping-apply.ts). */
+  extraSources?: ReadonlySet<ExtraSource>;
 }
 
 /** One input of `POST /crm/v3/objects/contacts/batch/upsert`. */
@@ -63,6 +66,24 @@ function utc(value: unknown): string | undefined {
   return isIsoTimestamp(value) ? new Date(instantOf(value)).toISOString() : undefined;
 }
 
+/** An extra source's value (see ContactMappingOptions.extraSources): text trimmed, times as UTC. */
+function extraValue(e: Enrollment, source: ExtraSource): string | undefined {
+  switch (source) {
+    case 'user.name':
+      return text(e.user?.name)?.replace(/\s+/g, ' ');
+    case 'course.slug':
+      return text(e.course?.slug);
+    case 'course.subtitle':
+      return text(e.course?.subtitle);
+    case 'enrollment.id':
+      return text(e.id);
+    case 'enrollment.state':
+      return text(e.state);
+    case 'enrollment.updated_at':
+      return utc(e.updated_at);
+  }
+}
+
 /** The loopwise_last_* properties of the latest enrollment. */
 export function lastEnrollmentProperties(last: LastEnrollment): Record<string, string> {
   const props: Record<string, string | undefined> = {
@@ -93,6 +114,7 @@ export function mapEnrollment(enrollment: Enrollment | undefined, opts: ContactM
     phone: formatPhone(enrollment.user?.phone_number, opts.phoneRegion),
     loopwise_user_id: text(enrollment.user?.id),
     ...lastEnrollmentProperties(last),
+    ...Object.fromEntries([...(opts.extraSources ?? [])].map((s) => [CANONICAL_KEY[s], extraValue(enrollment, s)])),
     [ENROLLED_COURSES]: courseId,
   };
   const properties = Object.fromEntries(Object.entries(props).filter((e): e is [string, string] => e[1] !== undefined));

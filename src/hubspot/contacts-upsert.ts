@@ -6,6 +6,7 @@ import type {
 } from '@hubspot/api-client/lib/codegen/crm/contacts/index.js';
 import { inputOfResult, inputsInMessage, inputsNamed, withTraceIds, type Traced } from './batch-write.ts';
 import type { HubSpotCall } from './call.ts';
+import type { ContactPropertyMapping } from './contact-mapping-apply.ts';
 import type { ContactUpsertInput } from './contact-mapping.ts';
 import { existingContactId, inputHeldBy } from './contacts-conflict.ts';
 import type { CourseOptions } from './course-options.ts';
@@ -20,6 +21,8 @@ export interface ContactUpsertDeps {
   options: Pick<CourseOptions, 'ensure' | 'has'>;
   /** The once-per-process property set-up (re-run when HubSpot says a property is missing). */
   setup: { ensure(): Promise<unknown>; forget(): void };
+  /** HUBSPOT_CONTACT_MAPPING: the portal's properties for the values course-sync carries (none: sent as they are). */
+  mapping?: Pick<ContactPropertyMapping, 'toHubSpot'>;
 }
 
 /** What became of one input of the upsert. */
@@ -148,10 +151,11 @@ export async function upsertContacts(
 ): Promise<Map<string, UpsertResult>> {
   if (!inputs.length) return new Map();
   const traced = withTraceIds(inputs);
+  const sent = deps.mapping ? traced.map((i) => ({ ...i, properties: deps.mapping!.toHubSpot(i.properties) })) : traced;
   let data: UpsertResponse;
   try {
     data = (
-      await deps.call('contacts.upsert', () => deps.client.crm.contacts.batchApi.upsertWithHttpInfo({ inputs: traced }))
+      await deps.call('contacts.upsert', () => deps.client.crm.contacts.batchApi.upsertWithHttpInfo({ inputs: sent }))
     ).data;
   } catch (err) {
     return refused(deps, names, inputs, repaired, err);

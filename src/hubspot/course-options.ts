@@ -69,7 +69,7 @@ export function withCourseOption(
  */
 export class CourseOptions {
   private known: Set<string> | undefined;
-  private loading: Promise<Option[]> | undefined;
+  private loading: Promise<void> | undefined;
   private readonly lockKey: string;
   private readonly locks: RedisLock;
 
@@ -88,27 +88,38 @@ export class CourseOptions {
     return !!this.known?.has(value);
   }
 
-  /** Makes sure every course in `courses` (id → name) has an option; `refresh` re-reads HubSpot first. */
+  /**
+   * Makes sure every course in `courses` (id → name) has an option; `refresh` re-reads HubSpot first.
+   * The first read of a process (or after `refresh`) is taken under the lock, so that the options
+   * it finds missing are added from that same read: one GET, not one outside the lock and one in it.
+   */
   async ensure(courses: Map<string, string | undefined>, refresh = false): Promise<void> {
     if (refresh) this.known = undefined;
-    // Concurrent batches share one read of the property.
-    if (!this.known) await (this.loading ??= this.load().finally(() => (this.loading = undefined)));
     const missing = () => [...courses.keys()].filter((id) => !this.known!.has(id));
+    // Concurrent batches share one first read.
+    if (!this.known)
+      await (this.loading ??= this.locks
+        .withLock(this.lockKey, LOCK_MS, LOCK_WAIT_MS, async () => this.add(await this.load(), courses))
+        .finally(() => (this.loading = undefined)));
     if (!missing().length) return;
     await this.locks.withLock(this.lockKey, LOCK_MS, LOCK_WAIT_MS, async () => {
       if (!missing().length) return; // added meanwhile by another batch of this process
-      const options = await this.load();
-      const add = missing();
-      if (!add.length) return;
-      const labels = new Set(options.map((o) => o.label));
-      const next = asInputs(options);
-      for (const id of add) {
-        const label = optionLabel(id, courses.get(id), labels);
-        labels.add(label);
-        next.push({ label, value: id, description: '', displayOrder: next.length, hidden: false });
-      }
-      await this.write(next);
+      await this.add(await this.load(), courses);
     });
+  }
+
+  /** Adds the options of `courses` that `options` (just read, under the lock) lacks. */
+  private async add(options: Option[], courses: Map<string, string | undefined>): Promise<void> {
+    const add = [...courses.keys()].filter((id) => !options.some((o) => o.value === id));
+    if (!add.length) return;
+    const labels = new Set(options.map((o) => o.label));
+    const next = asInputs(options);
+    for (const id of add) {
+      const label = optionLabel(id, courses.get(id), labels);
+      labels.add(label);
+      next.push({ label, value: id, description: '', displayOrder: next.length, hidden: false });
+    }
+    await this.write(next);
   }
 
   /**

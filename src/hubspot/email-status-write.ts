@@ -30,8 +30,10 @@ export async function writeEmailStatuses(
     properties: { email, [EMAIL_STATUS]: status },
   }));
   const results = new Map<string, UpsertResult>();
+  // The status is course-sync's own property, sent as it is: the contact mapping (and its constants) is for enrollments.
+  const unmapped = { ...deps, mapping: undefined };
   for (let i = 0; i < inputs.length; i += 100)
-    for (const [k, v] of await upsertContacts(deps, new Map(), inputs.slice(i, i + 100))) results.set(k, v);
+    for (const [k, v] of await upsertContacts(unmapped, new Map(), inputs.slice(i, i + 100))) results.set(k, v);
   writes.forEach((w, i) => out.set(w.email, results.get(targets[i]!)!));
   return out;
 }

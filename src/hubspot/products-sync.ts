@@ -6,6 +6,7 @@ import type { KeptLease } from '../redis/lock.ts';
 import type { HubSpotCall } from './call.ts';
 import type { CourseOptions, OptionChange } from './course-options.ts';
 import type { CourseLease, CourseVersions } from './course-versions.ts';
+import type { CourseRecordOutcome, CourseRecords } from './courses-sync.ts';
 import { productInputs, type ProductMappingOptions, type ProductUpsertInput } from './product-mapping.ts';
 import { archiveProducts, findProducts, upsertProducts, type ProductRecordError } from './products-api.ts';
 
@@ -19,6 +20,8 @@ export interface ProductsSyncDeps {
   /** Makes sure the custom product properties exist (once per process). */
   setup: { ensure(): Promise<unknown> };
   mapping: ProductMappingOptions;
+  /** The course's record in HubSpot's Courses object, written with its products (HUBSPOT_COURSES_OBJECT). */
+  courseRecords?: Pick<CourseRecords, 'write'>;
 }
 
 /** A course ready to sync: its version instant, its product inputs and their digest. */
@@ -37,6 +40,7 @@ export type ProductsSyncResult =
       products: { planId: string; productId: string; created: boolean }[];
       archived: { planId: string; productId: string }[];
       option: OptionChange | 'kept';
+      courseRecord?: CourseRecordOutcome;
     }
   | { status: 'skipped'; reason: 'stale' | 'duplicate'; appliedAt: number }
   /** HubSpot refused records as sent (validation): retrying cannot help. */
@@ -137,12 +141,19 @@ export async function syncCourseProducts(
   const option = decision.previous?.name === course.name ? 'kept' : await deps.options.label(course, call);
   const upserted = await upsertProducts(deps.client, call, inputs);
   const archived = await archiveRemoved(deps.client, call, course.id, decision.removedPlanIds);
+  const courseRecord = await deps.courseRecords?.write(course, call);
+  const recordRefused = courseRecord?.status === 'refused' ? courseRecord : undefined;
 
-  const complete = upserted.errors.length === 0;
+  const complete = upserted.errors.length === 0 && !recordRefused;
   if (!(await deps.versions.commit(lease, { at, digest: complete ? digest : '', planIds, name: course.name })))
     throw new LeaseLostError('before recording the version');
   const invalid = upserted.errors.filter((e) => INVALID.has(e.category));
   if (invalid.length) return { status: 'rejected', message: `HubSpot rejected ${describe(invalid)}` };
+  if (recordRefused)
+    return {
+      status: INVALID.has(recordRefused.category) ? 'rejected' : 'incomplete',
+      message: `HubSpot refused the course record: ${recordRefused.message}`,
+    };
   if (!complete) return { status: 'incomplete', message: `HubSpot could not write ${describe(upserted.errors)}` };
-  return { status: 'written', products: upserted.written, archived, option };
+  return { status: 'written', products: upserted.written, archived, option, ...(courseRecord ? { courseRecord } : {}) };
 }

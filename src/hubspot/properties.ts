@@ -1,10 +1,11 @@
 /**
- * The HubSpot property group and custom properties course-sync owns, for contacts and products.
+ * The HubSpot property group and custom properties course-sync owns, for contacts, products and
+ * course records (HubSpot's Courses object, 0-410, when used: courses-object.ts).
  * This is the one place they are defined: `course-sync hubspot setup` and the workers' start-up
  * check create what is missing from this list.
  */
 
-export type CrmObjectType = 'contacts' | 'products';
+export type CrmObjectType = 'contacts' | 'products' | 'courses';
 
 /** A custom property as `POST /crm/v3/properties/{objectType}` takes it. */
 export interface PropertySpec {
@@ -125,8 +126,45 @@ export const PRODUCT_PROPERTIES: readonly PropertySpec[] = [
   },
 ];
 
+/**
+ * course-sync's custom course record properties; `loopwise_course_id` is their unique upsert key.
+ * The name and description go to HubSpot's own `hs_course_name` and `hs_course_description`.
+ */
+export const COURSE_PROPERTIES: readonly PropertySpec[] = [
+  {
+    name: 'loopwise_course_id',
+    label: 'Loopwise course ID',
+    description: 'Loopwise course id; one course record per course (unique)',
+    type: 'string',
+    fieldType: 'text',
+    hasUniqueValue: true,
+  },
+  {
+    name: 'loopwise_course_slug',
+    label: 'Loopwise course slug',
+    description: 'URL slug of the course in Loopwise',
+    type: 'string',
+    fieldType: 'text',
+  },
+  {
+    name: 'loopwise_course_state',
+    label: 'Loopwise course state',
+    description: 'State of the course in Loopwise (draft, published, ...)',
+    type: 'string',
+    fieldType: 'text',
+  },
+];
+
 /** Every custom property per object type. */
 export const PROPERTIES: Record<CrmObjectType, readonly PropertySpec[]> = {
   contacts: CONTACT_PROPERTIES,
   products: PRODUCT_PROPERTIES,
+  courses: COURSE_PROPERTIES,
+};
+
+/** The object type as HubSpot's paths name it (the Courses object by its id: its name may differ between API versions). */
+export const OBJECT_PATH_NAME: Record<CrmObjectType, string> = {
+  contacts: 'contacts',
+  products: 'products',
+  courses: '0-410',
 };

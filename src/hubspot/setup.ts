@@ -7,7 +7,7 @@ import type {
 } from '@hubspot/api-client/lib/codegen/crm/properties/index.js';
 import type { HubSpotCall } from './call.ts';
 import { HubSpotCallError } from './errors.ts';
-import { LOOPWISE_GROUP, PROPERTIES, type CrmObjectType, type PropertySpec } from './properties.ts';
+import { LOOPWISE_GROUP, OBJECT_PATH_NAME, PROPERTIES, type CrmObjectType, type PropertySpec } from './properties.ts';
 
 /** What `ensureHubSpotSetup` found: items are named like "contacts property loopwise_user_id". */
 export interface SetupReport {
@@ -60,7 +60,9 @@ function createBody(spec: PropertySpec): PropertyCreate {
 
 /**
  * Creates the `loopwise` property group and every course-sync property on contacts and products
- * (or just `types`) that HubSpot does not have yet; leaves existing ones alone. Safe to run any number of times,
+ * (or just `types`: course records too, when the Courses object is used) that HubSpot does not have
+ * yet; leaves existing ones alone. Reads the properties first, and the groups only when none of
+ * ours shows the group exists (one request per type on a portal that is set up). Safe to run any number of times,
  * also by several processes at once (a 409 from a concurrent creation counts as "existing").
  */
 export async function ensureHubSpotSetup(
@@ -72,13 +74,23 @@ export async function ensureHubSpotSetup(
   const report: SetupReport = { created: [], existing: [], mismatched: [] };
   const note = (list: string[], type: CrmObjectType, what: string) => list.push(`${type} ${what}`);
   for (const type of types) {
-    const groups = await call(`properties.groups.list`, () => client.crm.properties.groupsApi.getAll(type));
-    if (groups.results.some((g) => g.name === LOOPWISE_GROUP.name))
+    const path = OBJECT_PATH_NAME[type];
+    const existing = new Map(
+      (await call('properties.list', () => client.crm.properties.coreApi.getAll(path))).results.map((p) => [p.name, p]),
+    );
+    // One of our properties in the group shows the group exists: no need to list the groups.
+    if (PROPERTIES[type].some((spec) => existing.get(spec.name)?.groupName === LOOPWISE_GROUP.name))
+      note(report.existing, type, `group ${LOOPWISE_GROUP.name}`);
+    else if (
+      (await call(`properties.groups.list`, () => client.crm.properties.groupsApi.getAll(path))).results.some(
+        (g) => g.name === LOOPWISE_GROUP.name,
+      )
+    )
       note(report.existing, type, `group ${LOOPWISE_GROUP.name}`);
     else {
       try {
         await call('properties.groups.create', () =>
-          client.crm.properties.groupsApi.create(type, { ...LOOPWISE_GROUP }),
+          client.crm.properties.groupsApi.create(path, { ...LOOPWISE_GROUP }),
         );
         note(report.created, type, `group ${LOOPWISE_GROUP.name}`);
       } catch (err) {
@@ -87,9 +99,6 @@ export async function ensureHubSpotSetup(
       }
     }
 
-    const existing = new Map(
-      (await call('properties.list', () => client.crm.properties.coreApi.getAll(type))).results.map((p) => [p.name, p]),
-    );
     for (const spec of PROPERTIES[type]) {
       const found = existing.get(spec.name);
       if (found) {
@@ -118,13 +127,13 @@ export async function ensureHubSpotSetup(
             })),
             ...missing.map((o, i) => ({ ...o, displayOrder: found.options.length + i, hidden: false })),
           ];
-          await call('properties.update', () => client.crm.properties.coreApi.update(type, spec.name, { options }));
+          await call('properties.update', () => client.crm.properties.coreApi.update(path, spec.name, { options }));
           note(report.created, type, `options ${missing.map((o) => o.value).join(', ')} of ${spec.name}`);
         }
         continue;
       }
       try {
-        await call('properties.create', () => client.crm.properties.coreApi.create(type, createBody(spec)));
+        await call('properties.create', () => client.crm.properties.coreApi.create(path, createBody(spec)));
         note(report.created, type, `property ${spec.name}`);
       } catch (err) {
         if (!isConflict(err)) throw err;

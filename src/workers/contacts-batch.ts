@@ -1,7 +1,9 @@
 import { UnrecoverableError, type Job, type Queue } from 'bullmq';
 import type { JobOutcome } from '../api-failure.ts';
+import type { ContactPropertyMapping } from '../hubspot/contact-mapping-apply.ts';
 import { mapEnrollment, mergeByEmail, type MappedContact } from '../hubspot/contact-mapping.ts';
 import { syncContacts, type ContactOutcome, type ContactSyncDeps } from '../hubspot/contacts-sync.ts';
+import type { CourseRecords } from '../hubspot/courses-sync.ts';
 import { accountWait, HubSpotCallError } from '../hubspot/errors.ts';
 import { maskEmail } from '../privacy/email.ts';
 import { maskPersonalData, personalDataRemoved } from '../privacy/mask.ts';
@@ -9,6 +11,7 @@ import { SuppressionList } from '../privacy/suppression.ts';
 import { maskErrorText, maskText } from '../privacy/text.ts';
 import type { EnrollmentJob, EmailStatusJob } from '../queues/jobs.ts';
 import { QUEUES } from '../queues/names.ts';
+import { linkCourses, type JobLink } from './contacts-courses.ts';
 import type { WorkerDeps } from './deps.ts';
 import { StatusWriter } from './email-status-writer.ts';
 import { logFailure } from './start.ts';
@@ -35,7 +38,9 @@ export class ContactsBatchHandler {
 
   constructor(
     private readonly deps: WorkerDeps,
-    private readonly sync: ContactSyncDeps,
+    private readonly sync: ContactSyncDeps & { mapping: ContactPropertyMapping },
+    /** The Courses object: each written student associated with the course record (HUBSPOT_COURSES_OBJECT). */
+    private readonly courses: CourseRecords,
     private readonly queue: Queue,
     /** Aborted when the worker stops: jobs in hand go back to the queue. */
     private readonly stopping: AbortSignal,
@@ -63,7 +68,10 @@ export class ContactsBatchHandler {
     const valid: ValidContact[] = [];
     let outcome: JobOutcome = 'completed';
     for (const job of jobs) {
-      const m = mapEnrollment(job.data.enrollment, { phoneRegion: this.deps.config.hubspot.phoneRegion });
+      const m = mapEnrollment(job.data.enrollment, {
+        phoneRegion: this.deps.config.hubspot.phoneRegion,
+        extraSources: this.sync.mapping.extraSources,
+      });
       if (m.ok) valid.push({ job, m });
       else {
         outcome = 'partial';
@@ -77,15 +85,23 @@ export class ContactsBatchHandler {
     if (valid.length) {
       try {
         const outcomes = await syncContacts(this.sync, mergeByEmail(valid.map((v) => v.m)));
-        await this.keepCalls(valid, (m) => {
-          const o = outcomes.get(m.input.id)!;
-          return o.status === 'written'
-            ? { outcome: 'written', contactId: o.contactId, created: o.created }
-            : { outcome: o.status, error: maskText(o.message) };
-        });
+        const linked = await linkCourses(
+          this.courses,
+          valid.map(({ job, m }) => ({ job, course: job.data.enrollment!.course, outcome: outcomes.get(m.input.id)! })),
+        );
+        await this.keepCalls(
+          valid,
+          (m) => {
+            const o = outcomes.get(m.input.id)!;
+            return o.status === 'written'
+              ? { outcome: 'written', contactId: o.contactId, created: o.created }
+              : { outcome: o.status, error: maskText(o.message) };
+          },
+          linked,
+        );
         const done: Job<EnrollmentJob>[] = [];
         for (const { job, m } of valid) {
-          const o = outcomes.get(m.input.id)!;
+          const o = linked.get(job.id!)?.outcome ?? outcomes.get(m.input.id)!;
           if (o.status !== 'written') outcome = 'partial';
           if (await this.settle(job, o, token)) done.push(job);
         }
@@ -143,10 +159,14 @@ export class ContactsBatchHandler {
     return rest;
   }
 
-  /** Keeps, in each job's trace, its own part of the batch upsert: the properties asked for (masked) and its own result. */
+  /**
+   * Keeps, in each job's trace, its own part of the batch upsert: the properties asked for (as the
+   * contact mapping sends them, masked) and its own result; then its course record and association calls.
+   */
   private async keepCalls(
     valid: ValidContact[],
     response: (m: ValidContact['m']) => Record<string, unknown>,
+    linked?: Map<string, JobLink>,
   ): Promise<void> {
     const entries = valid.map(({ job, m }) => ({
       queue: this.queueName,
@@ -156,9 +176,10 @@ export class ContactsBatchHandler {
         {
           api: 'hubspot' as const,
           operation: 'contacts.upsert',
-          request: maskPersonalData(m.input.properties) as Record<string, unknown>,
+          request: maskPersonalData(this.sync.mapping.toHubSpot(m.input.properties)) as Record<string, unknown>,
           response: response(m),
         },
+        ...(linked?.get(job.id!)?.calls ?? []),
       ],
     }));
     await this.deps.calls

@@ -1,6 +1,8 @@
 import { ContactCourses } from '../hubspot/contact-courses.ts';
 import type { ContactSyncDeps } from '../hubspot/contacts-sync.ts';
 import { CourseOptions } from '../hubspot/course-options.ts';
+import { compileContactMapping } from '../hubspot/contact-mapping-apply.ts';
+import { startCoursesKit } from './courses-kit.ts';
 import { setupOnce } from '../hubspot/setup.ts';
 import { jobRetention } from '../queues/jobs.ts';
 import { QUEUES } from '../queues/names.ts';
@@ -32,14 +34,16 @@ export async function startContactsWorker(deps: WorkerDeps, opts: ContactsWorker
   const kit = hubSpotKit(deps, opts, (c) => c.crm.contacts.basicApi.getPage(1));
   const { client, call } = kit;
   const setup = setupOnce(client, call, ['contacts']);
-  const sync: ContactSyncDeps = {
+  const sync = {
     client,
     call,
     setup,
     courses: new ContactCourses(deps.redis, config.redis.prefix, config.hubspot.contactRecordTtlSeconds),
     options: new CourseOptions(client, call, deps.redis, config.redis.prefix),
-  };
-  const handler = new ContactsBatchHandler(deps, sync, queue, kit.signal);
+    mapping: compileContactMapping(config.hubspot.contactMapping),
+  } satisfies ContactSyncDeps;
+  const courses = await startCoursesKit(deps, kit, opts);
+  const handler = new ContactsBatchHandler(deps, sync, courses.records, queue, kit.signal);
   const batches = new MicroBatchWorker<ContactsJob>({
     queue,
     connection: deps.connect(),

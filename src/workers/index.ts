@@ -4,7 +4,11 @@ import { startEmailEventsWorker } from './email-events-worker.ts';
 import { startEmailWorker } from './email-worker.ts';
 import { startProductsWorker } from './products-worker.ts';
 
-/** Starts every queue worker of this process. */
+/**
+ * Starts every queue worker of this process. Should one refuse to start (HUBSPOT_COURSES_OBJECT=on
+ * with the object not active), those already running are closed before its error is thrown, so
+ * nothing keeps taking jobs for a service that did not start.
+ */
 export async function startWorkers(deps: WorkerDeps): Promise<RunningWorker[]> {
   const starters: ((deps: WorkerDeps) => Promise<RunningWorker> | RunningWorker)[] = [
     (d) => startContactsWorker(d),
@@ -12,5 +16,10 @@ export async function startWorkers(deps: WorkerDeps): Promise<RunningWorker[]> {
     startProductsWorker,
     startEmailEventsWorker,
   ];
-  return Promise.all(starters.map(async (start) => start(deps)));
+  const started = await Promise.allSettled(starters.map(async (start) => start(deps)));
+  const refused = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  const running = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  if (!refused) return running;
+  await Promise.allSettled(running.map((w) => w.close()));
+  throw refused.reason;
 }

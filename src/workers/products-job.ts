@@ -13,7 +13,8 @@ import {
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { CourseJob } from '../queues/jobs.ts';
-import type { CallObserver } from './deps.ts';
+import type { CallObserver, RecordCall } from './deps.ts';
+import type { CourseRecordOutcome } from '../hubspot/courses-sync.ts';
 import { QUEUES } from '../queues/names.ts';
 
 /** What a crm-products job returns: the HubSpot product ids it wrote, or why it wrote nothing. */
@@ -25,6 +26,8 @@ export type ProductsJobResult =
       products: { planId: string; productId: string; created: boolean }[];
       archived: { planId: string; productId: string }[];
       option: OptionChange | 'kept';
+      /** The course's record in HubSpot's Courses object, when written (HUBSPOT_COURSES_OBJECT). */
+      courseRecordId?: string;
     }
   | { status: 'skipped'; skipped: 'stale' | 'duplicate'; courseId: string; updatedAt: string; appliedAt: string };
 
@@ -37,6 +40,19 @@ export interface ProductsJobContext {
   log: Logger;
   /** Keeps the course's product calls in its trace. */
   calls?: CallObserver;
+}
+
+/** The course record write of a course event, as its trace shows it (none when the Courses object is not used). */
+function courseRecordCalls(courseId: string, r: CourseRecordOutcome | undefined): RecordCall[] {
+  if (r?.status !== 'written') return [];
+  return [
+    {
+      api: 'hubspot',
+      operation: 'courses.upsert',
+      request: { courseId, properties: r.properties },
+      response: { courseRecordId: r.recordId, created: r.created },
+    },
+  ];
 }
 
 /** How long a job waits before looking again when another job holds its course. */
@@ -83,14 +99,14 @@ export function productsProcessor(ctx: ProductsJobContext) {
         currency: i.properties.loopwise_plan_currency,
       })),
     };
-    const keep = (response: Record<string, unknown>) =>
+    const keep = (response: Record<string, unknown>, more: RecordCall[] = []) =>
       ctx.calls
         ?.recorded([
           {
             queue: QUEUES.products,
             jobId: job.id!,
             attempt: job.attemptsMade + 1,
-            calls: [{ api: 'hubspot', operation: 'products.upsert', request, response }],
+            calls: [{ api: 'hubspot', operation: 'products.upsert', request, response }, ...more],
           },
         ])
         .catch((err) => log.warn({ err: (err as Error).message }, 'calls not kept in the trace'));
@@ -101,6 +117,7 @@ export function productsProcessor(ctx: ProductsJobContext) {
           result.status === 'written'
             ? { products: result.products, archived: result.archived }
             : { error: result.message },
+          result.status === 'written' ? courseRecordCalls(course.id, result.courseRecord) : [],
         );
       switch (result.status) {
         case 'skipped':
@@ -135,6 +152,7 @@ export function productsProcessor(ctx: ProductsJobContext) {
             products: result.products,
             archived: result.archived,
             option: result.option,
+            ...(result.courseRecord?.status === 'written' ? { courseRecordId: result.courseRecord.recordId } : {}),
           };
       }
     } catch (err) {

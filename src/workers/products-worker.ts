@@ -2,6 +2,7 @@ import { CourseOptions } from '../hubspot/course-options.ts';
 import { CourseVersions } from '../hubspot/course-versions.ts';
 import { setupOnce } from '../hubspot/setup.ts';
 import type { CourseJob } from '../queues/jobs.ts';
+import { startCoursesKit } from './courses-kit.ts';
 import { QUEUES } from '../queues/names.ts';
 import type { RunningWorker, WorkerDeps } from './deps.ts';
 import { hubSpotKit, type HubSpotWorkerOptions } from './hubspot-kit.ts';
@@ -31,6 +32,7 @@ export async function startProductsWorker(deps: WorkerDeps, opts: ProductsWorker
   // The probe of a daily-limit pause: the smallest read of what this worker writes.
   const kit = hubSpotKit(deps, opts, (c) => c.crm.products.basicApi.getPage(1));
   const { client, call } = kit;
+  const courses = await startCoursesKit(deps, kit, opts);
   const processor = productsProcessor({
     sync: {
       client,
@@ -39,6 +41,7 @@ export async function startProductsWorker(deps: WorkerDeps, opts: ProductsWorker
       options: new CourseOptions(client, call, deps.redis, config.redis.prefix),
       setup: setupOnce(client, call),
       mapping: { multiCurrency: config.hubspot.multiCurrency, currencyDigits: config.hubspot.currencyDigits },
+      courseRecords: courses.records,
     },
     queue: deps.queues.work[queue],
     metrics: deps.metrics,

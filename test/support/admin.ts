@@ -77,6 +77,7 @@ export function adminRoutes(): { method: string; path: string }[] {
     { method: 'GET', path: '/admin/api/events?q=student@example.com' },
     { method: 'GET', path: '/admin/assets/admin.css' },
     { method: 'GET', path: SANDBOX_PATH },
+    { method: 'GET', path: '/admin/contact-mapping' },
     { method: 'GET', path: `${SANDBOX_PATH}?format=json` },
   );
   return routes.map((r) => ({ ...r, path: fill(r.path) }));

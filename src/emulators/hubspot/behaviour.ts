@@ -45,6 +45,34 @@ export interface HubSpotBehaviour {
    *   multi-status handling; course-sync falls back to narrowing the batch down).
    */
   multiStatus: 'trace-id' | 'always' | 'never';
+  /**
+   * A call to the records, properties or associations of an object library object (the Courses
+   * object, 0-410) that is not active in the portal. HubSpot documents that the object "must be
+   * activated in the HubSpot account to manage course records" and that an app "will need the
+   * corresponding object scopes", not the answer:
+   * - `missing-scopes-403` (default): 403 MISSING_SCOPES, the answer HubSpot gives a token without
+   *   an object's scopes (HubSpot/hubspot-api-nodejs issues 50 and 268 show the body): an inactive
+   *   object's scopes cannot be granted;
+   * - `unknown-type-400`: 400 "Unable to infer object type from: 0-410", what the object APIs
+   *   answer for an object type the portal does not have.
+   */
+  inactiveObject: 'missing-scopes-403' | 'unknown-type-400';
+  /**
+   * A v4 association whose record does not exist (deleted by hand). The reference lists a 207-like
+   * body with `errors[]` for batch association calls but not this case:
+   * - `record-207` (default): that input is refused (VALIDATION_ERROR "<Object>=<id> is not valid",
+   *   the ids in `context`), the others associated;
+   * - `batch-400`: the whole batch refused with that message, nothing associated.
+   */
+  associationMissing: 'record-207' | 'batch-400';
+  /**
+   * Whether the v4 association inputs may carry `objectWriteTraceId` (the v4 spec's input has only
+   * `from` and `to`; HubSpot's error-handling guide asks for a trace id on every batch input):
+   * - `accepted` (default): taken, and echoed in the `context` of an input's error;
+   * - `refused`: 400 "Invalid input JSON ...: Unrecognized field "objectWriteTraceId"" for the batch,
+   *   as Jackson-backed endpoints answer an unknown field.
+   */
+  associationTraceIds: 'accepted' | 'refused';
 }
 
 export const DEFAULT_BEHAVIOUR: HubSpotBehaviour = {
@@ -52,4 +80,7 @@ export const DEFAULT_BEHAVIOUR: HubSpotBehaviour = {
   invalidValues: 'batch-400',
   secondaryEmail: 'conflict-409',
   multiStatus: 'trace-id',
+  inactiveObject: 'missing-scopes-403',
+  associationMissing: 'record-207',
+  associationTraceIds: 'accepted',
 };

@@ -38,33 +38,28 @@ const readOnly = {
 };
 
 /** A subset of HubSpot's built-in properties, enough for what course-sync writes and reads. */
+const INFO_GROUP: Record<ObjectType, GroupDef> = {
+  contacts: { name: 'contactinformation', label: 'Contact information', displayOrder: 0, archived: false },
+  products: { name: 'productinformation', label: 'Product information', displayOrder: 0, archived: false },
+  courses: { name: 'course_information', label: 'Course information', displayOrder: 0, archived: false },
+};
+
 export function defaultProperties(type: ObjectType, currencies: string[]): PropertyDef[] {
+  const info = INFO_GROUP[type].name;
   const common = [
-    prop(
-      'hs_object_id',
-      'Record ID',
-      'number',
-      'number',
-      type === 'contacts' ? 'contactinformation' : 'productinformation',
-      readOnly,
-    ),
-    prop(
-      'createdate',
-      'Create Date',
-      'datetime',
-      'date',
-      type === 'contacts' ? 'contactinformation' : 'productinformation',
-      readOnly,
-    ),
-    prop(
-      'lastmodifieddate',
-      'Last Modified Date',
-      'datetime',
-      'date',
-      type === 'contacts' ? 'contactinformation' : 'productinformation',
-      readOnly,
-    ),
+    prop('hs_object_id', 'Record ID', 'number', 'number', info, readOnly),
+    prop('createdate', 'Create Date', 'datetime', 'date', info, readOnly),
+    prop('lastmodifieddate', 'Last Modified Date', 'datetime', 'date', info, readOnly),
   ];
+  if (type === 'courses') {
+    // The course properties HubSpot's courses guide and object definition name; custom ones
+    // (loopwise_course_id, the unique upsert key) are created by `course-sync hubspot setup`.
+    return [
+      ...common,
+      prop('hs_course_name', 'Course name', 'string', 'text', info),
+      prop('hs_course_description', 'Course description', 'string', 'textarea', info),
+    ];
+  }
   if (type === 'contacts') {
     const g = 'contactinformation';
     return [
@@ -113,7 +108,5 @@ export function defaultProperties(type: ObjectType, currencies: string[]): Prope
 }
 
 export function defaultGroups(type: ObjectType): GroupDef[] {
-  return type === 'contacts'
-    ? [{ name: 'contactinformation', label: 'Contact information', displayOrder: 0, archived: false }]
-    : [{ name: 'productinformation', label: 'Product information', displayOrder: 0, archived: false }];
+  return [{ ...INFO_GROUP[type] }];
 }

@@ -90,18 +90,23 @@ const OBJECT_TYPES: Record<string, ObjectType> = {
   products: 'products',
   product: 'products',
   '0-7': 'products',
+  courses: 'courses',
+  course: 'courses',
+  '0-410': 'courses',
 };
 
-/** The object type named in a path (`contacts`, `0-1`, `products`, `0-7`); 400 for others. */
+/** The object type named in a path (`contacts`, `0-1`, `products`, `0-7`, `courses`, `0-410`); 400 for others. */
 export function objectTypeOf(name: string | undefined): ObjectType {
   const t = OBJECT_TYPES[(name ?? '').toLowerCase()];
   if (!t) throw badRequest(`Unable to infer object type from: ${name}`);
   return t;
 }
 
-/** HubSpot's object type id, used in some messages (0-1 contacts, 0-7 products). */
+const TYPE_IDS: Record<ObjectType, string> = { contacts: '0-1', products: '0-7', courses: '0-410' };
+
+/** HubSpot's object type id, used in some messages and the v4 associations (0-1 contacts, 0-7 products, 0-410 courses). */
 export function typeId(type: ObjectType): string {
-  return type === 'contacts' ? '0-1' : '0-7';
+  return TYPE_IDS[type];
 }
 
 /** Reads `body.inputs` as an array, or answers 400 like HubSpot. */

@@ -44,6 +44,7 @@ export function find(
 const DEFAULT_READ: Record<ObjectType, string[]> = {
   contacts: ['createdate', 'email', 'firstname', 'hs_object_id', 'lastmodifieddate', 'lastname'],
   products: ['createdate', 'description', 'hs_object_id', 'lastmodifieddate', 'name', 'price'],
+  courses: ['createdate', 'hs_course_name', 'hs_object_id', 'lastmodifieddate'],
 };
 
 /** A record as HubSpot shows it: the requested properties (null when unset) and, if asked, their history. */
@@ -93,7 +94,7 @@ export function batchRead(type: ObjectType, { state, body }: RouteContext): Rout
     if (o) results.push(present(o, type, body.properties, body.propertiesWithHistory));
     else missing.push(id);
   }
-  const label = type === 'contacts' ? 'CONTACT' : 'PRODUCT';
+  const label = ({ contacts: 'CONTACT', products: 'PRODUCT', courses: 'COURSE' } as const)[type];
   const message = `Could not get some ${label} objects, they may be deleted or not exist. Check that ids are valid.`;
   if (!results.length && state.behaviour.allMissingRead === '404')
     throw new HubSpotHttpError(404, 'OBJECT_NOT_FOUND', message, { context: { ids: missing } });
@@ -110,7 +111,8 @@ export function batchArchive(type: ObjectType, { state, body }: RouteContext): R
   checkBatchSize(inputs);
   for (const input of inputs) {
     if (type === 'products') state.archiveProduct(String(input?.id));
-    else throw badRequest('The emulator archives products only');
+    else if (type === 'courses') state.deleteRecord(type, String(input?.id));
+    else throw badRequest('The emulator archives products and course records only');
   }
   return { status: 204 };
 }

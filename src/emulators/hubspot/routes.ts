@@ -1,4 +1,6 @@
+import { associateDefault, createLabelled, labels, readAssociations } from './associations.ts';
 import { objectTypeOf, type Handler, type Route } from './http.ts';
+import { accessTokenInfo, allEnablement, oneEnablement } from './object-library.ts';
 import { listObjects } from './list-objects.ts';
 import { gdprDelete, mergeContacts } from './identities.ts';
 import { batchArchive, batchRead, getObject } from './objects.ts';
@@ -13,7 +15,8 @@ import {
 } from './properties.ts';
 import { batchUpsert } from './upsert.ts';
 
-const OBJECTS = '(?<objectType>contacts|products|0-1|0-7)';
+const OBJECTS = '(?<objectType>contacts|products|courses|0-1|0-7|0-410)';
+const PAIR = '/crm/v4/associations/(?<fromObjectType>[^/]+)/(?<toObjectType>[^/]+)';
 const SEGMENT = '(?<name>[^/]+)';
 
 function route(method: string, path: string, handler: Handler): Route {
@@ -39,6 +42,14 @@ export const ROUTES: Route[] = [
   // Account information (account-info.ts): the portal's time zone and its daily API usage.
   route('GET', '/account-info/v3/details', (c) => c.portal.details()),
   route('GET', '/account-info/v3/api-usage/daily/private-apps', (c) => c.portal.dailyUsage()),
+  // The object library (object-library.ts) and the v4 associations (associations.ts).
+  route('GET', '/crm/v3/object-library/enablement', allEnablement),
+  route('GET', '/crm/v3/object-library/enablement/(?<objectTypeId>[^/]+)', oneEnablement),
+  route('POST', `${PAIR}/batch/associate/default`, associateDefault),
+  route('POST', `${PAIR}/batch/create`, createLabelled),
+  route('POST', `${PAIR}/batch/read`, readAssociations),
+  route('GET', `${PAIR}/labels`, labels),
+  route('POST', '/oauth/v2/private-apps/get/access-token-info', accessTokenInfo),
 ];
 
 /** The route for a request and the named parts of its path, if any. */

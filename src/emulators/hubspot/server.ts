@@ -7,6 +7,7 @@ import { dailyHeaders, dailyLimitBody, type DayDecision } from './daily-limit.ts
 import { FaultQueue, faultBody, faultHeaders, type FaultOptions } from './faults.ts';
 import { HubSpotHttpError, type RouteAnswer } from './http.ts';
 import { rateLimitBody, rateLimitHeaders, RollingWindow, type WindowDecision } from './rate-limit.ts';
+import { objectLibraryRefusal } from './object-library.ts';
 import { match } from './routes.ts';
 import { HubSpotState, type RequestLogEntry } from './state.ts';
 
@@ -28,6 +29,13 @@ export interface HubSpotEmulatorOptions {
   now?: () => number;
   /** The portal: time zone and daily API limit (account-info.ts; default US/Eastern, 250,000 a day). */
   portal?: PortalOptions;
+  /**
+   * The Courses object (0-410) of the object library: `inactive` (default, as in a new portal: a
+   * super admin activates it in Settings → Objects) or `active`.
+   */
+  coursesObject?: 'active' | 'inactive';
+  /** The private app's scopes (default: every scope course-sync uses, the courses ones included). */
+  scopes?: string[];
 }
 
 /** A running emulator: its URL and token for the client, its state for assertions, and its fault controls. */
@@ -47,6 +55,10 @@ export interface HubSpotEmulator {
   exhaustDaily(untilMs?: number): void;
   /** Switches how the emulator answers where HubSpot's documentation is silent (see behaviour.ts). */
   setBehaviour(b: Partial<HubSpotBehaviour>): void;
+  /** Activates or deactivates an object library object (e.g. "0-410", the Courses object), as a super admin does. */
+  setObjectActive(objectTypeId: string, active: boolean): void;
+  /** Replaces the private app's scopes. */
+  setScopes(scopes: string[]): void;
   /** Adds a fault for the next matching requests, or with `down` closes (true) / reopens (false) the port. */
   injectFaults(f: FaultOptions): Promise<void>;
   clearFaults(): void;
@@ -89,6 +101,8 @@ export async function startHubSpotEmulator(opts: HubSpotEmulatorOptions = {}): P
   const host = opts.host ?? '127.0.0.1';
   const state = new HubSpotState(opts.currencies);
   state.setBehaviour(opts.behaviour);
+  state.library.setActive('0-410', opts.coursesObject === 'active');
+  if (opts.scopes) state.library.scopes = new Set(opts.scopes);
   const window = new RollingWindow('requestsPer10s' in opts ? opts.requestsPer10s : 100, opts.intervalMs ?? 10_000);
   const faults = new FaultQueue();
   const now = opts.now ?? Date.now;
@@ -158,6 +172,8 @@ export async function startHubSpotEmulator(opts: HubSpotEmulatorOptions = {}): P
       if (!limit.allowed) return answer({ status: 429, body: rateLimitBody(correlationId) });
       day = portal.daily.count(now());
 
+      const refusal = objectLibraryRefusal(state, entry.method, entry.path);
+      if (refusal) throw refusal;
       const found = match(entry.method, entry.path);
       if (!found)
         throw new HubSpotHttpError(
@@ -215,6 +231,8 @@ export async function startHubSpotEmulator(opts: HubSpotEmulatorOptions = {}): P
     setDailyLimit: (n) => portal.daily.setLimit(n),
     exhaustDaily: (untilMs) => portal.daily.exhaust(now(), untilMs),
     setBehaviour: (b) => state.setBehaviour(b),
+    setObjectActive: (id, active) => state.library.setActive(id, active),
+    setScopes: (scopes) => void (state.library.scopes = new Set(scopes)),
     async injectFaults(f) {
       if (f.down === true && !down) {
         down = true;

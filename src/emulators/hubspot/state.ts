@@ -1,9 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import { AssociationStore } from './association-store.ts';
 import { DEFAULT_BEHAVIOUR, type HubSpotBehaviour } from './behaviour.ts';
 import { defaultGroups, defaultProperties } from './defaults.ts';
+import { ObjectLibrary } from './object-library-state.ts';
 
-/** The CRM object types the emulator serves. */
-export type ObjectType = 'contacts' | 'products';
+/** The CRM object types the emulator serves (courses: the object library's Courses object, 0-410). */
+export type ObjectType = 'contacts' | 'products' | 'courses';
+
+const TYPES: ObjectType[] = ['contacts', 'products', 'courses'];
 
 export interface OptionDef {
   label: string;
@@ -98,7 +102,15 @@ export class HubSpotState {
   readonly properties: Record<ObjectType, Map<string, PropertyDef>>;
   readonly groups: Record<ObjectType, Map<string, GroupDef>>;
   /** Live records by HubSpot id. */
-  readonly objects: Record<ObjectType, Map<string, CrmObject>> = { contacts: new Map(), products: new Map() };
+  readonly objects: Record<ObjectType, Map<string, CrmObject>> = {
+    contacts: new Map(),
+    products: new Map(),
+    courses: new Map(),
+  };
+  /** Associations between records (the v4 associations API, associations.ts). */
+  readonly associations = new AssociationStore();
+  /** Which object library objects are active, and the private app's scopes (object-library.ts). */
+  readonly library = new ObjectLibrary();
   /** Archived products by HubSpot id. */
   readonly archivedProducts = new Map<string, CrmObject>();
   readonly requests: RequestLogEntry[] = [];
@@ -116,17 +128,24 @@ export class HubSpotState {
   private readonly indexes: Record<ObjectType, Map<string, Map<string, CrmObject>>> = {
     contacts: new Map(),
     products: new Map(),
+    courses: new Map(),
   };
 
   constructor(currencies: string[] = ['TWD', 'USD', 'JPY', 'EUR']) {
-    this.properties = {
-      contacts: new Map(defaultProperties('contacts', currencies).map((p) => [p.name, p])),
-      products: new Map(defaultProperties('products', currencies).map((p) => [p.name, p])),
-    };
-    this.groups = {
-      contacts: new Map(defaultGroups('contacts').map((g) => [g.name, g])),
-      products: new Map(defaultGroups('products').map((g) => [g.name, g])),
-    };
+    const byType = <T>(make: (type: ObjectType) => [string, T][]) =>
+      Object.fromEntries(TYPES.map((t) => [t, new Map(make(t))])) as Record<ObjectType, Map<string, T>>;
+    this.properties = byType((t) => defaultProperties(t, currencies).map((p) => [p.name, p]));
+    this.groups = byType((t) => defaultGroups(t).map((g) => [g.name, g]));
+  }
+
+  /** The live course record with this loopwise_course_id. */
+  course(courseId: string): CrmObject | undefined {
+    return this.findBy('courses', 'loopwise_course_id', courseId);
+  }
+
+  /** Deletes a record as a HubSpot user does in the app: gone, with its associations. */
+  deleteRecord(type: ObjectType, id: string): void {
+    if (this.remove(type, id)) this.associations.dropObject(type, id);
   }
 
   /** Live contacts keyed by their (lower-case) e-mail. */
