@@ -467,6 +467,8 @@ export const settingGroups: readonly SettingGroup[] = [
       'HUBSPOT_MULTI_CURRENCY',
       'PHONE_DEFAULT_REGION',
       'CURRENCY_DIGITS',
+      'HUBSPOT_COURSES_OBJECT',
+      'HUBSPOT_CONTACT_MAPPING',
     ],
   },
   {

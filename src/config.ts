@@ -1,7 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, readAll, sentinelNodes, type Env } from './config-values.ts';
-import { MappingFileError, readContactMapping, type ContactMappingSpec } from './hubspot/contact-mapping-file.ts';
+import { MappingFileError, readContactMapping, type ContactMappingSpec } from './contact-mapping/file.ts';
 
 export { ConfigError } from './config-values.ts';
 import { parseAddressRange } from './address-list.ts';

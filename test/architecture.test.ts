@@ -41,6 +41,7 @@ const FLOORS: Floor[] = [
       'console-links',
       'sendgrid-signature',
       'formats',
+      'contact-mapping',
       'privacy',
       'redis',
       'telemetry',

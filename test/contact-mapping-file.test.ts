@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.ts';
-import { MappingFileError, parseContactMapping } from '../src/hubspot/contact-mapping-file.ts';
+import { MappingFileError, parseContactMapping } from '../src/contact-mapping/file.ts';
 import { describeMappingProblem, mappingProblems, type PortalProperty } from '../src/hubspot/contact-mapping-fit.ts';
 
 const file = (properties: string) => `{\n  "properties": {\n${properties}\n  }\n}\n`;

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { Context, Middleware, Next } from 'koa';
 import type { Config } from '../config.ts';
 import type { Enrollment } from '../events/types.ts';
-import { OWN_CONTACT_PROPERTIES, type ContactMappingSpec } from '../hubspot/contact-mapping-file.ts';
+import { OWN_CONTACT_PROPERTIES, type ContactMappingSpec } from '../contact-mapping/file.ts';
 import { previewContact, type ContactPreview } from '../hubspot/contact-mapping-preview.ts';
 import { escapeHtml } from '../html.ts';
 import { adminUser } from './gate.ts';

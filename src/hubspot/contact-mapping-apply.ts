@@ -1,5 +1,5 @@
-import type { ContactMappingSpec, MappingSource } from './contact-mapping-file.ts';
-import { OWN_CONTACT_PROPERTIES } from './contact-mapping-file.ts';
+import type { ContactMappingSpec, MappingSource } from '../contact-mapping/file.ts';
+import { OWN_CONTACT_PROPERTIES } from '../contact-mapping/file.ts';
 
 /**
  * How a mapping file changes what is written. Inside course-sync a contact's values travel under

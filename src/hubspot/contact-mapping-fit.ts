@@ -1,4 +1,4 @@
-import type { ContactMappingSpec, MappingEntry } from './contact-mapping-file.ts';
+import type { ContactMappingSpec, MappingEntry } from '../contact-mapping/file.ts';
 
 /** What the portal says about a contact property (`GET /crm/v3/properties/contacts` answers it). */
 export interface PortalProperty {

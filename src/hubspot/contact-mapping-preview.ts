@@ -1,6 +1,6 @@
 import type { Enrollment } from '../events/types.ts';
 import { compileContactMapping } from './contact-mapping-apply.ts';
-import type { ContactMappingSpec } from './contact-mapping-file.ts';
+import type { ContactMappingSpec } from '../contact-mapping/file.ts';
 import { lastEnrollmentProperties, mapEnrollment, mergeByEmail } from './contact-mapping.ts';
 import { ENROLLED_COURSES } from './properties.ts';
 

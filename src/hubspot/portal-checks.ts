@@ -1,6 +1,6 @@
 import type { Client } from '@hubspot/api-client';
 import type { HubSpotCall } from './call.ts';
-import type { ContactMappingSpec } from './contact-mapping-file.ts';
+import type { ContactMappingSpec } from '../contact-mapping/file.ts';
 import { mappingProblems, type MappingProblem, type PortalProperty } from './contact-mapping-fit.ts';
 import { CONTACT_PROPERTIES } from './properties.ts';
 import { requestJson } from './raw-request.ts';

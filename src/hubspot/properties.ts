@@ -22,11 +22,9 @@ export interface PropertySpec {
 /** The property group every course-sync property belongs to, on contacts and products alike. */
 export const LOOPWISE_GROUP = { name: 'loopwise', label: 'Loopwise', displayOrder: -1 } as const;
 
-/** Multi-checkbox of every course a contact enrolled in: option value = course id, label = course name. */
-export const ENROLLED_COURSES = 'loopwise_enrolled_courses';
-
-/** The welcome email's status as SendGrid's Event Webhook reports it (see sendgrid/events.ts). */
-export const EMAIL_STATUS = 'loopwise_welcome_email_status';
+// The two contact properties course-sync keeps for itself (the contact mapping may not take them).
+import { EMAIL_STATUS, ENROLLED_COURSES } from '../contact-mapping/own-properties.ts';
+export { EMAIL_STATUS, ENROLLED_COURSES };
 
 /** Its options: value = the status, label = what marketing reads. */
 export const EMAIL_STATUS_OPTIONS = [

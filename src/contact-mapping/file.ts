@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { JsonLineError, parseJsonLines, type JsonNode } from './json-lines.ts';
-import { EMAIL_STATUS, ENROLLED_COURSES } from './properties.ts';
+import { EMAIL_STATUS, ENROLLED_COURSES } from './own-properties.ts';
 
 /**
  * The contact mapping file (HUBSPOT_CONTACT_MAPPING): which HubSpot contact property gets which
