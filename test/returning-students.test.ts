@@ -30,7 +30,10 @@ function requestsSince(r: ContactsRig, from: number) {
       q.path.endsWith('/contacts/batch/read') &&
       (q.body as { propertiesWithHistory?: string[] }).propertiesWithHistory?.length,
   ).length;
-  const other = sent.filter((q) => !q.path.includes('/properties/')).length - upserts - historyReads;
+  // Set-up reads a worker makes once, whoever enrolls: its properties, and whether the portal has
+  // the Courses object (HUBSPOT_COURSES_OBJECT=auto).
+  const setUp = (path: string) => path.includes('/properties/') || path.includes('/object-library/');
+  const other = sent.filter((q) => !setUp(q.path)).length - upserts - historyReads;
   return { upserts, historyReads, other };
 }
 
