@@ -31,6 +31,22 @@ afterAll(async () => {
   await sendgrid?.close();
 });
 
+/**
+ * What the pin compares: the shape, except the fields inside a trace's steps (`s:<order>`), which
+ * differ by the kind of step and so by which steps a capture happened to catch (a SendGrid event's
+ * step comes when the emulator's event arrives): the steps' field, and that each is JSON, stay pinned.
+ */
+function pinnedShape(shape: unknown): unknown {
+  if (Array.isArray(shape)) return shape.map(pinnedShape);
+  if (!shape || typeof shape !== 'object') return shape;
+  return Object.fromEntries(
+    Object.entries(shape).map(([k, v]) => [
+      k,
+      k === 's:<order>' ? 'a step (JSON; fields by its kind)' : pinnedShape(v),
+    ]),
+  );
+}
+
 describe('the formats this release writes', () => {
   it('match the fixture of their current version: a change without a new version fails', async () => {
     const captured = await captureFormats(hubspot, sendgrid);
@@ -42,10 +58,10 @@ describe('the formats this release writes', () => {
         pinned,
         `format ${now.format} version ${now.version} has no fixture (${fixturePath(now.format, now.version)})`,
       ).toBeDefined();
-      if (!isDeepStrictEqual(now.shape, pinned!.shape)) {
+      if (!isDeepStrictEqual(pinnedShape(now.shape), pinnedShape(pinned!.shape))) {
         expect
-          .soft(now.shape, `format ${now.format} changed: bump its version and add a fixture`)
-          .toEqual(pinned!.shape);
+          .soft(pinnedShape(now.shape), `format ${now.format} changed: bump its version and add a fixture`)
+          .toEqual(pinnedShape(pinned!.shape));
         throw new Error(
           `format ${now.format} changed: bump its version (src/formats.ts) and add a fixture (UPDATE_FORMAT_FIXTURES=1)`,
         );
